@@ -1,0 +1,45 @@
+// The on-disk form of a Partition, written by `edgefl partition --out` and
+// read by a client that loads only its own share.
+//
+// Text format, one record per line:
+//   edgefl-partition 1
+//   dataset <name>                      e.g. fmnist/train
+//   samples <n>
+//   scheme <iid|dirichlet|shards|quantity|noise>
+//   seed <u64>
+//   alpha <double>
+//   classes_per_client <k>
+//   noise <double>
+//   clients <N>
+//   client <id> <noise_std> <count> <idx> <idx> ...    (N lines, id 0..N-1)
+#pragma once
+
+#include <filesystem>
+
+#include "datasets/partition.h"
+
+namespace edgefl::datasets {
+
+// Writes atomically (temp file + rename). Throws IoError on failure.
+void WritePartitionFile(const Partition& partition, const std::filesystem::path& path);
+
+// Reads a whole partition file. Throws IoError if it cannot be opened and
+// DataError naming file:line for anything malformed (bad header, wrong
+// version, a client line missing or out of order, count mismatch, an index
+// >= samples or listed twice).
+Partition ReadPartitionFile(const std::filesystem::path& path);
+
+// One client's share of a partition file.
+struct ClientShare {
+  std::string dataset;
+  size_t num_samples = 0;  // size of the whole split
+  size_t num_clients = 0;
+  std::vector<uint32_t> indices;
+  float noise_std = 0.0f;
+};
+
+// Reads only client `client_id`'s line (plus the header). Throws ConfigError
+// if client_id >= the number of clients, otherwise as ReadPartitionFile.
+ClientShare ReadClientShare(const std::filesystem::path& path, size_t client_id);
+
+}  // namespace edgefl::datasets

@@ -1,0 +1,28 @@
+// Statistics of a partition: what `edgefl partition` prints.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "datasets/partition.h"
+
+namespace edgefl::datasets {
+
+struct PartitionStats {
+  std::vector<std::vector<size_t>> class_counts;  // [client][class]
+  std::vector<size_t> sizes;                      // per client
+  size_t min_size = 0;
+  double median_size = 0.0;
+  size_t max_size = 0;
+  double mean_classes_per_client = 0.0;  // classes with >= 1 sample, averaged
+};
+
+PartitionStats ComputePartitionStats(const Partition& partition, std::span<const int32_t> labels,
+                                     int num_classes);
+
+// A fixed-width table: one row per client (id, size, count per class,
+// #classes) followed by the summary lines.
+std::string FormatPartitionTable(const PartitionStats& stats);
+
+}  // namespace edgefl::datasets

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs missing packages, builds edgefl (warnings are errors) and runs the
+# whole test suite with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup-deps.sh
+./scripts/build.sh -DEDGEFL_WERROR=ON -DEDGEFL_BUILD_TESTS=ON
+build_dir=${EDGEFL_BUILD_DIR:-build}
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"

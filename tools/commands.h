@@ -1,0 +1,9 @@
+// The subcommands of the `edgefl` tool. Each takes argv starting at the
+// command name, returns an exit code, and throws edgefl::Error for bad input.
+#pragma once
+
+namespace edgefl::tools {
+
+int RunPartition(int argc, char** argv);
+
+}  // namespace edgefl::tools

@@ -1,0 +1,61 @@
+// edgefl: the command-line tool. Dispatches to one command per file
+// (partition_command.cpp, ...) and turns exceptions into a message and an
+// exit code.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include <cxxopts.hpp>
+
+#include "common/error.h"
+#include "tools/commands.h"
+
+namespace {
+
+void PrintUsage() {
+  std::fputs(
+      "usage: edgefl <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  partition   split a dataset across clients and print per-client class counts\n"
+      "\n"
+      "Run 'edgefl <command> --help' for the options of a command.\n",
+      stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage();
+    return edgefl::kExitUsage;
+  }
+  const std::string_view command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    PrintUsage();
+    return edgefl::kExitOk;
+  }
+  try {
+    // Each command sees argv without the tool name: argv[0] is the command.
+    if (command == "partition") return edgefl::tools::RunPartition(argc - 1, argv + 1);
+    std::fprintf(stderr, "edgefl: unknown command '%s'\n", argv[1]);
+    PrintUsage();
+    return edgefl::kExitUsage;
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
+    return edgefl::kExitUsage;
+  } catch (const edgefl::ConfigError& e) {
+    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
+    return edgefl::kExitUsage;
+  } catch (const edgefl::DataError& e) {
+    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
+    return edgefl::kExitDataError;
+  } catch (const edgefl::IoError& e) {
+    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
+    return edgefl::kExitIoError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgefl %s: internal error: %s\n", argv[1], e.what());
+    return edgefl::kExitFailure;
+  }
+}
