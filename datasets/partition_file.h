@@ -12,6 +12,11 @@
 //   noise <double>
 //   clients <N>
 //   client <id> <noise_std> <count> <idx> <idx> ...    (N lines, id 0..N-1)
+// The writer separates tokens by single spaces (the reader also accepts
+// tabs) and writes doubles in the shortest form that reads back exactly.
+// A client's indices are strictly ascending and non-empty.
+// PartitionSpec::min_client_size is not stored (it only steers generation);
+// a partition read back has the default 1.
 #pragma once
 
 #include <filesystem>
@@ -39,7 +44,9 @@ struct ClientShare {
 };
 
 // Reads only client `client_id`'s line (plus the header). Throws ConfigError
-// if client_id >= the number of clients, otherwise as ReadPartitionFile.
+// if client_id >= the number of clients, otherwise as ReadPartitionFile; the
+// other clients' lines are skipped unparsed, so an index shared with another
+// client or a malformed line of another client is not detected here.
 ClientShare ReadClientShare(const std::filesystem::path& path, size_t client_id);
 
 }  // namespace edgefl::datasets
