@@ -109,7 +109,6 @@ std::string FormatPartitionTable(const PartitionStats& stats) {
   }
   out += gap + "#classes\n";
 
-  size_t total = 0;
   for (size_t c = 0; c < num_clients; ++c) {
     AppendRight(out, std::to_string(c), client_width);
     out += gap;
@@ -124,9 +123,18 @@ std::string FormatPartitionTable(const PartitionStats& stats) {
     out += gap;
     AppendRight(out, std::to_string(present), 8);
     out += '\n';
-    total += stats.sizes[c];
   }
 
+  out += FormatPartitionSummary(stats);
+  return out;
+}
+
+std::string FormatPartitionSummary(const PartitionStats& stats) {
+  const size_t num_clients = stats.sizes.size();
+  size_t total = 0;
+  for (size_t size : stats.sizes)
+    total += size;
+  std::string out;
   char mean[32];
   std::snprintf(mean, sizeof(mean), "%.2f", stats.mean_classes_per_client);
   out += "clients: " + std::to_string(num_clients) + "  samples: " + std::to_string(total) + "\n";

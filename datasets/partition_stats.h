@@ -34,4 +34,7 @@ PartitionStats ComputePartitionStats(const Partition& partition, std::span<const
 //   mean classes per client: W                    (two decimals)
 std::string FormatPartitionTable(const PartitionStats& stats);
 
+// Only the summary lines that end the table.
+std::string FormatPartitionSummary(const PartitionStats& stats);
+
 }  // namespace edgefl::datasets
