@@ -21,9 +21,15 @@ struct CsvOptions {
 };
 
 // Reads the file. Labels must be integers >= 0 (and < num_classes when
-// given). Throws IoError if the file cannot be opened and DataError naming
-// file:line (and the column) for a non-numeric field, a row with the wrong
-// number of columns, a NaN/Inf feature, a bad label, or an empty file.
+// given); an integral float such as "3.0" is accepted. Fields are trimmed of
+// spaces and tabs, CRLF line ends are accepted and blank lines are skipped.
+// The result is named after the file name and has sample_shape {columns - 1}.
+// Throws IoError if the file cannot be opened, ConfigError for invalid
+// options (label_column < -1 or not a column of the file, num_classes < 0),
+// and DataError naming file:line (and the 1-based column, with its header
+// name when there is a header) for a non-numeric or out-of-range field, a row
+// with the wrong number of columns, a NaN/Inf feature, a bad label, fewer
+// than two columns, or an empty file (no data rows).
 Dataset ReadCsv(const std::filesystem::path& path, const CsvOptions& options = {});
 
 }  // namespace edgefl::datasets

@@ -4,9 +4,17 @@
 //
 // For client k: u_k ~ N(0, alpha), B_k ~ N(0, beta); W_k ~ N(u_k, 1)
 // (classes x dim), b_k ~ N(u_k, 1); v_k ~ N(B_k, 1) (dim); x ~ N(v_k, Sigma)
-// with Sigma diagonal, Sigma_jj = j^-1.2; y = argmax(W_k x + b_k).
+// with Sigma diagonal, Sigma_jj = j^-1.2 for j = 1..dim; y = argmax(W_k x + b_k).
 // Client k has n_k = floor(LogNormal(4, 2)) + 50 samples (power law), capped
-// at max_samples_per_client.
+// at max_samples_per_client; the first floor(train_fraction * n_k) (at least
+// 1, at most n_k - 1) go to train, the rest to test. All of client k's draws
+// come from Rng::Derive(seed, {stream, k}), so client k's data depends only
+// on the options and k, not on num_clients.
+//
+// Note (as in FedProx's generator): u_k shifts every class score by the
+// same amount, u_k * (1 + sum(x)), so alpha does not change the labels;
+// label heterogeneity across clients comes from beta (and from the per-client
+// W_k, v_k, which make even synthetic(0, 0) strongly non-IID).
 #pragma once
 
 #include <cstdint>
