@@ -9,7 +9,7 @@
 
 namespace edgefl {
 
-TEST_CASE("Rng: same seed gives the same stream, different seeds differ") {
+TEST_CASE("Rng: same seed gives the same stream - different seeds differ") {
   Rng a(42), b(42), c(43);
   for (int i = 0; i < 100; ++i) {
     uint64_t x = a.Next();
@@ -65,7 +65,7 @@ TEST_CASE("Rng::UniformInt stays in range and hits every value") {
   for (int count : seen) CHECK(count > 800);
 }
 
-TEST_CASE("SampleDirichlet sums to one, small alpha is concentrated") {
+TEST_CASE("SampleDirichlet sums to one - small alpha is concentrated") {
   Rng rng(9);
   auto p = SampleDirichlet(rng, 1.0, 10);
   CHECK(std::accumulate(p.begin(), p.end(), 0.0) == doctest::Approx(1.0));

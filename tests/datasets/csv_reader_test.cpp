@@ -28,7 +28,7 @@ std::string CsvError(const TempDir& dir, const std::string& text, const CsvOptio
   return ThrownMessage<DataError>([&] { ReadCsv(dir / "data.csv", options); });
 }
 
-TEST_CASE("ReadCsv: no header, label in column 0 by default") {
+TEST_CASE("ReadCsv: no header - label in column 0 by default") {
   TempDir dir;
   WriteFile(dir / "plain.csv", "1,0.5,-2\n0,1e-3,+4.25\n2, 7 ,8\n");
   const Dataset d = ReadCsv(dir / "plain.csv");
@@ -47,7 +47,7 @@ TEST_CASE("ReadCsv: no header, label in column 0 by default") {
   CHECK(d.features(2, 1) == 8.0f);
 }
 
-TEST_CASE("ReadCsv: header auto-detected, label column last") {
+TEST_CASE("ReadCsv: header auto-detected - label column last") {
   TempDir dir;
   WriteFile(dir / "iris.csv", "sepal,petal,species\r\n5.1,1.4,0\r\n\r\n6.3,4.9,2\r\n");
   CsvOptions options;
@@ -79,7 +79,7 @@ TEST_CASE("ReadCsv: explicit header settings") {
   CHECK(Contains(msg, "not an integer"));
 }
 
-TEST_CASE("ReadCsv: other delimiter, label column in the middle, num_classes given") {
+TEST_CASE("ReadCsv: other delimiter - label column in the middle - num_classes given") {
   TempDir dir;
   WriteFile(dir / "semi.csv", "a;label;b\n0.5;1;1.5\n2.5;0;3.5\n");
   CsvOptions options;
@@ -157,7 +157,7 @@ TEST_CASE("ReadCsv: empty files") {
   CHECK(Contains(CsvError(dir, "label,x\n"), "no data rows after the header"));
 }
 
-TEST_CASE("ReadCsv: missing file, bad options, single column") {
+TEST_CASE("ReadCsv: missing file - bad options - single column") {
   TempDir dir;
   const auto missing = dir / "missing.csv";
   CHECK_THROWS_WITH_AS(ReadCsv(missing), doctest::Contains(missing.string().c_str()), IoError);

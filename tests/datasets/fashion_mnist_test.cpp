@@ -75,7 +75,7 @@ void WriteSplit(const TempDir& dir, size_t n_images, const std::string& labels, 
   }
 }
 
-TEST_CASE("real Fashion-MNIST train split: 60,000 images, 6,000 per class, known mean") {
+TEST_CASE("real Fashion-MNIST train split: 60000 images - 6000 per class - known mean") {
   FashionMnistOptions options;
   options.dir = FashionMnistDir();
   const auto start = std::chrono::steady_clock::now();
@@ -100,7 +100,7 @@ TEST_CASE("real Fashion-MNIST train split: 60,000 images, 6,000 per class, known
   CHECK(std::fabs(m.std - 0.3530) < 0.001);
 }
 
-TEST_CASE("real Fashion-MNIST test split: 10,000 images, 1,000 per class") {
+TEST_CASE("real Fashion-MNIST test split: 10000 images - 1000 per class") {
   FashionMnistOptions options;
   options.dir = FashionMnistDir();
   const Dataset test = LoadFashionMnist(Split::kTest, options);
@@ -164,7 +164,7 @@ TEST_CASE("LoadFashionMnist: missing files name the path and the Debian package"
   CHECK(Contains(msg2, (dir / "train-labels-idx1-ubyte").string()));
 }
 
-TEST_CASE("LoadFashionMnist: label out of range names file, index and value") {
+TEST_CASE("LoadFashionMnist: label out of range names file - index and value") {
   TempDir dir;
   WriteSplit(dir, 4, std::string{0, 3, 10, 1}, true);
   FashionMnistOptions options;

@@ -36,7 +36,7 @@ TEST_CASE("AddFeatureNoise: adds zero-mean noise with the requested std-dev") {
   CHECK(data.labels == std::vector<int32_t>(2000, 0));
 }
 
-TEST_CASE("AddFeatureNoise: deterministic per (seed, client); zero std is a no-op") {
+TEST_CASE("AddFeatureNoise: deterministic per seed and client - zero std is a no-op") {
   Dataset a = Constant(100, 20, 0.0f);
   Dataset b = Constant(100, 20, 0.0f);
   Dataset other_client = Constant(100, 20, 0.0f);

@@ -32,7 +32,7 @@ TEST_CASE("ReadIdx reads a plain 3-D file") {
   CHECK(a.data == AsBytes(data));
 }
 
-TEST_CASE("ReadIdx reads gzip files, detected by content not by name") {
+TEST_CASE("ReadIdx reads gzip files - detected by content not by name") {
   TempDir dir;
   const std::string data = PseudoRandomBytes(5 * 7, 3);
   const std::string bytes = IdxBytes({5, 7}, data);
@@ -74,7 +74,7 @@ TEST_CASE("ReadIdx: a directory is an IoError") {
   CHECK_THROWS_AS(ReadIdx(dir.path()), IoError);
 }
 
-TEST_CASE("ReadIdx: wrong magic number, plain and gzip") {
+TEST_CASE("ReadIdx: wrong magic number - plain and gzip") {
   TempDir dir;
   const std::string bytes = "\x12\x34\x56\x78 and then some text";
   WriteFile(dir / "text.idx", bytes);
@@ -100,7 +100,7 @@ TEST_CASE("ReadIdx: unsupported data type") {
   CHECK(msg.find("unsupported IDX data type 0x0D") != std::string::npos);
 }
 
-TEST_CASE("ReadIdx: truncated data, plain and gzip") {
+TEST_CASE("ReadIdx: truncated data - plain and gzip") {
   TempDir dir;
   const std::string bytes = IdxBytes({2, 3, 4}, PseudoRandomBytes(20));  // 24 expected
   WriteFile(dir / "short", bytes);

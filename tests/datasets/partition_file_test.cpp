@@ -94,7 +94,7 @@ TEST_CASE("WritePartitionFile: writes the documented format") {
   CheckSame(ReadPartitionFile(dir / "p.txt"), p);
 }
 
-TEST_CASE("Partition file: round trip of generated partitions, and overwrite") {
+TEST_CASE("Partition file: round trip of generated partitions - and overwrite") {
   const std::vector<int32_t> labels = Labels(5000);
   TempDir dir;
   const auto path = dir / "out.partition";
@@ -196,7 +196,7 @@ TEST_CASE("Partition file: problems visible only across lines (full read only)")
                       "samples 7 but the client lines hold 6 indices", false);
 }
 
-TEST_CASE("ReadClientShare: reads one client, skipping the others unparsed") {
+TEST_CASE("ReadClientShare: reads one client - skipping the others unparsed") {
   TempDir dir;
   const auto path = dir / "p.partition";
   // Client 2's line is garbage: clients 0 and 1 still read fine.

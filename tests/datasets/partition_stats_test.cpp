@@ -52,7 +52,7 @@ TEST_CASE("ComputePartitionStats: bad indices and labels are reported") {
                        doctest::Contains("label 2 at index 2"), DataError);
 }
 
-TEST_CASE("FormatPartitionTable: one fixed-width row per client, then the summary") {
+TEST_CASE("FormatPartitionTable: one fixed-width row per client - then the summary") {
   const PartitionStats stats =
       ComputePartitionStats(Clients({{0, 3, 4}, {1, 2, 5, 6}, {7, 8}}), kLabels, 3);
   const std::string expected =

@@ -91,7 +91,7 @@ const PartitionScheme kAllSchemes[] = {PartitionScheme::kIid, PartitionScheme::k
 
 }  // namespace
 
-TEST_CASE("ParsePartitionScheme: names round-trip, unknown names list the accepted ones") {
+TEST_CASE("ParsePartitionScheme: names round-trip - unknown names list the accepted ones") {
   for (PartitionScheme scheme : kAllSchemes) {
     CHECK(ParsePartitionScheme(PartitionSchemeName(scheme)) == scheme);
   }
@@ -107,7 +107,7 @@ TEST_CASE("ParsePartitionScheme: names round-trip, unknown names list the accept
   }
 }
 
-TEST_CASE("MakePartition: every scheme covers every sample exactly once, no empty client") {
+TEST_CASE("MakePartition: every scheme covers every sample exactly once - no empty client") {
   const std::vector<int32_t> labels = BalancedLabels();
   for (PartitionScheme scheme : kAllSchemes) {
     for (size_t clients : {size_t{1}, size_t{7}, size_t{100}}) {
@@ -122,7 +122,7 @@ TEST_CASE("MakePartition: every scheme covers every sample exactly once, no empt
   }
 }
 
-TEST_CASE("MakePartition: same seed gives the same partition, another seed a different one") {
+TEST_CASE("MakePartition: same seed gives the same partition - another seed a different one") {
   const std::vector<int32_t> labels = BalancedLabels();
   for (PartitionScheme scheme : kAllSchemes) {
     INFO(PartitionSchemeName(scheme));
@@ -292,7 +292,7 @@ TEST_CASE("MakePartition: bad parameters throw ConfigError naming the parameter"
   CHECK(Make(iid, labels).num_clients() == 5);
 }
 
-TEST_CASE("MakePartition: a label outside [0, num_classes) is a DataError naming index and value") {
+TEST_CASE("MakePartition: a label outside 0..num_classes-1 is a DataError naming index and value") {
   std::vector<int32_t> labels = BalancedLabels(50);
   labels[17] = 10;
   CheckThrows<DataError>(Spec(PartitionScheme::kIid, 5), labels, "label 10 at index 17");

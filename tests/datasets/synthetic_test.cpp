@@ -67,7 +67,7 @@ void CheckPartition(const Partition& part, const Dataset& data, const SyntheticO
   CHECK(all == expected);
 }
 
-TEST_CASE("GenerateSynthetic: shapes, labels, sizes and partitions") {
+TEST_CASE("GenerateSynthetic: shapes - labels - sizes and partitions") {
   SyntheticOptions o;  // alpha = beta = 1, 30 clients, dim 60, 10 classes
   const SyntheticFederated s = GenerateSynthetic(o);
   CHECK(s.train.name == "synthetic(1,1)/train");
@@ -118,7 +118,7 @@ TEST_CASE("GenerateSynthetic: sizes are capped") {
   }
 }
 
-TEST_CASE("GenerateSynthetic: same seed gives identical data, another seed different data") {
+TEST_CASE("GenerateSynthetic: same seed gives identical data - another seed different data") {
   SyntheticOptions o;
   o.num_clients = 10;
   o.max_samples_per_client = 500;
@@ -149,7 +149,7 @@ TEST_CASE("GenerateSynthetic: same seed gives identical data, another seed diffe
   }
 }
 
-TEST_CASE("GenerateSynthetic: larger alpha, beta make clients more heterogeneous") {
+TEST_CASE("GenerateSynthetic: larger alpha - beta make clients more heterogeneous") {
   SyntheticOptions o;
   o.num_clients = 40;
   o.max_samples_per_client = 400;
