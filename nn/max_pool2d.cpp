@@ -1,0 +1,68 @@
+#include "nn/max_pool2d.h"
+
+#include <algorithm>
+
+namespace edgefl::nn {
+
+using Eigen::Index;
+
+MaxPool2d::MaxPool2d(ImageShape input, int size) : input_(input), size_(size) {
+  output_ = {input.channels, input.height / size, input.width / size};
+}
+
+std::string MaxPool2d::Describe() const {
+  return "maxpool " + std::to_string(size_) + " " + std::to_string(input_.channels) + "x" +
+         std::to_string(input_.height) + "x" + std::to_string(input_.width) + " -> " +
+         std::to_string(output_.height) + "x" + std::to_string(output_.width);
+}
+
+void MaxPool2d::Forward(const float* /*params*/, const ConstMatrixRef& in, MatrixRef out) {
+  const Index batch = in.cols(), out_size = output_size();
+  if (static_cast<Index>(argmax_.size()) < out_size * batch) {
+    argmax_.resize(static_cast<size_t>(out_size * batch));
+  }
+  const int h_in = input_.height, w_in = input_.width;
+  const int h_out = output_.height, w_out = output_.width;
+  for (Index b = 0; b < batch; ++b) {
+    const float* x = in.col(b).data();
+    float* y = out.col(b).data();
+    int32_t* arg = argmax_.data() + b * out_size;
+    for (int c = 0; c < input_.channels; ++c) {
+      const int32_t plane = c * h_in * w_in;
+      for (int oh = 0; oh < h_out; ++oh) {
+        for (int ow = 0; ow < w_out; ++ow) {
+          int32_t best = plane + (oh * size_) * w_in + ow * size_;
+          float best_value = x[best];
+          for (int i = 0; i < size_; ++i) {
+            const int32_t row = plane + (oh * size_ + i) * w_in + ow * size_;
+            for (int j = 0; j < size_; ++j) {
+              if (x[row + j] > best_value) {
+                best_value = x[row + j];
+                best = row + j;
+              }
+            }
+          }
+          *y++ = best_value;
+          *arg++ = best;
+        }
+      }
+    }
+  }
+}
+
+void MaxPool2d::Backward(const float* /*params*/, const ConstMatrixRef& /*in*/,
+                         const ConstMatrixRef& /*out*/, MatrixRef dout, float* /*grads*/,
+                         MatrixRef* din) {
+  if (din == nullptr) return;
+  const Index batch = dout.cols(), out_size = output_size(), in_size = input_size();
+  for (Index b = 0; b < batch; ++b) {
+    float* dx = din->col(b).data();
+    std::fill_n(dx, in_size, 0.0f);
+    const float* dy = dout.col(b).data();
+    const int32_t* arg = argmax_.data() + b * out_size;
+    for (Index i = 0; i < out_size; ++i)
+      dx[arg[i]] += dy[i];
+  }
+}
+
+}  // namespace edgefl::nn

@@ -1,0 +1,242 @@
+#include "nn/model.h"
+
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "common/error.h"
+#include "nn/conv2d.h"
+#include "nn/dense.h"
+#include "nn/max_pool2d.h"
+#include "nn/metrics.h"
+#include "nn/softmax_cross_entropy.h"
+
+namespace edgefl::nn {
+
+using Eigen::Index;
+using Eigen::Map;
+using Eigen::MatrixXf;
+using Eigen::VectorXf;
+
+namespace {
+
+constexpr uint64_t kInitStream = 0x696e6974;  // "init"
+
+void Grow(VectorXf& buffer, Index size) {
+  if (buffer.size() < size) buffer.resize(size);
+}
+
+}  // namespace
+
+void ThrowIfNotFinite(std::span<const float> values, std::string_view what) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      throw ConfigError(std::string(what) + " contain " + (std::isnan(values[i]) ? "NaN" : "Inf") +
+                        " at index " + std::to_string(i));
+    }
+  }
+}
+
+Model::Model(std::string_view spec) : spec_(ParseModelSpec(spec)) {
+  Build();
+}
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+void Model::Build() {
+  switch (spec_.kind) {
+    case ModelKind::kMlp:
+    case ModelKind::kLogReg: {
+      const size_t n = spec_.widths.size();
+      for (size_t i = 0; i + 1 < n; ++i) {
+        layers_.push_back(
+            std::make_unique<Dense>(spec_.widths[i], spec_.widths[i + 1], /*relu=*/i + 2 < n));
+      }
+      break;
+    }
+    case ModelKind::kLeNet: {
+      auto conv1 = std::make_unique<Conv2d>(
+          ImageShape{1, 28, 28},
+          Conv2dOptions{.filters = 6, .kernel = 5, .stride = 1, .padding = 2, .relu = true});
+      auto pool1 = std::make_unique<MaxPool2d>(conv1->output_shape(), 2);
+      auto conv2 = std::make_unique<Conv2d>(
+          pool1->output_shape(),
+          Conv2dOptions{.filters = 16, .kernel = 5, .stride = 1, .padding = 0, .relu = true});
+      auto pool2 = std::make_unique<MaxPool2d>(conv2->output_shape(), 2);
+      const Index flat = pool2->output_size();
+      layers_.push_back(std::move(conv1));
+      layers_.push_back(std::move(pool1));
+      layers_.push_back(std::move(conv2));
+      layers_.push_back(std::move(pool2));
+      layers_.push_back(std::make_unique<Dense>(flat, 120, true));
+      layers_.push_back(std::make_unique<Dense>(120, 84, true));
+      layers_.push_back(std::make_unique<Dense>(84, 10, false));
+      break;
+    }
+  }
+  Index total = 0;
+  for (const auto& layer : layers_) {
+    offsets_.push_back(total);
+    total += layer->num_parameters();
+  }
+  parameters_ = VectorXf::Zero(total);
+  gradients_ = VectorXf::Zero(total);
+  activations_.resize(layers_.size());
+}
+
+Index Model::input_dim() const {
+  return layers_.front()->input_size();
+}
+int Model::num_classes() const {
+  return static_cast<int>(layers_.back()->output_size());
+}
+
+void Model::Initialize(uint64_t seed) {
+  size_t last = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i]->num_parameters() > 0) last = i;
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i]->num_parameters() == 0) continue;
+    Rng rng = Rng::Derive(seed, {kInitStream, i});
+    layers_[i]->Initialize(i == last ? Init::kXavierUniform : Init::kKaimingUniform, rng,
+                           parameters_.data() + offsets_[i]);
+  }
+}
+
+void Model::SetParameters(std::span<const float> values) {
+  if (static_cast<Index>(values.size()) != num_parameters()) {
+    throw ConfigError("model " + spec_.text + " has " + std::to_string(num_parameters()) +
+                      " parameters, got " + std::to_string(values.size()));
+  }
+  ThrowIfNotFinite(values, "parameters");
+  std::copy(values.begin(), values.end(), parameters_.data());
+}
+
+void Model::SetParameters(const VectorXf& values) {
+  SetParameters(std::span<const float>(values.data(), static_cast<size_t>(values.size())));
+}
+
+void Model::CheckInput(const ConstMatrixRef& x) const {
+  if (x.rows() != input_dim()) {
+    throw ConfigError("model " + spec_.text + " expects " + std::to_string(input_dim()) +
+                      " features, got " + std::to_string(x.rows()));
+  }
+  if (parameters_.size() != gradients_.size() ||
+      parameters_.size() != offsets_.back() + layers_.back()->num_parameters()) {
+    throw ConfigError("model " + spec_.text + ": parameters() or gradients() was resized");
+  }
+}
+
+Map<MatrixXf> Model::Activation(size_t i) {
+  return Map<MatrixXf>(activations_[i].data(), layers_[i]->output_size(), batch_);
+}
+
+Map<const MatrixXf> Model::Activation(size_t i) const {
+  return Map<const MatrixXf>(activations_[i].data(), layers_[i]->output_size(), batch_);
+}
+
+Map<const MatrixXf> Model::Forward(const ConstMatrixRef& x) {
+  CheckInput(x);
+  batch_ = x.cols();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Grow(activations_[i], layers_[i]->output_size() * batch_);
+    const float* params = parameters_.data() + offsets_[i];
+    if (i == 0) {
+      layers_[i]->Forward(params, x, Activation(i));
+    } else {
+      layers_[i]->Forward(params, Activation(i - 1), Activation(i));
+    }
+  }
+  return std::as_const(*this).Activation(layers_.size() - 1);
+}
+
+Map<const MatrixXf> Model::features() const {
+  return Activation(layers_.size() - 2);
+}
+
+void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
+                     const BackwardOptions& options) {
+  CheckInput(x);
+  if (x.cols() != batch_ || dlogits.rows() != num_classes() || dlogits.cols() != batch_) {
+    throw ConfigError("model " + spec_.text + ": Backward got a " + std::to_string(x.cols()) +
+                      "-sample batch and " + std::to_string(dlogits.rows()) + "x" +
+                      std::to_string(dlogits.cols()) + " dlogits after a Forward of " +
+                      std::to_string(batch_) + " samples");
+  }
+  const size_t n = layers_.size();
+  if (options.dfeatures != nullptr && (options.dfeatures->rows() != layers_.back()->input_size() ||
+                                       options.dfeatures->cols() != batch_)) {
+    throw ConfigError("model " + spec_.text + ": dfeatures must be " +
+                      std::to_string(layers_.back()->input_size()) + "x" + std::to_string(batch_));
+  }
+  for (auto& buffer : backward_buffers_) {
+    Index largest = 0;
+    for (const auto& layer : layers_)
+      largest = std::max(largest, layer->output_size());
+    Grow(buffer, largest * batch_);
+  }
+  int cur = 0;
+  Map<MatrixXf>(backward_buffers_[cur].data(), num_classes(), batch_) = dlogits;
+  for (size_t i = n; i-- > 0;) {
+    Layer& layer = *layers_[i];
+    Map<MatrixXf> dout(backward_buffers_[cur].data(), layer.output_size(), batch_);
+    float* grads = gradients_.data() + offsets_[i];
+    const float* params = parameters_.data() + offsets_[i];
+    if (i > 0) {
+      MatrixRef din = Map<MatrixXf>(backward_buffers_[1 - cur].data(), layer.input_size(), batch_);
+      layer.Backward(params, Activation(i - 1), Activation(i), dout, grads, &din);
+      if (i == n - 1 && options.dfeatures != nullptr) din += *options.dfeatures;
+    } else if (options.dinput != nullptr) {
+      options.dinput->resize(layer.input_size(), batch_);
+      MatrixRef din = *options.dinput;
+      layer.Backward(params, x, Activation(i), dout, grads, &din);
+      if (n == 1 && options.dfeatures != nullptr) din += *options.dfeatures;
+    } else {
+      layer.Backward(params, x, Activation(i), dout, grads, nullptr);
+    }
+    cur = 1 - cur;
+  }
+}
+
+float Model::LossAndGradient(const ConstMatrixRef& x, std::span<const int32_t> labels) {
+  const auto logits = Forward(x);
+  const float loss = SoftmaxCrossEntropy(logits, labels, &dlogits_);
+  ZeroGradients();
+  Backward(x, dlogits_);
+  return loss;
+}
+
+std::vector<int32_t> Model::Predict(const ConstMatrixRef& x) {
+  std::vector<int32_t> predictions(static_cast<size_t>(x.cols()));
+  ArgmaxColumns(Forward(x), predictions);
+  return predictions;
+}
+
+void Model::HessianVectorProduct(const ConstMatrixRef& x, std::span<const int32_t> labels,
+                                 const VectorXf& v, VectorXf* hv, float epsilon) {
+  if (v.size() != num_parameters()) {
+    throw ConfigError("model " + spec_.text + ": Hessian-vector product of a vector of size " +
+                      std::to_string(v.size()) + ", expected " + std::to_string(num_parameters()));
+  }
+  const float v_norm = v.norm();
+  hv->resize(num_parameters());
+  if (v_norm == 0.0f) {
+    hv->setZero();
+    return;
+  }
+  saved_parameters_ = parameters_;
+  saved_gradients_ = gradients_;
+  const float h = epsilon * (1.0f + parameters_.norm()) / v_norm;
+  parameters_ = saved_parameters_ + h * v;
+  LossAndGradient(x, labels);
+  plus_gradients_ = gradients_;
+  parameters_ = saved_parameters_ - h * v;
+  LossAndGradient(x, labels);
+  *hv = (plus_gradients_ - gradients_) / (2.0f * h);
+  parameters_ = saved_parameters_;
+  gradients_ = saved_gradients_;
+}
+
+}  // namespace edgefl::nn

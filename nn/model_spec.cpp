@@ -1,0 +1,79 @@
+#include "nn/model_spec.h"
+
+#include <charconv>
+
+#include "common/error.h"
+
+namespace edgefl::nn {
+namespace {
+
+constexpr int kMaxWidth = 1 << 24;
+
+[[noreturn]] void Fail(std::string_view spec, const std::string& what) {
+  throw ConfigError("model spec \"" + std::string(spec) + "\": " + what);
+}
+
+std::vector<int> ParseWidths(std::string_view spec, std::string_view args, size_t offset) {
+  std::vector<int> widths;
+  if (args.empty()) Fail(spec, "no layer widths (expected e.g. mlp:784-200-10)");
+  size_t pos = 0;
+  while (true) {
+    const size_t dash = args.find('-', pos);
+    const std::string_view token =
+        args.substr(pos, dash == std::string_view::npos ? std::string_view::npos : dash - pos);
+    if (token.empty()) {
+      Fail(spec, "empty layer width at position " + std::to_string(offset + pos));
+    }
+    long long value = 0;
+    const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+    if (ec != std::errc() || end != token.data() + token.size()) {
+      Fail(spec, "layer width \"" + std::string(token) + "\" is not a number");
+    }
+    if (value <= 0 || value > kMaxWidth) {
+      Fail(spec, "layer width " + std::string(token) + " must be in [1, " +
+                     std::to_string(kMaxWidth) + "]");
+    }
+    widths.push_back(static_cast<int>(value));
+    if (dash == std::string_view::npos) break;
+    pos = dash + 1;
+  }
+  return widths;
+}
+
+}  // namespace
+
+ModelSpec ParseModelSpec(std::string_view spec) {
+  ModelSpec result;
+  result.text = std::string(spec);
+  const size_t colon = spec.find(':');
+  if (colon == std::string_view::npos) {
+    Fail(spec, "expected <kind>:<arguments>, e.g. mlp:784-200-10, logreg:60-10 or cnn:lenet");
+  }
+  const std::string_view kind = spec.substr(0, colon);
+  const std::string_view args = spec.substr(colon + 1);
+  if (kind == "mlp") {
+    result.kind = ModelKind::kMlp;
+    result.widths = ParseWidths(spec, args, colon + 1);
+    if (result.widths.size() < 2) {
+      Fail(spec, "an mlp needs at least an input and an output width, e.g. mlp:784-10");
+    }
+  } else if (kind == "logreg") {
+    result.kind = ModelKind::kLogReg;
+    result.widths = ParseWidths(spec, args, colon + 1);
+    if (result.widths.size() != 2) {
+      Fail(spec, "logreg takes exactly two widths (features-classes), got " +
+                     std::to_string(result.widths.size()));
+    }
+  } else if (kind == "cnn") {
+    if (args != "lenet" && args != "lenet5") {
+      Fail(spec, "unknown cnn \"" + std::string(args) + "\" (expected lenet or lenet5)");
+    }
+    result.kind = ModelKind::kLeNet;
+    result.widths = {784, 10};
+  } else {
+    Fail(spec, "unknown model kind \"" + std::string(kind) + "\" (expected mlp, logreg or cnn)");
+  }
+  return result;
+}
+
+}  // namespace edgefl::nn

@@ -1,0 +1,159 @@
+#include <memory>
+
+#include <doctest/doctest.h>
+
+#include "nn/conv2d.h"
+#include "nn/dense.h"
+#include "nn/max_pool2d.h"
+#include "nn/relu.h"
+#include "tests/nn/grad_check.h"
+
+namespace edgefl::nn {
+namespace {
+
+using Eigen::MatrixXf;
+using Eigen::VectorXf;
+using testing::GradCheckResult;
+using testing::RandomMatrix;
+
+// Gradient check of a layer under loss = sum(R .* out), so dout = R.
+void CheckLayer(Layer& layer, Eigen::Index batch, uint64_t seed, float h = 1e-2f) {
+  VectorXf params(layer.num_parameters());
+  if (params.size() > 0) {
+    Rng rng(seed);
+    layer.Initialize(Init::kKaimingUniform, rng, params.data());
+    // Non-zero biases so they matter.
+    params.tail(params.size() / 8 + 1) = RandomMatrix(params.size() / 8 + 1, 1, seed + 1, 0.2f);
+  }
+  MatrixXf in = RandomMatrix(layer.input_size(), batch, seed + 2);
+  const MatrixXf r = RandomMatrix(layer.output_size(), batch, seed + 3);
+  MatrixXf out(layer.output_size(), batch);
+
+  auto loss = [&]() {
+    layer.Forward(params.data(), in, out);
+    return (r.cast<double>().array() * out.cast<double>().array()).sum();
+  };
+  loss();
+  MatrixXf dout = r;
+  VectorXf grads = VectorXf::Zero(params.size());
+  MatrixXf din(layer.input_size(), batch);
+  MatrixRef din_ref = din;
+  layer.Backward(params.data(), in, out, dout, grads.data(), &din_ref);
+
+  GradCheckResult result;
+  testing::CheckVector(loss, params.data(), params.size(), grads.data(), "param", &result,
+                       {.h = h});
+  testing::CheckVector(loss, in.data(), in.size(), din.data(), "input", &result, {.h = h});
+  testing::RequirePassed(result);
+
+  // Backward ADDS parameter gradients and does not need din.
+  if (params.size() > 0) {
+    loss();
+    dout = r;
+    VectorXf twice = grads;
+    layer.Backward(params.data(), in, out, dout, twice.data(), nullptr);
+    CHECK((twice - 2 * grads).norm() <= 1e-5f * grads.norm());
+  }
+}
+
+TEST_CASE("Dense: gradients match finite differences - with and without fused ReLU") {
+  Dense linear(7, 5, /*relu=*/false);
+  CheckLayer(linear, 3, 10);
+  Dense with_relu(7, 5, /*relu=*/true);
+  CheckLayer(with_relu, 4, 20);
+}
+
+TEST_CASE("Dense: forward is W x + b") {
+  Dense layer(2, 2, false);
+  VectorXf params(6);
+  params << 1, 2, 3, 4, 0.5f, -1;  // W = [[1, 3], [2, 4]] column-major, b = [0.5, -1]
+  MatrixXf x(2, 1);
+  x << 1, 1;
+  MatrixXf out(2, 1);
+  layer.Forward(params.data(), x, out);
+  CHECK(out(0, 0) == doctest::Approx(4.5));
+  CHECK(out(1, 0) == doctest::Approx(5.0));
+}
+
+TEST_CASE("Relu: gradient away from the kink and zero below it") {
+  Relu relu(12);
+  MatrixXf in = RandomMatrix(12, 3, 5);
+  in = in.unaryExpr([](float v) { return v >= 0 ? v + 0.1f : v - 0.1f; });
+  MatrixXf out(12, 3);
+  relu.Forward(nullptr, in, out);
+  CHECK(out.minCoeff() == 0.0f);
+  CHECK((out.array() == in.array().max(0.0f)).all());
+  MatrixXf dout = MatrixXf::Ones(12, 3), din(12, 3);
+  MatrixRef din_ref = din;
+  relu.Backward(nullptr, in, out, dout, nullptr, &din_ref);
+  CHECK((din.array() == (in.array() > 0).cast<float>()).all());
+}
+
+TEST_CASE("Conv2d: gradients match finite differences (padding - no padding - stride 2)") {
+  SUBCASE("padding 2, like LeNet's first layer") {
+    Conv2d conv({2, 6, 6}, {.filters = 3, .kernel = 5, .stride = 1, .padding = 2, .relu = false});
+    CHECK(conv.output_shape().height == 6);
+    CheckLayer(conv, 2, 30);
+  }
+  SUBCASE("no padding, fused ReLU") {
+    Conv2d conv({3, 7, 6}, {.filters = 4, .kernel = 3, .stride = 1, .padding = 0, .relu = true});
+    CHECK(conv.output_shape().height == 5);
+    CHECK(conv.output_shape().width == 4);
+    CheckLayer(conv, 2, 40);
+  }
+  SUBCASE("stride 2, padding 1") {
+    Conv2d conv({2, 7, 7}, {.filters = 2, .kernel = 3, .stride = 2, .padding = 1, .relu = false});
+    CHECK(conv.output_shape().height == 4);
+    CheckLayer(conv, 3, 50);
+  }
+}
+
+TEST_CASE("Conv2d: matches a direct convolution") {
+  const ImageShape shape{2, 5, 4};
+  Conv2d conv(shape, {.filters = 3, .kernel = 3, .stride = 1, .padding = 1, .relu = false});
+  VectorXf params = RandomMatrix(conv.num_parameters(), 1, 60);
+  MatrixXf in = RandomMatrix(shape.size(), 2, 61);
+  MatrixXf out(conv.output_size(), 2);
+  conv.Forward(params.data(), in, out);
+  auto x = [&](int b, int c, int i, int j) -> float {
+    if (i < 0 || j < 0 || i >= shape.height || j >= shape.width) return 0.0f;
+    return in((c * shape.height + i) * shape.width + j, b);
+  };
+  for (int b = 0; b < 2; ++b) {
+    for (int f = 0; f < 3; ++f) {
+      for (int i = 0; i < 5; ++i) {
+        for (int j = 0; j < 4; ++j) {
+          double sum = params[3 * 2 * 9 + f];
+          for (int c = 0; c < 2; ++c) {
+            for (int ki = 0; ki < 3; ++ki) {
+              for (int kj = 0; kj < 3; ++kj) {
+                sum += params[((f * 2 + c) * 3 + ki) * 3 + kj] * x(b, c, i - 1 + ki, j - 1 + kj);
+              }
+            }
+          }
+          CHECK(out((f * 5 + i) * 4 + j, b) == doctest::Approx(sum).epsilon(1e-5));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("MaxPool2d: forward picks window maxima - gradients match finite differences") {
+  MaxPool2d pool({2, 4, 6}, 2);
+  CHECK(pool.output_size() == 2 * 2 * 3);
+  MatrixXf in(48, 1);
+  for (int i = 0; i < 48; ++i)
+    in(i, 0) = static_cast<float>((i * 37) % 48);
+  MatrixXf out(12, 1);
+  pool.Forward(nullptr, in, out);
+  // Channel 0, window rows 0-1, cols 0-1: inputs 0, 1, 6, 7.
+  const float expected = std::max({in(0, 0), in(1, 0), in(6, 0), in(7, 0)});
+  CHECK(out(0, 0) == expected);
+  CheckLayer(pool, 3, 70);
+  MaxPool2d odd({1, 5, 5}, 2);  // floor mode drops the last row and column
+  CHECK(odd.output_size() == 4);
+  CheckLayer(odd, 2, 80);
+}
+
+}  // namespace
+}  // namespace edgefl::nn
