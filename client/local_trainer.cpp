@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "common/error.h"
 #include "nn/adaptive.h"
+#include "nn/batch.h"
 #include "nn/gradient_clipping.h"
 #include "nn/metrics.h"
 #include "nn/softmax_cross_entropy.h"
@@ -24,18 +24,6 @@ bool SameOptimizer(const OptimizerConfig& a, const OptimizerConfig& b) {
   return a.name == b.name && a.momentum == b.momentum && a.nesterov == b.nesterov &&
          a.weight_decay == b.weight_decay && a.beta1 == b.beta1 && a.beta2 == b.beta2 &&
          a.epsilon == b.epsilon && a.oasis_alpha == b.oasis_alpha;
-}
-
-// Copies rows `indices` of `features` (row-major n x d) into the first
-// indices.size() columns of x (d x B column-major): each is one memcpy.
-void GatherColumns(const datasets::FeatureMatrix& features, std::span<const uint32_t> indices,
-                   Eigen::MatrixXf* x) {
-  const Eigen::Index d = features.cols();
-  for (size_t b = 0; b < indices.size(); ++b) {
-    std::memcpy(x->data() + static_cast<Eigen::Index>(b) * d,
-                features.data() + static_cast<Eigen::Index>(indices[b]) * d,
-                sizeof(float) * static_cast<size_t>(d));
-  }
 }
 
 }  // namespace
@@ -102,8 +90,6 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
         });
   }
 
-  batch_x_.resize(model_.input_dim(), batch_size);
-  batch_labels_.resize(static_cast<size_t>(batch_size));
   const auto start = std::chrono::steady_clock::now();
   double loss_sum = 0.0;
   size_t position = 0;
@@ -117,13 +103,11 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
     const size_t take = std::min<size_t>(static_cast<size_t>(batch_size), order_.size() - position);
     const std::span<const uint32_t> indices(order_.data() + position, take);
     position += take;
-    GatherColumns(data_.features, indices, &batch_x_);
-    for (size_t b = 0; b < take; ++b)
-      batch_labels_[b] = data_.labels[indices[b]];
+    nn::GatherColumns(data_.features, indices, &batch_x_, data_.labels, &batch_labels_);
 
-    const Batch batch{Eigen::Map<const Eigen::MatrixXf>(batch_x_.data(), batch_x_.rows(),
-                                                        static_cast<Eigen::Index>(take)),
-                      std::span<const int32_t>(batch_labels_.data(), take), indices};
+    const Batch batch{
+        Eigen::Map<const Eigen::MatrixXf>(batch_x_.data(), batch_x_.rows(), batch_x_.cols()),
+        std::span<const int32_t>(batch_labels_.data(), take), indices};
     current_batch = &batch;
     const float loss = objective->LossAndGradient(model_, batch, objective_rng);
     if (!std::isfinite(loss)) {
@@ -169,10 +153,7 @@ EvalResult LocalTrainer::Evaluate(nn::Model& model, const datasets::Dataset& dat
   const Eigen::Index n = static_cast<Eigen::Index>(data.size());
   for (Eigen::Index start = 0; start < n; start += batch_size) {
     const Eigen::Index take = std::min<Eigen::Index>(batch_size, n - start);
-    // Consecutive rows of a row-major n x d matrix are a d x take
-    // column-major block: no copy.
-    const Eigen::Map<const Eigen::MatrixXf> x(data.features.data() + start * data.features.cols(),
-                                              data.features.cols(), take);
+    const auto x = nn::ColumnBlock(data.features, start, take);  // no copy
     const std::span<const int32_t> labels(data.labels.data() + start, static_cast<size_t>(take));
     const auto logits = model.Forward(x);
     loss_sum += static_cast<double>(nn::SoftmaxCrossEntropy(logits, labels, nullptr)) *
