@@ -1,0 +1,180 @@
+#include "storage/schema.h"
+
+#include <array>
+#include <stdexcept>
+#include <string>
+
+namespace edgefl::storage {
+
+namespace {
+
+// Version 0 -> 1: the first schema. application_id is stamped by EnsureSchema.
+constexpr std::string_view kCreateVersion1 = R"sql(
+CREATE TABLE runs (
+  id             INTEGER PRIMARY KEY,
+  name           TEXT    NOT NULL UNIQUE,
+  config         TEXT    NOT NULL DEFAULT '',
+  strategy       TEXT    NOT NULL DEFAULT '',
+  mode           TEXT    NOT NULL DEFAULT 'sync',
+  model_spec     TEXT    NOT NULL DEFAULT '',
+  seed           INTEGER NOT NULL DEFAULT 0,
+  planned_rounds INTEGER NOT NULL DEFAULT 0,
+  started_at     REAL    NOT NULL,
+  ended_at       REAL,
+  status         TEXT    NOT NULL
+                 CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+  status_reason  TEXT    NOT NULL DEFAULT ''
+);
+
+CREATE TABLE rounds (
+  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  round         INTEGER NOT NULL CHECK (round >= 1),
+  model_version INTEGER NOT NULL,
+  selected      INTEGER NOT NULL,
+  completed     INTEGER NOT NULL,
+  dropped       INTEGER NOT NULL,
+  rejected      INTEGER NOT NULL,
+  started_at    REAL    NOT NULL,
+  ended_at      REAL    NOT NULL,
+  virtual_time  REAL,
+  train_loss    REAL,
+  PRIMARY KEY (run_id, round)
+) WITHOUT ROWID;
+
+CREATE TABLE client_updates (
+  run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  round           INTEGER NOT NULL,
+  client_id       TEXT    NOT NULL,
+  num_samples     INTEGER NOT NULL,
+  local_steps     INTEGER NOT NULL,
+  loss_before     REAL,
+  loss_after      REAL,
+  bytes_in        INTEGER NOT NULL,
+  bytes_out       INTEGER NOT NULL,
+  compute_seconds REAL,
+  staleness       INTEGER NOT NULL,
+  status          TEXT    NOT NULL CHECK (status IN ('accepted', 'rejected', 'dropped')),
+  reason          TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, round, client_id)
+) WITHOUT ROWID;
+CREATE INDEX client_updates_by_client ON client_updates (client_id);
+
+CREATE TABLE evaluations (
+  run_id             INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  round              INTEGER NOT NULL CHECK (round >= 0),
+  split              TEXT    NOT NULL,
+  loss               REAL,
+  accuracy           REAL,
+  per_class_accuracy TEXT    NOT NULL DEFAULT '[]',
+  num_samples        INTEGER NOT NULL,
+  PRIMARY KEY (run_id, round, split)
+) WITHOUT ROWID;
+
+CREATE TABLE clients (
+  client_id  TEXT PRIMARY KEY,
+  profile    TEXT NOT NULL DEFAULT '{}',
+  first_seen REAL NOT NULL,
+  last_seen  REAL NOT NULL
+) WITHOUT ROWID;
+
+-- Model blobs are large: a rowid table keeps them out of the key b-tree.
+CREATE TABLE checkpoints (
+  run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  round          INTEGER NOT NULL,
+  spec           TEXT    NOT NULL,
+  num_parameters INTEGER NOT NULL,
+  sha256         TEXT    NOT NULL,
+  model          BLOB    NOT NULL,
+  PRIMARY KEY (run_id, round)
+);
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {0, "create the version 1 tables", kCreateVersion1},
+}};
+static_assert(kMigrations.size() == kSchemaVersion);
+
+int64_t CountTables(SqliteDb& db) {
+  return db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE type = 'table'");
+}
+
+std::string Hex(int64_t value) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out = "0x";
+  for (int shift = 28; shift >= 0; shift -= 4)
+    out += kDigits[(value >> shift) & 0xf];
+  return out;
+}
+
+// Throws unless (application_id, version) can be opened by a build whose
+// newest version is `newest`.
+void CheckHeader(SqliteDb& db, int64_t application_id, int64_t version, int64_t newest) {
+  if (application_id != kApplicationId) {
+    if (application_id != 0) {
+      db.FailData("not an edgefl experiment log (SQLite application_id " + Hex(application_id) +
+                  ", expected " + Hex(kApplicationId) + ")");
+    }
+    if (version != 0 || CountTables(db) != 0) {
+      db.FailData(
+          "not an edgefl experiment log (an SQLite database with other tables and no edgefl "
+          "application_id); pass a new file name or an experiment log written by edgefl");
+    }
+  }
+  if (version > newest) {
+    db.FailData("written by a newer edgefl (schema version " + std::to_string(version) +
+                ", this build knows up to version " + std::to_string(newest) +
+                "); open it with a newer edgefl");
+  }
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() {
+  return kMigrations;
+}
+
+int64_t EnsureSchema(SqliteDb& db, std::span<const Migration> migrations) {
+  const auto newest = static_cast<int64_t>(migrations.size());
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].from_version != static_cast<int64_t>(i)) {
+      throw std::logic_error("storage: migration steps out of order");
+    }
+  }
+  SqliteDb::OperationScope scope(db, "reading the schema version");
+  // The first read of the header: a file that is not SQLite fails here.
+  const int64_t application_id = db.QueryInt("PRAGMA application_id");
+  const int64_t version = db.QueryInt("PRAGMA user_version");
+  CheckHeader(db, application_id, version, newest);
+  if (version == newest) return version;
+  if (db.mode() == SqliteDb::Mode::kReadOnly) {
+    if (version == 0 && application_id == 0) {
+      db.FailData("the file is empty: no experiment has been recorded in it yet");
+    }
+    db.FailData("schema version " + std::to_string(version) + " is older than version " +
+                std::to_string(newest) +
+                " and the log is opened read-only; open it once with a command that writes it "
+                "(e.g. resume the run) to upgrade it");
+  }
+
+  SqliteDb::OperationScope upgrade(db, "upgrading the schema from version " +
+                                           std::to_string(version) + " to " +
+                                           std::to_string(newest));
+  Transaction transaction(db);
+  // Another process may have upgraded the file between the reads above and
+  // taking the write lock: read again under the lock.
+  const int64_t locked_version = db.QueryInt("PRAGMA user_version");
+  CheckHeader(db, db.QueryInt("PRAGMA application_id"), locked_version, newest);
+  for (int64_t v = locked_version; v < newest; ++v) {
+    const Migration& step = migrations[static_cast<size_t>(v)];
+    SqliteDb::OperationScope step_scope(db, "upgrading the schema from version " +
+                                                std::to_string(v) + " to " + std::to_string(v + 1) +
+                                                " (" + std::string(step.description) + ")");
+    db.Execute(step.sql);
+  }
+  db.Execute("PRAGMA application_id = " + std::to_string(kApplicationId) +
+             "; PRAGMA user_version = " + std::to_string(newest));
+  transaction.Commit();
+  return version;
+}
+
+}  // namespace edgefl::storage

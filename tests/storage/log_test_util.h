@@ -1,0 +1,92 @@
+// Sample records for the storage tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/experiment_log.h"
+
+namespace edgefl::storage::test {
+
+inline RunSpec SampleRun(const std::string& name) {
+  RunSpec spec;
+  spec.name = name;
+  spec.config = "strategy = \"fedavg\"\nrounds = 5\n";
+  spec.strategy = "fedavg";
+  spec.mode = "sync";
+  spec.model_spec = "mlp:4-3";
+  spec.seed = 42;
+  spec.planned_rounds = 5;
+  return spec;
+}
+
+inline RoundRecord SampleRound(int64_t round) {
+  RoundRecord r;
+  r.round = round;
+  r.model_version = round;
+  r.selected = 3;
+  r.completed = 2;
+  r.dropped = 1;
+  r.rejected = 0;
+  r.started_at = 1000.0 + 10.0 * static_cast<double>(round);
+  r.ended_at = r.started_at + 7.5;
+  r.virtual_time = 3.25 * static_cast<double>(round);
+  r.train_loss = 1.0 / static_cast<double>(round);
+  return r;
+}
+
+inline ClientUpdateRecord SampleUpdate(int64_t round, const std::string& client) {
+  ClientUpdateRecord u;
+  u.round = round;
+  u.client_id = client;
+  u.num_samples = 600;
+  u.local_steps = 10;
+  u.loss_before = 2.25;
+  u.loss_after = 1.5;
+  u.bytes_in = 4096;
+  u.bytes_out = 4100;
+  u.compute_seconds = 0.75;
+  u.staleness = 0;
+  u.status = UpdateStatus::kAccepted;
+  return u;
+}
+
+inline EvaluationRecord SampleEvaluation(int64_t round, const std::string& split = "test") {
+  EvaluationRecord e;
+  e.round = round;
+  e.split = split;
+  e.loss = 0.5 / static_cast<double>(round + 1);
+  e.accuracy = 0.5 + 0.05 * static_cast<double>(round);
+  e.per_class_accuracy = {0.25, 0.5, 0.875};
+  e.num_samples = 10000;
+  return e;
+}
+
+// Parameters whose values differ per round; includes values that a lossy
+// text round trip would change.
+inline Checkpoint SampleCheckpoint(int64_t round, Eigen::Index size = 15) {
+  Checkpoint c;
+  c.round = round;
+  c.spec = "mlp:4-3";
+  c.parameters.resize(size);
+  for (Eigen::Index i = 0; i < size; ++i) {
+    c.parameters[i] = static_cast<float>(round) * 0.1f + 1.0f / static_cast<float>(i + 3) -
+                      1e-7f * static_cast<float>(i);
+  }
+  return c;
+}
+
+// Commits `round` of `run` with two accepted updates, one dropped, an
+// evaluation and a checkpoint.
+inline void CommitSampleRound(ExperimentLog& log, int64_t run, int64_t round) {
+  std::vector<ClientUpdateRecord> updates = {SampleUpdate(round, "c1"), SampleUpdate(round, "c2"),
+                                             SampleUpdate(round, "c3")};
+  updates[2].status = UpdateStatus::kDropped;
+  updates[2].reason = "deadline passed";
+  const std::vector<EvaluationRecord> evaluations = {SampleEvaluation(round)};
+  const Checkpoint checkpoint = SampleCheckpoint(round);
+  log.CommitRound(run, SampleRound(round), updates, evaluations, &checkpoint);
+}
+
+}  // namespace edgefl::storage::test
