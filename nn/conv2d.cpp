@@ -59,9 +59,15 @@ void Conv2d::Im2Col(const float* x, float* cols) const {
           }
           const float* src = plane + Index{ih} * w_in;
           if (s == 1) {
-            std::fill(dst, dst + lo, 0.0f);
-            std::copy(src + lo - pad + kj, src + hi - pad + kj, dst + lo);
-            std::fill(dst + hi, dst + w_out, 0.0f);
+            // Plain loops: rows are short (LeNet: 28 and 10), so library
+            // memcpy/memset calls would cost more than the copy.
+            const float* shifted = src - pad + kj;
+            for (int ow = 0; ow < lo; ++ow)
+              dst[ow] = 0.0f;
+            for (int ow = lo; ow < hi; ++ow)
+              dst[ow] = shifted[ow];
+            for (int ow = hi; ow < w_out; ++ow)
+              dst[ow] = 0.0f;
           } else {
             for (int ow = 0; ow < w_out; ++ow) {
               const int iw = ow * s - pad + kj;
@@ -84,14 +90,25 @@ void Conv2d::Col2ImAdd(const float* cols, float* dx) const {
     float* plane = dx + Index{c} * h_in * w_in;
     for (int ki = 0; ki < k; ++ki) {
       for (int kj = 0; kj < k; ++kj, col += positions) {
+        int lo = 0, hi = w_out;
+        if (s == 1) {
+          lo = std::clamp(pad - kj, 0, w_out);
+          hi = std::clamp(w_in + pad - kj, lo, w_out);
+        }
         for (int oh = 0; oh < h_out; ++oh) {
           const int ih = oh * s - pad + ki;
           if (ih < 0 || ih >= h_in) continue;
           const float* src = col + Index{oh} * w_out;
           float* dst = plane + Index{ih} * w_in;
-          for (int ow = 0; ow < w_out; ++ow) {
-            const int iw = ow * s - pad + kj;
-            if (iw >= 0 && iw < w_in) dst[iw] += src[ow];
+          if (s == 1) {
+            float* shifted = dst - pad + kj;
+            for (int ow = lo; ow < hi; ++ow)
+              shifted[ow] += src[ow];
+          } else {
+            for (int ow = 0; ow < w_out; ++ow) {
+              const int iw = ow * s - pad + kj;
+              if (iw >= 0 && iw < w_in) dst[iw] += src[ow];
+            }
           }
         }
       }

@@ -27,6 +27,26 @@ void MaxPool2d::Forward(const float* /*params*/, const ConstMatrixRef& in, Matri
     const float* x = in.col(b).data();
     float* y = out.col(b).data();
     int32_t* arg = argmax_.data() + b * out_size;
+    if (size_ == 2) {
+      // The common 2x2 case, branch-free (selects instead of jumps).
+      for (int c = 0; c < input_.channels; ++c) {
+        for (int oh = 0; oh < h_out; ++oh) {
+          const int32_t row = (c * h_in + 2 * oh) * w_in;
+          for (int ow = 0; ow < w_out; ++ow) {
+            const int32_t i0 = row + 2 * ow, i2 = i0 + w_in;
+            const float v0 = x[i0], v1 = x[i0 + 1], v2 = x[i2], v3 = x[i2 + 1];
+            const bool right_top = v1 > v0, right_bottom = v3 > v2;
+            const float top = right_top ? v1 : v0, bottom = right_bottom ? v3 : v2;
+            const int32_t top_arg = right_top ? i0 + 1 : i0;
+            const int32_t bottom_arg = right_bottom ? i2 + 1 : i2;
+            const bool lower = bottom > top;
+            *y++ = lower ? bottom : top;
+            *arg++ = lower ? bottom_arg : top_arg;
+          }
+        }
+      }
+      continue;
+    }
     for (int c = 0; c < input_.channels; ++c) {
       const int32_t plane = c * h_in * w_in;
       for (int oh = 0; oh < h_out; ++oh) {
