@@ -67,6 +67,11 @@ void SqliteDb::Fail(int rc) const {
                     "; free disk space (or raise the size limit) and resume the run, the rounds "
                     "committed before are intact");
     case SQLITE_READONLY:
+      if (mode_ == Mode::kReadOnly) {
+        throw IoError(prefix + "cannot write" + during +
+                      ": the log is read-only (this connection opened it read-only for reading)" +
+                      sqlite);
+      }
       throw IoError(prefix + "cannot write" + during + ": the log is read-only" + sqlite +
                     "; check the permissions of the file and of its directory (SQLite creates " +
                     path_.filename().string() + "-wal and " + path_.filename().string() +

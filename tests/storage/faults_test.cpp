@@ -1,0 +1,220 @@
+// Failures the experiment log must survive: disk full, read-only files,
+// concurrent readers and writers, a process killed mid-commit.
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "storage/experiment_log.h"
+#include "tests/storage/log_test_util.h"
+#include "tests/test_util.h"
+
+namespace edgefl::storage {
+namespace {
+
+using edgefl::testing::TempDir;
+using test::CommitSampleRound;
+using test::SampleCheckpoint;
+using test::SampleRound;
+using test::SampleRun;
+
+std::string IntegrityCheck(SqliteDb& db) {
+  Statement s(db, "PRAGMA integrity_check");
+  REQUIRE(s.Step());
+  return s.ColumnText(0);
+}
+
+ExperimentLog::Options ReadOnly() {
+  ExperimentLog::Options options;
+  options.read_only = true;
+  return options;
+}
+
+TEST_CASE("Disk full fails the round commit with an IoError and keeps earlier rounds") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  ExperimentLog log(path);
+  const int64_t run = log.BeginRun(SampleRun("a"));
+  CommitSampleRound(log, run, 1);
+  CommitSampleRound(log, run, 2);
+
+  // Leave room for a few pages only; a 400 KB checkpoint needs ~100.
+  SqliteDb& db = log.TEST_db();
+  const int64_t pages = db.QueryInt("PRAGMA page_count");
+  db.QueryInt("PRAGMA max_page_count = " + std::to_string(pages + 2));
+  const Checkpoint big = SampleCheckpoint(3, 100000);
+  try {
+    log.CommitRound(run, SampleRound(3), {}, {}, &big);
+    FAIL("expected an IoError");
+  } catch (const IoError& error) {
+    const std::string message = error.what();
+    MESSAGE(message);
+    CHECK(message.find(path.string()) != std::string::npos);
+    CHECK(message.find("full") != std::string::npos);
+    CHECK(message.find("round 3") != std::string::npos);
+  }
+  CHECK_FALSE(db.InTransaction());
+  CHECK(log.LastCompletedRound(run) == 2);
+  CHECK(log.LatestCheckpoint(run)->round == 2);
+  CHECK(IntegrityCheck(db) == "ok");
+  {
+    // Another connection sees the same intact log.
+    ExperimentLog reader(path, ReadOnly());
+    CHECK(reader.Rounds(run).size() == 2);
+    CHECK(IntegrityCheck(reader.TEST_db()) == "ok");
+  }
+  // Once there is room again, the same round commits.
+  db.QueryInt("PRAGMA max_page_count = 1073741823");
+  log.CommitRound(run, SampleRound(3), {}, {}, &big);
+  CHECK(log.LastCompletedRound(run) == 3);
+}
+
+TEST_CASE("Writing a log opened read-only is an IoError saying it is read-only") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  int64_t run = 0;
+  {
+    ExperimentLog log(path);
+    run = log.BeginRun(SampleRun("a"));
+    CommitSampleRound(log, run, 1);
+  }
+  ExperimentLog log(path, ReadOnly());
+  CHECK(log.Rounds(run).size() == 1);  // reading works
+  CHECK(log.LatestCheckpoint(run).has_value());
+  try {
+    CommitSampleRound(log, run, 2);
+    FAIL("expected an IoError");
+  } catch (const IoError& error) {
+    const std::string message = error.what();
+    MESSAGE(message);
+    CHECK(message.find(path.string()) != std::string::npos);
+    CHECK(message.find("read-only") != std::string::npos);
+    CHECK(message.find("round 2") != std::string::npos);
+  }
+  CHECK_THROWS_WITH_AS(log.BeginRun(SampleRun("b")), doctest::Contains("read-only"), IoError);
+  CHECK_THROWS_AS(log.EndRun(run, RunStatus::kCompleted), IoError);
+  CHECK(log.LastCompletedRound(run) == 1);
+}
+
+TEST_CASE("A read-only file or directory is an IoError when permissions apply") {
+  TempDir dir;
+  const auto sub = dir / "logs";
+  std::filesystem::create_directory(sub);
+  const auto path = sub / "log.db";
+  {
+    ExperimentLog log(path);
+    log.BeginRun(SampleRun("a"));
+  }
+  if (geteuid() == 0) {
+    // root ignores permission bits; this case is covered with read_only
+    // above. A real failure root cannot bypass: the log's directory is gone.
+    MESSAGE("running as root: chmod does not block writes, checking a missing directory instead");
+    CHECK_THROWS_WITH_AS(ExperimentLog(dir / "no-such-dir" / "log.db"),
+                         doctest::Contains("cannot open"), IoError);
+    std::filesystem::create_directory(dir / "a-directory.db");
+    CHECK_THROWS_AS(ExperimentLog(dir / "a-directory.db"), IoError);
+    return;
+  }
+  chmod(path.c_str(), 0444);
+  chmod(sub.c_str(), 0555);
+  bool refused = false;
+  try {
+    ExperimentLog log(path);
+    log.BeginRun(SampleRun("b"));
+  } catch (const IoError& error) {
+    refused = true;
+    MESSAGE(std::string(error.what()));
+    CHECK(std::string(error.what()).find(path.string()) != std::string::npos);
+  }
+  chmod(sub.c_str(), 0755);
+  chmod(path.c_str(), 0644);
+  CHECK(refused);
+}
+
+TEST_CASE("WAL lets a second connection read while the first has an open write transaction") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  ExperimentLog writer(path);
+  const int64_t run = writer.BeginRun(SampleRun("a"));
+  CommitSampleRound(writer, run, 1);
+
+  // The writer is in the middle of a round: write lock held, rows written.
+  auto transaction = std::make_unique<Transaction>(writer.TEST_db());
+  writer.TEST_db().Execute(
+      "INSERT INTO rounds (run_id, round, model_version, selected, completed, dropped, rejected, "
+      "started_at, ended_at) VALUES (1, 2, 2, 3, 3, 0, 0, 0, 0)");
+
+  ExperimentLog::Options options = ReadOnly();
+  options.busy_timeout_ms = 1000;
+  const auto start = std::chrono::steady_clock::now();
+  ExperimentLog reader(path, options);
+  CHECK(reader.Rounds(run).size() == 1);  // the committed state only
+  CHECK(reader.ListRuns().at(0).rounds_completed == 1);
+  CHECK(reader.LatestCheckpoint(run)->round == 1);
+  // A read-write connection (e.g. `edgefl runs` opened without read_only)
+  // can open and read too.
+  ExperimentLog::Options rw;
+  rw.busy_timeout_ms = 1000;
+  ExperimentLog second(path, rw);
+  CHECK(second.LastCompletedRound(run) == 1);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500));
+
+  // A second writer waits for the lock, then fails with a clear message.
+  CHECK_THROWS_WITH_AS(second.BeginRun(SampleRun("b")), doctest::Contains("locked"), IoError);
+
+  transaction->Commit();
+  transaction.reset();
+  CHECK(reader.Rounds(run).size() == 2);
+  second.BeginRun(SampleRun("b"));  // the lock is free again
+}
+
+TEST_CASE("A process killed in the middle of a round commit loses only that round") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Child: commit two rounds, then die with round 3 half written.
+    try {
+      ExperimentLog log(path);
+      const int64_t run = log.BeginRun(SampleRun("a"));
+      CommitSampleRound(log, run, 1);
+      CommitSampleRound(log, run, 2);
+      Transaction transaction(log.TEST_db());
+      log.TEST_db().Execute(
+          "INSERT INTO rounds (run_id, round, model_version, selected, completed, dropped, "
+          "rejected, started_at, ended_at) VALUES (1, 3, 3, 3, 3, 0, 0, 0, 0)");
+      raise(SIGKILL);
+    } catch (...) {
+    }
+    _exit(1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+
+  ExperimentLog log(path);
+  CHECK(IntegrityCheck(log.TEST_db()) == "ok");
+  const auto run = log.FindRun("a");
+  REQUIRE(run.has_value());
+  CHECK(run->status == RunStatus::kRunning);
+  CHECK(log.LastCompletedRound(run->id) == 2);
+  CHECK(log.ClientUpdates(run->id).size() == 6);
+  const auto checkpoint = log.LatestCheckpoint(run->id);
+  REQUIRE(checkpoint.has_value());
+  CHECK(checkpoint->round == 2);
+  CHECK(std::memcmp(checkpoint->parameters.data(), SampleCheckpoint(2).parameters.data(),
+                    sizeof(float) * 15) == 0);
+}
+
+}  // namespace
+}  // namespace edgefl::storage
