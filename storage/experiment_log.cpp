@@ -310,6 +310,21 @@ void ExperimentLog::UpsertClient(const ClientRecord& client) {
   s.Run();
 }
 
+int64_t ExperimentLog::PruneCheckpoints(int64_t run_id, int64_t keep) {
+  if (keep < 1) {
+    throw ConfigError("experiment log " + db_.path().string() +
+                      ": PruneCheckpoints must keep at least 1 checkpoint, got " +
+                      std::to_string(keep));
+  }
+  SqliteDb::OperationScope scope(db_, "pruning the checkpoints of run " + std::to_string(run_id));
+  Statement s(db_,
+              "DELETE FROM checkpoints WHERE run_id = ?1 AND round NOT IN "
+              "(SELECT round FROM checkpoints WHERE run_id = ?1 ORDER BY round DESC LIMIT ?2)");
+  s.Bind(1, run_id).Bind(2, keep);
+  s.Run();
+  return db_.Changes();
+}
+
 // ---- Resume ------------------------------------------------------------------------
 
 int64_t ExperimentLog::LastCompletedRound(int64_t run_id) {
@@ -359,6 +374,14 @@ bool ExperimentLog::HasUpdate(int64_t run_id, int64_t round, std::string_view cl
 }
 
 // ---- Readers ---------------------------------------------------------------------
+
+std::unique_ptr<Transaction> ExperimentLog::BeginSnapshot() {
+  SqliteDb::OperationScope scope(db_, "starting a read snapshot");
+  auto snapshot = std::make_unique<Transaction>(db_, Transaction::Kind::kDeferred);
+  // BEGIN DEFERRED takes the snapshot at the first read.
+  db_.QueryInt("SELECT count(*) FROM runs");
+  return snapshot;
+}
 
 std::vector<RunSummary> ExperimentLog::ListRuns(std::string_view split) {
   SqliteDb::OperationScope scope(db_, "listing runs");

@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -139,6 +140,13 @@ class ExperimentLog {
   // now). Never a DuplicateError.
   void UpsertClient(const ClientRecord& client);
 
+  // Deletes the run's checkpoints except the `keep` most recent (by round),
+  // so a long run of a large model does not grow the file by a model per
+  // round. Returns how many were deleted. The freed pages are reused by later
+  // writes (the file does not shrink). Throws ConfigError if keep < 1 (resume
+  // needs a model).
+  int64_t PruneCheckpoints(int64_t run_id, int64_t keep);
+
   // ---- Resume ------------------------------------------------------------------
 
   // The highest committed round of the run, 0 if none (or no such run).
@@ -157,6 +165,16 @@ class ExperimentLog {
   bool HasUpdate(int64_t run_id, int64_t round, std::string_view client_id);
 
   // ---- Readers (reports) -----------------------------------------------------
+
+  // Starts a read snapshot: until the returned guard is destroyed, every
+  // read on this ExperimentLog sees the same committed state, so a report
+  // built from several calls (ListRuns, Rounds, Evaluations, ...) is
+  // consistent while a writer keeps committing. Writers are not blocked
+  // (WAL), but a snapshot held for long keeps the WAL file from being
+  // checkpointed: release it once the report is built.
+  // REQUIRES: no write call and no other snapshot on this ExperimentLog
+  // while the guard lives (a write would throw IoError).
+  [[nodiscard]] std::unique_ptr<Transaction> BeginSnapshot();
 
   // Every run, oldest first, with its summary; accuracies are those of the
   // evaluations on `split`.

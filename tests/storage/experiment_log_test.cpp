@@ -338,6 +338,23 @@ TEST_CASE("A corrupted checkpoint blob is a DataError naming the run and round")
   CHECK_THROWS_WITH_AS(log.ReadCheckpoint(run, 1), doctest::Contains("10 bytes"), DataError);
 }
 
+TEST_CASE("PruneCheckpoints keeps the most recent checkpoints") {
+  TempDir dir;
+  ExperimentLog log(dir / "log.db");
+  const int64_t run = log.BeginRun(SampleRun("a"));
+  const int64_t other = log.BeginRun(SampleRun("b"));
+  for (int64_t round = 1; round <= 4; ++round)
+    CommitSampleRound(log, run, round);
+  CommitSampleRound(log, other, 1);
+  CHECK(log.PruneCheckpoints(run, 2) == 2);
+  CHECK_FALSE(log.ReadCheckpoint(run, 2).has_value());
+  CHECK(log.ReadCheckpoint(run, 3).has_value());
+  CHECK(log.LatestCheckpoint(run)->round == 4);
+  CHECK(log.LatestCheckpoint(other)->round == 1);  // other runs untouched
+  CHECK(log.PruneCheckpoints(run, 2) == 0);
+  CHECK_THROWS_AS(log.PruneCheckpoints(run, 0), ConfigError);
+}
+
 TEST_CASE("ListRuns summarises rounds accuracy and clients") {
   TempDir dir;
   ExperimentLog log(dir / "log.db");

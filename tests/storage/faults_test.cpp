@@ -176,6 +176,24 @@ TEST_CASE("WAL lets a second connection read while the first has an open write t
   second.BeginRun(SampleRun("b"));  // the lock is free again
 }
 
+TEST_CASE("A read snapshot sees one committed state while a writer commits") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  ExperimentLog writer(path);
+  const int64_t run = writer.BeginRun(SampleRun("a"));
+  CommitSampleRound(writer, run, 1);
+  ExperimentLog reader(path, ReadOnly());
+  {
+    const auto snapshot = reader.BeginSnapshot();
+    CommitSampleRound(writer, run, 2);  // not blocked by the reader
+    CHECK(reader.Rounds(run).size() == 1);
+    CHECK(reader.ClientUpdates(run).size() == 3);
+    CHECK(reader.Evaluations(run).size() == 1);
+  }
+  CHECK(reader.Rounds(run).size() == 2);
+  CHECK(reader.ClientUpdates(run).size() == 6);
+}
+
 TEST_CASE("A process killed in the middle of a round commit loses only that round") {
   TempDir dir;
   const auto path = dir / "log.db";
@@ -214,6 +232,66 @@ TEST_CASE("A process killed in the middle of a round commit loses only that roun
   CHECK(checkpoint->round == 2);
   CHECK(std::memcmp(checkpoint->parameters.data(), SampleCheckpoint(2).parameters.data(),
                     sizeof(float) * 15) == 0);
+}
+
+}  // namespace
+}  // namespace edgefl::storage
+
+namespace edgefl::storage {
+namespace {
+
+TEST_CASE("A reader process polls the log while a writer process commits rounds") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  int64_t run = 0;
+  {
+    ExperimentLog log(path);
+    run = log.BeginRun(test::SampleRun("live"));
+  }  // no connection may cross fork()
+  constexpr int64_t kRounds = 25;
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 0;
+    try {
+      ExperimentLog log(path);
+      for (int64_t round = 1; round <= kRounds; ++round)
+        test::CommitSampleRound(log, run, round);
+      log.EndRun(run, RunStatus::kCompleted);
+    } catch (...) {
+      code = 1;
+    }
+    _exit(code);
+  }
+  ExperimentLog::Options options;
+  options.read_only = true;
+  ExperimentLog reader(path, options);
+  int64_t last_seen = 0;
+  int reads = 0;
+  int status = 0;
+  bool failed = false;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    try {
+      const int64_t last = reader.LastCompletedRound(run);
+      // Rounds only ever appear, whole: the round, its updates, its checkpoint.
+      CHECK(last >= last_seen);
+      if (last > 0) {
+        CHECK(reader.ClientUpdates(run).size() >= static_cast<size_t>(3 * last));
+        CHECK(reader.LatestCheckpoint(run)->round >= last);
+      }
+      last_seen = last;
+      ++reads;
+    } catch (const std::exception& error) {
+      failed = true;
+      MESSAGE(std::string(error.what()));
+    }
+  }
+  CHECK_FALSE(failed);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  MESSAGE("reads while the writer ran: " << reads);
+  CHECK(reader.LastCompletedRound(run) == kRounds);
+  CHECK(reader.GetRun(run)->status == RunStatus::kCompleted);
 }
 
 }  // namespace
