@@ -23,8 +23,7 @@ Dataset Subset(const Dataset& data, const std::vector<uint32_t>& indices) {
     const uint32_t src = indices[i];
     if (src >= data.size()) {
       throw ConfigError("subset of " + data.name + ": index " + std::to_string(src) +
-                        " out of range (dataset has " + std::to_string(data.size()) +
-                        " samples)");
+                        " out of range (dataset has " + std::to_string(data.size()) + " samples)");
     }
     out.features.row(static_cast<Eigen::Index>(i)) = data.features.row(src);
     out.labels[i] = data.labels[src];

@@ -18,11 +18,11 @@ namespace edgefl::datasets {
 using FeatureMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct Dataset {
-  std::string name;                // e.g. "fmnist/train"
-  FeatureMatrix features;          // n x d
-  std::vector<int32_t> labels;     // n labels in [0, num_classes)
+  std::string name;             // e.g. "fmnist/train"
+  FeatureMatrix features;       // n x d
+  std::vector<int32_t> labels;  // n labels in [0, num_classes)
   int num_classes = 0;
-  std::vector<int> sample_shape;   // product == d
+  std::vector<int> sample_shape;  // product == d
 
   size_t size() const { return labels.size(); }
   size_t dim() const { return static_cast<size_t>(features.cols()); }

@@ -27,9 +27,9 @@ std::filesystem::path FindFile(const std::filesystem::path& dir, const std::stri
                 "files");
 }
 
-}  // namespace
-
-Dataset LoadFashionMnist(Split split, const FashionMnistOptions& options) {
+// Loads the split, or only the samples at `rows` when `subset` is true.
+Dataset Load(Split split, const FashionMnistOptions& options, bool subset,
+             std::span<const uint32_t> rows) {
   const Normalization& norm = options.normalization;
   if (norm.standardize && !(std::isfinite(norm.std) && norm.std > 0.0f)) {
     throw ConfigError("Fashion-MNIST normalization std must be > 0, got " +
@@ -43,7 +43,7 @@ Dataset LoadFashionMnist(Split split, const FashionMnistOptions& options) {
   const std::filesystem::path images_path = FindFile(options.dir, prefix + "-images-idx3-ubyte");
   const std::filesystem::path labels_path = FindFile(options.dir, prefix + "-labels-idx1-ubyte");
 
-  const IdxArray images = ReadIdx(images_path);
+  const IdxArray images = subset ? ReadIdxRows(images_path, rows) : ReadIdx(images_path);
   if (images.dims.size() != 3 || images.dims[1] != kRows || images.dims[2] != kCols) {
     std::string shape;
     for (size_t i = 0; i < images.dims.size(); ++i) {
@@ -52,17 +52,18 @@ Dataset LoadFashionMnist(Split split, const FashionMnistOptions& options) {
     }
     throw DataError(images_path.string() + ": expected images of shape Nx28x28, got " + shape);
   }
-  const IdxArray labels = ReadIdx(labels_path);
+  const IdxArray labels = subset ? ReadIdxRows(labels_path, rows) : ReadIdx(labels_path);
   if (labels.dims.size() != 1) {
     throw DataError(labels_path.string() + ": expected a 1-D label array, got " +
                     std::to_string(labels.dims.size()) + " dimensions");
   }
-  const size_t n = images.dims[0];
-  if (labels.dims[0] != n) {
+  if (labels.file_records != images.file_records) {
     throw DataError("Fashion-MNIST image and label counts differ: " + images_path.string() +
-                    " has " + std::to_string(n) + " images but " + labels_path.string() + " has " +
-                    std::to_string(labels.dims[0]) + " labels");
+                    " has " + std::to_string(images.file_records) + " images but " +
+                    labels_path.string() + " has " + std::to_string(labels.file_records) +
+                    " labels");
   }
+  const size_t n = images.dims[0];
 
   Dataset out;
   out.name = split == Split::kTrain ? "fmnist/train" : "fmnist/test";
@@ -72,7 +73,8 @@ Dataset LoadFashionMnist(Split split, const FashionMnistOptions& options) {
   for (size_t i = 0; i < n; ++i) {
     const uint8_t y = labels.data[i];
     if (y >= kNumClasses) {
-      throw DataError(labels_path.string() + ": label at index " + std::to_string(i) + " is " +
+      const size_t index = subset ? rows[i] : i;
+      throw DataError(labels_path.string() + ": label at index " + std::to_string(index) + " is " +
                       std::to_string(y) + ", expected 0..9");
     }
     out.labels[i] = y;
@@ -95,6 +97,44 @@ Dataset LoadFashionMnist(Split split, const FashionMnistOptions& options) {
     dst[i] = static_cast<float>(src[i]) * scale + shift;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<int32_t> LoadFashionMnistLabels(Split split, const FashionMnistOptions& options) {
+  const std::string prefix = split == Split::kTrain ? "train" : "t10k";
+  const std::filesystem::path images_path = FindFile(options.dir, prefix + "-images-idx3-ubyte");
+  const std::filesystem::path labels_path = FindFile(options.dir, prefix + "-labels-idx1-ubyte");
+  const IdxArray labels = ReadIdx(labels_path);
+  if (labels.dims.size() != 1) {
+    throw DataError(labels_path.string() + ": expected a 1-D label array, got " +
+                    std::to_string(labels.dims.size()) + " dimensions");
+  }
+  const std::vector<uint32_t> image_dims = ReadIdxDims(images_path);
+  if (image_dims[0] != labels.file_records) {
+    throw DataError("Fashion-MNIST image and label counts differ: " + images_path.string() +
+                    " has " + std::to_string(image_dims[0]) + " images but " +
+                    labels_path.string() + " has " + std::to_string(labels.file_records) +
+                    " labels");
+  }
+  std::vector<int32_t> out(labels.data.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (labels.data[i] >= kNumClasses) {
+      throw DataError(labels_path.string() + ": label at index " + std::to_string(i) + " is " +
+                      std::to_string(labels.data[i]) + ", expected 0..9");
+    }
+    out[i] = labels.data[i];
+  }
+  return out;
+}
+
+Dataset LoadFashionMnist(Split split, const FashionMnistOptions& options) {
+  return Load(split, options, /*subset=*/false, {});
+}
+
+Dataset LoadFashionMnistSamples(Split split, std::span<const uint32_t> indices,
+                                const FashionMnistOptions& options) {
+  return Load(split, options, /*subset=*/true, indices);
 }
 
 }  // namespace edgefl::datasets

@@ -3,8 +3,11 @@
 // Debian's dataset-fashion-mnist package.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "datasets/dataset.h"
 
@@ -33,5 +36,16 @@ struct FashionMnistOptions {
 // provides it), DataError for malformed files, a label outside 0..9 or image
 // and label counts that differ.
 Dataset LoadFashionMnist(Split split, const FashionMnistOptions& options = {});
+
+// Only the labels of a split (and the images file's header), for
+// partitioning without loading 188 MB of pixels. Throws as LoadFashionMnist.
+std::vector<int32_t> LoadFashionMnistLabels(Split split, const FashionMnistOptions& options = {});
+
+// Only the samples at `indices` (strictly ascending, e.g. a client's share
+// from a partition file), in that order, streaming the files so memory is
+// proportional to indices.size(). Throws as LoadFashionMnist, ConfigError if
+// the indices are not ascending and DataError for an index past the end.
+Dataset LoadFashionMnistSamples(Split split, std::span<const uint32_t> indices,
+                                const FashionMnistOptions& options = {});
 
 }  // namespace edgefl::datasets

@@ -79,21 +79,35 @@ uint32_t BigEndian32(const uint8_t* p) {
 
 }  // namespace
 
-IdxArray ReadIdx(const std::filesystem::path& path) {
+namespace {
+
+// An IDX file opened and its header parsed; the data follows.
+struct IdxStream {
+  std::filesystem::path path;
+  GzFile file;
+  std::vector<uint32_t> dims;
+  std::string shape;        // "60000x28x28", for messages
+  size_t data_bytes = 0;    // product(dims)
+  size_t record_bytes = 0;  // product(dims[1:]): one slice along dims[0]
+};
+
+IdxStream OpenIdx(const std::filesystem::path& path) {
+  IdxStream s;
+  s.path = path;
   const std::string name = path.string();
   errno = 0;
   // gzopen reads gzip streams and, transparently, plain files: the format is
   // detected from the content, not the file name.
-  GzFile file(gzopen(name.c_str(), "rb"));
-  if (file == nullptr) {
+  s.file.reset(gzopen(name.c_str(), "rb"));
+  if (s.file == nullptr) {
     const int err = errno;
     throw IoError("cannot open " + name + ": " +
                   (err != 0 ? std::strerror(err) : "out of memory in zlib"));
   }
-  gzbuffer(file.get(), 1u << 20);
+  gzbuffer(s.file.get(), 1u << 20);
 
   std::array<uint8_t, 4> magic{};
-  const size_t magic_read = ReadUpTo(file.get(), path, magic.data(), magic.size());
+  const size_t magic_read = ReadUpTo(s.file.get(), path, magic.data(), magic.size());
   if (magic_read < magic.size()) {
     throw DataError(name + ": truncated: file has " + std::to_string(magic_read) +
                     " bytes, too short for the 4-byte IDX magic number");
@@ -110,57 +124,119 @@ IdxArray ReadIdx(const std::filesystem::path& path) {
                     Hex32(magic_value) + "); only 0x08 (unsigned byte) is supported");
   }
 
-  IdxArray out;
-  out.dims.resize(ndims);
+  s.dims.resize(ndims);
   std::vector<uint8_t> header(size_t{4} * ndims);
-  const size_t header_read = ReadUpTo(file.get(), path, header.data(), header.size());
+  const size_t header_read = ReadUpTo(s.file.get(), path, header.data(), header.size());
   if (header_read < header.size()) {
     throw DataError(name + ": truncated: expected " + std::to_string(header.size()) +
                     " bytes of dimension sizes for " + std::to_string(ndims) + " dimensions, got " +
                     std::to_string(header_read));
   }
   uint64_t total = 1;
-  std::string shape;
   for (size_t i = 0; i < ndims; ++i) {
-    out.dims[i] = BigEndian32(header.data() + 4 * i);
-    if (i > 0) shape += 'x';
-    shape += std::to_string(out.dims[i]);
+    s.dims[i] = BigEndian32(header.data() + 4 * i);
+    if (i > 0) s.shape += 'x';
+    s.shape += std::to_string(s.dims[i]);
   }
-  for (uint32_t dim : out.dims) {
+  for (uint32_t dim : s.dims) {
     // Both factors are below 2^32 and total stays <= 2^30 here, so the
     // product cannot overflow 64 bits.
     total *= dim;
     if (total > kMaxDataBytes) {
-      throw DataError(name + ": IDX dimensions " + shape + " are absurd (more than " +
+      throw DataError(name + ": IDX dimensions " + s.shape + " are absurd (more than " +
                       std::to_string(kMaxDataBytes) + " bytes of data)");
     }
   }
+  s.data_bytes = static_cast<size_t>(total);
+  uint64_t record = 1;
+  for (size_t i = 1; i < ndims; ++i)
+    record *= s.dims[i];
+  s.record_bytes = static_cast<size_t>(record);
+  return s;
+}
 
-  const size_t size = static_cast<size_t>(total);
-  out.data.resize(size);
-  const size_t got = ReadUpTo(file.get(), path, out.data.data(), size);
+// Reads exactly `size` data bytes of which `offset` were read before.
+void ReadData(IdxStream& s, uint8_t* out, size_t size, size_t offset) {
+  const size_t got = ReadUpTo(s.file.get(), s.path, out, size);
   if (got < size) {
-    throw DataError(name + ": truncated: expected " + std::to_string(size) +
-                    " bytes of data, got " + std::to_string(got) + " (dimensions " + shape + ")" +
-                    (GzipTruncated(file.get()) ? "; the gzip stream ends early" : ""));
+    throw DataError(s.path.string() + ": truncated: expected " + std::to_string(s.data_bytes) +
+                    " bytes of data, got " + std::to_string(offset + got) + " (dimensions " +
+                    s.shape + ")" +
+                    (GzipTruncated(s.file.get()) ? "; the gzip stream ends early" : ""));
   }
+}
 
-  // Anything after the data is an error: the dimensions do not describe the
-  // file.
+// Anything after the data is an error: the dimensions do not describe the
+// file.
+void CheckEnd(IdxStream& s) {
   std::array<uint8_t, 4096> rest;
   size_t extra = 0;
   for (;;) {
-    const size_t n = ReadUpTo(file.get(), path, rest.data(), rest.size());
+    const size_t n = ReadUpTo(s.file.get(), s.path, rest.data(), rest.size());
     extra += n;
     if (n < rest.size()) break;
   }
   if (extra > 0) {
-    throw DataError(name + ": " + std::to_string(extra) + " trailing bytes after the " +
-                    std::to_string(size) + " bytes of data (dimensions " + shape + ")");
+    throw DataError(s.path.string() + ": " + std::to_string(extra) + " trailing bytes after the " +
+                    std::to_string(s.data_bytes) + " bytes of data (dimensions " + s.shape + ")");
   }
-  if (GzipTruncated(file.get())) {
-    throw DataError(name + ": truncated: the gzip stream ends before its trailer");
+  if (GzipTruncated(s.file.get())) {
+    throw DataError(s.path.string() + ": truncated: the gzip stream ends before its trailer");
   }
+}
+
+}  // namespace
+
+IdxArray ReadIdx(const std::filesystem::path& path) {
+  IdxStream s = OpenIdx(path);
+  IdxArray out;
+  out.dims = s.dims;
+  out.file_records = s.dims[0];
+  out.data.resize(s.data_bytes);
+  ReadData(s, out.data.data(), s.data_bytes, 0);
+  CheckEnd(s);
+  return out;
+}
+
+std::vector<uint32_t> ReadIdxDims(const std::filesystem::path& path) {
+  return OpenIdx(path).dims;
+}
+
+IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t> rows) {
+  IdxStream s = OpenIdx(path);
+  const size_t num_records = s.dims[0];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0 && rows[i] <= rows[i - 1]) {
+      throw ConfigError("reading " + path.string() + ": row indices must be strictly ascending");
+    }
+    if (rows[i] >= num_records) {
+      throw DataError(path.string() + ": row " + std::to_string(rows[i]) +
+                      " requested but the file has " + std::to_string(num_records) +
+                      " (dimensions " + s.shape + ")");
+    }
+  }
+  IdxArray out;
+  out.dims = s.dims;
+  out.dims[0] = static_cast<uint32_t>(rows.size());
+  out.file_records = s.dims[0];
+  out.data.resize(rows.size() * s.record_bytes);
+
+  // Stream through the file in chunks of records, keeping the wanted ones:
+  // memory stays proportional to rows.size(), not to the file.
+  const size_t chunk_records =
+      std::max<size_t>(1, (size_t{1} << 20) / std::max<size_t>(1, s.record_bytes));
+  std::vector<uint8_t> chunk(chunk_records * s.record_bytes);
+  size_t next = 0;  // position in rows
+  for (size_t first = 0; first < num_records; first += chunk_records) {
+    const size_t count = std::min(chunk_records, num_records - first);
+    ReadData(s, chunk.data(), count * s.record_bytes, first * s.record_bytes);
+    while (next < rows.size() && rows[next] < first + count) {
+      std::memcpy(out.data.data() + next * s.record_bytes,
+                  chunk.data() + (rows[next] - first) * s.record_bytes, s.record_bytes);
+      ++next;
+    }
+  }
+  CheckEnd(s);
   return out;
 }
 

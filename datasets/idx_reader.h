@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <vector>
 
 namespace edgefl::datasets {
@@ -16,6 +17,7 @@ namespace edgefl::datasets {
 struct IdxArray {
   std::vector<uint32_t> dims;  // e.g. {60000, 28, 28}
   std::vector<uint8_t> data;   // product(dims) bytes, row-major
+  uint32_t file_records = 0;   // dims[0] of the file (differs from dims[0] after ReadIdxRows)
 };
 
 // Reads a whole IDX file. Throws IoError if the file cannot be opened or
@@ -24,5 +26,18 @@ struct IdxArray {
 // data, trailing bytes after the data, or dimensions whose product exceeds
 // 1 GiB (checked before allocating).
 IdxArray ReadIdx(const std::filesystem::path& path);
+
+// Only the header's dimension sizes (the data is not read or checked).
+// Throws as ReadIdx for the magic number and the header.
+std::vector<uint32_t> ReadIdxDims(const std::filesystem::path& path);
+
+// Reads only the records (slices along the first dimension) listed in
+// `rows`, streaming through the file, so memory is proportional to
+// rows.size(), not to the file: what a client that holds a small share of a
+// dataset calls. The result's dims[0] is rows.size(), records in the order
+// of `rows`. The whole file is still validated as ReadIdx does. Throws
+// ConfigError unless `rows` is strictly ascending, DataError naming the
+// file for a row past the end, and everything ReadIdx throws.
+IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t> rows);
 
 }  // namespace edgefl::datasets

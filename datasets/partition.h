@@ -29,20 +29,20 @@ std::string PartitionSchemeName(PartitionScheme scheme);
 
 struct PartitionSpec {
   PartitionScheme scheme = PartitionScheme::kIid;
-  size_t num_clients = 10;       // > 0 and <= number of samples
+  size_t num_clients = 10;  // > 0 and <= number of samples
   uint64_t seed = 1;
-  double alpha = 0.5;            // kDirichlet, kQuantitySkew: > 0
-  size_t classes_per_client = 2; // kShards: shards per client, > 0
-  double noise = 0.1;            // kFeatureNoise: max noise std-dev, >= 0
-  size_t min_client_size = 1;    // kDirichlet, kQuantitySkew: redraw until every client has this many
+  double alpha = 0.5;             // kDirichlet, kQuantitySkew: > 0
+  size_t classes_per_client = 2;  // kShards: shards per client, > 0
+  double noise = 0.1;             // kFeatureNoise: max noise std-dev, >= 0
+  size_t min_client_size = 1;  // kDirichlet, kQuantitySkew: redraw until every client has this many
 };
 
 struct Partition {
   PartitionSpec spec;
-  std::string dataset;                        // what was split, e.g. "fmnist/train"
-  size_t num_samples = 0;                     // size of the dataset split
-  std::vector<std::vector<uint32_t>> clients; // sample indices per client, sorted ascending
-  std::vector<float> noise_std;               // per client; all 0 except kFeatureNoise
+  std::string dataset;                         // what was split, e.g. "fmnist/train"
+  size_t num_samples = 0;                      // size of the dataset split
+  std::vector<std::vector<uint32_t>> clients;  // sample indices per client, sorted ascending
+  std::vector<float> noise_std;                // per client; all 0 except kFeatureNoise
 
   size_t num_clients() const { return clients.size(); }
 };
@@ -51,7 +51,7 @@ struct Partition {
 // Throws ConfigError for invalid parameters (alpha <= 0, zero clients, more
 // clients than samples, ...) naming the parameter, and DataError for a label
 // outside [0, num_classes).
-Partition MakePartition(const PartitionSpec& spec, std::span<const int32_t> labels,
-                        int num_classes, const std::string& dataset_name);
+Partition MakePartition(const PartitionSpec& spec, std::span<const int32_t> labels, int num_classes,
+                        const std::string& dataset_name);
 
 }  // namespace edgefl::datasets

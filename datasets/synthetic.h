@@ -25,11 +25,11 @@
 namespace edgefl::datasets {
 
 struct SyntheticOptions {
-  double alpha = 1.0;       // >= 0
-  double beta = 1.0;        // >= 0
-  size_t num_clients = 30;  // > 0
-  size_t dim = 60;          // > 0
-  int num_classes = 10;     // >= 2
+  double alpha = 1.0;                    // >= 0
+  double beta = 1.0;                     // >= 0
+  size_t num_clients = 30;               // > 0
+  size_t dim = 60;                       // > 0
+  int num_classes = 10;                  // >= 2
   size_t max_samples_per_client = 5000;  // > 50
   double train_fraction = 0.8;           // per client, in (0, 1)
   uint64_t seed = 1;

@@ -33,10 +33,9 @@ LabelledSplit LoadLabels(const cxxopts::ParseResult& args) {
     datasets::FashionMnistOptions options;
     options.dir = args["data-dir"].as<std::string>();
     const auto split = dataset == "fmnist" ? datasets::Split::kTrain : datasets::Split::kTest;
-    datasets::Dataset data = datasets::LoadFashionMnist(split, options);
-    out.name = data.name;
-    out.labels = std::move(data.labels);
-    out.num_classes = data.num_classes;
+    out.name = dataset == "fmnist" ? "fmnist/train" : "fmnist/test";
+    out.labels = datasets::LoadFashionMnistLabels(split, options);
+    out.num_classes = 10;
   } else if (dataset.rfind("csv:", 0) == 0) {
     const std::string path = dataset.substr(4);
     datasets::Dataset data = datasets::ReadCsv(path);

@@ -239,3 +239,37 @@ TEST_CASE("LoadFashionMnist: standardize needs std > 0") {
 
 }  // namespace
 }  // namespace edgefl::datasets
+
+namespace edgefl::datasets {
+
+TEST_CASE("LoadFashionMnistSamples equals the same rows of the full split") {
+  FashionMnistOptions options;
+  options.dir = edgefl::testing::FashionMnistDir();
+  const Dataset full = LoadFashionMnist(Split::kTrain, options);
+  const std::vector<uint32_t> rows = {0, 1, 17, 30000, 59999};
+  const Dataset some = LoadFashionMnistSamples(Split::kTrain, rows, options);
+  REQUIRE(some.size() == rows.size());
+  CHECK(some.name == "fmnist/train");
+  CHECK(some.sample_shape == full.sample_shape);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CHECK(some.labels[i] == full.labels[rows[i]]);
+    CHECK(some.features.row(static_cast<Eigen::Index>(i)) == full.features.row(rows[i]));
+  }
+  CHECK_THROWS_AS(LoadFashionMnistSamples(Split::kTest, std::vector<uint32_t>{10000}, options),
+                  DataError);
+}
+
+}  // namespace edgefl::datasets
+
+namespace edgefl::datasets {
+
+TEST_CASE("LoadFashionMnistLabels equals the labels of the full split") {
+  FashionMnistOptions options;
+  options.dir = edgefl::testing::FashionMnistDir();
+  CHECK(LoadFashionMnistLabels(Split::kTest, options) ==
+        LoadFashionMnist(Split::kTest, options).labels);
+  options.dir = "/nonexistent-dir";
+  CHECK_THROWS_AS(LoadFashionMnistLabels(Split::kTest, options), IoError);
+}
+
+}  // namespace edgefl::datasets

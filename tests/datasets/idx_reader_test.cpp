@@ -186,3 +186,51 @@ TEST_CASE("ReadIdx: corrupt gzip data") {
 
 }  // namespace
 }  // namespace edgefl::datasets
+
+namespace edgefl::datasets {
+namespace {
+
+using testing::IdxBytes;
+using testing::PseudoRandomBytes;
+using testing::TempDir;
+using testing::WriteFile;
+using testing::WriteGzFile;
+
+}  // namespace
+
+TEST_CASE("ReadIdxRows keeps only the requested records - plain and gzip") {
+  TempDir dir;
+  // 5000 records of 300 bytes: more than one 1 MiB streaming chunk.
+  const std::string data = PseudoRandomBytes(size_t{5000} * 300, 11);
+  const std::string bytes = IdxBytes({5000, 20, 15}, data);
+  WriteFile(dir / "plain", bytes);
+  WriteGzFile(dir / "packed.gz", bytes);
+  const std::vector<uint32_t> rows = {0, 7, 3494, 3495, 4999};
+  for (const char* name : {"plain", "packed.gz"}) {
+    CAPTURE(name);
+    const IdxArray a = ReadIdxRows(dir / name, rows);
+    CHECK(a.dims == std::vector<uint32_t>{5, 20, 15});
+    CHECK(a.file_records == 5000);
+    REQUIRE(a.data.size() == 5 * 300);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      CHECK(std::string(a.data.begin() + static_cast<std::ptrdiff_t>(i * 300),
+                        a.data.begin() + static_cast<std::ptrdiff_t>((i + 1) * 300)) ==
+            data.substr(rows[i] * size_t{300}, 300));
+    }
+  }
+  CHECK(ReadIdxRows(dir / "plain", {}).data.empty());
+}
+
+TEST_CASE("ReadIdxRows: bad rows and truncated files are clear errors") {
+  TempDir dir;
+  WriteFile(dir / "labels", IdxBytes({4}, std::string{1, 2, 3, 4}));
+  CHECK_THROWS_WITH_AS(ReadIdxRows(dir / "labels", std::vector<uint32_t>{1, 4}),
+                       doctest::Contains("row 4 requested but the file has 4"), DataError);
+  CHECK_THROWS_WITH_AS(ReadIdxRows(dir / "labels", std::vector<uint32_t>{2, 1}),
+                       doctest::Contains("ascending"), ConfigError);
+  WriteFile(dir / "short", IdxBytes({4}, std::string{1, 2}));
+  CHECK_THROWS_WITH_AS(ReadIdxRows(dir / "short", std::vector<uint32_t>{0}),
+                       doctest::Contains("truncated"), DataError);
+}
+
+}  // namespace edgefl::datasets
