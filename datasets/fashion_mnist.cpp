@@ -1,6 +1,7 @@
 #include "datasets/fashion_mnist.h"
 
 #include <cmath>
+#include <numeric>
 #include <system_error>
 
 #include "common/error.h"
@@ -43,12 +44,12 @@ Dataset Load(Split split, const FashionMnistOptions& options, bool subset,
   const std::filesystem::path images_path = FindFile(options.dir, prefix + "-images-idx3-ubyte");
   const std::filesystem::path labels_path = FindFile(options.dir, prefix + "-labels-idx1-ubyte");
 
-  const IdxArray images = subset ? ReadIdxRows(images_path, rows) : ReadIdx(images_path);
-  if (images.dims.size() != 3 || images.dims[1] != kRows || images.dims[2] != kCols) {
+  const std::vector<uint32_t> image_dims = ReadIdxDims(images_path);
+  if (image_dims.size() != 3 || image_dims[1] != kRows || image_dims[2] != kCols) {
     std::string shape;
-    for (size_t i = 0; i < images.dims.size(); ++i) {
+    for (size_t i = 0; i < image_dims.size(); ++i) {
       if (i > 0) shape += 'x';
-      shape += std::to_string(images.dims[i]);
+      shape += std::to_string(image_dims[i]);
     }
     throw DataError(images_path.string() + ": expected images of shape Nx28x28, got " + shape);
   }
@@ -57,13 +58,13 @@ Dataset Load(Split split, const FashionMnistOptions& options, bool subset,
     throw DataError(labels_path.string() + ": expected a 1-D label array, got " +
                     std::to_string(labels.dims.size()) + " dimensions");
   }
-  if (labels.file_records != images.file_records) {
+  if (labels.file_records != image_dims[0]) {
     throw DataError("Fashion-MNIST image and label counts differ: " + images_path.string() +
-                    " has " + std::to_string(images.file_records) + " images but " +
+                    " has " + std::to_string(image_dims[0]) + " images but " +
                     labels_path.string() + " has " + std::to_string(labels.file_records) +
                     " labels");
   }
-  const size_t n = images.dims[0];
+  const size_t n = labels.dims[0];
 
   Dataset out;
   out.name = split == Split::kTrain ? "fmnist/train" : "fmnist/test";
@@ -83,19 +84,25 @@ Dataset Load(Split split, const FashionMnistOptions& options, bool subset,
   constexpr size_t kPixels = size_t{kRows} * kCols;
   out.features.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(kPixels));
   // x = byte * scale + shift folds [0,255] -> [0,1] and the optional
-  // standardization into one multiply-add per pixel.
+  // standardization into one multiply-add per pixel. Pixels are converted
+  // as they stream in, so the bytes of the whole split are never held.
   float scale = 1.0f / 255.0f;
   float shift = 0.0f;
   if (norm.standardize) {
     scale = scale / norm.std;
     shift = -norm.mean / norm.std;
   }
-  const uint8_t* src = images.data.data();
-  float* dst = out.features.data();
-  const size_t count = n * kPixels;
-  for (size_t i = 0; i < count; ++i) {
-    dst[i] = static_cast<float>(src[i]) * scale + shift;
+  std::vector<uint32_t> all_rows;
+  if (!subset) {
+    all_rows.resize(n);
+    std::iota(all_rows.begin(), all_rows.end(), 0u);
+    rows = all_rows;
   }
+  VisitIdxRows(images_path, rows, [&](size_t i, std::span<const uint8_t> pixels) {
+    float* dst = out.features.data() + i * kPixels;
+    for (size_t p = 0; p < kPixels; ++p)
+      dst[p] = static_cast<float>(pixels[p]) * scale + shift;
+  });
   return out;
 }
 

@@ -202,7 +202,8 @@ std::vector<uint32_t> ReadIdxDims(const std::filesystem::path& path) {
   return OpenIdx(path).dims;
 }
 
-IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t> rows) {
+std::vector<uint32_t> VisitIdxRows(const std::filesystem::path& path,
+                                   std::span<const uint32_t> rows, const IdxRowVisitor& visit) {
   IdxStream s = OpenIdx(path);
   const size_t num_records = s.dims[0];
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -215,14 +216,8 @@ IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t
                       " (dimensions " + s.shape + ")");
     }
   }
-  IdxArray out;
-  out.dims = s.dims;
-  out.dims[0] = static_cast<uint32_t>(rows.size());
-  out.file_records = s.dims[0];
-  out.data.resize(rows.size() * s.record_bytes);
-
-  // Stream through the file in chunks of records, keeping the wanted ones:
-  // memory stays proportional to rows.size(), not to the file.
+  // Stream through the file in chunks of records, handing over the wanted
+  // ones: memory stays proportional to one chunk, not to the file.
   const size_t chunk_records =
       std::max<size_t>(1, (size_t{1} << 20) / std::max<size_t>(1, s.record_bytes));
   std::vector<uint8_t> chunk(chunk_records * s.record_bytes);
@@ -231,12 +226,27 @@ IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t
     const size_t count = std::min(chunk_records, num_records - first);
     ReadData(s, chunk.data(), count * s.record_bytes, first * s.record_bytes);
     while (next < rows.size() && rows[next] < first + count) {
-      std::memcpy(out.data.data() + next * s.record_bytes,
-                  chunk.data() + (rows[next] - first) * s.record_bytes, s.record_bytes);
+      visit(next, std::span<const uint8_t>(chunk.data() + (rows[next] - first) * s.record_bytes,
+                                           s.record_bytes));
       ++next;
     }
   }
   CheckEnd(s);
+  return s.dims;
+}
+
+IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t> rows) {
+  IdxArray out;
+  size_t record_bytes = 0;
+  out.dims = VisitIdxRows(path, rows, [&](size_t i, std::span<const uint8_t> record) {
+    if (out.data.empty()) {
+      record_bytes = record.size();
+      out.data.resize(rows.size() * record_bytes);
+    }
+    std::memcpy(out.data.data() + i * record_bytes, record.data(), record_bytes);
+  });
+  out.file_records = out.dims[0];
+  out.dims[0] = static_cast<uint32_t>(rows.size());
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -39,5 +40,16 @@ std::vector<uint32_t> ReadIdxDims(const std::filesystem::path& path);
 // ConfigError unless `rows` is strictly ascending, DataError naming the
 // file for a row past the end, and everything ReadIdx throws.
 IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t> rows);
+
+// Called with (position in rows, the record's bytes); the bytes are valid
+// only during the call.
+using IdxRowVisitor = std::function<void(size_t, std::span<const uint8_t>)>;
+
+// Streams the records listed in `rows` to `visit` without keeping them, so
+// a caller can convert them in place; returns the file's dimensions. Throws
+// as ReadIdxRows (a visit may already have happened when a later part of the
+// file turns out malformed).
+std::vector<uint32_t> VisitIdxRows(const std::filesystem::path& path,
+                                   std::span<const uint32_t> rows, const IdxRowVisitor& visit);
 
 }  // namespace edgefl::datasets
