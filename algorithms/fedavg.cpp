@@ -1,0 +1,170 @@
+#include "algorithms/fedavg.h"
+
+#include <cmath>
+#include <utility>
+
+#include "common/error.h"
+#include "common/random.h"
+
+namespace edgefl::algorithms {
+namespace {
+
+// Rng stream of the per-client recipe seeds ("fit").
+constexpr uint64_t kClientSeedStream = 0x666974;
+
+uint64_t Fnv1a(const std::string& text) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+FedAvgOptions Prepared(FedAvgOptions options) {
+  client::ValidateRecipe(options.recipe);
+  options.lr_schedule.base = options.recipe.optimizer.learning_rate;
+  options.lr_schedule.Validate();
+  if (options.aggregator == AggregatorKind::kTrimmedMean &&
+      !(options.trim_fraction >= 0.0 && options.trim_fraction < 0.5)) {
+    throw ConfigError("fedavg: trim_fraction must be in [0, 0.5), got " +
+                      std::to_string(options.trim_fraction));
+  }
+  if (options.aggregator == AggregatorKind::kNormClip) {
+    if (!(std::isfinite(options.clip.bound) && options.clip.bound >= 0.0)) {
+      throw ConfigError("fedavg: clip_bound must be >= 0 (0 = adaptive), got " +
+                        std::to_string(options.clip.bound));
+    }
+    if (!(std::isfinite(options.clip.median_factor) && options.clip.median_factor > 0.0)) {
+      throw ConfigError("fedavg: clip_median_factor must be > 0, got " +
+                        std::to_string(options.clip.median_factor));
+    }
+  }
+  if (options.qsr) options.qsr->Validate();
+  return options;
+}
+
+}  // namespace
+
+AggregatorKind ParseAggregator(const std::string& name, const std::string& key) {
+  if (name == "mean") return AggregatorKind::kMean;
+  if (name == "median") return AggregatorKind::kMedian;
+  if (name == "trimmed_mean") return AggregatorKind::kTrimmedMean;
+  if (name == "norm_clip") return AggregatorKind::kNormClip;
+  throw ConfigError(key + ": unknown aggregator \"" + name +
+                    "\" (accepted: mean, median, trimmed_mean, norm_clip)");
+}
+
+std::string AggregatorName(AggregatorKind kind) {
+  switch (kind) {
+    case AggregatorKind::kMean:
+      return "mean";
+    case AggregatorKind::kMedian:
+      return "median";
+    case AggregatorKind::kTrimmedMean:
+      return "trimmed_mean";
+    case AggregatorKind::kNormClip:
+      return "norm_clip";
+  }
+  return "?";
+}
+
+uint64_t ClientSeed(uint64_t run_seed, int64_t round, const ClientId& client) {
+  return Rng::Derive(run_seed, {kClientSeedStream, static_cast<uint64_t>(round), Fnv1a(client)})
+      .Next();
+}
+
+FedAvg::FedAvg(FedAvgOptions options)
+    : options_(Prepared(std::move(options))), optimizer_(options_.server) {}
+
+int64_t FedAvg::LocalStepsAt(int64_t round) {
+  if (!options_.qsr) return options_.recipe.local_steps;
+  const QsrOptions& qsr = *options_.qsr;
+  const int64_t target = std::max<int64_t>(round, 0);
+  int64_t done = 0;
+  for (int64_t h : qsr_steps_)
+    done += h;
+  while (static_cast<int64_t>(qsr_steps_.size()) <= target) {
+    const int64_t r = static_cast<int64_t>(qsr_steps_.size());
+    const int64_t left = qsr.total_steps > 0 ? std::max<int64_t>(qsr.total_steps - done, 0) : -1;
+    int64_t h =
+        QsrLocalSteps(qsr, options_.lr_schedule.ValueAt(r), left, options_.lr_schedule.InWarmup(r));
+    if (h == 0) h = qsr.base_steps;  // budget spent: the run goes on with H_base
+    qsr_steps_.push_back(h);
+    done += h;
+  }
+  return qsr_steps_[static_cast<size_t>(target)];
+}
+
+std::vector<FitInstructions> FedAvg::ConfigureFit(int64_t round,
+                                                  std::span<const ClientInfo> cohort) {
+  FitInstructions base;
+  base.model_version = round;
+  base.recipe = options_.recipe;
+  base.recipe.optimizer.learning_rate = static_cast<float>(options_.lr_schedule.ValueAt(round));
+  if (options_.qsr) base.recipe.local_steps = LocalStepsAt(round);
+  base.local = options_.local;
+  std::vector<FitInstructions> out(cohort.size(), base);
+  for (size_t i = 0; i < cohort.size(); ++i) {
+    out[i].recipe.seed = ClientSeed(options_.seed, round, cohort[i].id);
+  }
+  return out;
+}
+
+AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& global,
+                                      std::span<const FitResult> results,
+                                      std::span<const FitFailure> /*failures*/) {
+  AggregateOutcome outcome;
+  const size_t size = static_cast<size_t>(global.size());
+  std::vector<ParameterSpan> vectors;
+  std::vector<double> weights;
+  vectors.reserve(results.size());
+  weights.reserve(results.size());
+  for (const FitResult& r : results) {
+    const Eigen::VectorXf& p = r.train.parameters;
+    if (static_cast<size_t>(p.size()) != size) {
+      outcome.rejected.push_back({r.client, FitFailure::Kind::kRejected,
+                                  "update from " + r.client + " has " + std::to_string(p.size()) +
+                                      " parameters, expected " + std::to_string(size)});
+      continue;
+    }
+    vectors.emplace_back(p.data(), size);
+    weights.push_back(static_cast<double>(r.train.num_samples));
+  }
+  outcome.metrics["num_results"] = static_cast<double>(vectors.size());
+  outcome.metrics["client_lr"] = options_.lr_schedule.ValueAt(round);
+  if (options_.qsr) outcome.metrics["local_steps"] = static_cast<double>(LocalStepsAt(round));
+  if (vectors.empty()) return outcome;
+
+  double total = 0.0;
+  for (double w : weights)
+    total += w;
+  if (total == 0.0) weights.assign(weights.size(), 1.0);
+
+  Eigen::VectorXf aggregate;
+  const ParameterSpan global_span(global.data(), size);
+  switch (options_.aggregator) {
+    case AggregatorKind::kMean:
+      aggregate = WeightedMean(vectors, weights);
+      break;
+    case AggregatorKind::kMedian:
+      aggregate = CoordinateMedian(vectors);
+      break;
+    case AggregatorKind::kTrimmedMean:
+      aggregate = TrimmedMean(vectors, options_.trim_fraction);
+      break;
+    case AggregatorKind::kNormClip: {
+      NormClipOutcome clipped = NormClippedMean(global_span, vectors, weights, options_.clip);
+      outcome.metrics["clip_bound"] = clipped.bound;
+      outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
+      aggregate = std::move(clipped.mean);
+      break;
+    }
+  }
+  Eigen::VectorXf next = optimizer_.Step(global, aggregate);
+  outcome.metrics["update_norm"] = static_cast<double>((next - global).norm());
+  outcome.parameters = std::move(next);
+  return outcome;
+}
+
+}  // namespace edgefl::algorithms

@@ -1,0 +1,96 @@
+// The FedAvg family in one strategy (McMahan et al. 2017; FedAvgM, Hsu et
+// al. 2019; FedAdam / FedYogi, Reddi et al. 2021), parameterised by
+//   - the aggregator: sample-weighted mean, coordinate-wise median, trimmed
+//     mean, or norm clipping of the updates followed by the weighted mean
+//     (aggregate.h);
+//   - the server optimizer applied to the aggregate (server_optimizer.h);
+//   - the client recipe template: a TrainRecipe and LocalAlgorithm copied
+//     into every client's instructions, with the learning rate of the
+//     round's schedule (lr_schedule.h), optionally the QSR local-step count
+//     (qsr.h), and a per-client, per-round seed.
+// Client-side algorithms (FedBR, WAFL, Delta-SGD, curriculum data order) are
+// this strategy with a different LocalAlgorithm.
+//
+// Thread-safety: used by one round engine at a time (see strategy.h).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "algorithms/aggregate.h"
+#include "algorithms/lr_schedule.h"
+#include "algorithms/qsr.h"
+#include "algorithms/server_optimizer.h"
+#include "algorithms/strategy.h"
+
+namespace edgefl::algorithms {
+
+enum class AggregatorKind { kMean, kMedian, kTrimmedMean, kNormClip };
+
+// Parses "mean", "median", "trimmed_mean", "norm_clip"; ConfigError naming
+// `key` and the accepted values otherwise.
+AggregatorKind ParseAggregator(const std::string& name, const std::string& key = "aggregator");
+std::string AggregatorName(AggregatorKind kind);
+
+struct FedAvgOptions {
+  std::string name = "fedavg";  // what name() reports
+  AggregatorKind aggregator = AggregatorKind::kMean;
+  double trim_fraction = 0.1;  // kTrimmedMean: β per side, in [0, 0.5)
+  NormClipOptions clip;        // kNormClip
+  ServerOptimizerConfig server;
+  // Copied into every client's instructions. Its optimizer.learning_rate is
+  // replaced by lr_schedule.ValueAt(round); its seed by the client's seed.
+  client::TrainRecipe recipe;
+  LocalAlgorithm local;
+  // base is taken from recipe.optimizer.learning_rate when the strategy is
+  // built (the schedule's own base is ignored).
+  LrSchedule lr_schedule;
+  // When set, recipe.local_steps of round t is QsrLocalSteps(qsr,
+  // lr_schedule.ValueAt(t), steps left of qsr.total_steps, warm-up).
+  std::optional<QsrOptions> qsr;
+  uint64_t seed = 0;  // the run seed
+};
+
+class FedAvg final : public Strategy {
+ public:
+  // Throws ConfigError naming the first invalid option.
+  explicit FedAvg(FedAvgOptions options);
+
+  std::string name() const override { return options_.name; }
+
+  // One instruction per cohort entry: the recipe template with the round's
+  // learning rate (and QSR steps), the LocalAlgorithm, model_version = round
+  // (the engine may overwrite it), and seed = ClientSeed(seed, round, id).
+  std::vector<FitInstructions> ConfigureFit(int64_t round,
+                                            std::span<const ClientInfo> cohort) override;
+
+  // Weights p_k ∝ train.num_samples (uniform if they are all 0). Results
+  // whose size differs from `global` are rejected with a reason. No results:
+  // parameters = nullopt. Metrics: "num_results", "update_norm" (‖w' − w‖),
+  // "client_lr", "local_steps" (with QSR), "clip_bound" and "num_clipped"
+  // (norm_clip).
+  AggregateOutcome AggregateFit(int64_t round, const Eigen::VectorXf& global,
+                                std::span<const FitResult> results,
+                                std::span<const FitFailure> failures) override;
+
+  // The server optimizer's state (see ServerOptimizer::SaveState). QSR and
+  // the schedule are functions of the round, so they need no state.
+  Eigen::VectorXf SaveState() const override { return optimizer_.SaveState(); }
+  void RestoreState(const Eigen::VectorXf& state) override { optimizer_.RestoreState(state); }
+
+  // Local steps QSR assigns to round t (recipe.local_steps without QSR).
+  int64_t LocalStepsAt(int64_t round);
+  const FedAvgOptions& options() const { return options_; }
+
+ private:
+  FedAvgOptions options_;
+  ServerOptimizer optimizer_;
+  std::vector<int64_t> qsr_steps_;  // memo: H of rounds 0.. (deterministic in the round)
+};
+
+// The recipe seed of `client` in `round`: Rng::Derive(run_seed, {stream,
+// round, FNV-1a hash of the id}).Next(). Stable across cohorts and restarts:
+// it depends on who the client is, not on its position in the cohort.
+uint64_t ClientSeed(uint64_t run_seed, int64_t round, const ClientId& client);
+
+}  // namespace edgefl::algorithms

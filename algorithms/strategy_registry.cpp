@@ -1,0 +1,235 @@
+#include "algorithms/strategy_registry.h"
+
+#include <variant>
+
+#include "algorithms/curriculum_selector.h"
+#include "algorithms/fedavg.h"
+#include "algorithms/pacing.h"
+#include "algorithms/uniform_selector.h"
+#include "common/error.h"
+
+namespace edgefl::algorithms {
+namespace {
+
+struct Preset {
+  const char* name;
+  ServerOptimizerKind server;
+  double server_lr;
+  const char* objective;  // the LocalAlgorithm objective
+};
+
+// Server learning-rate defaults: 1 for FedAvg/FedAvgM (algorithms.md §1);
+// Flower's FedAdam (0.1) and FedYogi (0.01) defaults for the adaptive ones.
+constexpr Preset kPresets[] = {
+    {"fedavg", ServerOptimizerKind::kNone, 1.0, "ce"},
+    {"fedavgm", ServerOptimizerKind::kMomentum, 1.0, "ce"},
+    {"fedadam", ServerOptimizerKind::kAdam, 0.1, "ce"},
+    {"fedyogi", ServerOptimizerKind::kYogi, 0.01, "ce"},
+    {"fedbr", ServerOptimizerKind::kNone, 1.0, "fedbr"},
+    {"wafl", ServerOptimizerKind::kNone, 1.0, "wafl"},
+    {"deltasgd", ServerOptimizerKind::kNone, 1.0, "deltasgd"},
+};
+
+const char* const kObjectives = "ce, fedbr, wafl, deltasgd, entropy_sgd, noisy_softmax";
+const char* const kDataOrders = "shuffle, sequential, curriculum, anti_curriculum, random";
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+bool IsObjective(const std::string& name) {
+  for (const char* n : {"ce", "fedbr", "wafl", "deltasgd", "entropy_sgd", "noisy_softmax"}) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
+void ReadServer(ParamReader& reader, const Preset& preset, ServerOptimizerConfig* server) {
+  server->kind =
+      ParseServerOptimizer(reader.GetString("server_optimizer", ServerOptimizerName(preset.server)),
+                           reader.context() + ": server_optimizer");
+  server->learning_rate = reader.GetDouble("server_lr", preset.server_lr);
+  if (server->kind == ServerOptimizerKind::kMomentum) {
+    server->momentum = reader.GetDouble("server_momentum", 0.9);
+  } else if (server->kind == ServerOptimizerKind::kAdam ||
+             server->kind == ServerOptimizerKind::kYogi) {
+    server->beta1 = reader.GetDouble("beta1", 0.9);
+    server->beta2 = reader.GetDouble("beta2", 0.99);
+    server->tau = reader.GetDouble("tau", 1e-3);
+    server->bias_correction = reader.GetBool("bias_correction", false);
+  }
+  if (preset.server != server->kind && server->kind != ServerOptimizerKind::kNone &&
+      preset.server != ServerOptimizerKind::kNone) {
+    throw ConfigError(reader.context() + ": server_optimizer " + ServerOptimizerName(server->kind) +
+                      " contradicts the strategy (use " +
+                      "fedavg with server_optimizer = " + ServerOptimizerName(server->kind) + ")");
+  }
+}
+
+void ReadAggregator(ParamReader& reader, FedAvgOptions* options) {
+  options->aggregator =
+      ParseAggregator(reader.GetString("aggregator", "mean"), reader.context() + ": aggregator");
+  if (options->aggregator == AggregatorKind::kTrimmedMean) {
+    options->trim_fraction = reader.GetDouble("trim_fraction", 0.1);
+  } else if (options->aggregator == AggregatorKind::kNormClip) {
+    options->clip.bound = reader.GetDouble("clip_bound", 0.0);
+    options->clip.median_factor = reader.GetDouble("clip_median_factor", 1.0);
+  }
+}
+
+void ReadSchedule(ParamReader& reader, int64_t rounds, LrSchedule* schedule) {
+  schedule->kind = ParseLrSchedule(reader.GetString("lr_schedule", "constant"),
+                                   reader.context() + ": lr_schedule");
+  if (schedule->kind == LrScheduleKind::kStep) {
+    schedule->decay = reader.GetDouble("lr_decay", 0.1);
+    schedule->step_rounds = reader.GetInt("lr_step_rounds", 10);
+  } else if (schedule->kind == LrScheduleKind::kCosine) {
+    schedule->floor = reader.GetDouble("lr_floor", 0.0);
+  }
+  schedule->warmup_rounds = reader.GetInt("lr_warmup_rounds", 0);
+  schedule->total_rounds = rounds;
+}
+
+void ReadQsr(ParamReader& reader, std::optional<QsrOptions>* qsr) {
+  if (!reader.GetBool("qsr", false)) return;
+  QsrOptions q;
+  q.base_steps = reader.GetInt("qsr_h_base", 4);
+  q.alpha = reader.GetDouble("qsr_alpha", 0.0175);
+  q.gamma = reader.GetDouble("qsr_gamma", 2.0);
+  q.total_steps = reader.GetInt("qsr_total_steps", 0);
+  q.max_steps = reader.GetInt("qsr_max_steps", 0);
+  *qsr = q;
+}
+
+void ReadLocal(ParamReader& reader, const Preset& preset, LocalAlgorithm* local) {
+  const bool fixed = std::string(preset.objective) != "ce";
+  local->objective = fixed ? preset.objective : reader.GetString("local_objective", "ce");
+  if (!IsObjective(local->objective)) {
+    throw ConfigError(reader.context() + ": local_objective: unknown objective \"" +
+                      local->objective + "\" (accepted: " + kObjectives + ")");
+  }
+  local->data_order = reader.GetString("data_order", "shuffle");
+  if (local->data_order != "shuffle" && local->data_order != "sequential" &&
+      local->data_order != "curriculum" && local->data_order != "anti_curriculum" &&
+      local->data_order != "random") {
+    throw ConfigError(reader.context() + ": data_order: unknown order \"" + local->data_order +
+                      "\" (accepted: " + kDataOrders + ")");
+  }
+  if (local->data_order == "curriculum" || local->data_order == "anti_curriculum" ||
+      local->data_order == "random") {
+    // Only the keys given travel; the client's defaults (algorithms.md §5:
+    // linear, a = 0.2, b = 0.2, at least 32 samples) fill in the rest.
+    // Checked here too so that a bad value fails before the run starts.
+    Pacing pacing;
+    if (reader.Has("pacing")) {
+      pacing.kind =
+          ParsePacing(reader.GetString("pacing", "linear"), reader.context() + ": pacing");
+      local->params["pacing"] = static_cast<double>(static_cast<int>(pacing.kind));
+    }
+    for (const char* key : {"pacing_a", "pacing_b", "pacing_c"}) {
+      if (reader.Has(key)) local->params[key] = reader.GetDouble(key, 0.0);
+    }
+    pacing.a = reader.GetDouble("pacing_a", pacing.a);
+    pacing.b = reader.GetDouble("pacing_b", pacing.b);
+    pacing.c = reader.GetDouble("pacing_c", pacing.c);
+    pacing.Validate(reader.context() + ": pacing_");
+    if (reader.Has("pacing_min")) {
+      const int64_t min_samples = reader.GetInt("pacing_min", 32);
+      if (min_samples < 1) {
+        throw ConfigError(reader.context() + ": pacing_min must be >= 1, got " +
+                          std::to_string(min_samples));
+      }
+      local->params["pacing_min"] = static_cast<double>(min_samples);
+    }
+  }
+  if (local->objective == "ce") return;
+  // The objective's own hyper-parameters pass through as numbers.
+  for (const std::string& key : reader.Unread()) {
+    const ParamValue& value = reader.params().at(key);
+    if (const bool* b = std::get_if<bool>(&value)) {
+      reader.GetBool(key, false);
+      local->params[key] = *b ? 1.0 : 0.0;
+    } else {
+      local->params[key] = reader.GetDouble(key, 0.0);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> StrategyNames() {
+  std::vector<std::string> names;
+  for (const Preset& p : kPresets)
+    names.emplace_back(p.name);
+  return names;
+}
+
+std::vector<std::string> SelectorNames() {
+  return {"uniform", "curriculum"};
+}
+
+std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
+  const Preset* preset = nullptr;
+  for (const Preset& p : kPresets) {
+    if (config.name == p.name) preset = &p;
+  }
+  if (preset == nullptr) {
+    throw ConfigError("strategy: unknown strategy \"" + config.name +
+                      "\" (accepted: " + Join(StrategyNames()) + ")");
+  }
+  ParamReader reader(config.params, "strategy " + config.name);
+  FedAvgOptions options;
+  options.name = config.name;
+  options.recipe = config.recipe;
+  options.seed = config.seed;
+  ReadAggregator(reader, &options);
+  ReadServer(reader, *preset, &options.server);
+  ReadSchedule(reader, config.rounds, &options.lr_schedule);
+  ReadQsr(reader, &options.qsr);
+  ReadLocal(reader, *preset, &options.local);
+  reader.CheckAllUsed();
+  try {
+    return std::make_unique<FedAvg>(std::move(options));
+  } catch (const ConfigError& e) {
+    throw ConfigError("strategy " + config.name + ": " + e.what());
+  }
+}
+
+std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config) {
+  ParamReader reader(config.params, "selector " + config.name);
+  if (config.name == "uniform") {
+    reader.CheckAllUsed();
+    return std::make_unique<UniformSelector>();
+  }
+  if (config.name == "curriculum") {
+    CurriculumSelectorOptions options;
+    options.order =
+        ParseCurriculumOrder(reader.GetString("order", "curriculum"), reader.context() + ": order");
+    options.pacing.kind =
+        ParsePacing(reader.GetString("pacing", "linear"), reader.context() + ": pacing");
+    options.pacing.a = reader.GetDouble("pacing_a", 0.2);
+    options.pacing.b = reader.GetDouble("pacing_b", 0.4);
+    const int64_t group = reader.GetInt("group_size", 0);
+    if (group < 0) {
+      throw ConfigError(reader.context() +
+                        ": group_size must be >= 0 (0 = clients per round), got " +
+                        std::to_string(group));
+    }
+    options.group_size = static_cast<size_t>(group);
+    options.rounds = config.rounds;
+    reader.CheckAllUsed();
+    options.pacing.Validate(reader.context() + ": pacing_");
+    if (options.rounds <= 0) {
+      throw ConfigError(reader.context() + ": rounds must be > 0, got " +
+                        std::to_string(options.rounds));
+    }
+    return std::make_unique<CurriculumSelector>(options);
+  }
+  throw ConfigError("selector: unknown selector \"" + config.name +
+                    "\" (accepted: " + Join(SelectorNames()) + ")");
+}
+
+}  // namespace edgefl::algorithms

@@ -1,0 +1,168 @@
+#include "algorithms/server_optimizer.h"
+
+#include <cmath>
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "common/random.h"
+
+namespace edgefl::algorithms {
+namespace {
+
+Eigen::VectorXf RandomVector(Rng& rng, Eigen::Index n) {
+  Eigen::VectorXf v(n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    v[i] = static_cast<float>(rng.Normal());
+  return v;
+}
+
+ServerOptimizerConfig Config(ServerOptimizerKind kind, double lr) {
+  ServerOptimizerConfig c;
+  c.kind = kind;
+  c.learning_rate = lr;
+  return c;
+}
+
+TEST_CASE("plain server step with lr 1 returns the aggregate bit for bit") {
+  Rng rng(1);
+  const Eigen::VectorXf w = RandomVector(rng, 1000);
+  const Eigen::VectorXf m = RandomVector(rng, 1000) * 1e-3f + w * 1e4f;
+  ServerOptimizer opt(Config(ServerOptimizerKind::kNone, 1.0));
+  CHECK((opt.Step(w, m).array() == m.array()).all());
+}
+
+TEST_CASE("plain server step with lr 0.5 moves half way") {
+  Eigen::VectorXf w(2), m(2);
+  w << 1.0f, -2.0f;
+  m << 3.0f, 2.0f;
+  ServerOptimizer opt(Config(ServerOptimizerKind::kNone, 0.5));
+  const Eigen::VectorXf next = opt.Step(w, m);
+  CHECK(next[0] == 2.0f);
+  CHECK(next[1] == 0.0f);
+}
+
+TEST_CASE("FedAvgM with beta 0 and lr 1 equals FedAvg bit for bit over rounds") {
+  Rng rng(2);
+  ServerOptimizerConfig momentum = Config(ServerOptimizerKind::kMomentum, 1.0);
+  momentum.momentum = 0.0;
+  ServerOptimizer fedavgm(momentum);
+  ServerOptimizer fedavg(Config(ServerOptimizerKind::kNone, 1.0));
+  Eigen::VectorXf a = RandomVector(rng, 500);
+  Eigen::VectorXf b = a;
+  for (int round = 0; round < 5; ++round) {
+    const Eigen::VectorXf m = a + 0.1f * RandomVector(rng, 500);
+    a = fedavgm.Step(a, m);
+    b = fedavg.Step(b, m);
+    REQUIRE((a.array() == b.array()).all());
+  }
+}
+
+TEST_CASE("FedAvgM accumulates momentum") {
+  Eigen::VectorXf w(1), m(1);
+  w << 0.0f;
+  m << -1.0f;  // Δ̄ = 1 every round
+  ServerOptimizerConfig c = Config(ServerOptimizerKind::kMomentum, 1.0);
+  c.momentum = 0.5;
+  ServerOptimizer opt(c);
+  w = opt.Step(w, m);  // v = 1, w = -1
+  CHECK(w[0] == doctest::Approx(-1.0));
+  m[0] = w[0] - 1.0f;
+  w = opt.Step(w, m);  // v = 1.5, w = -2.5
+  CHECK(w[0] == doctest::Approx(-2.5));
+}
+
+TEST_CASE("if every client returns w the model is unchanged for every optimizer") {
+  Rng rng(3);
+  const Eigen::VectorXf w = RandomVector(rng, 64);
+  for (ServerOptimizerKind kind : {ServerOptimizerKind::kNone, ServerOptimizerKind::kMomentum,
+                                   ServerOptimizerKind::kAdam, ServerOptimizerKind::kYogi}) {
+    ServerOptimizer opt(Config(kind, 0.3));
+    CHECK((opt.Step(w, w).array() == w.array()).all());
+  }
+}
+
+TEST_CASE("first FedAdam step has size lr times 0.1 d over 0.1 d plus tau") {
+  Eigen::VectorXf w(3), m(3);
+  w << 0.0f, 1.0f, -1.0f;
+  m << 0.5f, 0.99f, 2.0f;  // d = 0.5, -0.01, 3
+  ServerOptimizerConfig c = Config(ServerOptimizerKind::kAdam, 0.1);
+  c.tau = 1e-3;
+  ServerOptimizer opt(c);
+  const Eigen::VectorXf next = opt.Step(w, m);
+  for (Eigen::Index i = 0; i < 3; ++i) {
+    const double d = static_cast<double>(m[i]) - w[i];
+    const double expected = 0.1 * 0.1 * d / (0.1 * std::fabs(d) + 1e-3);
+    CHECK(next[i] - w[i] == doctest::Approx(expected).epsilon(1e-5));
+  }
+}
+
+TEST_CASE(
+    "FedAdam bias correction scales the first step by sqrt of 1 minus beta2 over 1 minus beta1") {
+  Eigen::VectorXf w(1), m(1);
+  w << 0.0f;
+  m << 1.0f;
+  ServerOptimizerConfig c = Config(ServerOptimizerKind::kAdam, 0.1);
+  ServerOptimizer plain(c);
+  c.bias_correction = true;
+  ServerOptimizer corrected(c);
+  const double ratio = std::sqrt(1.0 - 0.99) / (1.0 - 0.9);
+  CHECK(corrected.Step(w, m)[0] == doctest::Approx(plain.Step(w, m)[0] * ratio).epsilon(1e-5));
+}
+
+TEST_CASE("FedYogi first step equals FedAdam first step and then differs") {
+  Rng rng(4);
+  const Eigen::VectorXf w = RandomVector(rng, 16);
+  const Eigen::VectorXf m1 = w + RandomVector(rng, 16);
+  ServerOptimizer adam(Config(ServerOptimizerKind::kAdam, 0.1));
+  ServerOptimizer yogi(Config(ServerOptimizerKind::kYogi, 0.1));
+  // From v = 0: yogi v = 0 − (1−β2)d²·sign(−d²) = (1−β2)d², as Adam's.
+  const Eigen::VectorXf a1 = adam.Step(w, m1);
+  const Eigen::VectorXf y1 = yogi.Step(w, m1);
+  CHECK((a1 - y1).cwiseAbs().maxCoeff() <= 1e-6f);
+  const Eigen::VectorXf m2 = a1 + 3.0f * RandomVector(rng, 16);
+  CHECK((adam.Step(a1, m2) - yogi.Step(a1, m2)).cwiseAbs().maxCoeff() > 1e-6f);
+}
+
+TEST_CASE("save and restore reproduce the next step exactly") {
+  Rng rng(5);
+  for (ServerOptimizerKind kind : {ServerOptimizerKind::kNone, ServerOptimizerKind::kMomentum,
+                                   ServerOptimizerKind::kAdam, ServerOptimizerKind::kYogi}) {
+    ServerOptimizerConfig c = Config(kind, 0.05);
+    c.bias_correction = true;
+    ServerOptimizer original(c);
+    Eigen::VectorXf w = RandomVector(rng, 50);
+    for (int i = 0; i < 3; ++i)
+      w = original.Step(w, w + RandomVector(rng, 50));
+    ServerOptimizer restored(c);
+    restored.RestoreState(original.SaveState());
+    CHECK(restored.steps() == (kind == ServerOptimizerKind::kNone ? 0 : 3));
+    const Eigen::VectorXf m = w + RandomVector(rng, 50);
+    CHECK((original.Step(w, m).array() == restored.Step(w, m).array()).all());
+  }
+}
+
+TEST_CASE("restore rejects a state of the wrong layout and step rejects a new size") {
+  ServerOptimizer adam(Config(ServerOptimizerKind::kAdam, 0.1));
+  Eigen::VectorXf bad(4);
+  bad << 1, 0, 0, 0;  // 1 + 2n needs an odd size
+  CHECK_THROWS_AS(adam.RestoreState(bad), ConfigError);
+  ServerOptimizer none(Config(ServerOptimizerKind::kNone, 1.0));
+  CHECK_THROWS_WITH_AS(none.RestoreState(bad), doctest::Contains("stateless"), ConfigError);
+  adam.Step(Eigen::VectorXf::Zero(3), Eigen::VectorXf::Ones(3));
+  CHECK_THROWS_AS(adam.Step(Eigen::VectorXf::Zero(4), Eigen::VectorXf::Ones(4)), ConfigError);
+}
+
+TEST_CASE("server optimizer config errors name the parameter") {
+  ServerOptimizerConfig c;
+  c.learning_rate = 0.0;
+  CHECK_THROWS_WITH_AS(ServerOptimizer{c}, doctest::Contains("server_lr"), ConfigError);
+  c = ServerOptimizerConfig{};
+  c.momentum = 1.0;
+  CHECK_THROWS_WITH_AS(ServerOptimizer{c}, doctest::Contains("server_momentum"), ConfigError);
+  CHECK_THROWS_WITH_AS(ParseServerOptimizer("sgd"), doctest::Contains("momentum, adam, yogi"),
+                       ConfigError);
+}
+
+}  // namespace
+}  // namespace edgefl::algorithms
