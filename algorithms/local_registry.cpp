@@ -1,0 +1,220 @@
+#include "algorithms/local_registry.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "algorithms/curriculum_order.h"
+#include "algorithms/deltasgd_objective.h"
+#include "algorithms/entropy_sgd_objective.h"
+#include "algorithms/fedbr_objective.h"
+#include "algorithms/noisy_softmax_objective.h"
+#include "algorithms/pacing.h"
+#include "algorithms/wafl_objective.h"
+#include "common/error.h"
+
+namespace edgefl::algorithms {
+namespace {
+
+using Keys = std::vector<std::string>;
+
+const Keys kObjectives = {"ce", "fedbr", "wafl", "deltasgd", "entropy_sgd", "noisy_softmax"};
+const Keys kOrders = {"shuffle", "sequential", "curriculum", "anti_curriculum", "random"};
+
+const Keys& ObjectiveKeys(const std::string& name) {
+  static const Keys kNone;
+  static const Keys kFedBr = {"mu",          "lambda",    "tau1",     "tau2",
+                              "mixup_alpha", "decorr",    "head_lr",  "pool_size",
+                              "pool_images", "pool_seed", "head_seed"};
+  static const Keys kWafl = {"gamma", "adv_steps", "adv_step", "init_noise", "adv_tol"};
+  static const Keys kDeltaSgd = {"eta0", "theta0", "gamma", "delta", "epsilon"};
+  static const Keys kEntropySgd = {"langevin_steps", "langevin_lr", "noise",       "beta1",
+                                   "gamma0",         "gamma1",      "scope_offset"};
+  static const Keys kNoisySoftmax = {"alpha"};
+  if (name == "fedbr") return kFedBr;
+  if (name == "wafl") return kWafl;
+  if (name == "deltasgd") return kDeltaSgd;
+  if (name == "entropy_sgd") return kEntropySgd;
+  if (name == "noisy_softmax") return kNoisySoftmax;
+  return kNone;
+}
+
+bool Paced(const std::string& order) {
+  return order == "curriculum" || order == "anti_curriculum" || order == "random";
+}
+
+const Keys& OrderKeys(const std::string& name) {
+  static const Keys kNone;
+  static const Keys kPacing = {"pacing", "pacing_a", "pacing_b", "pacing_c", "pacing_min"};
+  return Paced(name) ? kPacing : kNone;
+}
+
+bool Contains(const Keys& keys, const std::string& key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+std::string Join(const Keys& keys) {
+  std::string out;
+  for (const auto& key : keys)
+    out += (out.empty() ? "" : ", ") + key;
+  return out;
+}
+
+// Rejects keys that neither the objective nor the order of `local` takes.
+void CheckKeys(const LocalAlgorithm& local) {
+  const Keys& own = ObjectiveKeys(local.objective);
+  const Keys& order = OrderKeys(local.data_order);
+  for (const auto& [key, value] : local.params) {
+    if (Contains(own, key) || Contains(order, key)) continue;
+    Keys accepted = own;
+    accepted.insert(accepted.end(), order.begin(), order.end());
+    throw ConfigError("unknown parameter '" + key + "' for local objective '" + local.objective +
+                      "' with data order '" + local.data_order + "' (accepted: " +
+                      (accepted.empty() ? std::string("none") : Join(accepted)) + ")");
+  }
+}
+
+// Reads params by name; `what` prefixes error messages ("wafl: ...").
+class Params {
+ public:
+  Params(const LocalAlgorithm& local, std::string what) : local_(local), what_(std::move(what)) {}
+
+  double Get(const std::string& key, double fallback) const {
+    const auto it = local_.params.find(key);
+    if (it == local_.params.end()) return fallback;
+    if (!std::isfinite(it->second)) {
+      throw ConfigError(what_ + ": " + key + " must be finite, got " + std::to_string(it->second));
+    }
+    return it->second;
+  }
+  // An integer in [lo, hi].
+  int64_t GetInt(const std::string& key, int64_t fallback, int64_t lo, int64_t hi) const {
+    const double value = Get(key, static_cast<double>(fallback));
+    if (value != std::floor(value) || value < static_cast<double>(lo) ||
+        value > static_cast<double>(hi)) {
+      throw ConfigError(what_ + ": " + key + " must be an integer in [" + std::to_string(lo) +
+                        ", " + std::to_string(hi) + "], got " + std::to_string(value));
+    }
+    return static_cast<int64_t>(value);
+  }
+
+ private:
+  const LocalAlgorithm& local_;
+  std::string what_;
+};
+
+constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+// Seeds travel as doubles: integers up to 2^53 are exact.
+constexpr int64_t kMaxSeed = int64_t{1} << 53;
+
+}  // namespace
+
+std::unique_ptr<client::LocalObjective> MakeLocalObjective(const LocalAlgorithm& local,
+                                                           const datasets::Dataset* local_data) {
+  const std::string& name = local.objective;
+  if (!Contains(kObjectives, name)) {
+    throw ConfigError("local objective: unknown name '" + name + "' (expected " +
+                      Join(kObjectives) + ")");
+  }
+  CheckKeys(local);
+  const Params p(local, name);
+  if (name == "ce") return std::make_unique<client::CrossEntropyObjective>();
+  if (name == "fedbr") {
+    FedBrOptions o;
+    o.mu = p.Get("mu", o.mu);
+    o.lambda = p.Get("lambda", o.lambda);
+    o.tau1 = p.Get("tau1", o.tau1);
+    o.tau2 = p.Get("tau2", o.tau2);
+    o.mixup_alpha = p.Get("mixup_alpha", o.mixup_alpha);
+    o.decorr = p.Get("decorr", o.decorr);
+    o.head_lr = p.Get("head_lr", o.head_lr);
+    o.pool_size = static_cast<int>(p.GetInt("pool_size", o.pool_size, 1, 1 << 16));
+    o.pool_images = static_cast<int>(p.GetInt("pool_images", o.pool_images, 1, 1 << 20));
+    o.pool_seed = static_cast<uint64_t>(p.GetInt("pool_seed", 0, 0, kMaxSeed));
+    o.head_seed = static_cast<uint64_t>(p.GetInt("head_seed", 0, 0, kMaxSeed));
+    if (local_data == nullptr) {
+      throw ConfigError(
+          "fedbr: needs the client's local data to build its pseudo-data pool "
+          "(MakeLocalObjective(local, &data))");
+    }
+    // Validate the options before building the pool.
+    FedBrObjective check(o, Eigen::MatrixXf(0, o.pool_size));
+    return std::make_unique<FedBrObjective>(
+        o,
+        FedBrObjective::BuildPseudoDataPool(*local_data, o.pool_size, o.pool_images, o.pool_seed));
+  }
+  if (name == "wafl") {
+    WaflOptions o;
+    o.gamma = static_cast<float>(p.Get("gamma", o.gamma));
+    o.adv_steps = static_cast<int>(p.GetInt("adv_steps", o.adv_steps, 0, kMaxInt));
+    o.adv_step = static_cast<float>(p.Get("adv_step", o.adv_step));
+    o.init_noise = static_cast<float>(p.Get("init_noise", o.init_noise));
+    o.adv_tol = static_cast<float>(p.Get("adv_tol", o.adv_tol));
+    return std::make_unique<WaflObjective>(o);
+  }
+  if (name == "deltasgd") {
+    DeltaSgdOptions o;
+    o.eta0 = p.Get("eta0", o.eta0);
+    o.theta0 = p.Get("theta0", o.theta0);
+    o.gamma = p.Get("gamma", o.gamma);
+    o.delta = p.Get("delta", o.delta);
+    o.epsilon = p.Get("epsilon", o.epsilon);
+    return std::make_unique<DeltaSgdObjective>(o);
+  }
+  if (name == "entropy_sgd") {
+    EntropySgdOptions o;
+    o.langevin_steps = static_cast<int>(p.GetInt("langevin_steps", o.langevin_steps, 0, kMaxInt));
+    o.langevin_lr = p.Get("langevin_lr", o.langevin_lr);
+    o.noise = p.Get("noise", o.noise);
+    o.beta1 = p.Get("beta1", o.beta1);
+    o.gamma0 = p.Get("gamma0", o.gamma0);
+    o.gamma1 = p.Get("gamma1", o.gamma1);
+    o.scope_offset = p.GetInt("scope_offset", o.scope_offset, 0, kMaxSeed);
+    return std::make_unique<EntropySgdObjective>(o);
+  }
+  // noisy_softmax
+  NoisySoftmaxOptions o;
+  o.alpha = p.Get("alpha", o.alpha);
+  return std::make_unique<NoisySoftmaxObjective>(o);
+}
+
+std::unique_ptr<client::DataOrder> MakeDataOrder(const LocalAlgorithm& local,
+                                                 const client::TrainRecipe* recipe) {
+  const std::string& name = local.data_order;
+  if (!Contains(kOrders, name)) {
+    throw ConfigError("data order: unknown name '" + name + "' (expected " + Join(kOrders) + ")");
+  }
+  CheckKeys(local);
+  if (name == "shuffle") return std::make_unique<client::ShuffledOrder>();
+  if (name == "sequential") return std::make_unique<client::SequentialOrder>();
+  if (recipe == nullptr) {
+    throw ConfigError(
+        "data order '" + name +
+        "': needs the training recipe for its pacing (MakeDataOrder(local, &recipe))");
+  }
+  const std::string what = "data order '" + name + "'";
+  const Params p(local, what);
+  CurriculumOptions o;
+  o.kind = name == "curriculum"        ? CurriculumKind::kCurriculum
+           : name == "anti_curriculum" ? CurriculumKind::kAntiCurriculum
+                                       : CurriculumKind::kRandom;
+  o.pacing.a = p.Get("pacing_a", o.pacing.a);
+  o.pacing.b = p.Get("pacing_b", o.pacing.b);
+  o.pacing.c = p.Get("pacing_c", o.pacing.c);
+  o.min_samples =
+      static_cast<size_t>(p.GetInt("pacing_min", static_cast<int64_t>(o.min_samples), 1, kMaxSeed));
+  o.batch_size = recipe->batch_size;
+  o.epochs = recipe->epochs;
+  o.local_steps = recipe->local_steps;
+  try {  // pacing.h and the order name the key; add the order
+    o.pacing.kind = PacingFromValue(p.Get("pacing", static_cast<double>(o.pacing.kind)), "pacing");
+    return std::make_unique<CurriculumOrder>(o);
+  } catch (const ConfigError& e) {
+    throw ConfigError(what + ": " + e.what());
+  }
+}
+
+}  // namespace edgefl::algorithms

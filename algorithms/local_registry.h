@@ -1,0 +1,37 @@
+// The client side of the algorithms: builds the LocalObjective and the
+// DataOrder a FitInstructions' LocalAlgorithm names. Used by every client
+// (simulated or edgefl-client) before it trains.
+//
+// Objectives (parameter keys and defaults in docs/algorithms.md,
+// "Client-side objectives"): "ce", "fedbr", "wafl", "deltasgd",
+// "entropy_sgd", "noisy_softmax". Data orders: "shuffle", "sequential",
+// "curriculum", "anti_curriculum", "random" (the last three paced, with the
+// keys pacing, pacing_a, pacing_b, pacing_c, pacing_min).
+// The objective and the order share LocalAlgorithm::params: a key is an
+// error only if neither of them takes it.
+#pragma once
+
+#include <memory>
+
+#include "algorithms/fit.h"
+#include "client/data_order.h"
+#include "client/local_objective.h"
+#include "client/train_recipe.h"
+#include "datasets/dataset.h"
+
+namespace edgefl::algorithms {
+
+// Throws ConfigError naming an unknown objective, or a parameter that
+// neither the objective nor the order takes or that is out of range.
+// `local_data` is the client's training data: "fedbr" builds its
+// pseudo-data pool from it and throws ConfigError if it is null.
+std::unique_ptr<client::LocalObjective> MakeLocalObjective(
+    const LocalAlgorithm& local, const datasets::Dataset* local_data = nullptr);
+
+// Throws ConfigError naming an unknown order or a bad parameter.
+// `recipe` gives the round's length for pacing; the paced orders throw
+// ConfigError if it is null.
+std::unique_ptr<client::DataOrder> MakeDataOrder(const LocalAlgorithm& local,
+                                                 const client::TrainRecipe* recipe = nullptr);
+
+}  // namespace edgefl::algorithms

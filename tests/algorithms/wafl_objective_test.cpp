@@ -1,0 +1,141 @@
+#include "algorithms/wafl_objective.h"
+
+#include <doctest/doctest.h>
+
+#include "client/local_trainer.h"
+#include "common/error.h"
+#include "nn/softmax_cross_entropy.h"
+#include "tests/algorithms/local_objective_test_util.h"
+
+namespace edgefl::algorithms {
+namespace {
+
+using testing::FirstRows;
+
+constexpr const char* kSpec = "mlp:60-16-10";
+
+}  // namespace
+
+TEST_CASE("WAFL with zero perturbation equals plain cross-entropy training bit for bit") {
+  const datasets::Dataset data = testing::Tabular();
+  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
+  recipe.optimizer.momentum = 0.9f;
+
+  client::LocalTrainer plain(kSpec, data);
+  const auto expected = plain.Train(testing::Span(global), recipe);
+
+  WaflOptions options;
+  options.adv_steps = 0;
+  options.init_noise = 0.0f;
+  WaflObjective wafl(options);
+  client::LocalTrainer trainer(kSpec, data);
+  const auto result = trainer.Train(testing::Span(global), recipe, &wafl);
+  CHECK(result.steps == expected.steps);
+  CHECK(result.parameters == expected.parameters);  // bit for bit
+  CHECK(result.train_loss == expected.train_loss);
+}
+
+TEST_CASE("WAFL perturbation shrinks toward the batch as gamma grows") {
+  const datasets::Dataset data = testing::Tabular();
+  nn::Model model(kSpec);
+  model.Initialize(5);
+  const FirstRows rows(32);
+  const client::Batch batch = rows.Get(data);
+  double previous = 1e30;
+  for (const float gamma : {1.0f, 10.0f, 100.0f, 1000.0f}) {
+    WaflOptions options;
+    options.gamma = gamma;
+    options.adv_step = 1.0f / gamma;  // stable for any γ
+    options.init_noise = 0.0f;
+    options.adv_steps = 20;
+    WaflObjective wafl(options);
+    testing::LossWithSeed(wafl, model, batch, 1);
+    const double distance = (wafl.last_adversarial_batch() - batch.x).norm();
+    CHECK(distance < previous);
+    previous = distance;
+  }
+  CHECK(previous < 1e-2);
+}
+
+TEST_CASE("WAFL inner ascent steps do not decrease the penalised loss") {
+  const datasets::Dataset data = testing::Tabular();
+  nn::Model model(kSpec);
+  model.Initialize(5);
+  const FirstRows rows(32);
+  const client::Batch batch = rows.Get(data);
+  WaflOptions options;
+  options.adv_step = 0.05f;
+  options.adv_steps = 10;
+  options.adv_tol = 0.0f;
+  WaflObjective wafl(options);
+  testing::LossWithSeed(wafl, model, batch, 2);
+  const auto& values = wafl.last_inner_objective();
+  REQUIRE(values.size() == 11);
+  CHECK(wafl.last_inner_steps() == 10);
+  for (size_t i = 1; i < values.size(); ++i) {
+    CHECK(values[i] >= values[i - 1] - 1e-6);
+  }
+  CHECK(values.back() > values.front());
+}
+
+TEST_CASE("WAFL leaves labels untouched and returns the loss at the perturbed batch") {
+  const datasets::Dataset data = testing::Tabular();
+  nn::Model model(kSpec);
+  model.Initialize(5);
+  const FirstRows rows(32);
+  const client::Batch batch = rows.Get(data);
+  const std::vector<int32_t> labels_before(batch.labels.begin(), batch.labels.end());
+  WaflObjective wafl(WaflOptions{});
+  const float loss = testing::LossWithSeed(wafl, model, batch, 3);
+  CHECK(std::equal(labels_before.begin(), labels_before.end(), batch.labels.begin()));
+  const Eigen::MatrixXf x_adv = wafl.last_adversarial_batch();
+  CHECK((x_adv - batch.x).norm() > 0.0f);
+  const float clean = nn::SoftmaxCrossEntropy(model.Forward(batch.x), batch.labels, nullptr);
+  CHECK(loss == nn::SoftmaxCrossEntropy(model.Forward(x_adv), batch.labels, nullptr));
+  CHECK(loss > clean);  // the ascent raised the loss
+  // The gradient is the plain one at X_adv.
+  const Eigen::VectorXf gradient = model.gradients();
+  model.LossAndGradient(x_adv, batch.labels);
+  CHECK(model.gradients() == gradient);
+}
+
+TEST_CASE("WAFL initial noise lies in zero to epsilon0") {
+  const datasets::Dataset data = testing::Tabular();
+  nn::Model model(kSpec);
+  model.Initialize(5);
+  const FirstRows rows(16);
+  const client::Batch batch = rows.Get(data);
+  WaflOptions options;
+  options.adv_steps = 0;
+  options.init_noise = 0.5f;
+  WaflObjective wafl(options);
+  testing::LossWithSeed(wafl, model, batch, 4);
+  const Eigen::MatrixXf noise = wafl.last_adversarial_batch() - batch.x;
+  CHECK(noise.minCoeff() >= 0.0f);
+  CHECK(noise.maxCoeff() <= 0.5f + 1e-6f);
+  CHECK(noise.mean() == doctest::Approx(0.25).epsilon(0.1));
+}
+
+TEST_CASE("WAFL with its defaults trains in the LocalTrainer") {
+  const datasets::Dataset data = testing::Tabular();
+  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  WaflObjective wafl(WaflOptions{});
+  client::LocalTrainer trainer(kSpec, data);
+  const auto result = trainer.Train(testing::Span(global), testing::SgdRecipe(0.05f, 3), &wafl);
+  CHECK(result.loss_after < result.loss_before - 0.1);
+}
+
+TEST_CASE("WAFL rejects out-of-range options naming them") {
+  WaflOptions options;
+  options.gamma = -1.0f;
+  CHECK_THROWS_WITH_AS(WaflObjective{options}, doctest::Contains("wafl: gamma"), ConfigError);
+  options = WaflOptions{};
+  options.adv_steps = -2;
+  CHECK_THROWS_WITH_AS(WaflObjective{options}, doctest::Contains("adv_steps"), ConfigError);
+  options = WaflOptions{};
+  options.gamma = 3.0f;  // α_adv·γ = 3 ≥ 2
+  CHECK_THROWS_WITH_AS(WaflObjective{options}, doctest::Contains("adv_step * gamma"), ConfigError);
+}
+
+}  // namespace edgefl::algorithms
