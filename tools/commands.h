@@ -5,5 +5,6 @@
 namespace edgefl::tools {
 
 int RunPartition(int argc, char** argv);
+int RunSim(int argc, char** argv);
 
 }  // namespace edgefl::tools

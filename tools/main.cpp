@@ -19,6 +19,7 @@ void PrintUsage() {
       "\n"
       "commands:\n"
       "  partition   split a dataset across clients and print per-client class counts\n"
+      "  sim         run a federated experiment with simulated clients (SQLite log)\n"
       "\n"
       "Run 'edgefl <command> --help' for the options of a command.\n",
       stdout);
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   try {
     // Each command sees argv without the tool name: argv[0] is the command.
     if (command == "partition") return edgefl::tools::RunPartition(argc - 1, argv + 1);
+    if (command == "sim") return edgefl::tools::RunSim(argc - 1, argv + 1);
     std::fprintf(stderr, "edgefl: unknown command '%s'\n", argv[1]);
     PrintUsage();
     return edgefl::kExitUsage;

@@ -1,0 +1,233 @@
+#include "coordinator/experiment_config.h"
+
+#include <cmath>
+#include <functional>
+#include <sstream>
+#include <variant>
+
+#include <toml++/toml.h>
+
+#include "common/error.h"
+
+namespace edgefl::coordinator {
+namespace {
+
+std::string TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "number";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    default:
+      return "date/time";
+  }
+}
+
+// A scalar for algorithm_params, keeping its TOML type.
+algorithms::ParamValue ScalarValue(const toml::node& node, const std::string& where) {
+  if (const auto* v = node.as_string()) return v->get();
+  if (const auto* v = node.as_integer()) return v->get();
+  if (const auto* v = node.as_floating_point()) return v->get();
+  if (const auto* v = node.as_boolean()) return v->get();
+  throw ConfigError(where + " must be a number, string or boolean, got " + TypeName(node));
+}
+
+class Binder {
+ public:
+  explicit Binder(ExperimentConfig& c) {
+    Int("rounds", c.rounds, 1);
+    Int("clients", c.clients, 1);
+    Int("clients_per_round", c.clients_per_round, 1);
+    Int("local_epochs", c.local_epochs, 0);
+    Int("local_steps", c.local_steps, 0);
+    Int("batch_size", c.batch_size, 1);
+    Int("classes_per_client", c.classes_per_client, 1);
+    Int("train_subset", c.train_subset, 0);
+    Int("test_subset", c.test_subset, 0);
+    Int("eval_every", c.eval_every, 1);
+    Int("seed", c.seed, 0);
+    Int("threads", c.threads, 0);
+    Int("keep_checkpoints", c.keep_checkpoints, 0);
+    Num("synthetic_alpha", c.synthetic_alpha, 0.0);
+    Num("synthetic_beta", c.synthetic_beta, 0.0);
+    Num("lr", c.lr, 0.0);
+    Num("momentum", c.momentum, 0.0);
+    Num("weight_decay", c.weight_decay, 0.0);
+    Num("alpha", c.alpha, 0.0);
+    Num("noise", c.noise, 0.0);
+    Str("run_name", c.run_name);
+    Str("strategy", c.strategy);
+    Str("selector", c.selector);
+    Str("mode", c.mode);
+    Str("optimizer", c.optimizer);
+    Str("dataset", c.dataset);
+    Str("data_path", c.data_path);
+    Str("partition", c.partition);
+    Str("model", c.model);
+    Str("db", c.db);
+    extra_ = &c.algorithm_params;
+  }
+
+  // Applies `node` to `key`; `where` prefixes messages ("exp.toml: key 'rounds'").
+  void Set(const std::string& key, const toml::node& node, const std::string& where) {
+    const auto it = setters_.find(key);
+    if (it == setters_.end()) {
+      (*extra_)[key] = ScalarValue(node, where);
+      return;
+    }
+    it->second(node, where);
+  }
+
+ private:
+  void Int(const char* key, int64_t& field, int64_t min) {
+    setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
+      const auto* v = node.as_integer();
+      if (v == nullptr) throw ConfigError(where + " must be an integer, got " + TypeName(node));
+      if (v->get() < min) {
+        throw ConfigError(where + " must be >= " + std::to_string(min) + ", got " +
+                          std::to_string(v->get()));
+      }
+      field = v->get();
+    };
+  }
+  void Num(const char* key, double& field, double min) {
+    setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
+      double value;
+      if (const auto* f = node.as_floating_point()) {
+        value = f->get();
+      } else if (const auto* i = node.as_integer()) {
+        value = static_cast<double>(i->get());
+      } else {
+        throw ConfigError(where + " must be a number, got " + TypeName(node));
+      }
+      if (!(value >= min) || !std::isfinite(value)) {
+        throw ConfigError(where + " must be a finite number >= " + std::to_string(min) + ", got " +
+                          std::to_string(value));
+      }
+      field = value;
+    };
+  }
+  void Str(const char* key, std::string& field) {
+    setters_[key] = [&field](const toml::node& node, const std::string& where) {
+      const auto* v = node.as_string();
+      if (v == nullptr) throw ConfigError(where + " must be a string, got " + TypeName(node));
+      field = v->get();
+    };
+  }
+
+  std::map<std::string, std::function<void(const toml::node&, const std::string&)>> setters_;
+  algorithms::ParamMap* extra_ = nullptr;
+};
+
+void CheckValues(const ExperimentConfig& c) {
+  if (c.clients_per_round > c.clients) {
+    throw ConfigError("clients_per_round (" + std::to_string(c.clients_per_round) +
+                      ") must be <= clients (" + std::to_string(c.clients) + ")");
+  }
+  if (c.local_steps == 0 && c.local_epochs == 0) {
+    throw ConfigError("local_epochs must be > 0 when local_steps is 0");
+  }
+  if (c.partition == "natural" && c.dataset != "synthetic") {
+    throw ConfigError("partition 'natural' exists only for dataset synthetic");
+  }
+  if (c.mode != "sync") {
+    throw ConfigError("mode '" + c.mode + "' is not available yet (expected sync)");
+  }
+}
+
+}  // namespace
+
+ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
+                                      const std::vector<std::string>& overrides) {
+  ExperimentConfig config;
+  Binder binder(config);
+  if (!path.empty()) {
+    if (!std::filesystem::is_regular_file(path)) {
+      throw IoError("config " + path.string() + ": no such file");
+    }
+    toml::table table;
+    try {
+      table = toml::parse_file(path.string());
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      std::string message = "config " + path.string();
+      if (where.line > 0) message += ":" + std::to_string(where.line);
+      throw ConfigError(message + ": " + std::string(e.description()));
+    }
+    for (const auto& [key, node] : table) {
+      binder.Set(std::string(key.str()), node,
+                 "config " + path.string() + ": key '" + std::string(key.str()) + "'");
+    }
+  }
+  for (const std::string& item : overrides) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError("--set " + item + ": expected key=value");
+    }
+    const std::string key = item.substr(0, eq);
+    const std::string value = item.substr(eq + 1);
+    const std::string where = "--set " + key;
+    toml::table parsed;
+    try {
+      parsed = toml::parse("v = " + value);
+    } catch (const toml::parse_error&) {
+      parsed = toml::table{{"v", value}};  // not a TOML value: a bare string
+    }
+    binder.Set(key, *parsed.get("v"), where);
+  }
+  CheckValues(config);
+  if (config.run_name.empty()) {
+    config.run_name = config.strategy + "-" + config.dataset + "-" + config.partition + "-s" +
+                      std::to_string(config.seed);
+  }
+  return config;
+}
+
+std::string ToToml(const ExperimentConfig& c) {
+  toml::table t{{"run_name", c.run_name},
+                {"strategy", c.strategy},
+                {"selector", c.selector},
+                {"mode", c.mode},
+                {"rounds", c.rounds},
+                {"clients", c.clients},
+                {"clients_per_round", c.clients_per_round},
+                {"local_epochs", c.local_epochs},
+                {"local_steps", c.local_steps},
+                {"batch_size", c.batch_size},
+                {"lr", c.lr},
+                {"momentum", c.momentum},
+                {"weight_decay", c.weight_decay},
+                {"optimizer", c.optimizer},
+                {"dataset", c.dataset},
+                {"data_path", c.data_path},
+                {"partition", c.partition},
+                {"alpha", c.alpha},
+                {"classes_per_client", c.classes_per_client},
+                {"noise", c.noise},
+                {"model", c.model},
+                {"train_subset", c.train_subset},
+                {"test_subset", c.test_subset},
+                {"eval_every", c.eval_every},
+                {"seed", c.seed},
+                {"db", c.db},
+                {"threads", c.threads},
+                {"keep_checkpoints", c.keep_checkpoints},
+                {"synthetic_alpha", c.synthetic_alpha},
+                {"synthetic_beta", c.synthetic_beta}};
+  for (const auto& [key, value] : c.algorithm_params) {
+    std::visit([&t, &key](const auto& v) { t.insert(key, v); }, value);
+  }
+  std::ostringstream out;
+  out << t;
+  return out.str();
+}
+
+}  // namespace edgefl::coordinator

@@ -1,0 +1,68 @@
+// The experiment configuration shared by `edgefl sim` and the coordinator:
+// one TOML file, every field with a default, any field overridable on the
+// command line with `--set key=value` (the same key names).
+//
+// Keys the runner does not know are passed to the strategy and the local
+// objective in `algorithm_params`; those reject what they do not know, so a
+// misspelt key is always an error naming it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "algorithms/params.h"
+
+namespace edgefl::coordinator {
+
+struct ExperimentConfig {
+  std::string run_name;              // default: derived from strategy, data, partition, seed
+  std::string strategy = "fedavg";   // see docs/algorithms.md
+  std::string selector = "uniform";  // uniform | curriculum
+  std::string mode = "sync";         // sync (async: later)
+  int64_t rounds = 10;
+  int64_t clients = 10;
+  int64_t clients_per_round = 10;
+  int64_t local_epochs = 1;
+  int64_t local_steps = 0;  // > 0 overrides local_epochs
+  int64_t batch_size = 32;
+  double lr = 0.01;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+  std::string optimizer = "sgd";   // sgd | adam | adamw | rmsprop | oasis
+  std::string dataset = "fmnist";  // fmnist | synthetic | csv
+  std::string data_path;           // fmnist: IDX dir (default: Debian package); csv: file
+  std::string partition = "iid";   // iid | dirichlet | shards | quantity | noise | natural
+  double synthetic_alpha = 1.0;    // dataset = synthetic: model heterogeneity
+  double synthetic_beta = 1.0;     // dataset = synthetic: input heterogeneity
+  double alpha = 0.5;
+  int64_t classes_per_client = 2;
+  double noise = 0.1;
+  std::string model = "mlp:784-200-200-10";
+  int64_t train_subset = 0;  // > 0: only the first N training samples
+  int64_t test_subset = 0;   // > 0: only the first N test samples
+  int64_t eval_every = 1;    // evaluate the global model every k rounds (and the last)
+  int64_t seed = 1;
+  std::string db = "edgefl-experiments.db";
+  int64_t threads = 0;           // simulation worker threads; 0 = all cores
+  int64_t keep_checkpoints = 5;  // newest global-model checkpoints kept in the log; 0 = all
+
+  // Every other key with its TOML value, e.g. {"server_lr", 0.5}: keys
+  // starting with "selector_" go (without the prefix) to the client
+  // selector, all others to the strategy.
+  algorithms::ParamMap algorithm_params;
+};
+
+// Reads `path` (may be empty: defaults only), then applies `overrides`
+// ("key=value", value parsed as TOML, else taken as a string). Throws
+// ConfigError naming the file and key for a syntax error, a wrong type
+// ("rounds must be an integer, got string") or an impossible value.
+ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
+                                      const std::vector<std::string>& overrides);
+
+// The whole configuration as TOML (for the experiment log and reports).
+std::string ToToml(const ExperimentConfig& config);
+
+}  // namespace edgefl::coordinator

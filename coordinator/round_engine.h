@@ -1,0 +1,75 @@
+// The synchronous round engine shared by the simulator and the TLS
+// coordinator. One round reads like Flower's fit_round: select a cohort,
+// configure it through the strategy, fan out Fit calls, sort results from
+// failures (rejecting non-finite or mis-sized updates, always), aggregate,
+// and report. It knows clients only as ClientProxy, so the same code runs
+// in-process simulated clients and remote TLS clients. Recording the report
+// (SQLite) and evaluating the model are the caller's.
+//
+// Thread-safety: one engine per run, driven from one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "algorithms/client_selector.h"
+#include "algorithms/strategy.h"
+#include "coordinator/client_proxy.h"
+
+namespace edgefl::coordinator {
+
+struct RoundOptions {
+  // Cohort size per round (the selector may return fewer).
+  size_t clients_per_round = 10;
+  // Longest a round waits for its cohort (host time); zero waits for all.
+  std::chrono::milliseconds deadline{0};
+  // Fraction of the cohort that must report by the deadline for the model
+  // to be updated, in (0, 1]. Below it the round fails: the model is kept.
+  double quorum = 1.0;
+  // Seeds the selector's stream for each round: Rng::Derive(seed, {round}).
+  uint64_t seed = 1;
+};
+
+struct RoundReport {
+  int64_t round = 0;
+  int64_t model_version = 0;  // version after this round
+  std::vector<algorithms::ClientId> selected;
+  std::vector<algorithms::FitResult> results;    // accepted, in cohort order
+  std::vector<algorithms::FitFailure> failures;  // dropped and rejected
+  bool model_updated = false;
+  double train_loss = 0.0;                // sample-weighted mean of the clients' mean step loss
+  double seconds = 0.0;                   // host time of the round
+  std::map<std::string, double> metrics;  // from the strategy
+
+  size_t dropped() const;
+  size_t rejected() const;
+};
+
+class RoundEngine {
+ public:
+  // Throws ConfigError for invalid options or an empty initial model.
+  RoundEngine(algorithms::Strategy& strategy, algorithms::ClientSelector& selector,
+              RoundOptions options, Eigen::VectorXf initial, int64_t initial_version = 0);
+
+  // Runs round `round` over the currently available `clients`.
+  RoundReport RunRound(int64_t round, std::span<ClientProxy* const> clients);
+
+  const Eigen::VectorXf& global() const { return *global_; }
+  SharedParameters shared_global() const { return global_; }
+  int64_t model_version() const { return version_; }
+
+ private:
+  algorithms::Strategy& strategy_;
+  algorithms::ClientSelector& selector_;
+  RoundOptions options_;
+  SharedParameters global_;
+  int64_t version_;
+};
+
+}  // namespace edgefl::coordinator

@@ -1,0 +1,39 @@
+#include "coordinator/simulated_client_proxy.h"
+
+#include "algorithms/local_registry.h"
+
+namespace edgefl::coordinator {
+
+SimulatedClientProxy::SimulatedClientProxy(algorithms::ClientId id, datasets::Dataset data,
+                                           const std::string& model_spec, ThreadPool& pool)
+    : data_(std::make_unique<const datasets::Dataset>(std::move(data))), pool_(pool) {
+  info_.id = std::move(id);
+  info_.num_samples = data_->size();
+  trainer_ = std::make_unique<client::LocalTrainer>(model_spec, *data_);
+}
+
+std::future<algorithms::FitResult> SimulatedClientProxy::Fit(
+    SharedParameters global, const algorithms::FitInstructions& instructions) {
+  return pool_.Submit([this, global = std::move(global), instructions]() {
+    const std::lock_guard<std::mutex> lock(trainer_mutex_);
+    auto objective = algorithms::MakeLocalObjective(instructions.local, data_.get());
+    auto order = algorithms::MakeDataOrder(instructions.local, &instructions.recipe);
+    algorithms::FitResult result;
+    result.client = info_.id;
+    result.base_version = instructions.model_version;
+    result.train =
+        trainer_->Train(std::span<const float>(global->data(), static_cast<size_t>(global->size())),
+                        instructions.recipe, objective.get(), order.get());
+    return result;
+  });
+}
+
+std::future<client::EvalResult> SimulatedClientProxy::Evaluate(SharedParameters parameters) {
+  return pool_.Submit([this, parameters = std::move(parameters)]() {
+    const std::lock_guard<std::mutex> lock(trainer_mutex_);
+    return trainer_->Evaluate(
+        std::span<const float>(parameters->data(), static_cast<size_t>(parameters->size())));
+  });
+}
+
+}  // namespace edgefl::coordinator

@@ -1,0 +1,65 @@
+#include "coordinator/experiment_config.h"
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "tests/test_util.h"
+
+namespace edgefl::coordinator {
+
+using edgefl::testing::TempDir;
+using edgefl::testing::WriteFile;
+
+TEST_CASE("ExperimentConfig: defaults without a file") {
+  const ExperimentConfig c = LoadExperimentConfig({}, {});
+  CHECK(c.strategy == "fedavg");
+  CHECK(c.rounds == 10);
+  CHECK(c.run_name == "fedavg-fmnist-iid-s1");
+  CHECK(c.algorithm_params.empty());
+}
+
+TEST_CASE("ExperimentConfig: file values then --set overrides - unknown keys go to the algorithm") {
+  TempDir dir;
+  WriteFile(dir / "exp.toml",
+            "strategy = \"fedavgm\"\nrounds = 5\nlr = 1\nmodel = \"cnn:lenet\"\n"
+            "server_momentum = 0.9\npartition = \"dirichlet\"\nalpha = 0.1\n");
+  const ExperimentConfig c = LoadExperimentConfig(
+      dir / "exp.toml", {"rounds=7", "model=mlp:784-10", "server_lr=0.5", "run_name=x"});
+  CHECK(c.strategy == "fedavgm");
+  CHECK(c.rounds == 7);
+  CHECK(c.lr == 1.0);              // an integer is a fine number
+  CHECK(c.model == "mlp:784-10");  // not TOML: taken as a string
+  CHECK(c.alpha == doctest::Approx(0.1));
+  CHECK(c.run_name == "x");
+  CHECK(std::get<double>(c.algorithm_params.at("server_momentum")) == 0.9);
+  CHECK(std::get<double>(c.algorithm_params.at("server_lr")) == 0.5);
+
+  // Round trip through the recorded TOML.
+  WriteFile(dir / "again.toml", ToToml(c));
+  const ExperimentConfig again = LoadExperimentConfig(dir / "again.toml", {});
+  CHECK(again.rounds == 7);
+  CHECK(again.model == "mlp:784-10");
+  CHECK(std::get<double>(again.algorithm_params.at("server_lr")) == 0.5);
+}
+
+TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
+  TempDir dir;
+  WriteFile(dir / "bad.toml", "rounds = \"ten\"\n");
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "bad.toml", {}),
+                       doctest::Contains("'rounds' must be an integer, got string"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"lr=-1"}), doctest::Contains("--set lr"),
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"clients=5", "clients_per_round=6"}),
+                       doctest::Contains("clients_per_round"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"rounds"}), doctest::Contains("key=value"),
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"batch_size=0"}), doctest::Contains("batch_size"),
+                       ConfigError);
+  WriteFile(dir / "syntax.toml", "rounds = 3\nlr = = 2\n");
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "syntax.toml", {}),
+                       doctest::Contains("syntax.toml:2"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "missing.toml", {}),
+                       doctest::Contains("missing.toml"), IoError);
+}
+
+}  // namespace edgefl::coordinator
