@@ -2,159 +2,193 @@
 
 #include <algorithm>
 
-#include "nn/relu.h"
+#include "nn/direct_conv.h"
+#include "nn/im2col.h"
+#include "nn/max_pool2d.h"
 
 namespace edgefl::nn {
 
 using Eigen::Index;
 using Eigen::Map;
 using Eigen::MatrixXf;
-using Eigen::RowVectorXf;
+using Eigen::VectorXf;
 
-Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options) : input_(input), options_(options) {
-  output_.channels = options.filters;
-  output_.height = (input.height + 2 * options.padding - options.kernel) / options.stride + 1;
-  output_.width = (input.width + 2 * options.padding - options.kernel) / options.stride + 1;
-  cols_.resize(num_positions(), patch_size());
+namespace {
+
+// The direct kernel wins while patches are short: it reads each input row
+// k times from L1 instead of unrolling C*k*k copies of it (LeNet: conv1 with
+// C = 1 direct, conv2 with C = 6 via im2col + GEMM).
+constexpr int kDirectMaxChannels = 1;
+
+}  // namespace
+
+Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
+    : geometry_(ConvGeometry::Make(input, options.filters, options.kernel, options.stride,
+                                   options.padding)),
+      options_(options) {
+  const ImageShape conv = geometry_.output;
+  output_ = {conv.channels, conv.height / options.pool, conv.width / options.pool};
+  if (options.stride == 1 && input.channels <= kDirectMaxChannels) {
+    direct_ = std::make_unique<DirectConv>(geometry_);
+    z_stride_ = direct_->row_stride();
+  } else {
+    z_stride_ = conv.width;
+    cols_.resize(geometry_.positions(), geometry_.patch_size());
+  }
+  z_ = VectorXf::Zero(Index{conv.channels} * conv.height * z_stride_);
+  g_ = VectorXf::Zero(z_.size());
 }
 
+Conv2d::~Conv2d() = default;
+
 std::string Conv2d::Describe() const {
-  return "conv2d " + std::to_string(input_.channels) + "x" + std::to_string(input_.height) + "x" +
-         std::to_string(input_.width) + " k" + std::to_string(options_.kernel) + " s" +
-         std::to_string(options_.stride) + " p" + std::to_string(options_.padding) + " -> " +
-         std::to_string(output_.channels) + "x" + std::to_string(output_.height) + "x" +
-         std::to_string(output_.width) + (options_.relu ? " +relu" : "");
+  const ImageShape& in = geometry_.input;
+  const ImageShape& conv = geometry_.output;
+  std::string text = "conv2d " + std::to_string(in.channels) + "x" + std::to_string(in.height) +
+                     "x" + std::to_string(in.width) + " k" + std::to_string(options_.kernel) +
+                     " s" + std::to_string(options_.stride) + " p" +
+                     std::to_string(options_.padding) + " -> " + std::to_string(conv.channels) +
+                     "x" + std::to_string(conv.height) + "x" + std::to_string(conv.width) +
+                     (options_.relu ? " +relu" : "");
+  if (options_.pool > 1) {
+    text += " +maxpool " + std::to_string(options_.pool) + " -> " + std::to_string(output_.height) +
+            "x" + std::to_string(output_.width);
+  }
+  return text;
 }
 
 void Conv2d::Initialize(Init init, Rng& rng, float* params) const {
   const Index k2 = Index{options_.kernel} * options_.kernel;
-  const Index fan_in = patch_size();
-  const Index fan_out = k2 * output_.channels;
-  FillUniform(rng, InitBound(init, fan_in, fan_out), params, patch_size() * output_.channels);
-  std::fill_n(params + patch_size() * output_.channels, output_.channels, 0.0f);
+  const Index weights = geometry_.patch_size() * geometry_.filters;
+  FillUniform(rng, InitBound(init, geometry_.patch_size(), k2 * geometry_.filters), params,
+              weights);
+  std::fill_n(params + weights, geometry_.filters, 0.0f);
 }
 
-void Conv2d::Im2Col(const float* x, float* cols) const {
-  const int k = options_.kernel, s = options_.stride, pad = options_.padding;
-  const int h_in = input_.height, w_in = input_.width;
-  const int h_out = output_.height, w_out = output_.width;
-  const Index positions = num_positions();
-  float* col = cols;
-  for (int c = 0; c < input_.channels; ++c) {
-    const float* plane = x + Index{c} * h_in * w_in;
-    for (int ki = 0; ki < k; ++ki) {
-      for (int kj = 0; kj < k; ++kj, col += positions) {
-        // Output columns whose input column kj - pad + ow * s lies inside the image.
-        int lo = 0, hi = w_out;
-        if (s == 1) {
-          lo = std::clamp(pad - kj, 0, w_out);
-          hi = std::clamp(w_in + pad - kj, lo, w_out);
-        }
-        for (int oh = 0; oh < h_out; ++oh) {
-          float* dst = col + Index{oh} * w_out;
-          const int ih = oh * s - pad + ki;
-          if (ih < 0 || ih >= h_in) {
-            std::fill_n(dst, w_out, 0.0f);
-            continue;
-          }
-          const float* src = plane + Index{ih} * w_in;
-          if (s == 1) {
-            // Plain loops: rows are short (LeNet: 28 and 10), so library
-            // memcpy/memset calls would cost more than the copy.
-            const float* shifted = src - pad + kj;
-            for (int ow = 0; ow < lo; ++ow)
-              dst[ow] = 0.0f;
-            for (int ow = lo; ow < hi; ++ow)
-              dst[ow] = shifted[ow];
-            for (int ow = hi; ow < w_out; ++ow)
-              dst[ow] = 0.0f;
-          } else {
-            for (int ow = 0; ow < w_out; ++ow) {
-              const int iw = ow * s - pad + kj;
-              dst[ow] = (iw >= 0 && iw < w_in) ? src[iw] : 0.0f;
-            }
-          }
-        }
+void Conv2d::Convolve(const float* weights, const float* x) {
+  if (direct_) {
+    direct_->LoadInput(x);
+    direct_->Forward(weights, z_.data());
+    return;
+  }
+  Im2Col(geometry_, x, cols_.data());
+  Map<const MatrixXf> wt(weights, geometry_.patch_size(), geometry_.filters);
+  Map<MatrixXf>(z_.data(), geometry_.positions(), geometry_.filters).noalias() = cols_ * wt;
+}
+
+void Conv2d::Epilogue(const float* bias, float* y, int32_t* argmax) const {
+  const ImageShape& conv = geometry_.output;
+  const bool relu = options_.relu;
+  if (options_.pool > 1) {
+    MaxPoolPlanes(z_.data(), conv.channels, conv.height, conv.width, z_stride_, options_.pool, y,
+                  argmax);
+    const Index plane = Index{output_.height} * output_.width;
+    for (int f = 0; f < conv.channels; ++f) {
+      auto values = Map<VectorXf>(y + f * plane, plane).array();
+      if (relu) {
+        values = (values + bias[f]).max(0.0f);
+      } else {
+        values += bias[f];
       }
+    }
+    return;
+  }
+  for (int f = 0; f < conv.channels; ++f) {
+    for (int oh = 0; oh < conv.height; ++oh) {
+      const float* z = z_.data() + (Index{f} * conv.height + oh) * z_stride_;
+      float* dst = y + (Index{f} * conv.height + oh) * conv.width;
+      for (int ow = 0; ow < conv.width; ++ow)
+        dst[ow] = relu ? std::max(z[ow] + bias[f], 0.0f) : z[ow] + bias[f];
     }
   }
 }
 
-void Conv2d::Col2ImAdd(const float* cols, float* dx) const {
-  const int k = options_.kernel, s = options_.stride, pad = options_.padding;
-  const int h_in = input_.height, w_in = input_.width;
-  const int h_out = output_.height, w_out = output_.width;
-  const Index positions = num_positions();
-  const float* col = cols;
-  for (int c = 0; c < input_.channels; ++c) {
-    float* plane = dx + Index{c} * h_in * w_in;
-    for (int ki = 0; ki < k; ++ki) {
-      for (int kj = 0; kj < k; ++kj, col += positions) {
-        int lo = 0, hi = w_out;
-        if (s == 1) {
-          lo = std::clamp(pad - kj, 0, w_out);
-          hi = std::clamp(w_in + pad - kj, lo, w_out);
-        }
-        for (int oh = 0; oh < h_out; ++oh) {
-          const int ih = oh * s - pad + ki;
-          if (ih < 0 || ih >= h_in) continue;
-          const float* src = col + Index{oh} * w_out;
-          float* dst = plane + Index{ih} * w_in;
-          if (s == 1) {
-            float* shifted = dst - pad + kj;
-            for (int ow = lo; ow < hi; ++ow)
-              shifted[ow] += src[ow];
-          } else {
-            for (int ow = 0; ow < w_out; ++ow) {
-              const int iw = ow * s - pad + kj;
-              if (iw >= 0 && iw < w_in) dst[iw] += src[ow];
-            }
-          }
-        }
+void Conv2d::GradientOfZ(const float* dy, const float* y, const int32_t* argmax, float* dbias) {
+  const ImageShape& conv = geometry_.output;
+  const bool relu = options_.relu;
+  if (options_.pool > 1) {
+    // Windows do not overlap: each pooled gradient lands on its own arg-max.
+    g_.setZero();
+    const Index plane = Index{output_.height} * output_.width;
+    for (int f = 0; f < conv.channels; ++f) {
+      float sum = 0.0f;
+      for (Index i = f * plane; i < (f + 1) * plane; ++i) {
+        const float d = (relu && y[i] <= 0.0f) ? 0.0f : dy[i];
+        g_[argmax[i]] = d;
+        sum += d;
+      }
+      dbias[f] += sum;
+    }
+    return;
+  }
+  for (int f = 0; f < conv.channels; ++f) {
+    float sum = 0.0f;
+    for (int oh = 0; oh < conv.height; ++oh) {
+      const Index row = (Index{f} * conv.height + oh) * conv.width;
+      float* g = g_.data() + (Index{f} * conv.height + oh) * z_stride_;
+      for (int ow = 0; ow < conv.width; ++ow) {
+        const float d = (relu && y[row + ow] <= 0.0f) ? 0.0f : dy[row + ow];
+        g[ow] = d;
+        sum += d;
       }
     }
+    dbias[f] += sum;
   }
 }
 
 void Conv2d::Forward(const float* params, const ConstMatrixRef& in, MatrixRef out) {
-  const Index positions = num_positions(), filters = output_.channels;
-  Map<const MatrixXf> wt(params, patch_size(), filters);
-  Map<const RowVectorXf> bias(params + patch_size() * filters, filters);
-  for (Index b = 0; b < in.cols(); ++b) {
-    Im2Col(in.col(b).data(), cols_.data());
-    Map<MatrixXf> out_b(out.col(b).data(), positions, filters);
-    out_b.noalias() = cols_ * wt;
-    if (options_.relu) {
-      out_b = (out_b.rowwise() + bias).cwiseMax(0.0f);
-    } else {
-      out_b.rowwise() += bias;
-    }
+  const Index batch = in.cols(), out_size = output_size();
+  const float* bias = params + geometry_.patch_size() * geometry_.filters;
+  if (options_.pool > 1 && static_cast<Index>(argmax_.size()) < out_size * batch) {
+    argmax_.resize(static_cast<size_t>(out_size * batch));
+  }
+  for (Index b = 0; b < batch; ++b) {
+    Convolve(params, in.col(b).data());
+    Epilogue(bias, out.col(b).data(), options_.pool > 1 ? argmax_.data() + b * out_size : nullptr);
   }
 }
 
 void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                       MatrixRef dout, float* grads, MatrixRef* din) {
-  const Index positions = num_positions(), filters = output_.channels;
-  Map<const MatrixXf> wt(params, patch_size(), filters);
-  Map<MatrixXf> dwt(grads, patch_size(), filters);
-  Map<RowVectorXf> dbias(grads + patch_size() * filters, filters);
-  if (din != nullptr) dcols_.resize(positions, patch_size());
+  const Index positions = geometry_.positions(), filters = geometry_.filters;
+  const Index patch = geometry_.patch_size(), out_size = output_size();
+  Map<const MatrixXf> wt(params, patch, filters);
+  Map<MatrixXf> dwt(grads, patch, filters);
+  float* dbias = grads + patch * filters;
+  if (direct_) {
+    lane_sums_.setZero(direct_->lane_sum_floats());
+    if (din != nullptr) g_compact_.resize(positions, filters);
+  }
+  if (din != nullptr) dcols_.resize(positions, patch);
   for (Index b = 0; b < in.cols(); ++b) {
-    Map<MatrixXf> dout_b(dout.col(b).data(), positions, filters);
-    if (options_.relu) {
-      Map<const MatrixXf> out_b(out.col(b).data(), positions, filters);
-      dout_b = (out_b.array() > 0.0f).select(dout_b, 0.0f);
+    GradientOfZ(dout.col(b).data(), out.col(b).data(),
+                options_.pool > 1 ? argmax_.data() + b * out_size : nullptr, dbias);
+    if (direct_) {
+      direct_->LoadInput(in.col(b).data());
+      direct_->AccumulateWeightGradient(g_.data(), lane_sums_.data());
+    } else {
+      Im2Col(geometry_, in.col(b).data(), cols_.data());
+      dwt.noalias() += cols_.transpose() * Map<const MatrixXf>(g_.data(), positions, filters);
     }
-    dbias += dout_b.colwise().sum();
-    Im2Col(in.col(b).data(), cols_.data());
-    dwt.noalias() += cols_.transpose() * dout_b;
     if (din != nullptr) {
-      dcols_.noalias() = dout_b * wt.transpose();
+      if (direct_) {
+        // dL/dx is not on the training path of a first layer (only e.g.
+        // adversarial inputs ask for it), so it reuses the GEMM formulation.
+        const int h_out = geometry_.output.height, w_out = geometry_.output.width;
+        for (Index f = 0; f < filters; ++f)
+          for (int oh = 0; oh < h_out; ++oh)
+            for (int ow = 0; ow < w_out; ++ow)
+              g_compact_(Index{oh} * w_out + ow, f) = g_[(f * h_out + oh) * z_stride_ + ow];
+        dcols_.noalias() = g_compact_ * wt.transpose();
+      } else {
+        dcols_.noalias() = Map<const MatrixXf>(g_.data(), positions, filters) * wt.transpose();
+      }
       float* dx = din->col(b).data();
       std::fill_n(dx, input_size(), 0.0f);
-      Col2ImAdd(dcols_.data(), dx);
+      Col2ImAdd(geometry_, dcols_.data(), dx);
     }
   }
+  if (direct_) direct_->ReduceWeightGradient(lane_sums_.data(), grads);
 }
 
 }  // namespace edgefl::nn

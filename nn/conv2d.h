@@ -1,20 +1,36 @@
-// 2-D convolution (cross-correlation, as in PyTorch) with zero padding and an
-// optional fused ReLU, computed by im2col + one Eigen GEMM per sample.
+// 2-D convolution (cross-correlation, as in PyTorch) with zero padding, an
+// optional fused ReLU and an optional fused max-pool, one sample at a time
+// so that the full-resolution output never leaves the L1/L2 cache:
 //
-// For each sample the input patches are unrolled into a buffer
-// `cols` of shape P x (C*k*k) (P = out_h * out_w, column-major), so the
-// sample's output, viewed as the P x F matrix it is in the channel-major
-// layout, is cols * Wt + bias with Wt the (C*k*k) x F weight matrix.
+//   z = conv(x)                       per sample, scratch F x Ho x row stride
+//   y = pool(relu(z + bias))          the layer's output, F x Ho/q x Wo/q
+//
+// (max-pool over non-overlapping q x q windows, floor mode, first maximum on
+// ties, as MaxPool2d; pooling commutes with adding the per-channel bias and
+// with the ReLU, so both are applied to the pooled values only.)
+//
+// The convolution itself is computed by one of two kernels:
+//   - direct_conv.h for stride 1 and few input channels (LeNet's first layer),
+//   - im2col.h + one small Eigen GEMM per sample otherwise: with
+//     cols = Im2Col(x) (P x C*k*k), z viewed as the P x F matrix it is in
+//     channel-major layout is cols * Wt. Per-sample GEMMs stay in L1, which
+//     measured faster than one large batch GEMM whose operands spill.
 //
 // Parameter slice layout: weights as PyTorch's (F, C, k, k) contiguous
-// array (== Wt column-major), then the F biases.
+// array (== Wt, (C*k*k) x F column-major), then the F biases.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "nn/conv_geometry.h"
 #include "nn/layer.h"
 
 namespace edgefl::nn {
+
+class DirectConv;
 
 struct Conv2dOptions {
   int filters = 1;  // output channels F
@@ -22,45 +38,52 @@ struct Conv2dOptions {
   int stride = 1;
   int padding = 0;    // zero padding on each side
   bool relu = false;  // fuse max(x, 0) into the output
+  int pool = 1;       // fuse a pool x pool max-pool (stride pool) after the ReLU; 1 = none
 };
 
 class Conv2d final : public Layer {
  public:
-  // REQUIRES: positive input shape, filters, kernel and stride, padding >= 0
-  // and a non-empty output (the model spec parser guarantees these).
+  // REQUIRES: positive input shape, filters, kernel, stride and pool,
+  // padding >= 0 and a non-empty (pooled) output (the model spec parser
+  // guarantees these).
   Conv2d(ImageShape input, const Conv2dOptions& options);
+  ~Conv2d() override;
 
+  // The layer's output shape, after pooling.
   ImageShape output_shape() const { return output_; }
 
   std::string Describe() const override;
-  Eigen::Index input_size() const override { return input_.size(); }
+  Eigen::Index input_size() const override { return geometry_.input.size(); }
   Eigen::Index output_size() const override { return output_.size(); }
   Eigen::Index num_parameters() const override {
-    return patch_size() * output_.channels + output_.channels;
+    return geometry_.patch_size() * geometry_.filters + geometry_.filters;
   }
+  int depth() const override { return options_.pool > 1 ? 2 : 1; }
   void Initialize(Init init, Rng& rng, float* params) const override;
   void Forward(const float* params, const ConstMatrixRef& in, MatrixRef out) override;
   void Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                 MatrixRef dout, float* grads, MatrixRef* din) override;
 
  private:
-  // C * k * k.
-  Eigen::Index patch_size() const {
-    return Eigen::Index{input_.channels} * options_.kernel * options_.kernel;
-  }
-  Eigen::Index num_positions() const { return Eigen::Index{output_.height} * output_.width; }
-  // Unrolls one sample x (C*H*W) into cols (P x C*k*k, column-major).
-  void Im2Col(const float* x, float* cols) const;
-  // Adds the patches in cols back onto dx (the adjoint of Im2Col).
-  void Col2ImAdd(const float* cols, float* dx) const;
+  // z_ = conv(x) for one sample, without bias.
+  void Convolve(const float* weights, const float* x);
+  // y = pool(relu(z_ + bias)) for one sample; records the pool's arg-max.
+  void Epilogue(const float* bias, float* y, int32_t* argmax) const;
+  // g_ = dL/dz for one sample from dy = dL/dy, y and the arg-max; dbias += its sums.
+  void GradientOfZ(const float* dy, const float* y, const int32_t* argmax, float* dbias);
 
-  ImageShape input_;
-  ImageShape output_;
+  ConvGeometry geometry_;
   Conv2dOptions options_;
-  // P x C*k*k patch scratch, reused per sample. Backward unrolls again
-  // rather than keeping B copies (measured: no faster, ~9 MB more at B=64).
-  Eigen::MatrixXf cols_;
-  Eigen::MatrixXf dcols_;  // P x C*k*k scratch for the input gradient
+  ImageShape output_;                   // after pooling
+  std::unique_ptr<DirectConv> direct_;  // null: im2col + GEMM
+  Eigen::Index z_stride_;               // row stride of z_ and g_: Wo, or the direct kernel's
+  Eigen::VectorXf z_;                   // F x Ho x z_stride_ conv output of one sample
+  Eigen::VectorXf g_;                   // F x Ho x z_stride_ dL/dz of one sample (zero tails)
+  Eigen::MatrixXf cols_;                // P x C*k*k patches of one sample
+  Eigen::MatrixXf dcols_;               // P x C*k*k gradient of the patches
+  Eigen::MatrixXf g_compact_;           // P x F copy of g_ for the direct kernel's input gradient
+  Eigen::VectorXf lane_sums_;           // the direct kernel's weight-gradient partial sums
+  std::vector<int32_t> argmax_;         // per pooled output and sample: index into z_
 };
 
 }  // namespace edgefl::nn

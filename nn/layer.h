@@ -53,6 +53,11 @@ class Layer {
   // Length of this layer's slice of the flat parameter vector.
   virtual Eigen::Index num_parameters() const { return 0; }
 
+  // Layers of the plain architecture this layer computes (2 for a
+  // convolution with a fused max-pool). Model numbers its per-layer random
+  // streams by it, so fusing layers does not change initial parameters.
+  virtual int depth() const { return 1; }
+
   // Writes initial values into params[0, num_parameters()).
   virtual void Initialize(Init /*init*/, Rng& /*rng*/, float* /*params*/) const {}
 

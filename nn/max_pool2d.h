@@ -13,6 +13,13 @@
 
 namespace edgefl::nn {
 
+// Max over non-overlapping size x size windows (floor mode) of each of
+// `planes` planes of x, each h x w with rows row_stride floats apart and
+// planes h * row_stride apart. Writes y (planes x h/size x w/size,
+// contiguous) and argmax[i] = the index into x of y[i]'s first maximum.
+void MaxPoolPlanes(const float* x, int planes, int h, int w, Eigen::Index row_stride, int size,
+                   float* y, int32_t* argmax);
+
 class MaxPool2d final : public Layer {
  public:
   // REQUIRES: positive shape, 0 < size <= height and width.

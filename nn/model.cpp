@@ -7,7 +7,6 @@
 #include "common/error.h"
 #include "nn/conv2d.h"
 #include "nn/dense.h"
-#include "nn/max_pool2d.h"
 #include "nn/metrics.h"
 #include "nn/softmax_cross_entropy.h"
 
@@ -56,19 +55,19 @@ void Model::Build() {
       break;
     }
     case ModelKind::kLeNet: {
+      // conv 5x5x6 (padding 2) + ReLU + max-pool 2, conv 5x5x16 + ReLU +
+      // max-pool 2 (each pool fused into its convolution), fc 120, 84, 10.
       auto conv1 = std::make_unique<Conv2d>(
           ImageShape{1, 28, 28},
-          Conv2dOptions{.filters = 6, .kernel = 5, .stride = 1, .padding = 2, .relu = true});
-      auto pool1 = std::make_unique<MaxPool2d>(conv1->output_shape(), 2);
+          Conv2dOptions{
+              .filters = 6, .kernel = 5, .stride = 1, .padding = 2, .relu = true, .pool = 2});
       auto conv2 = std::make_unique<Conv2d>(
-          pool1->output_shape(),
-          Conv2dOptions{.filters = 16, .kernel = 5, .stride = 1, .padding = 0, .relu = true});
-      auto pool2 = std::make_unique<MaxPool2d>(conv2->output_shape(), 2);
-      const Index flat = pool2->output_size();
+          conv1->output_shape(),
+          Conv2dOptions{
+              .filters = 16, .kernel = 5, .stride = 1, .padding = 0, .relu = true, .pool = 2});
+      const Index flat = conv2->output_size();
       layers_.push_back(std::move(conv1));
-      layers_.push_back(std::move(pool1));
       layers_.push_back(std::move(conv2));
-      layers_.push_back(std::move(pool2));
       layers_.push_back(std::make_unique<Dense>(flat, 120, true));
       layers_.push_back(std::make_unique<Dense>(120, 84, true));
       layers_.push_back(std::make_unique<Dense>(84, 10, false));
@@ -97,9 +96,10 @@ void Model::Initialize(uint64_t seed) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (layers_[i]->num_parameters() > 0) last = i;
   }
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  uint64_t stream = 0;  // the layer's index in the unfused architecture
+  for (size_t i = 0; i < layers_.size(); stream += static_cast<uint64_t>(layers_[i++]->depth())) {
     if (layers_[i]->num_parameters() == 0) continue;
-    Rng rng = Rng::Derive(seed, {kInitStream, i});
+    Rng rng = Rng::Derive(seed, {kInitStream, stream});
     layers_[i]->Initialize(i == last ? Init::kXavierUniform : Init::kKaimingUniform, rng,
                            parameters_.data() + offsets_[i]);
   }

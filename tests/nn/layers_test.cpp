@@ -108,6 +108,80 @@ TEST_CASE("Conv2d: gradients match finite differences (padding - no padding - st
   }
 }
 
+TEST_CASE("Conv2d: direct kernel (one input channel) - gradients match finite differences") {
+  SUBCASE("padding 2, like LeNet's first layer, rows wider than one vector") {
+    Conv2d conv({1, 9, 21}, {.filters = 6, .kernel = 5, .stride = 1, .padding = 2, .relu = false});
+    CHECK(conv.output_shape().width == 21);
+    CheckLayer(conv, 2, 32);
+  }
+  SUBCASE("kernel 3, fused ReLU, five filters") {
+    // A small step: with ReLU, larger ones cross kinks too often.
+    Conv2d conv({1, 6, 7}, {.filters = 5, .kernel = 3, .stride = 1, .padding = 1, .relu = true});
+    CheckLayer(conv, 3, 34, 1e-3f);
+  }
+}
+
+TEST_CASE("Conv2d: fused ReLU and max-pool - gradients match finite differences") {
+  SUBCASE("direct kernel, like LeNet's first layer") {
+    // A small image: with many windows some maximum is within any step of a
+    // switch, a kink both steps straddle.
+    Conv2d conv({1, 4, 18},
+                {.filters = 6, .kernel = 5, .stride = 1, .padding = 2, .relu = true, .pool = 2});
+    CHECK(conv.output_shape().height == 2);
+    CHECK(conv.output_size() == 6 * 2 * 9);
+    CheckLayer(conv, 2, 36, 1e-3f);
+  }
+  SUBCASE("im2col kernel, odd size (floor mode)") {
+    Conv2d conv({3, 7, 8},
+                {.filters = 4, .kernel = 3, .stride = 1, .padding = 0, .relu = true, .pool = 2});
+    CHECK(conv.output_shape().height == 2);
+    CHECK(conv.output_shape().width == 3);
+    CheckLayer(conv, 2, 38);
+  }
+}
+
+// The fused layer against Conv2d (with ReLU) followed by MaxPool2d.
+void CheckFusedPool(ImageShape shape, Conv2dOptions options, Eigen::Index batch, uint64_t seed) {
+  Conv2dOptions unpooled = options;
+  unpooled.pool = 1;
+  Conv2d fused(shape, options), conv(shape, unpooled);
+  MaxPool2d pool(conv.output_shape(), options.pool);
+  REQUIRE(fused.output_size() == pool.output_size());
+  VectorXf params = RandomMatrix(fused.num_parameters(), 1, seed);
+  const MatrixXf in = RandomMatrix(shape.size(), batch, seed + 1);
+  MatrixXf mid(conv.output_size(), batch), out(pool.output_size(), batch),
+      fused_out(fused.output_size(), batch);
+  conv.Forward(params.data(), in, mid);
+  pool.Forward(nullptr, mid, out);
+  fused.Forward(params.data(), in, fused_out);
+  CHECK((fused_out - out).cwiseAbs().maxCoeff() <= 1e-5f);
+
+  const MatrixXf r = RandomMatrix(pool.output_size(), batch, seed + 2);
+  MatrixXf dout = r, dmid(conv.output_size(), batch), din(shape.size(), batch),
+           fused_din(shape.size(), batch);
+  VectorXf grads = VectorXf::Zero(params.size()), fused_grads = VectorXf::Zero(params.size());
+  MatrixRef dmid_ref = dmid, din_ref = din, fused_din_ref = fused_din;
+  pool.Backward(nullptr, mid, out, dout, nullptr, &dmid_ref);
+  conv.Backward(params.data(), in, mid, dmid, grads.data(), &din_ref);
+  dout = r;
+  fused.Backward(params.data(), in, fused_out, dout, fused_grads.data(), &fused_din_ref);
+  CHECK((fused_grads - grads).cwiseAbs().maxCoeff() <=
+        1e-4f * (1.0f + grads.cwiseAbs().maxCoeff()));
+  CHECK((fused_din - din).cwiseAbs().maxCoeff() <= 1e-4f * (1.0f + din.cwiseAbs().maxCoeff()));
+}
+
+TEST_CASE("Conv2d: fused max-pool equals Conv2d then MaxPool2d - both kernels") {
+  CheckFusedPool({1, 28, 28},
+                 {.filters = 6, .kernel = 5, .stride = 1, .padding = 2, .relu = true, .pool = 2}, 3,
+                 90);
+  CheckFusedPool({6, 14, 14},
+                 {.filters = 16, .kernel = 5, .stride = 1, .padding = 0, .relu = true, .pool = 2},
+                 3, 91);
+  CheckFusedPool({2, 9, 7},
+                 {.filters = 3, .kernel = 3, .stride = 2, .padding = 1, .relu = false, .pool = 2},
+                 2, 92);
+}
+
 TEST_CASE("Conv2d: matches a direct convolution") {
   const ImageShape shape{2, 5, 4};
   Conv2d conv(shape, {.filters = 3, .kernel = 3, .stride = 1, .padding = 1, .relu = false});

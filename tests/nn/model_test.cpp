@@ -60,7 +60,8 @@ TEST_CASE("Model: shapes and parameter counts") {
   CHECK(lenet.input_dim() == 784);
   CHECK(lenet.num_classes() == 10);
   CHECK(lenet.num_parameters() == 61706);  // as PyTorch's LeNet-5 with padding 2
-  CHECK(lenet.layer(3).output_size() == 400);
+  CHECK(lenet.num_layers() == 5);          // conv+pool, conv+pool, fc, fc, fc
+  CHECK(lenet.layer(1).output_size() == 400);
 }
 
 TEST_CASE("Model::Initialize: deterministic per seed - Kaiming and Xavier bounds - zero biases") {

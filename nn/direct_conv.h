@@ -1,0 +1,63 @@
+// Direct (im2col-free) stride-1 convolution for layers with few input
+// channels, where unrolling patches costs more than the arithmetic (LeNet's
+// first layer: C = 1, 25 taps). Vectorised along output rows by the
+// kLanes-float Eigen arrays (SIMD registers in any build, no intrinsics).
+//
+// Layouts (per sample, all float, row-major planes):
+//   padded input  C x Hp x Wp: x[c][ih][iw] at [c][ih + p][iw + p], zeros
+//                 elsewhere; Hp = H + 2p, Wp = row_stride() + k - 1.
+//   output z / gradient g   F x Ho x row_stride(): row_stride() is Wo
+//                 rounded up to kLanes; lanes past Wo are scratch in z and
+//                 MUST be zero in g.
+//   weights       PyTorch's (F, C, k, k) contiguous array.
+//   lane sums     (F*C*k*k) x kLanes: per weight, kLanes partial sums of its
+//                 gradient, reduced by ReduceWeightGradient.
+#pragma once
+
+#include <vector>
+
+#include "nn/conv_geometry.h"
+
+namespace edgefl::nn {
+
+class DirectConv {
+ public:
+  static constexpr int kLanes = 16;
+
+  // REQUIRES: g.stride == 1.
+  explicit DirectConv(const ConvGeometry& g);
+
+  Eigen::Index row_stride() const { return row_stride_; }
+  // Floats in z or g of one sample: F * Ho * row_stride().
+  Eigen::Index output_floats() const {
+    return Eigen::Index{g_.filters} * g_.output.height * row_stride_;
+  }
+  // Floats of the lane-sum buffer: F*C*k*k * kLanes.
+  Eigen::Index lane_sum_floats() const {
+    return Eigen::Index{g_.filters} * g_.patch_size() * kLanes;
+  }
+
+  // Copies sample x (C x H x W, channel-major) into the padded input.
+  void LoadInput(const float* x);
+  // z = weights (*) padded input, without bias.
+  void Forward(const float* weights, float* z) const;
+  // lane_sums += the gradient of the weights for output gradient g, as
+  // partial sums (see the layout above).
+  void AccumulateWeightGradient(const float* g, float* lane_sums) const;
+  // dweights[i] += sum of lane_sums row i, for all F*C*k*k weights.
+  void ReduceWeightGradient(const float* lane_sums, float* dweights) const;
+
+ private:
+  template <int kFilters>
+  void ForwardFilters(const float* weights, int first_filter, float* z) const;
+  template <int kTaps>
+  void WeightGradientTaps(const float* g_plane, const float* x_row, float* lane_sums) const;
+
+  ConvGeometry g_;
+  Eigen::Index row_stride_;     // Wo rounded up to kLanes
+  Eigen::Index padded_width_;   // Wp
+  Eigen::Index padded_height_;  // Hp
+  std::vector<float> padded_;   // C x Hp x Wp
+};
+
+}  // namespace edgefl::nn
