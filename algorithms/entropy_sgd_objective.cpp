@@ -21,7 +21,7 @@ EntropySgdObjective::EntropySgdObjective(const EntropySgdOptions& options) : opt
   Require(options.langevin_steps >= 0, "langevin_steps", ">= 0", options.langevin_steps);
   Require(std::isfinite(options.langevin_lr) && options.langevin_lr > 0.0, "langevin_lr", "> 0",
           options.langevin_lr);
-  Require(std::isfinite(options.noise) && options.noise >= 0.0, "noise", ">= 0", options.noise);
+  Require(std::isfinite(options.noise) && options.noise >= 0.0, "langevin_noise", ">= 0", options.noise);
   Require(options.beta1 >= 0.0 && options.beta1 < 1.0, "beta1", "in [0, 1)", options.beta1);
   Require(std::isfinite(options.gamma0) && options.gamma0 >= 0.0, "gamma0", ">= 0", options.gamma0);
   Require(std::isfinite(options.gamma1) && options.gamma1 >= 0.0, "gamma1", ">= 0", options.gamma1);

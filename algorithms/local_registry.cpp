@@ -31,9 +31,9 @@ const Keys& ObjectiveKeys(const std::string& name) {
                               "pool_images", "pool_seed", "head_seed"};
   static const Keys kWafl = {"gamma", "adv_steps", "adv_step", "init_noise", "adv_tol"};
   static const Keys kDeltaSgd = {"eta0", "theta0", "gamma", "delta", "epsilon"};
-  static const Keys kEntropySgd = {"langevin_steps", "langevin_lr", "noise",       "beta1",
+  static const Keys kEntropySgd = {"langevin_steps", "langevin_lr", "langevin_noise", "beta1",
                                    "gamma0",         "gamma1",      "scope_offset"};
-  static const Keys kNoisySoftmax = {"alpha"};
+  static const Keys kNoisySoftmax = {"noise_alpha"};
   if (name == "fedbr") return kFedBr;
   if (name == "wafl") return kWafl;
   if (name == "deltasgd") return kDeltaSgd;
@@ -168,7 +168,7 @@ std::unique_ptr<client::LocalObjective> MakeLocalObjective(const LocalAlgorithm&
     EntropySgdOptions o;
     o.langevin_steps = static_cast<int>(p.GetInt("langevin_steps", o.langevin_steps, 0, kMaxInt));
     o.langevin_lr = p.Get("langevin_lr", o.langevin_lr);
-    o.noise = p.Get("noise", o.noise);
+    o.noise = p.Get("langevin_noise", o.noise);
     o.beta1 = p.Get("beta1", o.beta1);
     o.gamma0 = p.Get("gamma0", o.gamma0);
     o.gamma1 = p.Get("gamma1", o.gamma1);
@@ -177,7 +177,7 @@ std::unique_ptr<client::LocalObjective> MakeLocalObjective(const LocalAlgorithm&
   }
   // noisy_softmax
   NoisySoftmaxOptions o;
-  o.alpha = p.Get("alpha", o.alpha);
+  o.alpha = p.Get("noise_alpha", o.alpha);
   return std::make_unique<NoisySoftmaxObjective>(o);
 }
 

@@ -11,7 +11,7 @@ namespace edgefl::algorithms {
 NoisySoftmaxObjective::NoisySoftmaxObjective(const NoisySoftmaxOptions& options)
     : options_(options) {
   if (!(std::isfinite(options.alpha) && options.alpha >= 0.0)) {
-    throw ConfigError("noisy_softmax: alpha must be a finite value >= 0, got " +
+    throw ConfigError("noisy_softmax: noise_alpha must be a finite value >= 0, got " +
                       std::to_string(options.alpha));
   }
 }

@@ -61,6 +61,8 @@ class Binder {
     Num("lr", c.lr, 0.0);
     Num("momentum", c.momentum, 0.0);
     Num("weight_decay", c.weight_decay, 0.0);
+    Num("clip_norm", c.clip_norm, 0.0);
+    Num("clip_coordinate", c.clip_coordinate, 0.0);
     Num("alpha", c.alpha, 0.0);
     Num("noise", c.noise, 0.0);
     Str("run_name", c.run_name);
@@ -135,6 +137,10 @@ void CheckValues(const ExperimentConfig& c) {
   if (c.local_steps == 0 && c.local_epochs == 0) {
     throw ConfigError("local_epochs must be > 0 when local_steps is 0");
   }
+  if (c.clip_coordinate >= 1.0) {
+    throw ConfigError("clip_coordinate must be in [0, 1), got " +
+                      std::to_string(c.clip_coordinate));
+  }
   if (c.partition == "natural" && c.dataset != "synthetic") {
     throw ConfigError("partition 'natural' exists only for dataset synthetic");
   }
@@ -206,6 +212,8 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"momentum", c.momentum},
                 {"weight_decay", c.weight_decay},
                 {"optimizer", c.optimizer},
+                {"clip_norm", c.clip_norm},
+                {"clip_coordinate", c.clip_coordinate},
                 {"dataset", c.dataset},
                 {"data_path", c.data_path},
                 {"partition", c.partition},

@@ -32,6 +32,8 @@ struct ExperimentConfig {
   double momentum = 0.0;
   double weight_decay = 0.0;
   std::string optimizer = "sgd";   // sgd | adam | adamw | rmsprop | oasis
+  double clip_norm = 0.0;          // > 0: clip each local gradient to this L2 norm
+  double clip_coordinate = 0.0;    // in [0, 1): coordinate-wise clipping fraction (Pan & Li 2023)
   std::string dataset = "fmnist";  // fmnist | synthetic | csv
   std::string data_path;           // fmnist: IDX dir (default: Debian package); csv: file
   std::string partition = "iid";   // iid | dirichlet | shards | quantity | noise | natural

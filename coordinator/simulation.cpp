@@ -47,6 +47,8 @@ client::TrainRecipe RecipeFrom(const ExperimentConfig& c) {
   r.optimizer.learning_rate = static_cast<float>(c.lr);
   r.optimizer.momentum = static_cast<float>(c.momentum);
   r.optimizer.weight_decay = static_cast<float>(c.weight_decay);
+  r.clip_norm = static_cast<float>(c.clip_norm);
+  r.clip_coordinate_fraction = static_cast<float>(c.clip_coordinate);
   return r;
 }
 

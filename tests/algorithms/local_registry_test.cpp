@@ -91,7 +91,7 @@ TEST_CASE("local registry rejects out-of-range values naming the key and the obj
        {Case{"wafl", "gamma", -1}, Case{"wafl", "adv_steps", 2.5}, Case{"deltasgd", "eta0", 0},
         Case{"deltasgd", "gamma", -2}, Case{"fedbr", "mu", -0.1}, Case{"fedbr", "pool_size", 0},
         Case{"entropy_sgd", "beta1", 1}, Case{"entropy_sgd", "langevin_steps", -1},
-        Case{"noisy_softmax", "alpha", -0.5}}) {
+        Case{"noisy_softmax", "noise_alpha", -0.5}}) {
     CAPTURE(c.key);
     LocalAlgorithm local;
     local.objective = c.objective;

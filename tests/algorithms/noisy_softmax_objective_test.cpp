@@ -84,7 +84,7 @@ TEST_CASE("Noisy Softmax trains in the LocalTrainer") {
       trainer.Train(testing::Span(global), testing::SgdRecipe(0.05f, 3), &objective);
   CHECK(result.loss_after < result.loss_before - 0.1);
   CHECK_THROWS_WITH_AS(NoisySoftmaxObjective(NoisySoftmaxOptions{-1.0}),
-                       doctest::Contains("noisy_softmax: alpha"), ConfigError);
+                       doctest::Contains("noisy_softmax: noise_alpha"), ConfigError);
 }
 
 }  // namespace edgefl::algorithms
