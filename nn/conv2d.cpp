@@ -4,6 +4,7 @@
 
 #include "nn/direct_conv.h"
 #include "nn/im2col.h"
+#include "nn/implicit_gemm_conv.h"
 #include "nn/max_pool2d.h"
 
 namespace edgefl::nn {
@@ -12,13 +13,16 @@ using Eigen::Index;
 using Eigen::Map;
 using Eigen::MatrixXf;
 using Eigen::VectorXf;
+using RowMajorMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 namespace {
 
-// The direct kernel wins while patches are short: it reads each input row
-// k times from L1 instead of unrolling C*k*k copies of it (LeNet: conv1 with
-// C = 1 direct, conv2 with C = 6 via im2col + GEMM).
+// Kernel choice for stride 1 (measured on LeNet): the direct kernel while
+// patches are short (conv1, C = 1: it reads each input row k times from L1
+// instead of unrolling C*k*k copies of it), the implicit GEMM when the
+// filters fill its vectors (conv2, F = 16), im2col + GEMM otherwise.
 constexpr int kDirectMaxChannels = 1;
+constexpr int kImplicitMinFilters = ImplicitGemmConv::kLanes / 2;
 
 }  // namespace
 
@@ -31,6 +35,11 @@ Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
   if (options.stride == 1 && input.channels <= kDirectMaxChannels) {
     direct_ = std::make_unique<DirectConv>(geometry_);
     z_stride_ = direct_->row_stride();
+  } else if (options.stride == 1 && options.filters >= kImplicitMinFilters) {
+    implicit_ = std::make_unique<ImplicitGemmConv>(geometry_);
+    z_stride_ = conv.width;
+    z_lanes_ = VectorXf::Zero(implicit_->output_floats());
+    g_lanes_ = VectorXf::Zero(implicit_->output_floats());
   } else {
     z_stride_ = conv.width;
     cols_.resize(geometry_.positions(), geometry_.patch_size());
@@ -71,9 +80,18 @@ void Conv2d::Convolve(const float* weights, const float* x) {
     direct_->Forward(weights, z_.data());
     return;
   }
+  const Index positions = geometry_.positions(), filters = geometry_.filters;
+  if (implicit_) {
+    implicit_->LoadInput(x);
+    implicit_->Forward(z_lanes_.data());
+    Map<MatrixXf>(z_.data(), positions, filters) =
+        Map<const RowMajorMatrixXf>(z_lanes_.data(), positions, implicit_->lane_filters())
+            .leftCols(filters);
+    return;
+  }
   Im2Col(geometry_, x, cols_.data());
   Map<const MatrixXf> wt(weights, geometry_.patch_size(), geometry_.filters);
-  Map<MatrixXf>(z_.data(), geometry_.positions(), geometry_.filters).noalias() = cols_ * wt;
+  Map<MatrixXf>(z_.data(), positions, filters).noalias() = cols_ * wt;
 }
 
 void Conv2d::Epilogue(const float* bias, float* y, int32_t* argmax) const {
@@ -142,6 +160,7 @@ void Conv2d::Forward(const float* params, const ConstMatrixRef& in, MatrixRef ou
   if (options_.pool > 1 && static_cast<Index>(argmax_.size()) < out_size * batch) {
     argmax_.resize(static_cast<size_t>(out_size * batch));
   }
+  if (implicit_) implicit_->LoadWeights(params);
   for (Index b = 0; b < batch; ++b) {
     Convolve(params, in.col(b).data());
     Epilogue(bias, out.col(b).data(), options_.pool > 1 ? argmax_.data() + b * out_size : nullptr);
@@ -158,6 +177,8 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
   if (direct_) {
     lane_sums_.setZero(direct_->lane_sum_floats());
     if (din != nullptr) g_compact_.resize(positions, filters);
+  } else if (implicit_) {
+    dweights_.setZero(implicit_->weight_gradient_floats());
   }
   if (din != nullptr) dcols_.resize(positions, patch);
   for (Index b = 0; b < in.cols(); ++b) {
@@ -166,6 +187,11 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
     if (direct_) {
       direct_->LoadInput(in.col(b).data());
       direct_->AccumulateWeightGradient(g_.data(), lane_sums_.data());
+    } else if (implicit_) {
+      Map<RowMajorMatrixXf>(g_lanes_.data(), positions, implicit_->lane_filters())
+          .leftCols(filters) = Map<const MatrixXf>(g_.data(), positions, filters);
+      implicit_->LoadInput(in.col(b).data());
+      implicit_->AccumulateWeightGradient(g_lanes_.data(), dweights_.data());
     } else {
       Im2Col(geometry_, in.col(b).data(), cols_.data());
       dwt.noalias() += cols_.transpose() * Map<const MatrixXf>(g_.data(), positions, filters);
@@ -189,6 +215,7 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
     }
   }
   if (direct_) direct_->ReduceWeightGradient(lane_sums_.data(), grads);
+  if (implicit_) implicit_->AddWeightGradient(dweights_.data(), grads);
 }
 
 }  // namespace edgefl::nn

@@ -9,8 +9,9 @@
 // ties, as MaxPool2d; pooling commutes with adding the per-channel bias and
 // with the ReLU, so both are applied to the pooled values only.)
 //
-// The convolution itself is computed by one of two kernels:
+// The convolution itself is computed by one of three kernels:
 //   - direct_conv.h for stride 1 and few input channels (LeNet's first layer),
+//   - implicit_gemm_conv.h for stride 1 and many filters (LeNet's second),
 //   - im2col.h + one small Eigen GEMM per sample otherwise: with
 //     cols = Im2Col(x) (P x C*k*k), z viewed as the P x F matrix it is in
 //     channel-major layout is cols * Wt. Per-sample GEMMs stay in L1, which
@@ -31,6 +32,7 @@
 namespace edgefl::nn {
 
 class DirectConv;
+class ImplicitGemmConv;
 
 struct Conv2dOptions {
   int filters = 1;  // output channels F
@@ -74,16 +76,20 @@ class Conv2d final : public Layer {
 
   ConvGeometry geometry_;
   Conv2dOptions options_;
-  ImageShape output_;                   // after pooling
-  std::unique_ptr<DirectConv> direct_;  // null: im2col + GEMM
-  Eigen::Index z_stride_;               // row stride of z_ and g_: Wo, or the direct kernel's
-  Eigen::VectorXf z_;                   // F x Ho x z_stride_ conv output of one sample
-  Eigen::VectorXf g_;                   // F x Ho x z_stride_ dL/dz of one sample (zero tails)
-  Eigen::MatrixXf cols_;                // P x C*k*k patches of one sample
-  Eigen::MatrixXf dcols_;               // P x C*k*k gradient of the patches
-  Eigen::MatrixXf g_compact_;           // P x F copy of g_ for the direct kernel's input gradient
-  Eigen::VectorXf lane_sums_;           // the direct kernel's weight-gradient partial sums
-  std::vector<int32_t> argmax_;         // per pooled output and sample: index into z_
+  ImageShape output_;                           // after pooling
+  std::unique_ptr<DirectConv> direct_;          // set: the direct kernel
+  std::unique_ptr<ImplicitGemmConv> implicit_;  // set: the implicit GEMM; neither: im2col
+  Eigen::Index z_stride_;        // row stride of z_ and g_: Wo, or the direct kernel's
+  Eigen::VectorXf z_;            // F x Ho x z_stride_ conv output of one sample
+  Eigen::VectorXf g_;            // F x Ho x z_stride_ dL/dz of one sample (zero tails)
+  Eigen::MatrixXf cols_;         // P x C*k*k patches of one sample
+  Eigen::MatrixXf dcols_;        // P x C*k*k gradient of the patches
+  Eigen::MatrixXf g_compact_;    // P x F copy of g_ for the direct kernel's input gradient
+  Eigen::VectorXf lane_sums_;    // the direct kernel's weight-gradient partial sums
+  Eigen::VectorXf z_lanes_;      // the implicit kernel's z, P x lane_filters() row-major
+  Eigen::VectorXf g_lanes_;      // the implicit kernel's g, P x lane_filters() row-major
+  Eigen::VectorXf dweights_;     // the implicit kernel's weight gradient (its layout)
+  std::vector<int32_t> argmax_;  // per pooled output and sample: index into z_
 };
 
 }  // namespace edgefl::nn

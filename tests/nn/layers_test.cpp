@@ -182,34 +182,63 @@ TEST_CASE("Conv2d: fused max-pool equals Conv2d then MaxPool2d - both kernels") 
                  2, 92);
 }
 
-TEST_CASE("Conv2d: matches a direct convolution") {
-  const ImageShape shape{2, 5, 4};
-  Conv2d conv(shape, {.filters = 3, .kernel = 3, .stride = 1, .padding = 1, .relu = false});
-  VectorXf params = RandomMatrix(conv.num_parameters(), 1, 60);
-  MatrixXf in = RandomMatrix(shape.size(), 2, 61);
+// Forward of `conv` (no ReLU, no pool) against plain loops.
+void CheckAgainstLoops(ImageShape shape, const Conv2dOptions& options, uint64_t seed) {
+  Conv2d conv(shape, options);
+  const ImageShape out_shape = conv.output_shape();
+  const int k = options.kernel;
+  VectorXf params = RandomMatrix(conv.num_parameters(), 1, seed);
+  MatrixXf in = RandomMatrix(shape.size(), 2, seed + 1);
   MatrixXf out(conv.output_size(), 2);
   conv.Forward(params.data(), in, out);
   auto x = [&](int b, int c, int i, int j) -> float {
     if (i < 0 || j < 0 || i >= shape.height || j >= shape.width) return 0.0f;
     return in((c * shape.height + i) * shape.width + j, b);
   };
+  const int weights = options.filters * shape.channels * k * k;
   for (int b = 0; b < 2; ++b) {
-    for (int f = 0; f < 3; ++f) {
-      for (int i = 0; i < 5; ++i) {
-        for (int j = 0; j < 4; ++j) {
-          double sum = params[3 * 2 * 9 + f];
-          for (int c = 0; c < 2; ++c) {
-            for (int ki = 0; ki < 3; ++ki) {
-              for (int kj = 0; kj < 3; ++kj) {
-                sum += params[((f * 2 + c) * 3 + ki) * 3 + kj] * x(b, c, i - 1 + ki, j - 1 + kj);
+    for (int f = 0; f < options.filters; ++f) {
+      for (int i = 0; i < out_shape.height; ++i) {
+        for (int j = 0; j < out_shape.width; ++j) {
+          double sum = params[weights + f];
+          for (int c = 0; c < shape.channels; ++c) {
+            for (int ki = 0; ki < k; ++ki) {
+              for (int kj = 0; kj < k; ++kj) {
+                sum += params[((f * shape.channels + c) * k + ki) * k + kj] *
+                       x(b, c, i * options.stride - options.padding + ki,
+                         j * options.stride - options.padding + kj);
               }
             }
           }
-          CHECK(out((f * 5 + i) * 4 + j, b) == doctest::Approx(sum).epsilon(1e-5));
+          CHECK(out((f * out_shape.height + i) * out_shape.width + j, b) ==
+                doctest::Approx(sum).epsilon(1e-5));
         }
       }
     }
   }
+}
+
+TEST_CASE("Conv2d: each kernel matches a direct-loop convolution") {
+  SUBCASE("im2col + GEMM") {
+    CheckAgainstLoops({2, 5, 4}, {.filters = 3, .kernel = 3, .stride = 1, .padding = 1}, 60);
+    CheckAgainstLoops({2, 7, 6}, {.filters = 9, .kernel = 3, .stride = 2, .padding = 1}, 62);
+  }
+  SUBCASE("direct (one input channel)") {
+    CheckAgainstLoops({1, 28, 28}, {.filters = 6, .kernel = 5, .stride = 1, .padding = 2}, 64);
+    CheckAgainstLoops({1, 5, 19}, {.filters = 5, .kernel = 3, .stride = 1, .padding = 0}, 66);
+  }
+  SUBCASE("implicit GEMM (many filters)") {
+    CheckAgainstLoops({6, 14, 14}, {.filters = 16, .kernel = 5, .stride = 1, .padding = 0}, 68);
+    CheckAgainstLoops({3, 6, 11}, {.filters = 20, .kernel = 3, .stride = 1, .padding = 1}, 70);
+  }
+}
+
+TEST_CASE("Conv2d: implicit GEMM kernel gradients match finite differences") {
+  Conv2d conv({3, 6, 11}, {.filters = 20, .kernel = 3, .stride = 1, .padding = 1, .relu = false});
+  CheckLayer(conv, 2, 72);
+  Conv2d pooled({2, 8, 6},
+                {.filters = 8, .kernel = 3, .stride = 1, .padding = 0, .relu = true, .pool = 2});
+  CheckLayer(pooled, 2, 74, 1e-3f);
 }
 
 TEST_CASE("MaxPool2d: forward picks window maxima - gradients match finite differences") {
