@@ -7,9 +7,14 @@
 // (bench/pytorch_train_throughput.py, run with /usr/bin/python3 in this
 // invocation), with the ratio edgefl / PyTorch.
 //
+// The machine's 1-minute load average is printed with the header: on a
+// shared machine compare ratios from one invocation, not absolute rates.
+//
 //   build/bench/train_throughput [--samples N] [--no-pytorch] [--data-dir DIR]
+//                                [--only SUBSTRING]   (runs whose model contains it)
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <numeric>
@@ -147,6 +152,7 @@ int main(int argc, char** argv) {
   long samples = 60000;
   bool pytorch = true;
   std::string data_dir = edgefl::datasets::kFashionMnistDefaultDir;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--samples") && i + 1 < argc) {
       samples = std::atol(argv[++i]);
@@ -154,17 +160,22 @@ int main(int argc, char** argv) {
       pytorch = false;
     } else if (!std::strcmp(argv[i], "--data-dir") && i + 1 < argc) {
       data_dir = argv[++i];
+    } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
+      only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--samples N] [--no-pytorch] [--data-dir DIR]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--samples N] [--no-pytorch] [--data-dir DIR] [--only SUBSTRING]\n",
+                   argv[0]);
       return 2;
     }
   }
   try {
     Eigen::setNbThreads(1);
-    const std::vector<Run> runs = {{"mlp:784-200-200-10", 32},
-                                   {"mlp:784-200-200-10", 64},
-                                   {"cnn:lenet", 32},
-                                   {"cnn:lenet", 64}};
+    std::vector<Run> runs;
+    for (const Run& run : {Run{"mlp:784-200-200-10", 32}, Run{"mlp:784-200-200-10", 64},
+                           Run{"cnn:lenet", 32}, Run{"cnn:lenet", 64}}) {
+      if (run.spec.find(only) != std::string::npos) runs.push_back(run);
+    }
     edgefl::datasets::FashionMnistOptions options;
     options.dir = data_dir;
     const edgefl::datasets::Dataset data =
@@ -175,6 +186,8 @@ int main(int argc, char** argv) {
         "%ld samples per run, build %s\n",
         samples,
         EDGEFL_NATIVE_BUILD ? "-march=native (EDGEFL_NATIVE=ON)" : "portable (EDGEFL_NATIVE=OFF)");
+    double load[1] = {0.0};
+    if (getloadavg(load, 1) == 1) std::printf("load average at start: %.2f\n", load[0]);
     const double gemm = EigenGemmGflops();
     std::map<std::string, double> baseline;
     if (pytorch) baseline = PyTorchSamplesPerSecond(runs, data_dir, samples);
