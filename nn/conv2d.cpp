@@ -40,6 +40,13 @@ Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
     z_stride_ = conv.width;
     z_lanes_ = VectorXf::Zero(implicit_->output_floats());
     g_lanes_ = VectorXf::Zero(implicit_->output_floats());
+    if (options.padding <= options.kernel - 1) {
+      // dL/dx is the full correlation of g with the flipped kernel, a stride-1
+      // convolution of g (F channels) into C channels with padding k - 1 - p.
+      transposed_ = std::make_unique<DirectConv>(ConvGeometry::Make(
+          conv, input.channels, options.kernel, 1, options.kernel - 1 - options.padding));
+      dx_ = VectorXf::Zero(transposed_->output_floats());
+    }
   } else {
     z_stride_ = conv.width;
     cols_.resize(geometry_.positions(), geometry_.patch_size());
@@ -154,6 +161,17 @@ void Conv2d::GradientOfZ(const float* dy, const float* y, const int32_t* argmax,
   }
 }
 
+void Conv2d::FlipWeights(const float* weights) {
+  const int k = options_.kernel, channels = geometry_.input.channels, filters = geometry_.filters;
+  flipped_.resize(geometry_.patch_size() * filters);
+  for (int f = 0; f < filters; ++f)
+    for (int c = 0; c < channels; ++c)
+      for (int a = 0; a < k; ++a)
+        for (int b = 0; b < k; ++b)
+          flipped_[((Index{c} * filters + f) * k + a) * k + b] =
+              weights[((Index{f} * channels + c) * k + (k - 1 - a)) * k + (k - 1 - b)];
+}
+
 void Conv2d::Forward(const float* params, const ConstMatrixRef& in, MatrixRef out) {
   const Index batch = in.cols(), out_size = output_size();
   const float* bias = params + geometry_.patch_size() * geometry_.filters;
@@ -180,7 +198,9 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
   } else if (implicit_) {
     dweights_.setZero(implicit_->weight_gradient_floats());
   }
-  if (din != nullptr) dcols_.resize(positions, patch);
+  const bool din_by_gemm = din != nullptr && !transposed_;
+  if (din_by_gemm) dcols_.resize(positions, patch);
+  if (din != nullptr && transposed_) FlipWeights(params);
   for (Index b = 0; b < in.cols(); ++b) {
     GradientOfZ(dout.col(b).data(), out.col(b).data(),
                 options_.pool > 1 ? argmax_.data() + b * out_size : nullptr, dbias);
@@ -196,7 +216,16 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
       Im2Col(geometry_, in.col(b).data(), cols_.data());
       dwt.noalias() += cols_.transpose() * Map<const MatrixXf>(g_.data(), positions, filters);
     }
-    if (din != nullptr) {
+    if (din != nullptr && transposed_) {
+      transposed_->LoadInput(g_.data());
+      transposed_->Forward(flipped_.data(), dx_.data());
+      const ImageShape& in_shape = geometry_.input;
+      float* dx = din->col(b).data();
+      for (Index row = 0; row < Index{in_shape.channels} * in_shape.height; ++row) {
+        std::copy_n(dx_.data() + row * transposed_->row_stride(), in_shape.width,
+                    dx + row * in_shape.width);
+      }
+    } else if (din != nullptr) {
       if (direct_) {
         // dL/dx is not on the training path of a first layer (only e.g.
         // adversarial inputs ask for it), so it reuses the GEMM formulation.

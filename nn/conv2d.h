@@ -11,7 +11,9 @@
 //
 // The convolution itself is computed by one of three kernels:
 //   - direct_conv.h for stride 1 and few input channels (LeNet's first layer),
-//   - implicit_gemm_conv.h for stride 1 and many filters (LeNet's second),
+//   - implicit_gemm_conv.h for stride 1 and many filters (LeNet's second);
+//     its input gradient is the direct kernel run on g with the flipped
+//     kernel (a full correlation), which beats GEMM + col2im there,
 //   - im2col.h + one small Eigen GEMM per sample otherwise: with
 //     cols = Im2Col(x) (P x C*k*k), z viewed as the P x F matrix it is in
 //     channel-major layout is cols * Wt. Per-sample GEMMs stay in L1, which
@@ -73,12 +75,17 @@ class Conv2d final : public Layer {
   void Epilogue(const float* bias, float* y, int32_t* argmax) const;
   // g_ = dL/dz for one sample from dy = dL/dy, y and the arg-max; dbias += its sums.
   void GradientOfZ(const float* dy, const float* y, const int32_t* argmax, float* dbias);
+  // flipped_ = the weights as the (C, F, k, k) kernel of transposed_.
+  void FlipWeights(const float* weights);
 
   ConvGeometry geometry_;
   Conv2dOptions options_;
   ImageShape output_;                           // after pooling
   std::unique_ptr<DirectConv> direct_;          // set: the direct kernel
   std::unique_ptr<ImplicitGemmConv> implicit_;  // set: the implicit GEMM; neither: im2col
+  std::unique_ptr<DirectConv> transposed_;      // set: dL/dx by a direct conv of g (implicit_ only)
+  Eigen::VectorXf flipped_;                     // transposed_'s kernel
+  Eigen::VectorXf dx_;                          // transposed_'s output, C x H x row stride
   Eigen::Index z_stride_;        // row stride of z_ and g_: Wo, or the direct kernel's
   Eigen::VectorXf z_;            // F x Ho x z_stride_ conv output of one sample
   Eigen::VectorXf g_;            // F x Ho x z_stride_ dL/dz of one sample (zero tails)
