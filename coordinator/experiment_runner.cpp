@@ -1,0 +1,266 @@
+#include "coordinator/experiment_runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "algorithms/local_registry.h"
+#include "client/local_trainer.h"
+#include "common/error.h"
+#include "nn/model.h"
+#include "storage/experiment_log.h"
+
+namespace edgefl::coordinator {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Splits config.algorithm_params into the strategy's and the selector's.
+void SplitParams(const algorithms::ParamMap& all, algorithms::ParamMap* strategy,
+                 algorithms::ParamMap* selector) {
+  const std::string prefix = "selector_";
+  for (const auto& [key, value] : all) {
+    if (key.starts_with(prefix)) {
+      (*selector)[key.substr(prefix.size())] = value;
+    } else {
+      (*strategy)[key] = value;
+    }
+  }
+}
+
+storage::EvaluationRecord Evaluate(nn::Model& model, const Eigen::VectorXf& parameters,
+                                   const datasets::Dataset& test, int64_t round) {
+  model.SetParameters(parameters);
+  const client::EvalResult eval = client::LocalTrainer::Evaluate(model, test);
+  storage::EvaluationRecord record;
+  record.round = round;
+  record.split = "test";
+  record.loss = eval.loss;
+  record.accuracy = eval.accuracy;
+  record.per_class_accuracy = eval.per_class_accuracy;
+  record.num_samples = static_cast<int64_t>(eval.num_samples);
+  return record;
+}
+
+std::vector<storage::ClientUpdateRecord> UpdateRecords(const RoundReport& report,
+                                                       int64_t model_bytes) {
+  std::vector<storage::ClientUpdateRecord> out;
+  for (const algorithms::FitResult& r : report.results) {
+    storage::ClientUpdateRecord u;
+    u.round = report.round;
+    u.client_id = r.client;
+    u.num_samples = static_cast<int64_t>(r.train.num_samples);
+    u.local_steps = r.train.steps;
+    u.loss_before = r.train.loss_before;
+    u.loss_after = r.train.loss_after;
+    u.bytes_in = model_bytes;
+    u.bytes_out = model_bytes;
+    u.compute_seconds = r.train.compute_seconds;
+    u.staleness = report.model_version - 1 - r.base_version;
+    if (u.staleness < 0) u.staleness = 0;
+    u.status = storage::UpdateStatus::kAccepted;
+    out.push_back(std::move(u));
+  }
+  for (const algorithms::FitFailure& f : report.failures) {
+    storage::ClientUpdateRecord u;
+    u.round = report.round;
+    u.client_id = f.client;
+    u.loss_before = u.loss_after = u.compute_seconds = std::nan("");
+    u.bytes_out = model_bytes;
+    u.status = f.kind == algorithms::FitFailure::Kind::kDropped ? storage::UpdateStatus::kDropped
+                                                                : storage::UpdateStatus::kRejected;
+    u.reason = f.reason;
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+}  // namespace
+
+client::TrainRecipe RecipeFrom(const ExperimentConfig& c) {
+  client::TrainRecipe r;
+  r.epochs = static_cast<int>(c.local_epochs);
+  r.local_steps = c.local_steps;
+  r.batch_size = static_cast<int>(c.batch_size);
+  r.optimizer.name = c.optimizer;
+  r.optimizer.learning_rate = static_cast<float>(c.lr);
+  r.optimizer.momentum = static_cast<float>(c.momentum);
+  r.optimizer.weight_decay = static_cast<float>(c.weight_decay);
+  r.clip_norm = static_cast<float>(c.clip_norm);
+  r.clip_coordinate_fraction = static_cast<float>(c.clip_coordinate);
+  return r;
+}
+
+algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config) {
+  algorithms::StrategyConfig strategy;
+  algorithms::SelectorConfig unused;
+  strategy.name = config.strategy;
+  strategy.recipe = RecipeFrom(config);
+  strategy.rounds = config.rounds;
+  strategy.seed = static_cast<uint64_t>(config.seed);
+  SplitParams(config.algorithm_params, &strategy.params, &unused.params);
+  return strategy;
+}
+
+algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config) {
+  algorithms::SelectorConfig selector;
+  algorithms::ParamMap unused;
+  selector.name = config.selector;
+  selector.rounds = config.rounds;
+  SplitParams(config.algorithm_params, &unused, &selector.params);
+  return selector;
+}
+
+void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data) {
+  std::unique_ptr<algorithms::Strategy> probe =
+      algorithms::MakeStrategy(StrategyConfigFrom(config));
+  algorithms::ClientInfo info;
+  info.id = "probe";
+  info.num_samples = sample_data.size();
+  const std::vector<algorithms::FitInstructions> instructions =
+      probe->ConfigureFit(1, std::span<const algorithms::ClientInfo>(&info, 1));
+  algorithms::MakeLocalObjective(instructions.at(0).local, &sample_data);
+  algorithms::MakeDataOrder(instructions.at(0).local, &instructions.at(0).recipe);
+}
+
+ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::Dataset& test,
+                               ClientSource& clients, const RunnerOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<algorithms::Strategy> strategy =
+      algorithms::MakeStrategy(StrategyConfigFrom(config));
+  std::unique_ptr<algorithms::ClientSelector> selector =
+      algorithms::MakeSelector(SelectorConfigFrom(config));
+
+  nn::Model model(config.model);
+  model.Initialize(static_cast<uint64_t>(config.seed));
+  Eigen::VectorXf initial = model.parameters();
+  const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
+
+  storage::ExperimentLog log(config.db);
+  ExperimentResult result;
+  int64_t run_id = 0;
+  int64_t last_done = 0;
+  if (auto existing = log.FindRun(config.run_name)) {
+    if (existing->status == storage::RunStatus::kCompleted) {
+      throw ConfigError("run '" + config.run_name + "' is already complete in " + config.db +
+                        "; choose another run_name");
+    }
+    run_id = existing->id;
+    last_done = log.ResumeRun(run_id);
+    if (last_done > 0) {
+      std::optional<storage::Checkpoint> checkpoint = log.LatestCheckpoint(run_id);
+      if (!checkpoint || checkpoint->round != last_done) {
+        throw DataError(config.db + ": run '" + config.run_name + "' has no checkpoint of round " +
+                        std::to_string(last_done) + " to resume from");
+      }
+      if (checkpoint->spec != config.model) {
+        throw ConfigError("run '" + config.run_name + "' was started with model " +
+                          checkpoint->spec + ", the config says " + config.model);
+      }
+      initial = checkpoint->parameters;
+    }
+    if (options.progress) {
+      std::fprintf(options.progress, "resuming run '%s' after round %lld\n",
+                   config.run_name.c_str(), static_cast<long long>(last_done));
+    }
+  } else {
+    storage::RunSpec spec;
+    spec.name = config.run_name;
+    spec.config = ToToml(config);
+    spec.strategy = config.strategy;
+    spec.mode = config.mode;
+    spec.model_spec = config.model;
+    spec.seed = config.seed;
+    spec.planned_rounds = config.rounds;
+    run_id = log.BeginRun(spec);
+  }
+  result.run_id = run_id;
+  result.first_round = last_done + 1;
+
+  try {
+    if (last_done == 0) {
+      const storage::EvaluationRecord initial_eval = Evaluate(model, initial, test, 0);
+      log.RecordEvaluation(run_id, initial_eval);
+    }
+    RoundEngine engine(*strategy, *selector, options.round, initial, last_done);
+
+    result.best_accuracy = 0.0;
+    for (int64_t round = last_done + 1; round <= config.rounds; ++round) {
+      if (options.stop != nullptr && options.stop->load()) {
+        result.interrupted = true;
+        break;
+      }
+      const double started_at = Now();
+      const std::vector<std::shared_ptr<ClientProxy>> available = clients.ClientsForRound(round);
+      if (available.empty()) {
+        result.interrupted = true;
+        break;
+      }
+      std::vector<ClientProxy*> raw;
+      for (const auto& c : available)
+        raw.push_back(c.get());
+      const RoundReport report = engine.RunRound(round, raw);
+
+      std::vector<storage::EvaluationRecord> evals;
+      const bool evaluate = round % config.eval_every == 0 || round == config.rounds;
+      if (evaluate) evals.push_back(Evaluate(model, engine.global(), test, round));
+
+      storage::RoundRecord record;
+      record.round = round;
+      record.model_version = report.model_version;
+      record.selected = static_cast<int64_t>(report.selected.size());
+      record.completed = static_cast<int64_t>(report.results.size());
+      record.dropped = static_cast<int64_t>(report.dropped());
+      record.rejected = static_cast<int64_t>(report.rejected());
+      record.started_at = started_at;
+      record.ended_at = Now();
+      record.train_loss = report.train_loss;
+      const std::vector<storage::ClientUpdateRecord> updates = UpdateRecords(report, model_bytes);
+      storage::Checkpoint checkpoint;
+      checkpoint.round = round;
+      checkpoint.spec = config.model;
+      checkpoint.parameters = engine.global();
+      log.CommitRound(run_id, record, updates, evals, &checkpoint);
+      if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
+
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (evaluate) {
+        result.final_accuracy = evals.front().accuracy;
+        result.best_accuracy = std::max(result.best_accuracy, evals.front().accuracy);
+      }
+      if (options.progress) {
+        std::fprintf(options.progress, "round %lld/%lld  train_loss %.4f",
+                     static_cast<long long>(round), static_cast<long long>(config.rounds),
+                     report.train_loss);
+        if (evaluate) {
+          std::fprintf(options.progress, "  test_loss %.4f  test_acc %.4f", evals.front().loss,
+                       evals.front().accuracy);
+        }
+        std::fprintf(options.progress, "  clients %zu/%zu  %.1fs  elapsed %.1fs\n",
+                     report.results.size(), report.selected.size(), report.seconds, elapsed);
+        std::fflush(options.progress);
+      }
+      result.last_round = round;
+    }
+    if (result.interrupted) {
+      log.EndRun(run_id, storage::RunStatus::kInterrupted,
+                 "stopped after round " + std::to_string(result.last_round));
+    } else {
+      log.EndRun(run_id, storage::RunStatus::kCompleted);
+    }
+  } catch (const std::exception& e) {
+    try {
+      log.EndRun(run_id, storage::RunStatus::kFailed, e.what());
+    } catch (const std::exception&) {
+      // The original error is the one to report (e.g. the disk is full).
+    }
+    throw;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace edgefl::coordinator

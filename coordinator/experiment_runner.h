@@ -1,0 +1,72 @@
+// The experiment loop shared by `edgefl sim` and `edgefl-coordinator`:
+// builds the strategy and selector the config names, opens (or resumes) the
+// run in the SQLite experiment log, evaluates the initial model, then for
+// each round asks a ClientSource for the clients available now, runs the
+// round through the RoundEngine, evaluates the global model on the test
+// split, and commits the round (updates, evaluation, checkpoint) in one
+// durable transaction. Where the clients come from (in-process simulated
+// clients, TLS sessions) is the only difference between the two.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "algorithms/client_selector.h"
+#include "algorithms/strategy.h"
+#include "algorithms/strategy_registry.h"
+#include "coordinator/client_proxy.h"
+#include "coordinator/experiment_config.h"
+#include "coordinator/round_engine.h"
+#include "datasets/dataset.h"
+
+namespace edgefl::coordinator {
+
+// Supplies the clients of each round.
+class ClientSource {
+ public:
+  virtual ~ClientSource() = default;
+  // The clients available for `round` (may block, e.g. until enough clients
+  // are connected). Returning an empty list ends the run as interrupted
+  // (e.g. on shutdown). The proxies stay alive while the caller holds them.
+  virtual std::vector<std::shared_ptr<ClientProxy>> ClientsForRound(int64_t round) = 0;
+};
+
+// The strategy and selector configs from an experiment config (keys starting
+// with "selector_" go to the selector).
+algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config);
+algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config);
+// The client recipe the common keys describe.
+client::TrainRecipe RecipeFrom(const ExperimentConfig& config);
+// Builds the clients' part of the configured algorithm once (objective and
+// data-order keys) against `sample_data`, so a bad key fails before any
+// training. Throws ConfigError naming the key.
+void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data);
+
+struct ExperimentResult {
+  int64_t run_id = 0;
+  int64_t first_round = 1;  // > 1 when the run was resumed
+  int64_t last_round = 0;   // last round committed in this call
+  double final_accuracy = 0.0;
+  double best_accuracy = 0.0;
+  double seconds = 0.0;
+  bool interrupted = false;  // stopped before config.rounds
+};
+
+struct RunnerOptions {
+  RoundOptions round;                       // cohort size, deadline, quorum, seed
+  const std::atomic<bool>* stop = nullptr;  // checked between rounds
+  std::FILE* progress = nullptr;            // one line per round, may be null
+};
+
+// Runs (or resumes) the experiment. A run whose name is in the log and did
+// not complete is resumed after its last committed round; a completed one
+// is a ConfigError. On an exception the run is marked failed (rounds
+// committed before stay intact) and the exception propagates; on `stop`
+// or an empty ClientsForRound it is marked interrupted.
+ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::Dataset& test,
+                               ClientSource& clients, const RunnerOptions& options);
+
+}  // namespace edgefl::coordinator
