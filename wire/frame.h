@@ -1,0 +1,133 @@
+// Frames: how messages are delimited on the byte stream between coordinator
+// and client (inside TLS). docs/protocol.md has the full format.
+//
+// A frame is a fixed 12-byte header followed by the payload:
+//
+//   offset  size  field
+//   0       4     magic            "EDFL" = 0x45 0x44 0x46 0x4C
+//   4       2     protocol version uint16, little-endian (this build: 1)
+//   6       2     message type     uint16, little-endian (MessageType)
+//   8       4     payload length   uint32, little-endian, bytes after the header
+//   12      n     payload          the message's fields (messages.h)
+//
+// kFrameHeaderSize = 4 + 2 + 2 + 4.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace edgefl::wire {
+
+inline constexpr uint8_t kMagic[4] = {'E', 'D', 'F', 'L'};
+inline constexpr size_t kFrameHeaderSize = 4 + 2 + 2 + 4;
+
+// Protocol versions this build reads and writes. A frame with a version
+// outside [kMinProtocolVersion, kMaxProtocolVersion] is refused.
+inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kMinProtocolVersion = 1;
+inline constexpr uint16_t kMaxProtocolVersion = 1;
+
+// Default cap on a frame's payload: 64 MiB, far above any model edgefl
+// ships (lenet: 61,706 floats = 241 KiB; mlp: 199,210 floats = 778 KiB).
+inline constexpr uint32_t kDefaultMaxPayloadBytes = 64u << 20;
+
+enum class MessageType : uint16_t {
+  kHello = 1,        // client -> coordinator, first message
+  kWelcome = 2,      // coordinator -> client, answer to Hello
+  kTrainTask = 3,    // coordinator -> client
+  kTrainResult = 4,  // client -> coordinator
+  kEvalTask = 5,     // coordinator -> client
+  kEvalResult = 6,   // client -> coordinator
+  kHeartbeat = 7,    // either direction
+  kBye = 8,          // either direction, last message
+  kError = 9,        // either direction, then the sender closes
+};
+
+// True for the types above.
+bool IsKnownMessageType(uint16_t type);
+// "Hello", "TrainTask", ...; "unknown" for any other value.
+std::string_view MessageTypeName(MessageType type);
+
+struct FrameHeader {
+  uint16_t version = kProtocolVersion;
+  MessageType type = MessageType::kHello;
+  uint32_t payload_length = 0;
+};
+
+// Writes the 12 header bytes to `out`. REQUIRES: out has 12 bytes.
+void WriteFrameHeader(const FrameHeader& header, std::span<uint8_t, kFrameHeaderSize> out);
+
+// Parses and checks 12 header bytes: magic, version, known type, and the
+// length against `max_payload_bytes`. Throws ProtocolError naming what was
+// wrong ("frame: length 80 MB over limit 64 MB (83886080 > 67108864 bytes)").
+FrameHeader ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> bytes,
+                             uint32_t max_payload_bytes = kDefaultMaxPayloadBytes);
+
+// A whole frame: header plus payload (header bytes included), version
+// kProtocolVersion. REQUIRES: payload.size() < 2^32.
+std::vector<uint8_t> EncodeFrame(MessageType type, std::span<const uint8_t> payload);
+
+struct Frame {
+  uint16_t version = kProtocolVersion;
+  MessageType type = MessageType::kHello;
+  std::vector<uint8_t> payload;  // not yet decoded; see DecodeMessage
+};
+
+// Splits a byte stream, fed in chunks of any size, into frames.
+//
+// Each header is checked as soon as its 12 bytes have arrived, before the
+// payload buffer is allocated, so a peer cannot make the decoder allocate
+// more than the cap. The first bad header throws ProtocolError; the stream
+// cannot be resynchronised, so the decoder stays failed and every later
+// Feed throws the same error again: close the connection.
+//
+// Decoding the payload (DecodeMessage) is separate, so a session can
+// count, log or drop frames by type first.
+//
+// Thread-safety: none; one decoder per connection (on its strand).
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(uint32_t max_payload_bytes = kDefaultMaxPayloadBytes)
+      : max_payload_bytes_(max_payload_bytes) {}
+
+  // Consumes all of `bytes`; complete frames become available from Next().
+  // Throws ProtocolError on a bad header (see above). Memory held is at most
+  // one partial frame (<= header + cap) plus the complete frames not yet
+  // taken: drain Next() after each Feed.
+  void Feed(std::span<const uint8_t> bytes);
+
+  // The oldest complete frame, or nullopt if none is complete yet.
+  std::optional<Frame> Next();
+
+  // Call when the peer closed the stream. Throws ProtocolError if it
+  // stopped mid-frame ("frame: stream ended inside a TrainResult frame,
+  // 100 of 400 payload bytes received"); otherwise does nothing.
+  void CheckEndOfStream() const;
+
+  // Changes the cap for headers not yet parsed (e.g. small before Hello,
+  // larger once the client is authenticated).
+  void set_max_payload_bytes(uint32_t cap) { max_payload_bytes_ = cap; }
+  uint32_t max_payload_bytes() const { return max_payload_bytes_; }
+
+  // Bytes of the frame in progress received so far (header + payload).
+  size_t partial_bytes() const;
+  size_t ready_frames() const { return ready_.size(); }
+
+ private:
+  uint32_t max_payload_bytes_;
+  uint8_t header_[kFrameHeaderSize] = {};
+  size_t header_filled_ = 0;            // bytes of header_ received
+  std::optional<FrameHeader> current_;  // set once the header is parsed
+  std::vector<uint8_t> payload_;        // sized to the header's length
+  size_t payload_filled_ = 0;           // bytes of payload_ received
+  std::deque<Frame> ready_;             // complete frames, oldest first
+  std::optional<std::string> failure_;  // message of the first ProtocolError
+};
+
+}  // namespace edgefl::wire
