@@ -65,7 +65,8 @@ void WriteFrameHeader(const FrameHeader& header, std::span<uint8_t, kFrameHeader
 
 // Parses and checks 12 header bytes: magic, version, known type, and the
 // length against `max_payload_bytes`. Throws ProtocolError naming what was
-// wrong ("frame: length 80 MB over limit 64 MB (83886080 > 67108864 bytes)").
+// wrong ("frame: TrainTask length 80 MB over limit 64 MB (83886080 > 67108864
+// bytes)"; 1 MB = 2^20 bytes).
 FrameHeader ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> bytes,
                              uint32_t max_payload_bytes = kDefaultMaxPayloadBytes);
 

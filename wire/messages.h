@@ -168,7 +168,8 @@ std::vector<uint8_t> EncodePayload(const Message& message);
 // A complete frame (header + payload) ready to write to the socket. The
 // parameters of TrainTask/TrainResult/EvalTask are copied once, straight
 // into the frame buffer. The per-type overloads avoid building a Message
-// (which would copy the parameters).
+// (which would copy the parameters). REQUIRES: the payload is < 4 GiB (the
+// peer's cap, 64 MB by default, is far lower).
 std::vector<uint8_t> EncodeMessage(const Message& message);
 template <WireMessage M>
 std::vector<uint8_t> EncodeMessage(const M& message);
