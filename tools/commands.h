@@ -6,5 +6,6 @@ namespace edgefl::tools {
 
 int RunPartition(int argc, char** argv);
 int RunSim(int argc, char** argv);
+int RunCerts(int argc, char** argv);
 
 }  // namespace edgefl::tools

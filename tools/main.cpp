@@ -20,6 +20,7 @@ void PrintUsage() {
       "commands:\n"
       "  partition   split a dataset across clients and print per-client class counts\n"
       "  sim         run a federated experiment with simulated clients (SQLite log)\n"
+      "  certs       create the project CA and issue coordinator/client certificates\n"
       "\n"
       "Run 'edgefl <command> --help' for the options of a command.\n",
       stdout);
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     // Each command sees argv without the tool name: argv[0] is the command.
     if (command == "partition") return edgefl::tools::RunPartition(argc - 1, argv + 1);
     if (command == "sim") return edgefl::tools::RunSim(argc - 1, argv + 1);
+    if (command == "certs") return edgefl::tools::RunCerts(argc - 1, argv + 1);
     std::fprintf(stderr, "edgefl: unknown command '%s'\n", argv[1]);
     PrintUsage();
     return edgefl::kExitUsage;
