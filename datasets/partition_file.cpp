@@ -410,6 +410,7 @@ ClientShare ReadClientShare(const std::filesystem::path& path, size_t client_id)
   share.dataset = header.dataset;
   share.num_samples = header.num_samples;
   share.num_clients = header.num_clients;
+  share.seed = header.spec.seed;
   ParseClientLine(reader, line, client_id, header.num_samples, &share.indices, &share.noise_std);
   return share;
 }

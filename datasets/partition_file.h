@@ -41,6 +41,7 @@ struct ClientShare {
   size_t num_clients = 0;
   std::vector<uint32_t> indices;
   float noise_std = 0.0f;
+  uint64_t seed = 0;  // the partition's seed (AddFeatureNoise takes it)
 };
 
 // Reads only client `client_id`'s line (plus the header). Throws ConfigError

@@ -1,0 +1,241 @@
+#include "client/coordinator_session.h"
+
+#include <chrono>
+#include <cmath>
+#include <future>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+
+#include "algorithms/local_registry.h"
+#include "client/local_trainer.h"
+#include "common/error.h"
+#include "wire/frame.h"
+#include "wire/protocol_error.h"
+
+namespace edgefl::client {
+namespace {
+
+using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+class Session {
+ public:
+  Session(const SessionOptions& options, const datasets::Dataset& data, const LogFn& log)
+      : options_(options),
+        data_(data),
+        log_(log),
+        context_(wire::MakeClientContext(options.tls, options.host)),
+        stream_(io_, context_),
+        decoder_(options.max_frame_bytes) {}
+
+  SessionEnd Run() {
+    SessionEnd end;
+    try {
+      Connect();
+      Send(wire::Hello{options_.client_id, wire::kProtocolVersion, "edgefl-client 0.1",
+                       options_.device});
+      for (;;) {
+        const wire::Message message = Receive();
+        if (const auto* welcome = std::get_if<wire::Welcome>(&message)) {
+          heartbeat_seconds_ = welcome->heartbeat_interval_seconds > 0
+                                   ? welcome->heartbeat_interval_seconds
+                                   : heartbeat_seconds_;
+          log_('I', "welcomed by the coordinator (session " + welcome->session_id + ", model " +
+                        welcome->model_spec + ")");
+        } else if (const auto* task = std::get_if<wire::TrainTask>(&message)) {
+          if (!Train(*task)) {
+            end.kind = SessionEnd::Kind::kDisconnected;
+            end.reason = "training failed";
+            break;
+          }
+          ++end.tasks_done;
+        } else if (const auto* eval = std::get_if<wire::EvalTask>(&message)) {
+          Evaluate(*eval);
+          ++end.tasks_done;
+        } else if (std::holds_alternative<wire::Heartbeat>(message)) {
+          // The coordinator is alive; nothing to answer.
+        } else if (const auto* bye = std::get_if<wire::Bye>(&message)) {
+          end.kind = SessionEnd::Kind::kBye;
+          end.reason = bye->reason;
+          break;
+        } else if (const auto* error = std::get_if<wire::ErrorMessage>(&message)) {
+          const bool fatal = error->code == wire::ErrorCode::kUnauthorized ||
+                             error->code == wire::ErrorCode::kUnsupportedVersion;
+          end.kind = fatal ? SessionEnd::Kind::kRefused : SessionEnd::Kind::kDisconnected;
+          end.reason = "coordinator error: " + error->message;
+          break;
+        } else {
+          throw wire::ProtocolError("unexpected message from the coordinator");
+        }
+      }
+    } catch (const Disconnected& d) {
+      end.kind = d.refused ? SessionEnd::Kind::kRefused : SessionEnd::Kind::kDisconnected;
+      end.reason = d.reason;
+    } catch (const wire::ProtocolError& e) {
+      end.kind = SessionEnd::Kind::kDisconnected;
+      end.reason = std::string("protocol error: ") + e.what();
+      TrySend(wire::ErrorMessage{wire::ErrorCode::kProtocol, e.what()});
+    }
+    boost::system::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+    return end;
+  }
+
+ private:
+  // A network failure: ends the session (refused = the peer rejected us).
+  struct Disconnected {
+    std::string reason;
+    bool refused = false;
+  };
+
+  void Connect() {
+    boost::system::error_code ec;
+    boost::asio::ip::tcp::resolver resolver(io_);
+    const auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port), ec);
+    if (ec) throw Disconnected{"cannot resolve " + options_.host + ": " + ec.message()};
+    boost::asio::connect(stream_.next_layer(), endpoints, ec);
+    if (ec) {
+      throw Disconnected{"cannot connect to " + options_.host + ":" +
+                         std::to_string(options_.port) + ": " + ec.message()};
+    }
+    stream_.next_layer().set_option(boost::asio::socket_base::keep_alive(true), ec);
+    stream_.handshake(boost::asio::ssl::stream_base::client, ec);
+    if (ec) {
+      throw Disconnected{
+          "TLS handshake failed: " + wire::DescribeTlsError(ec, stream_.native_handle()), true};
+    }
+  }
+
+  template <typename M>
+  void Send(const M& message) {
+    const std::vector<uint8_t> frame = wire::EncodeMessage(message);
+    boost::system::error_code ec;
+    boost::asio::write(stream_, boost::asio::buffer(frame), ec);
+    if (ec) {
+      throw Disconnected{"connection lost while sending: " +
+                         wire::DescribeTlsError(ec, stream_.native_handle())};
+    }
+  }
+
+  template <typename M>
+  void TrySend(const M& message) {
+    try {
+      Send(message);
+    } catch (const Disconnected&) {
+    }
+  }
+
+  wire::Message Receive() {
+    for (;;) {
+      if (std::optional<wire::Frame> frame = decoder_.Next()) return wire::DecodeMessage(*frame);
+      uint8_t buffer[64 * 1024];
+      boost::system::error_code ec;
+      const size_t n = stream_.read_some(boost::asio::buffer(buffer), ec);
+      if (ec) {
+        const std::string why = wire::DescribeTlsError(ec, stream_.native_handle());
+        // A refused certificate shows up as an alert on the first read (TLS 1.3).
+        const bool refused = why.find("refused our certificate") != std::string::npos;
+        throw Disconnected{"connection lost: " + why, refused};
+      }
+      decoder_.Feed(std::span<const uint8_t>(buffer, n));
+    }
+  }
+
+  LocalTrainer& TrainerFor(const std::string& spec) {
+    if (trainer_ == nullptr || trainer_spec_ != spec) {
+      trainer_ = std::make_unique<LocalTrainer>(spec, data_);
+      trainer_spec_ = spec;
+    }
+    return *trainer_;
+  }
+
+  // Runs the task on a worker thread, heartbeating meanwhile. Returns false
+  // if the task could not be done (the coordinator was told why).
+  bool Train(const wire::TrainTask& task) {
+    log_('I', "round " + std::to_string(task.round) + ": training " + task.model_spec + " (" +
+                  std::to_string(data_.size()) + " samples)");
+    std::future<LocalTrainResult> running;
+    try {
+      LocalTrainer& trainer = TrainerFor(task.model_spec);
+      auto objective = algorithms::MakeLocalObjective(task.local, &data_);
+      auto order = algorithms::MakeDataOrder(task.local, &task.recipe);
+      running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
+                                                order = std::move(order)]() mutable {
+        return trainer.Train(std::span<const float>(task.parameters.data(),
+                                                    static_cast<size_t>(task.parameters.size())),
+                             task.recipe, objective.get(), order.get());
+      });
+    } catch (const Error& e) {
+      log_('W', std::string("cannot train: ") + e.what());
+      Send(wire::ErrorMessage{wire::ErrorCode::kBadTask, e.what()});
+      return false;
+    }
+    const auto interval = std::chrono::duration<double>(heartbeat_seconds_);
+    while (running.wait_for(interval) != std::future_status::ready) {
+      Send(wire::Heartbeat{heartbeat_sequence_++, task.round, std::nan("")});
+    }
+    try {
+      wire::TrainResult result;
+      result.round = task.round;
+      result.base_version = task.model_version;
+      result.train = running.get();
+      log_('I', "round " + std::to_string(task.round) + ": done, loss " +
+                    std::to_string(result.train.loss_before) + " -> " +
+                    std::to_string(result.train.loss_after) + " in " +
+                    std::to_string(result.train.compute_seconds) + " s");
+      Send(result);
+      return true;
+    } catch (const Error& e) {
+      log_('W', std::string("training failed: ") + e.what());
+      Send(wire::ErrorMessage{wire::ErrorCode::kTrainingFailed, e.what()});
+      return false;
+    }
+  }
+
+  void Evaluate(const wire::EvalTask& task) {
+    const auto start = std::chrono::steady_clock::now();
+    wire::EvalResult result;
+    result.round = task.round;
+    result.model_version = task.model_version;
+    try {
+      result.eval =
+          TrainerFor(task.model_spec)
+              .Evaluate(std::span<const float>(task.parameters.data(),
+                                               static_cast<size_t>(task.parameters.size())),
+                        task.batch_size > 0 ? task.batch_size : 256);
+    } catch (const Error& e) {
+      Send(wire::ErrorMessage{wire::ErrorCode::kBadTask, e.what()});
+      throw Disconnected{std::string("cannot evaluate: ") + e.what()};
+    }
+    result.compute_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Send(result);
+  }
+
+  const SessionOptions& options_;
+  const datasets::Dataset& data_;
+  const LogFn& log_;
+  boost::asio::io_context io_;
+  boost::asio::ssl::context context_;
+  Stream stream_;
+  wire::FrameDecoder decoder_;
+  double heartbeat_seconds_ = 5.0;
+  uint64_t heartbeat_sequence_ = 0;
+  std::unique_ptr<LocalTrainer> trainer_;  // for the model spec of the last task
+  std::string trainer_spec_;
+};
+
+}  // namespace
+
+SessionEnd RunCoordinatorSession(const SessionOptions& options, const datasets::Dataset& data,
+                                 const LogFn& log) {
+  Session session(options, data, log);
+  return session.Run();
+}
+
+}  // namespace edgefl::client

@@ -1,0 +1,48 @@
+// One connection of a device to its coordinator: mutual-TLS handshake,
+// Hello/Welcome, then tasks until the coordinator says Bye (docs/protocol.md).
+//
+// Training runs on a worker thread while this thread sends a Heartbeat every
+// interval the coordinator asked for, so long local training never makes a
+// live client look dead. All socket I/O happens on the calling thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "datasets/dataset.h"
+#include "wire/messages.h"
+#include "wire/tls_context.h"
+
+namespace edgefl::client {
+
+struct SessionOptions {
+  std::string host = "127.0.0.1";  // as the coordinator's certificate names it
+  uint16_t port = 7443;
+  wire::TlsFiles tls;          // this device's certificate, key and the project CA
+  std::string client_id;       // the CN of the certificate
+  wire::DeviceProfile device;  // reported in Hello
+  uint32_t max_frame_bytes = 256u << 20;
+};
+
+// How a session ended.
+struct SessionEnd {
+  enum class Kind {
+    kBye,           // the coordinator finished with this client: stop
+    kDisconnected,  // the connection failed or dropped: reconnect later
+    kRefused,       // the coordinator refused us (certificate, id, version): stop
+  } kind = Kind::kDisconnected;
+  std::string reason;
+  int64_t tasks_done = 0;  // train + eval tasks answered in this session
+};
+
+// A line for the log ("I ...", "W ...").
+using LogFn = std::function<void(char level, const std::string& line)>;
+
+// Runs one session to its end. Never throws for network or protocol
+// failures (they end the session with a reason); throws edgefl::Error for
+// local problems (unreadable certificates).
+SessionEnd RunCoordinatorSession(const SessionOptions& options, const datasets::Dataset& data,
+                                 const LogFn& log);
+
+}  // namespace edgefl::client

@@ -1,0 +1,147 @@
+// edgefl-client: the on-device client. Loads its share of the data, connects
+// to the coordinator over mutual TLS, trains when asked, and reconnects with
+// back-off when the connection drops, until the coordinator says Bye.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include <cxxopts.hpp>
+
+#include "client/coordinator_session.h"
+#include "client/local_data.h"
+#include "common/error.h"
+#include "datasets/fashion_mnist.h"
+#include "wire/certificates.h"
+
+namespace {
+
+void Log(const std::string& id, char level, const std::string& line) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
+  std::fprintf(stderr, "%c %s %s: %s\n", level, stamp, id.c_str(), line.c_str());
+}
+
+int Run(int argc, char** argv) {
+  cxxopts::Options options("edgefl-client",
+                           "The edgefl on-device client: trains on its local data share when the "
+                           "coordinator asks, over mutual TLS.");
+  // clang-format off
+  options.add_options()
+      ("coordinator", "coordinator address HOST:PORT", cxxopts::value<std::string>())
+      ("cert", "this device's certificate (PEM)", cxxopts::value<std::string>())
+      ("key", "its private key (PEM, mode 0600)", cxxopts::value<std::string>())
+      ("ca", "the project CA certificate (PEM)", cxxopts::value<std::string>())
+      ("data", "partition file written by `edgefl partition --out`", cxxopts::value<std::string>())
+      ("index", "this client's index in the partition file", cxxopts::value<size_t>())
+      ("data-dir", "directory of the Fashion-MNIST IDX files",
+       cxxopts::value<std::string>()->default_value(edgefl::datasets::kFashionMnistDefaultDir))
+      ("retry-for", "keep reconnecting for this many seconds after a drop",
+       cxxopts::value<double>()->default_value("300"))
+      ("h,help", "print this help");
+  // clang-format on
+  const auto args = options.parse(argc, argv);
+  if (args.count("help")) {
+    std::fputs(options.help().c_str(), stdout);
+    return edgefl::kExitOk;
+  }
+  for (const char* required : {"coordinator", "cert", "key", "ca", "data", "index"}) {
+    if (!args.count(required))
+      throw edgefl::ConfigError(std::string("--") + required + " is required");
+  }
+  edgefl::client::SessionOptions session;
+  const std::string address = args["coordinator"].as<std::string>();
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw edgefl::ConfigError("--coordinator: expected HOST:PORT, got '" + address + "'");
+  }
+  session.host = address.substr(0, colon);
+  try {
+    const int port = std::stoi(address.substr(colon + 1));
+    if (port <= 0 || port > 65535) throw std::out_of_range("port");
+    session.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    throw edgefl::ConfigError("--coordinator: bad port in '" + address + "'");
+  }
+  session.tls = {args["cert"].as<std::string>(), args["key"].as<std::string>(),
+                 args["ca"].as<std::string>()};
+  const edgefl::wire::CertificateInfo certificate = edgefl::wire::InspectCertificate(
+      edgefl::wire::ReadPemFile(session.tls.certificate), session.tls.certificate.string());
+  session.client_id = certificate.subject_cn;
+
+  const auto load_start = std::chrono::steady_clock::now();
+  const edgefl::datasets::Dataset data =
+      edgefl::client::LoadClientData(args["data"].as<std::string>(), args["index"].as<size_t>(),
+                                     args["data-dir"].as<std::string>());
+  session.device.cores = std::max(1u, std::thread::hardware_concurrency());
+  session.device.memory_bytes = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  session.device.dataset_size = data.size();
+  session.device.num_classes = static_cast<uint32_t>(data.num_classes);
+  session.device.input_dim = static_cast<uint32_t>(data.dim());
+  const std::string id = session.client_id;
+  Log(id, 'I',
+      "loaded " + std::to_string(data.size()) + " samples of " + data.name + " in " +
+          std::to_string(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start)
+                  .count()) +
+          " s");
+
+  const double retry_for = args["retry-for"].as<double>();
+  edgefl::client::LogFn log = [&id](char level, const std::string& line) { Log(id, level, line); };
+  auto down_since = std::chrono::steady_clock::now();
+  double backoff = 0.5;
+  for (;;) {
+    const edgefl::client::SessionEnd end =
+        edgefl::client::RunCoordinatorSession(session, data, log);
+    using Kind = edgefl::client::SessionEnd::Kind;
+    if (end.kind == Kind::kBye) {
+      Log(id, 'I', "coordinator said bye (" + end.reason + "); exiting");
+      return edgefl::kExitOk;
+    }
+    if (end.kind == Kind::kRefused) {
+      Log(id, 'E', "refused by the coordinator: " + end.reason);
+      return edgefl::kExitIoError;
+    }
+    if (end.tasks_done > 0) {
+      down_since = std::chrono::steady_clock::now();
+      backoff = 0.5;
+    }
+    const double down =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - down_since).count();
+    if (down > retry_for) {
+      Log(id, 'E',
+          "giving up after " + std::to_string(static_cast<int>(down)) + " s: " + end.reason);
+      return edgefl::kExitIoError;
+    }
+    Log(id, 'W', end.reason + "; reconnecting in " + std::to_string(backoff) + " s");
+    std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+    backoff = std::min(backoff * 2, 10.0);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
+    return edgefl::kExitUsage;
+  } catch (const edgefl::ConfigError& e) {
+    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
+    return edgefl::kExitUsage;
+  } catch (const edgefl::DataError& e) {
+    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
+    return edgefl::kExitDataError;
+  } catch (const edgefl::IoError& e) {
+    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
+    return edgefl::kExitIoError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgefl-client: internal error: %s\n", e.what());
+    return edgefl::kExitFailure;
+  }
+}
