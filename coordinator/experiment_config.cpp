@@ -56,6 +56,18 @@ class Binder {
     Int("seed", c.seed, 0);
     Int("threads", c.threads, 0);
     Int("keep_checkpoints", c.keep_checkpoints, 0);
+    Int("port", c.port, 0);
+    Int("min_clients", c.min_clients, 0);
+    Int("max_connections", c.max_connections, 1);
+    Int("max_frame_bytes", c.max_frame_bytes, 4096);
+    Num("deadline", c.deadline, 0.0);
+    Num("quorum", c.quorum, 0.0);
+    Num("heartbeat", c.heartbeat, 0.0);
+    Num("handshake_timeout", c.handshake_timeout, 0.0);
+    Str("listen", c.listen);
+    Str("cert", c.cert);
+    Str("key", c.key);
+    Str("ca", c.ca);
     Num("synthetic_alpha", c.synthetic_alpha, 0.0);
     Num("synthetic_beta", c.synthetic_beta, 0.0);
     Num("lr", c.lr, 0.0);
@@ -144,6 +156,23 @@ void CheckValues(const ExperimentConfig& c) {
   if (c.partition == "natural" && c.dataset != "synthetic") {
     throw ConfigError("partition 'natural' exists only for dataset synthetic");
   }
+  if (c.port > 65535) {
+    throw ConfigError("port must be in [0, 65535], got " + std::to_string(c.port));
+  }
+  if (!(c.quorum > 0.0 && c.quorum <= 1.0)) {
+    throw ConfigError("quorum must be in (0, 1], got " + std::to_string(c.quorum));
+  }
+  if (!(c.heartbeat > 0.0)) {
+    throw ConfigError("heartbeat must be > 0 seconds, got " + std::to_string(c.heartbeat));
+  }
+  if (!(c.handshake_timeout > 0.0)) {
+    throw ConfigError("handshake_timeout must be > 0 seconds, got " +
+                      std::to_string(c.handshake_timeout));
+  }
+  if (c.max_frame_bytes > int64_t{0xFFFFFFFF}) {
+    throw ConfigError("max_frame_bytes must be < 2^32, got " + std::to_string(c.max_frame_bytes));
+  }
+  if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
   if (c.mode != "sync") {
     throw ConfigError("mode '" + c.mode + "' is not available yet (expected sync)");
   }
@@ -190,6 +219,7 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
     binder.Set(key, *parsed.get("v"), where);
   }
   CheckValues(config);
+  if (config.min_clients == 0) config.min_clients = config.clients_per_round;
   if (config.run_name.empty()) {
     config.run_name = config.strategy + "-" + config.dataset + "-" + config.partition + "-s" +
                       std::to_string(config.seed);
@@ -229,7 +259,19 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"threads", c.threads},
                 {"keep_checkpoints", c.keep_checkpoints},
                 {"synthetic_alpha", c.synthetic_alpha},
-                {"synthetic_beta", c.synthetic_beta}};
+                {"synthetic_beta", c.synthetic_beta},
+                {"listen", c.listen},
+                {"port", c.port},
+                {"cert", c.cert},
+                {"key", c.key},
+                {"ca", c.ca},
+                {"min_clients", c.min_clients},
+                {"deadline", c.deadline},
+                {"quorum", c.quorum},
+                {"heartbeat", c.heartbeat},
+                {"max_connections", c.max_connections},
+                {"handshake_timeout", c.handshake_timeout},
+                {"max_frame_bytes", c.max_frame_bytes}};
   for (const auto& [key, value] : c.algorithm_params) {
     std::visit([&t, &key](const auto& v) { t.insert(key, v); }, value);
   }

@@ -51,6 +51,22 @@ struct ExperimentConfig {
   int64_t threads = 0;           // simulation worker threads; 0 = all cores
   int64_t keep_checkpoints = 5;  // newest global-model checkpoints kept in the log; 0 = all
 
+  // ---- edgefl-coordinator only (the simulation ignores these) ----
+  std::string listen = "127.0.0.1";       // address to listen on ("0.0.0.0", "::" for all)
+  int64_t port = 7443;                    // TCP port in [0, 65535]; 0 = an ephemeral port
+  std::string cert = "certs/server.crt";  // the coordinator's certificate (PEM)
+  std::string key = "certs/server.key";   // its private key (PEM, mode 0600)
+  std::string ca = "certs/ca.crt";        // the project CA that signs client certificates
+  // Connected clients needed before a round starts; 0 in a file or --set
+  // means "clients_per_round", which is also the default.
+  int64_t min_clients = 0;
+  double deadline = 0.0;            // seconds a round waits for its cohort; 0 = no deadline
+  double quorum = 1.0;              // fraction of the cohort that must report, in (0, 1]
+  double heartbeat = 5.0;           // seconds between client heartbeats while training (> 0)
+  int64_t max_connections = 1024;   // open connections (authenticated or not); more are closed
+  double handshake_timeout = 10.0;  // seconds for TLS handshake + Hello before a client is dropped
+  int64_t max_frame_bytes = 64 << 20;  // cap on a frame's payload, in [4096, 2^32 - 1]
+
   // Every other key with its TOML value, e.g. {"server_lr", 0.5}: keys
   // starting with "selector_" go (without the prefix) to the client
   // selector, all others to the strategy.

@@ -1,0 +1,286 @@
+// edgefl-coordinator: the federated-learning server of a deployment.
+//
+//   edgefl-coordinator --config coord.toml [--set key=value ...] [--port N]
+//
+// Listens for edgefl-client connections over mutual TLS, keeps a registry
+// of the connected clients, and runs the experiment the config describes
+// through the same loop as `edgefl sim` (RunExperiment: rounds through the
+// RoundEngine, evaluation on the test split, one durable SQLite commit per
+// round). A run of the same run_name that did not finish is resumed.
+//
+// Output: "listening on HOST:PORT" on stderr once bound; log lines on
+// stderr ("I|W|E YYYY-MM-DD HH:MM:SS.mmm text"); one progress line per
+// round on stdout. SIGINT/SIGTERM: the current round is finished, then
+// clients get Bye and the run is marked interrupted (exit 0); a second
+// signal abandons the round in progress (its clients are dropped).
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cxxopts.hpp>
+
+#include "common/error.h"
+#include "coordinator/client_registry.h"
+#include "coordinator/experiment_config.h"
+#include "coordinator/experiment_runner.h"
+#include "coordinator/log.h"
+#include "coordinator/simulation.h"
+#include "coordinator/tls_server.h"
+#include "datasets/fashion_mnist.h"
+#include "nn/model.h"
+#include "storage/experiment_log.h"
+#include "wire/tls_context.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace edgefl;
+using namespace edgefl::coordinator;
+
+// The test split for the global evaluation. Fashion-MNIST: only the test
+// files (the training split is the clients' business); other datasets go
+// through the simulation's loader.
+datasets::Dataset LoadTestSet(const ExperimentConfig& config) {
+  if (config.dataset != "fmnist") return LoadSimulationData(config).test;
+  datasets::FashionMnistOptions options;
+  if (!config.data_path.empty()) options.dir = config.data_path;
+  if (config.test_subset <= 0) return datasets::LoadFashionMnist(datasets::Split::kTest, options);
+  std::vector<uint32_t> rows(static_cast<size_t>(config.test_subset));
+  std::iota(rows.begin(), rows.end(), 0u);
+  return datasets::LoadFashionMnistSamples(datasets::Split::kTest, rows, options);
+}
+
+// The registry as the runner's ClientSource, recording clients that joined
+// in the log's clients table between rounds (on the runner's thread, with
+// its own connection: the registry stays free of SQLite).
+class RecordingSource final : public ClientSource {
+ public:
+  RecordingSource(ClientRegistry& registry, const std::string& db, const Logger& logger)
+      : registry_(registry), log_(db), logger_(logger) {}
+
+  std::vector<std::shared_ptr<ClientProxy>> ClientsForRound(int64_t round) override {
+    std::vector<std::shared_ptr<ClientProxy>> clients = registry_.ClientsForRound(round);
+    Record();
+    return clients;
+  }
+
+  // Records the joins not yet recorded.
+  void Record() {
+    for (const RegisteredClient& c : registry_.TakeJoined()) {
+      storage::ClientRecord record;
+      record.client_id = c.client_id;
+      record.profile = c.profile_json;
+      record.first_seen = c.first_seen;
+      record.last_seen = c.last_seen;
+      try {
+        log_.UpsertClient(record);
+      } catch (const IoError& e) {
+        logger_.Warn(std::string("could not record client ") + c.client_id + ": " + e.what());
+      }
+    }
+  }
+
+ private:
+  ClientRegistry& registry_;
+  storage::ExperimentLog log_;
+  const Logger& logger_;
+};
+
+// Runs an io_context on `n` threads until destroyed (then stops and joins).
+class IoThreads {
+ public:
+  IoThreads(asio::io_context& io, size_t n) : io_(io), work_(asio::make_work_guard(io)) {
+    for (size_t i = 0; i < n; ++i)
+      threads_.emplace_back([this] { io_.run(); });
+  }
+  ~IoThreads() {
+    work_.reset();
+    io_.stop();
+    for (std::thread& t : threads_)
+      t.join();
+  }
+  IoThreads(const IoThreads&) = delete;
+  IoThreads& operator=(const IoThreads&) = delete;
+
+ private:
+  asio::io_context& io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
+}
+
+int Run(int argc, char** argv) {
+  cxxopts::Options cli("edgefl-coordinator",
+                       "The edgefl coordinator: federated rounds with edgefl-client devices "
+                       "over mutual TLS.");
+  // clang-format off
+  cli.add_options()
+      ("config", "experiment + coordinator config (TOML)", cxxopts::value<std::string>())
+      ("set", "override a config key: --set key=value (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("port", "TCP port to listen on (overrides the config's port; 0 = ephemeral)",
+       cxxopts::value<int>())
+      ("h,help", "print this help");
+  // clang-format on
+  const cxxopts::ParseResult args = cli.parse(argc, argv);
+  if (args.count("help")) {
+    std::fputs(cli.help().c_str(), stdout);
+    std::fputs(
+        "\nCoordinator keys (besides the experiment keys of `edgefl sim`):\n"
+        "  listen = \"127.0.0.1\"        address to listen on\n"
+        "  port = 7443                  TCP port (0 = ephemeral)\n"
+        "  cert, key, ca                PEM files (certs/server.crt, certs/server.key, "
+        "certs/ca.crt)\n"
+        "  min_clients                  clients needed before a round (default "
+        "clients_per_round)\n"
+        "  deadline = 0                 seconds a round waits for its cohort (0 = none)\n"
+        "  quorum = 1.0                 fraction of the cohort that must report\n"
+        "  heartbeat = 5                seconds between client heartbeats while training\n"
+        "  max_connections = 1024       open connections; more are refused\n"
+        "  handshake_timeout = 10       seconds for TLS handshake + Hello\n"
+        "  max_frame_bytes = 67108864   cap on a frame's payload\n",
+        stdout);
+    return kExitOk;
+  }
+  if (!args.unmatched().empty()) {
+    throw ConfigError("unexpected argument '" + args.unmatched().front() + "'");
+  }
+  std::vector<std::string> overrides;
+  if (args.count("set")) overrides = args["set"].as<std::vector<std::string>>();
+  if (args.count("port")) overrides.push_back("port=" + std::to_string(args["port"].as<int>()));
+  const std::string config_path = args.count("config") ? args["config"].as<std::string>() : "";
+  const ExperimentConfig config = LoadExperimentConfig(config_path, overrides);
+
+  const Logger logger;
+  // Algorithms first: a bad key fails before anything is loaded or bound.
+  algorithms::MakeStrategy(StrategyConfigFrom(config));
+  algorithms::MakeSelector(SelectorConfigFrom(config));
+  const datasets::Dataset test = LoadTestSet(config);
+  CheckClientAlgorithm(config, test);
+  const nn::Model model(config.model);
+  const uint64_t num_parameters = static_cast<uint64_t>(model.num_parameters());
+  const uint64_t needed = 4 * num_parameters + (64u << 10);
+  if (static_cast<uint64_t>(config.max_frame_bytes) < needed) {
+    throw ConfigError("max_frame_bytes " + std::to_string(config.max_frame_bytes) +
+                      " is too small for model " + config.model + " (" +
+                      std::to_string(num_parameters) + " parameters need at least " +
+                      std::to_string(needed) + ")");
+  }
+  asio::ssl::context tls =
+      wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
+
+  ServerOptions server_options;
+  server_options.host = config.listen;
+  server_options.port = static_cast<uint16_t>(config.port);
+  server_options.max_connections = static_cast<size_t>(config.max_connections);
+  SessionOptions& session = server_options.session;
+  session.handshake_timeout = Millis(config.handshake_timeout);
+  session.heartbeat_interval = Millis(config.heartbeat);
+  session.max_frame_bytes = static_cast<uint32_t>(config.max_frame_bytes);
+  session.run_id = config.run_name;
+  session.model_spec = config.model;
+  session.num_parameters = num_parameters;
+  session.run_config = {
+      {"dataset", config.dataset}, {"strategy", config.strategy}, {"rounds", config.rounds}};
+  session.task_deadline_seconds = config.deadline;
+
+  asio::io_context io(2);
+  ClientRegistry registry(static_cast<size_t>(config.min_clients), logger);
+  TlsServer server(io, tls, server_options, registry, logger);
+  RecordingSource source(registry, config.db, logger);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> signals_seen{0};
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signals_seen.fetch_add(1) == 0) {
+          logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                      ": finishing the round in progress, then stopping (again to abandon it)");
+          stop = true;
+          registry.RequestStop();
+        } else {
+          logger.Warn("second signal: abandoning the round in progress");
+          server.Stop("shutting down");
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  server.Start();
+  IoThreads threads(io, 2);
+  std::fprintf(stderr, "listening on %s\n", server.address().c_str());
+  std::fflush(stderr);
+  logger.Info("run '" + config.run_name + "': " + config.strategy + ", model " + config.model +
+              " (" + std::to_string(num_parameters) + " parameters), " +
+              std::to_string(config.rounds) + " rounds, " +
+              std::to_string(config.clients_per_round) + " clients per round, waiting for " +
+              std::to_string(config.min_clients) + " clients; log " + config.db);
+
+  RunnerOptions runner;
+  runner.round.clients_per_round = static_cast<size_t>(config.clients_per_round);
+  runner.round.deadline = Millis(config.deadline);
+  runner.round.quorum = config.quorum;
+  runner.round.seed = static_cast<uint64_t>(config.seed);
+  runner.stop = &stop;
+  runner.progress = stdout;
+
+  ExperimentResult result;
+  try {
+    result = RunExperiment(config, test, source, runner);
+  } catch (...) {
+    server.Stop("coordinator error", /*send_bye=*/false);
+    server.WaitClosed(std::chrono::seconds(3));
+    throw;
+  }
+  source.Record();
+  server.Stop(result.interrupted ? "shutting down" : "run finished");
+  if (!server.WaitClosed(std::chrono::seconds(5))) {
+    logger.Warn(std::to_string(server.connections()) + " connections still open; closing anyway");
+  }
+  signals.cancel();
+  char summary[160];
+  std::snprintf(
+      summary, sizeof summary, "rounds %lld..%lld, final accuracy %.4f, best %.4f, %.1f s",
+      static_cast<long long>(result.first_round), static_cast<long long>(result.last_round),
+      result.final_accuracy, result.best_accuracy, result.seconds);
+  logger.Info("run '" + config.run_name + "' " +
+              (result.interrupted ? "interrupted" : "completed") + ": " + summary);
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
+    return edgefl::kExitUsage;
+  } catch (const edgefl::ConfigError& e) {
+    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
+    return edgefl::kExitUsage;
+  } catch (const edgefl::DataError& e) {
+    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
+    return edgefl::kExitDataError;
+  } catch (const edgefl::IoError& e) {
+    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
+    return edgefl::kExitIoError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgefl-coordinator: internal error: %s\n", e.what());
+    return edgefl::kExitFailure;
+  }
+}

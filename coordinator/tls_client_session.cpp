@@ -1,0 +1,593 @@
+#include "coordinator/tls_client_session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <type_traits>
+#include <variant>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/error.h"
+#include "wire/byte_writer.h"
+#include "wire/protocol_error.h"
+#include "wire/tls_context.h"
+
+namespace edgefl::coordinator {
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kReadChunk = 64 << 10;
+constexpr size_t kTrafficKept = 64;
+constexpr size_t kSupersededKept = 16;
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::string FormatSeconds(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", s);
+  return text;
+}
+
+// The frame of a TrainTask/EvalTask whose parameters are `parameters`,
+// copied once, straight from the shared global model into the frame (the
+// task struct would need its own copy first). Relies on the parameters
+// being the message's last field (docs/protocol.md): the task is encoded
+// with no parameters, its empty f32[] (a u32 count of 0) is replaced by the
+// real one, and the header's length is rewritten.
+template <typename Task>
+std::vector<uint8_t> EncodeWithParameters(const Task& task, wire::MessageType type,
+                                          const Eigen::VectorXf& parameters) {
+  std::vector<uint8_t> frame = wire::EncodeMessage(task);  // task.parameters is empty
+  frame.resize(frame.size() - 4);
+  frame.reserve(frame.size() + 4 + 4 * static_cast<size_t>(parameters.size()));
+  wire::ByteWriter(&frame).F32Array(
+      std::span<const float>(parameters.data(), static_cast<size_t>(parameters.size())));
+  wire::WriteFrameHeader(
+      {wire::kProtocolVersion, type, static_cast<uint32_t>(frame.size() - wire::kFrameHeaderSize)},
+      std::span<uint8_t, wire::kFrameHeaderSize>(frame.data(), wire::kFrameHeaderSize));
+  return frame;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(c));
+      out += esc;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  return text;
+}
+
+}  // namespace
+
+TlsClientSession::TlsClientSession(asio::ip::tcp::socket socket, asio::ssl::context& context,
+                                   SessionOptions options, SessionHooks hooks, Logger logger)
+    : stream_(std::move(socket), context),
+      peer_endpoint_([this] {
+        error_code ec;
+        return stream_.lowest_layer().remote_endpoint(ec);
+      }()),
+      peer_(wire::FormatEndpoint(peer_endpoint_)),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      logger_(std::move(logger)),
+      handshake_timer_(stream_.get_executor()),
+      silence_timer_(stream_.get_executor()),
+      linger_timer_(stream_.get_executor()),
+      decoder_(options_.hello_max_frame_bytes),
+      read_buffer_(kReadChunk),
+      name_("client " + peer_) {}
+
+TlsClientSession::~TlsClientSession() {
+  // Only reachable with a task pending if the io_context was destroyed
+  // with handlers still queued: the futures must still be answered.
+  FailPending(name_ + " disconnected");
+}
+
+void TlsClientSession::Start() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    error_code ignored;
+    self->stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->stream_.lowest_layer().set_option(asio::socket_base::keep_alive(true), ignored);
+    self->handshake_timer_.expires_after(self->options_.handshake_timeout);
+    self->handshake_timer_.async_wait(
+        [self](const error_code& ec) { self->OnHandshakeTimeout(ec); });
+    self->stream_.async_handshake(asio::ssl::stream_base::server,
+                                  [self](const error_code& ec) { self->OnHandshake(ec); });
+  });
+}
+
+void TlsClientSession::OnHandshakeTimeout(const error_code& ec) {
+  if (ec == asio::error::operation_aborted) return;
+  if (state_ != State::kHandshake && state_ != State::kAwaitHello) return;
+  const std::string what = state_ == State::kHandshake ? "no TLS handshake" : "no Hello";
+  logger_.Warn("client " + peer_ + " refused: " + what + " within " +
+               FormatSeconds(Seconds(options_.handshake_timeout)) + " s");
+  Close();
+}
+
+void TlsClientSession::OnHandshake(const error_code& ec) {
+  if (state_ != State::kHandshake) return;  // timed out or stopped meanwhile
+  if (ec) {
+    logger_.Warn(wire::RefusalMessage(peer_endpoint_, ec, stream_.native_handle()));
+    Close();
+    return;
+  }
+  state_ = State::kAwaitHello;
+  last_heard_ = Clock::now();
+  DoRead();
+}
+
+void TlsClientSession::DoRead() {
+  stream_.async_read_some(
+      asio::buffer(read_buffer_),
+      [self = shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
+}
+
+void TlsClientSession::OnRead(const error_code& ec, size_t n) {
+  if (state_ == State::kClosed) return;
+  if (ec) {
+    if (state_ != State::kClosing) {
+      std::string why;
+      if (decoder_.partial_bytes() > 0) {
+        try {
+          decoder_.CheckEndOfStream();
+        } catch (const wire::ProtocolError& e) {
+          why = e.what();
+        }
+      } else if (ec != asio::error::eof && ec != asio::ssl::error::stream_truncated) {
+        why = wire::DescribeTlsError(ec, stream_.native_handle());
+      }
+      if (state_ == State::kAwaitHello) {
+        logger_.Warn("client " + peer_ + " closed the connection before Hello" +
+                     (why.empty() ? "" : " (" + why + ")"));
+      } else {
+        const bool busy = fit_.has_value() || eval_.has_value();
+        const std::string line = name_ + " disconnected" + (why.empty() ? "" : " (" + why + ")");
+        if (busy) {
+          logger_.Warn(line + " with a task pending");
+        } else {
+          logger_.Info(line);
+        }
+        FailPending(line);
+      }
+    }
+    Close();
+    return;
+  }
+  bytes_in_ += n;
+  last_heard_ = Clock::now();
+  if (state_ == State::kClosing) {  // draining until the peer closes
+    DoRead();
+    return;
+  }
+  try {
+    decoder_.Feed(std::span<const uint8_t>(read_buffer_.data(), n));
+    while (state_ == State::kAwaitHello || state_ == State::kActive) {
+      std::optional<wire::Frame> frame = decoder_.Next();
+      if (!frame) break;
+      HandleFrame(*frame);
+    }
+  } catch (const wire::ProtocolError& e) {
+    ProtocolViolation(e.what());
+  }
+  if (state_ != State::kClosed) DoRead();
+}
+
+void TlsClientSession::HandleFrame(wire::Frame& frame) {
+  const uint64_t frame_bytes = wire::kFrameHeaderSize + frame.payload.size();
+  wire::Message message = wire::DecodeMessage(frame);
+  if (state_ == State::kAwaitHello) {
+    const auto* hello = std::get_if<wire::Hello>(&message);
+    if (hello == nullptr) {
+      throw wire::ProtocolError("expected Hello, got " +
+                                std::string(wire::MessageTypeName(frame.type)));
+    }
+    OnHello(*hello);
+    return;
+  }
+  std::visit(
+      [&](auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, wire::TrainResult>) {
+          OnTrainResult(m, frame_bytes);
+        } else if constexpr (std::is_same_v<M, wire::EvalResult>) {
+          OnEvalResult(m, frame_bytes);
+        } else if constexpr (std::is_same_v<M, wire::Heartbeat>) {
+          if (fit_) {
+            fit_->bytes_in += frame_bytes;
+          } else if (eval_) {
+            eval_->bytes_in += frame_bytes;
+          }
+        } else if constexpr (std::is_same_v<M, wire::Bye>) {
+          logger_.Info(name_ + " said bye (" + m.reason + ")");
+          FailPending(name_ + " disconnected (bye: " + m.reason + ")");
+          Close();
+        } else if constexpr (std::is_same_v<M, wire::ErrorMessage>) {
+          const std::string line = name_ + " sent Error " +
+                                   std::to_string(static_cast<unsigned>(m.code)) + ": " + m.message;
+          logger_.Warn(line);
+          FailPending(line);
+          Close();
+        } else if constexpr (std::is_same_v<M, wire::Hello>) {
+          throw wire::ProtocolError("a second Hello");
+        } else {
+          throw wire::ProtocolError("unexpected " + std::string(wire::MessageTypeName(frame.type)) +
+                                    " from a client");
+        }
+      },
+      message);
+}
+
+void TlsClientSession::OnHello(const wire::Hello& hello) {
+  const std::optional<std::string> id = wire::PeerClientId(stream_.native_handle());
+  if (!id) {
+    Refuse(wire::ErrorCode::kUnauthorized, "the certificate's CN is not a valid client id");
+    return;
+  }
+  if (hello.client_id != *id) {
+    Refuse(wire::ErrorCode::kUnauthorized,
+           "Hello claims id '" + hello.client_id + "' but the certificate is for '" + *id + "'");
+    return;
+  }
+  if (hello.protocol_version < wire::kMinProtocolVersion) {
+    Refuse(wire::ErrorCode::kUnsupportedVersion,
+           "protocol version " + std::to_string(hello.protocol_version) +
+               " is not supported (this coordinator speaks " +
+               std::to_string(wire::kMinProtocolVersion) + " to " +
+               std::to_string(wire::kMaxProtocolVersion) + ")");
+    return;
+  }
+  handshake_timer_.cancel();
+  client_id_ = *id;
+  name_ = *id;
+  device_ = hello.device;
+  agent_ = hello.agent;
+  info_.id = *id;
+  info_.num_samples = static_cast<size_t>(hello.device.dataset_size);
+  info_.samples_per_second = hello.device.samples_per_second;
+  state_ = State::kActive;
+  decoder_.set_max_payload_bytes(options_.max_frame_bytes);
+
+  wire::Welcome welcome;
+  welcome.session_id = *id + "@" + peer_;
+  welcome.protocol_version = std::min(hello.protocol_version, wire::kMaxProtocolVersion);
+  welcome.heartbeat_interval_seconds = Seconds(options_.heartbeat_interval);
+  welcome.run_id = options_.run_id;
+  welcome.model_spec = options_.model_spec;
+  welcome.num_parameters = options_.num_parameters;
+  welcome.run_config = options_.run_config;
+  Send(wire::EncodeMessage(welcome));
+
+  char speed[32];
+  std::snprintf(speed, sizeof speed, "%.0f", hello.device.samples_per_second);
+  logger_.Info(name_ + " connected from " + peer_ + " (" +
+               wire::NegotiatedTlsVersion(stream_.native_handle()) + ", " +
+               (agent_.empty() ? "unknown agent" : agent_) + ", " +
+               std::to_string(hello.device.dataset_size) + " samples, " + speed + " samples/s)");
+  last_heard_ = Clock::now();
+  ArmSilenceTimer();
+  authenticated_ = true;
+  if (hooks_.on_authenticated) hooks_.on_authenticated(shared_from_this());
+}
+
+std::future<algorithms::FitResult> TlsClientSession::Fit(
+    SharedParameters global, const algorithms::FitInstructions& instructions) {
+  auto promise = std::make_shared<std::promise<algorithms::FitResult>>();
+  std::future<algorithms::FitResult> future = promise->get_future();
+  if (closed_.load()) {
+    promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
+    return future;
+  }
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), global = std::move(global), instructions, promise,
+              round = round_.load()] { self->StartFit(global, instructions, promise, round); });
+  return future;
+}
+
+void TlsClientSession::StartFit(const SharedParameters& global,
+                                const algorithms::FitInstructions& instructions,
+                                std::shared_ptr<std::promise<algorithms::FitResult>> promise,
+                                int64_t round) {
+  if (state_ != State::kActive) {
+    promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
+    return;
+  }
+  if (fit_) {
+    logger_.Warn(name_ + ": task of round " + std::to_string(fit_->round) +
+                 " still pending; superseded by round " + std::to_string(round));
+    fit_->promise->set_exception(std::make_exception_ptr(
+        Error(name_ + ": task superseded by round " + std::to_string(round))));
+    superseded_fits_.insert(fit_->round);
+    if (superseded_fits_.size() > kSupersededKept) superseded_fits_.erase(superseded_fits_.begin());
+    fit_.reset();
+  }
+  wire::TrainTask task;
+  task.round = round;
+  task.model_version = instructions.model_version;
+  task.model_spec = options_.model_spec;
+  task.deadline_seconds = options_.task_deadline_seconds;
+  task.recipe = instructions.recipe;
+  task.local = instructions.local;
+  std::vector<uint8_t> frame = EncodeWithParameters(task, wire::MessageType::kTrainTask, *global);
+  fit_ = Pending<algorithms::FitResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  last_heard_ = Clock::now();  // the silence clock starts with the task
+  Send(std::move(frame));
+}
+
+std::future<client::EvalResult> TlsClientSession::Evaluate(SharedParameters parameters) {
+  auto promise = std::make_shared<std::promise<client::EvalResult>>();
+  std::future<client::EvalResult> future = promise->get_future();
+  if (closed_.load()) {
+    promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
+    return future;
+  }
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), parameters = std::move(parameters), promise,
+              round = round_.load()] { self->StartEvaluate(parameters, promise, round); });
+  return future;
+}
+
+void TlsClientSession::StartEvaluate(const SharedParameters& parameters,
+                                     std::shared_ptr<std::promise<client::EvalResult>> promise,
+                                     int64_t round) {
+  if (state_ != State::kActive) {
+    promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
+    return;
+  }
+  if (eval_) {
+    eval_->promise->set_exception(std::make_exception_ptr(
+        Error(name_ + ": evaluation superseded by round " + std::to_string(round))));
+    superseded_evals_.insert(eval_->round);
+    if (superseded_evals_.size() > kSupersededKept) {
+      superseded_evals_.erase(superseded_evals_.begin());
+    }
+    eval_.reset();
+  }
+  wire::EvalTask task;
+  task.round = round;
+  task.model_version = 0;  // ClientProxy::Evaluate carries no version
+  task.model_spec = options_.model_spec;
+  task.batch_size = options_.eval_batch_size;
+  task.deadline_seconds = options_.task_deadline_seconds;
+  std::vector<uint8_t> frame =
+      EncodeWithParameters(task, wire::MessageType::kEvalTask, *parameters);
+  eval_ = Pending<client::EvalResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  last_heard_ = Clock::now();
+  Send(std::move(frame));
+}
+
+void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_bytes) {
+  if (!fit_ || fit_->round != result.round) {
+    if (superseded_fits_.erase(result.round) > 0) {
+      logger_.Info(name_ + ": late TrainResult for round " + std::to_string(result.round) +
+                   " dropped");
+      return;
+    }
+    throw wire::ProtocolError("TrainResult for round " + std::to_string(result.round) + " but " +
+                              (fit_ ? "the pending task is for round " + std::to_string(fit_->round)
+                                    : std::string("no task is pending")));
+  }
+  Pending<algorithms::FitResult> pending = std::move(*fit_);
+  fit_.reset();
+  pending.bytes_in += frame_bytes;
+  const TaskTraffic traffic{TaskTraffic::Kind::kFit, pending.round, pending.bytes_out,
+                            pending.bytes_in, Seconds(Clock::now() - pending.sent)};
+  RecordTraffic(traffic);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                ": round %lld result in %.1f s (compute %.1f s), %llu B out, %llu B in",
+                static_cast<long long>(traffic.round), traffic.seconds,
+                result.train.compute_seconds, static_cast<unsigned long long>(traffic.bytes_out),
+                static_cast<unsigned long long>(traffic.bytes_in));
+  logger_.Info(name_ + line);
+  algorithms::FitResult fit;
+  fit.client = client_id_;
+  fit.base_version = result.base_version;
+  fit.train = std::move(result.train);
+  pending.promise->set_value(std::move(fit));
+}
+
+void TlsClientSession::OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes) {
+  if (!eval_ || eval_->round != result.round) {
+    if (superseded_evals_.erase(result.round) > 0) {
+      logger_.Info(name_ + ": late EvalResult for round " + std::to_string(result.round) +
+                   " dropped");
+      return;
+    }
+    throw wire::ProtocolError(
+        "EvalResult for round " + std::to_string(result.round) + " but " +
+        (eval_ ? "the pending evaluation is for round " + std::to_string(eval_->round)
+               : std::string("no evaluation is pending")));
+  }
+  Pending<client::EvalResult> pending = std::move(*eval_);
+  eval_.reset();
+  pending.bytes_in += frame_bytes;
+  RecordTraffic({TaskTraffic::Kind::kEvaluate, pending.round, pending.bytes_out, pending.bytes_in,
+                 Seconds(Clock::now() - pending.sent)});
+  pending.promise->set_value(std::move(result.eval));
+}
+
+void TlsClientSession::ArmSilenceTimer() {
+  const auto limit = options_.heartbeat_interval * options_.silent_intervals;
+  silence_timer_.expires_at(last_heard_ + limit);
+  silence_timer_.async_wait(
+      [self = shared_from_this()](const error_code& ec) { self->OnSilenceTimer(ec); });
+}
+
+void TlsClientSession::OnSilenceTimer(const error_code& ec) {
+  if (ec == asio::error::operation_aborted || state_ != State::kActive) return;
+  const auto limit = options_.heartbeat_interval * options_.silent_intervals;
+  const auto now = Clock::now();
+  if (now < last_heard_ + limit) {
+    ArmSilenceTimer();  // heard from it since the timer was set
+    return;
+  }
+  if (!fit_ && !eval_) {
+    // An idle client need not talk; look again one period later.
+    silence_timer_.expires_after(limit);
+    silence_timer_.async_wait(
+        [self = shared_from_this()](const error_code& e) { self->OnSilenceTimer(e); });
+    return;
+  }
+  const std::string line =
+      name_ + " silent for " + FormatSeconds(Seconds(now - last_heard_)) + " s";
+  logger_.Warn(line + " with a task pending; closing");
+  FailPending(line);
+  Close();
+}
+
+void TlsClientSession::Send(std::vector<uint8_t> frame) {
+  bytes_out_ += frame.size();
+  write_queue_.push_back(std::move(frame));
+  if (!writing_) DoWrite();
+}
+
+void TlsClientSession::DoWrite() {
+  writing_ = true;
+  asio::async_write(
+      stream_, asio::buffer(write_queue_.front()),
+      [self = shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
+}
+
+void TlsClientSession::OnWrite(const error_code& ec) {
+  writing_ = false;
+  if (state_ == State::kClosed) {
+    write_queue_.clear();
+    return;
+  }
+  write_queue_.pop_front();
+  if (ec) {
+    if (state_ != State::kClosing) {
+      const std::string line = name_ + " disconnected (write failed: " +
+                               wire::DescribeTlsError(ec, stream_.native_handle()) + ")";
+      logger_.Warn(line);
+      FailPending(line);
+    }
+    Close();
+    return;
+  }
+  if (!write_queue_.empty()) {
+    DoWrite();
+  } else if (state_ == State::kClosing && !half_closed_) {
+    // The final Bye/Error is out: tell the peer we are done and wait for
+    // its close (reads keep draining) or the linger timer.
+    half_closed_ = true;
+    error_code ignored;
+    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+}
+
+void TlsClientSession::SendFinal(std::vector<uint8_t> final_frame) {
+  state_ = State::kClosing;
+  handshake_timer_.cancel();
+  silence_timer_.cancel();
+  linger_timer_.expires_after(options_.close_linger);
+  linger_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec != asio::error::operation_aborted) self->Close();
+  });
+  Send(std::move(final_frame));
+}
+
+void TlsClientSession::ProtocolViolation(const std::string& what) {
+  logger_.Warn(name_ + (client_id_.empty() ? "" : " (" + peer_ + ")") +
+               ": protocol error: " + what + "; closing");
+  FailPending(name_ + " disconnected (protocol error: " + what + ")");
+  SendFinal(wire::EncodeMessage(wire::ErrorMessage{wire::ErrorCode::kProtocol, what}));
+}
+
+void TlsClientSession::Refuse(wire::ErrorCode code, const std::string& why) {
+  logger_.Warn("client " + peer_ + " refused: " + why);
+  SendFinal(wire::EncodeMessage(wire::ErrorMessage{code, why}));
+}
+
+void TlsClientSession::Stop(const std::string& reason, bool send_bye) {
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), reason, send_bye] { self->DoStop(reason, send_bye); });
+}
+
+void TlsClientSession::DoStop(const std::string& reason, bool send_bye) {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosing) {
+    if (!send_bye) Close();
+    return;
+  }
+  FailPending(name_ + " disconnected (" + reason + ")");
+  if (send_bye && state_ == State::kActive) {
+    logger_.Info(name_ + ": closing (" + reason + ")");
+    SendFinal(wire::EncodeMessage(wire::Bye{reason}));
+  } else {
+    if (!client_id_.empty()) logger_.Info(name_ + ": closing (" + reason + ")");
+    Close();
+  }
+}
+
+void TlsClientSession::FailPending(const std::string& message) {
+  if (fit_) {
+    fit_->promise->set_exception(std::make_exception_ptr(Error(message)));
+    fit_.reset();
+  }
+  if (eval_) {
+    eval_->promise->set_exception(std::make_exception_ptr(Error(message)));
+    eval_.reset();
+  }
+}
+
+void TlsClientSession::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  closed_ = true;
+  handshake_timer_.cancel();
+  silence_timer_.cancel();
+  linger_timer_.cancel();
+  error_code ignored;
+  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+  FailPending(name_ + " disconnected");
+  if (hooks_.on_closed) hooks_.on_closed(*this);
+}
+
+std::vector<TaskTraffic> TlsClientSession::RecentTraffic() const {
+  std::lock_guard lock(traffic_mutex_);
+  return {traffic_.begin(), traffic_.end()};
+}
+
+void TlsClientSession::RecordTraffic(const TaskTraffic& traffic) {
+  std::lock_guard lock(traffic_mutex_);
+  traffic_.push_back(traffic);
+  if (traffic_.size() > kTrafficKept) traffic_.pop_front();
+}
+
+std::string TlsClientSession::ProfileJson() const {
+  return "{\"agent\":" + JsonString(agent_) + ",\"cores\":" + std::to_string(device_.cores) +
+         ",\"memory_bytes\":" + std::to_string(device_.memory_bytes) +
+         ",\"samples_per_second\":" + JsonNumber(device_.samples_per_second) +
+         ",\"dataset_size\":" + std::to_string(device_.dataset_size) +
+         ",\"num_classes\":" + std::to_string(device_.num_classes) +
+         ",\"input_dim\":" + std::to_string(device_.input_dim) + "}";
+}
+
+}  // namespace edgefl::coordinator

@@ -1,0 +1,236 @@
+// One connected client of the coordinator: a mutually authenticated TLS
+// connection speaking the wire protocol (docs/protocol.md), seen by the
+// round engine as a ClientProxy.
+//
+// Life of a session (all steps on the connection's strand, as in Asio's
+// ssl/server.cpp example; every handler holds shared_from_this(), so the
+// session lives while an operation is pending):
+//
+//   Start: TLS handshake ─► read Hello ─► send Welcome ─► registered
+//          (both within SessionOptions::handshake_timeout, else closed)
+//   then:  Fit/Evaluate send TrainTask/EvalTask; the matching
+//          TrainResult/EvalResult fulfils the future; Heartbeats (any frame)
+//          show the client is alive
+//   end:   Stop (Bye first on a clean shutdown), the peer's Bye or Error, a
+//          protocol error (answered with Error), a dropped connection, or a
+//          client with a task silent for silent_intervals heartbeat
+//          intervals. A pending future is then failed with an edgefl::Error
+//          ("<id> disconnected", "<id> silent for 15 s"), never left
+//          unfulfilled.
+//
+// The client id is the CN of the client certificate (wire::PeerClientId); a
+// Hello that claims another id is answered with Error (unauthorized) and the
+// connection closed. Until Hello has been accepted the frame cap is small
+// (hello_max_frame_bytes), then max_frame_bytes.
+//
+// Results are matched by round: a TrainResult (EvalResult) must answer the
+// pending TrainTask (EvalTask). A result for a task that was superseded
+// (the round engine moved on after its deadline) is dropped with a log line;
+// a result for no task is a protocol error. A result's content (length,
+// NaN) is not checked here: the round engine rejects it with a reason.
+//
+// Thread-safety: Fit, Evaluate, Stop, SetRound and the observers may be
+// called from any thread; they post to the strand. info() belongs to the
+// thread that drives the round engine (the session writes it only before
+// the client is registered).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "algorithms/params.h"
+#include "coordinator/client_registry.h"
+#include "coordinator/log.h"
+#include "wire/frame.h"
+#include "wire/messages.h"
+
+namespace edgefl::coordinator {
+
+struct SessionOptions {
+  // Time for the TLS handshake and the Hello after it; a connection that
+  // has not been authenticated by then is closed.
+  std::chrono::milliseconds handshake_timeout{10000};
+  // Sent in Welcome: the client heartbeats at least this often while it
+  // works on a task.
+  std::chrono::milliseconds heartbeat_interval{5000};
+  // A client with a pending task that sends nothing for this many heartbeat
+  // intervals is treated as gone. Idle clients need not heartbeat (a dead
+  // idle connection is found by TCP keep-alive or the next task).
+  int silent_intervals = 3;
+  // Payload cap once the client is authenticated (docs/protocol.md).
+  uint32_t max_frame_bytes = wire::kDefaultMaxPayloadBytes;
+  // Payload cap before Hello is accepted (an unauthenticated peer cannot
+  // make the coordinator buffer 64 MB).
+  uint32_t hello_max_frame_bytes = 64u << 10;
+  // After a final Bye or Error, how long to wait for the peer to close
+  // before closing anyway.
+  std::chrono::milliseconds close_linger{2000};
+  // Welcome's fields: the run, the model and its parameter count, and
+  // settings the client may show.
+  std::string run_id;
+  std::string model_spec;
+  uint64_t num_parameters = 0;
+  algorithms::ParamMap run_config;
+  // deadline_seconds of every TrainTask/EvalTask (0 = none).
+  double task_deadline_seconds = 0.0;
+  // batch_size of every EvalTask.
+  int32_t eval_batch_size = 256;
+};
+
+class TlsClientSession;
+
+// Called on the session's strand.
+struct SessionHooks {
+  // After Hello was accepted and Welcome queued (e.g. register the client).
+  std::function<void(const std::shared_ptr<TlsClientSession>&)> on_authenticated;
+  // Once, when the connection has been closed (whatever the cause).
+  std::function<void(TlsClientSession&)> on_closed;
+};
+
+// Bytes of one task on the wire (frames: header + payload; TLS records add
+// about 0.14%): the task sent, and the result plus the heartbeats while the
+// task was pending.
+struct TaskTraffic {
+  enum class Kind { kFit, kEvaluate } kind = Kind::kFit;
+  int64_t round = 0;
+  uint64_t bytes_out = 0;  // coordinator -> client
+  uint64_t bytes_in = 0;   // client -> coordinator
+  double seconds = 0.0;    // from sending the task to its result
+};
+
+class TlsClientSession final : public RemoteClient,
+                               public std::enable_shared_from_this<TlsClientSession> {
+ public:
+  using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+
+  // REQUIRES: `socket` is connected and its executor is a strand (the
+  // server accepts with make_strand); `context` outlives the session.
+  TlsClientSession(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& context,
+                   SessionOptions options, SessionHooks hooks, Logger logger);
+  ~TlsClientSession() override;
+  TlsClientSession(const TlsClientSession&) = delete;
+  TlsClientSession& operator=(const TlsClientSession&) = delete;
+
+  // Starts the handshake (with its timeout). Call once.
+  void Start();
+
+  // ---- RemoteClient / ClientProxy ----
+  // Empty until the client is authenticated.
+  const std::string& client_id() const override { return client_id_; }
+  void SetRound(int64_t round) override { round_.store(round); }
+  // Closes the session; pending futures fail with "<id> disconnected
+  // (reason)". `send_bye`: an authenticated client is sent Bye{reason}
+  // first and given close_linger to close its end.
+  void Stop(const std::string& reason, bool send_bye) override;
+  std::string ProfileJson() const override;
+  algorithms::ClientInfo& info() override { return info_; }
+  // Sends TrainTask{round (SetRound), instructions, *global}. Never blocks.
+  std::future<algorithms::FitResult> Fit(SharedParameters global,
+                                         const algorithms::FitInstructions& instructions) override;
+  // Sends EvalTask{round, *parameters}. Never blocks.
+  std::future<client::EvalResult> Evaluate(SharedParameters parameters) override;
+
+  // ---- Observers (any thread) ----
+  // "127.0.0.1:53422".
+  const std::string& peer() const { return peer_; }
+  bool closed() const { return closed_.load(); }
+  bool authenticated() const { return authenticated_.load(); }
+  uint64_t bytes_in() const { return bytes_in_.load(); }    // frame bytes received
+  uint64_t bytes_out() const { return bytes_out_.load(); }  // frame bytes queued to send
+  // The traffic of the last (up to 64) completed tasks, oldest first.
+  std::vector<TaskTraffic> RecentTraffic() const;
+
+ private:
+  enum class State { kHandshake, kAwaitHello, kActive, kClosing, kClosed };
+
+  template <typename Result>
+  struct Pending {
+    int64_t round = 0;                              // round the task was sent for
+    std::shared_ptr<std::promise<Result>> promise;  // fulfilled by the result
+    std::chrono::steady_clock::time_point sent;     // when the task was queued
+    uint64_t bytes_out = 0;                         // the task's frame
+    uint64_t bytes_in = 0;                          // result + heartbeats so far
+  };
+
+  void OnHandshake(const boost::system::error_code& ec);
+  void OnHandshakeTimeout(const boost::system::error_code& ec);
+  void DoRead();
+  void OnRead(const boost::system::error_code& ec, size_t n);
+  void HandleFrame(wire::Frame& frame);
+  void OnHello(const wire::Hello& hello);
+  void OnTrainResult(wire::TrainResult& result, uint64_t frame_bytes);
+  void OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes);
+  void StartFit(const SharedParameters& global, const algorithms::FitInstructions& instructions,
+                std::shared_ptr<std::promise<algorithms::FitResult>> promise, int64_t round);
+  void StartEvaluate(const SharedParameters& parameters,
+                     std::shared_ptr<std::promise<client::EvalResult>> promise, int64_t round);
+  void ArmSilenceTimer();
+  void OnSilenceTimer(const boost::system::error_code& ec);
+  void Send(std::vector<uint8_t> frame);
+  void DoWrite();
+  void OnWrite(const boost::system::error_code& ec);
+  // Sends `final_frame` (Bye or Error), then half-closes and waits up to
+  // close_linger for the peer to close.
+  void SendFinal(std::vector<uint8_t> final_frame);
+  // Answers a protocol violation with Error(protocol) and closes.
+  void ProtocolViolation(const std::string& what);
+  // Refuses an unauthenticated client with Error(code) and closes.
+  void Refuse(wire::ErrorCode code, const std::string& why);
+  void DoStop(const std::string& reason, bool send_bye);
+  // Fails the pending futures with edgefl::Error(message).
+  void FailPending(const std::string& message);
+  // Closes the socket, cancels the timers, fails what is pending, calls
+  // on_closed. Idempotent.
+  void Close();
+  void RecordTraffic(const TaskTraffic& traffic);
+
+  Stream stream_;  // the TLS connection; its executor is the strand
+  const boost::asio::ip::tcp::endpoint peer_endpoint_;  // the client's address
+  const std::string peer_;                              // FormatEndpoint(peer_endpoint_)
+  const SessionOptions options_;                        // limits, timeouts, Welcome fields
+  const SessionHooks hooks_;                            // registration callbacks
+  const Logger logger_;                                 // where log lines go
+  boost::asio::steady_timer handshake_timer_;           // handshake + Hello deadline
+  boost::asio::steady_timer silence_timer_;  // fires when a busy client has been silent too long
+  boost::asio::steady_timer linger_timer_;   // bounds the close after a final Bye/Error
+  wire::FrameDecoder decoder_;               // splits the byte stream into frames
+  std::vector<uint8_t> read_buffer_;         // target of async_read_some
+  std::deque<std::vector<uint8_t>> write_queue_;  // frames to send, front is being written
+  bool writing_ = false;                          // an async_write is in flight
+  bool half_closed_ = false;                      // shutdown(send) done after the final frame
+  State state_ = State::kHandshake;               // strand only
+  std::string name_;                              // for logs: the client id, or "client <peer>"
+  std::string client_id_;                         // the certificate's CN, set at Hello
+  wire::DeviceProfile device_;                    // from Hello
+  std::string agent_;                             // from Hello
+  algorithms::ClientInfo info_;                   // the engine's view (see the class comment)
+  std::atomic<int64_t> round_{0};                 // round of the next task (SetRound)
+  std::optional<Pending<algorithms::FitResult>> fit_;  // the TrainTask awaiting its result
+  std::optional<Pending<client::EvalResult>> eval_;    // the EvalTask awaiting its result
+  std::set<int64_t> superseded_fits_;                  // rounds whose late TrainResult is dropped
+  std::set<int64_t> superseded_evals_;                 // rounds whose late EvalResult is dropped
+  std::chrono::steady_clock::time_point last_heard_;   // last bytes from the client (or task sent)
+  std::atomic<bool> closed_{false};                    // Close() has run
+  std::atomic<bool> authenticated_{false};             // Hello accepted
+  std::atomic<uint64_t> bytes_in_{0};                  // frame bytes received
+  std::atomic<uint64_t> bytes_out_{0};                 // frame bytes queued
+  mutable std::mutex traffic_mutex_;                   // guards traffic_
+  std::deque<TaskTraffic> traffic_;                    // GUARDED_BY(traffic_mutex_), last 64 tasks
+};
+
+}  // namespace edgefl::coordinator
