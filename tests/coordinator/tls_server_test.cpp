@@ -459,6 +459,50 @@ TEST_CASE("TlsClientSession: a client that disconnects mid-task fails the future
   CHECK(FailureOf(late).find("dev-1 disconnected") != std::string::npos);
 }
 
+TEST_CASE("TlsClientSession: a superseded task fails and its late result is dropped") {
+  Pki pki;
+  Coordinator coordinator(pki);
+  TestClient client(pki, pki.Client("dev-1"));
+  REQUIRE_FALSE(client.Connect(coordinator.port()));
+  client.Hello("dev-1");
+  auto session = coordinator.Session("dev-1");
+  session->SetRound(1);
+  std::future<algorithms::FitResult> first = session->Fit(Ramp(kParams), {});
+  CHECK(client.ReceiveAs<wire::TrainTask>().round == 1);
+  // The engine gave up on round 1 (deadline) and moves on.
+  session->SetRound(2);
+  std::future<algorithms::FitResult> second = session->Fit(Ramp(kParams), {});
+  CHECK(client.ReceiveAs<wire::TrainTask>().round == 2);
+  CHECK(FailureOf(first).find("superseded by round 2") != std::string::npos);
+
+  wire::TrainResult late;
+  late.round = 1;
+  late.train.num_samples = 1;
+  REQUIRE_FALSE(client.Send(late));
+  wire::TrainResult current;
+  current.round = 2;
+  current.train.num_samples = 2;
+  REQUIRE_FALSE(client.Send(current));
+  REQUIRE(ReadyWithin(second));
+  CHECK(second.get().train.num_samples == 2);
+  CHECK(coordinator.log().WaitFor({"dev-1: late TrainResult for round 1 dropped"}));
+  CHECK_FALSE(session->closed());
+}
+
+TEST_CASE("TlsClientSession: an Error from the client fails its task with the client's reason") {
+  Pki pki;
+  Coordinator coordinator(pki);
+  TestClient client(pki, pki.Client("dev-1"));
+  REQUIRE_FALSE(client.Connect(coordinator.port()));
+  client.Hello("dev-1");
+  auto session = coordinator.Session("dev-1");
+  std::future<algorithms::FitResult> future = session->Fit(Ramp(kParams), {});
+  client.ReceiveAs<wire::TrainTask>();
+  REQUIRE_FALSE(client.Send(wire::ErrorMessage{wire::ErrorCode::kTrainingFailed, "loss diverged"}));
+  const std::string reason = FailureOf(future);
+  CHECK(reason.find("dev-1 sent Error 5: loss diverged") != std::string::npos);
+}
+
 TEST_CASE("TlsClientSession: a client silent for three heartbeat intervals fails its task") {
   Pki pki;
   Coordinator coordinator(pki, 1, [](ServerOptions& o) { o.session.heartbeat_interval = 100ms; });
