@@ -1,6 +1,8 @@
 #include "coordinator/round_engine.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "algorithms/aggregate.h"
 #include "common/error.h"
@@ -85,11 +87,17 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
                 std::to_string(instructions.size()) + " clients for a cohort of " +
                 std::to_string(cohort.size()));
   }
-  std::vector<std::future<FitResult>> pending;
-  pending.reserve(cohort.size());
-  for (size_t i = 0; i < cohort.size(); ++i) {
+  // Largest datasets first: in simulation the tasks share a thread pool,
+  // and longest-first packs it best; for remote clients the order is moot.
+  std::vector<size_t> launch(cohort.size());
+  std::iota(launch.begin(), launch.end(), size_t{0});
+  std::stable_sort(launch.begin(), launch.end(), [&](size_t a, size_t b) {
+    return cohort_info[a].num_samples > cohort_info[b].num_samples;
+  });
+  std::vector<std::future<FitResult>> pending(cohort.size());
+  for (size_t i : launch) {
     instructions[i].model_version = version_;
-    pending.push_back(cohort[i]->Fit(global_, instructions[i]));
+    pending[i] = cohort[i]->Fit(global_, instructions[i]);
   }
 
   // Collect, in cohort order (so aggregation never depends on timing).
