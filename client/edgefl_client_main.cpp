@@ -129,19 +129,8 @@ int main(int argc, char** argv) {
   try {
     return Run(argc, argv);
   } catch (const cxxopts::exceptions::exception& e) {
-    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
-    return edgefl::kExitUsage;
-  } catch (const edgefl::ConfigError& e) {
-    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
-    return edgefl::kExitUsage;
-  } catch (const edgefl::DataError& e) {
-    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
-    return edgefl::kExitDataError;
-  } catch (const edgefl::IoError& e) {
-    std::fprintf(stderr, "edgefl-client: %s\n", e.what());
-    return edgefl::kExitIoError;
+    return edgefl::ReportUsageError("edgefl-client", e);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "edgefl-client: internal error: %s\n", e.what());
-    return edgefl::kExitFailure;
+    return edgefl::ReportError("edgefl-client", e);
   }
 }

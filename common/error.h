@@ -8,6 +8,7 @@
 // error codes internally and converts them at the session boundary.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -42,10 +43,18 @@ class IoError : public Error {
 // Process exit codes used by every edgefl binary.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitFailure = 1,      // unexpected internal error
-  kExitUsage = 2,        // bad command line or configuration
-  kExitDataError = 3,    // malformed input data
-  kExitIoError = 4,      // file system or network failure
+  kExitFailure = 1,    // unexpected internal error
+  kExitUsage = 2,      // bad command line or configuration
+  kExitDataError = 3,  // malformed input data
+  kExitIoError = 4,    // file system or network failure
 };
+
+// The end of every main(): prints "<program>: <message>" on stderr and
+// returns the exit code of the error's kind (ConfigError -> kExitUsage,
+// DataError -> kExitDataError, IoError -> kExitIoError; any other exception
+// is reported as an internal error, kExitFailure).
+int ReportError(const char* program, const std::exception& error);
+// The same for a command-line parser's error: always kExitUsage.
+int ReportUsageError(const char* program, const std::exception& error);
 
 }  // namespace edgefl

@@ -268,19 +268,8 @@ int main(int argc, char** argv) {
   try {
     return Run(argc, argv);
   } catch (const cxxopts::exceptions::exception& e) {
-    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
-    return edgefl::kExitUsage;
-  } catch (const edgefl::ConfigError& e) {
-    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
-    return edgefl::kExitUsage;
-  } catch (const edgefl::DataError& e) {
-    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
-    return edgefl::kExitDataError;
-  } catch (const edgefl::IoError& e) {
-    std::fprintf(stderr, "edgefl-coordinator: %s\n", e.what());
-    return edgefl::kExitIoError;
+    return edgefl::ReportUsageError("edgefl-coordinator", e);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "edgefl-coordinator: internal error: %s\n", e.what());
-    return edgefl::kExitFailure;
+    return edgefl::ReportError("edgefl-coordinator", e);
   }
 }

@@ -47,19 +47,8 @@ int main(int argc, char** argv) {
     PrintUsage();
     return edgefl::kExitUsage;
   } catch (const cxxopts::exceptions::exception& e) {
-    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
-    return edgefl::kExitUsage;
-  } catch (const edgefl::ConfigError& e) {
-    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
-    return edgefl::kExitUsage;
-  } catch (const edgefl::DataError& e) {
-    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
-    return edgefl::kExitDataError;
-  } catch (const edgefl::IoError& e) {
-    std::fprintf(stderr, "edgefl %s: %s\n", argv[1], e.what());
-    return edgefl::kExitIoError;
+    return edgefl::ReportUsageError(("edgefl " + std::string(command)).c_str(), e);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "edgefl %s: internal error: %s\n", argv[1], e.what());
-    return edgefl::kExitFailure;
+    return edgefl::ReportError(("edgefl " + std::string(command)).c_str(), e);
   }
 }
