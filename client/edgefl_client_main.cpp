@@ -6,11 +6,14 @@
 #include <ctime>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
+#include <utility>
 
 #include <cxxopts.hpp>
 
 #include "client/coordinator_session.h"
+#include "client/load_sessions.h"
 #include "client/local_data.h"
 #include "common/error.h"
 #include "datasets/fashion_mnist.h"
@@ -23,6 +26,36 @@ void Log(const std::string& id, char level, const std::string& line) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
   std::fprintf(stderr, "%c %s %s: %s\n", level, stamp, id.c_str(), line.c_str());
+}
+
+std::pair<std::string, uint16_t> ParseAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw edgefl::ConfigError("--coordinator: expected HOST:PORT, got '" + address + "'");
+  }
+  try {
+    const int port = std::stoi(address.substr(colon + 1));
+    if (port <= 0 || port > 65535) throw std::out_of_range("port");
+    return {address.substr(0, colon), static_cast<uint16_t>(port)};
+  } catch (const std::exception&) {
+    throw edgefl::ConfigError("--coordinator: bad port in '" + address + "'");
+  }
+}
+
+int RunLoadMode(const cxxopts::ParseResult& args) {
+  for (const char* required : {"coordinator", "cert-dir"}) {
+    if (!args.count(required))
+      throw edgefl::ConfigError(std::string("--load-sessions needs --") + required);
+  }
+  edgefl::client::LoadOptions load;
+  std::tie(load.host, load.port) = ParseAddress(args["coordinator"].as<std::string>());
+  load.cert_dir = args["cert-dir"].as<std::string>();
+  load.sessions = args["load-sessions"].as<size_t>();
+  load.concurrency = std::max<size_t>(1, args["load-concurrency"].as<size_t>());
+  load.churn = args.count("churn") > 0;
+  load.hold_seconds = args["hold"].as<double>();
+  return edgefl::client::RunLoadSessions(
+      load, [](char level, const std::string& line) { Log("load", level, line); });
 }
 
 int Run(int argc, char** argv) {
@@ -42,30 +75,28 @@ int Run(int argc, char** argv) {
       ("retry-for", "keep reconnecting for this many seconds after a drop",
        cxxopts::value<double>()->default_value("300"))
       ("h,help", "print this help");
+  options.add_options("Load mode (no training; see client/load_sessions.h)")
+      ("load-sessions", "open N TLS sessions, Hello, then heartbeats only",
+       cxxopts::value<size_t>())
+      ("cert-dir", "load mode: DIR/client-K.crt, .key and DIR/ca.crt", cxxopts::value<std::string>())
+      ("churn", "load mode: once all are up, close and reopen sessions in turn")
+      ("load-concurrency", "load mode: handshakes in flight",
+       cxxopts::value<size_t>()->default_value("16"))
+      ("hold", "load mode: seconds before closing the sessions (or SIGTERM)",
+       cxxopts::value<double>()->default_value("600"));
   // clang-format on
   const auto args = options.parse(argc, argv);
   if (args.count("help")) {
     std::fputs(options.help().c_str(), stdout);
     return edgefl::kExitOk;
   }
+  if (args.count("load-sessions")) return RunLoadMode(args);
   for (const char* required : {"coordinator", "cert", "key", "ca", "data", "index"}) {
     if (!args.count(required))
       throw edgefl::ConfigError(std::string("--") + required + " is required");
   }
   edgefl::client::SessionOptions session;
-  const std::string address = args["coordinator"].as<std::string>();
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    throw edgefl::ConfigError("--coordinator: expected HOST:PORT, got '" + address + "'");
-  }
-  session.host = address.substr(0, colon);
-  try {
-    const int port = std::stoi(address.substr(colon + 1));
-    if (port <= 0 || port > 65535) throw std::out_of_range("port");
-    session.port = static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-    throw edgefl::ConfigError("--coordinator: bad port in '" + address + "'");
-  }
+  std::tie(session.host, session.port) = ParseAddress(args["coordinator"].as<std::string>());
   session.tls = {args["cert"].as<std::string>(), args["key"].as<std::string>(),
                  args["ca"].as<std::string>()};
   const edgefl::wire::CertificateInfo certificate = edgefl::wire::InspectCertificate(

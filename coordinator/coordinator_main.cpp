@@ -20,6 +20,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -117,6 +118,20 @@ class IoThreads {
   std::vector<std::thread> threads_;
 };
 
+// Raises the soft open-files limit towards the hard one when
+// max_connections sockets (plus files and the listener) would not fit.
+void RaiseOpenFilesLimit(size_t connections, const Logger& logger) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= connections + 64) return;
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < connections + 64) {
+    logger.Warn("open-files limit " + std::to_string(limit.rlim_cur) +
+                " is below max_connections " + std::to_string(connections) + " + 64");
+  }
+}
+
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
 }
@@ -164,6 +179,7 @@ int Run(int argc, char** argv) {
   const ExperimentConfig config = LoadExperimentConfig(config_path, overrides);
 
   const Logger logger;
+  RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
   // Algorithms first: a bad key fails before anything is loaded or bound.
   algorithms::MakeStrategy(StrategyConfigFrom(config));
   algorithms::MakeSelector(SelectorConfigFrom(config));
