@@ -40,6 +40,12 @@ Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
     z_stride_ = conv.width;
     z_lanes_ = VectorXf::Zero(implicit_->output_floats());
     g_lanes_ = VectorXf::Zero(implicit_->output_floats());
+    if (options.pool > 1) {
+      lanes_pool_ = true;
+      pooled_lanes_ =
+          VectorXf::Zero(Index{output_.height} * output_.width * implicit_->lane_filters());
+      pooled_args_.assign(static_cast<size_t>(pooled_lanes_.size()), 0);
+    }
     if (options.padding <= options.kernel - 1) {
       // dL/dx is the full correlation of g with the flipped kernel, a stride-1
       // convolution of g (F channels) into C channels with padding k - 1 - p.
@@ -91,6 +97,7 @@ void Conv2d::Convolve(const float* weights, const float* x) {
   if (implicit_) {
     implicit_->LoadInput(x);
     implicit_->Forward(z_lanes_.data());
+    if (lanes_pool_) return;  // EpilogueLanes reads z_lanes_
     Map<MatrixXf>(z_.data(), positions, filters) =
         Map<const RowMajorMatrixXf>(z_lanes_.data(), positions, implicit_->lane_filters())
             .leftCols(filters);
@@ -125,6 +132,62 @@ void Conv2d::Epilogue(const float* bias, float* y, int32_t* argmax) const {
       for (int ow = 0; ow < conv.width; ++ow)
         dst[ow] = relu ? std::max(z[ow] + bias[f], 0.0f) : z[ow] + bias[f];
     }
+  }
+}
+
+void Conv2d::EpilogueLanes(const float* bias, float* y, int32_t* argmax) {
+  const int q = options_.pool, w = geometry_.output.width;
+  const int h_pool = output_.height, w_pool = output_.width;
+  const Index lanes = implicit_->lane_filters(), plane = Index{h_pool} * w_pool;
+  const float* z = z_lanes_.data();
+  // Per pooled position, the window's maxima of all filters at once (the
+  // first maximum in row-major window order, as MaxPoolPlanes).
+  for (int i = 0; i < h_pool; ++i) {
+    for (int j = 0; j < w_pool; ++j) {
+      float* best = pooled_lanes_.data() + (Index{i} * w_pool + j) * lanes;
+      int32_t* arg = pooled_args_.data() + (Index{i} * w_pool + j) * lanes;
+      const int32_t first = i * q * w + j * q;
+      std::copy_n(z + first * lanes, lanes, best);
+      std::fill_n(arg, lanes, first);
+      for (int di = 0; di < q; ++di) {
+        for (int dj = di == 0 ? 1 : 0; dj < q; ++dj) {
+          const int32_t p = first + di * w + dj;
+          const float* zp = z + p * lanes;
+          for (Index l = 0; l < lanes; ++l) {
+            const bool more = zp[l] > best[l];
+            best[l] = more ? zp[l] : best[l];
+            arg[l] = more ? p : arg[l];
+          }
+        }
+      }
+    }
+  }
+  const bool relu = options_.relu;
+  for (int f = 0; f < geometry_.filters; ++f) {
+    for (Index p = 0; p < plane; ++p) {
+      const float v = pooled_lanes_[p * lanes + f] + bias[f];
+      y[f * plane + p] = relu ? std::max(v, 0.0f) : v;
+      argmax[f * plane + p] = pooled_args_[static_cast<size_t>(p * lanes + f)];
+    }
+  }
+}
+
+void Conv2d::GradientOfZLanes(const float* dy, const float* y, const int32_t* argmax, float* dbias,
+                              bool with_g) {
+  const bool relu = options_.relu;
+  const Index lanes = implicit_->lane_filters(), positions = geometry_.positions();
+  const Index plane = Index{output_.height} * output_.width;
+  g_lanes_.setZero();
+  if (with_g) g_.setZero();
+  for (int f = 0; f < geometry_.filters; ++f) {
+    float sum = 0.0f;
+    for (Index i = f * plane; i < (f + 1) * plane; ++i) {
+      const float d = (relu && y[i] <= 0.0f) ? 0.0f : dy[i];
+      g_lanes_[argmax[i] * lanes + f] = d;
+      if (with_g) g_[f * positions + argmax[i]] = d;
+      sum += d;
+    }
+    dbias[f] += sum;
   }
 }
 
@@ -181,6 +244,10 @@ void Conv2d::Forward(const float* params, const ConstMatrixRef& in, MatrixRef ou
   if (implicit_) implicit_->LoadWeights(params);
   for (Index b = 0; b < batch; ++b) {
     Convolve(params, in.col(b).data());
+    if (lanes_pool_) {
+      EpilogueLanes(bias, out.col(b).data(), argmax_.data() + b * out_size);
+      continue;
+    }
     Epilogue(bias, out.col(b).data(), options_.pool > 1 ? argmax_.data() + b * out_size : nullptr);
   }
 }
@@ -202,14 +269,21 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
   if (din_by_gemm) dcols_.resize(positions, patch);
   if (din != nullptr && transposed_) FlipWeights(params);
   for (Index b = 0; b < in.cols(); ++b) {
-    GradientOfZ(dout.col(b).data(), out.col(b).data(),
-                options_.pool > 1 ? argmax_.data() + b * out_size : nullptr, dbias);
+    if (lanes_pool_) {
+      GradientOfZLanes(dout.col(b).data(), out.col(b).data(), argmax_.data() + b * out_size, dbias,
+                       din != nullptr);
+    } else {
+      GradientOfZ(dout.col(b).data(), out.col(b).data(),
+                  options_.pool > 1 ? argmax_.data() + b * out_size : nullptr, dbias);
+    }
     if (direct_) {
       direct_->LoadInput(in.col(b).data());
       direct_->AccumulateWeightGradient(g_.data(), lane_sums_.data());
     } else if (implicit_) {
-      Map<RowMajorMatrixXf>(g_lanes_.data(), positions, implicit_->lane_filters())
-          .leftCols(filters) = Map<const MatrixXf>(g_.data(), positions, filters);
+      if (!lanes_pool_) {
+        Map<RowMajorMatrixXf>(g_lanes_.data(), positions, implicit_->lane_filters())
+            .leftCols(filters) = Map<const MatrixXf>(g_.data(), positions, filters);
+      }
       implicit_->LoadInput(in.col(b).data());
       implicit_->AccumulateWeightGradient(g_lanes_.data(), dweights_.data());
     } else {

@@ -75,6 +75,12 @@ class Conv2d final : public Layer {
   void Epilogue(const float* bias, float* y, int32_t* argmax) const;
   // g_ = dL/dz for one sample from dy = dL/dy, y and the arg-max; dbias += its sums.
   void GradientOfZ(const float* dy, const float* y, const int32_t* argmax, float* dbias);
+  // Epilogue and GradientOfZ of the implicit kernel with a fused pool: they
+  // pool z_lanes_ and scatter into g_lanes_ (and g_, when with_g) in its
+  // filters-last layout, and record arg-maxes as positions (rows of z_lanes_).
+  void EpilogueLanes(const float* bias, float* y, int32_t* argmax);
+  void GradientOfZLanes(const float* dy, const float* y, const int32_t* argmax, float* dbias,
+                        bool with_g);
   // flipped_ = the weights as the (C, F, k, k) kernel of transposed_.
   void FlipWeights(const float* weights);
 
@@ -86,17 +92,20 @@ class Conv2d final : public Layer {
   std::unique_ptr<DirectConv> transposed_;      // set: dL/dx by a direct conv of g (implicit_ only)
   Eigen::VectorXf flipped_;                     // transposed_'s kernel
   Eigen::VectorXf dx_;                          // transposed_'s output, C x H x row stride
-  Eigen::Index z_stride_;        // row stride of z_ and g_: Wo, or the direct kernel's
-  Eigen::VectorXf z_;            // F x Ho x z_stride_ conv output of one sample
-  Eigen::VectorXf g_;            // F x Ho x z_stride_ dL/dz of one sample (zero tails)
-  Eigen::MatrixXf cols_;         // P x C*k*k patches of one sample
-  Eigen::MatrixXf dcols_;        // P x C*k*k gradient of the patches
-  Eigen::MatrixXf g_compact_;    // P x F copy of g_ for the direct kernel's input gradient
-  Eigen::VectorXf lane_sums_;    // the direct kernel's weight-gradient partial sums
-  Eigen::VectorXf z_lanes_;      // the implicit kernel's z, P x lane_filters() row-major
-  Eigen::VectorXf g_lanes_;      // the implicit kernel's g, P x lane_filters() row-major
-  Eigen::VectorXf dweights_;     // the implicit kernel's weight gradient (its layout)
-  std::vector<int32_t> argmax_;  // per pooled output and sample: index into z_
+  Eigen::Index z_stride_;             // row stride of z_ and g_: Wo, or the direct kernel's
+  Eigen::VectorXf z_;                 // F x Ho x z_stride_ conv output of one sample
+  Eigen::VectorXf g_;                 // F x Ho x z_stride_ dL/dz of one sample (zero tails)
+  Eigen::MatrixXf cols_;              // P x C*k*k patches of one sample
+  Eigen::MatrixXf dcols_;             // P x C*k*k gradient of the patches
+  Eigen::MatrixXf g_compact_;         // P x F copy of g_ for the direct kernel's input gradient
+  Eigen::VectorXf lane_sums_;         // the direct kernel's weight-gradient partial sums
+  Eigen::VectorXf z_lanes_;           // the implicit kernel's z, P x lane_filters() row-major
+  Eigen::VectorXf g_lanes_;           // the implicit kernel's g, P x lane_filters() row-major
+  Eigen::VectorXf dweights_;          // the implicit kernel's weight gradient (its layout)
+  bool lanes_pool_ = false;           // implicit kernel with a fused pool: pool in its layout
+  Eigen::VectorXf pooled_lanes_;      // EpilogueLanes' maxima, pooled positions x lane_filters()
+  std::vector<int32_t> pooled_args_;  // and their positions, same layout
+  std::vector<int32_t> argmax_;       // per pooled output and sample: index into z_
 };
 
 }  // namespace edgefl::nn
