@@ -24,6 +24,35 @@ namespace {
 constexpr int kDirectMaxChannels = 1;
 constexpr int kImplicitMinFilters = ImplicitGemmConv::kLanes / 2;
 
+// One pooled row of a 2 x 2 max-pool over the split-columns rows z0, z1 (the
+// even columns, then the odd ones from z + half): y[j] = max of the window's
+// four values + bias (then ReLU), arg[j] = the index of the first maximum,
+// the offset of z0 being row0 (of z1 row1).
+void PoolSplitRow(const float* z0, const float* z1, Index half, int w_pool, int32_t row0,
+                  int32_t row1, float bias, bool relu, float* y, int32_t* arg) {
+  constexpr int kChunk = DirectConv::kLanes;  // half is a multiple of it
+  const auto odd = static_cast<int32_t>(half);
+  for (int j0 = 0; j0 < w_pool; j0 += kChunk) {
+    float values[kChunk];
+    int32_t args[kChunk];
+    for (int l = 0; l < kChunk; ++l) {
+      const int j = j0 + l;
+      const float v0 = z0[j], v1 = z0[half + j], v2 = z1[j], v3 = z1[half + j];
+      const bool right_top = v1 > v0, right_bottom = v3 > v2;
+      const float top = right_top ? v1 : v0, bottom = right_bottom ? v3 : v2;
+      const int32_t top_arg = row0 + j + (right_top ? odd : 0);
+      const int32_t bottom_arg = row1 + j + (right_bottom ? odd : 0);
+      const bool lower = bottom > top;
+      const float v = (lower ? bottom : top) + bias;
+      values[l] = relu ? std::max(v, 0.0f) : v;
+      args[l] = lower ? bottom_arg : top_arg;
+    }
+    const int n = std::min(kChunk, w_pool - j0);
+    std::copy_n(values, n, y + j0);
+    std::copy_n(args, n, arg + j0);
+  }
+}
+
 }  // namespace
 
 Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
@@ -33,7 +62,8 @@ Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
   const ImageShape conv = geometry_.output;
   output_ = {conv.channels, conv.height / options.pool, conv.width / options.pool};
   if (options.stride == 1 && input.channels <= kDirectMaxChannels) {
-    direct_ = std::make_unique<DirectConv>(geometry_);
+    // A 2 x 2 pool reads the kernel's even and odd columns as plain vectors.
+    direct_ = std::make_unique<DirectConv>(geometry_, options.pool == 2);
     z_stride_ = direct_->row_stride();
   } else if (options.stride == 1 && options.filters >= kImplicitMinFilters) {
     implicit_ = std::make_unique<ImplicitGemmConv>(geometry_);
@@ -111,6 +141,19 @@ void Conv2d::Convolve(const float* weights, const float* x) {
 void Conv2d::Epilogue(const float* bias, float* y, int32_t* argmax) const {
   const ImageShape& conv = geometry_.output;
   const bool relu = options_.relu;
+  if (direct_ && direct_->split_columns()) {
+    const int h_pool = output_.height, w_pool = output_.width;
+    for (int f = 0; f < conv.channels; ++f) {
+      for (int i = 0; i < h_pool; ++i) {
+        const Index row0 = (Index{f} * conv.height + 2 * i) * z_stride_, row1 = row0 + z_stride_;
+        const Index out = (Index{f} * h_pool + i) * w_pool;
+        PoolSplitRow(z_.data() + row0, z_.data() + row1, direct_->half_stride(), w_pool,
+                     static_cast<int32_t>(row0), static_cast<int32_t>(row1), bias[f], relu, y + out,
+                     argmax + out);
+      }
+    }
+    return;
+  }
   if (options_.pool > 1) {
     MaxPoolPlanes(z_.data(), conv.channels, conv.height, conv.width, z_stride_, options_.pool, y,
                   argmax);
@@ -307,7 +350,8 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
         for (Index f = 0; f < filters; ++f)
           for (int oh = 0; oh < h_out; ++oh)
             for (int ow = 0; ow < w_out; ++ow)
-              g_compact_(Index{oh} * w_out + ow, f) = g_[(f * h_out + oh) * z_stride_ + ow];
+              g_compact_(Index{oh} * w_out + ow, f) =
+                  g_[(f * h_out + oh) * z_stride_ + direct_->column(ow)];
         dcols_.noalias() = g_compact_ * wt.transpose();
       } else {
         dcols_.noalias() = Map<const MatrixXf>(g_.data(), positions, filters) * wt.transpose();

@@ -23,9 +23,19 @@ constexpr int kTapBlock = 4;
 
 }  // namespace
 
-DirectConv::DirectConv(const ConvGeometry& g) : g_(g) {
-  row_stride_ = (g.output.width + kLanes - 1) / kLanes * kLanes;
-  padded_width_ = row_stride_ + g.kernel - 1;
+DirectConv::DirectConv(const ConvGeometry& g, bool split_columns) : g_(g), split_(split_columns) {
+  if (split_) {
+    const Index half = ((g.output.width + 1) / 2 + kLanes - 1) / kLanes * kLanes;
+    row_stride_ = 2 * half;
+    // Even output columns read padded columns 2j + kj, odd ones 2j + 1 + kj:
+    // up to half + k / 2 of each parity.
+    half_padded_ = half + g.kernel / 2 + 1;
+    padded_width_ = 2 * half_padded_;
+  } else {
+    row_stride_ = (g.output.width + kLanes - 1) / kLanes * kLanes;
+    half_padded_ = 0;
+    padded_width_ = row_stride_ + g.kernel - 1;
+  }
   padded_height_ = g.input.height + 2 * g.padding;
   padded_.assign(static_cast<size_t>(g.input.channels * padded_height_ * padded_width_), 0.0f);
 }
@@ -35,8 +45,19 @@ void DirectConv::LoadInput(const float* x) {
   for (int c = 0; c < g_.input.channels; ++c) {
     for (int ih = 0; ih < h; ++ih) {
       const float* src = x + (Index{c} * h + ih) * w;
-      float* dst = padded_.data() + (c * padded_height_ + ih + pad) * padded_width_ + pad;
-      std::copy_n(src, w, dst);
+      float* row = padded_.data() + (c * padded_height_ + ih + pad) * padded_width_;
+      if (split_) {
+        // Padded column u = iw + pad goes to (u % 2) * half_padded_ + u / 2.
+        const int first_even = pad % 2, first_odd = 1 - pad % 2;
+        float* even = row + (pad + 1) / 2;
+        float* odd = row + half_padded_ + pad / 2;
+        for (int m = 0; first_even + 2 * m < w; ++m)
+          even[m] = src[first_even + 2 * m];
+        for (int m = 0; first_odd + 2 * m < w; ++m)
+          odd[m] = src[first_odd + 2 * m];
+      } else {
+        std::copy_n(src, w, row + pad);
+      }
     }
   }
 }
@@ -70,7 +91,64 @@ void DirectConv::ForwardFilters(const float* weights, int first_filter, float* z
   }
 }
 
+// Split mode: even output column 2j reads padded column 2j + kj, odd 2j + 1
+// reads 2j + 1 + kj; in the halves of a padded row, column u is at
+// (u % 2) * half_padded_ + u / 2.
+template <int kFilters>
+void DirectConv::ForwardFiltersSplit(const float* weights, int first_filter, float* z) const {
+  const int k = g_.kernel, channels = g_.input.channels;
+  const Index patch = g_.patch_size(), half = half_stride();
+  const float* w0 = weights + first_filter * patch;
+  for (int oh = 0; oh < g_.output.height; ++oh) {
+    for (Index j0 = 0; j0 < half; j0 += kLanes) {
+      Lanes even[kFilters], odd[kFilters];
+      for (int f = 0; f < kFilters; ++f) {
+        even[f].setZero();
+        odd[f].setZero();
+      }
+      for (int c = 0; c < channels; ++c) {
+        for (int ki = 0; ki < k; ++ki) {
+          const float* row = padded_.data() + (c * padded_height_ + oh + ki) * padded_width_ + j0;
+          const float* w = w0 + (c * k + ki) * k;
+          for (int kj = 0; kj < k; ++kj) {
+            const ConstLanesMap xe(row + (kj % 2) * half_padded_ + kj / 2);
+            const ConstLanesMap xo(row + ((kj + 1) % 2) * half_padded_ + (kj + 1) / 2);
+            for (int f = 0; f < kFilters; ++f) {
+              even[f] += w[f * patch + kj] * xe;
+              odd[f] += w[f * patch + kj] * xo;
+            }
+          }
+        }
+      }
+      for (int f = 0; f < kFilters; ++f) {
+        float* out = z + ((first_filter + f) * Index{g_.output.height} + oh) * row_stride_ + j0;
+        LanesMap{out} = even[f];
+        LanesMap{out + half} = odd[f];
+      }
+    }
+  }
+}
+
 void DirectConv::Forward(const float* weights, float* z) const {
+  if (split_) {
+    for (int f = 0; f < g_.filters; f += kFilterBlock) {
+      switch (std::min(kFilterBlock, g_.filters - f)) {
+        case 4:
+          ForwardFiltersSplit<4>(weights, f, z);
+          break;
+        case 3:
+          ForwardFiltersSplit<3>(weights, f, z);
+          break;
+        case 2:
+          ForwardFiltersSplit<2>(weights, f, z);
+          break;
+        default:
+          ForwardFiltersSplit<1>(weights, f, z);
+          break;
+      }
+    }
+    return;
+  }
   for (int f = 0; f < g_.filters; f += kFilterBlock) {
     switch (std::min(kFilterBlock, g_.filters - f)) {
       case 4:
@@ -110,9 +188,70 @@ void DirectConv::WeightGradientTaps(const float* g_plane, const float* x_row,
     LanesMap(lane_sums + t * kLanes) = acc[t];
 }
 
+// Split mode: lane_sums[t][l] += sum over (oh, j0) of g_even[oh][j0 + l] *
+// x[oh][2 (j0 + l) + kj] + g_odd[oh][j0 + l] * x[oh][2 (j0 + l) + 1 + kj]
+// for the kTaps taps kj = first_tap + t (x_row: the padded row of tap row 0).
+template <int kTaps>
+void DirectConv::WeightGradientTapsSplit(const float* g_plane, const float* x_row, int first_tap,
+                                         float* lane_sums) const {
+  const Index half = half_stride();
+  const float* even_src[kTaps];
+  const float* odd_src[kTaps];
+  for (int t = 0; t < kTaps; ++t) {
+    const int kj = first_tap + t;
+    even_src[t] = x_row + (kj % 2) * half_padded_ + kj / 2;
+    odd_src[t] = x_row + ((kj + 1) % 2) * half_padded_ + (kj + 1) / 2;
+  }
+  Lanes acc[kTaps];
+  for (int t = 0; t < kTaps; ++t)
+    acc[t] = ConstLanesMap(lane_sums + t * kLanes);
+  for (int oh = 0; oh < g_.output.height; ++oh) {
+    const float* gr = g_plane + oh * row_stride_;
+    const Index xr = oh * padded_width_;
+    for (Index j0 = 0; j0 < half; j0 += kLanes) {
+      const ConstLanesMap ge(gr + j0), go(gr + half + j0);
+      for (int t = 0; t < kTaps; ++t) {
+        acc[t] += ge * ConstLanesMap(even_src[t] + xr + j0);
+        acc[t] += go * ConstLanesMap(odd_src[t] + xr + j0);
+      }
+    }
+  }
+  for (int t = 0; t < kTaps; ++t)
+    LanesMap(lane_sums + t * kLanes) = acc[t];
+}
+
 void DirectConv::AccumulateWeightGradient(const float* g, float* lane_sums) const {
   const int k = g_.kernel;
   const Index plane = Index{g_.output.height} * row_stride_;
+  if (split_) {
+    for (int f = 0; f < g_.filters; ++f) {
+      for (int c = 0; c < g_.input.channels; ++c) {
+        for (int ki = 0; ki < k; ++ki) {
+          const float* x_row = padded_.data() + (c * padded_height_ + ki) * padded_width_;
+          float* sums = lane_sums + (((Index{f} * g_.input.channels + c) * k + ki) * k) * kLanes;
+          const float* gp = g + f * plane;
+          for (int kj = 0; kj < k; kj += kTapBlock) {
+            float* s = sums + kj * kLanes;
+            switch (std::min(kTapBlock, k - kj)) {
+              case 4:
+                WeightGradientTapsSplit<4>(gp, x_row, kj, s);
+                break;
+              case 3:
+                WeightGradientTapsSplit<3>(gp, x_row, kj, s);
+                break;
+              case 2:
+                WeightGradientTapsSplit<2>(gp, x_row, kj, s);
+                break;
+              default:
+                WeightGradientTapsSplit<1>(gp, x_row, kj, s);
+                break;
+            }
+          }
+        }
+      }
+    }
+    return;
+  }
   for (int f = 0; f < g_.filters; ++f) {
     for (int c = 0; c < g_.input.channels; ++c) {
       for (int ki = 0; ki < k; ++ki) {

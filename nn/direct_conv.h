@@ -12,6 +12,14 @@
 //   weights       PyTorch's (F, C, k, k) contiguous array.
 //   lane sums     (F*C*k*k) x kLanes: per weight, kLanes partial sums of its
 //                 gradient, reduced by ReduceWeightGradient.
+//
+// Split-columns mode (for a fused 2 x 2 pool: the window's columns become
+// two plain vectors): each output row holds its even columns, then its odd
+// ones, half_stride() floats each (ceil(Wo / 2) rounded up to kLanes);
+// column ow at (ow % 2) * half_stride() + ow / 2, row_stride() = 2 *
+// half_stride(). The padded input rows are likewise stored as their even
+// then their odd columns (an internal layout). Lanes past the valid columns
+// are scratch in z and MUST be zero in g, as above.
 #pragma once
 
 #include <vector>
@@ -25,9 +33,15 @@ class DirectConv {
   static constexpr int kLanes = 16;
 
   // REQUIRES: g.stride == 1.
-  explicit DirectConv(const ConvGeometry& g);
+  explicit DirectConv(const ConvGeometry& g, bool split_columns = false);
 
+  bool split_columns() const { return split_; }
   Eigen::Index row_stride() const { return row_stride_; }
+  Eigen::Index half_stride() const { return row_stride_ / 2; }  // split mode only
+  // The offset of output column ow within its row of z or g.
+  Eigen::Index column(int ow) const {
+    return split_ ? (ow % 2) * half_stride() + ow / 2 : Eigen::Index{ow};
+  }
   // Floats in z or g of one sample: F * Ho * row_stride().
   Eigen::Index output_floats() const {
     return Eigen::Index{g_.filters} * g_.output.height * row_stride_;
@@ -52,8 +66,15 @@ class DirectConv {
   void ForwardFilters(const float* weights, int first_filter, float* z) const;
   template <int kTaps>
   void WeightGradientTaps(const float* g_plane, const float* x_row, float* lane_sums) const;
+  template <int kFilters>
+  void ForwardFiltersSplit(const float* weights, int first_filter, float* z) const;
+  template <int kTaps>
+  void WeightGradientTapsSplit(const float* g_plane, const float* x_row, int first_tap,
+                               float* lane_sums) const;
 
   ConvGeometry g_;
+  bool split_;
+  Eigen::Index half_padded_;    // split mode: floats of each half of a padded row
   Eigen::Index row_stride_;     // Wo rounded up to kLanes
   Eigen::Index padded_width_;   // Wp
   Eigen::Index padded_height_;  // Hp

@@ -182,6 +182,23 @@ TEST_CASE("Conv2d: fused max-pool equals Conv2d then MaxPool2d - both kernels") 
                  2, 92);
 }
 
+TEST_CASE("Conv2d: direct kernel split columns - odd widths and paddings and wide rows") {
+  // Output width 19 (an unpooled last column), odd padding, rows past one
+  // vector of even columns, a kernel wider than its padding on both sides.
+  CheckFusedPool({1, 7, 21},
+                 {.filters = 5, .kernel = 3, .stride = 1, .padding = 0, .relu = true, .pool = 2}, 2,
+                 93);
+  CheckFusedPool({1, 6, 40},
+                 {.filters = 7, .kernel = 4, .stride = 1, .padding = 1, .relu = false, .pool = 2},
+                 2, 94);
+  CheckFusedPool({1, 5, 35},
+                 {.filters = 2, .kernel = 5, .stride = 1, .padding = 3, .relu = true, .pool = 2}, 3,
+                 95);
+  Conv2d conv({1, 5, 11},
+              {.filters = 3, .kernel = 3, .stride = 1, .padding = 1, .relu = false, .pool = 2});
+  CheckLayer(conv, 2, 96, 1e-3f);
+}
+
 // Forward of `conv` (no ReLU, no pool) against plain loops.
 void CheckAgainstLoops(ImageShape shape, const Conv2dOptions& options, uint64_t seed) {
   Conv2d conv(shape, options);
