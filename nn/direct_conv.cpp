@@ -1,6 +1,8 @@
 #include "nn/direct_conv.h"
 
 #include <algorithm>
+#include <type_traits>
+#include <utility>
 
 namespace edgefl::nn {
 
@@ -18,8 +20,18 @@ using ConstLanesMap = Eigen::Map<const Lanes, Eigen::Unaligned>;
 // all of them) and kernel taps accumulated together in the weight gradient:
 // enough independent accumulators to hide FMA latency, few enough to stay in
 // registers.
-constexpr int kFilterBlock = 4;
-constexpr int kTapBlock = 4;
+constexpr int kFilterBlock = 8;
+constexpr int kTapBlock = 8;
+
+// Calls body(std::integral_constant<int, n>{}) for 1 <= n <= kMax: a block
+// size known at run time dispatched to a kernel compiled for it.
+template <int kMax, typename Body>
+void WithBlock(int n, const Body& body) {
+  if constexpr (kMax > 1) {
+    if (n < kMax) return WithBlock<kMax - 1>(n, body);
+  }
+  body(std::integral_constant<int, kMax>{});
+}
 
 }  // namespace
 
@@ -38,6 +50,11 @@ DirectConv::DirectConv(const ConvGeometry& g, bool split_columns) : g_(g), split
   }
   padded_height_ = g.input.height + 2 * g.padding;
   padded_.assign(static_cast<size_t>(g.input.channels * padded_height_ * padded_width_), 0.0f);
+}
+
+std::pair<int, int> DirectConv::KernelRows(int oh) const {
+  const int pad = g_.padding;
+  return {std::max(0, pad - oh), std::min(g_.kernel - 1, pad + g_.input.height - 1 - oh)};
 }
 
 void DirectConv::LoadInput(const float* x) {
@@ -68,12 +85,13 @@ void DirectConv::ForwardFilters(const float* weights, int first_filter, float* z
   const Index patch = g_.patch_size();
   const float* w0 = weights + first_filter * patch;
   for (int oh = 0; oh < g_.output.height; ++oh) {
+    const std::pair<int, int> rows = KernelRows(oh);
     for (Index ow0 = 0; ow0 < row_stride_; ow0 += kLanes) {
       Lanes acc[kFilters];
       for (Lanes& a : acc)
         a.setZero();
       for (int c = 0; c < channels; ++c) {
-        for (int ki = 0; ki < k; ++ki) {
+        for (int ki = rows.first; ki <= rows.second; ++ki) {
           const float* src = padded_.data() + (c * padded_height_ + oh + ki) * padded_width_ + ow0;
           const float* w = w0 + (c * k + ki) * k;
           for (int kj = 0; kj < k; ++kj) {
@@ -100,6 +118,7 @@ void DirectConv::ForwardFiltersSplit(const float* weights, int first_filter, flo
   const Index patch = g_.patch_size(), half = half_stride();
   const float* w0 = weights + first_filter * patch;
   for (int oh = 0; oh < g_.output.height; ++oh) {
+    const std::pair<int, int> rows = KernelRows(oh);
     for (Index j0 = 0; j0 < half; j0 += kLanes) {
       Lanes even[kFilters], odd[kFilters];
       for (int f = 0; f < kFilters; ++f) {
@@ -107,7 +126,7 @@ void DirectConv::ForwardFiltersSplit(const float* weights, int first_filter, flo
         odd[f].setZero();
       }
       for (int c = 0; c < channels; ++c) {
-        for (int ki = 0; ki < k; ++ki) {
+        for (int ki = rows.first; ki <= rows.second; ++ki) {
           const float* row = padded_.data() + (c * padded_height_ + oh + ki) * padded_width_ + j0;
           const float* w = w0 + (c * k + ki) * k;
           for (int kj = 0; kj < k; ++kj) {
@@ -132,38 +151,15 @@ void DirectConv::ForwardFiltersSplit(const float* weights, int first_filter, flo
 void DirectConv::Forward(const float* weights, float* z) const {
   if (split_) {
     for (int f = 0; f < g_.filters; f += kFilterBlock) {
-      switch (std::min(kFilterBlock, g_.filters - f)) {
-        case 4:
-          ForwardFiltersSplit<4>(weights, f, z);
-          break;
-        case 3:
-          ForwardFiltersSplit<3>(weights, f, z);
-          break;
-        case 2:
-          ForwardFiltersSplit<2>(weights, f, z);
-          break;
-        default:
-          ForwardFiltersSplit<1>(weights, f, z);
-          break;
-      }
+      WithBlock<kFilterBlock>(std::min(kFilterBlock, g_.filters - f), [&](auto n) {
+        ForwardFiltersSplit<decltype(n)::value>(weights, f, z);
+      });
     }
     return;
   }
   for (int f = 0; f < g_.filters; f += kFilterBlock) {
-    switch (std::min(kFilterBlock, g_.filters - f)) {
-      case 4:
-        ForwardFilters<4>(weights, f, z);
-        break;
-      case 3:
-        ForwardFilters<3>(weights, f, z);
-        break;
-      case 2:
-        ForwardFilters<2>(weights, f, z);
-        break;
-      default:
-        ForwardFilters<1>(weights, f, z);
-        break;
-    }
+    WithBlock<kFilterBlock>(std::min(kFilterBlock, g_.filters - f),
+                            [&](auto n) { ForwardFilters<decltype(n)::value>(weights, f, z); });
   }
 }
 
@@ -232,20 +228,9 @@ void DirectConv::AccumulateWeightGradient(const float* g, float* lane_sums) cons
           const float* gp = g + f * plane;
           for (int kj = 0; kj < k; kj += kTapBlock) {
             float* s = sums + kj * kLanes;
-            switch (std::min(kTapBlock, k - kj)) {
-              case 4:
-                WeightGradientTapsSplit<4>(gp, x_row, kj, s);
-                break;
-              case 3:
-                WeightGradientTapsSplit<3>(gp, x_row, kj, s);
-                break;
-              case 2:
-                WeightGradientTapsSplit<2>(gp, x_row, kj, s);
-                break;
-              default:
-                WeightGradientTapsSplit<1>(gp, x_row, kj, s);
-                break;
-            }
+            WithBlock<kTapBlock>(std::min(kTapBlock, k - kj), [&](auto n) {
+              WeightGradientTapsSplit<decltype(n)::value>(gp, x_row, kj, s);
+            });
           }
         }
       }
@@ -260,20 +245,9 @@ void DirectConv::AccumulateWeightGradient(const float* g, float* lane_sums) cons
         for (int kj = 0; kj < k; kj += kTapBlock) {
           const float* gp = g + f * plane;
           float* s = sums + kj * kLanes;
-          switch (std::min(kTapBlock, k - kj)) {
-            case 4:
-              WeightGradientTaps<4>(gp, x_row + kj, s);
-              break;
-            case 3:
-              WeightGradientTaps<3>(gp, x_row + kj, s);
-              break;
-            case 2:
-              WeightGradientTaps<2>(gp, x_row + kj, s);
-              break;
-            default:
-              WeightGradientTaps<1>(gp, x_row + kj, s);
-              break;
-          }
+          WithBlock<kTapBlock>(std::min(kTapBlock, k - kj), [&](auto n) {
+            WeightGradientTaps<decltype(n)::value>(gp, x_row + kj, s);
+          });
         }
       }
     }

@@ -22,6 +22,7 @@
 // are scratch in z and MUST be zero in g, as above.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "nn/conv_geometry.h"
@@ -62,6 +63,9 @@ class DirectConv {
   void ReduceWeightGradient(const float* lane_sums, float* dweights) const;
 
  private:
+  // The kernel rows [first, second] that read non-padding input rows for
+  // output row oh (the others only multiply zeros).
+  std::pair<int, int> KernelRows(int oh) const;
   template <int kFilters>
   void ForwardFilters(const float* weights, int first_filter, float* z) const;
   template <int kTaps>

@@ -1,6 +1,7 @@
 #include "nn/implicit_gemm_conv.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace edgefl::nn {
 
@@ -16,7 +17,17 @@ using ConstLanesMap = Eigen::Map<const Lanes, Eigen::Unaligned>;
 // loaded weight vector) and taps accumulated together in the weight
 // gradient (sharing each loaded gradient vector).
 constexpr int kPositionBlock = 8;
-constexpr int kTapBlock = 4;
+constexpr int kTapBlock = 8;
+
+// Calls body(std::integral_constant<int, n>{}) for 1 <= n <= kMax: a block
+// size known at run time dispatched to a kernel compiled for it.
+template <int kMax, typename Body>
+void WithBlock(int n, const Body& body) {
+  if constexpr (kMax > 1) {
+    if (n < kMax) return WithBlock<kMax - 1>(n, body);
+  }
+  body(std::integral_constant<int, kMax>{});
+}
 
 }  // namespace
 
@@ -72,32 +83,9 @@ void ImplicitGemmConv::Forward(float* z) const {
   for (Index f0 = 0; f0 < lane_filters_; f0 += kLanes) {
     for (int oh = 0; oh < geometry_.output.height; ++oh) {
       for (int ow0 = 0; ow0 < w_out; ow0 += kPositionBlock) {
-        switch (std::min(kPositionBlock, w_out - ow0)) {
-          case 8:
-            ForwardPositions<8>(oh, ow0, f0, z);
-            break;
-          case 7:
-            ForwardPositions<7>(oh, ow0, f0, z);
-            break;
-          case 6:
-            ForwardPositions<6>(oh, ow0, f0, z);
-            break;
-          case 5:
-            ForwardPositions<5>(oh, ow0, f0, z);
-            break;
-          case 4:
-            ForwardPositions<4>(oh, ow0, f0, z);
-            break;
-          case 3:
-            ForwardPositions<3>(oh, ow0, f0, z);
-            break;
-          case 2:
-            ForwardPositions<2>(oh, ow0, f0, z);
-            break;
-          default:
-            ForwardPositions<1>(oh, ow0, f0, z);
-            break;
-        }
+        WithBlock<kPositionBlock>(std::min(kPositionBlock, w_out - ow0), [&](auto n) {
+          ForwardPositions<decltype(n)::value>(oh, ow0, f0, z);
+        });
       }
     }
   }
@@ -134,20 +122,9 @@ void ImplicitGemmConv::AccumulateWeightGradient(const float* g, float* dweights)
         float* dw = dweights + ((Index{c} * k + ki) * k) * lane_filters_;
         for (int kj = 0; kj < k; kj += kTapBlock) {
           float* d = dw + kj * lane_filters_;
-          switch (std::min(kTapBlock, k - kj)) {
-            case 4:
-              GradientTaps<4>(g, x_row + kj, f0, d);
-              break;
-            case 3:
-              GradientTaps<3>(g, x_row + kj, f0, d);
-              break;
-            case 2:
-              GradientTaps<2>(g, x_row + kj, f0, d);
-              break;
-            default:
-              GradientTaps<1>(g, x_row + kj, f0, d);
-              break;
-          }
+          WithBlock<kTapBlock>(std::min(kTapBlock, k - kj), [&](auto n) {
+            GradientTaps<decltype(n)::value>(g, x_row + kj, f0, d);
+          });
         }
       }
     }
