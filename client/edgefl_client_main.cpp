@@ -15,6 +15,7 @@
 #include "client/coordinator_session.h"
 #include "client/load_sessions.h"
 #include "client/local_data.h"
+#include "client/speed_probe.h"
 #include "common/error.h"
 #include "datasets/fashion_mnist.h"
 #include "wire/certificates.h"
@@ -113,6 +114,7 @@ int Run(int argc, char** argv) {
   session.device.dataset_size = data.size();
   session.device.num_classes = static_cast<uint32_t>(data.num_classes);
   session.device.input_dim = static_cast<uint32_t>(data.dim());
+  session.device.samples_per_second = edgefl::client::MeasureTrainingSpeed(data);
   const std::string id = session.client_id;
   Log(id, 'I',
       "loaded " + std::to_string(data.size()) + " samples of " + data.name + " in " +

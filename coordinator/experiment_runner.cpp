@@ -164,6 +164,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
     if (options.progress) {
       std::fprintf(options.progress, "resuming run '%s' after round %lld\n",
                    config.run_name.c_str(), static_cast<long long>(last_done));
+      std::fflush(options.progress);
     }
   } else {
     storage::RunSpec spec;

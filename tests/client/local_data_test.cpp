@@ -37,3 +37,17 @@ TEST_CASE("LoadClientData gives exactly the client's rows of Fashion-MNIST with 
 }
 
 }  // namespace edgefl::client
+
+#include "client/speed_probe.h"
+
+namespace edgefl::client {
+
+TEST_CASE("MeasureTrainingSpeed reports a positive samples per second") {
+  datasets::FashionMnistOptions options;
+  options.dir = edgefl::testing::FashionMnistDir();
+  const datasets::Dataset test = datasets::LoadFashionMnist(datasets::Split::kTest, options);
+  CHECK(MeasureTrainingSpeed(test, 512) > 100.0);
+  CHECK(MeasureTrainingSpeed(datasets::Dataset{}) == 0.0);
+}
+
+}  // namespace edgefl::client
