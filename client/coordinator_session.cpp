@@ -104,6 +104,9 @@ class Session {
                          std::to_string(options_.port) + ": " + ec.message()};
     }
     stream_.next_layer().set_option(boost::asio::socket_base::keep_alive(true), ec);
+    // A result is several TLS records: without this, Nagle holds the last
+    // one until the coordinator's delayed ACK (~40 ms a frame).
+    stream_.next_layer().set_option(boost::asio::ip::tcp::no_delay(true), ec);
     stream_.handshake(boost::asio::ssl::stream_base::client, ec);
     if (ec) {
       throw Disconnected{

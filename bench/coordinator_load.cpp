@@ -1,0 +1,578 @@
+// The coordinator's figures with real processes over mutual TLS on loopback
+// (issue 5, BENCHMARKS.md):
+//
+//   coordinator_load [--part all|overhead|connections|wire] [--clients 10,100]
+//                    [--rounds 6] [--sessions 1000] [--concurrency 16]
+//                    [--dataset fmnist-test|fmnist] [--keep DIR]
+//
+//   overhead     a round's wall time (the SQLite log's rounds.started_at ..
+//                ended_at) minus the slowest client's compute_seconds
+//                (client_updates), for federations of 10 and 100
+//                edgefl-client processes on a tiny model (logreg:784-10,
+//                local_steps 1): the coordinator's own cost per round. Round
+//                1 waits for the clients to connect and is left out. The
+//                shares are IID parts of the 10,000 test images by default
+//                (--dataset fmnist: the demo's Dir(0.5) parts of the training
+//                split): a client also measures its loss on its whole share
+//                before and after training, outside compute_seconds, so
+//                large shares show up as overhead.
+//   connections  one edgefl-client --load-sessions N process against an
+//                idle coordinator (min_clients above N): handshakes/s
+//                (TLS + Hello + Welcome), the coordinator's VmRSS before,
+//                with the N sessions and after they closed; then --churn;
+//                next to the plain TCP connect rate of loopback measured in
+//                this process.
+//   wire         bytes on the wire per client per round (the coordinator's
+//                per-result log line: frame bytes of the TrainTask out and
+//                of the TrainResult + heartbeats in) vs the model's float32
+//                size, for cnn:lenet and mlp:784-200-200-10.
+//
+// Every child is started with PR_SET_PDEATHSIG and killed on exit; every
+// wait has a timeout.
+#include <algorithm>
+#include <arpa/inet.h>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <netinet/in.h>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "nn/model.h"
+#include "storage/experiment_log.h"
+#include "wire/certificates.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using namespace edgefl;
+
+const std::string kBin = EDGEFL_BINARY_DIR;
+const std::string kSrc = EDGEFL_SOURCE_DIR;
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool PollUntil(const std::function<bool()>& done, Clock::duration timeout,
+               Clock::duration every = 20ms) {
+  const auto until = Clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+// A child process: stdin /dev/null, stdout and stderr to files; SIGKILLed
+// and reaped on destruction if still running.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const fs::path& out, const fs::path& err)
+      : out_(out), err_(err) {
+    std::vector<char*> args;
+    for (std::string& a : argv)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    const std::string out_path = out.string(), err_path = err.string();
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      const int in = ::open("/dev/null", O_RDONLY);
+      const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (in < 0 || o < 0 || e < 0) ::_exit(127);
+      ::dup2(in, 0);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Process() {
+    if (Running()) {
+      ::kill(pid_, SIGKILL);
+      Wait(10s);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const fs::path& out() const { return out_; }
+  const fs::path& err() const { return err_; }
+  bool Running() {
+    if (status_) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+    return !status_.has_value();
+  }
+  void Signal(int signal) {
+    if (Running()) ::kill(pid_, signal);
+  }
+  bool Wait(Clock::duration timeout) {
+    return PollUntil([this] { return !Running(); }, timeout);
+  }
+  bool ExitedOk() const { return status_ && WIFEXITED(*status_) && WEXITSTATUS(*status_) == 0; }
+
+ private:
+  fs::path out_, err_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// VmRSS of a process in MB (0 if unreadable).
+double RssMb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0.0;
+}
+
+size_t CountOf(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+// A deployment directory: a CA, the coordinator's certificate and client-K
+// certificates (issued in-process: 1,000 take a few seconds).
+class Deployment {
+ public:
+  Deployment(const fs::path& dir, int clients) : dir_(dir) {
+    fs::create_directories(certs());
+    const wire::CertificateAndKey ca = wire::CreateCa("edgefl bench CA", wire::Validity::Days(2));
+    wire::WriteCertificateAndKey(ca, certs() / "ca.crt", certs() / "ca.key", wire::Overwrite::kYes);
+    wire::WriteCertificateAndKey(
+        wire::IssueServerCertificate(ca, {"127.0.0.1"}, wire::Validity::Days(2)),
+        certs() / "server.crt", certs() / "server.key", wire::Overwrite::kYes);
+    for (int k = 0; k < clients; ++k) {
+      const std::string name = "client-" + std::to_string(k);
+      wire::WriteCertificateAndKey(wire::IssueClientCertificate(ca, name, wire::Validity::Days(2)),
+                                   certs() / (name + ".crt"), certs() / (name + ".key"),
+                                   wire::Overwrite::kYes);
+    }
+  }
+  fs::path certs() const { return dir_ / "certs"; }
+  fs::path db() const { return dir_ / "bench.db"; }
+  fs::path partition() const { return dir_ / "fmnist.partition"; }
+
+  // `dataset` "fmnist" (the training split, Dirichlet(0.5) as in the demo)
+  // or "fmnist-test" (the 10,000 test images, IID: small equal shares).
+  void Partition(int clients, const std::string& dataset) {
+    const std::string scheme = dataset == "fmnist" ? "dirichlet --alpha 0.5" : "iid";
+    const std::string command = kBin + "/tools/edgefl partition --dataset " + dataset +
+                                " --scheme " + scheme + " --seed 1 -q --clients " +
+                                std::to_string(clients) + " --out " + partition().string() +
+                                " >/dev/null";
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
+  }
+
+  std::unique_ptr<Process> StartCoordinator(const std::string& tag,
+                                            const std::vector<std::string>& settings) {
+    std::vector<std::string> argv = {kBin + "/coordinator/edgefl-coordinator", "--config",
+                                     kSrc + "/examples/fedavg.toml"};
+    std::vector<std::string> all = {"port=0",
+                                    "cert=" + (certs() / "server.crt").string(),
+                                    "key=" + (certs() / "server.key").string(),
+                                    "ca=" + (certs() / "ca.crt").string(),
+                                    "db=" + db().string(),
+                                    "test_subset=200",
+                                    "run_name=" + tag};
+    all.insert(all.end(), settings.begin(), settings.end());
+    for (const std::string& s : all) {
+      argv.push_back("--set");
+      argv.push_back(s);
+    }
+    auto p =
+        std::make_unique<Process>(std::move(argv), dir_ / (tag + ".out"), dir_ / (tag + ".log"));
+    port_ = 0;
+    const bool up = PollUntil(
+        [&] {
+          const std::string log = ReadFile(p->err());
+          const size_t at = log.find("listening on ");
+          const size_t colon = at == std::string::npos ? at : log.find(':', at);
+          const size_t end = colon == std::string::npos ? colon : log.find('\n', colon);
+          if (end != std::string::npos) port_ = std::stoi(log.substr(colon + 1, end - colon - 1));
+          return port_ != 0 || !p->Running();
+        },
+        60s);
+    if (!up || port_ == 0) {
+      throw std::runtime_error("the coordinator did not start listening: " + ReadFile(p->err()));
+    }
+    return p;
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  std::unique_ptr<Process> StartClient(int k) {
+    const std::string name = "client-" + std::to_string(k);
+    std::vector<std::string> argv = {kBin + "/client/edgefl-client",
+                                     "--coordinator",
+                                     address(),
+                                     "--cert",
+                                     (certs() / (name + ".crt")).string(),
+                                     "--key",
+                                     (certs() / (name + ".key")).string(),
+                                     "--ca",
+                                     (certs() / "ca.crt").string(),
+                                     "--data",
+                                     partition().string(),
+                                     "--index",
+                                     std::to_string(k),
+                                     "--retry-for",
+                                     "120"};
+    return std::make_unique<Process>(std::move(argv), dir_ / (name + ".out"),
+                                     dir_ / (name + ".log"));
+  }
+
+ private:
+  fs::path dir_;
+  int port_ = 0;
+};
+
+struct Stats {
+  double mean = 0, median = 0, min = 0, max = 0;
+};
+Stats Summarize(std::vector<double> v) {
+  Stats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  for (double x : v)
+    s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  const size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+// Runs a federation of `clients` processes for `rounds` rounds of `model`;
+// returns the coordinator's log after it finished.
+struct FederationRun {
+  std::vector<storage::RoundRecord> rounds;
+  std::vector<storage::ClientUpdateRecord> updates;
+  std::string coordinator_log;
+  double seconds = 0;
+};
+FederationRun RunFederation(const fs::path& dir, int clients, int rounds, const std::string& model,
+                            const std::string& tag, const std::string& dataset) {
+  Deployment d(dir, clients);
+  d.Partition(clients, dataset);
+  const std::string n = std::to_string(clients);
+  auto coordinator = d.StartCoordinator(
+      tag, {"clients=" + n, "clients_per_round=" + n, "min_clients=" + n,
+            "rounds=" + std::to_string(rounds), "model=" + model, "local_steps=1",
+            "eval_every=1000", "max_connections=" + std::to_string(clients + 100)});
+  std::vector<std::unique_ptr<Process>> children;
+  const auto start = Clock::now();
+  for (int k = 0; k < clients; ++k)
+    children.push_back(d.StartClient(k));
+  if (!coordinator->Wait(600s) || !coordinator->ExitedOk()) {
+    throw std::runtime_error(tag + ": the coordinator did not finish; its log ends: " +
+                             ReadFile(coordinator->err()).substr(0, 2000));
+  }
+  FederationRun run;
+  run.seconds = Seconds(Clock::now() - start);
+  for (auto& c : children)
+    c->Wait(20s);  // they exit on Bye; killed by ~Process otherwise
+  run.coordinator_log = ReadFile(coordinator->err());
+  storage::ExperimentLog log(d.db().string());
+  const std::optional<storage::RunInfo> info = log.FindRun(tag);
+  if (!info) throw std::runtime_error(tag + ": no run in the log");
+  run.rounds = log.Rounds(info->id);
+  run.updates = log.ClientUpdates(info->id);
+  return run;
+}
+
+void RoundOverhead(const fs::path& root, const std::vector<int>& client_counts, int rounds,
+                   const std::string& dataset) {
+  std::printf(
+      "\n== Round overhead: wall time minus the slowest client's compute (logreg:784-10, "
+      "local_steps 1, rounds 2..%d, %s shares) ==\n",
+      rounds, dataset == "fmnist" ? "Fashion-MNIST train Dir(0.5)" : "Fashion-MNIST test IID");
+  std::printf("%8s %7s %12s %12s %12s %12s %12s %10s\n", "clients", "rounds", "wall mean",
+              "compute max", "overhead", "overhead", "overhead", "per client");
+  std::printf("%8s %7s %12s %12s %12s %12s %12s %10s\n", "", "", "(ms)", "mean (ms)", "mean (ms)",
+              "median (ms)", "max (ms)", "(ms)");
+  for (int clients : client_counts) {
+    const std::string tag = "overhead-" + dataset + "-" + std::to_string(clients);
+    const FederationRun run =
+        RunFederation(root / tag, clients, rounds, "logreg:784-10", tag, dataset);
+    std::vector<double> walls, computes, overheads;
+    for (const storage::RoundRecord& r : run.rounds) {
+      if (r.round < 2) continue;  // waits for the clients to connect
+      double slowest = 0;
+      for (const storage::ClientUpdateRecord& u : run.updates) {
+        if (u.round == r.round && std::isfinite(u.compute_seconds))
+          slowest = std::max(slowest, u.compute_seconds);
+      }
+      const double wall = r.ended_at - r.started_at;
+      walls.push_back(wall * 1e3);
+      computes.push_back(slowest * 1e3);
+      overheads.push_back((wall - slowest) * 1e3);
+    }
+    const Stats o = Summarize(overheads);
+    std::printf("%8d %7zu %12.1f %12.1f %12.1f %12.1f %12.1f %10.2f\n", clients, walls.size(),
+                Summarize(walls).mean, Summarize(computes).mean, o.mean, o.median, o.max,
+                o.mean / clients);
+    std::fflush(stdout);
+  }
+}
+
+// Plain TCP connect + accept + close on loopback, `n` times, sequentially
+// with an accepting thread: connections per second.
+double TcpConnectRate(int n) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener, 1024) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("cannot listen on loopback");
+  }
+  std::thread acceptor([&] {
+    for (int i = 0; i < n; ++i) {
+      const int fd = ::accept(listener, nullptr, nullptr);
+      if (fd >= 0) ::close(fd);
+    }
+  });
+  const auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      ::close(fd);
+      acceptor.detach();
+      throw std::runtime_error("loopback connect failed");
+    }
+    ::close(fd);
+  }
+  acceptor.join();
+  const double s = Seconds(Clock::now() - start);
+  ::close(listener);
+  return n / s;
+}
+
+// Runs `edgefl-client --load-sessions` against the coordinator; returns its
+// stdout once it printed `until` (or throws).
+std::unique_ptr<Process> StartLoad(Deployment& d, const fs::path& dir, const std::string& tag,
+                                   int sessions, int concurrency, bool churn, double hold) {
+  std::vector<std::string> argv = {kBin + "/client/edgefl-client",
+                                   "--load-sessions",
+                                   std::to_string(sessions),
+                                   "--coordinator",
+                                   d.address(),
+                                   "--cert-dir",
+                                   d.certs().string(),
+                                   "--load-concurrency",
+                                   std::to_string(concurrency),
+                                   "--hold",
+                                   std::to_string(hold)};
+  if (churn) argv.push_back("--churn");
+  return std::make_unique<Process>(std::move(argv), dir / (tag + ".out"), dir / (tag + ".log"));
+}
+
+double FieldAfter(const std::string& text, const std::string& key, const std::string& suffix) {
+  const size_t at = text.find(key);
+  if (at == std::string::npos) return std::nan("");
+  const size_t end = text.find(suffix, at);
+  size_t begin = text.rfind(' ', end - 1);
+  return std::stod(text.substr(begin + 1, end - begin - 1));
+}
+
+void Connections(const fs::path& root, int sessions, int concurrency) {
+  std::printf(
+      "\n== Connections: %d TLS sessions held by one coordinator (one load process, "
+      "%d handshakes in flight) ==\n",
+      sessions, concurrency);
+  const fs::path dir = root / "connections";
+  const auto certs_start = Clock::now();
+  Deployment d(dir, sessions);
+  std::printf("(%d client certificates issued in %.1f s)\n", sessions,
+              Seconds(Clock::now() - certs_start));
+  auto coordinator = d.StartCoordinator(
+      "connections", {"clients=10", "clients_per_round=10", "min_clients=1000000",
+                      "model=logreg:784-10", "max_connections=" + std::to_string(sessions + 100)});
+  std::this_thread::sleep_for(1s);
+  const double rss_before = RssMb(coordinator->pid());
+
+  // Phase 1: establish and hold, then close.
+  auto load = StartLoad(d, dir, "load", sessions, concurrency, false, 300);
+  std::string out;
+  if (!PollUntil(
+          [&] {
+            out = ReadFile(load->out());
+            return out.find("established") != std::string::npos || !load->Running();
+          },
+          300s, 50ms) ||
+      out.find("established") == std::string::npos) {
+    throw std::runtime_error("the load process did not establish its sessions: " +
+                             ReadFile(load->err()));
+  }
+  const double rate = FieldAfter(out, "established", " handshakes/s");
+  // The coordinator has registered every session whose Welcome arrived.
+  std::this_thread::sleep_for(2s);
+  const double rss_with = RssMb(coordinator->pid());
+  const std::string log_with = ReadFile(coordinator->err());
+  const size_t registered = CountOf(log_with, " connected from ");
+  const double load_rss = RssMb(load->pid());
+  load->Signal(SIGTERM);
+  if (!load->Wait(60s)) throw std::runtime_error("the load process did not exit");
+  std::this_thread::sleep_for(5s);  // close_linger + the sessions' teardown
+  const double rss_after = RssMb(coordinator->pid());
+
+  // Phase 2: the same with churn for 15 s.
+  auto churn = StartLoad(d, dir, "churn", sessions, concurrency, true, 15);
+  if (!churn->Wait(400s)) throw std::runtime_error("the churn process did not exit");
+  const std::string churn_out = ReadFile(churn->out());
+  const double churn_establish = FieldAfter(churn_out, "established", " handshakes/s");
+  const double churn_rate = FieldAfter(churn_out, "churn:", " handshakes/s");
+  std::this_thread::sleep_for(5s);
+  const double rss_after_churn = RssMb(coordinator->pid());
+  const double tcp = TcpConnectRate(5000);
+
+  coordinator->Signal(SIGTERM);
+  coordinator->Wait(30s);
+
+  std::printf("%-58s %12s\n", "figure", "value");
+  std::printf("%-58s %12zu\n", "sessions registered by the coordinator (log)", registered);
+  std::printf("%-58s %12.1f\n", "TLS sessions established per second (TLS+Hello+Welcome)", rate);
+  std::printf("%-58s %12.1f\n", "  same, second run (before churn)", churn_establish);
+  std::printf("%-58s %12.1f\n", "  churn: close + reopen per second, 15 s", churn_rate);
+  std::printf("%-58s %12.0f\n", "baseline: plain TCP connect+accept+close per second", tcp);
+  std::printf("%-58s %12.1f\n", "coordinator VmRSS idle (MB)", rss_before);
+  std::printf("%-58s %12.1f\n", "coordinator VmRSS with the sessions (MB)", rss_with);
+  std::printf("%-58s %12.1f\n", "  per session (KB)",
+              (rss_with - rss_before) * 1024.0 / static_cast<double>(sessions));
+  std::printf("%-58s %12.1f\n", "coordinator VmRSS 5 s after they closed (MB)", rss_after);
+  std::printf("%-58s %12.1f\n", "coordinator VmRSS 5 s after the churn run closed (MB)",
+              rss_after_churn);
+  std::printf("%-58s %12.1f\n", "load process VmRSS with the sessions (MB)", load_rss);
+  std::fflush(stdout);
+}
+
+// "round R result in ... , X B out, Y B in" lines of a coordinator log.
+void WireBytes(const fs::path& root) {
+  std::printf(
+      "\n== Bytes on the wire per client per round (frames, the coordinator's per-result "
+      "log lines; 4 clients, rounds 1..3, local_steps 1) ==\n");
+  std::printf("%-22s %10s %12s %12s %12s %9s %9s\n", "model", "params", "float32 B", "out B/round",
+              "in B/round", "out/size", "in/size");
+  for (const std::string& model : {std::string("cnn:lenet"), std::string("mlp:784-200-200-10")}) {
+    const std::string tag = "wire-" + model.substr(0, model.find(':'));
+    const FederationRun run = RunFederation(root / tag, 4, 3, model, tag, "fmnist-test");
+    const double size = 4.0 * static_cast<double>(nn::Model(model).num_parameters());
+    std::vector<double> outs, ins;
+    std::istringstream lines(run.coordinator_log);
+    std::string line;
+    while (std::getline(lines, line)) {
+      const size_t at = line.find(" B out, ");
+      if (line.find(" result in ") == std::string::npos || at == std::string::npos) continue;
+      outs.push_back(FieldAfter(line, "result in", " B out"));
+      ins.push_back(FieldAfter(line, " B out,", " B in"));
+    }
+    const double out = Summarize(outs).max, in = Summarize(ins).max;
+    std::printf("%-22s %10.0f %12.0f %12.0f %12.0f %8.4fx %8.4fx   (%zu results)\n", model.c_str(),
+                size / 4, size, out, in, out / size, in / size, outs.size());
+    std::fflush(stdout);
+  }
+}
+
+std::vector<int> ParseList(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ','))
+    out.push_back(std::stoi(item));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string part = "all";
+  std::vector<int> clients = {10, 100};
+  int rounds = 6, sessions = 1000, concurrency = 16;
+  std::string keep, dataset = "fmnist-test";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--part" && has_value) {
+      part = argv[++i];
+    } else if (a == "--clients" && has_value) {
+      clients = ParseList(argv[++i]);
+    } else if (a == "--rounds" && has_value) {
+      rounds = std::stoi(argv[++i]);
+    } else if (a == "--sessions" && has_value) {
+      sessions = std::stoi(argv[++i]);
+    } else if (a == "--concurrency" && has_value) {
+      concurrency = std::stoi(argv[++i]);
+    } else if (a == "--dataset" && has_value) {
+      dataset = argv[++i];
+    } else if (a == "--keep" && has_value) {
+      keep = argv[++i];
+    } else {
+      std::fprintf(stderr,
+                   "usage: coordinator_load [--part all|overhead|connections|wire] "
+                   "[--clients 10,100] [--rounds 6] [--sessions 1000] [--concurrency 16] "
+                   "[--dataset fmnist-test|fmnist] [--keep DIR]\n");
+      return 2;
+    }
+  }
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  double load[3] = {0, 0, 0};
+  ::getloadavg(load, 3);
+  std::printf("coordinator_load: load average %.2f at start, %u cores\n", load[0],
+              std::thread::hardware_concurrency());
+  char tmpl[] = "/tmp/edgefl-coordinator-load-XXXXXX";
+  const fs::path root = keep.empty() ? fs::path(::mkdtemp(tmpl)) : fs::path(keep);
+  fs::create_directories(root);
+  int status = 0;
+  try {
+    if (part == "all" || part == "overhead") RoundOverhead(root, clients, rounds, dataset);
+    if (part == "all" || part == "connections") Connections(root, sessions, concurrency);
+    if (part == "all" || part == "wire") WireBytes(root);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "coordinator_load: %s (files in %s)\n", e.what(), root.c_str());
+    status = 1;
+  }
+  if (keep.empty() && status == 0) fs::remove_all(root);
+  return status;
+}
