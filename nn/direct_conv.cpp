@@ -22,6 +22,9 @@ using ConstLanesMap = Eigen::Map<const Lanes, Eigen::Unaligned>;
 // registers.
 constexpr int kFilterBlock = 8;
 constexpr int kTapBlock = 8;
+// Filters whose weight gradients are accumulated together in split mode
+// (sharing each loaded input vector).
+constexpr int kGradientFilterBlock = 3;
 
 // Calls body(std::integral_constant<int, n>{}) for 1 <= n <= kMax: a block
 // size known at run time dispatched to a kernel compiled for it.
@@ -184,53 +187,64 @@ void DirectConv::WeightGradientTaps(const float* g_plane, const float* x_row,
     LanesMap(lane_sums + t * kLanes) = acc[t];
 }
 
-// Split mode: lane_sums[t][l] += sum over (oh, j0) of g_even[oh][j0 + l] *
-// x[oh][2 (j0 + l) + kj] + g_odd[oh][j0 + l] * x[oh][2 (j0 + l) + 1 + kj]
-// for the kTaps taps kj = first_tap + t (x_row: the padded row of tap row 0).
-template <int kTaps>
-void DirectConv::WeightGradientTapsSplit(const float* g_plane, const float* x_row, int first_tap,
-                                         float* lane_sums) const {
-  const Index half = half_stride();
-  const float* even_src[kTaps];
-  const float* odd_src[kTaps];
-  for (int t = 0; t < kTaps; ++t) {
-    const int kj = first_tap + t;
-    even_src[t] = x_row + (kj % 2) * half_padded_ + kj / 2;
-    odd_src[t] = x_row + ((kj + 1) % 2) * half_padded_ + (kj + 1) / 2;
-  }
-  Lanes acc[kTaps];
-  for (int t = 0; t < kTaps; ++t)
-    acc[t] = ConstLanesMap(lane_sums + t * kLanes);
+// Split mode: lane_sums[f][t][l] += sum over (oh, j0) of g_even[f][oh][j0 + l] *
+// x[oh][2 (j0 + l) + kj] + g_odd[f][oh][j0 + l] * x[oh][2 (j0 + l) + 1 + kj]
+// for the kFilters filters from first_filter and the kTaps taps kj =
+// first_tap + t (x_row: the padded row of output row 0; lane_sums: those of
+// the first filter and tap). The odd columns' tap t reads the even columns'
+// tap t + 1, so kTaps + 1 input vectors serve all the filters' 2 kTaps.
+template <int kFilters, int kTaps>
+void DirectConv::WeightGradientSplit(const float* g, int first_filter, const float* x_row,
+                                     int first_tap, float* lane_sums) const {
+  const Index half = half_stride(), plane = Index{g_.output.height} * row_stride_;
+  const Index filter_sums = g_.patch_size() * kLanes;
+  Index offsets[kTaps + 1];
+  for (int m = 0; m <= kTaps; ++m)
+    offsets[m] = ((first_tap + m) % 2) * half_padded_ + (first_tap + m) / 2;
+  Lanes acc[kFilters][kTaps];
+  for (int f = 0; f < kFilters; ++f)
+    for (int t = 0; t < kTaps; ++t)
+      acc[f][t] = ConstLanesMap(lane_sums + f * filter_sums + t * kLanes);
+  const float* g0 = g + first_filter * plane;
   for (int oh = 0; oh < g_.output.height; ++oh) {
-    const float* gr = g_plane + oh * row_stride_;
-    const Index xr = oh * padded_width_;
+    const float* xr = x_row + oh * padded_width_;
+    const float* gr = g0 + oh * row_stride_;
     for (Index j0 = 0; j0 < half; j0 += kLanes) {
-      const ConstLanesMap ge(gr + j0), go(gr + half + j0);
-      for (int t = 0; t < kTaps; ++t) {
-        acc[t] += ge * ConstLanesMap(even_src[t] + xr + j0);
-        acc[t] += go * ConstLanesMap(odd_src[t] + xr + j0);
+      Lanes x[kTaps + 1];
+      for (int m = 0; m <= kTaps; ++m)
+        x[m] = ConstLanesMap(xr + offsets[m] + j0);
+      for (int f = 0; f < kFilters; ++f) {
+        const Lanes ge = ConstLanesMap(gr + f * plane + j0);
+        const Lanes go = ConstLanesMap(gr + f * plane + half + j0);
+        for (int t = 0; t < kTaps; ++t) {
+          acc[f][t] += ge * x[t];
+          acc[f][t] += go * x[t + 1];
+        }
       }
     }
   }
-  for (int t = 0; t < kTaps; ++t)
-    LanesMap(lane_sums + t * kLanes) = acc[t];
+  for (int f = 0; f < kFilters; ++f)
+    for (int t = 0; t < kTaps; ++t)
+      LanesMap(lane_sums + f * filter_sums + t * kLanes) = acc[f][t];
 }
 
 void DirectConv::AccumulateWeightGradient(const float* g, float* lane_sums) const {
   const int k = g_.kernel;
   const Index plane = Index{g_.output.height} * row_stride_;
   if (split_) {
-    for (int f = 0; f < g_.filters; ++f) {
-      for (int c = 0; c < g_.input.channels; ++c) {
-        for (int ki = 0; ki < k; ++ki) {
-          const float* x_row = padded_.data() + (c * padded_height_ + ki) * padded_width_;
+    for (int c = 0; c < g_.input.channels; ++c) {
+      for (int ki = 0; ki < k; ++ki) {
+        const float* x_row = padded_.data() + (c * padded_height_ + ki) * padded_width_;
+        for (int f = 0; f < g_.filters; f += kGradientFilterBlock) {
           float* sums = lane_sums + (((Index{f} * g_.input.channels + c) * k + ki) * k) * kLanes;
-          const float* gp = g + f * plane;
           for (int kj = 0; kj < k; kj += kTapBlock) {
-            float* s = sums + kj * kLanes;
-            WithBlock<kTapBlock>(std::min(kTapBlock, k - kj), [&](auto n) {
-              WeightGradientTapsSplit<decltype(n)::value>(gp, x_row, kj, s);
-            });
+            WithBlock<kGradientFilterBlock>(
+                std::min(kGradientFilterBlock, g_.filters - f), [&](auto filters) {
+                  WithBlock<kTapBlock>(std::min(kTapBlock, k - kj), [&](auto taps) {
+                    WeightGradientSplit<decltype(filters)::value, decltype(taps)::value>(
+                        g, f, x_row, kj, sums + kj * kLanes);
+                  });
+                });
           }
         }
       }

@@ -72,9 +72,9 @@ class DirectConv {
   void WeightGradientTaps(const float* g_plane, const float* x_row, float* lane_sums) const;
   template <int kFilters>
   void ForwardFiltersSplit(const float* weights, int first_filter, float* z) const;
-  template <int kTaps>
-  void WeightGradientTapsSplit(const float* g_plane, const float* x_row, int first_tap,
-                               float* lane_sums) const;
+  template <int kFilters, int kTaps>
+  void WeightGradientSplit(const float* g, int first_filter, const float* x_row, int first_tap,
+                           float* lane_sums) const;
 
   ConvGeometry g_;
   bool split_;
