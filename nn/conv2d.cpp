@@ -53,6 +53,28 @@ void PoolSplitRow(const float* z0, const float* z1, Index half, int w_pool, int3
   }
 }
 
+// The gradient of PoolSplitRow for kLanes columns from j0: writes those
+// columns of the four split-columns half rows under one pooled row (g0:
+// the upper row's even columns from j0, g0 + odd its odd ones; g1 the lower
+// row's) from the pooled gradients dy (ReLU by y) and arg-maxes of columns
+// j0.. (lanes past n are zero), the arg-max of column j0 in the upper row's
+// even half being at0 (at1 in the lower one); lane_sums += the gradients.
+// Reads all kLanes of dy, y and arg.
+void UnpoolSplitChunk(const float* __restrict dy, const float* __restrict y,
+                      const int32_t* __restrict arg, int n, int32_t at0, int32_t at1, int32_t odd,
+                      bool relu, float* __restrict g0, float* __restrict g1,
+                      float* __restrict lane_sums) {
+  for (int l = 0; l < DirectConv::kLanes; ++l) {
+    const float d = (l >= n || (relu && y[l] <= 0.0f)) ? 0.0f : dy[l];
+    const int32_t a = arg[l];
+    g0[l] = a == at0 + l ? d : 0.0f;
+    g0[odd + l] = a == at0 + odd + l ? d : 0.0f;
+    g1[l] = a == at1 + l ? d : 0.0f;
+    g1[odd + l] = a == at1 + odd + l ? d : 0.0f;
+    lane_sums[l] += d;
+  }
+}
+
 }  // namespace
 
 Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
@@ -237,6 +259,43 @@ void Conv2d::GradientOfZLanes(const float* dy, const float* y, const int32_t* ar
 void Conv2d::GradientOfZ(const float* dy, const float* y, const int32_t* argmax, float* dbias) {
   const ImageShape& conv = geometry_.output;
   const bool relu = options_.relu;
+  if (direct_ && direct_->split_columns()) {
+    // Every column of the pooled rows' z rows is written (zeros where no
+    // maximum was); rows past them (odd heights) never are: they stay zero.
+    constexpr int kLanes = DirectConv::kLanes;
+    const int h_pool = output_.height, w_pool = output_.width;
+    const Index half = direct_->half_stride(), out_size = output_size();
+    for (int f = 0; f < conv.channels; ++f) {
+      float lane_sums[kLanes] = {};
+      for (int i = 0; i < h_pool; ++i) {
+        const Index row0 = (Index{f} * conv.height + 2 * i) * z_stride_, row1 = row0 + z_stride_;
+        const Index out = (Index{f} * h_pool + i) * w_pool;
+        for (int j0 = 0; j0 < half; j0 += kLanes) {
+          const int n = std::clamp(w_pool - j0, 0, kLanes);
+          const auto at0 = static_cast<int32_t>(row0 + j0), at1 = static_cast<int32_t>(row1 + j0);
+          float* g0 = g_.data() + row0 + j0;
+          float* g1 = g_.data() + row1 + j0;
+          if (out + j0 + kLanes <= out_size) {  // kLanes readable (masked past n)
+            UnpoolSplitChunk(dy + out + j0, y + out + j0, argmax + out + j0, n, at0, at1,
+                             static_cast<int32_t>(half), relu, g0, g1, lane_sums);
+          } else {  // the end of the sample's column: copy the n valid ones
+            float dy_copy[kLanes] = {}, y_copy[kLanes] = {};
+            int32_t arg_copy[kLanes] = {};
+            std::copy_n(dy + out + j0, n, dy_copy);
+            std::copy_n(y + out + j0, n, y_copy);
+            std::copy_n(argmax + out + j0, n, arg_copy);
+            UnpoolSplitChunk(dy_copy, y_copy, arg_copy, n, at0, at1, static_cast<int32_t>(half),
+                             relu, g0, g1, lane_sums);
+          }
+        }
+      }
+      float sum = 0.0f;
+      for (float partial : lane_sums)
+        sum += partial;
+      dbias[f] += sum;
+    }
+    return;
+  }
   if (options_.pool > 1) {
     // Windows do not overlap: each pooled gradient lands on its own arg-max.
     g_.setZero();
