@@ -160,6 +160,21 @@ double RssMb(pid_t pid) {
   return 0.0;
 }
 
+// CPU seconds (user + system) a process has used.
+double CpuSeconds(pid_t pid) {
+  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0.0;
+  std::istringstream in(stat.substr(paren + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 size_t CountOf(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
@@ -431,6 +446,7 @@ void Connections(const fs::path& root, int sessions, int concurrency) {
   const double rss_before = RssMb(coordinator->pid());
 
   // Phase 1: establish and hold, then close.
+  const double cpu_before = CpuSeconds(coordinator->pid());
   auto load = StartLoad(d, dir, "load", sessions, concurrency, false, 300);
   std::string out;
   if (!PollUntil(
@@ -444,6 +460,8 @@ void Connections(const fs::path& root, int sessions, int concurrency) {
                              ReadFile(load->err()));
   }
   const double rate = FieldAfter(out, "established", " handshakes/s");
+  const double cpu_coordinator = CpuSeconds(coordinator->pid()) - cpu_before;
+  const double cpu_load = CpuSeconds(load->pid());
   // The coordinator has registered every session whose Welcome arrived.
   std::this_thread::sleep_for(2s);
   const double rss_with = RssMb(coordinator->pid());
@@ -474,6 +492,10 @@ void Connections(const fs::path& root, int sessions, int concurrency) {
   std::printf("%-58s %12.1f\n", "  same, second run (before churn)", churn_establish);
   std::printf("%-58s %12.1f\n", "  churn: close + reopen per second, 15 s", churn_rate);
   std::printf("%-58s %12.0f\n", "baseline: plain TCP connect+accept+close per second", tcp);
+  std::printf("%-58s %12.2f\n", "coordinator CPU per session established (ms)",
+              cpu_coordinator * 1e3 / sessions);
+  std::printf("%-58s %12.2f\n", "load process CPU per session (incl. loading its cert) (ms)",
+              cpu_load * 1e3 / sessions);
   std::printf("%-58s %12.1f\n", "coordinator VmRSS idle (MB)", rss_before);
   std::printf("%-58s %12.1f\n", "coordinator VmRSS with the sessions (MB)", rss_with);
   std::printf("%-58s %12.1f\n", "  per session (KB)",

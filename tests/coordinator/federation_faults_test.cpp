@@ -58,6 +58,14 @@ bool Contains(const fs::path& path, const std::string& text) {
   return ReadIfExists(path).find(text) != std::string::npos;
 }
 
+// How often `what` occurs in `text`.
+int Occurrences(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 // Polls `done` every 20 ms until it is true or `timeout` passes.
 bool PollUntil(const std::function<bool()>& done, Clock::duration timeout) {
   const auto until = Clock::now() + timeout;
@@ -260,6 +268,15 @@ class Federation {
                        dir_ / (ClientName(k) + ".log"));
     clients_started_.push_back(&p);
     return p;
+  }
+  // Starts `edgefl-client --load-sessions n` (certificates client-0..n-1)
+  // against 127.0.0.1:port; stdout to load.out, stderr to load.log.
+  Process& StartLoad(int n, int port) {
+    return Start("load",
+                 {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client", "--load-sessions",
+                  std::to_string(n), "--coordinator", "127.0.0.1:" + std::to_string(port),
+                  "--cert-dir", (dir_ / "certs").string(), "--hold", "60"},
+                 dir_ / "load.out", dir_ / "load.log");
   }
   fs::path ClientLog(int k) const { return dir_ / (ClientName(k) + ".log"); }
   const std::vector<Process*>& clients() const { return clients_started_; }
@@ -508,6 +525,38 @@ TEST_CASE(
   const auto evals = log.Evaluations(run->id);
   CHECK(evals.size() == static_cast<size_t>(kRounds + 1));
   CHECK(log.LatestCheckpoint(run->id)->round == kRounds);
+}
+
+TEST_CASE("load mode: edgefl-client --load-sessions opens sessions the coordinator registers") {
+  constexpr int kSessions = 20;
+  Federation fed(kSessions);
+  INFO(fed.Logs());
+  // min_clients above the sessions: the coordinator only waits.
+  Process& coordinator = fed.StartCoordinator(
+      "coordinator", {"port=0", "run_name=load", "clients_per_round=10", "min_clients=1000",
+                      "test_subset=100", "model=logreg:784-10"});
+  const int port = fed.WaitListening(coordinator);
+  Process& load = fed.StartLoad(kSessions, port);
+  const bool up = PollUntil(
+      [&] {
+        return Contains(load.out(), "established 20 sessions") &&
+               Occurrences(ReadIfExists(coordinator.err()), " connected from ") == kSessions;
+      },
+      kStartTimeout);
+  CHECK_MESSAGE(up, fed.Logs());
+  // SIGTERM: every session says Bye, the load process exits 0.
+  load.Signal(SIGTERM);
+  REQUIRE_MESSAGE(load.Wait(kStartTimeout), fed.Logs());
+  CHECK_MESSAGE(load.ExitedWith(0), fed.Logs());
+  CHECK(Contains(load.out(), "closed 20 sessions (0 failures)"));
+  CHECK(PollUntil(
+      [&] {
+        return Occurrences(ReadIfExists(coordinator.err()), "said bye (load test over)") ==
+               kSessions;
+      },
+      kStartTimeout));
+  coordinator.Signal(SIGTERM);
+  CHECK(coordinator.Wait(kStartTimeout));
 }
 
 }  // namespace
