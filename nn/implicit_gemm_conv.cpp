@@ -80,10 +80,14 @@ void ImplicitGemmConv::ForwardPositions(int oh, int ow0, Index f0, float* z) con
 
 void ImplicitGemmConv::Forward(float* z) const {
   const int w_out = geometry_.output.width;
+  // Blocks of equal size (a 10-wide row as 5 + 5, not 8 + 2: a 2-position
+  // block has too few accumulators to hide the multiply-add latency).
+  const int blocks = (w_out + kPositionBlock - 1) / kPositionBlock;
+  const int block = (w_out + blocks - 1) / blocks;
   for (Index f0 = 0; f0 < lane_filters_; f0 += kLanes) {
     for (int oh = 0; oh < geometry_.output.height; ++oh) {
-      for (int ow0 = 0; ow0 < w_out; ow0 += kPositionBlock) {
-        WithBlock<kPositionBlock>(std::min(kPositionBlock, w_out - ow0), [&](auto n) {
+      for (int ow0 = 0; ow0 < w_out; ow0 += block) {
+        WithBlock<kPositionBlock>(std::min(block, w_out - ow0), [&](auto n) {
           ForwardPositions<decltype(n)::value>(oh, ow0, f0, z);
         });
       }
