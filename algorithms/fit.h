@@ -42,6 +42,11 @@ struct FitResult {
   ClientId client;
   int64_t base_version = 0;        // model_version of the instructions it answers
   client::LocalTrainResult train;  // new parameters, samples, steps, losses, time
+  // Frame bytes of the task sent and of the result (plus heartbeats)
+  // received, as the transport counted them; 0 when nothing travelled
+  // (in-process simulation).
+  int64_t bytes_out = 0;
+  int64_t bytes_in = 0;
 };
 
 // A client that did not deliver a usable update this round.

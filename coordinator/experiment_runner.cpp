@@ -55,8 +55,9 @@ std::vector<storage::ClientUpdateRecord> UpdateRecords(const RoundReport& report
     u.local_steps = r.train.steps;
     u.loss_before = r.train.loss_before;
     u.loss_after = r.train.loss_after;
-    u.bytes_in = model_bytes;
-    u.bytes_out = model_bytes;
+    // What crossed the network, or the model's size each way in simulation.
+    u.bytes_in = r.bytes_in > 0 ? r.bytes_in : model_bytes;
+    u.bytes_out = r.bytes_out > 0 ? r.bytes_out : model_bytes;
     u.compute_seconds = r.train.compute_seconds;
     u.staleness = report.model_version - 1 - r.base_version;
     if (u.staleness < 0) u.staleness = 0;

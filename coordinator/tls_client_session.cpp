@@ -408,6 +408,8 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
   fit.client = client_id_;
   fit.base_version = result.base_version;
   fit.train = std::move(result.train);
+  fit.bytes_out = static_cast<int64_t>(traffic.bytes_out);
+  fit.bytes_in = static_cast<int64_t>(traffic.bytes_in);
   pending.promise->set_value(std::move(fit));
 }
 

@@ -36,6 +36,13 @@ TEST_CASE("federation: a coordinator and 3 client processes over TLS train and l
   for (const auto& u : updates) {
     CHECK(u.client_id.rfind("client-", 0) == 0);  // the certificates' CNs
     CHECK(u.num_samples > 0);
+    // The frames actually sent and received: the model (4 bytes a parameter)
+    // plus a few hundred bytes of header and recipe each way.
+    const int64_t model_bytes = 4 * (784 * 64 + 64 + 64 * 10 + 10);
+    CHECK(u.bytes_out > model_bytes);
+    CHECK(u.bytes_out < model_bytes + model_bytes / 100);
+    CHECK(u.bytes_in > model_bytes);
+    CHECK(u.bytes_in < model_bytes + model_bytes / 100);
   }
   const auto evals = log.Evaluations(run->id);
   REQUIRE(evals.size() == 4);
