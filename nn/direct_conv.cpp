@@ -4,6 +4,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "nn/block_dispatch.h"
+
 namespace edgefl::nn {
 
 using Eigen::Index;
@@ -25,16 +27,6 @@ constexpr int kTapBlock = 8;
 // Filters whose weight gradients are accumulated together in split mode
 // (sharing each loaded input vector).
 constexpr int kGradientFilterBlock = 3;
-
-// Calls body(std::integral_constant<int, n>{}) for 1 <= n <= kMax: a block
-// size known at run time dispatched to a kernel compiled for it.
-template <int kMax, typename Body>
-void WithBlock(int n, const Body& body) {
-  if constexpr (kMax > 1) {
-    if (n < kMax) return WithBlock<kMax - 1>(n, body);
-  }
-  body(std::integral_constant<int, kMax>{});
-}
 
 }  // namespace
 

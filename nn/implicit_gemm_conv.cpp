@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "nn/block_dispatch.h"
+
 namespace edgefl::nn {
 
 using Eigen::Index;
@@ -18,16 +20,6 @@ using ConstLanesMap = Eigen::Map<const Lanes, Eigen::Unaligned>;
 // gradient (sharing each loaded gradient vector).
 constexpr int kPositionBlock = 8;
 constexpr int kTapBlock = 8;
-
-// Calls body(std::integral_constant<int, n>{}) for 1 <= n <= kMax: a block
-// size known at run time dispatched to a kernel compiled for it.
-template <int kMax, typename Body>
-void WithBlock(int n, const Body& body) {
-  if constexpr (kMax > 1) {
-    if (n < kMax) return WithBlock<kMax - 1>(n, body);
-  }
-  body(std::integral_constant<int, kMax>{});
-}
 
 }  // namespace
 
