@@ -20,6 +20,8 @@ packages=(
   libtomlplusplus-dev # TOML experiment configs
   # data
   dataset-fashion-mnist  # real Fashion-MNIST IDX files in /usr/share/datasets
+  # tests
+  chromium            # headless: renders the edgefl report in a test
 )
 
 missing=()
