@@ -161,6 +161,11 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
                           checkpoint->spec + ", the config says " + config.model);
       }
       initial = checkpoint->parameters;
+      // Momentum and Adam moments continue where they stopped. A checkpoint
+      // written before schema 2 has no state: the optimizer starts afresh.
+      if (checkpoint->strategy_state.size() > 0) {
+        strategy->RestoreState(checkpoint->strategy_state);
+      }
     }
     if (options.progress) {
       std::fprintf(options.progress, "resuming run '%s' after round %lld\n",
@@ -224,6 +229,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       checkpoint.round = round;
       checkpoint.spec = config.model;
       checkpoint.parameters = engine.global();
+      checkpoint.strategy_state = strategy->SaveState();
       log.CommitRound(run_id, record, updates, evals, &checkpoint);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 

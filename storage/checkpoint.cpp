@@ -55,6 +55,25 @@ std::string Sha256Hex(std::string_view bytes) {
   return hex;
 }
 
+Eigen::VectorXf DecodeParameters(std::string_view blob, const std::string& what) {
+  if (blob.size() % 4 != 0) {
+    throw DataError(what + " is corrupted: its blob has " + std::to_string(blob.size()) +
+                    " bytes, not a whole number of float32 values");
+  }
+  const auto count = static_cast<Eigen::Index>(blob.size() / 4);
+  Eigen::VectorXf values(count);
+  if constexpr (std::endian::native == std::endian::little) {
+    if (!blob.empty()) std::memcpy(values.data(), blob.data(), blob.size());
+  } else {
+    for (Eigen::Index i = 0; i < count; ++i) {
+      uint32_t word = 0;
+      std::memcpy(&word, blob.data() + 4 * i, 4);
+      values[i] = std::bit_cast<float>(ToLittleEndian(word));
+    }
+  }
+  return values;
+}
+
 Eigen::VectorXf DecodeVerifiedParameters(std::string_view blob, int64_t num_parameters,
                                          std::string_view sha256_hex, const std::string& what) {
   if (num_parameters < 0 || blob.size() != static_cast<uint64_t>(num_parameters) * 4) {
@@ -66,17 +85,7 @@ Eigen::VectorXf DecodeVerifiedParameters(std::string_view blob, int64_t num_para
     throw DataError(what + " is corrupted: the SHA-256 of the model blob is " + actual +
                     ", the recorded one is " + std::string(sha256_hex));
   }
-  Eigen::VectorXf parameters(num_parameters);
-  if constexpr (std::endian::native == std::endian::little) {
-    if (!blob.empty()) std::memcpy(parameters.data(), blob.data(), blob.size());
-  } else {
-    for (int64_t i = 0; i < num_parameters; ++i) {
-      uint32_t word = 0;
-      std::memcpy(&word, blob.data() + 4 * i, 4);
-      parameters[i] = std::bit_cast<float>(ToLittleEndian(word));
-    }
-  }
-  return parameters;
+  return DecodeParameters(blob, what);
 }
 
 }  // namespace edgefl::storage

@@ -21,6 +21,11 @@ std::string EncodeParameters(const Eigen::VectorXf& parameters);
 // OpenSSL itself fails.
 std::string Sha256Hex(std::string_view bytes);
 
+// Decodes a blob of EncodeParameters' layout (e.g. a strategy state) with no
+// hash to check. Throws DataError "<what> is corrupted: ..." when its size is
+// not a multiple of 4.
+Eigen::VectorXf DecodeParameters(std::string_view blob, const std::string& what);
+
 // Checks `blob` against the stored `num_parameters` and `sha256_hex`, then
 // decodes it. Throws DataError "<what> is corrupted: ..." when its size is not
 // 4 * num_parameters or its SHA-256 differs (e.g. what = "experiment log

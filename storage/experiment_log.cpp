@@ -218,10 +218,11 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
     }
   }
   // Hash outside the transaction: the write lock is held only for writing.
-  std::string blob, sha256;
+  std::string blob, sha256, state;
   if (checkpoint != nullptr) {
     blob = EncodeParameters(checkpoint->parameters);
     sha256 = Sha256Hex(blob);
+    state = EncodeParameters(checkpoint->strategy_state);
   }
 
   SqliteDb::OperationScope scope(db_, "committing " + label);
@@ -259,14 +260,19 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
     SqliteDb::OperationScope checkpoint_scope(db_,
                                               "committing " + label + ": writing the checkpoint");
     Statement s(db_,
-                "INSERT INTO checkpoints (run_id, round, spec, num_parameters, sha256, model) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                "INSERT INTO checkpoints (run_id, round, spec, num_parameters, sha256, model, "
+                "strategy_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     s.Bind(1, run_id)
         .Bind(2, round.round)
         .Bind(3, checkpoint->spec)
         .Bind(4, static_cast<int64_t>(checkpoint->parameters.size()))
         .Bind(5, sha256)
         .BindBlob(6, blob.data(), blob.size());
+    if (state.empty()) {
+      s.BindNull(7);
+    } else {
+      s.BindBlob(7, state.data(), state.size());
+    }
     s.Run();
   }
   transaction.Commit();
@@ -339,10 +345,10 @@ std::optional<Checkpoint> ExperimentLog::ReadCheckpointWhere(int64_t run_id,
                                                              std::optional<int64_t> round) {
   SqliteDb::OperationScope scope(db_, "reading a checkpoint of run " + std::to_string(run_id));
   Statement s(db_, round.has_value()
-                       ? "SELECT round, spec, num_parameters, sha256, model FROM checkpoints "
-                         "WHERE run_id = ?1 AND round = ?2"
-                       : "SELECT round, spec, num_parameters, sha256, model FROM checkpoints "
-                         "WHERE run_id = ?1 ORDER BY round DESC LIMIT 1");
+                       ? "SELECT round, spec, num_parameters, sha256, model, strategy_state "
+                         "FROM checkpoints WHERE run_id = ?1 AND round = ?2"
+                       : "SELECT round, spec, num_parameters, sha256, model, strategy_state "
+                         "FROM checkpoints WHERE run_id = ?1 ORDER BY round DESC LIMIT 1");
   s.Bind(1, run_id);
   if (round.has_value()) s.Bind(2, *round);
   if (!s.Step()) return std::nullopt;
@@ -350,10 +356,12 @@ std::optional<Checkpoint> ExperimentLog::ReadCheckpointWhere(int64_t run_id,
   checkpoint.round = s.ColumnInt(0);
   checkpoint.spec = s.ColumnText(1);
   const std::string blob = s.ColumnBlob(4);
-  checkpoint.parameters =
-      DecodeVerifiedParameters(blob, s.ColumnInt(2), s.ColumnText(3),
-                               "experiment log " + db_.path().string() + ": the checkpoint of " +
-                                   RunLabel(run_id) + " round " + std::to_string(checkpoint.round));
+  const std::string what = "experiment log " + db_.path().string() + ": the checkpoint of " +
+                           RunLabel(run_id) + " round " + std::to_string(checkpoint.round);
+  checkpoint.parameters = DecodeVerifiedParameters(blob, s.ColumnInt(2), s.ColumnText(3), what);
+  if (!s.ColumnIsNull(5)) {
+    checkpoint.strategy_state = DecodeParameters(s.ColumnBlob(5), what + " (strategy state)");
+  }
   return checkpoint;
 }
 

@@ -104,6 +104,9 @@ struct Checkpoint {
   int64_t round = 0;
   std::string spec;
   Eigen::VectorXf parameters;
+  // The strategy's server state at this round (Strategy::SaveState); empty
+  // when the strategy is stateless or the checkpoint predates schema 2.
+  Eigen::VectorXf strategy_state;
 };
 
 // A row of ExperimentLog::ListRuns.

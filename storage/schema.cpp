@@ -89,8 +89,16 @@ CREATE TABLE checkpoints (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Version 1 -> 2: the strategy's server state (momentum, Adam moments) next
+// to each checkpoint, so a resumed run continues exactly where it stopped.
+// NULL for a stateless strategy and for checkpoints written by version 1.
+constexpr std::string_view kAddStrategyState = R"sql(
+ALTER TABLE checkpoints ADD COLUMN strategy_state BLOB;
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {0, "create the version 1 tables", kCreateVersion1},
+    {1, "add checkpoints.strategy_state", kAddStrategyState},
 }};
 static_assert(kMigrations.size() == kSchemaVersion);
 

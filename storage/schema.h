@@ -31,6 +31,9 @@
 //   checkpoints    (run_id, round, spec, num_parameters, model BLOB
 //                   (little-endian float32), sha256 (hex of model);
 //                   PK(run_id, round))
+// Version 2 adds:
+//   checkpoints.strategy_state BLOB NULL: Strategy::SaveState() in the
+//                   model blob's float32 layout; NULL when stateless
 #pragma once
 
 #include <cstdint>
@@ -42,7 +45,7 @@
 namespace edgefl::storage {
 
 inline constexpr int64_t kApplicationId = 0x6564666C;  // "edfl"
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = 2;
 
 // One upgrade step: from `from_version` to `from_version + 1`.
 struct Migration {

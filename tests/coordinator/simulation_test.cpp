@@ -96,6 +96,32 @@ TEST_CASE("Simulation: an interrupted run resumes from its last round to the sam
                        doctest::Contains("already complete"), ConfigError);
 }
 
+TEST_CASE("Simulation: a resumed FedAdam run keeps its server moments and ends at the same model") {
+  // FedAdam's first and second moments live in the checkpoint's strategy
+  // state: without them the resumed run would take a different third step.
+  const std::vector<std::string> adam = {"strategy=fedadam", "server_lr=0.01"};
+  TempDir straight, resumed;
+  RunSimulation(SmallRun(straight, adam), nullptr);
+
+  std::vector<std::string> half = adam;
+  half.push_back("rounds=2");
+  const ExperimentConfig first_half = SmallRun(resumed, half);
+  RunSimulation(first_half, nullptr);
+  {
+    storage::ExperimentLog log(first_half.db);
+    const int64_t run = log.FindRun("small")->id;
+    // [t, m, v] for every parameter after two server steps.
+    const storage::Checkpoint checkpoint = *log.LatestCheckpoint(run);
+    CHECK(checkpoint.strategy_state.size() == 1 + 2 * checkpoint.parameters.size());
+    CHECK(checkpoint.strategy_state[0] == 2.0f);
+    log.EndRun(run, storage::RunStatus::kInterrupted, "test");
+  }
+  const SimulationResult result = RunSimulation(SmallRun(resumed, adam), nullptr);
+  CHECK(result.first_round == 3);
+  CHECK(FinalModel(first_half.db, "small").parameters ==
+        FinalModel((straight / "log.db").string(), "small").parameters);
+}
+
 TEST_CASE("Simulation: bad configs name the key before any data is loaded") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"strategy=fedsgd"}), nullptr),

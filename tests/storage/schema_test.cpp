@@ -1,5 +1,6 @@
 #include "storage/schema.h"
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "common/error.h"
+#include "storage/checkpoint.h"
 #include "storage/experiment_log.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
@@ -26,10 +28,12 @@ bool HasTable(SqliteDb& db, const std::string& name) {
   return s.Step();
 }
 
-// The real steps plus a fake version 2 that adds a column and a table.
-std::vector<Migration> StepsToVersion2() {
+constexpr int64_t kNext = kSchemaVersion + 1;
+
+// The real steps plus a fake next version that adds a column and a table.
+std::vector<Migration> StepsToNextVersion() {
   std::vector<Migration> steps(Migrations().begin(), Migrations().end());
-  steps.push_back({1, "add runs.note and the notes table",
+  steps.push_back({kSchemaVersion, "add runs.note and the notes table",
                    "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT 'none';"
                    "CREATE TABLE notes (run_id INTEGER, text TEXT);"});
   return steps;
@@ -87,22 +91,22 @@ TEST_CASE("Migration steps run in order and keep the data") {
     ExperimentLog log(path);
     log.BeginRun(test::SampleRun("a"));
   }
-  const auto steps = StepsToVersion2();
+  const auto steps = StepsToNextVersion();
   SqliteDb db(path, SqliteDb::Mode::kReadWrite, kTimeoutMs);
-  CHECK(EnsureSchema(db, steps) == 1);
-  CHECK(db.QueryInt("PRAGMA user_version") == 2);
+  CHECK(EnsureSchema(db, steps) == kSchemaVersion);
+  CHECK(db.QueryInt("PRAGMA user_version") == kNext);
   CHECK(HasTable(db, "notes"));
   Statement s(db, "SELECT name, note FROM runs");
   REQUIRE(s.Step());
   CHECK(s.ColumnText(0) == "a");
   CHECK(s.ColumnText(1) == "none");
-  CHECK(EnsureSchema(db, steps) == 2);  // already current: nothing to do
+  CHECK(EnsureSchema(db, steps) == kNext);  // already current: nothing to do
 
   // A version 0 file goes through every step in one go.
   const auto fresh = dir / "fresh.db";
   SqliteDb empty(fresh, SqliteDb::Mode::kReadWriteCreate, kTimeoutMs);
   CHECK(EnsureSchema(empty, steps) == 0);
-  CHECK(empty.QueryInt("PRAGMA user_version") == 2);
+  CHECK(empty.QueryInt("PRAGMA user_version") == kNext);
   CHECK(empty.QueryInt("PRAGMA application_id") == kApplicationId);
   CHECK(HasTable(empty, "runs"));
   CHECK(HasTable(empty, "notes"));
@@ -116,12 +120,13 @@ TEST_CASE("A failing migration step leaves the file at its old version") {
     log.BeginRun(test::SampleRun("a"));
   }
   std::vector<Migration> steps(Migrations().begin(), Migrations().end());
-  steps.push_back({1, "a broken step",
+  steps.push_back({kSchemaVersion, "a broken step",
                    "CREATE TABLE half_done (a INTEGER); INSERT INTO no_such_table VALUES (1);"});
   SqliteDb db(path, SqliteDb::Mode::kReadWrite, kTimeoutMs);
-  CHECK_THROWS_WITH_AS(EnsureSchema(db, steps),
-                       doctest::Contains("upgrading the schema from version 1 to 2"), IoError);
-  CHECK(db.QueryInt("PRAGMA user_version") == 1);
+  const std::string step = "upgrading the schema from version " + std::to_string(kSchemaVersion) +
+                           " to " + std::to_string(kNext);
+  CHECK_THROWS_WITH_AS(EnsureSchema(db, steps), doctest::Contains(step.c_str()), IoError);
+  CHECK(db.QueryInt("PRAGMA user_version") == kSchemaVersion);
   CHECK_FALSE(HasTable(db, "half_done"));
   CHECK_FALSE(db.InTransaction());
   ExperimentLog log(path);
@@ -142,7 +147,7 @@ TEST_CASE("A log written by a newer schema version is refused with a clear messa
     ExperimentLog log(path);
     log.BeginRun(test::SampleRun("a"));
     SqliteDb db(path, SqliteDb::Mode::kReadWrite, kTimeoutMs);
-    EnsureSchema(db, StepsToVersion2());
+    EnsureSchema(db, StepsToNextVersion());
   }
   for (bool read_only : {false, true}) {
     ExperimentLog::Options options;
@@ -154,10 +159,59 @@ TEST_CASE("A log written by a newer schema version is refused with a clear messa
       const std::string message = error.what();
       CHECK(message.find(path.string()) != std::string::npos);
       CHECK(message.find("newer edgefl") != std::string::npos);
-      CHECK(message.find("schema version 2") != std::string::npos);
-      CHECK(message.find("up to version 1") != std::string::npos);
+      CHECK(message.find("schema version " + std::to_string(kNext)) != std::string::npos);
+      CHECK(message.find("up to version " + std::to_string(kSchemaVersion)) != std::string::npos);
     }
   }
+}
+
+TEST_CASE("A version 1 log with checkpoints is upgraded to version 2 and keeps its models") {
+  TempDir dir;
+  const auto path = dir / "v1.db";
+  Eigen::VectorXf model = Eigen::VectorXf::LinSpaced(15, -1.0f, 1.0f);
+  {
+    // A log exactly as version 1 wrote it: only the first step, one round
+    // with its checkpoint.
+    SqliteDb db(path, SqliteDb::Mode::kReadWriteCreate, kTimeoutMs);
+    const std::vector<Migration> v1(Migrations().begin(), Migrations().begin() + 1);
+    REQUIRE(EnsureSchema(db, v1) == 0);
+    db.Execute(
+        "INSERT INTO runs (id, name, started_at, status) VALUES (1, 'old', 1000.0, "
+        "'interrupted');"
+        "INSERT INTO rounds (run_id, round, model_version, selected, completed, dropped, "
+        "rejected, started_at, ended_at) VALUES (1, 1, 1, 3, 3, 0, 0, 1000.0, 1001.0);");
+    const std::string blob = EncodeParameters(model);
+    Statement s(db,
+                "INSERT INTO checkpoints (run_id, round, spec, num_parameters, sha256, model) "
+                "VALUES (1, 1, 'mlp:4-3', 15, ?1, ?2)");
+    s.Bind(1, Sha256Hex(blob)).BindBlob(2, blob.data(), blob.size());
+    s.Run();
+    CHECK(db.QueryInt("PRAGMA user_version") == 1);
+  }
+  ExperimentLog log(path);
+  CHECK(log.TEST_db().QueryInt("PRAGMA user_version") == kSchemaVersion);
+  const auto checkpoint = log.LatestCheckpoint(1);
+  REQUIRE(checkpoint.has_value());
+  CHECK(checkpoint->parameters == model);
+  CHECK(checkpoint->strategy_state.size() == 0);  // version 1 kept none
+}
+
+TEST_CASE("A checkpoint keeps the strategy state bit for bit") {
+  TempDir dir;
+  ExperimentLog log(dir / "log.db");
+  const int64_t run = log.BeginRun(test::SampleRun("a"));
+  Checkpoint checkpoint;
+  checkpoint.spec = "mlp:4-3";
+  checkpoint.parameters = Eigen::VectorXf::LinSpaced(15, -1.0f, 1.0f);
+  checkpoint.strategy_state = Eigen::VectorXf::LinSpaced(31, 0.25f, 7.0f);
+  checkpoint.strategy_state[3] = std::numeric_limits<float>::denorm_min();
+  log.CommitRound(run, test::SampleRound(1), {}, {}, &checkpoint);
+  const Checkpoint stateless = test::SampleCheckpoint(2);
+  log.CommitRound(run, test::SampleRound(2), {}, {}, &stateless);
+  const auto first = log.ReadCheckpoint(run, 1);
+  REQUIRE(first.has_value());
+  CHECK(first->strategy_state == checkpoint.strategy_state);
+  CHECK(log.ReadCheckpoint(run, 2)->strategy_state.size() == 0);  // stateless: NULL
 }
 
 TEST_CASE("A text file renamed to .db is not an edgefl experiment log and stays untouched") {
