@@ -1,0 +1,255 @@
+#include "tests/coordinator/federation_util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+
+#include <doctest/doctest.h>
+
+namespace edgefl::testing {
+
+namespace fs = std::filesystem;
+
+std::string ReadIfExists(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return "";
+  try {
+    return ReadFile(path);
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+bool Contains(const fs::path& path, const std::string& text) {
+  return ReadIfExists(path).find(text) != std::string::npos;
+}
+
+int Occurrences(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+bool PollUntil(const std::function<bool()>& done, Clock::duration timeout) {
+  const auto until = Clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  REQUIRE(ok);
+  return ntohs(address.sin_port);
+}
+
+Process::Process(std::string name, std::vector<std::string> argv, fs::path out, fs::path err)
+    : name_(std::move(name)), out_(std::move(out)), err_(std::move(err)) {
+  // Everything the child needs is prepared before fork (only
+  // async-signal-safe calls after it).
+  std::vector<char*> args;
+  for (std::string& a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  const std::string out_path = out_.string(), err_path = err_.string();
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  REQUIRE_MESSAGE(pid_ >= 0, "fork failed for " << name_);
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || o < 0 || e < 0) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() {
+  if (Running()) {
+    Signal(SIGKILL);
+    Wait(std::chrono::seconds(10));
+  }
+}
+
+bool Process::Running() {
+  if (status_) return false;
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) status_ = status;
+  return !status_.has_value();
+}
+
+void Process::Signal(int signal) {
+  if (Running()) ::kill(pid_, signal);
+}
+
+bool Process::Wait(Clock::duration timeout) {
+  return PollUntil([this] { return !Running(); }, timeout);
+}
+
+bool Process::ExitedWith(int code) const {
+  return status_ && WIFEXITED(*status_) && WEXITSTATUS(*status_) == code;
+}
+
+bool Process::KilledBy(int signal) const {
+  return status_ && WIFSIGNALED(*status_) && WTERMSIG(*status_) == signal;
+}
+
+std::string Process::Describe() const {
+  if (!status_) return name_ + " (pid " + std::to_string(pid_) + ") running";
+  if (WIFEXITED(*status_)) return name_ + " exited " + std::to_string(WEXITSTATUS(*status_));
+  return name_ + " killed by signal " + std::to_string(WTERMSIG(*status_));
+}
+
+Federation::Federation(int clients) : clients_(clients) {
+  const std::string edgefl = std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
+  const std::string certs = (dir_ / "certs").string();
+  std::string command = edgefl + " certs init --dir " + certs + " && " + edgefl +
+                        " certs issue-server 127.0.0.1 --dir " + certs;
+  for (int k = 0; k < clients; ++k) {
+    command += " && " + edgefl + " certs issue-client " + ClientName(k) + " --dir " + certs;
+  }
+  command += " && " + edgefl +
+             " partition --dataset fmnist --scheme dirichlet --alpha 0.5 --seed 1 -q --data-dir " +
+             FashionMnistDir().string() + " --clients " + std::to_string(clients) + " --out " +
+             partition().string();
+  std::string output;
+  const int rc = RunCommand(command, &output);
+  INFO(output);
+  REQUIRE(rc == 0);
+}
+
+Process& Federation::StartCoordinator(const std::string& tag,
+                                      const std::vector<std::string>& settings) {
+  std::vector<std::string> argv = {
+      std::string(EDGEFL_BINARY_DIR) + "/coordinator/edgefl-coordinator", "--config",
+      std::string(EDGEFL_SOURCE_DIR) + "/examples/fedavg.toml"};
+  std::vector<std::string> all = {
+      "clients=" + std::to_string(clients_),
+      "cert=" + (dir_ / "certs/server.crt").string(),
+      "key=" + (dir_ / "certs/server.key").string(),
+      "ca=" + (dir_ / "certs/ca.crt").string(),
+      "db=" + db().string(),
+      "data_path=" + FashionMnistDir().string(),
+  };
+  all.insert(all.end(), settings.begin(), settings.end());
+  for (const std::string& s : all) {
+    argv.push_back("--set");
+    argv.push_back(s);
+  }
+  return Start(tag, std::move(argv), dir_ / (tag + ".out"), dir_ / (tag + ".log"));
+}
+
+int Federation::WaitListening(Process& coordinator) {
+  std::string port;
+  const bool listening = PollUntil(
+      [&] {
+        const std::string log = ReadIfExists(coordinator.err());
+        const size_t at = log.find("listening on ");
+        const size_t colon = at == std::string::npos ? at : log.find_first_of(":\n", at);
+        const size_t end = colon == std::string::npos ? colon : log.find('\n', colon);
+        if (end != std::string::npos && log[colon] == ':') {
+          port = log.substr(colon + 1, end - colon - 1);
+          return true;
+        }
+        return !coordinator.Running();
+      },
+      kStartTimeout);
+  REQUIRE_MESSAGE(listening, "the coordinator did not start listening");
+  REQUIRE_MESSAGE(!port.empty(), coordinator.Describe() << " before listening");
+  return std::stoi(port);
+}
+
+Process& Federation::StartClient(int k, int port, const std::vector<std::string>& extra_args) {
+  const std::string certs = (dir_ / "certs").string() + "/";
+  std::vector<std::string> argv = {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client",
+                                   "--coordinator",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--cert",
+                                   certs + ClientName(k) + ".crt",
+                                   "--key",
+                                   certs + ClientName(k) + ".key",
+                                   "--ca",
+                                   certs + "ca.crt",
+                                   "--data",
+                                   partition().string(),
+                                   "--index",
+                                   std::to_string(k),
+                                   "--data-dir",
+                                   FashionMnistDir().string(),
+                                   "--retry-for",
+                                   "60"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  Process& p = Start(ClientName(k), std::move(argv), dir_ / (ClientName(k) + ".out"),
+                     dir_ / (ClientName(k) + ".log"));
+  clients_started_.push_back(&p);
+  return p;
+}
+
+Process& Federation::StartLoad(int n, int port) {
+  return Start("load",
+               {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client", "--load-sessions",
+                std::to_string(n), "--coordinator", "127.0.0.1:" + std::to_string(port),
+                "--cert-dir", (dir_ / "certs").string(), "--hold", "60"},
+               dir_ / "load.out", dir_ / "load.log");
+}
+
+std::string Federation::Logs() {
+  std::string text;
+  for (const auto& p : processes_) {
+    text += "== " + p->Describe() + "\n";
+    for (const fs::path& path : {p->out(), p->err()}) {
+      std::string content = ReadIfExists(path);
+      if (content.empty()) continue;
+      if (content.size() > 6000) content = "...\n" + content.substr(content.size() - 6000);
+      text += "-- " + path.filename().string() + ":\n" + content;
+    }
+  }
+  return text;
+}
+
+Process& Federation::Start(const std::string& name, std::vector<std::string> argv, fs::path out,
+                           fs::path err) {
+  processes_.push_back(
+      std::make_unique<Process>(name, std::move(argv), std::move(out), std::move(err)));
+  return *processes_.back();
+}
+
+storage::ExperimentLog::Options ReadOnly() {
+  storage::ExperimentLog::Options options;
+  options.read_only = true;
+  return options;
+}
+
+std::string IntegrityCheck(storage::SqliteDb& db) {
+  storage::Statement s(db, "PRAGMA integrity_check");
+  REQUIRE(s.Step());
+  return s.ColumnText(0);
+}
+
+}  // namespace edgefl::testing

@@ -1,0 +1,119 @@
+// Helpers for tests that run the real deployment on loopback: an
+// edgefl-coordinator process and edgefl-client processes over mutual TLS
+// (certificates and partition made with the `edgefl` tool).
+//
+// Every wait is bounded; every process still running is SIGKILLed when its
+// Process is destroyed (and by the kernel if the test process dies:
+// PR_SET_PDEATHSIG). Failures are reported with doctest REQUIRE, so these
+// helpers are for test bodies only.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "storage/experiment_log.h"
+#include "storage/sqlite_db.h"
+#include "tests/test_util.h"
+
+namespace edgefl::testing {
+
+using Clock = std::chrono::steady_clock;
+
+// Generous for a loaded 2-core machine; a healthy run needs a fraction.
+inline constexpr Clock::duration kStartTimeout = std::chrono::seconds(60);
+inline constexpr Clock::duration kRunTimeout = std::chrono::seconds(90);
+
+// The file's content, or "" if it does not exist or cannot be read.
+std::string ReadIfExists(const std::filesystem::path& path);
+// Whether the file exists and contains `text`.
+bool Contains(const std::filesystem::path& path, const std::string& text);
+// How often `what` occurs in `text`.
+int Occurrences(const std::string& text, const std::string& what);
+// Polls `done` every 20 ms until it is true or `timeout` passes.
+bool PollUntil(const std::function<bool()>& done, Clock::duration timeout);
+// A free TCP port on loopback (bound to port 0, read back, released).
+int FreePort();
+
+// A child process running `argv` (argv[0] a path), stdin from /dev/null,
+// stdout and stderr to files. SIGKILLed and reaped on destruction if still
+// running.
+class Process {
+ public:
+  Process(std::string name, std::vector<std::string> argv, std::filesystem::path out,
+          std::filesystem::path err);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::filesystem::path& out() const { return out_; }
+  const std::filesystem::path& err() const { return err_; }
+
+  bool Running();
+  void Signal(int signal);
+  // Waits up to `timeout` for the process to end; false if it is still
+  // running.
+  bool Wait(Clock::duration timeout);
+  bool ExitedWith(int code) const;
+  bool KilledBy(int signal) const;
+  std::string Describe() const;
+
+ private:
+  std::string name_;
+  std::filesystem::path out_, err_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;  // raw waitpid status once reaped
+};
+
+// A deployment in a TempDir: certificates for the coordinator and
+// `clients` devices, a Dirichlet(0.5) partition of Fashion-MNIST, and the
+// processes started in it.
+class Federation {
+ public:
+  explicit Federation(int clients);
+
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  std::filesystem::path db() const { return dir_ / "federation.db"; }
+  std::filesystem::path partition() const { return dir_ / "fmnist.partition"; }
+  static std::string ClientName(int k) { return "client-" + std::to_string(k); }
+
+  // Starts edgefl-coordinator with examples/fedavg.toml and `settings`
+  // (key=value) on top of the deployment's files; its stdout and stderr go
+  // to TAG.out and TAG.log.
+  Process& StartCoordinator(const std::string& tag, const std::vector<std::string>& settings);
+  // Waits until `coordinator` is listening; returns its port.
+  int WaitListening(Process& coordinator);
+  // Starts edgefl-client number k against 127.0.0.1:port with `extra_args`
+  // appended (e.g. {"--byzantine", "nan"}); stderr to client-K.log.
+  Process& StartClient(int k, int port, const std::vector<std::string>& extra_args = {});
+  // Starts `edgefl-client --load-sessions n` (certificates client-0..n-1)
+  // against 127.0.0.1:port; stdout to load.out, stderr to load.log.
+  Process& StartLoad(int n, int port);
+  std::filesystem::path ClientLog(int k) const { return dir_ / (ClientName(k) + ".log"); }
+  const std::vector<Process*>& clients() const { return clients_started_; }
+
+  // The processes' states and the tail of every log, for failure messages.
+  std::string Logs();
+
+ private:
+  Process& Start(const std::string& name, std::vector<std::string> argv, std::filesystem::path out,
+                 std::filesystem::path err);
+
+  int clients_;
+  TempDir dir_;
+  std::vector<std::unique_ptr<Process>> processes_;  // destroyed (killed) before dir_
+  std::vector<Process*> clients_started_;
+};
+
+// Options to open an experiment log read-only (next to a live coordinator).
+storage::ExperimentLog::Options ReadOnly();
+// The result of PRAGMA integrity_check ("ok" for a sound database).
+std::string IntegrityCheck(storage::SqliteDb& db);
+
+}  // namespace edgefl::testing
