@@ -1,0 +1,36 @@
+// `edgefl report`: one self-contained HTML file describing runs of an
+// experiment log — a summary table; test accuracy and loss per round (and
+// per wall-clock second, and per virtual second for runs that record
+// rounds.virtual_time) with the runs overlaid; per-class accuracy of each
+// final model; the staleness histogram; and for each run its participation
+// per client and round, its dropped/rejected updates per round and its
+// configuration. Charts are inline SVG (report/svg_plot.h); the file fetches
+// nothing and runs one inline script, which only marks the page as
+// rendered (body data-rendered="ok" when every <svg> has a non-zero size and
+// no script error occurred) for automated checks. Every text from the log
+// is escaped.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "storage/run_summary.h"
+
+namespace edgefl::report {
+
+struct ReportOptions {
+  std::string title = "edgefl experiment report";
+  std::string source;        // the log's path, shown under the title; "" = none
+  std::string generated_at;  // e.g. "2026-11-25 20:30 UTC"; "" = none
+  // Participation grids show at most this many clients (the first by id).
+  size_t max_grid_clients = 200;
+};
+
+// The whole document (<!DOCTYPE html> ... </html>) for `runs`, in order.
+std::string RenderHtmlReport(std::span<const storage::RunDetail> runs,
+                             const ReportOptions& options);
+
+// "12.3 s", "4 m 05 s", "2 h 03 m": a duration for tables.
+std::string FormatDuration(double seconds);
+
+}  // namespace edgefl::report
