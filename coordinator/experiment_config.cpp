@@ -7,6 +7,7 @@
 
 #include <toml++/toml.h>
 
+#include "client/byzantine.h"
 #include "common/error.h"
 
 namespace edgefl::coordinator {
@@ -64,6 +65,9 @@ class Binder {
     Num("quorum", c.quorum, 0.0);
     Num("heartbeat", c.heartbeat, 0.0);
     Num("handshake_timeout", c.handshake_timeout, 0.0);
+    Num("byzantine_fraction", c.byzantine_fraction, 0.0);
+    Str("byzantine_mode", c.byzantine_mode);
+    Num("byzantine_factor", c.byzantine_factor, 0.0);
     Str("listen", c.listen);
     Str("cert", c.cert);
     Str("key", c.key);
@@ -172,6 +176,11 @@ void CheckValues(const ExperimentConfig& c) {
   if (c.max_frame_bytes > int64_t{0xFFFFFFFF}) {
     throw ConfigError("max_frame_bytes must be < 2^32, got " + std::to_string(c.max_frame_bytes));
   }
+  if (!(c.byzantine_fraction < 1.0)) {
+    throw ConfigError("byzantine_fraction must be in [0, 1), got " +
+                      std::to_string(c.byzantine_fraction));
+  }
+  client::ParseByzantineMode(c.byzantine_mode, "byzantine_mode");
   if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
   if (c.mode != "sync") {
     throw ConfigError("mode '" + c.mode + "' is not available yet (expected sync)");
@@ -271,7 +280,10 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"heartbeat", c.heartbeat},
                 {"max_connections", c.max_connections},
                 {"handshake_timeout", c.handshake_timeout},
-                {"max_frame_bytes", c.max_frame_bytes}};
+                {"max_frame_bytes", c.max_frame_bytes},
+                {"byzantine_fraction", c.byzantine_fraction},
+                {"byzantine_mode", c.byzantine_mode},
+                {"byzantine_factor", c.byzantine_factor}};
   for (const auto& [key, value] : c.algorithm_params) {
     std::visit([&t, &key](const auto& v) { t.insert(key, v); }, value);
   }

@@ -50,6 +50,12 @@ struct ExperimentConfig {
   std::string db = "edgefl-experiments.db";
   int64_t threads = 0;           // simulation worker threads; 0 = all cores
   int64_t keep_checkpoints = 5;  // newest global-model checkpoints kept in the log; 0 = all
+  // Byzantine clients (simulation; a real device uses edgefl-client --byzantine):
+  // round(fraction x clients) of them, chosen with the seed, send attacks
+  // (client/byzantine.h) instead of their honest updates.
+  double byzantine_fraction = 0.0;      // in [0, 1)
+  std::string byzantine_mode = "none";  // none | scale | sign_flip | nan
+  double byzantine_factor = 0.0;        // 0: the mode's default (scale 100, sign_flip 4)
 
   // ---- edgefl-coordinator only (the simulation ignores these) ----
   std::string listen = "127.0.0.1";       // address to listen on ("0.0.0.0", "::" for all)
