@@ -5,8 +5,11 @@
 namespace edgefl::coordinator {
 
 SimulatedClientProxy::SimulatedClientProxy(algorithms::ClientId id, datasets::Dataset data,
-                                           const std::string& model_spec, ThreadPool& pool)
-    : data_(std::make_unique<const datasets::Dataset>(std::move(data))), pool_(pool) {
+                                           const std::string& model_spec, ThreadPool& pool,
+                                           client::ByzantineAttack attack)
+    : data_(std::make_unique<const datasets::Dataset>(std::move(data))),
+      pool_(pool),
+      attack_(attack) {
   info_.id = std::move(id);
   info_.num_samples = data_->size();
   trainer_ = std::make_unique<client::LocalTrainer>(model_spec, *data_);
@@ -21,9 +24,9 @@ std::future<algorithms::FitResult> SimulatedClientProxy::Fit(
     algorithms::FitResult result;
     result.client = info_.id;
     result.base_version = instructions.model_version;
-    result.train =
-        trainer_->Train(std::span<const float>(global->data(), static_cast<size_t>(global->size())),
-                        instructions.recipe, objective.get(), order.get());
+    const std::span<const float> start(global->data(), static_cast<size_t>(global->size()));
+    result.train = trainer_->Train(start, instructions.recipe, objective.get(), order.get());
+    client::ApplyByzantine(attack_.mode, attack_.factor, start, &result.train.parameters);
     return result;
   });
 }

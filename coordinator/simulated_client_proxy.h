@@ -2,12 +2,17 @@
 // shared thread pool. Results depend only on the data, the parameters and
 // the instructions (seeded), never on scheduling, so a simulation is
 // bit-identical whether clients run in parallel or one by one.
+//
+// A Byzantine client (`attack` active) trains honestly, then sends the
+// attack's parameters instead (client/byzantine.h), as edgefl-client
+// --byzantine does.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "client/byzantine.h"
 #include "coordinator/client_proxy.h"
 #include "coordinator/thread_pool.h"
 #include "datasets/dataset.h"
@@ -18,7 +23,8 @@ class SimulatedClientProxy final : public ClientProxy {
  public:
   // `pool` must outlive the proxy. Throws as LocalTrainer's constructor.
   SimulatedClientProxy(algorithms::ClientId id, datasets::Dataset data,
-                       const std::string& model_spec, ThreadPool& pool);
+                       const std::string& model_spec, ThreadPool& pool,
+                       client::ByzantineAttack attack = {});
 
   algorithms::ClientInfo& info() override { return info_; }
   std::future<algorithms::FitResult> Fit(SharedParameters global,
@@ -31,6 +37,7 @@ class SimulatedClientProxy final : public ClientProxy {
   std::unique_ptr<client::LocalTrainer> trainer_;
   std::mutex trainer_mutex_;  // one task at a time per client
   ThreadPool& pool_;
+  client::ByzantineAttack attack_;
 };
 
 }  // namespace edgefl::coordinator
