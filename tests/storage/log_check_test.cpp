@@ -1,0 +1,106 @@
+// CheckLog: a sound log passes; each kind of damage a crash could cause is
+// reported as a violation naming the run and the round.
+#include "storage/log_check.h"
+
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "storage/experiment_log.h"
+#include "tests/storage/log_test_util.h"
+#include "tests/test_util.h"
+
+namespace edgefl::storage {
+namespace {
+
+using edgefl::testing::TempDir;
+using test::CommitSampleRound;
+using test::SampleRun;
+
+bool HasViolation(const LogCheckResult& result, const std::string& text) {
+  for (const std::string& v : result.violations)
+    if (v.find(text) != std::string::npos) return true;
+  return false;
+}
+
+std::string Violations(const LogCheckResult& result) {
+  std::string all;
+  for (const std::string& v : result.violations)
+    all += v + "\n";
+  return all;
+}
+
+TEST_CASE("CheckLog passes a sound log and counts what it checked") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  {
+    ExperimentLog log(path);
+    const int64_t a = log.BeginRun(SampleRun("a"));
+    for (int64_t r = 1; r <= 3; ++r)
+      CommitSampleRound(log, a, r);
+    log.BeginRun(SampleRun("empty"));
+  }
+  const LogCheckResult result = CheckLog(path);
+  INFO(Violations(result));
+  CHECK(result.ok());
+  CHECK(result.runs == 2);
+  CHECK(result.rounds == 3);
+  CHECK(result.updates == 9);
+  CHECK(result.checkpoints == 3);
+}
+
+TEST_CASE("CheckLog reports a missing round and updates outside committed rounds") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  {
+    ExperimentLog log(path);
+    const int64_t run = log.BeginRun(SampleRun("a"));
+    for (int64_t r = 1; r <= 3; ++r)
+      CommitSampleRound(log, run, r);
+    log.TEST_db().Execute("DELETE FROM rounds WHERE round = 2");
+  }
+  const LogCheckResult result = CheckLog(path);
+  INFO(Violations(result));
+  CHECK_FALSE(result.ok());
+  CHECK(HasViolation(result, "run 'a' (id 1): round 3 where round 2 was expected"));
+  CHECK(HasViolation(result, "update of c1 in round 2 belongs to no committed round"));
+}
+
+TEST_CASE("CheckLog reports round counts that differ from the update rows") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  {
+    ExperimentLog log(path);
+    const int64_t run = log.BeginRun(SampleRun("a"));
+    CommitSampleRound(log, run, 1);
+    CommitSampleRound(log, run, 2);
+    // An update counted twice in its round's aggregate.
+    log.TEST_db().Execute("UPDATE rounds SET completed = 3 WHERE round = 2");
+  }
+  const LogCheckResult result = CheckLog(path);
+  INFO(Violations(result));
+  CHECK(result.violations.size() == 1);
+  CHECK(HasViolation(result, "round 2 counts 3 accepted"));
+}
+
+TEST_CASE("CheckLog reports a model version that skips and a corrupted checkpoint") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  {
+    ExperimentLog log(path);
+    const int64_t run = log.BeginRun(SampleRun("a"));
+    CommitSampleRound(log, run, 1);
+    CommitSampleRound(log, run, 2);
+    log.TEST_db().Execute("UPDATE rounds SET model_version = 5 WHERE round = 2");
+    log.TEST_db().Execute("UPDATE checkpoints SET model = zeroblob(length(model)) WHERE round = 2");
+  }
+  const LogCheckResult result = CheckLog(path);
+  INFO(Violations(result));
+  CHECK(HasViolation(result, "round 2 has model version 5 after version 1"));
+  CHECK(HasViolation(result, "checkpoint of round 2 does not decode"));
+  CHECK(HasViolation(result, "no checkpoint of its last round 2"));
+}
+
+}  // namespace
+}  // namespace edgefl::storage
