@@ -21,6 +21,7 @@ using storage::UpdateStatus;
 constexpr const char* kAccepted = "#59a14f";
 constexpr const char* kRejected = "#f28e2b";
 constexpr const char* kDropped = "#e15759";
+constexpr const char* kIdle = "#e8e8e8";
 
 std::string Percent(std::optional<double> value) {
   if (!value || !std::isfinite(*value)) return "&#8211;";
@@ -174,8 +175,8 @@ std::string FailureChart(const RunDetail& run) {
   chart.y_label = "updates";
   chart.stacked = true;
   chart.empty_note = "none dropped or rejected";
-  BarLayer dropped{"dropped (no update in time)", {}, kDropped};
-  BarLayer rejected{"rejected (refused by the server)", {}, kRejected};
+  BarLayer dropped{"dropped (late or lost)", {}, kDropped};
+  BarLayer rejected{"rejected (refused)", {}, kRejected};
   for (const RoundRecord& r : run.rounds) {
     chart.categories.push_back(std::to_string(r.round));
     dropped.value.push_back(static_cast<double>(r.dropped));
@@ -199,7 +200,10 @@ std::string ParticipationGrid(const RunDetail& run, size_t max_clients, size_t* 
   grid.title = "Participation per client and round";
   grid.x_label = "round";
   grid.y_label = "client";
-  grid.categories = {{"accepted", kAccepted}, {"rejected", kRejected}, {"dropped", kDropped}};
+  grid.categories = {{"accepted", kAccepted},
+                     {"rejected", kRejected},
+                     {"dropped", kDropped},
+                     {"not selected", kIdle}};
   std::map<std::string, size_t> row_of;
   for (const std::string& id : ids) {
     if (grid.rows.size() >= max_clients) break;
@@ -211,7 +215,7 @@ std::string ParticipationGrid(const RunDetail& run, size_t max_clients, size_t* 
     column_of[r] = grid.columns.size();
     grid.columns.push_back(std::to_string(r));
   }
-  grid.cells.assign(grid.rows.size(), std::vector<int>(grid.columns.size(), -1));
+  grid.cells.assign(grid.rows.size(), std::vector<int>(grid.columns.size(), 3));
   for (const ClientUpdateRecord& u : run.updates) {
     auto row = row_of.find(u.client_id);
     if (row == row_of.end()) continue;
@@ -236,9 +240,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 figure { margin: 0; background: #fff; border: 1px solid #e0e0e0; }
-figcaption { font-size: 12px; color: #666; padding: 2px 8px 6px; max-width: 600px; }
+figcaption { font-size: 12px; color: #666; padding: 2px 8px 6px; max-width: 584px; }
 pre.config { background: #fff; border: 1px solid #e0e0e0; padding: 8px; font-size: 12px;
-             max-height: 360px; overflow: auto; max-width: 1240px; }
+             max-height: 360px; overflow: auto; max-width: 1200px; }
 .note { color: #666; font-size: 13px; }
 )css";
 
@@ -343,9 +347,9 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
             (info.status_reason.empty() ? "" : ": " + EscapeXml(info.status_reason)) + "</p>\n";
     size_t clients = 0;
     const std::string grid = ParticipationGrid(run, options.max_grid_clients, &clients);
-    std::string caption = "Blank: not selected in that round.";
+    std::string caption;
     if (clients > options.max_grid_clients) {
-      caption += " The first " + std::to_string(options.max_grid_clients) + " of " +
+      caption += "The first " + std::to_string(options.max_grid_clients) + " of " +
                  std::to_string(clients) + " clients (by id) are shown.";
     }
     html +=

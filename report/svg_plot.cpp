@@ -323,7 +323,10 @@ std::string RenderBarChart(const BarChart& chart, int width, int height) {
   const size_t every =
       band <= 0 ? 1 : std::max<size_t>(1, static_cast<size_t>(std::ceil(label_width / band)));
   const size_t layers = std::max<size_t>(1, chart.layers.size());
-  const double bar_width = chart.stacked ? band * 0.7 : band * 0.8 / static_cast<double>(layers);
+  // Bars no wider than 36 px, centred in their band.
+  const double bar_width =
+      std::min(chart.stacked ? band * 0.7 : band * 0.8 / static_cast<double>(layers), 36.0);
+  const double group_width = chart.stacked ? bar_width : bar_width * static_cast<double>(layers);
   for (size_t c = 0; c < n; ++c) {
     const double band_left = f.left + band * static_cast<double>(c);
     if (c % every == 0) {
@@ -336,8 +339,8 @@ std::string RenderBarChart(const BarChart& chart, int width, int height) {
       const double v =
           c < layer.value.size() && std::isfinite(layer.value[c]) ? layer.value[c] : 0.0;
       if (v <= 0.0) continue;
-      const double x0 = chart.stacked ? band_left + band * 0.15
-                                      : band_left + band * 0.1 + bar_width * static_cast<double>(l);
+      const double x0 = band_left + (band - group_width) / 2 +
+                        (chart.stacked ? 0.0 : bar_width * static_cast<double>(l));
       const double y_top = f.Y(std::min(stack + v, y.hi), y);
       const double y_bottom = f.Y(stack, y);
       if (chart.stacked) stack += v;

@@ -40,7 +40,7 @@ struct LinePlot {
 
 // Renders `plot` as an <svg> element `width` pixels wide. With no finite
 // point at all, the chart says "no data".
-std::string RenderLinePlot(const LinePlot& plot, int width = 620, int height = 340);
+std::string RenderLinePlot(const LinePlot& plot, int width = 600, int height = 340);
 
 struct BarLayer {
   std::string name;           // legend entry
@@ -59,7 +59,7 @@ struct BarChart {
   std::string empty_note;  // shown when every value is 0, e.g. "none dropped"
 };
 
-std::string RenderBarChart(const BarChart& chart, int width = 620, int height = 300);
+std::string RenderBarChart(const BarChart& chart, int width = 600, int height = 300);
 
 struct Category {
   std::string name;
@@ -77,6 +77,6 @@ struct CategoryGrid {
   std::vector<Category> categories;
 };
 
-std::string RenderCategoryGrid(const CategoryGrid& grid, int width = 620);
+std::string RenderCategoryGrid(const CategoryGrid& grid, int width = 600);
 
 }  // namespace edgefl::report

@@ -21,6 +21,8 @@ void PrintUsage() {
       "  partition   split a dataset across clients and print per-client class counts\n"
       "  sim         run a federated experiment with simulated clients (SQLite log)\n"
       "  certs       create the project CA and issue coordinator/client certificates\n"
+      "  runs        list, show or compare the runs of an experiment log\n"
+      "  report      render runs of an experiment log as one HTML file with charts\n"
       "\n"
       "Run 'edgefl <command> --help' for the options of a command.\n",
       stdout);
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
     if (command == "partition") return edgefl::tools::RunPartition(argc - 1, argv + 1);
     if (command == "sim") return edgefl::tools::RunSim(argc - 1, argv + 1);
     if (command == "certs") return edgefl::tools::RunCerts(argc - 1, argv + 1);
+    if (command == "runs") return edgefl::tools::RunRuns(argc - 1, argv + 1);
+    if (command == "report") return edgefl::tools::RunReport(argc - 1, argv + 1);
     std::fprintf(stderr, "edgefl: unknown command '%s'\n", argv[1]);
     PrintUsage();
     return edgefl::kExitUsage;

@@ -1,0 +1,102 @@
+// edgefl report: renders runs of an experiment log as one self-contained
+// HTML file (report/html_report.h). Reads the log read-only, so it can run
+// while a coordinator is writing it.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <cxxopts.hpp>
+
+#include "common/error.h"
+#include "coordinator/experiment_config.h"
+#include "report/html_report.h"
+#include "storage/run_summary.h"
+#include "tools/commands.h"
+
+namespace edgefl::tools {
+
+namespace {
+
+std::string UtcNow() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &tm);
+  return buffer;
+}
+
+// Writes `text` to `path` through a temporary file and a rename, so a reader
+// never sees half a report.
+void WriteAtomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      throw IoError("report: cannot write " + tmp.string() +
+                    " (does the directory exist and is it writable?)");
+    }
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
+    if (!out) throw IoError("report: writing " + tmp.string() + " failed (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw IoError("report: cannot move " + tmp.string() + " to " + path.string() + ": " +
+                  ec.message());
+}
+
+}  // namespace
+
+int RunReport(int argc, char** argv) {
+  cxxopts::Options options("edgefl report",
+                           "Render runs of an experiment log as one self-contained HTML file "
+                           "(inline SVG charts, no network access needed to view it).");
+  // clang-format off
+  options.add_options()
+      ("db", "experiment log (the config's 'db' key)",
+       cxxopts::value<std::string>()->default_value(coordinator::ExperimentConfig{}.db))
+      ("r,run", "a run to include, by name or id (repeatable; default: every run)",
+       cxxopts::value<std::vector<std::string>>())
+      ("o,output", "the HTML file to write", cxxopts::value<std::string>()->default_value("report.html"))
+      ("title", "the page title", cxxopts::value<std::string>()->default_value("edgefl experiment report"))
+      ("h,help", "print this help");
+  // clang-format on
+  const cxxopts::ParseResult args = options.parse(argc, argv);
+  if (args.count("help")) {
+    std::fputs(options.help().c_str(), stdout);
+    return kExitOk;
+  }
+  if (!args.unmatched().empty()) {
+    throw ConfigError("unexpected argument '" + args.unmatched().front() +
+                      "' (runs are chosen with --run NAME)");
+  }
+  const std::string db = args["db"].as<std::string>();
+  std::vector<std::string> runs;
+  if (args.count("run")) runs = args["run"].as<std::vector<std::string>>();
+  const std::filesystem::path output = args["output"].as<std::string>();
+
+  std::vector<storage::RunDetail> details;
+  {
+    const std::unique_ptr<storage::ExperimentLog> log = storage::OpenLogForReading(db);
+    details = storage::ReadRunDetails(*log, runs);
+  }
+  report::ReportOptions report_options;
+  report_options.title = args["title"].as<std::string>();
+  report_options.source = db;
+  report_options.generated_at = UtcNow();
+  const std::string html = report::RenderHtmlReport(details, report_options);
+  WriteAtomically(output, html);
+  std::printf("report: %zu run%s of %s -> %s (%.0f KB)\n", details.size(),
+              details.size() == 1 ? "" : "s", db.c_str(), output.string().c_str(),
+              static_cast<double>(html.size()) / 1024.0);
+  return kExitOk;
+}
+
+}  // namespace edgefl::tools

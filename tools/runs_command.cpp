@@ -1,0 +1,444 @@
+// edgefl runs list|show|compare|upgrade: the runs of an experiment log as
+// terminal tables, or as JSON (--json) or CSV (--csv) for scripts. Reads the
+// log read-only (a live coordinator may keep writing it); only `upgrade`
+// writes, to bring a log of an older edgefl to this build's schema.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <cxxopts.hpp>
+
+#include "common/error.h"
+#include "coordinator/experiment_config.h"
+#include "report/html_report.h"
+#include "storage/run_summary.h"
+#include "storage/schema.h"
+#include "tools/commands.h"
+
+namespace edgefl::tools {
+
+namespace {
+
+using storage::RunDetail;
+
+// ---- Values ------------------------------------------------------------------
+
+std::string Fixed(double value, int decimals) {
+  if (!std::isfinite(value)) return "-";
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string Fixed(std::optional<double> value, int decimals) {
+  return value ? Fixed(*value, decimals) : "-";
+}
+
+// Shortest text that reads back as the same double; "null" for NaN/none.
+std::string JsonNumber(double value) {
+  if (!std::isfinite(value)) return "null";
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string JsonNumber(std::optional<double> value) {
+  return value ? JsonNumber(*value) : "null";
+}
+
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string CsvNumber(std::optional<double> value) {
+  return value && std::isfinite(*value) ? JsonNumber(*value) : "";
+}
+
+// ---- Per-round view ------------------------------------------------------------
+
+struct RoundRow {
+  int64_t round = 0;
+  const storage::RoundRecord* record = nullptr;  // null for round 0
+  std::optional<double> test_accuracy;
+  std::optional<double> test_loss;
+};
+
+// Round 0 (the initial model) and every committed round, with the test
+// evaluation where there is one.
+std::vector<RoundRow> RoundRows(const RunDetail& run) {
+  std::map<int64_t, RoundRow> rows;
+  for (const storage::EvaluationRecord& e : run.EvaluationsOn("test")) {
+    RoundRow& row = rows[e.round];
+    row.round = e.round;
+    row.test_accuracy = e.accuracy;
+    row.test_loss = e.loss;
+  }
+  for (const storage::RoundRecord& r : run.rounds) {
+    RoundRow& row = rows[r.round];
+    row.round = r.round;
+    row.record = &r;
+  }
+  std::vector<RoundRow> out;
+  for (auto& [round, row] : rows)
+    out.push_back(row);
+  return out;
+}
+
+// ---- Text tables ---------------------------------------------------------------
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header, std::vector<bool> numeric)
+      : header_(std::move(header)), numeric_(std::move(numeric)) {}
+  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void Print(std::FILE* out) const {
+    std::vector<size_t> width(header_.size(), 0);
+    for (size_t c = 0; c < header_.size(); ++c) {
+      width[c] = header_[c].size();
+      for (const auto& row : rows_)
+        width[c] = std::max(width[c], row[c].size());
+    }
+    auto line = [&](const std::vector<std::string>& row) {
+      std::string text;
+      for (size_t c = 0; c < row.size(); ++c) {
+        const std::string pad(width[c] - row[c].size(), ' ');
+        if (c > 0) text += "  ";
+        text += numeric_[c] ? pad + row[c] : row[c] + (c + 1 < row.size() ? pad : "");
+      }
+      std::fprintf(out, "%s\n", text.c_str());
+    };
+    line(header_);
+    for (const auto& row : rows_)
+      line(row);
+  }
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<bool> numeric_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string RoundsText(const RunDetail& run) {
+  std::string text = std::to_string(run.summary.rounds_completed);
+  if (run.summary.run.spec.planned_rounds > 0) {
+    text += "/" + std::to_string(run.summary.run.spec.planned_rounds);
+  }
+  return text;
+}
+
+void PrintSummaryTable(const std::vector<RunDetail>& runs) {
+  Table table({"id", "name", "strategy", "mode", "status", "rounds", "best_acc", "final_acc",
+               "time", "clients"},
+              {true, false, false, false, false, true, true, true, true, true});
+  for (const RunDetail& run : runs) {
+    const storage::RunInfo& info = run.summary.run;
+    table.Add({std::to_string(info.id), info.spec.name, info.spec.strategy, info.spec.mode,
+               std::string(storage::ToString(info.status)), RoundsText(run),
+               Fixed(run.summary.best_accuracy, 4), Fixed(run.summary.final_accuracy, 4),
+               report::FormatDuration(run.seconds), std::to_string(run.summary.distinct_clients)});
+  }
+  table.Print(stdout);
+}
+
+void PrintRoundTable(const RunDetail& run) {
+  bool virtual_time = false;
+  for (const auto& r : run.rounds)
+    virtual_time = virtual_time || r.virtual_time.has_value();
+  std::vector<std::string> header = {"round",      "selected",  "accepted", "dropped", "rejected",
+                                     "train_loss", "test_loss", "test_acc", "seconds"};
+  if (virtual_time) header.push_back("virtual_s");
+  Table table(header, std::vector<bool>(header.size(), true));
+  for (const RoundRow& row : RoundRows(run)) {
+    const storage::RoundRecord* r = row.record;
+    std::vector<std::string> cells = {std::to_string(row.round),
+                                      r ? std::to_string(r->selected) : "-",
+                                      r ? std::to_string(r->completed) : "-",
+                                      r ? std::to_string(r->dropped) : "-",
+                                      r ? std::to_string(r->rejected) : "-",
+                                      r ? Fixed(r->train_loss, 4) : "-",
+                                      Fixed(row.test_loss, 4),
+                                      Fixed(row.test_accuracy, 4),
+                                      r ? Fixed(r->ended_at - r->started_at, 1) : "-"};
+    if (virtual_time) cells.push_back(r && r->virtual_time ? Fixed(*r->virtual_time, 1) : "-");
+    table.Add(std::move(cells));
+  }
+  table.Print(stdout);
+}
+
+void PrintShow(const RunDetail& run) {
+  const storage::RunInfo& info = run.summary.run;
+  std::printf("run          %s (id %lld)\n", info.spec.name.c_str(),
+              static_cast<long long>(info.id));
+  std::printf("strategy     %s (%s)\n", info.spec.strategy.c_str(), info.spec.mode.c_str());
+  std::printf("model        %s, seed %lld\n", info.spec.model_spec.c_str(),
+              static_cast<long long>(info.spec.seed));
+  std::printf("status       %s%s%s\n", std::string(storage::ToString(info.status)).c_str(),
+              info.status_reason.empty() ? "" : ": ", info.status_reason.c_str());
+  std::printf("rounds       %s\n", RoundsText(run).c_str());
+  std::printf("accuracy     best %s, final %s (test)\n",
+              Fixed(run.summary.best_accuracy, 4).c_str(),
+              Fixed(run.summary.final_accuracy, 4).c_str());
+  std::printf("time         %s\n", report::FormatDuration(run.seconds).c_str());
+  std::printf("clients      %lld\n\n", static_cast<long long>(run.summary.distinct_clients));
+  PrintRoundTable(run);
+}
+
+void PrintCompare(const std::vector<RunDetail>& runs) {
+  PrintSummaryTable(runs);
+  std::printf("\ntest accuracy per round\n");
+  std::vector<std::string> header = {"round"};
+  std::map<int64_t, std::vector<std::string>> by_round;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    header.push_back(runs[i].summary.run.spec.name);
+    for (const RoundRow& row : RoundRows(runs[i])) {
+      auto& cells = by_round[row.round];
+      cells.resize(runs.size(), "-");
+      cells[i] = Fixed(row.test_accuracy, 4);
+    }
+  }
+  Table table(header, std::vector<bool>(header.size(), true));
+  for (auto& [round, cells] : by_round) {
+    cells.resize(runs.size(), "-");
+    std::vector<std::string> row = {std::to_string(round)};
+    row.insert(row.end(), cells.begin(), cells.end());
+    table.Add(std::move(row));
+  }
+  table.Print(stdout);
+}
+
+// ---- JSON and CSV ---------------------------------------------------------------
+
+std::string SummaryJson(const RunDetail& run) {
+  const storage::RunInfo& info = run.summary.run;
+  return "\"id\": " + std::to_string(info.id) + ", \"name\": " + JsonString(info.spec.name) +
+         ", \"strategy\": " + JsonString(info.spec.strategy) +
+         ", \"mode\": " + JsonString(info.spec.mode) +
+         ", \"model\": " + JsonString(info.spec.model_spec) +
+         ", \"seed\": " + std::to_string(info.spec.seed) +
+         ", \"status\": " + JsonString(std::string(storage::ToString(info.status))) +
+         ", \"status_reason\": " + JsonString(info.status_reason) +
+         ", \"rounds\": " + std::to_string(run.summary.rounds_completed) +
+         ", \"planned_rounds\": " + std::to_string(info.spec.planned_rounds) +
+         ", \"best_accuracy\": " + JsonNumber(run.summary.best_accuracy) +
+         ", \"final_accuracy\": " + JsonNumber(run.summary.final_accuracy) +
+         ", \"seconds\": " + JsonNumber(run.seconds) +
+         ", \"started_at\": " + JsonNumber(info.started_at) +
+         ", \"ended_at\": " + JsonNumber(info.ended_at) +
+         ", \"clients\": " + std::to_string(run.summary.distinct_clients);
+}
+
+std::string RoundsJson(const RunDetail& run) {
+  std::string out = "[";
+  bool first = true;
+  for (const RoundRow& row : RoundRows(run)) {
+    const storage::RoundRecord* r = row.record;
+    out += std::string(first ? "" : ",") + "\n    {\"round\": " + std::to_string(row.round);
+    first = false;
+    if (r) {
+      out += ", \"selected\": " + std::to_string(r->selected) +
+             ", \"accepted\": " + std::to_string(r->completed) +
+             ", \"dropped\": " + std::to_string(r->dropped) +
+             ", \"rejected\": " + std::to_string(r->rejected) +
+             ", \"train_loss\": " + JsonNumber(r->train_loss) +
+             ", \"seconds\": " + JsonNumber(r->ended_at - r->started_at) +
+             ", \"virtual_time\": " + JsonNumber(r->virtual_time);
+    }
+    out += ", \"test_loss\": " + JsonNumber(row.test_loss) +
+           ", \"test_accuracy\": " + JsonNumber(row.test_accuracy) + "}";
+  }
+  return out + "\n  ]";
+}
+
+void PrintJson(const std::vector<RunDetail>& runs, bool with_rounds, bool single) {
+  std::string out = single ? "" : "[\n";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    out += (single ? "{" : "  {") + SummaryJson(runs[i]);
+    if (with_rounds) {
+      out += ",\n  \"config\": " + JsonString(runs[i].summary.run.spec.config) +
+             ",\n  \"per_round\": " + RoundsJson(runs[i]);
+    }
+    out += std::string("}") + (i + 1 < runs.size() ? ",\n" : "\n");
+  }
+  if (!single) out += "]\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+void PrintSummaryCsv(const std::vector<RunDetail>& runs) {
+  std::printf(
+      "id,name,strategy,mode,model,status,rounds,planned_rounds,best_accuracy,final_accuracy,"
+      "seconds,clients\n");
+  for (const RunDetail& run : runs) {
+    const storage::RunInfo& info = run.summary.run;
+    std::printf("%lld,%s,%s,%s,%s,%s,%lld,%lld,%s,%s,%s,%lld\n", static_cast<long long>(info.id),
+                CsvField(info.spec.name).c_str(), CsvField(info.spec.strategy).c_str(),
+                CsvField(info.spec.mode).c_str(), CsvField(info.spec.model_spec).c_str(),
+                std::string(storage::ToString(info.status)).c_str(),
+                static_cast<long long>(run.summary.rounds_completed),
+                static_cast<long long>(info.spec.planned_rounds),
+                CsvNumber(run.summary.best_accuracy).c_str(),
+                CsvNumber(run.summary.final_accuracy).c_str(), CsvNumber(run.seconds).c_str(),
+                static_cast<long long>(run.summary.distinct_clients));
+  }
+}
+
+void PrintRoundsCsv(const RunDetail& run) {
+  std::printf(
+      "round,selected,accepted,dropped,rejected,train_loss,test_loss,test_accuracy,seconds,"
+      "virtual_time\n");
+  for (const RoundRow& row : RoundRows(run)) {
+    const storage::RoundRecord* r = row.record;
+    auto count = [&](int64_t v) { return r ? std::to_string(v) : std::string(); };
+    std::printf("%lld,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", static_cast<long long>(row.round),
+                count(r ? r->selected : 0).c_str(), count(r ? r->completed : 0).c_str(),
+                count(r ? r->dropped : 0).c_str(), count(r ? r->rejected : 0).c_str(),
+                r ? CsvNumber(r->train_loss).c_str() : "", CsvNumber(row.test_loss).c_str(),
+                CsvNumber(row.test_accuracy).c_str(),
+                r ? CsvNumber(r->ended_at - r->started_at).c_str() : "",
+                r ? CsvNumber(r->virtual_time).c_str() : "");
+  }
+}
+
+constexpr const char* kUsage =
+    "usage: edgefl runs list              [--db FILE] [--json|--csv]\n"
+    "       edgefl runs show RUN          [--db FILE] [--json|--csv]\n"
+    "       edgefl runs compare RUN RUN.. [--db FILE] [--json|--csv]\n"
+    "       edgefl runs upgrade           --db FILE\n"
+    "RUN is a run's name or id. The log is opened read-only (except by upgrade), so a\n"
+    "coordinator can keep writing it.\n";
+
+}  // namespace
+
+int RunRuns(int argc, char** argv) {
+  cxxopts::Options options("edgefl runs", "The runs recorded in an experiment log.");
+  // clang-format off
+  options.add_options()
+      ("db", "experiment log (the config's 'db' key)",
+       cxxopts::value<std::string>()->default_value(coordinator::ExperimentConfig{}.db))
+      ("json", "print JSON instead of a table")
+      ("csv", "print CSV instead of a table")
+      ("h,help", "print this help")
+      ("args", "list|show|compare|upgrade and run names",
+       cxxopts::value<std::vector<std::string>>());
+  // clang-format on
+  options.parse_positional({"args"});
+  options.positional_help("list|show RUN|compare RUN RUN...|upgrade");
+  const cxxopts::ParseResult args = options.parse(argc, argv);
+  if (args.count("help")) {
+    std::fputs(options.help().c_str(), stdout);
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  std::vector<std::string> words;
+  if (args.count("args")) words = args["args"].as<std::vector<std::string>>();
+  if (words.empty()) throw ConfigError(std::string("missing subcommand\n") + kUsage);
+  const std::string sub = words.front();
+  const std::vector<std::string> runs(words.begin() + 1, words.end());
+  const bool json = args.count("json") > 0;
+  const bool csv = args.count("csv") > 0;
+  if (json && csv) throw ConfigError("--json and --csv exclude each other; pick one");
+  const std::string db = args["db"].as<std::string>();
+
+  if (sub == "upgrade") {
+    if (!runs.empty()) throw ConfigError("runs upgrade takes no run names, only --db FILE");
+    if (!std::filesystem::exists(db)) {
+      throw IoError("experiment log " + db + ": no such file; pass an existing log with --db");
+    }
+    const int64_t before = storage::UpgradeLog(db);
+    if (before == storage::kSchemaVersion) {
+      std::printf("runs: %s is already at schema version %lld\n", db.c_str(),
+                  static_cast<long long>(before));
+    } else {
+      std::printf("runs: upgraded %s from schema version %lld to %lld\n", db.c_str(),
+                  static_cast<long long>(before), static_cast<long long>(storage::kSchemaVersion));
+    }
+    return kExitOk;
+  }
+  if (sub == "list") {
+    if (!runs.empty()) throw ConfigError("runs list takes no run names (did you mean show?)");
+  } else if (sub == "show") {
+    if (runs.size() != 1) throw ConfigError("runs show takes exactly one run name or id");
+  } else if (sub == "compare") {
+    if (runs.size() < 2) throw ConfigError("runs compare takes two or more run names or ids");
+  } else {
+    throw ConfigError("unknown subcommand '" + sub + "'\n" + kUsage);
+  }
+
+  std::vector<RunDetail> details;
+  {
+    const std::unique_ptr<storage::ExperimentLog> log = storage::OpenLogForReading(db);
+    details = storage::ReadRunDetails(*log, runs);
+  }
+  if (sub == "list") {
+    if (json) {
+      PrintJson(details, false, false);
+    } else if (csv) {
+      PrintSummaryCsv(details);
+    } else if (details.empty()) {
+      std::printf("runs: %s holds no runs yet\n", db.c_str());
+    } else {
+      PrintSummaryTable(details);
+    }
+  } else if (sub == "show") {
+    if (json) {
+      PrintJson(details, true, true);
+    } else if (csv) {
+      PrintRoundsCsv(details.front());
+    } else {
+      PrintShow(details.front());
+    }
+  } else {
+    if (json) {
+      PrintJson(details, true, false);
+    } else if (csv) {
+      PrintSummaryCsv(details);
+    } else {
+      PrintCompare(details);
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace edgefl::tools
