@@ -1,5 +1,6 @@
 #include "coordinator/simulation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "client/byzantine.h"
 #include "client/local_trainer.h"
 #include "common/error.h"
 #include "common/random.h"
@@ -113,6 +115,17 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
   CheckClientAlgorithm(config, data.train);
 
   ThreadPool pool(static_cast<size_t>(config.threads));
+  // Byzantine clients: a seeded choice, so every run of a config attacks alike.
+  const client::ByzantineAttack attack{
+      client::ParseByzantineMode(config.byzantine_mode, "byzantine_mode"), config.byzantine_factor};
+  attack.Validate("byzantine_factor");
+  std::vector<bool> byzantine(data.partition.num_clients(), false);
+  if (attack.active()) {
+    byzantine =
+        client::ChooseByzantineClients(data.partition.num_clients(), config.byzantine_fraction,
+                                       static_cast<uint64_t>(config.seed));
+  }
+  std::string byzantine_ids;
   std::vector<std::shared_ptr<ClientProxy>> proxies;
   for (size_t k = 0; k < data.partition.num_clients(); ++k) {
     datasets::Dataset local = datasets::Subset(data.train, data.partition.clients[k]);
@@ -121,8 +134,17 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
     }
     char id[32];
     std::snprintf(id, sizeof(id), "sim-%04zu", k);
+    if (byzantine[k]) byzantine_ids += std::string(byzantine_ids.empty() ? "" : " ") + id;
     proxies.push_back(
-        std::make_shared<SimulatedClientProxy>(id, std::move(local), config.model, pool));
+        std::make_shared<SimulatedClientProxy>(id, std::move(local), config.model, pool,
+                                               byzantine[k] ? attack : client::ByzantineAttack{}));
+  }
+  if (progress != nullptr && !byzantine_ids.empty()) {
+    const size_t n = static_cast<size_t>(std::count(byzantine.begin(), byzantine.end(), true));
+    std::fprintf(progress, "byzantine: %zu of %zu clients send %s updates (factor %g): %s\n", n,
+                 byzantine.size(), client::ByzantineModeName(attack.mode).c_str(),
+                 attack.EffectiveFactor(), byzantine_ids.c_str());
+    std::fflush(progress);
   }
   FixedClients clients(std::move(proxies));
 
