@@ -7,6 +7,7 @@
 #include "algorithms/local_registry.h"
 #include "client/local_trainer.h"
 #include "common/error.h"
+#include "coordinator/progress.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
 
@@ -140,6 +141,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
   const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
 
   storage::ExperimentLog log(config.db);
+  ProgressLine progress(options.progress, "round");
   ExperimentResult result;
   int64_t run_id = 0;
   int64_t last_done = 0;
@@ -167,11 +169,8 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
         strategy->RestoreState(checkpoint->strategy_state);
       }
     }
-    if (options.progress) {
-      std::fprintf(options.progress, "resuming run '%s' after round %lld\n",
-                   config.run_name.c_str(), static_cast<long long>(last_done));
-      std::fflush(options.progress);
-    }
+    progress.Message("resuming run '" + config.run_name + "' after round " +
+                     std::to_string(last_done));
   } else {
     storage::RunSpec spec;
     spec.name = config.run_name;
@@ -192,6 +191,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       log.RecordEvaluation(run_id, initial_eval);
     }
     RoundEngine engine(*strategy, *selector, options.round, initial, last_done);
+    progress.Start(last_done, config.rounds);
 
     result.best_accuracy = 0.0;
     for (int64_t round = last_done + 1; round <= config.rounds; ++round) {
@@ -233,23 +233,22 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       log.CommitRound(run_id, record, updates, evals, &checkpoint);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 
-      const double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (evaluate) {
         result.final_accuracy = evals.front().accuracy;
         result.best_accuracy = std::max(result.best_accuracy, evals.front().accuracy);
       }
       if (options.progress) {
-        std::fprintf(options.progress, "round %lld/%lld  train_loss %.4f",
-                     static_cast<long long>(round), static_cast<long long>(config.rounds),
-                     report.train_loss);
+        // The accuracy first: a narrow terminal cuts the end of the figures.
+        char details[160];
+        int n = 0;
         if (evaluate) {
-          std::fprintf(options.progress, "  test_loss %.4f  test_acc %.4f", evals.front().loss,
-                       evals.front().accuracy);
+          n = std::snprintf(details, sizeof details, "test_acc %.4f  test_loss %.4f  ",
+                            evals.front().accuracy, evals.front().loss);
         }
-        std::fprintf(options.progress, "  clients %zu/%zu  %.1fs  elapsed %.1fs\n",
-                     report.results.size(), report.selected.size(), report.seconds, elapsed);
-        std::fflush(options.progress);
+        std::snprintf(details + n, sizeof details - static_cast<size_t>(n),
+                      "train_loss %.4f  clients %zu/%zu  %.1fs", report.train_loss,
+                      report.results.size(), report.selected.size(), report.seconds);
+        progress.Step(round, details);
       }
       result.last_round = round;
     }

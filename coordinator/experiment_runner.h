@@ -58,7 +58,7 @@ struct ExperimentResult {
 struct RunnerOptions {
   RoundOptions round;                       // cohort size, deadline, quorum, seed
   const std::atomic<bool>* stop = nullptr;  // checked between rounds
-  std::FILE* progress = nullptr;            // one line per round, may be null
+  std::FILE* progress = nullptr;  // round i/N, accuracy, ETA (coordinator/progress.h); may be null
 };
 
 // Runs (or resumes) the experiment. A run whose name is in the log and did
