@@ -91,6 +91,16 @@ class Binder {
     Str("partition", c.partition);
     Str("model", c.model);
     Str("db", c.db);
+    Str("speed_dist", c.speed_dist);
+    Num("speed_spread", c.speed_spread, 0.0);
+    Str("speed_trace", c.speed_trace);
+    Num("base_speed", c.base_speed, 0.0);
+    Num("bandwidth", c.bandwidth, 0.0);
+    Str("availability", c.availability);
+    Str("availability_trace", c.availability_trace);
+    Num("on_seconds", c.on_seconds, 0.0);
+    Num("off_seconds", c.off_seconds, 0.0);
+    Num("dropout", c.dropout, 0.0);
     extra_ = &c.algorithm_params;
   }
 
@@ -182,8 +192,11 @@ void CheckValues(const ExperimentConfig& c) {
   }
   client::ParseByzantineMode(c.byzantine_mode, "byzantine_mode");
   if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
-  if (c.mode != "sync") {
-    throw ConfigError("mode '" + c.mode + "' is not available yet (expected sync)");
+  if (c.mode != "sync" && c.mode != "async") {
+    throw ConfigError("mode '" + c.mode + "' is not known (expected sync or async)");
+  }
+  if (c.dropout >= 1.0) {
+    throw ConfigError("dropout must be in [0, 1), got " + std::to_string(c.dropout));
   }
 }
 

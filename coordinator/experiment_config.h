@@ -21,7 +21,7 @@ struct ExperimentConfig {
   std::string run_name;              // default: derived from strategy, data, partition, seed
   std::string strategy = "fedavg";   // see docs/algorithms.md
   std::string selector = "uniform";  // uniform | curriculum
-  std::string mode = "sync";         // sync (async: later)
+  std::string mode = "sync";         // sync | async (simulation; see docs/algorithms.md)
   int64_t rounds = 10;
   int64_t clients = 10;
   int64_t clients_per_round = 10;
@@ -50,6 +50,18 @@ struct ExperimentConfig {
   std::string db = "edgefl-experiments.db";
   int64_t threads = 0;           // simulation worker threads; 0 = all cores
   int64_t keep_checkpoints = 5;  // newest global-model checkpoints kept in the log; 0 = all
+
+  // ---- simulated heterogeneity (coordinator/heterogeneity.h; virtual time) ----
+  std::string speed_dist = "uniform";   // uniform | lognormal | trace
+  double speed_spread = 1.0;            // uniform: fastest/slowest ratio; lognormal: σ of ln speed
+  std::string speed_trace;              // CSV of per-client speeds (speed_dist = trace)
+  double base_speed = 1000.0;           // samples/s of the slowest (uniform) / median (lognormal)
+  double bandwidth = 0.0;               // bytes/s each way; 0 = unlimited
+  std::string availability = "always";  // always | onoff | trace
+  std::string availability_trace;       // CSV of client,start,end on-intervals
+  double on_seconds = 600.0;            // onoff: mean on period (virtual s)
+  double off_seconds = 600.0;           // onoff: mean off period (virtual s)
+  double dropout = 0.0;                 // probability that a client loses a task, in [0, 1)
   // Byzantine clients (simulation; a real device uses edgefl-client --byzantine):
   // round(fraction x clients) of them, chosen with the seed, send attacks
   // (client/byzantine.h) instead of their honest updates.
@@ -66,7 +78,9 @@ struct ExperimentConfig {
   // Connected clients needed before a round starts; 0 in a file or --set
   // means "clients_per_round", which is also the default.
   int64_t min_clients = 0;
-  double deadline = 0.0;            // seconds a round waits for its cohort; 0 = no deadline
+  // Seconds a round waits for its cohort; 0 = no deadline. In simulation
+  // (which reads it too) virtual seconds: stragglers past it are cut.
+  double deadline = 0.0;
   double quorum = 1.0;              // fraction of the cohort that must report, in (0, 1]
   double heartbeat = 5.0;           // seconds between client heartbeats while training (> 0)
   int64_t max_connections = 1024;   // open connections (authenticated or not); more are closed

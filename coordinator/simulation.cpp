@@ -8,11 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/async_strategy_registry.h"
 #include "client/byzantine.h"
 #include "client/local_trainer.h"
 #include "common/error.h"
 #include "common/random.h"
+#include "coordinator/async_runner.h"
 #include "coordinator/experiment_runner.h"
+#include "coordinator/heterogeneity.h"
 #include "coordinator/simulated_client_proxy.h"
 #include "coordinator/thread_pool.h"
 #include "datasets/csv_reader.h"
@@ -109,10 +112,19 @@ class FixedClients final : public ClientSource {
 
 SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progress) {
   // Algorithms first: a bad key fails before any data is loaded.
-  algorithms::MakeStrategy(StrategyConfigFrom(config));
-  algorithms::MakeSelector(SelectorConfigFrom(config));
+  const bool async = config.mode == "async";
+  if (async) {
+    algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), static_cast<size_t>(config.clients));
+  } else {
+    if (algorithms::IsAsyncStrategy(config.strategy)) {
+      throw ConfigError("strategy " + config.strategy + " is asynchronous: set mode = \"async\"");
+    }
+    algorithms::MakeStrategy(StrategyConfigFrom(config));
+    algorithms::MakeSelector(SelectorConfigFrom(config));
+  }
+  Fleet fleet(HeterogeneityFrom(config), static_cast<size_t>(config.clients));
   SimulationData data = LoadSimulationData(config);
-  CheckClientAlgorithm(config, data.train);
+  if (!async) CheckClientAlgorithm(config, data.train);
 
   ThreadPool pool(static_cast<size_t>(config.threads));
   // Byzantine clients: a seeded choice, so every run of a config attacks alike.
@@ -138,6 +150,8 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
     proxies.push_back(
         std::make_shared<SimulatedClientProxy>(id, std::move(local), config.model, pool,
                                                byzantine[k] ? attack : client::ByzantineAttack{}));
+    // What a real client reports in its Hello: its measured speed.
+    proxies.back()->info().samples_per_second = fleet.speed(k);
   }
   if (progress != nullptr && !byzantine_ids.empty()) {
     const size_t n = static_cast<size_t>(std::count(byzantine.begin(), byzantine.end(), true));
@@ -145,6 +159,19 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
                  byzantine.size(), client::ByzantineModeName(attack.mode).c_str(),
                  attack.EffectiveFactor(), byzantine_ids.c_str());
     std::fflush(progress);
+  }
+  if (async) {
+    const AsyncExperimentResult run =
+        RunAsyncExperiment(config, data.test, proxies, fleet, progress);
+    SimulationResult result;
+    result.run_id = run.run_id;
+    result.first_round = run.first_round;
+    result.last_round = run.last_round;
+    result.final_accuracy = run.final_accuracy;
+    result.best_accuracy = run.best_accuracy;
+    result.seconds = run.seconds;
+    result.virtual_seconds = run.virtual_seconds;
+    return result;
   }
   FixedClients clients(std::move(proxies));
 

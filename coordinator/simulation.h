@@ -8,6 +8,9 @@
 // printed per round, and every round is committed to the SQLite experiment
 // log with its client updates, evaluation and a checkpoint.
 //
+// With mode = async the run goes through RunAsyncExperiment (async_runner.h)
+// on the simulated fleet the heterogeneity keys describe (heterogeneity.h).
+//
 // Deterministic: given the config (seed included), the results do not
 // depend on the number of threads. A run whose name is already in the log
 // and did not complete is resumed from its last committed round.
@@ -39,6 +42,7 @@ struct SimulationResult {
   double final_accuracy = 0.0;  // test accuracy after the last round
   double best_accuracy = 0.0;
   double seconds = 0.0;
+  double virtual_seconds = 0.0;  // simulated clock at the end (mode async)
 };
 
 // Runs the experiment. `progress` (may be null) receives one line per round.

@@ -1,0 +1,59 @@
+// The server part of an asynchronous federated algorithm. Where a sync
+// Strategy configures a cohort and aggregates a round, an AsyncStrategy
+// configures one idle client at a time (from the model version current at
+// its dispatch) and folds each returned update into the global model when it
+// arrives, possibly buffering several before the model changes. The async
+// engine (coordinator/async_engine.h) calls it the same way for simulated
+// and remote clients.
+//
+// Thread-safety: used by one engine at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+
+#include <Eigen/Core>
+
+#include "algorithms/client_info.h"
+#include "algorithms/fit.h"
+
+namespace edgefl::algorithms {
+
+// What the strategy makes of one arrival.
+struct ArrivalOutcome {
+  // The next global model, or nullopt when the update was only buffered.
+  std::optional<Eigen::VectorXf> parameters;
+  // Figures for the log of the version this arrival completes, e.g.
+  // "update_norm", "buffered".
+  std::map<std::string, double> metrics;
+};
+
+class AsyncStrategy {
+ public:
+  virtual ~AsyncStrategy() = default;
+  virtual std::string name() const = 0;
+
+  // Instructions for `client`, starting from global version `version`.
+  // `task` counts the client's tasks from 1 (it seeds the data order).
+  // `fleet` is every client the engine knows, with its measured speed
+  // (ClientInfo::samples_per_second), for speed-dependent work (DyLU).
+  virtual FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
+                                       std::span<const ClientInfo> fleet) = 0;
+
+  // Folds in `result`, trained from `base` (the parameters of version
+  // result.base_version); `global` is the current model and `staleness` the
+  // number of versions made since `base`. The result is finite and of the
+  // right size (the engine checks).
+  virtual ArrivalOutcome OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
+                                   const FitResult& result, int64_t staleness) = 0;
+
+  // Server state (momentum, buffers) as one flat vector; RestoreState
+  // (SaveState()) reproduces the strategy. Empty when stateless.
+  virtual Eigen::VectorXf SaveState() const { return {}; }
+  virtual void RestoreState(const Eigen::VectorXf& /*state*/) {}
+};
+
+}  // namespace edgefl::algorithms

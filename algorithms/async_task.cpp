@@ -1,0 +1,35 @@
+#include "algorithms/async_task.h"
+
+#include "algorithms/dylu.h"
+#include "algorithms/fedavg.h"
+#include "common/error.h"
+
+namespace edgefl::algorithms {
+
+void ValidateAsyncTask(const AsyncTaskOptions& options, const std::string& context) {
+  try {
+    client::ValidateRecipe(options.recipe);
+  } catch (const ConfigError& e) {
+    throw ConfigError(context + ": " + e.what());
+  }
+  if (options.dylu && options.recipe.local_steps <= 0) {
+    throw ConfigError(context + ": dylu = true scales local_steps, so local_steps must be > 0");
+  }
+}
+
+FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t version,
+                              const ClientInfo& client, int64_t task,
+                              std::span<const ClientInfo> fleet) {
+  FitInstructions out;
+  out.model_version = version;
+  out.recipe = options.recipe;
+  out.local = options.local;
+  out.recipe.seed = ClientSeed(options.seed, task, client.id);
+  if (options.dylu) {
+    out.recipe.local_steps =
+        DyluLocalSteps(options.recipe.local_steps, client.samples_per_second, fleet);
+  }
+  return out;
+}
+
+}  // namespace edgefl::algorithms

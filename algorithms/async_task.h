@@ -1,0 +1,35 @@
+// The client task every asynchronous strategy hands out: the recipe
+// template with a per-(client, task) seed, and with DyLU the local step
+// count scaled by the client's speed (dylu.h).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "algorithms/client_info.h"
+#include "algorithms/fit.h"
+#include "client/train_recipe.h"
+
+namespace edgefl::algorithms {
+
+struct AsyncTaskOptions {
+  client::TrainRecipe recipe;  // copied into every task
+  LocalAlgorithm local;
+  // Scale recipe.local_steps (H, which must then be > 0) by speed / fastest.
+  bool dylu = false;
+  uint64_t seed = 0;  // the run seed
+};
+
+// Throws ConfigError (prefixed by `context`) for an invalid recipe, or DyLU
+// without local_steps.
+void ValidateAsyncTask(const AsyncTaskOptions& options, const std::string& context);
+
+// The instructions of `client`'s task number `task` (from 1) on `version`:
+// seed = ClientSeed(run seed, task, id) (so with equal speeds task t of a
+// client is seeded like sync round t), local_steps by DyLU when enabled.
+FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t version,
+                              const ClientInfo& client, int64_t task,
+                              std::span<const ClientInfo> fleet);
+
+}  // namespace edgefl::algorithms

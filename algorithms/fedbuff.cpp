@@ -1,0 +1,78 @@
+#include "algorithms/fedbuff.h"
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace edgefl::algorithms {
+
+FedBuff::FedBuff(FedBuffOptions options) : options_(std::move(options)) {
+  ValidateAsyncTask(options_.task, "strategy fedbuff");
+  if (options_.buffer_size < 1) {
+    throw ConfigError("strategy fedbuff: buffer_size must be >= 1, got " +
+                      std::to_string(options_.buffer_size));
+  }
+  if (!(options_.server_lr > 0.0 && std::isfinite(options_.server_lr))) {
+    throw ConfigError("strategy fedbuff: server_lr must be > 0, got " +
+                      std::to_string(options_.server_lr));
+  }
+  if (!(options_.weight.exponent >= 0.0)) {
+    throw ConfigError("strategy fedbuff: staleness_exponent must be >= 0");
+  }
+}
+
+FitInstructions FedBuff::ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
+                                      std::span<const ClientInfo> fleet) {
+  return MakeAsyncTask(options_.task, version, client, task, fleet);
+}
+
+ArrivalOutcome FedBuff::OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
+                                  const FitResult& result, int64_t staleness) {
+  ArrivalOutcome out;
+  if (sum_.size() != global.size()) sum_ = Eigen::VectorXd::Zero(global.size());
+  // Unknown sample counts weigh every update alike.
+  const double n =
+      result.train.num_samples > 0 ? static_cast<double>(result.train.num_samples) : 1.0;
+  const double w = options_.weight(staleness);
+  sum_ += (n * w) * (result.train.parameters - base).cast<double>();
+  samples_ += n;
+  ++count_;
+  out.metrics["weight"] = w;
+  if (count_ < options_.buffer_size) {
+    out.metrics["buffered"] = static_cast<double>(count_);
+    return out;
+  }
+  const Eigen::VectorXd step = (options_.server_lr / samples_) * sum_;
+  Eigen::VectorXf next = (global.cast<double>() + step).cast<float>();
+  out.metrics["update_norm"] = step.norm();
+  out.metrics["buffered"] = 0.0;
+  out.parameters = std::move(next);
+  sum_.setZero();
+  samples_ = 0.0;
+  count_ = 0;
+  return out;
+}
+
+Eigen::VectorXf FedBuff::SaveState() const {
+  Eigen::VectorXf state(2 + (count_ > 0 ? sum_.size() : 0));
+  state[0] = static_cast<float>(count_);
+  state[1] = static_cast<float>(samples_);
+  if (count_ > 0) state.tail(sum_.size()) = sum_.cast<float>();
+  return state;
+}
+
+void FedBuff::RestoreState(const Eigen::VectorXf& state) {
+  if (state.size() < 2) {
+    throw ConfigError("strategy fedbuff: saved state has " + std::to_string(state.size()) +
+                      " values, expected at least 2");
+  }
+  count_ = static_cast<int64_t>(state[0]);
+  samples_ = state[1];
+  if (count_ > 0) {
+    sum_ = state.tail(state.size() - 2).cast<double>();
+  } else {
+    sum_.resize(0);
+  }
+}
+
+}  // namespace edgefl::algorithms

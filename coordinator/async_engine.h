@@ -1,0 +1,114 @@
+// The asynchronous federation loop over ClientProxy, on a virtual clock.
+// Every idle, available client is sent the current global model at once;
+// each returned update is handed to the AsyncStrategy when it arrives (in
+// virtual time), and the staleness of each update (global versions made
+// since its base) is recorded. Idle clients are re-dispatched after all
+// events of the same instant are processed, so simultaneous arrivals are
+// applied before anyone is given the next model.
+//
+// Timing comes from the simulated Fleet (heterogeneity.h): a task's virtual
+// duration is planned samples / speed + 2 × model bytes / bandwidth, known
+// when it is sent. Real training runs on the proxies (a thread pool in
+// simulation) while the engine takes results strictly in order of virtual
+// arrival (then client index), never host completion order, and each task
+// trains from the model current at its virtual dispatch. So a run is
+// bit-identical for a given seed whatever the host's load or thread count.
+// A task the fleet drops (dropout, or the client going off-line before it
+// would finish) is not trained; it becomes a dropped update at that time.
+//
+// Thread-safety: one engine per run, driven from one thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "algorithms/async_strategy.h"
+#include "coordinator/client_proxy.h"
+#include "coordinator/heterogeneity.h"
+#include "coordinator/virtual_clock.h"
+
+namespace edgefl::coordinator {
+
+struct AsyncOptions {
+  int64_t model_bytes = 0;  // size of the model on the link, for the bandwidth term
+};
+
+// One new global model version and what led to it since the previous one.
+struct AsyncUpdate {
+  int64_t model_version = 0;
+  double virtual_time = 0.0;                     // virtual seconds when it was made
+  double host_seconds = 0.0;                     // host time since the previous version
+  int64_t dispatched = 0;                        // tasks sent since the previous version
+  std::vector<algorithms::FitResult> results;    // folded in, in arrival order
+  std::vector<int64_t> staleness;                // one per result
+  std::vector<algorithms::FitFailure> failures;  // dropped and rejected
+  double train_loss = 0.0;  // sample-weighted mean local loss of `results`; NaN if none
+  std::map<std::string, double> metrics;  // from the strategy
+};
+
+class AsyncEngine {
+ public:
+  // `clients[k]` is fleet client k; both must outlive the engine. Clients'
+  // info().samples_per_second is the speed the strategy sees (DyLU).
+  // Throws ConfigError for an empty model or a fleet of another size.
+  AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet, std::vector<ClientProxy*> clients,
+              AsyncOptions options, Eigen::VectorXf initial, int64_t initial_version = 0);
+  // Waits for the tasks still training (they use the proxies).
+  ~AsyncEngine();
+  AsyncEngine(const AsyncEngine&) = delete;
+  AsyncEngine& operator=(const AsyncEngine&) = delete;
+
+  // Advances the clock until the strategy makes the next global model.
+  // nullopt when nothing can happen any more (no task in flight and no
+  // client ever available again).
+  std::optional<AsyncUpdate> NextUpdate();
+
+  const Eigen::VectorXf& global() const { return *global_; }
+  int64_t model_version() const { return version_; }
+  double now() const { return clock_.now(); }
+  // Tasks sent to client k so far.
+  int64_t tasks(size_t client) const { return tasks_.at(client); }
+
+ private:
+  struct Task {
+    size_t client = 0;
+    int64_t number = 0;  // the client's task count
+    SharedParameters base;
+    int64_t base_version = 0;
+    std::future<algorithms::FitResult> result;  // invalid when the task is lost
+    std::string lost_reason;
+  };
+  struct Event {
+    enum class Kind { kArrival, kWake } kind = Kind::kArrival;
+    size_t client = 0;
+  };
+
+  void DispatchIdle();
+  void Dispatch(size_t client);
+  void Arrive(size_t client);
+
+  algorithms::AsyncStrategy& strategy_;
+  Fleet& fleet_;
+  std::vector<ClientProxy*> clients_;
+  AsyncOptions options_;
+  SharedParameters global_;
+  int64_t version_;
+  VirtualClock<Event> clock_;
+  std::vector<std::optional<Task>> running_;  // per client
+  std::vector<bool> wake_pending_;
+  std::vector<int64_t> tasks_;
+  bool started_ = false;
+  AsyncUpdate building_;  // the next version's report so far
+  double loss_sum_ = 0.0, loss_weight_ = 0.0;
+  double host_mark_ = 0.0;  // host time of the previous version
+  std::deque<AsyncUpdate> ready_;
+};
+
+}  // namespace edgefl::coordinator

@@ -1,0 +1,200 @@
+#include "coordinator/async_runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "algorithms/async_strategy_registry.h"
+#include "client/local_trainer.h"
+#include "common/error.h"
+#include "coordinator/async_engine.h"
+#include "nn/model.h"
+#include "storage/experiment_log.h"
+
+namespace edgefl::coordinator {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+storage::EvaluationRecord Evaluate(nn::Model& model, const Eigen::VectorXf& parameters,
+                                   const datasets::Dataset& test, int64_t round) {
+  model.SetParameters(parameters);
+  const client::EvalResult eval = client::LocalTrainer::Evaluate(model, test);
+  storage::EvaluationRecord record;
+  record.round = round;
+  record.split = "test";
+  record.loss = eval.loss;
+  record.accuracy = eval.accuracy;
+  record.per_class_accuracy = eval.per_class_accuracy;
+  record.num_samples = static_cast<int64_t>(eval.num_samples);
+  return record;
+}
+
+std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update,
+                                                       int64_t model_bytes) {
+  std::vector<storage::ClientUpdateRecord> out;
+  for (size_t i = 0; i < update.results.size(); ++i) {
+    const algorithms::FitResult& r = update.results[i];
+    storage::ClientUpdateRecord u;
+    u.round = update.model_version;
+    u.client_id = r.client;
+    u.num_samples = static_cast<int64_t>(r.train.num_samples);
+    u.local_steps = r.train.steps;
+    u.loss_before = r.train.loss_before;
+    u.loss_after = r.train.loss_after;
+    u.bytes_in = r.bytes_in > 0 ? r.bytes_in : model_bytes;
+    u.bytes_out = r.bytes_out > 0 ? r.bytes_out : model_bytes;
+    u.compute_seconds = r.train.compute_seconds;
+    u.staleness = update.staleness[i];
+    u.status = storage::UpdateStatus::kAccepted;
+    out.push_back(std::move(u));
+  }
+  for (const algorithms::FitFailure& f : update.failures) {
+    storage::ClientUpdateRecord u;
+    u.round = update.model_version;
+    u.client_id = f.client;
+    u.loss_before = u.loss_after = u.compute_seconds = std::nan("");
+    u.bytes_out = model_bytes;
+    u.status = f.kind == algorithms::FitFailure::Kind::kDropped ? storage::UpdateStatus::kDropped
+                                                                : storage::UpdateStatus::kRejected;
+    u.reason = f.reason;
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+}  // namespace
+
+HeterogeneityOptions HeterogeneityFrom(const ExperimentConfig& c) {
+  HeterogeneityOptions h;
+  h.speed_dist = c.speed_dist;
+  h.speed_spread = c.speed_spread;
+  h.speed_trace = c.speed_trace;
+  h.base_speed = c.base_speed;
+  h.bandwidth = c.bandwidth;
+  h.availability = c.availability;
+  h.availability_trace = c.availability_trace;
+  h.on_seconds = c.on_seconds;
+  h.off_seconds = c.off_seconds;
+  h.dropout = c.dropout;
+  h.seed = static_cast<uint64_t>(c.seed);
+  return h;
+}
+
+AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
+                                         const datasets::Dataset& test,
+                                         const std::vector<std::shared_ptr<ClientProxy>>& clients,
+                                         Fleet& fleet, std::FILE* progress) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<algorithms::AsyncStrategy> strategy =
+      algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), clients.size());
+
+  nn::Model model(config.model);
+  model.Initialize(static_cast<uint64_t>(config.seed));
+  const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
+
+  storage::ExperimentLog log(config.db);
+  if (log.FindRun(config.run_name)) {
+    throw ConfigError("run '" + config.run_name + "' is already in " + config.db +
+                      "; asynchronous runs cannot be resumed yet, choose another run_name");
+  }
+  storage::RunSpec spec;
+  spec.name = config.run_name;
+  spec.config = ToToml(config);
+  spec.strategy = config.strategy;
+  spec.mode = "async";
+  spec.model_spec = config.model;
+  spec.seed = config.seed;
+  spec.planned_rounds = config.rounds;
+  const int64_t run_id = log.BeginRun(spec);
+
+  AsyncExperimentResult result;
+  result.run_id = run_id;
+  result.first_round = 1;
+  try {
+    log.RecordEvaluation(run_id, Evaluate(model, model.parameters(), test, 0));
+    std::vector<ClientProxy*> raw;
+    for (const auto& c : clients)
+      raw.push_back(c.get());
+    AsyncOptions options;
+    options.model_bytes = model_bytes;
+    AsyncEngine engine(*strategy, fleet, raw, options, model.parameters());
+
+    double started_at = Now();
+    while (engine.model_version() < config.rounds) {
+      std::optional<AsyncUpdate> update = engine.NextUpdate();
+      if (!update) {
+        result.interrupted = true;
+        break;
+      }
+      const int64_t version = update->model_version;
+      std::vector<storage::EvaluationRecord> evals;
+      const bool evaluate = version % config.eval_every == 0 || version == config.rounds;
+      if (evaluate) evals.push_back(Evaluate(model, engine.global(), test, version));
+
+      storage::RoundRecord record;
+      record.round = version;
+      record.model_version = version;
+      record.selected = update->dispatched;
+      record.completed = static_cast<int64_t>(update->results.size());
+      for (const algorithms::FitFailure& f : update->failures) {
+        (f.kind == algorithms::FitFailure::Kind::kDropped ? record.dropped : record.rejected) += 1;
+      }
+      record.started_at = started_at;
+      record.ended_at = Now();
+      started_at = record.ended_at;
+      record.virtual_time = update->virtual_time;
+      record.train_loss = update->train_loss;
+      storage::Checkpoint checkpoint;
+      checkpoint.round = version;
+      checkpoint.spec = config.model;
+      checkpoint.parameters = engine.global();
+      log.CommitRound(run_id, record, UpdateRecords(*update, model_bytes), evals, &checkpoint);
+      if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
+
+      if (evaluate) {
+        result.final_accuracy = evals.front().accuracy;
+        result.best_accuracy = std::max(result.best_accuracy, evals.front().accuracy);
+      }
+      if (progress) {
+        double staleness = 0.0;
+        for (int64_t s : update->staleness)
+          staleness += static_cast<double>(s);
+        if (!update->staleness.empty()) staleness /= static_cast<double>(update->staleness.size());
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::fprintf(progress, "version %lld/%lld  vtime %.2fs  train_loss %.4f",
+                     static_cast<long long>(version), static_cast<long long>(config.rounds),
+                     update->virtual_time, update->train_loss);
+        if (evaluate) {
+          std::fprintf(progress, "  test_loss %.4f  test_acc %.4f", evals.front().loss,
+                       evals.front().accuracy);
+        }
+        std::fprintf(progress, "  updates %zu  staleness %.1f  lost %zu  elapsed %.1fs\n",
+                     update->results.size(), staleness, update->failures.size(), elapsed);
+        std::fflush(progress);
+      }
+      result.last_round = version;
+      result.virtual_seconds = update->virtual_time;
+    }
+    if (result.interrupted) {
+      log.EndRun(run_id, storage::RunStatus::kInterrupted,
+                 "no client can deliver after version " + std::to_string(result.last_round));
+    } else {
+      log.EndRun(run_id, storage::RunStatus::kCompleted);
+    }
+  } catch (const std::exception& e) {
+    try {
+      log.EndRun(run_id, storage::RunStatus::kFailed, e.what());
+    } catch (const std::exception&) {
+      // The original error is the one to report.
+    }
+    throw;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace edgefl::coordinator
