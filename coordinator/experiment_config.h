@@ -81,7 +81,9 @@ struct ExperimentConfig {
   // Seconds a round waits for its cohort; 0 = no deadline. In simulation
   // (which reads it too) virtual seconds: stragglers past it are cut.
   double deadline = 0.0;
-  double quorum = 1.0;              // fraction of the cohort that must report, in (0, 1]
+  // Fraction of the cohort that must report a usable update, in (0, 1]
+  // (the simulation reads it too: rejected updates count against it).
+  double quorum = 1.0;
   double heartbeat = 5.0;           // seconds between client heartbeats while training (> 0)
   int64_t max_connections = 1024;   // open connections (authenticated or not); more are closed
   double handshake_timeout = 10.0;  // seconds for TLS handshake + Hello before a client is dropped

@@ -178,6 +178,9 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
   RunnerOptions options;
   options.round.clients_per_round = static_cast<size_t>(config.clients_per_round);
   options.round.seed = static_cast<uint64_t>(config.seed);
+  // A rejected update (NaN from a Byzantine client) counts against the quorum
+  // here as in the daemon: at quorum 1 such a round keeps the old model.
+  options.round.quorum = config.quorum;
   options.progress = progress;
   const ExperimentResult run = RunExperiment(config, data.test, clients, options);
 
