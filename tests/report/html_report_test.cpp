@@ -1,0 +1,179 @@
+// The HTML report, checked the way a reader would: the right series, one
+// point per evaluated round, legends naming the runs, in a file that needs
+// nothing from the network.
+#include "report/html_report.h"
+
+#include <algorithm>
+#include <set>
+
+#include <doctest/doctest.h>
+
+#include "report/svg_plot.h"
+#include "tests/report/report_test_util.h"
+#include "tests/storage/log_test_util.h"
+#include "tests/test_util.h"
+
+namespace edgefl::report {
+namespace {
+
+using edgefl::testing::TempDir;
+using test::CountOf;
+using test::LegendNames;
+using test::Polylines;
+using test::SvgTitled;
+
+std::string PercentText(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f%%", 100.0 * value);
+  return buffer;
+}
+
+}  // namespace
+
+TEST_CASE("The report of two simulated runs overlays them with one point per evaluated round") {
+  TempDir dir;
+  const auto db = dir / "log.db";
+  test::SimulateSmallRun(db, "fedavg-a", "fedavg");
+  test::SimulateSmallRun(db, "fedavgm-b", "fedavgm");
+  const std::vector<storage::RunDetail> runs = test::ReadAll(db);
+  REQUIRE(runs.size() == 2);
+  const std::string html = RenderHtmlReport(runs, ReportOptions{});
+
+  for (const std::string title : {"Test accuracy per round", "Test loss per round"}) {
+    CAPTURE(title);
+    const std::string svg = SvgTitled(html, title);
+    REQUIRE_FALSE(svg.empty());
+    CHECK(LegendNames(svg) == std::vector<std::string>{"fedavg-a", "fedavgm-b"});
+    const std::vector<test::Polyline> lines = Polylines(svg);
+    REQUIRE(lines.size() == 2);
+    for (size_t r = 0; r < 2; ++r) {
+      CHECK(lines[r].series == runs[r].summary.run.spec.name);
+      const std::vector<storage::EvaluationRecord> evals = runs[r].EvaluationsOn("test");
+      REQUIRE(evals.size() == 4);                // rounds 0..3
+      REQUIRE(lines[r].points.size() == 3 + 1);  // rounds + 1
+      for (size_t i = 0; i < 4; ++i) {
+        if (i > 0) CHECK(lines[r].points[i].first > lines[r].points[i - 1].first);
+        // Higher values are drawn higher (smaller pixel y), as in the log.
+        for (size_t j = 0; j < 4; ++j) {
+          const double a = title[10] == 'a' ? evals[i].accuracy : evals[i].loss;
+          const double b = title[10] == 'a' ? evals[j].accuracy : evals[j].loss;
+          if (a > b) CHECK(lines[r].points[i].second < lines[r].points[j].second);
+        }
+      }
+    }
+    // Both runs start at the same initial model: the same round-0 point.
+    CHECK(lines[0].points[0] == lines[1].points[0]);
+  }
+
+  // The summary table's figures are the log's.
+  for (const storage::RunDetail& run : runs) {
+    CHECK(html.find(PercentText(*run.summary.best_accuracy)) != std::string::npos);
+    CHECK(html.find(PercentText(*run.summary.final_accuracy)) != std::string::npos);
+  }
+
+  // Per-class accuracy of each final model: one bar per non-zero class value.
+  const std::string per_class = SvgTitled(html, "Per-class test accuracy of the final model");
+  size_t bars = 0;
+  for (const storage::RunDetail& run : runs) {
+    const auto final_eval = run.FinalEvaluation("test");
+    REQUIRE(final_eval.has_value());
+    CHECK(final_eval->round == 3);
+    CHECK(final_eval->per_class_accuracy.size() == 10);
+    for (double a : final_eval->per_class_accuracy)
+      bars += a > 0.0 ? 1 : 0;
+  }
+  CHECK(CountOf(per_class, "class=\"bar\"") == bars);
+
+  // Staleness: a sync run's accepted updates all have staleness 0.
+  const std::string staleness = SvgTitled(html, "Staleness of accepted updates");
+  for (const storage::RunDetail& run : runs) {
+    const auto accepted = std::count_if(run.updates.begin(), run.updates.end(), [](const auto& u) {
+      return u.status == storage::UpdateStatus::kAccepted && u.staleness == 0;
+    });
+    CHECK(accepted == 12);  // 3 rounds x 4 clients
+    CHECK(staleness.find(run.summary.run.spec.name + ", 0: " + std::to_string(accepted)) !=
+          std::string::npos);
+  }
+
+  // One participation grid per run: a cell per (client, round).
+  CHECK(CountOf(html, "aria-label=\"Participation per client and round\"") == 2);
+  const std::string grid = SvgTitled(html, "Participation per client and round");
+  CHECK(CountOf(grid, "class=\"cell\"") == 5 * 3);
+  CHECK(CountOf(grid, ": accepted</title>") == 12);
+  CHECK(CountOf(grid, ": not selected</title>") == 3);
+  CHECK(SvgTitled(html, "Dropped and rejected updates per round").find("none dropped") !=
+        std::string::npos);
+  // The configuration of each run.
+  CHECK(CountOf(html, "strategy = &#39;fedavgm&#39;") == 1);
+  // Sync runs have no virtual clock.
+  CHECK(html.find("per virtual second") == std::string::npos);
+
+  // Self-contained: nothing to fetch.
+  for (const std::string part : {"src=", "href=", "url(", "@import", "https:"})
+    CHECK_MESSAGE(html.find(part) == std::string::npos, part);
+  CHECK(CountOf(html, "http:") == CountOf(html, "xmlns=\"http://www.w3.org/2000/svg\""));
+}
+
+TEST_CASE("Runs with a virtual clock get accuracy and loss per virtual second") {
+  TempDir dir;
+  {
+    storage::ExperimentLog log(dir / "async.db");
+    storage::RunSpec spec = storage::test::SampleRun("async-run");
+    spec.mode = "async";
+    const int64_t run = log.BeginRun(spec);
+    log.RecordEvaluation(run, storage::test::SampleEvaluation(0));
+    for (int64_t round = 1; round <= 4; ++round) {
+      std::vector<storage::ClientUpdateRecord> updates = {storage::test::SampleUpdate(round, "c1"),
+                                                          storage::test::SampleUpdate(round, "c2")};
+      updates[1].staleness = round % 3;  // 1, 2, 0, 1
+      const std::vector<storage::EvaluationRecord> evals = {storage::test::SampleEvaluation(round)};
+      log.CommitRound(run, storage::test::SampleRound(round), updates, evals, nullptr);
+    }
+  }
+  const std::string html = RenderHtmlReport(test::ReadAll(dir / "async.db"), ReportOptions{});
+  const std::string svg = SvgTitled(html, "Test accuracy per virtual second");
+  REQUIRE_FALSE(svg.empty());
+  CHECK(LegendNames(svg) == std::vector<std::string>{"async-run"});
+  const std::vector<test::Polyline> lines = Polylines(svg);
+  REQUIRE(lines.size() == 1);
+  REQUIRE(lines[0].points.size() == 5);
+  // SampleRound: virtual time 3.25 * round, so round 4 is twice as far from
+  // round 0 as round 2.
+  const auto& p = lines[0].points;
+  CHECK((p[4].first - p[0].first) == doctest::Approx(2 * (p[2].first - p[0].first)).epsilon(0.01));
+  CHECK_FALSE(SvgTitled(html, "Test loss per virtual second").empty());
+  // Staleness 0..2: c1 four times at 0, c2 at 1, 2, 0, 1.
+  const std::string staleness = SvgTitled(html, "Staleness of accepted updates");
+  CHECK(staleness.find("async-run, 0: 5") != std::string::npos);
+  CHECK(staleness.find("async-run, 1: 2") != std::string::npos);
+  CHECK(staleness.find("async-run, 2: 1") != std::string::npos);
+}
+
+TEST_CASE("Text from the log is escaped everywhere in the report") {
+  TempDir dir;
+  {
+    storage::ExperimentLog log(dir / "evil.db");
+    storage::RunSpec spec = storage::test::SampleRun("<script>alert('x')</script>&\"");
+    spec.config = "note = \"</pre><img src=x onerror=alert(1)>\"";
+    spec.strategy = "<b>bold</b>";
+    const int64_t run = log.BeginRun(spec);
+    storage::test::CommitSampleRound(log, run, 1);
+  }
+  const std::string html = RenderHtmlReport(test::ReadAll(dir / "evil.db"), ReportOptions{});
+  CHECK(html.find("<script>alert") == std::string::npos);
+  CHECK(html.find("<img") == std::string::npos);
+  CHECK(html.find("<b>bold") == std::string::npos);
+  CHECK(html.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;") !=
+        std::string::npos);
+  CHECK(html.find("&lt;/pre&gt;&lt;img src=x") != std::string::npos);
+  // The only scripts are the report's own two.
+  CHECK(CountOf(html, "<script>") == 2);
+}
+
+TEST_CASE("An empty log gives a report that says so") {
+  const std::string html = RenderHtmlReport({}, ReportOptions{});
+  CHECK(html.find("no runs yet") != std::string::npos);
+  CHECK(html.find("</html>") != std::string::npos);
+}
+
+}  // namespace edgefl::report
