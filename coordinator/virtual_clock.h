@@ -4,6 +4,7 @@
 // never by how fast the host ran anything.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <queue>
 #include <vector>
