@@ -187,6 +187,14 @@ class Session {
       result.round = task.round;
       result.base_version = task.model_version;
       result.train = running.get();
+      if (options_.byzantine.active()) {
+        ApplyByzantine(options_.byzantine.mode, options_.byzantine.factor,
+                       std::span<const float>(task.parameters.data(),
+                                              static_cast<size_t>(task.parameters.size())),
+                       &result.train.parameters);
+        log_('W', "round " + std::to_string(task.round) + ": sending a Byzantine update (" +
+                      ByzantineModeName(options_.byzantine.mode) + ")");
+      }
       log_('I', "round " + std::to_string(task.round) + ": done, loss " +
                     std::to_string(result.train.loss_before) + " -> " +
                     std::to_string(result.train.loss_after) + " in " +

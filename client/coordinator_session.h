@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "client/byzantine.h"
 #include "datasets/dataset.h"
 #include "wire/messages.h"
 #include "wire/tls_context.h"
@@ -23,6 +24,9 @@ struct SessionOptions {
   std::string client_id;       // the CN of the certificate
   wire::DeviceProfile device;  // reported in Hello
   uint32_t max_frame_bytes = 256u << 20;
+  // A Byzantine device trains honestly, then sends this attack's parameters
+  // instead (client/byzantine.h); kNone for an honest one.
+  ByzantineAttack byzantine;
 };
 
 // How a session ended.

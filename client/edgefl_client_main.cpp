@@ -75,6 +75,10 @@ int Run(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value(edgefl::datasets::kFashionMnistDefaultDir))
       ("retry-for", "keep reconnecting for this many seconds after a drop",
        cxxopts::value<double>()->default_value("300"))
+      ("byzantine", "attack instead of training honestly (for robustness tests): "
+       "none, scale, sign_flip or nan", cxxopts::value<std::string>()->default_value("none"))
+      ("byzantine-factor", "the attack's factor (0: scale 100, sign_flip 4)",
+       cxxopts::value<double>()->default_value("0"))
       ("h,help", "print this help");
   options.add_options("Load mode (no training; see client/load_sessions.h)")
       ("load-sessions", "open N TLS sessions, Hello, then heartbeats only",
@@ -103,6 +107,10 @@ int Run(int argc, char** argv) {
   const edgefl::wire::CertificateInfo certificate = edgefl::wire::InspectCertificate(
       edgefl::wire::ReadPemFile(session.tls.certificate), session.tls.certificate.string());
   session.client_id = certificate.subject_cn;
+  session.byzantine.mode =
+      edgefl::client::ParseByzantineMode(args["byzantine"].as<std::string>(), "--byzantine");
+  session.byzantine.factor = args["byzantine-factor"].as<double>();
+  session.byzantine.Validate("--byzantine-factor");
 
   const auto load_start = std::chrono::steady_clock::now();
   const edgefl::datasets::Dataset data =
