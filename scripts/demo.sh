@@ -8,7 +8,8 @@
 #     skew (edgefl partition; each client loads only its own share);
 #   - edgefl-coordinator and 10 edgefl-client processes over mutual TLS,
 #     FedAvg for 10 rounds (examples/fedavg.toml), one line per round;
-#   - the SQLite experiment log runs/demo.db.
+#   - the SQLite experiment log runs/demo.db, and its report runs/demo.html
+#     (edgefl report: accuracy/loss per round, participation, configuration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,5 +30,11 @@ rm -f "$out/demo.db" "$out/demo.db-wal" "$out/demo.db-shm"
 EDGEFL_FED_DB="$out/demo.db" ./scripts/federation.sh "$out/demo" 10 --set rounds="$rounds" \
   --set run_name=demo
 echo
+echo "== The run, as 'edgefl runs show' prints it =="
+"$build_dir/tools/edgefl" runs show demo --db "$out/demo.db"
+echo
+"$build_dir/tools/edgefl" report --db "$out/demo.db" -o "$out/demo.html" \
+  --title "edgefl demo: FedAvg over mutual TLS, 10 clients, Fashion-MNIST Dir(0.5)"
 echo "demo: experiment log $out/demo.db (runs, rounds, client_updates, evaluations, checkpoints)"
+echo "demo: report $(realpath "$out/demo.html") (open it in a browser; it needs no network)"
 echo "demo: certificates, partition file and process logs in $out/demo/"
