@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <variant>
 
@@ -114,6 +115,10 @@ class Binder {
     it->second(node, where);
   }
 
+  // Whether `key` is a string field (its --set value is never a number:
+  // byzantine_mode=nan, run_name=2024).
+  bool TakesString(const std::string& key) const { return string_keys_.count(key) > 0; }
+
  private:
   void Int(const char* key, int64_t& field, int64_t min) {
     setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
@@ -144,6 +149,7 @@ class Binder {
     };
   }
   void Str(const char* key, std::string& field) {
+    string_keys_.insert(key);
     setters_[key] = [&field](const toml::node& node, const std::string& where) {
       const auto* v = node.as_string();
       if (v == nullptr) throw ConfigError(where + " must be a string, got " + TypeName(node));
@@ -153,6 +159,7 @@ class Binder {
 
   std::map<std::string, std::function<void(const toml::node&, const std::string&)>> setters_;
   algorithms::ParamMap* extra_ = nullptr;
+  std::set<std::string> string_keys_;
 };
 
 void CheckValues(const ExperimentConfig& c) {
@@ -238,6 +245,8 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
     } catch (const toml::parse_error&) {
       parsed = toml::table{{"v", value}};  // not a TOML value: a bare string
     }
+    if (binder.TakesString(key) && !parsed.get("v")->is_string())
+      parsed = toml::table{{"v", value}};
     binder.Set(key, *parsed.get("v"), where);
   }
   CheckValues(config);

@@ -62,4 +62,19 @@ TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
                        doctest::Contains("missing.toml"), IoError);
 }
 
+TEST_CASE("ExperimentConfig: byzantine keys - and a string key takes a --set value verbatim") {
+  const ExperimentConfig c = LoadExperimentConfig(
+      {}, {"byzantine_fraction=0.2", "byzantine_mode=nan", "byzantine_factor=10", "run_name=2024"});
+  CHECK(c.byzantine_fraction == doctest::Approx(0.2));
+  CHECK(c.byzantine_mode == "nan");  // not the TOML float nan
+  CHECK(c.byzantine_factor == 10.0);
+  CHECK(c.run_name == "2024");
+  CHECK(LoadExperimentConfig({}, {}).byzantine_mode == "none");
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"byzantine_fraction=1"}),
+                       doctest::Contains("byzantine_fraction must be in [0, 1)"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"byzantine_mode=flip"}),
+                       doctest::Contains("byzantine_mode: unknown Byzantine mode \"flip\""),
+                       ConfigError);
+}
+
 }  // namespace edgefl::coordinator
