@@ -9,6 +9,7 @@ if [[ "${EDGEFL_SKIP_DEPS:-0}" == 1 ]]; then exit 0; fi
 packages=(
   # toolchain
   g++ cmake ninja-build pkg-config ccache clang-format
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer + sanitizer runtimes
   # libraries
   libboost-dev        # Boost.Asio (header-only)
   libssl-dev          # OpenSSL: TLS and certificates
