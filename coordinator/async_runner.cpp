@@ -8,6 +8,7 @@
 #include "client/local_trainer.h"
 #include "common/error.h"
 #include "coordinator/async_engine.h"
+#include "coordinator/progress.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
 
@@ -122,6 +123,8 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
     options.model_bytes = model_bytes;
     AsyncEngine engine(*strategy, fleet, raw, options, model.parameters());
 
+    ProgressLine line(progress, "version");
+    line.Start(0, config.rounds);
     double started_at = Now();
     while (engine.model_version() < config.rounds) {
       std::optional<AsyncUpdate> update = engine.NextUpdate();
@@ -163,18 +166,18 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
         for (int64_t s : update->staleness)
           staleness += static_cast<double>(s);
         if (!update->staleness.empty()) staleness /= static_cast<double>(update->staleness.size());
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::fprintf(progress, "version %lld/%lld  vtime %.2fs  train_loss %.4f",
-                     static_cast<long long>(version), static_cast<long long>(config.rounds),
-                     update->virtual_time, update->train_loss);
+        // The accuracy first: a narrow terminal cuts the end of the figures.
+        char details[200];
+        int n = 0;
         if (evaluate) {
-          std::fprintf(progress, "  test_loss %.4f  test_acc %.4f", evals.front().loss,
-                       evals.front().accuracy);
+          n = std::snprintf(details, sizeof details, "test_acc %.4f  test_loss %.4f  ",
+                            evals.front().accuracy, evals.front().loss);
         }
-        std::fprintf(progress, "  updates %zu  staleness %.1f  lost %zu  elapsed %.1fs\n",
-                     update->results.size(), staleness, update->failures.size(), elapsed);
-        std::fflush(progress);
+        std::snprintf(details + n, sizeof details - static_cast<size_t>(n),
+                      "vtime %.2fs  train_loss %.4f  updates %zu  staleness %.1f  lost %zu",
+                      update->virtual_time, update->train_loss, update->results.size(), staleness,
+                      update->failures.size());
+        line.Step(version, details);
       }
       result.last_round = version;
       result.virtual_seconds = update->virtual_time;
