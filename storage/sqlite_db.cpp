@@ -1,6 +1,7 @@
 #include "storage/sqlite_db.h"
 
 #include <cmath>
+#include <sys/statvfs.h>
 #include <utility>
 
 #include <sqlite3.h>
@@ -24,6 +25,14 @@ int OpenFlags(SqliteDb::Mode mode) {
       return common | SQLITE_OPEN_READONLY;
   }
   return common | SQLITE_OPEN_READONLY;
+}
+
+// Whether the file system holding `path` is mounted read-only (no
+// permission change helps then; root is refused too).
+bool OnReadOnlyFileSystem(const std::filesystem::path& path) {
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  struct statvfs info {};
+  return ::statvfs(dir.c_str(), &info) == 0 && (info.f_flag & ST_RDONLY) != 0;
 }
 
 }  // namespace
@@ -61,6 +70,14 @@ void SqliteDb::Fail(int rc) const {
   const std::string prefix = "experiment log " + path_.string() + ": ";
   const std::string during = operation_.empty() ? "" : " while " + operation_;
   const std::string sqlite = " (SQLite: " + detail + ")";
+  const int primary = rc & 0xff;
+  if ((primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) && mode_ != Mode::kReadOnly &&
+      OnReadOnlyFileSystem(path_)) {
+    throw IoError(prefix + "cannot write" + during + ": the file system is mounted read-only" +
+                  sqlite +
+                  "; remount it read-write (or move the log to a writable disk) and resume the "
+                  "run, the rounds committed before are intact");
+  }
   switch (rc & 0xff) {
     case SQLITE_FULL:
       throw IoError(prefix + "disk full" + during + sqlite +
