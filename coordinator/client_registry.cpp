@@ -31,7 +31,8 @@ void ClientRegistry::Add(const std::shared_ptr<RemoteClient>& client) {
     entry.record.profile_json = client->ProfileJson();
     entry.record.last_seen = now;
     entry.record.connected = true;
-    joined_.push_back(entry.record);
+    if (joined_set_.insert(entry.record.client_id).second)
+      joined_.push_back(entry.record.client_id);
   }
   changed_.notify_all();
   if (replaced) {
@@ -143,7 +144,13 @@ std::vector<RegisteredClient> ClientRegistry::Known() const {
 
 std::vector<RegisteredClient> ClientRegistry::TakeJoined() {
   std::lock_guard lock(mutex_);
-  return std::exchange(joined_, {});
+  std::vector<RegisteredClient> out;
+  out.reserve(joined_.size());
+  for (const std::string& id : joined_)
+    out.push_back(clients_.at(id).record);
+  joined_.clear();
+  joined_set_.clear();
+  return out;
 }
 
 }  // namespace edgefl::coordinator

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,10 @@ class ClientRegistry final : public ClientSource {
   std::vector<std::shared_ptr<RemoteClient>> Connected() const;
   // Every client seen since the process started, connected or not, by id.
   std::vector<RegisteredClient> Known() const;
-  // The clients that joined since the last call (each join once, in order).
+  // The clients that joined since the last call, once each in the order of
+  // their first join since then, with their latest record (a client that
+  // reconnected many times meanwhile is one entry: memory stays bounded by
+  // the number of client ids however often they reconnect).
   std::vector<RegisteredClient> TakeJoined();
 
   // How often ClientsForRound logs while waiting (default 10 s).
@@ -115,7 +119,8 @@ class ClientRegistry final : public ClientSource {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;  // signalled on join, leave and stop
   std::map<std::string, Entry> clients_;     // GUARDED_BY(mutex_), by client id
-  std::vector<RegisteredClient> joined_;     // GUARDED_BY(mutex_), since TakeJoined
+  std::vector<std::string> joined_;          // GUARDED_BY(mutex_): ids joined since TakeJoined
+  std::set<std::string> joined_set_;         // GUARDED_BY(mutex_): the same ids, for lookup
   size_t connected_ = 0;                     // GUARDED_BY(mutex_)
   bool stop_ = false;                        // GUARDED_BY(mutex_)
   // The previous round's snapshot (only touched by the ClientsForRound

@@ -209,7 +209,7 @@ class TlsClientSession final : public RemoteClient,
   boost::asio::steady_timer silence_timer_;  // fires when a busy client has been silent too long
   boost::asio::steady_timer linger_timer_;   // bounds the close after a final Bye/Error
   wire::FrameDecoder decoder_;               // splits the byte stream into frames
-  std::vector<uint8_t> read_buffer_;         // target of async_read_some
+  std::vector<uint8_t> read_buffer_;         // target of async_read_some, sized at handshake
   std::deque<std::vector<uint8_t>> write_queue_;  // frames to send, front is being written
   bool writing_ = false;                          // an async_write is in flight
   bool half_closed_ = false;                      // shutdown(send) done after the final frame

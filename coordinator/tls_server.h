@@ -11,6 +11,11 @@
 // handshake or Hello within the handshake timeout, a Hello with another
 // client id.
 //
+// Memory: after sessions close (a burst of them is coalesced), the server
+// returns the freed heap pages to the OS (glibc's malloc_trim), so the
+// coordinator's resident memory goes back to about its idle size after a
+// connection storm instead of staying at its peak (docs/robustness.md).
+//
 // Runs on a caller-owned io_context (1-2 threads are plenty: the work per
 // connection is TLS and memcpy).
 //
@@ -20,6 +25,7 @@
 // it from their handlers.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -30,6 +36,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "coordinator/client_registry.h"
 #include "coordinator/log.h"
@@ -42,6 +49,9 @@ struct ServerOptions {
   uint16_t port = 0;               // 0 = an ephemeral port (see TlsServer::port())
   size_t max_connections = 1024;   // open connections; more are closed at once
   SessionOptions session;          // per-connection limits and Welcome fields
+  // How long after a session closes the freed memory is returned to the OS
+  // (closes within this time share one trim).
+  std::chrono::milliseconds trim_delay{1000};
 };
 
 class TlsServer {
@@ -76,6 +86,8 @@ class TlsServer {
   void DoAccept();
   void OnAccept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
   void OnSessionClosed(TlsClientSession& session);
+  // Arms trim_timer_ unless it is armed already.
+  void ScheduleTrim();
 
   boost::asio::io_context& io_;              // runs the acceptor and the sessions
   boost::asio::ssl::context& context_;       // shared by every session (not modified)
@@ -84,12 +96,14 @@ class TlsServer {
   const Logger logger_;                      // where log lines go
   boost::asio::ip::tcp::acceptor acceptor_;  // on its own strand
   boost::asio::ip::tcp::endpoint endpoint_;  // the bound address, constant after construction
+  boost::asio::steady_timer trim_timer_;     // on the acceptor's strand: returns freed memory
 
   mutable std::mutex mutex_;
   mutable std::condition_variable closed_;  // signalled when a session closes
   std::map<const TlsClientSession*, std::weak_ptr<TlsClientSession>>
-      sessions_;           // GUARDED_BY(mutex_): every open connection
-  bool stopping_ = false;  // GUARDED_BY(mutex_)
+      sessions_;               // GUARDED_BY(mutex_): every open connection
+  bool stopping_ = false;      // GUARDED_BY(mutex_)
+  bool trim_pending_ = false;  // GUARDED_BY(mutex_): trim_timer_ armed or about to be
 };
 
 }  // namespace edgefl::coordinator
