@@ -33,13 +33,13 @@ std::optional<int64_t> ParseId(const std::string& text) {
   return id;
 }
 
-RunDetail ReadDetail(ExperimentLog& log, RunSummary summary) {
+RunDetail ReadDetail(ExperimentLog& log, RunSummary summary, const DetailParts& parts) {
   RunDetail detail;
   const int64_t id = summary.run.id;
   detail.summary = std::move(summary);
   detail.rounds = log.Rounds(id);
-  detail.evaluations = log.Evaluations(id);
-  detail.updates = log.ClientUpdates(id);
+  if (parts.evaluations) detail.evaluations = log.Evaluations(id);
+  if (parts.updates) detail.updates = log.ClientUpdates(id);
   const RunInfo& run = detail.summary.run;
   double end = run.ended_at.value_or(0.0);
   if (!detail.rounds.empty()) end = std::max(end, detail.rounds.back().ended_at);
@@ -99,13 +99,14 @@ int64_t UpgradeLog(const std::filesystem::path& path) {
   return version.value_or(kSchemaVersion);
 }
 
-std::vector<RunDetail> ReadRunDetails(ExperimentLog& log, std::span<const std::string> runs) {
+std::vector<RunDetail> ReadRunDetails(ExperimentLog& log, std::span<const std::string> runs,
+                                      const DetailParts& parts) {
   const std::unique_ptr<Transaction> snapshot = log.BeginSnapshot();
   std::vector<RunSummary> all = log.ListRuns("test");
   std::vector<RunDetail> details;
   if (runs.empty()) {
     for (RunSummary& summary : all)
-      details.push_back(ReadDetail(log, std::move(summary)));
+      details.push_back(ReadDetail(log, std::move(summary), parts));
     return details;
   }
   for (const std::string& wanted : runs) {
@@ -124,7 +125,7 @@ std::vector<RunDetail> ReadRunDetails(ExperimentLog& log, std::span<const std::s
       throw ConfigError("experiment log " + log.path().string() + " has no run named '" + wanted +
                         "'" + (all.empty() ? " (it has no runs yet)" : "; its runs: " + names));
     }
-    details.push_back(ReadDetail(log, *it));
+    details.push_back(ReadDetail(log, *it, parts));
   }
   return details;
 }

@@ -44,10 +44,18 @@ std::unique_ptr<ExperimentLog> OpenLogForReading(const std::filesystem::path& pa
 // (IoError if the file does not exist).
 int64_t UpgradeLog(const std::filesystem::path& path);
 
+// Which per-run tables to read besides the summary and the rounds (a table
+// that is not read is left empty in RunDetail). Default: all.
+struct DetailParts {
+  bool evaluations = true;
+  bool updates = true;  // the largest: one row per client per round
+};
+
 // The runs named in `runs` (a run's name, or its numeric id), in that order;
 // every run, oldest first, when `runs` is empty. Read in one snapshot.
 // Throws ConfigError naming the run and listing the log's runs when one is
 // not in the log.
-std::vector<RunDetail> ReadRunDetails(ExperimentLog& log, std::span<const std::string> runs);
+std::vector<RunDetail> ReadRunDetails(ExperimentLog& log, std::span<const std::string> runs,
+                                      const DetailParts& parts = {});
 
 }  // namespace edgefl::storage

@@ -409,7 +409,11 @@ int RunRuns(int argc, char** argv) {
   std::vector<RunDetail> details;
   {
     const std::unique_ptr<storage::ExperimentLog> log = storage::OpenLogForReading(db);
-    details = storage::ReadRunDetails(*log, runs);
+    // The tables print the summary's distinct-client count, not the updates.
+    storage::DetailParts parts;
+    parts.updates = false;
+    parts.evaluations = sub != "list";
+    details = storage::ReadRunDetails(*log, runs, parts);
   }
   if (sub == "list") {
     if (json) {
