@@ -5,6 +5,7 @@
 #include "algorithms/curriculum_selector.h"
 #include "algorithms/fedavg.h"
 #include "algorithms/pacing.h"
+#include "algorithms/speed_aware_selector.h"
 #include "algorithms/uniform_selector.h"
 #include "common/error.h"
 
@@ -168,7 +169,7 @@ std::vector<std::string> StrategyNames() {
 }
 
 std::vector<std::string> SelectorNames() {
-  return {"uniform", "curriculum"};
+  return {"uniform", "curriculum", "speed_aware"};
 }
 
 std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
@@ -227,6 +228,15 @@ std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config) {
                         std::to_string(options.rounds));
     }
     return std::make_unique<CurriculumSelector>(options);
+  }
+  if (config.name == "speed_aware") {
+    SpeedAwareOptions options;
+    options.overcommit = reader.GetDouble("overcommit", 1.3);
+    options.fairness = reader.GetDouble("fairness", 0.1);
+    options.target = reader.GetDouble("target", config.deadline);
+    options.recipe = config.recipe;
+    reader.CheckAllUsed();
+    return std::make_unique<SpeedAwareSelector>(options);
   }
   throw ConfigError("selector: unknown selector \"" + config.name +
                     "\" (accepted: " + Join(SelectorNames()) + ")");

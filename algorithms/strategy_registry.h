@@ -7,7 +7,7 @@
 // "wafl", "deltasgd" (FedAvg whose clients run that local objective; keys
 // not known to FedAvg pass through, as numbers, into LocalAlgorithm::params
 // for the client-side objective to check).
-// Selectors: "uniform", "curriculum".
+// Selectors: "uniform", "curriculum", "speed_aware".
 //
 // Errors: an unknown name, an unknown key, an ill-typed value or an
 // out-of-range value throw ConfigError naming it and the accepted values.
@@ -43,6 +43,10 @@ struct SelectorConfig {
   std::string name = "uniform";
   ParamMap params;
   int64_t rounds = 100;  // the run's rounds (curriculum update budget R·k)
+  // The round's work and deadline (virtual seconds, 0 = none), for
+  // speed_aware's expected finishing times.
+  client::TrainRecipe recipe;
+  double deadline = 0.0;
 };
 
 std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config);

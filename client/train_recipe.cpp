@@ -1,5 +1,6 @@
 #include "client/train_recipe.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -57,6 +58,12 @@ void ValidateRecipe(const TrainRecipe& recipe) {
     throw ConfigError("recipe: clip_coordinate_fraction must be in [0, 1), got " +
                       std::to_string(recipe.clip_coordinate_fraction));
   }
+}
+
+int64_t PlannedSamples(const TrainRecipe& recipe, size_t num_samples) {
+  const auto n = static_cast<int64_t>(num_samples);
+  if (recipe.local_steps > 0) return recipe.local_steps * std::min<int64_t>(recipe.batch_size, n);
+  return int64_t{recipe.epochs} * n;
 }
 
 }  // namespace edgefl::client

@@ -51,4 +51,9 @@ struct TrainRecipe {
 // Throws ConfigError naming the first invalid field.
 void ValidateRecipe(const TrainRecipe& recipe);
 
+// The samples a recipe plans to process on a local set of `num_samples`:
+// local_steps × min(batch_size, num_samples) when local_steps > 0, else
+// epochs × num_samples (what a simulated client's task time is based on).
+int64_t PlannedSamples(const TrainRecipe& recipe, size_t num_samples);
+
 }  // namespace edgefl::client

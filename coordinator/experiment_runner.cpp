@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "algorithms/local_registry.h"
@@ -111,6 +112,8 @@ algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config) {
   algorithms::ParamMap unused;
   selector.name = config.selector;
   selector.rounds = config.rounds;
+  selector.recipe = RecipeFrom(config);
+  selector.deadline = config.deadline;
   SplitParams(config.algorithm_params, &unused, &selector.params);
   return selector;
 }
@@ -191,6 +194,12 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       log.RecordEvaluation(run_id, initial_eval);
     }
     RoundEngine engine(*strategy, *selector, options.round, initial, last_done);
+    // The simulated clock (rounds timed on it), continued on resume.
+    double virtual_clock = 0.0;
+    if (last_done > 0) {
+      const std::vector<storage::RoundRecord> done = log.Rounds(run_id);
+      if (!done.empty() && done.back().virtual_time) virtual_clock = *done.back().virtual_time;
+    }
     progress.Start(last_done, config.rounds);
 
     result.best_accuracy = 0.0;
@@ -224,6 +233,10 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       record.started_at = started_at;
       record.ended_at = Now();
       record.train_loss = report.train_loss;
+      if (report.virtual_seconds) {
+        virtual_clock += *report.virtual_seconds;
+        record.virtual_time = virtual_clock;
+      }
       const std::vector<storage::ClientUpdateRecord> updates = UpdateRecords(report, model_bytes);
       storage::Checkpoint checkpoint;
       checkpoint.round = round;
@@ -248,6 +261,10 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
         std::snprintf(details + n, sizeof details - static_cast<size_t>(n),
                       "train_loss %.4f  clients %zu/%zu  %.1fs", report.train_loss,
                       report.results.size(), report.selected.size(), report.seconds);
+        if (report.virtual_seconds) {
+          const size_t used = std::strlen(details);
+          std::snprintf(details + used, sizeof details - used, "  vtime %.1fs", virtual_clock);
+        }
         progress.Step(round, details);
       }
       result.last_round = round;

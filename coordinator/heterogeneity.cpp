@@ -96,12 +96,6 @@ std::vector<double> DrawSpeeds(const HeterogeneityOptions& o, size_t n) {
 
 }  // namespace
 
-int64_t PlannedSamples(const client::TrainRecipe& recipe, size_t num_samples) {
-  const auto n = static_cast<int64_t>(num_samples);
-  if (recipe.local_steps > 0) return recipe.local_steps * std::min<int64_t>(recipe.batch_size, n);
-  return int64_t{recipe.epochs} * n;
-}
-
 Fleet::Fleet(const HeterogeneityOptions& options, size_t num_clients) : options_(options) {
   if (!(options_.base_speed > 0.0 && std::isfinite(options_.base_speed))) {
     throw ConfigError("base_speed must be > 0 samples/s, got " +

@@ -36,10 +36,9 @@ struct HeterogeneityOptions {
   uint64_t seed = 1;
 };
 
-// Local samples a task processes: local_steps × min(batch_size, n) when
-// local_steps > 0, else epochs × n. The virtual duration is based on this
-// plan, so it is known when the task is sent.
-int64_t PlannedSamples(const client::TrainRecipe& recipe, size_t num_samples);
+// A task's virtual duration is based on the samples its recipe plans to
+// process (client::PlannedSamples), so it is known when the task is sent.
+using client::PlannedSamples;
 
 class Fleet {
  public:

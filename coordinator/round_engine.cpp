@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "algorithms/aggregate.h"
@@ -87,6 +88,48 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
                 std::to_string(instructions.size()) + " clients for a cohort of " +
                 std::to_string(cohort.size()));
   }
+  // On a virtual clock, decide who is cut before anything trains.
+  std::vector<std::string> cut(cohort.size());
+  if (options_.virtual_seconds) {
+    std::vector<std::optional<double>> finish(cohort.size());
+    double longest = 0.0;
+    bool any_cut = false;
+    std::vector<size_t> kept;
+    for (size_t i = 0; i < cohort.size(); ++i) {
+      finish[i] = options_.virtual_seconds(round, cohort_info[i], instructions[i]);
+      if (!finish[i]) {
+        cut[i] = "dropped out (simulated dropout)";
+        any_cut = true;
+      } else if (options_.virtual_deadline > 0.0 && *finish[i] > options_.virtual_deadline) {
+        char reason[128];
+        std::snprintf(reason, sizeof(reason), "missed the deadline (%.3g s > %.3g s, virtual)",
+                      *finish[i], options_.virtual_deadline);
+        cut[i] = reason;
+        any_cut = true;
+      } else {
+        kept.push_back(i);
+      }
+    }
+    if (kept.size() > options_.clients_per_round) {
+      std::stable_sort(kept.begin(), kept.end(),
+                       [&](size_t a, size_t b) { return *finish[a] < *finish[b]; });
+      for (size_t j = options_.clients_per_round; j < kept.size(); ++j) {
+        cut[kept[j]] = "over-committed: not among the first " +
+                       std::to_string(options_.clients_per_round) + " to finish";
+      }
+      kept.resize(options_.clients_per_round);
+    }
+    for (size_t i : kept)
+      longest = std::max(longest, *finish[i]);
+    if (any_cut && options_.virtual_deadline > 0.0) longest = options_.virtual_deadline;
+    if (kept.empty() && options_.virtual_deadline <= 0.0) {
+      for (const std::optional<double>& f : finish) {
+        if (f) longest = std::max(longest, *f);
+      }
+    }
+    report.virtual_seconds = longest;
+  }
+
   // Largest datasets first: in simulation the tasks share a thread pool,
   // and longest-first packs it best; for remote clients the order is moot.
   std::vector<size_t> launch(cohort.size());
@@ -96,6 +139,7 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
   });
   std::vector<std::future<FitResult>> pending(cohort.size());
   for (size_t i : launch) {
+    if (!cut[i].empty()) continue;
     instructions[i].model_version = version_;
     pending[i] = cohort[i]->Fit(global_, instructions[i]);
   }
@@ -106,6 +150,10 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
   double loss_sum = 0.0, loss_weight = 0.0;
   for (size_t i = 0; i < cohort.size(); ++i) {
     const algorithms::ClientId& id = report.selected[i];
+    if (!cut[i].empty()) {
+      report.failures.push_back({id, FitFailure::Kind::kDropped, cut[i]});
+      continue;
+    }
     if (has_deadline && pending[i].wait_until(deadline) != std::future_status::ready) {
       report.failures.push_back({id, FitFailure::Kind::kDropped, "deadline passed"});
       continue;
@@ -129,8 +177,10 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
   }
   report.train_loss = loss_weight > 0 ? loss_sum / loss_weight : std::nan("");
 
-  // Aggregate if the quorum reported.
-  const double needed = options_.quorum * static_cast<double>(cohort.size());
+  // Aggregate if the quorum reported (of the clients wanted: an
+  // over-committed cohort's extra members do not raise the bar).
+  const double needed =
+      options_.quorum * static_cast<double>(std::min(cohort.size(), options_.clients_per_round));
   if (!report.results.empty() && static_cast<double>(report.results.size()) + 1e-9 >= needed) {
     algorithms::AggregateOutcome outcome =
         strategy_.AggregateFit(round, *global_, report.results, report.failures);

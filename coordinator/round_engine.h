@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +36,19 @@ struct RoundOptions {
   double quorum = 1.0;
   // Seeds the selector's stream for each round: Rng::Derive(seed, {round}).
   uint64_t seed = 1;
+
+  // Simulation: the virtual seconds a cohort member's task takes (round,
+  // client, its instructions), or nullopt when the client drops the task.
+  // When set, tasks are timed on a virtual clock before anything is sent:
+  // a dropped task and one longer than `virtual_deadline` (> 0) are
+  // recorded as dropped without training, and if the selector over-committed
+  // (returned more than clients_per_round) only the first clients_per_round
+  // to finish are trained and the rest are dropped. The quorum counts
+  // against min(cohort, clients_per_round).
+  std::function<std::optional<double>(int64_t, const algorithms::ClientInfo&,
+                                      const algorithms::FitInstructions&)>
+      virtual_seconds;
+  double virtual_deadline = 0.0;  // 0 = none
 };
 
 struct RoundReport {
@@ -43,8 +58,11 @@ struct RoundReport {
   std::vector<algorithms::FitResult> results;    // accepted, in cohort order
   std::vector<algorithms::FitFailure> failures;  // dropped and rejected
   bool model_updated = false;
-  double train_loss = 0.0;                // sample-weighted mean of the clients' mean step loss
-  double seconds = 0.0;                   // host time of the round
+  double train_loss = 0.0;  // sample-weighted mean of the clients' mean step loss
+  double seconds = 0.0;     // host time of the round
+  // Virtual length of the round (with RoundOptions::virtual_seconds): the
+  // last kept task's finish, or the deadline when it cut someone.
+  std::optional<double> virtual_seconds;
   std::map<std::string, double> metrics;  // from the strategy
 
   size_t dropped() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -173,6 +174,13 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
     result.virtual_seconds = run.virtual_seconds;
     return result;
   }
+  // Sync rounds run on the same virtual clock: each task takes its planned
+  // samples / speed (+ the model both ways over the link).
+  std::map<algorithms::ClientId, size_t> index;
+  for (size_t k = 0; k < proxies.size(); ++k)
+    index[proxies[k]->info().id] = k;
+  const int64_t model_bytes =
+      static_cast<int64_t>(sizeof(float)) * nn::Model(config.model).num_parameters();
   FixedClients clients(std::move(proxies));
 
   RunnerOptions options;
@@ -182,6 +190,15 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
   // here as in the daemon: at quorum 1 such a round keeps the old model.
   options.round.quorum = config.quorum;
   options.progress = progress;
+  options.round.virtual_deadline = config.deadline;
+  options.round.virtual_seconds =
+      [&fleet, &index, model_bytes](
+          int64_t round, const algorithms::ClientInfo& info,
+          const algorithms::FitInstructions& instructions) -> std::optional<double> {
+    const size_t k = index.at(info.id);
+    if (fleet.DropsOut(k, round)) return std::nullopt;
+    return fleet.TaskSeconds(k, PlannedSamples(instructions.recipe, info.num_samples), model_bytes);
+  };
   const ExperimentResult run = RunExperiment(config, data.test, clients, options);
 
   SimulationResult result;
