@@ -1,0 +1,195 @@
+// Asynchronous federation on heterogeneous clients: sync FedAvg, FedBuff,
+// naive async (fedasync) and Delayed Nesterov + DyLU (async_dn) on the same
+// simulated fleet, compared by test accuracy against the number of client
+// updates applied and against the virtual wall-clock (heterogeneity.h).
+//
+// Setting (all runs): Fashion-MNIST, Dir(0.5) over 32 clients, mlp:784-200-10,
+// SGD lr 0.05, batch 32, H = 20 local steps; client speeds uniform in
+// [100, 800] samples/s (speed_spread 8), unlimited bandwidth, always on, no
+// dropout. Every run gets the same budget of client updates (default 1,600 =
+// 50 sync rounds of all 32 clients) and is evaluated every 64 updates.
+//   fedavg    sync, all 32 clients per round (a round lasts as long as the slowest)
+//   fedbuff   K = 8, polynomial staleness weight (a = 0.5), server lr 1
+//   fedasync  each update applied on arrival, server lr 0.25
+//   async_dn  DN with N = 32, outer lr (--dn-lr, 0.4), β (--dn-momentum, 0.9),
+//             c = 0, and DyLU (H scaled by speed / fastest speed)
+//
+//   build/bench/async_heterogeneous [--updates N] [--dn-lr X] [--dn-momentum B]
+//       [--csv FILE] [--db FILE]
+// Prints a table (final and best accuracy, updates and virtual seconds to
+// reach sync FedAvg's final accuracy) and writes the curves as CSV
+// (run, updates, round, virtual_seconds, accuracy).
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/experiment_config.h"
+#include "coordinator/simulation.h"
+#include "storage/experiment_log.h"
+
+namespace {
+
+struct Point {
+  int64_t updates = 0;
+  int64_t round = 0;
+  double virtual_seconds = 0.0;
+  double accuracy = 0.0;
+};
+
+struct Run {
+  std::string name;
+  std::vector<Point> curve;
+  double final_accuracy = 0.0;
+  double best_accuracy = 0.0;
+  double host_seconds = 0.0;
+};
+
+// The evaluated rounds of `run_id` with cumulative accepted updates.
+std::vector<Point> Curve(edgefl::storage::ExperimentLog& log, int64_t run_id) {
+  std::map<int64_t, double> accuracy;
+  for (const auto& e : log.Evaluations(run_id)) {
+    if (e.split == "test") accuracy[e.round] = e.accuracy;
+  }
+  std::vector<Point> out;
+  out.push_back({0, 0, 0.0, accuracy.count(0) ? accuracy[0] : 0.0});
+  int64_t updates = 0;
+  for (const auto& r : log.Rounds(run_id)) {
+    updates += r.completed;
+    if (!accuracy.count(r.round)) continue;
+    out.push_back({updates, r.round, r.virtual_time.value_or(0.0), accuracy[r.round]});
+  }
+  return out;
+}
+
+std::optional<Point> FirstReaching(const std::vector<Point>& curve, double accuracy) {
+  for (const Point& p : curve) {
+    if (p.accuracy >= accuracy) return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t updates = 1600;
+  std::string dn_lr = "0.4", dn_momentum = "0.9";
+  std::string csv = "bench/results/async_heterogeneous.csv";
+  std::string db = (std::filesystem::temp_directory_path() / "edgefl-async-bench.db").string();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--updates") {
+      updates = std::stoll(argv[i + 1]);
+    } else if (flag == "--dn-lr") {
+      dn_lr = argv[i + 1];
+    } else if (flag == "--dn-momentum") {
+      dn_momentum = argv[i + 1];
+    } else if (flag == "--csv") {
+      csv = argv[i + 1];
+    } else if (flag == "--db") {
+      db = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  std::filesystem::remove(db);
+  const int64_t clients = 32, eval_updates = 64, buffer = 8;
+  const std::vector<std::string> common = {"dataset=fmnist",
+                                           "partition=dirichlet",
+                                           "alpha=0.5",
+                                           "clients=32",
+                                           "clients_per_round=32",
+                                           "model=mlp:784-200-10",
+                                           "local_steps=20",
+                                           "batch_size=32",
+                                           "lr=0.05",
+                                           "speed_dist=uniform",
+                                           "speed_spread=8",
+                                           "base_speed=100",
+                                           "seed=1",
+                                           "db=" + db};
+  auto n = [](int64_t v) { return std::to_string(v); };
+  const std::vector<std::pair<std::string, std::vector<std::string>>> runs = {
+      {"fedavg",
+       {"strategy=fedavg", "rounds=" + n(updates / clients),
+        "eval_every=" + n(eval_updates / clients)}},
+      {"fedbuff",
+       {"mode=async", "strategy=fedbuff", "buffer_size=" + n(buffer),
+        "rounds=" + n(updates / buffer), "eval_every=" + n(eval_updates / buffer)}},
+      {"fedasync",
+       {"mode=async", "strategy=fedasync", "server_lr=0.25", "rounds=" + n(updates),
+        "eval_every=" + n(eval_updates)}},
+      {"async_dn+dylu",
+       {"mode=async", "strategy=async_dn", "dylu=true", "outer_lr=" + dn_lr,
+        "outer_momentum=" + dn_momentum, "buffer_size=" + n(clients), "rounds=" + n(updates),
+        "eval_every=" + n(eval_updates)}},
+  };
+
+  std::vector<Run> results;
+  for (const auto& [name, keys] : runs) {
+    std::vector<std::string> overrides = common;
+    overrides.insert(overrides.end(), keys.begin(), keys.end());
+    overrides.push_back("run_name=" + name);
+    const edgefl::coordinator::ExperimentConfig config =
+        edgefl::coordinator::LoadExperimentConfig({}, overrides);
+    const edgefl::coordinator::SimulationResult r =
+        edgefl::coordinator::RunSimulation(config, nullptr);
+    edgefl::storage::ExperimentLog log(db);
+    Run run;
+    run.name = name;
+    run.curve = Curve(log, r.run_id);
+    run.final_accuracy = r.final_accuracy;
+    run.best_accuracy = r.best_accuracy;
+    run.host_seconds = r.seconds;
+    std::printf("%-14s done: final %.2f%%  best %.2f%%  virtual %.0f s  host %.0f s\n",
+                name.c_str(), 100 * run.final_accuracy, 100 * run.best_accuracy,
+                run.curve.back().virtual_seconds, run.host_seconds);
+    std::fflush(stdout);
+    results.push_back(std::move(run));
+  }
+
+  const Run& sync = results.front();
+  const double target = sync.final_accuracy;
+  const std::optional<Point> sync_reach = FirstReaching(sync.curve, target);
+  const double sync_time = sync.curve.back().virtual_seconds;
+  std::printf(
+      "\nTarget: sync FedAvg's final accuracy %.2f%% (after %lld updates, %.0f virtual s)\n",
+      100 * target, static_cast<long long>(sync.curve.back().updates), sync_time);
+  std::printf("%-14s %8s %8s %10s %14s %12s %10s\n", "run", "final", "best", "updates",
+              "updates@target", "vtime@target", "vs sync");
+  for (const Run& run : results) {
+    const std::optional<Point> reach = FirstReaching(run.curve, target);
+    char updates_at[32] = "-", time_at[32] = "-", ratio[32] = "-";
+    if (reach) {
+      std::snprintf(updates_at, sizeof updates_at, "%lld", static_cast<long long>(reach->updates));
+      std::snprintf(time_at, sizeof time_at, "%.0f s", reach->virtual_seconds);
+      std::snprintf(ratio, sizeof ratio, "%.2fx", reach->virtual_seconds / sync_time);
+    }
+    std::printf("%-14s %7.2f%% %7.2f%% %10lld %14s %12s %10s\n", run.name.c_str(),
+                100 * run.final_accuracy, 100 * run.best_accuracy,
+                static_cast<long long>(run.curve.back().updates), updates_at, time_at, ratio);
+  }
+  if (sync_reach) {
+    std::printf("(sync FedAvg first reaches its final accuracy at %lld updates, %.0f virtual s)\n",
+                static_cast<long long>(sync_reach->updates), sync_reach->virtual_seconds);
+  }
+
+  if (!csv.empty()) {
+    std::filesystem::create_directories(std::filesystem::path(csv).parent_path());
+    std::ofstream out(csv);
+    out << "run,updates,round,virtual_seconds,accuracy\n";
+    for (const Run& run : results) {
+      for (const Point& p : run.curve) {
+        out << run.name << ',' << p.updates << ',' << p.round << ',' << p.virtual_seconds << ','
+            << p.accuracy << '\n';
+      }
+    }
+    std::printf("curves: %s\n", csv.c_str());
+  }
+  return 0;
+}
