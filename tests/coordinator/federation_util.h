@@ -52,6 +52,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }  // for /proc/PID (memory, descriptors)
   const std::filesystem::path& out() const { return out_; }
   const std::filesystem::path& err() const { return err_; }
 
