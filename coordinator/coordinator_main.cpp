@@ -9,8 +9,9 @@
 // round). A run of the same run_name that did not finish is resumed.
 //
 // Output: "listening on HOST:PORT" on stderr once bound; log lines on
-// stderr ("I|W|E YYYY-MM-DD HH:MM:SS.mmm text"); one progress line per
-// round on stdout. SIGINT/SIGTERM: the current round is finished, then
+// stderr ("I|W|E YYYY-MM-DD HH:MM:SS.mmm text"); progress on stdout (round
+// i/N, accuracy, ETA): one line rewritten in place when stdout is a terminal
+// and stderr is not, else one line per round. SIGINT/SIGTERM: the current round is finished, then
 // clients get Bye and the run is marked interrupted (exit 0); a second
 // signal abandons the round in progress (its clients are dropped).
 #include <atomic>
@@ -22,6 +23,7 @@
 #include <string>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -177,6 +179,10 @@ int Run(int argc, char** argv) {
   if (args.count("port")) overrides.push_back("port=" + std::to_string(args["port"].as<int>()));
   const std::string config_path = args.count("config") ? args["config"].as<std::string>() : "";
   const ExperimentConfig config = LoadExperimentConfig(config_path, overrides);
+  if (config.mode != "sync") {
+    throw ConfigError("mode = \"" + config.mode +
+                      "\" runs only in `edgefl sim` for now; edgefl-coordinator runs sync rounds");
+  }
 
   const Logger logger;
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
@@ -253,6 +259,8 @@ int Run(int argc, char** argv) {
   runner.round.seed = static_cast<uint64_t>(config.seed);
   runner.stop = &stop;
   runner.progress = stdout;
+  // Log lines on the same terminal would break a line rewritten in place.
+  if (::isatty(STDERR_FILENO) == 1) runner.progress_in_place = false;
 
   ExperimentResult result;
   try {

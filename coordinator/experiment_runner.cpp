@@ -144,7 +144,9 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
   const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
 
   storage::ExperimentLog log(config.db);
-  ProgressLine progress(options.progress, "round");
+  ProgressLine progress = options.progress_in_place
+                             ? ProgressLine(options.progress, "round", *options.progress_in_place)
+                             : ProgressLine(options.progress, "round");
   ExperimentResult result;
   int64_t run_id = 0;
   int64_t last_done = 0;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "algorithms/client_selector.h"
@@ -59,6 +60,10 @@ struct RunnerOptions {
   RoundOptions round;                       // cohort size, deadline, quorum, seed
   const std::atomic<bool>* stop = nullptr;  // checked between rounds
   std::FILE* progress = nullptr;  // round i/N, accuracy, ETA (coordinator/progress.h); may be null
+  // Rewrite one progress line in place; unset: when `progress` is a
+  // terminal. The daemon turns it off when its log lines (stderr) go to the
+  // same terminal, where they would break the line.
+  std::optional<bool> progress_in_place;
 };
 
 // Runs (or resumes) the experiment. A run whose name is in the log and did
