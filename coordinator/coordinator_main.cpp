@@ -11,9 +11,10 @@
 // Output: "listening on HOST:PORT" on stderr once bound; log lines on
 // stderr ("I|W|E YYYY-MM-DD HH:MM:SS.mmm text"); progress on stdout (round
 // i/N, accuracy, ETA): one line rewritten in place when stdout is a terminal
-// and stderr is not, else one line per round. SIGINT/SIGTERM: the current round is finished, then
-// clients get Bye and the run is marked interrupted (exit 0); a second
-// signal abandons the round in progress (its clients are dropped).
+// and stderr is not, else one line per round. SIGINT/SIGTERM: the current
+// round is finished, then clients get Bye and the run is marked interrupted
+// (exit 0); a second signal abandons the round in progress (its clients are
+// dropped).
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -179,10 +180,6 @@ int Run(int argc, char** argv) {
   if (args.count("port")) overrides.push_back("port=" + std::to_string(args["port"].as<int>()));
   const std::string config_path = args.count("config") ? args["config"].as<std::string>() : "";
   const ExperimentConfig config = LoadExperimentConfig(config_path, overrides);
-  if (config.mode != "sync") {
-    throw ConfigError("mode = \"" + config.mode +
-                      "\" runs only in `edgefl sim` for now; edgefl-coordinator runs sync rounds");
-  }
 
   const Logger logger;
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);

@@ -145,8 +145,8 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
 
   storage::ExperimentLog log(config.db);
   ProgressLine progress = options.progress_in_place
-                             ? ProgressLine(options.progress, "round", *options.progress_in_place)
-                             : ProgressLine(options.progress, "round");
+                              ? ProgressLine(options.progress, "round", *options.progress_in_place)
+                              : ProgressLine(options.progress, "round");
   ExperimentResult result;
   int64_t run_id = 0;
   int64_t last_done = 0;
