@@ -180,6 +180,10 @@ int Run(int argc, char** argv) {
   if (args.count("port")) overrides.push_back("port=" + std::to_string(args["port"].as<int>()));
   const std::string config_path = args.count("config") ? args["config"].as<std::string>() : "";
   const ExperimentConfig config = LoadExperimentConfig(config_path, overrides);
+  if (config.mode != "sync") {
+    throw ConfigError("mode = \"" + config.mode +
+                      "\" runs only in `edgefl sim` for now; edgefl-coordinator runs sync rounds");
+  }
 
   const Logger logger;
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
