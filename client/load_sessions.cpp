@@ -83,7 +83,10 @@ class LoadRun {
     size_t index = 0;
     std::string id;
     std::unique_ptr<asio::ssl::context> context;
-    std::unique_ptr<Stream> stream;
+    // Shared with the handlers of its pending operations: a reconnect makes
+    // a new stream while the old one's aborted read may still be queued,
+    // and that handler must not find its stream destroyed.
+    std::shared_ptr<Stream> stream;
     std::unique_ptr<asio::steady_timer> heartbeat;
     wire::FrameDecoder decoder{1u << 20};
     std::vector<uint8_t> buffer = std::vector<uint8_t>(4096);
@@ -108,7 +111,7 @@ class LoadRun {
   void Connect(Slot& s) {
     ++in_flight_;
     ++s.generation;
-    s.stream = std::make_unique<Stream>(io_, *s.context);
+    s.stream = std::make_shared<Stream>(io_, *s.context);
     s.heartbeat = std::make_unique<asio::steady_timer>(io_);
     s.decoder = wire::FrameDecoder(1u << 20);
     s.writes.clear();
@@ -116,18 +119,20 @@ class LoadRun {
     s.up = false;
     s.leaving = false;
     const uint64_t gen = s.generation;
+    std::shared_ptr<Stream> stream = s.stream;
     asio::async_connect(
-        s.stream->next_layer(), endpoints_,
-        [this, &s, gen](const boost::system::error_code& ec, const asio::ip::tcp::endpoint&) {
+        stream->next_layer(), endpoints_,
+        [this, &s, gen, stream](const boost::system::error_code& ec,
+                                const asio::ip::tcp::endpoint&) {
           if (gen != s.generation) return;
           if (ec) return Fail(s, "connect: " + ec.message());
-          s.stream->async_handshake(
+          stream->async_handshake(
               asio::ssl::stream_base::client,
-              [this, &s, gen](const boost::system::error_code& hec) {
+              [this, &s, gen, stream](const boost::system::error_code& hec) {
                 if (gen != s.generation) return;
                 if (hec) {
-                  return Fail(
-                      s, "handshake: " + wire::DescribeTlsError(hec, s.stream->native_handle()));
+                  return Fail(s,
+                              "handshake: " + wire::DescribeTlsError(hec, stream->native_handle()));
                 }
                 wire::DeviceProfile device;
                 device.cores = 1;
@@ -146,9 +151,10 @@ class LoadRun {
   void Write(Slot& s) {
     s.writing = true;
     const uint64_t gen = s.generation;
-    asio::async_write(*s.stream, asio::buffer(s.writes.front()),
-                      [this, &s, gen](const boost::system::error_code& ec, size_t) {
-                        if (gen != s.generation) return;
+    std::shared_ptr<Stream> stream = s.stream;
+    asio::async_write(*stream, asio::buffer(s.writes.front()),
+                      [this, &s, gen, stream](const boost::system::error_code& ec, size_t) {
+                        if (gen != s.generation || stream != s.stream) return;
                         s.writing = false;
                         if (ec) return Fail(s, "write: " + ec.message());
                         s.writes.pop_front();
@@ -162,9 +168,11 @@ class LoadRun {
 
   void Read(Slot& s) {
     const uint64_t gen = s.generation;
-    s.stream->async_read_some(
-        asio::buffer(s.buffer), [this, &s, gen](const boost::system::error_code& ec, size_t n) {
-          if (gen != s.generation) return;
+    std::shared_ptr<Stream> stream = s.stream;
+    stream->async_read_some(
+        asio::buffer(s.buffer),
+        [this, &s, gen, stream](const boost::system::error_code& ec, size_t n) {
+          if (gen != s.generation || stream != s.stream) return;
           if (ec) return Fail(s, "read: " + ec.message());
           try {
             s.decoder.Feed(std::span<const uint8_t>(s.buffer.data(), n));
