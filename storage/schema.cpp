@@ -160,8 +160,8 @@ int64_t EnsureSchema(SqliteDb& db, std::span<const Migration> migrations) {
     }
     db.FailData("schema version " + std::to_string(version) + " is older than version " +
                 std::to_string(newest) +
-                " and the log is opened read-only; open it once with a command that writes it "
-                "(e.g. resume the run) to upgrade it");
+                " and the log is opened read-only; upgrade it with `edgefl runs upgrade --db "
+                "FILE` (or any command that writes it, e.g. resuming the run)");
   }
 
   SqliteDb::OperationScope upgrade(db, "upgrading the schema from version " +
