@@ -154,6 +154,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       checkpoint.round = version;
       checkpoint.spec = config.model;
       checkpoint.parameters = engine.global();
+      checkpoint.strategy_state = strategy->SaveState();  // momentum, buffer: for a later resume
       log.CommitRound(run_id, record, UpdateRecords(*update, model_bytes), evals, &checkpoint);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 
