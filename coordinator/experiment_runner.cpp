@@ -201,6 +201,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
     if (last_done > 0) {
       const std::vector<storage::RoundRecord> done = log.Rounds(run_id);
       if (!done.empty() && done.back().virtual_time) virtual_clock = *done.back().virtual_time;
+      engine.set_virtual_now(virtual_clock);
     }
     progress.Start(last_done, config.rounds);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 
 #include "algorithms/aggregate.h"
@@ -40,11 +41,33 @@ RoundEngine::RoundEngine(algorithms::Strategy& strategy, algorithms::ClientSelec
   if (global_->size() == 0) throw ConfigError("the initial model has no parameters");
 }
 
-RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> clients) {
+RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> all_clients) {
   const auto start = std::chrono::steady_clock::now();
   RoundReport report;
   report.round = round;
   report.model_version = version_;
+
+  // On the virtual clock, only the clients on now are candidates.
+  std::vector<ClientProxy*> on;
+  std::vector<double> online_until;
+  const bool timed = static_cast<bool>(options_.virtual_seconds);
+  const bool by_availability = timed && static_cast<bool>(options_.availability);
+  if (by_availability) {
+    double earliest = std::numeric_limits<double>::infinity();
+    for (ClientProxy* c : all_clients)
+      earliest = std::min(earliest, options_.availability(c->info(), virtual_now_).first);
+    if (std::isfinite(earliest)) virtual_now_ = std::max(virtual_now_, earliest);
+    for (ClientProxy* c : all_clients) {
+      const auto [from, until] = options_.availability(c->info(), virtual_now_);
+      if (from <= virtual_now_) {
+        on.push_back(c);
+        online_until.push_back(until);
+      }
+    }
+  } else {
+    on.assign(all_clients.begin(), all_clients.end());
+  }
+  const std::span<ClientProxy* const> clients(on);
 
   // Select.
   std::vector<ClientInfo> candidates;
@@ -73,9 +96,12 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
   }
   std::vector<ClientProxy*> cohort;
   std::vector<ClientInfo> cohort_info;
+  std::vector<double> cohort_until;
   for (size_t i : picked) {
     if (i >= clients.size()) throw Error("selector returned an index out of range");
     cohort.push_back(clients[i]);
+    cohort_until.push_back(by_availability ? online_until[i] - virtual_now_
+                                           : std::numeric_limits<double>::infinity());
     cohort_info.push_back(candidates[i]);
     report.selected.push_back(candidates[i].id);
   }
@@ -100,6 +126,10 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
       if (!finish[i]) {
         cut[i] = "dropped out (simulated dropout)";
         any_cut = true;
+      } else if (*finish[i] > cohort_until[i]) {
+        cut[i] = "went off-line before finishing (simulated availability)";
+        any_cut = true;
+        finish[i] = cohort_until[i];
       } else if (options_.virtual_deadline > 0.0 && *finish[i] > options_.virtual_deadline) {
         char reason[128];
         std::snprintf(reason, sizeof(reason), "missed the deadline (%.3g s > %.3g s, virtual)",
@@ -128,6 +158,7 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> c
       }
     }
     report.virtual_seconds = longest;
+    virtual_now_ += longest;
   }
 
   // Largest datasets first: in simulation the tasks share a thread pool,

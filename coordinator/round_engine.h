@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -49,6 +50,14 @@ struct RoundOptions {
                                       const algorithms::FitInstructions&)>
       virtual_seconds;
   double virtual_deadline = 0.0;  // 0 = none
+  // Simulation, with virtual_seconds: a client's availability at virtual
+  // time t as {the earliest time >= t it is on (infinity: never again), the
+  // end of that on period}. Unset: always on. Only clients on at the
+  // round's start are candidates (with nobody on, the clock first moves to
+  // the earliest return); a task that would end after its client goes off
+  // is dropped ("went off-line"). The clock advances by each round's
+  // virtual_seconds.
+  std::function<std::pair<double, double>(const algorithms::ClientInfo&, double)> availability;
 };
 
 struct RoundReport {
@@ -80,6 +89,10 @@ class RoundEngine {
 
   const Eigen::VectorXf& global() const { return *global_; }
   SharedParameters shared_global() const { return global_; }
+  // The virtual clock at the start of the next round (with virtual_seconds);
+  // set it when resuming a run.
+  double virtual_now() const { return virtual_now_; }
+  void set_virtual_now(double t) { virtual_now_ = t; }
   int64_t model_version() const { return version_; }
 
  private:
@@ -88,6 +101,7 @@ class RoundEngine {
   RoundOptions options_;
   SharedParameters global_;
   int64_t version_;
+  double virtual_now_ = 0.0;
 };
 
 }  // namespace edgefl::coordinator

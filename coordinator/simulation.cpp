@@ -199,6 +199,11 @@ SimulationResult RunSimulation(const ExperimentConfig& config, std::FILE* progre
     if (fleet.DropsOut(k, round)) return std::nullopt;
     return fleet.TaskSeconds(k, PlannedSamples(instructions.recipe, info.num_samples), model_bytes);
   };
+  options.round.availability = [&fleet, &index](const algorithms::ClientInfo& info, double t) {
+    const size_t k = index.at(info.id);
+    const double from = fleet.NextAvailable(k, t);
+    return std::pair<double, double>(from, std::isfinite(from) ? fleet.OnlineUntil(k, from) : from);
+  };
   const ExperimentResult run = RunExperiment(config, data.test, clients, options);
 
   SimulationResult result;

@@ -1,6 +1,8 @@
 // Sync rounds on the simulated virtual clock: stragglers past the deadline
 // are cut without training, simulated drop-outs are recorded, and an
 // over-committed cohort keeps the first clients_per_round to finish.
+#include <limits>
+
 #include <doctest/doctest.h>
 
 #include "algorithms/speed_aware_selector.h"
@@ -127,6 +129,41 @@ TEST_CASE("virtual rounds: over-commitment keeps the first clients_per_round to 
   CHECK(c2.fit_calls == 0);  // 4 s: the last to finish
   CHECK(ReasonOf(report, "c2").find("over-committed") != std::string::npos);
   CHECK(*report.virtual_seconds == doctest::Approx(3.0));
+}
+
+TEST_CASE("virtual rounds: only clients on at the round start take part and off-line tasks drop") {
+  CountingClient a("a", 10.0 / 6.0), b("b", 1.0);  // a: 6 s, b: 10 s
+  std::vector<ClientProxy*> clients{&a, &b};
+  MeanStrategy strategy;
+  algorithms::UniformSelector selector;
+  RoundOptions o = Timed(2, 0.0);
+  bool a_away = false;
+  // b is on in [0, 5) and from 20; a always, or (a_away) from 30.
+  o.availability = [&a_away](const ClientInfo& c, double t) -> std::pair<double, double> {
+    const double inf = std::numeric_limits<double>::infinity();
+    if (c.id == "a") return a_away ? std::pair{std::max(t, 30.0), inf} : std::pair{t, inf};
+    if (t < 5.0) return {t, 5.0};
+    return {std::max(t, 20.0), inf};
+  };
+  RoundEngine engine(strategy, selector, o, Eigen::VectorXf::Zero(2));
+  const RoundReport first = engine.RunRound(1, clients);
+  CHECK(first.selected.size() == 2);
+  CHECK(first.results.size() == 1);
+  CHECK(b.fit_calls == 0);  // 10 s of work, off at 5
+  CHECK(ReasonOf(first, "b").find("went off-line") != std::string::npos);
+  CHECK(*first.virtual_seconds == doctest::Approx(6.0));
+  CHECK(engine.virtual_now() == doctest::Approx(6.0));
+
+  const RoundReport second = engine.RunRound(2, clients);
+  CHECK(second.selected == std::vector<algorithms::ClientId>{"a"});  // b is off until 20
+  CHECK(engine.virtual_now() == doctest::Approx(12.0));
+
+  // Nobody on: the clock moves to the first return (b at 20).
+  a_away = true;
+  const RoundReport third = engine.RunRound(3, clients);
+  CHECK(third.selected == std::vector<algorithms::ClientId>{"b"});
+  CHECK(third.results.size() == 1);
+  CHECK(engine.virtual_now() == doctest::Approx(30.0));  // 20 + b's 10 s
 }
 
 TEST_CASE("speed-aware selector: prefers clients on time with a fairness floor for late ones") {
