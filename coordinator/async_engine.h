@@ -20,9 +20,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <future>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +28,8 @@
 #include <Eigen/Core>
 
 #include "algorithms/async_strategy.h"
+#include "coordinator/async_fold.h"
+#include "coordinator/async_update.h"
 #include "coordinator/client_proxy.h"
 #include "coordinator/heterogeneity.h"
 #include "coordinator/virtual_clock.h"
@@ -40,20 +40,7 @@ struct AsyncOptions {
   int64_t model_bytes = 0;  // size of the model on the link, for the bandwidth term
 };
 
-// One new global model version and what led to it since the previous one.
-struct AsyncUpdate {
-  int64_t model_version = 0;
-  double virtual_time = 0.0;                     // virtual seconds when it was made
-  double host_seconds = 0.0;                     // host time since the previous version
-  int64_t dispatched = 0;                        // tasks sent since the previous version
-  std::vector<algorithms::FitResult> results;    // folded in, in arrival order
-  std::vector<int64_t> staleness;                // one per result
-  std::vector<algorithms::FitFailure> failures;  // dropped and rejected
-  double train_loss = 0.0;  // sample-weighted mean local loss of `results`; NaN if none
-  std::map<std::string, double> metrics;  // from the strategy
-};
-
-class AsyncEngine {
+class AsyncEngine final : public AsyncUpdates {
  public:
   // `clients[k]` is fleet client k; both must outlive the engine. Clients'
   // info().samples_per_second is the speed the strategy sees (DyLU).
@@ -68,10 +55,11 @@ class AsyncEngine {
   // Advances the clock until the strategy makes the next global model.
   // nullopt when nothing can happen any more (no task in flight and no
   // client ever available again).
-  std::optional<AsyncUpdate> NextUpdate();
+  std::optional<AsyncUpdate> NextUpdate() override;
 
-  const Eigen::VectorXf& global() const { return *global_; }
-  int64_t model_version() const { return version_; }
+  const Eigen::VectorXf& global() const override { return *fold_.global(); }
+  int64_t model_version() const override { return fold_.version(); }
+  std::string stop_reason() const override;
   double now() const { return clock_.now(); }
   // Tasks sent to client k so far.
   int64_t tasks(size_t client) const { return tasks_.at(client); }
@@ -94,21 +82,15 @@ class AsyncEngine {
   void Dispatch(size_t client);
   void Arrive(size_t client);
 
-  algorithms::AsyncStrategy& strategy_;
   Fleet& fleet_;
   std::vector<ClientProxy*> clients_;
   AsyncOptions options_;
-  SharedParameters global_;
-  int64_t version_;
+  AsyncFold fold_;  // the model, its version and the update being built
   VirtualClock<Event> clock_;
   std::vector<std::optional<Task>> running_;  // per client
   std::vector<bool> wake_pending_;
   std::vector<int64_t> tasks_;
   bool started_ = false;
-  AsyncUpdate building_;  // the next version's report so far
-  double loss_sum_ = 0.0, loss_weight_ = 0.0;
-  double host_mark_ = 0.0;  // host time of the previous version
-  std::deque<AsyncUpdate> ready_;
 };
 
 }  // namespace edgefl::coordinator

@@ -88,9 +88,25 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                                          const datasets::Dataset& test,
                                          const std::vector<std::shared_ptr<ClientProxy>>& clients,
                                          Fleet& fleet, std::FILE* progress) {
+  std::vector<ClientProxy*> raw;
+  for (const auto& c : clients)
+    raw.push_back(c.get());
+  return RunAsyncExperiment(
+      config, test, clients.size(),
+      [&](algorithms::AsyncStrategy& strategy, int64_t model_bytes, Eigen::VectorXf initial) {
+        AsyncOptions options;
+        options.model_bytes = model_bytes;
+        return std::make_unique<AsyncEngine>(strategy, fleet, raw, options, std::move(initial));
+      },
+      progress);
+}
+
+AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
+                                         const datasets::Dataset& test, size_t fleet_size,
+                                         const AsyncLoopFactory& make_loop, std::FILE* progress) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<algorithms::AsyncStrategy> strategy =
-      algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), clients.size());
+      algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
 
   nn::Model model(config.model);
   model.Initialize(static_cast<uint64_t>(config.seed));
@@ -116,17 +132,16 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
   result.first_round = 1;
   try {
     log.RecordEvaluation(run_id, Evaluate(model, model.parameters(), test, 0));
-    std::vector<ClientProxy*> raw;
-    for (const auto& c : clients)
-      raw.push_back(c.get());
-    AsyncOptions options;
-    options.model_bytes = model_bytes;
-    AsyncEngine engine(*strategy, fleet, raw, options, model.parameters());
+    const std::unique_ptr<AsyncUpdates> loop =
+        make_loop(*strategy, model_bytes, model.parameters());
+    AsyncUpdates& engine = *loop;
 
     ProgressLine line(progress, "version");
     line.Start(0, config.rounds);
     double started_at = Now();
-    while (engine.model_version() < config.rounds) {
+    // Versions are counted as they are taken: the loop may have made more
+    // than it has handed over (simultaneous arrivals).
+    while (result.last_round < config.rounds) {
       std::optional<AsyncUpdate> update = engine.NextUpdate();
       if (!update) {
         result.interrupted = true;
@@ -135,7 +150,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       const int64_t version = update->model_version;
       std::vector<storage::EvaluationRecord> evals;
       const bool evaluate = version % config.eval_every == 0 || version == config.rounds;
-      if (evaluate) evals.push_back(Evaluate(model, engine.global(), test, version));
+      if (evaluate) evals.push_back(Evaluate(model, *update->parameters, test, version));
 
       storage::RoundRecord record;
       record.round = version;
@@ -153,8 +168,8 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       storage::Checkpoint checkpoint;
       checkpoint.round = version;
       checkpoint.spec = config.model;
-      checkpoint.parameters = engine.global();
-      checkpoint.strategy_state = strategy->SaveState();  // momentum, buffer: for a later resume
+      checkpoint.parameters = *update->parameters;
+      checkpoint.strategy_state = update->strategy_state;  // momentum, buffer: for a later resume
       log.CommitRound(run_id, record, UpdateRecords(*update, model_bytes), evals, &checkpoint);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 
@@ -184,8 +199,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       result.virtual_seconds = update->virtual_time;
     }
     if (result.interrupted) {
-      log.EndRun(run_id, storage::RunStatus::kInterrupted,
-                 "no client can deliver after version " + std::to_string(result.last_round));
+      log.EndRun(run_id, storage::RunStatus::kInterrupted, engine.stop_reason());
     } else {
       log.EndRun(run_id, storage::RunStatus::kCompleted);
     }

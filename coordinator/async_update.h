@@ -1,0 +1,51 @@
+// What an asynchronous federation loop hands its runner: one new global
+// model version at a time (AsyncUpdate), from a source the runner drives
+// (AsyncUpdates): the virtual-clock AsyncEngine of the simulation or the
+// host-clock HostAsyncEngine of edgefl-coordinator.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "algorithms/fit.h"
+
+namespace edgefl::coordinator {
+
+// One new global model version and what led to it since the previous one.
+struct AsyncUpdate {
+  int64_t model_version = 0;
+  double virtual_time = 0.0;                     // seconds on the loop's clock when it was made
+  double host_seconds = 0.0;                     // host time since the previous version
+  int64_t dispatched = 0;                        // tasks sent since the previous version
+  std::vector<algorithms::FitResult> results;    // folded in, in arrival order
+  std::vector<int64_t> staleness;                // one per result
+  std::vector<algorithms::FitFailure> failures;  // dropped and rejected
+  double train_loss = 0.0;  // sample-weighted mean local loss of `results`; NaN if none
+  std::map<std::string, double> metrics;  // from the strategy
+  // The model of this version and the strategy's state right after it
+  // (SaveState): several versions can be made before the runner takes the
+  // first (simultaneous arrivals), so the loop's current model may be newer.
+  std::shared_ptr<const Eigen::VectorXf> parameters;
+  Eigen::VectorXf strategy_state;
+};
+
+// A loop that makes model versions. Driven from one thread.
+class AsyncUpdates {
+ public:
+  virtual ~AsyncUpdates() = default;
+  // Runs until the strategy makes the next global model; nullopt when the
+  // loop cannot go on (stop_reason() says why).
+  virtual std::optional<AsyncUpdate> NextUpdate() = 0;
+  virtual const Eigen::VectorXf& global() const = 0;
+  virtual int64_t model_version() const = 0;
+  // Why NextUpdate returned nullopt, for the run's log.
+  virtual std::string stop_reason() const = 0;
+};
+
+}  // namespace edgefl::coordinator
