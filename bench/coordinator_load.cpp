@@ -36,10 +36,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <netinet/in.h>
@@ -47,14 +45,13 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "common/child_process.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
 #include "wire/certificates.h"
@@ -65,6 +62,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using namespace edgefl;
+using Process = ChildProcess;
 
 const std::string kBin = EDGEFL_BINARY_DIR;
 const std::string kSrc = EDGEFL_SOURCE_DIR;
@@ -79,76 +77,6 @@ std::string ReadFile(const fs::path& path) {
   s << in.rdbuf();
   return s.str();
 }
-
-bool PollUntil(const std::function<bool()>& done, Clock::duration timeout,
-               Clock::duration every = 20ms) {
-  const auto until = Clock::now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (Clock::now() >= until) return false;
-    std::this_thread::sleep_for(every);
-  }
-}
-
-// A child process: stdin /dev/null, stdout and stderr to files; SIGKILLed
-// and reaped on destruction if still running.
-class Process {
- public:
-  Process(std::vector<std::string> argv, const fs::path& out, const fs::path& err)
-      : out_(out), err_(err) {
-    std::vector<char*> args;
-    for (std::string& a : argv)
-      args.push_back(a.data());
-    args.push_back(nullptr);
-    const std::string out_path = out.string(), err_path = err.string();
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      const int in = ::open("/dev/null", O_RDONLY);
-      const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (in < 0 || o < 0 || e < 0) ::_exit(127);
-      ::dup2(in, 0);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-  ~Process() {
-    if (Running()) {
-      ::kill(pid_, SIGKILL);
-      Wait(10s);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  const fs::path& out() const { return out_; }
-  const fs::path& err() const { return err_; }
-  bool Running() {
-    if (status_) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
-    return !status_.has_value();
-  }
-  void Signal(int signal) {
-    if (Running()) ::kill(pid_, signal);
-  }
-  bool Wait(Clock::duration timeout) {
-    return PollUntil([this] { return !Running(); }, timeout);
-  }
-  bool ExitedOk() const { return status_ && WIFEXITED(*status_) && WEXITSTATUS(*status_) == 0; }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
 
 // VmRSS of a process in MB (0 if unreadable).
 double RssMb(pid_t pid) {
@@ -231,8 +159,8 @@ class Deployment {
       argv.push_back("--set");
       argv.push_back(s);
     }
-    auto p =
-        std::make_unique<Process>(std::move(argv), dir_ / (tag + ".out"), dir_ / (tag + ".log"));
+    auto p = std::make_unique<Process>(tag, std::move(argv), dir_ / (tag + ".out"),
+                                       dir_ / (tag + ".log"));
     port_ = 0;
     const bool up = PollUntil(
         [&] {
@@ -268,7 +196,7 @@ class Deployment {
                                      std::to_string(k),
                                      "--retry-for",
                                      "120"};
-    return std::make_unique<Process>(std::move(argv), dir_ / (name + ".out"),
+    return std::make_unique<Process>(name, std::move(argv), dir_ / (name + ".out"),
                                      dir_ / (name + ".log"));
   }
 
@@ -315,7 +243,7 @@ FederationRun RunFederation(const fs::path& dir, int clients, int rounds, const 
   const auto start = Clock::now();
   for (int k = 0; k < clients; ++k)
     children.push_back(d.StartClient(k));
-  if (!coordinator->Wait(600s) || !coordinator->ExitedOk()) {
+  if (!coordinator->Wait(600s) || !coordinator->ExitedWith(0)) {
     throw std::runtime_error(tag + ": the coordinator did not finish; its log ends: " +
                              ReadFile(coordinator->err()).substr(0, 2000));
   }
@@ -418,7 +346,8 @@ std::unique_ptr<Process> StartLoad(Deployment& d, const fs::path& dir, const std
                                    "--hold",
                                    std::to_string(hold)};
   if (churn) argv.push_back("--churn");
-  return std::make_unique<Process>(std::move(argv), dir / (tag + ".out"), dir / (tag + ".log"));
+  return std::make_unique<Process>(tag, std::move(argv), dir / (tag + ".out"),
+                                   dir / (tag + ".log"));
 }
 
 double FieldAfter(const std::string& text, const std::string& key, const std::string& suffix) {

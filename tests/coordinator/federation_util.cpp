@@ -1,13 +1,8 @@
 #include "tests/coordinator/federation_util.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 #include <utility>
 
@@ -38,15 +33,6 @@ int Occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
-bool PollUntil(const std::function<bool()>& done, Clock::duration timeout) {
-  const auto until = Clock::now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (Clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 int FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
@@ -60,70 +46,6 @@ int FreePort() {
   ::close(fd);
   REQUIRE(ok);
   return ntohs(address.sin_port);
-}
-
-Process::Process(std::string name, std::vector<std::string> argv, fs::path out, fs::path err)
-    : name_(std::move(name)), out_(std::move(out)), err_(std::move(err)) {
-  // Everything the child needs is prepared before fork (only
-  // async-signal-safe calls after it).
-  std::vector<char*> args;
-  for (std::string& a : argv)
-    args.push_back(a.data());
-  args.push_back(nullptr);
-  const std::string out_path = out_.string(), err_path = err_.string();
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  REQUIRE_MESSAGE(pid_ >= 0, "fork failed for " << name_);
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || o < 0 || e < 0) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-}
-
-Process::~Process() {
-  if (Running()) {
-    Signal(SIGKILL);
-    Wait(std::chrono::seconds(10));
-  }
-}
-
-bool Process::Running() {
-  if (status_) return false;
-  int status = 0;
-  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) status_ = status;
-  return !status_.has_value();
-}
-
-void Process::Signal(int signal) {
-  if (Running()) ::kill(pid_, signal);
-}
-
-bool Process::Wait(Clock::duration timeout) {
-  return PollUntil([this] { return !Running(); }, timeout);
-}
-
-bool Process::ExitedWith(int code) const {
-  return status_ && WIFEXITED(*status_) && WEXITSTATUS(*status_) == code;
-}
-
-bool Process::KilledBy(int signal) const {
-  return status_ && WIFSIGNALED(*status_) && WTERMSIG(*status_) == signal;
-}
-
-std::string Process::Describe() const {
-  if (!status_) return name_ + " (pid " + std::to_string(pid_) + ") running";
-  if (WIFEXITED(*status_)) return name_ + " exited " + std::to_string(WEXITSTATUS(*status_));
-  return name_ + " killed by signal " + std::to_string(WTERMSIG(*status_));
 }
 
 Federation::Federation(int clients) : clients_(clients) {

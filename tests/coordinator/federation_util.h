@@ -10,13 +10,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
+#include "common/child_process.h"
 #include "storage/experiment_log.h"
 #include "storage/sqlite_db.h"
 #include "tests/test_util.h"
@@ -36,41 +34,13 @@ bool Contains(const std::filesystem::path& path, const std::string& text);
 // How often `what` occurs in `text`.
 int Occurrences(const std::string& text, const std::string& what);
 // Polls `done` every 20 ms until it is true or `timeout` passes.
-bool PollUntil(const std::function<bool()>& done, Clock::duration timeout);
+using edgefl::PollUntil;
 // A free TCP port on loopback (bound to port 0, read back, released).
 int FreePort();
 
-// A child process running `argv` (argv[0] a path), stdin from /dev/null,
-// stdout and stderr to files. SIGKILLed and reaped on destruction if still
-// running.
-class Process {
- public:
-  Process(std::string name, std::vector<std::string> argv, std::filesystem::path out,
-          std::filesystem::path err);
-  ~Process();
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  const std::string& name() const { return name_; }
-  pid_t pid() const { return pid_; }  // for /proc/PID (memory, descriptors)
-  const std::filesystem::path& out() const { return out_; }
-  const std::filesystem::path& err() const { return err_; }
-
-  bool Running();
-  void Signal(int signal);
-  // Waits up to `timeout` for the process to end; false if it is still
-  // running.
-  bool Wait(Clock::duration timeout);
-  bool ExitedWith(int code) const;
-  bool KilledBy(int signal) const;
-  std::string Describe() const;
-
- private:
-  std::string name_;
-  std::filesystem::path out_, err_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;  // raw waitpid status once reaped
-};
+// A child process (common/child_process.h): SIGKILLed and reaped on
+// destruction if still running.
+using Process = edgefl::ChildProcess;
 
 // A deployment in a TempDir: certificates for the coordinator and
 // `clients` devices, a Dirichlet(0.5) partition of Fashion-MNIST, and the
