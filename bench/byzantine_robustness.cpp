@@ -19,27 +19,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "coordinator/experiment_config.h"
 #include "coordinator/simulation.h"
 #include "storage/experiment_log.h"
 
 namespace {
 
+using edgefl::bench::SplitList;
 using edgefl::coordinator::ExperimentConfig;
-
-std::vector<std::string> Split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 // Each aggregation rule as config overrides.
 const std::map<std::string, std::vector<std::string>>& Rules() {
@@ -68,30 +59,22 @@ int main(int argc, char** argv) {
   std::string attacks = "scale,sign_flip,nan";
   std::string rules = "mean,median,trimmed_mean,norm_clip";
   std::string db = "byzantine_robustness.db";
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--rounds" && i + 1 < argc) {
-      rounds = std::stoll(argv[++i]);
-    } else if (arg == "--partition" && i + 1 < argc) {
-      partition = argv[++i];
-    } else if (arg == "--train-subset" && i + 1 < argc) {
-      train_subset = std::stoll(argv[++i]);
-    } else if (arg == "--attacks" && i + 1 < argc) {
-      attacks = argv[++i];
-    } else if (arg == "--rules" && i + 1 < argc) {
-      rules = argv[++i];
-    } else if (arg == "--threads" && i + 1 < argc) {
-      threads = std::stoll(argv[++i]);
-    } else if (arg == "--db" && i + 1 < argc) {
-      db = argv[++i];
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--rounds N] [--partition iid|dirichlet] [--train-subset N] "
-                   "[--attacks scale,sign_flip,nan] [--rules mean,median,trimmed_mean,norm_clip] "
-                   "[--threads T] [--db FILE]\n",
-                   argv[0]);
-      return 2;
-    }
+  const bool parsed = edgefl::bench::Flags()
+                          .Add("--rounds", &rounds)
+                          .Add("--partition", &partition)
+                          .Add("--train-subset", &train_subset)
+                          .Add("--attacks", &attacks)
+                          .Add("--rules", &rules)
+                          .Add("--threads", &threads)
+                          .Add("--db", &db)
+                          .Parse(argc, argv);
+  if (!parsed) {
+    std::fprintf(stderr,
+                 "usage: %s [--rounds N] [--partition iid|dirichlet] [--train-subset N] "
+                 "[--attacks scale,sign_flip,nan] [--rules mean,median,trimmed_mean,norm_clip] "
+                 "[--threads T] [--db FILE]\n",
+                 argv[0]);
+    return 2;
   }
   try {
     // Fresh log: the run names repeat between invocations.
@@ -152,10 +135,10 @@ int main(int argc, char** argv) {
     };
 
     run("none", "mean");
-    for (const std::string& attack : Split(attacks)) {
+    for (const std::string& attack : SplitList(attacks)) {
       // NaN updates never reach a rule (the coordinator rejects them): one run.
       for (const std::string& rule :
-           attack == "nan" ? std::vector<std::string>{"mean"} : Split(rules))
+           attack == "nan" ? std::vector<std::string>{"mean"} : SplitList(rules))
         run(attack, rule);
     }
 

@@ -16,27 +16,18 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "coordinator/experiment_config.h"
 #include "coordinator/simulation.h"
 #include "datasets/partition_file.h"
 
 namespace {
 
+using edgefl::bench::SplitList;
 using edgefl::coordinator::ExperimentConfig;
-
-std::vector<std::string> Split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 // Each algorithm as config overrides on top of the setting.
 const std::map<std::string, std::vector<std::string>>& Algorithms() {
@@ -81,25 +72,19 @@ int main(int argc, char** argv) {
   int pytorch_rounds = 2;
   std::string strategies = "fedavg,fedavgm,fedbr,wafl,deltasgd,curriculum";
   std::string db = "fmnist_noniid.db";
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--setting" && i + 1 < argc) {
-      setting = argv[++i];
-    } else if (arg == "--rounds" && i + 1 < argc) {
-      rounds = std::stoll(argv[++i]);
-    } else if (arg == "--strategies" && i + 1 < argc) {
-      strategies = argv[++i];
-    } else if (arg == "--pytorch-rounds" && i + 1 < argc) {
-      pytorch_rounds = std::stoi(argv[++i]);
-    } else if (arg == "--db" && i + 1 < argc) {
-      db = argv[++i];
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--setting dirichlet|pathological] [--rounds N] "
-                   "[--strategies a,b] [--pytorch-rounds K] [--db FILE]\n",
-                   argv[0]);
-      return 2;
-    }
+  const bool parsed = edgefl::bench::Flags()
+                          .Add("--setting", &setting)
+                          .Add("--rounds", &rounds)
+                          .Add("--strategies", &strategies)
+                          .Add("--pytorch-rounds", &pytorch_rounds)
+                          .Add("--db", &db)
+                          .Parse(argc, argv);
+  if (!parsed) {
+    std::fprintf(stderr,
+                 "usage: %s [--setting dirichlet|pathological] [--rounds N] "
+                 "[--strategies a,b] [--pytorch-rounds K] [--db FILE]\n",
+                 argv[0]);
+    return 2;
   }
   try {
     struct Row {
@@ -110,7 +95,7 @@ int main(int argc, char** argv) {
     std::printf("fmnist_noniid: setting %s, %lld rounds; runs logged in %s\n", setting.c_str(),
                 static_cast<long long>(rounds), db.c_str());
     std::fflush(stdout);
-    for (const std::string& name : Split(strategies)) {
+    for (const std::string& name : SplitList(strategies)) {
       const auto it = Algorithms().find(name);
       if (it == Algorithms().end()) throw std::runtime_error("unknown algorithm " + name);
       std::vector<std::string> overrides = Setting(setting, rounds);
