@@ -22,29 +22,17 @@ namespace {
 
 using edgefl::testing::TempDir;
 using test::CommitSampleRound;
+using test::IntegrityCheck;
+using test::ReadOnly;
 using test::SampleCheckpoint;
 using test::SampleRound;
 using test::SampleRun;
-
-std::string IntegrityCheck(SqliteDb& db) {
-  Statement s(db, "PRAGMA integrity_check");
-  REQUIRE(s.Step());
-  return s.ColumnText(0);
-}
-
-ExperimentLog::Options ReadOnly() {
-  ExperimentLog::Options options;
-  options.read_only = true;
-  return options;
-}
 
 TEST_CASE("Disk full fails the round commit with an IoError and keeps earlier rounds") {
   TempDir dir;
   const auto path = dir / "log.db";
   ExperimentLog log(path);
-  const int64_t run = log.BeginRun(SampleRun("a"));
-  CommitSampleRound(log, run, 1);
-  CommitSampleRound(log, run, 2);
+  const int64_t run = test::SampleRunWithRounds(log, "a", 2);
 
   // Leave room for a few pages only; a 400 KB checkpoint needs ~100.
   SqliteDb& db = log.TEST_db();
@@ -83,8 +71,7 @@ TEST_CASE("Writing a log opened read-only is an IoError saying it is read-only")
   int64_t run = 0;
   {
     ExperimentLog log(path);
-    run = log.BeginRun(SampleRun("a"));
-    CommitSampleRound(log, run, 1);
+    run = test::SampleRunWithRounds(log, "a", 1);
   }
   ExperimentLog log(path, ReadOnly());
   CHECK(log.Rounds(run).size() == 1);  // reading works
@@ -203,9 +190,7 @@ TEST_CASE("A process killed in the middle of a round commit loses only that roun
     // Child: commit two rounds, then die with round 3 half written.
     try {
       ExperimentLog log(path);
-      const int64_t run = log.BeginRun(SampleRun("a"));
-      CommitSampleRound(log, run, 1);
-      CommitSampleRound(log, run, 2);
+      test::SampleRunWithRounds(log, "a", 2);
       Transaction transaction(log.TEST_db());
       log.TEST_db().Execute(
           "INSERT INTO rounds (run_id, round, model_version, selected, completed, dropped, "

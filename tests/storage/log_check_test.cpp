@@ -15,8 +15,9 @@ namespace edgefl::storage {
 namespace {
 
 using edgefl::testing::TempDir;
-using test::CommitSampleRound;
 using test::SampleRun;
+using test::SampleRunWithRounds;
+using test::Violations;
 
 bool HasViolation(const LogCheckResult& result, const std::string& text) {
   for (const std::string& v : result.violations)
@@ -24,21 +25,12 @@ bool HasViolation(const LogCheckResult& result, const std::string& text) {
   return false;
 }
 
-std::string Violations(const LogCheckResult& result) {
-  std::string all;
-  for (const std::string& v : result.violations)
-    all += v + "\n";
-  return all;
-}
-
 TEST_CASE("CheckLog passes a sound log and counts what it checked") {
   TempDir dir;
   const auto path = dir / "log.db";
   {
     ExperimentLog log(path);
-    const int64_t a = log.BeginRun(SampleRun("a"));
-    for (int64_t r = 1; r <= 3; ++r)
-      CommitSampleRound(log, a, r);
+    SampleRunWithRounds(log, "a", 3);
     log.BeginRun(SampleRun("empty"));
   }
   const LogCheckResult result = CheckLog(path);
@@ -55,9 +47,7 @@ TEST_CASE("CheckLog reports a missing round and updates outside committed rounds
   const auto path = dir / "log.db";
   {
     ExperimentLog log(path);
-    const int64_t run = log.BeginRun(SampleRun("a"));
-    for (int64_t r = 1; r <= 3; ++r)
-      CommitSampleRound(log, run, r);
+    SampleRunWithRounds(log, "a", 3);
     log.TEST_db().Execute("DELETE FROM rounds WHERE round = 2");
   }
   const LogCheckResult result = CheckLog(path);
@@ -72,9 +62,7 @@ TEST_CASE("CheckLog reports round counts that differ from the update rows") {
   const auto path = dir / "log.db";
   {
     ExperimentLog log(path);
-    const int64_t run = log.BeginRun(SampleRun("a"));
-    CommitSampleRound(log, run, 1);
-    CommitSampleRound(log, run, 2);
+    SampleRunWithRounds(log, "a", 2);
     // An update counted twice in its round's aggregate.
     log.TEST_db().Execute("UPDATE rounds SET completed = 3 WHERE round = 2");
   }
@@ -89,9 +77,7 @@ TEST_CASE("CheckLog reports a model version that skips and a corrupted checkpoin
   const auto path = dir / "log.db";
   {
     ExperimentLog log(path);
-    const int64_t run = log.BeginRun(SampleRun("a"));
-    CommitSampleRound(log, run, 1);
-    CommitSampleRound(log, run, 2);
+    SampleRunWithRounds(log, "a", 2);
     log.TEST_db().Execute("UPDATE rounds SET model_version = 5 WHERE round = 2");
     log.TEST_db().Execute("UPDATE checkpoints SET model = zeroblob(length(model)) WHERE round = 2");
   }

@@ -1,11 +1,16 @@
-// Sample records for the storage tests.
+// Sample records and log helpers for the storage tests (and the
+// federation tests that read a coordinator's log).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "storage/experiment_log.h"
+#include "storage/log_check.h"
+#include "storage/sqlite_db.h"
 
 namespace edgefl::storage::test {
 
@@ -87,6 +92,37 @@ inline void CommitSampleRound(ExperimentLog& log, int64_t run, int64_t round) {
   const std::vector<EvaluationRecord> evaluations = {SampleEvaluation(round)};
   const Checkpoint checkpoint = SampleCheckpoint(round);
   log.CommitRound(run, SampleRound(round), updates, evaluations, &checkpoint);
+}
+
+// Begins run `name` and commits its rounds 1..rounds with
+// CommitSampleRound; returns the run's id.
+inline int64_t SampleRunWithRounds(ExperimentLog& log, const std::string& name, int64_t rounds) {
+  const int64_t run = log.BeginRun(SampleRun(name));
+  for (int64_t r = 1; r <= rounds; ++r)
+    CommitSampleRound(log, run, r);
+  return run;
+}
+
+// Options to open a log read-only (next to a live writer).
+inline ExperimentLog::Options ReadOnly() {
+  ExperimentLog::Options options;
+  options.read_only = true;
+  return options;
+}
+
+// The result of PRAGMA integrity_check ("ok" for a sound database).
+inline std::string IntegrityCheck(SqliteDb& db) {
+  Statement s(db, "PRAGMA integrity_check");
+  REQUIRE(s.Step());
+  return s.ColumnText(0);
+}
+
+// CheckLog's violations, one a line ("" for a sound log).
+inline std::string Violations(const LogCheckResult& result) {
+  std::string all;
+  for (const std::string& v : result.violations)
+    all += v + "\n";
+  return all;
 }
 
 }  // namespace edgefl::storage::test
