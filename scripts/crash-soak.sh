@@ -20,6 +20,7 @@
 # first broken invariant; prints a summary line at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/federation-lib.sh
 
 cycles=${1:-100}
 build_dir=${EDGEFL_BUILD_DIR:-build}
@@ -42,13 +43,7 @@ mkdir -p "$dir"
 certs="$dir/certs"
 db="$dir/soak.db"
 run=soak
-if [[ ! -f "$certs/ca.crt" ]]; then
-  "$edgefl" certs init --dir "$certs" >/dev/null
-  "$edgefl" certs issue-server 127.0.0.1 --dir "$certs" >/dev/null
-fi
-for ((k = 0; k < clients; k++)); do
-  [[ -f "$certs/client-$k.crt" ]] || "$edgefl" certs issue-client "client-$k" --dir "$certs" >/dev/null
-done
+federation_certs "$certs" "$clients"
 [[ -f "$dir/fmnist.partition" ]] ||
   "$edgefl" partition --dataset fmnist --scheme iid --clients "$clients" --seed 1 -q \
     --out "$dir/fmnist.partition" >/dev/null
@@ -103,9 +98,8 @@ for ((cycle = 1; cycle <= cycles; cycle++)); do
   wait_log "listening on" 1
   if ((cycle == 1)); then
     for ((k = 0; k < clients; k++)); do
-      "$client" --coordinator "127.0.0.1:$port" --cert "$certs/client-$k.crt" \
-        --key "$certs/client-$k.key" --ca "$certs/ca.crt" --data "$dir/fmnist.partition" \
-        --index "$k" --retry-for 3600 2>>"$dir/client-$k.log" &
+      federation_client_args "$k" "$port" "$certs" "$dir/fmnist.partition"
+      "$client" "${CLIENT_ARGS[@]}" --retry-for 3600 2>>"$dir/client-$k.log" &
       pids+=("$!")
     done
   fi

@@ -13,6 +13,7 @@
 # OUT_DIR/client-K.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/federation-lib.sh
 
 out=${1:?usage: scripts/federation.sh OUT_DIR [N_CLIENTS] [--set key=value ...]}
 shift
@@ -26,13 +27,7 @@ client="$build_dir/client/edgefl-client"
 mkdir -p "$out"
 db=${EDGEFL_FED_DB:-$out/federation.db}
 certs="$out/certs"
-if [[ ! -f "$certs/ca.crt" ]]; then
-  "$edgefl" certs init --dir "$certs" >/dev/null
-  "$edgefl" certs issue-server 127.0.0.1 --dir "$certs" >/dev/null
-fi
-for ((k = 0; k < clients; k++)); do
-  [[ -f "$certs/client-$k.crt" ]] || "$edgefl" certs issue-client "client-$k" --dir "$certs" >/dev/null
-done
+federation_certs "$certs" "$clients"
 echo "federation: certificates for the coordinator and $clients clients in $certs"
 
 "$edgefl" partition --dataset fmnist --scheme dirichlet --alpha 0.5 --clients "$clients" --seed 1 \
@@ -67,9 +62,8 @@ done
 echo "federation: coordinator listening on 127.0.0.1:$port; starting $clients clients"
 
 for ((k = 0; k < clients; k++)); do
-  "$client" --coordinator "127.0.0.1:$port" --cert "$certs/client-$k.crt" \
-    --key "$certs/client-$k.key" --ca "$certs/ca.crt" --data "$out/fmnist.partition" --index "$k" \
-    --retry-for 60 2>"$out/client-$k.log" &
+  federation_client_args "$k" "$port" "$certs" "$out/fmnist.partition"
+  "$client" "${CLIENT_ARGS[@]}" --retry-for 60 2>"$out/client-$k.log" &
   pids+=("$!")
 done
 
