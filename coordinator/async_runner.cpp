@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "algorithms/async_strategy_registry.h"
@@ -36,6 +37,8 @@ storage::EvaluationRecord Evaluate(nn::Model& model, const Eigen::VectorXf& para
 std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update,
                                                        int64_t model_bytes) {
   std::vector<storage::ClientUpdateRecord> out;
+  // A fast client can have several rows in one version: numbered by seq.
+  std::map<std::string, int64_t> rows;
   for (size_t i = 0; i < update.results.size(); ++i) {
     const algorithms::FitResult& r = update.results[i];
     storage::ClientUpdateRecord u;
@@ -50,6 +53,7 @@ std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update
     u.compute_seconds = r.train.compute_seconds;
     u.staleness = update.staleness[i];
     u.status = storage::UpdateStatus::kAccepted;
+    u.seq = rows[u.client_id]++;
     out.push_back(std::move(u));
   }
   for (const algorithms::FitFailure& f : update.failures) {
@@ -61,6 +65,7 @@ std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update
     u.status = f.kind == algorithms::FitFailure::Kind::kDropped ? storage::UpdateStatus::kDropped
                                                                 : storage::UpdateStatus::kRejected;
     u.reason = f.reason;
+    u.seq = rows[u.client_id]++;
     out.push_back(std::move(u));
   }
   return out;

@@ -167,7 +167,7 @@ void ExperimentLog::InsertUpdate(int64_t run_id, const ClientUpdateRecord& u) {
   Statement s(db_,
               "INSERT INTO client_updates (run_id, round, client_id, num_samples, local_steps, "
               "loss_before, loss_after, bytes_in, bytes_out, compute_seconds, staleness, status, "
-              "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+              "reason, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
   s.Bind(1, run_id)
       .Bind(2, u.round)
       .Bind(3, u.client_id)
@@ -180,7 +180,8 @@ void ExperimentLog::InsertUpdate(int64_t run_id, const ClientUpdateRecord& u) {
       .Bind(10, u.compute_seconds)
       .Bind(11, u.staleness)
       .Bind(12, ToString(u.status))
-      .Bind(13, u.reason);
+      .Bind(13, u.reason)
+      .Bind(14, u.seq);
   s.Run();
 }
 
@@ -472,8 +473,8 @@ std::vector<ClientUpdateRecord> ExperimentLog::ClientUpdates(int64_t run_id) {
                                  "reading the client updates of run " + std::to_string(run_id));
   Statement s(db_,
               "SELECT round, client_id, num_samples, local_steps, loss_before, loss_after, "
-              "bytes_in, bytes_out, compute_seconds, staleness, status, reason "
-              "FROM client_updates WHERE run_id = ?1 ORDER BY round, client_id");
+              "bytes_in, bytes_out, compute_seconds, staleness, status, reason, seq "
+              "FROM client_updates WHERE run_id = ?1 ORDER BY round, client_id, seq");
   s.Bind(1, run_id);
   std::vector<ClientUpdateRecord> updates;
   while (s.Step()) {
@@ -490,6 +491,7 @@ std::vector<ClientUpdateRecord> ExperimentLog::ClientUpdates(int64_t run_id) {
     u.staleness = s.ColumnInt(9);
     u.status = ParseUpdateStatus(s.ColumnText(10));
     u.reason = s.ColumnText(11);
+    u.seq = s.ColumnInt(12);
     updates.push_back(std::move(u));
   }
   return updates;

@@ -78,6 +78,9 @@ struct ClientUpdateRecord {
   int64_t staleness = 0;         // global versions since the client's base model
   UpdateStatus status = UpdateStatus::kAccepted;
   std::string reason;  // why rejected or dropped; "" when accepted
+  // The client's earlier rows in this round: 0 in sync rounds; an async
+  // model version can take several updates of one fast client (0, 1, ...).
+  int64_t seq = 0;
 };
 
 // The global model evaluated on one split after a round (round 0 = the

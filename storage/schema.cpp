@@ -96,9 +96,47 @@ constexpr std::string_view kAddStrategyState = R"sql(
 ALTER TABLE checkpoints ADD COLUMN strategy_state BLOB;
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// Version 2 -> 3: a client may send several updates that go into one
+// global model version (asynchronous runs: a fast client returns twice
+// before FedBuff's buffer fills), so client_updates is keyed by (run,
+// round, client, seq) with seq counting that client's rows in the round
+// from 0 (sync rounds always write 0, so a client twice in a round is
+// still a duplicate). SQLite cannot change a primary key in place: the
+// table is rebuilt and the existing rows get seq 0. seq sits with the key
+// columns: SQLite 3.40's integrity_check misreads NOT NULL columns placed
+// before a later key column of a WITHOUT ROWID table.
+constexpr std::string_view kAddUpdateSeq = R"sql(
+CREATE TABLE client_updates_v3 (
+  run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  round           INTEGER NOT NULL,
+  client_id       TEXT    NOT NULL,
+  seq             INTEGER NOT NULL DEFAULT 0 CHECK (seq >= 0),
+  num_samples     INTEGER NOT NULL,
+  local_steps     INTEGER NOT NULL,
+  loss_before     REAL,
+  loss_after      REAL,
+  bytes_in        INTEGER NOT NULL,
+  bytes_out       INTEGER NOT NULL,
+  compute_seconds REAL,
+  staleness       INTEGER NOT NULL,
+  status          TEXT    NOT NULL CHECK (status IN ('accepted', 'rejected', 'dropped')),
+  reason          TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, round, client_id, seq)
+) WITHOUT ROWID;
+INSERT INTO client_updates_v3 (run_id, round, client_id, num_samples, local_steps, loss_before,
+                               loss_after, bytes_in, bytes_out, compute_seconds, staleness,
+                               status, reason)
+  SELECT run_id, round, client_id, num_samples, local_steps, loss_before, loss_after, bytes_in,
+         bytes_out, compute_seconds, staleness, status, reason FROM client_updates;
+DROP TABLE client_updates;
+ALTER TABLE client_updates_v3 RENAME TO client_updates;
+CREATE INDEX client_updates_by_client ON client_updates (client_id);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {0, "create the version 1 tables", kCreateVersion1},
     {1, "add checkpoints.strategy_state", kAddStrategyState},
+    {2, "key client_updates by (run, round, client, seq)", kAddUpdateSeq},
 }};
 static_assert(kMigrations.size() == kSchemaVersion);
 

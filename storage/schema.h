@@ -34,6 +34,10 @@
 // Version 2 adds:
 //   checkpoints.strategy_state BLOB NULL: Strategy::SaveState() in the
 //                   model blob's float32 layout; NULL when stateless
+// Version 3 adds:
+//   client_updates.seq: the client's rows in that round counted from 0
+//                   (several updates of one client can go into one async
+//                   model version); PK(run_id, round, client_id, seq)
 #pragma once
 
 #include <cstdint>
@@ -45,7 +49,7 @@
 namespace edgefl::storage {
 
 inline constexpr int64_t kApplicationId = 0x6564666C;  // "edfl"
-inline constexpr int64_t kSchemaVersion = 2;
+inline constexpr int64_t kSchemaVersion = 3;
 
 // One upgrade step: from `from_version` to `from_version + 1`.
 struct Migration {

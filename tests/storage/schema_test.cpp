@@ -22,6 +22,11 @@ using edgefl::testing::WriteFile;
 
 constexpr int kTimeoutMs = 1000;
 
+std::string IntegrityCheck(SqliteDb& db) {
+  Statement s(db, "PRAGMA integrity_check");
+  return s.Step() ? s.ColumnText(0) : "";
+}
+
 bool HasTable(SqliteDb& db, const std::string& name) {
   Statement s(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1");
   s.Bind(1, name);
@@ -194,6 +199,50 @@ TEST_CASE("A version 1 log with checkpoints is upgraded to version 2 and keeps i
   REQUIRE(checkpoint.has_value());
   CHECK(checkpoint->parameters == model);
   CHECK(checkpoint->strategy_state.size() == 0);  // version 1 kept none
+}
+
+TEST_CASE("A version 2 log is upgraded to version 3: its updates get seq 0 and stay intact") {
+  TempDir dir;
+  const auto path = dir / "v2.db";
+  {
+    SqliteDb db(path, SqliteDb::Mode::kReadWriteCreate, kTimeoutMs);
+    const std::vector<Migration> v2(Migrations().begin(), Migrations().begin() + 2);
+    REQUIRE(EnsureSchema(db, v2) == 0);
+    db.Execute(
+        "INSERT INTO runs (id, name, started_at, status) VALUES (1, 'old', 1000.0, 'completed');"
+        "INSERT INTO client_updates (run_id, round, client_id, num_samples, local_steps, "
+        "bytes_in, bytes_out, staleness, status) VALUES (1, 1, 'c1', 50, 7, 10, 20, 0, "
+        "'accepted');");
+  }
+  ExperimentLog log(path);
+  CHECK(log.TEST_db().QueryInt("PRAGMA user_version") == kSchemaVersion);
+  CHECK(IntegrityCheck(log.TEST_db()) == "ok");
+  const auto updates = log.ClientUpdates(1);
+  REQUIRE(updates.size() == 1);
+  CHECK(updates[0].client_id == "c1");
+  CHECK(updates[0].num_samples == 50);
+  CHECK(updates[0].local_steps == 7);
+  CHECK(updates[0].seq == 0);
+}
+
+TEST_CASE("An async version can hold several updates of one client numbered by seq") {
+  TempDir dir;
+  ExperimentLog log(dir / "log.db");
+  const int64_t run = log.BeginRun(test::SampleRun("a"));
+  ClientUpdateRecord first = test::SampleUpdate(1, "fast");
+  ClientUpdateRecord second = test::SampleUpdate(1, "fast");
+  second.seq = 1;
+  second.staleness = 1;
+  const std::vector<ClientUpdateRecord> both = {first, second};
+  log.CommitRound(run, test::SampleRound(1), both, {}, nullptr);
+  const auto updates = log.ClientUpdates(run);
+  REQUIRE(updates.size() == 2);
+  CHECK(updates[0].seq == 0);
+  CHECK(updates[1].seq == 1);
+  CHECK(updates[1].staleness == 1);
+  CHECK(IntegrityCheck(log.TEST_db()) == "ok");
+  // The same seq twice is still a duplicate (sync rounds always write 0).
+  CHECK_THROWS_AS(log.RecordClientUpdate(run, test::SampleUpdate(1, "fast")), DuplicateError);
 }
 
 TEST_CASE("A checkpoint keeps the strategy state bit for bit") {
