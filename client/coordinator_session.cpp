@@ -5,6 +5,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -167,12 +168,20 @@ class Session {
       LocalTrainer& trainer = TrainerFor(task.model_spec);
       auto objective = algorithms::MakeLocalObjective(task.local, &data_);
       auto order = algorithms::MakeDataOrder(task.local, &task.recipe);
-      running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
-                                                order = std::move(order)]() mutable {
-        return trainer.Train(std::span<const float>(task.parameters.data(),
-                                                    static_cast<size_t>(task.parameters.size())),
-                             task.recipe, objective.get(), order.get());
-      });
+      running = std::async(
+          std::launch::async, [&trainer, &task, objective = std::move(objective),
+                               order = std::move(order), slowdown = options_.slowdown]() mutable {
+            LocalTrainResult trained =
+                trainer.Train(std::span<const float>(task.parameters.data(),
+                                                     static_cast<size_t>(task.parameters.size())),
+                              task.recipe, objective.get(), order.get());
+            if (slowdown > 1.0) {
+              std::this_thread::sleep_for(
+                  std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
+              trained.compute_seconds *= slowdown;
+            }
+            return trained;
+          });
     } catch (const Error& e) {
       log_('W', std::string("cannot train: ") + e.what());
       Send(wire::ErrorMessage{wire::ErrorCode::kBadTask, e.what()});

@@ -27,6 +27,10 @@ struct SessionOptions {
   // A Byzantine device trains honestly, then sends this attack's parameters
   // instead (client/byzantine.h); kNone for an honest one.
   ByzantineAttack byzantine;
+  // A slower device, for tests and demos of heterogeneous fleets: each task
+  // takes `slowdown` times its compute time (it trains, then waits the
+  // difference, heartbeating) and reports that time. 1 = as fast as it is.
+  double slowdown = 1.0;
 };
 
 // How a session ended.

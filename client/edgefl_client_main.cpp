@@ -79,6 +79,9 @@ int Run(int argc, char** argv) {
        "none, scale, sign_flip or nan", cxxopts::value<std::string>()->default_value("none"))
       ("byzantine-factor", "the attack's factor (0: scale 100, sign_flip 4)",
        cxxopts::value<double>()->default_value("0"))
+      ("slowdown", "act as a device FACTOR times slower (tests, demos): each task waits "
+       "(FACTOR-1) x its compute time, and Hello reports speed / FACTOR",
+       cxxopts::value<double>()->default_value("1"))
       ("h,help", "print this help");
   options.add_options("Load mode (no training; see client/load_sessions.h)")
       ("load-sessions", "open N TLS sessions, Hello, then heartbeats only",
@@ -111,6 +114,11 @@ int Run(int argc, char** argv) {
       edgefl::client::ParseByzantineMode(args["byzantine"].as<std::string>(), "--byzantine");
   session.byzantine.factor = args["byzantine-factor"].as<double>();
   session.byzantine.Validate("--byzantine-factor");
+  session.slowdown = args["slowdown"].as<double>();
+  if (!(session.slowdown >= 1.0) || session.slowdown > 1000.0) {
+    throw edgefl::ConfigError("--slowdown: expected a factor from 1 to 1000, got " +
+                              std::to_string(session.slowdown));
+  }
 
   const auto load_start = std::chrono::steady_clock::now();
   const edgefl::datasets::Dataset data =
@@ -122,7 +130,7 @@ int Run(int argc, char** argv) {
   session.device.dataset_size = data.size();
   session.device.num_classes = static_cast<uint32_t>(data.num_classes);
   session.device.input_dim = static_cast<uint32_t>(data.dim());
-  session.device.samples_per_second = edgefl::client::MeasureTrainingSpeed(data);
+  session.device.samples_per_second = edgefl::client::MeasureTrainingSpeed(data) / session.slowdown;
   const std::string id = session.client_id;
   Log(id, 'I',
       "loaded " + std::to_string(data.size()) + " samples of " + data.name + " in " +

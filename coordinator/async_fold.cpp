@@ -31,7 +31,7 @@ void AsyncFold::Lost(const algorithms::ClientId& client, const std::string& reas
   building_.failures.push_back({client, FitFailure::Kind::kDropped, reason});
 }
 
-void AsyncFold::Arrive(ClientProxy& proxy, std::future<FitResult>& future,
+bool AsyncFold::Arrive(ClientProxy& proxy, std::future<FitResult>& future,
                        const SharedParameters& base, int64_t base_version, double clock) {
   const algorithms::ClientId& id = proxy.info().id;
   FitResult result;
@@ -39,7 +39,7 @@ void AsyncFold::Arrive(ClientProxy& proxy, std::future<FitResult>& future,
     result = future.get();
   } catch (const std::exception& e) {
     Lost(id, e.what());
-    return;
+    return false;
   }
   result.base_version = base_version;
   const std::optional<std::string> problem = algorithms::CheckUpdate(
@@ -47,7 +47,7 @@ void AsyncFold::Arrive(ClientProxy& proxy, std::future<FitResult>& future,
       static_cast<size_t>(global_->size()));
   if (problem) {
     building_.failures.push_back({id, FitFailure::Kind::kRejected, *problem});
-    return;
+    return true;
   }
   const int64_t staleness = version_ - base_version;
   algorithms::ArrivalOutcome outcome = strategy_.OnArrival(*global_, *base, result, staleness);
@@ -60,7 +60,7 @@ void AsyncFold::Arrive(ClientProxy& proxy, std::future<FitResult>& future,
   building_.staleness.push_back(staleness);
   building_.results.push_back(std::move(result));
 
-  if (!outcome.parameters) return;
+  if (!outcome.parameters) return true;
   const std::optional<std::string> bad = algorithms::CheckUpdate(
       "the new global model",
       {outcome.parameters->data(), static_cast<size_t>(outcome.parameters->size())},
@@ -82,6 +82,7 @@ void AsyncFold::Arrive(ClientProxy& proxy, std::future<FitResult>& future,
   building_ = AsyncUpdate{};
   loss_sum_ = loss_weight_ = 0.0;
   host_mark_ = host_now;
+  return true;
 }
 
 std::optional<AsyncUpdate> AsyncFold::TakeReady() {

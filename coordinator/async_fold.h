@@ -40,9 +40,10 @@ class AsyncFold {
   // Takes the result of `client`'s task trained from `base` (version
   // `base_version`); `clock` is the loop's time now (the version's
   // virtual_time if this arrival makes one). Updates the client's
-  // rounds_participated/last_round when the update is accepted. Throws
+  // rounds_participated/last_round when the update is accepted. Returns
+  // false when the future failed (the client did not deliver). Throws
   // edgefl::Error if the strategy makes a non-finite or mis-sized model.
-  void Arrive(ClientProxy& client, std::future<algorithms::FitResult>& result,
+  bool Arrive(ClientProxy& client, std::future<algorithms::FitResult>& result,
               const SharedParameters& base, int64_t base_version, double clock);
 
   // The next completed version, oldest first; nullopt when none is.

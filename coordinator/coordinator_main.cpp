@@ -7,6 +7,10 @@
 // through the same loop as `edgefl sim` (RunExperiment: rounds through the
 // RoundEngine, evaluation on the test split, one durable SQLite commit per
 // round). A run of the same run_name that did not finish is resumed.
+// With mode = async the run goes through RunAsyncExperiment over a
+// HostAsyncEngine instead: every connected client always has a task, each
+// model version is one commit; async runs are not resumed (a repeated
+// run_name is refused).
 //
 // Output: "listening on HOST:PORT" on stderr once bound; log lines on
 // stderr ("I|W|E YYYY-MM-DD HH:MM:SS.mmm text"); progress on stdout (round
@@ -14,7 +18,8 @@
 // and stderr is not, else one line per round. SIGINT/SIGTERM: the current
 // round is finished, then clients get Bye and the run is marked interrupted
 // (exit 0); a second signal abandons the round in progress (its clients are
-// dropped).
+// dropped). In async mode the first signal stops at once: the tasks in
+// flight are abandoned.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -32,10 +37,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <cxxopts.hpp>
 
+#include "algorithms/async_strategy_registry.h"
 #include "common/error.h"
+#include "coordinator/async_runner.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/experiment_config.h"
 #include "coordinator/experiment_runner.h"
+#include "coordinator/host_async_engine.h"
 #include "coordinator/log.h"
 #include "coordinator/simulation.h"
 #include "coordinator/tls_server.h"
@@ -180,18 +188,29 @@ int Run(int argc, char** argv) {
   if (args.count("port")) overrides.push_back("port=" + std::to_string(args["port"].as<int>()));
   const std::string config_path = args.count("config") ? args["config"].as<std::string>() : "";
   const ExperimentConfig config = LoadExperimentConfig(config_path, overrides);
-  if (config.mode != "sync") {
-    throw ConfigError("mode = \"" + config.mode +
-                      "\" runs only in `edgefl sim` for now; edgefl-coordinator runs sync rounds");
-  }
+  const bool async = config.mode == "async";
 
   const Logger logger;
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
   // Algorithms first: a bad key fails before anything is loaded or bound.
-  algorithms::MakeStrategy(StrategyConfigFrom(config));
-  algorithms::MakeSelector(SelectorConfigFrom(config));
+  // In async mode the strategy is told min_clients as the fleet size.
+  const size_t fleet_size = static_cast<size_t>(std::max<int64_t>(config.min_clients, 1));
+  if (async) {
+    algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
+    storage::ExperimentLog log(config.db);
+    if (log.FindRun(config.run_name)) {
+      throw ConfigError("run '" + config.run_name + "' is already in " + config.db +
+                        "; asynchronous runs cannot be resumed yet, choose another run_name");
+    }
+  } else {
+    if (algorithms::IsAsyncStrategy(config.strategy)) {
+      throw ConfigError("strategy " + config.strategy + " is asynchronous: set mode = \"async\"");
+    }
+    algorithms::MakeStrategy(StrategyConfigFrom(config));
+    algorithms::MakeSelector(SelectorConfigFrom(config));
+  }
   const datasets::Dataset test = LoadTestSet(config);
-  CheckClientAlgorithm(config, test);
+  if (!async) CheckClientAlgorithm(config, test);
   const nn::Model model(config.model);
   const uint64_t num_parameters = static_cast<uint64_t>(model.num_parameters());
   const uint64_t needed = 4 * num_parameters + (64u << 10);
@@ -215,8 +234,10 @@ int Run(int argc, char** argv) {
   session.run_id = config.run_name;
   session.model_spec = config.model;
   session.num_parameters = num_parameters;
-  session.run_config = {
-      {"dataset", config.dataset}, {"strategy", config.strategy}, {"rounds", config.rounds}};
+  session.run_config = {{"dataset", config.dataset},
+                        {"strategy", config.strategy},
+                        {"rounds", config.rounds},
+                        {"mode", config.mode}};
   session.task_deadline_seconds = config.deadline;
 
   asio::io_context io(2);
@@ -232,7 +253,9 @@ int Run(int argc, char** argv) {
         if (ec) return;
         if (signals_seen.fetch_add(1) == 0) {
           logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                      ": finishing the round in progress, then stopping (again to abandon it)");
+                      (async ? ": stopping; tasks in flight are abandoned"
+                             : ": finishing the round in progress, then stopping (again to "
+                               "abandon it)"));
           stop = true;
           registry.RequestStop();
         } else {
@@ -249,9 +272,10 @@ int Run(int argc, char** argv) {
   std::fflush(stderr);
   logger.Info("run '" + config.run_name + "': " + config.strategy + ", model " + config.model +
               " (" + std::to_string(num_parameters) + " parameters), " +
-              std::to_string(config.rounds) + " rounds, " +
-              std::to_string(config.clients_per_round) + " clients per round, waiting for " +
-              std::to_string(config.min_clients) + " clients; log " + config.db);
+              (async ? "async, " + std::to_string(config.rounds) + " model versions, "
+                     : std::to_string(config.rounds) + " rounds, " +
+                           std::to_string(config.clients_per_round) + " clients per round, ") +
+              "waiting for " + std::to_string(config.min_clients) + " clients; log " + config.db);
 
   RunnerOptions runner;
   runner.round.clients_per_round = static_cast<size_t>(config.clients_per_round);
@@ -265,7 +289,19 @@ int Run(int argc, char** argv) {
 
   ExperimentResult result;
   try {
-    result = RunExperiment(config, test, source, runner);
+    if (async) {
+      HostAsyncOptions options;
+      options.min_clients = static_cast<size_t>(config.min_clients);
+      result = RunAsyncExperiment(
+          config, test, fleet_size,
+          [&](algorithms::AsyncStrategy& strategy, int64_t, Eigen::VectorXf initial) {
+            return std::make_unique<HostAsyncEngine>(strategy, registry, options,
+                                                     std::move(initial), logger);
+          },
+          stdout);
+    } else {
+      result = RunExperiment(config, test, source, runner);
+    }
   } catch (...) {
     server.Stop("coordinator error", /*send_bye=*/false);
     server.WaitClosed(std::chrono::seconds(3));

@@ -1,0 +1,108 @@
+#include "coordinator/host_async_engine.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "common/error.h"
+
+namespace edgefl::coordinator {
+
+HostAsyncEngine::HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegistry& registry,
+                                 HostAsyncOptions options, Eigen::VectorXf initial, Logger logger)
+    : registry_(registry),
+      options_(options),
+      logger_(std::move(logger)),
+      fold_(strategy, std::move(initial), 0),
+      start_(std::chrono::steady_clock::now()),
+      idle_since_(start_) {}
+
+double HostAsyncEngine::Clock() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+std::string HostAsyncEngine::stop_reason() const {
+  return "stop requested after version " + std::to_string(fold_.version()) + " (" +
+         std::to_string(running_.size()) + " tasks in flight abandoned)";
+}
+
+bool HostAsyncEngine::WaitForStart() {
+  const size_t needed = std::max<size_t>(options_.min_clients, 1);
+  while (!registry_.stop_requested()) {
+    if (registry_.size() >= needed) return true;
+    logger_.Info("async: waiting for clients (" + std::to_string(registry_.size()) + " of " +
+                 std::to_string(needed) + " connected)");
+    registry_.WaitForClients(needed, options_.log_every);
+  }
+  return false;
+}
+
+void HostAsyncEngine::DispatchIdle() {
+  const std::vector<std::shared_ptr<RemoteClient>> connected = registry_.Connected();
+  // A session that failed a task is closing; forget it once it has left.
+  std::erase_if(failed_, [&](const std::shared_ptr<RemoteClient>& f) {
+    return std::find(connected.begin(), connected.end(), f) == connected.end();
+  });
+  if (connected.empty() && running_.empty()) {
+    if (!idle_logged_ || std::chrono::steady_clock::now() - idle_since_ >= options_.log_every) {
+      logger_.Info("async: no client connected after version " + std::to_string(fold_.version()) +
+                   "; waiting for clients");
+      idle_since_ = std::chrono::steady_clock::now();
+      idle_logged_ = true;
+    }
+    return;
+  }
+  idle_logged_ = false;
+  std::vector<algorithms::ClientInfo> fleet;
+  fleet.reserve(connected.size());
+  for (const auto& c : connected)
+    fleet.push_back(c->info());
+  for (const std::shared_ptr<RemoteClient>& client : connected) {
+    if (running_.count(client.get()) > 0) continue;
+    if (std::find(failed_.begin(), failed_.end(), client) != failed_.end()) continue;
+    Task task;
+    task.client = client;
+    task.base = fold_.global();
+    task.base_version = fold_.version();
+    const int64_t number = ++tasks_[client->client_id()];
+    algorithms::FitInstructions instructions =
+        fold_.strategy().ConfigureFit(task.base_version, client->info(), number, fleet);
+    instructions.model_version = task.base_version;
+    client->SetRound(++task_label_);  // the session stamps the task with it
+    task.result = client->Fit(task.base, instructions);
+    fold_.Dispatched();
+    running_.emplace(client.get(), std::move(task));
+  }
+}
+
+bool HostAsyncEngine::CollectFinished() {
+  bool any = false;
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (it->second.result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      ++it;
+      continue;
+    }
+    Task task = std::move(it->second);
+    it = running_.erase(it);
+    any = true;
+    if (!fold_.Arrive(*task.client, task.result, task.base, task.base_version, Clock())) {
+      failed_.push_back(task.client);
+    }
+  }
+  return any;
+}
+
+std::optional<AsyncUpdate> HostAsyncEngine::NextUpdate() {
+  if (!started_) {
+    if (!WaitForStart()) return std::nullopt;
+    started_ = true;
+    start_ = std::chrono::steady_clock::now();
+  }
+  while (!fold_.ready()) {
+    if (registry_.stop_requested()) return std::nullopt;
+    DispatchIdle();
+    if (!CollectFinished()) std::this_thread::sleep_for(options_.poll);
+  }
+  return fold_.TakeReady();
+}
+
+}  // namespace edgefl::coordinator

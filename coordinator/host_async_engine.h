@@ -1,0 +1,91 @@
+// The asynchronous federation loop of edgefl-coordinator, on the host
+// clock: every idle connected client is sent the current global model at
+// once, and results are folded in as they come back, whichever finishes
+// first (AsyncFold: staleness, rejected and dropped updates, the strategy).
+// Clients are taken from the ClientRegistry continuously: a client that
+// joins mid-run gets a task as soon as the loop next looks (every
+// `poll`); a client that disconnects (or goes silent) mid-task fails its
+// task, which becomes a dropped update with the session's reason, and is
+// not given another until it reconnects.
+//
+// Each task is labelled with a task number, increasing over the run, in
+// the session's round field (RemoteClient::SetRound): a client's result
+// must answer its latest task. The first tasks wait until min_clients are
+// connected. `virtual_time` of an update is host seconds since the loop
+// started. A requested stop (ClientRegistry::RequestStop, e.g. SIGTERM)
+// makes NextUpdate return nullopt; tasks still in flight are abandoned
+// (their sessions fail them when the server stops them).
+//
+// Thread-safety: one engine per run, driven from one thread (which owns the
+// sessions' ClientInfo).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "algorithms/async_strategy.h"
+#include "coordinator/async_fold.h"
+#include "coordinator/async_update.h"
+#include "coordinator/client_registry.h"
+#include "coordinator/log.h"
+
+namespace edgefl::coordinator {
+
+struct HostAsyncOptions {
+  size_t min_clients = 1;                      // connected before the first task
+  std::chrono::milliseconds poll{5};           // how often results and joins are looked for
+  std::chrono::milliseconds log_every{10000};  // "waiting for clients" lines
+};
+
+class HostAsyncEngine final : public AsyncUpdates {
+ public:
+  // `registry` outlives the engine. Throws ConfigError for an empty model.
+  HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegistry& registry,
+                  HostAsyncOptions options, Eigen::VectorXf initial, Logger logger);
+
+  std::optional<AsyncUpdate> NextUpdate() override;
+  const Eigen::VectorXf& global() const override { return *fold_.global(); }
+  int64_t model_version() const override { return fold_.version(); }
+  std::string stop_reason() const override;
+
+  // Tasks sent so far, and tasks in flight now.
+  int64_t tasks_sent() const { return task_label_; }
+  size_t in_flight() const { return running_.size(); }
+
+ private:
+  struct Task {
+    std::shared_ptr<RemoteClient> client;
+    SharedParameters base;
+    int64_t base_version = 0;
+    std::future<algorithms::FitResult> result;
+  };
+
+  // Waits for min_clients; false if a stop was requested meanwhile.
+  bool WaitForStart();
+  void DispatchIdle();
+  // Folds in every finished task; true if any was.
+  bool CollectFinished();
+  double Clock() const;
+
+  ClientRegistry& registry_;
+  const HostAsyncOptions options_;
+  const Logger logger_;
+  AsyncFold fold_;
+  std::chrono::steady_clock::time_point start_;
+  bool started_ = false;
+  int64_t task_label_ = 0;                             // the last task's number (all clients)
+  std::map<std::string, int64_t> tasks_;               // tasks per client id (seeds data order)
+  std::map<const RemoteClient*, Task> running_;        // one task per busy session
+  std::vector<std::shared_ptr<RemoteClient>> failed_;  // sessions that failed a task
+  std::chrono::steady_clock::time_point idle_since_;   // when no client was last connected
+  bool idle_logged_ = false;
+};
+
+}  // namespace edgefl::coordinator

@@ -1,0 +1,166 @@
+// Asynchronous federation (mode = async) in the real deployment on loopback:
+// an edgefl-coordinator process and edgefl-client processes over mutual TLS,
+// some of them slowed (--slowdown), one killed mid-task, then the SQLite log
+// as a user would read it.
+//
+// Every wait is bounded; every process still running is killed when the
+// test's scope ends.
+#include <map>
+#include <signal.h>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "storage/experiment_log.h"
+#include "tests/coordinator/federation_util.h"
+
+namespace edgefl::coordinator {
+namespace {
+
+using edgefl::testing::Contains;
+using edgefl::testing::Federation;
+using edgefl::testing::kRunTimeout;
+using edgefl::testing::kStartTimeout;
+using edgefl::testing::Occurrences;
+using edgefl::testing::PollUntil;
+using edgefl::testing::Process;
+using edgefl::testing::ReadIfExists;
+
+constexpr int64_t kVersions = 12;
+
+// The settings every run here shares: a small model, fixed local steps (so
+// DyLU has steps to scale), a test subset, evaluation every 4 versions.
+std::vector<std::string> AsyncSettings(const std::string& run, std::vector<std::string> more) {
+  std::vector<std::string> s = {"port=0",
+                                "run_name=" + run,
+                                "mode=async",
+                                "rounds=" + std::to_string(kVersions),
+                                "model=mlp:784-32-10",
+                                "local_steps=40",
+                                "batch_size=32",
+                                "lr=0.05",
+                                "momentum=0",
+                                "eval_every=4",
+                                "test_subset=2000",
+                                "heartbeat=1"};
+  s.insert(s.end(), more.begin(), more.end());
+  return s;
+}
+
+// Checks what every async run logs: `rounds` rows, one per model version in
+// order, accepted updates with a staleness below their version, accuracy
+// rising. Returns the updates.
+std::vector<storage::ClientUpdateRecord> CheckAsyncLog(const Federation& fed,
+                                                       const std::string& run_name) {
+  storage::ExperimentLog log(fed.db());
+  const auto run = log.FindRun(run_name);
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kCompleted);
+  CHECK(log.ListRuns().front().run.spec.mode == "async");
+  const auto rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() == static_cast<size_t>(kVersions));
+  for (size_t i = 0; i < rounds.size(); ++i) {
+    CHECK(rounds[i].round == static_cast<int64_t>(i + 1));
+    CHECK(rounds[i].model_version == static_cast<int64_t>(i + 1));
+  }
+  const auto updates = log.ClientUpdates(run->id);
+  for (const auto& u : updates) {
+    if (u.status != storage::UpdateStatus::kAccepted) continue;
+    CHECK(u.staleness >= 0);
+    CHECK(u.staleness < u.round);
+    CHECK(u.num_samples > 0);
+  }
+  const auto evals = log.Evaluations(run->id);
+  REQUIRE(evals.size() == 4);  // versions 0, 4, 8, 12
+  CHECK(evals.back().accuracy > evals.front().accuracy + 0.2);
+  CHECK(log.LatestCheckpoint(run->id)->round == kVersions);
+  return updates;
+}
+
+TEST_CASE("async federation: fedbuff over TLS with a slow client and one killed mid-task") {
+  constexpr int kClients = 4;
+  constexpr int kVictim = 3;
+  Federation fed(kClients);
+  INFO(fed.Logs());
+  Process& coordinator = fed.StartCoordinator(
+      "coordinator", AsyncSettings("async-fedbuff", {"strategy=fedbuff", "buffer_size=2",
+                                                     "min_clients=4", "clients_per_round=4"}));
+  const int port = fed.WaitListening(coordinator);
+  fed.StartClient(0, port);
+  fed.StartClient(1, port);
+  fed.StartClient(2, port, {"--slowdown", "4"});
+  // So slow that it is always mid-task when it is killed.
+  Process& victim = fed.StartClient(kVictim, port, {"--slowdown", "200"});
+
+  // Once versions are being made, kill the victim while it trains.
+  const bool versions =
+      PollUntil([&] { return Contains(coordinator.out(), "version 2/") || !coordinator.Running(); },
+                kStartTimeout);
+  REQUIRE(versions);
+  REQUIRE(coordinator.Running());
+  const std::string victim_log = ReadIfExists(fed.ClientLog(kVictim));
+  REQUIRE(Occurrences(victim_log, ": training") > Occurrences(victim_log, ": done"));
+  victim.Signal(SIGKILL);
+
+  REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish");
+  CHECK(coordinator.ExitedWith(0));
+  for (int k = 0; k < 3; ++k) {
+    REQUIRE(fed.clients()[k]->Wait(kStartTimeout));
+    CHECK(fed.clients()[k]->ExitedWith(0));  // told Bye
+  }
+
+  const auto updates = CheckAsyncLog(fed, "async-fedbuff");
+  std::map<std::string, int> accepted;
+  int stale = 0, victim_dropped = 0;
+  for (const auto& u : updates) {
+    if (u.status == storage::UpdateStatus::kAccepted) {
+      ++accepted[u.client_id];
+      stale += u.staleness > 0;
+    } else if (u.client_id == Federation::ClientName(kVictim) &&
+               u.status == storage::UpdateStatus::kDropped) {
+      ++victim_dropped;
+      CHECK(u.reason.find("disconnected") != std::string::npos);
+    }
+  }
+  CHECK(victim_dropped == 1);
+  CHECK(accepted.count(Federation::ClientName(kVictim)) == 0);
+  CHECK(accepted[Federation::ClientName(0)] > 0);
+  CHECK(accepted[Federation::ClientName(1)] > 0);
+  CHECK(stale > 0);  // the slow client's updates come back after others made versions
+  int total = 0;
+  for (const auto& [id, n] : accepted)
+    total += n;
+  CHECK(total == 2 * kVersions);  // every version buffers exactly two updates
+}
+
+TEST_CASE("async federation: async_dn with DyLU gives a slowed client fewer local steps") {
+  constexpr int kClients = 3;
+  constexpr int kSlow = 2;
+  Federation fed(kClients);
+  INFO(fed.Logs());
+  Process& coordinator = fed.StartCoordinator(
+      "coordinator", AsyncSettings("async-dn", {"strategy=async_dn", "dylu=true", "buffer_size=2",
+                                                "clients_per_round=3", "min_clients=3"}));
+  const int port = fed.WaitListening(coordinator);
+  fed.StartClient(0, port);
+  fed.StartClient(1, port);
+  fed.StartClient(kSlow, port, {"--slowdown", "8"});
+  REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish");
+  CHECK(coordinator.ExitedWith(0));
+
+  const auto updates = CheckAsyncLog(fed, "async-dn");
+  int64_t fast_steps = 0, slow_steps = 0;
+  for (const auto& u : updates) {
+    if (u.status != storage::UpdateStatus::kAccepted) continue;
+    (u.client_id == Federation::ClientName(kSlow) ? slow_steps : fast_steps) = std::max(
+        u.local_steps, u.client_id == Federation::ClientName(kSlow) ? slow_steps : fast_steps);
+  }
+  // The speed each client reported in Hello (the slowed one divided by 8).
+  CHECK(fast_steps == 40);
+  CHECK(slow_steps > 0);
+  CHECK(slow_steps < 20);
+}
+
+}  // namespace
+}  // namespace edgefl::coordinator
