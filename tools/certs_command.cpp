@@ -64,15 +64,6 @@ void AddCommonOptions(cxxopts::Options& options, int64_t default_days) {
 }
 
 // Parses argv for an action; returns false after printing help.
-bool Parse(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult* args) {
-  *args = options.parse(argc, argv);
-  if (args->count("help")) {
-    std::fputs(options.help().c_str(), stdout);
-    return false;
-  }
-  return true;
-}
-
 wire::Validity ValidityOption(const cxxopts::ParseResult& args) {
   const uint64_t days = UintOption(args, "days");
   if (days < 1 || days > 100 * 365) {
@@ -117,10 +108,7 @@ int RunInit(int argc, char** argv) {
   options.add_options()("name", "the CA's common name",
                         cxxopts::value<std::string>()->default_value("edgefl project CA"));
   cxxopts::ParseResult args;
-  if (!Parse(options, argc, argv, &args)) return kExitOk;
-  if (!args.unmatched().empty()) {
-    throw ConfigError("unexpected argument '" + args.unmatched().front() + "'");
-  }
+  if (!ParseCommandLine(options, argc, argv, &args)) return kExitOk;
   const fs::path dir = StringOption(args, "dir");
   EnsureDirectory(dir);
   const wire::CertificateAndKey ca =
@@ -149,10 +137,7 @@ int RunIssue(int argc, char** argv, bool server) {
   options.parse_positional({"names"});
   options.positional_help(server ? "HOST..." : "NAME");
   cxxopts::ParseResult args;
-  if (!Parse(options, argc, argv, &args)) return kExitOk;
-  if (!args.unmatched().empty()) {
-    throw ConfigError("unexpected argument '" + args.unmatched().front() + "'");
-  }
+  if (!ParseCommandLine(options, argc, argv, &args)) return kExitOk;
   const std::vector<std::string> names = args.count("names")
                                              ? args["names"].as<std::vector<std::string>>()
                                              : std::vector<std::string>{};

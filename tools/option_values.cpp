@@ -2,10 +2,25 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include "common/error.h"
 
 namespace edgefl::tools {
+
+bool ParseCommandLine(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult* args,
+                      const char* help_footer, const std::string& unmatched_hint) {
+  *args = options.parse(argc, argv);
+  if (args->count("help")) {
+    std::fputs(options.help().c_str(), stdout);
+    std::fputs(help_footer, stdout);
+    return false;
+  }
+  if (!args->unmatched().empty()) {
+    throw ConfigError("unexpected argument '" + args->unmatched().front() + "'" + unmatched_hint);
+  }
+  return true;
+}
 
 std::string StringOption(const cxxopts::ParseResult& args, const std::string& name) {
   return args[name].as<std::string>();

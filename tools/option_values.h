@@ -12,6 +12,13 @@
 
 namespace edgefl::tools {
 
+// Parses a command's argv into *args. Returns false when --help was given:
+// the help and then `help_footer` are printed on stdout and the command
+// returns kExitOk. Throws ConfigError "unexpected argument 'X'" (followed by
+// `unmatched_hint`) for a positional argument no option takes.
+bool ParseCommandLine(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult* args,
+                      const char* help_footer = "", const std::string& unmatched_hint = "");
+
 // Each throws ConfigError naming `--name` when the value does not parse.
 uint64_t UintOption(const cxxopts::ParseResult& args, const std::string& name);
 double DoubleOption(const cxxopts::ParseResult& args, const std::string& name);

@@ -91,14 +91,8 @@ int RunPartition(int argc, char** argv) {
       ("q,quiet", "print only the summary, not the per-client table")
       ("h,help", "print this help");
   // clang-format on
-  const cxxopts::ParseResult args = options.parse(argc, argv);
-  if (args.count("help")) {
-    std::fputs(options.help().c_str(), stdout);
-    return kExitOk;
-  }
-  if (!args.unmatched().empty()) {
-    throw ConfigError("unexpected argument '" + args.unmatched().front() + "'");
-  }
+  cxxopts::ParseResult args;
+  if (!ParseCommandLine(options, argc, argv, &args)) return kExitOk;
 
   datasets::PartitionSpec spec;
   spec.scheme = datasets::ParsePartitionScheme(args["scheme"].as<std::string>());

@@ -17,6 +17,7 @@
 #include "report/html_report.h"
 #include "storage/run_summary.h"
 #include "tools/commands.h"
+#include "tools/option_values.h"
 
 namespace edgefl::tools {
 
@@ -68,14 +69,9 @@ int RunReport(int argc, char** argv) {
       ("title", "the page title", cxxopts::value<std::string>()->default_value("edgefl experiment report"))
       ("h,help", "print this help");
   // clang-format on
-  const cxxopts::ParseResult args = options.parse(argc, argv);
-  if (args.count("help")) {
-    std::fputs(options.help().c_str(), stdout);
+  cxxopts::ParseResult args;
+  if (!ParseCommandLine(options, argc, argv, &args, "", " (runs are chosen with --run NAME)")) {
     return kExitOk;
-  }
-  if (!args.unmatched().empty()) {
-    throw ConfigError("unexpected argument '" + args.unmatched().front() +
-                      "' (runs are chosen with --run NAME)");
   }
   const std::string db = args["db"].as<std::string>();
   std::vector<std::string> runs;

@@ -19,6 +19,7 @@
 #include "storage/run_summary.h"
 #include "storage/schema.h"
 #include "tools/commands.h"
+#include "tools/option_values.h"
 
 namespace edgefl::tools {
 
@@ -365,12 +366,8 @@ int RunRuns(int argc, char** argv) {
   // clang-format on
   options.parse_positional({"args"});
   options.positional_help("list|show RUN|compare RUN RUN...|upgrade");
-  const cxxopts::ParseResult args = options.parse(argc, argv);
-  if (args.count("help")) {
-    std::fputs(options.help().c_str(), stdout);
-    std::fputs(kUsage, stdout);
-    return kExitOk;
-  }
+  cxxopts::ParseResult args;
+  if (!ParseCommandLine(options, argc, argv, &args, kUsage)) return kExitOk;
   std::vector<std::string> words;
   if (args.count("args")) words = args["args"].as<std::vector<std::string>>();
   if (words.empty()) throw ConfigError(std::string("missing subcommand\n") + kUsage);

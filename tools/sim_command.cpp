@@ -10,6 +10,7 @@
 #include "coordinator/experiment_config.h"
 #include "coordinator/simulation.h"
 #include "tools/commands.h"
+#include "tools/option_values.h"
 
 namespace edgefl::tools {
 
@@ -26,17 +27,11 @@ int RunSim(int argc, char** argv) {
       ("q,quiet", "no per-round progress lines")
       ("h,help", "print this help");
   // clang-format on
-  const cxxopts::ParseResult args = options.parse(argc, argv);
-  if (args.count("help")) {
-    std::fputs(options.help().c_str(), stdout);
-    std::fputs(
-        "\nConfig keys and their defaults: docs/algorithms.md and "
-        "coordinator/experiment_config.h; examples in examples/.\n",
-        stdout);
+  cxxopts::ParseResult args;
+  if (!ParseCommandLine(options, argc, argv, &args,
+                        "\nConfig keys and their defaults: docs/algorithms.md and "
+                        "coordinator/experiment_config.h; examples in examples/.\n")) {
     return kExitOk;
-  }
-  if (!args.unmatched().empty()) {
-    throw ConfigError("unexpected argument '" + args.unmatched().front() + "'");
   }
   std::vector<std::string> overrides;
   if (args.count("set")) overrides = args["set"].as<std::vector<std::string>>();
