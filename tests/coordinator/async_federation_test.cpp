@@ -26,6 +26,7 @@ using edgefl::testing::Occurrences;
 using edgefl::testing::PollUntil;
 using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
+using edgefl::testing::ReadOnly;
 
 constexpr int64_t kVersions = 12;
 
@@ -132,6 +133,54 @@ TEST_CASE("async federation: fedbuff over TLS with a slow client and one killed 
   for (const auto& [id, n] : accepted)
     total += n;
   CHECK(total == 2 * kVersions);  // every version buffers exactly two updates
+}
+
+TEST_CASE("async federation: a client joining mid-run gets work and SIGTERM ends the run") {
+  constexpr int kClients = 3;
+  Federation fed(kClients);
+  INFO(fed.Logs());
+  Process& coordinator = fed.StartCoordinator(
+      "coordinator", AsyncSettings("async-stop", {"strategy=fedasync", "rounds=100000",
+                                                  "min_clients=2", "clients_per_round=3"}));
+  const int port = fed.WaitListening(coordinator);
+  fed.StartClient(0, port);
+  fed.StartClient(1, port, {"--slowdown", "3"});
+  REQUIRE(PollUntil([&] { return Contains(coordinator.out(), "version 3/"); }, kStartTimeout));
+  // The late joiner is given a task without waiting for anything, and its
+  // update goes into a version (read from the live log).
+  fed.StartClient(2, port);
+  const auto joiner_accepted = [&](storage::ExperimentLog& log, int64_t run) {
+    for (const auto& u : log.ClientUpdates(run)) {
+      if (u.client_id == Federation::ClientName(2) && u.status == storage::UpdateStatus::kAccepted)
+        return true;
+    }
+    return false;
+  };
+  REQUIRE(PollUntil(
+      [&] {
+        storage::ExperimentLog log(fed.db(), ReadOnly());
+        const auto run = log.FindRun("async-stop");
+        return run && joiner_accepted(log, run->id);
+      },
+      kStartTimeout));
+  coordinator.Signal(SIGTERM);
+  REQUIRE_MESSAGE(coordinator.Wait(kStartTimeout), "the coordinator did not stop");
+  CHECK(coordinator.ExitedWith(0));
+  for (Process* client : fed.clients()) {
+    REQUIRE(client->Wait(kStartTimeout));
+    CHECK(client->ExitedWith(0));  // told Bye
+  }
+
+  storage::ExperimentLog log(fed.db());
+  const auto run = log.FindRun("async-stop");
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kInterrupted);
+  CHECK(run->status_reason.find("stop requested") != std::string::npos);
+  const auto rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() >= 3);
+  for (size_t i = 0; i < rounds.size(); ++i)
+    CHECK(rounds[i].model_version == static_cast<int64_t>(i + 1));
+  CHECK(joiner_accepted(log, run->id));
 }
 
 TEST_CASE("async federation: async_dn with DyLU gives a slowed client fewer local steps") {
