@@ -25,6 +25,20 @@ bool HasViolation(const LogCheckResult& result, const std::string& text) {
   return false;
 }
 
+// CheckLog of a log with run 'a' of `rounds` sample rounds, damaged by the
+// `damage` SQL statements.
+LogCheckResult CheckDamaged(int64_t rounds, const std::vector<std::string>& damage) {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  {
+    ExperimentLog log(path);
+    SampleRunWithRounds(log, "a", rounds);
+    for (const std::string& sql : damage)
+      log.TEST_db().Execute(sql);
+  }
+  return CheckLog(path);
+}
+
 TEST_CASE("CheckLog passes a sound log and counts what it checked") {
   TempDir dir;
   const auto path = dir / "log.db";
@@ -43,14 +57,7 @@ TEST_CASE("CheckLog passes a sound log and counts what it checked") {
 }
 
 TEST_CASE("CheckLog reports a missing round and updates outside committed rounds") {
-  TempDir dir;
-  const auto path = dir / "log.db";
-  {
-    ExperimentLog log(path);
-    SampleRunWithRounds(log, "a", 3);
-    log.TEST_db().Execute("DELETE FROM rounds WHERE round = 2");
-  }
-  const LogCheckResult result = CheckLog(path);
+  const LogCheckResult result = CheckDamaged(3, {"DELETE FROM rounds WHERE round = 2"});
   INFO(Violations(result));
   CHECK_FALSE(result.ok());
   CHECK(HasViolation(result, "run 'a' (id 1): round 3 where round 2 was expected"));
@@ -58,30 +65,18 @@ TEST_CASE("CheckLog reports a missing round and updates outside committed rounds
 }
 
 TEST_CASE("CheckLog reports round counts that differ from the update rows") {
-  TempDir dir;
-  const auto path = dir / "log.db";
-  {
-    ExperimentLog log(path);
-    SampleRunWithRounds(log, "a", 2);
-    // An update counted twice in its round's aggregate.
-    log.TEST_db().Execute("UPDATE rounds SET completed = 3 WHERE round = 2");
-  }
-  const LogCheckResult result = CheckLog(path);
+  // An update counted twice in its round's aggregate.
+  const LogCheckResult result =
+      CheckDamaged(2, {"UPDATE rounds SET completed = 3 WHERE round = 2"});
   INFO(Violations(result));
   CHECK(result.violations.size() == 1);
   CHECK(HasViolation(result, "round 2 counts 3 accepted"));
 }
 
 TEST_CASE("CheckLog reports a model version that skips and a corrupted checkpoint") {
-  TempDir dir;
-  const auto path = dir / "log.db";
-  {
-    ExperimentLog log(path);
-    SampleRunWithRounds(log, "a", 2);
-    log.TEST_db().Execute("UPDATE rounds SET model_version = 5 WHERE round = 2");
-    log.TEST_db().Execute("UPDATE checkpoints SET model = zeroblob(length(model)) WHERE round = 2");
-  }
-  const LogCheckResult result = CheckLog(path);
+  const LogCheckResult result =
+      CheckDamaged(2, {"UPDATE rounds SET model_version = 5 WHERE round = 2",
+                       "UPDATE checkpoints SET model = zeroblob(length(model)) WHERE round = 2"});
   INFO(Violations(result));
   CHECK(HasViolation(result, "round 2 has model version 5 after version 1"));
   CHECK(HasViolation(result, "checkpoint of round 2 does not decode"));
