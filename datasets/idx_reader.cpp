@@ -243,7 +243,10 @@ IdxArray ReadIdxRows(const std::filesystem::path& path, std::span<const uint32_t
       record_bytes = record.size();
       out.data.resize(rows.size() * record_bytes);
     }
-    std::memcpy(out.data.data() + i * record_bytes, record.data(), record_bytes);
+    // Records of 0 bytes (a zero dimension) leave out.data empty: no copy
+    // (memcpy from or to a null pointer is undefined even for 0 bytes).
+    if (record_bytes > 0)
+      std::memcpy(out.data.data() + i * record_bytes, record.data(), record_bytes);
   });
   out.file_records = out.dims[0];
   out.dims[0] = static_cast<uint32_t>(rows.size());

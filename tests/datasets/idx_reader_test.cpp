@@ -221,6 +221,17 @@ TEST_CASE("ReadIdxRows keeps only the requested records - plain and gzip") {
   CHECK(ReadIdxRows(dir / "plain", {}).data.empty());
 }
 
+TEST_CASE("ReadIdxRows reads records of zero bytes") {
+  // Found by fuzz/loaders_fuzzer: a zero dimension made ReadIdxRows call
+  // memcpy with null pointers (undefined; UBSan stops here in the ASan build).
+  TempDir dir;
+  WriteFile(dir / "zero-width", IdxBytes({3, 0, 8}, ""));
+  const IdxArray a = ReadIdxRows(dir / "zero-width", std::vector<uint32_t>{0, 2});
+  CHECK(a.dims == std::vector<uint32_t>{2, 0, 8});
+  CHECK(a.file_records == 3);
+  CHECK(a.data.empty());
+}
+
 TEST_CASE("ReadIdxRows: bad rows and truncated files are clear errors") {
   TempDir dir;
   WriteFile(dir / "labels", IdxBytes({4}, std::string{1, 2, 3, 4}));
