@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
 
 #include <zlib.h>
 
@@ -21,6 +22,11 @@ constexpr uint8_t kTypeUnsignedByte = 0x08;
 constexpr uint64_t kMaxDataBytes = uint64_t{1} << 30;  // 1 GiB
 // zlib's gzread takes an unsigned length; read in chunks well below INT_MAX.
 constexpr size_t kReadChunk = size_t{64} << 20;
+// Bounds of zlib's input buffer (gzbuffer): the file's size within them.
+constexpr uintmax_t kMinGzBuffer = 8192;
+constexpr uintmax_t kMaxGzBuffer = uintmax_t{1} << 20;
+// First buffer size when reading data whose size the header claims.
+constexpr size_t kFirstReadBytes = size_t{64} << 10;
 
 struct GzCloser {
   void operator()(gzFile_s* file) const { gzclose(file); }
@@ -104,7 +110,13 @@ IdxStream OpenIdx(const std::filesystem::path& path) {
     throw IoError("cannot open " + name + ": " +
                   (err != 0 ? std::strerror(err) : "out of memory in zlib"));
   }
-  gzbuffer(s.file.get(), 1u << 20);
+  // zlib allocates this much for input and twice as much for output; a
+  // small file (labels, a test fixture) needs no 3 MiB of buffers.
+  std::error_code size_error;
+  const uintmax_t file_bytes = std::filesystem::file_size(path, size_error);
+  const uintmax_t buffer_bytes = size_error ? kMaxGzBuffer : file_bytes;
+  gzbuffer(s.file.get(),
+           static_cast<unsigned>(std::clamp<uintmax_t>(buffer_bytes, kMinGzBuffer, kMaxGzBuffer)));
 
   std::array<uint8_t, 4> magic{};
   const size_t magic_read = ReadUpTo(s.file.get(), path, magic.data(), magic.size());
@@ -166,6 +178,21 @@ void ReadData(IdxStream& s, uint8_t* out, size_t size, size_t offset) {
   }
 }
 
+// Reads `size` data bytes into `buf` (resized to `size`), of which `offset`
+// were read before. The buffer grows as the bytes arrive, doubling from
+// kFirstReadBytes, so a header that claims more data than the file holds
+// costs memory in proportion to the file, not to the claim.
+void ReadDataGrowing(IdxStream& s, std::vector<uint8_t>& buf, size_t size, size_t offset) {
+  buf.clear();
+  size_t have = 0;
+  while (have < size) {
+    const size_t next = std::min(size, std::max(kFirstReadBytes, 2 * have));
+    buf.resize(next);
+    ReadData(s, buf.data() + have, next - have, offset + have);
+    have = next;
+  }
+}
+
 // Anything after the data is an error: the dimensions do not describe the
 // file.
 void CheckEnd(IdxStream& s) {
@@ -192,8 +219,7 @@ IdxArray ReadIdx(const std::filesystem::path& path) {
   IdxArray out;
   out.dims = s.dims;
   out.file_records = s.dims[0];
-  out.data.resize(s.data_bytes);
-  ReadData(s, out.data.data(), s.data_bytes, 0);
+  ReadDataGrowing(s, out.data, s.data_bytes, 0);
   CheckEnd(s);
   return out;
 }
@@ -220,11 +246,11 @@ std::vector<uint32_t> VisitIdxRows(const std::filesystem::path& path,
   // ones: memory stays proportional to one chunk, not to the file.
   const size_t chunk_records =
       std::max<size_t>(1, (size_t{1} << 20) / std::max<size_t>(1, s.record_bytes));
-  std::vector<uint8_t> chunk(chunk_records * s.record_bytes);
+  std::vector<uint8_t> chunk;
   size_t next = 0;  // position in rows
   for (size_t first = 0; first < num_records; first += chunk_records) {
     const size_t count = std::min(chunk_records, num_records - first);
-    ReadData(s, chunk.data(), count * s.record_bytes, first * s.record_bytes);
+    ReadDataGrowing(s, chunk, count * s.record_bytes, first * s.record_bytes);
     while (next < rows.size() && rows[next] < first + count) {
       visit(next, std::span<const uint8_t>(chunk.data() + (rows[next] - first) * s.record_bytes,
                                            s.record_bytes));

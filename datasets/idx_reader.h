@@ -25,7 +25,9 @@ struct IdxArray {
 // read, and DataError (naming the file) for a bad magic number, an
 // unsupported type, a truncated header, body or gzip stream, corrupt gzip
 // data, trailing bytes after the data, or dimensions whose product exceeds
-// 1 GiB (checked before allocating).
+// 1 GiB (checked before allocating). Memory grows with the data actually
+// read, so a short file whose header claims a large array fails as truncated
+// without allocating the claimed size.
 IdxArray ReadIdx(const std::filesystem::path& path);
 
 // Only the header's dimension sizes (the data is not read or checked).

@@ -1,6 +1,7 @@
 #include "datasets/idx_reader.h"
 
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -219,6 +220,29 @@ TEST_CASE("ReadIdxRows keeps only the requested records - plain and gzip") {
     }
   }
   CHECK(ReadIdxRows(dir / "plain", {}).data.empty());
+}
+
+// Peak resident memory of this process (each test case runs as its own
+// ctest process, so this is the case's own peak).
+size_t PeakRssBytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<size_t>(usage.ru_maxrss) * 1024;
+}
+
+TEST_CASE("ReadIdx: a short file whose header claims 1 GiB fails without allocating it") {
+  // Found by fuzz/loaders_fuzzer: 22 bytes made ReadIdx allocate and zero the
+  // 1 GiB the header claimed before finding the data truncated.
+  TempDir dir;
+  WriteFile(dir / "claims-1gib", IdxBytes({1024, 1024, 1024}, "abcdef"));
+  WriteFile(dir / "one-1gib-record", IdxBytes({1, 1u << 30}, "abcdef"));
+  CHECK_THROWS_WITH_AS(ReadIdx(dir / "claims-1gib"),
+                       doctest::Contains("truncated: expected 1073741824 bytes of data, got 6"),
+                       DataError);
+  CHECK_THROWS_WITH_AS(ReadIdxRows(dir / "one-1gib-record", std::vector<uint32_t>{0}),
+                       doctest::Contains("truncated: expected 1073741824 bytes of data, got 6"),
+                       DataError);
+  CHECK(PeakRssBytes() < (size_t{256} << 20));
 }
 
 TEST_CASE("ReadIdxRows reads records of zero bytes") {
