@@ -223,6 +223,11 @@ Header ReadHeader(LineReader& reader) {
     reader.Fail("expected 'dataset <name>', got " + Quoted(line));
   }
   header.dataset = line.size() > 8 ? line.substr(8) : std::string();
+  // The line's own CR (CRLF files) is gone; a CR inside the name is one the
+  // writer refuses, so the file could not be written back.
+  if (header.dataset.find('\r') != std::string::npos) {
+    reader.Fail("dataset name contains a carriage return");
+  }
   header.num_samples = ReadNumberField<size_t>(reader, "samples", "a sample count");
   if (header.num_samples > std::numeric_limits<uint32_t>::max()) {
     reader.Fail("samples " + std::to_string(header.num_samples) + " exceeds the limit of " +

@@ -147,6 +147,10 @@ TEST_CASE("Partition file: malformed headers name file and line") {
                       "unsupported partition file version '2'");
   CheckBad<DataError>(Replace(kValid, "dataset tiny/train", "name tiny/train"), 2,
                       "expected 'dataset <name>'");
+  // Found by fuzz/loaders_fuzzer: the reader took a CR inside the name, which
+  // WritePartitionFile refuses, so the partition could not be written back.
+  CheckBad<DataError>(Replace(kValid, "dataset tiny/train", "dataset tiny\r/train"), 2,
+                      "dataset name contains a carriage return");
   CheckBad<DataError>(Replace(kValid, "samples 6", "samples six"), 3,
                       "samples: expected a sample count, got 'six'");
   CheckBad<DataError>(Replace(kValid, "scheme shards", "scheme sharding"), 4,
