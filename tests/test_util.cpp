@@ -1,8 +1,5 @@
 #include "tests/test_util.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +7,8 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace edgefl::testing {
 
@@ -52,10 +51,15 @@ int RunCommand(const std::string& command, std::string* output) {
   std::array<char, 4096> buf;
   output->clear();
   size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output->append(buf.data(), n);
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0)
+    output->append(buf.data(), n);
   int status = pclose(pipe);
   if (status == -1) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string EdgeflTool() {
+  return std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
 }
 
 }  // namespace edgefl::testing

@@ -35,4 +35,7 @@ std::filesystem::path FashionMnistDir();
 // Runs a shell command, returns its exit status; stdout+stderr go to *output.
 int RunCommand(const std::string& command, std::string* output);
 
+// The `edgefl` command-line tool of this build tree.
+std::string EdgeflTool();
+
 }  // namespace edgefl::testing

@@ -11,13 +11,10 @@
 namespace edgefl::tools {
 namespace {
 
+using edgefl::testing::EdgeflTool;
 using edgefl::testing::ReadFile;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
-
-std::string Edgefl() {
-  return std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
-}
 
 unsigned Mode(const std::filesystem::path& path) {
   struct stat st {};
@@ -37,16 +34,17 @@ TEST_CASE("edgefl certs creates a CA and issues server and client certificates")
   const std::string d = " --dir " + dir.string();
   std::string output;
 
-  REQUIRE_MESSAGE(RunCommand(Edgefl() + " certs init" + d, &output) == 0, output);
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " certs init" + d, &output) == 0, output);
   CHECK(Contains(output, "ca.crt"));
   CHECK(Mode(dir) == 0700);
   CHECK(Mode(dir / "ca.key") == 0600);
   CHECK(Mode(dir / "ca.crt") == 0644);
 
   REQUIRE_MESSAGE(
-      RunCommand(Edgefl() + " certs issue-server localhost 127.0.0.1" + d, &output) == 0, output);
+      RunCommand(EdgeflTool() + " certs issue-server localhost 127.0.0.1" + d, &output) == 0,
+      output);
   CHECK(Contains(output, "CN=localhost"));
-  REQUIRE_MESSAGE(RunCommand(Edgefl() + " certs issue-client alice" + d, &output) == 0, output);
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 0, output);
   CHECK(Contains(output, "CN=alice"));
   for (const char* name : {"server", "alice"}) {
     CHECK(Mode(dir / (std::string(name) + ".key")) == 0600);
@@ -71,16 +69,17 @@ TEST_CASE("edgefl certs creates a CA and issues server and client certificates")
   CHECK_NOTHROW(
       wire::MakeClientContext({dir / "alice.crt", dir / "alice.key", dir / "ca.crt"}, "localhost"));
 
-  REQUIRE(RunCommand(Edgefl() + " certs show " + (dir / "alice.crt").string(), &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " certs show " + (dir / "alice.crt").string(), &output) == 0);
   CHECK(Contains(output, "subject CN:  alice"));
   CHECK(Contains(output, "role:        client"));
   CHECK(Contains(output, "EC P-256"));
 
   // --days, --name
-  REQUIRE(RunCommand(Edgefl() + " certs issue-client bob --days 7" + d, &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " certs issue-client bob --days 7" + d, &output) == 0);
   const wire::CertificateInfo bob = wire::InspectCertificate(ReadFile(dir / "bob.crt"));
   CHECK(bob.not_after - bob.not_before == std::chrono::days(7));
-  REQUIRE(RunCommand(Edgefl() + " certs issue-server coord.lan --name coord" + d, &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " certs issue-server coord.lan --name coord" + d, &output) ==
+          0);
   CHECK(wire::InspectCertificate(ReadFile(dir / "coord.crt")).subject_cn == "coord.lan");
 }
 
@@ -88,21 +87,21 @@ TEST_CASE("edgefl certs refuses to overwrite files unless forced") {
   TempDir tmp;
   const std::string d = " --dir " + tmp.path().string();
   std::string output;
-  REQUIRE(RunCommand(Edgefl() + " certs init" + d, &output) == 0);
-  REQUIRE(RunCommand(Edgefl() + " certs issue-client alice" + d, &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " certs init" + d, &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 0);
   const std::string ca_key = ReadFile(tmp / "ca.key");
   const std::string alice = ReadFile(tmp / "alice.crt");
 
-  CHECK(RunCommand(Edgefl() + " certs init" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs init" + d, &output) == 2);
   CHECK(Contains(output, "exists"));
   CHECK(Contains(output, "--force"));
   CHECK(ReadFile(tmp / "ca.key") == ca_key);
 
-  CHECK(RunCommand(Edgefl() + " certs issue-client alice" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 2);
   CHECK(Contains(output, "alice.crt exists"));
   CHECK(ReadFile(tmp / "alice.crt") == alice);
 
-  REQUIRE(RunCommand(Edgefl() + " certs issue-client alice --force" + d, &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " certs issue-client alice --force" + d, &output) == 0);
   CHECK(ReadFile(tmp / "alice.crt") != alice);
   CHECK(Mode(tmp / "alice.key") == 0600);
 }
@@ -113,28 +112,28 @@ TEST_CASE("edgefl certs explains what is wrong") {
   std::string output;
 
   // No CA yet: say how to make one.
-  CHECK(RunCommand(Edgefl() + " certs issue-client alice" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 2);
   CHECK(Contains(output, "edgefl certs init"));
-  CHECK(RunCommand(Edgefl() + " certs issue-server localhost" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-server localhost" + d, &output) == 2);
   CHECK(Contains(output, "edgefl certs init"));
 
-  REQUIRE(RunCommand(Edgefl() + " certs init" + d, &output) == 0);
-  CHECK(RunCommand(Edgefl() + " certs issue-client ../escape" + d, &output) == 2);
+  REQUIRE(RunCommand(EdgeflTool() + " certs init" + d, &output) == 0);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-client ../escape" + d, &output) == 2);
   CHECK(Contains(output, "../escape"));
-  CHECK(RunCommand(Edgefl() + " certs issue-client ca" + d, &output) == 2);
-  CHECK(RunCommand(Edgefl() + " certs issue-client" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-client ca" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-client" + d, &output) == 2);
   CHECK(Contains(output, "name"));
-  CHECK(RunCommand(Edgefl() + " certs issue-server 'bad host'" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-server 'bad host'" + d, &output) == 2);
   CHECK(Contains(output, "bad host"));
-  CHECK(RunCommand(Edgefl() + " certs issue-client alice --days 0" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-client alice --days 0" + d, &output) == 2);
   CHECK(Contains(output, "--days"));
-  CHECK(RunCommand(Edgefl() + " certs rotate" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs rotate" + d, &output) == 2);
   CHECK(Contains(output, "rotate"));
-  CHECK(RunCommand(Edgefl() + " certs", &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs", &output) == 2);
 
   // A CA key others can read is refused, with the fix.
   REQUIRE(::chmod((tmp / "ca.key").c_str(), 0644) == 0);
-  CHECK(RunCommand(Edgefl() + " certs issue-client alice" + d, &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 2);
   CHECK(Contains(output, "chmod 600"));
 }
 

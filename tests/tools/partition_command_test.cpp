@@ -10,12 +10,9 @@
 namespace edgefl::tools {
 namespace {
 
+using edgefl::testing::EdgeflTool;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
-
-std::string Edgefl() {
-  return std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
-}
 
 }  // namespace
 
@@ -23,7 +20,7 @@ TEST_CASE("edgefl partition prints the per-client table for a Dirichlet split of
   TempDir dir;
   const auto out = dir / "p.partition";
   std::string output;
-  const int rc = RunCommand(Edgefl() +
+  const int rc = RunCommand(EdgeflTool() +
                                 " partition --dataset fmnist --scheme dirichlet --alpha 0.5"
                                 " --clients 10 --seed 1 --out " +
                                 out.string(),
@@ -53,7 +50,7 @@ TEST_CASE("edgefl partition prints the per-client table for a Dirichlet split of
 
   // The same command again gives the same file, byte for byte.
   const auto again = dir / "again.partition";
-  REQUIRE(RunCommand(Edgefl() +
+  REQUIRE(RunCommand(EdgeflTool() +
                          " partition --dataset fmnist --scheme dirichlet --alpha 0.5"
                          " --clients 10 --seed 1 -q --out " +
                          again.string(),
@@ -63,26 +60,28 @@ TEST_CASE("edgefl partition prints the per-client table for a Dirichlet split of
 
 TEST_CASE("edgefl partition rejects bad parameters with a message naming them") {
   std::string output;
-  CHECK(RunCommand(Edgefl() + " partition --scheme dirichlet --alpha 0", &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " partition --scheme dirichlet --alpha 0", &output) == 2);
   CHECK(output.find("alpha") != std::string::npos);
 
-  CHECK(RunCommand(Edgefl() + " partition --scheme zipf", &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " partition --scheme zipf", &output) == 2);
   CHECK(output.find("zipf") != std::string::npos);
 
-  CHECK(RunCommand(Edgefl() + " partition --dataset fmnist-test --clients 20000", &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " partition --dataset fmnist-test --clients 20000", &output) ==
+        2);
   CHECK(output.find("20000") != std::string::npos);
 
-  CHECK(RunCommand(Edgefl() + " partition --dataset mnist3d", &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " partition --dataset mnist3d", &output) == 2);
   CHECK(output.find("mnist3d") != std::string::npos);
 
-  CHECK(RunCommand(Edgefl() + " partition --clients ten", &output) == 2);
+  CHECK(RunCommand(EdgeflTool() + " partition --clients ten", &output) == 2);
   CHECK(output.find("clients") != std::string::npos);
 }
 
 TEST_CASE("edgefl partition reports a missing dataset directory as an I/O error") {
   TempDir dir;
   std::string output;
-  CHECK(RunCommand(Edgefl() + " partition --data-dir " + (dir / "nowhere").string(), &output) == 4);
+  CHECK(RunCommand(EdgeflTool() + " partition --data-dir " + (dir / "nowhere").string(), &output) ==
+        4);
   CHECK(output.find("nowhere") != std::string::npos);
 }
 
@@ -96,14 +95,14 @@ TEST_CASE("edgefl partition reads a user's CSV file") {
   edgefl::testing::WriteFile(csv, text);
   std::string output;
   const int rc = RunCommand(
-      Edgefl() + " partition --dataset csv:" + csv.string() + " --scheme shards --clients 4",
+      EdgeflTool() + " partition --dataset csv:" + csv.string() + " --scheme shards --clients 4",
       &output);
   INFO(output);
   CHECK(rc == 0);
   CHECK(output.find("40") != std::string::npos);
 
   edgefl::testing::WriteFile(csv, "label,a\n1,2\n0,oops\n");
-  CHECK(RunCommand(Edgefl() + " partition --dataset csv:" + csv.string(), &output) == 3);
+  CHECK(RunCommand(EdgeflTool() + " partition --dataset csv:" + csv.string(), &output) == 3);
   CHECK(output.find("data.csv:3") != std::string::npos);
 }
 

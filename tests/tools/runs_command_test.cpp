@@ -19,14 +19,11 @@
 namespace edgefl::tools {
 namespace {
 
+using edgefl::testing::EdgeflTool;
 using edgefl::testing::ReadFile;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 using edgefl::testing::WriteFile;
-
-std::string Edgefl() {
-  return std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
-}
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -35,7 +32,7 @@ bool Contains(const std::string& text, const std::string& part) {
 // A 3-round simulation into `db`, as a user would start it.
 void Sim(const std::filesystem::path& db, const std::string& name, const std::string& strategy) {
   std::string output;
-  REQUIRE_MESSAGE(RunCommand(Edgefl() +
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() +
                                  " sim -q --set rounds=3 --set clients=5 "
                                  "--set clients_per_round=4 --set train_subset=1500 "
                                  "--set test_subset=400 --set model=mlp:784-16-10 "
@@ -125,7 +122,8 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
 
   std::string output;
   REQUIRE_MESSAGE(
-      RunCommand(Edgefl() + " runs compare alpha beta --db " + db.string(), &output) == 0, output);
+      RunCommand(EdgeflTool() + " runs compare alpha beta --db " + db.string(), &output) == 0,
+      output);
   // id  name  strategy  mode  status  rounds  best_acc  final_acc  time...  clients
   for (const auto& [name, strategy, e] :
        {std::tuple{"alpha", "fedavg", alpha}, std::tuple{"beta", "fedavgm", beta}}) {
@@ -150,9 +148,9 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
   }
 
   // --json: the same figures, machine-readable.
-  REQUIRE(
-      RunCommand(Edgefl() + " runs compare alpha beta --json --db " + db.string() + " 2>/dev/null",
-                 &output) == 0);
+  REQUIRE(RunCommand(
+              EdgeflTool() + " runs compare alpha beta --json --db " + db.string() + " 2>/dev/null",
+              &output) == 0);
   const size_t beta_at = output.find("\"name\": \"beta\"");
   REQUIRE(beta_at != std::string::npos);
   CHECK(JsonNumber(output, "best_accuracy") == doctest::Approx(alpha.best).epsilon(1e-12));
@@ -161,14 +159,14 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
   CHECK(JsonNumber(output, "clients", beta_at) == static_cast<double>(beta.clients));
 
   // --csv: a header and one row per run.
-  REQUIRE(RunCommand(Edgefl() + " runs list --csv --db " + db.string() + " 2>/dev/null", &output) ==
-          0);
+  REQUIRE(RunCommand(EdgeflTool() + " runs list --csv --db " + db.string() + " 2>/dev/null",
+                     &output) == 0);
   CHECK(std::count(output.begin(), output.end(), '\n') == 3);
   CHECK(output.starts_with("id,name,strategy,mode,model,status,rounds,"));
   CHECK(Contains(output, "\n2,beta,fedavgm,sync,mlp:784-16-10,completed,3,3,"));
 
   // show by id: rounds 0..3 with selected/accepted counts.
-  REQUIRE(RunCommand(Edgefl() + " runs show 1 --db " + db.string(), &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " runs show 1 --db " + db.string(), &output) == 0);
   CHECK(Contains(output, "run          alpha (id 1)"));
   const size_t table = output.find("round  selected");
   REQUIRE_MESSAGE(table != std::string::npos, output);
@@ -179,14 +177,14 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
   CHECK(round3[7] == Fixed4(alpha.accuracy[3]));
 
   // A run that is not there: the message lists those that are.
-  REQUIRE(RunCommand(Edgefl() + " runs show gamma --db " + db.string(), &output) == 2);
+  REQUIRE(RunCommand(EdgeflTool() + " runs show gamma --db " + db.string(), &output) == 2);
   CHECK(Contains(output, "no run named 'gamma'; its runs: alpha, beta"));
 
   // edgefl report writes one HTML file.
   const auto html = dir / "out" / "report.html";
   std::filesystem::create_directories(html.parent_path());
   REQUIRE_MESSAGE(
-      RunCommand(Edgefl() + " report --db " + db.string() + " --run beta -o " + html.string(),
+      RunCommand(EdgeflTool() + " report --db " + db.string() + " --run beta -o " + html.string(),
                  &output) == 0,
       output);
   CHECK(Contains(output, "report: 1 run of"));
@@ -201,12 +199,12 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
   std::string output;
 
   // Missing.
-  CHECK(RunCommand(Edgefl() + " runs list --db " + (dir / "none.db").string(), &output) == 4);
+  CHECK(RunCommand(EdgeflTool() + " runs list --db " + (dir / "none.db").string(), &output) == 4);
   CHECK(Contains(output, "no such file"));
 
   // A text file.
   WriteFile(dir / "notes.txt", "just some notes, not a database\n");
-  CHECK(RunCommand(Edgefl() + " runs list --db " + (dir / "notes.txt").string(), &output) == 3);
+  CHECK(RunCommand(EdgeflTool() + " runs list --db " + (dir / "notes.txt").string(), &output) == 3);
   CHECK(Contains(output, "not an edgefl experiment log"));
 
   // Another application's SQLite database.
@@ -214,8 +212,8 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
     storage::SqliteDb other(dir / "other.db", storage::SqliteDb::Mode::kReadWriteCreate, 1000);
     other.Execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)");
   }
-  CHECK(RunCommand(Edgefl() + " report -o x.html --db " + (dir / "other.db").string(), &output) ==
-        3);
+  CHECK(RunCommand(EdgeflTool() + " report -o x.html --db " + (dir / "other.db").string(),
+                   &output) == 3);
   CHECK(Contains(output, "not an edgefl experiment log"));
 
   // Written by a newer edgefl.
@@ -223,7 +221,7 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
     storage::ExperimentLog log(dir / "newer.db");
     log.TEST_db().Execute("PRAGMA user_version = 99");
   }
-  CHECK(RunCommand(Edgefl() + " runs list --db " + (dir / "newer.db").string(), &output) == 3);
+  CHECK(RunCommand(EdgeflTool() + " runs list --db " + (dir / "newer.db").string(), &output) == 3);
   CHECK(Contains(output, "written by a newer edgefl"));
   CHECK(Contains(output, "open it with a newer edgefl"));
 
@@ -234,21 +232,22 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
     storage::SqliteDb db(older, storage::SqliteDb::Mode::kReadWriteCreate, 1000);
     storage::EnsureSchema(db, storage::Migrations().first(storage::kSchemaVersion - 1));
   }
-  CHECK(RunCommand(Edgefl() + " runs list --db " + older.string(), &output) == 3);
+  CHECK(RunCommand(EdgeflTool() + " runs list --db " + older.string(), &output) == 3);
   CHECK(Contains(output, "older than this edgefl's version"));
   CHECK(Contains(output, "edgefl runs upgrade --db " + older.string()));
-  CHECK(RunCommand(Edgefl() + " report -o " + (dir / "r.html").string() + " --db " + older.string(),
-                   &output) == 3);
+  CHECK(RunCommand(
+            EdgeflTool() + " report -o " + (dir / "r.html").string() + " --db " + older.string(),
+            &output) == 3);
   CHECK(Contains(output, "edgefl runs upgrade --db"));
   {
     storage::SqliteDb db(older, storage::SqliteDb::Mode::kReadOnly, 1000);
     CHECK(db.QueryInt("PRAGMA user_version") == storage::kSchemaVersion - 1);  // untouched
   }
-  REQUIRE_MESSAGE(RunCommand(Edgefl() + " runs upgrade --db " + older.string(), &output) == 0,
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " runs upgrade --db " + older.string(), &output) == 0,
                   output);
   CHECK(Contains(output, "upgraded " + older.string() + " from schema version " +
                              std::to_string(storage::kSchemaVersion - 1)));
-  REQUIRE(RunCommand(Edgefl() + " runs list --db " + older.string(), &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " runs list --db " + older.string(), &output) == 0);
   CHECK(Contains(output, "holds no runs yet"));
 }
 
@@ -265,12 +264,13 @@ TEST_CASE("edgefl runs reads a log while a writer holds its write lock") {
       "started_at, status) VALUES ('pending', '', 'fedavg', 'sync', 'mlp:4-3', 1, 5, 0, "
       "'running')");
   std::string output;
-  REQUIRE_MESSAGE(RunCommand(Edgefl() + " runs list --db " + db.string(), &output) == 0, output);
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0,
+                  output);
   CHECK(Contains(output, "done"));
   CHECK_FALSE(Contains(output, "pending"));  // not committed yet
   // The reader did not block the writer.
   transaction.Commit();
-  REQUIRE(RunCommand(Edgefl() + " runs list --db " + db.string(), &output) == 0);
+  REQUIRE(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0);
   CHECK(Contains(output, "pending"));
 }
 
