@@ -36,12 +36,7 @@ TEST_CASE("byzantine federation: edgefl-client --byzantine nan is rejected with 
                     k == kByzantine ? std::vector<std::string>{"--byzantine", "nan"}
                                     : std::vector<std::string>{});
   }
-  REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish the run");
-  REQUIRE(coordinator.ExitedWith(0));
-  for (Process* client : fed.clients()) {
-    REQUIRE(client->Wait(std::chrono::seconds(30)));
-    CHECK_MESSAGE(client->ExitedWith(0), client->Describe());
-  }
+  fed.RequireRunCompleted(coordinator);
   CHECK(Contains(fed.ClientLog(kByzantine), "sending a Byzantine update (nan)"));
 
   const std::string byzantine_id = Federation::ClientName(kByzantine);

@@ -55,17 +55,10 @@ using edgefl::testing::PollUntil;
 using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
 using edgefl::testing::ReadOnly;
+using edgefl::testing::Violations;
 
 std::string Round(int64_t r) {
   return "round " + std::to_string(r);
-}
-
-std::string CheckLogViolations(const fs::path& db) {
-  const storage::LogCheckResult check = storage::CheckLog(db);
-  std::string all;
-  for (const std::string& v : check.violations)
-    all += v + "\n";
-  return all;
 }
 
 TEST_CASE(
@@ -85,8 +78,7 @@ TEST_CASE(
        "min_clients=7", "quorum=0.7", "deadline=60", "heartbeat=1", "local_epochs=1",
        "test_subset=500", "model=mlp:784-200-200-10"});
   const int port = fed.WaitListening(coordinator);
-  for (int k = 0; k < kClients; ++k)
-    fed.StartClient(k, port);
+  fed.StartClients(kClients, port);
 
   // The first round whose task all ten clients got: kill three of those
   // still training it.
@@ -179,7 +171,7 @@ TEST_CASE(
     }
   }
   CHECK(dropped == victim_ids);
-  CHECK(CheckLogViolations(fed.db()) == "");
+  CHECK(Violations(storage::CheckLog(fed.db())) == "");
 }
 
 // ---- slow-loris and broken handshakes ----
@@ -283,8 +275,7 @@ TEST_CASE(
   asio::write(loris, asio::buffer(partial_frame));
 
   // The real clients start while all of that is pending.
-  for (int k = 0; k < kClients; ++k)
-    fed.StartClient(k, port);
+  fed.StartClients(kClients, port);
 
   // Every attacker socket is closed by the coordinator (its handshake
   // timeout), whatever the federation is doing.
@@ -296,12 +287,7 @@ TEST_CASE(
   // ... by their timeout, while the federation is still running.
   CHECK_MESSAGE(coordinator.Running(), "the federation ended before the attackers' timeout");
 
-  REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish the run");
-  REQUIRE(coordinator.ExitedWith(0));
-  for (Process* client : fed.clients()) {
-    REQUIRE(client->Wait(30s));
-    CHECK_MESSAGE(client->ExitedWith(0), client->Describe());
-  }
+  fed.RequireRunCompleted(coordinator);
 
   const std::string log = ReadIfExists(coordinator.err());
   CHECK(Occurrences(log, "refused: no TLS handshake within 2.0 s") == kSilent + kPartial);
@@ -389,8 +375,7 @@ TEST_CASE(
   Process& coordinator =
       fed.StartCoordinator("coordinator", QuickSettings("disk-full", 1000, db, 0));
   const int port = fed.WaitListening(coordinator);
-  for (int k = 0; k < 2; ++k)
-    fed.StartClient(k, port);
+  fed.StartClients(2, port);
 
   REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not stop");
   CHECK_MESSAGE(coordinator.ExitedWith(4), coordinator.Describe());  // IoError
@@ -407,7 +392,7 @@ TEST_CASE(
   // The log (read where it is, on the full disk): the rounds before the
   // failed one, sound.
   const int64_t failed = std::stoll(message.substr(message.find("while committing round ") + 23));
-  CHECK(CheckLogViolations(db) == "");
+  CHECK(Violations(storage::CheckLog(db)) == "");
   storage::ExperimentLog log(db, ReadOnly());
   const auto run = log.FindRun("disk-full");
   REQUIRE(run.has_value());
@@ -435,8 +420,7 @@ TEST_CASE(
   constexpr int kRounds = 6;
   Process& first = fed.StartCoordinator("coordinator-1", QuickSettings("ro", kRounds, db, port));
   fed.WaitListening(first);
-  for (int k = 0; k < 2; ++k)
-    fed.StartClient(k, port);
+  fed.StartClients(2, port);
   REQUIRE(PollUntil([&] { return Contains(first.out(), "round 2/") || !first.Running(); },
                     kRunTimeout));
   first.Signal(SIGTERM);
@@ -463,15 +447,14 @@ TEST_CASE(
   // Nothing was lost: once the file system is writable again the run
   // resumes after the rounds committed before and completes.
   REQUIRE(disk.SetReadOnly(false));
-  CHECK(CheckLogViolations(db) == "");
+  CHECK(Violations(storage::CheckLog(db)) == "");
   Process& third = fed.StartCoordinator("coordinator-3", QuickSettings("ro", kRounds, db, port));
   fed.WaitListening(third);
-  for (int k = 0; k < 2; ++k)
-    fed.StartClient(k, port);
+  fed.StartClients(2, port);
   REQUIRE(third.Wait(kRunTimeout));
   REQUIRE(third.ExitedWith(0));
   CHECK(Contains(third.out(), "resuming run 'ro' after round " + std::to_string(done)));
-  CHECK(CheckLogViolations(db) == "");
+  CHECK(Violations(storage::CheckLog(db)) == "");
   storage::ExperimentLog log(db, ReadOnly());
   const auto run = log.FindRun("ro");
   REQUIRE(run.has_value());

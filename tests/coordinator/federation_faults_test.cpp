@@ -48,8 +48,7 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
                       "clients_per_round=4", "min_clients=3", "quorum=0.75", "deadline=20",
                       "heartbeat=1", "local_epochs=3", "model=mlp:784-200-200-10"});
   const int port = fed.WaitListening(coordinator);
-  for (int k = 0; k < kClients; ++k)
-    fed.StartClient(k, port);
+  fed.StartClients(kClients, port);
   Process& victim = *fed.clients()[kVictim];
 
   // The first round whose task all four clients train (round 1, or round 2
@@ -161,8 +160,7 @@ TEST_CASE(
                                              "model=mlp:784-200-200-10"};
   Process& first = fed.StartCoordinator("coordinator-1", settings);
   REQUIRE(fed.WaitListening(first) == port);
-  for (int k = 0; k < kClients; ++k)
-    fed.StartClient(k, port);
+  fed.StartClients(kClients, port);
 
   // Round 2 committed (its progress line follows the commit): kill.
   REQUIRE_MESSAGE(
@@ -187,12 +185,7 @@ TEST_CASE(
     CHECK_MESSAGE(client->Running(), client->Describe());  // retrying
 
   Process& second = fed.StartCoordinator("coordinator-2", settings);
-  REQUIRE_MESSAGE(second.Wait(kRunTimeout), "the restarted coordinator did not finish the run");
-  REQUIRE(second.ExitedWith(0));
-  for (Process* client : fed.clients()) {
-    REQUIRE(client->Wait(30s));
-    CHECK_MESSAGE(client->ExitedWith(0), client->Describe());  // Bye after the run
-  }
+  fed.RequireRunCompleted(second);
 
   const std::string output = ReadIfExists(second.out());
   CHECK(output.find("resuming run '" + run_name + "' after round " + std::to_string(committed)) !=

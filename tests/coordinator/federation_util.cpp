@@ -49,7 +49,7 @@ int FreePort() {
 }
 
 Federation::Federation(int clients) : clients_(clients) {
-  const std::string edgefl = std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
+  const std::string edgefl = EdgeflTool();
   const std::string certs = (dir_ / "certs").string();
   std::string command = edgefl + " certs init --dir " + certs + " && " + edgefl +
                         " certs issue-server 127.0.0.1 --dir " + certs;
@@ -133,6 +133,20 @@ Process& Federation::StartClient(int k, int port, const std::vector<std::string>
   return p;
 }
 
+void Federation::StartClients(int n, int port) {
+  for (int k = 0; k < n; ++k)
+    StartClient(k, port);
+}
+
+void Federation::RequireRunCompleted(Process& coordinator) {
+  REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish the run");
+  REQUIRE_MESSAGE(coordinator.ExitedWith(0), coordinator.Describe());
+  for (Process* client : clients_started_) {
+    REQUIRE_MESSAGE(client->Wait(std::chrono::seconds(30)), client->Describe());
+    CHECK_MESSAGE(client->ExitedWith(0), client->Describe());
+  }
+}
+
 Process& Federation::StartLoad(int n, int port) {
   return Start("load",
                {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client", "--load-sessions",
@@ -160,18 +174,6 @@ Process& Federation::Start(const std::string& name, std::vector<std::string> arg
   processes_.push_back(
       std::make_unique<Process>(name, std::move(argv), std::move(out), std::move(err)));
   return *processes_.back();
-}
-
-storage::ExperimentLog::Options ReadOnly() {
-  storage::ExperimentLog::Options options;
-  options.read_only = true;
-  return options;
-}
-
-std::string IntegrityCheck(storage::SqliteDb& db) {
-  storage::Statement s(db, "PRAGMA integrity_check");
-  REQUIRE(s.Step());
-  return s.ColumnText(0);
 }
 
 }  // namespace edgefl::testing

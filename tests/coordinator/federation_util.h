@@ -16,7 +16,7 @@
 
 #include "common/child_process.h"
 #include "storage/experiment_log.h"
-#include "storage/sqlite_db.h"
+#include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::testing {
@@ -63,11 +63,17 @@ class Federation {
   // Starts edgefl-client number k against 127.0.0.1:port with `extra_args`
   // appended (e.g. {"--byzantine", "nan"}); stderr to client-K.log.
   Process& StartClient(int k, int port, const std::vector<std::string>& extra_args = {});
+  // Starts clients 0..n-1 (StartClient) against 127.0.0.1:port.
+  void StartClients(int n, int port);
   // Starts `edgefl-client --load-sessions n` (certificates client-0..n-1)
   // against 127.0.0.1:port; stdout to load.out, stderr to load.log.
   Process& StartLoad(int n, int port);
   std::filesystem::path ClientLog(int k) const { return dir_ / (ClientName(k) + ".log"); }
   const std::vector<Process*>& clients() const { return clients_started_; }
+
+  // Requires `coordinator` to finish its run (exit 0 within kRunTimeout)
+  // and every client started to exit 0 within 30 s (they leave on Bye).
+  void RequireRunCompleted(Process& coordinator);
 
   // The processes' states and the tail of every log, for failure messages.
   std::string Logs();
@@ -82,9 +88,10 @@ class Federation {
   std::vector<Process*> clients_started_;
 };
 
-// Options to open an experiment log read-only (next to a live coordinator).
-storage::ExperimentLog::Options ReadOnly();
-// The result of PRAGMA integrity_check ("ok" for a sound database).
-std::string IntegrityCheck(storage::SqliteDb& db);
+// Reading the coordinator's log: ReadOnly() options, IntegrityCheck(db),
+// Violations(CheckLog(path)) (tests/storage/log_test_util.h).
+using storage::test::IntegrityCheck;
+using storage::test::ReadOnly;
+using storage::test::Violations;
 
 }  // namespace edgefl::testing
