@@ -79,9 +79,11 @@ start_coordinator() {
 # Polls (every 50 ms, up to 60 s) until `grep -c PATTERN coordinator.log`
 # reaches COUNT; fails if the coordinator exits.
 wait_log() {
-  local pattern=$1 count=$2
+  local pattern=$1 count=$2 seen
   for _ in $(seq 1 1200); do
-    (($(grep -c -- "$pattern" "$dir/coordinator.log" || true) >= count)) && return 0
+    # grep prints nothing when the log does not exist yet: count that as 0.
+    seen=$(grep -c -- "$pattern" "$dir/coordinator.log" 2>/dev/null || true)
+    ((${seen:-0} >= count)) && return 0
     kill -0 "$coordinator_pid" 2>/dev/null || fail "the coordinator exited: $(tail -n 5 "$dir/coordinator.log")"
     sleep 0.05
   done
