@@ -20,20 +20,6 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-storage::EvaluationRecord Evaluate(nn::Model& model, const Eigen::VectorXf& parameters,
-                                   const datasets::Dataset& test, int64_t round) {
-  model.SetParameters(parameters);
-  const client::EvalResult eval = client::LocalTrainer::Evaluate(model, test);
-  storage::EvaluationRecord record;
-  record.round = round;
-  record.split = "test";
-  record.loss = eval.loss;
-  record.accuracy = eval.accuracy;
-  record.per_class_accuracy = eval.per_class_accuracy;
-  record.num_samples = static_cast<int64_t>(eval.num_samples);
-  return record;
-}
-
 std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update,
                                                        int64_t model_bytes) {
   std::vector<storage::ClientUpdateRecord> out;
@@ -136,7 +122,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
   result.run_id = run_id;
   result.first_round = 1;
   try {
-    log.RecordEvaluation(run_id, Evaluate(model, model.parameters(), test, 0));
+    log.RecordEvaluation(run_id, EvaluateOnTest(model, model.parameters(), test, 0));
     const std::unique_ptr<AsyncUpdates> loop =
         make_loop(*strategy, model_bytes, model.parameters());
     AsyncUpdates& engine = *loop;
@@ -155,7 +141,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       const int64_t version = update->model_version;
       std::vector<storage::EvaluationRecord> evals;
       const bool evaluate = version % config.eval_every == 0 || version == config.rounds;
-      if (evaluate) evals.push_back(Evaluate(model, *update->parameters, test, version));
+      if (evaluate) evals.push_back(EvaluateOnTest(model, *update->parameters, test, version));
 
       storage::RoundRecord record;
       record.round = version;

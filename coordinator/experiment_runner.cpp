@@ -32,20 +32,6 @@ void SplitParams(const algorithms::ParamMap& all, algorithms::ParamMap* strategy
   }
 }
 
-storage::EvaluationRecord Evaluate(nn::Model& model, const Eigen::VectorXf& parameters,
-                                   const datasets::Dataset& test, int64_t round) {
-  model.SetParameters(parameters);
-  const client::EvalResult eval = client::LocalTrainer::Evaluate(model, test);
-  storage::EvaluationRecord record;
-  record.round = round;
-  record.split = "test";
-  record.loss = eval.loss;
-  record.accuracy = eval.accuracy;
-  record.per_class_accuracy = eval.per_class_accuracy;
-  record.num_samples = static_cast<int64_t>(eval.num_samples);
-  return record;
-}
-
 std::vector<storage::ClientUpdateRecord> UpdateRecords(const RoundReport& report,
                                                        int64_t model_bytes) {
   std::vector<storage::ClientUpdateRecord> out;
@@ -116,6 +102,20 @@ algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config) {
   selector.deadline = config.deadline;
   SplitParams(config.algorithm_params, &unused, &selector.params);
   return selector;
+}
+
+storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
+                                         const datasets::Dataset& test, int64_t round) {
+  model.SetParameters(parameters);
+  const client::EvalResult eval = client::LocalTrainer::Evaluate(model, test);
+  storage::EvaluationRecord record;
+  record.round = round;
+  record.split = "test";
+  record.loss = eval.loss;
+  record.accuracy = eval.accuracy;
+  record.per_class_accuracy = eval.per_class_accuracy;
+  record.num_samples = static_cast<int64_t>(eval.num_samples);
+  return record;
 }
 
 void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data) {
@@ -192,7 +192,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
 
   try {
     if (last_done == 0) {
-      const storage::EvaluationRecord initial_eval = Evaluate(model, initial, test, 0);
+      const storage::EvaluationRecord initial_eval = EvaluateOnTest(model, initial, test, 0);
       log.RecordEvaluation(run_id, initial_eval);
     }
     RoundEngine engine(*strategy, *selector, options.round, initial, last_done);
@@ -224,7 +224,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
 
       std::vector<storage::EvaluationRecord> evals;
       const bool evaluate = round % config.eval_every == 0 || round == config.rounds;
-      if (evaluate) evals.push_back(Evaluate(model, engine.global(), test, round));
+      if (evaluate) evals.push_back(EvaluateOnTest(model, engine.global(), test, round));
 
       storage::RoundRecord record;
       record.round = round;

@@ -22,6 +22,8 @@
 #include "coordinator/experiment_config.h"
 #include "coordinator/round_engine.h"
 #include "datasets/dataset.h"
+#include "nn/model.h"
+#include "storage/records.h"
 
 namespace edgefl::coordinator {
 
@@ -45,6 +47,10 @@ client::TrainRecipe RecipeFrom(const ExperimentConfig& config);
 // data-order keys) against `sample_data`, so a bad key fails before any
 // training. Throws ConfigError naming the key.
 void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data);
+// Loss, accuracy and per-class accuracy of `parameters` on `test`, as the
+// log's "test" evaluation of `round` (sync rounds and async versions alike).
+storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
+                                         const datasets::Dataset& test, int64_t round);
 
 struct ExperimentResult {
   int64_t run_id = 0;
