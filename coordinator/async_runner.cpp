@@ -195,11 +195,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       log.EndRun(run_id, storage::RunStatus::kCompleted);
     }
   } catch (const std::exception& e) {
-    try {
-      log.EndRun(run_id, storage::RunStatus::kFailed, e.what());
-    } catch (const std::exception&) {
-      // The original error is the one to report.
-    }
+    MarkRunFailed(log, run_id, e);
     throw;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -104,6 +104,14 @@ algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config) {
   return selector;
 }
 
+void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error) {
+  try {
+    log.EndRun(run_id, storage::RunStatus::kFailed, error.what());
+  } catch (const std::exception&) {
+    // The original error is the one to report (e.g. the disk is full).
+  }
+}
+
 storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
                                          const datasets::Dataset& test, int64_t round) {
   model.SetParameters(parameters);
@@ -279,11 +287,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       log.EndRun(run_id, storage::RunStatus::kCompleted);
     }
   } catch (const std::exception& e) {
-    try {
-      log.EndRun(run_id, storage::RunStatus::kFailed, e.what());
-    } catch (const std::exception&) {
-      // The original error is the one to report (e.g. the disk is full).
-    }
+    MarkRunFailed(log, run_id, e);
     throw;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "coordinator/round_engine.h"
 #include "datasets/dataset.h"
 #include "nn/model.h"
+#include "storage/experiment_log.h"
 #include "storage/records.h"
 
 namespace edgefl::coordinator {
@@ -47,6 +49,10 @@ client::TrainRecipe RecipeFrom(const ExperimentConfig& config);
 // data-order keys) against `sample_data`, so a bad key fails before any
 // training. Throws ConfigError naming the key.
 void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data);
+// Marks run `run_id` failed with `error`'s message. Never throws: a second
+// failure (e.g. the disk is still full) must not hide the first, which the
+// caller rethrows.
+void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error);
 // Loss, accuracy and per-class accuracy of `parameters` on `test`, as the
 // log's "test" evaluation of `round` (sync rounds and async versions alike).
 storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
