@@ -1,6 +1,7 @@
 #include "tests/test_util.h"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -9,6 +10,10 @@
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef EDGEFL_TEST_TIME_SCALE
+#define EDGEFL_TEST_TIME_SCALE 1  // set by tests/CMakeLists.txt
+#endif
 
 namespace edgefl::testing {
 
@@ -60,6 +65,30 @@ int RunCommand(const std::string& command, std::string* output) {
 
 std::string EdgeflTool() {
   return std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
+}
+
+double TimeScale() {
+  static const double scale = [] {
+    const char* env = std::getenv("EDGEFL_TEST_TIME_SCALE");
+    if (env == nullptr || *env == '\0') return double{EDGEFL_TEST_TIME_SCALE};
+    char* end = nullptr;
+    const double value = std::strtod(env, &end);
+    if (*end != '\0' || !std::isfinite(value) || value < 1.0)
+      throw std::runtime_error("EDGEFL_TEST_TIME_SCALE must be a number >= 1, got '" +
+                               std::string(env) + "'");
+    return value;
+  }();
+  return scale;
+}
+
+std::chrono::steady_clock::duration Scaled(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(d * TimeScale());
+}
+
+std::string ScaledSeconds(double seconds) {
+  std::ostringstream out;
+  out << seconds * TimeScale();
+  return out.str();
 }
 
 }  // namespace edgefl::testing

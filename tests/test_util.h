@@ -1,6 +1,7 @@
 // Helpers shared by the test suites.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -37,5 +38,19 @@ int RunCommand(const std::string& command, std::string* output);
 
 // The `edgefl` command-line tool of this build tree.
 std::string EdgeflTool();
+
+// How much slower than a normal build this test build runs: the factor every
+// deadline a test gives the code under test, and every wait for it, is
+// multiplied by. 1 in a normal build; larger under sanitizers (TSan slows
+// training ~10x), set by CMake from EDGEFL_SANITIZE. $EDGEFL_TEST_TIME_SCALE
+// (a number >= 1) overrides it, e.g. for a slow device.
+double TimeScale();
+
+// `d` multiplied by TimeScale().
+std::chrono::steady_clock::duration Scaled(std::chrono::steady_clock::duration d);
+
+// `seconds` multiplied by TimeScale(), as a config value ("deadline=" +
+// ScaledSeconds(20)).
+std::string ScaledSeconds(double seconds);
 
 }  // namespace edgefl::testing

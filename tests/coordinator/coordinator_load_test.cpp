@@ -31,6 +31,7 @@ using edgefl::testing::kStartTimeout;
 using edgefl::testing::PollUntil;
 using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
+using edgefl::testing::Scaled;
 
 constexpr int kSessions = 1000;
 // RSS after the churn storm may exceed the post-warm-up baseline by this
@@ -95,21 +96,21 @@ void Storm(Federation& fed, Process& coordinator, int port, const std::string& t
            std::chrono::seconds churn_for, int fds) {
   std::unique_ptr<Process> load = StartLoad(fed, port, tag, churn_for.count() > 0);
   const std::string established = "established " + std::to_string(kSessions) + " sessions";
-  REQUIRE_MESSAGE(
-      PollUntil([&] { return Contains(load->out(), established) || !load->Running(); }, 120s),
-      tag << " did not establish its sessions: " << ReadIfExists(load->err()));
+  REQUIRE_MESSAGE(PollUntil([&] { return Contains(load->out(), established) || !load->Running(); },
+                            Scaled(120s)),
+                  tag << " did not establish its sessions: " << ReadIfExists(load->err()));
   REQUIRE(Contains(load->out(), established));
   // Every session is open at once (the coordinator holds them all).
   CHECK(OpenFds(coordinator.pid()) >= kSessions);
   if (churn_for.count() > 0) std::this_thread::sleep_for(churn_for);
   load->Signal(SIGTERM);
-  REQUIRE_MESSAGE(load->Wait(60s), tag << " did not close its sessions");
+  REQUIRE_MESSAGE(load->Wait(Scaled(60s)), tag << " did not close its sessions");
   CHECK_MESSAGE(load->ExitedWith(0), load->Describe() << ": " << ReadIfExists(load->err()));
   CHECK(Contains(load->out(), "(0 failures)"));
   if (churn_for.count() > 0) CHECK(Contains(load->out(), "churn: "));
   MESSAGE(tag << ": " << ReadIfExists(load->out()));
   if (fds >= 0) {
-    const bool back = PollUntil([&] { return OpenFds(coordinator.pid()) <= fds; }, 30s);
+    const bool back = PollUntil([&] { return OpenFds(coordinator.pid()) <= fds; }, Scaled(30s));
     CHECK_MESSAGE(back, "open descriptors " << OpenFds(coordinator.pid()) << ", baseline " << fds);
   }
 }
@@ -146,13 +147,20 @@ TEST_CASE(
         after = RssMb(coordinator.pid());
         return after <= baseline + kRssToleranceMb;
       },
-      15s);
+      Scaled(15s));
   MESSAGE("coordinator VmRSS: idle " << idle_rss << " MB, after the warm-up storm " << baseline
                                      << " MB, after the churn storm " << after
                                      << " MB; descriptors " << idle_fds << " idle, "
                                      << OpenFds(coordinator.pid()) << " after");
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's allocator keeps freed blocks in its quarantine (256 MB) instead
+  // of returning them: RSS says nothing about the coordinator's allocator
+  // here. The descriptor checks stand.
+  (void)settled;
+#else
   CHECK_MESSAGE(settled, "VmRSS " << after << " MB after the churn storm, baseline " << baseline
                                   << " MB + " << kRssToleranceMb << " MB tolerance");
+#endif
   CHECK(OpenFds(coordinator.pid()) == fds);
   CHECK(coordinator.Running());
   coordinator.Signal(SIGTERM);

@@ -55,6 +55,8 @@ using edgefl::testing::PollUntil;
 using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
 using edgefl::testing::ReadOnly;
+using edgefl::testing::Scaled;
+using edgefl::testing::ScaledSeconds;
 using edgefl::testing::Violations;
 
 std::string Round(int64_t r) {
@@ -75,8 +77,8 @@ TEST_CASE(
   Process& coordinator = fed.StartCoordinator(
       "coordinator",
       {"port=0", "run_name=kill-30pc", "rounds=" + std::to_string(kRounds), "clients_per_round=10",
-       "min_clients=7", "quorum=0.7", "deadline=60", "heartbeat=1", "local_epochs=1",
-       "test_subset=500", "model=mlp:784-200-200-10"});
+       "min_clients=7", "quorum=0.7", "deadline=" + ScaledSeconds(60), "heartbeat=1",
+       "local_epochs=1", "test_subset=500", "model=mlp:784-200-200-10"});
   const int port = fed.WaitListening(coordinator);
   fed.StartClients(kClients, port);
 
@@ -116,7 +118,7 @@ TEST_CASE(
   std::set<std::string> victim_ids;
   for (const int k : victims) {
     Process& victim = *fed.clients()[static_cast<size_t>(k)];
-    REQUIRE(victim.Wait(10s));
+    REQUIRE(victim.Wait(Scaled(10s)));
     CHECK(victim.KilledBy(SIGKILL));
     // Killed while training, before sending its update.
     REQUIRE_FALSE(Contains(fed.ClientLog(k), Round(kill_round) + ": done"));
@@ -128,7 +130,7 @@ TEST_CASE(
   for (int k = 0; k < kClients; ++k) {
     if (victims.count(k)) continue;
     Process& client = *fed.clients()[static_cast<size_t>(k)];
-    REQUIRE(client.Wait(30s));
+    REQUIRE(client.Wait(Scaled(30s)));
     CHECK_MESSAGE(client.ExitedWith(0), client.Describe());  // Bye after the run
   }
   // The coordinator's log names each dropped client.
@@ -282,10 +284,10 @@ TEST_CASE(
   // Every attacker socket is closed by the coordinator (its handshake
   // timeout), whatever the federation is doing.
   for (const auto& s : silent)
-    CHECK(ClosedByPeer(s->fd, 30s));
+    CHECK(ClosedByPeer(s->fd, Scaled(30s)));
   for (const auto& s : partial)
-    CHECK(ClosedByPeer(s->fd, 30s));
-  CHECK(ClosedByPeer(loris.lowest_layer().native_handle(), 30s));
+    CHECK(ClosedByPeer(s->fd, Scaled(30s)));
+  CHECK(ClosedByPeer(loris.lowest_layer().native_handle(), Scaled(30s)));
   // ... by their timeout, while the federation is still running.
   CHECK_MESSAGE(coordinator.Running(), "the federation ended before the attackers' timeout");
 
@@ -389,7 +391,7 @@ TEST_CASE(
   CHECK(message.find("while committing round ") != std::string::npos);
   CHECK(message.find("rounds committed before are intact") != std::string::npos);
   // The clients saw the connection go (and keep retrying).
-  CHECK(PollUntil([&] { return Contains(fed.ClientLog(0), "connection lost"); }, 10s));
+  CHECK(PollUntil([&] { return Contains(fed.ClientLog(0), "connection lost"); }, Scaled(10s)));
 
   // The log (read where it is, on the full disk): the rounds before the
   // failed one, sound.

@@ -33,6 +33,9 @@ using edgefl::testing::PollUntil;
 using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
 using edgefl::testing::ReadOnly;
+using edgefl::testing::Scaled;
+using edgefl::testing::ScaledSeconds;
+using edgefl::testing::TimeScale;
 
 TEST_CASE("federation faults: kill -9 one client mid-round: the round completes on quorum") {
   constexpr int kClients = 4;
@@ -44,9 +47,10 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
   // min_clients = 3 lets the rounds after the kill run with the survivors;
   // the quorum (3 of 4) lets the round of the kill complete without it.
   Process& coordinator = fed.StartCoordinator(
-      "coordinator", {"port=0", "run_name=kill-client", "rounds=" + std::to_string(kRounds),
-                      "clients_per_round=4", "min_clients=3", "quorum=0.75", "deadline=20",
-                      "heartbeat=1", "local_epochs=3", "model=mlp:784-200-200-10"});
+      "coordinator",
+      {"port=0", "run_name=kill-client", "rounds=" + std::to_string(kRounds), "clients_per_round=4",
+       "min_clients=3", "quorum=0.75", "deadline=" + ScaledSeconds(20), "heartbeat=1",
+       "local_epochs=3", "model=mlp:784-200-200-10"});
   const int port = fed.WaitListening(coordinator);
   fed.StartClients(kClients, port);
   Process& victim = *fed.clients()[kVictim];
@@ -78,7 +82,7 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
   REQUIRE_MESSAGE(kill_round > 0, "no round had all four clients training");
   // At least one round after it runs with the survivors only.
   REQUIRE(kill_round < kRounds);
-  REQUIRE(victim.Wait(10s));
+  REQUIRE(victim.Wait(Scaled(10s)));
   CHECK(victim.KilledBy(SIGKILL));
   // Killed mid-training, not after sending its update.
   REQUIRE_FALSE(Contains(fed.ClientLog(kVictim), "round " + std::to_string(kill_round) + ": done"));
@@ -88,7 +92,7 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
   for (int k = 0; k < kClients; ++k) {
     if (k == kVictim) continue;
     Process& client = *fed.clients()[static_cast<size_t>(k)];
-    REQUIRE(client.Wait(30s));
+    REQUIRE(client.Wait(Scaled(30s)));
     CHECK(client.ExitedWith(0));  // Bye after the run
   }
 
@@ -111,7 +115,7 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
       CHECK(r.dropped == 1);
       CHECK(r.model_version == r.round);  // aggregated on quorum
       // Dropped at the disconnect, not by the deadline.
-      CHECK(r.ended_at - r.started_at < 20.0);
+      CHECK(r.ended_at - r.started_at < 20.0 * TimeScale());
     } else {
       CHECK(r.completed == r.selected);
       CHECK(r.dropped == 0);
@@ -168,7 +172,7 @@ TEST_CASE(
       "round 2 was not committed");
   REQUIRE(first.Running());
   first.Signal(SIGKILL);
-  REQUIRE(first.Wait(10s));
+  REQUIRE(first.Wait(Scaled(10s)));
   REQUIRE(first.KilledBy(SIGKILL));
 
   int64_t committed = 0;

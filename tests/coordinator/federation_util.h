@@ -24,8 +24,9 @@ namespace edgefl::testing {
 using Clock = std::chrono::steady_clock;
 
 // Generous for a loaded 2-core machine; a healthy run needs a fraction.
-inline constexpr Clock::duration kStartTimeout = std::chrono::seconds(60);
-inline constexpr Clock::duration kRunTimeout = std::chrono::seconds(90);
+// Scaled (tests/test_util.h) for sanitizer builds.
+inline const Clock::duration kStartTimeout = Scaled(std::chrono::seconds(60));
+inline const Clock::duration kRunTimeout = Scaled(std::chrono::seconds(90));
 
 // The file's content, or "" if it does not exist or cannot be read.
 std::string ReadIfExists(const std::filesystem::path& path);

@@ -45,7 +45,9 @@ using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
 
-constexpr auto kWait = 10s;
+// Scaled (tests/test_util.h) for sanitizer builds.
+const std::chrono::milliseconds kWait =
+    std::chrono::duration_cast<std::chrono::milliseconds>(edgefl::testing::Scaled(10s));
 constexpr int kParams = 1000;
 
 // A CA in a temp dir and certificates issued by it, as files.

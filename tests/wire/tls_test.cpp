@@ -39,8 +39,10 @@ using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
 
-// How long any single wait in these tests may take.
-constexpr auto kWait = 10s;
+// How long any single wait in these tests may take (scaled for sanitizer
+// builds, tests/test_util.h).
+const std::chrono::milliseconds kWait =
+    std::chrono::duration_cast<std::chrono::milliseconds>(edgefl::testing::Scaled(10s));
 
 // A CA in a temp dir, with certificates issued by it written as files.
 class Pki {
