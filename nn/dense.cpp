@@ -1,5 +1,6 @@
 #include "nn/dense.h"
 
+#include "nn/gemm.h"
 #include "nn/relu.h"
 
 namespace edgefl::nn {
@@ -22,7 +23,7 @@ void Dense::Initialize(Init init, Rng& rng, float* params) const {
 void Dense::Forward(const float* params, const ConstMatrixRef& in, MatrixRef out) {
   Map<const MatrixXf> w(params, out_, in_);
   Map<const VectorXf> b(params + out_ * in_, out_);
-  out.noalias() = w * in;
+  MultiplyInto(w, in, out, Accumulate::kOverwrite);
   if (relu_) {
     out = (out.colwise() + b).cwiseMax(0.0f);
   } else {
@@ -35,7 +36,7 @@ void Dense::Backward(const float* params, const ConstMatrixRef& in, const ConstM
   if (relu_) ReluMaskInPlace(out, dout);
   Map<MatrixXf> dw(grads, out_, in_);
   Map<VectorXf> db(grads + out_ * in_, out_);
-  dw.noalias() += dout * in.transpose();
+  MultiplyTransposedInto(dout, in, dw, Accumulate::kAdd);
   db += dout.rowwise().sum();
   if (din != nullptr) {
     Map<const MatrixXf> w(params, out_, in_);

@@ -1,0 +1,102 @@
+#include "nn/gemm.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "tests/nn/grad_check.h"
+
+namespace edgefl::nn {
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::MatrixXf;
+
+// Largest |got - want| relative to the largest |want| (at least 1).
+double RelativeError(const MatrixXf& got, const MatrixXd& want) {
+  const double scale = std::max(1.0, want.cwiseAbs().maxCoeff());
+  return (got.cast<double>() - want).cwiseAbs().maxCoeff() / scale;
+}
+
+// Every row count the kernel splits differently (48-row blocks, then 32, 16,
+// 8, 4 and single rows), column counts around its 8-column block, and steps
+// from 1 to past the transposed product's limit (1024).
+constexpr Index kRows[] = {1, 3, 15, 16, 17, 31, 47, 48, 61, 100, 200};
+constexpr Index kCols[] = {1, 7, 8, 9, 64};
+constexpr Index kSteps[] = {1, 5, 64, 200, 1100};
+
+TEST_CASE("MultiplyInto: equals a double-precision product for every block split") {
+  uint64_t seed = 1;
+  for (Index m : kRows) {
+    for (Index n : kCols) {
+      for (Index k : kSteps) {
+        CAPTURE(m);
+        CAPTURE(n);
+        CAPTURE(k);
+        const MatrixXf a = testing::RandomMatrix(m, k, seed++);
+        const MatrixXf b = testing::RandomMatrix(k, n, seed++);
+        const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
+        const MatrixXd product = a.cast<double>() * b.cast<double>();
+        // Overwrite must not read c: start from NaN.
+        MatrixXf c = MatrixXf::Constant(m, n, std::numeric_limits<float>::quiet_NaN());
+        MultiplyInto(a, b, c, Accumulate::kOverwrite);
+        CHECK(RelativeError(c, product) < 1e-5);
+        c = c0;
+        MultiplyInto(a, b, c, Accumulate::kAdd);
+        CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("MultiplyTransposedInto: equals a double-precision product for every block split") {
+  uint64_t seed = 1000;
+  for (Index m : kRows) {
+    for (Index n : kCols) {
+      for (Index k : kSteps) {
+        CAPTURE(m);
+        CAPTURE(n);
+        CAPTURE(k);
+        const MatrixXf a = testing::RandomMatrix(m, k, seed++);
+        const MatrixXf b = testing::RandomMatrix(n, k, seed++);
+        const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
+        const MatrixXd product = a.cast<double>() * b.cast<double>().transpose();
+        MatrixXf c = MatrixXf::Constant(m, n, std::numeric_limits<float>::quiet_NaN());
+        MultiplyTransposedInto(a, b, c, Accumulate::kOverwrite);
+        CHECK(RelativeError(c, product) < 1e-5);
+        c = c0;
+        MultiplyTransposedInto(a, b, c, Accumulate::kAdd);
+        CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("MultiplyInto: blocks of larger matrices are read and written in place") {
+  // Operands and result with outer strides larger than their row counts (a
+  // batch that is a view of a bigger matrix); c's other rows stay untouched.
+  const MatrixXf big_a = testing::RandomMatrix(70, 30, 1);
+  const MatrixXf big_b = testing::RandomMatrix(40, 20, 2);
+  MatrixXf big_c = MatrixXf::Constant(60, 20, 7.0f);
+  const auto a = big_a.block(3, 2, 50, 25);
+  const auto b = big_b.block(5, 1, 25, 11);
+  MultiplyInto(a, b, big_c.block(4, 3, 50, 11), Accumulate::kOverwrite);
+  const MatrixXd product = a.cast<double>() * b.cast<double>();
+  CHECK(RelativeError(big_c.block(4, 3, 50, 11), product) < 1e-5);
+  MatrixXf outside = big_c;
+  outside.block(4, 3, 50, 11).setConstant(7.0f);
+  CHECK((outside.array() == 7.0f).all());
+
+  MatrixXf big_d = MatrixXf::Constant(60, 40, 7.0f);
+  const auto bt = big_b.block(2, 3, 30, 17);  // n = 30 rows, k = 17 steps
+  const auto at = big_a.block(1, 4, 50, 17);
+  MultiplyTransposedInto(at, bt, big_d.block(5, 2, 50, 30), Accumulate::kAdd);
+  const MatrixXd expected = 7.0 + (at.cast<double>() * bt.cast<double>().transpose()).array();
+  CHECK(RelativeError(big_d.block(5, 2, 50, 30), expected) < 1e-5);
+}
+
+}  // namespace
+}  // namespace edgefl::nn
