@@ -22,78 +22,106 @@ struct Operand {
   Index column_stride;
 };
 
-// c[0, kLanes * kVectors) x [0, kColumns) (+)= a * b over k steps, where a's
-// step p is the column segment a + p * lda.
-template <int kLanes, int kVectors, int kColumns>
+// c[0, kRows) x [0, kColumns) (+)= a * b over k steps, where a's step p is
+// the column segment a + p * lda and kRows = kLanes * kVectors + kTailLanes:
+// kVectors vectors of kLanes rows, then (if kTailLanes > 0) one narrower
+// vector, so that a row count like 200 = 12.5 x 16 ends in a block that
+// shares its broadcasts of b with full vectors.
+template <int kLanes, int kVectors, int kTailLanes, int kColumns>
 void Block(Index k, const float* a, Index lda, Operand b, float* c, Index ldc,
            Accumulate accumulate) {
+  static_assert(kVectors >= 1 && kTailLanes >= 0 && kTailLanes < kLanes);
   using Lanes = Eigen::Array<float, kLanes, 1>;
-  using ConstLanesMap = Eigen::Map<const Lanes, Eigen::Unaligned>;
-  using LanesMap = Eigen::Map<Lanes, Eigen::Unaligned>;
+  using Tail = Eigen::Array<float, kTailLanes == 0 ? 1 : kTailLanes, 1>;
+  constexpr bool kHasTail = kTailLanes > 0;
+  constexpr Index kTailRow = Index{kLanes} * kVectors;
   // The unroll pragmas keep GCC from spilling the accumulator arrays to the
   // stack on every step (2x slower without them).
   Lanes acc[kVectors][kColumns];
-#pragma GCC unroll 4
-  for (int v = 0; v < kVectors; ++v)
+  Tail tail_acc[kColumns];
 #pragma GCC unroll 8
-    for (int j = 0; j < kColumns; ++j)
+  for (int j = 0; j < kColumns; ++j) {
+#pragma GCC unroll 4
+    for (int v = 0; v < kVectors; ++v)
       acc[v][j].setZero();
+    if constexpr (kHasTail) tail_acc[j].setZero();
+  }
   const float* bp = b.data;
   for (Index p = 0; p < k; ++p, a += lda, bp += b.step_stride) {
     Lanes av[kVectors];
 #pragma GCC unroll 4
     for (int v = 0; v < kVectors; ++v)
-      av[v] = ConstLanesMap(a + kLanes * v);
+      av[v] = Eigen::Map<const Lanes, Eigen::Unaligned>(a + kLanes * v);
+    Tail at;
+    if constexpr (kHasTail) at = Eigen::Map<const Tail, Eigen::Unaligned>(a + kTailRow);
 #pragma GCC unroll 8
     for (int j = 0; j < kColumns; ++j) {
       const float bj = bp[j * b.column_stride];
 #pragma GCC unroll 4
       for (int v = 0; v < kVectors; ++v)
         acc[v][j] += av[v] * bj;
+      if constexpr (kHasTail) tail_acc[j] += at * bj;
     }
   }
-#pragma GCC unroll 8
-  for (int j = 0; j < kColumns; ++j)
-#pragma GCC unroll 4
-    for (int v = 0; v < kVectors; ++v) {
-      LanesMap out(c + j * ldc + kLanes * v);
-      if (accumulate == Accumulate::kAdd) {
-        out += acc[v][j];
-      } else {
-        out = acc[v][j];
-      }
+  auto store = [accumulate](auto out, const auto& value) {
+    if (accumulate == Accumulate::kAdd) {
+      out += value;
+    } else {
+      out = value;
     }
+  };
+#pragma GCC unroll 8
+  for (int j = 0; j < kColumns; ++j) {
+#pragma GCC unroll 4
+    for (int v = 0; v < kVectors; ++v)
+      store(Eigen::Map<Lanes, Eigen::Unaligned>(c + j * ldc + kLanes * v), acc[v][j]);
+    if constexpr (kHasTail) {
+      store(Eigen::Map<Tail, Eigen::Unaligned>(c + j * ldc + kTailRow), tail_acc[j]);
+    }
+  }
 }
 
-// Rows [0, kLanes * kVectors) of c, all n columns.
-template <int kLanes, int kVectors>
+// Rows [0, kLanes * kVectors + kTailLanes) of c, all n columns.
+template <int kLanes, int kVectors, int kTailLanes = 0>
 void RowBlock(Index n, Index k, const float* a, Index lda, Operand b, float* c, Index ldc,
               Accumulate accumulate) {
   for (Index j = 0; j < n; j += kColumnBlock) {
     const Operand bj{b.data + j * b.column_stride, b.step_stride, b.column_stride};
     WithBlock<kColumnBlock>(static_cast<int>(std::min<Index>(kColumnBlock, n - j)), [&](auto cols) {
-      Block<kLanes, kVectors, decltype(cols)::value>(k, a, lda, bj, c + j * ldc, ldc, accumulate);
+      Block<kLanes, kVectors, kTailLanes, decltype(cols)::value>(k, a, lda, bj, c + j * ldc, ldc,
+                                                                 accumulate);
     });
   }
 }
 
 // c (m x n) (+)= a (m x k, column-major) * b (k x n, as `b` says).
+// REQUIRES: m >= 16.
 void Kernel(Index m, Index n, Index k, const float* a, Index lda, Operand b, float* c, Index ldc,
             Accumulate accumulate) {
+  // m = 16 * full + rest. With rest >= 8, the last block is one or two full
+  // vectors and an 8-row tail; the other full vectors go in blocks of 3
+  // (48 rows), ending 2 + 2 rather than 3 + 1 (a lone vector is slower).
+  const Index full = m / 16, rest = m % 16;
+  const Index with_tail = rest >= 8 ? std::min<Index>(2, full) : 0;
   Index i = 0;
-  for (; i + 48 <= m; i += 48)
-    RowBlock<16, 3>(n, k, a + i, lda, b, c + i, ldc, accumulate);
-  if (i + 32 <= m) {
-    RowBlock<16, 2>(n, k, a + i, lda, b, c + i, ldc, accumulate);
-    i += 32;
+  for (Index left = full - with_tail; left > 0;) {
+    const Index vectors = left == 4 ? 2 : std::min<Index>(3, left);
+    if (vectors == 3) {
+      RowBlock<16, 3>(n, k, a + i, lda, b, c + i, ldc, accumulate);
+    } else if (vectors == 2) {
+      RowBlock<16, 2>(n, k, a + i, lda, b, c + i, ldc, accumulate);
+    } else {
+      RowBlock<16, 1>(n, k, a + i, lda, b, c + i, ldc, accumulate);
+    }
+    i += 16 * vectors;
+    left -= vectors;
   }
-  if (i + 16 <= m) {
-    RowBlock<16, 1>(n, k, a + i, lda, b, c + i, ldc, accumulate);
-    i += 16;
-  }
-  if (i + 8 <= m) {
-    RowBlock<8, 1>(n, k, a + i, lda, b, c + i, ldc, accumulate);
-    i += 8;
+  if (with_tail == 2) {
+    RowBlock<16, 2, 8>(n, k, a + i, lda, b, c + i, ldc, accumulate);
+    i += 40;
+  } else if (with_tail == 1) {
+    RowBlock<16, 1, 8>(n, k, a + i, lda, b, c + i, ldc, accumulate);
+    i += 24;
   }
   if (i + 4 <= m) {
     RowBlock<4, 1>(n, k, a + i, lda, b, c + i, ldc, accumulate);

@@ -21,10 +21,11 @@ double RelativeError(const MatrixXf& got, const MatrixXd& want) {
   return (got.cast<double>() - want).cwiseAbs().maxCoeff() / scale;
 }
 
-// Every row count the kernel splits differently (48-row blocks, then 32, 16,
-// 8, 4 and single rows), column counts around its 8-column block, and steps
+// Row counts the kernel splits differently (blocks of 48, 32 and 16 rows, a
+// last block of 24 or 40 with an 8-row tail, then 4 and single rows), column
+// counts around its 8-column block, and steps
 // from 1 to past the transposed product's limit (1024).
-constexpr Index kRows[] = {1, 3, 15, 16, 17, 31, 47, 48, 61, 100, 200};
+constexpr Index kRows[] = {1, 3, 15, 16, 17, 24, 31, 47, 48, 61, 100, 120, 200};
 constexpr Index kCols[] = {1, 7, 8, 9, 64};
 constexpr Index kSteps[] = {1, 5, 64, 200, 1100};
 
