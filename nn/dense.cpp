@@ -1,6 +1,5 @@
 #include "nn/dense.h"
 
-#include "nn/gemm.h"
 #include "nn/relu.h"
 
 namespace edgefl::nn {
@@ -33,11 +32,26 @@ void Dense::Forward(const float* params, const ConstMatrixRef& in, MatrixRef out
 
 void Dense::Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                      MatrixRef dout, float* grads, MatrixRef* din) {
+  Backward(params, in, out, dout, grads, din, Accumulate::kAdd);
+}
+
+void Dense::BackwardOverwrite(const float* params, const ConstMatrixRef& in,
+                              const ConstMatrixRef& out, MatrixRef dout, float* grads,
+                              MatrixRef* din) {
+  Backward(params, in, out, dout, grads, din, Accumulate::kOverwrite);
+}
+
+void Dense::Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
+                     MatrixRef dout, float* grads, MatrixRef* din, Accumulate accumulate) {
   if (relu_) ReluMaskInPlace(out, dout);
   Map<MatrixXf> dw(grads, out_, in_);
   Map<VectorXf> db(grads + out_ * in_, out_);
-  MultiplyTransposedInto(dout, in, dw, Accumulate::kAdd);
-  db += dout.rowwise().sum();
+  MultiplyTransposedInto(dout, in, dw, accumulate);
+  if (accumulate == Accumulate::kAdd) {
+    db += dout.rowwise().sum();
+  } else {
+    db = dout.rowwise().sum();
+  }
   if (din != nullptr) {
     Map<const MatrixXf> w(params, out_, in_);
     din->noalias() = w.transpose() * dout;

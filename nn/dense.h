@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "nn/gemm.h"
 #include "nn/layer.h"
 
 namespace edgefl::nn {
@@ -24,8 +25,13 @@ class Dense final : public Layer {
   void Forward(const float* params, const ConstMatrixRef& in, MatrixRef out) override;
   void Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                 MatrixRef dout, float* grads, MatrixRef* din) override;
+  void BackwardOverwrite(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
+                         MatrixRef dout, float* grads, MatrixRef* din) override;
 
  private:
+  void Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
+                MatrixRef dout, float* grads, MatrixRef* din, Accumulate accumulate);
+
   Eigen::Index in_;
   Eigen::Index out_;
   bool relu_;

@@ -1,8 +1,16 @@
 #include "nn/layer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace edgefl::nn {
+
+void Layer::BackwardOverwrite(const float* params, const ConstMatrixRef& in,
+                              const ConstMatrixRef& out, MatrixRef dout, float* grads,
+                              MatrixRef* din) {
+  std::fill_n(grads, num_parameters(), 0.0f);
+  Backward(params, in, out, dout, grads, din);
+}
 
 void FillUniform(Rng& rng, float bound, float* values, Eigen::Index n) {
   for (Eigen::Index i = 0; i < n; ++i) {

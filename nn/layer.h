@@ -70,6 +70,13 @@ class Layer {
   // into *din (input_size() x B). dout may be overwritten (used as scratch).
   virtual void Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                         MatrixRef dout, float* grads, MatrixRef* din) = 0;
+
+  // As Backward, but SETS grads[0, num_parameters()) to dL/dparams instead of
+  // adding to them (no separate zeroing pass). The default zeroes the slice
+  // and calls Backward; a layer overrides it when it can write directly.
+  virtual void BackwardOverwrite(const float* params, const ConstMatrixRef& in,
+                                 const ConstMatrixRef& out, MatrixRef dout, float* grads,
+                                 MatrixRef* din);
 };
 
 // Fills n floats with U(-bound, bound) drawn from rng.

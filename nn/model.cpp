@@ -184,17 +184,24 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
     Map<MatrixXf> dout(backward_buffers_[cur].data(), layer.output_size(), batch_);
     float* grads = gradients_.data() + offsets_[i];
     const float* params = parameters_.data() + offsets_[i];
+    auto backward = [&](const ConstMatrixRef& in, MatrixRef* din) {
+      if (options.overwrite_gradients) {
+        layer.BackwardOverwrite(params, in, Activation(i), dout, grads, din);
+      } else {
+        layer.Backward(params, in, Activation(i), dout, grads, din);
+      }
+    };
     if (i > 0) {
       MatrixRef din = Map<MatrixXf>(backward_buffers_[1 - cur].data(), layer.input_size(), batch_);
-      layer.Backward(params, Activation(i - 1), Activation(i), dout, grads, &din);
+      backward(Activation(i - 1), &din);
       if (i == n - 1 && options.dfeatures != nullptr) din += *options.dfeatures;
     } else if (options.dinput != nullptr) {
       options.dinput->resize(layer.input_size(), batch_);
       MatrixRef din = *options.dinput;
-      layer.Backward(params, x, Activation(i), dout, grads, &din);
+      backward(x, &din);
       if (n == 1 && options.dfeatures != nullptr) din += *options.dfeatures;
     } else {
-      layer.Backward(params, x, Activation(i), dout, grads, nullptr);
+      backward(x, nullptr);
     }
     cur = 1 - cur;
   }
@@ -203,8 +210,7 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
 float Model::LossAndGradient(const ConstMatrixRef& x, std::span<const int32_t> labels) {
   const auto logits = Forward(x);
   const float loss = SoftmaxCrossEntropy(logits, labels, &dlogits_);
-  ZeroGradients();
-  Backward(x, dlogits_);
+  Backward(x, dlogits_, {.overwrite_gradients = true});
   return loss;
 }
 

@@ -36,6 +36,9 @@ struct BackwardOptions {
   // If set, an extra gradient dL/dfeatures (shape of features()) added at the
   // input of the last layer, for loss terms on the representation.
   const Eigen::MatrixXf* dfeatures = nullptr;
+  // If true, gradients() is SET to dL/dparameters rather than added to: the
+  // same as ZeroGradients() first, without the separate pass over it.
+  bool overwrite_gradients = false;
 };
 
 // Throws ConfigError "<what> contain NaN at index i" (or Inf) if a value is
@@ -86,13 +89,15 @@ class Model {
   Eigen::Map<const Eigen::MatrixXf> features() const;
 
   // Backpropagates dlogits (num_classes() x B) through the last Forward,
-  // ADDING dL/dparameters to gradients(). REQUIRES: x is the same batch as in
+  // ADDING dL/dparameters to gradients() (setting them with
+  // options.overwrite_gradients). REQUIRES: x is the same batch as in
   // that Forward. Throws ConfigError on shape mismatch.
   void Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
                 const BackwardOptions& options = {});
 
-  // Zeroes gradients(), runs Forward and Backward of the mean softmax
-  // cross-entropy against `labels`, and returns that loss.
+  // Runs Forward and Backward of the mean softmax cross-entropy against
+  // `labels`, SETS gradients() to its gradient (as ZeroGradients() then
+  // Backward would), and returns that loss.
   float LossAndGradient(const ConstMatrixRef& x, std::span<const int32_t> labels);
 
   // Arg-max class per column of x.

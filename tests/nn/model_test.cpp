@@ -243,6 +243,32 @@ TEST_CASE("Model::Backward: accumulates - dfeatures enters at the last layer's i
   CHECK_THROWS_AS(model.Backward(x, wrong), ConfigError);
 }
 
+TEST_CASE("Model::Backward: overwrite_gradients equals ZeroGradients then Backward") {
+  // Dense layers (wide enough for the AVX-512 product kernel, 200 rows) set
+  // their slices directly; convolutions zero theirs first. Stale gradients
+  // (NaN) must not leak into the result.
+  for (const char* spec : {"mlp:60-200-40-10", "cnn:lenet"}) {
+    CAPTURE(spec);
+    Model model(spec);
+    model.Initialize(31);
+    const MatrixXf x = RandomMatrix(model.input_dim(), 9, 32);
+    const std::vector<int32_t> labels = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+    MatrixXf dlogits;
+    SoftmaxCrossEntropy(model.Forward(x), labels, &dlogits);
+    model.ZeroGradients();
+    model.Backward(x, dlogits);
+    const VectorXf accumulated = model.gradients();
+
+    model.gradients().setConstant(std::numeric_limits<float>::quiet_NaN());
+    model.Backward(x, dlogits, {.overwrite_gradients = true});
+    CHECK(model.gradients() == accumulated);
+
+    model.gradients().setConstant(std::numeric_limits<float>::quiet_NaN());
+    model.LossAndGradient(x, labels);
+    CHECK(model.gradients() == accumulated);
+  }
+}
+
 TEST_CASE("Model::HessianVectorProduct: matches logistic regression's analytic Hessian") {
   Model model("logreg:4-3");
   model.Initialize(21);
