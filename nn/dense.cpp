@@ -54,7 +54,7 @@ void Dense::Backward(const float* params, const ConstMatrixRef& in, const ConstM
   }
   if (din != nullptr) {
     Map<const MatrixXf> w(params, out_, in_);
-    din->noalias() = w.transpose() * dout;
+    TransposedMultiplyInto(w, dout, *din, Accumulate::kOverwrite, &transposed_weights_);
   }
 }
 

@@ -35,6 +35,7 @@ class Dense final : public Layer {
   Eigen::Index in_;
   Eigen::Index out_;
   bool relu_;
+  Eigen::MatrixXf transposed_weights_;  // Backward scratch: W^T for din = W^T dout
 };
 
 }  // namespace edgefl::nn

@@ -177,4 +177,21 @@ void MultiplyTransposedInto(const ConstMatrixRef& a, const ConstMatrixRef& b, Ma
   }
 }
 
+void TransposedMultiplyInto(const ConstMatrixRef& a, const ConstMatrixRef& b, MatrixRef c,
+                            Accumulate accumulate, Eigen::MatrixXf* scratch) {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if (UseKernel(c.rows())) {
+    *scratch = a.transpose();
+    MultiplyInto(*scratch, b, c, accumulate);
+    return;
+  }
+#endif
+  (void)scratch;
+  if (accumulate == Accumulate::kAdd) {
+    c.noalias() += a.transpose() * b;
+  } else {
+    c.noalias() = a.transpose() * b;
+  }
+}
+
 }  // namespace edgefl::nn

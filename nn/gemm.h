@@ -1,6 +1,7 @@
-// The matrix products of a dense layer: out = W * in (forward) and
-// dW += dout * in^T (weight gradient), for the shapes of small models and
-// minibatches (a few hundred rows, one batch of columns).
+// The matrix products of a dense layer: out = W * in (forward),
+// dW += dout * in^T (weight gradient) and din = W^T * dout (input gradient),
+// for the shapes of small models and minibatches (a few hundred rows, one
+// batch of columns).
 //
 // With AVX-512 (32 vector registers) they run a register-blocked kernel that
 // reads both operands in place: 48 rows x 8 columns of c in 24 accumulators,
@@ -27,5 +28,14 @@ void MultiplyInto(const ConstMatrixRef& a, const ConstMatrixRef& b, MatrixRef c,
 // REQUIRES: a is m x k, b is n x k, c is m x n; c shares no memory with a or b.
 void MultiplyTransposedInto(const ConstMatrixRef& a, const ConstMatrixRef& b, MatrixRef c,
                             Accumulate accumulate);
+
+// c = a^T * b (kOverwrite) or c += a^T * b, the input gradient W^T * dout.
+// The kernel needs a's columns contiguous, so it multiplies a transposed copy
+// of a kept in *scratch (resized to a.cols() x a.rows(); no allocation once
+// the shape is stable).
+// REQUIRES: a is k x m, b is k x n, c is m x n; c shares no memory with a, b
+// or *scratch.
+void TransposedMultiplyInto(const ConstMatrixRef& a, const ConstMatrixRef& b, MatrixRef c,
+                            Accumulate accumulate, Eigen::MatrixXf* scratch);
 
 }  // namespace edgefl::nn

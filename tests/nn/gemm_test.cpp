@@ -76,6 +76,30 @@ TEST_CASE("MultiplyTransposedInto: equals a double-precision product for every b
   }
 }
 
+TEST_CASE("TransposedMultiplyInto: equals a double-precision product for every block split") {
+  uint64_t seed = 2000;
+  MatrixXf scratch;  // reused across shapes, as a layer reuses it across steps
+  for (Index m : kRows) {
+    for (Index n : kCols) {
+      for (Index k : {Index{1}, Index{5}, Index{200}}) {
+        CAPTURE(m);
+        CAPTURE(n);
+        CAPTURE(k);
+        const MatrixXf a = testing::RandomMatrix(k, m, seed++);
+        const MatrixXf b = testing::RandomMatrix(k, n, seed++);
+        const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
+        const MatrixXd product = a.cast<double>().transpose() * b.cast<double>();
+        MatrixXf c = MatrixXf::Constant(m, n, std::numeric_limits<float>::quiet_NaN());
+        TransposedMultiplyInto(a, b, c, Accumulate::kOverwrite, &scratch);
+        CHECK(RelativeError(c, product) < 1e-5);
+        c = c0;
+        TransposedMultiplyInto(a, b, c, Accumulate::kAdd, &scratch);
+        CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
+      }
+    }
+  }
+}
+
 TEST_CASE("MultiplyInto: blocks of larger matrices are read and written in place") {
   // Operands and result with outer strides larger than their row counts (a
   // batch that is a view of a bigger matrix); c's other rows stay untouched.
