@@ -302,8 +302,8 @@ float FedBrObjective::LossAndGradient(nn::Model& model, const client::Batch& bat
     dfeatures_.leftCols(b_count) += static_cast<float>(options_.decorr) * ddecorr_;
   }
 
-  model.ZeroGradients();
   nn::BackwardOptions backward;
+  backward.overwrite_gradients = true;
   if (feature_terms) backward.dfeatures = &dfeatures_;
   model.Backward(input_, dlogits_, backward);
   return static_cast<float>(loss);

@@ -64,8 +64,8 @@ float NoisySoftmaxObjective::LossAndGradient(nn::Model& model, const client::Bat
     dweights_.row(y) += g * features.col(b).transpose();
     if (w_norm > 0.0f) dweights_.row(y) -= (g * x_norm / w_norm) * weights.row(y);
   }
-  model.ZeroGradients();
   nn::BackwardOptions backward;
+  backward.overwrite_gradients = true;
   if (model.num_layers() >= 2) backward.dfeatures = &dfeatures_;
   model.Backward(batch.x, dlogits_, backward);
   Eigen::Map<Eigen::MatrixXf>(model.gradients().data() + model.parameter_offset(last), classes,
