@@ -50,6 +50,11 @@ class Session {
                         welcome->model_spec + ")");
         } else if (const auto* task = std::get_if<wire::TrainTask>(&message)) {
           if (!Train(*task)) {
+            if (bye_during_task_) {  // the run ended while this task ran
+              end.kind = SessionEnd::Kind::kBye;
+              end.reason = bye_during_task_->reason;
+              break;
+            }
             end.kind = SessionEnd::Kind::kDisconnected;
             end.reason = "training failed";
             break;
@@ -137,16 +142,47 @@ class Session {
   wire::Message Receive() {
     for (;;) {
       if (std::optional<wire::Frame> frame = decoder_.Next()) return wire::DecodeMessage(*frame);
-      uint8_t buffer[64 * 1024];
-      boost::system::error_code ec;
-      const size_t n = stream_.read_some(boost::asio::buffer(buffer), ec);
-      if (ec) {
-        const std::string why = wire::DescribeTlsError(ec, stream_.native_handle());
-        // A refused certificate shows up as an alert on the first read (TLS 1.3).
-        const bool refused = why.find("refused our certificate") != std::string::npos;
-        throw Disconnected{"connection lost: " + why, refused};
+      ReadSome();
+    }
+  }
+
+  // Blocks until some bytes arrive and feeds them to the decoder.
+  void ReadSome() {
+    uint8_t buffer[64 * 1024];
+    boost::system::error_code ec;
+    const size_t n = stream_.read_some(boost::asio::buffer(buffer), ec);
+    if (ec) {
+      const std::string why = wire::DescribeTlsError(ec, stream_.native_handle());
+      // A refused certificate shows up as an alert on the first read (TLS 1.3).
+      const bool refused = why.find("refused our certificate") != std::string::npos;
+      throw Disconnected{"connection lost: " + why, refused};
+    }
+    decoder_.Feed(std::span<const uint8_t>(buffer, n));
+  }
+
+  // What the coordinator sent while a task runs, read without blocking when
+  // it sent nothing: its Bye when the run ended meanwhile (returned), or a
+  // Heartbeat (skipped). The coordinator closes the connection soon after a
+  // Bye, so a client that only read after training would find it gone and
+  // retry a finished run. Once the handshake's post-handshake records were
+  // read with the Welcome, bytes on the socket are frames.
+  std::optional<wire::Bye> ByeDuringTask() {
+    for (;;) {
+      std::optional<wire::Frame> frame = decoder_.Next();
+      if (!frame) {
+        boost::system::error_code ec;
+        const bool pending =
+            SSL_pending(stream_.native_handle()) > 0 || stream_.next_layer().available(ec) > 0;
+        if (!pending) return std::nullopt;
+        ReadSome();
+        continue;
       }
-      decoder_.Feed(std::span<const uint8_t>(buffer, n));
+      const wire::Message message = wire::DecodeMessage(*frame);
+      if (const auto* bye = std::get_if<wire::Bye>(&message)) return *bye;
+      if (std::holds_alternative<wire::Heartbeat>(message)) continue;
+      if (const auto* error = std::get_if<wire::ErrorMessage>(&message))
+        throw Disconnected{"coordinator error during a task: " + error->message};
+      throw wire::ProtocolError("unexpected message from the coordinator during a task");
     }
   }
 
@@ -189,6 +225,12 @@ class Session {
     }
     const auto interval = std::chrono::duration<double>(heartbeat_seconds_);
     while (running.wait_for(interval) != std::future_status::ready) {
+      if ((bye_during_task_ = ByeDuringTask())) {
+        log_('I', "round " + std::to_string(task.round) + ": coordinator said bye (" +
+                      bye_during_task_->reason + ") during the task; its result is dropped");
+        running.wait();  // the trainer cannot be interrupted; it only reads task
+        return false;
+      }
       Send(wire::Heartbeat{heartbeat_sequence_++, task.round, std::nan("")});
     }
     try {
@@ -244,6 +286,7 @@ class Session {
   boost::asio::ssl::context context_;
   Stream stream_;
   wire::FrameDecoder decoder_;
+  std::optional<wire::Bye> bye_during_task_;  // set when the run ended during a task
   double heartbeat_seconds_ = 5.0;
   uint64_t heartbeat_sequence_ = 0;
   std::unique_ptr<LocalTrainer> trainer_;  // for the model spec of the last task

@@ -135,6 +135,27 @@ TEST_CASE("async federation: fedbuff over TLS with a slow client and one killed 
   CHECK(total == 2 * kVersions);  // every version buffers exactly two updates
 }
 
+TEST_CASE("async federation: a client mid-task when the run ends reads the Bye and exits 0") {
+  Federation fed(3);
+  INFO(fed.Logs());
+  Process& coordinator = fed.StartCoordinator(
+      "coordinator", AsyncSettings("async-bye", {"strategy=fedasync", "rounds=6", "min_clients=3",
+                                                 "clients_per_round=3"}));
+  const int port = fed.WaitListening(coordinator);
+  fed.StartClient(0, port);
+  fed.StartClient(1, port);
+  // Its one task takes far longer than the fast clients' six versions.
+  Process& slow = fed.StartClient(2, port, {"--slowdown", "400"});
+  REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish");
+  CHECK(coordinator.ExitedWith(0));
+  // It learns of the end while training (not after, from a connection
+  // that is gone) and stops without retrying a finished run.
+  REQUIRE(slow.Wait(kStartTimeout));
+  CHECK(slow.ExitedWith(0));
+  CHECK(Contains(fed.ClientLog(2), "coordinator said bye (run finished) during the task"));
+  CHECK_FALSE(Contains(fed.ClientLog(2), "reconnecting"));
+}
+
 TEST_CASE("async federation: a client joining mid-run gets work and SIGTERM ends the run") {
   constexpr int kClients = 3;
   Federation fed(kClients);
