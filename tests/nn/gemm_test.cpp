@@ -29,6 +29,18 @@ constexpr Index kRows[] = {1, 3, 15, 16, 17, 24, 31, 47, 48, 61, 100, 120, 200};
 constexpr Index kCols[] = {1, 7, 8, 9, 64};
 constexpr Index kSteps[] = {1, 5, 64, 200, 1100};
 
+// Runs `multiply(c, mode)` in both modes against the double-precision
+// `product`: overwriting a c of NaN (it must not read c), adding onto c0.
+template <typename Multiply>
+void CheckBothModes(const Multiply& multiply, const MatrixXf& c0, const MatrixXd& product) {
+  MatrixXf c = MatrixXf::Constant(c0.rows(), c0.cols(), std::numeric_limits<float>::quiet_NaN());
+  multiply(c, Accumulate::kOverwrite);
+  CHECK(RelativeError(c, product) < 1e-5);
+  c = c0;
+  multiply(c, Accumulate::kAdd);
+  CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
+}
+
 TEST_CASE("MultiplyInto: equals a double-precision product for every block split") {
   uint64_t seed = 1;
   for (Index m : kRows) {
@@ -41,13 +53,8 @@ TEST_CASE("MultiplyInto: equals a double-precision product for every block split
         const MatrixXf b = testing::RandomMatrix(k, n, seed++);
         const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
         const MatrixXd product = a.cast<double>() * b.cast<double>();
-        // Overwrite must not read c: start from NaN.
-        MatrixXf c = MatrixXf::Constant(m, n, std::numeric_limits<float>::quiet_NaN());
-        MultiplyInto(a, b, c, Accumulate::kOverwrite);
-        CHECK(RelativeError(c, product) < 1e-5);
-        c = c0;
-        MultiplyInto(a, b, c, Accumulate::kAdd);
-        CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
+        CheckBothModes([&](MatrixXf& c, Accumulate mode) { MultiplyInto(a, b, c, mode); }, c0,
+                       product);
       }
     }
   }
@@ -65,12 +72,8 @@ TEST_CASE("MultiplyTransposedInto: equals a double-precision product for every b
         const MatrixXf b = testing::RandomMatrix(n, k, seed++);
         const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
         const MatrixXd product = a.cast<double>() * b.cast<double>().transpose();
-        MatrixXf c = MatrixXf::Constant(m, n, std::numeric_limits<float>::quiet_NaN());
-        MultiplyTransposedInto(a, b, c, Accumulate::kOverwrite);
-        CHECK(RelativeError(c, product) < 1e-5);
-        c = c0;
-        MultiplyTransposedInto(a, b, c, Accumulate::kAdd);
-        CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
+        CheckBothModes([&](MatrixXf& c, Accumulate mode) { MultiplyTransposedInto(a, b, c, mode); },
+                       c0, product);
       }
     }
   }
@@ -89,12 +92,9 @@ TEST_CASE("TransposedMultiplyInto: equals a double-precision product for every b
         const MatrixXf b = testing::RandomMatrix(k, n, seed++);
         const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
         const MatrixXd product = a.cast<double>().transpose() * b.cast<double>();
-        MatrixXf c = MatrixXf::Constant(m, n, std::numeric_limits<float>::quiet_NaN());
-        TransposedMultiplyInto(a, b, c, Accumulate::kOverwrite, &scratch);
-        CHECK(RelativeError(c, product) < 1e-5);
-        c = c0;
-        TransposedMultiplyInto(a, b, c, Accumulate::kAdd, &scratch);
-        CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
+        CheckBothModes(
+            [&](MatrixXf& c, Accumulate mode) { TransposedMultiplyInto(a, b, c, mode, &scratch); },
+            c0, product);
       }
     }
   }
