@@ -200,24 +200,28 @@ class Session {
     log_('I', "round " + std::to_string(task.round) + ": training " + task.model_spec + " (" +
                   std::to_string(data_.size()) + " samples)");
     std::future<LocalTrainResult> running;
+    // Ends a slowed device's artificial wait early: set on a Bye, broken
+    // (which also ends it) when this function leaves before the task did.
+    // Declared after `running`, so it is destroyed first.
+    std::promise<void> stop_waiting;
+    std::shared_future<void> stop = stop_waiting.get_future().share();
     try {
       LocalTrainer& trainer = TrainerFor(task.model_spec);
       auto objective = algorithms::MakeLocalObjective(task.local, &data_);
       auto order = algorithms::MakeDataOrder(task.local, &task.recipe);
-      running = std::async(
-          std::launch::async, [&trainer, &task, objective = std::move(objective),
-                               order = std::move(order), slowdown = options_.slowdown]() mutable {
-            LocalTrainResult trained =
-                trainer.Train(std::span<const float>(task.parameters.data(),
-                                                     static_cast<size_t>(task.parameters.size())),
-                              task.recipe, objective.get(), order.get());
-            if (slowdown > 1.0) {
-              std::this_thread::sleep_for(
-                  std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
-              trained.compute_seconds *= slowdown;
-            }
-            return trained;
-          });
+      running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
+                                                order = std::move(order),
+                                                slowdown = options_.slowdown, stop]() mutable {
+        LocalTrainResult trained =
+            trainer.Train(std::span<const float>(task.parameters.data(),
+                                                 static_cast<size_t>(task.parameters.size())),
+                          task.recipe, objective.get(), order.get());
+        if (slowdown > 1.0) {
+          stop.wait_for(std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
+          trained.compute_seconds *= slowdown;
+        }
+        return trained;
+      });
     } catch (const Error& e) {
       log_('W', std::string("cannot train: ") + e.what());
       Send(wire::ErrorMessage{wire::ErrorCode::kBadTask, e.what()});
@@ -228,7 +232,8 @@ class Session {
       if ((bye_during_task_ = ByeDuringTask())) {
         log_('I', "round " + std::to_string(task.round) + ": coordinator said bye (" +
                       bye_during_task_->reason + ") during the task; its result is dropped");
-        running.wait();  // the trainer cannot be interrupted; it only reads task
+        stop_waiting.set_value();
+        running.wait();  // the trainer itself cannot be interrupted; it only reads task
         return false;
       }
       Send(wire::Heartbeat{heartbeat_sequence_++, task.round, std::nan("")});

@@ -139,20 +139,31 @@ TEST_CASE("async federation: a client mid-task when the run ends reads the Bye a
   Federation fed(3);
   INFO(fed.Logs());
   Process& coordinator = fed.StartCoordinator(
-      "coordinator", AsyncSettings("async-bye", {"strategy=fedasync", "rounds=6", "min_clients=3",
-                                                 "clients_per_round=3"}));
+      "coordinator", AsyncSettings("async-bye", {"strategy=fedasync", "rounds=100000",
+                                                 "min_clients=3", "clients_per_round=3"}));
   const int port = fed.WaitListening(coordinator);
   fed.StartClient(0, port);
   fed.StartClient(1, port);
-  // Its one task takes far longer than the fast clients' six versions.
-  Process& slow = fed.StartClient(2, port, {"--slowdown", "400"});
-  REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish");
+  // Each of its tasks takes 1000x its compute time, so it is mid-task when
+  // the run ends; a Bye ends that wait early.
+  Process& slow = fed.StartClient(2, port, {"--slowdown", "1000"});
+  REQUIRE(PollUntil(
+      [&] {
+        const std::string log = ReadIfExists(fed.ClientLog(2));
+        return (Contains(coordinator.out(), "version 3/") &&
+                Occurrences(log, ": training") > Occurrences(log, ": done")) ||
+               !coordinator.Running();
+      },
+      kStartTimeout));
+  REQUIRE(coordinator.Running());
+  coordinator.Signal(SIGTERM);
+  REQUIRE_MESSAGE(coordinator.Wait(kStartTimeout), "the coordinator did not stop");
   CHECK(coordinator.ExitedWith(0));
   // It learns of the end while training (not after, from a connection
   // that is gone) and stops without retrying a finished run.
   REQUIRE(slow.Wait(kStartTimeout));
   CHECK(slow.ExitedWith(0));
-  CHECK(Contains(fed.ClientLog(2), "coordinator said bye (run finished) during the task"));
+  CHECK(Contains(fed.ClientLog(2), "coordinator said bye (shutting down) during the task"));
   CHECK_FALSE(Contains(fed.ClientLog(2), "reconnecting"));
 }
 
