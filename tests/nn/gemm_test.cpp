@@ -41,63 +41,58 @@ void CheckBothModes(const Multiply& multiply, const MatrixXf& c0, const MatrixXd
   CHECK(RelativeError(c, c0.cast<double>() + product) < 1e-5);
 }
 
-TEST_CASE("MultiplyInto: equals a double-precision product for every block split") {
-  uint64_t seed = 1;
+// Calls check(m, n, k) for every row count, column count and step count
+// (`steps`), with the shape in the failure message.
+template <typename Steps, typename Check>
+void ForEachShape(const Steps& steps, const Check& check) {
   for (Index m : kRows) {
     for (Index n : kCols) {
-      for (Index k : kSteps) {
+      for (Index k : steps) {
         CAPTURE(m);
         CAPTURE(n);
         CAPTURE(k);
-        const MatrixXf a = testing::RandomMatrix(m, k, seed++);
-        const MatrixXf b = testing::RandomMatrix(k, n, seed++);
-        const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
-        const MatrixXd product = a.cast<double>() * b.cast<double>();
-        CheckBothModes([&](MatrixXf& c, Accumulate mode) { MultiplyInto(a, b, c, mode); }, c0,
-                       product);
+        check(m, n, k);
       }
     }
   }
 }
 
+TEST_CASE("MultiplyInto: equals a double-precision product for every block split") {
+  uint64_t seed = 1;
+  ForEachShape(kSteps, [&](Index m, Index n, Index k) {
+    const MatrixXf a = testing::RandomMatrix(m, k, seed++);
+    const MatrixXf b = testing::RandomMatrix(k, n, seed++);
+    const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
+    const MatrixXd product = a.cast<double>() * b.cast<double>();
+    CheckBothModes([&](MatrixXf& c, Accumulate mode) { MultiplyInto(a, b, c, mode); }, c0, product);
+  });
+}
+
 TEST_CASE("MultiplyTransposedInto: equals a double-precision product for every block split") {
   uint64_t seed = 1000;
-  for (Index m : kRows) {
-    for (Index n : kCols) {
-      for (Index k : kSteps) {
-        CAPTURE(m);
-        CAPTURE(n);
-        CAPTURE(k);
-        const MatrixXf a = testing::RandomMatrix(m, k, seed++);
-        const MatrixXf b = testing::RandomMatrix(n, k, seed++);
-        const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
-        const MatrixXd product = a.cast<double>() * b.cast<double>().transpose();
-        CheckBothModes([&](MatrixXf& c, Accumulate mode) { MultiplyTransposedInto(a, b, c, mode); },
-                       c0, product);
-      }
-    }
-  }
+  ForEachShape(kSteps, [&](Index m, Index n, Index k) {
+    const MatrixXf a = testing::RandomMatrix(m, k, seed++);
+    const MatrixXf b = testing::RandomMatrix(n, k, seed++);
+    const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
+    const MatrixXd product = a.cast<double>() * b.cast<double>().transpose();
+    CheckBothModes([&](MatrixXf& c, Accumulate mode) { MultiplyTransposedInto(a, b, c, mode); }, c0,
+                   product);
+  });
 }
 
 TEST_CASE("TransposedMultiplyInto: equals a double-precision product for every block split") {
   uint64_t seed = 2000;
   MatrixXf scratch;  // reused across shapes, as a layer reuses it across steps
-  for (Index m : kRows) {
-    for (Index n : kCols) {
-      for (Index k : {Index{1}, Index{5}, Index{200}}) {
-        CAPTURE(m);
-        CAPTURE(n);
-        CAPTURE(k);
-        const MatrixXf a = testing::RandomMatrix(k, m, seed++);
-        const MatrixXf b = testing::RandomMatrix(k, n, seed++);
-        const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
-        const MatrixXd product = a.cast<double>().transpose() * b.cast<double>();
-        CheckBothModes(
-            [&](MatrixXf& c, Accumulate mode) { TransposedMultiplyInto(a, b, c, mode, &scratch); },
-            c0, product);
-      }
-    }
-  }
+  constexpr Index kShortSteps[] = {1, 5, 200};
+  ForEachShape(kShortSteps, [&](Index m, Index n, Index k) {
+    const MatrixXf a = testing::RandomMatrix(k, m, seed++);
+    const MatrixXf b = testing::RandomMatrix(k, n, seed++);
+    const MatrixXf c0 = testing::RandomMatrix(m, n, seed++);
+    const MatrixXd product = a.cast<double>().transpose() * b.cast<double>();
+    CheckBothModes(
+        [&](MatrixXf& c, Accumulate mode) { TransposedMultiplyInto(a, b, c, mode, &scratch); }, c0,
+        product);
+  });
 }
 
 TEST_CASE("MultiplyInto: blocks of larger matrices are read and written in place") {
