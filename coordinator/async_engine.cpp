@@ -5,13 +5,23 @@
 #include "common/error.h"
 
 namespace edgefl::coordinator {
+namespace {
+
+AsyncStart NewRun(Eigen::VectorXf initial) {
+  AsyncStart start;
+  start.parameters = std::move(initial);
+  return start;
+}
+
+}  // namespace
+
 AsyncEngine::AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet,
-                         std::vector<ClientProxy*> clients, AsyncOptions options,
-                         Eigen::VectorXf initial, int64_t initial_version)
+                         std::vector<ClientProxy*> clients, AsyncOptions options, AsyncStart start)
     : fleet_(fleet),
       clients_(std::move(clients)),
       options_(options),
-      fold_(strategy, std::move(initial), initial_version),
+      fold_(strategy, std::move(start.parameters), start.version),
+      clock_(start.clock),
       running_(clients_.size()),
       wake_pending_(clients_.size(), false),
       tasks_(clients_.size(), 0) {
@@ -20,7 +30,16 @@ AsyncEngine::AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet,
                       std::to_string(clients_.size()) + " are connected");
   }
   if (clients_.empty()) throw ConfigError("asynchronous federation needs at least one client");
+  for (size_t k = 0; k < clients_.size(); ++k) {
+    const auto done = start.client_tasks.find(clients_[k]->info().id);
+    if (done != start.client_tasks.end()) tasks_[k] = done->second;
+  }
 }
+
+AsyncEngine::AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet,
+                         std::vector<ClientProxy*> clients, AsyncOptions options,
+                         Eigen::VectorXf initial)
+    : AsyncEngine(strategy, fleet, std::move(clients), options, NewRun(std::move(initial))) {}
 
 AsyncEngine::~AsyncEngine() {
   for (std::optional<Task>& task : running_) {

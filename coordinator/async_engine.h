@@ -44,9 +44,15 @@ class AsyncEngine final : public AsyncUpdates {
  public:
   // `clients[k]` is fleet client k; both must outlive the engine. Clients'
   // info().samples_per_second is the speed the strategy sees (DyLU).
-  // Throws ConfigError for an empty model or a fleet of another size.
+  // Starts at `start` (a resumed run: its next version is start.version + 1,
+  // the clock continues from start.clock, each client's task count from
+  // start.client_tasks; nothing is in flight). Throws ConfigError for an
+  // empty model or a fleet of another size.
   AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet, std::vector<ClientProxy*> clients,
-              AsyncOptions options, Eigen::VectorXf initial, int64_t initial_version = 0);
+              AsyncOptions options, AsyncStart start);
+  // A new run: version 0 is `initial`, the clock starts at 0.
+  AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet, std::vector<ClientProxy*> clients,
+              AsyncOptions options, Eigen::VectorXf initial);
   // Waits for the tasks still training (they use the proxies).
   ~AsyncEngine();
   AsyncEngine(const AsyncEngine&) = delete;
@@ -61,7 +67,7 @@ class AsyncEngine final : public AsyncUpdates {
   int64_t model_version() const override { return fold_.version(); }
   std::string stop_reason() const override;
   double now() const { return clock_.now(); }
-  // Tasks sent to client k so far.
+  // Tasks sent to client k over the run (a resumed run's count included).
   int64_t tasks(size_t client) const { return tasks_.at(client); }
 
  private:

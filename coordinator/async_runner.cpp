@@ -84,10 +84,10 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
     raw.push_back(c.get());
   return RunAsyncExperiment(
       config, test, clients.size(),
-      [&](algorithms::AsyncStrategy& strategy, int64_t model_bytes, Eigen::VectorXf initial) {
+      [&](algorithms::AsyncStrategy& strategy, int64_t model_bytes, AsyncStart start) {
         AsyncOptions options;
         options.model_bytes = model_bytes;
-        return std::make_unique<AsyncEngine>(strategy, fleet, raw, options, std::move(initial));
+        return std::make_unique<AsyncEngine>(strategy, fleet, raw, options, std::move(start));
       },
       progress);
 }
@@ -104,41 +104,82 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
   const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
 
   storage::ExperimentLog log(config.db);
-  if (log.FindRun(config.run_name)) {
-    throw ConfigError("run '" + config.run_name + "' is already in " + config.db +
-                      "; asynchronous runs cannot be resumed yet, choose another run_name");
-  }
-  storage::RunSpec spec;
-  spec.name = config.run_name;
-  spec.config = ToToml(config);
-  spec.strategy = config.strategy;
-  spec.mode = "async";
-  spec.model_spec = config.model;
-  spec.seed = config.seed;
-  spec.planned_rounds = config.rounds;
-  const int64_t run_id = log.BeginRun(spec);
-
+  ProgressLine line(progress, "version");
   AsyncExperimentResult result;
+  AsyncStart from;  // version 0, or where a resumed run stopped
+  from.parameters = model.parameters();
+  int64_t run_id = 0;
+  if (std::optional<storage::RunInfo> existing = RunToResume(log, config)) {
+    run_id = existing->id;
+    if (existing->spec.strategy != config.strategy) {
+      throw ConfigError("run '" + config.run_name + "' was started with strategy " +
+                        existing->spec.strategy + ", the config says " + config.strategy);
+    }
+    // Checked before ResumeRun: a refused resume leaves the run as it was.
+    from.version = log.LastCompletedRound(run_id);
+    if (from.version > 0) {
+      std::optional<storage::Checkpoint> checkpoint = log.LatestCheckpoint(run_id);
+      if (!checkpoint || checkpoint->round != from.version) {
+        throw DataError(config.db + ": run '" + config.run_name +
+                        "' has no checkpoint of version " + std::to_string(from.version) +
+                        " to resume from");
+      }
+      if (checkpoint->spec != config.model) {
+        throw ConfigError("run '" + config.run_name + "' was started with model " +
+                          checkpoint->spec + ", the config says " + config.model);
+      }
+      from.parameters = std::move(checkpoint->parameters);
+      // Momentum, buffer and arrival count continue where they stopped.
+      if (checkpoint->strategy_state.size() > 0) {
+        strategy->RestoreState(checkpoint->strategy_state);
+      }
+      const std::vector<storage::RoundRecord> done = log.Rounds(run_id);
+      for (const storage::RoundRecord& r : done)
+        from.tasks_sent += r.selected;
+      if (!done.empty() && done.back().virtual_time) from.clock = *done.back().virtual_time;
+      for (const storage::ClientUpdateRecord& u : log.ClientUpdates(run_id))
+        ++from.client_tasks[u.client_id];
+    }
+    log.ResumeRun(run_id);
+    line.Message("resuming run '" + config.run_name + "' after version " +
+                 std::to_string(from.version));
+  } else {
+    storage::RunSpec spec;
+    spec.name = config.run_name;
+    spec.config = ToToml(config);
+    spec.strategy = config.strategy;
+    spec.mode = "async";
+    spec.model_spec = config.model;
+    spec.seed = config.seed;
+    spec.planned_rounds = config.rounds;
+    run_id = log.BeginRun(spec);
+  }
   result.run_id = run_id;
-  result.first_round = 1;
+  result.first_round = from.version + 1;
+  result.virtual_seconds = from.clock;
+  int64_t last_done = from.version;
   try {
-    log.RecordEvaluation(run_id, EvaluateOnTest(model, model.parameters(), test, 0));
-    const std::unique_ptr<AsyncUpdates> loop =
-        make_loop(*strategy, model_bytes, model.parameters());
+    if (!HasTestEvaluation(log, run_id, 0)) {
+      log.RecordEvaluation(run_id, EvaluateOnTest(model, model.parameters(), test, 0));
+    }
+    const std::unique_ptr<AsyncUpdates> loop = make_loop(*strategy, model_bytes, std::move(from));
     AsyncUpdates& engine = *loop;
 
-    ProgressLine line(progress, "version");
-    line.Start(0, config.rounds);
+    line.Start(last_done, config.rounds);
     double started_at = Now();
     // Versions are counted as they are taken: the loop may have made more
     // than it has handed over (simultaneous arrivals).
-    while (result.last_round < config.rounds) {
+    while (last_done < config.rounds) {
       std::optional<AsyncUpdate> update = engine.NextUpdate();
       if (!update) {
         result.interrupted = true;
         break;
       }
       const int64_t version = update->model_version;
+      if (version != last_done + 1) {  // a loop started at the wrong version
+        throw Error("the asynchronous loop made version " + std::to_string(version) +
+                    " after version " + std::to_string(last_done));
+      }
       std::vector<storage::EvaluationRecord> evals;
       const bool evaluate = version % config.eval_every == 0 || version == config.rounds;
       if (evaluate) evals.push_back(EvaluateOnTest(model, *update->parameters, test, version));
@@ -186,7 +227,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                       update->failures.size());
         line.Step(version, details);
       }
-      result.last_round = version;
+      last_done = result.last_round = version;
       result.virtual_seconds = update->virtual_time;
     }
     if (result.interrupted) {

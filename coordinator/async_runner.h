@@ -7,10 +7,21 @@
 // since the previous version; the global model is evaluated on the test
 // split every eval_every versions (and after the last).
 //
-// Async runs are not resumable yet: a run name already in the log is a
-// ConfigError. A loop that cannot go on before `rounds` versions (no client
-// can deliver, a stop was requested) ends the run as interrupted, with the
-// loop's reason.
+// Resume: a run of the same run_name that did not complete continues after
+// its last committed version, as a sync run does after its last round: the
+// model and the strategy's state (momentum, buffer) from that version's
+// checkpoint, the loop's clock from its virtual_time, task counts from the
+// log (AsyncStart); the next committed version is the last one + 1, and the
+// initial model is not evaluated again. Tasks that were in flight when the
+// run stopped are lost (their clients train again from the resumed model),
+// so a resumed simulation is NOT bit-identical to an uninterrupted one:
+// updates in flight, versions made but not yet committed and the order of
+// the next arrivals differ. A completed run, a run started in sync mode or
+// with another strategy, and a checkpoint of another model are
+// ConfigErrors; a missing checkpoint of the last version is a DataError
+// (the run is left as it was). A loop that cannot go on before `rounds`
+// versions (no client can deliver, a stop was requested) ends the run as
+// interrupted, with the loop's reason.
 #pragma once
 
 #include <cstdio>
@@ -45,13 +56,14 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                                          const std::vector<std::shared_ptr<ClientProxy>>& clients,
                                          Fleet& fleet, std::FILE* progress);
 
-// The same run over any loop: `make_loop` builds it from the strategy, the
-// model's size in bytes and the initial model (once the run is open in the
-// log). `fleet_size` is the number of clients the strategy is told (the
-// default buffer of async_dn). Used by edgefl-coordinator with a
-// HostAsyncEngine.
+// The same run over any loop: `make_loop` builds it from the strategy (its
+// state restored on resume), the model's size in bytes and where to start
+// (version 0 and the initial model, or a resumed run's last version; once
+// the run is open in the log). `fleet_size` is the number of clients the
+// strategy is told (the default buffer of async_dn). Used by
+// edgefl-coordinator with a HostAsyncEngine.
 using AsyncLoopFactory = std::function<std::unique_ptr<AsyncUpdates>(
-    algorithms::AsyncStrategy& strategy, int64_t model_bytes, Eigen::VectorXf initial)>;
+    algorithms::AsyncStrategy& strategy, int64_t model_bytes, AsyncStart start)>;
 AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                                          const datasets::Dataset& test, size_t fleet_size,
                                          const AsyncLoopFactory& make_loop, std::FILE* progress);

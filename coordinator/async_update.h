@@ -35,6 +35,20 @@ struct AsyncUpdate {
   Eigen::VectorXf strategy_state;
 };
 
+// Where a loop starts: version 0 and the initial model of a new run, or the
+// last committed version of a resumed run (its checkpoint), so the loop's
+// next version is `version` + 1. Tasks in flight when the run stopped are
+// not in it: they are lost, and their clients start again from this model.
+struct AsyncStart {
+  Eigen::VectorXf parameters;  // the model of `version`
+  int64_t version = 0;
+  double clock = 0.0;      // the loop's clock at `version` (the last version's virtual_time)
+  int64_t tasks_sent = 0;  // tasks sent over the run before `version` was made (Σ selected)
+  // Tasks per client id that the log accounts for (its update rows): a
+  // client's task count, which seeds its data order, continues from here.
+  std::map<std::string, int64_t> client_tasks;
+};
+
 // A loop that makes model versions. Driven from one thread.
 class AsyncUpdates {
  public:

@@ -9,8 +9,9 @@
 // round). A run of the same run_name that did not finish is resumed.
 // With mode = async the run goes through RunAsyncExperiment over a
 // HostAsyncEngine instead: every connected client always has a task, each
-// model version is one commit; async runs are not resumed (a repeated
-// run_name is refused).
+// model version is one commit; an async run that did not finish is resumed
+// after its last committed version (tasks in flight at the restart are
+// lost; clients reconnect and train from the resumed model).
 //
 // Output: "listening on HOST:PORT" on stderr once bound; log lines on
 // stderr ("I|W|E YYYY-MM-DD HH:MM:SS.mmm text"); progress on stdout (round
@@ -197,11 +198,9 @@ int Run(int argc, char** argv) {
   const size_t fleet_size = static_cast<size_t>(std::max<int64_t>(config.min_clients, 1));
   if (async) {
     algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
+    // A completed run or one of the other mode fails before data is loaded.
     storage::ExperimentLog log(config.db);
-    if (log.FindRun(config.run_name)) {
-      throw ConfigError("run '" + config.run_name + "' is already in " + config.db +
-                        "; asynchronous runs cannot be resumed yet, choose another run_name");
-    }
+    RunToResume(log, config);
   } else {
     if (algorithms::IsAsyncStrategy(config.strategy)) {
       throw ConfigError("strategy " + config.strategy + " is asynchronous: set mode = \"async\"");
@@ -294,9 +293,9 @@ int Run(int argc, char** argv) {
       options.min_clients = static_cast<size_t>(config.min_clients);
       result = RunAsyncExperiment(
           config, test, fleet_size,
-          [&](algorithms::AsyncStrategy& strategy, int64_t, Eigen::VectorXf initial) {
-            return std::make_unique<HostAsyncEngine>(strategy, registry, options,
-                                                     std::move(initial), logger);
+          [&](algorithms::AsyncStrategy& strategy, int64_t, AsyncStart start) {
+            return std::make_unique<HostAsyncEngine>(strategy, registry, options, std::move(start),
+                                                     logger);
           },
           stdout);
     } else {

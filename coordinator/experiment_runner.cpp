@@ -126,6 +126,30 @@ storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf
   return record;
 }
 
+std::optional<storage::RunInfo> RunToResume(storage::ExperimentLog& log,
+                                            const ExperimentConfig& config) {
+  std::optional<storage::RunInfo> existing = log.FindRun(config.run_name);
+  if (!existing) return std::nullopt;
+  if (existing->status == storage::RunStatus::kCompleted) {
+    throw ConfigError("run '" + config.run_name + "' is already complete in " + config.db +
+                      "; choose another run_name");
+  }
+  if (existing->spec.mode != config.mode) {
+    throw ConfigError(
+        "run '" + config.run_name + "' in " + config.db + " was started with mode = \"" +
+        existing->spec.mode + "\"; it cannot be resumed with mode = \"" + config.mode +
+        "\" (set mode = \"" + existing->spec.mode + "\" to resume it, or choose another run_name)");
+  }
+  return existing;
+}
+
+bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t round) {
+  for (const storage::EvaluationRecord& e : log.Evaluations(run_id)) {
+    if (e.round == round && e.split == "test") return true;
+  }
+  return false;
+}
+
 void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data) {
   std::unique_ptr<algorithms::Strategy> probe =
       algorithms::MakeStrategy(StrategyConfigFrom(config));
@@ -158,11 +182,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
   ExperimentResult result;
   int64_t run_id = 0;
   int64_t last_done = 0;
-  if (auto existing = log.FindRun(config.run_name)) {
-    if (existing->status == storage::RunStatus::kCompleted) {
-      throw ConfigError("run '" + config.run_name + "' is already complete in " + config.db +
-                        "; choose another run_name");
-    }
+  if (auto existing = RunToResume(log, config)) {
     run_id = existing->id;
     last_done = log.ResumeRun(run_id);
     if (last_done > 0) {
@@ -199,7 +219,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
   result.first_round = last_done + 1;
 
   try {
-    if (last_done == 0) {
+    if (last_done == 0 && !HasTestEvaluation(log, run_id, 0)) {
       const storage::EvaluationRecord initial_eval = EvaluateOnTest(model, initial, test, 0);
       log.RecordEvaluation(run_id, initial_eval);
     }

@@ -53,6 +53,15 @@ void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Datase
 // failure (e.g. the disk is still full) must not hide the first, which the
 // caller rethrows.
 void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error);
+// The run config.run_name names in `log`, checked for a resume in
+// config.mode: nullopt when there is none; ConfigError when it is complete
+// ("already complete ...; choose another run_name") or was started in the
+// other mode (a sync run cannot continue asynchronously, nor the reverse).
+std::optional<storage::RunInfo> RunToResume(storage::ExperimentLog& log,
+                                            const ExperimentConfig& config);
+// Whether the run has a "test" evaluation of `round` (a resumed run that
+// crashed before its first commit already has the initial model's).
+bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t round);
 // Loss, accuracy and per-class accuracy of `parameters` on `test`, as the
 // log's "test" evaluation of `round` (sync rounds and async versions alike).
 storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
@@ -79,8 +88,8 @@ struct RunnerOptions {
 };
 
 // Runs (or resumes) the experiment. A run whose name is in the log and did
-// not complete is resumed after its last committed round; a completed one
-// is a ConfigError. On an exception the run is marked failed (rounds
+// not complete is resumed after its last committed round; a completed one,
+// or an async one, is a ConfigError (RunToResume). On an exception the run is marked failed (rounds
 // committed before stay intact) and the exception propagates; on `stop`
 // or an empty ClientsForRound it is marked interrupted.
 ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::Dataset& test,

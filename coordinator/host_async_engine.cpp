@@ -8,16 +8,20 @@
 namespace edgefl::coordinator {
 
 HostAsyncEngine::HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegistry& registry,
-                                 HostAsyncOptions options, Eigen::VectorXf initial, Logger logger)
+                                 HostAsyncOptions options, AsyncStart start, Logger logger)
     : registry_(registry),
       options_(options),
       logger_(std::move(logger)),
-      fold_(strategy, std::move(initial), 0),
+      fold_(strategy, std::move(start.parameters), start.version),
       start_(std::chrono::steady_clock::now()),
+      clock_offset_(start.clock),
+      task_label_(start.tasks_sent),
+      tasks_(std::move(start.client_tasks)),
       idle_since_(start_) {}
 
 double HostAsyncEngine::Clock() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return clock_offset_ +
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
 std::string HostAsyncEngine::stop_reason() const {

@@ -12,7 +12,17 @@
 // the session's round field (RemoteClient::SetRound): a client's result
 // must answer its latest task. The first tasks wait until min_clients are
 // connected. `virtual_time` of an update is host seconds since the loop
-// started. A requested stop (ClientRegistry::RequestStop, e.g. SIGTERM)
+// started (plus start.clock: a resumed run's time axis continues, its
+// downtime left out).
+//
+// Resume (AsyncStart of a resumed run): the next version is
+// start.version + 1 and task numbers continue after start.tasks_sent, the
+// tasks the log accounts for. Numbers of tasks that were in flight when the
+// previous coordinator died (never logged) can be given again; that is
+// safe because a number only matches a result to the pending task of the
+// same session, and every session after a restart is new (a client's
+// result for a task of a dead connection is never sent on a new one).
+// A requested stop (ClientRegistry::RequestStop, e.g. SIGTERM)
 // makes NextUpdate return nullopt; tasks still in flight are abandoned
 // (their sessions fail them when the server stops them).
 //
@@ -46,16 +56,18 @@ struct HostAsyncOptions {
 
 class HostAsyncEngine final : public AsyncUpdates {
  public:
-  // `registry` outlives the engine. Throws ConfigError for an empty model.
+  // `registry` outlives the engine. Starts at `start` (see above). Throws
+  // ConfigError for an empty model.
   HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegistry& registry,
-                  HostAsyncOptions options, Eigen::VectorXf initial, Logger logger);
+                  HostAsyncOptions options, AsyncStart start, Logger logger);
 
   std::optional<AsyncUpdate> NextUpdate() override;
   const Eigen::VectorXf& global() const override { return *fold_.global(); }
   int64_t model_version() const override { return fold_.version(); }
   std::string stop_reason() const override;
 
-  // Tasks sent so far, and tasks in flight now.
+  // The last task's number (tasks sent over the run, a resumed run's
+  // start.tasks_sent included), and tasks in flight now.
   int64_t tasks_sent() const { return task_label_; }
   size_t in_flight() const { return running_.size(); }
 
@@ -79,6 +91,7 @@ class HostAsyncEngine final : public AsyncUpdates {
   const Logger logger_;
   AsyncFold fold_;
   std::chrono::steady_clock::time_point start_;
+  double clock_offset_ = 0.0;  // start.clock
   bool started_ = false;
   int64_t task_label_ = 0;                             // the last task's number (all clients)
   std::map<std::string, int64_t> tasks_;               // tasks per client id (seeds data order)

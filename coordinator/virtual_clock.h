@@ -21,7 +21,12 @@ class VirtualClock {
     Payload payload;
   };
 
-  // Virtual seconds since the start: the time of the last event taken.
+  VirtualClock() = default;
+  // A clock that starts at `start` (a resumed simulation continues its time).
+  explicit VirtualClock(double start) : now_(start) {}
+
+  // Virtual seconds since the start: the time of the last event taken (or
+  // the start time before any).
   double now() const { return now_; }
   bool empty() const { return queue_.empty(); }
   size_t size() const { return queue_.size(); }
