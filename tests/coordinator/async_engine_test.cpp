@@ -95,6 +95,40 @@ TEST_CASE("async engine: updates apply in virtual arrival order with the right s
   CHECK(engine.tasks(1) == 2);
 }
 
+// A resumed run (AsyncStart): the next version is the last one + 1, the
+// virtual clock and each client's task count continue, and the first tasks
+// train from the resumed model (nothing was in flight).
+TEST_CASE(
+    "async engine: a resumed engine continues the version and the clock and the task counts") {
+  edgefl::testing::TempDir dir;
+  Fleet fleet = TraceFleet(dir, "10\n2.5\n", 2);
+  InstantClient a("a", 10), b("b", 10);
+  algorithms::FedAsyncOptions o;
+  o.task.recipe.epochs = 1;
+  algorithms::FedAsync strategy(o);
+  AsyncStart start;
+  start.parameters = Eigen::VectorXf::Constant(3, 5.0f);
+  start.version = 7;
+  start.clock = 100.0;
+  start.client_tasks = {{"a", 4}};  // b has no update in the log yet
+  AsyncEngine engine(strategy, fleet, {&a, &b}, {}, std::move(start));
+  CHECK(engine.model_version() == 7);
+  CHECK(engine.now() == 100.0);
+
+  const std::optional<AsyncUpdate> first = engine.NextUpdate();
+  REQUIRE(first.has_value());
+  CHECK(first->model_version == 8);
+  CHECK(first->virtual_time == 101.0);  // a's 1 s task, sent at 100
+  REQUIRE(first->results.size() == 1);
+  CHECK(first->results[0].base_version == 7);
+  CHECK(first->staleness[0] == 0);
+  CHECK(first->dispatched == 2);  // this version counts only the tasks sent since the start
+  // FedAsync (server_lr 1, constant weight) takes the client's model: 5 + 1.
+  CHECK((*first->parameters).isApprox(Eigen::VectorXf::Constant(3, 6.0f)));
+  CHECK(engine.tasks(0) == 6);  // tasks 5 (at 100) and 6 (re-sent at 101)
+  CHECK(engine.tasks(1) == 1);
+}
+
 // Small real clients on the synthetic data's natural split.
 struct RealFleet {
   explicit RealFleet(size_t threads, size_t n = 4) : pool(threads) {

@@ -1,10 +1,12 @@
 // Asynchronous federation (mode = async) in the real deployment on loopback:
 // an edgefl-coordinator process and edgefl-client processes over mutual TLS,
-// some of them slowed (--slowdown), one killed mid-task, then the SQLite log
-// as a user would read it.
+// some of them slowed (--slowdown), one killed mid-task, the coordinator
+// killed and restarted, then the SQLite log as a user would read it.
 //
 // Every wait is bounded; every process still running is killed when the
 // test's scope ends.
+#include <algorithm>
+#include <cctype>
 #include <map>
 #include <signal.h>
 #include <string>
@@ -13,6 +15,7 @@
 #include <doctest/doctest.h>
 
 #include "storage/experiment_log.h"
+#include "storage/log_check.h"
 #include "tests/coordinator/federation_util.h"
 
 namespace edgefl::coordinator {
@@ -20,6 +23,8 @@ namespace {
 
 using edgefl::testing::Contains;
 using edgefl::testing::Federation;
+using edgefl::testing::FreePort;
+using edgefl::testing::IntegrityCheck;
 using edgefl::testing::kRunTimeout;
 using edgefl::testing::kStartTimeout;
 using edgefl::testing::Occurrences;
@@ -27,6 +32,8 @@ using edgefl::testing::PollUntil;
 using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
 using edgefl::testing::ReadOnly;
+using edgefl::testing::Scaled;
+using edgefl::testing::Violations;
 
 constexpr int64_t kVersions = 12;
 
@@ -213,6 +220,90 @@ TEST_CASE("async federation: a client joining mid-run gets work and SIGTERM ends
   for (size_t i = 0; i < rounds.size(); ++i)
     CHECK(rounds[i].model_version == static_cast<int64_t>(i + 1));
   CHECK(joiner_accepted(log, run->id));
+}
+
+// The task numbers (the TrainTasks' round field) in a coordinator's log
+// lines "NAME: round N result in ...".
+std::vector<int64_t> TaskNumbers(const std::string& log) {
+  std::vector<int64_t> numbers;
+  const std::string mark = ": round ";
+  for (size_t at = log.find(mark); at != std::string::npos; at = log.find(mark, at + 1)) {
+    const size_t digits = at + mark.size();
+    size_t end = digits;
+    while (end < log.size() && std::isdigit(static_cast<unsigned char>(log[end])))
+      ++end;
+    if (end > digits && log.compare(end, 11, " result in ") == 0) {
+      numbers.push_back(std::stoll(log.substr(digits, end - digits)));
+    }
+  }
+  return numbers;
+}
+
+TEST_CASE(
+    "async federation: kill -9 the coordinator mid-run: a restart resumes at the next version "
+    "with none lost or repeated") {
+  constexpr int kClients = 3;
+  const std::string run_name = "async-kill";
+  Federation fed(kClients);
+  INFO(fed.Logs());
+  // A fixed port (the clients reconnect to it after the restart); slowed
+  // clients, so the kill comes well before the last version.
+  const int port = FreePort();
+  const std::vector<std::string> settings =
+      AsyncSettings(run_name, {"port=" + std::to_string(port), "strategy=async_dn", "buffer_size=2",
+                               "min_clients=3", "clients_per_round=3"});
+  Process& first = fed.StartCoordinator("coordinator-1", settings);
+  REQUIRE(fed.WaitListening(first) == port);
+  for (int k = 0; k < kClients; ++k)
+    fed.StartClient(k, port, {"--slowdown", "20"});
+
+  // Version 3 committed (its progress line follows the commit): kill.
+  REQUIRE_MESSAGE(PollUntil([&] { return Contains(first.out(), "version 3/") || !first.Running(); },
+                            kRunTimeout),
+                  "version 3 was not committed");
+  REQUIRE(first.Running());
+  first.Signal(SIGKILL);
+  REQUIRE(first.Wait(Scaled(std::chrono::seconds(10))));
+  REQUIRE(first.KilledBy(SIGKILL));
+
+  int64_t committed = 0, tasks_logged = 0;
+  {
+    storage::ExperimentLog log(fed.db(), ReadOnly());
+    const auto run = log.FindRun(run_name);
+    REQUIRE(run.has_value());
+    CHECK(run->status == storage::RunStatus::kRunning);  // crashed, not ended
+    committed = log.LastCompletedRound(run->id);
+    for (const storage::RoundRecord& r : log.Rounds(run->id))
+      tasks_logged += r.selected;
+  }
+  REQUIRE(committed >= 3);
+  REQUIRE(committed < kVersions);
+  for (Process* client : fed.clients())
+    CHECK_MESSAGE(client->Running(), client->Describe());  // retrying
+
+  Process& second = fed.StartCoordinator("coordinator-2", settings);
+  fed.RequireRunCompleted(second);
+
+  const std::string output = ReadIfExists(second.out());
+  CHECK(output.find("resuming run '" + run_name + "' after version " + std::to_string(committed)) !=
+        std::string::npos);
+  CHECK(output.find("version " + std::to_string(committed + 1) + "/") != std::string::npos);
+  CHECK(output.find("version " + std::to_string(committed) + "/") == std::string::npos);
+  // Task numbers go on after those the log accounts for.
+  const std::vector<int64_t> numbers = TaskNumbers(ReadIfExists(second.err()));
+  REQUIRE(!numbers.empty());
+  CHECK(*std::min_element(numbers.begin(), numbers.end()) > tasks_logged);
+
+  // Versions 1..N once each, evaluations of 0, 4, 8, 12 once each.
+  CheckAsyncLog(fed, run_name);
+  CHECK(Violations(storage::CheckLog(fed.db())) == "");
+  storage::ExperimentLog log(fed.db());
+  CHECK(IntegrityCheck(log.TEST_db()) == "ok");
+  const auto run = log.FindRun(run_name);
+  REQUIRE(run.has_value());
+  // async_dn's arrival counter (one version per arrival) went on from the
+  // checkpoint instead of starting again at 0.
+  CHECK(log.LatestCheckpoint(run->id)->strategy_state[0] == static_cast<float>(kVersions));
 }
 
 TEST_CASE("async federation: async_dn with DyLU gives a slowed client fewer local steps") {
