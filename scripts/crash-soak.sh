@@ -13,7 +13,9 @@
 #
 # Environment: EDGEFL_BUILD_DIR (default build/; built if a binary is
 # missing), SOAK_DIR (default a new directory under /tmp; kept), SOAK_SEED
-# (default 1: the kill delays), SOAK_CLIENTS (default 3).
+# (default 1: the kill delays), SOAK_CLIENTS (default 3), SOAK_MODE (sync,
+# the default: FedAvg rounds; async: async_dn model versions, resumed after
+# the last committed version).
 # Each cycle waits until every client is connected (or, every 8th cycle,
 # only until the coordinator listens: a kill during start-up and resume),
 # then kills after a random 0.2-2.0 s. Exits 1 with the violation on the
@@ -26,6 +28,12 @@ cycles=${1:-100}
 build_dir=${EDGEFL_BUILD_DIR:-build}
 seed=${SOAK_SEED:-1}
 clients=${SOAK_CLIENTS:-3}
+mode=${SOAK_MODE:-sync}
+case "$mode" in
+  sync) mode_args=() ;;
+  async) mode_args=(--set mode=async --set strategy=async_dn) ;;
+  *) echo "crash-soak: SOAK_MODE must be sync or async, not '$mode'" >&2; exit 2 ;;
+esac
 dir=${SOAK_DIR:-$(mktemp -d /tmp/edgefl-crash-soak.XXXXXX)}
 edgefl="$build_dir/tools/edgefl"
 coordinator="$build_dir/coordinator/edgefl-coordinator"
@@ -72,7 +80,7 @@ start_coordinator() {
     --set ca="$certs/ca.crt" --set clients="$clients" --set clients_per_round="$clients" \
     --set min_clients="$clients" --set rounds=1000000 --set model=logreg:784-10 \
     --set local_steps=2 --set test_subset=200 --set heartbeat=1 --set keep_checkpoints=3 \
-    >"$dir/coordinator.out" 2>"$dir/coordinator.log" &
+    "${mode_args[@]}" >"$dir/coordinator.out" 2>"$dir/coordinator.log" &
   coordinator_pid=$!
 }
 
@@ -94,7 +102,7 @@ RANDOM=$seed
 last=0     # rounds committed according to the last check
 start=$(date +%s)
 cycle=0
-echo "crash-soak: $cycles cycles, $clients clients, port $port, seed $seed, files in $dir"
+echo "crash-soak: $cycles cycles, $mode mode, $clients clients, port $port, seed $seed, files in $dir"
 for ((cycle = 1; cycle <= cycles; cycle++)); do
   start_coordinator
   wait_log "listening on" 1
@@ -115,10 +123,11 @@ for ((cycle = 1; cycle <= cycles; cycle++)); do
   coordinator_pid=""
 
   # The restart of this cycle must have resumed after the rounds committed
-  # before it (the log's state at the previous check).
+  # before it (the log's state at the previous check); an async run says
+  # "after version K" (one round row per model version).
   resumed=""
   if ((last > 0)); then
-    resumed=$(sed -n "s/.*resuming run '$run' after round \([0-9]*\).*/\1/p" "$dir/coordinator.out" "$dir/coordinator.log" | head -n 1)
+    resumed=$(sed -n -E "s/.*resuming run '$run' after (round|version) ([0-9]+).*/\2/p" "$dir/coordinator.out" "$dir/coordinator.log" | head -n 1)
     if [[ -n "$resumed" && "$resumed" != "$last" ]]; then
       fail "the coordinator resumed after round $resumed, but $last rounds were committed"
     fi
@@ -145,4 +154,4 @@ wait "$coordinator_pid" || fail "the coordinator's clean stop exited with $?"
 coordinator_pid=""
 check=$("$log_check" "$db" "$run" "$last" 2>&1) || fail "$check"
 elapsed=$(($(date +%s) - start))
-echo "crash-soak: $cycles kill -9 cycles, 0 violations, $(sed -n "s/.*last round of $run: \([0-9]*\).*/\1/p" <<<"$check") rounds committed, ${elapsed} s; $check"
+echo "crash-soak: $cycles kill -9 cycles ($mode), 0 violations, $(sed -n "s/.*last round of $run: \([0-9]*\).*/\1/p" <<<"$check") rounds committed, ${elapsed} s; $check"
