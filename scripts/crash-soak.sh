@@ -30,8 +30,8 @@ seed=${SOAK_SEED:-1}
 clients=${SOAK_CLIENTS:-3}
 mode=${SOAK_MODE:-sync}
 case "$mode" in
-  sync) mode_args=() ;;
-  async) mode_args=(--set mode=async --set strategy=async_dn) ;;
+  sync) mode_args=() unit=round ;;
+  async) mode_args=(--set mode=async --set strategy=async_dn) unit=version ;;
   *) echo "crash-soak: SOAK_MODE must be sync or async, not '$mode'" >&2; exit 2 ;;
 esac
 dir=${SOAK_DIR:-$(mktemp -d /tmp/edgefl-crash-soak.XXXXXX)}
@@ -129,7 +129,7 @@ for ((cycle = 1; cycle <= cycles; cycle++)); do
   if ((last > 0)); then
     resumed=$(sed -n -E "s/.*resuming run '$run' after (round|version) ([0-9]+).*/\2/p" "$dir/coordinator.out" "$dir/coordinator.log" | head -n 1)
     if [[ -n "$resumed" && "$resumed" != "$last" ]]; then
-      fail "the coordinator resumed after round $resumed, but $last rounds were committed"
+      fail "the coordinator resumed after $unit $resumed, but $last ${unit}s were committed"
     fi
   fi
   if [[ -f "$db" ]]; then
@@ -139,8 +139,8 @@ for ((cycle = 1; cycle <= cycles; cycle++)); do
   else
     now=0
   fi
-  printf 'cycle %3d: resumed after round %s, killed after %4d ms, rounds %d -> %d; %s\n' "$cycle" \
-    "${resumed:--}" "$delay_ms" "$last" "$now" "${check:-no log yet}"
+  printf 'cycle %3d: resumed after %s %s, killed after %4d ms, rounds %d -> %d; %s\n' "$cycle" \
+    "$unit" "${resumed:--}" "$delay_ms" "$last" "$now" "${check:-no log yet}"
   last=$now
 done
 
