@@ -64,15 +64,23 @@ Fleet TraceFleet(const edgefl::testing::TempDir& dir, const std::string& speeds,
   return Fleet(o, n);
 }
 
-TEST_CASE("async engine: updates apply in virtual arrival order with the right staleness") {
+// Two instant clients of 10 samples a task: a takes 1 s, b takes 4 s; a
+// FedAsync server that takes each arriving model (one epoch a task).
+struct TwoSpeedFleet {
+  static algorithms::FedAsyncOptions OneEpoch() {
+    algorithms::FedAsyncOptions o;
+    o.task.recipe.epochs = 1;
+    return o;
+  }
   edgefl::testing::TempDir dir;
-  // 10 samples per task: client 0 takes 1 s, client 1 takes 4 s.
   Fleet fleet = TraceFleet(dir, "10\n2.5\n", 2);
-  InstantClient a("a", 10), b("b", 10);
-  algorithms::FedAsyncOptions o;
-  o.task.recipe.epochs = 1;
-  algorithms::FedAsync strategy(o);
-  AsyncEngine engine(strategy, fleet, {&a, &b}, {}, Eigen::VectorXf::Zero(3));
+  InstantClient a{"a", 10}, b{"b", 10};
+  algorithms::FedAsync strategy{OneEpoch()};
+};
+
+TEST_CASE("async engine: updates apply in virtual arrival order with the right staleness") {
+  TwoSpeedFleet f;
+  AsyncEngine engine(f.strategy, f.fleet, {&f.a, &f.b}, {}, Eigen::VectorXf::Zero(3));
 
   std::vector<double> times;
   std::vector<std::string> who;
@@ -100,18 +108,13 @@ TEST_CASE("async engine: updates apply in virtual arrival order with the right s
 // train from the resumed model (nothing was in flight).
 TEST_CASE(
     "async engine: a resumed engine continues the version and the clock and the task counts") {
-  edgefl::testing::TempDir dir;
-  Fleet fleet = TraceFleet(dir, "10\n2.5\n", 2);
-  InstantClient a("a", 10), b("b", 10);
-  algorithms::FedAsyncOptions o;
-  o.task.recipe.epochs = 1;
-  algorithms::FedAsync strategy(o);
+  TwoSpeedFleet f;
   AsyncStart start;
   start.parameters = Eigen::VectorXf::Constant(3, 5.0f);
   start.version = 7;
   start.clock = 100.0;
   start.client_tasks = {{"a", 4}};  // b has no update in the log yet
-  AsyncEngine engine(strategy, fleet, {&a, &b}, {}, std::move(start));
+  AsyncEngine engine(f.strategy, f.fleet, {&f.a, &f.b}, {}, std::move(start));
   CHECK(engine.model_version() == 7);
   CHECK(engine.now() == 100.0);
 
