@@ -177,7 +177,9 @@ int Run(int argc, char** argv) {
         "  heartbeat = 5                seconds between client heartbeats while training\n"
         "  max_connections = 1024       open connections; more are refused\n"
         "  handshake_timeout = 10       seconds for TLS handshake + Hello\n"
-        "  max_frame_bytes = 67108864   cap on a frame's payload\n",
+        "  max_frame_bytes = 67108864   cap on a frame's payload\n"
+        "  max_frames_per_second = 1000 frames a client may send in one second (0 = no "
+        "limit)\n",
         stdout);
     return kExitOk;
   }
@@ -230,6 +232,7 @@ int Run(int argc, char** argv) {
   session.handshake_timeout = Millis(config.handshake_timeout);
   session.heartbeat_interval = Millis(config.heartbeat);
   session.max_frame_bytes = static_cast<uint32_t>(config.max_frame_bytes);
+  session.max_frames_per_second = config.max_frames_per_second;
   session.run_id = config.run_name;
   session.model_spec = config.model;
   session.num_parameters = num_parameters;

@@ -62,6 +62,7 @@ class Binder {
     Int("min_clients", c.min_clients, 0);
     Int("max_connections", c.max_connections, 1);
     Int("max_frame_bytes", c.max_frame_bytes, 4096);
+    Int("max_frames_per_second", c.max_frames_per_second, 0);
     Num("deadline", c.deadline, 0.0);
     Num("quorum", c.quorum, 0.0);
     Num("heartbeat", c.heartbeat, 0.0);
@@ -186,6 +187,16 @@ void CheckValues(const ExperimentConfig& c) {
   if (!(c.heartbeat > 0.0)) {
     throw ConfigError("heartbeat must be > 0 seconds, got " + std::to_string(c.heartbeat));
   }
+  // A working client's heartbeats (plus its results) must stay well under
+  // the flood limit.
+  if (c.max_frames_per_second > 0 &&
+      2.0 / c.heartbeat > static_cast<double>(c.max_frames_per_second)) {
+    throw ConfigError("heartbeat = " + std::to_string(c.heartbeat) + " s makes clients send " +
+                      std::to_string(1.0 / c.heartbeat) +
+                      " heartbeats a second, too close to max_frames_per_second = " +
+                      std::to_string(c.max_frames_per_second) +
+                      "; raise max_frames_per_second (0 = no limit) or the heartbeat interval");
+  }
   if (!(c.handshake_timeout > 0.0)) {
     throw ConfigError("handshake_timeout must be > 0 seconds, got " +
                       std::to_string(c.handshake_timeout));
@@ -303,6 +314,7 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"max_connections", c.max_connections},
                 {"handshake_timeout", c.handshake_timeout},
                 {"max_frame_bytes", c.max_frame_bytes},
+                {"max_frames_per_second", c.max_frames_per_second},
                 {"byzantine_fraction", c.byzantine_fraction},
                 {"byzantine_mode", c.byzantine_mode},
                 {"byzantine_factor", c.byzantine_factor}};

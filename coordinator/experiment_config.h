@@ -88,6 +88,9 @@ struct ExperimentConfig {
   int64_t max_connections = 1024;   // open connections (authenticated or not); more are closed
   double handshake_timeout = 10.0;  // seconds for TLS handshake + Hello before a client is dropped
   int64_t max_frame_bytes = 64 << 20;  // cap on a frame's payload, in [4096, 2^32 - 1]
+  // Frames an authenticated client may send within one second before it is
+  // cut off as a flood (0 = no limit).
+  int64_t max_frames_per_second = 1000;
 
   // Every other key with its TOML value, e.g. {"server_lr", 0.5}: keys
   // starting with "selector_" go (without the prefix) to the client

@@ -217,6 +217,7 @@ void TlsClientSession::HandleFrame(wire::Frame& frame) {
     OnHello(*hello);
     return;
   }
+  CheckFrameRate();
   std::visit(
       [&](auto& m) {
         using M = std::decay_t<decltype(m)>;
@@ -248,6 +249,19 @@ void TlsClientSession::HandleFrame(wire::Frame& frame) {
         }
       },
       message);
+}
+
+void TlsClientSession::CheckFrameRate() {
+  if (options_.max_frames_per_second <= 0) return;
+  const auto now = Clock::now();
+  if (now - frame_window_ >= std::chrono::seconds(1)) {
+    frame_window_ = now;
+    frames_in_window_ = 0;
+  }
+  if (++frames_in_window_ > options_.max_frames_per_second) {
+    throw wire::ProtocolError("more than " + std::to_string(options_.max_frames_per_second) +
+                              " frames in one second (max_frames_per_second)");
+  }
 }
 
 void TlsClientSession::OnHello(const wire::Hello& hello) {

@@ -77,6 +77,11 @@ struct SessionOptions {
   // Payload cap before Hello is accepted (an unauthenticated peer cannot
   // make the coordinator buffer 64 MB).
   uint32_t hello_max_frame_bytes = 64u << 10;
+  // An authenticated client that sends more than this many frames within
+  // one second is flooding (a working client sends one heartbeat per
+  // heartbeat interval and one result per task): the session ends with a
+  // protocol error. 0 = no limit.
+  int64_t max_frames_per_second = 1000;
   // After a final Bye or Error, how long to wait for the peer to close
   // before closing anyway.
   std::chrono::milliseconds close_linger{2000};
@@ -172,6 +177,9 @@ class TlsClientSession final : public RemoteClient,
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t n);
   void HandleFrame(wire::Frame& frame);
+  // Counts a frame of an authenticated client; throws wire::ProtocolError
+  // past options_.max_frames_per_second within one second.
+  void CheckFrameRate();
   void OnHello(const wire::Hello& hello);
   void OnTrainResult(wire::TrainResult& result, uint64_t frame_bytes);
   void OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes);
@@ -220,17 +228,19 @@ class TlsClientSession final : public RemoteClient,
   std::string agent_;                             // from Hello
   algorithms::ClientInfo info_;                   // the engine's view (see the class comment)
   std::atomic<int64_t> round_{0};                 // round of the next task (SetRound)
-  std::optional<Pending<algorithms::FitResult>> fit_;  // the TrainTask awaiting its result
-  std::optional<Pending<client::EvalResult>> eval_;    // the EvalTask awaiting its result
-  std::set<int64_t> superseded_fits_;                  // rounds whose late TrainResult is dropped
-  std::set<int64_t> superseded_evals_;                 // rounds whose late EvalResult is dropped
-  std::chrono::steady_clock::time_point last_heard_;   // last bytes from the client (or task sent)
-  std::atomic<bool> closed_{false};                    // Close() has run
-  std::atomic<bool> authenticated_{false};             // Hello accepted
-  std::atomic<uint64_t> bytes_in_{0};                  // frame bytes received
-  std::atomic<uint64_t> bytes_out_{0};                 // frame bytes queued
-  mutable std::mutex traffic_mutex_;                   // guards traffic_
-  std::deque<TaskTraffic> traffic_;                    // GUARDED_BY(traffic_mutex_), last 64 tasks
+  std::optional<Pending<algorithms::FitResult>> fit_;   // the TrainTask awaiting its result
+  std::optional<Pending<client::EvalResult>> eval_;     // the EvalTask awaiting its result
+  std::set<int64_t> superseded_fits_;                   // rounds whose late TrainResult is dropped
+  std::set<int64_t> superseded_evals_;                  // rounds whose late EvalResult is dropped
+  std::chrono::steady_clock::time_point last_heard_;    // last bytes from the client (or task sent)
+  std::chrono::steady_clock::time_point frame_window_;  // start of the flood check's second
+  int64_t frames_in_window_ = 0;                        // frames received since frame_window_
+  std::atomic<bool> closed_{false};                     // Close() has run
+  std::atomic<bool> authenticated_{false};              // Hello accepted
+  std::atomic<uint64_t> bytes_in_{0};                   // frame bytes received
+  std::atomic<uint64_t> bytes_out_{0};                  // frame bytes queued
+  mutable std::mutex traffic_mutex_;                    // guards traffic_
+  std::deque<TaskTraffic> traffic_;                     // GUARDED_BY(traffic_mutex_), last 64 tasks
 };
 
 }  // namespace edgefl::coordinator

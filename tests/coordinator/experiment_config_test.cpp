@@ -62,6 +62,20 @@ TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
                        doctest::Contains("missing.toml"), IoError);
 }
 
+TEST_CASE(
+    "ExperimentConfig: a heartbeat too fast for the flood limit is refused naming both keys") {
+  CHECK(LoadExperimentConfig({}, {}).max_frames_per_second == 1000);
+  CHECK(LoadExperimentConfig({}, {"heartbeat=0.01"}).heartbeat == 0.01);  // 100 a second is fine
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"heartbeat=0.001"}),
+                       doctest::Contains("max_frames_per_second = 1000"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"heartbeat=0.001"}),
+                       doctest::Contains("heartbeat = 0.001"), ConfigError);
+  CHECK(LoadExperimentConfig({}, {"heartbeat=0.001", "max_frames_per_second=0"}).heartbeat ==
+        0.001);  // no limit
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"max_frames_per_second=-1"}),
+                       doctest::Contains("max_frames_per_second"), ConfigError);
+}
+
 TEST_CASE("ExperimentConfig: byzantine keys - and a string key takes a --set value verbatim") {
   const ExperimentConfig c = LoadExperimentConfig(
       {}, {"byzantine_fraction=0.2", "byzantine_mode=nan", "byzantine_factor=10", "run_name=2024"});

@@ -555,6 +555,14 @@ TEST_CASE("TlsServer: a malformed stream is refused and the server keeps serving
     bytes = wire::EncodeMessage(result);
     expected = "no task is pending";
   }
+  SUBCASE("a flood of heartbeats") {
+    after_hello = true;
+    for (uint64_t i = 0; i < 5000; ++i) {
+      const std::vector<uint8_t> frame = wire::EncodeMessage(wire::Heartbeat{i, 0, 0.0});
+      bytes.insert(bytes.end(), frame.begin(), frame.end());
+    }
+    expected = "more than 1000 frames in one second";
+  }
   SUBCASE("a second Hello") {
     after_hello = true;
     wire::Hello hello;
