@@ -3,7 +3,7 @@
 // configures one idle client at a time (from the model version current at
 // its dispatch) and folds each returned update into the global model when it
 // arrives, possibly buffering several before the model changes. The async
-// engine (coordinator/async_engine.h) calls it the same way for simulated
+// engine (sim/async_engine.h) calls it the same way for simulated
 // and remote clients.
 //
 // Thread-safety: used by one engine at a time.
@@ -18,7 +18,7 @@
 #include <Eigen/Core>
 
 #include "algorithms/client_info.h"
-#include "algorithms/fit.h"
+#include "train/fit.h"
 
 namespace edgefl::algorithms {
 
@@ -40,15 +40,15 @@ class AsyncStrategy {
   // `task` counts the client's tasks from 1 (it seeds the data order).
   // `fleet` is every client the engine knows, with its measured speed
   // (ClientInfo::samples_per_second), for speed-dependent work (DyLU).
-  virtual FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
-                                       std::span<const ClientInfo> fleet) = 0;
+  virtual train::FitInstructions ConfigureFit(int64_t version, const ClientInfo& client,
+                                              int64_t task, std::span<const ClientInfo> fleet) = 0;
 
   // Folds in `result`, trained from `base` (the parameters of version
   // result.base_version); `global` is the current model and `staleness` the
   // number of versions made since `base`. The result is finite and of the
   // right size (the engine checks).
   virtual ArrivalOutcome OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
-                                   const FitResult& result, int64_t staleness) = 0;
+                                   const train::FitResult& result, int64_t staleness) = 0;
 
   // Server state (momentum, buffers) as one flat vector; RestoreState
   // (SaveState()) reproduces the strategy. Empty when stateless.

@@ -8,7 +8,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-AsyncTaskOptions ReadTask(ParamReader& reader, const StrategyConfig& config) {
+AsyncTaskOptions ReadTask(train::ParamReader& reader, const StrategyConfig& config) {
   AsyncTaskOptions task;
   task.recipe = config.recipe;
   task.seed = config.seed;
@@ -16,7 +16,7 @@ AsyncTaskOptions ReadTask(ParamReader& reader, const StrategyConfig& config) {
   return task;
 }
 
-StalenessWeight ReadWeight(ParamReader& reader, const std::string& fallback) {
+StalenessWeight ReadWeight(train::ParamReader& reader, const std::string& fallback) {
   StalenessWeight weight;
   weight.kind = ParseStalenessWeight(reader.GetString("staleness_weight", fallback),
                                      reader.context() + ": staleness_weight");
@@ -38,7 +38,7 @@ bool IsAsyncStrategy(const std::string& name) {
 }
 
 std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, size_t num_clients) {
-  ParamReader reader(config.params, "strategy " + config.name);
+  train::ParamReader reader(config.params, "strategy " + config.name);
   std::unique_ptr<AsyncStrategy> out;
   if (config.name == "fedasync") {
     FedAsyncOptions o;

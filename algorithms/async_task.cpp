@@ -8,7 +8,7 @@ namespace edgefl::algorithms {
 
 void ValidateAsyncTask(const AsyncTaskOptions& options, const std::string& context) {
   try {
-    client::ValidateRecipe(options.recipe);
+    train::ValidateRecipe(options.recipe);
   } catch (const ConfigError& e) {
     throw ConfigError(context + ": " + e.what());
   }
@@ -17,10 +17,10 @@ void ValidateAsyncTask(const AsyncTaskOptions& options, const std::string& conte
   }
 }
 
-FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t version,
-                              const ClientInfo& client, int64_t task,
-                              std::span<const ClientInfo> fleet) {
-  FitInstructions out;
+train::FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t version,
+                                     const ClientInfo& client, int64_t task,
+                                     std::span<const ClientInfo> fleet) {
+  train::FitInstructions out;
   out.model_version = version;
   out.recipe = options.recipe;
   out.local = options.local;

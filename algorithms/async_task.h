@@ -8,14 +8,14 @@
 #include <string>
 
 #include "algorithms/client_info.h"
-#include "algorithms/fit.h"
-#include "client/train_recipe.h"
+#include "train/fit.h"
+#include "train/train_recipe.h"
 
 namespace edgefl::algorithms {
 
 struct AsyncTaskOptions {
-  client::TrainRecipe recipe;  // copied into every task
-  LocalAlgorithm local;
+  train::TrainRecipe recipe;  // copied into every task
+  train::LocalAlgorithm local;
   // Scale recipe.local_steps (H, which must then be > 0) by speed / fastest.
   bool dylu = false;
   uint64_t seed = 0;  // the run seed
@@ -28,8 +28,8 @@ void ValidateAsyncTask(const AsyncTaskOptions& options, const std::string& conte
 // The instructions of `client`'s task number `task` (from 1) on `version`:
 // seed = ClientSeed(run seed, task, id) (so with equal speeds task t of a
 // client is seeded like sync round t), local_steps by DyLU when enabled.
-FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t version,
-                              const ClientInfo& client, int64_t task,
-                              std::span<const ClientInfo> fleet);
+train::FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t version,
+                                     const ClientInfo& client, int64_t task,
+                                     std::span<const ClientInfo> fleet);
 
 }  // namespace edgefl::algorithms

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <limits>
 
-#include "algorithms/fit.h"
+#include "train/fit.h"
 
 namespace edgefl::algorithms {
 
 struct ClientInfo {
-  ClientId id;
+  train::ClientId id;
   size_t num_samples = 0;           // reported local dataset size
   double samples_per_second = 0.0;  // measured training speed (0 = unknown)
   int64_t rounds_participated = 0;  // completed updates so far

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "algorithms/pacing.h"
-#include "client/data_order.h"
+#include "train/data_order.h"
 
 namespace edgefl::algorithms {
 
@@ -40,7 +40,7 @@ struct CurriculumOptions {
   int64_t local_steps = 0;
 };
 
-class CurriculumOrder final : public client::DataOrder {
+class CurriculumOrder final : public train::DataOrder {
  public:
   // Throws ConfigError naming the out-of-range option (pacing_a, ...).
   explicit CurriculumOrder(const CurriculumOptions& options);

@@ -85,7 +85,7 @@ std::vector<size_t> CurriculumSelector::Select(int64_t /*round*/,
   std::vector<size_t> selected;
   if (candidates.empty() || k == 0) return selected;
   if (queue_.empty()) StartPass(candidates, k, rng);
-  std::unordered_map<ClientId, size_t> index;
+  std::unordered_map<train::ClientId, size_t> index;
   for (size_t i = 0; i < candidates.size(); ++i)
     index.emplace(candidates[i].id, i);
   const size_t group = options_.group_size > 0 ? options_.group_size : k;

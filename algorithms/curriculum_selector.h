@@ -64,7 +64,7 @@ class CurriculumSelector final : public ClientSelector {
   void StartPass(std::span<const ClientInfo> candidates, size_t k, Rng& rng);
 
   CurriculumSelectorOptions options_;
-  std::deque<ClientId> queue_;  // the rest of the current pass, in walk order
+  std::deque<train::ClientId> queue_;  // the rest of the current pass, in walk order
   int64_t updates_ = 0;
   size_t pool_size_ = 0;
   int64_t passes_ = 0;

@@ -33,14 +33,15 @@ double DelayedNesterov::MomentumCoefficient(int64_t t, int64_t n, double c) {
   return window_end ? 1.0 - c * static_cast<double>(n) + c : c;
 }
 
-FitInstructions DelayedNesterov::ConfigureFit(int64_t version, const ClientInfo& client,
-                                              int64_t task, std::span<const ClientInfo> fleet) {
+train::FitInstructions DelayedNesterov::ConfigureFit(int64_t version, const ClientInfo& client,
+                                                     int64_t task,
+                                                     std::span<const ClientInfo> fleet) {
   return MakeAsyncTask(options_.task, version, client, task, fleet);
 }
 
 ArrivalOutcome DelayedNesterov::OnArrival(const Eigen::VectorXf& global,
-                                          const Eigen::VectorXf& base, const FitResult& result,
-                                          int64_t /*staleness*/) {
+                                          const Eigen::VectorXf& base,
+                                          const train::FitResult& result, int64_t /*staleness*/) {
   if (momentum_.size() != global.size()) {
     momentum_ = Eigen::VectorXf::Zero(global.size());
     window_ = Eigen::VectorXf::Zero(global.size());

@@ -28,12 +28,12 @@ class DelayedNesterov final : public AsyncStrategy {
  public:
   explicit DelayedNesterov(DelayedNesterovOptions options);  // ConfigError for a bad option
   std::string name() const override { return "async_dn"; }
-  FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
-                               std::span<const ClientInfo> fleet) override;
+  train::FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
+                                      std::span<const ClientInfo> fleet) override;
   // Always a new model. Metrics "update_norm", "window_end" (1 when the
   // momentum was updated by this arrival).
   ArrivalOutcome OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
-                           const FitResult& result, int64_t staleness) override;
+                           const train::FitResult& result, int64_t staleness) override;
   // [t, m..., Δ...] (before the first arrival: [0]).
   Eigen::VectorXf SaveState() const override;
   void RestoreState(const Eigen::VectorXf& state) override;

@@ -53,7 +53,7 @@ void DeltaSgdObjective::BeginRound(const nn::Model& model, Rng& /*rng*/) {
   x_prev_ = model.parameters();
 }
 
-void DeltaSgdObjective::BeforeStep(nn::Model& model, const client::Batch& batch,
+void DeltaSgdObjective::BeforeStep(nn::Model& model, const train::Batch& batch,
                                    nn::Optimizer& optimizer) {
   if (x_prev_.size() != model.num_parameters()) {
     throw Error("deltasgd: BeforeStep without BeginRound");

@@ -20,7 +20,7 @@
 
 #include <Eigen/Core>
 
-#include "client/local_objective.h"
+#include "train/local_objective.h"
 
 namespace edgefl::algorithms {
 
@@ -37,14 +37,14 @@ struct DeltaSgdOptions {
 double DeltaSgdNextStepSize(const DeltaSgdOptions& options, double eta, double theta, double a,
                             double d);
 
-class DeltaSgdObjective final : public client::LocalObjective {
+class DeltaSgdObjective final : public train::LocalObjective {
  public:
   // Throws ConfigError naming the out-of-range option ("deltasgd: eta0 ...").
   explicit DeltaSgdObjective(const DeltaSgdOptions& options);
 
   void BeginRound(const nn::Model& model, Rng& rng) override;
   // Computes g_prev, updates η and θ, and sets optimizer's learning rate.
-  void BeforeStep(nn::Model& model, const client::Batch& batch, nn::Optimizer& optimizer) override;
+  void BeforeStep(nn::Model& model, const train::Batch& batch, nn::Optimizer& optimizer) override;
 
   const DeltaSgdOptions& options() const { return options_; }
   // The current step size η (after a BeforeStep: the one the step uses),

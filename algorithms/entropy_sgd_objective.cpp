@@ -21,7 +21,8 @@ EntropySgdObjective::EntropySgdObjective(const EntropySgdOptions& options) : opt
   Require(options.langevin_steps >= 0, "langevin_steps", ">= 0", options.langevin_steps);
   Require(std::isfinite(options.langevin_lr) && options.langevin_lr > 0.0, "langevin_lr", "> 0",
           options.langevin_lr);
-  Require(std::isfinite(options.noise) && options.noise >= 0.0, "langevin_noise", ">= 0", options.noise);
+  Require(std::isfinite(options.noise) && options.noise >= 0.0, "langevin_noise", ">= 0",
+          options.noise);
   Require(options.beta1 >= 0.0 && options.beta1 < 1.0, "beta1", "in [0, 1)", options.beta1);
   Require(std::isfinite(options.gamma0) && options.gamma0 >= 0.0, "gamma0", ">= 0", options.gamma0);
   Require(std::isfinite(options.gamma1) && options.gamma1 >= 0.0, "gamma1", ">= 0", options.gamma1);
@@ -38,7 +39,7 @@ double EntropySgdObjective::scope() const {
          std::pow(1.0 + options_.gamma1, static_cast<double>(options_.scope_offset + steps_));
 }
 
-float EntropySgdObjective::LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) {
+float EntropySgdObjective::LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) {
   // f_B(x) and ∇f_B(x), which is also the first inner step's gradient (x' = x).
   const float loss = model.LossAndGradient(batch.x, batch.labels);
   if (options_.langevin_steps == 0) {

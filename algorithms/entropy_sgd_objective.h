@@ -23,7 +23,7 @@
 
 #include <Eigen/Core>
 
-#include "client/local_objective.h"
+#include "train/local_objective.h"
 
 namespace edgefl::algorithms {
 
@@ -37,13 +37,13 @@ struct EntropySgdOptions {
   int64_t scope_offset = 0;  // "scope_offset": steps before this round, >= 0
 };
 
-class EntropySgdObjective final : public client::LocalObjective {
+class EntropySgdObjective final : public train::LocalObjective {
  public:
   // Throws ConfigError naming the out-of-range option ("entropy_sgd: ...").
   explicit EntropySgdObjective(const EntropySgdOptions& options);
 
   void BeginRound(const nn::Model& model, Rng& rng) override;
-  float LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) override;
+  float LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) override;
 
   const EntropySgdOptions& options() const { return options_; }
   // γ of the next step.

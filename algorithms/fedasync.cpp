@@ -17,13 +17,13 @@ FedAsync::FedAsync(FedAsyncOptions options) : options_(std::move(options)) {
   }
 }
 
-FitInstructions FedAsync::ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
-                                       std::span<const ClientInfo> fleet) {
+train::FitInstructions FedAsync::ConfigureFit(int64_t version, const ClientInfo& client,
+                                              int64_t task, std::span<const ClientInfo> fleet) {
   return MakeAsyncTask(options_.task, version, client, task, fleet);
 }
 
 ArrivalOutcome FedAsync::OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
-                                   const FitResult& result, int64_t staleness) {
+                                   const train::FitResult& result, int64_t staleness) {
   ArrivalOutcome out;
   const double w = options_.weight(staleness);
   const float scale = static_cast<float>(options_.server_lr * w);

@@ -20,11 +20,11 @@ class FedAsync final : public AsyncStrategy {
  public:
   explicit FedAsync(FedAsyncOptions options);  // ConfigError for a bad option
   std::string name() const override { return "fedasync"; }
-  FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
-                               std::span<const ClientInfo> fleet) override;
+  train::FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
+                                      std::span<const ClientInfo> fleet) override;
   // Always a new model. Metrics: "update_norm" (‖θ' − θ‖), "weight" (w(s)).
   ArrivalOutcome OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
-                           const FitResult& result, int64_t staleness) override;
+                           const train::FitResult& result, int64_t staleness) override;
 
  private:
   FedAsyncOptions options_;

@@ -22,7 +22,7 @@ uint64_t Fnv1a(const std::string& text) {
 }
 
 FedAvgOptions Prepared(FedAvgOptions options) {
-  client::ValidateRecipe(options.recipe);
+  train::ValidateRecipe(options.recipe);
   options.lr_schedule.base = options.recipe.optimizer.learning_rate;
   options.lr_schedule.Validate();
   if (options.aggregator == AggregatorKind::kTrimmedMean &&
@@ -69,7 +69,7 @@ std::string AggregatorName(AggregatorKind kind) {
   return "?";
 }
 
-uint64_t ClientSeed(uint64_t run_seed, int64_t round, const ClientId& client) {
+uint64_t ClientSeed(uint64_t run_seed, int64_t round, const train::ClientId& client) {
   return Rng::Derive(run_seed, {kClientSeedStream, static_cast<uint64_t>(round), Fnv1a(client)})
       .Next();
 }
@@ -96,15 +96,15 @@ int64_t FedAvg::LocalStepsAt(int64_t round) {
   return qsr_steps_[static_cast<size_t>(target)];
 }
 
-std::vector<FitInstructions> FedAvg::ConfigureFit(int64_t round,
-                                                  std::span<const ClientInfo> cohort) {
-  FitInstructions base;
+std::vector<train::FitInstructions> FedAvg::ConfigureFit(int64_t round,
+                                                         std::span<const ClientInfo> cohort) {
+  train::FitInstructions base;
   base.model_version = round;
   base.recipe = options_.recipe;
   base.recipe.optimizer.learning_rate = static_cast<float>(options_.lr_schedule.ValueAt(round));
   if (options_.qsr) base.recipe.local_steps = LocalStepsAt(round);
   base.local = options_.local;
-  std::vector<FitInstructions> out(cohort.size(), base);
+  std::vector<train::FitInstructions> out(cohort.size(), base);
   for (size_t i = 0; i < cohort.size(); ++i) {
     out[i].recipe.seed = ClientSeed(options_.seed, round, cohort[i].id);
   }
@@ -112,18 +112,18 @@ std::vector<FitInstructions> FedAvg::ConfigureFit(int64_t round,
 }
 
 AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& global,
-                                      std::span<const FitResult> results,
-                                      std::span<const FitFailure> /*failures*/) {
+                                      std::span<const train::FitResult> results,
+                                      std::span<const train::FitFailure> /*failures*/) {
   AggregateOutcome outcome;
   const size_t size = static_cast<size_t>(global.size());
   std::vector<ParameterSpan> vectors;
   std::vector<double> weights;
   vectors.reserve(results.size());
   weights.reserve(results.size());
-  for (const FitResult& r : results) {
+  for (const train::FitResult& r : results) {
     const Eigen::VectorXf& p = r.train.parameters;
     if (static_cast<size_t>(p.size()) != size) {
-      outcome.rejected.push_back({r.client, FitFailure::Kind::kRejected,
+      outcome.rejected.push_back({r.client, train::FitFailure::Kind::kRejected,
                                   "update from " + r.client + " has " + std::to_string(p.size()) +
                                       " parameters, expected " + std::to_string(size)});
       continue;

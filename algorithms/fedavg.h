@@ -40,8 +40,8 @@ struct FedAvgOptions {
   ServerOptimizerConfig server;
   // Copied into every client's instructions. Its optimizer.learning_rate is
   // replaced by lr_schedule.ValueAt(round); its seed by the client's seed.
-  client::TrainRecipe recipe;
-  LocalAlgorithm local;
+  train::TrainRecipe recipe;
+  train::LocalAlgorithm local;
   // base is taken from recipe.optimizer.learning_rate when the strategy is
   // built (the schedule's own base is ignored).
   LrSchedule lr_schedule;
@@ -61,8 +61,8 @@ class FedAvg final : public Strategy {
   // One instruction per cohort entry: the recipe template with the round's
   // learning rate (and QSR steps), the LocalAlgorithm, model_version = round
   // (the engine may overwrite it), and seed = ClientSeed(seed, round, id).
-  std::vector<FitInstructions> ConfigureFit(int64_t round,
-                                            std::span<const ClientInfo> cohort) override;
+  std::vector<train::FitInstructions> ConfigureFit(int64_t round,
+                                                   std::span<const ClientInfo> cohort) override;
 
   // Weights p_k ∝ train.num_samples (uniform if they are all 0). Results
   // whose size differs from `global` are rejected with a reason. No results:
@@ -70,8 +70,8 @@ class FedAvg final : public Strategy {
   // "client_lr", "local_steps" (with QSR), "clip_bound" and "num_clipped"
   // (norm_clip).
   AggregateOutcome AggregateFit(int64_t round, const Eigen::VectorXf& global,
-                                std::span<const FitResult> results,
-                                std::span<const FitFailure> failures) override;
+                                std::span<const train::FitResult> results,
+                                std::span<const train::FitFailure> failures) override;
 
   // The server optimizer's state (see ServerOptimizer::SaveState). QSR and
   // the schedule are functions of the round, so they need no state.
@@ -91,6 +91,6 @@ class FedAvg final : public Strategy {
 // The recipe seed of `client` in `round`: Rng::Derive(run_seed, {stream,
 // round, FNV-1a hash of the id}).Next(). Stable across cohorts and restarts:
 // it depends on who the client is, not on its position in the cohort.
-uint64_t ClientSeed(uint64_t run_seed, int64_t round, const ClientId& client);
+uint64_t ClientSeed(uint64_t run_seed, int64_t round, const train::ClientId& client);
 
 }  // namespace edgefl::algorithms

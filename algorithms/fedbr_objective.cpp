@@ -216,7 +216,7 @@ double FedBrObjective::FedDecorrLoss(const Eigen::MatrixXf& features, Eigen::Mat
   return loss;
 }
 
-float FedBrObjective::LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) {
+float FedBrObjective::LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) {
   const bool pseudo = options_.lambda > 0.0 || options_.mu > 0.0;
   const bool mixup = options_.mixup_alpha > 0.0;
   const bool decorr = options_.decorr > 0.0;

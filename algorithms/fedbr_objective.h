@@ -53,8 +53,8 @@
 
 #include <Eigen/Core>
 
-#include "client/local_objective.h"
 #include "datasets/dataset.h"
+#include "train/local_objective.h"
 
 namespace edgefl::algorithms {
 
@@ -72,7 +72,7 @@ struct FedBrOptions {
   uint64_t head_seed = 0;    // "head_seed": P's initialisation, shared by all clients
 };
 
-class FedBrObjective final : public client::LocalObjective {
+class FedBrObjective final : public train::LocalObjective {
  public:
   // `pool` is input_dim x M (see BuildPseudoDataPool). Throws ConfigError
   // naming the out-of-range option ("fedbr: mu ...").
@@ -87,7 +87,7 @@ class FedBrObjective final : public client::LocalObjective {
   // Initialises P from head_seed and forgets z_g. Throws ConfigError if the
   // model has fewer than two layers or the pool's rows differ from its input.
   void BeginRound(const nn::Model& model, Rng& rng) override;
-  float LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) override;
+  float LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) override;
 
   // L_con of embeddings (d x M each; columns paired), with the code's
   // cosine eps of 1e-8.

@@ -21,13 +21,13 @@ FedBuff::FedBuff(FedBuffOptions options) : options_(std::move(options)) {
   }
 }
 
-FitInstructions FedBuff::ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
-                                      std::span<const ClientInfo> fleet) {
+train::FitInstructions FedBuff::ConfigureFit(int64_t version, const ClientInfo& client,
+                                             int64_t task, std::span<const ClientInfo> fleet) {
   return MakeAsyncTask(options_.task, version, client, task, fleet);
 }
 
 ArrivalOutcome FedBuff::OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
-                                  const FitResult& result, int64_t staleness) {
+                                  const train::FitResult& result, int64_t staleness) {
   ArrivalOutcome out;
   if (sum_.size() != global.size()) sum_ = Eigen::VectorXd::Zero(global.size());
   // Unknown sample counts weigh every update alike.

@@ -24,12 +24,12 @@ class FedBuff final : public AsyncStrategy {
  public:
   explicit FedBuff(FedBuffOptions options);  // ConfigError for a bad option
   std::string name() const override { return "fedbuff"; }
-  FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
-                               std::span<const ClientInfo> fleet) override;
+  train::FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
+                                      std::span<const ClientInfo> fleet) override;
   // A new model on every K-th arrival; metrics "buffered" (arrivals in the
   // buffer after this one), and on a flush "update_norm".
   ArrivalOutcome OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
-                           const FitResult& result, int64_t staleness) override;
+                           const train::FitResult& result, int64_t staleness) override;
   // [count, Σ n_i, Σ n_i w_i Δ_i...] (empty buffer: [0, 0]).
   Eigen::VectorXf SaveState() const override;
   void RestoreState(const Eigen::VectorXf& state) override;

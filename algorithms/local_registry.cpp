@@ -64,7 +64,7 @@ std::string Join(const Keys& keys) {
 }
 
 // Rejects keys that neither the objective nor the order of `local` takes.
-void CheckKeys(const LocalAlgorithm& local) {
+void CheckKeys(const train::LocalAlgorithm& local) {
   const Keys& own = ObjectiveKeys(local.objective);
   const Keys& order = OrderKeys(local.data_order);
   for (const auto& [key, value] : local.params) {
@@ -80,7 +80,8 @@ void CheckKeys(const LocalAlgorithm& local) {
 // Reads params by name; `what` prefixes error messages ("wafl: ...").
 class Params {
  public:
-  Params(const LocalAlgorithm& local, std::string what) : local_(local), what_(std::move(what)) {}
+  Params(const train::LocalAlgorithm& local, std::string what)
+      : local_(local), what_(std::move(what)) {}
 
   double Get(const std::string& key, double fallback) const {
     const auto it = local_.params.find(key);
@@ -102,7 +103,7 @@ class Params {
   }
 
  private:
-  const LocalAlgorithm& local_;
+  const train::LocalAlgorithm& local_;
   std::string what_;
 };
 
@@ -112,8 +113,8 @@ constexpr int64_t kMaxSeed = int64_t{1} << 53;
 
 }  // namespace
 
-std::unique_ptr<client::LocalObjective> MakeLocalObjective(const LocalAlgorithm& local,
-                                                           const datasets::Dataset* local_data) {
+std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgorithm& local,
+                                                          const datasets::Dataset* local_data) {
   const std::string& name = local.objective;
   if (!Contains(kObjectives, name)) {
     throw ConfigError("local objective: unknown name '" + name + "' (expected " +
@@ -121,7 +122,7 @@ std::unique_ptr<client::LocalObjective> MakeLocalObjective(const LocalAlgorithm&
   }
   CheckKeys(local);
   const Params p(local, name);
-  if (name == "ce") return std::make_unique<client::CrossEntropyObjective>();
+  if (name == "ce") return std::make_unique<train::CrossEntropyObjective>();
   if (name == "fedbr") {
     FedBrOptions o;
     o.mu = p.Get("mu", o.mu);
@@ -181,15 +182,15 @@ std::unique_ptr<client::LocalObjective> MakeLocalObjective(const LocalAlgorithm&
   return std::make_unique<NoisySoftmaxObjective>(o);
 }
 
-std::unique_ptr<client::DataOrder> MakeDataOrder(const LocalAlgorithm& local,
-                                                 const client::TrainRecipe* recipe) {
+std::unique_ptr<train::DataOrder> MakeDataOrder(const train::LocalAlgorithm& local,
+                                                const train::TrainRecipe* recipe) {
   const std::string& name = local.data_order;
   if (!Contains(kOrders, name)) {
     throw ConfigError("data order: unknown name '" + name + "' (expected " + Join(kOrders) + ")");
   }
   CheckKeys(local);
-  if (name == "shuffle") return std::make_unique<client::ShuffledOrder>();
-  if (name == "sequential") return std::make_unique<client::SequentialOrder>();
+  if (name == "shuffle") return std::make_unique<train::ShuffledOrder>();
+  if (name == "sequential") return std::make_unique<train::SequentialOrder>();
   if (recipe == nullptr) {
     throw ConfigError(
         "data order '" + name +

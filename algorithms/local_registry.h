@@ -13,11 +13,11 @@
 
 #include <memory>
 
-#include "algorithms/fit.h"
-#include "client/data_order.h"
-#include "client/local_objective.h"
-#include "client/train_recipe.h"
 #include "datasets/dataset.h"
+#include "train/data_order.h"
+#include "train/fit.h"
+#include "train/local_objective.h"
+#include "train/train_recipe.h"
 
 namespace edgefl::algorithms {
 
@@ -25,13 +25,13 @@ namespace edgefl::algorithms {
 // neither the objective nor the order takes or that is out of range.
 // `local_data` is the client's training data: "fedbr" builds its
 // pseudo-data pool from it and throws ConfigError if it is null.
-std::unique_ptr<client::LocalObjective> MakeLocalObjective(
-    const LocalAlgorithm& local, const datasets::Dataset* local_data = nullptr);
+std::unique_ptr<train::LocalObjective> MakeLocalObjective(
+    const train::LocalAlgorithm& local, const datasets::Dataset* local_data = nullptr);
 
 // Throws ConfigError naming an unknown order or a bad parameter.
 // `recipe` gives the round's length for pacing; the paced orders throw
 // ConfigError if it is null.
-std::unique_ptr<client::DataOrder> MakeDataOrder(const LocalAlgorithm& local,
-                                                 const client::TrainRecipe* recipe = nullptr);
+std::unique_ptr<train::DataOrder> MakeDataOrder(const train::LocalAlgorithm& local,
+                                                const train::TrainRecipe* recipe = nullptr);
 
 }  // namespace edgefl::algorithms

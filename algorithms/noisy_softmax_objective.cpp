@@ -16,7 +16,7 @@ NoisySoftmaxObjective::NoisySoftmaxObjective(const NoisySoftmaxOptions& options)
   }
 }
 
-float NoisySoftmaxObjective::LossAndGradient(nn::Model& model, const client::Batch& batch,
+float NoisySoftmaxObjective::LossAndGradient(nn::Model& model, const train::Batch& batch,
                                              Rng& rng) {
   if (options_.alpha == 0.0) {
     clean_loss_ = model.LossAndGradient(batch.x, batch.labels);

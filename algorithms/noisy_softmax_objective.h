@@ -20,7 +20,7 @@
 
 #include <Eigen/Core>
 
-#include "client/local_objective.h"
+#include "train/local_objective.h"
 
 namespace edgefl::algorithms {
 
@@ -28,12 +28,12 @@ struct NoisySoftmaxOptions {
   double alpha = 0.1;  // "alpha": noise scale, >= 0 (tune around 0.05–0.5)
 };
 
-class NoisySoftmaxObjective final : public client::LocalObjective {
+class NoisySoftmaxObjective final : public train::LocalObjective {
  public:
   // Throws ConfigError if alpha is negative or not finite.
   explicit NoisySoftmaxObjective(const NoisySoftmaxOptions& options);
 
-  float LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) override;
+  float LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) override;
 
   const NoisySoftmaxOptions& options() const { return options_; }
   // The clean cross-entropy of the last batch (same logits, no noise).

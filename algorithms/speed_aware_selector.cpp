@@ -24,7 +24,7 @@ SpeedAwareSelector::SpeedAwareSelector(SpeedAwareOptions options) : options_(std
 
 double SpeedAwareSelector::ExpectedSeconds(const ClientInfo& client) const {
   if (!(client.samples_per_second > 0.0)) return 0.0;
-  return static_cast<double>(client::PlannedSamples(options_.recipe, client.num_samples)) /
+  return static_cast<double>(train::PlannedSamples(options_.recipe, client.num_samples)) /
          client.samples_per_second;
 }
 

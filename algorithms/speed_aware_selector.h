@@ -2,7 +2,7 @@
 // clients expected to finish by a target time, keep a fairness floor so
 // slow clients still take part, and over-commit (select more than needed,
 // the engine keeps the first clients_per_round to finish; see
-// coordinator/round_engine.h).
+// engine/round_engine.h).
 //
 // A client's expected time is client::PlannedSamples(recipe, num_samples) /
 // samples_per_second (unknown speed: on time). With m = min(n,
@@ -19,15 +19,15 @@
 #pragma once
 
 #include "algorithms/client_selector.h"
-#include "client/train_recipe.h"
+#include "train/train_recipe.h"
 
 namespace edgefl::algorithms {
 
 struct SpeedAwareOptions {
-  double overcommit = 1.3;     // >= 1
-  double fairness = 0.1;       // share of the cohort from late clients, in [0, 1]
-  double target = 0.0;         // seconds; 0 = the median expected time
-  client::TrainRecipe recipe;  // the round's work, for the expected time
+  double overcommit = 1.3;    // >= 1
+  double fairness = 0.1;      // share of the cohort from late clients, in [0, 1]
+  double target = 0.0;        // seconds; 0 = the median expected time
+  train::TrainRecipe recipe;  // the round's work, for the expected time
 };
 
 class SpeedAwareSelector final : public ClientSelector {

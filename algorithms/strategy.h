@@ -1,7 +1,7 @@
 // The server part of a federated algorithm, in the manner of Flower's
 // Strategy: it decides what each selected client does in a round and how
 // the results become the next global model. Strategies never see sockets,
-// threads or SQLite; the round engine (coordinator/round_engine.h) calls
+// threads or SQLite; the round engine (engine/round_engine.h) calls
 // them the same way for TLS clients and simulated ones.
 //
 // Thread-safety: a strategy is used by one round engine at a time.
@@ -18,7 +18,7 @@
 #include <Eigen/Core>
 
 #include "algorithms/client_info.h"
-#include "algorithms/fit.h"
+#include "train/fit.h"
 
 namespace edgefl::algorithms {
 
@@ -28,7 +28,7 @@ struct AggregateOutcome {
   std::optional<Eigen::VectorXf> parameters;
   // Results the strategy refused (robust aggregation), with reasons; the
   // engine records them as rejected updates.
-  std::vector<FitFailure> rejected;
+  std::vector<train::FitFailure> rejected;
   // Strategy-specific figures for the round log (e.g. "update_norm").
   std::map<std::string, double> metrics;
 };
@@ -42,15 +42,15 @@ class Strategy {
 
   // Instructions for each client of `cohort` in round `round` (rounds count
   // from 1; round 0 is the initial model), one per cohort entry, in order.
-  virtual std::vector<FitInstructions> ConfigureFit(int64_t round,
-                                                    std::span<const ClientInfo> cohort) = 0;
+  virtual std::vector<train::FitInstructions> ConfigureFit(int64_t round,
+                                                           std::span<const ClientInfo> cohort) = 0;
 
   // The next global model from this round's results. `results` hold only
   // finite updates of the right size (the engine rejects the others before
   // this call, always); `failures` are the dropped and rejected clients.
   virtual AggregateOutcome AggregateFit(int64_t round, const Eigen::VectorXf& global,
-                                        std::span<const FitResult> results,
-                                        std::span<const FitFailure> failures) = 0;
+                                        std::span<const train::FitResult> results,
+                                        std::span<const train::FitFailure> failures) = 0;
 
   // Server state that must survive a restart (momentum, Adam moments), as
   // one flat vector; empty when stateless. RestoreState(SaveState()) must

@@ -48,7 +48,7 @@ bool IsObjective(const std::string& name) {
   return false;
 }
 
-void ReadServer(ParamReader& reader, const Preset& preset, ServerOptimizerConfig* server) {
+void ReadServer(train::ParamReader& reader, const Preset& preset, ServerOptimizerConfig* server) {
   server->kind =
       ParseServerOptimizer(reader.GetString("server_optimizer", ServerOptimizerName(preset.server)),
                            reader.context() + ": server_optimizer");
@@ -70,7 +70,7 @@ void ReadServer(ParamReader& reader, const Preset& preset, ServerOptimizerConfig
   }
 }
 
-void ReadAggregator(ParamReader& reader, FedAvgOptions* options) {
+void ReadAggregator(train::ParamReader& reader, FedAvgOptions* options) {
   options->aggregator =
       ParseAggregator(reader.GetString("aggregator", "mean"), reader.context() + ": aggregator");
   if (options->aggregator == AggregatorKind::kTrimmedMean) {
@@ -81,7 +81,7 @@ void ReadAggregator(ParamReader& reader, FedAvgOptions* options) {
   }
 }
 
-void ReadSchedule(ParamReader& reader, int64_t rounds, LrSchedule* schedule) {
+void ReadSchedule(train::ParamReader& reader, int64_t rounds, LrSchedule* schedule) {
   schedule->kind = ParseLrSchedule(reader.GetString("lr_schedule", "constant"),
                                    reader.context() + ": lr_schedule");
   if (schedule->kind == LrScheduleKind::kStep) {
@@ -94,7 +94,7 @@ void ReadSchedule(ParamReader& reader, int64_t rounds, LrSchedule* schedule) {
   schedule->total_rounds = rounds;
 }
 
-void ReadQsr(ParamReader& reader, std::optional<QsrOptions>* qsr) {
+void ReadQsr(train::ParamReader& reader, std::optional<QsrOptions>* qsr) {
   if (!reader.GetBool("qsr", false)) return;
   QsrOptions q;
   q.base_steps = reader.GetInt("qsr_h_base", 4);
@@ -105,7 +105,7 @@ void ReadQsr(ParamReader& reader, std::optional<QsrOptions>* qsr) {
   *qsr = q;
 }
 
-void ReadLocal(ParamReader& reader, const Preset& preset, LocalAlgorithm* local) {
+void ReadLocal(train::ParamReader& reader, const Preset& preset, train::LocalAlgorithm* local) {
   const bool fixed = std::string(preset.objective) != "ce";
   local->objective = fixed ? preset.objective : reader.GetString("local_objective", "ce");
   if (!IsObjective(local->objective)) {
@@ -149,7 +149,7 @@ void ReadLocal(ParamReader& reader, const Preset& preset, LocalAlgorithm* local)
   if (local->objective == "ce") return;
   // The objective's own hyper-parameters pass through as numbers.
   for (const std::string& key : reader.Unread()) {
-    const ParamValue& value = reader.params().at(key);
+    const train::ParamValue& value = reader.params().at(key);
     if (const bool* b = std::get_if<bool>(&value)) {
       reader.GetBool(key, false);
       local->params[key] = *b ? 1.0 : 0.0;
@@ -181,7 +181,7 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
     throw ConfigError("strategy: unknown strategy \"" + config.name +
                       "\" (accepted: " + Join(StrategyNames()) + ")");
   }
-  ParamReader reader(config.params, "strategy " + config.name);
+  train::ParamReader reader(config.params, "strategy " + config.name);
   FedAvgOptions options;
   options.name = config.name;
   options.recipe = config.recipe;
@@ -200,7 +200,7 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
 }
 
 std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config) {
-  ParamReader reader(config.params, "selector " + config.name);
+  train::ParamReader reader(config.params, "selector " + config.name);
   if (config.name == "uniform") {
     reader.CheckAllUsed();
     return std::make_unique<UniformSelector>();

@@ -19,19 +19,19 @@
 #include <vector>
 
 #include "algorithms/client_selector.h"
-#include "algorithms/params.h"
 #include "algorithms/strategy.h"
-#include "client/train_recipe.h"
+#include "train/params.h"
+#include "train/train_recipe.h"
 
 namespace edgefl::algorithms {
 
 struct StrategyConfig {
   std::string name = "fedavg";
-  ParamMap params;  // the strategy's own keys
+  train::ParamMap params;  // the strategy's own keys
   // The client recipe template, from the common config keys (local_epochs,
   // local_steps, batch_size, lr, momentum, optimizer, ...). Its learning
   // rate is the schedule's base.
-  client::TrainRecipe recipe;
+  train::TrainRecipe recipe;
   int64_t rounds = 100;  // the run's rounds (cosine schedule horizon)
   uint64_t seed = 0;     // the run seed (per-client recipe seeds derive from it)
 };
@@ -41,11 +41,11 @@ std::vector<std::string> StrategyNames();
 
 struct SelectorConfig {
   std::string name = "uniform";
-  ParamMap params;
+  train::ParamMap params;
   int64_t rounds = 100;  // the run's rounds (curriculum update budget R·k)
   // The round's work and deadline (virtual seconds, 0 = none), for
   // speed_aware's expected finishing times.
-  client::TrainRecipe recipe;
+  train::TrainRecipe recipe;
   double deadline = 0.0;
 };
 

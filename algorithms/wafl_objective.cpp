@@ -33,7 +33,7 @@ WaflObjective::WaflObjective(const WaflOptions& options) : options_(options) {
   inner_objective_.reserve(static_cast<size_t>(options.adv_steps) + 1);
 }
 
-float WaflObjective::LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) {
+float WaflObjective::LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) {
   const Eigen::Index b = batch.size();
   const float batch_size = static_cast<float>(b);
   const double half_gamma = 0.5 * static_cast<double>(options_.gamma);

@@ -23,7 +23,7 @@
 
 #include <Eigen/Core>
 
-#include "client/local_objective.h"
+#include "train/local_objective.h"
 
 namespace edgefl::algorithms {
 
@@ -35,14 +35,14 @@ struct WaflOptions {
   float adv_tol = 1e-4f;     // "adv_tol": early stop on the ascent direction's norm, >= 0
 };
 
-class WaflObjective final : public client::LocalObjective {
+class WaflObjective final : public train::LocalObjective {
  public:
   // Throws ConfigError naming the out-of-range option ("wafl: gamma ...").
   explicit WaflObjective(const WaflOptions& options);
 
   // Runs the inner maximisation, then leaves the gradient of the mean
   // cross-entropy at X_adv in model.gradients() and returns that loss.
-  float LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) override;
+  float LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) override;
 
   const WaflOptions& options() const { return options_; }
   // Of the last LossAndGradient: the perturbed batch X_adv (input_dim x B),

@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/experiment_config.h"
-#include "coordinator/simulation.h"
+#include "engine/experiment_config.h"
+#include "sim/simulation.h"
 #include "storage/experiment_log.h"
 
 namespace {
@@ -137,10 +137,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> overrides = common;
     overrides.insert(overrides.end(), keys.begin(), keys.end());
     overrides.push_back("run_name=" + name);
-    const edgefl::coordinator::ExperimentConfig config =
-        edgefl::coordinator::LoadExperimentConfig({}, overrides);
-    const edgefl::coordinator::SimulationResult r =
-        edgefl::coordinator::RunSimulation(config, nullptr);
+    const edgefl::engine::ExperimentConfig config =
+        edgefl::engine::LoadExperimentConfig({}, overrides);
+    const edgefl::sim::SimulationResult r = edgefl::sim::RunSimulation(config, nullptr);
     edgefl::storage::ExperimentLog log(db);
     Run run;
     run.name = name;

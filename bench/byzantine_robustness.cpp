@@ -6,7 +6,7 @@
 // Setting: Fashion-MNIST (first --train-subset training samples, full test
 // set), mlp:784-200-200-10, 20 clients, all every round, 1 local epoch,
 // batch 32, lr 0.05, momentum 0.9, seed 1; 20% Byzantine (4 clients, a
-// seeded choice). Attacks (client/byzantine.h): scale (update x100),
+// seeded choice). Attacks (train/byzantine.h): scale (update x100),
 // sign_flip (update x-4), nan (rejected by the coordinator whatever the
 // rule, so run with the mean only, at quorum 0.8).
 // Rules: mean; median; trimmed_mean with trim_fraction 0.2 (drops 4 of 20 at
@@ -23,14 +23,14 @@
 #include <vector>
 
 #include "bench/bench_args.h"
-#include "coordinator/experiment_config.h"
-#include "coordinator/simulation.h"
+#include "engine/experiment_config.h"
+#include "sim/simulation.h"
 #include "storage/experiment_log.h"
 
 namespace {
 
 using edgefl::bench::SplitList;
-using edgefl::coordinator::ExperimentConfig;
+using edgefl::engine::ExperimentConfig;
 
 // Each aggregation rule as config overrides.
 const std::map<std::string, std::vector<std::string>>& Rules() {
@@ -120,9 +120,9 @@ int main(int argc, char** argv) {
         if (attack == "nan") overrides.push_back("quorum=0.8");
       }
       overrides.push_back("run_name=byz-" + attack + "-" + rule);
-      const ExperimentConfig config = edgefl::coordinator::LoadExperimentConfig({}, overrides);
+      const ExperimentConfig config = edgefl::engine::LoadExperimentConfig({}, overrides);
       std::fprintf(stderr, "== attack %s, rule %s\n", attack.c_str(), rule.c_str());
-      const auto result = edgefl::coordinator::RunSimulation(config, stderr);
+      const auto result = edgefl::sim::RunSimulation(config, stderr);
       Row row{attack, rule, result.final_accuracy, result.best_accuracy, result.seconds, 0};
       edgefl::storage::ExperimentLog log(db);
       for (const auto& u : log.ClientUpdates(result.run_id)) {

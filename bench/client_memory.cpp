@@ -16,11 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "client/local_trainer.h"
 #include "datasets/fashion_mnist.h"
 #include "datasets/partition.h"
 #include "datasets/partition_file.h"
 #include "nn/model.h"
+#include "train/local_trainer.h"
 
 namespace {
 
@@ -40,8 +40,8 @@ size_t RunClient(const std::filesystem::path& partition_file, size_t client, boo
   const std::string spec = "mlp:784-200-200-10";
   edgefl::nn::Model init(spec);
   init.Initialize(1);
-  edgefl::client::LocalTrainer trainer(spec, data);
-  edgefl::client::TrainRecipe recipe;
+  edgefl::train::LocalTrainer trainer(spec, data);
+  edgefl::train::TrainRecipe recipe;
   recipe.epochs = 1;
   recipe.batch_size = 32;
   recipe.optimizer.learning_rate = 0.05f;

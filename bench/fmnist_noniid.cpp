@@ -20,14 +20,15 @@
 #include <vector>
 
 #include "bench/bench_args.h"
-#include "coordinator/experiment_config.h"
-#include "coordinator/simulation.h"
 #include "datasets/partition_file.h"
+#include "engine/experiment_config.h"
+#include "engine/experiment_data.h"
+#include "sim/simulation.h"
 
 namespace {
 
 using edgefl::bench::SplitList;
-using edgefl::coordinator::ExperimentConfig;
+using edgefl::engine::ExperimentConfig;
 
 // Each algorithm as config overrides on top of the setting.
 const std::map<std::string, std::vector<std::string>>& Algorithms() {
@@ -102,9 +103,9 @@ int main(int argc, char** argv) {
       overrides.insert(overrides.end(), it->second.begin(), it->second.end());
       overrides.push_back("db=" + db);
       overrides.push_back("run_name=" + setting + "-" + name + "-r" + std::to_string(rounds));
-      const ExperimentConfig config = edgefl::coordinator::LoadExperimentConfig({}, overrides);
+      const ExperimentConfig config = edgefl::engine::LoadExperimentConfig({}, overrides);
       std::fprintf(stderr, "== %s\n", name.c_str());
-      const auto result = edgefl::coordinator::RunSimulation(config, stderr);
+      const auto result = edgefl::sim::RunSimulation(config, stderr);
       rows.push_back({name, result.final_accuracy, result.best_accuracy, result.seconds});
       std::printf("  %-12s final %.4f  best %.4f  %.0f s\n", name.c_str(), result.final_accuracy,
                   result.best_accuracy, result.seconds);
@@ -115,8 +116,8 @@ int main(int argc, char** argv) {
     double pytorch_per_round = 0;
     if (pytorch_rounds > 0 && setting == "dirichlet") {
       const ExperimentConfig config =
-          edgefl::coordinator::LoadExperimentConfig({}, Setting(setting, rounds));
-      const auto data = edgefl::coordinator::LoadSimulationData(config);
+          edgefl::engine::LoadExperimentConfig({}, Setting(setting, rounds));
+      const auto data = edgefl::engine::LoadExperimentData(config);
       const std::filesystem::path partition =
           std::filesystem::temp_directory_path() / "edgefl-fmnist-noniid.partition";
       edgefl::datasets::WritePartitionFile(data.partition, partition);

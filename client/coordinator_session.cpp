@@ -14,8 +14,8 @@
 #include <boost/asio/write.hpp>
 
 #include "algorithms/local_registry.h"
-#include "client/local_trainer.h"
 #include "common/error.h"
+#include "train/local_trainer.h"
 #include "wire/frame.h"
 #include "wire/protocol_error.h"
 
@@ -186,9 +186,9 @@ class Session {
     }
   }
 
-  LocalTrainer& TrainerFor(const std::string& spec) {
+  train::LocalTrainer& TrainerFor(const std::string& spec) {
     if (trainer_ == nullptr || trainer_spec_ != spec) {
-      trainer_ = std::make_unique<LocalTrainer>(spec, data_);
+      trainer_ = std::make_unique<train::LocalTrainer>(spec, data_);
       trainer_spec_ = spec;
     }
     return *trainer_;
@@ -199,20 +199,20 @@ class Session {
   bool Train(const wire::TrainTask& task) {
     log_('I', "round " + std::to_string(task.round) + ": training " + task.model_spec + " (" +
                   std::to_string(data_.size()) + " samples)");
-    std::future<LocalTrainResult> running;
+    std::future<train::LocalTrainResult> running;
     // Ends a slowed device's artificial wait early: set on a Bye, broken
     // (which also ends it) when this function leaves before the task did.
     // Declared after `running`, so it is destroyed first.
     std::promise<void> stop_waiting;
     std::shared_future<void> stop = stop_waiting.get_future().share();
     try {
-      LocalTrainer& trainer = TrainerFor(task.model_spec);
+      train::LocalTrainer& trainer = TrainerFor(task.model_spec);
       auto objective = algorithms::MakeLocalObjective(task.local, &data_);
       auto order = algorithms::MakeDataOrder(task.local, &task.recipe);
       running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
                                                 order = std::move(order),
                                                 slowdown = options_.slowdown, stop]() mutable {
-        LocalTrainResult trained =
+        train::LocalTrainResult trained =
             trainer.Train(std::span<const float>(task.parameters.data(),
                                                  static_cast<size_t>(task.parameters.size())),
                           task.recipe, objective.get(), order.get());
@@ -244,12 +244,12 @@ class Session {
       result.base_version = task.model_version;
       result.train = running.get();
       if (options_.byzantine.active()) {
-        ApplyByzantine(options_.byzantine.mode, options_.byzantine.factor,
-                       std::span<const float>(task.parameters.data(),
-                                              static_cast<size_t>(task.parameters.size())),
-                       &result.train.parameters);
+        train::ApplyByzantine(options_.byzantine.mode, options_.byzantine.factor,
+                              std::span<const float>(task.parameters.data(),
+                                                     static_cast<size_t>(task.parameters.size())),
+                              &result.train.parameters);
         log_('W', "round " + std::to_string(task.round) + ": sending a Byzantine update (" +
-                      ByzantineModeName(options_.byzantine.mode) + ")");
+                      train::ByzantineModeName(options_.byzantine.mode) + ")");
       }
       log_('I', "round " + std::to_string(task.round) + ": done, loss " +
                     std::to_string(result.train.loss_before) + " -> " +
@@ -294,7 +294,7 @@ class Session {
   std::optional<wire::Bye> bye_during_task_;  // set when the run ended during a task
   double heartbeat_seconds_ = 5.0;
   uint64_t heartbeat_sequence_ = 0;
-  std::unique_ptr<LocalTrainer> trainer_;  // for the model spec of the last task
+  std::unique_ptr<train::LocalTrainer> trainer_;  // for the model spec of the last task
   std::string trainer_spec_;
 };
 

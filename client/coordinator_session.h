@@ -10,8 +10,8 @@
 #include <functional>
 #include <string>
 
-#include "client/byzantine.h"
 #include "datasets/dataset.h"
+#include "train/byzantine.h"
 #include "wire/messages.h"
 #include "wire/tls_context.h"
 
@@ -25,8 +25,8 @@ struct SessionOptions {
   wire::DeviceProfile device;  // reported in Hello
   uint32_t max_frame_bytes = 256u << 20;
   // A Byzantine device trains honestly, then sends this attack's parameters
-  // instead (client/byzantine.h); kNone for an honest one.
-  ByzantineAttack byzantine;
+  // instead (train/byzantine.h); kNone for an honest one.
+  train::ByzantineAttack byzantine;
   // A slower device, for tests and demos of heterogeneous fleets: each task
   // takes `slowdown` times its compute time (it trains, then waits the
   // difference, heartbeating) and reports that time. 1 = as fast as it is.

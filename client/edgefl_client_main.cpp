@@ -111,7 +111,7 @@ int Run(int argc, char** argv) {
       edgefl::wire::ReadPemFile(session.tls.certificate), session.tls.certificate.string());
   session.client_id = certificate.subject_cn;
   session.byzantine.mode =
-      edgefl::client::ParseByzantineMode(args["byzantine"].as<std::string>(), "--byzantine");
+      edgefl::train::ParseByzantineMode(args["byzantine"].as<std::string>(), "--byzantine");
   session.byzantine.factor = args["byzantine-factor"].as<double>();
   session.byzantine.Validate("--byzantine-factor");
   session.slowdown = args["slowdown"].as<double>();

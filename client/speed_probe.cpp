@@ -3,8 +3,8 @@
 #include <numeric>
 #include <string>
 
-#include "client/local_trainer.h"
 #include "nn/model.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::client {
 
@@ -17,12 +17,12 @@ double MeasureTrainingSpeed(const datasets::Dataset& data, size_t max_samples) {
       "mlp:" + std::to_string(data.dim()) + "-64-" + std::to_string(std::max(2, data.num_classes));
   nn::Model model(spec);
   model.Initialize(1);
-  LocalTrainer trainer(spec, probe);
-  TrainRecipe recipe;
+  train::LocalTrainer trainer(spec, probe);
+  train::TrainRecipe recipe;
   recipe.epochs = 1;
   recipe.batch_size = 32;
   recipe.measure_loss = false;
-  const LocalTrainResult result =
+  const train::LocalTrainResult result =
       trainer.Train(std::span<const float>(model.parameters().data(),
                                            static_cast<size_t>(model.parameters().size())),
                     recipe);

@@ -54,7 +54,7 @@ void ClientRegistry::Remove(const RemoteClient* client) {
   changed_.notify_all();
 }
 
-std::vector<std::shared_ptr<ClientProxy>> ClientRegistry::ClientsForRound(int64_t round) {
+std::vector<std::shared_ptr<engine::ClientProxy>> ClientRegistry::ClientsForRound(int64_t round) {
   std::unique_lock lock(mutex_);
   // Keep what the engine learnt about last round's clients.
   for (const auto& session : last_snapshot_) {

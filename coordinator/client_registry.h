@@ -31,14 +31,14 @@
 #include <vector>
 
 #include "algorithms/client_info.h"
-#include "coordinator/client_proxy.h"
-#include "coordinator/experiment_runner.h"
 #include "coordinator/log.h"
+#include "engine/client_proxy.h"
+#include "engine/experiment_runner.h"
 
 namespace edgefl::coordinator {
 
 // A ClientProxy behind a connection: what the registry needs of a session.
-class RemoteClient : public ClientProxy {
+class RemoteClient : public engine::ClientProxy {
  public:
   // The authenticated client id (the certificate's CN). Constant once the
   // client is registered.
@@ -61,7 +61,7 @@ struct RegisteredClient {
   bool connected = false;
 };
 
-class ClientRegistry final : public ClientSource {
+class ClientRegistry final : public engine::ClientSource {
  public:
   // `min_clients` >= 1: ClientsForRound waits for that many.
   ClientRegistry(size_t min_clients, Logger logger);
@@ -80,7 +80,7 @@ class ClientRegistry final : public ClientSource {
   // `log_every` while waiting), then returns them in order of client id,
   // each told the round (SetRound). Returns empty once RequestStop() was
   // called.
-  std::vector<std::shared_ptr<ClientProxy>> ClientsForRound(int64_t round) override;
+  std::vector<std::shared_ptr<engine::ClientProxy>> ClientsForRound(int64_t round) override;
 
   // Makes ClientsForRound return empty from now on (and wakes it).
   void RequestStop();

@@ -40,15 +40,15 @@
 
 #include "algorithms/async_strategy_registry.h"
 #include "common/error.h"
-#include "coordinator/async_runner.h"
 #include "coordinator/client_registry.h"
-#include "coordinator/experiment_config.h"
-#include "coordinator/experiment_runner.h"
 #include "coordinator/host_async_engine.h"
 #include "coordinator/log.h"
-#include "coordinator/simulation.h"
 #include "coordinator/tls_server.h"
 #include "datasets/fashion_mnist.h"
+#include "engine/async_runner.h"
+#include "engine/experiment_config.h"
+#include "engine/experiment_data.h"
+#include "engine/experiment_runner.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
 #include "wire/tls_context.h"
@@ -58,19 +58,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace edgefl;
 using namespace edgefl::coordinator;
-
-// The test split for the global evaluation. Fashion-MNIST: only the test
-// files (the training split is the clients' business); other datasets go
-// through the simulation's loader.
-datasets::Dataset LoadTestSet(const ExperimentConfig& config) {
-  if (config.dataset != "fmnist") return LoadSimulationData(config).test;
-  datasets::FashionMnistOptions options;
-  if (!config.data_path.empty()) options.dir = config.data_path;
-  if (config.test_subset <= 0) return datasets::LoadFashionMnist(datasets::Split::kTest, options);
-  std::vector<uint32_t> rows(static_cast<size_t>(config.test_subset));
-  std::iota(rows.begin(), rows.end(), 0u);
-  return datasets::LoadFashionMnistSamples(datasets::Split::kTest, rows, options);
-}
+using namespace edgefl::engine;
 
 // The registry as the runner's ClientSource, recording clients that joined
 // in the log's clients table between rounds (on the runner's thread, with
@@ -198,17 +186,11 @@ int Run(int argc, char** argv) {
   // Algorithms first: a bad key fails before anything is loaded or bound.
   // In async mode the strategy is told min_clients as the fleet size.
   const size_t fleet_size = static_cast<size_t>(std::max<int64_t>(config.min_clients, 1));
+  CheckAlgorithms(config, fleet_size);
   if (async) {
-    algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
     // A completed run or one of the other mode fails before data is loaded.
     storage::ExperimentLog log(config.db);
     RunToResume(log, config);
-  } else {
-    if (algorithms::IsAsyncStrategy(config.strategy)) {
-      throw ConfigError("strategy " + config.strategy + " is asynchronous: set mode = \"async\"");
-    }
-    algorithms::MakeStrategy(StrategyConfigFrom(config));
-    algorithms::MakeSelector(SelectorConfigFrom(config));
   }
   const datasets::Dataset test = LoadTestSet(config);
   if (!async) CheckClientAlgorithm(config, test);

@@ -8,7 +8,7 @@
 namespace edgefl::coordinator {
 
 HostAsyncEngine::HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegistry& registry,
-                                 HostAsyncOptions options, AsyncStart start, Logger logger)
+                                 HostAsyncOptions options, engine::AsyncStart start, Logger logger)
     : registry_(registry),
       options_(options),
       logger_(std::move(logger)),
@@ -68,7 +68,7 @@ void HostAsyncEngine::DispatchIdle() {
     task.base = fold_.global();
     task.base_version = fold_.version();
     const int64_t number = ++tasks_[client->client_id()];
-    algorithms::FitInstructions instructions =
+    train::FitInstructions instructions =
         fold_.strategy().ConfigureFit(task.base_version, client->info(), number, fleet);
     instructions.model_version = task.base_version;
     client->SetRound(++task_label_);  // the session stamps the task with it
@@ -95,7 +95,7 @@ bool HostAsyncEngine::CollectFinished() {
   return any;
 }
 
-std::optional<AsyncUpdate> HostAsyncEngine::NextUpdate() {
+std::optional<engine::AsyncUpdate> HostAsyncEngine::NextUpdate() {
   if (!started_) {
     if (!WaitForStart()) return std::nullopt;
     started_ = true;

@@ -41,10 +41,10 @@
 #include <Eigen/Core>
 
 #include "algorithms/async_strategy.h"
-#include "coordinator/async_fold.h"
-#include "coordinator/async_update.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/log.h"
+#include "engine/async_fold.h"
+#include "engine/async_update.h"
 
 namespace edgefl::coordinator {
 
@@ -54,14 +54,14 @@ struct HostAsyncOptions {
   std::chrono::milliseconds log_every{10000};  // "waiting for clients" lines
 };
 
-class HostAsyncEngine final : public AsyncUpdates {
+class HostAsyncEngine final : public engine::AsyncUpdates {
  public:
   // `registry` outlives the engine. Starts at `start` (see above). Throws
   // ConfigError for an empty model.
   HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegistry& registry,
-                  HostAsyncOptions options, AsyncStart start, Logger logger);
+                  HostAsyncOptions options, engine::AsyncStart start, Logger logger);
 
-  std::optional<AsyncUpdate> NextUpdate() override;
+  std::optional<engine::AsyncUpdate> NextUpdate() override;
   const Eigen::VectorXf& global() const override { return *fold_.global(); }
   int64_t model_version() const override { return fold_.version(); }
   std::string stop_reason() const override;
@@ -74,9 +74,9 @@ class HostAsyncEngine final : public AsyncUpdates {
  private:
   struct Task {
     std::shared_ptr<RemoteClient> client;
-    SharedParameters base;
+    engine::SharedParameters base;
     int64_t base_version = 0;
-    std::future<algorithms::FitResult> result;
+    std::future<train::FitResult> result;
   };
 
   // Waits for min_clients; false if a stop was requested meanwhile.
@@ -89,7 +89,7 @@ class HostAsyncEngine final : public AsyncUpdates {
   ClientRegistry& registry_;
   const HostAsyncOptions options_;
   const Logger logger_;
-  AsyncFold fold_;
+  engine::AsyncFold fold_;
   std::chrono::steady_clock::time_point start_;
   double clock_offset_ = 0.0;  // start.clock
   bool started_ = false;

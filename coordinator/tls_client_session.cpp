@@ -316,10 +316,10 @@ void TlsClientSession::OnHello(const wire::Hello& hello) {
   if (hooks_.on_authenticated) hooks_.on_authenticated(shared_from_this());
 }
 
-std::future<algorithms::FitResult> TlsClientSession::Fit(
-    SharedParameters global, const algorithms::FitInstructions& instructions) {
-  auto promise = std::make_shared<std::promise<algorithms::FitResult>>();
-  std::future<algorithms::FitResult> future = promise->get_future();
+std::future<train::FitResult> TlsClientSession::Fit(engine::SharedParameters global,
+                                                    const train::FitInstructions& instructions) {
+  auto promise = std::make_shared<std::promise<train::FitResult>>();
+  std::future<train::FitResult> future = promise->get_future();
   if (closed_.load()) {
     promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
     return future;
@@ -330,9 +330,9 @@ std::future<algorithms::FitResult> TlsClientSession::Fit(
   return future;
 }
 
-void TlsClientSession::StartFit(const SharedParameters& global,
-                                const algorithms::FitInstructions& instructions,
-                                std::shared_ptr<std::promise<algorithms::FitResult>> promise,
+void TlsClientSession::StartFit(const engine::SharedParameters& global,
+                                const train::FitInstructions& instructions,
+                                std::shared_ptr<std::promise<train::FitResult>> promise,
                                 int64_t round) {
   if (state_ != State::kActive) {
     promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
@@ -355,14 +355,14 @@ void TlsClientSession::StartFit(const SharedParameters& global,
   task.recipe = instructions.recipe;
   task.local = instructions.local;
   std::vector<uint8_t> frame = EncodeWithParameters(task, wire::MessageType::kTrainTask, *global);
-  fit_ = Pending<algorithms::FitResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  fit_ = Pending<train::FitResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
   last_heard_ = Clock::now();  // the silence clock starts with the task
   Send(std::move(frame));
 }
 
-std::future<client::EvalResult> TlsClientSession::Evaluate(SharedParameters parameters) {
-  auto promise = std::make_shared<std::promise<client::EvalResult>>();
-  std::future<client::EvalResult> future = promise->get_future();
+std::future<train::EvalResult> TlsClientSession::Evaluate(engine::SharedParameters parameters) {
+  auto promise = std::make_shared<std::promise<train::EvalResult>>();
+  std::future<train::EvalResult> future = promise->get_future();
   if (closed_.load()) {
     promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
     return future;
@@ -373,8 +373,8 @@ std::future<client::EvalResult> TlsClientSession::Evaluate(SharedParameters para
   return future;
 }
 
-void TlsClientSession::StartEvaluate(const SharedParameters& parameters,
-                                     std::shared_ptr<std::promise<client::EvalResult>> promise,
+void TlsClientSession::StartEvaluate(const engine::SharedParameters& parameters,
+                                     std::shared_ptr<std::promise<train::EvalResult>> promise,
                                      int64_t round) {
   if (state_ != State::kActive) {
     promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
@@ -397,7 +397,7 @@ void TlsClientSession::StartEvaluate(const SharedParameters& parameters,
   task.deadline_seconds = options_.task_deadline_seconds;
   std::vector<uint8_t> frame =
       EncodeWithParameters(task, wire::MessageType::kEvalTask, *parameters);
-  eval_ = Pending<client::EvalResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  eval_ = Pending<train::EvalResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
   last_heard_ = Clock::now();
   Send(std::move(frame));
 }
@@ -413,7 +413,7 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
                               (fit_ ? "the pending task is for round " + std::to_string(fit_->round)
                                     : std::string("no task is pending")));
   }
-  Pending<algorithms::FitResult> pending = std::move(*fit_);
+  Pending<train::FitResult> pending = std::move(*fit_);
   fit_.reset();
   pending.bytes_in += frame_bytes;
   const TaskTraffic traffic{TaskTraffic::Kind::kFit, pending.round, pending.bytes_out,
@@ -426,7 +426,7 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
                 result.train.compute_seconds, static_cast<unsigned long long>(traffic.bytes_out),
                 static_cast<unsigned long long>(traffic.bytes_in));
   logger_.Info(name_ + line);
-  algorithms::FitResult fit;
+  train::FitResult fit;
   fit.client = client_id_;
   fit.base_version = result.base_version;
   fit.train = std::move(result.train);
@@ -447,7 +447,7 @@ void TlsClientSession::OnEvalResult(wire::EvalResult& result, uint64_t frame_byt
         (eval_ ? "the pending evaluation is for round " + std::to_string(eval_->round)
                : std::string("no evaluation is pending")));
   }
-  Pending<client::EvalResult> pending = std::move(*eval_);
+  Pending<train::EvalResult> pending = std::move(*eval_);
   eval_.reset();
   pending.bytes_in += frame_bytes;
   RecordTraffic({TaskTraffic::Kind::kEvaluate, pending.round, pending.bytes_out, pending.bytes_in,

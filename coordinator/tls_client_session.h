@@ -53,9 +53,9 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "algorithms/params.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/log.h"
+#include "train/params.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
 
@@ -90,7 +90,7 @@ struct SessionOptions {
   std::string run_id;
   std::string model_spec;
   uint64_t num_parameters = 0;
-  algorithms::ParamMap run_config;
+  train::ParamMap run_config;
   // deadline_seconds of every TrainTask/EvalTask (0 = none).
   double task_deadline_seconds = 0.0;
   // batch_size of every EvalTask.
@@ -145,10 +145,10 @@ class TlsClientSession final : public RemoteClient,
   std::string ProfileJson() const override;
   algorithms::ClientInfo& info() override { return info_; }
   // Sends TrainTask{round (SetRound), instructions, *global}. Never blocks.
-  std::future<algorithms::FitResult> Fit(SharedParameters global,
-                                         const algorithms::FitInstructions& instructions) override;
+  std::future<train::FitResult> Fit(engine::SharedParameters global,
+                                    const train::FitInstructions& instructions) override;
   // Sends EvalTask{round, *parameters}. Never blocks.
-  std::future<client::EvalResult> Evaluate(SharedParameters parameters) override;
+  std::future<train::EvalResult> Evaluate(engine::SharedParameters parameters) override;
 
   // ---- Observers (any thread) ----
   // "127.0.0.1:53422".
@@ -183,10 +183,10 @@ class TlsClientSession final : public RemoteClient,
   void OnHello(const wire::Hello& hello);
   void OnTrainResult(wire::TrainResult& result, uint64_t frame_bytes);
   void OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes);
-  void StartFit(const SharedParameters& global, const algorithms::FitInstructions& instructions,
-                std::shared_ptr<std::promise<algorithms::FitResult>> promise, int64_t round);
-  void StartEvaluate(const SharedParameters& parameters,
-                     std::shared_ptr<std::promise<client::EvalResult>> promise, int64_t round);
+  void StartFit(const engine::SharedParameters& global, const train::FitInstructions& instructions,
+                std::shared_ptr<std::promise<train::FitResult>> promise, int64_t round);
+  void StartEvaluate(const engine::SharedParameters& parameters,
+                     std::shared_ptr<std::promise<train::EvalResult>> promise, int64_t round);
   void ArmSilenceTimer();
   void OnSilenceTimer(const boost::system::error_code& ec);
   void Send(std::vector<uint8_t> frame);
@@ -218,21 +218,21 @@ class TlsClientSession final : public RemoteClient,
   boost::asio::steady_timer linger_timer_;   // bounds the close after a final Bye/Error
   wire::FrameDecoder decoder_;               // splits the byte stream into frames
   std::vector<uint8_t> read_buffer_;         // target of async_read_some, sized at handshake
-  std::deque<std::vector<uint8_t>> write_queue_;  // frames to send, front is being written
-  bool writing_ = false;                          // an async_write is in flight
-  bool half_closed_ = false;                      // shutdown(send) done after the final frame
-  State state_ = State::kHandshake;               // strand only
-  std::string name_;                              // for logs: the client id, or "client <peer>"
-  std::string client_id_;                         // the certificate's CN, set at Hello
-  wire::DeviceProfile device_;                    // from Hello
-  std::string agent_;                             // from Hello
-  algorithms::ClientInfo info_;                   // the engine's view (see the class comment)
-  std::atomic<int64_t> round_{0};                 // round of the next task (SetRound)
-  std::optional<Pending<algorithms::FitResult>> fit_;   // the TrainTask awaiting its result
-  std::optional<Pending<client::EvalResult>> eval_;     // the EvalTask awaiting its result
-  std::set<int64_t> superseded_fits_;                   // rounds whose late TrainResult is dropped
-  std::set<int64_t> superseded_evals_;                  // rounds whose late EvalResult is dropped
-  std::chrono::steady_clock::time_point last_heard_;    // last bytes from the client (or task sent)
+  std::deque<std::vector<uint8_t>> write_queue_;      // frames to send, front is being written
+  bool writing_ = false;                              // an async_write is in flight
+  bool half_closed_ = false;                          // shutdown(send) done after the final frame
+  State state_ = State::kHandshake;                   // strand only
+  std::string name_;                                  // for logs: the client id, or "client <peer>"
+  std::string client_id_;                             // the certificate's CN, set at Hello
+  wire::DeviceProfile device_;                        // from Hello
+  std::string agent_;                                 // from Hello
+  algorithms::ClientInfo info_;                       // the engine's view (see the class comment)
+  std::atomic<int64_t> round_{0};                     // round of the next task (SetRound)
+  std::optional<Pending<train::FitResult>> fit_;      // the TrainTask awaiting its result
+  std::optional<Pending<train::EvalResult>> eval_;    // the EvalTask awaiting its result
+  std::set<int64_t> superseded_fits_;                 // rounds whose late TrainResult is dropped
+  std::set<int64_t> superseded_evals_;                // rounds whose late EvalResult is dropped
+  std::chrono::steady_clock::time_point last_heard_;  // last bytes from the client (or task sent)
   std::chrono::steady_clock::time_point frame_window_;  // start of the flood check's second
   int64_t frames_in_window_ = 0;                        // frames received since frame_window_
   std::atomic<bool> closed_{false};                     // Close() has run

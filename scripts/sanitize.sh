@@ -24,12 +24,13 @@ case "$mode" in
   tsan)
     build_dir=${EDGEFL_BUILD_DIR:-build-tsan}
     sanitize=thread
-    # Every coordinator test (thread pool, TLS server and sessions, client
-    # registry, round engines, simulations, federation with real processes)
+    # Every engine, simulator and coordinator test (round engines, thread
+    # pool, simulations, TLS server and sessions, client registry, federation
+    # with real processes)
     # and the wire tests (TLS handshakes on real sockets); only their
     # executables and the binaries they run are built.
-    targets=(--target edgefl_coordinator_tests edgefl_wire_tests)
-    tests=(-R '^(coordinator|wire)/')
+    targets=(--target edgefl_engine_tests edgefl_sim_tests edgefl_coordinator_tests edgefl_wire_tests)
+    tests=(-R '^(engine|sim|coordinator|wire)/')
     ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan" >&2

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs missing packages, builds edgefl (warnings are errors) and runs the
-# whole test suite with ctest.
+# Installs missing packages, checks the layering (scripts/check-layers.sh
+# against docs/architecture.md), builds edgefl (warnings are errors) and runs
+# the whole test suite with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup-deps.sh
+./scripts/check-layers.sh
 ./scripts/build.sh -DEDGEFL_WERROR=ON -DEDGEFL_BUILD_TESTS=ON
 build_dir=${EDGEFL_BUILD_DIR:-build}
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"

@@ -13,7 +13,7 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
-#include "coordinator/experiment_config.h"
+#include "engine/experiment_config.h"
 #include "report/html_report.h"
 #include "storage/run_summary.h"
 #include "tools/commands.h"
@@ -62,7 +62,7 @@ int RunReport(int argc, char** argv) {
   // clang-format off
   options.add_options()
       ("db", "experiment log (the config's 'db' key)",
-       cxxopts::value<std::string>()->default_value(coordinator::ExperimentConfig{}.db))
+       cxxopts::value<std::string>()->default_value(engine::ExperimentConfig{}.db))
       ("r,run", "a run to include, by name or id (repeatable; default: every run)",
        cxxopts::value<std::vector<std::string>>())
       ("o,output", "the HTML file to write", cxxopts::value<std::string>()->default_value("report.html"))

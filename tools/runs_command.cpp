@@ -14,7 +14,7 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
-#include "coordinator/experiment_config.h"
+#include "engine/experiment_config.h"
 #include "report/html_report.h"
 #include "storage/run_summary.h"
 #include "storage/schema.h"
@@ -357,7 +357,7 @@ int RunRuns(int argc, char** argv) {
   // clang-format off
   options.add_options()
       ("db", "experiment log (the config's 'db' key)",
-       cxxopts::value<std::string>()->default_value(coordinator::ExperimentConfig{}.db))
+       cxxopts::value<std::string>()->default_value(engine::ExperimentConfig{}.db))
       ("json", "print JSON instead of a table")
       ("csv", "print CSV instead of a table")
       ("h,help", "print this help")

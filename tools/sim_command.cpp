@@ -7,8 +7,8 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
-#include "coordinator/experiment_config.h"
-#include "coordinator/simulation.h"
+#include "engine/experiment_config.h"
+#include "sim/simulation.h"
 #include "tools/commands.h"
 #include "tools/option_values.h"
 
@@ -30,13 +30,13 @@ int RunSim(int argc, char** argv) {
   cxxopts::ParseResult args;
   if (!ParseCommandLine(options, argc, argv, &args,
                         "\nConfig keys and their defaults: docs/algorithms.md and "
-                        "coordinator/experiment_config.h; examples in examples/.\n")) {
+                        "engine/experiment_config.h; examples in examples/.\n")) {
     return kExitOk;
   }
   std::vector<std::string> overrides;
   if (args.count("set")) overrides = args["set"].as<std::vector<std::string>>();
-  const coordinator::ExperimentConfig config =
-      coordinator::LoadExperimentConfig(args["config"].as<std::string>(), overrides);
+  const engine::ExperimentConfig config =
+      engine::LoadExperimentConfig(args["config"].as<std::string>(), overrides);
 
   std::printf("sim: run '%s': %s on %s (%s), %lld clients, %lld per round, %lld rounds, model %s\n",
               config.run_name.c_str(), config.strategy.c_str(), config.dataset.c_str(),
@@ -44,8 +44,8 @@ int RunSim(int argc, char** argv) {
               static_cast<long long>(config.clients_per_round),
               static_cast<long long>(config.rounds), config.model.c_str());
   std::fflush(stdout);
-  const coordinator::SimulationResult result =
-      coordinator::RunSimulation(config, args.count("quiet") ? nullptr : stdout);
+  const sim::SimulationResult result =
+      sim::RunSimulation(config, args.count("quiet") ? nullptr : stdout);
   std::printf(
       "sim: run '%s' (id %lld) done: rounds %lld-%lld, final test accuracy %.4f, best "
       "%.4f, %.1f s; log %s\n",

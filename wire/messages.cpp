@@ -21,7 +21,7 @@ std::span<const float> Floats(const Eigen::VectorXf& v) {
   return {v.data(), static_cast<size_t>(v.size())};
 }
 
-void WriteParamMap(ByteWriter& w, const algorithms::ParamMap& params) {
+void WriteParamMap(ByteWriter& w, const train::ParamMap& params) {
   w.U32(static_cast<uint32_t>(params.size()));
   for (const auto& [key, value] : params) {
     w.String(key);
@@ -78,7 +78,7 @@ void Write(ByteWriter& w, const Welcome& m) {
   WriteParamMap(w, m.run_config);
 }
 
-void Write(ByteWriter& w, const client::TrainRecipe& r) {
+void Write(ByteWriter& w, const train::TrainRecipe& r) {
   w.I32(r.epochs);
   w.I64(r.local_steps);
   w.I32(r.batch_size);
@@ -159,7 +159,7 @@ void Write(ByteWriter& w, const ErrorMessage& m) {
 
 // Upper bound of a message's payload size, so the buffer is allocated once
 // and the parameters are never copied by a reallocation.
-size_t MapBytes(const algorithms::ParamMap& params) {
+size_t MapBytes(const train::ParamMap& params) {
   size_t n = 4;
   for (const auto& [key, value] : params) {
     n += 4 + key.size() + 1 + 8;
@@ -266,14 +266,14 @@ void CheckNewKey(ByteReader& r, std::string_view field, bool inserted, const std
   if (!inserted) r.Fail(field, "duplicate key \"" + key + "\"");
 }
 
-algorithms::ParamMap ReadParamMap(ByteReader& r, std::string_view field) {
+train::ParamMap ReadParamMap(ByteReader& r, std::string_view field) {
   const uint32_t n = ReadMapCount(r, field);
-  algorithms::ParamMap params;
+  train::ParamMap params;
   for (uint32_t i = 0; i < n; ++i) {
     std::string key = r.String(KeyField(field, i, "key"), kMaxIdBytes);
     const std::string value_field = KeyField(field, i, "value");
     const uint8_t tag = r.U8(KeyField(field, i, "tag"));
-    algorithms::ParamValue value;
+    train::ParamValue value;
     switch (tag) {
       case kTagBool:
         value = r.Bool(value_field);
@@ -348,8 +348,8 @@ Welcome ReadWelcome(ByteReader& r) {
   return m;
 }
 
-client::TrainRecipe ReadRecipe(ByteReader& r) {
-  client::TrainRecipe c;
+train::TrainRecipe ReadRecipe(ByteReader& r) {
+  train::TrainRecipe c;
   c.epochs = r.I32("recipe.epochs");
   c.local_steps = r.I64("recipe.local_steps");
   c.batch_size = r.I32("recipe.batch_size");

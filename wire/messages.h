@@ -27,10 +27,10 @@
 
 #include <Eigen/Core>
 
-#include "algorithms/fit.h"
-#include "algorithms/params.h"
-#include "client/local_trainer.h"
-#include "client/train_recipe.h"
+#include "train/fit.h"
+#include "train/local_trainer.h"
+#include "train/params.h"
+#include "train/train_recipe.h"
 #include "wire/frame.h"
 
 namespace edgefl::wire {
@@ -75,7 +75,7 @@ struct Welcome {
   uint64_t num_parameters = 0;
   // Settings of the run the client may use or show (dataset, partition).
   // Typed values; may be empty.
-  algorithms::ParamMap run_config;
+  train::ParamMap run_config;
 };
 
 // Coordinator -> client: train the given model with the given recipe.
@@ -85,11 +85,11 @@ struct TrainTask {
   int64_t model_version = 0;
   std::string model_spec;
   double deadline_seconds = 0.0;  // relative to receipt; 0 = none
-  client::TrainRecipe recipe;
+  train::TrainRecipe recipe;
   // On the wire the params map is typed (as algorithms::ParamMap); a
   // LocalAlgorithm holds numbers, so decoding accepts float64 and int64
   // values and refuses bool/string ones with a ProtocolError.
-  algorithms::LocalAlgorithm local;
+  train::LocalAlgorithm local;
   Eigen::VectorXf parameters;
 };
 
@@ -98,7 +98,7 @@ struct TrainTask {
 struct TrainResult {
   int64_t round = 0;
   int64_t base_version = 0;  // model_version of the TrainTask it answers
-  client::LocalTrainResult train;
+  train::LocalTrainResult train;
 };
 
 // Coordinator -> client: evaluate the given parameters on the local data.
@@ -114,7 +114,7 @@ struct EvalTask {
 struct EvalResult {
   int64_t round = 0;
   int64_t model_version = 0;
-  client::EvalResult eval;  // per_class_accuracy: at most kMaxClasses, NaN = no samples
+  train::EvalResult eval;  // per_class_accuracy: at most kMaxClasses, NaN = no samples
   double compute_seconds = 0.0;
 };
 

@@ -19,9 +19,9 @@ namespace edgefl::algorithms {
 namespace {
 
 // A result whose pseudo-gradient against `base` is `g` (θ_client = base − g).
-FitResult ResultWithGradient(const Eigen::VectorXf& base, const Eigen::VectorXf& g,
-                             size_t samples = 10) {
-  FitResult r;
+train::FitResult ResultWithGradient(const Eigen::VectorXf& base, const Eigen::VectorXf& g,
+                                    size_t samples = 10) {
+  train::FitResult r;
   r.train.parameters = base - g;
   r.train.num_samples = samples;
   return r;
@@ -151,8 +151,8 @@ TEST_CASE("dylu: a client 4x faster gets 4x the local steps through the strategy
   options.task.recipe.local_steps = 40;
   options.task.dylu = true;
   DelayedNesterov with_dylu(options);
-  const FitInstructions fast = with_dylu.ConfigureFit(0, fleet[0], 1, fleet);
-  const FitInstructions slow = with_dylu.ConfigureFit(0, fleet[1], 1, fleet);
+  const train::FitInstructions fast = with_dylu.ConfigureFit(0, fleet[0], 1, fleet);
+  const train::FitInstructions slow = with_dylu.ConfigureFit(0, fleet[1], 1, fleet);
   CHECK(fast.recipe.local_steps == 40);
   CHECK(slow.recipe.local_steps == 10);
   // The task seeds differ per client and per task.
@@ -181,9 +181,9 @@ TEST_CASE("fedbuff: the model changes every K arrivals by the weighted mean of t
   const Eigen::VectorXf global = Eigen::Vector2f(1.0f, 1.0f);
   const Eigen::VectorXf base = Eigen::Vector2f(0.0f, 0.0f);
   // Δ_i = θ_i − base; samples 10, 20, 10; staleness 0, 1, 3 → weights 1, 1/2, 1/4.
-  FitResult a = ResultWithGradient(base, Eigen::Vector2f(-1.0f, 0.0f), 10);
-  FitResult b = ResultWithGradient(base, Eigen::Vector2f(0.0f, -2.0f), 20);
-  FitResult c = ResultWithGradient(base, Eigen::Vector2f(-4.0f, -4.0f), 10);
+  train::FitResult a = ResultWithGradient(base, Eigen::Vector2f(-1.0f, 0.0f), 10);
+  train::FitResult b = ResultWithGradient(base, Eigen::Vector2f(0.0f, -2.0f), 20);
+  train::FitResult c = ResultWithGradient(base, Eigen::Vector2f(-4.0f, -4.0f), 10);
   CHECK_FALSE(buff.OnArrival(global, base, a, 0).parameters.has_value());
   CHECK_FALSE(buff.OnArrival(global, base, b, 1).parameters.has_value());
   const ArrivalOutcome out = buff.OnArrival(global, base, c, 3);

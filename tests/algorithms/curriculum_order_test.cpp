@@ -8,10 +8,10 @@
 #include <doctest/doctest.h>
 
 #include "algorithms/local_registry.h"
-#include "client/local_trainer.h"
 #include "common/error.h"
 #include "nn/softmax_cross_entropy.h"
 #include "tests/algorithms/local_objective_test_util.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -104,15 +104,15 @@ TEST_CASE("curriculum passes take the paced prefix of the ranking with a floor o
 TEST_CASE("curriculum with b equal to one gives exactly shuffled passes") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  const client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
-  client::LocalTrainer plain(kSpec, data);
+  const train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
+  train::LocalTrainer plain(kSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
 
-  LocalAlgorithm local;
+  train::LocalAlgorithm local;
   local.data_order = "curriculum";
   local.params = {{"pacing_b", 1.0}};
   auto order = MakeDataOrder(local, &recipe);
-  client::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, nullptr, order.get());
   CHECK(result.parameters == expected.parameters);
 }
@@ -139,14 +139,14 @@ TEST_CASE("random order is a permutation fixed within a round") {
 TEST_CASE("curriculum orders train in the LocalTrainer") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  const client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
+  const train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
   for (const char* name : {"curriculum", "anti_curriculum", "random"}) {
     CAPTURE(name);
-    LocalAlgorithm local;
+    train::LocalAlgorithm local;
     local.data_order = name;
     local.params = {{"pacing", 1.0}, {"pacing_a", 0.5}};  // quad
     auto order = MakeDataOrder(local, &recipe);
-    client::LocalTrainer trainer(kSpec, data);
+    train::LocalTrainer trainer(kSpec, data);
     const auto result = trainer.Train(testing::Span(global), recipe, nullptr, order.get());
     CHECK(result.loss_after < result.loss_before - 0.1);
     // Early passes are smaller than the data: fewer samples than 3 epochs.

@@ -5,9 +5,9 @@
 
 #include <doctest/doctest.h>
 
-#include "client/local_trainer.h"
 #include "common/error.h"
 #include "tests/algorithms/local_objective_test_util.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -19,17 +19,17 @@ struct StepRecord {
   double eta_before, theta_before, eta, a, d;
 };
 
-class Recorder final : public client::LocalObjective {
+class Recorder final : public train::LocalObjective {
  public:
   explicit Recorder(DeltaSgdObjective& inner) : inner_(inner) {}
   void BeginRound(const nn::Model& model, Rng& rng) override {
     records.clear();
     inner_.BeginRound(model, rng);
   }
-  float LossAndGradient(nn::Model& model, const client::Batch& batch, Rng& rng) override {
+  float LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) override {
     return inner_.LossAndGradient(model, batch, rng);
   }
-  void BeforeStep(nn::Model& model, const client::Batch& batch, nn::Optimizer& optimizer) override {
+  void BeforeStep(nn::Model& model, const train::Batch& batch, nn::Optimizer& optimizer) override {
     StepRecord r{inner_.learning_rate(), inner_.theta(), 0, 0, 0};
     inner_.BeforeStep(model, batch, optimizer);
     r.eta = inner_.learning_rate();
@@ -81,8 +81,8 @@ TEST_CASE("Delta-SGD first step uses eta0 times the growth factor") {
   const datasets::Dataset data = testing::Tabular();
   DeltaSgdObjective objective(options);
   Recorder recorder(objective);
-  client::LocalTrainer trainer(kSpec, data);
-  client::TrainRecipe recipe = testing::SgdRecipe(0.01f);
+  train::LocalTrainer trainer(kSpec, data);
+  train::TrainRecipe recipe = testing::SgdRecipe(0.01f);
   recipe.local_steps = 1;
   trainer.Train(testing::Span(testing::InitialParameters(kSpec)), recipe, &recorder);
   REQUIRE(recorder.records.size() == 1);
@@ -124,7 +124,7 @@ TEST_CASE("Delta-SGD step size never exceeds its bound and grows at most by the 
   DeltaSgdOptions options;
   DeltaSgdObjective objective(options);
   Recorder recorder(objective);
-  client::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kSpec, data);
   const auto result = trainer.Train(testing::Span(testing::InitialParameters(kSpec)),
                                     testing::SgdRecipe(0.01f, 2), &recorder);
   REQUIRE(recorder.records.size() == static_cast<size_t>(result.steps));
@@ -145,7 +145,7 @@ TEST_CASE("Delta-SGD resets its state every round") {
   const datasets::Dataset data = testing::Tabular();
   DeltaSgdObjective objective(DeltaSgdOptions{});
   Recorder recorder(objective);
-  client::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kSpec, data);
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
   const auto first = trainer.Train(testing::Span(global), testing::SgdRecipe(0.01f), &recorder);
   const auto first_records = recorder.records;
@@ -161,8 +161,8 @@ TEST_CASE("Delta-SGD restores parameters and gradients exactly around g_prev") {
   nn::Model model(kSpec);
   model.Initialize(3);
   const testing::FirstRows rows(32);
-  const client::Batch batch = rows.Get(data);
-  auto optimizer = client::MakeOptimizer(client::OptimizerConfig{}, 1);
+  const train::Batch batch = rows.Get(data);
+  auto optimizer = train::MakeOptimizer(train::OptimizerConfig{}, 1);
   DeltaSgdObjective objective(DeltaSgdOptions{});
   Rng rng(1);
   objective.BeginRound(model, rng);

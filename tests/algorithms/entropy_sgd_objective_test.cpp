@@ -4,9 +4,9 @@
 
 #include <doctest/doctest.h>
 
-#include "client/local_trainer.h"
 #include "common/error.h"
 #include "tests/algorithms/local_objective_test_util.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -18,15 +18,15 @@ constexpr const char* kSpec = "mlp:60-16-10";
 TEST_CASE("Entropy-SGD with no Langevin steps equals plain SGD bit for bit") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
+  train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
   recipe.optimizer.momentum = 0.9f;
   recipe.optimizer.nesterov = true;
-  client::LocalTrainer plain(kSpec, data);
+  train::LocalTrainer plain(kSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
   EntropySgdOptions options;
   options.langevin_steps = 0;
   EntropySgdObjective objective(options);
-  client::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, &objective);
   CHECK(result.parameters == expected.parameters);
 }
@@ -36,7 +36,7 @@ TEST_CASE("Entropy-SGD one noiseless Langevin step gives a scaled gradient") {
   nn::Model model(kSpec);
   model.Initialize(2);
   const testing::FirstRows rows(32);
-  const client::Batch batch = rows.Get(data);
+  const train::Batch batch = rows.Get(data);
   const Eigen::VectorXf w = model.parameters();
   model.LossAndGradient(batch.x, batch.labels);
   const Eigen::VectorXf gradient = model.gradients();
@@ -58,7 +58,7 @@ TEST_CASE("Entropy-SGD with a huge scope keeps x prime at x and G near zero") {
   nn::Model model(kSpec);
   model.Initialize(2);
   const testing::FirstRows rows(32);
-  const client::Batch batch = rows.Get(data);
+  const train::Batch batch = rows.Get(data);
   model.LossAndGradient(batch.x, batch.labels);
   const float gradient_norm = model.gradients().norm();
   double previous = 1e30;
@@ -95,8 +95,8 @@ TEST_CASE("Entropy-SGD trains in the LocalTrainer") {
   EntropySgdOptions options;
   options.langevin_steps = 5;
   EntropySgdObjective objective(options);
-  client::LocalTrainer trainer(kSpec, data);
-  client::TrainRecipe recipe = testing::SgdRecipe(1.0f, 3);  // G is about (1 − β1)η'·∇f
+  train::LocalTrainer trainer(kSpec, data);
+  train::TrainRecipe recipe = testing::SgdRecipe(1.0f, 3);  // G is about (1 − β1)η'·∇f
   recipe.optimizer.momentum = 0.9f;
   recipe.optimizer.nesterov = true;
   const auto result = trainer.Train(testing::Span(global), recipe, &objective);

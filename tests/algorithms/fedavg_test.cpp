@@ -19,8 +19,8 @@ Eigen::VectorXf RandomVector(Rng& rng, Eigen::Index n, float scale = 1.0f) {
   return v;
 }
 
-FitResult Result(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
-  FitResult r;
+train::FitResult Result(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
+  train::FitResult r;
   r.client = id;
   r.train.parameters = std::move(parameters);
   r.train.num_samples = samples;
@@ -39,7 +39,8 @@ TEST_CASE("FedAvg of identical updates is that update") {
   const Eigen::VectorXf w = RandomVector(rng, 300);
   const Eigen::VectorXf u = RandomVector(rng, 300);
   FedAvg fedavg(FedAvgOptions{});
-  const std::vector<FitResult> results = {Result("a", u, 10), Result("b", u, 7), Result("c", u, 1)};
+  const std::vector<train::FitResult> results = {Result("a", u, 10), Result("b", u, 7),
+                                                 Result("c", u, 1)};
   const AggregateOutcome out = fedavg.AggregateFit(0, w, results, {});
   REQUIRE(out.parameters.has_value());
   CHECK((out.parameters->array() == u.array()).all());
@@ -53,11 +54,11 @@ TEST_CASE("FedAvg weights clients by samples and keeps w when all clients return
   a << 0.0f, 4.0f;
   b << 4.0f, 0.0f;
   FedAvg fedavg(FedAvgOptions{});
-  const std::vector<FitResult> results = {Result("a", a, 1), Result("b", b, 3)};
+  const std::vector<train::FitResult> results = {Result("a", a, 1), Result("b", b, 3)};
   const AggregateOutcome out = fedavg.AggregateFit(0, w, results, {});
   CHECK((*out.parameters)[0] == 3.0f);
   CHECK((*out.parameters)[1] == 1.0f);
-  const std::vector<FitResult> same = {Result("a", w, 5), Result("b", w, 2)};
+  const std::vector<train::FitResult> same = {Result("a", w, 5), Result("b", w, 2)};
   CHECK((fedavg.AggregateFit(1, w, same, {}).parameters->array() == w.array()).all());
 }
 
@@ -65,12 +66,12 @@ TEST_CASE("FedAvg with no results keeps the model and rejects wrong sizes") {
   FedAvg fedavg(FedAvgOptions{});
   const Eigen::VectorXf w = Eigen::VectorXf::Ones(4);
   CHECK_FALSE(fedavg.AggregateFit(0, w, {}, {}).parameters.has_value());
-  const std::vector<FitResult> results = {Result("sim-1", Eigen::VectorXf::Zero(3), 5),
-                                          Result("sim-2", Eigen::VectorXf::Zero(4), 5)};
+  const std::vector<train::FitResult> results = {Result("sim-1", Eigen::VectorXf::Zero(3), 5),
+                                                 Result("sim-2", Eigen::VectorXf::Zero(4), 5)};
   const AggregateOutcome out = fedavg.AggregateFit(0, w, results, {});
   REQUIRE(out.rejected.size() == 1);
   CHECK(out.rejected[0].client == "sim-1");
-  CHECK(out.rejected[0].kind == FitFailure::Kind::kRejected);
+  CHECK(out.rejected[0].kind == train::FitFailure::Kind::kRejected);
   CHECK(out.rejected[0].reason == "update from sim-1 has 3 parameters, expected 4");
   CHECK(out.parameters->isZero());
 }
@@ -85,7 +86,7 @@ TEST_CASE("FedAvgM with beta 0 equals FedAvg bit for bit through the strategy") 
   Eigen::VectorXf a = RandomVector(rng, 200);
   Eigen::VectorXf b = a;
   for (int round = 0; round < 4; ++round) {
-    std::vector<FitResult> results;
+    std::vector<train::FitResult> results;
     for (int k = 0; k < 3; ++k) {
       results.push_back(Result(std::string("c").append(std::to_string(k)),
                                a + RandomVector(rng, 200, 0.1f), static_cast<size_t>(10 + k)));
@@ -99,7 +100,7 @@ TEST_CASE("FedAvgM with beta 0 equals FedAvg bit for bit through the strategy") 
 TEST_CASE("robust aggregators ignore a poisoned client") {
   Rng rng(3);
   const Eigen::VectorXf w = Eigen::VectorXf::Zero(50);
-  std::vector<FitResult> results;
+  std::vector<train::FitResult> results;
   for (int k = 0; k < 4; ++k) {
     results.push_back(Result(std::string("honest-").append(std::to_string(k)),
                              Eigen::VectorXf::Constant(50, 1.0f + 0.01f * k), 10));
@@ -131,8 +132,8 @@ TEST_CASE("ConfigureFit copies the recipe with the round lr and per-client seeds
   options.seed = 42;
   FedAvg fedavg(options);
   const std::vector<ClientInfo> cohort = Cohort(4);
-  const std::vector<FitInstructions> round0 = fedavg.ConfigureFit(0, cohort);
-  const std::vector<FitInstructions> round2 = fedavg.ConfigureFit(2, cohort);
+  const std::vector<train::FitInstructions> round0 = fedavg.ConfigureFit(0, cohort);
+  const std::vector<train::FitInstructions> round2 = fedavg.ConfigureFit(2, cohort);
   REQUIRE(round0.size() == 4);
   std::set<uint64_t> seeds;
   for (size_t i = 0; i < 4; ++i) {
@@ -185,13 +186,14 @@ TEST_CASE("strategy SaveState and RestoreState reproduce the next round exactly"
   FedAvg original(options);
   Eigen::VectorXf w = RandomVector(rng, 100);
   for (int round = 0; round < 3; ++round) {
-    const std::vector<FitResult> results = {Result("a", w + RandomVector(rng, 100, 0.1f), 3)};
+    const std::vector<train::FitResult> results = {
+        Result("a", w + RandomVector(rng, 100, 0.1f), 3)};
     w = *original.AggregateFit(round, w, results, {}).parameters;
   }
   FedAvg restored(options);
   restored.RestoreState(original.SaveState());
-  const std::vector<FitResult> results = {Result("a", w + RandomVector(rng, 100, 0.1f), 3),
-                                          Result("b", w + RandomVector(rng, 100, 0.1f), 5)};
+  const std::vector<train::FitResult> results = {Result("a", w + RandomVector(rng, 100, 0.1f), 3),
+                                                 Result("b", w + RandomVector(rng, 100, 0.1f), 5)};
   const Eigen::VectorXf x = *original.AggregateFit(3, w, results, {}).parameters;
   const Eigen::VectorXf y = *restored.AggregateFit(3, w, results, {}).parameters;
   CHECK((x.array() == y.array()).all());

@@ -7,9 +7,9 @@
 #include <doctest/doctest.h>
 
 #include "algorithms/local_registry.h"
-#include "client/local_trainer.h"
 #include "common/error.h"
 #include "tests/algorithms/local_objective_test_util.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -46,13 +46,13 @@ uint64_t Hash(const Eigen::MatrixXf& m) {
 TEST_CASE("FedBR with both components mixup and decorr off equals plain cross-entropy training") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
+  train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
   recipe.optimizer.momentum = 0.9f;
-  client::LocalTrainer plain(kSpec, data);
+  train::LocalTrainer plain(kSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
 
   FedBrObjective fedbr = Make(Off(), data);
-  client::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, &fedbr);
   CHECK(result.parameters == expected.parameters);  // bit for bit
 }
@@ -99,7 +99,7 @@ TEST_CASE("FedBR pseudo-data pool hash is identical across rounds and clients") 
   // Two clients (objectives) built from the same source over two rounds.
   nn::Model model(kSpec);
   model.Initialize(3);
-  LocalAlgorithm local;
+  train::LocalAlgorithm local;
   local.objective = "fedbr";
   auto client_a = MakeLocalObjective(local, &data);
   auto client_b = MakeLocalObjective(local, &data);
@@ -144,8 +144,8 @@ TEST_CASE("FedBR caches the global features for the whole round") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
   FedBrObjective fedbr = Make(FedBrOptions{}, data);
-  client::LocalTrainer trainer(kSpec, data);
-  client::TrainRecipe recipe = testing::SgdRecipe(0.05f);
+  train::LocalTrainer trainer(kSpec, data);
+  train::TrainRecipe recipe = testing::SgdRecipe(0.05f);
   recipe.local_steps = 1;
   trainer.Train(testing::Span(global), recipe, &fedbr);
   const Eigen::MatrixXf after_one = fedbr.global_features();
@@ -160,7 +160,7 @@ TEST_CASE("FedBR caches the global features for the whole round") {
 TEST_CASE("FedBR gradients match finite differences of its loss") {
   const datasets::Dataset data = testing::Tabular();
   const testing::FirstRows rows(24);  // B != M: pairing i mod B
-  const client::Batch batch = rows.Get(data);
+  const train::Batch batch = rows.Get(data);
   struct Case {
     const char* name;
     double mu, lambda, mixup, decorr;
@@ -218,11 +218,11 @@ TEST_CASE("FedDecorr gradient matches finite differences") {
 TEST_CASE("FedBR with its defaults trains in the LocalTrainer") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  LocalAlgorithm local;
+  train::LocalAlgorithm local;
   local.objective = "fedbr";
   auto fedbr = MakeLocalObjective(local, &data);
-  client::LocalTrainer trainer(kSpec, data);
-  client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
+  train::LocalTrainer trainer(kSpec, data);
+  train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
   recipe.optimizer.momentum = 0.9f;
   const auto result = trainer.Train(testing::Span(global), recipe, fedbr.get());
   CHECK(result.loss_after < result.loss_before - 0.1);

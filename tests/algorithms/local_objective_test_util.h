@@ -8,13 +8,13 @@
 
 #include <Eigen/Core>
 
-#include "client/batch.h"
-#include "client/local_objective.h"
-#include "client/train_recipe.h"
 #include "common/random.h"
 #include "datasets/dataset.h"
 #include "datasets/synthetic.h"
 #include "nn/model.h"
+#include "train/batch.h"
+#include "train/local_objective.h"
+#include "train/train_recipe.h"
 
 namespace edgefl::algorithms::testing {
 
@@ -38,8 +38,8 @@ inline std::span<const float> Span(const Eigen::VectorXf& v) {
   return {v.data(), static_cast<size_t>(v.size())};
 }
 
-inline client::TrainRecipe SgdRecipe(float lr, int epochs = 1) {
-  client::TrainRecipe recipe;
+inline train::TrainRecipe SgdRecipe(float lr, int epochs = 1) {
+  train::TrainRecipe recipe;
   recipe.optimizer.name = "sgd";
   recipe.optimizer.learning_rate = lr;
   recipe.batch_size = 32;
@@ -55,9 +55,9 @@ struct FirstRows {
     for (size_t i = 0; i < b; ++i)
       indices[i] = static_cast<uint32_t>(i);
   }
-  client::Batch Get(const datasets::Dataset& data) const {
+  train::Batch Get(const datasets::Dataset& data) const {
     const auto b = static_cast<Eigen::Index>(indices.size());
-    return client::Batch{
+    return train::Batch{
         Eigen::Map<const Eigen::MatrixXf>(data.features.data(), data.features.cols(), b),
         std::span<const int32_t>(data.labels.data(), indices.size()), indices};
   }
@@ -65,8 +65,8 @@ struct FirstRows {
 };
 
 // The objective's loss at the model's current parameters with a fresh Rng.
-inline float LossWithSeed(client::LocalObjective& objective, nn::Model& model,
-                          const client::Batch& batch, uint64_t seed) {
+inline float LossWithSeed(train::LocalObjective& objective, nn::Model& model,
+                          const train::Batch& batch, uint64_t seed) {
   Rng rng(seed);
   return objective.LossAndGradient(model, batch, rng);
 }
@@ -74,8 +74,8 @@ inline float LossWithSeed(client::LocalObjective& objective, nn::Model& model,
 // Checks the objective's gradient against a central difference of its loss
 // along `direction` (its randomness replayed from `seed`); returns
 // {analytic, numeric} directional derivatives.
-inline std::pair<double, double> DirectionalCheck(client::LocalObjective& objective,
-                                                  nn::Model& model, const client::Batch& batch,
+inline std::pair<double, double> DirectionalCheck(train::LocalObjective& objective,
+                                                  nn::Model& model, const train::Batch& batch,
                                                   const Eigen::VectorXf& direction, uint64_t seed,
                                                   float h = 1e-2f) {
   const Eigen::VectorXf w = model.parameters();

@@ -12,23 +12,23 @@ namespace edgefl::algorithms {
 
 TEST_CASE("local registry builds every objective and data order by name") {
   const datasets::Dataset data = testing::Tabular();
-  const client::TrainRecipe recipe = testing::SgdRecipe(0.01f);
+  const train::TrainRecipe recipe = testing::SgdRecipe(0.01f);
   for (const char* name : {"ce", "fedbr", "wafl", "deltasgd", "entropy_sgd", "noisy_softmax"}) {
     CAPTURE(name);
-    LocalAlgorithm local;
+    train::LocalAlgorithm local;
     local.objective = name;
     CHECK(MakeLocalObjective(local, &data) != nullptr);
   }
   for (const char* name : {"shuffle", "sequential", "curriculum", "anti_curriculum", "random"}) {
     CAPTURE(name);
-    LocalAlgorithm local;
+    train::LocalAlgorithm local;
     local.data_order = name;
     CHECK(MakeDataOrder(local, &recipe) != nullptr);
   }
 }
 
 TEST_CASE("local registry passes parameters by name with defaults") {
-  LocalAlgorithm local;
+  train::LocalAlgorithm local;
   local.objective = "wafl";
   local.params = {{"gamma", 0.5}, {"adv_steps", 3}};
   auto objective = MakeLocalObjective(local);
@@ -44,7 +44,7 @@ TEST_CASE("local registry passes parameters by name with defaults") {
   CHECK(dynamic_cast<const DeltaSgdObjective&>(*objective).options().eta0 == 0.2);
 
   // The objective and the order share the params map.
-  const client::TrainRecipe recipe = testing::SgdRecipe(0.01f);
+  const train::TrainRecipe recipe = testing::SgdRecipe(0.01f);
   local.data_order = "anti_curriculum";
   local.params = {{"delta", 0.02}, {"pacing", 3}, {"pacing_a", 0.8}};
   CHECK(MakeLocalObjective(local) != nullptr);
@@ -57,14 +57,14 @@ TEST_CASE("local registry passes parameters by name with defaults") {
 }
 
 TEST_CASE("local registry rejects unknown names and parameters naming them") {
-  LocalAlgorithm local;
+  train::LocalAlgorithm local;
   local.objective = "fedprox";
   CHECK_THROWS_WITH_AS(MakeLocalObjective(local), doctest::Contains("'fedprox'"), ConfigError);
-  local = LocalAlgorithm{};
+  local = train::LocalAlgorithm{};
   local.data_order = "easy_first";
   CHECK_THROWS_WITH_AS(MakeDataOrder(local), doctest::Contains("'easy_first'"), ConfigError);
 
-  local = LocalAlgorithm{};
+  local = train::LocalAlgorithm{};
   local.objective = "wafl";
   local.params = {{"gama", 0.1}};
   CHECK_THROWS_WITH_AS(MakeLocalObjective(local), doctest::Contains("'gama'"), ConfigError);
@@ -74,14 +74,14 @@ TEST_CASE("local registry rejects unknown names and parameters naming them") {
   // A pacing key without a paced order is unknown too.
   local.params = {{"pacing_a", 0.5}};
   CHECK_THROWS_WITH_AS(MakeLocalObjective(local), doctest::Contains("'pacing_a'"), ConfigError);
-  local = LocalAlgorithm{};
+  local = train::LocalAlgorithm{};
   local.params = {{"mu", 0.5}};
   CHECK_THROWS_WITH_AS(MakeLocalObjective(local), doctest::Contains("'mu'"), ConfigError);
 }
 
 TEST_CASE("local registry rejects out-of-range values naming the key and the objective") {
   const datasets::Dataset data = testing::Tabular();
-  const client::TrainRecipe recipe = testing::SgdRecipe(0.01f);
+  const train::TrainRecipe recipe = testing::SgdRecipe(0.01f);
   struct Case {
     const char* objective;
     const char* key;
@@ -93,7 +93,7 @@ TEST_CASE("local registry rejects out-of-range values naming the key and the obj
         Case{"entropy_sgd", "beta1", 1}, Case{"entropy_sgd", "langevin_steps", -1},
         Case{"noisy_softmax", "noise_alpha", -0.5}}) {
     CAPTURE(c.key);
-    LocalAlgorithm local;
+    train::LocalAlgorithm local;
     local.objective = c.objective;
     local.params = {{c.key, c.value}};
     CHECK_THROWS_WITH_AS(MakeLocalObjective(local, &data), doctest::Contains(c.key), ConfigError);
@@ -103,7 +103,7 @@ TEST_CASE("local registry rejects out-of-range values naming the key and the obj
   for (const auto& [key, value] : {std::pair{"pacing", 9.0}, std::pair{"pacing_a", 0.0},
                                    std::pair{"pacing_b", 1.5}, std::pair{"pacing_min", 0.0}}) {
     CAPTURE(key);
-    LocalAlgorithm local;
+    train::LocalAlgorithm local;
     local.data_order = "curriculum";
     local.params = {{key, value}};
     CHECK_THROWS_WITH_AS(MakeDataOrder(local, &recipe), doctest::Contains(key), ConfigError);
@@ -113,10 +113,10 @@ TEST_CASE("local registry rejects out-of-range values naming the key and the obj
 }
 
 TEST_CASE("local registry needs the data for fedbr and the recipe for paced orders") {
-  LocalAlgorithm local;
+  train::LocalAlgorithm local;
   local.objective = "fedbr";
   CHECK_THROWS_WITH_AS(MakeLocalObjective(local), doctest::Contains("local data"), ConfigError);
-  local = LocalAlgorithm{};
+  local = train::LocalAlgorithm{};
   local.data_order = "curriculum";
   CHECK_THROWS_WITH_AS(MakeDataOrder(local), doctest::Contains("recipe"), ConfigError);
 }

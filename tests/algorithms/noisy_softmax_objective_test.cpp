@@ -2,9 +2,9 @@
 
 #include <doctest/doctest.h>
 
-#include "client/local_trainer.h"
 #include "common/error.h"
 #include "tests/algorithms/local_objective_test_util.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::algorithms {
 
@@ -12,11 +12,11 @@ TEST_CASE("Noisy Softmax with alpha zero equals plain cross-entropy training bit
   const datasets::Dataset data = testing::Tabular();
   const char* spec = "mlp:60-16-10";
   const Eigen::VectorXf global = testing::InitialParameters(spec);
-  const client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
-  client::LocalTrainer plain(spec, data);
+  const train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
+  train::LocalTrainer plain(spec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
   NoisySoftmaxObjective objective(NoisySoftmaxOptions{0.0});
-  client::LocalTrainer trainer(spec, data);
+  train::LocalTrainer trainer(spec, data);
   CHECK(trainer.Train(testing::Span(global), recipe, &objective).parameters == expected.parameters);
 }
 
@@ -27,7 +27,7 @@ TEST_CASE("Noisy Softmax loss is at least the clean loss") {
     nn::Model model(spec);
     model.Initialize(4);
     const testing::FirstRows rows(32);
-    const client::Batch batch = rows.Get(data);
+    const train::Batch batch = rows.Get(data);
     NoisySoftmaxObjective objective(NoisySoftmaxOptions{0.5});
     Rng rng(3);
     for (int i = 0; i < 5; ++i) {
@@ -49,7 +49,7 @@ TEST_CASE("Noisy Softmax noise vanishes when the features align with the target 
   x << 0.5f, 1.0f, 1.0f;  // parallel to W row 0
   const std::vector<int32_t> labels = {0};
   const std::vector<uint32_t> indices = {0};
-  const client::Batch batch{Eigen::Map<const Eigen::MatrixXf>(x.data(), 3, 1), labels, indices};
+  const train::Batch batch{Eigen::Map<const Eigen::MatrixXf>(x.data(), 3, 1), labels, indices};
   NoisySoftmaxObjective objective(NoisySoftmaxOptions{1.0});
   Rng rng(1);
   const float loss = objective.LossAndGradient(model, batch, rng);
@@ -63,7 +63,7 @@ TEST_CASE("Noisy Softmax gradients match finite differences of its loss") {
     nn::Model model(spec);
     model.Initialize(4);
     const testing::FirstRows rows(32);
-    const client::Batch batch = rows.Get(data);
+    const train::Batch batch = rows.Get(data);
     NoisySoftmaxObjective objective(NoisySoftmaxOptions{0.5});
     for (const uint64_t seed : {1u, 2u}) {
       const Eigen::VectorXf direction = testing::RandomDirection(model.num_parameters(), seed);
@@ -79,7 +79,7 @@ TEST_CASE("Noisy Softmax trains in the LocalTrainer") {
   const char* spec = "mlp:60-16-10";
   const Eigen::VectorXf global = testing::InitialParameters(spec);
   NoisySoftmaxObjective objective(NoisySoftmaxOptions{});
-  client::LocalTrainer trainer(spec, data);
+  train::LocalTrainer trainer(spec, data);
   const auto result =
       trainer.Train(testing::Span(global), testing::SgdRecipe(0.05f, 3), &objective);
   CHECK(result.loss_after < result.loss_before - 0.1);

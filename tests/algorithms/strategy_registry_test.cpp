@@ -9,7 +9,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-StrategyConfig Config(const std::string& name, ParamMap params = {}) {
+StrategyConfig Config(const std::string& name, train::ParamMap params = {}) {
   StrategyConfig c;
   c.name = name;
   c.params = std::move(params);
@@ -83,7 +83,7 @@ TEST_CASE("registry sets the curriculum data order with its pacing") {
   const auto s = MakeStrategy(Config("fedavg", {{"data_order", std::string("anti_curriculum")},
                                                 {"pacing", std::string("root")},
                                                 {"pacing_b", 0.4}}));
-  const LocalAlgorithm& local = AsFedAvg(s).options().local;
+  const train::LocalAlgorithm& local = AsFedAvg(s).options().local;
   CHECK(local.data_order == "anti_curriculum");
   CHECK(PacingFromValue(local.params.at("pacing")) == PacingKind::kRoot);
   CHECK(local.params.count("pacing_a") == 0);  // the client's default applies

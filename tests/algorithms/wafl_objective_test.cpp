@@ -2,10 +2,10 @@
 
 #include <doctest/doctest.h>
 
-#include "client/local_trainer.h"
 #include "common/error.h"
 #include "nn/softmax_cross_entropy.h"
 #include "tests/algorithms/local_objective_test_util.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -19,17 +19,17 @@ constexpr const char* kSpec = "mlp:60-16-10";
 TEST_CASE("WAFL with zero perturbation equals plain cross-entropy training bit for bit") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  client::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
+  train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
   recipe.optimizer.momentum = 0.9f;
 
-  client::LocalTrainer plain(kSpec, data);
+  train::LocalTrainer plain(kSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
 
   WaflOptions options;
   options.adv_steps = 0;
   options.init_noise = 0.0f;
   WaflObjective wafl(options);
-  client::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, &wafl);
   CHECK(result.steps == expected.steps);
   CHECK(result.parameters == expected.parameters);  // bit for bit
@@ -41,7 +41,7 @@ TEST_CASE("WAFL perturbation shrinks toward the batch as gamma grows") {
   nn::Model model(kSpec);
   model.Initialize(5);
   const FirstRows rows(32);
-  const client::Batch batch = rows.Get(data);
+  const train::Batch batch = rows.Get(data);
   double previous = 1e30;
   for (const float gamma : {1.0f, 10.0f, 100.0f, 1000.0f}) {
     WaflOptions options;
@@ -63,7 +63,7 @@ TEST_CASE("WAFL inner ascent steps do not decrease the penalised loss") {
   nn::Model model(kSpec);
   model.Initialize(5);
   const FirstRows rows(32);
-  const client::Batch batch = rows.Get(data);
+  const train::Batch batch = rows.Get(data);
   WaflOptions options;
   options.adv_step = 0.05f;
   options.adv_steps = 10;
@@ -84,7 +84,7 @@ TEST_CASE("WAFL leaves labels untouched and returns the loss at the perturbed ba
   nn::Model model(kSpec);
   model.Initialize(5);
   const FirstRows rows(32);
-  const client::Batch batch = rows.Get(data);
+  const train::Batch batch = rows.Get(data);
   const std::vector<int32_t> labels_before(batch.labels.begin(), batch.labels.end());
   WaflObjective wafl(WaflOptions{});
   const float loss = testing::LossWithSeed(wafl, model, batch, 3);
@@ -105,7 +105,7 @@ TEST_CASE("WAFL initial noise lies in zero to epsilon0") {
   nn::Model model(kSpec);
   model.Initialize(5);
   const FirstRows rows(16);
-  const client::Batch batch = rows.Get(data);
+  const train::Batch batch = rows.Get(data);
   WaflOptions options;
   options.adv_steps = 0;
   options.init_noise = 0.5f;
@@ -121,7 +121,7 @@ TEST_CASE("WAFL with its defaults trains in the LocalTrainer") {
   const datasets::Dataset data = testing::Tabular();
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
   WaflObjective wafl(WaflOptions{});
-  client::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kSpec, data);
   const auto result = trainer.Train(testing::Span(global), testing::SgdRecipe(0.05f, 3), &wafl);
   CHECK(result.loss_after < result.loss_before - 0.1);
 }

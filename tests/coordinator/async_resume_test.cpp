@@ -6,8 +6,8 @@
 #include <doctest/doctest.h>
 
 #include "common/error.h"
-#include "coordinator/experiment_config.h"
-#include "coordinator/simulation.h"
+#include "engine/experiment_config.h"
+#include "sim/simulation.h"
 #include "storage/experiment_log.h"
 #include "storage/log_check.h"
 #include "tests/storage/log_test_util.h"
@@ -19,7 +19,8 @@ namespace {
 using storage::test::Violations;
 
 // async_dn (buffer = the 6 clients) with DyLU on the synthetic data.
-ExperimentConfig AsyncConfig(const edgefl::testing::TempDir& dir, std::vector<std::string> extra) {
+engine::ExperimentConfig AsyncConfig(const edgefl::testing::TempDir& dir,
+                                     std::vector<std::string> extra) {
   std::vector<std::string> overrides = {"mode=async",        "strategy=async_dn",
                                         "dylu=true",         "dataset=synthetic",
                                         "partition=natural", "model=mlp:60-10",
@@ -30,7 +31,7 @@ ExperimentConfig AsyncConfig(const edgefl::testing::TempDir& dir, std::vector<st
                                         "dropout=0.1",       "threads=2",
                                         "run_name=resumed",  "db=" + (dir / "log.db").string()};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return LoadExperimentConfig({}, overrides);
+  return engine::LoadExperimentConfig({}, overrides);
 }
 
 void MarkInterrupted(const std::string& db, const std::string& run) {
@@ -47,8 +48,8 @@ int64_t InitialEvaluations(storage::ExperimentLog& log, int64_t run) {
 
 TEST_CASE("async simulation: an interrupted run resumes at the next version with its state") {
   edgefl::testing::TempDir dir;
-  const ExperimentConfig first = AsyncConfig(dir, {"rounds=5"});
-  const SimulationResult before = RunSimulation(first, nullptr);
+  const engine::ExperimentConfig first = AsyncConfig(dir, {"rounds=5"});
+  const sim::SimulationResult before = sim::RunSimulation(first, nullptr);
   REQUIRE(before.last_round == 5);
   double vtime_5 = 0.0;
   {
@@ -61,8 +62,8 @@ TEST_CASE("async simulation: an interrupted run resumes at the next version with
     log.EndRun(run, storage::RunStatus::kInterrupted, "test");
   }
 
-  const ExperimentConfig config = AsyncConfig(dir, {});
-  const SimulationResult result = RunSimulation(config, nullptr);
+  const engine::ExperimentConfig config = AsyncConfig(dir, {});
+  const sim::SimulationResult result = sim::RunSimulation(config, nullptr);
   CHECK(result.run_id == before.run_id);
   CHECK(result.first_round == 6);
   CHECK(result.last_round == 12);
@@ -97,24 +98,24 @@ TEST_CASE("async simulation: an interrupted run resumes at the next version with
   CHECK(InitialEvaluations(log, run->id) == 1);  // not evaluated again on resume
 
   // A completed run is not run again, and the message names it.
-  CHECK_THROWS_WITH_AS(RunSimulation(config, nullptr),
+  CHECK_THROWS_WITH_AS(sim::RunSimulation(config, nullptr),
                        doctest::Contains("run 'resumed' is already complete"), ConfigError);
 }
 
 TEST_CASE("async simulation: a run of the other mode or strategy is refused and left as it was") {
   edgefl::testing::TempDir dir;
-  RunSimulation(AsyncConfig(dir, {"rounds=2"}), nullptr);
+  sim::RunSimulation(AsyncConfig(dir, {"rounds=2"}), nullptr);
   MarkInterrupted((dir / "log.db").string(), "resumed");
 
-  ExperimentConfig sync = AsyncConfig(dir, {"mode=sync", "strategy=fedavg"});
+  engine::ExperimentConfig sync = AsyncConfig(dir, {"mode=sync", "strategy=fedavg"});
   sync.algorithm_params.clear();  // dylu
   const std::string wrong_mode =
       "run 'resumed' in " + sync.db + " was started with mode = \"async\"";
-  CHECK_THROWS_WITH_AS(RunSimulation(sync, nullptr), doctest::Contains(wrong_mode.c_str()),
+  CHECK_THROWS_WITH_AS(sim::RunSimulation(sync, nullptr), doctest::Contains(wrong_mode.c_str()),
                        ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(AsyncConfig(dir, {"strategy=fedbuff"}), nullptr),
+  CHECK_THROWS_WITH_AS(sim::RunSimulation(AsyncConfig(dir, {"strategy=fedbuff"}), nullptr),
                        doctest::Contains("started with strategy async_dn"), ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(AsyncConfig(dir, {"model=mlp:60-8-10"}), nullptr),
+  CHECK_THROWS_WITH_AS(sim::RunSimulation(AsyncConfig(dir, {"model=mlp:60-8-10"}), nullptr),
                        doctest::Contains("started with model mlp:60-10"), ConfigError);
   {
     storage::ExperimentLog log((dir / "log.db").string());
@@ -122,12 +123,12 @@ TEST_CASE("async simulation: a run of the other mode or strategy is refused and 
   }
 
   // A sync run's name with mode = async.
-  ExperimentConfig fedavg =
+  engine::ExperimentConfig fedavg =
       AsyncConfig(dir, {"mode=sync", "strategy=fedavg", "rounds=1", "run_name=sync-run"});
   fedavg.algorithm_params.clear();
-  RunSimulation(fedavg, nullptr);
+  sim::RunSimulation(fedavg, nullptr);
   MarkInterrupted(fedavg.db, "sync-run");
-  CHECK_THROWS_WITH_AS(RunSimulation(AsyncConfig(dir, {"run_name=sync-run"}), nullptr),
+  CHECK_THROWS_WITH_AS(sim::RunSimulation(AsyncConfig(dir, {"run_name=sync-run"}), nullptr),
                        doctest::Contains("was started with mode = \"sync\""), ConfigError);
 }
 
@@ -136,7 +137,7 @@ TEST_CASE("async simulation: a run of the other mode or strategy is refused and 
 // not record the initial evaluation twice.
 TEST_CASE("async simulation: a run that stopped before its first version starts over once") {
   edgefl::testing::TempDir dir;
-  const ExperimentConfig config = AsyncConfig(dir, {"rounds=4"});
+  const engine::ExperimentConfig config = AsyncConfig(dir, {"rounds=4"});
   {
     storage::ExperimentLog log(config.db);
     storage::RunSpec spec;
@@ -150,7 +151,7 @@ TEST_CASE("async simulation: a run that stopped before its first version starts 
     initial.accuracy = 0.1;
     log.RecordEvaluation(run, initial);
   }
-  const SimulationResult result = RunSimulation(config, nullptr);
+  const sim::SimulationResult result = sim::RunSimulation(config, nullptr);
   CHECK(result.first_round == 1);
   CHECK(result.last_round == 4);
   CHECK(Violations(storage::CheckLog(dir / "log.db")) == "");

@@ -300,7 +300,7 @@ class TestClient {
   std::array<uint8_t, 1 << 16> buffer_{};
 };
 
-SharedParameters Ramp(int n) {
+engine::SharedParameters Ramp(int n) {
   auto v = std::make_shared<Eigen::VectorXf>(n);
   for (int i = 0; i < n; ++i)
     (*v)[i] = static_cast<float>(i) * 0.5f - 3.0f;
@@ -363,18 +363,18 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
   TestClient client(pki, pki.Client("dev-1"));
   REQUIRE_FALSE(client.Connect(coordinator.port()));
   client.Hello("dev-1");
-  const std::vector<std::shared_ptr<ClientProxy>> clients =
+  const std::vector<std::shared_ptr<engine::ClientProxy>> clients =
       coordinator.registry().ClientsForRound(3);
   REQUIRE(clients.size() == 1);
 
-  const SharedParameters global = Ramp(kParams);
-  algorithms::FitInstructions instructions;
+  const engine::SharedParameters global = Ramp(kParams);
+  train::FitInstructions instructions;
   instructions.model_version = 2;
   instructions.recipe.batch_size = 16;
   instructions.recipe.seed = 99;
   instructions.local.objective = "fedbr";
   instructions.local.params = {{"gamma", 0.25}};
-  std::future<algorithms::FitResult> future = clients[0]->Fit(global, instructions);
+  std::future<train::FitResult> future = clients[0]->Fit(global, instructions);
 
   const wire::TrainTask task = client.ReceiveAs<wire::TrainTask>();
   CHECK(task.round == 3);
@@ -402,7 +402,7 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
   REQUIRE_FALSE(client.Send(result));
 
   REQUIRE(ReadyWithin(future));
-  const algorithms::FitResult fit = future.get();
+  const train::FitResult fit = future.get();
   CHECK(fit.client == "dev-1");
   CHECK(fit.base_version == 2);
   CHECK(fit.train.num_samples == 600);
@@ -422,7 +422,7 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
         wire::EncodeMessage(result).size() + wire::EncodeMessage(wire::Heartbeat{}).size());
 
   // Evaluate likewise.
-  std::future<client::EvalResult> eval_future = clients[0]->Evaluate(global);
+  std::future<train::EvalResult> eval_future = clients[0]->Evaluate(global);
   const wire::EvalTask eval_task = client.ReceiveAs<wire::EvalTask>();
   CHECK(eval_task.round == 3);
   CHECK(eval_task.parameters == *global);
@@ -434,7 +434,7 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
   eval.eval.per_class_accuracy = {0.7, 0.9};
   REQUIRE_FALSE(client.Send(eval));
   REQUIRE(ReadyWithin(eval_future));
-  const client::EvalResult got = eval_future.get();
+  const train::EvalResult got = eval_future.get();
   CHECK(got.accuracy == 0.8);
   CHECK(got.per_class_accuracy.size() == 2);
 }
@@ -447,7 +447,7 @@ TEST_CASE("TlsClientSession: a client that disconnects mid-task fails the future
   client.Hello("dev-1");
   auto clients = coordinator.registry().ClientsForRound(1);
   REQUIRE(clients.size() == 1);
-  std::future<algorithms::FitResult> future = clients[0]->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> future = clients[0]->Fit(Ramp(kParams), {});
   client.ReceiveAs<wire::TrainTask>();
   client.Close();
   CHECK(FailureOf(future).find("dev-1 disconnected") != std::string::npos);
@@ -457,7 +457,7 @@ TEST_CASE("TlsClientSession: a client that disconnects mid-task fails the future
   auto session = std::dynamic_pointer_cast<TlsClientSession>(clients[0]);
   while (!session->closed() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
-  std::future<algorithms::FitResult> late = clients[0]->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> late = clients[0]->Fit(Ramp(kParams), {});
   CHECK(FailureOf(late).find("dev-1 disconnected") != std::string::npos);
 }
 
@@ -469,11 +469,11 @@ TEST_CASE("TlsClientSession: a superseded task fails and its late result is drop
   client.Hello("dev-1");
   auto session = coordinator.Session("dev-1");
   session->SetRound(1);
-  std::future<algorithms::FitResult> first = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> first = session->Fit(Ramp(kParams), {});
   CHECK(client.ReceiveAs<wire::TrainTask>().round == 1);
   // The engine gave up on round 1 (deadline) and moves on.
   session->SetRound(2);
-  std::future<algorithms::FitResult> second = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> second = session->Fit(Ramp(kParams), {});
   CHECK(client.ReceiveAs<wire::TrainTask>().round == 2);
   CHECK(FailureOf(first).find("superseded by round 2") != std::string::npos);
 
@@ -498,7 +498,7 @@ TEST_CASE("TlsClientSession: an Error from the client fails its task with the cl
   REQUIRE_FALSE(client.Connect(coordinator.port()));
   client.Hello("dev-1");
   auto session = coordinator.Session("dev-1");
-  std::future<algorithms::FitResult> future = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> future = session->Fit(Ramp(kParams), {});
   client.ReceiveAs<wire::TrainTask>();
   REQUIRE_FALSE(client.Send(wire::ErrorMessage{wire::ErrorCode::kTrainingFailed, "loss diverged"}));
   const std::string reason = FailureOf(future);
@@ -515,7 +515,7 @@ TEST_CASE("TlsClientSession: a client silent for three heartbeat intervals fails
   std::this_thread::sleep_for(400ms);
   auto clients = coordinator.registry().ClientsForRound(1);
   REQUIRE(clients.size() == 1);
-  std::future<algorithms::FitResult> future = clients[0]->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> future = clients[0]->Fit(Ramp(kParams), {});
   client.ReceiveAs<wire::TrainTask>();
   const std::string reason = FailureOf(future);
   CHECK(reason.find("dev-1 silent for") != std::string::npos);
@@ -663,7 +663,7 @@ TEST_CASE("ClientRegistry: a second connection with the same id replaces the fir
   REQUIRE_FALSE(old_client.Connect(coordinator.port()));
   old_client.Hello("dev-1");
   auto old_session = coordinator.Session("dev-1");
-  std::future<algorithms::FitResult> pending = old_session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> pending = old_session->Fit(Ramp(kParams), {});
   old_client.ReceiveAs<wire::TrainTask>();
 
   TestClient new_client(pki, files);
@@ -704,7 +704,7 @@ TEST_CASE("ClientRegistry: ClientsForRound waits for min_clients and stops on re
   REQUIRE_FALSE(a2.Connect(coordinator.port()));
   a2.Hello("dev-a");
   REQUIRE(coordinator.registry().WaitForClients(2, kWait));
-  std::vector<std::shared_ptr<ClientProxy>> next;
+  std::vector<std::shared_ptr<engine::ClientProxy>> next;
   const auto deadline = std::chrono::steady_clock::now() + kWait;
   do {
     next = coordinator.registry().ClientsForRound(2);
@@ -737,7 +737,7 @@ TEST_CASE("TlsServer: Stop says Bye to clients and fails their pending tasks") {
   REQUIRE_FALSE(client.Connect(coordinator.port()));
   client.Hello("dev-1");
   auto session = coordinator.Session("dev-1");
-  std::future<algorithms::FitResult> pending = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> pending = session->Fit(Ramp(kParams), {});
   client.ReceiveAs<wire::TrainTask>();
   coordinator.server().Stop("shutting down");
   const wire::Bye bye = client.ReceiveAs<wire::Bye>();

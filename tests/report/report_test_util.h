@@ -7,23 +7,23 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/experiment_config.h"
-#include "coordinator/simulation.h"
+#include "engine/experiment_config.h"
 #include "report/html_report.h"
+#include "sim/simulation.h"
 #include "storage/run_summary.h"
 
 namespace edgefl::report::test {
 
 // Runs a 3-round simulation named `run_name` of `strategy` on a
 // Fashion-MNIST subset into the log at `db`.
-inline coordinator::SimulationResult SimulateSmallRun(const std::filesystem::path& db,
-                                                      const std::string& run_name,
-                                                      const std::string& strategy) {
-  const coordinator::ExperimentConfig config = coordinator::LoadExperimentConfig(
+inline sim::SimulationResult SimulateSmallRun(const std::filesystem::path& db,
+                                              const std::string& run_name,
+                                              const std::string& strategy) {
+  const engine::ExperimentConfig config = engine::LoadExperimentConfig(
       {}, {"rounds=3", "clients=5", "clients_per_round=4", "train_subset=1500", "test_subset=400",
            "partition=dirichlet", "alpha=0.5", "model=mlp:784-16-10", "lr=0.05", "batch_size=32",
            "threads=1", "strategy=" + strategy, "db=" + db.string(), "run_name=" + run_name});
-  return coordinator::RunSimulation(config, nullptr);
+  return sim::RunSimulation(config, nullptr);
 }
 
 // Every run of the log at `db`, read as `edgefl report` reads it.

@@ -58,7 +58,7 @@ TEST_CASE("A ParamMap with every value type round-trips") {
   std::set<size_t> kinds;
   for (const auto& [key, value] : welcome.run_config)
     kinds.insert(value.index());
-  CHECK(kinds.size() == std::variant_size_v<algorithms::ParamValue>);
+  CHECK(kinds.size() == std::variant_size_v<train::ParamValue>);
   CheckSame(std::get<Welcome>(RoundTrip(welcome)), welcome);
   Welcome empty = welcome;
   empty.run_config.clear();

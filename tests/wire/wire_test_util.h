@@ -166,7 +166,7 @@ inline void CheckSame(const Hello& a, const Hello& b) {
   CHECK(a.device.input_dim == b.device.input_dim);
 }
 
-inline bool SameParam(const algorithms::ParamValue& a, const algorithms::ParamValue& b) {
+inline bool SameParam(const train::ParamValue& a, const train::ParamValue& b) {
   if (a.index() != b.index()) return false;
   if (const auto* d = std::get_if<double>(&a)) return SameBits(*d, std::get<double>(b));
   return a == b;
@@ -187,7 +187,7 @@ inline void CheckSame(const Welcome& a, const Welcome& b) {
   }
 }
 
-inline void CheckSame(const client::TrainRecipe& a, const client::TrainRecipe& b) {
+inline void CheckSame(const train::TrainRecipe& a, const train::TrainRecipe& b) {
   CHECK(a.epochs == b.epochs);
   CHECK(a.local_steps == b.local_steps);
   CHECK(a.batch_size == b.batch_size);

@@ -1,9 +1,0 @@
-#include "client/local_objective.h"
-
-namespace edgefl::client {
-
-float LocalObjective::LossAndGradient(nn::Model& model, const Batch& batch, Rng& /*rng*/) {
-  return model.LossAndGradient(batch.x, batch.labels);
-}
-
-}  // namespace edgefl::client

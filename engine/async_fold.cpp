@@ -1,0 +1,95 @@
+#include "engine/async_fold.h"
+
+#include <chrono>
+#include <limits>
+
+#include "algorithms/aggregate.h"
+#include "common/error.h"
+
+namespace edgefl::engine {
+namespace {
+
+using train::FitFailure;
+using train::FitResult;
+
+double HostSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+AsyncFold::AsyncFold(algorithms::AsyncStrategy& strategy, Eigen::VectorXf initial,
+                     int64_t initial_version)
+    : strategy_(strategy),
+      global_(std::make_shared<const Eigen::VectorXf>(std::move(initial))),
+      version_(initial_version),
+      host_mark_(HostSeconds()) {
+  if (global_->size() == 0) throw ConfigError("the initial model has no parameters");
+}
+
+void AsyncFold::Lost(const train::ClientId& client, const std::string& reason) {
+  building_.failures.push_back({client, FitFailure::Kind::kDropped, reason});
+}
+
+bool AsyncFold::Arrive(ClientProxy& proxy, std::future<FitResult>& future,
+                       const SharedParameters& base, int64_t base_version, double clock) {
+  const train::ClientId& id = proxy.info().id;
+  FitResult result;
+  try {
+    result = future.get();
+  } catch (const std::exception& e) {
+    Lost(id, e.what());
+    return false;
+  }
+  result.base_version = base_version;
+  const std::optional<std::string> problem = algorithms::CheckUpdate(
+      id, {result.train.parameters.data(), static_cast<size_t>(result.train.parameters.size())},
+      static_cast<size_t>(global_->size()));
+  if (problem) {
+    building_.failures.push_back({id, FitFailure::Kind::kRejected, *problem});
+    return true;
+  }
+  const int64_t staleness = version_ - base_version;
+  algorithms::ArrivalOutcome outcome = strategy_.OnArrival(*global_, *base, result, staleness);
+
+  ++proxy.info().rounds_participated;
+  proxy.info().last_round = version_ + 1;
+  const double weight = static_cast<double>(result.train.num_samples);
+  loss_sum_ += weight * result.train.train_loss;
+  loss_weight_ += weight;
+  building_.staleness.push_back(staleness);
+  building_.results.push_back(std::move(result));
+
+  if (!outcome.parameters) return true;
+  const std::optional<std::string> bad = algorithms::CheckUpdate(
+      "the new global model",
+      {outcome.parameters->data(), static_cast<size_t>(outcome.parameters->size())},
+      static_cast<size_t>(global_->size()));
+  if (bad) throw Error("strategy " + strategy_.name() + ": " + *bad);
+  global_ = std::make_shared<const Eigen::VectorXf>(std::move(*outcome.parameters));
+  ++version_;
+
+  const double host_now = HostSeconds();
+  building_.model_version = version_;
+  building_.virtual_time = clock;
+  building_.host_seconds = host_now - host_mark_;
+  building_.metrics = std::move(outcome.metrics);
+  building_.parameters = global_;
+  building_.strategy_state = strategy_.SaveState();
+  building_.train_loss =
+      loss_weight_ > 0 ? loss_sum_ / loss_weight_ : std::numeric_limits<double>::quiet_NaN();
+  ready_.push_back(std::move(building_));
+  building_ = AsyncUpdate{};
+  loss_sum_ = loss_weight_ = 0.0;
+  host_mark_ = host_now;
+  return true;
+}
+
+std::optional<AsyncUpdate> AsyncFold::TakeReady() {
+  if (ready_.empty()) return std::nullopt;
+  AsyncUpdate next = std::move(ready_.front());
+  ready_.pop_front();
+  return next;
+}
+
+}  // namespace edgefl::engine

@@ -1,0 +1,377 @@
+#include "engine/experiment_config.h"
+
+#include <cmath>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <variant>
+
+#include <toml++/toml.h>
+
+#include "common/error.h"
+#include "train/byzantine.h"
+
+namespace edgefl::engine {
+namespace {
+
+std::string TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "number";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    default:
+      return "date/time";
+  }
+}
+
+// A scalar for algorithm_params, keeping its TOML type.
+train::ParamValue ScalarValue(const toml::node& node, const std::string& where) {
+  if (const auto* v = node.as_string()) return v->get();
+  if (const auto* v = node.as_integer()) return v->get();
+  if (const auto* v = node.as_floating_point()) return v->get();
+  if (const auto* v = node.as_boolean()) return v->get();
+  throw ConfigError(where + " must be a number, string or boolean, got " + TypeName(node));
+}
+
+class Binder {
+ public:
+  explicit Binder(ExperimentConfig& c) {
+    Int("rounds", c.rounds, 1);
+    Int("clients", c.clients, 1);
+    Int("clients_per_round", c.clients_per_round, 1);
+    Int("local_epochs", c.local_epochs, 0);
+    Int("local_steps", c.local_steps, 0);
+    Int("batch_size", c.batch_size, 1);
+    Int("classes_per_client", c.classes_per_client, 1);
+    Int("train_subset", c.train_subset, 0);
+    Int("test_subset", c.test_subset, 0);
+    Int("eval_every", c.eval_every, 1);
+    Int("seed", c.seed, 0);
+    Int("threads", c.threads, 0);
+    Int("keep_checkpoints", c.keep_checkpoints, 0);
+    Int("port", c.port, 0);
+    Int("min_clients", c.min_clients, 0);
+    Int("max_connections", c.max_connections, 1);
+    Int("max_frame_bytes", c.max_frame_bytes, 4096);
+    Int("max_frames_per_second", c.max_frames_per_second, 0);
+    Num("deadline", c.deadline, 0.0);
+    Num("quorum", c.quorum, 0.0);
+    Num("heartbeat", c.heartbeat, 0.0);
+    Num("handshake_timeout", c.handshake_timeout, 0.0);
+    Num("byzantine_fraction", c.byzantine_fraction, 0.0);
+    Str("byzantine_mode", c.byzantine_mode);
+    Num("byzantine_factor", c.byzantine_factor, 0.0);
+    Str("listen", c.listen);
+    Str("cert", c.cert);
+    Str("key", c.key);
+    Str("ca", c.ca);
+    Num("synthetic_alpha", c.synthetic_alpha, 0.0);
+    Num("synthetic_beta", c.synthetic_beta, 0.0);
+    Num("lr", c.lr, 0.0);
+    Num("momentum", c.momentum, 0.0);
+    Num("weight_decay", c.weight_decay, 0.0);
+    Num("clip_norm", c.clip_norm, 0.0);
+    Num("clip_coordinate", c.clip_coordinate, 0.0);
+    Num("alpha", c.alpha, 0.0);
+    Num("noise", c.noise, 0.0);
+    Str("run_name", c.run_name);
+    Str("strategy", c.strategy);
+    Str("selector", c.selector);
+    Str("mode", c.mode);
+    Str("optimizer", c.optimizer);
+    Str("dataset", c.dataset);
+    Str("data_path", c.data_path);
+    Str("partition", c.partition);
+    Str("model", c.model);
+    Str("db", c.db);
+    Str("speed_dist", c.speed_dist);
+    Num("speed_spread", c.speed_spread, 0.0);
+    Str("speed_trace", c.speed_trace);
+    Num("base_speed", c.base_speed, 0.0);
+    Num("bandwidth", c.bandwidth, 0.0);
+    Str("availability", c.availability);
+    Str("availability_trace", c.availability_trace);
+    Num("on_seconds", c.on_seconds, 0.0);
+    Num("off_seconds", c.off_seconds, 0.0);
+    Num("dropout", c.dropout, 0.0);
+    extra_ = &c.algorithm_params;
+  }
+
+  // Applies `node` to `key`; `where` prefixes messages ("exp.toml: key 'rounds'").
+  void Set(const std::string& key, const toml::node& node, const std::string& where) {
+    const auto it = setters_.find(key);
+    if (it == setters_.end()) {
+      (*extra_)[key] = ScalarValue(node, where);
+      return;
+    }
+    it->second(node, where);
+  }
+
+  // Whether `key` is a string field (its --set value is never a number:
+  // byzantine_mode=nan, run_name=2024).
+  bool TakesString(const std::string& key) const { return string_keys_.count(key) > 0; }
+
+ private:
+  void Int(const char* key, int64_t& field, int64_t min) {
+    setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
+      const auto* v = node.as_integer();
+      if (v == nullptr) throw ConfigError(where + " must be an integer, got " + TypeName(node));
+      if (v->get() < min) {
+        throw ConfigError(where + " must be >= " + std::to_string(min) + ", got " +
+                          std::to_string(v->get()));
+      }
+      field = v->get();
+    };
+  }
+  void Num(const char* key, double& field, double min) {
+    setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
+      double value;
+      if (const auto* f = node.as_floating_point()) {
+        value = f->get();
+      } else if (const auto* i = node.as_integer()) {
+        value = static_cast<double>(i->get());
+      } else {
+        throw ConfigError(where + " must be a number, got " + TypeName(node));
+      }
+      if (!(value >= min) || !std::isfinite(value)) {
+        throw ConfigError(where + " must be a finite number >= " + std::to_string(min) + ", got " +
+                          std::to_string(value));
+      }
+      field = value;
+    };
+  }
+  void Str(const char* key, std::string& field) {
+    string_keys_.insert(key);
+    setters_[key] = [&field](const toml::node& node, const std::string& where) {
+      const auto* v = node.as_string();
+      if (v == nullptr) throw ConfigError(where + " must be a string, got " + TypeName(node));
+      field = v->get();
+    };
+  }
+
+  std::map<std::string, std::function<void(const toml::node&, const std::string&)>> setters_;
+  train::ParamMap* extra_ = nullptr;
+  std::set<std::string> string_keys_;
+};
+
+void CheckValues(const ExperimentConfig& c) {
+  if (c.clients_per_round > c.clients) {
+    throw ConfigError("clients_per_round (" + std::to_string(c.clients_per_round) +
+                      ") must be <= clients (" + std::to_string(c.clients) + ")");
+  }
+  if (c.local_steps == 0 && c.local_epochs == 0) {
+    throw ConfigError("local_epochs must be > 0 when local_steps is 0");
+  }
+  if (c.clip_coordinate >= 1.0) {
+    throw ConfigError("clip_coordinate must be in [0, 1), got " +
+                      std::to_string(c.clip_coordinate));
+  }
+  if (c.partition == "natural" && c.dataset != "synthetic") {
+    throw ConfigError("partition 'natural' exists only for dataset synthetic");
+  }
+  if (c.port > 65535) {
+    throw ConfigError("port must be in [0, 65535], got " + std::to_string(c.port));
+  }
+  if (!(c.quorum > 0.0 && c.quorum <= 1.0)) {
+    throw ConfigError("quorum must be in (0, 1], got " + std::to_string(c.quorum));
+  }
+  if (!(c.heartbeat > 0.0)) {
+    throw ConfigError("heartbeat must be > 0 seconds, got " + std::to_string(c.heartbeat));
+  }
+  // A working client's heartbeats (plus its results) must stay well under
+  // the flood limit.
+  if (c.max_frames_per_second > 0 &&
+      2.0 / c.heartbeat > static_cast<double>(c.max_frames_per_second)) {
+    throw ConfigError("heartbeat = " + std::to_string(c.heartbeat) + " s makes clients send " +
+                      std::to_string(1.0 / c.heartbeat) +
+                      " heartbeats a second, too close to max_frames_per_second = " +
+                      std::to_string(c.max_frames_per_second) +
+                      "; raise max_frames_per_second (0 = no limit) or the heartbeat interval");
+  }
+  if (!(c.handshake_timeout > 0.0)) {
+    throw ConfigError("handshake_timeout must be > 0 seconds, got " +
+                      std::to_string(c.handshake_timeout));
+  }
+  if (c.max_frame_bytes > int64_t{0xFFFFFFFF}) {
+    throw ConfigError("max_frame_bytes must be < 2^32, got " + std::to_string(c.max_frame_bytes));
+  }
+  if (!(c.byzantine_fraction < 1.0)) {
+    throw ConfigError("byzantine_fraction must be in [0, 1), got " +
+                      std::to_string(c.byzantine_fraction));
+  }
+  train::ParseByzantineMode(c.byzantine_mode, "byzantine_mode");
+  if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
+  if (c.mode != "sync" && c.mode != "async") {
+    throw ConfigError("mode '" + c.mode + "' is not known (expected sync or async)");
+  }
+  if (c.dropout >= 1.0) {
+    throw ConfigError("dropout must be in [0, 1), got " + std::to_string(c.dropout));
+  }
+}
+
+// Splits config.algorithm_params into the strategy's and the selector's.
+void SplitParams(const train::ParamMap& all, train::ParamMap* strategy, train::ParamMap* selector) {
+  const std::string prefix = "selector_";
+  for (const auto& [key, value] : all) {
+    if (key.starts_with(prefix)) {
+      (*selector)[key.substr(prefix.size())] = value;
+    } else {
+      (*strategy)[key] = value;
+    }
+  }
+}
+
+}  // namespace
+
+ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
+                                      const std::vector<std::string>& overrides) {
+  ExperimentConfig config;
+  Binder binder(config);
+  if (!path.empty()) {
+    if (!std::filesystem::is_regular_file(path)) {
+      throw IoError("config " + path.string() + ": no such file");
+    }
+    toml::table table;
+    try {
+      table = toml::parse_file(path.string());
+    } catch (const toml::parse_error& e) {
+      const auto& where = e.source().begin;
+      std::string message = "config " + path.string();
+      if (where.line > 0) message += ":" + std::to_string(where.line);
+      throw ConfigError(message + ": " + std::string(e.description()));
+    }
+    for (const auto& [key, node] : table) {
+      binder.Set(std::string(key.str()), node,
+                 "config " + path.string() + ": key '" + std::string(key.str()) + "'");
+    }
+  }
+  for (const std::string& item : overrides) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError("--set " + item + ": expected key=value");
+    }
+    const std::string key = item.substr(0, eq);
+    const std::string value = item.substr(eq + 1);
+    const std::string where = "--set " + key;
+    toml::table parsed;
+    try {
+      parsed = toml::parse("v = " + value);
+    } catch (const toml::parse_error&) {
+      parsed = toml::table{{"v", value}};  // not a TOML value: a bare string
+    }
+    if (binder.TakesString(key) && !parsed.get("v")->is_string())
+      parsed = toml::table{{"v", value}};
+    binder.Set(key, *parsed.get("v"), where);
+  }
+  CheckValues(config);
+  if (config.min_clients == 0) config.min_clients = config.clients_per_round;
+  if (config.run_name.empty()) {
+    config.run_name = config.strategy + "-" + config.dataset + "-" + config.partition + "-s" +
+                      std::to_string(config.seed);
+  }
+  return config;
+}
+
+std::string ToToml(const ExperimentConfig& c) {
+  toml::table t{{"run_name", c.run_name},
+                {"strategy", c.strategy},
+                {"selector", c.selector},
+                {"mode", c.mode},
+                {"rounds", c.rounds},
+                {"clients", c.clients},
+                {"clients_per_round", c.clients_per_round},
+                {"local_epochs", c.local_epochs},
+                {"local_steps", c.local_steps},
+                {"batch_size", c.batch_size},
+                {"lr", c.lr},
+                {"momentum", c.momentum},
+                {"weight_decay", c.weight_decay},
+                {"optimizer", c.optimizer},
+                {"clip_norm", c.clip_norm},
+                {"clip_coordinate", c.clip_coordinate},
+                {"dataset", c.dataset},
+                {"data_path", c.data_path},
+                {"partition", c.partition},
+                {"alpha", c.alpha},
+                {"classes_per_client", c.classes_per_client},
+                {"noise", c.noise},
+                {"model", c.model},
+                {"train_subset", c.train_subset},
+                {"test_subset", c.test_subset},
+                {"eval_every", c.eval_every},
+                {"seed", c.seed},
+                {"db", c.db},
+                {"threads", c.threads},
+                {"keep_checkpoints", c.keep_checkpoints},
+                {"synthetic_alpha", c.synthetic_alpha},
+                {"synthetic_beta", c.synthetic_beta},
+                {"listen", c.listen},
+                {"port", c.port},
+                {"cert", c.cert},
+                {"key", c.key},
+                {"ca", c.ca},
+                {"min_clients", c.min_clients},
+                {"deadline", c.deadline},
+                {"quorum", c.quorum},
+                {"heartbeat", c.heartbeat},
+                {"max_connections", c.max_connections},
+                {"handshake_timeout", c.handshake_timeout},
+                {"max_frame_bytes", c.max_frame_bytes},
+                {"max_frames_per_second", c.max_frames_per_second},
+                {"byzantine_fraction", c.byzantine_fraction},
+                {"byzantine_mode", c.byzantine_mode},
+                {"byzantine_factor", c.byzantine_factor}};
+  for (const auto& [key, value] : c.algorithm_params) {
+    std::visit([&t, &key](const auto& v) { t.insert(key, v); }, value);
+  }
+  std::ostringstream out;
+  out << t;
+  return out.str();
+}
+
+train::TrainRecipe RecipeFrom(const ExperimentConfig& c) {
+  train::TrainRecipe r;
+  r.epochs = static_cast<int>(c.local_epochs);
+  r.local_steps = c.local_steps;
+  r.batch_size = static_cast<int>(c.batch_size);
+  r.optimizer.name = c.optimizer;
+  r.optimizer.learning_rate = static_cast<float>(c.lr);
+  r.optimizer.momentum = static_cast<float>(c.momentum);
+  r.optimizer.weight_decay = static_cast<float>(c.weight_decay);
+  r.clip_norm = static_cast<float>(c.clip_norm);
+  r.clip_coordinate_fraction = static_cast<float>(c.clip_coordinate);
+  return r;
+}
+
+algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config) {
+  algorithms::StrategyConfig strategy;
+  algorithms::SelectorConfig unused;
+  strategy.name = config.strategy;
+  strategy.recipe = RecipeFrom(config);
+  strategy.rounds = config.rounds;
+  strategy.seed = static_cast<uint64_t>(config.seed);
+  SplitParams(config.algorithm_params, &strategy.params, &unused.params);
+  return strategy;
+}
+
+algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config) {
+  algorithms::SelectorConfig selector;
+  train::ParamMap unused;
+  selector.name = config.selector;
+  selector.rounds = config.rounds;
+  selector.recipe = RecipeFrom(config);
+  selector.deadline = config.deadline;
+  SplitParams(config.algorithm_params, &unused, &selector.params);
+  return selector;
+}
+
+}  // namespace edgefl::engine

@@ -1,0 +1,124 @@
+// The experiment configuration shared by `edgefl sim` and the coordinator:
+// one TOML file, every field with a default, any field overridable on the
+// command line with `--set key=value` (the same key names).
+//
+// Keys the runner does not know are passed to the strategy and the local
+// objective in `algorithm_params`; those reject what they do not know, so a
+// misspelt key is always an error naming it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "algorithms/strategy_registry.h"
+#include "train/params.h"
+#include "train/train_recipe.h"
+
+namespace edgefl::engine {
+
+struct ExperimentConfig {
+  std::string run_name;              // default: derived from strategy, data, partition, seed
+  std::string strategy = "fedavg";   // see docs/algorithms.md
+  std::string selector = "uniform";  // uniform | curriculum
+  std::string mode = "sync";         // sync | async (simulation; see docs/algorithms.md)
+  int64_t rounds = 10;
+  int64_t clients = 10;
+  int64_t clients_per_round = 10;
+  int64_t local_epochs = 1;
+  int64_t local_steps = 0;  // > 0 overrides local_epochs
+  int64_t batch_size = 32;
+  double lr = 0.01;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+  std::string optimizer = "sgd";   // sgd | adam | adamw | rmsprop | oasis
+  double clip_norm = 0.0;          // > 0: clip each local gradient to this L2 norm
+  double clip_coordinate = 0.0;    // in [0, 1): coordinate-wise clipping fraction (Pan & Li 2023)
+  std::string dataset = "fmnist";  // fmnist | synthetic | csv
+  std::string data_path;           // fmnist: IDX dir (default: Debian package); csv: file
+  std::string partition = "iid";   // iid | dirichlet | shards | quantity | noise | natural
+  double synthetic_alpha = 1.0;    // dataset = synthetic: model heterogeneity
+  double synthetic_beta = 1.0;     // dataset = synthetic: input heterogeneity
+  double alpha = 0.5;
+  int64_t classes_per_client = 2;
+  double noise = 0.1;
+  std::string model = "mlp:784-200-200-10";
+  int64_t train_subset = 0;  // > 0: only the first N training samples
+  int64_t test_subset = 0;   // > 0: only the first N test samples
+  int64_t eval_every = 1;    // evaluate the global model every k rounds (and the last)
+  int64_t seed = 1;
+  std::string db = "edgefl-experiments.db";
+  int64_t threads = 0;           // simulation worker threads; 0 = all cores
+  int64_t keep_checkpoints = 5;  // newest global-model checkpoints kept in the log; 0 = all
+
+  // ---- simulated heterogeneity (sim/heterogeneity.h; virtual time) ----
+  std::string speed_dist = "uniform";   // uniform | lognormal | trace
+  double speed_spread = 1.0;            // uniform: fastest/slowest ratio; lognormal: σ of ln speed
+  std::string speed_trace;              // CSV of per-client speeds (speed_dist = trace)
+  double base_speed = 1000.0;           // samples/s of the slowest (uniform) / median (lognormal)
+  double bandwidth = 0.0;               // bytes/s each way; 0 = unlimited
+  std::string availability = "always";  // always | onoff | trace
+  std::string availability_trace;       // CSV of client,start,end on-intervals
+  double on_seconds = 600.0;            // onoff: mean on period (virtual s)
+  double off_seconds = 600.0;           // onoff: mean off period (virtual s)
+  double dropout = 0.0;                 // probability that a client loses a task, in [0, 1)
+  // Byzantine clients (simulation; a real device uses edgefl-client --byzantine):
+  // round(fraction x clients) of them, chosen with the seed, send attacks
+  // (train/byzantine.h) instead of their honest updates.
+  double byzantine_fraction = 0.0;      // in [0, 1)
+  std::string byzantine_mode = "none";  // none | scale | sign_flip | nan
+  double byzantine_factor = 0.0;        // 0: the mode's default (scale 100, sign_flip 4)
+
+  // ---- edgefl-coordinator only (the simulation ignores these) ----
+  std::string listen = "127.0.0.1";       // address to listen on ("0.0.0.0", "::" for all)
+  int64_t port = 7443;                    // TCP port in [0, 65535]; 0 = an ephemeral port
+  std::string cert = "certs/server.crt";  // the coordinator's certificate (PEM)
+  std::string key = "certs/server.key";   // its private key (PEM, mode 0600)
+  std::string ca = "certs/ca.crt";        // the project CA that signs client certificates
+  // Connected clients needed before a round starts; 0 in a file or --set
+  // means "clients_per_round", which is also the default.
+  int64_t min_clients = 0;
+  // Seconds a round waits for its cohort; 0 = no deadline. In simulation
+  // (which reads it too) virtual seconds: stragglers past it are cut.
+  double deadline = 0.0;
+  // Fraction of the cohort that must report a usable update, in (0, 1]
+  // (the simulation reads it too: rejected updates count against it).
+  double quorum = 1.0;
+  double heartbeat = 5.0;           // seconds between client heartbeats while training (> 0)
+  int64_t max_connections = 1024;   // open connections (authenticated or not); more are closed
+  double handshake_timeout = 10.0;  // seconds for TLS handshake + Hello before a client is dropped
+  int64_t max_frame_bytes = 64 << 20;  // cap on a frame's payload, in [4096, 2^32 - 1]
+  // Frames an authenticated client may send within one second before it is
+  // cut off as a flood (0 = no limit).
+  int64_t max_frames_per_second = 1000;
+
+  // Every other key with its TOML value, e.g. {"server_lr", 0.5}: keys
+  // starting with "selector_" go (without the prefix) to the client
+  // selector, all others to the strategy.
+  train::ParamMap algorithm_params;
+};
+
+// Reads `path` (may be empty: defaults only), then applies `overrides`
+// ("key=value", value parsed as TOML, else taken as a string). Throws
+// ConfigError naming the file and key for a syntax error, a wrong type
+// ("rounds must be an integer, got string") or an impossible value.
+ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
+                                      const std::vector<std::string>& overrides);
+
+// The whole configuration as TOML (for the experiment log and reports).
+std::string ToToml(const ExperimentConfig& config);
+
+// What each component is told, built from the config here and nowhere
+// else: the client recipe the common keys describe (local_epochs,
+// local_steps, batch_size, lr, momentum, weight_decay, optimizer, clip_*),
+// and the strategy's and the selector's configs (the recipe, rounds, seed and
+// their own keys: algorithm_params starting with "selector_", without the
+// prefix, go to the selector, all others to the strategy). Each registry
+// entry reads its keys from those (algorithms/strategy_registry.h).
+train::TrainRecipe RecipeFrom(const ExperimentConfig& config);
+algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config);
+algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config);
+
+}  // namespace edgefl::engine

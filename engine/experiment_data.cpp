@@ -1,0 +1,95 @@
+#include "engine/experiment_data.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/random.h"
+#include "datasets/csv_reader.h"
+#include "datasets/fashion_mnist.h"
+#include "datasets/synthetic.h"
+
+namespace edgefl::engine {
+namespace {
+
+constexpr uint64_t kCsvSplitStream = 0x637376;  // "csv"
+
+datasets::Dataset FirstRows(datasets::Dataset data, int64_t n) {
+  if (n <= 0 || static_cast<size_t>(n) >= data.size()) return data;
+  std::vector<uint32_t> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0u);
+  return datasets::Subset(data, rows);
+}
+
+}  // namespace
+
+ExperimentData LoadExperimentData(const ExperimentConfig& c) {
+  ExperimentData out;
+  datasets::PartitionSpec spec;
+  spec.num_clients = static_cast<size_t>(c.clients);
+  spec.seed = static_cast<uint64_t>(c.seed);
+  spec.alpha = c.alpha;
+  spec.classes_per_client = static_cast<size_t>(c.classes_per_client);
+  spec.noise = c.noise;
+
+  if (c.dataset == "fmnist") {
+    datasets::FashionMnistOptions options;
+    if (!c.data_path.empty()) options.dir = c.data_path;
+    out.train =
+        FirstRows(datasets::LoadFashionMnist(datasets::Split::kTrain, options), c.train_subset);
+    out.test =
+        FirstRows(datasets::LoadFashionMnist(datasets::Split::kTest, options), c.test_subset);
+  } else if (c.dataset == "synthetic") {
+    datasets::SyntheticOptions options;
+    options.alpha = c.synthetic_alpha;
+    options.beta = c.synthetic_beta;
+    options.num_clients = static_cast<size_t>(c.clients);
+    options.seed = static_cast<uint64_t>(c.seed);
+    datasets::SyntheticFederated data = datasets::GenerateSynthetic(options);
+    out.train = std::move(data.train);
+    out.test = std::move(data.test);
+    if (c.partition == "natural") {
+      out.partition = std::move(data.train_partition);
+      return out;
+    }
+  } else if (c.dataset == "csv") {
+    if (c.data_path.empty()) throw ConfigError("dataset csv needs data_path = \"file.csv\"");
+    datasets::Dataset all = datasets::ReadCsv(c.data_path);
+    // A seeded 80/20 train/test split.
+    std::vector<uint32_t> order(all.size());
+    std::iota(order.begin(), order.end(), 0u);
+    Rng rng = Rng::Derive(static_cast<uint64_t>(c.seed), {kCsvSplitStream});
+    rng.Shuffle(order);
+    const size_t n_test = std::max<size_t>(1, all.size() / 5);
+    std::vector<uint32_t> test(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_test));
+    std::vector<uint32_t> train(order.begin() + static_cast<std::ptrdiff_t>(n_test), order.end());
+    std::sort(test.begin(), test.end());
+    std::sort(train.begin(), train.end());
+    out.train = FirstRows(datasets::Subset(all, train), c.train_subset);
+    out.test = FirstRows(datasets::Subset(all, test), c.test_subset);
+    out.train.name = c.data_path + "/train";
+    out.test.name = c.data_path + "/test";
+  } else {
+    throw ConfigError("dataset: unknown name '" + c.dataset +
+                      "' (expected fmnist, synthetic or csv)");
+  }
+  spec.scheme = datasets::ParsePartitionScheme(c.partition);
+  out.partition =
+      datasets::MakePartition(spec, out.train.labels, out.train.num_classes, out.train.name);
+  return out;
+}
+
+datasets::Dataset LoadTestSet(const ExperimentConfig& config) {
+  if (config.dataset != "fmnist") return LoadExperimentData(config).test;
+  datasets::FashionMnistOptions options;
+  if (!config.data_path.empty()) options.dir = config.data_path;
+  if (config.test_subset <= 0) return datasets::LoadFashionMnist(datasets::Split::kTest, options);
+  std::vector<uint32_t> rows(static_cast<size_t>(config.test_subset));
+  std::iota(rows.begin(), rows.end(), 0u);
+  return datasets::LoadFashionMnistSamples(datasets::Split::kTest, rows, options);
+}
+
+}  // namespace edgefl::engine

@@ -1,0 +1,281 @@
+#include "engine/experiment_runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "algorithms/async_strategy_registry.h"
+#include "algorithms/local_registry.h"
+#include "common/error.h"
+#include "engine/progress.h"
+#include "nn/model.h"
+#include "storage/experiment_log.h"
+#include "train/local_trainer.h"
+
+namespace edgefl::engine {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::vector<storage::ClientUpdateRecord> UpdateRecords(const RoundReport& report,
+                                                       int64_t model_bytes) {
+  std::vector<storage::ClientUpdateRecord> out;
+  for (const train::FitResult& r : report.results) {
+    storage::ClientUpdateRecord u;
+    u.round = report.round;
+    u.client_id = r.client;
+    u.num_samples = static_cast<int64_t>(r.train.num_samples);
+    u.local_steps = r.train.steps;
+    u.loss_before = r.train.loss_before;
+    u.loss_after = r.train.loss_after;
+    // What crossed the network, or the model's size each way in simulation.
+    u.bytes_in = r.bytes_in > 0 ? r.bytes_in : model_bytes;
+    u.bytes_out = r.bytes_out > 0 ? r.bytes_out : model_bytes;
+    u.compute_seconds = r.train.compute_seconds;
+    u.staleness = report.model_version - 1 - r.base_version;
+    if (u.staleness < 0) u.staleness = 0;
+    u.status = storage::UpdateStatus::kAccepted;
+    out.push_back(std::move(u));
+  }
+  for (const train::FitFailure& f : report.failures) {
+    storage::ClientUpdateRecord u;
+    u.round = report.round;
+    u.client_id = f.client;
+    u.loss_before = u.loss_after = u.compute_seconds = std::nan("");
+    u.bytes_out = model_bytes;
+    u.status = f.kind == train::FitFailure::Kind::kDropped ? storage::UpdateStatus::kDropped
+                                                           : storage::UpdateStatus::kRejected;
+    u.reason = f.reason;
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+}  // namespace
+
+void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error) {
+  try {
+    log.EndRun(run_id, storage::RunStatus::kFailed, error.what());
+  } catch (const std::exception&) {
+    // The original error is the one to report (e.g. the disk is full).
+  }
+}
+
+storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
+                                         const datasets::Dataset& test, int64_t round) {
+  model.SetParameters(parameters);
+  const train::EvalResult eval = train::LocalTrainer::Evaluate(model, test);
+  storage::EvaluationRecord record;
+  record.round = round;
+  record.split = "test";
+  record.loss = eval.loss;
+  record.accuracy = eval.accuracy;
+  record.per_class_accuracy = eval.per_class_accuracy;
+  record.num_samples = static_cast<int64_t>(eval.num_samples);
+  return record;
+}
+
+std::optional<storage::RunInfo> RunToResume(storage::ExperimentLog& log,
+                                            const ExperimentConfig& config) {
+  std::optional<storage::RunInfo> existing = log.FindRun(config.run_name);
+  if (!existing) return std::nullopt;
+  if (existing->status == storage::RunStatus::kCompleted) {
+    throw ConfigError("run '" + config.run_name + "' is already complete in " + config.db +
+                      "; choose another run_name");
+  }
+  if (existing->spec.mode != config.mode) {
+    throw ConfigError(
+        "run '" + config.run_name + "' in " + config.db + " was started with mode = \"" +
+        existing->spec.mode + "\"; it cannot be resumed with mode = \"" + config.mode +
+        "\" (set mode = \"" + existing->spec.mode + "\" to resume it, or choose another run_name)");
+  }
+  return existing;
+}
+
+bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t round) {
+  for (const storage::EvaluationRecord& e : log.Evaluations(run_id)) {
+    if (e.round == round && e.split == "test") return true;
+  }
+  return false;
+}
+
+void CheckAlgorithms(const ExperimentConfig& config, size_t fleet_size) {
+  if (config.mode == "async") {
+    algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
+    return;
+  }
+  if (algorithms::IsAsyncStrategy(config.strategy)) {
+    throw ConfigError("strategy " + config.strategy + " is asynchronous: set mode = \"async\"");
+  }
+  algorithms::MakeStrategy(StrategyConfigFrom(config));
+  algorithms::MakeSelector(SelectorConfigFrom(config));
+}
+
+void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data) {
+  std::unique_ptr<algorithms::Strategy> probe =
+      algorithms::MakeStrategy(StrategyConfigFrom(config));
+  algorithms::ClientInfo info;
+  info.id = "probe";
+  info.num_samples = sample_data.size();
+  const std::vector<train::FitInstructions> instructions =
+      probe->ConfigureFit(1, std::span<const algorithms::ClientInfo>(&info, 1));
+  algorithms::MakeLocalObjective(instructions.at(0).local, &sample_data);
+  algorithms::MakeDataOrder(instructions.at(0).local, &instructions.at(0).recipe);
+}
+
+ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::Dataset& test,
+                               ClientSource& clients, const RunnerOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<algorithms::Strategy> strategy =
+      algorithms::MakeStrategy(StrategyConfigFrom(config));
+  std::unique_ptr<algorithms::ClientSelector> selector =
+      algorithms::MakeSelector(SelectorConfigFrom(config));
+
+  nn::Model model(config.model);
+  model.Initialize(static_cast<uint64_t>(config.seed));
+  Eigen::VectorXf initial = model.parameters();
+  const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
+
+  storage::ExperimentLog log(config.db);
+  ProgressLine progress = options.progress_in_place
+                              ? ProgressLine(options.progress, "round", *options.progress_in_place)
+                              : ProgressLine(options.progress, "round");
+  ExperimentResult result;
+  int64_t run_id = 0;
+  int64_t last_done = 0;
+  if (auto existing = RunToResume(log, config)) {
+    run_id = existing->id;
+    last_done = log.ResumeRun(run_id);
+    if (last_done > 0) {
+      std::optional<storage::Checkpoint> checkpoint = log.LatestCheckpoint(run_id);
+      if (!checkpoint || checkpoint->round != last_done) {
+        throw DataError(config.db + ": run '" + config.run_name + "' has no checkpoint of round " +
+                        std::to_string(last_done) + " to resume from");
+      }
+      if (checkpoint->spec != config.model) {
+        throw ConfigError("run '" + config.run_name + "' was started with model " +
+                          checkpoint->spec + ", the config says " + config.model);
+      }
+      initial = checkpoint->parameters;
+      // Momentum and Adam moments continue where they stopped. A checkpoint
+      // written before schema 2 has no state: the optimizer starts afresh.
+      if (checkpoint->strategy_state.size() > 0) {
+        strategy->RestoreState(checkpoint->strategy_state);
+      }
+    }
+    progress.Message("resuming run '" + config.run_name + "' after round " +
+                     std::to_string(last_done));
+  } else {
+    storage::RunSpec spec;
+    spec.name = config.run_name;
+    spec.config = ToToml(config);
+    spec.strategy = config.strategy;
+    spec.mode = config.mode;
+    spec.model_spec = config.model;
+    spec.seed = config.seed;
+    spec.planned_rounds = config.rounds;
+    run_id = log.BeginRun(spec);
+  }
+  result.run_id = run_id;
+  result.first_round = last_done + 1;
+
+  try {
+    if (last_done == 0 && !HasTestEvaluation(log, run_id, 0)) {
+      const storage::EvaluationRecord initial_eval = EvaluateOnTest(model, initial, test, 0);
+      log.RecordEvaluation(run_id, initial_eval);
+    }
+    RoundEngine engine(*strategy, *selector, options.round, initial, last_done);
+    // The simulated clock (rounds timed on it), continued on resume.
+    double virtual_clock = 0.0;
+    if (last_done > 0) {
+      const std::vector<storage::RoundRecord> done = log.Rounds(run_id);
+      if (!done.empty() && done.back().virtual_time) virtual_clock = *done.back().virtual_time;
+      engine.set_virtual_now(virtual_clock);
+    }
+    progress.Start(last_done, config.rounds);
+
+    result.best_accuracy = 0.0;
+    for (int64_t round = last_done + 1; round <= config.rounds; ++round) {
+      if (options.stop != nullptr && options.stop->load()) {
+        result.interrupted = true;
+        break;
+      }
+      const double started_at = Now();
+      const std::vector<std::shared_ptr<ClientProxy>> available = clients.ClientsForRound(round);
+      if (available.empty()) {
+        result.interrupted = true;
+        break;
+      }
+      std::vector<ClientProxy*> raw;
+      for (const auto& c : available)
+        raw.push_back(c.get());
+      const RoundReport report = engine.RunRound(round, raw);
+
+      std::vector<storage::EvaluationRecord> evals;
+      const bool evaluate = round % config.eval_every == 0 || round == config.rounds;
+      if (evaluate) evals.push_back(EvaluateOnTest(model, engine.global(), test, round));
+
+      storage::RoundRecord record;
+      record.round = round;
+      record.model_version = report.model_version;
+      record.selected = static_cast<int64_t>(report.selected.size());
+      record.completed = static_cast<int64_t>(report.results.size());
+      record.dropped = static_cast<int64_t>(report.dropped());
+      record.rejected = static_cast<int64_t>(report.rejected());
+      record.started_at = started_at;
+      record.ended_at = Now();
+      record.train_loss = report.train_loss;
+      if (report.virtual_seconds) {
+        virtual_clock += *report.virtual_seconds;
+        record.virtual_time = virtual_clock;
+      }
+      const std::vector<storage::ClientUpdateRecord> updates = UpdateRecords(report, model_bytes);
+      storage::Checkpoint checkpoint;
+      checkpoint.round = round;
+      checkpoint.spec = config.model;
+      checkpoint.parameters = engine.global();
+      checkpoint.strategy_state = strategy->SaveState();
+      log.CommitRound(run_id, record, updates, evals, &checkpoint);
+      if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
+
+      if (evaluate) {
+        result.final_accuracy = evals.front().accuracy;
+        result.best_accuracy = std::max(result.best_accuracy, evals.front().accuracy);
+      }
+      if (options.progress) {
+        // The accuracy first: a narrow terminal cuts the end of the figures.
+        char details[160];
+        int n = 0;
+        if (evaluate) {
+          n = std::snprintf(details, sizeof details, "test_acc %.4f  test_loss %.4f  ",
+                            evals.front().accuracy, evals.front().loss);
+        }
+        std::snprintf(details + n, sizeof details - static_cast<size_t>(n),
+                      "train_loss %.4f  clients %zu/%zu  %.1fs", report.train_loss,
+                      report.results.size(), report.selected.size(), report.seconds);
+        if (report.virtual_seconds) {
+          const size_t used = std::strlen(details);
+          std::snprintf(details + used, sizeof details - used, "  vtime %.1fs", virtual_clock);
+        }
+        progress.Step(round, details);
+      }
+      result.last_round = round;
+    }
+    if (result.interrupted) {
+      log.EndRun(run_id, storage::RunStatus::kInterrupted,
+                 "stopped after round " + std::to_string(result.last_round));
+    } else {
+      log.EndRun(run_id, storage::RunStatus::kCompleted);
+    }
+  } catch (const std::exception& e) {
+    MarkRunFailed(log, run_id, e);
+    throw;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace edgefl::engine

@@ -1,0 +1,97 @@
+// The experiment loop shared by `edgefl sim` and `edgefl-coordinator`:
+// builds the strategy and selector the config names, opens (or resumes) the
+// run in the SQLite experiment log, evaluates the initial model, then for
+// each round asks a ClientSource for the clients available now, runs the
+// round through the RoundEngine, evaluates the global model on the test
+// split, and commits the round (updates, evaluation, checkpoint) in one
+// durable transaction. Where the clients come from (in-process simulated
+// clients, TLS sessions) is the only difference between the two.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "algorithms/client_selector.h"
+#include "algorithms/strategy.h"
+#include "algorithms/strategy_registry.h"
+#include "datasets/dataset.h"
+#include "engine/client_proxy.h"
+#include "engine/experiment_config.h"
+#include "engine/round_engine.h"
+#include "nn/model.h"
+#include "storage/experiment_log.h"
+#include "storage/records.h"
+
+namespace edgefl::engine {
+
+// Supplies the clients of each round.
+class ClientSource {
+ public:
+  virtual ~ClientSource() = default;
+  // The clients available for `round` (may block, e.g. until enough clients
+  // are connected). Returning an empty list ends the run as interrupted
+  // (e.g. on shutdown). The proxies stay alive while the caller holds them.
+  virtual std::vector<std::shared_ptr<ClientProxy>> ClientsForRound(int64_t round) = 0;
+};
+
+// Builds the configured strategy and selector (or, with mode = async, the
+// async strategy, told `fleet_size` clients) once, so a bad name or key
+// fails before any data is loaded or port bound. Throws ConfigError naming
+// it, and for a sync run of an asynchronous strategy.
+void CheckAlgorithms(const ExperimentConfig& config, size_t fleet_size);
+// Builds the clients' part of the configured algorithm once (objective and
+// data-order keys) against `sample_data`, so a bad key fails before any
+// training. Throws ConfigError naming the key.
+void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data);
+// Marks run `run_id` failed with `error`'s message. Never throws: a second
+// failure (e.g. the disk is still full) must not hide the first, which the
+// caller rethrows.
+void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error);
+// The run config.run_name names in `log`, checked for a resume in
+// config.mode: nullopt when there is none; ConfigError when it is complete
+// ("already complete ...; choose another run_name") or was started in the
+// other mode (a sync run cannot continue asynchronously, nor the reverse).
+std::optional<storage::RunInfo> RunToResume(storage::ExperimentLog& log,
+                                            const ExperimentConfig& config);
+// Whether the run has a "test" evaluation of `round` (a resumed run that
+// crashed before its first commit already has the initial model's).
+bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t round);
+// Loss, accuracy and per-class accuracy of `parameters` on `test`, as the
+// log's "test" evaluation of `round` (sync rounds and async versions alike).
+storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
+                                         const datasets::Dataset& test, int64_t round);
+
+struct ExperimentResult {
+  int64_t run_id = 0;
+  int64_t first_round = 1;  // > 1 when the run was resumed
+  int64_t last_round = 0;   // last round committed in this call
+  double final_accuracy = 0.0;
+  double best_accuracy = 0.0;
+  double seconds = 0.0;
+  bool interrupted = false;  // stopped before config.rounds
+};
+
+struct RunnerOptions {
+  RoundOptions round;                       // cohort size, deadline, quorum, seed
+  const std::atomic<bool>* stop = nullptr;  // checked between rounds
+  std::FILE* progress = nullptr;  // round i/N, accuracy, ETA (engine/progress.h); may be null
+  // Rewrite one progress line in place; unset: when `progress` is a
+  // terminal. The daemon turns it off when its log lines (stderr) go to the
+  // same terminal, where they would break the line.
+  std::optional<bool> progress_in_place;
+};
+
+// Runs (or resumes) the experiment. A run whose name is in the log and did
+// not complete is resumed after its last committed round; a completed one,
+// or an async one, is a ConfigError (RunToResume). On an exception the run is marked failed (rounds
+// committed before stay intact) and the exception propagates; on `stop`
+// or an empty ClientsForRound it is marked interrupted.
+ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::Dataset& test,
+                               ClientSource& clients, const RunnerOptions& options);
+
+}  // namespace edgefl::engine

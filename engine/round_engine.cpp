@@ -1,0 +1,247 @@
+#include "engine/round_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+
+#include "algorithms/aggregate.h"
+#include "common/error.h"
+#include "common/random.h"
+
+namespace edgefl::engine {
+
+using algorithms::ClientInfo;
+using train::FitFailure;
+using train::FitResult;
+
+size_t RoundReport::dropped() const {
+  size_t n = 0;
+  for (const FitFailure& f : failures)
+    n += f.kind == FitFailure::Kind::kDropped;
+  return n;
+}
+
+size_t RoundReport::rejected() const {
+  return failures.size() - dropped();
+}
+
+RoundEngine::RoundEngine(algorithms::Strategy& strategy, algorithms::ClientSelector& selector,
+                         RoundOptions options, Eigen::VectorXf initial, int64_t initial_version)
+    : strategy_(strategy),
+      selector_(selector),
+      options_(options),
+      global_(std::make_shared<const Eigen::VectorXf>(std::move(initial))),
+      version_(initial_version) {
+  if (options_.clients_per_round == 0) throw ConfigError("clients_per_round must be > 0");
+  if (!(options_.quorum > 0.0 && options_.quorum <= 1.0)) {
+    throw ConfigError("quorum must be in (0, 1], got " + std::to_string(options_.quorum));
+  }
+  if (global_->size() == 0) throw ConfigError("the initial model has no parameters");
+}
+
+RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> all_clients) {
+  const auto start = std::chrono::steady_clock::now();
+  RoundReport report;
+  report.round = round;
+  report.model_version = version_;
+
+  // On the virtual clock, only the clients on now are candidates.
+  std::vector<ClientProxy*> on;
+  std::vector<double> online_until;
+  const bool timed = static_cast<bool>(options_.virtual_seconds);
+  const bool by_availability = timed && static_cast<bool>(options_.availability);
+  if (by_availability) {
+    double earliest = std::numeric_limits<double>::infinity();
+    for (ClientProxy* c : all_clients)
+      earliest = std::min(earliest, options_.availability(c->info(), virtual_now_).first);
+    if (std::isfinite(earliest)) virtual_now_ = std::max(virtual_now_, earliest);
+    for (ClientProxy* c : all_clients) {
+      const auto [from, until] = options_.availability(c->info(), virtual_now_);
+      if (from <= virtual_now_) {
+        on.push_back(c);
+        online_until.push_back(until);
+      }
+    }
+  } else {
+    on.assign(all_clients.begin(), all_clients.end());
+  }
+  const std::span<ClientProxy* const> clients(on);
+
+  // Select.
+  std::vector<ClientInfo> candidates;
+  candidates.reserve(clients.size());
+  if (selector_.NeedsScores(round)) {
+    std::vector<std::future<train::EvalResult>> scores;
+    for (ClientProxy* c : clients)
+      scores.push_back(c->Evaluate(global_));
+    for (size_t i = 0; i < clients.size(); ++i) {
+      try {
+        clients[i]->info().score = scores[i].get().loss;
+      } catch (const std::exception&) {
+        clients[i]->info().score = std::nan("");
+      }
+    }
+  }
+  for (ClientProxy* c : clients)
+    candidates.push_back(c->info());
+  Rng rng = Rng::Derive(options_.seed, {static_cast<uint64_t>(round)});
+  const std::vector<size_t> picked =
+      selector_.Select(round, candidates, options_.clients_per_round, rng);
+  if (picked.empty()) {
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+  }
+  std::vector<ClientProxy*> cohort;
+  std::vector<ClientInfo> cohort_info;
+  std::vector<double> cohort_until;
+  for (size_t i : picked) {
+    if (i >= clients.size()) throw Error("selector returned an index out of range");
+    cohort.push_back(clients[i]);
+    cohort_until.push_back(by_availability ? online_until[i] - virtual_now_
+                                           : std::numeric_limits<double>::infinity());
+    cohort_info.push_back(candidates[i]);
+    report.selected.push_back(candidates[i].id);
+  }
+
+  // Configure and fan out.
+  std::vector<train::FitInstructions> instructions = strategy_.ConfigureFit(round, cohort_info);
+  if (instructions.size() != cohort.size()) {
+    throw Error("strategy " + strategy_.name() + " configured " +
+                std::to_string(instructions.size()) + " clients for a cohort of " +
+                std::to_string(cohort.size()));
+  }
+  // On a virtual clock, decide who is cut before anything trains.
+  std::vector<std::string> cut(cohort.size());
+  if (options_.virtual_seconds) {
+    std::vector<std::optional<double>> finish(cohort.size());
+    double longest = 0.0;
+    bool any_cut = false;
+    std::vector<size_t> kept;
+    for (size_t i = 0; i < cohort.size(); ++i) {
+      finish[i] = options_.virtual_seconds(round, cohort_info[i], instructions[i]);
+      if (!finish[i]) {
+        cut[i] = "dropped out (simulated dropout)";
+        any_cut = true;
+      } else if (*finish[i] > cohort_until[i]) {
+        cut[i] = "went off-line before finishing (simulated availability)";
+        any_cut = true;
+        finish[i] = cohort_until[i];
+      } else if (options_.virtual_deadline > 0.0 && *finish[i] > options_.virtual_deadline) {
+        char reason[128];
+        std::snprintf(reason, sizeof(reason), "missed the deadline (%.3g s > %.3g s, virtual)",
+                      *finish[i], options_.virtual_deadline);
+        cut[i] = reason;
+        any_cut = true;
+      } else {
+        kept.push_back(i);
+      }
+    }
+    if (kept.size() > options_.clients_per_round) {
+      std::stable_sort(kept.begin(), kept.end(),
+                       [&](size_t a, size_t b) { return *finish[a] < *finish[b]; });
+      for (size_t j = options_.clients_per_round; j < kept.size(); ++j) {
+        cut[kept[j]] = "over-committed: not among the first " +
+                       std::to_string(options_.clients_per_round) + " to finish";
+      }
+      kept.resize(options_.clients_per_round);
+    }
+    for (size_t i : kept)
+      longest = std::max(longest, *finish[i]);
+    if (any_cut && options_.virtual_deadline > 0.0) longest = options_.virtual_deadline;
+    if (kept.empty() && options_.virtual_deadline <= 0.0) {
+      for (const std::optional<double>& f : finish) {
+        if (f) longest = std::max(longest, *f);
+      }
+    }
+    report.virtual_seconds = longest;
+    virtual_now_ += longest;
+  }
+
+  // Largest datasets first: in simulation the tasks share a thread pool,
+  // and longest-first packs it best; for remote clients the order is moot.
+  std::vector<size_t> launch(cohort.size());
+  std::iota(launch.begin(), launch.end(), size_t{0});
+  std::stable_sort(launch.begin(), launch.end(), [&](size_t a, size_t b) {
+    return cohort_info[a].num_samples > cohort_info[b].num_samples;
+  });
+  std::vector<std::future<FitResult>> pending(cohort.size());
+  for (size_t i : launch) {
+    if (!cut[i].empty()) continue;
+    instructions[i].model_version = version_;
+    pending[i] = cohort[i]->Fit(global_, instructions[i]);
+  }
+
+  // Collect, in cohort order (so aggregation never depends on timing).
+  const bool has_deadline = options_.deadline.count() > 0;
+  const auto deadline = start + options_.deadline;
+  double loss_sum = 0.0, loss_weight = 0.0;
+  for (size_t i = 0; i < cohort.size(); ++i) {
+    const train::ClientId& id = report.selected[i];
+    if (!cut[i].empty()) {
+      report.failures.push_back({id, FitFailure::Kind::kDropped, cut[i]});
+      continue;
+    }
+    if (has_deadline && pending[i].wait_until(deadline) != std::future_status::ready) {
+      report.failures.push_back({id, FitFailure::Kind::kDropped, "deadline passed"});
+      continue;
+    }
+    try {
+      FitResult result = pending[i].get();
+      std::optional<std::string> problem = algorithms::CheckUpdate(
+          id, {result.train.parameters.data(), static_cast<size_t>(result.train.parameters.size())},
+          static_cast<size_t>(global_->size()));
+      if (problem) {
+        report.failures.push_back({id, FitFailure::Kind::kRejected, std::move(*problem)});
+        continue;
+      }
+      const double weight = static_cast<double>(result.train.num_samples);
+      loss_sum += weight * result.train.train_loss;
+      loss_weight += weight;
+      report.results.push_back(std::move(result));
+    } catch (const std::exception& e) {
+      report.failures.push_back({id, FitFailure::Kind::kDropped, e.what()});
+    }
+  }
+  report.train_loss = loss_weight > 0 ? loss_sum / loss_weight : std::nan("");
+
+  // Aggregate if the quorum reported (of the clients wanted: an
+  // over-committed cohort's extra members do not raise the bar).
+  const double needed =
+      options_.quorum * static_cast<double>(std::min(cohort.size(), options_.clients_per_round));
+  if (!report.results.empty() && static_cast<double>(report.results.size()) + 1e-9 >= needed) {
+    algorithms::AggregateOutcome outcome =
+        strategy_.AggregateFit(round, *global_, report.results, report.failures);
+    for (FitFailure& rejected : outcome.rejected) {
+      std::erase_if(report.results,
+                    [&](const FitResult& r) { return r.client == rejected.client; });
+      report.failures.push_back(std::move(rejected));
+    }
+    report.metrics = std::move(outcome.metrics);
+    if (outcome.parameters.has_value()) {
+      const std::optional<std::string> problem = algorithms::CheckUpdate(
+          "the aggregate",
+          {outcome.parameters->data(), static_cast<size_t>(outcome.parameters->size())},
+          static_cast<size_t>(global_->size()));
+      if (problem) throw Error("strategy " + strategy_.name() + ": " + *problem);
+      global_ = std::make_shared<const Eigen::VectorXf>(std::move(*outcome.parameters));
+      ++version_;
+      report.model_updated = true;
+    }
+  }
+  for (const FitResult& r : report.results) {
+    for (ClientProxy* c : cohort) {
+      if (c->info().id == r.client) {
+        ++c->info().rounds_participated;
+        c->info().last_round = round;
+      }
+    }
+  }
+  report.model_version = version_;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace edgefl::engine

@@ -1,0 +1,107 @@
+// The synchronous round engine shared by the simulator and the TLS
+// coordinator. One round reads like Flower's fit_round: select a cohort,
+// configure it through the strategy, fan out Fit calls, sort results from
+// failures (rejecting non-finite or mis-sized updates, always), aggregate,
+// and report. It knows clients only as ClientProxy, so the same code runs
+// in-process simulated clients and remote TLS clients. Recording the report
+// (SQLite) and evaluating the model are the caller's.
+//
+// Thread-safety: one engine per run, driven from one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "algorithms/client_selector.h"
+#include "algorithms/strategy.h"
+#include "engine/client_proxy.h"
+
+namespace edgefl::engine {
+
+struct RoundOptions {
+  // Cohort size per round (the selector may return fewer).
+  size_t clients_per_round = 10;
+  // Longest a round waits for its cohort (host time); zero waits for all.
+  std::chrono::milliseconds deadline{0};
+  // Fraction of the cohort that must report by the deadline for the model
+  // to be updated, in (0, 1]. Below it the round fails: the model is kept.
+  double quorum = 1.0;
+  // Seeds the selector's stream for each round: Rng::Derive(seed, {round}).
+  uint64_t seed = 1;
+
+  // Simulation: the virtual seconds a cohort member's task takes (round,
+  // client, its instructions), or nullopt when the client drops the task.
+  // When set, tasks are timed on a virtual clock before anything is sent:
+  // a dropped task and one longer than `virtual_deadline` (> 0) are
+  // recorded as dropped without training, and if the selector over-committed
+  // (returned more than clients_per_round) only the first clients_per_round
+  // to finish are trained and the rest are dropped. The quorum counts
+  // against min(cohort, clients_per_round).
+  std::function<std::optional<double>(int64_t, const algorithms::ClientInfo&,
+                                      const train::FitInstructions&)>
+      virtual_seconds;
+  double virtual_deadline = 0.0;  // 0 = none
+  // Simulation, with virtual_seconds: a client's availability at virtual
+  // time t as {the earliest time >= t it is on (infinity: never again), the
+  // end of that on period}. Unset: always on. Only clients on at the
+  // round's start are candidates (with nobody on, the clock first moves to
+  // the earliest return); a task that would end after its client goes off
+  // is dropped ("went off-line"). The clock advances by each round's
+  // virtual_seconds.
+  std::function<std::pair<double, double>(const algorithms::ClientInfo&, double)> availability;
+};
+
+struct RoundReport {
+  int64_t round = 0;
+  int64_t model_version = 0;  // version after this round
+  std::vector<train::ClientId> selected;
+  std::vector<train::FitResult> results;    // accepted, in cohort order
+  std::vector<train::FitFailure> failures;  // dropped and rejected
+  bool model_updated = false;
+  double train_loss = 0.0;  // sample-weighted mean of the clients' mean step loss
+  double seconds = 0.0;     // host time of the round
+  // Virtual length of the round (with RoundOptions::virtual_seconds): the
+  // last kept task's finish, or the deadline when it cut someone.
+  std::optional<double> virtual_seconds;
+  std::map<std::string, double> metrics;  // from the strategy
+
+  size_t dropped() const;
+  size_t rejected() const;
+};
+
+class RoundEngine {
+ public:
+  // Throws ConfigError for invalid options or an empty initial model.
+  RoundEngine(algorithms::Strategy& strategy, algorithms::ClientSelector& selector,
+              RoundOptions options, Eigen::VectorXf initial, int64_t initial_version = 0);
+
+  // Runs round `round` over the currently available `clients`.
+  RoundReport RunRound(int64_t round, std::span<ClientProxy* const> clients);
+
+  const Eigen::VectorXf& global() const { return *global_; }
+  SharedParameters shared_global() const { return global_; }
+  // The virtual clock at the start of the next round (with virtual_seconds);
+  // set it when resuming a run.
+  double virtual_now() const { return virtual_now_; }
+  void set_virtual_now(double t) { virtual_now_ = t; }
+  int64_t model_version() const { return version_; }
+
+ private:
+  algorithms::Strategy& strategy_;
+  algorithms::ClientSelector& selector_;
+  RoundOptions options_;
+  SharedParameters global_;
+  int64_t version_;
+  double virtual_now_ = 0.0;
+};
+
+}  // namespace edgefl::engine

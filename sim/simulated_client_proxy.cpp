@@ -1,0 +1,42 @@
+#include "sim/simulated_client_proxy.h"
+
+#include "algorithms/local_registry.h"
+
+namespace edgefl::sim {
+
+SimulatedClientProxy::SimulatedClientProxy(train::ClientId id, datasets::Dataset data,
+                                           const std::string& model_spec, ThreadPool& pool,
+                                           train::ByzantineAttack attack)
+    : data_(std::make_unique<const datasets::Dataset>(std::move(data))),
+      pool_(pool),
+      attack_(attack) {
+  info_.id = std::move(id);
+  info_.num_samples = data_->size();
+  trainer_ = std::make_unique<train::LocalTrainer>(model_spec, *data_);
+}
+
+std::future<train::FitResult> SimulatedClientProxy::Fit(
+    engine::SharedParameters global, const train::FitInstructions& instructions) {
+  return pool_.Submit([this, global = std::move(global), instructions]() {
+    const std::lock_guard<std::mutex> lock(trainer_mutex_);
+    auto objective = algorithms::MakeLocalObjective(instructions.local, data_.get());
+    auto order = algorithms::MakeDataOrder(instructions.local, &instructions.recipe);
+    train::FitResult result;
+    result.client = info_.id;
+    result.base_version = instructions.model_version;
+    const std::span<const float> start(global->data(), static_cast<size_t>(global->size()));
+    result.train = trainer_->Train(start, instructions.recipe, objective.get(), order.get());
+    train::ApplyByzantine(attack_.mode, attack_.factor, start, &result.train.parameters);
+    return result;
+  });
+}
+
+std::future<train::EvalResult> SimulatedClientProxy::Evaluate(engine::SharedParameters parameters) {
+  return pool_.Submit([this, parameters = std::move(parameters)]() {
+    const std::lock_guard<std::mutex> lock(trainer_mutex_);
+    return trainer_->Evaluate(
+        std::span<const float>(parameters->data(), static_cast<size_t>(parameters->size())));
+  });
+}
+
+}  // namespace edgefl::sim

@@ -1,0 +1,42 @@
+// An in-process client: its local data and a LocalTrainer, training on a
+// shared thread pool. Results depend only on the data, the parameters and
+// the instructions (seeded), never on scheduling, so a simulation is
+// bit-identical whether clients run in parallel or one by one.
+//
+// A Byzantine client (`attack` active) trains honestly, then sends the
+// attack's parameters instead (train/byzantine.h), as edgefl-client
+// --byzantine does.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "datasets/dataset.h"
+#include "engine/client_proxy.h"
+#include "sim/thread_pool.h"
+#include "train/byzantine.h"
+
+namespace edgefl::sim {
+
+class SimulatedClientProxy final : public engine::ClientProxy {
+ public:
+  // `pool` must outlive the proxy. Throws as LocalTrainer's constructor.
+  SimulatedClientProxy(train::ClientId id, datasets::Dataset data, const std::string& model_spec,
+                       ThreadPool& pool, train::ByzantineAttack attack = {});
+
+  algorithms::ClientInfo& info() override { return info_; }
+  std::future<train::FitResult> Fit(engine::SharedParameters global,
+                                    const train::FitInstructions& instructions) override;
+  std::future<train::EvalResult> Evaluate(engine::SharedParameters parameters) override;
+
+ private:
+  algorithms::ClientInfo info_;
+  std::unique_ptr<const datasets::Dataset> data_;  // stable address for the trainer
+  std::unique_ptr<train::LocalTrainer> trainer_;
+  std::mutex trainer_mutex_;  // one task at a time per client
+  ThreadPool& pool_;
+  train::ByzantineAttack attack_;
+};
+
+}  // namespace edgefl::sim

@@ -1,0 +1,45 @@
+// `edgefl sim`: a federated experiment with in-process clients.
+//
+// Loads the dataset and its partition (engine/experiment_data.h), builds one
+// SimulatedClientProxy per client
+// (training in parallel on a thread pool), the strategy and the selector
+// named in the config, and runs the rounds through the same RoundEngine the
+// TLS coordinator uses. The global model is evaluated on the test split
+// every eval_every rounds (and after the last), one progress line is
+// printed per round, and every round is committed to the SQLite experiment
+// log with its client updates, evaluation and a checkpoint.
+//
+// With mode = async the run goes through RunAsyncExperiment
+// (engine/async_runner.h) with the virtual-clock AsyncEngine (async_engine.h)
+// on the simulated fleet the heterogeneity keys describe (heterogeneity.h).
+// Sync rounds run on the same fleet's virtual clock (stragglers past the
+// deadline and clients off-line are cut).
+//
+// Deterministic: given the config (seed included), the results do not
+// depend on the number of threads. A run whose name is already in the log
+// and did not complete is resumed from its last committed round.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+
+#include "engine/experiment_config.h"
+
+namespace edgefl::sim {
+
+struct SimulationResult {
+  int64_t run_id = 0;
+  int64_t first_round = 1;  // > 1 when the run was resumed
+  int64_t last_round = 0;
+  double final_accuracy = 0.0;  // test accuracy after the last round
+  double best_accuracy = 0.0;
+  double seconds = 0.0;
+  double virtual_seconds = 0.0;  // simulated clock at the end (mode async)
+};
+
+// Runs the experiment. `progress` (may be null) receives one line per round.
+// Throws edgefl::Error subclasses for bad config, data or I/O; the log keeps
+// every round committed before the error, and the run is marked failed.
+SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress);
+
+}  // namespace edgefl::sim

@@ -1,0 +1,94 @@
+#include "engine/experiment_config.h"
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "tests/test_util.h"
+
+namespace edgefl::engine {
+
+using edgefl::testing::TempDir;
+using edgefl::testing::WriteFile;
+
+TEST_CASE("ExperimentConfig: defaults without a file") {
+  const ExperimentConfig c = LoadExperimentConfig({}, {});
+  CHECK(c.strategy == "fedavg");
+  CHECK(c.rounds == 10);
+  CHECK(c.run_name == "fedavg-fmnist-iid-s1");
+  CHECK(c.algorithm_params.empty());
+}
+
+TEST_CASE("ExperimentConfig: file values then --set overrides - unknown keys go to the algorithm") {
+  TempDir dir;
+  WriteFile(dir / "exp.toml",
+            "strategy = \"fedavgm\"\nrounds = 5\nlr = 1\nmodel = \"cnn:lenet\"\n"
+            "server_momentum = 0.9\npartition = \"dirichlet\"\nalpha = 0.1\n");
+  const ExperimentConfig c = LoadExperimentConfig(
+      dir / "exp.toml", {"rounds=7", "model=mlp:784-10", "server_lr=0.5", "run_name=x"});
+  CHECK(c.strategy == "fedavgm");
+  CHECK(c.rounds == 7);
+  CHECK(c.lr == 1.0);              // an integer is a fine number
+  CHECK(c.model == "mlp:784-10");  // not TOML: taken as a string
+  CHECK(c.alpha == doctest::Approx(0.1));
+  CHECK(c.run_name == "x");
+  CHECK(std::get<double>(c.algorithm_params.at("server_momentum")) == 0.9);
+  CHECK(std::get<double>(c.algorithm_params.at("server_lr")) == 0.5);
+
+  // Round trip through the recorded TOML.
+  WriteFile(dir / "again.toml", ToToml(c));
+  const ExperimentConfig again = LoadExperimentConfig(dir / "again.toml", {});
+  CHECK(again.rounds == 7);
+  CHECK(again.model == "mlp:784-10");
+  CHECK(std::get<double>(again.algorithm_params.at("server_lr")) == 0.5);
+}
+
+TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
+  TempDir dir;
+  WriteFile(dir / "bad.toml", "rounds = \"ten\"\n");
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "bad.toml", {}),
+                       doctest::Contains("'rounds' must be an integer, got string"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"lr=-1"}), doctest::Contains("--set lr"),
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"clients=5", "clients_per_round=6"}),
+                       doctest::Contains("clients_per_round"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"rounds"}), doctest::Contains("key=value"),
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"batch_size=0"}), doctest::Contains("batch_size"),
+                       ConfigError);
+  WriteFile(dir / "syntax.toml", "rounds = 3\nlr = = 2\n");
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "syntax.toml", {}),
+                       doctest::Contains("syntax.toml:2"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "missing.toml", {}),
+                       doctest::Contains("missing.toml"), IoError);
+}
+
+TEST_CASE(
+    "ExperimentConfig: a heartbeat too fast for the flood limit is refused naming both keys") {
+  CHECK(LoadExperimentConfig({}, {}).max_frames_per_second == 1000);
+  CHECK(LoadExperimentConfig({}, {"heartbeat=0.01"}).heartbeat == 0.01);  // 100 a second is fine
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"heartbeat=0.001"}),
+                       doctest::Contains("max_frames_per_second = 1000"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"heartbeat=0.001"}),
+                       doctest::Contains("heartbeat = 0.001"), ConfigError);
+  CHECK(LoadExperimentConfig({}, {"heartbeat=0.001", "max_frames_per_second=0"}).heartbeat ==
+        0.001);  // no limit
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"max_frames_per_second=-1"}),
+                       doctest::Contains("max_frames_per_second"), ConfigError);
+}
+
+TEST_CASE("ExperimentConfig: byzantine keys - and a string key takes a --set value verbatim") {
+  const ExperimentConfig c = LoadExperimentConfig(
+      {}, {"byzantine_fraction=0.2", "byzantine_mode=nan", "byzantine_factor=10", "run_name=2024"});
+  CHECK(c.byzantine_fraction == doctest::Approx(0.2));
+  CHECK(c.byzantine_mode == "nan");  // not the TOML float nan
+  CHECK(c.byzantine_factor == 10.0);
+  CHECK(c.run_name == "2024");
+  CHECK(LoadExperimentConfig({}, {}).byzantine_mode == "none");
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"byzantine_fraction=1"}),
+                       doctest::Contains("byzantine_fraction must be in [0, 1)"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"byzantine_mode=flip"}),
+                       doctest::Contains("byzantine_mode: unknown Byzantine mode \"flip\""),
+                       ConfigError);
+}
+
+}  // namespace edgefl::engine

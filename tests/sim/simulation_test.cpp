@@ -1,0 +1,137 @@
+#include "sim/simulation.h"
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "storage/experiment_log.h"
+#include "tests/test_util.h"
+
+namespace edgefl::sim {
+namespace {
+
+using edgefl::testing::TempDir;
+
+// A short FedAvg run on a Fashion-MNIST subset with Dirichlet label skew.
+engine::ExperimentConfig SmallRun(const TempDir& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> overrides = {"rounds=4",
+                                        "clients=6",
+                                        "clients_per_round=4",
+                                        "train_subset=3000",
+                                        "test_subset=1000",
+                                        "partition=dirichlet",
+                                        "alpha=0.5",
+                                        "model=mlp:784-32-10",
+                                        "lr=0.05",
+                                        "momentum=0.9",
+                                        "batch_size=32",
+                                        "threads=2",
+                                        "db=" + (dir / "log.db").string(),
+                                        "run_name=small"};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  return engine::LoadExperimentConfig({}, overrides);
+}
+
+storage::Checkpoint FinalModel(const std::string& db, const std::string& run) {
+  storage::ExperimentLog log(db);
+  return *log.LatestCheckpoint(log.FindRun(run)->id);
+}
+
+}  // namespace
+
+TEST_CASE("Simulation: accuracy rises and the experiment log holds every round") {
+  TempDir dir;
+  const engine::ExperimentConfig config = SmallRun(dir);
+  const SimulationResult result = RunSimulation(config, nullptr);
+  CHECK(result.first_round == 1);
+  CHECK(result.last_round == 4);
+  CHECK(result.final_accuracy > 0.6);
+
+  storage::ExperimentLog log(config.db);
+  const auto run = log.FindRun("small");
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kCompleted);
+  CHECK(run->spec.strategy == "fedavg");
+  CHECK(run->spec.config.find("rounds = 4") != std::string::npos);
+  const auto rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() == 4);
+  for (const auto& r : rounds) {
+    CHECK(r.selected == 4);
+    CHECK(r.completed == 4);
+  }
+  CHECK(log.ClientUpdates(run->id).size() == 16);
+  const auto evals = log.Evaluations(run->id);
+  REQUIRE(evals.size() == 5);  // the initial model and every round
+  CHECK(evals.front().round == 0);
+  CHECK(evals.back().accuracy > evals.front().accuracy + 0.3);
+  CHECK(evals.back().per_class_accuracy.size() == 10);
+  CHECK(log.LatestCheckpoint(run->id)->round == 4);
+}
+
+TEST_CASE("Simulation: results do not depend on the number of threads") {
+  TempDir one, two;
+  RunSimulation(SmallRun(one, {"threads=1"}), nullptr);
+  RunSimulation(SmallRun(two, {"threads=2"}), nullptr);
+  CHECK(FinalModel((one / "log.db").string(), "small").parameters ==
+        FinalModel((two / "log.db").string(), "small").parameters);
+}
+
+TEST_CASE("Simulation: an interrupted run resumes from its last round to the same model") {
+  TempDir straight, resumed;
+  RunSimulation(SmallRun(straight), nullptr);
+
+  const engine::ExperimentConfig first_half = SmallRun(resumed, {"rounds=2"});
+  RunSimulation(first_half, nullptr);
+  {
+    storage::ExperimentLog log(first_half.db);
+    log.EndRun(log.FindRun("small")->id, storage::RunStatus::kInterrupted, "test");
+  }
+  const SimulationResult result = RunSimulation(SmallRun(resumed), nullptr);
+  CHECK(result.first_round == 3);
+  CHECK(result.last_round == 4);
+  CHECK(FinalModel(first_half.db, "small").parameters ==
+        FinalModel((straight / "log.db").string(), "small").parameters);
+
+  // A completed run is not run again.
+  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(resumed), nullptr),
+                       doctest::Contains("already complete"), ConfigError);
+}
+
+TEST_CASE("Simulation: a resumed FedAdam run keeps its server moments and ends at the same model") {
+  // FedAdam's first and second moments live in the checkpoint's strategy
+  // state: without them the resumed run would take a different third step.
+  const std::vector<std::string> adam = {"strategy=fedadam", "server_lr=0.01"};
+  TempDir straight, resumed;
+  RunSimulation(SmallRun(straight, adam), nullptr);
+
+  std::vector<std::string> half = adam;
+  half.push_back("rounds=2");
+  const engine::ExperimentConfig first_half = SmallRun(resumed, half);
+  RunSimulation(first_half, nullptr);
+  {
+    storage::ExperimentLog log(first_half.db);
+    const int64_t run = log.FindRun("small")->id;
+    // [t, m, v] for every parameter after two server steps.
+    const storage::Checkpoint checkpoint = *log.LatestCheckpoint(run);
+    CHECK(checkpoint.strategy_state.size() == 1 + 2 * checkpoint.parameters.size());
+    CHECK(checkpoint.strategy_state[0] == 2.0f);
+    log.EndRun(run, storage::RunStatus::kInterrupted, "test");
+  }
+  const SimulationResult result = RunSimulation(SmallRun(resumed, adam), nullptr);
+  CHECK(result.first_round == 3);
+  CHECK(FinalModel(first_half.db, "small").parameters ==
+        FinalModel((straight / "log.db").string(), "small").parameters);
+}
+
+TEST_CASE("Simulation: bad configs name the key before any data is loaded") {
+  TempDir dir;
+  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"strategy=fedsgd"}), nullptr),
+                       doctest::Contains("fedsgd"), ConfigError);
+  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"sever_lr=0.5"}), nullptr),
+                       doctest::Contains("sever_lr"), ConfigError);
+  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"model=mlp:60-10"}), nullptr),
+                       doctest::Contains("784"), ConfigError);
+  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"dataset=mnist3d"}), nullptr),
+                       doctest::Contains("mnist3d"), ConfigError);
+}
+
+}  // namespace edgefl::sim

@@ -1,0 +1,59 @@
+// The values a round exchanges between the server part of an algorithm and
+// its clients: what a client is told to do (FitInstructions) and what it
+// reports (FitResult, or a FitFailure). Plain value types; the wire encodes
+// them, the simulation passes them in memory.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <Eigen/Core>
+
+#include "train/local_trainer.h"
+#include "train/train_recipe.h"
+
+namespace edgefl::train {
+
+// A client's identity: the CN of its certificate, or "sim-0007" in simulation.
+using ClientId = std::string;
+
+// The client part of an algorithm, by name, with its hyper-parameters.
+// Built into a client::LocalObjective / client::DataOrder on the client by
+// MakeLocalObjective / MakeDataOrder (local_registry.h).
+struct LocalAlgorithm {
+  // "ce" (plain cross-entropy), "fedbr", "wafl", "deltasgd", "entropy_sgd",
+  // "noisy_softmax".
+  std::string objective = "ce";
+  // "shuffle" (default), "curriculum", "anti_curriculum", "random" (the
+  // last three with pacing, see curriculum_order.h).
+  std::string data_order = "shuffle";
+  // Hyper-parameters of the objective and the order, e.g. {"gamma", 0.05}.
+  std::map<std::string, double> params;
+};
+
+struct FitInstructions {
+  int64_t model_version = 0;  // the global model's version the client starts from
+  train::TrainRecipe recipe;
+  LocalAlgorithm local;
+};
+
+struct FitResult {
+  ClientId client;
+  int64_t base_version = 0;       // model_version of the instructions it answers
+  train::LocalTrainResult train;  // new parameters, samples, steps, losses, time
+  // Frame bytes of the task sent and of the result (plus heartbeats)
+  // received, as the transport counted them; 0 when nothing travelled
+  // (in-process simulation).
+  int64_t bytes_out = 0;
+  int64_t bytes_in = 0;
+};
+
+// A client that did not deliver a usable update this round.
+struct FitFailure {
+  ClientId client;
+  enum class Kind { kDropped, kRejected } kind = Kind::kDropped;
+  std::string reason;  // "deadline passed", "disconnected", "update contains NaN", ...
+};
+
+}  // namespace edgefl::train

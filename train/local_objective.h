@@ -1,0 +1,46 @@
+// The hook through which a federated algorithm shapes local training.
+//
+// The LocalTrainer owns the loop (data order, minibatches, clipping, the
+// optimizer step); a LocalObjective decides what each step minimises and may
+// adjust the step size. Plain FedAvg uses CrossEntropyObjective. Algorithms
+// override what they need:
+//   - an extra loss term (FedBR's balancing and contrastive losses): override
+//     LossAndGradient, call the base, add the term's gradient;
+//   - perturbed inputs (WAFL's inner maximisation): override LossAndGradient,
+//     use Model::Backward's dinput to move the batch, then take the loss there;
+//   - a step-size rule (Delta-SGD): override BeforeStep and set the
+//     optimizer's learning rate from the current and previous iterates.
+// An objective keeps per-round state; BeginRound resets it. Not thread-safe:
+// one objective per trainer.
+#pragma once
+
+#include "common/random.h"
+#include "nn/model.h"
+#include "nn/optimizer.h"
+#include "train/batch.h"
+
+namespace edgefl::train {
+
+class LocalObjective {
+ public:
+  virtual ~LocalObjective() = default;
+
+  // Called once per round, after `model` holds the global parameters and
+  // before the first step. `rng` is the round's stream for this objective.
+  virtual void BeginRound(const nn::Model& /*model*/, Rng& /*rng*/) {}
+
+  // The loss of `batch` at the model's current parameters; leaves its
+  // gradient in model.gradients() (overwriting it). Default: mean softmax
+  // cross-entropy.
+  virtual float LossAndGradient(nn::Model& model, const Batch& batch, Rng& rng);
+
+  // Called after LossAndGradient (and clipping), just before the optimizer
+  // step; may change optimizer.learning_rate(). Default: nothing.
+  virtual void BeforeStep(nn::Model& /*model*/, const Batch& /*batch*/,
+                          nn::Optimizer& /*optimizer*/) {}
+};
+
+// Plain mean softmax cross-entropy: the default objective.
+class CrossEntropyObjective final : public LocalObjective {};
+
+}  // namespace edgefl::train

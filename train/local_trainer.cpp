@@ -1,0 +1,171 @@
+#include "train/local_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "common/error.h"
+#include "nn/adaptive.h"
+#include "nn/batch.h"
+#include "nn/gradient_clipping.h"
+#include "nn/metrics.h"
+#include "nn/softmax_cross_entropy.h"
+
+namespace edgefl::train {
+namespace {
+
+// Stream ids under the recipe's seed.
+constexpr uint64_t kOrderStream = 1;
+constexpr uint64_t kObjectiveStream = 2;
+constexpr uint64_t kOptimizerStream = 3;
+
+bool SameOptimizer(const OptimizerConfig& a, const OptimizerConfig& b) {
+  return a.name == b.name && a.momentum == b.momentum && a.nesterov == b.nesterov &&
+         a.weight_decay == b.weight_decay && a.beta1 == b.beta1 && a.beta2 == b.beta2 &&
+         a.epsilon == b.epsilon && a.oasis_alpha == b.oasis_alpha;
+}
+
+}  // namespace
+
+LocalTrainer::LocalTrainer(std::string_view model_spec, const datasets::Dataset& data)
+    : data_(data), model_(model_spec) {
+  if (data.size() == 0) throw DataError("local data " + data.name + " is empty");
+  if (static_cast<Eigen::Index>(data.dim()) != model_.input_dim()) {
+    throw ConfigError("model " + std::string(model_spec) + " expects " +
+                      std::to_string(model_.input_dim()) + " features, but " + data.name + " has " +
+                      std::to_string(data.dim()));
+  }
+  for (size_t i = 0; i < data.labels.size(); ++i) {
+    if (data.labels[i] < 0 || data.labels[i] >= model_.num_classes()) {
+      throw DataError(data.name + ": label " + std::to_string(data.labels[i]) + " of sample " +
+                      std::to_string(i) + " is outside the model's " +
+                      std::to_string(model_.num_classes()) + " classes");
+    }
+  }
+}
+
+LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainRecipe& recipe,
+                                     LocalObjective* objective, DataOrder* order) {
+  ValidateRecipe(recipe);
+  model_.SetParameters(global);  // checks size and finiteness
+
+  CrossEntropyObjective default_objective;
+  ShuffledOrder default_order;
+  if (objective == nullptr) objective = &default_objective;
+  if (order == nullptr) order = &default_order;
+
+  if (optimizer_ == nullptr || recipe.reset_optimizer ||
+      !SameOptimizer(recipe.optimizer, optimizer_config_)) {
+    optimizer_ =
+        MakeOptimizer(recipe.optimizer, Rng::Derive(recipe.seed, {kOptimizerStream}).Next());
+    optimizer_config_ = recipe.optimizer;
+  }
+  optimizer_->set_learning_rate(recipe.optimizer.learning_rate);
+
+  const size_t n = data_.size();
+  const int64_t batch_size = recipe.batch_size;
+  const int64_t total_steps =
+      recipe.local_steps > 0
+          ? recipe.local_steps
+          : int64_t{recipe.epochs} * ((static_cast<int64_t>(n) + batch_size - 1) / batch_size);
+
+  LocalTrainResult result;
+  result.num_samples = n;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  result.loss_before = recipe.measure_loss ? Evaluate(model_, data_).loss : nan;
+
+  Rng order_rng = Rng::Derive(recipe.seed, {kOrderStream});
+  Rng objective_rng = Rng::Derive(recipe.seed, {kObjectiveStream});
+  objective->BeginRound(model_, objective_rng);
+  order->BeginRound(model_, data_);
+
+  // OASIS needs Hessian-vector products on the current batch.
+  auto* adaptive = dynamic_cast<nn::AdaptiveOptimizer*>(optimizer_.get());
+  const Batch* current_batch = nullptr;
+  if (adaptive != nullptr && adaptive->options().scaling == nn::Scaling::kOasis) {
+    adaptive->set_hessian_vector_product(
+        [this, &current_batch](const Eigen::VectorXf& z, Eigen::VectorXf* hz) {
+          model_.HessianVectorProduct(current_batch->x, current_batch->labels, z, hz);
+        });
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  double loss_sum = 0.0;
+  size_t position = 0;
+  order_.clear();
+  for (int64_t step = 0; step < total_steps; ++step) {
+    if (position >= order_.size()) {
+      order->NextPass(step, n, order_rng, &order_);
+      if (order_.empty()) throw Error("data order returned an empty pass");
+      position = 0;
+    }
+    const size_t take = std::min<size_t>(static_cast<size_t>(batch_size), order_.size() - position);
+    const std::span<const uint32_t> indices(order_.data() + position, take);
+    position += take;
+    nn::GatherColumns(data_.features, indices, &batch_x_, data_.labels, &batch_labels_);
+
+    const Batch batch{
+        Eigen::Map<const Eigen::MatrixXf>(batch_x_.data(), batch_x_.rows(), batch_x_.cols()),
+        std::span<const int32_t>(batch_labels_.data(), take), indices};
+    current_batch = &batch;
+    const float loss = objective->LossAndGradient(model_, batch, objective_rng);
+    if (!std::isfinite(loss)) {
+      throw Error("local training diverged at step " + std::to_string(step) + ": loss is " +
+                  std::to_string(loss) + " (learning rate " +
+                  std::to_string(optimizer_->learning_rate()) + " may be too large)");
+    }
+    if (recipe.clip_coordinate_fraction > 0.0f) {
+      nn::ClipCoordinates(model_.gradients(), recipe.clip_coordinate_fraction);
+    }
+    if (recipe.clip_norm > 0.0f) nn::ClipByGlobalNorm(model_.gradients(), recipe.clip_norm);
+    objective->BeforeStep(model_, batch, *optimizer_);
+    optimizer_->Step(model_.parameters(), model_.gradients());
+    current_batch = nullptr;
+    loss_sum += loss;
+    result.samples_processed += static_cast<int64_t>(take);
+  }
+  result.compute_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (adaptive != nullptr) adaptive->set_hessian_vector_product(nullptr);
+
+  if (!model_.parameters().allFinite()) {
+    throw Error("local training produced non-finite parameters after " +
+                std::to_string(total_steps) + " steps (learning rate " +
+                std::to_string(optimizer_->learning_rate()) + " may be too large)");
+  }
+  result.steps = total_steps;
+  result.train_loss = total_steps > 0 ? loss_sum / static_cast<double>(total_steps) : nan;
+  result.loss_after = recipe.measure_loss ? Evaluate(model_, data_).loss : nan;
+  result.parameters = model_.parameters();
+  return result;
+}
+
+EvalResult LocalTrainer::Evaluate(std::span<const float> parameters, int batch_size) {
+  model_.SetParameters(parameters);
+  return Evaluate(model_, data_, batch_size);
+}
+
+EvalResult LocalTrainer::Evaluate(nn::Model& model, const datasets::Dataset& data, int batch_size) {
+  if (batch_size <= 0) throw ConfigError("evaluate: batch_size must be > 0");
+  nn::AccuracyCounter counter(model.num_classes());
+  double loss_sum = 0.0;
+  const Eigen::Index n = static_cast<Eigen::Index>(data.size());
+  for (Eigen::Index start = 0; start < n; start += batch_size) {
+    const Eigen::Index take = std::min<Eigen::Index>(batch_size, n - start);
+    const auto x = nn::ColumnBlock(data.features, start, take);  // no copy
+    const std::span<const int32_t> labels(data.labels.data() + start, static_cast<size_t>(take));
+    const auto logits = model.Forward(x);
+    loss_sum += static_cast<double>(nn::SoftmaxCrossEntropy(logits, labels, nullptr)) *
+                static_cast<double>(take);
+    counter.Add(logits, labels);
+  }
+  EvalResult result;
+  result.num_samples = data.size();
+  result.loss = n > 0 ? loss_sum / static_cast<double>(n) : 0.0;
+  result.accuracy = counter.accuracy();
+  result.per_class_accuracy = counter.per_class_accuracy();
+  return result;
+}
+
+}  // namespace edgefl::train

@@ -1,0 +1,80 @@
+// LocalTrainer: runs a training recipe on a client's local data.
+//
+// Given the global parameters and a TrainRecipe it trains a copy of the
+// model for the recipe's epochs or steps and returns the new parameters with
+// what the coordinator records (samples, steps, loss before/after, compute
+// time). The algorithm's client part plugs in through LocalObjective, the
+// data order through DataOrder. Deterministic: the same data, parameters,
+// recipe (seed included) and objective give bit-identical results.
+//
+// Thread-safety: not thread-safe; one trainer per client (simulated clients
+// on a thread pool each own one). The dataset must outlive the trainer.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "datasets/dataset.h"
+#include "nn/model.h"
+#include "train/data_order.h"
+#include "train/local_objective.h"
+#include "train/train_recipe.h"
+
+namespace edgefl::train {
+
+struct LocalTrainResult {
+  Eigen::VectorXf parameters;     // the locally trained model
+  size_t num_samples = 0;         // local dataset size (FedAvg's weight)
+  int64_t steps = 0;              // minibatch steps taken
+  int64_t samples_processed = 0;  // sum of batch sizes
+  double loss_before = 0.0;       // mean loss of the received model on the local set
+  double loss_after = 0.0;        // mean loss of the trained model on the local set
+  double train_loss = 0.0;        // mean of the per-step minibatch losses
+  double compute_seconds = 0.0;   // wall time of the training loop
+};
+
+struct EvalResult {
+  size_t num_samples = 0;
+  double loss = 0.0;
+  double accuracy = 0.0;
+  std::vector<double> per_class_accuracy;  // NaN for classes without samples
+};
+
+class LocalTrainer {
+ public:
+  // Throws ConfigError for a malformed spec or if the data's feature count
+  // differs from the model's input, DataError if a label is outside the
+  // model's classes or the dataset is empty.
+  LocalTrainer(std::string_view model_spec, const datasets::Dataset& data);
+
+  // Trains from `global`. `objective` and `order` may be null (plain
+  // cross-entropy, shuffled passes). Throws ConfigError if `global` has the
+  // wrong size or contains NaN/Inf, or the recipe is invalid, and Error if
+  // training diverges (a non-finite loss), naming the step and the
+  // learning rate.
+  LocalTrainResult Train(std::span<const float> global, const TrainRecipe& recipe,
+                         LocalObjective* objective = nullptr, DataOrder* order = nullptr);
+
+  // Loss and accuracy of `parameters` on the local data (or any dataset with
+  // the same feature count). Throws as Train for bad parameters.
+  EvalResult Evaluate(std::span<const float> parameters, int batch_size = 256);
+  static EvalResult Evaluate(nn::Model& model, const datasets::Dataset& data, int batch_size = 256);
+
+  const nn::Model& model() const { return model_; }
+  const datasets::Dataset& data() const { return data_; }
+
+ private:
+  const datasets::Dataset& data_;
+  nn::Model model_;
+  std::unique_ptr<nn::Optimizer> optimizer_;  // kept for recipes that carry state
+  OptimizerConfig optimizer_config_;          // what optimizer_ was built from
+  Eigen::MatrixXf batch_x_;                   // input_dim x batch_size, reused
+  std::vector<int32_t> batch_labels_;
+  std::vector<uint32_t> order_;
+};
+
+}  // namespace edgefl::train

@@ -1,0 +1,56 @@
+// Typed key/value parameters of a strategy or selector, as an experiment
+// config (TOML table, or `--set key=value` overrides) supplies them, and a
+// reader that checks them: each Get names the key in its ConfigError, and
+// CheckAllUsed rejects keys nobody asked for, listing the accepted ones.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace edgefl::train {
+
+// A TOML scalar. Strings are also accepted where a number or a bool is
+// expected if they parse completely ("0.5", "true"), for command-line
+// overrides.
+using ParamValue = std::variant<bool, int64_t, double, std::string>;
+using ParamMap = std::map<std::string, ParamValue>;
+
+// "true", "3", "0.5", "\"mean\"" (for messages).
+std::string DescribeParam(const ParamValue& value);
+
+class ParamReader {
+ public:
+  // `context` prefixes every message, e.g. "strategy fedavgm".
+  ParamReader(const ParamMap& params, std::string context);
+
+  // The value of `key`, or `fallback` if absent; marks `key` as accepted.
+  // Throws ConfigError "<context>: <key> must be a number, got \"abc\"" for
+  // an ill-typed value.
+  double GetDouble(const std::string& key, double fallback);
+  // Integers; a double is accepted only if it is integral.
+  int64_t GetInt(const std::string& key, int64_t fallback);
+  bool GetBool(const std::string& key, bool fallback);
+  std::string GetString(const std::string& key, const std::string& fallback);
+
+  bool Has(const std::string& key) const { return params_.count(key) > 0; }
+  // Keys present but not (yet) read, sorted.
+  std::vector<std::string> Unread() const;
+  // Throws ConfigError naming the first unread key and the accepted keys.
+  void CheckAllUsed() const;
+
+  const std::string& context() const { return context_; }
+  const ParamMap& params() const { return params_; }
+
+ private:
+  const ParamValue* Find(const std::string& key);
+
+  const ParamMap& params_;
+  std::string context_;
+  std::set<std::string> accepted_;  // every key asked for
+};
+
+}  // namespace edgefl::train
