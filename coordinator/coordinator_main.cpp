@@ -187,9 +187,12 @@ int Run(int argc, char** argv) {
   // In async mode the strategy is told min_clients as the fleet size.
   const size_t fleet_size = static_cast<size_t>(std::max<int64_t>(config.min_clients, 1));
   CheckAlgorithms(config, fleet_size);
-  if (async) {
-    // A completed run or one of the other mode fails before data is loaded.
+  {
+    // A completed run, one of the other mode or config, or one another
+    // process runs fails before data is loaded or the port bound (the
+    // runner takes the lease itself: ClaimRun).
     storage::ExperimentLog log(config.db);
+    ClaimRun(log, config);
     RunToResume(log, config);
   }
   const datasets::Dataset test = LoadTestSet(config);

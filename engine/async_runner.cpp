@@ -10,6 +10,7 @@
 #include "engine/progress.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
+#include "storage/run_lease.h"
 #include "train/local_trainer.h"
 
 namespace edgefl::engine {
@@ -60,7 +61,8 @@ std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update
 
 AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                                          const datasets::Dataset& test, size_t fleet_size,
-                                         const AsyncLoopFactory& make_loop, std::FILE* progress) {
+                                         const AsyncLoopFactory& make_loop, std::FILE* progress,
+                                         const std::atomic<bool>* stop) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<algorithms::AsyncStrategy> strategy =
       algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
@@ -70,17 +72,15 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
   const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
 
   storage::ExperimentLog log(config.db);
+  const storage::RunLease lease = ClaimRun(log, config);
   ProgressLine line(progress, "version");
   AsyncExperimentResult result;
   AsyncStart from;  // version 0, or where a resumed run stopped
   from.parameters = model.parameters();
   int64_t run_id = 0;
-  if (std::optional<storage::RunInfo> existing = RunToResume(log, config)) {
+  const std::optional<storage::RunInfo> existing = RunToResume(log, config);
+  if (existing) {
     run_id = existing->id;
-    if (existing->spec.strategy != config.strategy) {
-      throw ConfigError("run '" + config.run_name + "' was started with strategy " +
-                        existing->spec.strategy + ", the config says " + config.strategy);
-    }
     // Checked before ResumeRun: a refused resume leaves the run as it was.
     from.version = log.LastCompletedRound(run_id);
     if (from.version > 0) {
@@ -120,6 +120,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
     spec.planned_rounds = config.rounds;
     run_id = log.BeginRun(spec);
   }
+  RecordRunStart(log, run_id, lease, existing, config);
   result.run_id = run_id;
   result.first_round = from.version + 1;
   result.virtual_seconds = from.clock;
@@ -136,6 +137,10 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
     // Versions are counted as they are taken: the loop may have made more
     // than it has handed over (simultaneous arrivals).
     while (last_done < config.rounds) {
+      if (stop != nullptr && stop->load()) {
+        result.interrupted = true;
+        break;
+      }
       std::optional<AsyncUpdate> update = engine.NextUpdate();
       if (!update) {
         result.interrupted = true;
@@ -197,7 +202,10 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       result.virtual_seconds = update->virtual_time;
     }
     if (result.interrupted) {
-      log.EndRun(run_id, storage::RunStatus::kInterrupted, engine.stop_reason());
+      const bool stopped = stop != nullptr && stop->load();
+      log.EndRun(run_id, storage::RunStatus::kInterrupted,
+                 stopped ? "stopped after version " + std::to_string(result.last_round)
+                         : engine.stop_reason());
     } else {
       log.EndRun(run_id, storage::RunStatus::kCompleted);
     }

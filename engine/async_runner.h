@@ -26,6 +26,7 @@
 // interrupted, with the loop's reason.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -53,11 +54,14 @@ struct AsyncExperimentResult : ExperimentResult {
 // where to start (version 0 and the initial model, or a resumed run's last
 // version; called once the run is open in the log). `fleet_size` is the
 // number of clients the strategy is told (the default buffer of async_dn).
-// `progress` (may be null) receives one line per model version.
+// `progress` (may be null) receives one line per model version. `stop` (may
+// be null) is checked before each version: once set, the run ends as
+// interrupted (resumable).
 using AsyncLoopFactory = std::function<std::unique_ptr<AsyncUpdates>(
     algorithms::AsyncStrategy& strategy, int64_t model_bytes, AsyncStart start)>;
 AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                                          const datasets::Dataset& test, size_t fleet_size,
-                                         const AsyncLoopFactory& make_loop, std::FILE* progress);
+                                         const AsyncLoopFactory& make_loop, std::FILE* progress,
+                                         const std::atomic<bool>* stop = nullptr);
 
 }  // namespace edgefl::engine

@@ -1,7 +1,9 @@
 #include "engine/experiment_config.h"
 
+#include <charconv>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <variant>
@@ -372,6 +374,74 @@ algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config) {
   selector.deadline = config.deadline;
   SplitParams(config.algorithm_params, &unused, &selector.params);
   return selector;
+}
+
+namespace {
+
+// The config's keys and values as TOML text ("0.05", "\"fedavg\"").
+std::map<std::string, std::string> ValuesOf(const toml::table& table) {
+  std::map<std::string, std::string> values;
+  for (const auto& [key, node] : table) {
+    std::ostringstream text;
+    if (const auto* number = node.as_floating_point()) {
+      // The shortest text that reads back as the same double ("0.05").
+      char buffer[32];
+      const auto end = std::to_chars(buffer, buffer + sizeof buffer, number->get()).ptr;
+      text << std::string_view(buffer, static_cast<size_t>(end - buffer));
+    } else {
+      node.visit([&text](const auto& value) { text << value; });
+    }
+    values[std::string(key.str())] = text.str();
+  }
+  return values;
+}
+
+}  // namespace
+
+std::vector<ConfigChange> ConfigChanges(std::string_view recorded, const ExperimentConfig& now) {
+  toml::table before;
+  try {
+    before = toml::parse(recorded);
+  } catch (const toml::parse_error& e) {
+    throw DataError("the recorded config is not TOML (" + std::string(e.description()) + ")");
+  }
+  const std::map<std::string, std::string> old_values = ValuesOf(before);
+  const std::map<std::string, std::string> new_values = ValuesOf(toml::parse(ToToml(now)));
+  std::set<std::string> keys;
+  for (const auto& [key, value] : old_values)
+    keys.insert(key);
+  for (const auto& [key, value] : new_values)
+    keys.insert(key);
+  std::vector<ConfigChange> changes;
+  for (const std::string& key : keys) {
+    const auto o = old_values.find(key);
+    const auto n = new_values.find(key);
+    const std::string a = o == old_values.end() ? "(unset)" : o->second;
+    const std::string b = n == new_values.end() ? "(unset)" : n->second;
+    if (a != b) changes.push_back({key, a, b});
+  }
+  return changes;
+}
+
+bool MayChangeOnResume(std::string_view key, std::string_view mode) {
+  static const std::set<std::string_view> kFree = {"rounds",
+                                                   "threads",
+                                                   "eval_every",
+                                                   "keep_checkpoints",
+                                                   "listen",
+                                                   "port",
+                                                   "cert",
+                                                   "key",
+                                                   "ca",
+                                                   "heartbeat",
+                                                   "max_connections",
+                                                   "handshake_timeout",
+                                                   "max_frame_bytes",
+                                                   "max_frames_per_second"};
+  if (kFree.count(key)) return true;
+  // In sync mode min_clients only says how many must be connected before a
+  // round; in async mode it is the fleet size the strategy is told.
+  return key == "min_clients" && mode == "sync";
 }
 
 }  // namespace edgefl::engine

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "algorithms/strategy_registry.h"
@@ -120,5 +121,27 @@ std::string ToToml(const ExperimentConfig& config);
 train::TrainRecipe RecipeFrom(const ExperimentConfig& config);
 algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config);
 algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config);
+
+// One key whose value differs between two configs, as TOML text.
+struct ConfigChange {
+  std::string key;
+  std::string recorded;  // "0.05", "\"fedavg\"", or "(unset)"
+  std::string now;
+};
+
+// The keys whose values differ between the config a run recorded (ToToml
+// text, as the experiment log keeps it) and `now`, sorted by key. Throws
+// DataError if `recorded` is not TOML.
+std::vector<ConfigChange> ConfigChanges(std::string_view recorded, const ExperimentConfig& now);
+
+// Whether a resumed run may take a new value of `key` (its run in `mode`).
+// Keys that shape the results (strategy, lr, data, model, seed, deadline,
+// quorum, every algorithm key, ...) may not: a run is one experiment. These
+// may, and each change is recorded as an event in the log: rounds (extend or
+// shorten the run), threads, eval_every, keep_checkpoints, the daemon's
+// connection keys (listen, port, cert, key, ca, heartbeat, max_connections,
+// handshake_timeout, max_frame_bytes, max_frames_per_second), and
+// min_clients in sync mode.
+bool MayChangeOnResume(std::string_view key, std::string_view mode);
 
 }  // namespace edgefl::engine

@@ -11,6 +11,7 @@
 #include "engine/progress.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
+#include "storage/run_lease.h"
 #include "train/local_trainer.h"
 
 namespace edgefl::engine {
@@ -38,6 +39,10 @@ std::vector<storage::ClientUpdateRecord> UpdateRecords(const RoundReport& report
     u.staleness = report.model_version - 1 - r.base_version;
     if (u.staleness < 0) u.staleness = 0;
     u.status = storage::UpdateStatus::kAccepted;
+    if (!report.model_updated) {
+      u.status = storage::UpdateStatus::kDiscarded;
+      u.reason = report.outcome;
+    }
     out.push_back(std::move(u));
   }
   for (const train::FitFailure& f : report.failures) {
@@ -92,7 +97,90 @@ std::optional<storage::RunInfo> RunToResume(storage::ExperimentLog& log,
         existing->spec.mode + "\"; it cannot be resumed with mode = \"" + config.mode +
         "\" (set mode = \"" + existing->spec.mode + "\" to resume it, or choose another run_name)");
   }
+  if (existing->spec.strategy != config.strategy) {
+    throw ConfigError("run '" + config.run_name + "' in " + config.db +
+                      " was started with strategy " + existing->spec.strategy +
+                      ", the config says " + config.strategy +
+                      " (set it back to resume the run, or choose another run_name)");
+  }
+  if (!existing->spec.model_spec.empty() && existing->spec.model_spec != config.model) {
+    throw ConfigError("run '" + config.run_name + "' in " + config.db + " was started with model " +
+                      existing->spec.model_spec + ", the config says " + config.model +
+                      " (set it back to resume the run, or choose another run_name)");
+  }
+  ResumeChanges(*existing, config);  // throws for a key that may not change
   return existing;
+}
+
+std::vector<std::string> ResumeChanges(const storage::RunInfo& run,
+                                       const ExperimentConfig& config) {
+  // A run recorded without its config (by another tool) has nothing to
+  // compare beyond the checks above.
+  if (run.spec.config.empty()) return {};
+  std::vector<ConfigChange> changes;
+  try {
+    changes = ConfigChanges(run.spec.config, config);
+  } catch (const DataError& e) {
+    throw DataError(config.db + ": run '" + config.run_name + "': " + e.what() +
+                    "; it cannot be compared with this config, so it is not resumed (choose "
+                    "another run_name)");
+  }
+  std::string refused;
+  std::vector<std::string> accepted;
+  for (const ConfigChange& c : changes) {
+    if (c.key == "run_name" || c.key == "db") continue;
+    const std::string text = c.key + " = " + c.recorded + " (now " + c.now + ")";
+    if (MayChangeOnResume(c.key, run.spec.mode)) {
+      accepted.push_back(c.key + ": " + c.recorded + " -> " + c.now);
+    } else {
+      refused += (refused.empty() ? "" : ", ") + text;
+    }
+  }
+  if (!refused.empty()) {
+    throw ConfigError(
+        "run '" + config.run_name + "' in " + config.db +
+        " was started with another config: " + refused +
+        ". A resumed run keeps every key that shapes its results; only rounds, threads, "
+        "eval_every, keep_checkpoints, min_clients (sync) and the coordinator's connection keys "
+        "may change. Set these back to resume the run, or set run_name to start a new one");
+  }
+  return accepted;
+}
+
+storage::RunLease ClaimRun(storage::ExperimentLog& log, const ExperimentConfig& config) {
+  std::optional<storage::RunLease> lease =
+      storage::RunLease::TryAcquire(log.path(), config.run_name);
+  if (!lease) {
+    const std::optional<storage::RunInfo> run = log.FindRun(config.run_name);
+    const std::string owner = run && !run->owner.empty() ? run->owner : "another process";
+    throw ConfigError("run '" + config.run_name + "' in " + config.db + " is being run by " +
+                      owner +
+                      "; one process owns a run: wait for it to end or stop it, or choose "
+                      "another run_name");
+  }
+  // Marked running, yet nobody held its lease: its process died (kill -9,
+  // power loss) without closing the run. Say so before it is resumed.
+  std::optional<storage::RunInfo> run = log.FindRun(config.run_name);
+  if (run && run->status == storage::RunStatus::kRunning) {
+    const std::string who = run->owner.empty() ? "its process" : run->owner;
+    const std::string reason = who + " ended without closing the run after round " +
+                               std::to_string(log.LastCompletedRound(run->id));
+    log.RecordEvent(run->id, "owner_lost", reason);
+    log.EndRun(run->id, storage::RunStatus::kInterrupted, reason);
+  }
+  return std::move(*lease);
+}
+
+void RecordRunStart(storage::ExperimentLog& log, int64_t run_id, const storage::RunLease& lease,
+                    const std::optional<storage::RunInfo>& resumed,
+                    const ExperimentConfig& config) {
+  log.SetOwner(run_id, lease.owner());
+  if (!resumed) return;
+  const std::vector<std::string> changes = ResumeChanges(*resumed, config);
+  if (!changes.empty() || resumed->spec.config.empty()) {
+    log.ChangeRunSpec(run_id, ToToml(config), config.rounds, changes);
+  }
+  log.RecordEvent(run_id, "resumed", "by " + lease.owner());
 }
 
 bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t round) {
@@ -140,13 +228,15 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
   const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
 
   storage::ExperimentLog log(config.db);
+  const storage::RunLease lease = ClaimRun(log, config);
   ProgressLine progress = options.progress_in_place
                               ? ProgressLine(options.progress, "round", *options.progress_in_place)
                               : ProgressLine(options.progress, "round");
   ExperimentResult result;
   int64_t run_id = 0;
   int64_t last_done = 0;
-  if (auto existing = RunToResume(log, config)) {
+  const std::optional<storage::RunInfo> existing = RunToResume(log, config);
+  if (existing) {
     run_id = existing->id;
     last_done = log.ResumeRun(run_id);
     if (last_done > 0) {
@@ -179,6 +269,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
     spec.planned_rounds = config.rounds;
     run_id = log.BeginRun(spec);
   }
+  RecordRunStart(log, run_id, lease, existing, config);
   result.run_id = run_id;
   result.first_round = last_done + 1;
 
@@ -222,7 +313,11 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       record.round = round;
       record.model_version = report.model_version;
       record.selected = static_cast<int64_t>(report.selected.size());
-      record.completed = static_cast<int64_t>(report.results.size());
+      // A round that kept the previous model says so; its usable updates
+      // are discarded, not accepted (UpdateRecords).
+      record.aggregated = report.model_updated;
+      record.outcome = report.outcome;
+      record.completed = report.model_updated ? static_cast<int64_t>(report.results.size()) : 0;
       record.dropped = static_cast<int64_t>(report.dropped());
       record.rejected = static_cast<int64_t>(report.rejected());
       record.started_at = started_at;

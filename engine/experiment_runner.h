@@ -14,6 +14,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "algorithms/client_selector.h"
@@ -26,6 +27,7 @@
 #include "nn/model.h"
 #include "storage/experiment_log.h"
 #include "storage/records.h"
+#include "storage/run_lease.h"
 
 namespace edgefl::engine {
 
@@ -54,10 +56,31 @@ void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Datase
 void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error);
 // The run config.run_name names in `log`, checked for a resume in
 // config.mode: nullopt when there is none; ConfigError when it is complete
-// ("already complete ...; choose another run_name") or was started in the
-// other mode (a sync run cannot continue asynchronously, nor the reverse).
+// ("already complete ...; choose another run_name"), was started in the
+// other mode (a sync run cannot continue asynchronously, nor the reverse),
+// with another strategy or model, or with another value of a key that may
+// not change (ResumeChanges).
 std::optional<storage::RunInfo> RunToResume(storage::ExperimentLog& log,
                                             const ExperimentConfig& config);
+// The config keys of `config` that differ from those `run` was started with
+// and may change on resume (MayChangeOnResume), as "key: old -> new".
+// Throws ConfigError naming every other changed key with both values, and
+// how to start a new run instead; DataError if the recorded config cannot be
+// read. RunToResume calls it, so a refused resume changes nothing.
+std::vector<std::string> ResumeChanges(const storage::RunInfo& run, const ExperimentConfig& config);
+// Takes the run's lease (storage/run_lease.h), before anything of the run is
+// written, and holds it while the returned value lives. Throws ConfigError
+// naming the process that runs it ("pid 1234 on host h") when another
+// holds it. A run recorded as running whose lease was free lost its owner
+// (killed, power loss): it gets an "owner_lost" event and is marked
+// interrupted, so it is resumed as any interrupted run.
+storage::RunLease ClaimRun(storage::ExperimentLog& log, const ExperimentConfig& config);
+// After BeginRun or ResumeRun: records the lease's owner and, for a resumed
+// run (`resumed`, as RunToResume returned it), the accepted config changes
+// (new config text and planned rounds, one "config_changed" event each) and a
+// "resumed" event.
+void RecordRunStart(storage::ExperimentLog& log, int64_t run_id, const storage::RunLease& lease,
+                    const std::optional<storage::RunInfo>& resumed, const ExperimentConfig& config);
 // Whether the run has a "test" evaluation of `round` (a resumed run that
 // crashed before its first commit already has the initial model's).
 bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t round);

@@ -211,7 +211,13 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   // over-committed cohort's extra members do not raise the bar).
   const double needed =
       options_.quorum * static_cast<double>(std::min(cohort.size(), options_.clients_per_round));
-  if (!report.results.empty() && static_cast<double>(report.results.size()) + 1e-9 >= needed) {
+  if (report.results.empty()) {
+    report.outcome = "no usable update";
+  } else if (static_cast<double>(report.results.size()) + 1e-9 < needed) {
+    report.outcome = "quorum not reached: " + std::to_string(report.results.size()) + " of " +
+                     std::to_string(static_cast<int64_t>(std::ceil(needed - 1e-9))) +
+                     " needed usable updates";
+  } else {
     algorithms::AggregateOutcome outcome =
         strategy_.AggregateFit(round, *global_, report.results, report.failures);
     for (FitFailure& rejected : outcome.rejected) {
@@ -229,6 +235,8 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
       global_ = std::make_shared<const Eigen::VectorXf>(std::move(*outcome.parameters));
       ++version_;
       report.model_updated = true;
+    } else {
+      report.outcome = "the strategy kept the model";
     }
   }
   for (const FitResult& r : report.results) {

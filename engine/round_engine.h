@@ -67,6 +67,10 @@ struct RoundReport {
   std::vector<train::FitResult> results;    // accepted, in cohort order
   std::vector<train::FitFailure> failures;  // dropped and rejected
   bool model_updated = false;
+  // Why the model was kept when !model_updated: "quorum not reached: 2 of 3
+  // needed usable updates", "no usable update", "the strategy kept the
+  // model". Empty when it was updated.
+  std::string outcome;
   double train_loss = 0.0;  // sample-weighted mean of the clients' mean step loss
   double seconds = 0.0;     // host time of the round
   // Virtual length of the round (with RoundOptions::virtual_seconds): the

@@ -61,7 +61,7 @@ HeterogeneityOptions HeterogeneityFrom(const engine::ExperimentConfig& c) {
 engine::AsyncExperimentResult RunAsyncSimulation(
     const engine::ExperimentConfig& config, const datasets::Dataset& test,
     const std::vector<std::shared_ptr<engine::ClientProxy>>& clients, Fleet& fleet,
-    std::FILE* progress) {
+    std::FILE* progress, const std::atomic<bool>* stop) {
   std::vector<engine::ClientProxy*> raw;
   for (const auto& c : clients)
     raw.push_back(c.get());
@@ -72,12 +72,13 @@ engine::AsyncExperimentResult RunAsyncSimulation(
         options.model_bytes = model_bytes;
         return std::make_unique<AsyncEngine>(strategy, fleet, raw, options, std::move(start));
       },
-      progress);
+      progress, stop);
 }
 
 }  // namespace
 
-SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress) {
+SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
+                               const std::atomic<bool>* stop) {
   // Algorithms first: a bad key fails before any data is loaded.
   const bool async = config.mode == "async";
   engine::CheckAlgorithms(config, static_cast<size_t>(config.clients));
@@ -121,7 +122,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   }
   if (async) {
     const engine::AsyncExperimentResult run =
-        RunAsyncSimulation(config, data.test, proxies, fleet, progress);
+        RunAsyncSimulation(config, data.test, proxies, fleet, progress, stop);
     SimulationResult result;
     result.run_id = run.run_id;
     result.first_round = run.first_round;
@@ -130,6 +131,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
     result.best_accuracy = run.best_accuracy;
     result.seconds = run.seconds;
     result.virtual_seconds = run.virtual_seconds;
+    result.interrupted = run.interrupted;
     return result;
   }
   // Sync rounds run on the same virtual clock: each task takes its planned
@@ -148,6 +150,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   // here as in the daemon: at quorum 1 such a round keeps the old model.
   options.round.quorum = config.quorum;
   options.progress = progress;
+  options.stop = stop;
   options.round.virtual_deadline = config.deadline;
   options.round.virtual_seconds =
       [&fleet, &index, model_bytes](
@@ -171,6 +174,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   result.final_accuracy = run.final_accuracy;
   result.best_accuracy = run.best_accuracy;
   result.seconds = run.seconds;
+  result.interrupted = run.interrupted;
   return result;
 }
 

@@ -20,6 +20,7 @@
 // and did not complete is resumed from its last committed round.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 
@@ -35,11 +36,16 @@ struct SimulationResult {
   double best_accuracy = 0.0;
   double seconds = 0.0;
   double virtual_seconds = 0.0;  // simulated clock at the end (mode async)
+  bool interrupted = false;      // stopped before config.rounds
 };
 
 // Runs the experiment. `progress` (may be null) receives one line per round.
 // Throws edgefl::Error subclasses for bad config, data or I/O; the log keeps
 // every round committed before the error, and the run is marked failed.
-SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress);
+// `stop` (may be null) is checked before each round (model version): once
+// set, the run ends as interrupted after the round in progress, and a later
+// run of the same config resumes it.
+SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
+                               const std::atomic<bool>* stop = nullptr);
 
 }  // namespace edgefl::sim

@@ -27,7 +27,7 @@ std::string RoundOf(int64_t run_id, int64_t round) {
 
 constexpr std::string_view kRunColumns =
     "id, name, config, strategy, mode, model_spec, seed, planned_rounds, started_at, ended_at, "
-    "status, status_reason";
+    "status, status_reason, owner";
 
 // Reads kRunColumns starting at column 0.
 RunInfo ReadRun(const Statement& s) {
@@ -44,6 +44,7 @@ RunInfo ReadRun(const Statement& s) {
   run.ended_at = s.ColumnOptionalDouble(9);
   run.status = ParseRunStatus(s.ColumnText(10));
   run.status_reason = s.ColumnText(11);
+  run.owner = s.ColumnText(12);
   return run;
 }
 
@@ -161,6 +162,67 @@ void ExperimentLog::EndRun(int64_t run_id, RunStatus status, std::string_view re
   }
 }
 
+void ExperimentLog::SetOwner(int64_t run_id, std::string_view owner) {
+  SqliteDb::OperationScope scope(db_, "recording the owner of run " + std::to_string(run_id));
+  Statement s(db_, "UPDATE runs SET owner = ?2 WHERE id = ?1");
+  s.Bind(1, run_id).Bind(2, owner);
+  s.Run();
+  if (db_.Changes() == 0) {
+    throw ConfigError("experiment log " + db_.path().string() + ": no run with id " +
+                      std::to_string(run_id));
+  }
+}
+
+void ExperimentLog::ChangeRunSpec(int64_t run_id, std::string_view config, int64_t planned_rounds,
+                                  std::span<const std::string> changes) {
+  SqliteDb::OperationScope scope(db_,
+                                 "recording the changed config of run " + std::to_string(run_id));
+  Transaction transaction(db_);
+  RequireRun(run_id);
+  Statement s(db_, "UPDATE runs SET config = ?2, planned_rounds = ?3 WHERE id = ?1");
+  s.Bind(1, run_id).Bind(2, config).Bind(3, planned_rounds);
+  s.Run();
+  for (const std::string& change : changes)
+    InsertEvent(run_id, "config_changed", change);
+  transaction.Commit();
+}
+
+void ExperimentLog::RecordEvent(int64_t run_id, std::string_view kind, std::string_view detail) {
+  SqliteDb::OperationScope scope(
+      db_, "recording a " + std::string(kind) + " event of run " + std::to_string(run_id));
+  Transaction transaction(db_);
+  RequireRun(run_id);
+  InsertEvent(run_id, kind, detail);
+  transaction.Commit();
+}
+
+void ExperimentLog::InsertEvent(int64_t run_id, std::string_view kind, std::string_view detail) {
+  Statement s(db_,
+              "INSERT INTO run_events (run_id, seq, at, round, kind, detail) VALUES (?1, "
+              "(SELECT coalesce(max(seq) + 1, 0) FROM run_events WHERE run_id = ?1), ?2, "
+              "(SELECT coalesce(max(round), 0) FROM rounds WHERE run_id = ?1), ?3, ?4)");
+  s.Bind(1, run_id).Bind(2, NowSeconds()).Bind(3, kind).Bind(4, detail);
+  s.Run();
+}
+
+std::vector<RunEvent> ExperimentLog::Events(int64_t run_id) {
+  SqliteDb::OperationScope scope(db_, "reading the events of run " + std::to_string(run_id));
+  Statement s(db_,
+              "SELECT seq, at, round, kind, detail FROM run_events WHERE run_id = ?1 ORDER BY seq");
+  s.Bind(1, run_id);
+  std::vector<RunEvent> events;
+  while (s.Step()) {
+    RunEvent e;
+    e.seq = s.ColumnInt(0);
+    e.at = s.ColumnDouble(1);
+    e.round = s.ColumnInt(2);
+    e.kind = s.ColumnText(3);
+    e.detail = s.ColumnText(4);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
 // ---- Writes of a round -----------------------------------------------------------
 
 void ExperimentLog::InsertUpdate(int64_t run_id, const ClientUpdateRecord& u) {
@@ -232,8 +294,8 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
   {
     Statement s(db_,
                 "INSERT INTO rounds (run_id, round, model_version, selected, completed, dropped, "
-                "rejected, started_at, ended_at, virtual_time, train_loss) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+                "rejected, started_at, ended_at, virtual_time, train_loss, aggregated, outcome) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     s.Bind(1, run_id)
         .Bind(2, round.round)
         .Bind(3, round.model_version)
@@ -244,7 +306,9 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
         .Bind(8, round.started_at)
         .Bind(9, round.ended_at)
         .Bind(10, round.virtual_time)
-        .Bind(11, round.train_loss);
+        .Bind(11, round.train_loss)
+        .Bind(12, round.aggregated ? 1 : 0)
+        .Bind(13, round.outcome);
     s.Run();
   }
   for (const ClientUpdateRecord& u : updates) {
@@ -409,11 +473,11 @@ std::vector<RunSummary> ExperimentLog::ListRuns(std::string_view split) {
   while (s.Step()) {
     RunSummary summary;
     summary.run = ReadRun(s);
-    summary.rounds_completed = s.ColumnInt(12);
-    summary.last_round = s.ColumnInt(13);
-    summary.best_accuracy = s.ColumnOptionalDouble(14);
-    summary.final_accuracy = s.ColumnOptionalDouble(15);
-    summary.distinct_clients = s.ColumnInt(16);
+    summary.rounds_completed = s.ColumnInt(13);
+    summary.last_round = s.ColumnInt(14);
+    summary.best_accuracy = s.ColumnOptionalDouble(15);
+    summary.final_accuracy = s.ColumnOptionalDouble(16);
+    summary.distinct_clients = s.ColumnInt(17);
     runs.push_back(std::move(summary));
   }
   return runs;
@@ -421,9 +485,11 @@ std::vector<RunSummary> ExperimentLog::ListRuns(std::string_view split) {
 
 std::vector<RoundRecord> ExperimentLog::Rounds(int64_t run_id) {
   SqliteDb::OperationScope scope(db_, "reading the rounds of run " + std::to_string(run_id));
-  Statement s(db_,
-              "SELECT round, model_version, selected, completed, dropped, rejected, started_at, "
-              "ended_at, virtual_time, train_loss FROM rounds WHERE run_id = ?1 ORDER BY round");
+  Statement s(
+      db_,
+      "SELECT round, model_version, selected, completed, dropped, rejected, started_at, "
+      "ended_at, virtual_time, train_loss, aggregated, outcome FROM rounds WHERE run_id = ?1 "
+      "ORDER BY round");
   s.Bind(1, run_id);
   std::vector<RoundRecord> rounds;
   while (s.Step()) {
@@ -438,6 +504,8 @@ std::vector<RoundRecord> ExperimentLog::Rounds(int64_t run_id) {
     r.ended_at = s.ColumnDouble(7);
     r.virtual_time = s.ColumnOptionalDouble(8);
     r.train_loss = s.ColumnDoubleOrNaN(9);
+    r.aggregated = s.ColumnInt(10) != 0;
+    r.outcome = s.ColumnText(11);
     rounds.push_back(r);
   }
   return rounds;

@@ -107,6 +107,23 @@ class ExperimentLog {
   // no such run.
   void EndRun(int64_t run_id, RunStatus status, std::string_view reason = "");
 
+  // Records who runs the run now ("pid 1234 on host h"; RunLease::owner()).
+  // Throws ConfigError if there is no such run.
+  void SetOwner(int64_t run_id, std::string_view owner);
+  // A resumed run whose config changed in keys that may change (e.g.
+  // `rounds` to extend it): stores the new config text and planned rounds
+  // and records one "config_changed" event per entry of `changes` ("rounds:
+  // 25 -> 40"), in one transaction. Throws ConfigError if there is no such
+  // run.
+  void ChangeRunSpec(int64_t run_id, std::string_view config, int64_t planned_rounds,
+                     std::span<const std::string> changes);
+  // Appends an event ("resumed", "owner_lost", ...) to the run's history,
+  // stamped now and with the last committed round. Throws ConfigError if
+  // there is no such run.
+  void RecordEvent(int64_t run_id, std::string_view kind, std::string_view detail);
+  // The run's events in order (empty for a log before schema 4's runs).
+  std::vector<RunEvent> Events(int64_t run_id);
+
   // ---- Writes of a round -----------------------------------------------------
 
   // Commits round `round.round` of run `run_id` in ONE durable transaction:
@@ -200,6 +217,7 @@ class ExperimentLog {
   std::string RunLabel(int64_t run_id);
   void InsertUpdate(int64_t run_id, const ClientUpdateRecord& update);
   void InsertEvaluation(int64_t run_id, const EvaluationRecord& evaluation);
+  void InsertEvent(int64_t run_id, std::string_view kind, std::string_view detail);
   std::optional<Checkpoint> ReadCheckpointWhere(int64_t run_id, std::optional<int64_t> round);
 
   SqliteDb db_;  // the connection, open for the object's lifetime

@@ -51,7 +51,7 @@ void CheckRun(ExperimentLog& log, const RunInfo& run, LogCheckResult& result) {
   // Updates: once per (round, client), in a committed round, matching the
   // round's counts.
   struct Counts {
-    int64_t accepted = 0, dropped = 0, rejected = 0;
+    int64_t accepted = 0, dropped = 0, rejected = 0, discarded = 0;
   };
   std::map<int64_t, Counts> counts;
   std::set<std::pair<int64_t, std::string>> seen;
@@ -69,6 +69,9 @@ void CheckRun(ExperimentLog& log, const RunInfo& run, LogCheckResult& result) {
       case UpdateStatus::kDropped:
         ++c.dropped;
         break;
+      case UpdateStatus::kDiscarded:
+        ++c.discarded;
+        break;
       default:
         ++c.rejected;
         break;
@@ -83,6 +86,15 @@ void CheckRun(ExperimentLog& log, const RunInfo& run, LogCheckResult& result) {
                   std::to_string(r.rejected) + " rejected but has " + std::to_string(c.accepted) +
                   " / " + std::to_string(c.dropped) + " / " + std::to_string(c.rejected) +
                   " update rows");
+      }
+      // A kept model took nothing; a new model discarded nothing.
+      if (!r.aggregated && c.accepted > 0) {
+        violation("round " + std::to_string(r.round) + " kept the previous model (" + r.outcome +
+                  ") but has " + std::to_string(c.accepted) + " accepted updates");
+      }
+      if (r.aggregated && c.discarded > 0) {
+        violation("round " + std::to_string(r.round) + " made a new model but has " +
+                  std::to_string(c.discarded) + " discarded updates");
       }
     }
   }

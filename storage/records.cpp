@@ -37,17 +37,19 @@ std::string_view ToString(UpdateStatus status) {
       return "rejected";
     case UpdateStatus::kDropped:
       return "dropped";
+    case UpdateStatus::kDiscarded:
+      return "discarded";
   }
   return "accepted";
 }
 
 UpdateStatus ParseUpdateStatus(std::string_view text) {
-  for (UpdateStatus s :
-       {UpdateStatus::kAccepted, UpdateStatus::kRejected, UpdateStatus::kDropped}) {
+  for (UpdateStatus s : {UpdateStatus::kAccepted, UpdateStatus::kRejected, UpdateStatus::kDropped,
+                         UpdateStatus::kDiscarded}) {
     if (ToString(s) == text) return s;
   }
   throw DataError("unknown update status \"" + std::string(text) +
-                  "\" (expected accepted, rejected or dropped)");
+                  "\" (expected accepted, rejected, dropped or discarded)");
 }
 
 }  // namespace edgefl::storage

@@ -23,8 +23,11 @@ enum class UpdateStatus {
   kAccepted,  // aggregated into the global model
   kRejected,  // delivered but refused (non-finite, norm over the bound, ...)
   kDropped,   // never delivered (deadline passed, disconnected)
+  // Delivered and usable, but its round kept the previous model (quorum not
+  // reached): not in any global model.
+  kDiscarded,
 };
-// "accepted", "rejected", "dropped".
+// "accepted", "rejected", "dropped", "discarded".
 std::string_view ToString(UpdateStatus status);
 // Throws DataError for any other text.
 UpdateStatus ParseUpdateStatus(std::string_view text);
@@ -48,6 +51,19 @@ struct RunInfo {
   std::optional<double> ended_at;  // unset while running (or after a crash)
   RunStatus status = RunStatus::kRunning;
   std::string status_reason;  // why it failed or was interrupted; "" otherwise
+  // The process that runs it, or last ran it: "pid 1234 on host h" ("" in
+  // logs before schema 4). Whether it still runs: storage/run_lease.h.
+  std::string owner;
+};
+
+// Something that happened to a run besides its rounds, in order.
+struct RunEvent {
+  int64_t seq = 0;    // 0, 1, ... within the run
+  double at = 0.0;    // host wall-clock time
+  int64_t round = 0;  // the last committed round when it happened
+  // "resumed", "config_changed" (detail: "key: old -> new"), "owner_lost".
+  std::string kind;
+  std::string detail;
 };
 
 // One committed round (sync) or aggregation step (async).
@@ -55,13 +71,19 @@ struct RoundRecord {
   int64_t round = 0;          // >= 1, one more than the previous commit by convention
   int64_t model_version = 0;  // version of the global model this round produced
   int64_t selected = 0;       // clients sent a task
-  int64_t completed = 0;      // updates accepted
+  int64_t completed = 0;      // updates accepted (aggregated into the model)
   int64_t dropped = 0;        // no update in time
   int64_t rejected = 0;       // update refused
   double started_at = 0.0;
   double ended_at = 0.0;
   std::optional<double> virtual_time;  // simulated clock at the end; unset for real time
   double train_loss = 0.0;             // mean local loss of accepted updates; NaN if none
+  // Whether the round made a new global model. A round that kept the
+  // previous one (quorum not reached, no usable update) has aggregated =
+  // false, `outcome` saying why, completed = 0 and its usable updates
+  // discarded.
+  bool aggregated = true;
+  std::string outcome;  // "" when aggregated
 };
 
 // One client's part in a round.
@@ -77,7 +99,7 @@ struct ClientUpdateRecord {
   double compute_seconds = 0.0;  // NaN if unknown
   int64_t staleness = 0;         // global versions since the client's base model
   UpdateStatus status = UpdateStatus::kAccepted;
-  std::string reason;  // why rejected or dropped; "" when accepted
+  std::string reason;  // why rejected, dropped or discarded; "" when accepted
   // The client's earlier rows in this round: 0 in sync rounds; an async
   // model version can take several updates of one fast client (0, 1, ...).
   int64_t seq = 0;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "storage/run_lease.h"
 #include "storage/schema.h"
 #include "storage/sqlite_db.h"
 
@@ -40,7 +41,10 @@ RunDetail ReadDetail(ExperimentLog& log, RunSummary summary, const DetailParts& 
   detail.rounds = log.Rounds(id);
   if (parts.evaluations) detail.evaluations = log.Evaluations(id);
   if (parts.updates) detail.updates = log.ClientUpdates(id);
+  detail.events = log.Events(id);
   const RunInfo& run = detail.summary.run;
+  detail.owner_lost =
+      run.status == RunStatus::kRunning && !RunLease::IsHeld(log.path(), run.spec.name);
   double end = run.ended_at.value_or(0.0);
   if (!detail.rounds.empty()) end = std::max(end, detail.rounds.back().ended_at);
   detail.seconds = end > run.started_at ? end - run.started_at : 0.0;

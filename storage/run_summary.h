@@ -23,6 +23,11 @@ struct RunDetail {
   std::vector<RoundRecord> rounds;            // by round
   std::vector<EvaluationRecord> evaluations;  // all splits, by round then split
   std::vector<ClientUpdateRecord> updates;    // by round then client id
+  std::vector<RunEvent> events;               // resumes, config changes, lost owners
+  // Marked running, but no process holds its lease (storage/run_lease.h):
+  // its owner died without closing it. The next coordinator or `edgefl sim`
+  // of the run records that and marks it interrupted.
+  bool owner_lost = false;
   // Wall-clock seconds from the start to the end (or, while running, to the
   // end of its last committed round); 0 if nothing was committed.
   double seconds = 0.0;

@@ -133,10 +133,59 @@ ALTER TABLE client_updates_v3 RENAME TO client_updates;
 CREATE INDEX client_updates_by_client ON client_updates (client_id);
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// Version 3 -> 4: the log says what happened. A round that kept the
+// previous model (quorum not reached, no usable update) says so in
+// rounds.aggregated and rounds.outcome, and its usable updates are
+// 'discarded', not 'accepted' (a status the CHECK must allow: the table is
+// rebuilt as in version 3). runs.owner names the process that runs (or
+// last ran) the run. run_events records what changed during a run: a
+// resume, a config key changed on resume, an owner that died.
+constexpr std::string_view kRecordOutcomes = R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE rounds ADD COLUMN aggregated INTEGER NOT NULL DEFAULT 1 CHECK (aggregated IN (0, 1));
+ALTER TABLE rounds ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+CREATE TABLE client_updates_v4 (
+  run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  round           INTEGER NOT NULL,
+  client_id       TEXT    NOT NULL,
+  seq             INTEGER NOT NULL DEFAULT 0 CHECK (seq >= 0),
+  num_samples     INTEGER NOT NULL,
+  local_steps     INTEGER NOT NULL,
+  loss_before     REAL,
+  loss_after      REAL,
+  bytes_in        INTEGER NOT NULL,
+  bytes_out       INTEGER NOT NULL,
+  compute_seconds REAL,
+  staleness       INTEGER NOT NULL,
+  status          TEXT    NOT NULL
+                  CHECK (status IN ('accepted', 'rejected', 'dropped', 'discarded')),
+  reason          TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, round, client_id, seq)
+) WITHOUT ROWID;
+INSERT INTO client_updates_v4 (run_id, round, client_id, seq, num_samples, local_steps,
+                               loss_before, loss_after, bytes_in, bytes_out, compute_seconds,
+                               staleness, status, reason)
+  SELECT run_id, round, client_id, seq, num_samples, local_steps, loss_before, loss_after,
+         bytes_in, bytes_out, compute_seconds, staleness, status, reason FROM client_updates;
+DROP TABLE client_updates;
+ALTER TABLE client_updates_v4 RENAME TO client_updates;
+CREATE INDEX client_updates_by_client ON client_updates (client_id);
+CREATE TABLE run_events (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  seq    INTEGER NOT NULL CHECK (seq >= 0),
+  at     REAL    NOT NULL,
+  round  INTEGER NOT NULL CHECK (round >= 0),
+  kind   TEXT    NOT NULL,
+  detail TEXT    NOT NULL DEFAULT '',
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {0, "create the version 1 tables", kCreateVersion1},
     {1, "add checkpoints.strategy_state", kAddStrategyState},
     {2, "key client_updates by (run, round, client, seq)", kAddUpdateSeq},
+    {3, "record round outcomes, discarded updates, run owners and run events", kRecordOutcomes},
 }};
 static_assert(kMigrations.size() == kSchemaVersion);
 

@@ -38,6 +38,17 @@
 //   client_updates.seq: the client's rows in that round counted from 0
 //                   (several updates of one client can go into one async
 //                   model version); PK(run_id, round, client_id, seq)
+// Version 4 adds:
+//   runs.owner     "pid 1234 on host h" of the process that runs (or last
+//                   ran) it; '' before version 4
+//   rounds.aggregated 1 if the round made a new model, 0 if it kept the
+//                   previous one; rounds.outcome why not ('' when it did)
+//   client_updates.status also 'discarded': usable, but its round kept the
+//                   previous model
+//   run_events     (run_id, seq, at, round, kind, detail; PK(run_id, seq)):
+//                   what happened to a run besides its rounds ("resumed",
+//                   "config_changed", "owner_lost"); round is the last
+//                   committed round when it happened
 #pragma once
 
 #include <cstdint>
@@ -49,7 +60,7 @@
 namespace edgefl::storage {
 
 inline constexpr int64_t kApplicationId = 0x6564666C;  // "edfl"
-inline constexpr int64_t kSchemaVersion = 3;
+inline constexpr int64_t kSchemaVersion = 4;
 
 // One upgrade step: from `from_version` to `from_version + 1`.
 struct Migration {

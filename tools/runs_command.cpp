@@ -162,6 +162,13 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// The run's status, or "orphaned" for a run marked running that no process
+// owns (its process died; the next run of it marks it interrupted).
+std::string StatusText(const RunDetail& run) {
+  if (run.owner_lost) return "orphaned";
+  return std::string(storage::ToString(run.summary.run.status));
+}
+
 std::string RoundsText(const RunDetail& run) {
   std::string text = std::to_string(run.summary.rounds_completed);
   if (run.summary.run.spec.planned_rounds > 0) {
@@ -177,11 +184,20 @@ void PrintSummaryTable(const std::vector<RunDetail>& runs) {
   for (const RunDetail& run : runs) {
     const storage::RunInfo& info = run.summary.run;
     table.Add({std::to_string(info.id), info.spec.name, info.spec.strategy, info.spec.mode,
-               std::string(storage::ToString(info.status)), RoundsText(run),
-               Fixed(run.summary.best_accuracy, 4), Fixed(run.summary.final_accuracy, 4),
-               report::FormatDuration(run.seconds), std::to_string(run.summary.distinct_clients)});
+               StatusText(run), RoundsText(run), Fixed(run.summary.best_accuracy, 4),
+               Fixed(run.summary.final_accuracy, 4), report::FormatDuration(run.seconds),
+               std::to_string(run.summary.distinct_clients)});
   }
   table.Print(stdout);
+}
+
+// Usable updates of `round` that went into no model (its round kept the
+// previous one).
+int64_t Discarded(const RunDetail& run, int64_t round) {
+  int64_t n = 0;
+  for (const storage::ClientUpdateRecord& u : run.updates)
+    n += u.round == round && u.status == storage::UpdateStatus::kDiscarded;
+  return n;
 }
 
 void PrintRoundTable(const RunDetail& run) {
@@ -191,9 +207,14 @@ void PrintRoundTable(const RunDetail& run) {
   std::vector<std::string> header = {"round",      "selected",  "accepted", "dropped", "rejected",
                                      "train_loss", "test_loss", "test_acc", "seconds"};
   if (virtual_time) header.push_back("virtual_s");
+  // Usable updates that went into no model, and whether the round made a
+  // new model or kept the previous one (quorum not reached).
+  header.push_back("discarded");
+  header.push_back("model");
   Table table(header, std::vector<bool>(header.size(), true));
   for (const RoundRow& row : RoundRows(run)) {
     const storage::RoundRecord* r = row.record;
+    const int64_t discarded = r ? Discarded(run, r->round) : 0;
     std::vector<std::string> cells = {std::to_string(row.round),
                                       r ? std::to_string(r->selected) : "-",
                                       r ? std::to_string(r->completed) : "-",
@@ -204,6 +225,8 @@ void PrintRoundTable(const RunDetail& run) {
                                       Fixed(row.test_accuracy, 4),
                                       r ? Fixed(r->ended_at - r->started_at, 1) : "-"};
     if (virtual_time) cells.push_back(r && r->virtual_time ? Fixed(*r->virtual_time, 1) : "-");
+    cells.push_back(r ? std::to_string(discarded) : "-");
+    cells.push_back(r ? (r->aggregated ? "new" : "kept") : "-");
     table.Add(std::move(cells));
   }
   table.Print(stdout);
@@ -216,14 +239,29 @@ void PrintShow(const RunDetail& run) {
   std::printf("strategy     %s (%s)\n", info.spec.strategy.c_str(), info.spec.mode.c_str());
   std::printf("model        %s, seed %lld\n", info.spec.model_spec.c_str(),
               static_cast<long long>(info.spec.seed));
-  std::printf("status       %s%s%s\n", std::string(storage::ToString(info.status)).c_str(),
+  std::printf("status       %s%s%s\n", StatusText(run).c_str(),
               info.status_reason.empty() ? "" : ": ", info.status_reason.c_str());
+  if (!info.owner.empty()) {
+    std::printf("owner        %s%s\n", info.owner.c_str(),
+                info.status == storage::RunStatus::kRunning ? "" : " (last)");
+  }
   std::printf("rounds       %s\n", RoundsText(run).c_str());
   std::printf("accuracy     best %s, final %s (test)\n",
               Fixed(run.summary.best_accuracy, 4).c_str(),
               Fixed(run.summary.final_accuracy, 4).c_str());
   std::printf("time         %s\n", report::FormatDuration(run.seconds).c_str());
-  std::printf("clients      %lld\n\n", static_cast<long long>(run.summary.distinct_clients));
+  std::printf("clients      %lld\n", static_cast<long long>(run.summary.distinct_clients));
+  for (const storage::RoundRecord& r : run.rounds) {
+    if (!r.aggregated) {
+      std::printf("kept model   round %lld: %s\n", static_cast<long long>(r.round),
+                  r.outcome.c_str());
+    }
+  }
+  for (const storage::RunEvent& e : run.events) {
+    std::printf("event        after round %lld: %s%s%s\n", static_cast<long long>(e.round),
+                e.kind.c_str(), e.detail.empty() ? "" : ": ", e.detail.c_str());
+  }
+  std::printf("\n");
   PrintRoundTable(run);
 }
 
@@ -261,6 +299,8 @@ std::string SummaryJson(const RunDetail& run) {
          ", \"seed\": " + std::to_string(info.spec.seed) +
          ", \"status\": " + JsonString(std::string(storage::ToString(info.status))) +
          ", \"status_reason\": " + JsonString(info.status_reason) +
+         ", \"owner\": " + JsonString(info.owner) +
+         ", \"owner_lost\": " + (run.owner_lost ? "true" : "false") +
          ", \"rounds\": " + std::to_string(run.summary.rounds_completed) +
          ", \"planned_rounds\": " + std::to_string(info.spec.planned_rounds) +
          ", \"best_accuracy\": " + JsonNumber(run.summary.best_accuracy) +
@@ -279,8 +319,11 @@ std::string RoundsJson(const RunDetail& run) {
     out += std::string(first ? "" : ",") + "\n    {\"round\": " + std::to_string(row.round);
     first = false;
     if (r) {
-      out += ", \"selected\": " + std::to_string(r->selected) +
+      out += std::string(", \"aggregated\": ") + (r->aggregated ? "true" : "false") +
+             ", \"outcome\": " + JsonString(r->outcome) +
+             ", \"selected\": " + std::to_string(r->selected) +
              ", \"accepted\": " + std::to_string(r->completed) +
+             ", \"discarded\": " + std::to_string(Discarded(run, r->round)) +
              ", \"dropped\": " + std::to_string(r->dropped) +
              ", \"rejected\": " + std::to_string(r->rejected) +
              ", \"train_loss\": " + JsonNumber(r->train_loss) +
@@ -293,12 +336,24 @@ std::string RoundsJson(const RunDetail& run) {
   return out + "\n  ]";
 }
 
+std::string EventsJson(const RunDetail& run) {
+  std::string out = "[";
+  for (size_t i = 0; i < run.events.size(); ++i) {
+    const storage::RunEvent& e = run.events[i];
+    out += std::string(i ? ", " : "") + "{\"at\": " + JsonNumber(e.at) +
+           ", \"round\": " + std::to_string(e.round) + ", \"kind\": " + JsonString(e.kind) +
+           ", \"detail\": " + JsonString(e.detail) + "}";
+  }
+  return out + "]";
+}
+
 void PrintJson(const std::vector<RunDetail>& runs, bool with_rounds, bool single) {
   std::string out = single ? "" : "[\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     out += (single ? "{" : "  {") + SummaryJson(runs[i]);
     if (with_rounds) {
       out += ",\n  \"config\": " + JsonString(runs[i].summary.run.spec.config) +
+             ",\n  \"events\": " + EventsJson(runs[i]) +
              ",\n  \"per_round\": " + RoundsJson(runs[i]);
     }
     out += std::string("}") + (i + 1 < runs.size() ? ",\n" : "\n");

@@ -11,6 +11,7 @@
 #include "sim/simulation.h"
 #include "tools/commands.h"
 #include "tools/option_values.h"
+#include "tools/stop_signals.h"
 
 namespace edgefl::tools {
 
@@ -44,8 +45,19 @@ int RunSim(int argc, char** argv) {
               static_cast<long long>(config.clients_per_round),
               static_cast<long long>(config.rounds), config.model.c_str());
   std::fflush(stdout);
+  // Ctrl-C or SIGTERM: the round in progress finishes, the run is marked
+  // interrupted and a later `edgefl sim` of the same config resumes it.
+  const StopSignals signals("sim", stderr);
   const sim::SimulationResult result =
-      sim::RunSimulation(config, args.count("quiet") ? nullptr : stdout);
+      sim::RunSimulation(config, args.count("quiet") ? nullptr : stdout, &signals.stop());
+  if (result.interrupted) {
+    std::printf(
+        "sim: run '%s' (id %lld) interrupted after round %lld; run the same command to "
+        "resume it; log %s\n",
+        config.run_name.c_str(), static_cast<long long>(result.run_id),
+        static_cast<long long>(result.last_round), config.db.c_str());
+    return kExitOk;
+  }
   std::printf(
       "sim: run '%s' (id %lld) done: rounds %lld-%lld, final test accuracy %.4f, best "
       "%.4f, %.1f s; log %s\n",
