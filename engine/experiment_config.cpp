@@ -1,6 +1,9 @@
 #include "engine/experiment_config.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -218,6 +221,34 @@ void CheckValues(const ExperimentConfig& c) {
   }
 }
 
+// Throws unless `path` is a regular file this process can read, saying what
+// it is instead: missing, a directory, a device or pipe, or unreadable.
+void CheckConfigFile(const std::filesystem::path& path) {
+  const std::string where = "config " + path.string();
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    throw IoError(where + ": no such file; pass the path of a TOML experiment config");
+  }
+  if (ec) throw IoError(where + ": cannot be read: " + ec.message());
+  if (status.type() == std::filesystem::file_type::directory) {
+    throw ConfigError(where +
+                      ": is a directory, not a config file; pass the path of a TOML "
+                      "experiment config (e.g. examples/fedavg.toml)");
+  }
+  if (status.type() != std::filesystem::file_type::regular) {
+    throw ConfigError(where +
+                      ": is not a regular file (a device, pipe or socket); pass the path of a "
+                      "TOML experiment config");
+  }
+  std::ifstream in(path);
+  if (!in) {
+    const int error = errno;
+    throw IoError(where + ": cannot be read: " + std::strerror(error) +
+                  (error == EACCES ? " (check the file's permissions)" : ""));
+  }
+}
+
 // Splits config.algorithm_params into the strategy's and the selector's.
 void SplitParams(const train::ParamMap& all, train::ParamMap* strategy, train::ParamMap* selector) {
   const std::string prefix = "selector_";
@@ -237,9 +268,7 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
   ExperimentConfig config;
   Binder binder(config);
   if (!path.empty()) {
-    if (!std::filesystem::is_regular_file(path)) {
-      throw IoError("config " + path.string() + ": no such file");
-    }
+    CheckConfigFile(path);
     toml::table table;
     try {
       table = toml::parse_file(path.string());

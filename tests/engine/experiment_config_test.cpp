@@ -1,5 +1,8 @@
 #include "engine/experiment_config.h"
 
+#include <filesystem>
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 #include "common/error.h"
@@ -60,6 +63,24 @@ TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
                        doctest::Contains("syntax.toml:2"), ConfigError);
   CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "missing.toml", {}),
                        doctest::Contains("missing.toml"), IoError);
+}
+
+TEST_CASE("ExperimentConfig: a config path that is not a readable file says what it is") {
+  TempDir dir;
+  const std::string is_directory = dir.path().string() + ": is a directory, not a config file";
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir.path(), {}),
+                       doctest::Contains(is_directory.c_str()), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig("/dev/zero", {}),
+                       doctest::Contains("config /dev/zero: is not a regular file"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "missing.toml", {}),
+                       doctest::Contains("missing.toml: no such file"), IoError);
+  WriteFile(dir / "locked.toml", "rounds = 3\n");
+  std::filesystem::permissions(dir / "locked.toml", std::filesystem::perms::none);
+  if (geteuid() != 0) {  // root reads any file
+    CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "locked.toml", {}),
+                         doctest::Contains("locked.toml: cannot be read: Permission denied"),
+                         IoError);
+  }
 }
 
 TEST_CASE(

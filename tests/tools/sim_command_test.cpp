@@ -1,0 +1,39 @@
+// Runs the real `edgefl sim` binary on command lines a user gets wrong, and
+// checks what they are told.
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "tests/test_util.h"
+
+namespace edgefl::tools {
+namespace {
+
+using edgefl::testing::EdgeflTool;
+using edgefl::testing::RunCommand;
+using edgefl::testing::TempDir;
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("edgefl sim --config names what the path is when it is not a config file") {
+  TempDir dir;
+  std::string output;
+  CHECK(RunCommand(EdgeflTool() + " sim --config " + dir.path().string(), &output) == kExitUsage);
+  CHECK_MESSAGE(Contains(output, dir.path().string() + ": is a directory, not a config file"),
+                output);
+  CHECK_FALSE(Contains(output, "no such file"));
+
+  CHECK(RunCommand(EdgeflTool() + " sim --config /dev/zero", &output) == kExitUsage);
+  CHECK_MESSAGE(Contains(output, "config /dev/zero: is not a regular file"), output);
+
+  CHECK(RunCommand(EdgeflTool() + " sim --config " + (dir / "none.toml").string(), &output) ==
+        kExitIoError);
+  CHECK_MESSAGE(Contains(output, "none.toml: no such file"), output);
+}
+
+}  // namespace edgefl::tools
