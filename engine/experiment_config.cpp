@@ -119,6 +119,14 @@ class Binder {
     it->second(node, where);
   }
 
+  // The keys bound to fields, sorted.
+  std::vector<std::string> Keys() const {
+    std::vector<std::string> keys;
+    for (const auto& [key, setter] : setters_)
+      keys.push_back(key);
+    return keys;
+  }
+
   // Whether `key` is a string field (its --set value is never a number:
   // byzantine_mode=nan, run_name=2024).
   bool TakesString(const std::string& key) const { return string_keys_.count(key) > 0; }
@@ -310,6 +318,11 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
   return config;
 }
 
+std::vector<std::string> ExperimentConfigKeys() {
+  ExperimentConfig unused;
+  return Binder(unused).Keys();
+}
+
 std::string ToToml(const ExperimentConfig& c) {
   toml::table t{{"run_name", c.run_name},
                 {"strategy", c.strategy},
@@ -388,6 +401,7 @@ algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config) {
   strategy.recipe = RecipeFrom(config);
   strategy.rounds = config.rounds;
   strategy.seed = static_cast<uint64_t>(config.seed);
+  strategy.config_keys = ExperimentConfigKeys();
   SplitParams(config.algorithm_params, &strategy.params, &unused.params);
   return strategy;
 }

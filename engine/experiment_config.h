@@ -107,6 +107,10 @@ struct ExperimentConfig {
 ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
                                       const std::vector<std::string>& overrides);
 
+// The keys LoadExperimentConfig binds to fields, sorted (every other key goes
+// to algorithm_params).
+std::vector<std::string> ExperimentConfigKeys();
+
 // The whole configuration as TOML (for the experiment log and reports).
 std::string ToToml(const ExperimentConfig& config);
 

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "algorithms/async_strategy_registry.h"
+#include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "tests/test_util.h"
 
@@ -43,6 +45,30 @@ TEST_CASE("ExperimentConfig: file values then --set overrides - unknown keys go 
   CHECK(again.rounds == 7);
   CHECK(again.model == "mlp:784-10");
   CHECK(std::get<double>(again.algorithm_params.at("server_lr")) == 0.5);
+}
+
+TEST_CASE(
+    "ExperimentConfig: a misspelt common key is unknown to both and the closest is suggested") {
+  TempDir dir;
+  WriteFile(dir / "typo.toml", "roundz = 3\n");
+  for (const ExperimentConfig& c :
+       {LoadExperimentConfig({}, {"roundz=3"}), LoadExperimentConfig(dir / "typo.toml", {})}) {
+    CHECK_THROWS_WITH_AS(algorithms::MakeStrategy(StrategyConfigFrom(c)),
+                         doctest::Contains("strategy fedavg: unknown key \"roundz\": not a key of "
+                                           "the experiment config nor of strategy fedavg; did you "
+                                           "mean 'rounds'?"),
+                         ConfigError);
+  }
+  // A strategy's own key is suggested as well.
+  CHECK_THROWS_WITH_AS(algorithms::MakeStrategy(StrategyConfigFrom(
+                           LoadExperimentConfig({}, {"strategy=fedavgm", "server_momentun=0.9"}))),
+                       doctest::Contains("did you mean 'server_momentum'?"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      algorithms::MakeAsyncStrategy(StrategyConfigFrom(LoadExperimentConfig(
+                                        {}, {"mode=async", "strategy=fedbuff", "bufer_size=4"})),
+                                    4),
+      doctest::Contains("did you mean 'buffer_size'?"), ConfigError);
+  CHECK(ExperimentConfigKeys().size() > 40);
 }
 
 TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {

@@ -36,4 +36,13 @@ TEST_CASE("edgefl sim --config names what the path is when it is not a config fi
   CHECK_MESSAGE(Contains(output, "none.toml: no such file"), output);
 }
 
+TEST_CASE("edgefl sim --set with a misspelt key suggests the closest known key") {
+  std::string output;
+  CHECK(RunCommand(EdgeflTool() + " sim -q --set roundz=3", &output) == kExitUsage);
+  CHECK_MESSAGE(Contains(output,
+                         "unknown key \"roundz\": not a key of the experiment config nor "
+                         "of strategy fedavg; did you mean 'rounds'?"),
+                output);
+}
+
 }  // namespace edgefl::tools
