@@ -192,6 +192,10 @@ int Run(int argc, char** argv) {
     storage::ExperimentLog log(config.db);
     RunToResume(log, config);
   }
+  // The TLS files next, before the data: a client certificate given as the
+  // server's, or a key that does not match, fails at once.
+  asio::ssl::context tls =
+      wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
   const datasets::Dataset test = LoadTestSet(config);
   if (!async) CheckClientAlgorithm(config, test);
   const nn::Model model(config.model);
@@ -203,9 +207,6 @@ int Run(int argc, char** argv) {
                       std::to_string(num_parameters) + " parameters need at least " +
                       std::to_string(needed) + ")");
   }
-  asio::ssl::context tls =
-      wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
-
   ServerOptions server_options;
   server_options.host = config.listen;
   server_options.port = static_cast<uint16_t>(config.port);

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "tests/test_util.h"
+#include "wire/certificates.h"
 
 namespace edgefl::coordinator {
 namespace {
@@ -30,6 +31,28 @@ TEST_CASE("edgefl-coordinator --config names what the path is when it is not a c
   CHECK_FALSE(Contains(output, "listening on"));
   CHECK(RunCommand(kCoordinator + " --config /dev/zero", &output) == kExitUsage);
   CHECK_MESSAGE(Contains(output, "config /dev/zero: is not a regular file"), output);
+}
+
+TEST_CASE("edgefl-coordinator given a client certificate refuses to start, naming its role") {
+  TempDir dir;
+  const wire::CertificateAndKey ca = wire::CreateCa("test CA", wire::Validity::Days(30));
+  wire::WriteFileAtomically(dir / "ca.crt", ca.certificate_pem, 0644, wire::Overwrite::kNo);
+  wire::WriteCertificateAndKey(wire::IssueClientCertificate(ca, "alice", wire::Validity::Days(30)),
+                               dir / "alice.crt", dir / "alice.key", wire::Overwrite::kNo);
+  std::string output;
+  // Bounded: a coordinator that accepted the certificate would wait for
+  // clients until killed.
+  const int status = RunCommand(
+      "timeout -s KILL 120 " + kCoordinator + " --port 0 --set cert=" +
+          (dir / "alice.crt").string() + " --set key=" + (dir / "alice.key").string() +
+          " --set ca=" + (dir / "ca.crt").string() + " --set db=" + (dir / "run.db").string(),
+      &output);
+  CHECK_MESSAGE(status == kExitUsage, output);
+  CHECK_MESSAGE(Contains(output, (dir / "alice.crt").string() +
+                                     " is a client certificate (CN 'alice', extendedKeyUsage "
+                                     "clientAuth), but the coordinator needs a server certificate"),
+                output);
+  CHECK_FALSE(Contains(output, "listening on"));
 }
 
 }  // namespace edgefl::coordinator
