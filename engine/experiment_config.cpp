@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <variant>
@@ -59,7 +60,7 @@ class Binder {
     Int("test_subset", c.test_subset, 0);
     Int("eval_every", c.eval_every, 1);
     Int("seed", c.seed, 0);
-    Int("threads", c.threads, 0);
+    Int("threads", c.threads, 0, kMaxThreads, " (0 = one per core)");
     Int("keep_checkpoints", c.keep_checkpoints, 0);
     Int("port", c.port, 0);
     Int("min_clients", c.min_clients, 0);
@@ -132,10 +133,17 @@ class Binder {
   bool TakesString(const std::string& key) const { return string_keys_.count(key) > 0; }
 
  private:
-  void Int(const char* key, int64_t& field, int64_t min) {
-    setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
+  // An integer >= min, or in [min, max] when max is given (`note` follows the
+  // range in the message).
+  void Int(const char* key, int64_t& field, int64_t min,
+           int64_t max = std::numeric_limits<int64_t>::max(), const char* note = "") {
+    setters_[key] = [&field, min, max, note](const toml::node& node, const std::string& where) {
       const auto* v = node.as_integer();
       if (v == nullptr) throw ConfigError(where + " must be an integer, got " + TypeName(node));
+      if (max != std::numeric_limits<int64_t>::max() && (v->get() < min || v->get() > max)) {
+        throw ConfigError(where + " must be in [" + std::to_string(min) + ", " +
+                          std::to_string(max) + "]" + note + ", got " + std::to_string(v->get()));
+      }
       if (v->get() < min) {
         throw ConfigError(where + " must be >= " + std::to_string(min) + ", got " +
                           std::to_string(v->get()));

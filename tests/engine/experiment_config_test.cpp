@@ -71,6 +71,16 @@ TEST_CASE(
   CHECK(ExperimentConfigKeys().size() > 40);
 }
 
+TEST_CASE("ExperimentConfig: threads is refused outside 0 to 256, naming the key and the range") {
+  CHECK(LoadExperimentConfig({}, {"threads=256"}).threads == 256);
+  CHECK(LoadExperimentConfig({}, {"threads=0"}).threads == 0);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"threads=40000"}),
+                       "--set threads must be in [0, 256] (0 = one per core), got 40000",
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"threads=-1"}),
+                       "--set threads must be in [0, 256] (0 = one per core), got -1", ConfigError);
+}
+
 TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
   TempDir dir;
   WriteFile(dir / "bad.toml", "rounds = \"ten\"\n");

@@ -45,4 +45,12 @@ TEST_CASE("edgefl sim --set with a misspelt key suggests the closest known key")
                 output);
 }
 
+TEST_CASE("edgefl sim --set threads=40000 is refused with the range instead of aborting") {
+  std::string output;
+  CHECK(RunCommand(EdgeflTool() + " sim -q --set threads=40000", &output) == kExitUsage);
+  CHECK_MESSAGE(Contains(output, "threads must be in [0, 256] (0 = one per core), got 40000"),
+                output);
+  CHECK_FALSE(Contains(output, "terminate called"));
+}
+
 }  // namespace edgefl::tools
