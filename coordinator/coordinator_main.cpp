@@ -299,10 +299,16 @@ int Run(int argc, char** argv) {
   }
   signals.cancel();
   char summary[160];
-  std::snprintf(
-      summary, sizeof summary, "rounds %lld..%lld, final accuracy %.4f, best %.4f, %.1f s",
-      static_cast<long long>(result.first_round), static_cast<long long>(result.last_round),
-      result.final_accuracy, result.best_accuracy, result.seconds);
+  if (result.last_round < result.first_round) {
+    // Stopped while waiting for clients, say: no round has an accuracy.
+    std::snprintf(summary, sizeof summary, "stopped before any round was completed, %.1f s",
+                  result.seconds);
+  } else {
+    std::snprintf(
+        summary, sizeof summary, "rounds %lld..%lld, final accuracy %.4f, best %.4f, %.1f s",
+        static_cast<long long>(result.first_round), static_cast<long long>(result.last_round),
+        result.final_accuracy, result.best_accuracy, result.seconds);
+  }
   logger.Info("run '" + config.run_name + "' " +
               (result.interrupted ? "interrupted" : "completed") + ": " + summary);
   return kExitOk;

@@ -46,6 +46,13 @@ int RunSim(int argc, char** argv) {
   std::fflush(stdout);
   const sim::SimulationResult result =
       sim::RunSimulation(config, args.count("quiet") ? nullptr : stdout);
+  if (result.last_round < result.first_round) {
+    // No round to report an accuracy of (e.g. no client was ever available).
+    std::printf("sim: run '%s' (id %lld) stopped before any round was completed, %.1f s; log %s\n",
+                config.run_name.c_str(), static_cast<long long>(result.run_id), result.seconds,
+                config.db.c_str());
+    return kExitOk;
+  }
   std::printf(
       "sim: run '%s' (id %lld) done: rounds %lld-%lld, final test accuracy %.4f, best "
       "%.4f, %.1f s; log %s\n",

@@ -13,6 +13,7 @@ namespace {
 using edgefl::testing::EdgeflTool;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
+using edgefl::testing::WriteFile;
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -51,6 +52,25 @@ TEST_CASE("edgefl sim --set threads=40000 is refused with the range instead of a
   CHECK_MESSAGE(Contains(output, "threads must be in [0, 256] (0 = one per core), got 40000"),
                 output);
   CHECK_FALSE(Contains(output, "terminate called"));
+}
+
+TEST_CASE("edgefl sim stopped before any round says so instead of an empty round range") {
+  TempDir dir;
+  // Both clients go off-line before their first task can finish, for good.
+  WriteFile(dir / "availability.csv", "0,0,0.001\n1,0,0.001\n");
+  std::string output;
+  REQUIRE_MESSAGE(
+      RunCommand(EdgeflTool() +
+                     " sim -q --set dataset=synthetic --set model=mlp:60-10 --set clients=2 "
+                     "--set clients_per_round=2 --set rounds=3 --set mode=async --set "
+                     "strategy=fedasync --set threads=1 --set availability=trace --set "
+                     "availability_trace=" +
+                     (dir / "availability.csv").string() + " --set db=" + (dir / "a.db").string(),
+                 &output) == 0,
+      output);
+  CHECK_MESSAGE(Contains(output, "stopped before any round was completed"), output);
+  CHECK_FALSE(Contains(output, "rounds 1-0"));
+  CHECK_FALSE(Contains(output, "final test accuracy"));
 }
 
 }  // namespace edgefl::tools
