@@ -39,6 +39,7 @@ bool IsAsyncStrategy(const std::string& name) {
 
 std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, size_t num_clients) {
   train::ParamReader reader(config.params, "strategy " + config.name);
+  if (!config.config_keys.empty()) reader.SetOuterKeys("the experiment config", config.config_keys);
   std::unique_ptr<AsyncStrategy> out;
   if (config.name == "fedasync") {
     FedAsyncOptions o;

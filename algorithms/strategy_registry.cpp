@@ -182,6 +182,7 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
                       "\" (accepted: " + Join(StrategyNames()) + ")");
   }
   train::ParamReader reader(config.params, "strategy " + config.name);
+  if (!config.config_keys.empty()) reader.SetOuterKeys("the experiment config", config.config_keys);
   FedAvgOptions options;
   options.name = config.name;
   options.recipe = config.recipe;

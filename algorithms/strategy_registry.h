@@ -34,6 +34,11 @@ struct StrategyConfig {
   train::TrainRecipe recipe;
   int64_t rounds = 100;  // the run's rounds (cosine schedule horizon)
   uint64_t seed = 0;     // the run seed (per-client recipe seeds derive from it)
+  // The experiment config's own keys (rounds, lr, ...), which never reach
+  // `params`: a key of `params` the strategy does not accept is reported as
+  // unknown to both, with the closest key of either as a suggestion. Empty
+  // = report it as unknown to the strategy alone.
+  std::vector<std::string> config_keys;
 };
 
 std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config);

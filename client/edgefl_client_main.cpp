@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "datasets/fashion_mnist.h"
 #include "wire/certificates.h"
+#include "wire/tls_context.h"
 
 namespace {
 
@@ -107,6 +108,10 @@ int Run(int argc, char** argv) {
   std::tie(session.host, session.port) = ParseAddress(args["coordinator"].as<std::string>());
   session.tls = {args["cert"].as<std::string>(), args["key"].as<std::string>(),
                  args["ca"].as<std::string>()};
+  // Every TLS file is checked before the data is loaded: a server
+  // certificate, a key of another certificate or one from another CA is
+  // refused here, not by the coordinator at each reconnect.
+  edgefl::wire::MakeClientContext(session.tls, session.host);
   const edgefl::wire::CertificateInfo certificate = edgefl::wire::InspectCertificate(
       edgefl::wire::ReadPemFile(session.tls.certificate), session.tls.certificate.string());
   session.client_id = certificate.subject_cn;

@@ -195,6 +195,10 @@ int Run(int argc, char** argv) {
     ClaimRun(log, config);
     RunToResume(log, config);
   }
+  // The TLS files next, before the data: a client certificate given as the
+  // server's, or a key that does not match, fails at once.
+  asio::ssl::context tls =
+      wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
   const datasets::Dataset test = LoadTestSet(config);
   if (!async) CheckClientAlgorithm(config, test);
   const nn::Model model(config.model);
@@ -206,9 +210,6 @@ int Run(int argc, char** argv) {
                       std::to_string(num_parameters) + " parameters need at least " +
                       std::to_string(needed) + ")");
   }
-  asio::ssl::context tls =
-      wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
-
   ServerOptions server_options;
   server_options.host = config.listen;
   server_options.port = static_cast<uint16_t>(config.port);
@@ -301,10 +302,16 @@ int Run(int argc, char** argv) {
   }
   signals.cancel();
   char summary[160];
-  std::snprintf(
-      summary, sizeof summary, "rounds %lld..%lld, final accuracy %.4f, best %.4f, %.1f s",
-      static_cast<long long>(result.first_round), static_cast<long long>(result.last_round),
-      result.final_accuracy, result.best_accuracy, result.seconds);
+  if (result.last_round < result.first_round) {
+    // Stopped while waiting for clients, say: no round has an accuracy.
+    std::snprintf(summary, sizeof summary, "stopped before any round was completed, %.1f s",
+                  result.seconds);
+  } else {
+    std::snprintf(
+        summary, sizeof summary, "rounds %lld..%lld, final accuracy %.4f, best %.4f, %.1f s",
+        static_cast<long long>(result.first_round), static_cast<long long>(result.last_round),
+        result.final_accuracy, result.best_accuracy, result.seconds);
+  }
   logger.Info("run '" + config.run_name + "' " +
               (result.interrupted ? "interrupted" : "completed") + ": " + summary);
   return kExitOk;

@@ -110,6 +110,7 @@ class LineReader {
   bool Next(std::string* line) {
     if (!std::getline(in_, *line)) return false;
     ++line_number_;
+    complete_ = !in_.eof();  // getline stopped at a '\n', not at the end
     if (!line->empty() && line->back() == '\r') line->pop_back();
     return true;
   }
@@ -121,6 +122,10 @@ class LineReader {
     ++line_number_;
     return true;
   }
+
+  // Whether the line Next returned last ended with '\n'. The writer ends
+  // every line with one, so a line without it is where the file was cut.
+  bool complete() const { return complete_; }
 
   size_t line_number() const { return line_number_; }
   const std::string& file() const { return file_; }
@@ -134,6 +139,7 @@ class LineReader {
   std::string file_;
   std::ifstream in_;
   size_t line_number_ = 0;
+  bool complete_ = true;
 };
 
 // Splits off the next space- or tab-separated token of `rest`.
@@ -159,10 +165,23 @@ bool ParseNumber(std::string_view token, T* value) {
   return result.ec == std::errc() && result.ptr == end;
 }
 
+// A short excerpt of `text` for a message, in single quotes: at most 40
+// bytes, each byte that is not printable ASCII (and the backslash) escaped
+// as \xNN, "..." when cut, so a binary file never puts raw bytes on a
+// terminal.
 std::string Quoted(std::string_view text) {
   constexpr size_t kMaxShown = 40;
   std::string out(1, '\'');
-  out.append(text.substr(0, kMaxShown));
+  for (const char c : text.substr(0, kMaxShown)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
+      out.push_back(c);
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out.append(escaped);
+    }
+  }
   if (text.size() > kMaxShown) out.append("...");
   out.push_back('\'');
   return out;
@@ -174,6 +193,10 @@ std::string ReadField(LineReader& reader, std::string_view key, const char* what
   if (!reader.Next(&line)) {
     reader.FailAt(reader.line_number() + 1,
                   "truncated header: expected '" + std::string(key) + " <" + what + ">'");
+  }
+  if (!reader.complete()) {
+    reader.Fail("truncated header: the file ends inside the '" + std::string(key) +
+                "' line (no final newline); the file was cut short");
   }
   if (line.size() <= key.size() || line.compare(0, key.size(), key) != 0 ||
       line[key.size()] != ' ') {
@@ -206,7 +229,10 @@ Header ReadHeader(LineReader& reader) {
   const std::string_view magic = NextToken(rest);
   const std::string_view version_token = NextToken(rest);
   if (magic != kMagic || !NextToken(rest).empty()) {
-    reader.Fail("not an edgefl partition file: expected 'edgefl-partition 1', got " + Quoted(line));
+    reader.Fail(
+        "not an edgefl partition file (written by `edgefl partition --out`): expected "
+        "'edgefl-partition 1', got " +
+        Quoted(line));
   }
   uint64_t version = 0;
   if (!ParseNumber(version_token, &version) || version != kVersion) {
@@ -258,8 +284,16 @@ Header ReadHeader(LineReader& reader) {
 // Parses "client <id> <noise_std> <count> <idx>..." for client `expected_id`.
 // The indices must be < num_samples and strictly ascending.
 void ParseClientLine(const LineReader& reader, std::string_view line, size_t expected_id,
-                     size_t num_samples, std::vector<uint32_t>* indices, float* noise_std) {
+                     size_t num_clients, size_t num_samples, std::vector<uint32_t>* indices,
+                     float* noise_std) {
   const std::string client = "client " + std::to_string(expected_id);
+  if (!reader.complete()) {
+    reader.Fail("truncated: the file ends inside " + client + "'s line (no final newline) after " +
+                std::to_string(expected_id) + " complete client lines of " +
+                std::to_string(num_clients) +
+                "; the file was cut short (every line, the last included, ends with a newline): "
+                "write it again with `edgefl partition --out`");
+  }
   std::string_view rest = line;
   if (NextToken(rest) != "client") {
     reader.Fail("expected '" + client + " <noise_std> <count> <indices>', got " + Quoted(line));
@@ -361,7 +395,7 @@ Partition ReadPartitionFile(const std::filesystem::path& path) {
   size_t total = 0;
   for (size_t c = 0; c < header.num_clients; ++c) {
     if (!reader.Next(&line)) FailTruncated(reader, header.num_clients, c);
-    ParseClientLine(reader, line, c, header.num_samples, &partition.clients[c],
+    ParseClientLine(reader, line, c, header.num_clients, header.num_samples, &partition.clients[c],
                     &partition.noise_std[c]);
     total += partition.clients[c].size();
   }
@@ -416,7 +450,8 @@ ClientShare ReadClientShare(const std::filesystem::path& path, size_t client_id)
   share.num_samples = header.num_samples;
   share.num_clients = header.num_clients;
   share.seed = header.spec.seed;
-  ParseClientLine(reader, line, client_id, header.num_samples, &share.indices, &share.noise_std);
+  ParseClientLine(reader, line, client_id, header.num_clients, header.num_samples, &share.indices,
+                  &share.noise_std);
   return share;
 }
 

@@ -13,7 +13,9 @@
 //   clients <N>
 //   client <id> <noise_std> <count> <idx> <idx> ...    (N lines, id 0..N-1)
 // The writer separates tokens by single spaces (the reader also accepts
-// tabs) and writes doubles in the shortest form that reads back exactly.
+// tabs), writes doubles in the shortest form that reads back exactly, and
+// ends every line with '\n': a header or client line without one is where
+// the file was cut, and is reported as truncated.
 // A client's indices are strictly ascending and non-empty.
 // PartitionSpec::min_client_size is not stored (it only steers generation);
 // a partition read back has the default 1.
@@ -29,9 +31,10 @@ namespace edgefl::datasets {
 void WritePartitionFile(const Partition& partition, const std::filesystem::path& path);
 
 // Reads a whole partition file. Throws IoError if it cannot be opened and
-// DataError naming file:line for anything malformed (bad header, wrong
-// version, a client line missing or out of order, count mismatch, an index
-// >= samples or listed twice).
+// DataError naming file:line for anything malformed (not a partition file,
+// bad header, wrong version, truncated, a client line missing or out of
+// order, count mismatch, an index >= samples or listed twice). Text quoted
+// from the file is a short excerpt with non-printable bytes escaped (\xNN).
 Partition ReadPartitionFile(const std::filesystem::path& path);
 
 // One client's share of a partition file.

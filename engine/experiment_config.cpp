@@ -1,8 +1,12 @@
 #include "engine/experiment_config.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -58,7 +62,7 @@ class Binder {
     Int("test_subset", c.test_subset, 0);
     Int("eval_every", c.eval_every, 1);
     Int("seed", c.seed, 0);
-    Int("threads", c.threads, 0);
+    Int("threads", c.threads, 0, kMaxThreads, " (0 = one per core)");
     Int("keep_checkpoints", c.keep_checkpoints, 0);
     Int("port", c.port, 0);
     Int("min_clients", c.min_clients, 0);
@@ -118,15 +122,30 @@ class Binder {
     it->second(node, where);
   }
 
+  // The keys bound to fields, sorted.
+  std::vector<std::string> Keys() const {
+    std::vector<std::string> keys;
+    for (const auto& [key, setter] : setters_)
+      keys.push_back(key);
+    return keys;
+  }
+
   // Whether `key` is a string field (its --set value is never a number:
   // byzantine_mode=nan, run_name=2024).
   bool TakesString(const std::string& key) const { return string_keys_.count(key) > 0; }
 
  private:
-  void Int(const char* key, int64_t& field, int64_t min) {
-    setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
+  // An integer >= min, or in [min, max] when max is given (`note` follows the
+  // range in the message).
+  void Int(const char* key, int64_t& field, int64_t min,
+           int64_t max = std::numeric_limits<int64_t>::max(), const char* note = "") {
+    setters_[key] = [&field, min, max, note](const toml::node& node, const std::string& where) {
       const auto* v = node.as_integer();
       if (v == nullptr) throw ConfigError(where + " must be an integer, got " + TypeName(node));
+      if (max != std::numeric_limits<int64_t>::max() && (v->get() < min || v->get() > max)) {
+        throw ConfigError(where + " must be in [" + std::to_string(min) + ", " +
+                          std::to_string(max) + "]" + note + ", got " + std::to_string(v->get()));
+      }
       if (v->get() < min) {
         throw ConfigError(where + " must be >= " + std::to_string(min) + ", got " +
                           std::to_string(v->get()));
@@ -220,6 +239,34 @@ void CheckValues(const ExperimentConfig& c) {
   }
 }
 
+// Throws unless `path` is a regular file this process can read, saying what
+// it is instead: missing, a directory, a device or pipe, or unreadable.
+void CheckConfigFile(const std::filesystem::path& path) {
+  const std::string where = "config " + path.string();
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    throw IoError(where + ": no such file; pass the path of a TOML experiment config");
+  }
+  if (ec) throw IoError(where + ": cannot be read: " + ec.message());
+  if (status.type() == std::filesystem::file_type::directory) {
+    throw ConfigError(where +
+                      ": is a directory, not a config file; pass the path of a TOML "
+                      "experiment config (e.g. examples/fedavg.toml)");
+  }
+  if (status.type() != std::filesystem::file_type::regular) {
+    throw ConfigError(where +
+                      ": is not a regular file (a device, pipe or socket); pass the path of a "
+                      "TOML experiment config");
+  }
+  std::ifstream in(path);
+  if (!in) {
+    const int error = errno;
+    throw IoError(where + ": cannot be read: " + std::strerror(error) +
+                  (error == EACCES ? " (check the file's permissions)" : ""));
+  }
+}
+
 // Splits config.algorithm_params into the strategy's and the selector's.
 void SplitParams(const train::ParamMap& all, train::ParamMap* strategy, train::ParamMap* selector) {
   const std::string prefix = "selector_";
@@ -239,9 +286,7 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
   ExperimentConfig config;
   Binder binder(config);
   if (!path.empty()) {
-    if (!std::filesystem::is_regular_file(path)) {
-      throw IoError("config " + path.string() + ": no such file");
-    }
+    CheckConfigFile(path);
     toml::table table;
     try {
       table = toml::parse_file(path.string());
@@ -281,6 +326,11 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
                       std::to_string(config.seed);
   }
   return config;
+}
+
+std::vector<std::string> ExperimentConfigKeys() {
+  ExperimentConfig unused;
+  return Binder(unused).Keys();
 }
 
 std::string ToToml(const ExperimentConfig& c) {
@@ -361,6 +411,7 @@ algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config) {
   strategy.recipe = RecipeFrom(config);
   strategy.rounds = config.rounds;
   strategy.seed = static_cast<uint64_t>(config.seed);
+  strategy.config_keys = ExperimentConfigKeys();
   SplitParams(config.algorithm_params, &strategy.params, &unused.params);
   return strategy;
 }

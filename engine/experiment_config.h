@@ -20,6 +20,10 @@
 
 namespace edgefl::engine {
 
+// The most simulation worker threads `threads` may ask for: more than a
+// machine's cores gains nothing, and thousands exhaust the process's threads.
+inline constexpr int64_t kMaxThreads = 256;
+
 struct ExperimentConfig {
   std::string run_name;              // default: derived from strategy, data, partition, seed
   std::string strategy = "fedavg";   // see docs/algorithms.md
@@ -51,7 +55,7 @@ struct ExperimentConfig {
   int64_t eval_every = 1;    // evaluate the global model every k rounds (and the last)
   int64_t seed = 1;
   std::string db = "edgefl-experiments.db";
-  int64_t threads = 0;           // simulation worker threads; 0 = all cores
+  int64_t threads = 0;           // simulation worker threads, 0 (= all cores) to kMaxThreads
   int64_t keep_checkpoints = 5;  // newest global-model checkpoints kept in the log; 0 = all
 
   // ---- simulated heterogeneity (sim/heterogeneity.h; virtual time) ----
@@ -107,6 +111,10 @@ struct ExperimentConfig {
 // ("rounds must be an integer, got string") or an impossible value.
 ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
                                       const std::vector<std::string>& overrides);
+
+// The keys LoadExperimentConfig binds to fields, sorted (every other key goes
+// to algorithm_params).
+std::vector<std::string> ExperimentConfigKeys();
 
 // The whole configuration as TOML (for the experiment log and reports).
 std::string ToToml(const ExperimentConfig& config);

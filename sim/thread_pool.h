@@ -16,8 +16,15 @@ namespace edgefl::sim {
 
 class ThreadPool {
  public:
-  // REQUIRES: num_threads > 0 (0 is taken as the number of hardware threads).
+  // Starts `num_threads` workers (0 = the number of hardware threads).
+  // Throws edgefl::Error naming the count when the system cannot create
+  // them all; the workers already started are stopped and joined first.
   explicit ThreadPool(size_t num_threads);
+
+  // How the workers are created: std::thread by default; a test passes one
+  // that fails as the system would (throws std::system_error).
+  using Spawn = std::function<std::thread(std::function<void()>)>;
+  ThreadPool(size_t num_threads, const Spawn& spawn);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -37,6 +44,8 @@ class ThreadPool {
  private:
   void Enqueue(std::function<void()> job);
   void WorkerLoop();
+  // Sets stopping_, wakes and joins the workers.
+  void StopAndJoin();
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -186,7 +186,13 @@ int RunShow(int argc, char** argv) {
                                    : info.client_auth && !info.server_auth ? "client"
                                                                            : "any");
   std::printf("key:         %s\n", info.key_type.c_str());
-  if (info.not_after < std::chrono::system_clock::now()) std::printf("EXPIRED\n");
+  const auto now = std::chrono::system_clock::now();
+  if (info.not_after < now) {
+    std::printf("EXPIRED on %s: issue a new one\n", FormatTime(info.not_after).c_str());
+  } else if (info.not_before > now) {
+    std::printf("NOT YET VALID: valid from %s; check this machine's clock or wait\n",
+                FormatTime(info.not_before).c_str());
+  }
   return kExitOk;
 }
 

@@ -33,9 +33,24 @@ std::string UtcNow() {
 }
 
 // Writes `text` to `path` through a temporary file and a rename, so a reader
-// never sees half a report.
+// never sees half a report. The temporary file is removed whenever the
+// report is not moved into place.
 void WriteAtomically(const std::filesystem::path& path, const std::string& text) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError("report: -o " + path.string() +
+                      " is a directory; pass the HTML file to write, e.g. -o " +
+                      (path / "report.html").string());
+  }
   const std::filesystem::path tmp = path.string() + ".tmp";
+  struct RemoveUnlessMoved {
+    const std::filesystem::path& tmp;
+    bool moved = false;
+    ~RemoveUnlessMoved() {
+      std::error_code ignored;
+      if (!moved) std::filesystem::remove(tmp, ignored);
+    }
+  } cleanup{tmp};
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {
@@ -46,11 +61,12 @@ void WriteAtomically(const std::filesystem::path& path, const std::string& text)
     out.close();
     if (!out) throw IoError("report: writing " + tmp.string() + " failed (disk full?)");
   }
-  std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec)
+  if (ec) {
     throw IoError("report: cannot move " + tmp.string() + " to " + path.string() + ": " +
                   ec.message());
+  }
+  cleanup.moved = true;
 }
 
 }  // namespace

@@ -50,6 +50,14 @@ int RunSim(int argc, char** argv) {
   const StopSignals signals("sim", stderr);
   const sim::SimulationResult result =
       sim::RunSimulation(config, args.count("quiet") ? nullptr : stdout, &signals.stop());
+  if (result.last_round < result.first_round) {
+    // No round to report an accuracy of (stopped at once, or no client was
+    // ever available).
+    std::printf("sim: run '%s' (id %lld) stopped before any round was completed, %.1f s; log %s\n",
+                config.run_name.c_str(), static_cast<long long>(result.run_id), result.seconds,
+                config.db.c_str());
+    return kExitOk;
+  }
   if (result.interrupted) {
     std::printf(
         "sim: run '%s' (id %lld) interrupted after round %lld; run the same command to "

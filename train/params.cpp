@@ -1,5 +1,6 @@
 #include "train/params.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -44,8 +45,38 @@ std::string DescribeParam(const ParamValue& value) {
   return "\"" + std::get<std::string>(value) + "\"";
 }
 
+std::string ClosestKey(const std::string& key, const std::vector<std::string>& candidates) {
+  const size_t limit = std::max<size_t>(1, key.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  std::vector<size_t> previous(key.size() + 1);
+  std::vector<size_t> current(key.size() + 1);
+  for (const std::string& candidate : candidates) {
+    for (size_t i = 0; i <= key.size(); ++i)
+      previous[i] = i;
+    for (size_t j = 1; j <= candidate.size(); ++j) {
+      current[0] = j;
+      for (size_t i = 1; i <= key.size(); ++i) {
+        const size_t substitute = previous[i - 1] + (key[i - 1] == candidate[j - 1] ? 0 : 1);
+        current[i] = std::min({previous[i] + 1, current[i - 1] + 1, substitute});
+      }
+      std::swap(previous, current);
+    }
+    if (previous[key.size()] < best_distance) {
+      best_distance = previous[key.size()];
+      best = candidate;
+    }
+  }
+  return best;
+}
+
 ParamReader::ParamReader(const ParamMap& params, std::string context)
     : params_(params), context_(std::move(context)) {}
+
+void ParamReader::SetOuterKeys(std::string owner, std::vector<std::string> keys) {
+  outer_owner_ = std::move(owner);
+  outer_keys_ = std::move(keys);
+}
 
 const ParamValue* ParamReader::Find(const std::string& key) {
   accepted_.insert(key);
@@ -123,12 +154,21 @@ std::vector<std::string> ParamReader::Unread() const {
 void ParamReader::CheckAllUsed() const {
   const std::vector<std::string> unread = Unread();
   if (unread.empty()) return;
+  const std::string& key = unread.front();
   std::string accepted;
-  for (const std::string& key : accepted_) {
-    accepted += (accepted.empty() ? "" : ", ") + key;
+  for (const std::string& k : accepted_) {
+    accepted += (accepted.empty() ? "" : ", ") + k;
   }
-  throw ConfigError(context_ + ": unknown key \"" + unread.front() +
-                    "\" (accepted here: " + (accepted.empty() ? "none" : accepted) + ")");
+  std::string message = context_ + ": unknown key \"" + key + "\"";
+  if (!outer_owner_.empty()) {
+    std::vector<std::string> known = outer_keys_;
+    known.insert(known.end(), accepted_.begin(), accepted_.end());
+    message += ": not a key of " + outer_owner_ + " nor of " + context_;
+    if (const std::string closest = ClosestKey(key, known); !closest.empty()) {
+      message += "; did you mean '" + closest + "'?";
+    }
+  }
+  throw ConfigError(message + " (accepted here: " + (accepted.empty() ? "none" : accepted) + ")");
 }
 
 }  // namespace edgefl::train

@@ -1,7 +1,8 @@
 // Typed key/value parameters of a strategy or selector, as an experiment
 // config (TOML table, or `--set key=value` overrides) supplies them, and a
 // reader that checks them: each Get names the key in its ConfigError, and
-// CheckAllUsed rejects keys nobody asked for, listing the accepted ones.
+// CheckAllUsed rejects keys nobody asked for, listing the accepted ones (and,
+// given the enclosing config's own keys, suggesting the closest known key).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,12 @@ using ParamMap = std::map<std::string, ParamValue>;
 // "true", "3", "0.5", "\"mean\"" (for messages).
 std::string DescribeParam(const ParamValue& value);
 
+// The candidate closest to `key` by edit distance (Levenshtein: insertions,
+// deletions, substitutions), if it is close enough to be a misspelling of it
+// (at most max(1, |key| / 3) edits); "" if none is. Ties go to the first in
+// `candidates`.
+std::string ClosestKey(const std::string& key, const std::vector<std::string>& candidates);
+
 class ParamReader {
  public:
   // `context` prefixes every message, e.g. "strategy fedavgm".
@@ -36,10 +43,18 @@ class ParamReader {
   bool GetBool(const std::string& key, bool fallback);
   std::string GetString(const std::string& key, const std::string& fallback);
 
+  // The keys of the config that encloses these parameters (the experiment
+  // config's own keys, `owner` "the experiment config"), which never reach
+  // this reader: an unread key is then reported as unknown to both, with the
+  // closest key of either as a suggestion ("did you mean 'rounds'?").
+  void SetOuterKeys(std::string owner, std::vector<std::string> keys);
+
   bool Has(const std::string& key) const { return params_.count(key) > 0; }
   // Keys present but not (yet) read, sorted.
   std::vector<std::string> Unread() const;
-  // Throws ConfigError naming the first unread key and the accepted keys.
+  // Throws ConfigError naming the first unread key and the accepted keys;
+  // with outer keys (SetOuterKeys), saying that neither knows it and
+  // suggesting the closest of both.
   void CheckAllUsed() const;
 
   const std::string& context() const { return context_; }
@@ -51,6 +66,8 @@ class ParamReader {
   const ParamMap& params_;
   std::string context_;
   std::set<std::string> accepted_;  // every key asked for
+  std::string outer_owner_;         // "" = no outer keys
+  std::vector<std::string> outer_keys_;
 };
 
 }  // namespace edgefl::train

@@ -35,9 +35,60 @@ std::string AsnTimeText(const ASN1_TIME* t) {
   return std::string(mem->data, mem->length);
 }
 
+// The side a context is for, and so the role its own certificate must have.
+enum class Side { kCoordinator, kClient };
+
+// What `info` is, for a message: "a client certificate (CN 'alice',
+// extendedKeyUsage clientAuth)".
+std::string DescribeRole(const CertificateInfo& info) {
+  std::string role;
+  std::string usage;
+  if (info.server_auth && info.client_auth) {
+    usage = "serverAuth, clientAuth";
+  } else if (info.server_auth) {
+    usage = "serverAuth";
+  } else if (info.client_auth) {
+    usage = "clientAuth";
+  } else {
+    usage = "neither serverAuth nor clientAuth";
+  }
+  if (info.is_ca) {
+    role = "a CA certificate";
+  } else if (info.server_auth && !info.client_auth) {
+    role = "a server certificate";
+  } else if (info.client_auth && !info.server_auth) {
+    role = "a client certificate";
+  } else {
+    role = "a certificate for neither role";
+  }
+  return role + " (CN '" + info.subject_cn + "', extendedKeyUsage " + usage + ")";
+}
+
+// Throws ConfigError unless `leaf`, from `cert_name`, may authenticate
+// `side`: extendedKeyUsage serverAuth for the coordinator, clientAuth for a
+// client, as OpenSSL's purpose check (the one the peer applies) sees it.
+void CheckRole(X509* leaf, const std::string& cert_pem, const std::string& cert_name, Side side) {
+  const bool coordinator = side == Side::kCoordinator;
+  const int purpose = coordinator ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT;
+  const bool fits = X509_check_purpose(leaf, purpose, 0) == 1 &&
+                    (X509_get_extension_flags(leaf) & EXFLAG_CA) == 0;
+  ERR_clear_error();
+  if (fits) return;
+  const CertificateInfo info = InspectCertificate(cert_pem, cert_name);
+  throw ConfigError(
+      "certificate " + cert_name + " is " + DescribeRole(info) +
+      (coordinator
+           ? ", but the coordinator needs a server certificate (extendedKeyUsage serverAuth) or "
+             "every client refuses it; pass the one `edgefl certs issue-server` wrote (cert = "
+             "\"certs/server.crt\")"
+           : ", but edgefl-client needs a client certificate (extendedKeyUsage clientAuth) or the "
+             "coordinator refuses it; pass the one `edgefl certs issue-client ID` wrote (--cert "
+             "certs/ID.crt)"));
+}
+
 // Loads `files` into `ctx` after checking them: the settings both roles
 // share.
-void Configure(ssl::context& ctx, const TlsFiles& files) {
+void Configure(ssl::context& ctx, const TlsFiles& files, Side side) {
   SSL_CTX* native = ctx.native_handle();
   CheckSsl(SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) == 1, "set_min_proto_version");
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
@@ -73,6 +124,7 @@ void Configure(ssl::context& ctx, const TlsFiles& files) {
     throw ConfigError("certificate " + cert_name + " is not valid before " +
                       AsnTimeText(X509_get0_notBefore(leaf)) + "; check this machine's clock");
   }
+  CheckRole(leaf, cert_pem, cert_name, side);
 
   CheckSsl(SSL_CTX_use_certificate(native, leaf) == 1, "use_certificate " + cert_name);
   for (size_t i = 1; i < chain.size(); ++i) {
@@ -119,7 +171,7 @@ std::string DescribeVerifyResult(long result) {
 
 ssl::context MakeServerContext(const TlsFiles& files) {
   ssl::context ctx(ssl::context::tls_server);
-  Configure(ctx, files);
+  Configure(ctx, files, Side::kCoordinator);
   SSL_CTX* native = ctx.native_handle();
   ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   CheckSsl(SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT) == 1, "set_purpose");
@@ -140,7 +192,7 @@ ssl::context MakeServerContext(const TlsFiles& files) {
 ssl::context MakeClientContext(const TlsFiles& files, const std::string& server_host) {
   if (server_host.empty()) throw ConfigError("the coordinator's host name must not be empty");
   ssl::context ctx(ssl::context::tls_client);
-  Configure(ctx, files);
+  Configure(ctx, files, Side::kClient);
   SSL_CTX* native = ctx.native_handle();
   ctx.set_verify_mode(ssl::verify_peer);
   CheckSsl(SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_SERVER) == 1, "set_purpose");

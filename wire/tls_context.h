@@ -48,7 +48,9 @@ struct TlsFiles {
 // Throws IoError when a file cannot be read, and ConfigError naming the
 // file when a file holds no PEM certificate/key, the key is accessible by
 // group or others, the key does not match the certificate, the certificate
-// was not issued by the CA, or it is expired or not yet valid.
+// was not issued by the CA, it is expired or not yet valid, or it is not a
+// server certificate (extendedKeyUsage serverAuth; the message names the
+// role it has, e.g. a client certificate).
 boost::asio::ssl::context MakeServerContext(const TlsFiles& files);
 
 // Builds a client's context: its certificate and key, the project CA as the
@@ -56,7 +58,8 @@ boost::asio::ssl::context MakeServerContext(const TlsFiles& files);
 // issued by the CA for server authentication, and naming `server_host` (a
 // DNS name or an IP address, as the client dials it) in its subjectAltName.
 // Every stream made from the context inherits the host check. Throws as
-// MakeServerContext, and ConfigError for an empty `server_host`.
+// MakeServerContext (its own certificate must be a client certificate,
+// extendedKeyUsage clientAuth), and ConfigError for an empty `server_host`.
 boost::asio::ssl::context MakeClientContext(const TlsFiles& files, const std::string& server_host);
 
 // The CN of the peer's certificate after a successful handshake: on the

@@ -191,6 +191,46 @@ TEST_CASE("Partition file: malformed client lines name file and line") {
   CheckBad<DataError>(std::string(kValid) + "client 3 0 1 0\n", 13, "unexpected line", false);
 }
 
+TEST_CASE("Partition file: random bytes are not a partition file - quoted short and escaped") {
+  std::string bytes;
+  for (int i = 0; i < 4096; ++i)
+    bytes.push_back(static_cast<char>((i * 131 + 7) % 256 == '\n' ? 0 : (i * 131 + 7) % 256));
+  bytes[1] = '\x1b';  // an escape sequence must not reach the terminal
+  TempDir dir;
+  const auto path = dir / "random.partition";
+  WriteFile(path, bytes);
+  std::string message;
+  try {
+    ReadPartitionFile(path);
+  } catch (const DataError& e) {
+    message = e.what();
+  }
+  CHECK(message.find(path.string() + ":1: not an edgefl partition file") == 0);
+  CHECK(message.find("got '\\x07\\x1b\\x0d") != std::string::npos);
+  CHECK(message.find("...'") != std::string::npos);
+  CHECK(message.size() < path.string().size() + 300);
+  for (const char c : message) {
+    const auto byte = static_cast<unsigned char>(c);
+    CHECK_MESSAGE((byte >= 0x20 && byte < 0x7f), "raw byte " << int{byte} << " in: " << message);
+  }
+}
+
+TEST_CASE("Partition file: a file cut short says it is truncated, not that its data is wrong") {
+  // Cut inside client 2's last index: "2 1" would read as not ascending.
+  std::string cut = Replace(kValid, "client 2 0.1 2 2 5\n", "client 2 0.1 2 2 5");
+  CheckBad<DataError>(cut, 12,
+                      "truncated: the file ends inside client 2's line (no final newline) after 2 "
+                      "complete client lines of 3");
+  const std::string shorter = Replace(kValid, "client 2 0.1 2 2 5\n", "client 2 0.1 2 3 1");
+  CheckBad<DataError>(shorter, 12, "truncated");
+  // Cut inside the header.
+  CheckBad<DataError>("edgefl-partition 1\ndataset x\nsamples 6\nscheme sh", 4,
+                      "truncated header: the file ends inside the 'scheme' line");
+  // Cut at a line boundary: the lines the header declares are missing.
+  CheckBad<DataError>(Replace(kValid, "client 2 0.1 2 2 5\n", ""), 12,
+                      "truncated: expected 3 client lines, found 2");
+}
+
 TEST_CASE("Partition file: problems visible only across lines (full read only)") {
   // Index 3 held by clients 0 and 1 (and sample 4 by no one).
   CheckBad<DataError>(Replace(kValid, "client 1 0.05 2 1 4", "client 1 0.05 2 1 3"), 11,

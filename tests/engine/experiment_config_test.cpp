@@ -1,7 +1,12 @@
 #include "engine/experiment_config.h"
 
+#include <filesystem>
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
+#include "algorithms/async_strategy_registry.h"
+#include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "tests/test_util.h"
 
@@ -42,6 +47,40 @@ TEST_CASE("ExperimentConfig: file values then --set overrides - unknown keys go 
   CHECK(std::get<double>(again.algorithm_params.at("server_lr")) == 0.5);
 }
 
+TEST_CASE(
+    "ExperimentConfig: a misspelt common key is unknown to both and the closest is suggested") {
+  TempDir dir;
+  WriteFile(dir / "typo.toml", "roundz = 3\n");
+  for (const ExperimentConfig& c :
+       {LoadExperimentConfig({}, {"roundz=3"}), LoadExperimentConfig(dir / "typo.toml", {})}) {
+    CHECK_THROWS_WITH_AS(algorithms::MakeStrategy(StrategyConfigFrom(c)),
+                         doctest::Contains("strategy fedavg: unknown key \"roundz\": not a key of "
+                                           "the experiment config nor of strategy fedavg; did you "
+                                           "mean 'rounds'?"),
+                         ConfigError);
+  }
+  // A strategy's own key is suggested as well.
+  CHECK_THROWS_WITH_AS(algorithms::MakeStrategy(StrategyConfigFrom(
+                           LoadExperimentConfig({}, {"strategy=fedavgm", "server_momentun=0.9"}))),
+                       doctest::Contains("did you mean 'server_momentum'?"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      algorithms::MakeAsyncStrategy(StrategyConfigFrom(LoadExperimentConfig(
+                                        {}, {"mode=async", "strategy=fedbuff", "bufer_size=4"})),
+                                    4),
+      doctest::Contains("did you mean 'buffer_size'?"), ConfigError);
+  CHECK(ExperimentConfigKeys().size() > 40);
+}
+
+TEST_CASE("ExperimentConfig: threads is refused outside 0 to 256, naming the key and the range") {
+  CHECK(LoadExperimentConfig({}, {"threads=256"}).threads == 256);
+  CHECK(LoadExperimentConfig({}, {"threads=0"}).threads == 0);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"threads=40000"}),
+                       "--set threads must be in [0, 256] (0 = one per core), got 40000",
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, {"threads=-1"}),
+                       "--set threads must be in [0, 256] (0 = one per core), got -1", ConfigError);
+}
+
 TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
   TempDir dir;
   WriteFile(dir / "bad.toml", "rounds = \"ten\"\n");
@@ -60,6 +99,24 @@ TEST_CASE("ExperimentConfig: wrong types and impossible values name the key") {
                        doctest::Contains("syntax.toml:2"), ConfigError);
   CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "missing.toml", {}),
                        doctest::Contains("missing.toml"), IoError);
+}
+
+TEST_CASE("ExperimentConfig: a config path that is not a readable file says what it is") {
+  TempDir dir;
+  const std::string is_directory = dir.path().string() + ": is a directory, not a config file";
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir.path(), {}),
+                       doctest::Contains(is_directory.c_str()), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig("/dev/zero", {}),
+                       doctest::Contains("config /dev/zero: is not a regular file"), ConfigError);
+  CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "missing.toml", {}),
+                       doctest::Contains("missing.toml: no such file"), IoError);
+  WriteFile(dir / "locked.toml", "rounds = 3\n");
+  std::filesystem::permissions(dir / "locked.toml", std::filesystem::perms::none);
+  if (geteuid() != 0) {  // root reads any file
+    CHECK_THROWS_WITH_AS(LoadExperimentConfig(dir / "locked.toml", {}),
+                         doctest::Contains("locked.toml: cannot be read: Permission denied"),
+                         IoError);
+  }
 }
 
 TEST_CASE(

@@ -2,8 +2,11 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <system_error>
 
 #include <doctest/doctest.h>
+
+#include "common/error.h"
 
 namespace edgefl::sim {
 
@@ -30,6 +33,22 @@ TEST_CASE("ThreadPool: the destructor finishes queued tasks") {
       pool.Submit([&done] { ++done; });
   }
   CHECK(done == 50);
+}
+
+TEST_CASE("ThreadPool: a thread the system refuses is an error naming the count") {
+  int spawned = 0;
+  const ThreadPool::Spawn third_fails = [&spawned](std::function<void()> fn) {
+    if (++spawned == 3) {
+      throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+    }
+    return std::thread(std::move(fn));
+  };
+  // The two workers started are joined: no std::terminate.
+  CHECK_THROWS_WITH_AS(ThreadPool(5, third_fails),
+                       doctest::Contains("cannot start 5 worker threads: the system refused thread "
+                                         "3"),
+                       Error);
+  CHECK(spawned == 3);
 }
 
 }  // namespace edgefl::sim

@@ -1,6 +1,9 @@
 // Runs the real `edgefl certs` binary, as an operator would.
+#include <chrono>
 #include <string>
 #include <sys/stat.h>
+#include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -135,6 +138,33 @@ TEST_CASE("edgefl certs explains what is wrong") {
   REQUIRE(::chmod((tmp / "ca.key").c_str(), 0644) == 0);
   CHECK(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 2);
   CHECK(Contains(output, "chmod 600"));
+}
+
+TEST_CASE("edgefl certs show warns about an expired and a not yet valid certificate") {
+  TempDir tmp;
+  const wire::CertificateAndKey ca = wire::CreateCa("test CA", wire::Validity::Days(30));
+  wire::Validity expired;
+  expired.start_offset = -std::chrono::days(10);
+  expired.duration = std::chrono::days(1);
+  wire::Validity future;
+  future.start_offset = std::chrono::days(10);
+  future.duration = std::chrono::days(30);
+  const std::vector<std::pair<std::string, wire::Validity>> cases = {
+      {"old", expired}, {"new", future}, {"now", wire::Validity::Days(30)}};
+  for (const auto& [name, validity] : cases) {
+    wire::WriteFileAtomically(tmp / (name + ".crt"),
+                              wire::IssueClientCertificate(ca, name, validity).certificate_pem,
+                              0644, wire::Overwrite::kNo);
+  }
+  std::string output;
+  REQUIRE(RunCommand(EdgeflTool() + " certs show " + (tmp / "old.crt").string(), &output) == 0);
+  CHECK_MESSAGE(Contains(output, "EXPIRED on "), output);
+  REQUIRE(RunCommand(EdgeflTool() + " certs show " + (tmp / "new.crt").string(), &output) == 0);
+  CHECK_MESSAGE(Contains(output, "NOT YET VALID: valid from "), output);
+  CHECK_FALSE(Contains(output, "EXPIRED"));
+  REQUIRE(RunCommand(EdgeflTool() + " certs show " + (tmp / "now.crt").string(), &output) == 0);
+  CHECK_FALSE(Contains(output, "EXPIRED"));
+  CHECK_FALSE(Contains(output, "NOT YET VALID"));
 }
 
 }  // namespace edgefl::tools

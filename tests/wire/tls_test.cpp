@@ -433,6 +433,26 @@ TEST_CASE("an expired client certificate is refused as expired") {
   CHECK(Contains(server.message, "refused: certificate expired"));
 }
 
+TEST_CASE("a context refuses its own certificate of the other role, naming file and role") {
+  Pki pki;
+  const TlsFiles alice = pki.Client("alice");
+  const TlsFiles server = pki.Server();
+  const std::string client_role =
+      "certificate " + alice.certificate.string() +
+      " is a client certificate (CN 'alice', extendedKeyUsage clientAuth), but the coordinator "
+      "needs a server certificate";
+  CHECK_THROWS_WITH_AS(MakeServerContext(alice), doctest::Contains(client_role.c_str()),
+                       ConfigError);
+  const std::string server_role =
+      "certificate " + server.certificate.string() +
+      " is a server certificate (CN 'localhost', extendedKeyUsage serverAuth), but edgefl-client "
+      "needs a client certificate";
+  CHECK_THROWS_WITH_AS(MakeClientContext(server, "127.0.0.1"),
+                       doctest::Contains(server_role.c_str()), ConfigError);
+  CHECK_NOTHROW(MakeServerContext(server));
+  CHECK_NOTHROW(MakeClientContext(alice, "127.0.0.1"));
+}
+
 TEST_CASE("a server certificate presented by a client is refused") {
   Pki pki;
   const TlsFiles server_files = pki.Server();

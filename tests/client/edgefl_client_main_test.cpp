@@ -1,0 +1,48 @@
+// Runs the real `edgefl-client` binary on start-up mistakes an operator
+// makes, and checks what it says before it loads data or dials.
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "tests/test_util.h"
+#include "wire/certificates.h"
+
+namespace edgefl::client {
+namespace {
+
+using edgefl::testing::RunCommand;
+using edgefl::testing::TempDir;
+
+const std::string kClient = std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client";
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("edgefl-client given the server certificate refuses to start, naming its role") {
+  TempDir dir;
+  const wire::CertificateAndKey ca = wire::CreateCa("test CA", wire::Validity::Days(30));
+  wire::WriteFileAtomically(dir / "ca.crt", ca.certificate_pem, 0644, wire::Overwrite::kNo);
+  wire::WriteCertificateAndKey(
+      wire::IssueServerCertificate(ca, {"127.0.0.1"}, wire::Validity::Days(30)), dir / "server.crt",
+      dir / "server.key", wire::Overwrite::kNo);
+  std::string output;
+  // Port 9 (discard) is never dialled: the certificate is refused first.
+  const int status =
+      RunCommand(kClient + " --coordinator 127.0.0.1:9 --cert " + (dir / "server.crt").string() +
+                     " --key " + (dir / "server.key").string() + " --ca " +
+                     (dir / "ca.crt").string() + " --data fmnist --index 0",
+                 &output);
+  CHECK_MESSAGE(status == kExitUsage, output);
+  CHECK_MESSAGE(
+      Contains(output, (dir / "server.crt").string() + " is a server certificate (CN '127.0.0.1', "
+                                                       "extendedKeyUsage serverAuth)"),
+      output);
+  CHECK_MESSAGE(Contains(output, "needs a client certificate"), output);
+  CHECK_FALSE(Contains(output, " 127.0.0.1: "));  // never ran as a client with that id
+}
+
+}  // namespace edgefl::client
