@@ -48,47 +48,82 @@ train::ParamValue ScalarValue(const toml::node& node, const std::string& where) 
   throw ConfigError(where + " must be a number, string or boolean, got " + TypeName(node));
 }
 
+constexpr double kDaySeconds = 86'400.0;
+constexpr double kYearSeconds = 365.0 * kDaySeconds;
+
+// The shortest text that reads back as the same double ("0.05", "1e+300").
+std::string ShortNumber(double value) {
+  char buffer[32];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  return std::string(buffer, static_cast<size_t>(end - buffer));
+}
+
+// [min, max], either end open; NaN and infinities are never in it.
+struct NumberRange {
+  double min;
+  double max;
+  bool min_open;
+  bool max_open;
+
+  bool Contains(double v) const {
+    if (!std::isfinite(v)) return false;
+    return (min_open ? v > min : v >= min) && (max_open ? v < max : v <= max);
+  }
+  std::string Text() const {
+    return std::string(min_open ? "(" : "[") + ShortNumber(min) + ", " + ShortNumber(max) +
+           (max_open ? ")" : "]");
+  }
+};
+
 class Binder {
  public:
   explicit Binder(ExperimentConfig& c) {
-    Int("rounds", c.rounds, 1);
-    Int("clients", c.clients, 1);
-    Int("clients_per_round", c.clients_per_round, 1);
-    Int("local_epochs", c.local_epochs, 0);
-    Int("local_steps", c.local_steps, 0);
-    Int("batch_size", c.batch_size, 1);
-    Int("classes_per_client", c.classes_per_client, 1);
-    Int("train_subset", c.train_subset, 0);
-    Int("test_subset", c.test_subset, 0);
-    Int("eval_every", c.eval_every, 1);
-    Int("seed", c.seed, 0);
+    // Every numeric key has a range, checked when it is read, before anything
+    // is allocated or converted (a duration overflowing its clock, a count
+    // sizing a buffer). docs/settings.md lists them; a test keeps it true.
+    constexpr int64_t kMillion = 1'000'000;
+    constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+    Int("rounds", c.rounds, 1, kMillion);
+    Int("clients", c.clients, 1, kMillion);
+    Int("clients_per_round", c.clients_per_round, 1, kMillion);
+    Int("local_epochs", c.local_epochs, 0, 10'000);
+    Int("local_steps", c.local_steps, 0, 100 * kMillion);
+    Int("batch_size", c.batch_size, 1, 65'536);
+    Int("classes_per_client", c.classes_per_client, 1, 100'000);
+    Int("train_subset", c.train_subset, 0, 1'000 * kMillion, " (0 = all)");
+    Int("test_subset", c.test_subset, 0, 1'000 * kMillion, " (0 = all)");
+    Int("eval_every", c.eval_every, 1, kMillion);
+    Int("seed", c.seed, 0, kInt64Max);
     Int("threads", c.threads, 0, kMaxThreads, " (0 = one per core)");
-    Int("keep_checkpoints", c.keep_checkpoints, 0);
-    Int("port", c.port, 0);
-    Int("min_clients", c.min_clients, 0);
-    Int("max_connections", c.max_connections, 1);
-    Int("max_frame_bytes", c.max_frame_bytes, 4096);
-    Int("max_frames_per_second", c.max_frames_per_second, 0);
-    Num("deadline", c.deadline, 0.0);
-    Num("quorum", c.quorum, 0.0);
-    Num("heartbeat", c.heartbeat, 0.0);
-    Num("handshake_timeout", c.handshake_timeout, 0.0);
-    Num("byzantine_fraction", c.byzantine_fraction, 0.0);
+    Int("keep_checkpoints", c.keep_checkpoints, 0, kMillion, " (0 = all)");
+    Int("port", c.port, 0, 65'535, " (0 = an ephemeral port)");
+    Int("min_clients", c.min_clients, 0, kMillion, " (0 = clients_per_round)");
+    Int("max_connections", c.max_connections, 1, kMillion);
+    Int("max_frame_bytes", c.max_frame_bytes, 4096, int64_t{0xFFFFFFFF});
+    Int("max_frames_per_second", c.max_frames_per_second, 0, kMillion, " (0 = no limit)");
+    // Durations in seconds: at most a year (a day for the per-connection
+    // ones), so every conversion to a clock's ticks stays far from overflow.
+    Num("deadline", c.deadline, {0.0, kYearSeconds, false, false}, " (0 = none)");
+    Num("quorum", c.quorum, {0.0, 1.0, true, false});
+    Num("heartbeat", c.heartbeat, {0.0, kDaySeconds, true, false});
+    Num("handshake_timeout", c.handshake_timeout, {0.0, kDaySeconds, true, false});
+    Num("byzantine_fraction", c.byzantine_fraction, {0.0, 1.0, false, true});
     Str("byzantine_mode", c.byzantine_mode);
-    Num("byzantine_factor", c.byzantine_factor, 0.0);
+    Num("byzantine_factor", c.byzantine_factor, {0.0, 1e6, false, false},
+        " (0 = the mode's default)");
     Str("listen", c.listen);
     Str("cert", c.cert);
     Str("key", c.key);
     Str("ca", c.ca);
-    Num("synthetic_alpha", c.synthetic_alpha, 0.0);
-    Num("synthetic_beta", c.synthetic_beta, 0.0);
-    Num("lr", c.lr, 0.0);
-    Num("momentum", c.momentum, 0.0);
-    Num("weight_decay", c.weight_decay, 0.0);
-    Num("clip_norm", c.clip_norm, 0.0);
-    Num("clip_coordinate", c.clip_coordinate, 0.0);
-    Num("alpha", c.alpha, 0.0);
-    Num("noise", c.noise, 0.0);
+    Num("synthetic_alpha", c.synthetic_alpha, {0.0, 1e3, false, false});
+    Num("synthetic_beta", c.synthetic_beta, {0.0, 1e3, false, false});
+    Num("lr", c.lr, {0.0, 1e3, false, false});
+    Num("momentum", c.momentum, {0.0, 1.0, false, true});
+    Num("weight_decay", c.weight_decay, {0.0, 1e3, false, false});
+    Num("clip_norm", c.clip_norm, {0.0, 1e9, false, false}, " (0 = off)");
+    Num("clip_coordinate", c.clip_coordinate, {0.0, 1.0, false, true}, " (0 = off)");
+    Num("alpha", c.alpha, {0.0, 1e6, false, false});
+    Num("noise", c.noise, {0.0, 1e3, false, false});
     Str("run_name", c.run_name);
     Str("strategy", c.strategy);
     Str("selector", c.selector);
@@ -100,15 +135,15 @@ class Binder {
     Str("model", c.model);
     Str("db", c.db);
     Str("speed_dist", c.speed_dist);
-    Num("speed_spread", c.speed_spread, 0.0);
+    Num("speed_spread", c.speed_spread, {0.0, 1e6, false, false});
     Str("speed_trace", c.speed_trace);
-    Num("base_speed", c.base_speed, 0.0);
-    Num("bandwidth", c.bandwidth, 0.0);
+    Num("base_speed", c.base_speed, {0.0, 1e12, false, false});
+    Num("bandwidth", c.bandwidth, {0.0, 1e15, false, false}, " (0 = unlimited)");
     Str("availability", c.availability);
     Str("availability_trace", c.availability_trace);
-    Num("on_seconds", c.on_seconds, 0.0);
-    Num("off_seconds", c.off_seconds, 0.0);
-    Num("dropout", c.dropout, 0.0);
+    Num("on_seconds", c.on_seconds, {0.0, kYearSeconds, false, false});
+    Num("off_seconds", c.off_seconds, {0.0, kYearSeconds, false, false});
+    Num("dropout", c.dropout, {0.0, 1.0, false, true});
     extra_ = &c.algorithm_params;
   }
 
@@ -135,26 +170,26 @@ class Binder {
   bool TakesString(const std::string& key) const { return string_keys_.count(key) > 0; }
 
  private:
-  // An integer >= min, or in [min, max] when max is given (`note` follows the
-  // range in the message).
-  void Int(const char* key, int64_t& field, int64_t min,
-           int64_t max = std::numeric_limits<int64_t>::max(), const char* note = "") {
+  // An integer in [min, max] (`note` follows the range in the message).
+  void Int(const char* key, int64_t& field, int64_t min, int64_t max, const char* note = "") {
+    std::string range = "[";
+    range.append(std::to_string(min)).append(", ").append(std::to_string(max)).append("]");
+    range.append(note);  // appended, not concatenated: GCC 12 misreads the latter (-Wrestrict)
+    infos_.push_back({key, "integer", std::to_string(field), std::move(range)});
     setters_[key] = [&field, min, max, note](const toml::node& node, const std::string& where) {
       const auto* v = node.as_integer();
       if (v == nullptr) throw ConfigError(where + " must be an integer, got " + TypeName(node));
-      if (max != std::numeric_limits<int64_t>::max() && (v->get() < min || v->get() > max)) {
+      if (v->get() < min || v->get() > max) {
         throw ConfigError(where + " must be in [" + std::to_string(min) + ", " +
                           std::to_string(max) + "]" + note + ", got " + std::to_string(v->get()));
-      }
-      if (v->get() < min) {
-        throw ConfigError(where + " must be >= " + std::to_string(min) + ", got " +
-                          std::to_string(v->get()));
       }
       field = v->get();
     };
   }
-  void Num(const char* key, double& field, double min) {
-    setters_[key] = [&field, min](const toml::node& node, const std::string& where) {
+  // A finite number in `range` (`note` follows it in the message).
+  void Num(const char* key, double& field, NumberRange range, const char* note = "") {
+    infos_.push_back({key, "number", ShortNumber(field), range.Text() + note});
+    setters_[key] = [&field, range, note](const toml::node& node, const std::string& where) {
       double value;
       if (const auto* f = node.as_floating_point()) {
         value = f->get();
@@ -163,15 +198,19 @@ class Binder {
       } else {
         throw ConfigError(where + " must be a number, got " + TypeName(node));
       }
-      if (!(value >= min) || !std::isfinite(value)) {
-        throw ConfigError(where + " must be a finite number >= " + std::to_string(min) + ", got " +
-                          std::to_string(value));
+      if (!range.Contains(value)) {
+        throw ConfigError(where + " must be in " + range.Text() + note + ", got " +
+                          ShortNumber(value) +
+                          (std::isfinite(value) ? "" : " (a finite number is needed)"));
       }
       field = value;
     };
   }
   void Str(const char* key, std::string& field) {
     string_keys_.insert(key);
+    std::string quoted(1, '"');
+    quoted.append(field).push_back('"');
+    infos_.push_back({key, "string", std::move(quoted), ""});
     setters_[key] = [&field](const toml::node& node, const std::string& where) {
       const auto* v = node.as_string();
       if (v == nullptr) throw ConfigError(where + " must be a string, got " + TypeName(node));
@@ -180,10 +219,18 @@ class Binder {
   }
 
   std::map<std::string, std::function<void(const toml::node&, const std::string&)>> setters_;
+  std::vector<ConfigKeyInfo> infos_;
+
+ public:
+  const std::vector<ConfigKeyInfo>& infos() const { return infos_; }
+
+ private:
   train::ParamMap* extra_ = nullptr;
   std::set<std::string> string_keys_;
 };
 
+// The checks that involve more than one key or a name (each key's own range
+// is checked as it is read: Binder).
 void CheckValues(const ExperimentConfig& c) {
   if (c.clients_per_round > c.clients) {
     throw ConfigError("clients_per_round (" + std::to_string(c.clients_per_round) +
@@ -192,21 +239,8 @@ void CheckValues(const ExperimentConfig& c) {
   if (c.local_steps == 0 && c.local_epochs == 0) {
     throw ConfigError("local_epochs must be > 0 when local_steps is 0");
   }
-  if (c.clip_coordinate >= 1.0) {
-    throw ConfigError("clip_coordinate must be in [0, 1), got " +
-                      std::to_string(c.clip_coordinate));
-  }
   if (c.partition == "natural" && c.dataset != "synthetic") {
     throw ConfigError("partition 'natural' exists only for dataset synthetic");
-  }
-  if (c.port > 65535) {
-    throw ConfigError("port must be in [0, 65535], got " + std::to_string(c.port));
-  }
-  if (!(c.quorum > 0.0 && c.quorum <= 1.0)) {
-    throw ConfigError("quorum must be in (0, 1], got " + std::to_string(c.quorum));
-  }
-  if (!(c.heartbeat > 0.0)) {
-    throw ConfigError("heartbeat must be > 0 seconds, got " + std::to_string(c.heartbeat));
   }
   // A working client's heartbeats (plus its results) must stay well under
   // the flood limit.
@@ -218,24 +252,10 @@ void CheckValues(const ExperimentConfig& c) {
                       std::to_string(c.max_frames_per_second) +
                       "; raise max_frames_per_second (0 = no limit) or the heartbeat interval");
   }
-  if (!(c.handshake_timeout > 0.0)) {
-    throw ConfigError("handshake_timeout must be > 0 seconds, got " +
-                      std::to_string(c.handshake_timeout));
-  }
-  if (c.max_frame_bytes > int64_t{0xFFFFFFFF}) {
-    throw ConfigError("max_frame_bytes must be < 2^32, got " + std::to_string(c.max_frame_bytes));
-  }
-  if (!(c.byzantine_fraction < 1.0)) {
-    throw ConfigError("byzantine_fraction must be in [0, 1), got " +
-                      std::to_string(c.byzantine_fraction));
-  }
   train::ParseByzantineMode(c.byzantine_mode, "byzantine_mode");
   if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
   if (c.mode != "sync" && c.mode != "async") {
     throw ConfigError("mode '" + c.mode + "' is not known (expected sync or async)");
-  }
-  if (c.dropout >= 1.0) {
-    throw ConfigError("dropout must be in [0, 1), got " + std::to_string(c.dropout));
   }
 }
 
@@ -326,6 +346,11 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
                       std::to_string(config.seed);
   }
   return config;
+}
+
+std::vector<ConfigKeyInfo> ConfigKeyInfos() {
+  ExperimentConfig defaults;
+  return Binder(defaults).infos();
 }
 
 std::vector<std::string> ExperimentConfigKeys() {

@@ -105,6 +105,20 @@ struct ExperimentConfig {
   train::ParamMap algorithm_params;
 };
 
+// One key of the experiment config as docs/settings.md lists it.
+struct ConfigKeyInfo {
+  std::string key;
+  std::string type;           // "integer", "number", "string"
+  std::string default_value;  // as TOML: 10, 0.01, "fedavg"
+  std::string range;          // "[1, 1000000]", "(0, 86400]" with a note; "" for strings
+};
+
+// Every key the config binds to a field, in the order of the binder. A
+// numeric value outside its range is a ConfigError naming the key, the range
+// and the value, raised while the config is read (before anything is
+// allocated); NaN and infinities are never in range.
+std::vector<ConfigKeyInfo> ConfigKeyInfos();
+
 // Reads `path` (may be empty: defaults only), then applies `overrides`
 // ("key=value", value parsed as TOML, else taken as a string). Throws
 // ConfigError naming the file and key for a syntax error, a wrong type

@@ -76,6 +76,13 @@ ExperimentData LoadExperimentData(const ExperimentConfig& c) {
     throw ConfigError("dataset: unknown name '" + c.dataset +
                       "' (expected fmnist, synthetic or csv)");
   }
+  // Before the partition sizes anything by the number of clients.
+  if (static_cast<size_t>(c.clients) > out.train.size()) {
+    throw ConfigError("clients = " + std::to_string(c.clients) + " but the training data (" +
+                      out.train.name + ") has only " + std::to_string(out.train.size()) +
+                      " samples: every client needs at least one; lower clients or raise "
+                      "train_subset");
+  }
   spec.scheme = datasets::ParsePartitionScheme(c.partition);
   out.partition =
       datasets::MakePartition(spec, out.train.labels, out.train.num_classes, out.train.name);

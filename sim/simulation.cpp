@@ -82,8 +82,10 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   // Algorithms first: a bad key fails before any data is loaded.
   const bool async = config.mode == "async";
   engine::CheckAlgorithms(config, static_cast<size_t>(config.clients));
-  Fleet fleet(HeterogeneityFrom(config), static_cast<size_t>(config.clients));
+  // The data first: it bounds the number of clients before the fleet
+  // allocates anything per client.
   engine::ExperimentData data = engine::LoadExperimentData(config);
+  Fleet fleet(HeterogeneityFrom(config), static_cast<size_t>(config.clients));
   if (!async) engine::CheckClientAlgorithm(config, data.train);
 
   ThreadPool pool(static_cast<size_t>(config.threads));
