@@ -156,6 +156,12 @@ int Run(int argc, char** argv) {
       Log(id, 'I', "coordinator said bye (" + end.reason + "); exiting");
       return edgefl::kExitOk;
     }
+    if (end.kind == Kind::kReplaced) {
+      // Reconnecting would replace the other device, which would replace
+      // this one again: the two would take turns forever.
+      Log(id, 'E', edgefl::client::ReplacedExitMessage(id) + " (" + end.reason + ")");
+      return edgefl::kExitUsage;
+    }
     if (end.kind == Kind::kRefused) {
       Log(id, 'E', "refused by the coordinator: " + end.reason);
       return edgefl::kExitIoError;
