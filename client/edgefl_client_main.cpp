@@ -1,6 +1,8 @@
 // edgefl-client: the on-device client. Loads its share of the data, connects
 // to the coordinator over mutual TLS, trains when asked, and reconnects with
-// back-off when the connection drops, until the coordinator says Bye.
+// back-off when the connection drops, until the coordinator says Bye; exits
+// (status 2) without reconnecting when another connection with its client id
+// replaced it (docs/protocol.md, error code 8).
 #include <chrono>
 #include <cstdio>
 #include <ctime>
