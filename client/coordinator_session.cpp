@@ -70,9 +70,7 @@ class Session {
           end.reason = bye->reason;
           break;
         } else if (const auto* error = std::get_if<wire::ErrorMessage>(&message)) {
-          const bool fatal = error->code == wire::ErrorCode::kUnauthorized ||
-                             error->code == wire::ErrorCode::kUnsupportedVersion;
-          end.kind = fatal ? SessionEnd::Kind::kRefused : SessionEnd::Kind::kDisconnected;
+          end.kind = KindOfCoordinatorError(error->code);
           end.reason = "coordinator error: " + error->message;
           break;
         } else {
@@ -80,7 +78,7 @@ class Session {
         }
       }
     } catch (const Disconnected& d) {
-      end.kind = d.refused ? SessionEnd::Kind::kRefused : SessionEnd::Kind::kDisconnected;
+      end.kind = d.kind;
       end.reason = d.reason;
     } catch (const wire::ProtocolError& e) {
       end.kind = SessionEnd::Kind::kDisconnected;
@@ -96,7 +94,7 @@ class Session {
   // A network failure: ends the session (refused = the peer rejected us).
   struct Disconnected {
     std::string reason;
-    bool refused = false;
+    SessionEnd::Kind kind = SessionEnd::Kind::kDisconnected;
   };
 
   void Connect() {
@@ -116,7 +114,8 @@ class Session {
     stream_.handshake(boost::asio::ssl::stream_base::client, ec);
     if (ec) {
       throw Disconnected{
-          "TLS handshake failed: " + wire::DescribeTlsError(ec, stream_.native_handle()), true};
+          "TLS handshake failed: " + wire::DescribeTlsError(ec, stream_.native_handle()),
+          SessionEnd::Kind::kRefused};
     }
   }
 
@@ -155,7 +154,8 @@ class Session {
       const std::string why = wire::DescribeTlsError(ec, stream_.native_handle());
       // A refused certificate shows up as an alert on the first read (TLS 1.3).
       const bool refused = why.find("refused our certificate") != std::string::npos;
-      throw Disconnected{"connection lost: " + why, refused};
+      throw Disconnected{"connection lost: " + why,
+                         refused ? SessionEnd::Kind::kRefused : SessionEnd::Kind::kDisconnected};
     }
     decoder_.Feed(std::span<const uint8_t>(buffer, n));
   }
@@ -180,8 +180,10 @@ class Session {
       const wire::Message message = wire::DecodeMessage(*frame);
       if (const auto* bye = std::get_if<wire::Bye>(&message)) return *bye;
       if (std::holds_alternative<wire::Heartbeat>(message)) continue;
-      if (const auto* error = std::get_if<wire::ErrorMessage>(&message))
-        throw Disconnected{"coordinator error during a task: " + error->message};
+      if (const auto* error = std::get_if<wire::ErrorMessage>(&message)) {
+        throw Disconnected{"coordinator error during a task: " + error->message,
+                           KindOfCoordinatorError(error->code)};
+      }
       throw wire::ProtocolError("unexpected message from the coordinator during a task");
     }
   }
@@ -299,6 +301,25 @@ class Session {
 };
 
 }  // namespace
+
+SessionEnd::Kind KindOfCoordinatorError(wire::ErrorCode code) {
+  switch (code) {
+    case wire::ErrorCode::kUnauthorized:
+    case wire::ErrorCode::kUnsupportedVersion:
+      return SessionEnd::Kind::kRefused;
+    case wire::ErrorCode::kReplaced:
+      return SessionEnd::Kind::kReplaced;
+    default:
+      return SessionEnd::Kind::kDisconnected;
+  }
+}
+
+std::string ReplacedExitMessage(const std::string& client_id) {
+  return "another device is using this client's certificate (client id " + client_id +
+         "); each device needs its own certificate (edgefl certs issue-client). The coordinator "
+         "replaced this connection with a newer one using the same id; not reconnecting, so the "
+         "other device keeps its place";
+}
 
 SessionEnd RunCoordinatorSession(const SessionOptions& options, const datasets::Dataset& data,
                                  const LogFn& log) {

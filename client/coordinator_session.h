@@ -39,10 +39,20 @@ struct SessionEnd {
     kBye,           // the coordinator finished with this client: stop
     kDisconnected,  // the connection failed or dropped: reconnect later
     kRefused,       // the coordinator refused us (certificate, id, version): stop
+    kReplaced,      // a newer connection with our client id took over: stop, do not
+                    // reconnect (another device is using this certificate)
   } kind = Kind::kDisconnected;
   std::string reason;
   int64_t tasks_done = 0;  // train + eval tasks answered in this session
 };
+
+// What a session ended by the coordinator's Error{code} means for the
+// device: kRefused (unauthorized, unsupported version: retrying cannot
+// help), kReplaced (replaced), otherwise kDisconnected (reconnect later).
+SessionEnd::Kind KindOfCoordinatorError(wire::ErrorCode code);
+
+// The line edgefl-client exits with after a kReplaced session end.
+std::string ReplacedExitMessage(const std::string& client_id);
 
 // A line for the log ("I ...", "W ...").
 using LogFn = std::function<void(char level, const std::string& line)>;

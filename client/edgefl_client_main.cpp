@@ -1,6 +1,8 @@
 // edgefl-client: the on-device client. Loads its share of the data, connects
 // to the coordinator over mutual TLS, trains when asked, and reconnects with
-// back-off when the connection drops, until the coordinator says Bye.
+// back-off when the connection drops, until the coordinator says Bye; exits
+// (status 2) without reconnecting when another connection with its client id
+// replaced it (docs/protocol.md, error code 8).
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -155,6 +157,12 @@ int Run(int argc, char** argv) {
     if (end.kind == Kind::kBye) {
       Log(id, 'I', "coordinator said bye (" + end.reason + "); exiting");
       return edgefl::kExitOk;
+    }
+    if (end.kind == Kind::kReplaced) {
+      // Reconnecting would replace the other device, which would replace
+      // this one again: the two would take turns forever.
+      Log(id, 'E', edgefl::client::ReplacedExitMessage(id) + " (" + end.reason + ")");
+      return edgefl::kExitUsage;
     }
     if (end.kind == Kind::kRefused) {
       Log(id, 'E', "refused by the coordinator: " + end.reason);

@@ -12,17 +12,55 @@ double UnixNow() {
 
 }  // namespace
 
+std::string Ordinal(uint64_t n) {
+  const uint64_t tens = n % 100;
+  const char* suffix = "th";
+  if (tens < 11 || tens > 13) {
+    switch (n % 10) {
+      case 1:
+        suffix = "st";
+        break;
+      case 2:
+        suffix = "nd";
+        break;
+      case 3:
+        suffix = "rd";
+        break;
+      default:
+        break;
+    }
+  }
+  return std::to_string(n) + suffix;
+}
+
+std::string ReplacementWarning(const std::string& client_id, const std::string& old_peer,
+                               const std::string& new_peer, uint64_t count) {
+  return client_id + ": new connection from " + new_peer + " replaces the live session from " +
+         old_peer + " (" + Ordinal(count) +
+         " replacement in this run); if both are running, two devices share this client's "
+         "certificate and each needs its own";
+}
+
+std::string ReplacedMessage(const std::string& client_id, const std::string& new_peer) {
+  return client_id + " replaced by a new connection from " + new_peer +
+         " with the same client id: another device is using this client's certificate (client "
+         "id " +
+         client_id + "); each device needs its own certificate";
+}
+
 ClientRegistry::ClientRegistry(size_t min_clients, Logger logger)
     : min_clients_(std::max<size_t>(min_clients, 1)), logger_(std::move(logger)) {}
 
 void ClientRegistry::Add(const std::shared_ptr<RemoteClient>& client) {
   std::shared_ptr<RemoteClient> replaced;
+  uint64_t count = 0;
   {
     std::lock_guard lock(mutex_);
     const double now = UnixNow();
     Entry& entry = clients_[client->client_id()];
     replaced = std::move(entry.session);
     if (!replaced) ++connected_;
+    if (replaced) count = ++entry.replacements;
     entry.session = client;
     if (entry.record.client_id.empty()) {
       entry.record.client_id = client->client_id();
@@ -36,8 +74,8 @@ void ClientRegistry::Add(const std::shared_ptr<RemoteClient>& client) {
   }
   changed_.notify_all();
   if (replaced) {
-    logger_.Info(client->client_id() + ": new connection replaces the previous one");
-    replaced->Stop(client->client_id() + " replaced by a new connection", /*send_bye=*/false);
+    logger_.Warn(ReplacementWarning(client->client_id(), replaced->peer(), client->peer(), count));
+    replaced->StopReplaced(ReplacedMessage(client->client_id(), client->peer()));
   }
 }
 
@@ -120,6 +158,12 @@ bool ClientRegistry::WaitForClients(size_t n, std::chrono::milliseconds timeout)
 size_t ClientRegistry::size() const {
   std::lock_guard lock(mutex_);
   return connected_;
+}
+
+uint64_t ClientRegistry::replacements(const std::string& client_id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = clients_.find(client_id);
+  return it == clients_.end() ? 0 : it->second.replacements;
 }
 
 std::vector<std::shared_ptr<RemoteClient>> ClientRegistry::Connected() const {

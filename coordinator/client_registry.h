@@ -4,12 +4,16 @@
 //
 // A client joins when its session has been authenticated (TLS handshake and
 // Hello) and leaves when the session closes. A second connection with the
-// same client id replaces the first (the old session is stopped): a device
-// that reconnects after a network change must not wait for its dead
-// connection to time out. Clients that join during a round become eligible
-// from the next one (each round works on its own snapshot); clients that
-// leave during a round stay in that round's snapshot and fail their tasks
-// at once ("<id> disconnected"), which the round engine records as dropped.
+// same client id replaces the first: the newer connection wins at once (a
+// device that reconnects after a network change must not wait for its dead
+// connection to time out), and the old session is told why (Error code
+// `replaced`, RemoteClient::StopReplaced) so a second device holding the same
+// certificate stops instead of reconnecting. Every replacement of a live
+// session is a warning naming the id, both peer addresses and how many times
+// that id was replaced in this run (ReplacementWarning). Clients that join during a round become
+// eligible from the next one (each round works on its own snapshot); clients that leave during a
+// round stay in that round's snapshot and fail their tasks at once ("<id> disconnected"), which the
+// round engine records as dropped.
 //
 // The selector's history of a client (rounds participated, last round) is
 // kept across reconnections.
@@ -50,7 +54,25 @@ class RemoteClient : public engine::ClientProxy {
   virtual void Stop(const std::string& reason, bool send_bye) = 0;
   // The device profile the client reported, as JSON text (for the log).
   virtual std::string ProfileJson() const = 0;
+  // The peer's address ("127.0.0.1:53422"), for the log.
+  virtual const std::string& peer() const = 0;
+  // Closes the connection because a newer one with the same client id
+  // replaced it: pending tasks fail with `message` and the client is told
+  // with Error{replaced, message} (docs/protocol.md).
+  virtual void StopReplaced(const std::string& message) = 0;
 };
+
+// "1st", "2nd", "3rd", "4th", ..., "11th", "12th", "13th", "21st", ...
+std::string Ordinal(uint64_t n);
+
+// The warning logged when the live session of `client_id` from `old_peer`
+// is replaced by a new connection from `new_peer`, the `count`th
+// replacement of that id in this run.
+std::string ReplacementWarning(const std::string& client_id, const std::string& old_peer,
+                               const std::string& new_peer, uint64_t count);
+
+// What the replaced session is told (Error message and its tasks' failure).
+std::string ReplacedMessage(const std::string& client_id, const std::string& new_peer);
 
 // A registered client as the deployment knows it.
 struct RegisteredClient {
@@ -69,7 +91,8 @@ class ClientRegistry final : public engine::ClientSource {
   ClientRegistry& operator=(const ClientRegistry&) = delete;
 
   // Registers an authenticated client. A connected client with the same id
-  // is stopped ("replaced by a new connection") and replaced.
+  // is stopped (StopReplaced: "replaced by a new connection ...") and
+  // replaced, with a warning (ReplacementWarning).
   void Add(const std::shared_ptr<RemoteClient>& client);
   // Unregisters `client` if it is the registered session for its id (a
   // replaced session leaving does not remove its successor). Safe to call
@@ -90,6 +113,9 @@ class ClientRegistry final : public engine::ClientSource {
   bool WaitForClients(size_t n, std::chrono::milliseconds timeout) const;
 
   size_t size() const;
+  // How many times a live session of `client_id` was replaced by a newer
+  // connection since this registry was created (0 for an unknown id).
+  uint64_t replacements(const std::string& client_id) const;
   std::vector<std::shared_ptr<RemoteClient>> Connected() const;
   // Every client seen since the process started, connected or not, by id.
   std::vector<RegisteredClient> Known() const;
@@ -109,7 +135,8 @@ class ClientRegistry final : public engine::ClientSource {
     // Selector history (rounds participated, last round), carried to the
     // client's next session.
     algorithms::ClientInfo history;
-    bool history_set = false;  // history holds something to restore
+    bool history_set = false;   // history holds something to restore
+    uint64_t replacements = 0;  // live sessions of this id replaced by a newer one
   };
 
   const size_t min_clients_;  // constant after construction

@@ -569,6 +569,21 @@ void TlsClientSession::DoStop(const std::string& reason, bool send_bye) {
   }
 }
 
+void TlsClientSession::StopReplaced(const std::string& message) {
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), message] { self->DoStopReplaced(message); });
+}
+
+void TlsClientSession::DoStopReplaced(const std::string& message) {
+  if (state_ != State::kActive) {
+    DoStop(message, /*send_bye=*/false);
+    return;
+  }
+  FailPending(message);
+  logger_.Info(name_ + " (" + peer_ + "): closing, replaced by a newer connection");
+  SendFinal(wire::EncodeMessage(wire::ErrorMessage{wire::ErrorCode::kReplaced, message}));
+}
+
 void TlsClientSession::FailPending(const std::string& message) {
   if (fit_) {
     fit_->promise->set_exception(std::make_exception_ptr(Error(message)));

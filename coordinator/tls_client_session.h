@@ -143,6 +143,9 @@ class TlsClientSession final : public RemoteClient,
   // first and given close_linger to close its end.
   void Stop(const std::string& reason, bool send_bye) override;
   std::string ProfileJson() const override;
+  // Pending futures fail with `message`; an active client is sent
+  // Error{replaced, message} and given close_linger to close its end.
+  void StopReplaced(const std::string& message) override;
   algorithms::ClientInfo& info() override { return info_; }
   // Sends TrainTask{round (SetRound), instructions, *global}. Never blocks.
   std::future<train::FitResult> Fit(engine::SharedParameters global,
@@ -152,7 +155,7 @@ class TlsClientSession final : public RemoteClient,
 
   // ---- Observers (any thread) ----
   // "127.0.0.1:53422".
-  const std::string& peer() const { return peer_; }
+  const std::string& peer() const override { return peer_; }
   bool closed() const { return closed_.load(); }
   bool authenticated() const { return authenticated_.load(); }
   uint64_t bytes_in() const { return bytes_in_.load(); }    // frame bytes received
@@ -200,6 +203,7 @@ class TlsClientSession final : public RemoteClient,
   // Refuses an unauthenticated client with Error(code) and closes.
   void Refuse(wire::ErrorCode code, const std::string& why);
   void DoStop(const std::string& reason, bool send_bye);
+  void DoStopReplaced(const std::string& message);
   // Fails the pending futures with edgefl::Error(message).
   void FailPending(const std::string& message);
   // Closes the socket, cancels the timers, fails what is pending, calls

@@ -141,6 +141,7 @@ enum class ErrorCode : uint16_t {
   kTrainingFailed = 5,      // the client could not finish (diverged, out of memory)
   kBusy = 6,                // coordinator at its connection limit; retry later
   kInternal = 7,            // anything else
+  kReplaced = 8,            // a newer connection with the same client id took over this session
 };
 
 // Either direction: the sender refuses something and then closes.

@@ -108,6 +108,13 @@ int Federation::WaitListening(Process& coordinator) {
 }
 
 Process& Federation::StartClient(int k, int port, const std::vector<std::string>& extra_args) {
+  Process& p = StartClientAs(k, port, ClientName(k), extra_args);
+  clients_started_.push_back(&p);
+  return p;
+}
+
+Process& Federation::StartClientAs(int k, int port, const std::string& tag,
+                                   const std::vector<std::string>& extra_args) {
   const std::string certs = (dir_ / "certs").string() + "/";
   std::vector<std::string> argv = {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client",
                                    "--coordinator",
@@ -127,10 +134,7 @@ Process& Federation::StartClient(int k, int port, const std::vector<std::string>
                                    "--retry-for",
                                    "60"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  Process& p = Start(ClientName(k), std::move(argv), dir_ / (ClientName(k) + ".out"),
-                     dir_ / (ClientName(k) + ".log"));
-  clients_started_.push_back(&p);
-  return p;
+  return Start(tag, std::move(argv), dir_ / (tag + ".out"), dir_ / (tag + ".log"));
 }
 
 void Federation::StartClients(int n, int port) {

@@ -64,6 +64,11 @@ class Federation {
   // Starts edgefl-client number k against 127.0.0.1:port with `extra_args`
   // appended (e.g. {"--byzantine", "nan"}); stderr to client-K.log.
   Process& StartClient(int k, int port, const std::vector<std::string>& extra_args = {});
+  // Starts another edgefl-client with client k's certificate and data
+  // share (a second device holding the same certificate); stderr to
+  // TAG.log. Not one of clients(): RequireRunCompleted does not wait for it.
+  Process& StartClientAs(int k, int port, const std::string& tag,
+                         const std::vector<std::string>& extra_args = {});
   // Starts clients 0..n-1 (StartClient) against 127.0.0.1:port.
   void StartClients(int n, int port);
   // Starts `edgefl-client --load-sessions n` (certificates client-0..n-1)

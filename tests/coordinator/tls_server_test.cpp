@@ -266,6 +266,12 @@ class TestClient {
     stream_.lowest_layer().close(ignored);
   }
 
+  // "127.0.0.1:53422": this end of the connection, as the server sees it.
+  std::string LocalAddress() {
+    error_code ec;
+    return wire::FormatEndpoint(stream_.lowest_layer().local_endpoint(ec));
+  }
+
  private:
   static ssl::context Bare(const Pki& pki) {
     ssl::context ctx(ssl::context::tls_client);
@@ -670,10 +676,23 @@ TEST_CASE("ClientRegistry: a second connection with the same id replaces the fir
   REQUIRE_FALSE(new_client.Connect(coordinator.port()));
   new_client.Hello("dev-1");
   CHECK(FailureOf(pending).find("replaced by a new connection") != std::string::npos);
+  // The newer connection wins; the older one is told why, with the code a
+  // client acts on (it must not reconnect and replace the newer one).
+  const auto told = old_client.ReceiveAs<wire::ErrorMessage>();
+  CHECK(told.code == wire::ErrorCode::kReplaced);
+  CHECK(told.message.find("another device is using this client's certificate (client id dev-1)") !=
+        std::string::npos);
   error_code ec;
   CHECK_FALSE(old_client.Receive(&ec).has_value());
   CHECK(coordinator.registry().size() == 1);
+  CHECK(coordinator.registry().replacements("dev-1") == 1);
   CHECK(coordinator.Session("dev-1") != old_session);
+  // The operator sees a warning naming the id and both addresses, counted.
+  CHECK_MESSAGE(
+      coordinator.log().WaitFor({"W dev-1: new connection from " + new_client.LocalAddress() +
+                                     " replaces the live session from " + old_client.LocalAddress(),
+                                 "1st replacement in this run"}),
+      coordinator.log().All());
 }
 
 TEST_CASE("ClientRegistry: ClientsForRound waits for min_clients and stops on request") {
