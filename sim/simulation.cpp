@@ -41,6 +41,18 @@ class FixedClients final : public engine::ClientSource {
   std::vector<std::shared_ptr<engine::ClientProxy>> clients_;
 };
 
+SimulationResult ResultOf(const engine::ExperimentResult& run) {
+  SimulationResult result;
+  result.run_id = run.run_id;
+  result.first_round = run.first_round;
+  result.last_round = run.last_round;
+  result.final_accuracy = run.final_accuracy;
+  result.best_accuracy = run.best_accuracy;
+  result.seconds = run.seconds;
+  result.interrupted = run.interrupted;
+  return result;
+}
+
 // The fleet model the config's heterogeneity keys describe.
 HeterogeneityOptions HeterogeneityFrom(const engine::ExperimentConfig& c) {
   HeterogeneityOptions h;
@@ -125,15 +137,8 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   if (async) {
     const engine::AsyncExperimentResult run =
         RunAsyncSimulation(config, data.test, proxies, fleet, progress, stop);
-    SimulationResult result;
-    result.run_id = run.run_id;
-    result.first_round = run.first_round;
-    result.last_round = run.last_round;
-    result.final_accuracy = run.final_accuracy;
-    result.best_accuracy = run.best_accuracy;
-    result.seconds = run.seconds;
+    SimulationResult result = ResultOf(run);
     result.virtual_seconds = run.virtual_seconds;
-    result.interrupted = run.interrupted;
     return result;
   }
   // Sync rounds run on the same virtual clock: each task takes its planned
@@ -167,17 +172,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
     const double from = fleet.NextAvailable(k, t);
     return std::pair<double, double>(from, std::isfinite(from) ? fleet.OnlineUntil(k, from) : from);
   };
-  const engine::ExperimentResult run = engine::RunExperiment(config, data.test, clients, options);
-
-  SimulationResult result;
-  result.run_id = run.run_id;
-  result.first_round = run.first_round;
-  result.last_round = run.last_round;
-  result.final_accuracy = run.final_accuracy;
-  result.best_accuracy = run.best_accuracy;
-  result.seconds = run.seconds;
-  result.interrupted = run.interrupted;
-  return result;
+  return ResultOf(engine::RunExperiment(config, data.test, clients, options));
 }
 
 }  // namespace edgefl::sim
