@@ -52,7 +52,8 @@ void CheckAlgorithms(const ExperimentConfig& config, size_t fleet_size);
 void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data);
 // Marks run `run_id` failed with `error`'s message. Never throws: a second
 // failure (e.g. the disk is still full) must not hide the first, which the
-// caller rethrows.
+// caller rethrows. On a log found damaged the write is refused (storage
+// sets the connection query_only), so nothing is written into it.
 void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error);
 // The run config.run_name names in `log`, checked for a resume in
 // config.mode: nullopt when there is none; ConfigError when it is complete

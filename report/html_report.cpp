@@ -21,6 +21,7 @@ using storage::UpdateStatus;
 constexpr const char* kAccepted = "#59a14f";
 constexpr const char* kRejected = "#f28e2b";
 constexpr const char* kDropped = "#e15759";
+constexpr const char* kDiscarded = "#76b7b2";
 constexpr const char* kIdle = "#e8e8e8";
 
 std::string Percent(std::optional<double> value) {
@@ -36,6 +37,47 @@ std::string Td(const std::string& html, bool number = false) {
 
 const std::string& RunName(const RunDetail& run) {
   return run.summary.run.spec.name;
+}
+
+// The run's status as `edgefl runs` shows it: "orphaned" for a run marked
+// running that no process owns (its process died; the next coordinator or
+// `edgefl sim` of it records that and resumes it).
+std::string StatusText(const RunDetail& run) {
+  if (run.owner_lost) return "orphaned";
+  return std::string(storage::ToString(run.summary.run.status));
+}
+
+// The status cell: the status, its reason (or why a run is orphaned) as a
+// tooltip.
+std::string StatusHtml(const RunDetail& run) {
+  const storage::RunInfo& info = run.summary.run;
+  std::string why = info.status_reason;
+  if (run.owner_lost) {
+    why = "marked running, but its owner" + (info.owner.empty() ? "" : " (" + info.owner + ")") +
+          " is gone; the next run of it resumes it";
+  }
+  const std::string status = EscapeXml(StatusText(run));
+  if (why.empty()) return status;
+  return "<span title=\"" + EscapeXml(why) + "\">" + status + "</span>";
+}
+
+// " · owner pid 1234 on host h" with "(gone)" for an orphaned run and
+// "(last)" for one that ended; "" when no owner is recorded.
+std::string OwnerText(const RunDetail& run) {
+  const storage::RunInfo& info = run.summary.run;
+  if (info.owner.empty()) return "";
+  std::string text = " &#183; owner " + EscapeXml(info.owner);
+  if (run.owner_lost) return text + " (gone)";
+  return info.status == storage::RunStatus::kRunning ? text : text + " (last)";
+}
+
+// Usable updates of `round` that went into no model (the round kept the
+// previous one).
+int64_t Discarded(const RunDetail& run, int64_t round) {
+  int64_t n = 0;
+  for (const ClientUpdateRecord& u : run.updates)
+    n += u.round == round && u.status == UpdateStatus::kDiscarded;
+  return n;
 }
 
 // Seconds from the run's start to the end of each round, by round.
@@ -98,10 +140,7 @@ std::string SummaryTable(std::span<const RunDetail> runs) {
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunDetail& run = runs[i];
     const storage::RunInfo& info = run.summary.run;
-    std::string status = EscapeXml(std::string(storage::ToString(info.status)));
-    if (!info.status_reason.empty()) {
-      status = "<span title=\"" + EscapeXml(info.status_reason) + "\">" + status + "</span>";
-    }
+    const std::string status = StatusHtml(run);
     std::string rounds = std::to_string(run.summary.rounds_completed);
     if (info.spec.planned_rounds > 0) rounds += " / " + std::to_string(info.spec.planned_rounds);
     out += "<tr>" +
@@ -203,6 +242,7 @@ std::string ParticipationGrid(const RunDetail& run, size_t max_clients, size_t* 
   grid.categories = {{"accepted", kAccepted},
                      {"rejected", kRejected},
                      {"dropped", kDropped},
+                     {"discarded (round kept the model)", kDiscarded},
                      {"not selected", kIdle}};
   std::map<std::string, size_t> row_of;
   for (const std::string& id : ids) {
@@ -215,16 +255,51 @@ std::string ParticipationGrid(const RunDetail& run, size_t max_clients, size_t* 
     column_of[r] = grid.columns.size();
     grid.columns.push_back(std::to_string(r));
   }
-  grid.cells.assign(grid.rows.size(), std::vector<int>(grid.columns.size(), 3));
+  grid.cells.assign(grid.rows.size(), std::vector<int>(grid.columns.size(), 4));
   for (const ClientUpdateRecord& u : run.updates) {
     auto row = row_of.find(u.client_id);
     if (row == row_of.end()) continue;
-    const int k = u.status == UpdateStatus::kAccepted   ? 0
-                  : u.status == UpdateStatus::kRejected ? 1
-                                                        : 2;
+    const int k = u.status == UpdateStatus::kAccepted    ? 0
+                  : u.status == UpdateStatus::kRejected  ? 1
+                  : u.status == UpdateStatus::kDiscarded ? 3
+                                                         : 2;
     grid.cells[row->second][column_of[u.round]] = k;
   }
   return RenderCategoryGrid(grid);
+}
+
+// The rounds that kept the previous model (quorum not reached, no usable
+// update), with why and how many usable updates went into no model; "" if
+// every round made a new one.
+std::string KeptRoundsTable(const RunDetail& run) {
+  std::string rows;
+  for (const RoundRecord& r : run.rounds) {
+    if (r.aggregated) continue;
+    rows += "<tr>" + Td(std::to_string(r.round), true) + Td(EscapeXml(r.outcome)) +
+            Td(std::to_string(Discarded(run, r.round)), true) +
+            Td(std::to_string(r.dropped), true) + Td(std::to_string(r.rejected), true) + "</tr>\n";
+  }
+  if (rows.empty()) return "";
+  return "<h3>Rounds that kept the previous model</h3>\n"
+         "<table class=\"summary kept\"><thead><tr><th>round</th><th>outcome</th>"
+         "<th>discarded</th><th>dropped</th><th>rejected</th></tr></thead><tbody>\n" +
+         rows +
+         "</tbody></table>\n<p class=\"note\">Discarded updates were usable but went into no "
+         "model: their round made none.</p>\n";
+}
+
+// What happened to the run besides its rounds (resumes, config changes
+// "key: old -> new", lost owners), in order; "" if nothing.
+std::string EventsTable(const RunDetail& run) {
+  if (run.events.empty()) return "";
+  std::string out =
+      "<h3>Events</h3>\n<table class=\"summary events\"><thead><tr><th>after round</th>"
+      "<th>event</th><th>detail</th></tr></thead><tbody>\n";
+  for (const storage::RunEvent& e : run.events) {
+    out += "<tr>" + Td(std::to_string(e.round), true) + Td(EscapeXml(e.kind)) +
+           Td(EscapeXml(e.detail)) + "</tr>\n";
+  }
+  return out + "</tbody></table>\n";
 }
 
 constexpr const char* kStyle = R"css(
@@ -343,8 +418,9 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     html += "<p class=\"meta\">id " + std::to_string(info.id) + " &#183; " +
             EscapeXml(info.spec.strategy) + " &#183; " + EscapeXml(info.spec.model_spec) +
             " &#183; seed " + std::to_string(info.spec.seed) + " &#183; " +
-            EscapeXml(std::string(storage::ToString(info.status))) +
-            (info.status_reason.empty() ? "" : ": " + EscapeXml(info.status_reason)) + "</p>\n";
+            EscapeXml(StatusText(run)) +
+            (info.status_reason.empty() ? "" : ": " + EscapeXml(info.status_reason)) +
+            OwnerText(run) + "</p>\n";
     size_t clients = 0;
     const std::string grid = ParticipationGrid(run, options.max_grid_clients, &clients);
     std::string caption;
@@ -354,6 +430,8 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     }
     html +=
         "<div class=\"charts\">\n" + Figure(grid, caption) + Figure(FailureChart(run)) + "</div>\n";
+    html += KeptRoundsTable(run);
+    html += EventsTable(run);
     html +=
         "<h3>Configuration</h3>\n<pre class=\"config\">" + EscapeXml(info.spec.config) + "</pre>\n";
   }

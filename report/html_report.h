@@ -3,12 +3,13 @@
 // per wall-clock second, and per virtual second for runs that record
 // rounds.virtual_time) with the runs overlaid; per-class accuracy of each
 // final model; the staleness histogram; and for each run its participation
-// per client and round, its dropped/rejected updates per round and its
-// configuration. Charts are inline SVG (report/svg_plot.h); the file fetches
-// nothing and runs one inline script, which only marks the page as
-// rendered (body data-rendered="ok" when every <svg> has a non-zero size and
-// no script error occurred) for automated checks. Every text from the log
-// is escaped.
+// per client and round (accepted, rejected, dropped, discarded), its
+// dropped/rejected updates per round, the rounds that kept the previous
+// model with their outcome, its events (resumes, config changes, lost
+// owners) and its configuration; a run whose owner is gone is "orphaned". Charts are inline SVG
+// (report/svg_plot.h); the file fetches nothing and runs one inline script, which only marks the
+// page as rendered (body data-rendered="ok" when every <svg> has a non-zero size and no script
+// error occurred) for automated checks. Every text from the log is escaped.
 #pragma once
 
 #include <span>

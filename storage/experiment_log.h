@@ -69,8 +69,11 @@ class ExperimentLog {
   // directory, permissions, missing file with read_only or
   // !create_if_missing) or an upgrade cannot be written; DataError if it is
   // not an edgefl experiment log (a text file, another application's SQLite
-  // database), was written by a newer edgefl, or needs an upgrade but is
-  // opened read_only.
+  // database), was written by a newer edgefl, needs an upgrade but is
+  // opened read_only, or, unless read_only, is damaged (PRAGMA quick_check
+  // fails; checked before anything is written, so the file is left exactly
+  // as it was). Once a write finds the file damaged (SQLITE_CORRUPT), every
+  // later write on this ExperimentLog throws DataError without writing.
   explicit ExperimentLog(const std::filesystem::path& path, const Options& options);
   explicit ExperimentLog(const std::filesystem::path& path) : ExperimentLog(path, Options{}) {}
   ~ExperimentLog();

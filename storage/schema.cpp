@@ -240,6 +240,11 @@ int64_t EnsureSchema(SqliteDb& db, std::span<const Migration> migrations) {
   const int64_t application_id = db.QueryInt("PRAGMA application_id");
   const int64_t version = db.QueryInt("PRAGMA user_version");
   CheckHeader(db, application_id, version, newest);
+  // A log opened for writing is checked before anything is written to it
+  // (the upgrade below, WAL mode, the run's rows): writing into a damaged
+  // file can spread the damage, and a run recorded there would be lost with
+  // it. Readers are not checked: they write nothing (docs/robustness.md).
+  if (db.mode() != SqliteDb::Mode::kReadOnly) db.CheckNotDamaged();
   if (version == newest) return version;
   if (db.mode() == SqliteDb::Mode::kReadOnly) {
     if (version == 0 && application_id == 0) {

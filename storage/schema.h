@@ -85,6 +85,9 @@ std::span<const Migration> Migrations();
 // application_id or with tables but no edgefl application_id ("not an edgefl
 // experiment log"), if its version is newer than this build knows ("written
 // by a newer edgefl"), or, when db is read-only, if it needs an upgrade.
+// When db is not read-only, the file is checked (SqliteDb::CheckNotDamaged,
+// PRAGMA quick_check) before anything is written: a damaged file is a
+// DataError and stays byte-for-byte unchanged.
 // Throws IoError if an upgrade cannot be written (and the file is unchanged).
 // REQUIRES: migrations[i].from_version == i.
 int64_t EnsureSchema(SqliteDb& db, std::span<const Migration> migrations = Migrations());

@@ -1,8 +1,10 @@
 #include "storage/sqlite_db.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sys/statvfs.h>
 #include <utility>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -71,6 +73,12 @@ void SqliteDb::Fail(int rc) const {
   const std::string during = operation_.empty() ? "" : " while " + operation_;
   const std::string sqlite = " (SQLite: " + detail + ")";
   const int primary = rc & 0xff;
+  if (primary == SQLITE_READONLY && damaged_ && mode_ != Mode::kReadOnly) {
+    // PRAGMA query_only, set when the damage was found, refused the write.
+    throw DataError(prefix + "refusing to write" + during +
+                    ": the file was found damaged, so nothing more is written to it; " +
+                    DamagedAdvice());
+  }
   if ((primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) && mode_ != Mode::kReadOnly &&
       OnReadOnlyFileSystem(path_)) {
     throw IoError(prefix + "cannot write" + during + ": the file system is mounted read-only" +
@@ -108,8 +116,9 @@ void SqliteDb::Fail(int rc) const {
       throw DataError(prefix + "not an edgefl experiment log (the file is not an SQLite database)" +
                       sqlite);
     case SQLITE_CORRUPT:
-      throw DataError(prefix + "the file is corrupted" + during + sqlite +
-                      "; restore it from a backup (PRAGMA integrity_check lists the damage)");
+      MarkDamaged();
+      throw DataError(prefix + "the file is corrupted" + during + sqlite + "; " + DamagedAdvice() +
+                      " (PRAGMA integrity_check lists the damage)");
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
         throw DuplicateError(prefix + "duplicate record" + during + sqlite);
@@ -118,6 +127,51 @@ void SqliteDb::Fail(int rc) const {
     default:
       throw IoError(prefix + "SQLite error" + during + sqlite);
   }
+}
+
+void SqliteDb::CheckNotDamaged() {
+  OperationScope scope(*this, "checking the file (PRAGMA quick_check)");
+  // At most 3 problems: enough to say what is wrong, and the check stops
+  // there instead of listing every damaged page.
+  std::vector<std::string> problems;
+  sqlite3_stmt* check = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA quick_check(3)", -1, &check, nullptr);
+  while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+    rc = sqlite3_step(check);
+    if (rc == SQLITE_ROW) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(check, 0));
+      problems.emplace_back(text != nullptr ? text : "");
+    }
+  }
+  // Damage the check cannot read past (e.g. a page that is no b-tree page)
+  // fails the statement itself: that is SQLite's report then.
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_CORRUPT) problems.emplace_back(sqlite3_errmsg(db_));
+  sqlite3_finalize(check);
+  if (rc != SQLITE_DONE && primary != SQLITE_CORRUPT) Fail(rc);
+  if (problems.size() == 1 && problems.front() == "ok") return;
+  std::string report;
+  for (const std::string& problem : problems) {
+    std::string line = problem;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    report += (report.empty() ? "" : "; ") + line;
+  }
+  MarkDamaged();
+  throw DataError("experiment log " + path_.string() +
+                  ": the file is damaged (SQLite's PRAGMA quick_check: " + report +
+                  "); nothing was written to it; " + DamagedAdvice());
+}
+
+void SqliteDb::MarkDamaged() const {
+  damaged_ = true;
+  if (db_ != nullptr) sqlite3_exec(db_, "PRAGMA query_only = 1", nullptr, nullptr, nullptr);
+}
+
+std::string SqliteDb::DamagedAdvice() const {
+  return "restore it from a backup, or copy what SQLite can still read into a new file (sqlite3 " +
+         path_.string() +
+         " .recover | sqlite3 recovered.db) and use that; or point --db (the config's 'db' key) "
+         "at another file";
 }
 
 void SqliteDb::FailData(const std::string& what) const {

@@ -12,7 +12,9 @@
 //   SQLITE_CANTOPEN         IoError "... cannot open ..."
 //   SQLITE_BUSY / LOCKED    IoError "... locked by another writer ..."
 //   SQLITE_NOTADB           DataError "... not an edgefl experiment log ..."
-//   SQLITE_CORRUPT          DataError "... the file is corrupted ..."
+//   SQLITE_CORRUPT          DataError "... the file is corrupted ..."; the
+//                           connection is then marked damaged (below)
+//   a write on a damaged connection  DataError "... refusing to write ..."
 //   SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE   storage::DuplicateError
 //   other SQLITE_CONSTRAINT DataError "... invalid record ..."
 //   anything else           IoError with SQLite's message
@@ -69,6 +71,21 @@ class SqliteDb {
   Mode mode() const { return mode_; }
   sqlite3* handle() { return db_; }
 
+  // Checks the whole file with PRAGMA quick_check (every page and b-tree
+  // is read once; index contents are not compared with their tables, which
+  // PRAGMA integrity_check would add at O(N log N)). Throws DataError naming
+  // the file, the first problems SQLite reported and what to do (restore a
+  // backup, `sqlite3 FILE .recover`, or another log file) if it is damaged,
+  // and marks the connection damaged. Writes nothing.
+  void CheckNotDamaged();
+
+  // True once this connection found the file damaged (CheckNotDamaged, or a
+  // statement failed with SQLITE_CORRUPT). From then on every write on it is
+  // refused by SQLite (PRAGMA query_only) and throws DataError "... refusing
+  // to write ...", so an error path (e.g. marking the run failed) cannot add
+  // to the damage; reads are still attempted.
+  bool damaged() const { return damaged_; }
+
   // Throws the exception for SQLite result code `rc` (see the file comment).
   [[noreturn]] void Fail(int rc) const;
   // Throws DataError "experiment log <path>: <what>".
@@ -94,6 +111,13 @@ class SqliteDb {
   Mode mode_;
   int busy_timeout_ms_;
   std::string operation_;  // innermost OperationScope, "" outside any
+  // Set by MarkDamaged; mutable because Fail (const) finds the damage.
+  mutable bool damaged_ = false;
+
+  // Sets damaged_ and PRAGMA query_only on this connection. Never throws.
+  void MarkDamaged() const;
+  // What to do about a damaged file: restore, recover, or another file.
+  std::string DamagedAdvice() const;
 };
 
 // A prepared statement. Parameters are 1-based (as in SQLite), columns

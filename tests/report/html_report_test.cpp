@@ -153,6 +153,77 @@ TEST_CASE("Runs with a virtual clock get accuracy and loss per virtual second") 
   CHECK(staleness.find("async-run, 2: 1") != std::string::npos);
 }
 
+TEST_CASE("The report shows kept rounds discarded updates events and an orphaned run") {
+  TempDir dir;
+  const auto db = dir / "log.db";
+  {
+    storage::ExperimentLog log(db);
+    const int64_t run = log.BeginRun(storage::test::SampleRun("kept-run"));
+    log.SetOwner(run, "pid 4242 on host edge-1");
+    storage::test::CommitSampleRound(log, run, 1);
+    // Round 2 kept the model: one usable update (discarded), two dropped.
+    storage::RoundRecord kept = storage::test::SampleRound(2);
+    kept.model_version = 1;
+    kept.completed = 0;
+    kept.dropped = 2;
+    kept.aggregated = false;
+    kept.outcome = "quorum not reached: 1 of 3 updates, 2 needed";
+    std::vector<storage::ClientUpdateRecord> updates = {storage::test::SampleUpdate(2, "c1"),
+                                                        storage::test::SampleUpdate(2, "c2"),
+                                                        storage::test::SampleUpdate(2, "c3")};
+    updates[0].status = storage::UpdateStatus::kDiscarded;
+    updates[1].status = storage::UpdateStatus::kDropped;
+    updates[2].status = storage::UpdateStatus::kDropped;
+    log.CommitRound(run, kept, updates, {}, nullptr);
+    log.RecordEvent(run, "resumed", "");
+    const std::vector<std::string> changes = {"rounds: 5 -> 8"};
+    log.ChangeRunSpec(run, "rounds = 8\n", 8, changes);
+    log.RecordEvent(run, "owner_lost", "pid 4242 on host edge-1");
+    // Left marked running with no process holding its lease: orphaned.
+
+    const int64_t done = storage::test::SampleRunWithRounds(log, "done-run", 1);
+    log.EndRun(done, storage::RunStatus::kCompleted);
+  }
+  const std::vector<storage::RunDetail> runs = test::ReadAll(db);
+  REQUIRE(runs.size() == 2);
+  REQUIRE(runs[0].owner_lost);
+  REQUIRE_FALSE(runs[1].owner_lost);
+  const std::string html = RenderHtmlReport(runs, ReportOptions{});
+
+  // Status: orphaned in the summary table and in the run's own section,
+  // only for the run whose owner is gone.
+  CHECK(CountOf(html, ">orphaned</span>") == 1);
+  CHECK(CountOf(html, "&#183; orphaned") == 1);
+  CHECK(html.find("owner pid 4242 on host edge-1 (gone)") != std::string::npos);
+  CHECK(CountOf(html, "completed") >= 2);
+
+  // The kept round, with its outcome and what happened to its updates.
+  CHECK(CountOf(html, "<h3>Rounds that kept the previous model</h3>") == 1);
+  CHECK(html.find("<tr><td class=\"num\">2</td><td>quorum not reached: 1 of 3 updates, 2 "
+                  "needed</td><td class=\"num\">1</td><td class=\"num\">2</td>") !=
+        std::string::npos);
+
+  // Discarded updates are their own category in the participation grid.
+  const std::string grid = SvgTitled(html, "Participation per client and round");
+  CHECK(CountOf(grid, "c1, 2: discarded (round kept the model)</title>") == 1);
+  CHECK(CountOf(grid, "c2, 2: dropped</title>") == 1);
+  CHECK(CountOf(grid, ": accepted</title>") == 2);                              // round 1: c1, c2
+  CHECK(grid.find(">discarded (round kept the model)<") != std::string::npos);  // legend
+
+  // The run's events, in order, after the round they followed.
+  CHECK(CountOf(html, "<h3>Events</h3>") == 1);
+  const size_t resumed = html.find("<td class=\"num\">2</td><td>resumed</td><td></td>");
+  const size_t changed =
+      html.find("<td class=\"num\">2</td><td>config_changed</td><td>rounds: 5 -&gt; 8</td>");
+  const size_t lost =
+      html.find("<td class=\"num\">2</td><td>owner_lost</td><td>pid 4242 on host edge-1</td>");
+  CHECK(resumed != std::string::npos);
+  CHECK(changed != std::string::npos);
+  CHECK(lost != std::string::npos);
+  CHECK(resumed < changed);
+  CHECK(changed < lost);
+}
+
 TEST_CASE("Text from the log is escaped everywhere in the report") {
   TempDir dir;
   {

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "storage/experiment_log.h"
+#include "storage/run_summary.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
@@ -124,6 +125,82 @@ TEST_CASE("A read-only file or directory is an IoError when permissions apply") 
   chmod(sub.c_str(), 0755);
   chmod(path.c_str(), 0644);
   CHECK(refused);
+}
+
+TEST_CASE("A damaged log is refused for writing before anything is written to it") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  int64_t run = 0;
+  {
+    ExperimentLog log(path);
+    run = test::SampleRunWithRounds(log, "a", 2);
+  }
+  test::DamageTablePage(path, "rounds");
+  const std::string before = test::FileHash(path);
+
+  for (const bool create : {true, false}) {
+    ExperimentLog::Options options;
+    options.create_if_missing = create;
+    try {
+      ExperimentLog log(path, options);
+      log.BeginRun(SampleRun("b"));
+      FAIL("expected a DataError");
+    } catch (const DataError& error) {
+      const std::string message = error.what();
+      MESSAGE(message);
+      CHECK(message.find("experiment log " + path.string() + ": the file is damaged") !=
+            std::string::npos);
+      CHECK(message.find("quick_check") != std::string::npos);  // what SQLite found
+      CHECK(message.find("nothing was written to it") != std::string::npos);
+      CHECK(message.find("backup") != std::string::npos);
+      CHECK(message.find(".recover") != std::string::npos);
+      CHECK(message.find("--db") != std::string::npos);
+    }
+    CHECK(test::FileHash(path) == before);
+  }
+  CHECK_THROWS_AS(UpgradeLog(path), DataError);
+  CHECK(test::FileHash(path) == before);
+
+  // Readers open it as before and read what is intact.
+  {
+    ExperimentLog reader(path, ReadOnly());
+    REQUIRE(reader.FindRun("a").has_value());
+    CHECK(reader.FindRun("a")->id == run);
+    CHECK_FALSE(reader.FindRun("b").has_value());
+  }
+  CHECK(test::FileHash(path) == before);
+}
+
+TEST_CASE("A write that finds the log damaged makes every later write refuse to write") {
+  TempDir dir;
+  const auto path = dir / "log.db";
+  ExperimentLog log(path);
+  const int64_t run = test::SampleRunWithRounds(log, "a", 1);
+  // The damage happens while the log is open (a failing disk): move the
+  // committed pages into the file, damage it, and drop the cached pages.
+  log.TEST_db().Execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  test::DamageTablePage(path, "rounds");
+  log.TEST_db().Execute("PRAGMA shrink_memory");
+  const std::string damaged = test::FileHash(path);
+
+  CHECK_THROWS_WITH_AS(CommitSampleRound(log, run, 2), doctest::Contains("the file is corrupted"),
+                       DataError);
+  CHECK(log.TEST_db().damaged());
+  // What an error path does next (engine::MarkRunFailed): each is refused.
+  try {
+    log.EndRun(run, RunStatus::kFailed, "the file is corrupted");
+    FAIL("expected a DataError");
+  } catch (const DataError& error) {
+    const std::string message = error.what();
+    MESSAGE(message);
+    CHECK(message.find("experiment log " + path.string() + ": refusing to write") !=
+          std::string::npos);
+    CHECK(message.find("found damaged") != std::string::npos);
+  }
+  CHECK_THROWS_AS(log.RecordEvent(run, "resumed", ""), DataError);
+  CHECK_THROWS_AS(log.BeginRun(SampleRun("b")), DataError);
+  CHECK(log.GetRun(run)->status == RunStatus::kRunning);  // reads still work
+  CHECK(test::FileHash(path) == damaged);
 }
 
 TEST_CASE("WAL lets a second connection read while the first has an open write transaction") {

@@ -3,11 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "storage/checkpoint.h"
 #include "storage/experiment_log.h"
 #include "storage/log_check.h"
 #include "storage/sqlite_db.h"
@@ -123,6 +127,41 @@ inline std::string Violations(const LogCheckResult& result) {
   for (const std::string& v : result.violations)
     all += v + "\n";
   return all;
+}
+
+// Damages the log at `path` (closed, or open with its WAL checkpointed) as a failing disk or a
+// stray write would: overwrites the first byte of the root page of `table` (its b-tree page type)
+// with a value no page has. The header, the schema and the other tables stay readable, so only a
+// check of the whole file (or a statement touching `table`) finds the damage.
+inline void DamageTablePage(const std::filesystem::path& path, const std::string& table) {
+  int64_t page = 0;
+  int64_t page_size = 0;
+  {
+    SqliteDb db(path, SqliteDb::Mode::kReadWrite, 1000);
+    Statement s(db, "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+    s.Bind(1, table);
+    REQUIRE(s.Step());
+    page = s.ColumnInt(0);
+    page_size = db.QueryInt("PRAGMA page_size");
+  }
+  REQUIRE(page > 1);
+  // Every committed page is in the file itself (no WAL, or an empty one).
+  const std::filesystem::path wal = path.string() + "-wal";
+  REQUIRE((!std::filesystem::exists(wal) || std::filesystem::file_size(wal) == 0));
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(file.good());
+  file.seekp((page - 1) * page_size);
+  file.put(static_cast<char>(0x01));
+  file.close();
+  REQUIRE(file.good());
+}
+
+// The SHA-256 of the file's bytes, to show a file was left unchanged.
+inline std::string FileHash(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return Sha256Hex(bytes);
 }
 
 }  // namespace edgefl::storage::test

@@ -1,10 +1,13 @@
 // Runs the real `edgefl sim` binary on command lines a user gets wrong, and
 // checks what they are told.
+#include <filesystem>
 #include <string>
 
 #include <doctest/doctest.h>
 
 #include "common/error.h"
+#include "storage/experiment_log.h"
+#include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::tools {
@@ -71,6 +74,40 @@ TEST_CASE("edgefl sim stopped before any round says so instead of an empty round
   CHECK_MESSAGE(Contains(output, "stopped before any round was completed"), output);
   CHECK_FALSE(Contains(output, "rounds 1-0"));
   CHECK_FALSE(Contains(output, "final test accuracy"));
+}
+
+TEST_CASE("edgefl sim refuses a damaged log with exit 3 and writes nothing to it") {
+  TempDir dir;
+  const auto db = dir / "damaged.db";
+  {
+    storage::ExperimentLog log(db);
+    storage::test::SampleRunWithRounds(log, "earlier", 2);
+    storage::ClientRecord client;
+    client.client_id = "c1";
+    log.UpsertClient(client);
+  }
+  storage::test::DamageTablePage(db, "clients");
+  const std::string before = storage::test::FileHash(db);
+
+  std::string output;
+  CHECK(RunCommand(EdgeflTool() +
+                       " sim -q --set dataset=synthetic --set model=mlp:60-10 --set clients=2 "
+                       "--set clients_per_round=2 --set rounds=1 --set threads=1 --set db=" +
+                       db.string(),
+                   &output) == kExitDataError);
+  CHECK_MESSAGE(Contains(output, "experiment log " + db.string() + ": the file is damaged"),
+                output);
+  CHECK_MESSAGE(Contains(output, "quick_check"), output);
+  CHECK_MESSAGE(Contains(output, ".recover"), output);
+  CHECK_MESSAGE(Contains(output, "--db"), output);
+  CHECK(storage::test::FileHash(db) == before);
+  CHECK_FALSE(std::filesystem::exists(db.string() + "-wal"));
+  CHECK_FALSE(std::filesystem::exists(db.string() + "-runs.lock"));
+
+  // Readers open it read-only as before and list what they can read.
+  CHECK(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0);
+  CHECK_MESSAGE(Contains(output, "earlier"), output);
+  CHECK(storage::test::FileHash(db) == before);
 }
 
 }  // namespace edgefl::tools
