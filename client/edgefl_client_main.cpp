@@ -62,6 +62,37 @@ int RunLoadMode(const cxxopts::ParseResult& args) {
       load, [](char level, const std::string& line) { Log("load", level, line); });
 }
 
+// Every numeric option in its range before anything is loaded or dialled: a
+// negative retry window is not "no retries", a huge one not "forever".
+void CheckNumbers(const cxxopts::ParseResult& args) {
+  constexpr double kYear = 365.0 * 86'400.0;
+  struct Range {
+    const char* option;
+    double min, max;
+    const char* unit;
+  };
+  for (const Range& r :
+       {Range{"retry-for", 0.0, kYear, " seconds"}, Range{"byzantine-factor", 0.0, 1e6, ""},
+        Range{"slowdown", 1.0, 1e3, ""}, Range{"hold", 0.0, kYear, " seconds"}}) {
+    const double v = args[r.option].as<double>();
+    if (!(v >= r.min && v <= r.max)) {
+      char message[160];
+      std::snprintf(message, sizeof message, "--%s must be in [%g, %g]%s, got %g", r.option, r.min,
+                    r.max, r.unit, v);
+      throw edgefl::ConfigError(message);
+    }
+  }
+  if (args.count("load-sessions") &&
+      (args["load-sessions"].as<size_t>() < 1 || args["load-sessions"].as<size_t>() > 1'000'000)) {
+    throw edgefl::ConfigError("--load-sessions must be in [1, 1000000], got " +
+                              std::to_string(args["load-sessions"].as<size_t>()));
+  }
+  if (args["load-concurrency"].as<size_t>() > 100'000) {
+    throw edgefl::ConfigError("--load-concurrency must be in [1, 100000], got " +
+                              std::to_string(args["load-concurrency"].as<size_t>()));
+  }
+}
+
 int Run(int argc, char** argv) {
   cxxopts::Options options("edgefl-client",
                            "The edgefl on-device client: trains on its local data share when the "
@@ -101,6 +132,7 @@ int Run(int argc, char** argv) {
     std::fputs(options.help().c_str(), stdout);
     return edgefl::kExitOk;
   }
+  CheckNumbers(args);
   if (args.count("load-sessions")) return RunLoadMode(args);
   for (const char* required : {"coordinator", "cert", "key", "ca", "data", "index"}) {
     if (!args.count(required))

@@ -1,6 +1,7 @@
 // Runs the real `edgefl-client` binary on start-up mistakes an operator
 // makes, and checks what it says before it loads data or dials.
 #include <string>
+#include <tuple>
 
 #include <doctest/doctest.h>
 
@@ -43,6 +44,26 @@ TEST_CASE("edgefl-client given the server certificate refuses to start, naming i
       output);
   CHECK_MESSAGE(Contains(output, "needs a client certificate"), output);
   CHECK_FALSE(Contains(output, " 127.0.0.1: "));  // never ran as a client with that id
+}
+
+TEST_CASE("edgefl-client refuses a numeric option outside its range before it loads or dials") {
+  for (const auto& [option, value, expected] :
+       {std::tuple{"--retry-for", "-5", "--retry-for must be in [0, 3.1536e+07] seconds, got -5"},
+        std::tuple{"--retry-for", "1e300", "--retry-for must be in [0, 3.1536e+07] seconds"},
+        std::tuple{"--slowdown", "0", "--slowdown must be in [1, 1000], got 0"},
+        std::tuple{"--byzantine-factor", "-1", "--byzantine-factor must be in [0, 1e+06]"}}) {
+    CAPTURE(option);
+    CAPTURE(value);
+    std::string output;
+    // Nothing exists at these paths: the range is checked before any is read.
+    const int status = RunCommand(kClient +
+                                      " --coordinator 127.0.0.1:9 --cert none.crt --key "
+                                      "none.key --ca none.crt --data none --index 0 " +
+                                      option + " " + value,
+                                  &output);
+    CHECK_MESSAGE(status == kExitUsage, output);
+    CHECK_MESSAGE(Contains(output, expected), output);
+  }
 }
 
 }  // namespace edgefl::client
