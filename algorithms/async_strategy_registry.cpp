@@ -20,7 +20,7 @@ StalenessWeight ReadWeight(train::ParamReader& reader, const std::string& fallba
   StalenessWeight weight;
   weight.kind = ParseStalenessWeight(reader.GetString("staleness_weight", fallback),
                                      reader.context() + ": staleness_weight");
-  weight.exponent = reader.GetDouble("staleness_exponent", 0.5);
+  weight.exponent = reader.GetDoubleIn("staleness_exponent", 0.5, 0.0, 100.0);
   return weight;
 }
 
@@ -44,24 +44,24 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
   if (config.name == "fedasync") {
     FedAsyncOptions o;
     o.task = ReadTask(reader, config);
-    o.server_lr = reader.GetDouble("server_lr", 1.0);
+    o.server_lr = reader.GetDoubleIn("server_lr", 1.0, 0.0, 1e3);
     o.weight = ReadWeight(reader, "constant");
     reader.CheckAllUsed();
     out = std::make_unique<FedAsync>(std::move(o));
   } else if (config.name == "fedbuff") {
     FedBuffOptions o;
     o.task = ReadTask(reader, config);
-    o.buffer_size = reader.GetInt("buffer_size", 10);
-    o.server_lr = reader.GetDouble("server_lr", 1.0);
+    o.buffer_size = reader.GetIntIn("buffer_size", 10, 1, 1000000);
+    o.server_lr = reader.GetDoubleIn("server_lr", 1.0, 0.0, 1e3);
     o.weight = ReadWeight(reader, "polynomial");
     reader.CheckAllUsed();
     out = std::make_unique<FedBuff>(std::move(o));
   } else if (config.name == "async_dn") {
     DelayedNesterovOptions o;
     o.task = ReadTask(reader, config);
-    o.outer_lr = reader.GetDouble("outer_lr", 0.7);
+    o.outer_lr = reader.GetDoubleIn("outer_lr", 0.7, 0.0, 1e3);
     o.outer_momentum = reader.GetDouble("outer_momentum", 0.9);
-    o.buffer_size = reader.GetInt("buffer_size", static_cast<int64_t>(num_clients));
+    o.buffer_size = reader.GetIntIn("buffer_size", static_cast<int64_t>(num_clients), 1, 1000000);
     o.activation = reader.GetDouble("momentum_activation", 0.0);
     reader.CheckAllUsed();
     out = std::make_unique<DelayedNesterov>(std::move(o));

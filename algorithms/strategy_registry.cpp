@@ -52,14 +52,14 @@ void ReadServer(train::ParamReader& reader, const Preset& preset, ServerOptimize
   server->kind =
       ParseServerOptimizer(reader.GetString("server_optimizer", ServerOptimizerName(preset.server)),
                            reader.context() + ": server_optimizer");
-  server->learning_rate = reader.GetDouble("server_lr", preset.server_lr);
+  server->learning_rate = reader.GetDoubleIn("server_lr", preset.server_lr, 0.0, 1e3);
   if (server->kind == ServerOptimizerKind::kMomentum) {
     server->momentum = reader.GetDouble("server_momentum", 0.9);
   } else if (server->kind == ServerOptimizerKind::kAdam ||
              server->kind == ServerOptimizerKind::kYogi) {
     server->beta1 = reader.GetDouble("beta1", 0.9);
     server->beta2 = reader.GetDouble("beta2", 0.99);
-    server->tau = reader.GetDouble("tau", 1e-3);
+    server->tau = reader.GetDoubleIn("tau", 1e-3, 0.0, 10.0);
     server->bias_correction = reader.GetBool("bias_correction", false);
   }
   if (preset.server != server->kind && server->kind != ServerOptimizerKind::kNone &&
@@ -86,22 +86,22 @@ void ReadSchedule(train::ParamReader& reader, int64_t rounds, LrSchedule* schedu
                                    reader.context() + ": lr_schedule");
   if (schedule->kind == LrScheduleKind::kStep) {
     schedule->decay = reader.GetDouble("lr_decay", 0.1);
-    schedule->step_rounds = reader.GetInt("lr_step_rounds", 10);
+    schedule->step_rounds = reader.GetIntIn("lr_step_rounds", 10, 1, 1000000);
   } else if (schedule->kind == LrScheduleKind::kCosine) {
     schedule->floor = reader.GetDouble("lr_floor", 0.0);
   }
-  schedule->warmup_rounds = reader.GetInt("lr_warmup_rounds", 0);
+  schedule->warmup_rounds = reader.GetIntIn("lr_warmup_rounds", 0, 0, 1000000);
   schedule->total_rounds = rounds;
 }
 
 void ReadQsr(train::ParamReader& reader, std::optional<QsrOptions>* qsr) {
   if (!reader.GetBool("qsr", false)) return;
   QsrOptions q;
-  q.base_steps = reader.GetInt("qsr_h_base", 4);
-  q.alpha = reader.GetDouble("qsr_alpha", 0.0175);
-  q.gamma = reader.GetDouble("qsr_gamma", 2.0);
-  q.total_steps = reader.GetInt("qsr_total_steps", 0);
-  q.max_steps = reader.GetInt("qsr_max_steps", 0);
+  q.base_steps = reader.GetIntIn("qsr_h_base", 4, 1, 1000000);
+  q.alpha = reader.GetDoubleIn("qsr_alpha", 0.0175, 0.0, 1e3);
+  q.gamma = reader.GetDoubleIn("qsr_gamma", 2.0, 0.0, 1e3);
+  q.total_steps = reader.GetIntIn("qsr_total_steps", 0, 0, 1000000000000);
+  q.max_steps = reader.GetIntIn("qsr_max_steps", 0, 0, 100000000);
   *qsr = q;
 }
 
@@ -133,9 +133,9 @@ void ReadLocal(train::ParamReader& reader, const Preset& preset, train::LocalAlg
     for (const char* key : {"pacing_a", "pacing_b", "pacing_c"}) {
       if (reader.Has(key)) local->params[key] = reader.GetDouble(key, 0.0);
     }
-    pacing.a = reader.GetDouble("pacing_a", pacing.a);
+    pacing.a = reader.GetDoubleIn("pacing_a", pacing.a, 0.0, 1e6);
     pacing.b = reader.GetDouble("pacing_b", pacing.b);
-    pacing.c = reader.GetDouble("pacing_c", pacing.c);
+    pacing.c = reader.GetDoubleIn("pacing_c", pacing.c, 0.0, 1e6);
     pacing.Validate(reader.context() + ": pacing_");
     if (reader.Has("pacing_min")) {
       const int64_t min_samples = reader.GetInt("pacing_min", 32);
@@ -212,9 +212,9 @@ std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config) {
         ParseCurriculumOrder(reader.GetString("order", "curriculum"), reader.context() + ": order");
     options.pacing.kind =
         ParsePacing(reader.GetString("pacing", "linear"), reader.context() + ": pacing");
-    options.pacing.a = reader.GetDouble("pacing_a", 0.2);
+    options.pacing.a = reader.GetDoubleIn("pacing_a", 0.2, 0.0, 1e6);
     options.pacing.b = reader.GetDouble("pacing_b", 0.4);
-    const int64_t group = reader.GetInt("group_size", 0);
+    const int64_t group = reader.GetIntIn("group_size", 0, 0, 1000000);
     if (group < 0) {
       throw ConfigError(reader.context() +
                         ": group_size must be >= 0 (0 = clients per round), got " +
@@ -232,9 +232,9 @@ std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config) {
   }
   if (config.name == "speed_aware") {
     SpeedAwareOptions options;
-    options.overcommit = reader.GetDouble("overcommit", 1.3);
+    options.overcommit = reader.GetDoubleIn("overcommit", 1.3, 0.0, 100.0);
     options.fairness = reader.GetDouble("fairness", 0.1);
-    options.target = reader.GetDouble("target", config.deadline);
+    options.target = reader.GetDoubleIn("target", config.deadline, 0.0, 3.1536e7);
     options.recipe = config.recipe;
     reader.CheckAllUsed();
     return std::make_unique<SpeedAwareSelector>(options);

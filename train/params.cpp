@@ -123,6 +123,26 @@ int64_t ParamReader::GetInt(const std::string& key, int64_t fallback) {
   return static_cast<int64_t>(d);
 }
 
+double ParamReader::GetDoubleIn(const std::string& key, double fallback, double min, double max) {
+  const double value = GetDouble(key, fallback);
+  if (value < min || value > max) {
+    std::ostringstream message;
+    message << context_ << ": " << key << " must be in [" << min << ", " << max << "], got "
+            << value;
+    throw ConfigError(message.str());
+  }
+  return value;
+}
+
+int64_t ParamReader::GetIntIn(const std::string& key, int64_t fallback, int64_t min, int64_t max) {
+  const int64_t value = GetInt(key, fallback);
+  if (value < min || value > max) {
+    throw ConfigError(context_ + ": " + key + " must be in [" + std::to_string(min) + ", " +
+                      std::to_string(max) + "], got " + std::to_string(value));
+  }
+  return value;
+}
+
 bool ParamReader::GetBool(const std::string& key, bool fallback) {
   const ParamValue* value = Find(key);
   if (value == nullptr) return fallback;

@@ -41,6 +41,11 @@ class ParamReader {
   // Integers; a double is accepted only if it is integral.
   int64_t GetInt(const std::string& key, int64_t fallback);
   bool GetBool(const std::string& key, bool fallback);
+  // As GetDouble / GetInt, and throws ConfigError "<context>: <key> must be
+  // in [min, max], got v" for a value outside the range (every numeric key
+  // has one, so no value can size a buffer or a loop without bound).
+  double GetDoubleIn(const std::string& key, double fallback, double min, double max);
+  int64_t GetIntIn(const std::string& key, int64_t fallback, int64_t min, int64_t max);
   std::string GetString(const std::string& key, const std::string& fallback);
 
   // The keys of the config that encloses these parameters (the experiment
