@@ -268,5 +268,32 @@ TEST_CASE("load mode: edgefl-client --load-sessions opens sessions the coordinat
   CHECK(coordinator.Wait(kStartTimeout));
 }
 
+TEST_CASE("one owner per run: a second coordinator of a live run is refused, naming the first") {
+  Federation fed(2);
+  INFO(fed.Logs());
+  // min_clients above the clients: the first coordinator owns the run and waits.
+  Process& first = fed.StartCoordinator(
+      "coordinator-1", {"port=0", "run_name=owned", "min_clients=50", "clients_per_round=2",
+                        "test_subset=100", "model=logreg:784-10"});
+  fed.WaitListening(first);
+  REQUIRE_MESSAGE(
+      PollUntil([&] { return Contains(first.err(), "waiting for clients"); }, kStartTimeout),
+      fed.Logs());
+  Process& second = fed.StartCoordinator(
+      "coordinator-2", {"port=0", "run_name=owned", "min_clients=50", "clients_per_round=2",
+                        "test_subset=100", "model=logreg:784-10"});
+  REQUIRE_MESSAGE(second.Wait(kStartTimeout), fed.Logs());
+  CHECK_MESSAGE(second.ExitedWith(2), second.Describe());
+  const std::string error = ReadIfExists(second.err());
+  CHECK_MESSAGE(error.find("run 'owned' in " + fed.db().string() + " is being run by pid " +
+                           std::to_string(first.pid())) != std::string::npos,
+                error);
+  CHECK(error.find("listening on") == std::string::npos);  // refused before binding the port
+  CHECK(first.Running());
+  first.Signal(SIGTERM);
+  REQUIRE(first.Wait(kStartTimeout));
+  CHECK(first.ExitedWith(0));
+}
+
 }  // namespace
 }  // namespace edgefl::coordinator
