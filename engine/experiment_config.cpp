@@ -460,10 +460,7 @@ std::map<std::string, std::string> ValuesOf(const toml::table& table) {
   for (const auto& [key, node] : table) {
     std::ostringstream text;
     if (const auto* number = node.as_floating_point()) {
-      // The shortest text that reads back as the same double ("0.05").
-      char buffer[32];
-      const auto end = std::to_chars(buffer, buffer + sizeof buffer, number->get()).ptr;
-      text << std::string_view(buffer, static_cast<size_t>(end - buffer));
+      text << ShortNumber(number->get());
     } else {
       node.visit([&text](const auto& value) { text << value; });
     }
