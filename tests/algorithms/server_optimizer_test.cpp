@@ -124,6 +124,34 @@ TEST_CASE("FedYogi first step equals FedAdam first step and then differs") {
   CHECK((adam.Step(a1, m2) - yogi.Step(a1, m2)).cwiseAbs().maxCoeff() > 1e-6f);
 }
 
+TEST_CASE("FedYogi follows Reddi et al.'s v update over four steps as v grows and shrinks") {
+  // Reddi et al. 2021, Algorithm 2: m = β1·m + (1−β1)Δ, v = v − (1−β2)Δ²·sign(v − Δ²),
+  // x += η·m/(√v + τ); v starts at 0 (as in Flower's FedYogi). Step 2 has
+  // v > Δ² (v shrinks by (1−β2)Δ², where Adam would give β2·v + (1−β2)Δ²),
+  // step 3 has v < Δ² (v grows). Values computed by hand in double.
+  ServerOptimizerConfig c = Config(ServerOptimizerKind::kYogi, 0.1);
+  c.beta1 = 0.9;
+  c.beta2 = 0.99;
+  c.tau = 1e-3;
+  ServerOptimizer yogi(c);
+  Eigen::VectorXf w(1);
+  w << 0.5f;
+  const float deltas[] = {1.0f, 0.05f, 2.0f, -0.1f};
+  const double steps[] = {0.09900990099009895, 0.09417603337510658, 0.127142671843236,
+                          0.11008477540718077};
+  const double second_moments[] = {0.01, 0.009975, 0.049975, 0.049875};
+  for (int t = 0; t < 4; ++t) {
+    CAPTURE(t);
+    Eigen::VectorXf aggregate = w;
+    aggregate[0] += deltas[t];
+    const Eigen::VectorXf next = yogi.Step(w, aggregate);
+    CHECK(next[0] - w[0] == doctest::Approx(steps[t]).epsilon(1e-5));
+    // SaveState = [t, m, v].
+    CHECK(yogi.SaveState()[2] == doctest::Approx(second_moments[t]).epsilon(1e-5));
+    w = next;
+  }
+}
+
 TEST_CASE("save and restore reproduce the next step exactly") {
   Rng rng(5);
   for (ServerOptimizerKind kind : {ServerOptimizerKind::kNone, ServerOptimizerKind::kMomentum,

@@ -79,6 +79,40 @@ TEST_CASE("WAFL inner ascent steps do not decrease the penalised loss") {
   CHECK(values.back() > values.front());
 }
 
+TEST_CASE("WAFL first ascent step moves each sample along its own loss gradient") {
+  // From X_adv = X (no noise) the penalty's gradient is 0, so one ascent step
+  // is x_i + α_adv·∇_{x_i} ℓ(θ; x_i, y_i): each sample's own gradient, not the
+  // batch mean's (which is 1/B of it: the code multiplies by B).
+  const datasets::Dataset data = testing::Tabular();
+  nn::Model model(kSpec);
+  model.Initialize(5);
+  const FirstRows rows(4);
+  const train::Batch batch = rows.Get(data);
+  WaflOptions options;
+  options.adv_steps = 1;
+  options.adv_step = 0.5f;
+  options.init_noise = 0.0f;
+  options.adv_tol = 0.0f;
+  WaflObjective wafl(options);
+  testing::LossWithSeed(wafl, model, batch, 1);
+  const Eigen::MatrixXf moved = wafl.last_adversarial_batch() - batch.x;
+  REQUIRE(wafl.last_inner_steps() == 1);
+  for (Eigen::Index i = 0; i < batch.size(); ++i) {
+    CAPTURE(i);
+    const Eigen::MatrixXf x_i = batch.x.col(i);
+    Eigen::MatrixXf dlogits;
+    Eigen::MatrixXf dx;
+    nn::SoftmaxCrossEntropy(model.Forward(x_i), batch.labels.subspan(static_cast<size_t>(i), 1),
+                            &dlogits);
+    nn::BackwardOptions backward;
+    backward.dinput = &dx;
+    model.Backward(x_i, dlogits, backward);
+    const Eigen::VectorXf expected = 0.5f * dx.col(0);
+    REQUIRE(expected.norm() > 1e-4f);
+    CHECK((moved.col(i) - expected).norm() <= 1e-5f * expected.norm() + 1e-7f);
+  }
+}
+
 TEST_CASE("WAFL leaves labels untouched and returns the loss at the perturbed batch") {
   const datasets::Dataset data = testing::Tabular();
   nn::Model model(kSpec);
@@ -117,13 +151,40 @@ TEST_CASE("WAFL initial noise lies in zero to epsilon0") {
   CHECK(noise.mean() == doctest::Approx(0.25).epsilon(0.1));
 }
 
-TEST_CASE("WAFL with its defaults trains in the LocalTrainer") {
-  const datasets::Dataset data = testing::Tabular();
+TEST_CASE("WAFL in the LocalTrainer steps along the gradient at the adversarial batch") {
+  // One full-batch SGD step: the trainer must apply exactly WAFL's gradient
+  // (at X_adv, after the inner ascent), not the clean one.
+  const datasets::Dataset all = testing::Tabular();
+  const datasets::Dataset data = datasets::Subset(all, FirstRows(8).indices);
   const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  WaflObjective wafl(WaflOptions{});
+  WaflOptions options;
+  options.adv_steps = 3;
+  options.adv_step = 0.5f;
+  options.init_noise = 0.0f;  // deterministic: no draw to replay
+  options.adv_tol = 0.0f;
+  train::TrainRecipe recipe = testing::SgdRecipe(0.1f);
+  recipe.batch_size = 8;
+  recipe.local_steps = 1;
+
+  WaflObjective wafl(options);
   train::LocalTrainer trainer(kSpec, data);
-  const auto result = trainer.Train(testing::Span(global), testing::SgdRecipe(0.05f, 3), &wafl);
-  CHECK(result.loss_after < result.loss_before - 0.1);
+  const auto result = trainer.Train(testing::Span(global), recipe, &wafl);
+  REQUIRE(result.steps == 1);
+
+  nn::Model model(kSpec);
+  model.parameters() = global;
+  WaflObjective by_hand(options);
+  testing::LossWithSeed(by_hand, model, FirstRows(8).Get(data), 1);
+  const Eigen::VectorXf expected = global - 0.1f * model.gradients();
+  const Eigen::VectorXf clean_step = [&] {
+    nn::Model clean(kSpec);
+    clean.parameters() = global;
+    clean.LossAndGradient(FirstRows(8).Get(data).x, FirstRows(8).Get(data).labels);
+    return Eigen::VectorXf(global - 0.1f * clean.gradients());
+  }();
+  // Same batch in another order: equal up to float summation order.
+  CHECK((result.parameters - expected).norm() <= 1e-5f * (expected - global).norm());
+  CHECK((result.parameters - clean_step).norm() > 1e-2f * (expected - global).norm());
 }
 
 TEST_CASE("WAFL rejects out-of-range options naming them") {
