@@ -6,7 +6,12 @@
 //
 //   build/bench/seed_sweep [--config FILE.toml] --base "k=v;k=v;..."
 //       --variants "name:k=v;k=v|name2:k=v" [--grid "key=v1,v2,..."]
-//       [--seeds 1,2,3] [--target 0.80] [--db FILE]
+//       [--seeds 1,2,3] [--target 0.80] [--shift-noise 0.1,0.3] [--db FILE]
+//
+// --shift-noise evaluates each run's final global model (its last checkpoint
+// in the log) also on shifted copies of the test set: Gaussian noise of
+// standard deviation σ added to every feature (seeded by the run's seed),
+// clipped to [0, 1] — a target distribution none of the clients trained on.
 //
 // Example (curriculum vs shuffle as label skew grows):
 //   build/bench/seed_sweep --base "dataset=fmnist;partition=dirichlet;rounds=20"
@@ -21,9 +26,13 @@
 #include <vector>
 
 #include "bench/bench_args.h"
+#include "common/random.h"
 #include "engine/experiment_config.h"
+#include "engine/experiment_data.h"
+#include "nn/model.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "train/local_trainer.h"
 
 namespace {
 
@@ -84,6 +93,32 @@ Outcome ReadOutcome(const std::filesystem::path& db, const edgefl::sim::Simulati
   return outcome;
 }
 
+// Test accuracy of the run's last checkpoint on the test set with N(0, σ²)
+// added to each feature and clipped to [0, 1], one value per σ.
+std::vector<double> ShiftedAccuracies(const std::filesystem::path& db,
+                                      const edgefl::engine::ExperimentConfig& config,
+                                      int64_t run_id, const std::vector<double>& sigmas) {
+  std::vector<double> out;
+  if (sigmas.empty()) return out;
+  edgefl::storage::ExperimentLog log(db);
+  const auto checkpoint = log.LatestCheckpoint(run_id);
+  if (!checkpoint) throw std::runtime_error("run has no checkpoint to evaluate");
+  edgefl::nn::Model model(checkpoint->spec);
+  model.SetParameters(checkpoint->parameters);
+  const edgefl::datasets::Dataset clean = edgefl::engine::LoadTestSet(config);
+  for (double sigma : sigmas) {
+    edgefl::datasets::Dataset shifted = clean;
+    edgefl::Rng rng = edgefl::Rng::Derive(static_cast<uint64_t>(config.seed), {0x7368696674});
+    float* x = shifted.features.data();
+    for (Eigen::Index i = 0; i < shifted.features.size(); ++i) {
+      const float v = x[i] + static_cast<float>(sigma * rng.Normal());
+      x[i] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+    }
+    out.push_back(edgefl::train::LocalTrainer::Evaluate(model, shifted).accuracy);
+  }
+  return out;
+}
+
 struct MeanStd {
   double mean = 0.0;
   double std = 0.0;  // sample standard deviation (n − 1)
@@ -113,6 +148,7 @@ int main(int argc, char** argv) {
   std::string grid;
   std::string seeds_text = "1,2,3";
   std::string target_text = "0";
+  std::string shift_text;
   std::string db = "seed_sweep.db";
   const bool parsed = edgefl::bench::Flags()
                           .Add("--config", &config_path)
@@ -121,12 +157,14 @@ int main(int argc, char** argv) {
                           .Add("--grid", &grid)
                           .Add("--seeds", &seeds_text)
                           .Add("--target", &target_text)
+                          .Add("--shift-noise", &shift_text)
                           .Add("--db", &db)
                           .Parse(argc, argv);
   if (!parsed || variants_text.empty()) {
     std::fprintf(stderr,
                  "usage: %s [--config FILE] --base \"k=v;...\" --variants \"name:k=v;k=v|...\" "
-                 "[--grid \"key=v1,v2\"] [--seeds 1,2,3] [--target ACC] [--db FILE]\n",
+                 "[--grid \"key=v1,v2\"] [--seeds 1,2,3] [--target ACC] [--shift-noise S1,S2] "
+                 "[--db FILE]\n",
                  argv[0]);
     return 2;
   }
@@ -134,6 +172,9 @@ int main(int argc, char** argv) {
     const double target = std::stod(target_text);
     const std::vector<Variant> variants = ParseVariants(variants_text);
     const std::vector<std::string> seeds = SplitList(seeds_text);
+    std::vector<double> sigmas;
+    for (const std::string& s : SplitList(shift_text))
+      sigmas.push_back(std::stod(s));
     std::string grid_key;
     std::vector<std::string> grid_values = {""};
     if (!grid.empty()) {
@@ -152,6 +193,7 @@ int main(int argc, char** argv) {
     for (const std::string& value : grid_values) {
       for (const Variant& variant : variants) {
         std::vector<double> finals, bests, to_target;
+        std::vector<std::vector<double>> shifted(sigmas.size());
         std::string per_seed;
         for (const std::string& seed : seeds) {
           std::vector<std::string> overrides = Split(base, ';');
@@ -166,6 +208,9 @@ int main(int argc, char** argv) {
                        value.c_str(), seed.c_str());
           const auto result = edgefl::sim::RunSimulation(config, nullptr);
           const Outcome o = ReadOutcome(db, result, target);
+          const std::vector<double> accs = ShiftedAccuracies(db, config, result.run_id, sigmas);
+          for (size_t k = 0; k < accs.size(); ++k)
+            shifted[k].push_back(100.0 * accs[k]);
           finals.push_back(100.0 * o.final_accuracy);
           bests.push_back(100.0 * o.best_accuracy);
           char buf[96];
@@ -196,6 +241,17 @@ int main(int argc, char** argv) {
         }
         std::printf("%-10s %-16s %6.2f ± %-13.2f %6.2f ± %-13.2f %-14s%s\n", value.c_str(),
                     variant.name.c_str(), f.mean, f.std, b.mean, b.std, reach, per_seed.c_str());
+        for (size_t k = 0; k < sigmas.size(); ++k) {
+          const MeanStd sh = Summarise(shifted[k]);
+          std::string values;
+          for (double v : shifted[k]) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, " %.2f", v);
+            values += buf;
+          }
+          std::printf("%-10s %-16s   shifted σ=%.2f: %6.2f ± %.2f  (per seed%s)\n", value.c_str(),
+                      variant.name.c_str(), sigmas[k], sh.mean, sh.std, values.c_str());
+        }
         std::fflush(stdout);
       }
     }
