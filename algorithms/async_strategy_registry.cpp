@@ -8,11 +8,15 @@
 namespace edgefl::algorithms {
 namespace {
 
-AsyncTaskOptions ReadTask(train::ParamReader& reader, const StrategyConfig& config) {
+// `keep_optimizer`: the strategy's default for whether a worker's optimizer
+// state (momentum, Adam moments) carries over from its previous task.
+AsyncTaskOptions ReadTask(train::ParamReader& reader, const StrategyConfig& config,
+                          bool keep_optimizer) {
   AsyncTaskOptions task;
   task.recipe = config.recipe;
   task.seed = config.seed;
   task.dylu = reader.GetBool("dylu", false);
+  task.recipe.reset_optimizer = reader.GetBool("reset_optimizer", !keep_optimizer);
   return task;
 }
 
@@ -21,6 +25,8 @@ StalenessWeight ReadWeight(train::ParamReader& reader, const std::string& fallba
   weight.kind = ParseStalenessWeight(reader.GetString("staleness_weight", fallback),
                                      reader.context() + ": staleness_weight");
   weight.exponent = reader.GetDoubleIn("staleness_exponent", 0.5, 0.0, 100.0);
+  weight.hinge_a = reader.GetDoubleIn("hinge_a", 10.0, 0.0, 1e6);
+  weight.hinge_b = reader.GetDoubleIn("hinge_b", 4.0, 0.0, 1e6);
   return weight;
 }
 
@@ -43,22 +49,24 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
   std::unique_ptr<AsyncStrategy> out;
   if (config.name == "fedasync") {
     FedAsyncOptions o;
-    o.task = ReadTask(reader, config);
-    o.server_lr = reader.GetDoubleIn("server_lr", 1.0, 0.0, 1e3);
+    o.task = ReadTask(reader, config, /*keep_optimizer=*/false);
+    o.mixing = reader.GetDoubleIn("mixing", 0.6, 0.0, 1.0);
     o.weight = ReadWeight(reader, "constant");
     reader.CheckAllUsed();
     out = std::make_unique<FedAsync>(std::move(o));
   } else if (config.name == "fedbuff") {
     FedBuffOptions o;
-    o.task = ReadTask(reader, config);
+    o.task = ReadTask(reader, config, /*keep_optimizer=*/false);
     o.buffer_size = reader.GetIntIn("buffer_size", 10, 1, 1000000);
     o.server_lr = reader.GetDoubleIn("server_lr", 1.0, 0.0, 1e3);
     o.weight = ReadWeight(reader, "polynomial");
+    o.sample_weighting = reader.GetBool("sample_weighting", false);
     reader.CheckAllUsed();
     out = std::make_unique<FedBuff>(std::move(o));
   } else if (config.name == "async_dn") {
     DelayedNesterovOptions o;
-    o.task = ReadTask(reader, config);
+    // Liu et al. 2024: the inner optimizer state stays on the worker.
+    o.task = ReadTask(reader, config, /*keep_optimizer=*/true);
     o.outer_lr = reader.GetDoubleIn("outer_lr", 0.7, 0.0, 1e3);
     o.outer_momentum = reader.GetDouble("outer_momentum", 0.9);
     o.buffer_size = reader.GetIntIn("buffer_size", static_cast<int64_t>(num_clients), 1, 1000000);

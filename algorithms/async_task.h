@@ -14,7 +14,12 @@
 namespace edgefl::algorithms {
 
 struct AsyncTaskOptions {
-  train::TrainRecipe recipe;  // copied into every task
+  // Copied into every task. Its reset_optimizer (registry key
+  // `reset_optimizer`) says whether the worker starts each task with a fresh
+  // optimizer or carries its state (momentum, moments) over from its previous
+  // task; the trainer keeps it per client (sim/simulated_client_proxy.h; in
+  // edgefl-client for the life of one connection).
+  train::TrainRecipe recipe;
   train::LocalAlgorithm local;
   // Scale recipe.local_steps (H, which must then be > 0) by speed / fastest.
   bool dylu = false;

@@ -8,12 +8,13 @@ namespace edgefl::algorithms {
 
 FedAsync::FedAsync(FedAsyncOptions options) : options_(std::move(options)) {
   ValidateAsyncTask(options_.task, "strategy fedasync");
-  if (!(options_.server_lr > 0.0 && std::isfinite(options_.server_lr))) {
-    throw ConfigError("strategy fedasync: server_lr must be > 0, got " +
-                      std::to_string(options_.server_lr));
+  if (!(options_.mixing > 0.0 && options_.mixing <= 1.0)) {
+    throw ConfigError("strategy fedasync: mixing (α) must be in (0, 1], got " +
+                      std::to_string(options_.mixing));
   }
-  if (!(options_.weight.exponent >= 0.0)) {
-    throw ConfigError("strategy fedasync: staleness_exponent must be >= 0");
+  const StalenessWeight& w = options_.weight;
+  if (!(w.exponent >= 0.0 && w.hinge_a >= 0.0 && w.hinge_b >= 0.0)) {
+    throw ConfigError("strategy fedasync: staleness_exponent, hinge_a and hinge_b must be >= 0");
   }
 }
 
@@ -22,14 +23,16 @@ train::FitInstructions FedAsync::ConfigureFit(int64_t version, const ClientInfo&
   return MakeAsyncTask(options_.task, version, client, task, fleet);
 }
 
-ArrivalOutcome FedAsync::OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
+ArrivalOutcome FedAsync::OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& /*base*/,
                                    const train::FitResult& result, int64_t staleness) {
   ArrivalOutcome out;
-  const double w = options_.weight(staleness);
-  const float scale = static_cast<float>(options_.server_lr * w);
-  Eigen::VectorXf next = global + scale * (result.train.parameters - base);
+  const double s = options_.weight(staleness);
+  const double alpha = options_.mixing * s;
+  const float a = static_cast<float>(alpha);
+  Eigen::VectorXf next = (1.0f - a) * global + a * result.train.parameters;
   out.metrics["update_norm"] = static_cast<double>((next - global).norm());
-  out.metrics["weight"] = w;
+  out.metrics["weight"] = s;
+  out.metrics["mixing"] = alpha;
   out.parameters = std::move(next);
   return out;
 }

@@ -1,7 +1,11 @@
-// Naive asynchronous FedAvg ("fedasync"): every arriving update is applied
-// at once, θ ← θ + η · w(s) · (θ_client − θ_base), with η the server
-// learning rate and w the staleness weighting (staleness_weight.h). With
-// η = 1, w = 1 and no staleness it replaces the model by the client's.
+// FedAsync (Xie, Koyejo, Gupta 2019, "Asynchronous Federated Optimization",
+// arXiv 1903.03934, Algorithm 1): every arriving model is mixed into the
+// global one at once,
+//   α_s = α · s(staleness),   θ ← (1 − α_s) · θ + α_s · θ_client
+// with α the mixing hyper-parameter and s the staleness function
+// (staleness_weight.h: constant, polynomial or hinge). α = 1 with constant s
+// replaces the model by the client's. The paper's workers also add
+// (ρ/2)‖x − x_τ‖² to their loss; that regularizer is not implemented (ρ = 0).
 #pragma once
 
 #include "algorithms/async_strategy.h"
@@ -12,7 +16,7 @@ namespace edgefl::algorithms {
 
 struct FedAsyncOptions {
   AsyncTaskOptions task;
-  double server_lr = 1.0;  // η > 0
+  double mixing = 0.6;     // α in (0, 1]
   StalenessWeight weight;  // constant by default
 };
 
@@ -22,7 +26,9 @@ class FedAsync final : public AsyncStrategy {
   std::string name() const override { return "fedasync"; }
   train::FitInstructions ConfigureFit(int64_t version, const ClientInfo& client, int64_t task,
                                       std::span<const ClientInfo> fleet) override;
-  // Always a new model. Metrics: "update_norm" (‖θ' − θ‖), "weight" (w(s)).
+  // Always a new model; `base` is not used (the rule mixes models, not
+  // deltas). Metrics: "update_norm" (‖θ' − θ‖), "weight" (s(staleness)),
+  // "mixing" (α_s).
   ArrivalOutcome OnArrival(const Eigen::VectorXf& global, const Eigen::VectorXf& base,
                            const train::FitResult& result, int64_t staleness) override;
 

@@ -16,8 +16,9 @@ FedBuff::FedBuff(FedBuffOptions options) : options_(std::move(options)) {
     throw ConfigError("strategy fedbuff: server_lr must be > 0, got " +
                       std::to_string(options_.server_lr));
   }
-  if (!(options_.weight.exponent >= 0.0)) {
-    throw ConfigError("strategy fedbuff: staleness_exponent must be >= 0");
+  const StalenessWeight& w = options_.weight;
+  if (!(w.exponent >= 0.0 && w.hinge_a >= 0.0 && w.hinge_b >= 0.0)) {
+    throw ConfigError("strategy fedbuff: staleness_exponent, hinge_a and hinge_b must be >= 0");
   }
 }
 
@@ -30,25 +31,27 @@ ArrivalOutcome FedBuff::OnArrival(const Eigen::VectorXf& global, const Eigen::Ve
                                   const train::FitResult& result, int64_t staleness) {
   ArrivalOutcome out;
   if (sum_.size() != global.size()) sum_ = Eigen::VectorXd::Zero(global.size());
-  // Unknown sample counts weigh every update alike.
-  const double n =
-      result.train.num_samples > 0 ? static_cast<double>(result.train.num_samples) : 1.0;
+  // Each update counts 1 (the paper's mean over the K buffered updates), or
+  // its sample count with sample weighting (unknown counts weigh alike).
+  const double c = options_.sample_weighting && result.train.num_samples > 0
+                       ? static_cast<double>(result.train.num_samples)
+                       : 1.0;
   const double w = options_.weight(staleness);
-  sum_ += (n * w) * (result.train.parameters - base).cast<double>();
-  samples_ += n;
+  sum_ += (c * w) * (result.train.parameters - base).cast<double>();
+  denominator_ += c;
   ++count_;
   out.metrics["weight"] = w;
   if (count_ < options_.buffer_size) {
     out.metrics["buffered"] = static_cast<double>(count_);
     return out;
   }
-  const Eigen::VectorXd step = (options_.server_lr / samples_) * sum_;
+  const Eigen::VectorXd step = (options_.server_lr / denominator_) * sum_;
   Eigen::VectorXf next = (global.cast<double>() + step).cast<float>();
   out.metrics["update_norm"] = step.norm();
   out.metrics["buffered"] = 0.0;
   out.parameters = std::move(next);
   sum_.setZero();
-  samples_ = 0.0;
+  denominator_ = 0.0;
   count_ = 0;
   return out;
 }
@@ -56,7 +59,7 @@ ArrivalOutcome FedBuff::OnArrival(const Eigen::VectorXf& global, const Eigen::Ve
 Eigen::VectorXf FedBuff::SaveState() const {
   Eigen::VectorXf state(2 + (count_ > 0 ? sum_.size() : 0));
   state[0] = static_cast<float>(count_);
-  state[1] = static_cast<float>(samples_);
+  state[1] = static_cast<float>(denominator_);
   if (count_ > 0) state.tail(sum_.size()) = sum_.cast<float>();
   return state;
 }
@@ -67,7 +70,7 @@ void FedBuff::RestoreState(const Eigen::VectorXf& state) {
                       " values, expected at least 2");
   }
   count_ = static_cast<int64_t>(state[0]);
-  samples_ = state[1];
+  denominator_ = state[1];
   if (count_ > 0) {
     sum_ = state.tail(state.size() - 2).cast<double>();
   } else {

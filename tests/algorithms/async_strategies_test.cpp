@@ -160,7 +160,7 @@ TEST_CASE("dylu: a client 4x faster gets 4x the local steps through the strategy
   CHECK(with_dylu.ConfigureFit(0, fleet[0], 2, fleet).recipe.seed != fast.recipe.seed);
 }
 
-TEST_CASE("staleness weighting: constant is 1 and polynomial is 1 over (1 + s) to the a") {
+TEST_CASE("staleness weighting: constant, polynomial and hinge as FedAsync defines them") {
   StalenessWeight constant;
   CHECK(constant(0) == 1.0);
   CHECK(constant(7) == 1.0);
@@ -168,19 +168,40 @@ TEST_CASE("staleness weighting: constant is 1 and polynomial is 1 over (1 + s) t
   CHECK(poly(0) == 1.0);
   CHECK(poly(3) == doctest::Approx(0.5));
   CHECK(poly(8) == doctest::Approx(1.0 / 3.0));
-  CHECK_THROWS_AS(ParseStalenessWeight("hinge", "staleness_weight"), ConfigError);
+  // Hinge (a = 10, b = 4): flat up to b, then 1 / (a(s − b) + 1).
+  StalenessWeight hinge;
+  hinge.kind = StalenessWeight::Kind::kHinge;
+  hinge.hinge_a = 10.0;
+  hinge.hinge_b = 4.0;
+  for (int64_t s = 0; s <= 4; ++s)
+    CHECK(hinge(s) == 1.0);
+  CHECK(hinge(5) == doctest::Approx(1.0 / 11.0));
+  CHECK(hinge(6) == doctest::Approx(1.0 / 21.0));
+  CHECK(hinge(14) == doctest::Approx(1.0 / 101.0));
+  for (const StalenessWeight& w : {constant, poly, hinge}) {
+    for (int64_t s = 0; s < 30; ++s)
+      CHECK(w(s + 1) <= w(s));  // non-increasing
+  }
+  CHECK(ParseStalenessWeight("hinge", "staleness_weight") == StalenessWeight::Kind::kHinge);
+  CHECK_THROWS_AS(ParseStalenessWeight("exponential", "staleness_weight"), ConfigError);
 }
 
-TEST_CASE("fedbuff: the model changes every K arrivals by the weighted mean of the buffer") {
+FedBuffOptions Buff(int64_t k, double lr, bool sample_weighting) {
   FedBuffOptions o;
   o.task.recipe.local_steps = 1;
-  o.buffer_size = 3;
-  o.server_lr = 1.0;
+  o.buffer_size = k;
+  o.server_lr = lr;
   o.weight = {StalenessWeight::Kind::kPolynomial, 1.0};
-  FedBuff buff(o);
+  o.sample_weighting = sample_weighting;
+  return o;
+}
+
+TEST_CASE("fedbuff: every K arrivals the model moves by the server lr times the buffer's mean") {
+  FedBuff buff(Buff(3, 0.5, false));
   const Eigen::VectorXf global = Eigen::Vector2f(1.0f, 1.0f);
   const Eigen::VectorXf base = Eigen::Vector2f(0.0f, 0.0f);
-  // Δ_i = θ_i − base; samples 10, 20, 10; staleness 0, 1, 3 → weights 1, 1/2, 1/4.
+  // Δ_i = θ_i − base; samples 10, 20, 10 (ignored by default); staleness 0,
+  // 1, 3 → weights 1/(1+s) = 1, 1/2, 1/4.
   train::FitResult a = ResultWithGradient(base, Eigen::Vector2f(-1.0f, 0.0f), 10);
   train::FitResult b = ResultWithGradient(base, Eigen::Vector2f(0.0f, -2.0f), 20);
   train::FitResult c = ResultWithGradient(base, Eigen::Vector2f(-4.0f, -4.0f), 10);
@@ -188,28 +209,99 @@ TEST_CASE("fedbuff: the model changes every K arrivals by the weighted mean of t
   CHECK_FALSE(buff.OnArrival(global, base, b, 1).parameters.has_value());
   const ArrivalOutcome out = buff.OnArrival(global, base, c, 3);
   REQUIRE(out.parameters.has_value());
-  // (10·1·(1,0) + 20·½·(0,2) + 10·¼·(4,4)) / 40 = (20/40, 30/40).
-  CheckClose(*out.parameters, Eigen::Vector2f(1.5f, 1.75f));
-  // The buffer is empty again.
+  // (1·(1,0) + ½·(0,2) + ¼·(4,4)) / 3 = (2/3, 2/3); × η = 0.5 → (1/3, 1/3).
+  CheckClose(*out.parameters, Eigen::Vector2f(1.0f + 1.0f / 3.0f, 1.0f + 1.0f / 3.0f));
+  CHECK(out.metrics.at("weight") == doctest::Approx(0.25));
+  // The buffer is empty again, and a saved half-full buffer resumes.
   CHECK_FALSE(buff.OnArrival(global, base, a, 0).parameters.has_value());
-  FedBuff restored(o);
+  FedBuff restored(Buff(3, 0.5, false));
   restored.RestoreState(buff.SaveState());
   CHECK_FALSE(restored.OnArrival(global, base, a, 0).parameters.has_value());
-  CHECK(restored.OnArrival(global, base, a, 0).parameters.has_value());
+  const ArrivalOutcome third = restored.OnArrival(global, base, a, 0);
+  REQUIRE(third.parameters.has_value());
+  CheckClose(*third.parameters, Eigen::Vector2f(1.5f, 1.0f));  // 1 + 0.5·(1,0)
 }
 
-TEST_CASE("fedasync: each arrival applies its staleness-weighted update at once") {
-  FedAsyncOptions o;
-  o.task.recipe.local_steps = 1;
-  o.server_lr = 0.5;
-  o.weight = {StalenessWeight::Kind::kPolynomial, 1.0};
-  FedAsync fa(o);
+TEST_CASE("fedbuff: sample_weighting weighs the buffer by sample counts instead") {
+  FedBuff buff(Buff(3, 1.0, true));
   const Eigen::VectorXf global = Eigen::Vector2f(1.0f, 1.0f);
   const Eigen::VectorXf base = Eigen::Vector2f(0.0f, 0.0f);
+  buff.OnArrival(global, base, ResultWithGradient(base, Eigen::Vector2f(-1.0f, 0.0f), 10), 0);
+  buff.OnArrival(global, base, ResultWithGradient(base, Eigen::Vector2f(0.0f, -2.0f), 20), 1);
   const ArrivalOutcome out =
-      fa.OnArrival(global, base, ResultWithGradient(base, Eigen::Vector2f(-4.0f, 2.0f)), 1);
+      buff.OnArrival(global, base, ResultWithGradient(base, Eigen::Vector2f(-4.0f, -4.0f), 10), 3);
   REQUIRE(out.parameters.has_value());
-  CheckClose(*out.parameters, Eigen::Vector2f(2.0f, 0.5f));  // 1 + 0.5·½·(4, −2)
+  // (10·1·(1,0) + 20·½·(0,2) + 10·¼·(4,4)) / 40 = (20/40, 30/40).
+  CheckClose(*out.parameters, Eigen::Vector2f(1.5f, 1.75f));
+}
+
+FedAsyncOptions Mixing(double alpha, StalenessWeight weight) {
+  FedAsyncOptions o;
+  o.task.recipe.local_steps = 1;
+  o.mixing = alpha;
+  o.weight = weight;
+  return o;
+}
+
+// θ' for global (1, 1) and a client model (3, −1) at staleness s.
+Eigen::VectorXf Mixed(const FedAsyncOptions& options, int64_t s) {
+  FedAsync fa(options);
+  const Eigen::VectorXf global = Eigen::Vector2f(1.0f, 1.0f);
+  const Eigen::VectorXf base = Eigen::Vector2f(-7.0f, 9.0f);  // the rule never looks at it
+  train::FitResult r;
+  r.train.parameters = Eigen::Vector2f(3.0f, -1.0f);
+  const ArrivalOutcome out = fa.OnArrival(global, base, r, s);
+  REQUIRE(out.parameters.has_value());
+  return *out.parameters;
+}
+
+TEST_CASE(
+    "fedasync: theta becomes (1 - alpha_s) theta + alpha_s theta_k, alpha_s = alpha s(t-tau)") {
+  // (1 − α_s)·(1, 1) + α_s·(3, −1) = (1 + 2α_s, 1 − 2α_s).
+  auto expected = [](double alpha_s) {
+    return Eigen::Vector2f(static_cast<float>(1.0 + 2.0 * alpha_s),
+                           static_cast<float>(1.0 - 2.0 * alpha_s));
+  };
+  const StalenessWeight constant;
+  const StalenessWeight poly{StalenessWeight::Kind::kPolynomial, 0.5};
+  StalenessWeight hinge;
+  hinge.kind = StalenessWeight::Kind::kHinge;  // a = 10, b = 4
+  // Constant: α_s = α whatever the staleness.
+  CheckClose(Mixed(Mixing(0.5, constant), 0), expected(0.5));
+  CheckClose(Mixed(Mixing(0.5, constant), 9), expected(0.5));
+  // Polynomial a = 0.5: α_s = α/√(1+s): s = 0 → 0.5, s = 3 → 0.25, s = 8 → 1/6.
+  CheckClose(Mixed(Mixing(0.5, poly), 0), expected(0.5));
+  CheckClose(Mixed(Mixing(0.5, poly), 3), expected(0.25));
+  CheckClose(Mixed(Mixing(0.5, poly), 8), expected(0.5 / 3.0));
+  // Hinge a = 10, b = 4: α up to s = 4, then α/11 at 5 and α/21 at 6.
+  CheckClose(Mixed(Mixing(0.5, hinge), 4), expected(0.5));
+  CheckClose(Mixed(Mixing(0.5, hinge), 5), expected(0.5 / 11.0));
+  CheckClose(Mixed(Mixing(0.5, hinge), 6), expected(0.5 / 21.0));
+  // α = 1 with a fresh update replaces the model by the client's.
+  CheckClose(Mixed(Mixing(1.0, poly), 0), Eigen::Vector2f(3.0f, -1.0f));
+  // α outside (0, 1] is refused.
+  CHECK_THROWS_AS(FedAsync(Mixing(0.0, constant)), ConfigError);
+  CHECK_THROWS_AS(FedAsync(Mixing(1.5, constant)), ConfigError);
+}
+
+TEST_CASE(
+    "async registry: async_dn keeps the worker's optimizer state by default, the others reset") {
+  StrategyConfig config;
+  config.recipe.local_steps = 10;
+  ClientInfo client;
+  client.id = "c0";
+  const std::vector<ClientInfo> fleet = {client};
+  auto reset_of = [&](const std::string& name, train::ParamMap params) {
+    config.name = name;
+    config.params = std::move(params);
+    return MakeAsyncStrategy(config, 4)->ConfigureFit(0, client, 2, fleet).recipe.reset_optimizer;
+  };
+  CHECK_FALSE(reset_of("async_dn", {}));  // Liu et al. 2024: inner state stays on the worker
+  CHECK(reset_of("async_dn", {{"reset_optimizer", true}}));
+  CHECK(reset_of("fedbuff", {}));
+  CHECK_FALSE(reset_of("fedbuff", {{"reset_optimizer", false}}));
+  CHECK(reset_of("fedasync", {}));
+  CHECK_FALSE(reset_of("fedasync", {{"reset_optimizer", false}}));
 }
 
 TEST_CASE("async registry: names and keys are checked") {
@@ -227,6 +319,15 @@ TEST_CASE("async registry: names and keys are checked") {
   config.params = {{"buffer_size", int64_t{0}}};
   CHECK_THROWS_AS(MakeAsyncStrategy(config, 8), ConfigError);
   config.name = "fedasync";
+  config.params = {{"mixing", 0.9},
+                   {"staleness_weight", std::string("hinge")},
+                   {"hinge_a", 4.0},
+                   {"hinge_b", 2.0}};
+  CHECK(MakeAsyncStrategy(config, 8)->name() == "fedasync");
+  config.params = {{"server_lr", 0.5}};  // the delta rule's key: not FedAsync's
+  CHECK_THROWS_AS(MakeAsyncStrategy(config, 8), ConfigError);
+  config.params = {{"mixing", 0.0}};
+  CHECK_THROWS_AS(MakeAsyncStrategy(config, 8), ConfigError);
   config.recipe.local_steps = 0;
   config.params = {{"dylu", true}};
   CHECK_THROWS_AS(MakeAsyncStrategy(config, 8), ConfigError);  // DyLU needs local_steps

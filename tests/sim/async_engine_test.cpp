@@ -70,6 +70,7 @@ struct TwoSpeedFleet {
   static algorithms::FedAsyncOptions OneEpoch() {
     algorithms::FedAsyncOptions o;
     o.task.recipe.epochs = 1;
+    o.mixing = 1.0;  // α = 1, constant s: the new model is the client's
     return o;
   }
   edgefl::testing::TempDir dir;
@@ -126,7 +127,7 @@ TEST_CASE(
   CHECK(first->results[0].base_version == 7);
   CHECK(first->staleness[0] == 0);
   CHECK(first->dispatched == 2);  // this version counts only the tasks sent since the start
-  // FedAsync (server_lr 1, constant weight) takes the client's model: 5 + 1.
+  // FedAsync (α = 1, constant s) takes the client's model: 5 + 1.
   CHECK((*first->parameters).isApprox(Eigen::VectorXf::Constant(3, 6.0f)));
   CHECK(engine.tasks(0) == 6);  // tasks 5 (at 100) and 6 (re-sent at 101)
   CHECK(engine.tasks(1) == 1);
@@ -165,7 +166,7 @@ algorithms::StrategyConfig Config(const std::string& name, train::ParamMap param
   return c;
 }
 
-TEST_CASE("async engine: FedBuff with equal speeds and K = cohort equals sync FedAvg") {
+TEST_CASE("async engine: FedBuff with equal speeds, K = cohort and sample weights equals FedAvg") {
   const size_t n = 4;
   const Eigen::VectorXf initial = Eigen::VectorXf::Constant(610, 0.01f);
 
@@ -180,8 +181,9 @@ TEST_CASE("async engine: FedBuff with equal speeds and K = cohort equals sync Fe
   HeterogeneityOptions h;  // equal speeds
   Fleet fleet(h, n);
   std::unique_ptr<algorithms::AsyncStrategy> fedbuff = algorithms::MakeAsyncStrategy(
-      Config("fedbuff",
-             {{"buffer_size", int64_t{4}}, {"staleness_weight", std::string("constant")}}),
+      Config("fedbuff", {{"buffer_size", int64_t{4}},
+                         {"staleness_weight", std::string("constant")},
+                         {"sample_weighting", true}}),
       n);
   AsyncEngine async(*fedbuff, fleet, async_clients.raw, {}, initial);
 
@@ -197,6 +199,36 @@ TEST_CASE("async engine: FedBuff with equal speeds and K = cohort equals sync Fe
     const Eigen::VectorXf diff = async.global() - sync.global();
     CHECK(diff.cwiseAbs().maxCoeff() < 1e-5f);
     CHECK((async.global() - initial).norm() > 1e-3f);  // it did train
+  }
+}
+
+// Two tasks of one simulated client with Adam: with reset_optimizer off the
+// second task starts from the moments the first left (it differs from the
+// same task on a fresh client); with it on, it is the fresh client's bit for
+// bit.
+TEST_CASE("async engine: reset_optimizer = false carries a client's Adam moments across tasks") {
+  for (const bool reset : {false, true}) {
+    CAPTURE(reset);
+    algorithms::StrategyConfig config = Config("async_dn", {{"reset_optimizer", reset}});
+    config.recipe.optimizer.name = "adam";
+    config.recipe.optimizer.learning_rate = 0.01f;
+    std::unique_ptr<algorithms::AsyncStrategy> dn = algorithms::MakeAsyncStrategy(config, 1);
+    RealFleet used(1, 1), fresh(1, 1);
+    const ClientInfo& client = used.raw[0]->info();
+    const std::vector<ClientInfo> fleet = {client};
+    const FitInstructions first = dn->ConfigureFit(0, client, 1, fleet);
+    const FitInstructions second = dn->ConfigureFit(0, client, 2, fleet);
+    CHECK(second.recipe.reset_optimizer == reset);
+    const auto start =
+        std::make_shared<const Eigen::VectorXf>(Eigen::VectorXf::Constant(610, 0.01f));
+    used.raw[0]->Fit(start, first).get();
+    const FitResult carried = used.raw[0]->Fit(start, second).get();
+    const FitResult alone = fresh.raw[0]->Fit(start, second).get();
+    if (reset) {
+      CHECK(carried.train.parameters == alone.train.parameters);
+    } else {
+      CHECK((carried.train.parameters - alone.train.parameters).norm() > 1e-4f);
+    }
   }
 }
 
