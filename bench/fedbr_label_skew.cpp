@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
           cell.final_acc.push_back(result.final_accuracy);
           cell.best_acc.push_back(result.best_accuracy);
           std::printf("alpha %s seed %s %-7s final %.4f best %.4f\n", alpha.c_str(), seed.c_str(),
-                      algorithm, result.final_accuracy, result.best_accuracy);
+                      algorithm.c_str(), result.final_accuracy, result.best_accuracy);
           std::fflush(stdout);
         }
       }

@@ -11,6 +11,7 @@
 
 #include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/local_registry.h"
+#include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "tests/algorithms/local_objective_test_util.h"
 #include "train/local_trainer.h"
@@ -269,6 +270,31 @@ TEST_CASE("FedBR P is part of the model the client returns and starts from the o
   // fresh one: different starting P, different result.
   CHECK(from_global.parameters == first.parameters);
   CHECK(from_mean.parameters.tail(head) != first.parameters.tail(head));
+}
+
+TEST_CASE("FedBR server averages P with the rest of the model by sample counts") {
+  StrategyConfig config;
+  config.name = "fedbr";
+  config.rounds = 1;
+  const auto strategy = MakeStrategy(config);
+  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::Index head = nn::Model(kSpec).projection_head_size();
+  std::vector<train::FitResult> results(2);
+  results[0].client = "a";
+  results[0].train.parameters = global;
+  results[0].train.parameters.tail(head).array() += 1.0f;  // P moved by +1
+  results[0].train.num_samples = 1;
+  results[1].client = "b";
+  results[1].train.parameters = global;
+  results[1].train.parameters.tail(head).array() -= 3.0f;  // P moved by −3
+  results[1].train.num_samples = 3;
+  const AggregateOutcome out = strategy->AggregateFit(1, global, results, {});
+  REQUIRE(out.parameters.has_value());
+  // (1·(+1) + 3·(−3))/4 = −2 on every coordinate of P; the rest unchanged.
+  const Eigen::VectorXf moved = out.parameters->tail(head) - global.tail(head);
+  CHECK(moved.minCoeff() == doctest::Approx(-2.0).epsilon(1e-5));
+  CHECK(moved.maxCoeff() == doctest::Approx(-2.0).epsilon(1e-5));
+  CHECK(out.parameters->head(global.size() - head) == global.head(global.size() - head));
 }
 
 TEST_CASE("FedBR steps P once per local step with the client's learning rate") {
