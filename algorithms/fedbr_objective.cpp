@@ -8,14 +8,11 @@
 #include <utility>
 
 #include "common/error.h"
-#include "nn/layer.h"
 #include "nn/softmax_cross_entropy.h"
 
 namespace edgefl::algorithms {
 namespace {
 
-constexpr uint64_t kPoolStream = 0x706f6f6c;  // "pool"
-constexpr uint64_t kHeadStream = 0x68656164;  // "head"
 constexpr float kCosineEps = 1e-8f;
 constexpr float kDecorrEps = 1e-8f;
 
@@ -90,25 +87,6 @@ FedBrObjective::FedBrObjective(const FedBrOptions& options, Eigen::MatrixXf pool
   }
 }
 
-Eigen::MatrixXf FedBrObjective::BuildPseudoDataPool(const datasets::Dataset& source, int size,
-                                                    int images, uint64_t seed) {
-  Require(size >= 1, "pool_size", ">= 1", size);
-  Require(images >= 1, "pool_images", ">= 1", images);
-  if (source.size() == 0) {
-    throw ConfigError("fedbr: cannot build the pseudo-data pool from empty data " + source.name);
-  }
-  Rng rng = Rng::Derive(seed, {kPoolStream});
-  Eigen::MatrixXf pool = Eigen::MatrixXf::Zero(static_cast<Eigen::Index>(source.dim()), size);
-  for (int i = 0; i < size; ++i) {
-    for (int k = 0; k < images; ++k) {
-      const auto row = static_cast<Eigen::Index>(rng.UniformInt(source.size()));
-      pool.col(i) += source.features.row(row).transpose();
-    }
-    pool.col(i) /= static_cast<float>(images);
-  }
-  return pool;
-}
-
 void FedBrObjective::BeginRound(const nn::Model& model, Rng& /*rng*/) {
   if (model.num_layers() < 2) {
     throw ConfigError("fedbr: model " + model.spec().text +
@@ -125,65 +103,77 @@ void FedBrObjective::BeginRound(const nn::Model& model, Rng& /*rng*/) {
                       " features, model " + model.spec().text + " expects " +
                       std::to_string(model.input_dim()));
   }
-  const Eigen::Index d = dim_;
-  head_.resize(4 * d * d + 3 * d);
-  head_grad_.resize(head_.size());
-  Rng rng = Rng::Derive(options_.head_seed, {kHeadStream});
-  const float bound1 = 1.0f / std::sqrt(static_cast<float>(d));
-  const float bound2 = 1.0f / std::sqrt(static_cast<float>(2 * d));
-  float* p = head_.data();
-  nn::FillUniform(rng, bound1, p, 2 * d * d);                      // W1
-  nn::FillUniform(rng, bound1, p + 2 * d * d, 2 * d);              // b1
-  nn::FillUniform(rng, bound2, p + 2 * d * d + 2 * d, 2 * d * d);  // W2
-  nn::FillUniform(rng, bound2, p + 4 * d * d + 2 * d, d);          // b2
+  if (options_.mu > 0.0 && !model.has_projection_head()) {
+    throw ConfigError(
+        "fedbr: mu > 0 needs the projection head P in the model, which travels and "
+        "is averaged with it as in the authors' code: add \"+proj\" to the model "
+        "spec (model = \"" +
+        model.spec().text + "+proj\"), or set mu = 0");
+  }
+  head_grad_.resize(model.projection_head_size());
   have_global_ = false;
+  head_steps_ = 0;
   con_before_ = con_after_ = std::numeric_limits<double>::quiet_NaN();
 }
 
-void FedBrObjective::HeadForward(const Eigen::MatrixXf& in, Eigen::MatrixXf* a,
-                                 Eigen::MatrixXf* e) const {
+void FedBrObjective::HeadForward(const float* p, const Eigen::MatrixXf& in, HeadPass* pass) const {
   const Eigen::Index d = dim_;
-  const float* p = head_.data();
   const Eigen::Map<const Eigen::MatrixXf> w1(p, 2 * d, d);
   const Eigen::Map<const Eigen::VectorXf> b1(p + 2 * d * d, 2 * d);
-  const Eigen::Map<const Eigen::MatrixXf> w2(p + 2 * d * d + 2 * d, d, 2 * d);
-  const Eigen::Map<const Eigen::VectorXf> b2(p + 4 * d * d + 2 * d, d);
-  a->noalias() = w1 * in;
-  a->colwise() += b1;
-  e->noalias() = w2 * a->cwiseMax(0.0f);
-  e->colwise() += b2;
+  p += 2 * d * d + 2 * d;
+  const Eigen::Map<const Eigen::MatrixXf> w2(p, 2 * d, 2 * d);
+  const Eigen::Map<const Eigen::VectorXf> b2(p + 4 * d * d, 2 * d);
+  p += 4 * d * d + 2 * d;
+  const Eigen::Map<const Eigen::MatrixXf> w3(p, d, 2 * d);
+  const Eigen::Map<const Eigen::VectorXf> b3(p + 2 * d * d, d);
+  pass->a1.noalias() = w1 * in;
+  pass->a1.colwise() += b1;
+  pass->a2.noalias() = w2 * pass->a1.cwiseMax(0.0f);
+  pass->a2.colwise() += b2;
+  pass->e.noalias() = w3 * pass->a2.cwiseMax(0.0f);
+  pass->e.colwise() += b3;
 }
 
-void FedBrObjective::HeadBackward(const Eigen::MatrixXf& in, const Eigen::MatrixXf& a,
+void FedBrObjective::HeadBackward(const float* p, const Eigen::MatrixXf& in, const HeadPass& pass,
                                   const Eigen::MatrixXf& de, bool want_head, Eigen::MatrixXf* din) {
   const Eigen::Index d = dim_;
-  const float* p = head_.data();
   const Eigen::Map<const Eigen::MatrixXf> w1(p, 2 * d, d);
-  const Eigen::Map<const Eigen::MatrixXf> w2(p + 2 * d * d + 2 * d, d, 2 * d);
+  const Eigen::Map<const Eigen::MatrixXf> w2(p + 2 * d * d + 2 * d, 2 * d, 2 * d);
+  const Eigen::Map<const Eigen::MatrixXf> w3(p + 6 * d * d + 4 * d, d, 2 * d);
   float* g = head_grad_.data();
+  float* g2 = g + 2 * d * d + 2 * d;
+  float* g3 = g2 + 4 * d * d + 2 * d;
   if (want_head) {
-    Eigen::Map<Eigen::MatrixXf>(g + 2 * d * d + 2 * d, d, 2 * d).noalias() +=
-        de * a.cwiseMax(0.0f).transpose();
-    Eigen::Map<Eigen::VectorXf>(g + 4 * d * d + 2 * d, d) += de.rowwise().sum();
+    Eigen::Map<Eigen::MatrixXf>(g3, d, 2 * d).noalias() += de * pass.a2.cwiseMax(0.0f).transpose();
+    Eigen::Map<Eigen::VectorXf>(g3 + 2 * d * d, d) += de.rowwise().sum();
   }
-  dtmp_.noalias() = w2.transpose() * de;
-  dtmp_ = (a.array() > 0.0f).select(dtmp_, 0.0f);
+  // dtmp_ = dL/da2.
+  dtmp_.noalias() = w3.transpose() * de;
+  dtmp_ = (pass.a2.array() > 0.0f).select(dtmp_, 0.0f);
   if (want_head) {
-    Eigen::Map<Eigen::MatrixXf>(g, 2 * d, d).noalias() += dtmp_ * in.transpose();
-    Eigen::Map<Eigen::VectorXf>(g + 2 * d * d, 2 * d) += dtmp_.rowwise().sum();
+    Eigen::Map<Eigen::MatrixXf>(g2, 2 * d, 2 * d).noalias() +=
+        dtmp_ * pass.a1.cwiseMax(0.0f).transpose();
+    Eigen::Map<Eigen::VectorXf>(g2 + 4 * d * d, 2 * d) += dtmp_.rowwise().sum();
   }
-  if (din != nullptr) din->noalias() = w1.transpose() * dtmp_;
+  // dtmp2_ = dL/da1.
+  dtmp2_.noalias() = w2.transpose() * dtmp_;
+  dtmp2_ = (pass.a1.array() > 0.0f).select(dtmp2_, 0.0f);
+  if (want_head) {
+    Eigen::Map<Eigen::MatrixXf>(g, 2 * d, d).noalias() += dtmp2_ * in.transpose();
+    Eigen::Map<Eigen::VectorXf>(g + 2 * d * d, 2 * d) += dtmp2_.rowwise().sum();
+  }
+  if (din != nullptr) din->noalias() = w1.transpose() * dtmp2_;
 }
 
-double FedBrObjective::Contrastive(bool want_head, bool want_features) {
-  HeadForward(f1_, &a1_, &e1_);
-  HeadForward(z_global_, &a2_, &e2_);
-  HeadForward(f3_, &a3_, &e3_);
+double FedBrObjective::Contrastive(const float* head, bool want_head, bool want_features) {
+  HeadForward(head, f1_, &p1_);
+  HeadForward(head, z_global_, &p2_);
+  HeadForward(head, f3_, &p3_);
   const double loss =
-      CosineContrastive(e1_, e2_, e3_, options_.tau1, options_.tau2, &de1_, &de2_, &de3_);
-  HeadBackward(f1_, a1_, de1_, want_head, want_features ? &df1_ : nullptr);
-  if (want_head) HeadBackward(z_global_, a2_, de2_, true, nullptr);
-  HeadBackward(f3_, a3_, de3_, want_head, want_features ? &df3_ : nullptr);
+      CosineContrastive(p1_.e, p2_.e, p3_.e, options_.tau1, options_.tau2, &de1_, &de2_, &de3_);
+  HeadBackward(head, f1_, p1_, de1_, want_head, want_features ? &df1_ : nullptr);
+  if (want_head) HeadBackward(head, z_global_, p2_, de2_, true, nullptr);
+  HeadBackward(head, f3_, p3_, de3_, want_head, want_features ? &df3_ : nullptr);
   return loss;
 }
 
@@ -245,13 +235,25 @@ float FedBrObjective::LossAndGradient(nn::Model& model, const train::Batch& batc
   } else {
     input_.leftCols(b_count) = batch.x;
   }
-  // 2. Mixture augmentation of the pseudo-data.
+  // 2. Mixture augmentation of the pseudo-data with samples of the (mixed)
+  // batch and their (soft) labels, as get_unlabeled_by_self does after
+  // get_new_all_x; without it the pool itself with uniform targets.
   if (pseudo) {
-    targets_pseudo_.setConstant(classes, m, 0.5f / static_cast<float>(classes));
-    for (Eigen::Index i = 0; i < m; ++i) {
-      const auto j = static_cast<Eigen::Index>(rng.UniformInt(static_cast<uint64_t>(b_count)));
-      input_.col(b_count + i) = 0.5f * (pool_.col(i) + batch.x.col(j));
-      targets_pseudo_(batch.labels[static_cast<size_t>(j)], i) += 0.5f;
+    const float uniform = 1.0f / static_cast<float>(classes);
+    if (options_.mixture) {
+      targets_pseudo_.setConstant(classes, m, 0.5f * uniform);
+      for (Eigen::Index i = 0; i < m; ++i) {
+        const auto j = static_cast<Eigen::Index>(rng.UniformInt(static_cast<uint64_t>(b_count)));
+        input_.col(b_count + i) = 0.5f * (pool_.col(i) + input_.col(j));
+        if (mixup) {
+          targets_pseudo_.col(i) += 0.5f * targets_real_.col(j);
+        } else {
+          targets_pseudo_(batch.labels[static_cast<size_t>(j)], i) += 0.5f;
+        }
+      }
+    } else {
+      targets_pseudo_.setConstant(classes, m, uniform);
+      input_.rightCols(m) = pool_;
     }
   }
 
@@ -284,12 +286,14 @@ float FedBrObjective::LossAndGradient(nn::Model& model, const train::Batch& batc
       z_global_ = f1_;
       have_global_ = true;
     }
-    // 4. Adversarial step on P: ascend L_con.
+    // 4. One adversarial SGD step on P (the model's slice): ascend L_con.
+    float* head = model.parameters().data() + model.projection_head_offset();
     head_grad_.setZero();
-    con_before_ = Contrastive(/*want_head=*/true, /*want_features=*/false);
-    head_ += static_cast<float>(options_.head_lr) * head_grad_;
+    con_before_ = Contrastive(head, /*want_head=*/true, /*want_features=*/false);
+    model.parameters().tail(head_grad_.size()) += static_cast<float>(options_.head_lr) * head_grad_;
+    ++head_steps_;
     // 5. L_con with the updated P, differentiated through φ.
-    con_after_ = Contrastive(/*want_head=*/false, /*want_features=*/true);
+    con_after_ = Contrastive(head, /*want_head=*/false, /*want_features=*/true);
     loss += options_.mu * con_after_;
     const float mu = static_cast<float>(options_.mu);
     dfeatures_.rightCols(m) = mu * df1_;

@@ -11,6 +11,7 @@
 #include "algorithms/deltasgd_objective.h"
 #include "algorithms/entropy_sgd_objective.h"
 #include "algorithms/fedbr_objective.h"
+#include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/noisy_softmax_objective.h"
 #include "algorithms/pacing.h"
 #include "algorithms/wafl_objective.h"
@@ -26,9 +27,9 @@ const Keys kOrders = {"shuffle", "sequential", "curriculum", "anti_curriculum", 
 
 const Keys& ObjectiveKeys(const std::string& name) {
   static const Keys kNone;
-  static const Keys kFedBr = {"mu",          "lambda",    "tau1",     "tau2",
-                              "mixup_alpha", "decorr",    "head_lr",  "pool_size",
-                              "pool_images", "pool_seed", "head_seed"};
+  static const Keys kFedBr = {"mu",          "lambda",      "tau1",     "tau2",
+                              "mixup_alpha", "mixture",     "decorr",   "head_lr",
+                              "pool_size",   "pool_images", "pool_seed"};
   static const Keys kWafl = {"gamma", "adv_steps", "adv_step", "init_noise", "adv_tol"};
   static const Keys kDeltaSgd = {"eta0", "theta0", "gamma", "delta", "epsilon"};
   static const Keys kEntropySgd = {"langevin_steps", "langevin_lr", "langevin_noise", "beta1",
@@ -115,6 +116,13 @@ constexpr int64_t kMaxSeed = int64_t{1} << 53;
 
 std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgorithm& local,
                                                           const datasets::Dataset* local_data) {
+  ObjectiveContext context;
+  context.local_data = local_data;
+  return MakeLocalObjective(local, context);
+}
+
+std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgorithm& local,
+                                                          const ObjectiveContext& context) {
   const std::string& name = local.objective;
   if (!Contains(kObjectives, name)) {
     throw ConfigError("local objective: unknown name '" + name + "' (expected " +
@@ -130,22 +138,27 @@ std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgo
     o.tau1 = p.Get("tau1", o.tau1);
     o.tau2 = p.Get("tau2", o.tau2);
     o.mixup_alpha = p.Get("mixup_alpha", o.mixup_alpha);
+    o.mixture = p.GetInt("mixture", 1, 0, 1) == 1;
     o.decorr = p.Get("decorr", o.decorr);
+    // P's step is the client's lr, as the code's disc_opt (algorithms.py:984-986).
+    if (context.recipe != nullptr) o.head_lr = context.recipe->optimizer.learning_rate;
     o.head_lr = p.Get("head_lr", o.head_lr);
     o.pool_size = static_cast<int>(p.GetInt("pool_size", o.pool_size, 1, 1 << 16));
     o.pool_images = static_cast<int>(p.GetInt("pool_images", o.pool_images, 1, 1 << 20));
     o.pool_seed = static_cast<uint64_t>(p.GetInt("pool_seed", 0, 0, kMaxSeed));
-    o.head_seed = static_cast<uint64_t>(p.GetInt("head_seed", 0, 0, kMaxSeed));
-    if (local_data == nullptr) {
+    if (context.local_data == nullptr && context.fleet_data.empty()) {
       throw ConfigError(
-          "fedbr: needs the client's local data to build its pseudo-data pool "
-          "(MakeLocalObjective(local, &data))");
+          "fedbr: needs the clients' data to build its pseudo-data pool "
+          "(MakeLocalObjective(local, context) with local_data or fleet_data)");
     }
     // Validate the options before building the pool.
     FedBrObjective check(o, Eigen::MatrixXf(0, o.pool_size));
+    const datasets::Dataset* own[] = {context.local_data};
+    const std::span<const datasets::Dataset* const> sources =
+        context.fleet_data.empty() ? std::span<const datasets::Dataset* const>(own)
+                                   : context.fleet_data;
     return std::make_unique<FedBrObjective>(
-        o,
-        FedBrObjective::BuildPseudoDataPool(*local_data, o.pool_size, o.pool_images, o.pool_seed));
+        o, BuildPseudoDataPool(sources, o.pool_size, o.pool_images, o.pool_seed));
   }
   if (name == "wafl") {
     WaflOptions o;

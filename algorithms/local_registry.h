@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 
 #include "datasets/dataset.h"
 #include "train/data_order.h"
@@ -21,10 +22,27 @@
 
 namespace edgefl::algorithms {
 
+// What a client can tell the objective besides the LocalAlgorithm.
+struct ObjectiveContext {
+  // The client's training data.
+  const datasets::Dataset* local_data = nullptr;
+  // The round's recipe: "fedbr" steps P with its learning rate unless
+  // head_lr is given (the authors' code). May be null.
+  const train::TrainRecipe* recipe = nullptr;
+  // Every client's data, in client order, where the caller holds it (the
+  // simulator): "fedbr" builds its pseudo-data pool from all of them, the
+  // same on every client (fedbr_pseudo_data.h). Empty: from local_data
+  // alone (edgefl-client, whose device sees only its own share).
+  std::span<const datasets::Dataset* const> fleet_data;
+};
+
 // Throws ConfigError naming an unknown objective, or a parameter that
 // neither the objective nor the order takes or that is out of range.
-// `local_data` is the client's training data: "fedbr" builds its
-// pseudo-data pool from it and throws ConfigError if it is null.
+// "fedbr" needs context.local_data or context.fleet_data and throws
+// ConfigError without both.
+std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgorithm& local,
+                                                          const ObjectiveContext& context);
+// The same with only the client's data.
 std::unique_ptr<train::LocalObjective> MakeLocalObjective(
     const train::LocalAlgorithm& local, const datasets::Dataset* local_data = nullptr);
 

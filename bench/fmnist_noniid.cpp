@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
       if (it == Algorithms().end()) throw std::runtime_error("unknown algorithm " + name);
       std::vector<std::string> overrides = Setting(setting, rounds);
       overrides.insert(overrides.end(), it->second.begin(), it->second.end());
+      // FedBR's projection head P travels with the model (nn/model_spec.h).
+      for (std::string& o : overrides) {
+        if (name == "fedbr" && o.rfind("model=", 0) == 0) o += "+proj";
+      }
       overrides.push_back("db=" + db);
       overrides.push_back("run_name=" + setting + "-" + name + "-r" + std::to_string(rounds));
       const ExperimentConfig config = edgefl::engine::LoadExperimentConfig({}, overrides);

@@ -209,7 +209,10 @@ class Session {
     std::shared_future<void> stop = stop_waiting.get_future().share();
     try {
       train::LocalTrainer& trainer = TrainerFor(task.model_spec);
-      auto objective = algorithms::MakeLocalObjective(task.local, &data_);
+      algorithms::ObjectiveContext context;
+      context.local_data = &data_;
+      context.recipe = &task.recipe;  // fedbr: P's lr is the client's
+      auto objective = algorithms::MakeLocalObjective(task.local, context);
       auto order = algorithms::MakeDataOrder(task.local, &task.recipe);
       running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
                                                 order = std::move(order),

@@ -20,6 +20,7 @@ using Eigen::VectorXf;
 namespace {
 
 constexpr uint64_t kInitStream = 0x696e6974;  // "init"
+constexpr uint64_t kHeadStream = 0x68656164;  // "head"
 
 void Grow(VectorXf& buffer, Index size) {
   if (buffer.size() < size) buffer.resize(size);
@@ -79,6 +80,12 @@ void Model::Build() {
     offsets_.push_back(total);
     total += layer->num_parameters();
   }
+  head_offset_ = total;
+  if (spec_.projection_head) {
+    const Index d = layers_.back()->input_size();
+    total += 8 * d * d + 5 * d;  // d -> 2d -> 2d -> d
+  }
+  total_ = total;
   parameters_ = VectorXf::Zero(total);
   gradients_ = VectorXf::Zero(total);
   activations_.resize(layers_.size());
@@ -103,6 +110,18 @@ void Model::Initialize(uint64_t seed) {
     layers_[i]->Initialize(i == last ? Init::kXavierUniform : Init::kKaimingUniform, rng,
                            parameters_.data() + offsets_[i]);
   }
+  if (spec_.projection_head) {
+    const Index d = layers_.back()->input_size();
+    Rng rng = Rng::Derive(seed, {kInitStream, kHeadStream});
+    const float bound_d = 1.0f / std::sqrt(static_cast<float>(d));
+    const float bound_2d = 1.0f / std::sqrt(static_cast<float>(2 * d));
+    float* p = parameters_.data() + head_offset_;
+    FillUniform(rng, bound_d, p, 2 * d * d + 2 * d);  // W1, b1: fan_in d
+    p += 2 * d * d + 2 * d;
+    FillUniform(rng, bound_2d, p, 4 * d * d + 2 * d);  // W2, b2: fan_in 2d
+    p += 4 * d * d + 2 * d;
+    FillUniform(rng, bound_2d, p, 2 * d * d + d);  // W3, b3: fan_in 2d
+  }
 }
 
 void Model::SetParameters(std::span<const float> values) {
@@ -123,8 +142,7 @@ void Model::CheckInput(const ConstMatrixRef& x) const {
     throw ConfigError("model " + spec_.text + " expects " + std::to_string(input_dim()) +
                       " features, got " + std::to_string(x.rows()));
   }
-  if (parameters_.size() != gradients_.size() ||
-      parameters_.size() != offsets_.back() + layers_.back()->num_parameters()) {
+  if (parameters_.size() != gradients_.size() || parameters_.size() != total_) {
     throw ConfigError("model " + spec_.text + ": parameters() or gradients() was resized");
   }
 }
@@ -177,6 +195,7 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
       largest = std::max(largest, layer->output_size());
     Grow(buffer, largest * batch_);
   }
+  if (options.overwrite_gradients) gradients_.tail(projection_head_size()).setZero();
   int cur = 0;
   Map<MatrixXf>(backward_buffers_[cur].data(), num_classes(), batch_) = dlogits;
   for (size_t i = n; i-- > 0;) {

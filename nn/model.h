@@ -62,6 +62,15 @@ class Model {
   const Layer& layer(size_t i) const { return *layers_[i]; }
   // Offset of layer i's slice in parameters().
   Eigen::Index parameter_offset(size_t i) const { return offsets_[i]; }
+  // The projection head of a "+proj" spec (model_spec.h): the LAST
+  // projection_head_size() entries of parameters(), laid out W1 (2d x d),
+  // b1 (2d), W2 (2d x 2d), b2 (2d), W3 (d x 2d), b3 (d), matrices
+  // column-major, d = the features' dimension. Size 0 without "+proj".
+  // Forward/Backward ignore it; Backward with overwrite_gradients sets its
+  // gradient slice to zero.
+  bool has_projection_head() const { return spec_.projection_head; }
+  Eigen::Index projection_head_offset() const { return head_offset_; }
+  Eigen::Index projection_head_size() const { return total_ - head_offset_; }
 
   // The flat vectors. Do not resize them (Forward throws ConfigError if their
   // size changed); use SetParameters for checked assignment.
@@ -72,7 +81,9 @@ class Model {
 
   // Deterministic initialisation from `seed` (edgefl::Rng only): Kaiming
   // uniform for layers followed by ReLU, Xavier uniform for the last layer,
-  // biases 0. Each layer draws from its own derived stream.
+  // biases 0. Each layer draws from its own derived stream. The projection
+  // head, if any, from its own stream with PyTorch's nn.Linear default (as
+  // the authors' code): weights and biases U(±1/√fan_in).
   void Initialize(uint64_t seed);
   // Copies `values` into parameters(). Throws ConfigError if the size differs
   // from num_parameters() or a value is NaN/Inf; parameters() is unchanged then.
@@ -119,6 +130,8 @@ class Model {
   ModelSpec spec_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Eigen::Index> offsets_;
+  Eigen::Index head_offset_ = 0;  // == total_ without a head
+  Eigen::Index total_ = 0;        // the parameters' count
   Eigen::VectorXf parameters_;
   Eigen::VectorXf gradients_;
 

@@ -42,36 +42,51 @@ std::vector<int> ParseWidths(std::string_view spec, std::string_view args, size_
 
 }  // namespace
 
-ModelSpec ParseModelSpec(std::string_view spec) {
+ModelSpec ParseModelSpec(std::string_view full) {
   ModelSpec result;
-  result.text = std::string(spec);
+  result.text = std::string(full);
+  std::string_view spec = full;
+  const size_t plus = spec.find('+');
+  if (plus != std::string_view::npos) {
+    if (spec.substr(plus) != "+proj") {
+      Fail(full, "unknown suffix \"" + std::string(spec.substr(plus)) + "\" (expected +proj)");
+    }
+    result.projection_head = true;
+    spec = spec.substr(0, plus);
+  }
   const size_t colon = spec.find(':');
   if (colon == std::string_view::npos) {
-    Fail(spec, "expected <kind>:<arguments>, e.g. mlp:784-200-10, logreg:60-10 or cnn:lenet");
+    Fail(full, "expected <kind>:<arguments>, e.g. mlp:784-200-10, logreg:60-10 or cnn:lenet");
   }
   const std::string_view kind = spec.substr(0, colon);
   const std::string_view args = spec.substr(colon + 1);
   if (kind == "mlp") {
     result.kind = ModelKind::kMlp;
-    result.widths = ParseWidths(spec, args, colon + 1);
+    result.widths = ParseWidths(full, args, colon + 1);
     if (result.widths.size() < 2) {
-      Fail(spec, "an mlp needs at least an input and an output width, e.g. mlp:784-10");
+      Fail(full, "an mlp needs at least an input and an output width, e.g. mlp:784-10");
     }
   } else if (kind == "logreg") {
     result.kind = ModelKind::kLogReg;
-    result.widths = ParseWidths(spec, args, colon + 1);
+    result.widths = ParseWidths(full, args, colon + 1);
     if (result.widths.size() != 2) {
-      Fail(spec, "logreg takes exactly two widths (features-classes), got " +
+      Fail(full, "logreg takes exactly two widths (features-classes), got " +
                      std::to_string(result.widths.size()));
     }
   } else if (kind == "cnn") {
     if (args != "lenet" && args != "lenet5") {
-      Fail(spec, "unknown cnn \"" + std::string(args) + "\" (expected lenet or lenet5)");
+      Fail(full, "unknown cnn \"" + std::string(args) + "\" (expected lenet or lenet5)");
     }
     result.kind = ModelKind::kLeNet;
     result.widths = {784, 10};
   } else {
-    Fail(spec, "unknown model kind \"" + std::string(kind) + "\" (expected mlp, logreg or cnn)");
+    Fail(full, "unknown model kind \"" + std::string(kind) + "\" (expected mlp, logreg or cnn)");
+  }
+  if (result.projection_head && result.kind == ModelKind::kLogReg) {
+    Fail(full, "+proj needs a feature extractor (at least two layers); logreg has one");
+  }
+  if (result.projection_head && result.kind == ModelKind::kMlp && result.widths.size() < 3) {
+    Fail(full, "+proj needs a feature extractor (at least two layers, e.g. mlp:784-64-10+proj)");
   }
   return result;
 }

@@ -7,6 +7,15 @@
 //   cnn:lenet          LeNet-5 for 1x28x28 inputs, 10 classes
 //                      (alias cnn:lenet5)
 //
+// Any of them may end in "+proj": the model then also carries a projection
+// head P on its features (the input of the last layer, dimension d): an MLP
+// d -> 2d -> 2d -> d with ReLU after the first two layers, as FedBR's
+// authors' code builds it (networks.MLP with mlp_width = 2d). P is part of
+// the flat parameter vector, so it travels and is aggregated with the
+// model, but Forward, Backward and predictions never use it; an objective
+// reads and writes it (algorithms/fedbr_objective.h). Needs at least two
+// layers (a feature extractor).
+//
 // Widths are decimal integers in [1, 2^24].
 #pragma once
 
@@ -21,7 +30,8 @@ enum class ModelKind { kMlp, kLogReg, kLeNet };
 struct ModelSpec {
   std::string text;  // the spec as given
   ModelKind kind = ModelKind::kMlp;
-  std::vector<int> widths;  // mlp/logreg: D0..Dn; lenet: {784, 10}
+  std::vector<int> widths;       // mlp/logreg: D0..Dn; lenet: {784, 10}
+  bool projection_head = false;  // "+proj"
 };
 
 // Parses `spec`. Throws ConfigError naming the spec and what is wrong

@@ -19,7 +19,11 @@ std::future<train::FitResult> SimulatedClientProxy::Fit(
     engine::SharedParameters global, const train::FitInstructions& instructions) {
   return pool_.Submit([this, global = std::move(global), instructions]() {
     const std::lock_guard<std::mutex> lock(trainer_mutex_);
-    auto objective = algorithms::MakeLocalObjective(instructions.local, data_.get());
+    algorithms::ObjectiveContext context;
+    context.local_data = data_.get();
+    context.recipe = &instructions.recipe;
+    if (fleet_data_ != nullptr) context.fleet_data = *fleet_data_;
+    auto objective = algorithms::MakeLocalObjective(instructions.local, context);
     auto order = algorithms::MakeDataOrder(instructions.local, &instructions.recipe);
     train::FitResult result;
     result.client = info_.id;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "datasets/dataset.h"
 #include "engine/client_proxy.h"
@@ -30,6 +31,14 @@ class SimulatedClientProxy final : public engine::ClientProxy {
                                     const train::FitInstructions& instructions) override;
   std::future<train::EvalResult> Evaluate(engine::SharedParameters parameters) override;
 
+  const datasets::Dataset& data() const { return *data_; }
+  // Every client's data, in client order (this one's included; they must
+  // outlive the proxy): objectives that use the whole fleet's data (FedBR's
+  // shared pseudo-data pool) see it through algorithms::ObjectiveContext.
+  void set_fleet_data(std::shared_ptr<const std::vector<const datasets::Dataset*>> fleet) {
+    fleet_data_ = std::move(fleet);
+  }
+
  private:
   algorithms::ClientInfo info_;
   std::unique_ptr<const datasets::Dataset> data_;  // stable address for the trainer
@@ -37,6 +46,7 @@ class SimulatedClientProxy final : public engine::ClientProxy {
   std::mutex trainer_mutex_;  // one task at a time per client
   ThreadPool& pool_;
   train::ByzantineAttack attack_;
+  std::shared_ptr<const std::vector<const datasets::Dataset*>> fleet_data_;
 };
 
 }  // namespace edgefl::sim

@@ -113,6 +113,8 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   }
   std::string byzantine_ids;
   std::vector<std::shared_ptr<engine::ClientProxy>> proxies;
+  auto fleet_data = std::make_shared<std::vector<const datasets::Dataset*>>();
+  std::vector<SimulatedClientProxy*> simulated;
   for (size_t k = 0; k < data.partition.num_clients(); ++k) {
     datasets::Dataset local = datasets::Subset(data.train, data.partition.clients[k]);
     if (data.partition.noise_std.size() > k && data.partition.noise_std[k] > 0.0f) {
@@ -126,7 +128,11 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
                                                byzantine[k] ? attack : train::ByzantineAttack{}));
     // What a real client reports in its Hello: its measured speed.
     proxies.back()->info().samples_per_second = fleet.speed(k);
+    simulated.push_back(static_cast<SimulatedClientProxy*>(proxies.back().get()));
+    fleet_data->push_back(&simulated.back()->data());
   }
+  for (SimulatedClientProxy* proxy : simulated)
+    proxy->set_fleet_data(fleet_data);
   if (progress != nullptr && !byzantine_ids.empty()) {
     const size_t n = static_cast<size_t>(std::count(byzantine.begin(), byzantine.end(), true));
     std::fprintf(progress, "byzantine: %zu of %zu clients send %s updates (factor %g): %s\n", n,

@@ -2,11 +2,16 @@
 
 #include <cmath>
 #include <cstring>
+#include <numeric>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include <doctest/doctest.h>
 
+#include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/local_registry.h"
+#include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "tests/algorithms/local_objective_test_util.h"
 #include "train/local_trainer.h"
@@ -14,7 +19,8 @@
 namespace edgefl::algorithms {
 namespace {
 
-constexpr const char* kSpec = "mlp:60-16-10";
+// d = 16: P is 16 -> 32 -> 32 -> 16, 8·16² + 5·16 = 2128 parameters.
+constexpr const char* kSpec = "mlp:60-16-10+proj";
 
 FedBrOptions Off() {
   FedBrOptions options;
@@ -26,19 +32,20 @@ FedBrOptions Off() {
 }
 
 FedBrObjective Make(const FedBrOptions& options, const datasets::Dataset& data) {
-  return FedBrObjective(
-      options, FedBrObjective::BuildPseudoDataPool(data, options.pool_size, options.pool_images,
-                                                   options.pool_seed));
+  const datasets::Dataset* clients[] = {&data};
+  return FedBrObjective(options, BuildPseudoDataPool(clients, options.pool_size,
+                                                     options.pool_images, options.pool_seed));
 }
 
-// FNV-1a of the pool's bytes.
-uint64_t Hash(const Eigen::MatrixXf& m) {
-  uint64_t h = 1469598103934665603ull;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(m.data());
-  for (size_t i = 0; i < sizeof(float) * static_cast<size_t>(m.size()); ++i) {
-    h = (h ^ bytes[i]) * 1099511628211ull;
-  }
-  return h;
+// Rows [begin, end) of `data`: one client's share.
+datasets::Dataset Share(const datasets::Dataset& data, uint32_t begin, uint32_t end) {
+  std::vector<uint32_t> rows(end - begin);
+  std::iota(rows.begin(), rows.end(), begin);
+  return datasets::Subset(data, rows);
+}
+
+Eigen::VectorXf Head(const nn::Model& model) {
+  return model.parameters().tail(model.projection_head_size());
 }
 
 }  // namespace
@@ -72,16 +79,19 @@ TEST_CASE("FedBR contrastive loss with e1 equal to e2 and orthogonal to e3") {
         doctest::Approx(std::log(1.0 + std::exp(tau2))).epsilon(1e-6));
 }
 
-TEST_CASE("FedBR pseudo-targets are distributions mixing uniform and one-hot") {
+TEST_CASE("FedBR pseudo-targets are distributions mixing uniform and the partner's label") {
   const datasets::Dataset data = testing::Tabular();
   nn::Model model(kSpec);
   model.Initialize(3);
-  FedBrObjective fedbr = Make(FedBrOptions{}, data);
-  Rng rng(1);
-  fedbr.BeginRound(model, rng);
   const testing::FirstRows rows(32);
-  fedbr.LossAndGradient(model, rows.Get(data), rng);
-  const Eigen::MatrixXf& q = fedbr.last_pseudo_targets();
+  Rng rng(1);
+  // Without mixup the partner's label is one-hot: q = (u + 1_y)/2.
+  FedBrOptions no_mixup;
+  no_mixup.mixup_alpha = 0.0;
+  FedBrObjective plain = Make(no_mixup, data);
+  plain.BeginRound(model, rng);
+  plain.LossAndGradient(model, rows.Get(data), rng);
+  const Eigen::MatrixXf& q = plain.last_pseudo_targets();
   REQUIRE(q.cols() == 32);
   REQUIRE(q.rows() == 10);
   for (Eigen::Index i = 0; i < q.cols(); ++i) {
@@ -89,34 +99,121 @@ TEST_CASE("FedBR pseudo-targets are distributions mixing uniform and one-hot") {
     CHECK(q.col(i).maxCoeff() == doctest::Approx(0.55).epsilon(1e-6));
     CHECK(q.col(i).minCoeff() == doctest::Approx(0.05).epsilon(1e-6));
   }
+  // With mixup the partner is a MIXED sample with its soft label (the code
+  // mixes after get_new_all_x, algorithms.py:1104-1118): some q rows split
+  // the partner's half between two classes.
+  FedBrObjective mixed = Make(FedBrOptions{}, data);
+  mixed.BeginRound(model, rng);
+  mixed.LossAndGradient(model, rows.Get(data), rng);
+  const Eigen::MatrixXf& qm = mixed.last_pseudo_targets();
+  int split = 0;
+  for (Eigen::Index i = 0; i < qm.cols(); ++i) {
+    CHECK(qm.col(i).sum() == doctest::Approx(1.0).epsilon(1e-6));
+    CHECK(qm.col(i).minCoeff() >= 0.05f - 1e-6f);
+    CHECK(qm.col(i).maxCoeff() <= 0.55f + 1e-6f);
+    split += qm.col(i).maxCoeff() < 0.55f - 1e-4f ? 1 : 0;
+  }
+  CHECK(split > 0);
+  // Without the mixture the pseudo-data are the pool itself, targets uniform.
+  FedBrOptions pool_only;
+  pool_only.mixture = false;
+  FedBrObjective raw = Make(pool_only, data);
+  raw.BeginRound(model, rng);
+  raw.LossAndGradient(model, rows.Get(data), rng);
+  CHECK(raw.last_pseudo_targets().isConstant(0.1f, 1e-7f));
+  // z_g = φ_g(x̃) of the first step: the pool's features at the received model.
+  nn::Model global(kSpec);
+  global.Initialize(3);
+  global.Forward(raw.pool());
+  const Eigen::MatrixXf expected = global.features();
+  REQUIRE(raw.global_features().cols() == 32);
+  CHECK((raw.global_features() - expected).norm() <= 1e-5f * expected.norm());
 }
 
-TEST_CASE("FedBR pseudo-data pool hash is identical across rounds and clients") {
-  const datasets::Dataset data = testing::Tabular();
-  const Eigen::MatrixXf pool = FedBrObjective::BuildPseudoDataPool(data, 32, 10, 0);
-  CHECK(pool.rows() == 60);
-  CHECK(pool.cols() == 32);
-  // Two clients (objectives) built from the same source over two rounds.
-  nn::Model model(kSpec);
-  model.Initialize(3);
+TEST_CASE("FedBR pseudo-data pool is drawn from every client and identical on all of them") {
+  // Two clients with different shares of the data, as in the simulator.
+  const datasets::Dataset all = testing::Tabular();
+  const datasets::Dataset share_a = Share(all, 0, 250);
+  const datasets::Dataset share_b = Share(all, 250, static_cast<uint32_t>(all.size()));
+  const std::vector<const datasets::Dataset*> fleet = {&share_a, &share_b};
+  const Eigen::MatrixXf expected = BuildPseudoDataPool(fleet, 32, 10, 0);
+  CHECK(expected.rows() == 60);
+  CHECK(expected.cols() == 32);
   train::LocalAlgorithm local;
   local.objective = "fedbr";
-  auto client_a = MakeLocalObjective(local, &data);
-  auto client_b = MakeLocalObjective(local, &data);
-  Rng rng(1);
-  for (int round = 0; round < 2; ++round) {
-    client_a->BeginRound(model, rng);
-    client_b->BeginRound(model, rng);
-    CHECK(Hash(dynamic_cast<FedBrObjective&>(*client_a).pool()) == Hash(pool));
-    CHECK(Hash(dynamic_cast<FedBrObjective&>(*client_b).pool()) == Hash(pool));
+  for (int round = 0; round < 2; ++round) {  // a new objective every round, as every Fit builds
+    ObjectiveContext a;
+    a.local_data = &share_a;
+    a.fleet_data = fleet;
+    ObjectiveContext b = a;
+    b.local_data = &share_b;
+    const auto client_a = MakeLocalObjective(local, a);
+    const auto client_b = MakeLocalObjective(local, b);
+    CHECK(dynamic_cast<FedBrObjective&>(*client_a).pool() == expected);
+    CHECK(dynamic_cast<FedBrObjective&>(*client_b).pool() == expected);
   }
-  // Each pseudo-sample is a mean of 10 images: within their range.
-  CHECK(pool.maxCoeff() <= data.features.maxCoeff());
-  CHECK(pool.minCoeff() >= data.features.minCoeff());
-  // Another seed or another client's data gives another pool.
-  CHECK(Hash(FedBrObjective::BuildPseudoDataPool(data, 32, 10, 1)) != Hash(pool));
-  const datasets::Dataset other = testing::Tabular(3, 200, 2);
-  CHECK(Hash(FedBrObjective::BuildPseudoDataPool(other, 32, 10, 0)) != Hash(pool));
+  // It is not either client's own pool (the code builds it from all
+  // clients' data, train_fed.py:353-355) ...
+  const datasets::Dataset* only_a[] = {&share_a};
+  const datasets::Dataset* only_b[] = {&share_b};
+  CHECK(BuildPseudoDataPool(only_a, 32, 10, 0) != expected);
+  CHECK(BuildPseudoDataPool(only_b, 32, 10, 0) != expected);
+  // ... each pseudo-sample averages 10 images of ONE client, drawn
+  // uniformly: both clients contribute.
+  const size_t sizes[] = {share_a.size(), share_b.size()};
+  const std::vector<PseudoDataDraw> draws = DrawPseudoData(sizes, 32, 10, 0);
+  REQUIRE(draws.size() == 320);
+  int from_b = 0;
+  for (size_t i = 0; i < 32; ++i) {
+    for (size_t k = 1; k < 10; ++k)
+      CHECK(draws[i * 10 + k].client == draws[i * 10].client);
+    from_b += draws[i * 10].client == 1 ? 1 : 0;
+  }
+  CHECK(from_b > 4);
+  CHECK(from_b < 28);
+  // Another seed gives another pool.
+  CHECK(BuildPseudoDataPool(fleet, 32, 10, 1) != expected);
+}
+
+TEST_CASE("FedBR pseudo-sample is the mean of images of one client on a hand example") {
+  // Client 0 holds the one-feature samples 0 and 2, client 1 the sample 100.
+  datasets::Dataset c0;
+  c0.name = "c0";
+  c0.features.resize(2, 1);
+  c0.features << 0.0f, 2.0f;
+  c0.labels = {0, 1};
+  datasets::Dataset c1;
+  c1.name = "c1";
+  c1.features.resize(1, 1);
+  c1.features << 100.0f;
+  c1.labels = {0};
+  const datasets::Dataset* fleet[] = {&c0, &c1};
+  const Eigen::MatrixXf pool = BuildPseudoDataPool(fleet, 8, 2, 5);
+  const size_t sizes[] = {2, 1};
+  const std::vector<PseudoDataDraw> draws = DrawPseudoData(sizes, 8, 2, 5);
+  int from_c1 = 0;
+  for (Eigen::Index i = 0; i < 8; ++i) {
+    const PseudoDataDraw& first = draws[static_cast<size_t>(2 * i)];
+    const PseudoDataDraw& second = draws[static_cast<size_t>(2 * i + 1)];
+    CAPTURE(i);
+    CHECK(first.client == second.client);
+    if (first.client == 1) {
+      ++from_c1;
+      CHECK(pool(0, i) == 100.0f);  // never a mix of the clients, e.g. 50
+    } else {
+      const float expected =
+          (2.0f * static_cast<float>(first.sample) + 2.0f * static_cast<float>(second.sample)) /
+          2.0f;
+      CHECK(pool(0, i) == expected);  // 0, 1 or 2
+    }
+  }
+  CHECK(from_c1 > 0);
+  CHECK(from_c1 < 8);
+  datasets::Dataset empty;
+  empty.features.resize(0, 1);
+  const datasets::Dataset* with_empty[] = {&c0, &empty};
+  CHECK_THROWS_WITH_AS(BuildPseudoDataPool(with_empty, 8, 2, 5),
+                       doctest::Contains("client 1 has no samples"), ConfigError);
 }
 
 TEST_CASE("FedBR adversarial head step does not decrease the contrastive loss") {
@@ -129,15 +226,108 @@ TEST_CASE("FedBR adversarial head step does not decrease the contrastive loss") 
   Rng rng(2);
   fedbr.BeginRound(model, rng);
   const testing::FirstRows rows(32);
-  const Eigen::VectorXf head_before = fedbr.head();
+  const Eigen::VectorXf head_before = Head(model);
   for (int step = 0; step < 5; ++step) {
     fedbr.LossAndGradient(model, rows.Get(data), rng);
     CHECK(fedbr.last_contrastive_after() >= fedbr.last_contrastive_before());
+    // P's gradient slice is zero: the trainer's optimizer does not step it.
+    CHECK(model.gradients().tail(model.projection_head_size()).isZero(0.0f));
   }
-  CHECK(fedbr.head() != head_before);
-  // A new round re-initialises P from the shared head_seed.
+  CHECK(fedbr.head_steps() == 5);
+  CHECK(Head(model) != head_before);
+  // A new round keeps the model's P: nothing re-initialises it.
+  const Eigen::VectorXf head_after = Head(model);
   fedbr.BeginRound(model, rng);
-  CHECK(fedbr.head() == head_before);
+  CHECK(Head(model) == head_after);
+  CHECK(fedbr.head_steps() == 0);
+}
+
+TEST_CASE("FedBR P is part of the model the client returns and starts from the one it receives") {
+  const datasets::Dataset data = testing::Tabular();
+  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  nn::Model probe(kSpec);
+  const Eigen::Index head = probe.projection_head_size();
+  CHECK(head == 8 * 16 * 16 + 5 * 16);
+  CHECK(probe.num_parameters() == nn::Model("mlp:60-16-10").num_parameters() + head);
+  train::LocalAlgorithm local;
+  local.objective = "fedbr";
+  train::TrainRecipe recipe = testing::SgdRecipe(0.05f);
+  recipe.local_steps = 4;
+  ObjectiveContext context;
+  context.local_data = &data;
+  context.recipe = &recipe;
+  train::LocalTrainer trainer(kSpec, data);
+  auto fedbr = MakeLocalObjective(local, context);
+  const auto first = trainer.Train(testing::Span(global), recipe, fedbr.get());
+  CHECK(dynamic_cast<FedBrObjective&>(*fedbr).head_steps() == 4);  // one per local step
+  const Eigen::VectorXf trained_head = first.parameters.tail(head);
+  CHECK(trained_head != global.tail(head));  // P trained and sent back
+  // Two clients' P differ; the server's FedAvg averages them as any weight.
+  const Eigen::VectorXf mean = 0.5f * (first.parameters + global);
+  const auto from_mean = trainer.Train(testing::Span(mean), recipe, fedbr.get());
+  const auto from_global = trainer.Train(testing::Span(global), recipe, fedbr.get());
+  // The next round starts from the P it is sent (here the average), not a
+  // fresh one: different starting P, different result.
+  CHECK(from_global.parameters == first.parameters);
+  CHECK(from_mean.parameters.tail(head) != first.parameters.tail(head));
+}
+
+TEST_CASE("FedBR server averages P with the rest of the model by sample counts") {
+  StrategyConfig config;
+  config.name = "fedbr";
+  config.rounds = 1;
+  const auto strategy = MakeStrategy(config);
+  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::Index head = nn::Model(kSpec).projection_head_size();
+  std::vector<train::FitResult> results(2);
+  results[0].client = "a";
+  results[0].train.parameters = global;
+  results[0].train.parameters.tail(head).array() += 1.0f;  // P moved by +1
+  results[0].train.num_samples = 1;
+  results[1].client = "b";
+  results[1].train.parameters = global;
+  results[1].train.parameters.tail(head).array() -= 3.0f;  // P moved by −3
+  results[1].train.num_samples = 3;
+  const AggregateOutcome out = strategy->AggregateFit(1, global, results, {});
+  REQUIRE(out.parameters.has_value());
+  // (1·(+1) + 3·(−3))/4 = −2 on every coordinate of P; the rest unchanged.
+  const Eigen::VectorXf moved = out.parameters->tail(head) - global.tail(head);
+  CHECK(moved.minCoeff() == doctest::Approx(-2.0).epsilon(1e-5));
+  CHECK(moved.maxCoeff() == doctest::Approx(-2.0).epsilon(1e-5));
+  CHECK(out.parameters->head(global.size() - head) == global.head(global.size() - head));
+}
+
+TEST_CASE("FedBR steps P once per local step with the client's learning rate") {
+  const datasets::Dataset data = testing::Tabular();
+  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::Index head = nn::Model(kSpec).projection_head_size();
+  train::LocalAlgorithm local;
+  local.objective = "fedbr";
+  // The change of P after ONE local step is lr·∇_P L_con at the received
+  // model and the same draws: linear in the lr, which defaults to the
+  // client's (the code's disc_opt: SGD with hparams["lr"], algorithms.py:984-986).
+  auto delta = [&](float lr, std::optional<double> head_lr) {
+    train::TrainRecipe recipe = testing::SgdRecipe(lr);
+    recipe.local_steps = 1;
+    train::LocalAlgorithm with = local;
+    if (head_lr) with.params["head_lr"] = *head_lr;
+    ObjectiveContext context;
+    context.local_data = &data;
+    context.recipe = &recipe;
+    auto fedbr = MakeLocalObjective(with, context);
+    CHECK(dynamic_cast<FedBrObjective&>(*fedbr).options().head_lr == (head_lr ? *head_lr : lr));
+    train::LocalTrainer trainer(kSpec, data);
+    const auto result = trainer.Train(testing::Span(global), recipe, fedbr.get());
+    return Eigen::VectorXf(result.parameters.tail(head) - global.tail(head));
+  };
+  const Eigen::VectorXf d1 = delta(0.01f, std::nullopt);
+  const Eigen::VectorXf d2 = delta(0.02f, std::nullopt);
+  REQUIRE(d1.norm() > 0.0f);
+  CHECK((d2 - 2.0f * d1).norm() <= 1e-4f * d2.norm());
+  // head_lr overrides the client's lr: same P step as with lr 0.02.
+  const Eigen::VectorXf d3 = delta(0.01f, 0.02);
+  CHECK((d3 - d2).norm() <= 1e-6f * d2.norm());
+  CHECK(delta(0.01f, 0.0).isZero(0.0f));
 }
 
 TEST_CASE("FedBR caches the global features for the whole round") {
@@ -182,7 +372,8 @@ TEST_CASE("FedBR gradients match finite differences of its loss") {
     fedbr.BeginRound(model, rng);
     testing::LossWithSeed(fedbr, model, batch, 3);  // caches z_g at these weights
     for (const uint64_t seed : {1u, 2u}) {
-      const Eigen::VectorXf direction = testing::RandomDirection(model.num_parameters(), seed);
+      Eigen::VectorXf direction = testing::RandomDirection(model.num_parameters(), seed);
+      direction.tail(model.projection_head_size()).setZero();  // φ and h only
       const auto [analytic, numeric] =
           testing::DirectionalCheck(fedbr, model, batch, direction, 3, 1e-3f);
       CHECK(analytic == doctest::Approx(numeric).epsilon(0.03).scale(0.01));
@@ -243,6 +434,14 @@ TEST_CASE("FedBR rejects models without a feature extractor and bad options") {
   FedBrOptions options;
   options.tau1 = 0.0;
   CHECK_THROWS_WITH_AS(Make(options, data), doctest::Contains("fedbr: tau1"), ConfigError);
+  // μ > 0 needs P in the model; μ = 0 does not.
+  nn::Model no_head("mlp:60-16-10");
+  CHECK_THROWS_WITH_AS(fedbr.BeginRound(no_head, rng),
+                       doctest::Contains("model = \"mlp:60-16-10+proj\""), ConfigError);
+  FedBrOptions classifier_only;
+  classifier_only.mu = 0.0;
+  FedBrObjective without_p = Make(classifier_only, data);
+  CHECK_NOTHROW(without_p.BeginRound(no_head, rng));
 }
 
 }  // namespace edgefl::algorithms

@@ -115,7 +115,7 @@ TEST_CASE("local registry rejects out-of-range values naming the key and the obj
 TEST_CASE("local registry needs the data for fedbr and the recipe for paced orders") {
   train::LocalAlgorithm local;
   local.objective = "fedbr";
-  CHECK_THROWS_WITH_AS(MakeLocalObjective(local), doctest::Contains("local data"), ConfigError);
+  CHECK_THROWS_WITH_AS(MakeLocalObjective(local), doctest::Contains("clients' data"), ConfigError);
   local = train::LocalAlgorithm{};
   local.data_order = "curriculum";
   CHECK_THROWS_WITH_AS(MakeDataOrder(local), doctest::Contains("recipe"), ConfigError);
