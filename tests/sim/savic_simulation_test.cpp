@@ -18,7 +18,7 @@ using edgefl::testing::TempDir;
 constexpr const char* kToml = R"(run_name = "savic"
 strategy = "savic"
 optimizer = "sgd"
-lr = 0.003
+lr = 0.001
 savic_estimator = "adam"
 savic_beta = 0.9
 savic_eps = 1e-3
