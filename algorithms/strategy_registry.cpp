@@ -5,6 +5,7 @@
 #include "algorithms/curriculum_selector.h"
 #include "algorithms/fedavg.h"
 #include "algorithms/pacing.h"
+#include "algorithms/savic.h"
 #include "algorithms/speed_aware_selector.h"
 #include "algorithms/uniform_selector.h"
 #include "common/error.h"
@@ -29,6 +30,8 @@ constexpr Preset kPresets[] = {
     {"fedbr", ServerOptimizerKind::kNone, 1.0, "fedbr"},
     {"wafl", ServerOptimizerKind::kNone, 1.0, "wafl"},
     {"deltasgd", ServerOptimizerKind::kNone, 1.0, "deltasgd"},
+    // FedAvg whose clients step with the server's shared diagonal (savic.h).
+    {"savic", ServerOptimizerKind::kNone, 1.0, "ce"},
 };
 
 const char* const kObjectives = "ce, fedbr, wafl, deltasgd, entropy_sgd, noisy_softmax";
@@ -159,6 +162,20 @@ void ReadLocal(train::ParamReader& reader, const Preset& preset, train::LocalAlg
   }
 }
 
+// SAVIC's keys (savic.h); range checks beyond the bounds are Savic's.
+SavicOptions ReadSavic(train::ParamReader& reader) {
+  SavicOptions options;
+  options.estimator = ParseSavicEstimator(reader.GetString("savic_estimator", "adam"),
+                                          reader.context() + ": savic_estimator");
+  options.beta = reader.GetDoubleIn("savic_beta", options.beta, 0.0, 1.0);
+  if (options.estimator == SavicEstimator::kOasis) {
+    options.alpha = reader.GetDoubleIn("savic_alpha", options.alpha, 0.0, 1e3);
+  } else {
+    options.epsilon = reader.GetDoubleIn("savic_eps", options.epsilon, 0.0, 1e3);
+  }
+  return options;
+}
+
 }  // namespace
 
 std::vector<std::string> StrategyNames() {
@@ -192,8 +209,11 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
   ReadSchedule(reader, config.rounds, &options.lr_schedule);
   ReadQsr(reader, &options.qsr);
   ReadLocal(reader, *preset, &options.local);
+  std::optional<SavicOptions> savic;
+  if (config.name == "savic") savic = ReadSavic(reader);
   reader.CheckAllUsed();
   try {
+    if (savic) return std::make_unique<Savic>(std::move(options), *savic);
     return std::make_unique<FedAvg>(std::move(options));
   } catch (const ConfigError& e) {
     throw ConfigError("strategy " + config.name + ": " + e.what());

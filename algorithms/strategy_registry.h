@@ -6,7 +6,8 @@
 // with server optimizer none / momentum / adam / yogi), and "fedbr",
 // "wafl", "deltasgd" (FedAvg whose clients run that local objective; keys
 // not known to FedAvg pass through, as numbers, into LocalAlgorithm::params
-// for the client-side objective to check).
+// for the client-side objective to check), and "savic" (FedAvg whose
+// clients step with one shared, frozen diagonal scaling; savic.h).
 // Selectors: "uniform", "curriculum", "speed_aware".
 //
 // Errors: an unknown name, an unknown key, an ill-typed value or an

@@ -220,7 +220,7 @@ class Session {
         train::LocalTrainResult trained =
             trainer.Train(std::span<const float>(task.parameters.data(),
                                                  static_cast<size_t>(task.parameters.size())),
-                          task.recipe, objective.get(), order.get());
+                          task.recipe, objective.get(), order.get(), &task.preconditioning);
         if (slowdown > 1.0) {
           stop.wait_for(std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
           trained.compute_seconds *= slowdown;

@@ -354,6 +354,7 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
   task.deadline_seconds = options_.task_deadline_seconds;
   task.recipe = instructions.recipe;
   task.local = instructions.local;
+  task.preconditioning = instructions.preconditioning;
   std::vector<uint8_t> frame = EncodeWithParameters(task, wire::MessageType::kTrainTask, *global);
   fit_ = Pending<train::FitResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
   last_heard_ = Clock::now();  // the silence clock starts with the task

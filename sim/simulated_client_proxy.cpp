@@ -29,7 +29,8 @@ std::future<train::FitResult> SimulatedClientProxy::Fit(
     result.client = info_.id;
     result.base_version = instructions.model_version;
     const std::span<const float> start(global->data(), static_cast<size_t>(global->size()));
-    result.train = trainer_->Train(start, instructions.recipe, objective.get(), order.get());
+    result.train = trainer_->Train(start, instructions.recipe, objective.get(), order.get(),
+                                   &instructions.preconditioning);
     train::ApplyByzantine(attack_.mode, attack_.factor, start, &result.train.parameters);
     return result;
   });

@@ -11,6 +11,7 @@
 #include <Eigen/Core>
 
 #include "train/local_trainer.h"
+#include "train/preconditioning.h"
 #include "train/train_recipe.h"
 
 namespace edgefl::train {
@@ -36,6 +37,9 @@ struct FitInstructions {
   int64_t model_version = 0;  // the global model's version the client starts from
   train::TrainRecipe recipe;
   LocalAlgorithm local;
+  // SAVIC's shared frozen diagonal and the statistic the server wants back
+  // (preconditioning.h); default: none, plain steps, nothing reported.
+  Preconditioning preconditioning;
 };
 
 struct FitResult {

@@ -19,6 +19,7 @@ namespace {
 constexpr uint64_t kOrderStream = 1;
 constexpr uint64_t kObjectiveStream = 2;
 constexpr uint64_t kOptimizerStream = 3;
+constexpr uint64_t kScalingStream = 4;  // the Hutchinson probe of a scaling statistic
 
 bool SameOptimizer(const OptimizerConfig& a, const OptimizerConfig& b) {
   return a.name == b.name && a.momentum == b.momentum && a.nesterov == b.nesterov &&
@@ -46,9 +47,17 @@ LocalTrainer::LocalTrainer(std::string_view model_spec, const datasets::Dataset&
 }
 
 LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainRecipe& recipe,
-                                     LocalObjective* objective, DataOrder* order) {
+                                     LocalObjective* objective, DataOrder* order,
+                                     const Preconditioning* preconditioning) {
   ValidateRecipe(recipe);
   model_.SetParameters(global);  // checks size and finiteness
+  const Preconditioning none;
+  if (preconditioning == nullptr) preconditioning = &none;
+  ValidatePreconditioning(*preconditioning, model_.num_parameters());
+  if (preconditioning->has_diagonal() && recipe.optimizer.name != "sgd") {
+    throw ConfigError("preconditioning: a shared diagonal needs optimizer sgd, got " +
+                      recipe.optimizer.name);
+  }
 
   CrossEntropyObjective default_objective;
   ShuffledOrder default_order;
@@ -119,7 +128,11 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
       nn::ClipCoordinates(model_.gradients(), recipe.clip_coordinate_fraction);
     }
     if (recipe.clip_norm > 0.0f) nn::ClipByGlobalNorm(model_.gradients(), recipe.clip_norm);
+    if (step == 0) MeasureScalingStatistic(*preconditioning, batch, recipe.seed, &result);
     objective->BeforeStep(model_, batch, *optimizer_);
+    if (preconditioning->has_diagonal()) {
+      ApplyInverseDiagonal(*preconditioning->diagonal, model_.gradients());
+    }
     optimizer_->Step(model_.parameters(), model_.gradients());
     current_batch = nullptr;
     loss_sum += loss;
@@ -139,6 +152,26 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
   result.loss_after = recipe.measure_loss ? Evaluate(model_, data_).loss : nan;
   result.parameters = model_.parameters();
   return result;
+}
+
+void LocalTrainer::MeasureScalingStatistic(const Preconditioning& preconditioning,
+                                           const Batch& batch, uint64_t seed,
+                                           LocalTrainResult* result) {
+  switch (preconditioning.statistic) {
+    case ScalingStatistic::kNone:
+      return;
+    case ScalingStatistic::kGradient:
+      result->scaling_statistic = model_.gradients();
+      return;
+    case ScalingStatistic::kHutchinson: {
+      Rng rng = Rng::Derive(seed, {kScalingStream});
+      DrawRademacher(rng, model_.num_parameters(), &probe_);
+      // Restores the parameters and gradients bit-exactly.
+      model_.HessianVectorProduct(batch.x, batch.labels, probe_, &result->scaling_statistic);
+      result->scaling_statistic.array() *= probe_.array();
+      return;
+    }
+  }
 }
 
 EvalResult LocalTrainer::Evaluate(std::span<const float> parameters, int batch_size) {

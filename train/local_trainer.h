@@ -22,6 +22,7 @@
 #include "nn/model.h"
 #include "train/data_order.h"
 #include "train/local_objective.h"
+#include "train/preconditioning.h"
 #include "train/train_recipe.h"
 
 namespace edgefl::train {
@@ -35,6 +36,10 @@ struct LocalTrainResult {
   double loss_after = 0.0;        // mean loss of the trained model on the local set
   double train_loss = 0.0;        // mean of the per-step minibatch losses
   double compute_seconds = 0.0;   // wall time of the training loop
+  // What Preconditioning::statistic asked for, measured at the received
+  // model on the first minibatch (one value per parameter); empty when
+  // nothing was asked.
+  Eigen::VectorXf scaling_statistic;
 };
 
 struct EvalResult {
@@ -52,12 +57,17 @@ class LocalTrainer {
   LocalTrainer(std::string_view model_spec, const datasets::Dataset& data);
 
   // Trains from `global`. `objective` and `order` may be null (plain
-  // cross-entropy, shuffled passes). Throws ConfigError if `global` has the
-  // wrong size or contains NaN/Inf, or the recipe is invalid, and Error if
-  // training diverges (a non-finite loss), naming the step and the
-  // learning rate.
+  // cross-entropy, shuffled passes). `preconditioning` may be null (none):
+  // with a diagonal D every step's gradient (after clipping and the
+  // objective's BeforeStep) is replaced by D^-1 g before the optimizer
+  // step, which must then be "sgd"; its statistic is measured on the first
+  // minibatch at `global`. Throws ConfigError if `global` has the wrong
+  // size or contains NaN/Inf, the recipe or the preconditioning is invalid
+  // (ValidatePreconditioning), and Error if training diverges (a
+  // non-finite loss), naming the step and the learning rate.
   LocalTrainResult Train(std::span<const float> global, const TrainRecipe& recipe,
-                         LocalObjective* objective = nullptr, DataOrder* order = nullptr);
+                         LocalObjective* objective = nullptr, DataOrder* order = nullptr,
+                         const Preconditioning* preconditioning = nullptr);
 
   // Loss and accuracy of `parameters` on the local data (or any dataset with
   // the same feature count). Throws as Train for bad parameters.
@@ -68,6 +78,11 @@ class LocalTrainer {
   const datasets::Dataset& data() const { return data_; }
 
  private:
+  // Fills result->scaling_statistic as `preconditioning` asks, with the
+  // model at the received parameters and its gradient of `batch` computed.
+  void MeasureScalingStatistic(const Preconditioning& preconditioning, const Batch& batch,
+                               uint64_t seed, LocalTrainResult* result);
+
   const datasets::Dataset& data_;
   nn::Model model_;
   std::unique_ptr<nn::Optimizer> optimizer_;  // kept for recipes that carry state
@@ -75,6 +90,7 @@ class LocalTrainer {
   Eigen::MatrixXf batch_x_;                   // input_dim x batch_size, reused
   std::vector<int32_t> batch_labels_;
   std::vector<uint32_t> order_;
+  Eigen::VectorXf probe_;  // Hutchinson's z, reused
 };
 
 }  // namespace edgefl::train

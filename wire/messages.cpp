@@ -1,6 +1,7 @@
 #include "wire/messages.h"
 
 #include <cmath>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -107,6 +108,12 @@ void Write(ByteWriter& w, const TrainTask& m) {
   w.String(m.local.objective);
   w.String(m.local.data_order);
   WriteNumberMap(w, m.local.params);
+  w.U8(static_cast<uint8_t>(m.preconditioning.statistic));
+  if (m.preconditioning.has_diagonal()) {
+    w.F32Array(Floats(*m.preconditioning.diagonal));
+  } else {
+    w.F32Array({});
+  }
   w.F32Array(Floats(m.parameters));
 }
 
@@ -120,6 +127,7 @@ void Write(ByteWriter& w, const TrainResult& m) {
   w.F64(m.train.loss_after);
   w.F64(m.train.train_loss);
   w.F64(m.train.compute_seconds);
+  w.F32Array(Floats(m.train.scaling_statistic));
   w.F32Array(Floats(m.train.parameters));
 }
 
@@ -181,12 +189,16 @@ size_t Bound(const TrainTask& m) {
   size_t n = kFixed + m.model_spec.size() + m.recipe.optimizer.name.size() +
              m.local.objective.size() + m.local.data_order.size() +
              4 * static_cast<size_t>(m.parameters.size());
+  if (m.preconditioning.has_diagonal()) {
+    n += 4 * static_cast<size_t>(m.preconditioning.diagonal->size());
+  }
   for (const auto& entry : m.local.params)
     n += 4 + entry.first.size() + 1 + 8;
   return n;
 }
 size_t Bound(const TrainResult& m) {
-  return kFixed + 4 * static_cast<size_t>(m.train.parameters.size());
+  return kFixed + 4 * static_cast<size_t>(m.train.parameters.size()) +
+         4 * static_cast<size_t>(m.train.scaling_statistic.size());
 }
 size_t Bound(const EvalTask& m) {
   return kFixed + m.model_spec.size() + 4 * static_cast<size_t>(m.parameters.size());
@@ -380,6 +392,15 @@ TrainTask ReadTrainTask(ByteReader& r) {
   m.local.objective = r.String("local.objective", kMaxIdBytes);
   m.local.data_order = r.String("local.data_order", kMaxIdBytes);
   m.local.params = ReadNumberMap(r, "local.params");
+  const uint8_t statistic = r.U8("preconditioning.statistic");
+  if (statistic > static_cast<uint8_t>(train::ScalingStatistic::kHutchinson)) {
+    r.Fail("preconditioning.statistic", "unknown statistic " + std::to_string(statistic));
+  }
+  m.preconditioning.statistic = static_cast<train::ScalingStatistic>(statistic);
+  Eigen::VectorXf diagonal = r.F32Vector("preconditioning.diagonal");
+  if (diagonal.size() > 0) {
+    m.preconditioning.diagonal = std::make_shared<const Eigen::VectorXf>(std::move(diagonal));
+  }
   m.parameters = r.F32Vector("parameters");
   return m;
 }
@@ -395,6 +416,7 @@ TrainResult ReadTrainResult(ByteReader& r) {
   m.train.loss_after = r.F64("loss_after");
   m.train.train_loss = r.F64("train_loss");
   m.train.compute_seconds = r.F64("compute_seconds");
+  m.train.scaling_statistic = r.F32Vector("scaling_statistic");
   m.train.parameters = r.F32Vector("parameters");
   return m;
 }

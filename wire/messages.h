@@ -90,6 +90,9 @@ struct TrainTask {
   // LocalAlgorithm holds numbers, so decoding accepts float64 and int64
   // values and refuses bool/string ones with a ProtocolError.
   train::LocalAlgorithm local;
+  // SAVIC's shared frozen diagonal (empty = none) and the statistic to
+  // report; encoded after `local`, before `parameters` (which stays last).
+  train::Preconditioning preconditioning;
   Eigen::VectorXf parameters;
 };
 

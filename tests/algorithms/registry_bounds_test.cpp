@@ -31,6 +31,7 @@ const std::vector<train::ParamMap> kUnlocks = {
     {{"lr_schedule", std::string("cosine")}},
     {{"qsr", true}},
     {{"data_order", std::string("curriculum")}},
+    {{"savic_estimator", std::string("oasis")}},
 };
 
 // Builds what `kind` names ("strategy", "async", "selector"); throws as the

@@ -165,11 +165,13 @@ TEST_CASE("A payload truncated in any field is a ProtocolError naming that field
                                                                 "local.params[0].key",
                                                                 "local.params[0].tag",
                                                                 "local.params[0].value",
+                                                                "preconditioning.statistic",
+                                                                "preconditioning.diagonal",
                                                                 "parameters"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleTrainResult(3)) ==
         std::set<std::string>{"round", "base_version", "num_samples", "steps", "samples_processed",
                               "loss_before", "loss_after", "train_loss", "compute_seconds",
-                              "parameters"});
+                              "scaling_statistic", "parameters"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleEvalTask(3)) ==
         std::set<std::string>{"round", "model_version", "model_spec", "batch_size",
                               "deadline_seconds", "parameters"});
@@ -260,17 +262,19 @@ TEST_CASE("Huge declared lengths are refused before allocating") {
   CHECK(tracker.bytes() < 64 * 1024);
 }
 
-// A TrainTask with no parameters whose local.params is {"gamma": 0.05}; the
-// value tag sits 4 + 8 + 1 bytes from the end.
+// A TrainTask with no parameters and no preconditioning whose local.params
+// is {"gamma": 0.05}; the value tag sits 4 + (4 + 1) + 8 + 1 bytes from the
+// end (parameters, preconditioning, the value, the tag).
 Bytes TaskWithOneLocalParam() {
   TrainTask task = testing::SampleTrainTask(0);
   task.local.params = {{"gamma", 0.05}};
+  task.preconditioning = {};
   return EncodePayload(task);
 }
 
 TEST_CASE("Local algorithm params accept int64 and refuse bool and string values") {
   Bytes payload = TaskWithOneLocalParam();
-  const size_t tag = payload.size() - 4 - 8 - 1;
+  const size_t tag = payload.size() - 4 - 5 - 8 - 1;
   CHECK(payload[tag] == 2);  // float64
   payload[tag] = 1;          // int64 7
   const Bytes seven = {7, 0, 0, 0, 0, 0, 0, 0};
@@ -319,6 +323,41 @@ TEST_CASE("Invalid bools unknown tags and duplicate keys are a ProtocolError") {
   task[70] = 0xFF;
   CHECK(DecodeError(MessageType::kTrainTask, task) ==
         "TrainTask.recipe.optimizer.nesterov: bool must be 0 or 1, got 255");
+}
+
+TEST_CASE("SAVIC preconditioning travels in TrainTask and its statistic in TrainResult") {
+  // The shared diagonal arrives bit for bit, between local.params and the
+  // parameters; no diagonal is four zero bytes and decodes as none.
+  TrainTask task = testing::SampleTrainTask(4);
+  Eigen::VectorXf diagonal(4);
+  diagonal << 1.0f, 0.25f, 3e-8f, 1e6f;
+  task.preconditioning.diagonal = std::make_shared<const Eigen::VectorXf>(diagonal);
+  task.preconditioning.statistic = train::ScalingStatistic::kGradient;
+  const auto back = std::get<TrainTask>(RoundTrip(task));
+  REQUIRE(back.preconditioning.has_diagonal());
+  CHECK(testing::SameBits(*back.preconditioning.diagonal, diagonal));
+  CHECK(back.preconditioning.statistic == train::ScalingStatistic::kGradient);
+  CHECK(testing::SameBits(back.parameters, task.parameters));
+
+  task.preconditioning = {};
+  const Bytes none = EncodePayload(task);
+  const size_t at = none.size() - 4 - 4 * 4 - 4 - 1;  // statistic, diagonal, parameters
+  CHECK(Bytes(none.begin() + static_cast<std::ptrdiff_t>(at),
+              none.begin() + static_cast<std::ptrdiff_t>(at) + 5) == Bytes{0, 0, 0, 0, 0});
+  const auto plain = std::get<TrainTask>(DecodeMessage(MessageType::kTrainTask, none));
+  CHECK(!plain.preconditioning.has_diagonal());
+  CHECK(plain.preconditioning.statistic == train::ScalingStatistic::kNone);
+
+  Bytes bad = none;
+  bad[at] = 3;
+  CHECK(DecodeError(MessageType::kTrainTask, bad) ==
+        "TrainTask.preconditioning.statistic: unknown statistic 3");
+
+  TrainResult result = testing::SampleTrainResult(2);
+  result.train.scaling_statistic.resize(2);
+  result.train.scaling_statistic << -1.5f, 2e-9f;
+  CHECK(testing::SameBits(std::get<TrainResult>(RoundTrip(result)).train.scaling_statistic,
+                          result.train.scaling_statistic));
 }
 
 TEST_CASE("An unknown message type is a ProtocolError in DecodeMessage") {

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -93,6 +95,10 @@ inline TrainTask SampleTrainTask(Eigen::Index num_parameters = 50) {
   m.local.objective = "entropy_sgd";
   m.local.data_order = "curriculum";
   m.local.params = {{"gamma", 0.05}, {"pacing_a", 0.8}, {"langevin_noise", 1e-4}};
+  m.preconditioning.statistic = train::ScalingStatistic::kHutchinson;
+  Eigen::VectorXf diagonal(3);
+  diagonal << 0.5f, 2.0f, 1e-3f;
+  m.preconditioning.diagonal = std::make_shared<const Eigen::VectorXf>(std::move(diagonal));
   m.parameters = SampleParameters(num_parameters);
   return m;
 }
@@ -109,6 +115,8 @@ inline TrainResult SampleTrainResult(Eigen::Index num_parameters = 50) {
   m.train.loss_after = kInf;
   m.train.train_loss = 0.4375;
   m.train.compute_seconds = 1.25;
+  m.train.scaling_statistic.resize(3);
+  m.train.scaling_statistic << -0.25f, 0.0f, 3.5f;
   return m;
 }
 
@@ -216,6 +224,11 @@ inline void CheckSame(const TrainTask& a, const TrainTask& b) {
   CHECK(a.local.objective == b.local.objective);
   CHECK(a.local.data_order == b.local.data_order);
   CHECK(a.local.params == b.local.params);
+  CHECK(a.preconditioning.statistic == b.preconditioning.statistic);
+  CHECK(a.preconditioning.has_diagonal() == b.preconditioning.has_diagonal());
+  if (a.preconditioning.has_diagonal() && b.preconditioning.has_diagonal()) {
+    CHECK(SameBits(*a.preconditioning.diagonal, *b.preconditioning.diagonal));
+  }
   CHECK(SameBits(a.parameters, b.parameters));
 }
 
@@ -230,6 +243,7 @@ inline void CheckSame(const TrainResult& a, const TrainResult& b) {
   CHECK(SameBits(a.train.loss_after, b.train.loss_after));
   CHECK(SameBits(a.train.train_loss, b.train.train_loss));
   CHECK(SameBits(a.train.compute_seconds, b.train.compute_seconds));
+  CHECK(SameBits(a.train.scaling_statistic, b.train.scaling_statistic));
 }
 
 inline void CheckSame(const EvalTask& a, const EvalTask& b) {
