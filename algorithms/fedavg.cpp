@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "algorithms/bucketing.h"
 #include "common/error.h"
 #include "common/random.h"
 
@@ -11,6 +12,8 @@ namespace {
 
 // Rng stream of the per-client recipe seeds ("fit").
 constexpr uint64_t kClientSeedStream = 0x666974;
+// Rng stream of the per-round bucketing permutation ("bkt").
+constexpr uint64_t kBucketStream = 0x626b74;
 
 uint64_t Fnv1a(const std::string& text) {
   uint64_t hash = 0xcbf29ce484222325ULL;
@@ -40,6 +43,23 @@ FedAvgOptions Prepared(FedAvgOptions options) {
                         std::to_string(options.clip.median_factor));
     }
   }
+  if (options.aggregator == AggregatorKind::kCenteredClip) {
+    if (!(std::isfinite(options.centered_clip.tau) && options.centered_clip.tau > 0.0)) {
+      throw ConfigError("fedavg: cc_tau must be > 0, got " +
+                        std::to_string(options.centered_clip.tau));
+    }
+    if (options.centered_clip.iterations < 1) {
+      throw ConfigError("fedavg: cc_iterations must be >= 1, got " +
+                        std::to_string(options.centered_clip.iterations));
+    }
+  }
+  if (options.bucket_size < 1) throw ConfigError("fedavg: bucket_size must be >= 1, got 0");
+  if (options.bucket_size > 1 && (options.aggregator == AggregatorKind::kMean ||
+                                  options.aggregator == AggregatorKind::kNormClip)) {
+    throw ConfigError(
+        "fedavg: bucket_size applies to median, trimmed_mean and centered_clip, not " +
+        AggregatorName(options.aggregator));
+  }
   if (options.qsr) options.qsr->Validate();
   return options;
 }
@@ -51,8 +71,9 @@ AggregatorKind ParseAggregator(const std::string& name, const std::string& key) 
   if (name == "median") return AggregatorKind::kMedian;
   if (name == "trimmed_mean") return AggregatorKind::kTrimmedMean;
   if (name == "norm_clip") return AggregatorKind::kNormClip;
+  if (name == "centered_clip") return AggregatorKind::kCenteredClip;
   throw ConfigError(key + ": unknown aggregator \"" + name +
-                    "\" (accepted: mean, median, trimmed_mean, norm_clip)");
+                    "\" (accepted: mean, median, trimmed_mean, norm_clip, centered_clip)");
 }
 
 std::string AggregatorName(AggregatorKind kind) {
@@ -65,6 +86,8 @@ std::string AggregatorName(AggregatorKind kind) {
       return "trimmed_mean";
     case AggregatorKind::kNormClip:
       return "norm_clip";
+    case AggregatorKind::kCenteredClip:
+      return "centered_clip";
   }
   return "?";
 }
@@ -143,6 +166,16 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
 
   Eigen::VectorXf aggregate;
   const ParameterSpan global_span(global.data(), size);
+  // Bucketing: the robust rule sees the means of shuffled buckets.
+  std::vector<Eigen::VectorXf> buckets;
+  if (options_.bucket_size > 1) {
+    Rng rng = Rng::Derive(options_.seed, {kBucketStream, static_cast<uint64_t>(round)});
+    buckets = BucketMeans(vectors, options_.bucket_size, rng);
+    vectors.clear();
+    for (const Eigen::VectorXf& b : buckets)
+      vectors.emplace_back(b.data(), size);
+    outcome.metrics["num_buckets"] = static_cast<double>(buckets.size());
+  }
   switch (options_.aggregator) {
     case AggregatorKind::kMean:
       aggregate = WeightedMean(vectors, weights);
@@ -158,6 +191,18 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
       outcome.metrics["clip_bound"] = clipped.bound;
       outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
       aggregate = std::move(clipped.mean);
+      break;
+    }
+    case AggregatorKind::kCenteredClip: {
+      // On the updates x_k − w from v: the same as on the models from w + v
+      // (the rule commutes with a shift), which needs no copies.
+      if (cc_center_.size() != global.size()) cc_center_ = Eigen::VectorXf::Zero(global.size());
+      const Eigen::VectorXf start = global + cc_center_;
+      CenteredClipOutcome clipped =
+          CenteredClip(vectors, ParameterSpan(start.data(), size), options_.centered_clip);
+      outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
+      aggregate = std::move(clipped.center);
+      cc_center_ = aggregate - global;
       break;
     }
   }

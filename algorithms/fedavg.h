@@ -2,7 +2,9 @@
 // al. 2019; FedAdam / FedYogi, Reddi et al. 2021), parameterised by
 //   - the aggregator: sample-weighted mean, coordinate-wise median, trimmed
 //     mean, or norm clipping of the updates followed by the weighted mean
-//     (aggregate.h);
+//     (aggregate.h); centered clipping of the updates (centered_clip.h);
+//     optionally bucketing before the median, trimmed mean or centered
+//     clipping (bucketing.h);
 //   - the server optimizer applied to the aggregate (server_optimizer.h);
 //   - the client recipe template: a TrainRecipe and LocalAlgorithm copied
 //     into every client's instructions, with the learning rate of the
@@ -18,6 +20,7 @@
 #include <string>
 
 #include "algorithms/aggregate.h"
+#include "algorithms/centered_clip.h"
 #include "algorithms/lr_schedule.h"
 #include "algorithms/qsr.h"
 #include "algorithms/server_optimizer.h"
@@ -25,10 +28,10 @@
 
 namespace edgefl::algorithms {
 
-enum class AggregatorKind { kMean, kMedian, kTrimmedMean, kNormClip };
+enum class AggregatorKind { kMean, kMedian, kTrimmedMean, kNormClip, kCenteredClip };
 
-// Parses "mean", "median", "trimmed_mean", "norm_clip"; ConfigError naming
-// `key` and the accepted values otherwise.
+// Parses "mean", "median", "trimmed_mean", "norm_clip", "centered_clip";
+// ConfigError naming `key` and the accepted values otherwise.
 AggregatorKind ParseAggregator(const std::string& name, const std::string& key = "aggregator");
 std::string AggregatorName(AggregatorKind kind);
 
@@ -37,6 +40,14 @@ struct FedAvgOptions {
   AggregatorKind aggregator = AggregatorKind::kMean;
   double trim_fraction = 0.1;  // kTrimmedMean: β per side, in [0, 0.5)
   NormClipOptions clip;        // kNormClip
+  // kCenteredClip: applied to the updates w_k − w from the center v = the
+  // previous round's aggregate update (0 in the first round).
+  CenteredClipOptions centered_clip;
+  // > 1: the median, trimmed mean or centered clipping is applied to the
+  // means of buckets of this many clients, shuffled per round with
+  // Rng::Derive(seed, {bucket stream, round}) (Karimireddy et al. 2022).
+  // 1 = no bucketing. Not with mean or norm_clip.
+  size_t bucket_size = 1;
   ServerOptimizerConfig server;
   // Copied into every client's instructions. Its optimizer.learning_rate is
   // replaced by lr_schedule.ValueAt(round); its seed by the client's seed.
@@ -68,7 +79,8 @@ class FedAvg final : public Strategy {
   // whose size differs from `global` are rejected with a reason. No results:
   // parameters = nullopt. Metrics: "num_results", "update_norm" (‖w' − w‖),
   // "client_lr", "local_steps" (with QSR), "clip_bound" and "num_clipped"
-  // (norm_clip).
+  // (norm_clip), "num_clipped" (centered_clip: in its last iteration),
+  // "num_buckets" (bucket_size > 1).
   AggregateOutcome AggregateFit(int64_t round, const Eigen::VectorXf& global,
                                 std::span<const train::FitResult> results,
                                 std::span<const train::FitFailure> failures) override;
@@ -86,6 +98,9 @@ class FedAvg final : public Strategy {
   FedAvgOptions options_;
   ServerOptimizer optimizer_;
   std::vector<int64_t> qsr_steps_;  // memo: H of rounds 0.. (deterministic in the round)
+  // kCenteredClip: the previous round's aggregate update (the center of the
+  // next round; empty = 0). Not in SaveState: a resumed run restarts it at 0.
+  Eigen::VectorXf cc_center_;
 };
 
 // The recipe seed of `client` in `round`: Rng::Derive(run_seed, {stream,

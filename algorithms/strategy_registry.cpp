@@ -81,6 +81,16 @@ void ReadAggregator(train::ParamReader& reader, FedAvgOptions* options) {
   } else if (options->aggregator == AggregatorKind::kNormClip) {
     options->clip.bound = reader.GetDouble("clip_bound", 0.0);
     options->clip.median_factor = reader.GetDouble("clip_median_factor", 1.0);
+  } else if (options->aggregator == AggregatorKind::kCenteredClip) {
+    // Defaults of the authors' code (Karimireddy et al. 2022, utils.py): τ = 10, L = 3.
+    options->centered_clip.tau = reader.GetDoubleIn("cc_tau", 10.0, 0.0, 1e6);
+    options->centered_clip.iterations =
+        static_cast<int>(reader.GetIntIn("cc_iterations", 3, 1, 100));
+  }
+  if (options->aggregator == AggregatorKind::kMedian ||
+      options->aggregator == AggregatorKind::kTrimmedMean ||
+      options->aggregator == AggregatorKind::kCenteredClip) {
+    options->bucket_size = static_cast<size_t>(reader.GetIntIn("bucket_size", 1, 1, 1000000));
   }
 }
 

@@ -1,25 +1,33 @@
 // Byzantine clients against the aggregation rules: final test accuracy of
-// FedAvg (plain mean) and the robust rules (coordinate-wise median, trimmed
-// mean, norm clipping) when a fraction of the clients attack, next to the
-// clean FedAvg run, through `edgefl sim`'s runner.
+// FedAvg (plain mean) and the robust rules when a fraction of the clients
+// attack, next to the clean FedAvg run, through `edgefl sim`'s runner, over
+// one or more seeds (mean ± std across seeds; the gap to clean is paired per
+// seed).
 //
 // Setting: Fashion-MNIST (first --train-subset training samples, full test
 // set), mlp:784-200-200-10, 20 clients, all every round, 1 local epoch,
-// batch 32, lr 0.05, momentum 0.9, seed 1; 20% Byzantine (4 clients, a
-// seeded choice). Attacks (train/byzantine.h): scale (update x100),
-// sign_flip (update x-4), nan (rejected by the coordinator whatever the
-// rule, so run with the mean only, at quorum 0.8).
+// batch 32, lr 0.05, momentum 0.9; 20% Byzantine (4 clients, a seeded
+// choice). Attacks (train/byzantine.h): scale (update x100), sign_flip
+// (update x-4), nan (rejected by the coordinator whatever the rule, run at
+// quorum 0.8: the rule sees the 16 honest updates only).
 // Rules: mean; median; trimmed_mean with trim_fraction 0.2 (drops 4 of 20 at
 // each end per coordinate: at least the Byzantine count); norm_clip
-// adaptive (each update clipped to the round's median update norm).
+// adaptive (each update clipped to the round's median update norm);
+// centered_clip (τ = --cc-tau, L = 3); and with buckets of 2 (Karimireddy et
+// al. 2022): bucket_median, bucket_trimmed_mean (trim_fraction 0.4: b = f = 4
+// of the 10 bucket means per side, as the authors' code), bucket_cc.
+// --nan-rules all runs every rule under nan; the default runs the mean only.
 //
 //   build/bench/byzantine_robustness [--rounds N] [--partition iid|dirichlet]
-//       [--train-subset N] [--attacks scale,sign_flip,nan]
-//       [--rules mean,median,trimmed_mean,norm_clip] [--threads T] [--db FILE]
+//       [--train-subset N] [--attacks scale,sign_flip,nan] [--rules mean,median,...]
+//       [--seeds 1,2,3] [--cc-tau T] [--nan-rules mean|all] [--threads T] [--db FILE]
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_args.h"
@@ -33,21 +41,37 @@ using edgefl::bench::SplitList;
 using edgefl::engine::ExperimentConfig;
 
 // Each aggregation rule as config overrides.
-const std::map<std::string, std::vector<std::string>>& Rules() {
-  static const std::map<std::string, std::vector<std::string>> rules = {
+std::map<std::string, std::vector<std::string>> Rules(const std::string& cc_tau) {
+  const std::string tau = "cc_tau=" + cc_tau;
+  return {
       {"mean", {"aggregator=mean"}},
       {"median", {"aggregator=median"}},
       {"trimmed_mean", {"aggregator=trimmed_mean", "trim_fraction=0.2"}},
       {"norm_clip", {"aggregator=norm_clip", "clip_bound=0", "clip_median_factor=1"}},
+      {"cc", {"aggregator=centered_clip", tau, "cc_iterations=3"}},
+      {"bucket_median", {"aggregator=median", "bucket_size=2"}},
+      {"bucket_trimmed_mean", {"aggregator=trimmed_mean", "trim_fraction=0.4", "bucket_size=2"}},
+      {"bucket_cc", {"aggregator=centered_clip", tau, "cc_iterations=3", "bucket_size=2"}},
   };
-  return rules;
 }
 
 struct Row {
   std::string attack, rule;
-  double final_acc = 0, best_acc = 0, seconds = 0;
+  std::vector<double> final_acc, gap;  // per seed; gap = final − clean of that seed
   int rejected = 0;
+  double seconds = 0;
 };
+
+// Mean and sample standard deviation (0 for one value).
+std::pair<double, double> MeanStd(const std::vector<double>& x) {
+  double mean = 0.0;
+  for (double v : x)
+    mean += v / static_cast<double>(x.size());
+  double ss = 0.0;
+  for (double v : x)
+    ss += (v - mean) * (v - mean);
+  return {mean, x.size() > 1 ? std::sqrt(ss / static_cast<double>(x.size() - 1)) : 0.0};
+}
 
 }  // namespace
 
@@ -57,7 +81,11 @@ int main(int argc, char** argv) {
   int64_t threads = 1;
   std::string partition = "iid";
   std::string attacks = "scale,sign_flip,nan";
-  std::string rules = "mean,median,trimmed_mean,norm_clip";
+  std::string rules =
+      "mean,median,trimmed_mean,norm_clip,cc,bucket_median,bucket_trimmed_mean,bucket_cc";
+  std::string seeds = "1";
+  std::string cc_tau = "1";
+  std::string nan_rules = "mean";
   std::string db = "byzantine_robustness.db";
   const bool parsed = edgefl::bench::Flags()
                           .Add("--rounds", &rounds)
@@ -65,14 +93,18 @@ int main(int argc, char** argv) {
                           .Add("--train-subset", &train_subset)
                           .Add("--attacks", &attacks)
                           .Add("--rules", &rules)
+                          .Add("--seeds", &seeds)
+                          .Add("--cc-tau", &cc_tau)
+                          .Add("--nan-rules", &nan_rules)
                           .Add("--threads", &threads)
                           .Add("--db", &db)
                           .Parse(argc, argv);
-  if (!parsed) {
+  if (!parsed || (nan_rules != "mean" && nan_rules != "all")) {
     std::fprintf(stderr,
                  "usage: %s [--rounds N] [--partition iid|dirichlet] [--train-subset N] "
-                 "[--attacks scale,sign_flip,nan] [--rules mean,median,trimmed_mean,norm_clip] "
-                 "[--threads T] [--db FILE]\n",
+                 "[--attacks scale,sign_flip,nan] [--rules mean,median,trimmed_mean,norm_clip,cc,"
+                 "bucket_median,bucket_trimmed_mean,bucket_cc] [--seeds 1,2,3] [--cc-tau T] "
+                 "[--nan-rules mean|all] [--threads T] [--db FILE]\n",
                  argv[0]);
     return 2;
   }
@@ -81,6 +113,7 @@ int main(int argc, char** argv) {
     std::filesystem::remove(db);
     std::filesystem::remove(db + "-wal");
     std::filesystem::remove(db + "-shm");
+    const std::map<std::string, std::vector<std::string>> rule_table = Rules(cc_tau);
     const std::vector<std::string> setting = {
         "dataset=fmnist",
         "model=mlp:784-200-200-10",
@@ -92,7 +125,6 @@ int main(int argc, char** argv) {
         "batch_size=32",
         "lr=0.05",
         "momentum=0.9",
-        "seed=1",
         "eval_every=5",
         "rounds=" + std::to_string(rounds),
         "train_subset=" + std::to_string(train_subset),
@@ -101,16 +133,26 @@ int main(int argc, char** argv) {
     };
     std::printf(
         "byzantine_robustness: fmnist %s (first %lld train samples), mlp:784-200-200-10, 20 "
-        "clients all per round, %lld rounds x 1 epoch, 20%% Byzantine; runs logged in %s\n",
+        "clients all per round, %lld rounds x 1 epoch, 20%% Byzantine, seeds %s, cc_tau %s; runs "
+        "logged in %s\n",
         partition.c_str(), static_cast<long long>(train_subset), static_cast<long long>(rounds),
-        db.c_str());
+        seeds.c_str(), cc_tau.c_str(), db.c_str());
     std::fflush(stdout);
 
     std::vector<Row> rows;
-    auto run = [&](const std::string& attack, const std::string& rule) {
-      const auto it = Rules().find(rule);
-      if (it == Rules().end()) throw std::runtime_error("unknown rule " + rule);
+    auto row_of = [&](const std::string& attack, const std::string& rule) -> Row& {
+      for (Row& r : rows) {
+        if (r.attack == attack && r.rule == rule) return r;
+      }
+      rows.push_back(Row{attack, rule, {}, {}, 0, 0});
+      return rows.back();
+    };
+    auto run = [&](const std::string& seed, const std::string& attack, const std::string& rule,
+                   double clean) {
+      const auto it = rule_table.find(rule);
+      if (it == rule_table.end()) throw std::runtime_error("unknown rule " + rule);
       std::vector<std::string> overrides = setting;
+      overrides.push_back("seed=" + seed);
       overrides.insert(overrides.end(), it->second.begin(), it->second.end());
       if (attack != "none") {
         overrides.push_back("byzantine_fraction=0.2");
@@ -119,47 +161,61 @@ int main(int argc, char** argv) {
         // no round would aggregate. 0.8: the 16 honest clients suffice.
         if (attack == "nan") overrides.push_back("quorum=0.8");
       }
-      overrides.push_back("run_name=byz-" + attack + "-" + rule);
+      overrides.push_back("run_name=byz-s" + seed + "-" + attack + "-" + rule);
       const ExperimentConfig config = edgefl::engine::LoadExperimentConfig({}, overrides);
-      std::fprintf(stderr, "== attack %s, rule %s\n", attack.c_str(), rule.c_str());
+      std::fprintf(stderr, "== seed %s, attack %s, rule %s\n", seed.c_str(), attack.c_str(),
+                   rule.c_str());
       const auto result = edgefl::sim::RunSimulation(config, stderr);
-      Row row{attack, rule, result.final_accuracy, result.best_accuracy, result.seconds, 0};
+      Row& row = row_of(attack, rule);
+      row.final_acc.push_back(result.final_accuracy);
+      row.gap.push_back(result.final_accuracy - (attack == "none" ? result.final_accuracy : clean));
+      row.seconds += result.seconds;
       edgefl::storage::ExperimentLog log(db);
+      int rejected = 0;
       for (const auto& u : log.ClientUpdates(result.run_id)) {
-        if (u.status == edgefl::storage::UpdateStatus::kRejected) ++row.rejected;
+        if (u.status == edgefl::storage::UpdateStatus::kRejected) ++rejected;
       }
-      std::printf("  %-10s %-13s final %.4f  best %.4f  rejected %d  %.0f s\n", attack.c_str(),
-                  rule.c_str(), row.final_acc, row.best_acc, row.rejected, row.seconds);
+      row.rejected += rejected;
+      std::printf("  seed %-3s %-10s %-20s final %.4f  gap %+.2f pt  rejected %d  %.0f s\n",
+                  seed.c_str(), attack.c_str(), rule.c_str(), result.final_accuracy,
+                  100 * row.gap.back(), rejected, result.seconds);
       std::fflush(stdout);
-      rows.push_back(row);
+      return result.final_accuracy;
     };
 
-    run("none", "mean");
-    for (const std::string& attack : SplitList(attacks)) {
-      // NaN updates never reach a rule (the coordinator rejects them): one run.
-      for (const std::string& rule :
-           attack == "nan" ? std::vector<std::string>{"mean"} : SplitList(rules))
-        run(attack, rule);
+    for (const std::string& seed : SplitList(seeds)) {
+      const double clean = run(seed, "none", "mean", 0.0);
+      for (const std::string& attack : SplitList(attacks)) {
+        // NaN updates never reach a rule (the coordinator rejects them); with
+        // --nan-rules mean one run, with all the rules' cost on 16 honest clients.
+        for (const std::string& rule : attack == "nan" && nan_rules == "mean"
+                                           ? std::vector<std::string>{"mean"}
+                                           : SplitList(rules))
+          run(seed, attack, rule, clean);
+      }
     }
 
-    const double clean = rows.front().final_acc;
-    std::printf("\n%-10s %-13s %10s %10s %14s %9s %8s\n", "attack", "rule", "final acc", "best acc",
-                "gap to clean", "rejected", "time");
+    const double clean = 100 * MeanStd(rows.front().final_acc).first;
+    std::printf("\n%-10s %-20s %17s %17s %9s %8s\n", "attack", "rule", "final acc", "gap to clean",
+                "rejected", "time");
     for (const Row& row : rows) {
-      std::printf("%-10s %-13s %9.2f%% %9.2f%% %+11.2f pt %9d %6.0f s\n", row.attack.c_str(),
-                  row.rule.c_str(), 100 * row.final_acc, 100 * row.best_acc,
-                  100 * (row.final_acc - clean), row.rejected, row.seconds);
+      const auto [acc, acc_sd] = MeanStd(row.final_acc);
+      const auto [gap, gap_sd] = MeanStd(row.gap);
+      std::printf("%-10s %-20s %7.2f ± %4.2f %% %+7.2f ± %4.2f pt %9d %6.0f s\n",
+                  row.attack.c_str(), row.rule.c_str(), 100 * acc, 100 * acc_sd, 100 * gap,
+                  100 * gap_sd, row.rejected, row.seconds);
     }
     int misses = 0;
     for (const Row& row : rows) {
-      if (row.rule != "mean" && 100 * (clean - row.final_acc) > 2.0) {
+      const double gap = 100 * MeanStd(row.gap).first;
+      if (row.rule != "mean" && gap < -2.0) {
         std::printf("MISS: %s under %s is %.2f points below the clean run (target: within 2)\n",
-                    row.rule.c_str(), row.attack.c_str(), 100 * (clean - row.final_acc));
+                    row.rule.c_str(), row.attack.c_str(), -gap);
         ++misses;
       }
     }
-    std::printf("robust rules within 2 points of clean FedAvg (%.2f%%): %s\n", 100 * clean,
-                misses == 0 ? "all" : (std::to_string(misses) + " miss(es)").c_str());
+    std::printf("robust rules within 2 points of clean FedAvg (%.2f%%, mean over seeds): %s\n",
+                clean, misses == 0 ? "all" : (std::to_string(misses) + " miss(es)").c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "byzantine_robustness: %s\n", e.what());

@@ -27,6 +27,7 @@ const std::vector<train::ParamMap> kUnlocks = {
     {{"server_optimizer", std::string("adam")}},
     {{"aggregator", std::string("trimmed_mean")}},
     {{"aggregator", std::string("clipped_mean")}},
+    {{"aggregator", std::string("centered_clip")}},
     {{"lr_schedule", std::string("step")}},
     {{"lr_schedule", std::string("cosine")}},
     {{"qsr", true}},

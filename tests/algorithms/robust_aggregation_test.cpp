@@ -1,0 +1,150 @@
+// Bucketing and centered clipping through the FedAvg strategy and the
+// registry: the keys, their checks, the per-round permutation and the
+// centered-clipping center carried across rounds.
+#include <set>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "algorithms/centered_clip.h"
+#include "algorithms/fedavg.h"
+#include "algorithms/strategy_registry.h"
+#include "common/error.h"
+#include "common/random.h"
+
+namespace edgefl::algorithms {
+namespace {
+
+train::FitResult Result(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
+  train::FitResult r;
+  r.client = id;
+  r.train.parameters = std::move(parameters);
+  r.train.num_samples = samples;
+  return r;
+}
+
+std::vector<train::FitResult> Scalars(const std::vector<float>& values) {
+  std::vector<train::FitResult> results;
+  for (size_t k = 0; k < values.size(); ++k) {
+    results.push_back(
+        Result("sim-" + std::to_string(k), Eigen::VectorXf::Constant(1, values[k]), 10 + k));
+  }
+  return results;
+}
+
+const FedAvgOptions& OptionsOf(const std::unique_ptr<Strategy>& s) {
+  const FedAvg* f = dynamic_cast<const FedAvg*>(s.get());
+  REQUIRE(f != nullptr);
+  return f->options();
+}
+
+StrategyConfig Config(train::ParamMap params) {
+  StrategyConfig c;
+  c.name = "fedavg";
+  c.params = std::move(params);
+  c.rounds = 10;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("bucketed median of 4 clients in buckets of 2 is their mean for every permutation") {
+  // Two bucket means (a+b)/2 and (c+d)/2 of {1, 2, 4, 8}: their median is
+  // their mean 3.75 whatever the permutation; the plain median is 3.
+  const std::vector<train::FitResult> results = Scalars({1.0f, 2.0f, 4.0f, 8.0f});
+  const Eigen::VectorXf w = Eigen::VectorXf::Zero(1);
+  FedAvgOptions options;
+  options.aggregator = AggregatorKind::kMedian;
+  FedAvg plain(options);
+  CHECK((*plain.AggregateFit(0, w, results, {}).parameters)[0] == 3.0f);
+  options.bucket_size = 2;
+  for (const uint64_t seed : {uint64_t{1}, uint64_t{2}, uint64_t{3}}) {
+    options.seed = seed;
+    FedAvg bucketed(options);
+    for (int64_t round = 0; round < 3; ++round) {
+      const AggregateOutcome out = bucketed.AggregateFit(round, w, results, {});
+      CHECK((*out.parameters)[0] == 3.75f);
+      CHECK(out.metrics.at("num_buckets") == 2.0);
+    }
+  }
+}
+
+TEST_CASE("bucketing permutes per round and repeats with the seed") {
+  // 6 clients in buckets of 2: the median of 3 bucket means depends on the
+  // pairing, which the run seed and the round fix.
+  const std::vector<train::FitResult> results = Scalars({1, 2, 4, 8, 16, 32});
+  const Eigen::VectorXf w = Eigen::VectorXf::Zero(1);
+  FedAvgOptions options;
+  options.aggregator = AggregatorKind::kMedian;
+  options.bucket_size = 2;
+  options.seed = 9;
+  FedAvg a(options);
+  FedAvg b(options);
+  std::set<float> values;
+  for (int64_t round = 0; round < 12; ++round) {
+    const float x = (*a.AggregateFit(round, w, results, {}).parameters)[0];
+    CHECK(x == (*b.AggregateFit(round, w, results, {}).parameters)[0]);
+    values.insert(x);
+  }
+  CHECK(values.size() > 1);
+}
+
+TEST_CASE("centered clipping in FedAvg clips the updates around the previous aggregate update") {
+  FedAvgOptions options;
+  options.aggregator = AggregatorKind::kCenteredClip;
+  options.centered_clip = {.tau = 1.0, .iterations = 1};
+  FedAvg strategy(options);
+  // Round 0 from w = 0, center 0: updates 0.5, 0.5, 10 → clip(10) = 1;
+  // v = (0.5 + 0.5 + 1)/3 = 2/3.
+  const Eigen::VectorXf w0 = Eigen::VectorXf::Zero(1);
+  AggregateOutcome out = strategy.AggregateFit(0, w0, Scalars({0.5f, 0.5f, 10.0f}), {});
+  CHECK((*out.parameters)[0] == doctest::Approx(2.0 / 3.0));
+  CHECK(out.metrics.at("num_clipped") == 1.0);
+  // Round 1 from w = 1: updates 0, 0, 3 are clipped around v = 2/3:
+  // (−2/3, −2/3, min(1, 1/(7/3))·7/3 = 1) → v' = 2/3 + (−1/3)/3 = 5/9.
+  const Eigen::VectorXf w1 = Eigen::VectorXf::Constant(1, 1.0f);
+  out = strategy.AggregateFit(1, w1, Scalars({1.0f, 1.0f, 4.0f}), {});
+  CHECK((*out.parameters)[0] == doctest::Approx(1.0 + 5.0 / 9.0));
+  CHECK(out.metrics.at("num_clipped") == 1.0);
+}
+
+TEST_CASE("registry reads the bucketing and centered clipping keys with their ranges") {
+  const FedAvgOptions cc =
+      OptionsOf(MakeStrategy(Config({{"aggregator", std::string("centered_clip")},
+                                     {"cc_tau", 2.5},
+                                     {"cc_iterations", int64_t{1}},
+                                     {"bucket_size", int64_t{2}}})));
+  CHECK(cc.aggregator == AggregatorKind::kCenteredClip);
+  CHECK(cc.centered_clip.tau == 2.5);
+  CHECK(cc.centered_clip.iterations == 1);
+  CHECK(cc.bucket_size == 2);
+  const FedAvgOptions defaults =
+      OptionsOf(MakeStrategy(Config({{"aggregator", std::string("centered_clip")}})));
+  CHECK(defaults.centered_clip.tau == 10.0);
+  CHECK(defaults.centered_clip.iterations == 3);
+  CHECK(defaults.bucket_size == 1);
+  CHECK(OptionsOf(MakeStrategy(Config(
+                      {{"aggregator", std::string("trimmed_mean")}, {"bucket_size", int64_t{3}}})))
+            .bucket_size == 3);
+
+  CHECK_THROWS_WITH_AS(
+      MakeStrategy(Config({{"aggregator", std::string("centered_clip")}, {"cc_tau", 0.0}})),
+      doctest::Contains("cc_tau"), ConfigError);
+  CHECK_THROWS_WITH_AS(MakeStrategy(Config({{"aggregator", std::string("centered_clip")},
+                                            {"cc_iterations", int64_t{0}}})),
+                       doctest::Contains("cc_iterations"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      MakeStrategy(Config({{"aggregator", std::string("median")}, {"bucket_size", int64_t{0}}})),
+      doctest::Contains("bucket_size"), ConfigError);
+  // Bucketing the mean is the mean: the key is not accepted there.
+  CHECK_THROWS_WITH_AS(MakeStrategy(Config({{"bucket_size", int64_t{2}}})),
+                       doctest::Contains("bucket_size"), ConfigError);
+  CHECK_THROWS_WITH_AS(MakeStrategy(Config({{"aggregator", std::string("krum")}})),
+                       doctest::Contains("centered_clip"), ConfigError);
+  FedAvgOptions direct;
+  direct.bucket_size = 2;
+  CHECK_THROWS_WITH_AS(FedAvg{direct}, doctest::Contains("bucket_size"), ConfigError);
+}
+
+}  // namespace edgefl::algorithms
