@@ -7,7 +7,7 @@
 // "wafl", "deltasgd" (FedAvg whose clients run that local objective; keys
 // not known to FedAvg pass through, as numbers, into LocalAlgorithm::params
 // for the client-side objective to check).
-// Selectors: "uniform", "curriculum", "speed_aware".
+// Selectors: "uniform", "curriculum", "speed_aware", "oort".
 //
 // Errors: an unknown name, an unknown key, an ill-typed value or an
 // out-of-range value throw ConfigError naming it and the accepted values.

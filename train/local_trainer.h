@@ -11,6 +11,7 @@
 // on a thread pool each own one). The dataset must outlive the trainer.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -35,6 +36,11 @@ struct LocalTrainResult {
   double loss_after = 0.0;        // mean loss of the trained model on the local set
   double train_loss = 0.0;        // mean of the per-step minibatch losses
   double compute_seconds = 0.0;   // wall time of the training loop
+
+  // Mean over the local set of the received model's squared per-sample loss
+  // (Oort's statistical utility is |B|·sqrt of it); NaN when measure_loss is
+  // off. Not carried by the wire protocol (a remote client's result has NaN).
+  double loss_sq_before = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct EvalResult {
@@ -42,6 +48,7 @@ struct EvalResult {
   double loss = 0.0;
   double accuracy = 0.0;
   std::vector<double> per_class_accuracy;  // NaN for classes without samples
+  double mean_squared_loss = 0.0;          // mean of the per-sample loss squared
 };
 
 class LocalTrainer {
