@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,6 +12,18 @@
 #include "common/random.h"
 
 namespace edgefl::algorithms {
+
+// What the engine tells a selector about one cohort member after its round.
+struct CohortOutcome {
+  train::ClientId id;
+  // Its accepted result (valid during Observe only); null when it was
+  // dropped or its update rejected.
+  const train::LocalTrainResult* result = nullptr;
+  // How long its task took: virtual seconds on a simulated clock (also for
+  // a member cut by the deadline or over-commit, when known), otherwise the
+  // client's reported compute seconds; NaN when unknown.
+  double seconds = std::numeric_limits<double>::quiet_NaN();
+};
 
 class ClientSelector {
  public:
@@ -25,6 +38,11 @@ class ClientSelector {
   // Whether Select needs ClientInfo::score (the engine then has every
   // candidate score its data with the global model first).
   virtual bool NeedsScores(int64_t /*round*/) const { return false; }
+
+  // Feedback after round `round`: one entry per member of the cohort Select
+  // returned, in that order. Selectors that learn from outcomes (Oort)
+  // override it; the default ignores it.
+  virtual void Observe(int64_t /*round*/, std::span<const CohortOutcome> /*cohort*/) {}
 };
 
 }  // namespace edgefl::algorithms

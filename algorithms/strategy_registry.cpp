@@ -4,6 +4,7 @@
 
 #include "algorithms/curriculum_selector.h"
 #include "algorithms/fedavg.h"
+#include "algorithms/oort_selector.h"
 #include "algorithms/pacing.h"
 #include "algorithms/savic.h"
 #include "algorithms/speed_aware_selector.h"
@@ -196,7 +197,7 @@ std::vector<std::string> StrategyNames() {
 }
 
 std::vector<std::string> SelectorNames() {
-  return {"uniform", "curriculum", "speed_aware"};
+  return {"uniform", "curriculum", "speed_aware", "oort"};
 }
 
 std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
@@ -268,6 +269,25 @@ std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config) {
     options.recipe = config.recipe;
     reader.CheckAllUsed();
     return std::make_unique<SpeedAwareSelector>(options);
+  }
+  if (config.name == "oort") {
+    OortOptions o;
+    o.exploration_factor = reader.GetDoubleIn("exploration_factor", o.exploration_factor, 0.0, 1.0);
+    o.exploration_decay = reader.GetDoubleIn("exploration_decay", o.exploration_decay, 0.0, 1.0);
+    o.exploration_min = reader.GetDoubleIn("exploration_min", o.exploration_min, 0.0, 1.0);
+    o.round_threshold = reader.GetDoubleIn("round_threshold", o.round_threshold, 0.0, 100.0);
+    o.round_penalty = reader.GetDoubleIn("round_penalty", o.round_penalty, 0.0, 100.0);
+    o.pacer_step = reader.GetIntIn("pacer_step", o.pacer_step, 1, 1000000);
+    o.pacer_delta = reader.GetDoubleIn("pacer_delta", o.pacer_delta, 0.0, 100.0);
+    o.sample_window = reader.GetDoubleIn("sample_window", o.sample_window, 1.0, 1e6);
+    o.clip_bound = reader.GetDoubleIn("clip_bound", o.clip_bound, 0.0, 1.0);
+    o.cut_off_util = reader.GetDoubleIn("cut_off_util", o.cut_off_util, 0.0, 1.0);
+    o.blacklist_rounds = reader.GetIntIn("blacklist_rounds", o.blacklist_rounds, -1, 1000000);
+    o.blacklist_max_len = reader.GetDoubleIn("blacklist_max_len", o.blacklist_max_len, 0.0, 1.0);
+    o.overcommit = reader.GetDoubleIn("overcommit", o.overcommit, 1.0, 100.0);
+    o.recipe = config.recipe;
+    reader.CheckAllUsed();
+    return std::make_unique<OortSelector>(o);
   }
   throw ConfigError("selector: unknown selector \"" + config.name +
                     "\" (accepted: " + Join(SelectorNames()) + ")");

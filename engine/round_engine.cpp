@@ -115,6 +115,7 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   }
   // On a virtual clock, decide who is cut before anything trains.
   std::vector<std::string> cut(cohort.size());
+  std::vector<double> task_seconds(cohort.size(), std::numeric_limits<double>::quiet_NaN());
   if (options_.virtual_seconds) {
     std::vector<std::optional<double>> finish(cohort.size());
     double longest = 0.0;
@@ -122,6 +123,7 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
     std::vector<size_t> kept;
     for (size_t i = 0; i < cohort.size(); ++i) {
       finish[i] = options_.virtual_seconds(round, cohort_info[i], instructions[i]);
+      if (finish[i]) task_seconds[i] = *finish[i];
       if (!finish[i]) {
         cut[i] = "dropped out (simulated dropout)";
         any_cut = true;
@@ -247,6 +249,18 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
       }
     }
   }
+  // Tell the selector how each member did (Oort learns from it).
+  std::vector<algorithms::CohortOutcome> outcomes(cohort.size());
+  for (size_t i = 0; i < cohort.size(); ++i) {
+    outcomes[i].id = report.selected[i];
+    outcomes[i].seconds = task_seconds[i];
+    for (const FitResult& r : report.results) {
+      if (r.client != outcomes[i].id) continue;
+      outcomes[i].result = &r.train;
+      if (std::isnan(outcomes[i].seconds)) outcomes[i].seconds = r.train.compute_seconds;
+    }
+  }
+  selector_.Observe(round, outcomes);
   report.model_version = version_;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -42,6 +42,26 @@ float SoftmaxCrossEntropy(const ConstMatrixRef& logits, std::span<const int32_t>
   return static_cast<float>(total / static_cast<double>(batch));
 }
 
+void SoftmaxCrossEntropyPerSample(const ConstMatrixRef& logits, std::span<const int32_t> labels,
+                                  Eigen::VectorXd* losses) {
+  const Eigen::Index classes = logits.rows(), batch = logits.cols();
+  if (static_cast<Eigen::Index>(labels.size()) != batch) {
+    throw ConfigError("softmax cross-entropy: " + std::to_string(batch) + " logit columns but " +
+                      std::to_string(labels.size()) + " labels");
+  }
+  losses->resize(batch);
+  for (Eigen::Index b = 0; b < batch; ++b) {
+    if (labels[b] < 0 || labels[b] >= classes) {
+      throw DataError("softmax cross-entropy: label " + std::to_string(labels[b]) + " of sample " +
+                      std::to_string(b) + " is outside [0, " + std::to_string(classes) + ")");
+    }
+    const auto z = logits.col(b);
+    const float max = z.maxCoeff();
+    const float sum = (z.array() - max).exp().sum();
+    (*losses)(b) = static_cast<double>(max) + std::log(static_cast<double>(sum)) - z(labels[b]);
+  }
+}
+
 float SoftmaxCrossEntropy(const ConstMatrixRef& logits, const ConstMatrixRef& targets,
                           Eigen::MatrixXf* dlogits) {
   const Eigen::Index classes = logits.rows(), batch = logits.cols();

@@ -20,6 +20,11 @@ namespace edgefl::nn {
 float SoftmaxCrossEntropy(const ConstMatrixRef& logits, std::span<const int32_t> labels,
                           Eigen::MatrixXf* dlogits);
 
+// Per-sample losses of hard labels: (*losses)[b] = logsumexp(z_b) - z_b[y_b],
+// resized to B (their mean is SoftmaxCrossEntropy's loss). Throws as above.
+void SoftmaxCrossEntropyPerSample(const ConstMatrixRef& logits, std::span<const int32_t> labels,
+                                  Eigen::VectorXd* losses);
+
 // Soft labels (e.g. mixup targets): `targets` has logits' shape, column b a
 // distribution t_b (not checked to sum to 1). loss = mean_b -sum_k t_bk log
 // softmax(z_b)_k; dlogits = (sum_k t_bk * softmax(z_b) - t_b) / B.

@@ -82,7 +82,12 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
   LocalTrainResult result;
   result.num_samples = n;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  result.loss_before = recipe.measure_loss ? Evaluate(model_, data_).loss : nan;
+  result.loss_before = nan;
+  if (recipe.measure_loss) {
+    const EvalResult before = Evaluate(model_, data_);
+    result.loss_before = before.loss;
+    result.loss_sq_before = before.mean_squared_loss;
+  }
 
   Rng order_rng = Rng::Derive(recipe.seed, {kOrderStream});
   Rng objective_rng = Rng::Derive(recipe.seed, {kObjectiveStream});
@@ -182,7 +187,8 @@ EvalResult LocalTrainer::Evaluate(std::span<const float> parameters, int batch_s
 EvalResult LocalTrainer::Evaluate(nn::Model& model, const datasets::Dataset& data, int batch_size) {
   if (batch_size <= 0) throw ConfigError("evaluate: batch_size must be > 0");
   nn::AccuracyCounter counter(model.num_classes());
-  double loss_sum = 0.0;
+  double loss_sum = 0.0, squared_sum = 0.0;
+  Eigen::VectorXd per_sample;
   const Eigen::Index n = static_cast<Eigen::Index>(data.size());
   for (Eigen::Index start = 0; start < n; start += batch_size) {
     const Eigen::Index take = std::min<Eigen::Index>(batch_size, n - start);
@@ -191,11 +197,14 @@ EvalResult LocalTrainer::Evaluate(nn::Model& model, const datasets::Dataset& dat
     const auto logits = model.Forward(x);
     loss_sum += static_cast<double>(nn::SoftmaxCrossEntropy(logits, labels, nullptr)) *
                 static_cast<double>(take);
+    nn::SoftmaxCrossEntropyPerSample(logits, labels, &per_sample);
+    squared_sum += per_sample.squaredNorm();
     counter.Add(logits, labels);
   }
   EvalResult result;
   result.num_samples = data.size();
   result.loss = n > 0 ? loss_sum / static_cast<double>(n) : 0.0;
+  result.mean_squared_loss = n > 0 ? squared_sum / static_cast<double>(n) : 0.0;
   result.accuracy = counter.accuracy();
   result.per_class_accuracy = counter.per_class_accuracy();
   return result;

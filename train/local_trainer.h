@@ -11,6 +11,7 @@
 // on a thread pool each own one). The dataset must outlive the trainer.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -40,6 +41,12 @@ struct LocalTrainResult {
   // model on the first minibatch (one value per parameter); empty when
   // nothing was asked.
   Eigen::VectorXf scaling_statistic;
+
+
+  // Mean over the local set of the received model's squared per-sample loss
+  // (Oort's statistical utility is |B|·sqrt of it); NaN when measure_loss is
+  // off. Not carried by the wire protocol (a remote client's result has NaN).
+  double loss_sq_before = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct EvalResult {
@@ -47,6 +54,7 @@ struct EvalResult {
   double loss = 0.0;
   double accuracy = 0.0;
   std::vector<double> per_class_accuracy;  // NaN for classes without samples
+  double mean_squared_loss = 0.0;          // mean of the per-sample loss squared
 };
 
 class LocalTrainer {

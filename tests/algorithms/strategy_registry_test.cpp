@@ -139,7 +139,7 @@ TEST_CASE("registry builds selectors and rejects unknown ones") {
   CHECK_THROWS_WITH_AS(MakeSelector(uniform), doctest::Contains("unknown key \"order\""),
                        ConfigError);
   SelectorConfig other;
-  other.name = "oort";
+  other.name = "fedcs";
   CHECK_THROWS_WITH_AS(MakeSelector(other), doctest::Contains("uniform, curriculum"), ConfigError);
 }
 

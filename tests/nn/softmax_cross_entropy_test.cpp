@@ -30,6 +30,23 @@ TEST_CASE("SoftmaxCrossEntropy: hand-computed value and gradient") {
   CHECK(std::abs(d.sum()) < 1e-6f);  // each column sums to 0
 }
 
+TEST_CASE("SoftmaxCrossEntropyPerSample: each column's loss, their mean is the batch loss") {
+  MatrixXf logits(3, 2);
+  logits << 1, 0, 2, 0, 3, 0;
+  const std::vector<int32_t> labels = {2, 0};
+  Eigen::VectorXd losses;
+  SoftmaxCrossEntropyPerSample(logits, labels, &losses);
+  REQUIRE(losses.size() == 2);
+  const double lse0 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  CHECK(losses(0) == doctest::Approx(lse0 - 3.0).epsilon(1e-6));
+  CHECK(losses(1) == doctest::Approx(std::log(3.0)).epsilon(1e-6));
+  CHECK(losses.mean() == doctest::Approx(SoftmaxCrossEntropy(logits, labels, nullptr)));
+  CHECK_THROWS_AS(SoftmaxCrossEntropyPerSample(logits, std::vector<int32_t>{3, 0}, &losses),
+                  DataError);
+  CHECK_THROWS_AS(SoftmaxCrossEntropyPerSample(logits, std::vector<int32_t>{0}, &losses),
+                  ConfigError);
+}
+
 TEST_CASE("SoftmaxCrossEntropy: stable for huge logits") {
   MatrixXf logits(2, 1);
   logits << 1000.0f, -1000.0f;

@@ -243,4 +243,34 @@ TEST_CASE("LocalTrainer: adaptive optimizers and clipping train too") {
   }
 }
 
+TEST_CASE(
+    "LocalTrainer: loss_sq_before is the mean squared per-sample loss of the received model") {
+  const datasets::Dataset data = Tabular();
+  LocalTrainer trainer("logreg:60-10", data);
+  const Eigen::VectorXf global = InitialParameters("logreg:60-10");
+  TrainRecipe recipe = SgdRecipe(0.01f);
+  recipe.local_steps = 3;
+  const LocalTrainResult result = trainer.Train(Span(global), recipe);
+
+  // By hand: each sample's loss alone, squared, averaged.
+  nn::Model model("logreg:60-10");
+  model.SetParameters(Span(global));
+  double squared = 0.0, plain = 0.0;
+  for (size_t i = 0; i < data.size(); ++i) {
+    const std::vector<uint32_t> one = {static_cast<uint32_t>(i)};
+    const datasets::Dataset sample = datasets::Subset(data, one);
+    const double loss = LocalTrainer::Evaluate(model, sample).loss;
+    squared += loss * loss;
+    plain += loss;
+  }
+  const double n = static_cast<double>(data.size());
+  CHECK(result.loss_sq_before == doctest::Approx(squared / n).epsilon(1e-6));
+  CHECK(result.loss_before == doctest::Approx(plain / n).epsilon(1e-6));
+  CHECK(result.loss_sq_before > result.loss_before * result.loss_before);  // Jensen, unequal losses
+  CHECK(trainer.Evaluate(Span(global)).mean_squared_loss == doctest::Approx(result.loss_sq_before));
+
+  recipe.measure_loss = false;
+  CHECK(std::isnan(trainer.Train(Span(global), recipe).loss_sq_before));
+}
+
 }  // namespace edgefl::train
