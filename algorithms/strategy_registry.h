@@ -8,9 +8,6 @@
 // not known to FedAvg pass through, as numbers, into LocalAlgorithm::params
 // for the client-side objective to check), and "savic" (FedAvg whose
 // clients step with one shared, frozen diagonal scaling; savic.h).
-// Selectors: "uniform", "curriculum", "speed_aware".
-
-// for the client-side objective to check).
 // Selectors: "uniform", "curriculum", "speed_aware", "oort".
 //
 // Errors: an unknown name, an unknown key, an ill-typed value or an

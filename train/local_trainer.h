@@ -41,8 +41,6 @@ struct LocalTrainResult {
   // model on the first minibatch (one value per parameter); empty when
   // nothing was asked.
   Eigen::VectorXf scaling_statistic;
-
-
   // Mean over the local set of the received model's squared per-sample loss
   // (Oort's statistical utility is |B|·sqrt of it); NaN when measure_loss is
   // off. Not carried by the wire protocol (a remote client's result has NaN).
