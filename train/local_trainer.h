@@ -52,7 +52,10 @@ class LocalTrainer {
   LocalTrainer(std::string_view model_spec, const datasets::Dataset& data);
 
   // Trains from `global`. `objective` and `order` may be null (plain
-  // cross-entropy, shuffled passes). Throws ConfigError if `global` has the
+  // cross-entropy, shuffled passes). With recipe.lr_schedule set, local step
+  // k steps with lr_schedule->ValueAt(recipe.step_offset + k) (set before the
+  // objective's BeforeStep, which may still change it); the objective is told
+  // recipe.step_offset before BeginRound. Throws ConfigError if `global` has the
   // wrong size or contains NaN/Inf, or the recipe is invalid, and Error if
   // training diverges (a non-finite loss), naming the step and the
   // learning rate.
