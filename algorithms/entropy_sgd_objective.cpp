@@ -26,8 +26,11 @@ EntropySgdObjective::EntropySgdObjective(const EntropySgdOptions& options) : opt
   Require(options.beta1 >= 0.0 && options.beta1 < 1.0, "beta1", "in [0, 1)", options.beta1);
   Require(std::isfinite(options.gamma0) && options.gamma0 >= 0.0, "gamma0", ">= 0", options.gamma0);
   Require(std::isfinite(options.gamma1) && options.gamma1 >= 0.0, "gamma1", ">= 0", options.gamma1);
-  Require(options.scope_offset >= 0, "scope_offset", ">= 0",
-          static_cast<double>(options.scope_offset));
+}
+
+void EntropySgdObjective::SetStepOffset(int64_t step_offset) {
+  Require(step_offset >= 0, "step_offset", ">= 0", static_cast<double>(step_offset));
+  step_offset_ = step_offset;
 }
 
 void EntropySgdObjective::BeginRound(const nn::Model& /*model*/, Rng& /*rng*/) {
@@ -36,7 +39,7 @@ void EntropySgdObjective::BeginRound(const nn::Model& /*model*/, Rng& /*rng*/) {
 
 double EntropySgdObjective::scope() const {
   return options_.gamma0 *
-         std::pow(1.0 + options_.gamma1, static_cast<double>(options_.scope_offset + steps_));
+         std::pow(1.0 + options_.gamma1, static_cast<double>(step_offset_ + steps_));
 }
 
 float EntropySgdObjective::LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) {

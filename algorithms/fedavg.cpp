@@ -1,5 +1,6 @@
 #include "algorithms/fedavg.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -27,7 +28,19 @@ uint64_t Fnv1a(const std::string& text) {
 FedAvgOptions Prepared(FedAvgOptions options) {
   train::ValidateRecipe(options.recipe);
   options.lr_schedule.base = options.recipe.optimizer.learning_rate;
-  options.lr_schedule.Validate();
+  if (options.qsr) {
+    // The schedule runs on global steps; a cosine over the step budget.
+    if (options.lr_schedule.kind == train::LrScheduleKind::kCosine) {
+      if (options.qsr->total_steps <= 0) {
+        throw ConfigError(
+            "qsr: lr_schedule = cosine runs over the step budget: set qsr_total_steps > 0");
+      }
+      options.lr_schedule.total = options.qsr->total_steps;
+    }
+    options.lr_schedule.Validate("steps");
+  } else {
+    options.lr_schedule.Validate("rounds");
+  }
   if (options.aggregator == AggregatorKind::kTrimmedMean &&
       !(options.trim_fraction >= 0.0 && options.trim_fraction < 0.5)) {
     throw ConfigError("fedavg: trim_fraction must be in [0, 0.5), got " +
@@ -100,23 +113,40 @@ uint64_t ClientSeed(uint64_t run_seed, int64_t round, const train::ClientId& cli
 FedAvg::FedAvg(FedAvgOptions options)
     : options_(Prepared(std::move(options))), optimizer_(options_.server) {}
 
+void FedAvg::ExtendQsr(int64_t round) {
+  const QsrOptions& qsr = *options_.qsr;
+  const train::LrSchedule& schedule = options_.lr_schedule;
+  while (static_cast<int64_t>(qsr_steps_.size()) < round) {
+    const int64_t start = qsr_steps_.empty() ? 0 : qsr_starts_.back() + qsr_steps_.back();
+    const int64_t left =
+        qsr.total_steps > 0 ? std::max<int64_t>(qsr.total_steps - start, 0) : int64_t{-1};
+    // H from the learning rate at the step the period starts (adjust_h runs
+    // right after the averaging, once the lr is set for the next step).
+    qsr_starts_.push_back(start);
+    qsr_steps_.push_back(
+        QsrLocalSteps(qsr, schedule.ValueAt(start), left, schedule.InWarmup(start)));
+  }
+}
+
 int64_t FedAvg::LocalStepsAt(int64_t round) {
   if (!options_.qsr) return options_.recipe.local_steps;
-  const QsrOptions& qsr = *options_.qsr;
-  const int64_t target = std::max<int64_t>(round, 0);
-  int64_t done = 0;
-  for (int64_t h : qsr_steps_)
-    done += h;
-  while (static_cast<int64_t>(qsr_steps_.size()) <= target) {
-    const int64_t r = static_cast<int64_t>(qsr_steps_.size());
-    const int64_t left = qsr.total_steps > 0 ? std::max<int64_t>(qsr.total_steps - done, 0) : -1;
-    int64_t h =
-        QsrLocalSteps(qsr, options_.lr_schedule.ValueAt(r), left, options_.lr_schedule.InWarmup(r));
-    if (h == 0) h = qsr.base_steps;  // budget spent: the run goes on with H_base
-    qsr_steps_.push_back(h);
-    done += h;
-  }
-  return qsr_steps_[static_cast<size_t>(target)];
+  const int64_t r = std::max<int64_t>(round, 1);
+  ExtendQsr(r);
+  return qsr_steps_[static_cast<size_t>(r - 1)];
+}
+
+int64_t FedAvg::QsrStartAt(int64_t round) {
+  if (!options_.qsr) return 0;
+  const int64_t r = std::max<int64_t>(round, 1);
+  ExtendQsr(r);
+  return qsr_starts_[static_cast<size_t>(r - 1)];
+}
+
+std::optional<std::string> FedAvg::BudgetSpentAfter(int64_t round) {
+  if (!options_.qsr || options_.qsr->total_steps <= 0 || round < 1) return std::nullopt;
+  if (QsrStartAt(round) + LocalStepsAt(round) < options_.qsr->total_steps) return std::nullopt;
+  return "QSR step budget of " + std::to_string(options_.qsr->total_steps) +
+         " local steps spent after round " + std::to_string(round);
 }
 
 std::vector<train::FitInstructions> FedAvg::ConfigureFit(int64_t round,
@@ -124,12 +154,33 @@ std::vector<train::FitInstructions> FedAvg::ConfigureFit(int64_t round,
   train::FitInstructions base;
   base.model_version = round;
   base.recipe = options_.recipe;
-  base.recipe.optimizer.learning_rate = static_cast<float>(options_.lr_schedule.ValueAt(round));
-  if (options_.qsr) base.recipe.local_steps = LocalStepsAt(round);
   base.local = options_.local;
+  const int64_t before = std::max<int64_t>(round - 1, 0);  // rounds before this one
+  if (options_.qsr) {
+    const int64_t h = LocalStepsAt(round);
+    if (h == 0) {
+      throw Error("qsr: the step budget of " + std::to_string(options_.qsr->total_steps) +
+                  " local steps was spent before round " + std::to_string(round) +
+                  "; the run should have ended (Strategy::BudgetSpentAfter)");
+    }
+    const int64_t start = QsrStartAt(round);
+    base.recipe.local_steps = h;
+    base.recipe.step_offset = start;
+    base.recipe.lr_schedule = options_.lr_schedule;
+    base.recipe.optimizer.learning_rate = static_cast<float>(options_.lr_schedule.ValueAt(start));
+  } else {
+    base.recipe.optimizer.learning_rate = static_cast<float>(options_.lr_schedule.ValueAt(before));
+    base.recipe.step_offset = before * options_.recipe.local_steps;
+  }
   std::vector<train::FitInstructions> out(cohort.size(), base);
   for (size_t i = 0; i < cohort.size(); ++i) {
     out[i].recipe.seed = ClientSeed(options_.seed, round, cohort[i].id);
+    if (!options_.qsr && options_.recipe.local_steps == 0) {
+      // Epochs: the client's own steps per round, from its reported size.
+      const auto n = static_cast<int64_t>(cohort[i].num_samples);
+      const int64_t batch = options_.recipe.batch_size;
+      out[i].recipe.step_offset = before * options_.recipe.epochs * ((n + batch - 1) / batch);
+    }
   }
   return out;
 }
@@ -155,8 +206,15 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
     weights.push_back(static_cast<double>(r.train.num_samples));
   }
   outcome.metrics["num_results"] = static_cast<double>(vectors.size());
-  outcome.metrics["client_lr"] = options_.lr_schedule.ValueAt(round);
-  if (options_.qsr) outcome.metrics["local_steps"] = static_cast<double>(LocalStepsAt(round));
+  if (options_.qsr) {
+    const int64_t start = QsrStartAt(round);
+    const int64_t h = LocalStepsAt(round);
+    outcome.metrics["client_lr"] = options_.lr_schedule.ValueAt(start);
+    outcome.metrics["local_steps"] = static_cast<double>(h);
+    outcome.metrics["global_step"] = static_cast<double>(start + h);
+  } else {
+    outcome.metrics["client_lr"] = options_.lr_schedule.ValueAt(std::max<int64_t>(round - 1, 0));
+  }
   if (vectors.empty()) return outcome;
 
   double total = 0.0;

@@ -8,8 +8,12 @@
 //   - the server optimizer applied to the aggregate (server_optimizer.h);
 //   - the client recipe template: a TrainRecipe and LocalAlgorithm copied
 //     into every client's instructions, with the learning rate of the
-//     round's schedule (lr_schedule.h), optionally the QSR local-step count
-//     (qsr.h), and a per-client, per-round seed.
+//     round's schedule (train/lr_schedule.h), the global step the round
+//     starts at, and a per-client, per-round seed;
+//   - optionally QSR (qsr.h): the schedule then runs on global steps and
+//     travels in the recipe (the clients follow it step by step), H is
+//     recomputed at every averaging from the learning rate at that step, and
+//     the run ends when qsr_total_steps local steps are spent.
 // Client-side algorithms (FedBR, WAFL, Delta-SGD, curriculum data order) are
 // this strategy with a different LocalAlgorithm.
 //
@@ -21,10 +25,10 @@
 
 #include "algorithms/aggregate.h"
 #include "algorithms/centered_clip.h"
-#include "algorithms/lr_schedule.h"
 #include "algorithms/qsr.h"
 #include "algorithms/server_optimizer.h"
 #include "algorithms/strategy.h"
+#include "train/lr_schedule.h"
 
 namespace edgefl::algorithms {
 
@@ -50,14 +54,21 @@ struct FedAvgOptions {
   size_t bucket_size = 1;
   ServerOptimizerConfig server;
   // Copied into every client's instructions. Its optimizer.learning_rate is
-  // replaced by lr_schedule.ValueAt(round); its seed by the client's seed.
+  // replaced by the schedule's, its seed by the client's seed, its
+  // step_offset by the local steps of the earlier rounds.
   train::TrainRecipe recipe;
   train::LocalAlgorithm local;
   // base is taken from recipe.optimizer.learning_rate when the strategy is
-  // built (the schedule's own base is ignored).
-  LrSchedule lr_schedule;
-  // When set, recipe.local_steps of round t is QsrLocalSteps(qsr,
-  // lr_schedule.ValueAt(t), steps left of qsr.total_steps, warm-up).
+  // built (the schedule's own base is ignored). Without QSR it is indexed by
+  // round (round r has t = r − 1, one learning rate for the whole round);
+  // with QSR by global step, and its cosine horizon is qsr.total_steps.
+  train::LrSchedule lr_schedule;
+  // QSR (Gu et al. 2024, hmgxr128/QSR localopt.py adjust_h): round r starts
+  // at global step S_r (S_1 = 0) and runs H_r = QsrLocalSteps(qsr,
+  // lr_schedule.ValueAt(S_r), qsr.total_steps − S_r, InWarmup(S_r)) local
+  // steps, with the learning rate of each step from the schedule;
+  // S_{r+1} = S_r + H_r. With qsr.alpha = 0 it is Local SGD with a constant
+  // H = qsr.base_steps on the same per-step schedule and budget.
   std::optional<QsrOptions> qsr;
   uint64_t seed = 0;  // the run seed
 };
@@ -70,34 +81,50 @@ class FedAvg final : public Strategy {
   std::string name() const override { return options_.name; }
 
   // One instruction per cohort entry: the recipe template with the round's
-  // learning rate (and QSR steps), the LocalAlgorithm, model_version = round
+  // learning rate (with QSR: the per-step schedule, the round's H and the
+  // learning rate at its first step), step_offset (QSR: S_r; fixed
+  // local_steps: (r − 1)·local_steps; epochs: (r − 1)·epochs·⌈n_k/B⌉ with
+  // the client's reported n_k), the LocalAlgorithm, model_version = round
   // (the engine may overwrite it), and seed = ClientSeed(seed, round, id).
+  // With QSR, throws Error for a round after the one that spent the budget.
   std::vector<train::FitInstructions> ConfigureFit(int64_t round,
                                                    std::span<const ClientInfo> cohort) override;
 
   // Weights p_k ∝ train.num_samples (uniform if they are all 0). Results
   // whose size differs from `global` are rejected with a reason. No results:
   // parameters = nullopt. Metrics: "num_results", "update_norm" (‖w' − w‖),
-  // "client_lr", "local_steps" (with QSR), "clip_bound" and "num_clipped"
+  // "client_lr" (with QSR: at the round's first step), "local_steps" and
+  // "global_step" (S_r + H_r, with QSR), "clip_bound" and "num_clipped"
   // (norm_clip), "num_clipped" (centered_clip: in its last iteration),
   // "num_buckets" (bucket_size > 1).
   AggregateOutcome AggregateFit(int64_t round, const Eigen::VectorXf& global,
                                 std::span<const train::FitResult> results,
                                 std::span<const train::FitFailure> failures) override;
 
+  // With QSR and a budget: the text "QSR step budget of N local steps spent
+  // after round r" once S_r + H_r reaches it; nullopt otherwise.
+  std::optional<std::string> BudgetSpentAfter(int64_t round) override;
+
   // The server optimizer's state (see ServerOptimizer::SaveState). QSR and
   // the schedule are functions of the round, so they need no state.
   Eigen::VectorXf SaveState() const override { return optimizer_.SaveState(); }
   void RestoreState(const Eigen::VectorXf& state) override { optimizer_.RestoreState(state); }
 
-  // Local steps QSR assigns to round t (recipe.local_steps without QSR).
+  // Local steps QSR assigns to round r (recipe.local_steps without QSR); 0
+  // when the budget was spent before round r.
   int64_t LocalStepsAt(int64_t round);
+  // With QSR, S_r: the global step at which round r starts.
+  int64_t QsrStartAt(int64_t round);
   const FedAvgOptions& options() const { return options_; }
 
  private:
   FedAvgOptions options_;
   ServerOptimizer optimizer_;
-  std::vector<int64_t> qsr_steps_;  // memo: H of rounds 0.. (deterministic in the round)
+  // Memo of QSR's periods, deterministic in the round: S_r and H_r of
+  // rounds 1, 2, ... at index r − 1.
+  std::vector<int64_t> qsr_starts_;
+  std::vector<int64_t> qsr_steps_;
+  void ExtendQsr(int64_t round);
   // kCenteredClip: the previous round's aggregate update (the center of the
   // next round; empty = 0). Not in SaveState: a resumed run restarts it at 0.
   Eigen::VectorXf cc_center_;

@@ -32,8 +32,8 @@ const Keys& ObjectiveKeys(const std::string& name) {
                               "pool_size",   "pool_images", "pool_seed"};
   static const Keys kWafl = {"gamma", "adv_steps", "adv_step", "init_noise", "adv_tol"};
   static const Keys kDeltaSgd = {"eta0", "theta0", "gamma", "delta", "epsilon"};
-  static const Keys kEntropySgd = {"langevin_steps", "langevin_lr", "langevin_noise", "beta1",
-                                   "gamma0",         "gamma1",      "scope_offset"};
+  static const Keys kEntropySgd = {"langevin_steps", "langevin_lr", "langevin_noise",
+                                   "beta1",          "gamma0",      "gamma1"};
   static const Keys kNoisySoftmax = {"noise_alpha"};
   if (name == "fedbr") return kFedBr;
   if (name == "wafl") return kWafl;
@@ -186,7 +186,6 @@ std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgo
     o.beta1 = p.Get("beta1", o.beta1);
     o.gamma0 = p.Get("gamma0", o.gamma0);
     o.gamma1 = p.Get("gamma1", o.gamma1);
-    o.scope_offset = p.GetInt("scope_offset", o.scope_offset, 0, kMaxSeed);
     return std::make_unique<EntropySgdObjective>(o);
   }
   // noisy_softmax

@@ -52,6 +52,13 @@ class Strategy {
                                         std::span<const train::FitResult> results,
                                         std::span<const train::FitFailure> failures) = 0;
 
+  // Whether the run's budget is spent once round `round` is aggregated
+  // (e.g. QSR's total local steps): then the runner evaluates that round,
+  // records the returned text as a "budget_spent" event and ends the run as
+  // completed, even before the config's rounds. nullopt: go on. A function
+  // of the round, so a resumed run ends where the first would have.
+  virtual std::optional<std::string> BudgetSpentAfter(int64_t /*round*/) { return std::nullopt; }
+
   // Server state that must survive a restart (momentum, Adam moments), as
   // one flat vector; empty when stateless. RestoreState(SaveState()) must
   // reproduce the strategy exactly. Throws ConfigError on a size mismatch.

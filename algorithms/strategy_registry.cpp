@@ -95,17 +95,32 @@ void ReadAggregator(train::ParamReader& reader, FedAvgOptions* options) {
   }
 }
 
-void ReadSchedule(train::ParamReader& reader, int64_t rounds, LrSchedule* schedule) {
-  schedule->kind = ParseLrSchedule(reader.GetString("lr_schedule", "constant"),
-                                   reader.context() + ": lr_schedule");
-  if (schedule->kind == LrScheduleKind::kStep) {
+// The schedule runs on rounds, or on global steps with QSR (`per_step`):
+// its counts are then lr_step_steps and lr_warmup_steps, and the cosine
+// horizon is qsr_total_steps (FedAvg sets it).
+void ReadSchedule(train::ParamReader& reader, int64_t rounds, bool per_step,
+                  train::LrSchedule* schedule) {
+  const std::string unit = per_step ? "steps" : "rounds";
+  const std::string other = per_step ? "rounds" : "steps";
+  for (const std::string& key : {"lr_step_" + other, "lr_warmup_" + other}) {
+    if (reader.Has(key)) {
+      throw ConfigError(reader.context() + ": " + key + " does not apply: " +
+                        (per_step ? "with qsr the schedule runs on global steps"
+                                  : "without qsr the schedule runs on rounds") +
+                        " (use " + key.substr(0, key.size() - other.size()) + unit + ")");
+    }
+  }
+  const int64_t max_count = per_step ? int64_t{1} << 40 : 1000000;
+  schedule->kind = train::ParseLrSchedule(reader.GetString("lr_schedule", "constant"),
+                                          reader.context() + ": lr_schedule");
+  if (schedule->kind == train::LrScheduleKind::kStep) {
     schedule->decay = reader.GetDouble("lr_decay", 0.1);
-    schedule->step_rounds = reader.GetIntIn("lr_step_rounds", 10, 1, 1000000);
-  } else if (schedule->kind == LrScheduleKind::kCosine) {
+    schedule->step_every = reader.GetIntIn("lr_step_" + unit, 10, 1, max_count);
+  } else if (schedule->kind == train::LrScheduleKind::kCosine) {
     schedule->floor = reader.GetDouble("lr_floor", 0.0);
   }
-  schedule->warmup_rounds = reader.GetIntIn("lr_warmup_rounds", 0, 0, 1000000);
-  schedule->total_rounds = rounds;
+  schedule->warmup = reader.GetIntIn("lr_warmup_" + unit, 0, 0, max_count);
+  schedule->total = rounds;
 }
 
 void ReadQsr(train::ParamReader& reader, std::optional<QsrOptions>* qsr) {
@@ -117,6 +132,20 @@ void ReadQsr(train::ParamReader& reader, std::optional<QsrOptions>* qsr) {
   q.total_steps = reader.GetIntIn("qsr_total_steps", 0, 0, 1000000000000);
   q.max_steps = reader.GetIntIn("qsr_max_steps", 0, 0, 100000000);
   *qsr = q;
+}
+
+// The clients' optimizer keys beyond the common [train] ones: whether its
+// state (momentum, Adam moments) is kept on each client across rounds, and
+// Nesterov momentum for SGD (Entropy-SGD's outer loop uses it).
+void ReadClientOptimizer(train::ParamReader& reader, train::TrainRecipe* recipe) {
+  recipe->reset_optimizer = reader.GetBool("reset_optimizer", recipe->reset_optimizer);
+  recipe->optimizer.nesterov = reader.GetBool("nesterov", recipe->optimizer.nesterov);
+  if (recipe->optimizer.nesterov &&
+      (recipe->optimizer.name != "sgd" || !(recipe->optimizer.momentum > 0.0f))) {
+    throw ConfigError(reader.context() + ": nesterov = true needs optimizer = \"sgd\" and " +
+                      "momentum > 0 (got optimizer \"" + recipe->optimizer.name + "\", momentum " +
+                      std::to_string(recipe->optimizer.momentum) + ")");
+  }
 }
 
 void ReadLocal(train::ParamReader& reader, const Preset& preset, train::LocalAlgorithm* local) {
@@ -217,8 +246,9 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
   options.seed = config.seed;
   ReadAggregator(reader, &options);
   ReadServer(reader, *preset, &options.server);
-  ReadSchedule(reader, config.rounds, &options.lr_schedule);
   ReadQsr(reader, &options.qsr);
+  ReadSchedule(reader, config.rounds, options.qsr.has_value(), &options.lr_schedule);
+  ReadClientOptimizer(reader, &options.recipe);
   ReadLocal(reader, *preset, &options.local);
   std::optional<SavicOptions> savic;
   if (config.name == "savic") savic = ReadSavic(reader);

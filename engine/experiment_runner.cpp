@@ -289,7 +289,10 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
     progress.Start(last_done, config.rounds);
 
     result.best_accuracy = 0.0;
-    for (int64_t round = last_done + 1; round <= config.rounds; ++round) {
+    // A run resumed after the round that spent its budget (it crashed
+    // before it was marked complete) has nothing left to do.
+    if (last_done > 0) result.budget_spent = strategy->BudgetSpentAfter(last_done);
+    for (int64_t round = last_done + 1; round <= config.rounds && !result.budget_spent; ++round) {
       if (options.stop != nullptr && options.stop->load()) {
         result.interrupted = true;
         break;
@@ -304,9 +307,11 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       for (const auto& c : available)
         raw.push_back(c.get());
       const RoundReport report = engine.RunRound(round, raw);
+      result.budget_spent = strategy->BudgetSpentAfter(round);
 
       std::vector<storage::EvaluationRecord> evals;
-      const bool evaluate = round % config.eval_every == 0 || round == config.rounds;
+      const bool evaluate = round % config.eval_every == 0 || round == config.rounds ||
+                            result.budget_spent.has_value();
       if (evaluate) evals.push_back(EvaluateOnTest(model, engine.global(), test, round));
 
       storage::RoundRecord record;
@@ -334,6 +339,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       checkpoint.parameters = engine.global();
       checkpoint.strategy_state = strategy->SaveState();
       log.CommitRound(run_id, record, updates, evals, &checkpoint);
+      if (result.budget_spent) log.RecordEvent(run_id, "budget_spent", *result.budget_spent);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 
       if (evaluate) {
@@ -362,6 +368,9 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
     if (result.interrupted) {
       log.EndRun(run_id, storage::RunStatus::kInterrupted,
                  "stopped after round " + std::to_string(result.last_round));
+    } else if (result.budget_spent) {
+      progress.Message(*result.budget_spent + "; the run ends");
+      log.EndRun(run_id, storage::RunStatus::kCompleted, *result.budget_spent);
     } else {
       log.EndRun(run_id, storage::RunStatus::kCompleted);
     }

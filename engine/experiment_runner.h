@@ -98,6 +98,9 @@ struct ExperimentResult {
   double best_accuracy = 0.0;
   double seconds = 0.0;
   bool interrupted = false;  // stopped before config.rounds
+  // Set when the strategy's budget ended the run (Strategy::BudgetSpentAfter),
+  // possibly before config.rounds: its text, also the "budget_spent" event.
+  std::optional<std::string> budget_spent;
 };
 
 struct RunnerOptions {
@@ -110,7 +113,9 @@ struct RunnerOptions {
   std::optional<bool> progress_in_place;
 };
 
-// Runs (or resumes) the experiment. A run whose name is in the log and did
+// Runs (or resumes) the experiment, for config.rounds rounds or until the
+// strategy says its budget is spent (then that round is evaluated and the
+// run completes early). A run whose name is in the log and did
 // not complete is resumed after its last committed round; a completed one,
 // or an async one, is a ConfigError (RunToResume). On an exception the run is marked failed (rounds
 // committed before stay intact) and the exception propagates; on `stop`

@@ -50,6 +50,7 @@ SimulationResult ResultOf(const engine::ExperimentResult& run) {
   result.best_accuracy = run.best_accuracy;
   result.seconds = run.seconds;
   result.interrupted = run.interrupted;
+  result.budget_spent = run.budget_spent;
   return result;
 }
 

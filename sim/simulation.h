@@ -23,6 +23,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "engine/experiment_config.h"
 
@@ -37,6 +39,8 @@ struct SimulationResult {
   double seconds = 0.0;
   double virtual_seconds = 0.0;  // simulated clock at the end (mode async)
   bool interrupted = false;      // stopped before config.rounds
+  // The strategy's budget ended the run (engine::ExperimentResult::budget_spent).
+  std::optional<std::string> budget_spent;
 };
 
 // Runs the experiment. `progress` (may be null) receives one line per round.

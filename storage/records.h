@@ -61,7 +61,8 @@ struct RunEvent {
   int64_t seq = 0;    // 0, 1, ... within the run
   double at = 0.0;    // host wall-clock time
   int64_t round = 0;  // the last committed round when it happened
-  // "resumed", "config_changed" (detail: "key: old -> new"), "owner_lost".
+  // "resumed", "config_changed" (detail: "key: old -> new"), "owner_lost",
+  // "budget_spent" (the strategy ended the run early, e.g. QSR's step budget).
   std::string kind;
   std::string detail;
 };

@@ -47,7 +47,7 @@
 //                   previous model
 //   run_events     (run_id, seq, at, round, kind, detail; PK(run_id, seq)):
 //                   what happened to a run besides its rounds ("resumed",
-//                   "config_changed", "owner_lost"); round is the last
+//                   "config_changed", "owner_lost", "budget_spent"); round is the last
 //                   committed round when it happened
 #pragma once
 

@@ -68,10 +68,11 @@ int RunSim(int argc, char** argv) {
   }
   std::printf(
       "sim: run '%s' (id %lld) done: rounds %lld-%lld, final test accuracy %.4f, best "
-      "%.4f, %.1f s; log %s\n",
+      "%.4f, %.1f s; log %s%s%s\n",
       config.run_name.c_str(), static_cast<long long>(result.run_id),
       static_cast<long long>(result.first_round), static_cast<long long>(result.last_round),
-      result.final_accuracy, result.best_accuracy, result.seconds, config.db.c_str());
+      result.final_accuracy, result.best_accuracy, result.seconds, config.db.c_str(),
+      result.budget_spent ? "; " : "", result.budget_spent ? result.budget_spent->c_str() : "");
   return kExitOk;
 }
 

@@ -14,6 +14,8 @@
 // one objective per trainer.
 #pragma once
 
+#include <cstdint>
+
 #include "common/random.h"
 #include "nn/model.h"
 #include "nn/optimizer.h"
@@ -28,6 +30,11 @@ class LocalObjective {
   // Called once per round, after `model` holds the global parameters and
   // before the first step. `rng` is the round's stream for this objective.
   virtual void BeginRound(const nn::Model& /*model*/, Rng& /*rng*/) {}
+
+  // Called just before BeginRound with the global step of the round's
+  // first local step (TrainRecipe::step_offset), for a rule that depends on
+  // the step count across rounds (Entropy-SGD's scoping). Default: ignored.
+  virtual void SetStepOffset(int64_t /*step_offset*/) {}
 
   // The loss of `batch` at the model's current parameters; leaves its
   // gradient in model.gradients() (overwriting it). Default: mean softmax

@@ -91,6 +91,7 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
 
   Rng order_rng = Rng::Derive(recipe.seed, {kOrderStream});
   Rng objective_rng = Rng::Derive(recipe.seed, {kObjectiveStream});
+  objective->SetStepOffset(recipe.step_offset);
   objective->BeginRound(model_, objective_rng);
   order->BeginRound(model_, data_);
 
@@ -123,6 +124,10 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
         Eigen::Map<const Eigen::MatrixXf>(batch_x_.data(), batch_x_.rows(), batch_x_.cols()),
         std::span<const int32_t>(batch_labels_.data(), take), indices};
     current_batch = &batch;
+    if (recipe.lr_schedule) {
+      optimizer_->set_learning_rate(
+          static_cast<float>(recipe.lr_schedule->ValueAt(recipe.step_offset + step)));
+    }
     const float loss = objective->LossAndGradient(model_, batch, objective_rng);
     if (!std::isfinite(loss)) {
       throw Error("local training diverged at step " + std::to_string(step) + ": loss is " +

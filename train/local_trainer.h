@@ -63,14 +63,17 @@ class LocalTrainer {
   LocalTrainer(std::string_view model_spec, const datasets::Dataset& data);
 
   // Trains from `global`. `objective` and `order` may be null (plain
-  // cross-entropy, shuffled passes). `preconditioning` may be null (none):
-  // with a diagonal D every step's gradient (after clipping and the
-  // objective's BeforeStep) is replaced by D^-1 g before the optimizer
-  // step, which must then be "sgd"; its statistic is measured on the first
-  // minibatch at `global`. Throws ConfigError if `global` has the wrong
-  // size or contains NaN/Inf, the recipe or the preconditioning is invalid
-  // (ValidatePreconditioning), and Error if training diverges (a
-  // non-finite loss), naming the step and the learning rate.
+  // cross-entropy, shuffled passes). With recipe.lr_schedule set, local step
+  // k steps with lr_schedule->ValueAt(recipe.step_offset + k) (set before the
+  // objective's BeforeStep, which may still change it); the objective is told
+  // recipe.step_offset before BeginRound. `preconditioning` may be null
+  // (none): with a diagonal D every step's gradient (after clipping and the
+  // objective's BeforeStep) is replaced by D^-1 g before the optimizer step,
+  // which must then be "sgd"; its statistic is measured on the first
+  // minibatch at `global`. Throws ConfigError if `global` has the wrong size
+  // or contains NaN/Inf, the recipe or the preconditioning is invalid
+  // (ValidatePreconditioning), and Error if training diverges (a non-finite
+  // loss), naming the step and the learning rate.
   LocalTrainResult Train(std::span<const float> global, const TrainRecipe& recipe,
                          LocalObjective* objective = nullptr, DataOrder* order = nullptr,
                          const Preconditioning* preconditioning = nullptr);

@@ -58,6 +58,11 @@ void ValidateRecipe(const TrainRecipe& recipe) {
     throw ConfigError("recipe: clip_coordinate_fraction must be in [0, 1), got " +
                       std::to_string(recipe.clip_coordinate_fraction));
   }
+  if (recipe.step_offset < 0) {
+    throw ConfigError("recipe: step_offset must be >= 0, got " +
+                      std::to_string(recipe.step_offset));
+  }
+  if (recipe.lr_schedule) recipe.lr_schedule->Validate("steps");
 }
 
 int64_t PlannedSamples(const TrainRecipe& recipe, size_t num_samples) {

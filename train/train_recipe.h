@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nn/optimizer.h"
+#include "train/lr_schedule.h"
 
 namespace edgefl::train {
 
@@ -46,9 +48,17 @@ struct TrainRecipe {
   // Seeds the data order and any randomness of the local objective; the
   // coordinator derives it from (run seed, round, client).
   uint64_t seed = 0;
+  // The global step of this round's first local step: the local steps of
+  // the rounds before it, as the strategy counts them. >= 0.
+  int64_t step_offset = 0;
+  // A learning rate per global step (QSR): when set, local step k (0-based)
+  // of the round steps with lr_schedule->ValueAt(step_offset + k) and
+  // optimizer.learning_rate is not used; unset: optimizer.learning_rate for
+  // the whole round.
+  std::optional<LrSchedule> lr_schedule;
 };
 
-// Throws ConfigError naming the first invalid field.
+// Throws ConfigError naming the first invalid field (lr_schedule included).
 void ValidateRecipe(const TrainRecipe& recipe);
 
 // The samples a recipe plans to process on a local set of `num_samples`:

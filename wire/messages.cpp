@@ -97,6 +97,16 @@ void Write(ByteWriter& w, const train::TrainRecipe& r) {
   w.F32(r.clip_coordinate_fraction);
   w.Bool(r.measure_loss);
   w.U64(r.seed);
+  w.I64(r.step_offset);
+  // The per-step schedule: kind 0 = none, then its fields (the defaults when none).
+  const train::LrSchedule schedule = r.lr_schedule.value_or(train::LrSchedule{});
+  w.U8(r.lr_schedule ? static_cast<uint8_t>(static_cast<int>(schedule.kind) + 1) : 0);
+  w.F64(schedule.base);
+  w.F64(schedule.decay);
+  w.I64(schedule.step_every);
+  w.F64(schedule.floor);
+  w.I64(schedule.total);
+  w.I64(schedule.warmup);
 }
 
 void Write(ByteWriter& w, const TrainTask& m) {
@@ -379,6 +389,21 @@ train::TrainRecipe ReadRecipe(ByteReader& r) {
   c.clip_coordinate_fraction = r.F32("recipe.clip_coordinate_fraction");
   c.measure_loss = r.Bool("recipe.measure_loss");
   c.seed = r.U64("recipe.seed");
+  c.step_offset = r.I64("recipe.step_offset");
+  const uint8_t kind = r.U8("recipe.lr_schedule.kind");
+  if (kind > static_cast<int>(train::LrScheduleKind::kCosine) + 1) {
+    throw ProtocolError("TrainTask.recipe.lr_schedule.kind: unknown schedule " +
+                        std::to_string(kind) + " (0 none, 1 constant, 2 step, 3 cosine)");
+  }
+  train::LrSchedule schedule;
+  schedule.kind = static_cast<train::LrScheduleKind>(kind == 0 ? 0 : kind - 1);
+  schedule.base = r.F64("recipe.lr_schedule.base");
+  schedule.decay = r.F64("recipe.lr_schedule.decay");
+  schedule.step_every = r.I64("recipe.lr_schedule.step_every");
+  schedule.floor = r.F64("recipe.lr_schedule.floor");
+  schedule.total = r.I64("recipe.lr_schedule.total");
+  schedule.warmup = r.I64("recipe.lr_schedule.warmup");
+  if (kind != 0) c.lr_schedule = schedule;
   return c;
 }
 

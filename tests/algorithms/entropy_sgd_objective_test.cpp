@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "algorithms/fedavg.h"
+#include "algorithms/local_registry.h"
 #include "common/error.h"
 #include "tests/algorithms/local_objective_test_util.h"
 #include "train/local_trainer.h"
@@ -12,6 +14,23 @@ namespace edgefl::algorithms {
 namespace {
 
 constexpr const char* kSpec = "mlp:60-16-10";
+
+// Forwards to an Entropy-SGD objective and notes the scope of the round's
+// first step, as the trainer drives it.
+class FirstScope final : public train::LocalObjective {
+ public:
+  explicit FirstScope(EntropySgdObjective& inner) : inner_(inner) {}
+  void SetStepOffset(int64_t step_offset) override { inner_.SetStepOffset(step_offset); }
+  void BeginRound(const nn::Model& model, Rng& rng) override { inner_.BeginRound(model, rng); }
+  float LossAndGradient(nn::Model& model, const train::Batch& batch, Rng& rng) override {
+    if (inner_.steps() == 0) first = inner_.scope();
+    return inner_.LossAndGradient(model, batch, rng);
+  }
+  double first = -1.0;
+
+ private:
+  EntropySgdObjective& inner_;
+};
 
 }  // namespace
 
@@ -79,14 +98,50 @@ TEST_CASE("Entropy-SGD with a huge scope keeps x prime at x and G near zero") {
   CHECK(previous < 1e-3 * gradient_norm);
 }
 
-TEST_CASE("Entropy-SGD scope grows with the steps") {
+TEST_CASE("Entropy-SGD scope starts at the step offset") {
   EntropySgdOptions options;
-  options.scope_offset = 1000;
   EntropySgdObjective objective(options);
+  objective.SetStepOffset(1000);
+  nn::Model model(kSpec);
+  Rng rng(1);
+  objective.BeginRound(model, rng);
   CHECK(objective.scope() == doctest::Approx(0.01 * std::pow(1.001, 1000)));
+  CHECK_THROWS_WITH_AS(objective.SetStepOffset(-1), doctest::Contains("entropy_sgd: step_offset"),
+                       ConfigError);
   options.langevin_lr = 0.0;
   CHECK_THROWS_WITH_AS(EntropySgdObjective{options}, doctest::Contains("entropy_sgd: langevin_lr"),
                        ConfigError);
+}
+
+TEST_CASE(
+    "Entropy-SGD scope goes on across rounds: round r starts at gamma0 (1+gamma1)^steps before r") {
+  const datasets::Dataset data = testing::Tabular();
+  FedAvgOptions options;
+  options.recipe = testing::SgdRecipe(0.5f);
+  options.recipe.local_steps = 7;
+  options.local.objective = "entropy_sgd";
+  options.local.params = {{"langevin_steps", 1.0}, {"gamma0", 0.01}, {"gamma1", 0.05}};
+  FedAvg fedavg(options);
+  ClientInfo client;
+  client.id = "sim-0";
+  client.num_samples = data.size();
+  train::LocalTrainer trainer(kSpec, data);  // one client across rounds
+  Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  for (int64_t round = 1; round <= 3; ++round) {
+    CAPTURE(round);
+    const train::FitInstructions fit =
+        fedavg.ConfigureFit(round, std::span<const ClientInfo>(&client, 1)).at(0);
+    // The client rebuilds the objective every round, as the simulated and
+    // real clients do.
+    std::unique_ptr<train::LocalObjective> built = MakeLocalObjective(fit.local, &data);
+    auto& entropy = dynamic_cast<EntropySgdObjective&>(*built);
+    FirstScope probe(entropy);
+    global = trainer.Train(testing::Span(global), fit.recipe, &probe).parameters;
+    const double before = static_cast<double>((round - 1) * 7);
+    CHECK(probe.first == doctest::Approx(0.01 * std::pow(1.05, before)).epsilon(1e-12));
+    CHECK(entropy.steps() == 7);
+    CHECK(entropy.scope() == doctest::Approx(0.01 * std::pow(1.05, before + 7)).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("Entropy-SGD trains in the LocalTrainer") {

@@ -4,8 +4,8 @@
 
 #include <doctest/doctest.h>
 
-#include "algorithms/lr_schedule.h"
 #include "common/error.h"
+#include "train/lr_schedule.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -33,11 +33,11 @@ TEST_CASE("QSR with alpha 0.2 and lr 0.05 gives H 16") {
 }
 
 TEST_CASE("QSR H is non-decreasing while a cosine lr decays") {
-  LrSchedule s;
-  s.kind = LrScheduleKind::kCosine;
+  train::LrSchedule s;
+  s.kind = train::LrScheduleKind::kCosine;
   s.base = 0.8;
   s.floor = 0.01;
-  s.total_rounds = 200;
+  s.total = 200;
   const QsrOptions q = Options(2, 0.2);
   int64_t previous = 0;
   for (int64_t t = 0; t <= 200; ++t) {

@@ -31,6 +31,7 @@ const std::vector<train::ParamMap> kUnlocks = {
     {{"lr_schedule", std::string("step")}},
     {{"lr_schedule", std::string("cosine")}},
     {{"qsr", true}},
+    {{"qsr", true}, {"lr_schedule", std::string("step")}},
     {{"data_order", std::string("curriculum")}},
     {{"savic_estimator", std::string("oasis")}},
 };

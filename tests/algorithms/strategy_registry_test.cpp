@@ -53,12 +53,15 @@ TEST_CASE("registry reads typed keys including strings from overrides") {
                                                 {"lr_floor", 0.001},
                                                 {"qsr", true},
                                                 {"qsr_h_base", int64_t{2}},
-                                                {"qsr_alpha", 0.2}}));
+                                                {"qsr_alpha", 0.2},
+                                                {"qsr_total_steps", int64_t{400}},
+                                                {"lr_warmup_steps", int64_t{20}}}));
   const FedAvgOptions& o = AsFedAvg(s).options();
   CHECK(o.aggregator == AggregatorKind::kTrimmedMean);
   CHECK(o.trim_fraction == 0.25);
-  CHECK(o.lr_schedule.kind == LrScheduleKind::kCosine);
-  CHECK(o.lr_schedule.total_rounds == 50);
+  CHECK(o.lr_schedule.kind == train::LrScheduleKind::kCosine);
+  CHECK(o.lr_schedule.total == 400);  // with qsr: the step budget, not the 50 rounds
+  CHECK(o.lr_schedule.warmup == 20);
   REQUIRE(o.qsr.has_value());
   CHECK(o.qsr->base_steps == 2);
   CHECK(o.qsr->alpha == 0.2);
@@ -116,6 +119,15 @@ TEST_CASE("registry errors name the strategy or the key") {
   CHECK_THROWS_WITH_AS(MakeStrategy(Config("fedavg", {{"lr_schedule", std::string("step")},
                                                       {"lr_step_rounds", 2.5}})),
                        doctest::Contains("lr_step_rounds must be an integer"), ConfigError);
+  // The schedule's counts are in rounds without qsr and in global steps with it.
+  CHECK_THROWS_WITH_AS(
+      MakeStrategy(Config("fedavg", {{"qsr", true}, {"lr_warmup_rounds", int64_t{5}}})),
+      doctest::Contains("lr_warmup_rounds does not apply: with qsr the schedule runs on global "
+                        "steps (use lr_warmup_steps)"),
+      ConfigError);
+  CHECK_THROWS_WITH_AS(MakeStrategy(Config("fedavg", {{"lr_schedule", std::string("step")},
+                                                      {"lr_step_steps", int64_t{5}}})),
+                       doctest::Contains("lr_step_steps does not apply: without qsr"), ConfigError);
   CHECK_THROWS_WITH_AS(MakeStrategy(Config("fedavg", {{"local_objective", std::string("sam")}})),
                        doctest::Contains("local_objective"), ConfigError);
   CHECK_THROWS_WITH_AS(

@@ -148,4 +148,39 @@ TEST_CASE("ExperimentConfig: byzantine keys - and a string key takes a --set val
                        ConfigError);
 }
 
+TEST_CASE(
+    "ExperimentConfig: nesterov and reset_optimizer in the TOML reach every client's recipe") {
+  TempDir dir;
+  WriteFile(dir / "entropy.toml",
+            "strategy = \"fedavg\"\nlocal_objective = \"entropy_sgd\"\nlr = 1.0\n"
+            "momentum = 0.9\nnesterov = true\nreset_optimizer = false\n"
+            "local_steps = 5\ngamma1 = 0.001\n");
+  const ExperimentConfig c = LoadExperimentConfig(dir / "entropy.toml", {});
+  const std::unique_ptr<algorithms::Strategy> strategy =
+      algorithms::MakeStrategy(StrategyConfigFrom(c));
+  algorithms::ClientInfo client;
+  client.id = "sim-0";
+  const train::FitInstructions fit =
+      strategy->ConfigureFit(3, std::span<const algorithms::ClientInfo>(&client, 1)).at(0);
+  CHECK(fit.local.objective == "entropy_sgd");
+  CHECK(fit.recipe.optimizer.nesterov);
+  CHECK(fit.recipe.optimizer.momentum == doctest::Approx(0.9));
+  CHECK_FALSE(fit.recipe.reset_optimizer);
+  CHECK(fit.recipe.step_offset == 10);  // two rounds of 5 steps before round 3
+  // The optimizer the client builds from it is Nesterov SGD.
+  CHECK(train::MakeOptimizer(fit.recipe.optimizer, 1)->Describe().find("nesterov") !=
+        std::string::npos);
+  // Defaults: plain momentum, state reset every round.
+  const std::unique_ptr<algorithms::Strategy> plain =
+      algorithms::MakeStrategy(StrategyConfigFrom(LoadExperimentConfig({}, {"momentum=0.9"})));
+  const train::FitInstructions fit_plain =
+      plain->ConfigureFit(1, std::span<const algorithms::ClientInfo>(&client, 1)).at(0);
+  CHECK_FALSE(fit_plain.recipe.optimizer.nesterov);
+  CHECK(fit_plain.recipe.reset_optimizer);
+  // Nesterov needs momentum.
+  CHECK_THROWS_WITH_AS(
+      algorithms::MakeStrategy(StrategyConfigFrom(LoadExperimentConfig({}, {"nesterov=true"}))),
+      doctest::Contains("nesterov = true needs optimizer = \"sgd\" and momentum > 0"), ConfigError);
+}
+
 }  // namespace edgefl::engine

@@ -122,6 +122,41 @@ TEST_CASE("Simulation: a resumed FedAdam run keeps its server moments and ends a
         FinalModel((straight / "log.db").string(), "small").parameters);
 }
 
+TEST_CASE("Simulation: a QSR run stops exactly at its step budget and says so in the log") {
+  TempDir dir;
+  // Cosine from 0.05 over 40 steps, H = max(4, ⌊(0.1/η(S))²⌋): by hand
+  // 4, 4, 4, 6 (S = 12), 11 (S = 18), then 11 of the 133 asked at S = 29,
+  // the steps left: 40 in 6 rounds, though rounds allows 50.
+  const engine::ExperimentConfig config =
+      SmallRun(dir, {"rounds=50", "eval_every=100", "qsr=true", "qsr_h_base=4", "qsr_alpha=0.1",
+                     "qsr_total_steps=40", "lr_schedule=cosine"});
+  const SimulationResult result = RunSimulation(config, nullptr);
+  CHECK(result.last_round == 6);
+
+  storage::ExperimentLog log(config.db);
+  const auto run = log.FindRun("small");
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kCompleted);
+  CHECK(log.Rounds(run->id).size() == 6);
+  const std::vector<int64_t> expected = {4, 4, 4, 6, 11, 11};
+  int64_t steps_of_one_client = 0;
+  for (const storage::ClientUpdateRecord& u : log.ClientUpdates(run->id)) {
+    CAPTURE(u.round);
+    REQUIRE(u.round >= 1);
+    REQUIRE(u.round <= 6);
+    CHECK(u.local_steps == expected[static_cast<size_t>(u.round - 1)]);
+  }
+  for (int64_t h : expected)
+    steps_of_one_client += h;
+  CHECK(steps_of_one_client == 40);
+  // The last round is evaluated although eval_every is 100.
+  CHECK(log.Evaluations(run->id).back().round == 6);
+  const std::vector<storage::RunEvent> events = log.Events(run->id);
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.back().kind == "budget_spent");
+  CHECK(events.back().detail == "QSR step budget of 40 local steps spent after round 6");
+}
+
 TEST_CASE("Simulation: bad configs name the key before any data is loaded") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"strategy=fedsgd"}), nullptr),

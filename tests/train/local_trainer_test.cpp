@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numeric>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -223,6 +224,110 @@ TEST_CASE("LocalTrainer: optimizer state is reset per round unless the recipe ca
   carry.Train(Span(global), recipe);
   recipe.reset_optimizer = false;
   CHECK(carry.Train(Span(global), recipe).parameters != first_round);
+}
+
+// Records the learning rate the optimizer holds at each step.
+class LrRecorder final : public LocalObjective {
+ public:
+  std::vector<float> lrs;
+  int64_t offset = -1;
+  void SetStepOffset(int64_t step_offset) override { offset = step_offset; }
+  void BeforeStep(nn::Model& /*model*/, const Batch& /*batch*/, nn::Optimizer& optimizer) override {
+    lrs.push_back(optimizer.learning_rate());
+  }
+};
+
+TEST_CASE("LocalTrainer: a per-step schedule sets the lr of every local step from the offset") {
+  const datasets::Dataset data = Tabular();
+  const Eigen::VectorXf global = InitialParameters("logreg:60-10");
+  TrainRecipe recipe = SgdRecipe(0.5f);  // not used: the schedule decides
+  recipe.local_steps = 6;
+  recipe.step_offset = 2;
+  LrSchedule cosine;  // warm-up 4 steps, then a cosine over 16 steps to 0
+  cosine.kind = LrScheduleKind::kCosine;
+  cosine.base = 0.1;
+  cosine.total = 20;
+  cosine.warmup = 4;
+  recipe.lr_schedule = cosine;
+  LocalTrainer trainer("logreg:60-10", data);
+  LrRecorder recorder;
+  trainer.Train(Span(global), recipe, &recorder);
+  CHECK(recorder.offset == 2);
+  // Global steps 2..7 by hand: 0.1·3/4, 0.1·4/4, then 0.05·(1 + cos(π·k/16)), k = 0..3.
+  const std::vector<double> expected = {0.075, 0.1, 0.1, 0.0990392640, 0.0961939766, 0.0915734806};
+  REQUIRE(recorder.lrs.size() == expected.size());
+  for (size_t k = 0; k < expected.size(); ++k) {
+    CAPTURE(k);
+    CHECK(recorder.lrs[k] == doctest::Approx(expected[k]).epsilon(1e-6));
+  }
+
+  // Without a schedule the round keeps optimizer.learning_rate throughout.
+  recipe.lr_schedule.reset();
+  LrRecorder constant;
+  trainer.Train(Span(global), recipe, &constant);
+  CHECK(constant.lrs == std::vector<float>(6, 0.5f));
+}
+
+TEST_CASE("LocalTrainer: the scheduled lr is the one the steps take") {
+  // Full-batch steps in a fixed order: one 4-step round on the schedule
+  // equals four 1-step rounds, each with that step's lr, bit for bit.
+  const datasets::Dataset data = Tabular();
+  const Eigen::VectorXf global = InitialParameters("logreg:60-10");
+  TrainRecipe recipe = SgdRecipe(0.0f);
+  recipe.batch_size = static_cast<int>(data.size());
+  recipe.measure_loss = false;
+  LrSchedule step;
+  step.kind = LrScheduleKind::kStep;
+  step.base = 0.4;
+  step.decay = 0.5;
+  step.step_every = 2;
+  SequentialOrder order;
+
+  LocalTrainer scheduled("logreg:60-10", data);
+  TrainRecipe whole = recipe;
+  whole.local_steps = 4;
+  whole.step_offset = 1;
+  whole.lr_schedule = step;
+  const Eigen::VectorXf once = scheduled.Train(Span(global), whole, nullptr, &order).parameters;
+
+  LocalTrainer stepwise("logreg:60-10", data);
+  Eigen::VectorXf w = global;
+  for (const float lr : {0.4f, 0.2f, 0.2f, 0.1f}) {  // global steps 1, 2, 3, 4
+    TrainRecipe one = recipe;
+    one.local_steps = 1;
+    one.optimizer.learning_rate = lr;
+    w = stepwise.Train(Span(w), one, nullptr, &order).parameters;
+  }
+  CHECK(once == w);
+}
+
+TEST_CASE("LocalTrainer: reset_optimizer false carries Adam's moments to the next round") {
+  const datasets::Dataset data = Tabular();
+  const Eigen::VectorXf global = InitialParameters("logreg:60-10");
+  TrainRecipe recipe = SgdRecipe(0.01f);
+  recipe.optimizer.name = "adamw";
+  recipe.local_steps = 3;
+  recipe.measure_loss = false;
+  // Two rounds on one trainer (one client) with the state kept are six Adam
+  // steps in a row: the same as one 6-step round when the round starts
+  // where the first ended, which it does here (each round starts from the
+  // parameters the last one reached, as a client would with no averaging).
+  recipe.batch_size = static_cast<int>(data.size());
+  SequentialOrder order;
+  TrainRecipe six = recipe;
+  six.local_steps = 6;
+  LocalTrainer reference("logreg:60-10", data);
+  const Eigen::VectorXf straight = reference.Train(Span(global), six, nullptr, &order).parameters;
+
+  recipe.reset_optimizer = false;
+  LocalTrainer carry("logreg:60-10", data);
+  const Eigen::VectorXf half = carry.Train(Span(global), recipe, nullptr, &order).parameters;
+  CHECK(carry.Train(Span(half), recipe, nullptr, &order).parameters == straight);
+
+  recipe.reset_optimizer = true;  // moments and bias correction start over
+  LocalTrainer reset("logreg:60-10", data);
+  const Eigen::VectorXf half_reset = reset.Train(Span(global), recipe, nullptr, &order).parameters;
+  CHECK(reset.Train(Span(half_reset), recipe, nullptr, &order).parameters != straight);
 }
 
 TEST_CASE("LocalTrainer: adaptive optimizers and clipping train too") {

@@ -159,6 +159,14 @@ TEST_CASE("A payload truncated in any field is a ProtocolError naming that field
                                                                 "recipe.clip_coordinate_fraction",
                                                                 "recipe.measure_loss",
                                                                 "recipe.seed",
+                                                                "recipe.step_offset",
+                                                                "recipe.lr_schedule.kind",
+                                                                "recipe.lr_schedule.base",
+                                                                "recipe.lr_schedule.decay",
+                                                                "recipe.lr_schedule.step_every",
+                                                                "recipe.lr_schedule.floor",
+                                                                "recipe.lr_schedule.total",
+                                                                "recipe.lr_schedule.warmup",
                                                                 "local.objective",
                                                                 "local.data_order",
                                                                 "local.params",
@@ -323,6 +331,34 @@ TEST_CASE("Invalid bools unknown tags and duplicate keys are a ProtocolError") {
   task[70] = 0xFF;
   CHECK(DecodeError(MessageType::kTrainTask, task) ==
         "TrainTask.recipe.optimizer.nesterov: bool must be 0 or 1, got 255");
+
+  // recipe.lr_schedule.kind (3, cosine) sits at byte 117, after recipe.step_offset.
+  task = EncodePayload(testing::SampleTrainTask(0));
+  REQUIRE(task[117] == 3);
+  task[117] = 9;
+  CHECK(DecodeError(MessageType::kTrainTask, task) ==
+        "TrainTask.recipe.lr_schedule.kind: unknown schedule 9 (0 none, 1 constant, 2 step, 3 "
+        "cosine)");
+}
+
+TEST_CASE("A TrainTask without a per-step schedule decodes without one") {
+  TrainTask task = testing::SampleTrainTask(4);
+  task.recipe.lr_schedule.reset();
+  const Bytes payload = EncodePayload(task);
+  CHECK(payload[117] == 0);
+  const TrainTask back = std::get<TrainTask>(DecodeMessage(MessageType::kTrainTask, payload));
+  CHECK_FALSE(back.recipe.lr_schedule.has_value());
+  CHECK(back.recipe.step_offset == 1234);
+  // Each kind travels as itself.
+  for (const auto kind : {train::LrScheduleKind::kConstant, train::LrScheduleKind::kStep,
+                          train::LrScheduleKind::kCosine}) {
+    task.recipe.lr_schedule = train::LrSchedule{};
+    task.recipe.lr_schedule->kind = kind;
+    const TrainTask again =
+        std::get<TrainTask>(DecodeMessage(MessageType::kTrainTask, EncodePayload(task)));
+    REQUIRE(again.recipe.lr_schedule.has_value());
+    CHECK(again.recipe.lr_schedule->kind == kind);
+  }
 }
 
 TEST_CASE("SAVIC preconditioning travels in TrainTask and its statistic in TrainResult") {

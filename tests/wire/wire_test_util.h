@@ -92,6 +92,9 @@ inline TrainTask SampleTrainTask(Eigen::Index num_parameters = 50) {
   m.recipe.clip_coordinate_fraction = 0.1f;
   m.recipe.measure_loss = false;
   m.recipe.seed = 0xDEADBEEFCAFEF00Dull;
+  m.recipe.step_offset = 1234;
+  m.recipe.lr_schedule =
+      train::LrSchedule{train::LrScheduleKind::kCosine, 0.003, 0.5, 7, 1e-5, 5000, 100};
   m.local.objective = "entropy_sgd";
   m.local.data_order = "curriculum";
   m.local.params = {{"gamma", 0.05}, {"pacing_a", 0.8}, {"langevin_noise", 1e-4}};
@@ -213,6 +216,17 @@ inline void CheckSame(const train::TrainRecipe& a, const train::TrainRecipe& b) 
   CHECK(SameBits(a.clip_coordinate_fraction, b.clip_coordinate_fraction));
   CHECK(a.measure_loss == b.measure_loss);
   CHECK(a.seed == b.seed);
+  CHECK(a.step_offset == b.step_offset);
+  REQUIRE(a.lr_schedule.has_value() == b.lr_schedule.has_value());
+  if (a.lr_schedule) {
+    CHECK(a.lr_schedule->kind == b.lr_schedule->kind);
+    CHECK(SameBits(a.lr_schedule->base, b.lr_schedule->base));
+    CHECK(SameBits(a.lr_schedule->decay, b.lr_schedule->decay));
+    CHECK(a.lr_schedule->step_every == b.lr_schedule->step_every);
+    CHECK(SameBits(a.lr_schedule->floor, b.lr_schedule->floor));
+    CHECK(a.lr_schedule->total == b.lr_schedule->total);
+    CHECK(a.lr_schedule->warmup == b.lr_schedule->warmup);
+  }
 }
 
 inline void CheckSame(const TrainTask& a, const TrainTask& b) {

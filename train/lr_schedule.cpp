@@ -1,4 +1,4 @@
-#include "algorithms/lr_schedule.h"
+#include "train/lr_schedule.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 
-namespace edgefl::algorithms {
+namespace edgefl::train {
 
 LrScheduleKind ParseLrSchedule(const std::string& name, const std::string& key) {
   if (name == "constant") return LrScheduleKind::kConstant;
@@ -28,21 +28,21 @@ std::string LrScheduleName(LrScheduleKind kind) {
   return "?";
 }
 
-void LrSchedule::Validate() const {
+void LrSchedule::Validate(const std::string& unit) const {
   if (!(std::isfinite(base) && base >= 0.0)) {
     throw ConfigError("lr schedule: lr must be >= 0, got " + std::to_string(base));
   }
-  if (warmup_rounds < 0) {
-    throw ConfigError("lr schedule: lr_warmup_rounds must be >= 0, got " +
-                      std::to_string(warmup_rounds));
+  if (warmup < 0) {
+    throw ConfigError("lr schedule: lr_warmup_" + unit + " must be >= 0, got " +
+                      std::to_string(warmup));
   }
   if (kind == LrScheduleKind::kStep) {
     if (!(decay > 0.0 && decay <= 1.0)) {
       throw ConfigError("lr schedule: lr_decay must be in (0, 1], got " + std::to_string(decay));
     }
-    if (step_rounds <= 0) {
-      throw ConfigError("lr schedule: lr_step_rounds must be > 0, got " +
-                        std::to_string(step_rounds));
+    if (step_every <= 0) {
+      throw ConfigError("lr schedule: lr_step_" + unit + " must be > 0, got " +
+                        std::to_string(step_every));
     }
   }
   if (kind == LrScheduleKind::kCosine) {
@@ -50,26 +50,24 @@ void LrSchedule::Validate() const {
       throw ConfigError("lr schedule: lr_floor must be in [0, lr=" + std::to_string(base) +
                         "], got " + std::to_string(floor));
     }
-    if (total_rounds <= warmup_rounds) {
-      throw ConfigError("lr schedule: cosine needs rounds (" + std::to_string(total_rounds) +
-                        ") > lr_warmup_rounds (" + std::to_string(warmup_rounds) + ")");
+    if (total <= warmup) {
+      throw ConfigError("lr schedule: cosine needs " + unit + " (" + std::to_string(total) +
+                        ") > lr_warmup_" + unit + " (" + std::to_string(warmup) + ")");
     }
   }
 }
 
-double LrSchedule::ValueAt(int64_t round) const {
-  const int64_t t = std::max<int64_t>(round, 0);
-  if (t < warmup_rounds) {
-    return base * static_cast<double>(t + 1) / static_cast<double>(warmup_rounds);
-  }
-  const int64_t after = t - warmup_rounds;
+double LrSchedule::ValueAt(int64_t index) const {
+  const int64_t t = std::max<int64_t>(index, 0);
+  if (t < warmup) return base * static_cast<double>(t + 1) / static_cast<double>(warmup);
+  const int64_t after = t - warmup;
   switch (kind) {
     case LrScheduleKind::kConstant:
       return base;
     case LrScheduleKind::kStep:
-      return base * std::pow(decay, static_cast<double>(after / step_rounds));
+      return base * std::pow(decay, static_cast<double>(after / step_every));
     case LrScheduleKind::kCosine: {
-      const int64_t horizon = total_rounds - warmup_rounds;
+      const int64_t horizon = total - warmup;
       const double progress =
           static_cast<double>(std::min(after, horizon)) / static_cast<double>(horizon);
       return floor + (base - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
@@ -78,4 +76,4 @@ double LrSchedule::ValueAt(int64_t round) const {
   return base;
 }
 
-}  // namespace edgefl::algorithms
+}  // namespace edgefl::train

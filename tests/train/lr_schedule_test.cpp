@@ -1,25 +1,25 @@
-#include "algorithms/lr_schedule.h"
+#include "train/lr_schedule.h"
 
 #include <doctest/doctest.h>
 
 #include "common/error.h"
 
-namespace edgefl::algorithms {
+namespace edgefl::train {
 namespace {
 
-TEST_CASE("constant schedule is the base at every round") {
+TEST_CASE("constant schedule is the base at every index") {
   LrSchedule s;
   s.base = 0.05;
   for (int64_t t : {0, 1, 50, 1000})
     CHECK(s.ValueAt(t) == 0.05);
 }
 
-TEST_CASE("step schedule decays by gamma every s rounds") {
+TEST_CASE("step schedule decays by gamma every s units") {
   LrSchedule s;
   s.kind = LrScheduleKind::kStep;
   s.base = 0.1;
   s.decay = 0.5;
-  s.step_rounds = 10;
+  s.step_every = 10;
   s.Validate();
   CHECK(s.ValueAt(0) == doctest::Approx(0.1));
   CHECK(s.ValueAt(9) == doctest::Approx(0.1));
@@ -32,7 +32,7 @@ TEST_CASE("cosine schedule runs from the base to the floor and stays there") {
   s.kind = LrScheduleKind::kCosine;
   s.base = 1.0;
   s.floor = 0.1;
-  s.total_rounds = 100;
+  s.total = 100;
   s.Validate();
   CHECK(s.ValueAt(0) == doctest::Approx(1.0));
   CHECK(s.ValueAt(50) == doctest::Approx(0.55));
@@ -46,8 +46,8 @@ TEST_CASE("warm-up ramps linearly then the decay starts") {
   LrSchedule s;
   s.kind = LrScheduleKind::kCosine;
   s.base = 0.4;
-  s.total_rounds = 14;
-  s.warmup_rounds = 4;
+  s.total = 14;
+  s.warmup = 4;
   s.Validate();
   CHECK(s.ValueAt(0) == doctest::Approx(0.1));
   CHECK(s.ValueAt(3) == doctest::Approx(0.4));
@@ -61,8 +61,9 @@ TEST_CASE("warm-up ramps linearly then the decay starts") {
 TEST_CASE("schedule validation names the field") {
   LrSchedule s;
   s.kind = LrScheduleKind::kStep;
-  s.step_rounds = 0;
+  s.step_every = 0;
   CHECK_THROWS_WITH_AS(s.Validate(), doctest::Contains("lr_step_rounds"), ConfigError);
+  CHECK_THROWS_WITH_AS(s.Validate("steps"), doctest::Contains("lr_step_steps"), ConfigError);
   s = LrSchedule{};
   s.kind = LrScheduleKind::kCosine;
   s.floor = 1.0;
@@ -72,4 +73,4 @@ TEST_CASE("schedule validation names the field") {
 }
 
 }  // namespace
-}  // namespace edgefl::algorithms
+}  // namespace edgefl::train
