@@ -13,13 +13,16 @@ uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t Rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 }  // namespace
 
 Rng::Rng(uint64_t seed) {
   uint64_t state = seed;
-  for (uint64_t& word : s_) word = SplitMix64(state);
+  for (uint64_t& word : s_)
+    word = SplitMix64(state);
 }
 
 Rng Rng::Derive(uint64_t seed, std::initializer_list<uint64_t> path) {
@@ -44,7 +47,9 @@ uint64_t Rng::Next() {
   return result;
 }
 
-double Rng::Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+double Rng::Uniform() {
+  return static_cast<double>(Next() >> 11) * 0x1.0p-53;
+}
 
 uint64_t Rng::UniformInt(uint64_t n) {
   // Rejection sampling: discard the top partial block so every residue is
@@ -77,7 +82,8 @@ double Rng::Gamma(double shape) {
   if (shape < 1.0) {
     // Boost: Gamma(a) = Gamma(a + 1) * U^(1/a).
     double u;
-    do u = Uniform();
+    do
+      u = Uniform();
     while (u == 0.0);
     return Gamma(shape + 1.0) * std::pow(u, 1.0 / shape);
   }
@@ -106,7 +112,9 @@ double Rng::Beta(double a, double b) {
   return x / sum;
 }
 
-double Rng::LogNormal(double mean, double stddev) { return std::exp(Normal(mean, stddev)); }
+double Rng::LogNormal(double mean, double stddev) {
+  return std::exp(Normal(mean, stddev));
+}
 
 std::vector<double> SampleDirichlet(Rng& rng, double alpha, size_t k) {
   std::vector<double> p(k);
@@ -122,7 +130,8 @@ std::vector<double> SampleDirichlet(Rng& rng, double alpha, size_t k) {
     p[rng.UniformInt(k)] = 1.0;
     return p;
   }
-  for (double& x : p) x /= sum;
+  for (double& x : p)
+    x /= sum;
   return p;
 }
 

@@ -1,11 +1,11 @@
 #include "common/random.h"
 
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 namespace edgefl {
 
@@ -62,7 +62,8 @@ TEST_CASE("Rng::UniformInt stays in range and hits every value") {
     REQUIRE(v < 7);
     ++seen[v];
   }
-  for (int count : seen) CHECK(count > 800);
+  for (int count : seen)
+    CHECK(count > 800);
 }
 
 TEST_CASE("SampleDirichlet sums to one - small alpha is concentrated") {
@@ -87,9 +88,11 @@ TEST_CASE("Rng::Shuffle is a permutation") {
   rng.Shuffle(v);
   std::vector<int> sorted = v;
   std::sort(sorted.begin(), sorted.end());
-  for (int i = 0; i < 100; ++i) CHECK(sorted[i] == i);
+  for (int i = 0; i < 100; ++i)
+    CHECK(sorted[i] == i);
   bool moved = false;
-  for (int i = 0; i < 100; ++i) moved |= (v[i] != i);
+  for (int i = 0; i < 100; ++i)
+    moved |= (v[i] != i);
   CHECK(moved);
 }
 
