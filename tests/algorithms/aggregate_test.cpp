@@ -8,16 +8,12 @@
 
 #include "common/error.h"
 #include "common/random.h"
+#include "tests/algorithms/parameter_spans_test_util.h"
 
 namespace edgefl::algorithms {
 namespace {
 
-std::vector<ParameterSpan> Spans(const std::vector<std::vector<float>>& vectors) {
-  std::vector<ParameterSpan> spans;
-  for (const auto& v : vectors)
-    spans.emplace_back(v);
-  return spans;
-}
+using testing::Spans;
 
 std::vector<float> RandomVector(Rng& rng, size_t n, double scale = 1.0) {
   std::vector<float> v(n);

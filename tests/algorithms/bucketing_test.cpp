@@ -11,16 +11,12 @@
 #include "algorithms/centered_clip.h"
 #include "common/error.h"
 #include "common/random.h"
+#include "tests/algorithms/parameter_spans_test_util.h"
 
 namespace edgefl::algorithms {
 namespace {
 
-std::vector<ParameterSpan> Spans(const std::vector<std::vector<float>>& vectors) {
-  std::vector<ParameterSpan> spans;
-  for (const auto& v : vectors)
-    spans.emplace_back(v);
-  return spans;
-}
+using testing::Spans;
 
 std::vector<ParameterSpan> Spans(const std::vector<Eigen::VectorXf>& vectors) {
   std::vector<ParameterSpan> spans;
