@@ -61,8 +61,9 @@ namespace edgefl::algorithms {
 
 // Oort's statistical utility of a completed task: |B|·sqrt(mean_k loss(k)²)
 // with |B| = min(num_samples, samples_processed) and the mean squared
-// per-sample loss loss_sq_before; when that was not measured (NaN: remote
-// client, measure_loss off) loss_before², else train_loss².
+// per-sample loss loss_sq_before (measured in the simulator and by
+// edgefl-client, sent in TrainResult since protocol version 2); when that
+// was not measured (NaN: measure_loss off) loss_before², else train_loss².
 double OortStatisticalUtility(const train::LocalTrainResult& result);
 
 struct OortOptions {

@@ -43,6 +43,13 @@ class Session {
       for (;;) {
         const wire::Message message = Receive();
         if (const auto* welcome = std::get_if<wire::Welcome>(&message)) {
+          if (const std::string why = ChosenVersionProblem(welcome->protocol_version);
+              !why.empty()) {
+            TrySend(wire::ErrorMessage{wire::ErrorCode::kUnsupportedVersion, why});
+            end.kind = SessionEnd::Kind::kRefused;
+            end.reason = why;
+            break;
+          }
           heartbeat_seconds_ = welcome->heartbeat_interval_seconds > 0
                                    ? welcome->heartbeat_interval_seconds
                                    : heartbeat_seconds_;
@@ -315,6 +322,16 @@ SessionEnd::Kind KindOfCoordinatorError(wire::ErrorCode code) {
     default:
       return SessionEnd::Kind::kDisconnected;
   }
+}
+
+std::string ChosenVersionProblem(uint16_t chosen_version) {
+  if (chosen_version >= wire::kMinProtocolVersion && chosen_version <= wire::kMaxProtocolVersion) {
+    return "";
+  }
+  return "the coordinator chose protocol version " + std::to_string(chosen_version) +
+         " but this client speaks " + std::to_string(wire::kMinProtocolVersion) + " to " +
+         std::to_string(wire::kMaxProtocolVersion) +
+         ": run an edgefl-coordinator and edgefl-client of the same release";
 }
 
 std::string ReplacedExitMessage(const std::string& client_id) {

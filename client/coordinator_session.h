@@ -51,6 +51,11 @@ struct SessionEnd {
 // help), kReplaced (replaced), otherwise kDisconnected (reconnect later).
 SessionEnd::Kind KindOfCoordinatorError(wire::ErrorCode code);
 
+// Why the device cannot use the protocol version a Welcome chose ("" when
+// it speaks it). A coordinator of an older release answers a version-2 Hello
+// with its own highest version; the session then ends as kRefused.
+std::string ChosenVersionProblem(uint16_t chosen_version);
+
 // The line edgefl-client exits with after a kReplaced session end.
 std::string ReplacedExitMessage(const std::string& client_id);
 

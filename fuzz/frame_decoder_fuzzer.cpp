@@ -75,7 +75,14 @@ void FuzzStream(size_t chunk, std::span<const uint8_t> bytes) {
       fed += n;
       while (std::optional<Frame> frame = decoder.Next()) {
         if (frame->payload.size() > kFuzzMaxPayload) Violated("frame over the payload cap");
-        std::vector<uint8_t> whole = edgefl::wire::EncodeFrame(frame->type, frame->payload);
+        // Reframed in the version it came in (a handshake type may come in
+        // either of two versions).
+        std::vector<uint8_t> whole(edgefl::wire::kFrameHeaderSize);
+        edgefl::wire::WriteFrameHeader(
+            {frame->version, frame->type, static_cast<uint32_t>(frame->payload.size())},
+            std::span<uint8_t, edgefl::wire::kFrameHeaderSize>(whole.data(),
+                                                               edgefl::wire::kFrameHeaderSize));
+        whole.insert(whole.end(), frame->payload.begin(), frame->payload.end());
         reframed.insert(reframed.end(), whole.begin(), whole.end());
         CheckRoundTrip(frame->type, frame->payload);
       }

@@ -63,6 +63,15 @@ bool IsKnownMessageType(uint16_t type) {
          type <= static_cast<uint16_t>(MessageType::kError);
 }
 
+bool IsHandshakeType(MessageType type) {
+  return type == MessageType::kHello || type == MessageType::kWelcome ||
+         type == MessageType::kError;
+}
+
+uint16_t FrameVersionOf(MessageType type) {
+  return IsHandshakeType(type) ? kHandshakeFrameVersion : kProtocolVersion;
+}
+
 std::string_view MessageTypeName(MessageType type) {
   switch (type) {
     case MessageType::kHello:
@@ -99,7 +108,10 @@ FrameHeader ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> bytes,
   CheckMagicPrefix(bytes.first(4));
   FrameHeader header;
   header.version = LoadLittle<uint16_t>(bytes.data() + 4);
-  if (header.version < kMinProtocolVersion || header.version > kMaxProtocolVersion) {
+  const bool spoken =
+      header.version >= kMinProtocolVersion && header.version <= kMaxProtocolVersion;
+  const bool handshake_frame = header.version == kHandshakeFrameVersion;
+  if (!spoken && !handshake_frame) {
     Fail("unsupported protocol version " + std::to_string(header.version) + " (this build speaks " +
          std::to_string(kMinProtocolVersion) + ".." + std::to_string(kMaxProtocolVersion) + ")");
   }
@@ -108,6 +120,13 @@ FrameHeader ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> bytes,
     Fail("unknown message type " + std::to_string(type));
   }
   header.type = static_cast<MessageType>(type);
+  if (!spoken && !IsHandshakeType(header.type)) {
+    Fail("unsupported protocol version " + std::to_string(header.version) + " for " +
+         std::string(MessageTypeName(header.type)) + " (this build speaks " +
+         std::to_string(kMinProtocolVersion) + ".." + std::to_string(kMaxProtocolVersion) +
+         "; only Hello, Welcome and Error may come in version-" +
+         std::to_string(kHandshakeFrameVersion) + " frames)");
+  }
   header.payload_length = LoadLittle<uint32_t>(bytes.data() + 8);
   if (header.payload_length > max_payload_bytes) {
     Fail(std::string(MessageTypeName(header.type)) + " length " + HumanSize(header.payload_length) +
@@ -121,7 +140,7 @@ FrameHeader ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> bytes,
 std::vector<uint8_t> EncodeFrame(MessageType type, std::span<const uint8_t> payload) {
   std::vector<uint8_t> out(kFrameHeaderSize);
   out.reserve(kFrameHeaderSize + payload.size());
-  WriteFrameHeader({kProtocolVersion, type, static_cast<uint32_t>(payload.size())},
+  WriteFrameHeader({FrameVersionOf(type), type, static_cast<uint32_t>(payload.size())},
                    std::span<uint8_t, kFrameHeaderSize>(out.data(), kFrameHeaderSize));
   out.insert(out.end(), payload.begin(), payload.end());
   return out;

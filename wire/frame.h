@@ -27,11 +27,19 @@ namespace edgefl::wire {
 inline constexpr uint8_t kMagic[4] = {'E', 'D', 'F', 'L'};
 inline constexpr size_t kFrameHeaderSize = 4 + 2 + 2 + 4;
 
-// Protocol versions this build reads and writes. A frame with a version
-// outside [kMinProtocolVersion, kMaxProtocolVersion] is refused.
-inline constexpr uint16_t kProtocolVersion = 1;
-inline constexpr uint16_t kMinProtocolVersion = 1;
-inline constexpr uint16_t kMaxProtocolVersion = 1;
+// Protocol versions this build speaks. A session's messages travel in frames
+// of a version in [kMinProtocolVersion, kMaxProtocolVersion]; any other is
+// refused. Version 2 added SAVIC's preconditioner and QSR's per-step
+// schedule to TrainTask and the loss statistics to TrainResult.
+inline constexpr uint16_t kProtocolVersion = 2;
+inline constexpr uint16_t kMinProtocolVersion = 2;
+inline constexpr uint16_t kMaxProtocolVersion = 2;
+
+// The handshake messages (Hello, Welcome, Error) have kept their version-1
+// layout and are always sent in version-1 frames, so that a peer of any
+// version can read them and refuse by name ("unsupported_version") instead
+// of failing on the frame header. See docs/protocol.md, Versioning.
+inline constexpr uint16_t kHandshakeFrameVersion = 1;
 
 // Default cap on a frame's payload: 64 MiB, far above any model edgefl
 // ships (lenet: 61,706 floats = 241 KiB; mlp: 199,210 floats = 778 KiB).
@@ -51,6 +59,11 @@ enum class MessageType : uint16_t {
 
 // True for the types above.
 bool IsKnownMessageType(uint16_t type);
+// True for Hello, Welcome and Error, whose layout is frozen at version 1.
+bool IsHandshakeType(MessageType type);
+// The frame version this build writes `type` in: kHandshakeFrameVersion for
+// the handshake types, kProtocolVersion for the others.
+uint16_t FrameVersionOf(MessageType type);
 // "Hello", "TrainTask", ...; "unknown" for any other value.
 std::string_view MessageTypeName(MessageType type);
 
@@ -63,7 +76,8 @@ struct FrameHeader {
 // Writes the 12 header bytes to `out`. REQUIRES: out has 12 bytes.
 void WriteFrameHeader(const FrameHeader& header, std::span<uint8_t, kFrameHeaderSize> out);
 
-// Parses and checks 12 header bytes: magic, version, known type, and the
+// Parses and checks 12 header bytes: magic, version (kHandshakeFrameVersion
+// for the handshake types, a spoken version for every type), known type, and the
 // length against `max_payload_bytes`. Throws ProtocolError naming what was
 // wrong ("frame: TrainTask length 80 MB over limit 64 MB (83886080 > 67108864
 // bytes)"; 1 MB = 2^20 bytes).
@@ -71,7 +85,7 @@ FrameHeader ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> bytes,
                              uint32_t max_payload_bytes = kDefaultMaxPayloadBytes);
 
 // A whole frame: header plus payload (header bytes included), version
-// kProtocolVersion. REQUIRES: payload.size() < 2^32.
+// FrameVersionOf(type). REQUIRES: payload.size() < 2^32.
 std::vector<uint8_t> EncodeFrame(MessageType type, std::span<const uint8_t> payload);
 
 struct Frame {

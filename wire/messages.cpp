@@ -134,6 +134,7 @@ void Write(ByteWriter& w, const TrainResult& m) {
   w.I64(m.train.steps);
   w.I64(m.train.samples_processed);
   w.F64(m.train.loss_before);
+  w.F64(m.train.loss_sq_before);
   w.F64(m.train.loss_after);
   w.F64(m.train.train_loss);
   w.F64(m.train.compute_seconds);
@@ -262,7 +263,7 @@ std::vector<uint8_t> EncodeFrameOf(const M& message) {
   out.reserve(kFrameHeaderSize + Bound(message));
   out.resize(kFrameHeaderSize);
   EncodeInto(message, &out);
-  WriteFrameHeader({kProtocolVersion, TypeOfAlternative<M>(),
+  WriteFrameHeader({FrameVersionOf(TypeOfAlternative<M>()), TypeOfAlternative<M>(),
                     static_cast<uint32_t>(out.size() - kFrameHeaderSize)},
                    std::span<uint8_t, kFrameHeaderSize>(out.data(), kFrameHeaderSize));
   return out;
@@ -438,6 +439,7 @@ TrainResult ReadTrainResult(ByteReader& r) {
   m.train.steps = r.I64("steps");
   m.train.samples_processed = r.I64("samples_processed");
   m.train.loss_before = r.F64("loss_before");
+  m.train.loss_sq_before = r.F64("loss_sq_before");
   m.train.loss_after = r.F64("loss_after");
   m.train.train_loss = r.F64("train_loss");
   m.train.compute_seconds = r.F64("compute_seconds");

@@ -612,6 +612,24 @@ TEST_CASE("TlsServer: a Hello claiming another id is refused as unauthorized") {
   CHECK(coordinator.registry().size() == 0);
 }
 
+TEST_CASE("TlsServer: a version-1 client is refused with unsupported_version naming both ranges") {
+  // A client of the previous release: its Hello (whose layout and frame
+  // version 1 are unchanged) is read, and refused by name rather than with a
+  // frame error, so the device can say why and stop instead of retrying.
+  Pki pki;
+  Coordinator coordinator(pki);
+  TestClient client(pki, pki.Client("dev-1"));
+  REQUIRE_FALSE(client.Connect(coordinator.port()));
+  wire::Hello hello;
+  hello.client_id = "dev-1";
+  hello.protocol_version = 1;
+  REQUIRE_FALSE(client.Send(hello));
+  const wire::ErrorMessage error = client.ReceiveAs<wire::ErrorMessage>();
+  CHECK(error.code == wire::ErrorCode::kUnsupportedVersion);
+  CHECK(error.message == "protocol version 1 is not supported (this coordinator speaks 2 to 2)");
+  CHECK(coordinator.registry().size() == 0);
+}
+
 TEST_CASE("TlsServer: a client without a certificate is refused at the handshake") {
   Pki pki;
   Coordinator coordinator(pki);

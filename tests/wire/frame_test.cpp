@@ -50,7 +50,7 @@ std::pair<Bytes, std::vector<Frame>> SampleStream() {
   for (const Message& m : testing::AllSampleMessages()) {
     const Bytes frame = EncodeMessage(m);
     stream.insert(stream.end(), frame.begin(), frame.end());
-    frames.push_back(Frame{kProtocolVersion, TypeOf(m), EncodePayload(m)});
+    frames.push_back(Frame{FrameVersionOf(TypeOf(m)), TypeOf(m), EncodePayload(m)});
   }
   const Bytes empty = EncodeFrame(MessageType::kBye, {});
   stream.insert(stream.end(), empty.begin(), empty.end());
@@ -77,12 +77,12 @@ void CheckSameFrames(const std::vector<Frame>& got, const std::vector<Frame>& wa
 TEST_CASE("EncodeFrame writes the documented 12-byte little-endian header") {
   const Bytes payload = {1, 2, 3};
   const Bytes frame = EncodeFrame(MessageType::kTrainResult, payload);
-  const Bytes want = {'E', 'D', 'F', 'L', 1, 0, 4, 0, 3, 0, 0, 0, 1, 2, 3};
+  const Bytes want = {'E', 'D', 'F', 'L', 2, 0, 4, 0, 3, 0, 0, 0, 1, 2, 3};
   CHECK(frame == want);
   CHECK(kFrameHeaderSize == 12);
   const FrameHeader header =
       ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize>(frame.data(), kFrameHeaderSize));
-  CHECK(header.version == 1);
+  CHECK(header.version == 2);
   CHECK(header.type == MessageType::kTrainResult);
   CHECK(header.payload_length == 3);
 }
@@ -132,7 +132,7 @@ TEST_CASE("The decoder gives the same frames for random chunk sizes") {
 }
 
 TEST_CASE("Bad magic is a ProtocolError as soon as a byte differs") {
-  CHECK(FeedError(Header(1, 1, 0, "EDFX")) ==
+  CHECK(FeedError(Header(kProtocolVersion, 1, 0, "EDFX")) ==
         "frame: bad magic 45 44 46 58 (expected 45 44 46 4c, \"EDFL\")");
   // Refused on the first wrong byte, without waiting for the whole header.
   CHECK(FeedError(Bytes{'G', 'E'}).find("frame: bad magic 47 45") == 0);
@@ -141,14 +141,41 @@ TEST_CASE("Bad magic is a ProtocolError as soon as a byte differs") {
 }
 
 TEST_CASE("An unsupported protocol version is a ProtocolError") {
-  CHECK(FeedError(Header(2, 1, 0)) ==
-        "frame: unsupported protocol version 2 (this build speaks 1..1)");
+  CHECK(FeedError(Header(3, 1, 0)) ==
+        "frame: unsupported protocol version 3 (this build speaks 2..2)");
   CHECK(FeedError(Header(0, 1, 0)).find("unsupported protocol version 0") != std::string::npos);
+  // A version-1 peer's TrainTask/TrainResult has the old layout: refused by
+  // name from the header, before its payload is read.
+  CHECK(FeedError(Header(1, 4, 0)) ==
+        "frame: unsupported protocol version 1 for TrainResult (this build speaks 2..2; only "
+        "Hello, Welcome and Error may come in version-1 frames)");
+  CHECK(FeedError(Header(1, 3, 0)).find("version 1 for TrainTask") != std::string::npos);
+}
+
+TEST_CASE("The handshake travels in version-1 frames so any peer can refuse it by name") {
+  // Hello, Welcome and Error keep their version-1 layout and frame version,
+  // so an older peer reads them and answers unsupported_version.
+  for (MessageType type : {MessageType::kHello, MessageType::kWelcome, MessageType::kError}) {
+    CHECK(IsHandshakeType(type));
+    CHECK(FrameVersionOf(type) == 1);
+    CHECK(FeedError(Header(1, static_cast<uint16_t>(type), 0)).empty());
+    CHECK(FeedError(Header(2, static_cast<uint16_t>(type), 0)).empty());
+  }
+  for (MessageType type :
+       {MessageType::kTrainTask, MessageType::kTrainResult, MessageType::kEvalTask,
+        MessageType::kEvalResult, MessageType::kHeartbeat, MessageType::kBye}) {
+    CHECK_FALSE(IsHandshakeType(type));
+    CHECK(FrameVersionOf(type) == kProtocolVersion);
+  }
+  const Bytes hello = EncodeMessage(Message{Hello{"client-1", kProtocolVersion, "test", {}}});
+  CHECK(hello[4] == 1);
+  CHECK(hello[5] == 0);
 }
 
 TEST_CASE("An unknown message type is a ProtocolError") {
   for (uint16_t type : {0, 10, 0xFFFF}) {
-    CHECK(FeedError(Header(1, type, 0)) == "frame: unknown message type " + std::to_string(type));
+    CHECK(FeedError(Header(kProtocolVersion, type, 0)) ==
+          "frame: unknown message type " + std::to_string(type));
   }
 }
 
@@ -160,17 +187,17 @@ TEST_CASE("A length over the cap is refused from the header before allocating") 
   size_t largest = 0;
   {
     testing::LargestAllocation tracker;
-    error = FeedError(decoder, Header(1, 4, kDeclared));
+    error = FeedError(decoder, Header(kProtocolVersion, 4, kDeclared));
     largest = tracker.bytes();
   }
   CHECK(error == "frame: TrainResult length 1024 MB over limit 1 MB (1073741824 > 1048576 bytes)");
   CHECK(largest < 64 * 1024);  // the message text, never the payload
 
-  CHECK(FeedError(Header(1, 3, 80u << 20)) ==
+  CHECK(FeedError(Header(kProtocolVersion, 3, 80u << 20)) ==
         "frame: TrainTask length 80 MB over limit 64 MB (83886080 > 67108864 bytes)");
   // Exactly at the cap is fine.
   FrameDecoder at_cap(16);
-  Bytes frame = Header(1, 8, 16);
+  Bytes frame = Header(kProtocolVersion, 8, 16);
   frame.resize(frame.size() + 16);
   at_cap.Feed(frame);
   CHECK(at_cap.ready_frames() == 1);
@@ -197,7 +224,7 @@ TEST_CASE("A decoder stays failed after a ProtocolError") {
 
 TEST_CASE("A stream that ends inside a frame is a ProtocolError at end of stream") {
   FrameDecoder decoder;
-  Bytes partial = Header(1, 4, 400);
+  Bytes partial = Header(kProtocolVersion, 4, 400);
   partial.resize(partial.size() + 100);
   decoder.Feed(partial);
   CHECK(decoder.ready_frames() == 0);
@@ -215,7 +242,7 @@ TEST_CASE("A stream that ends inside a frame is a ProtocolError at end of stream
 }
 
 TEST_CASE("ProtocolError is a DataError") {
-  CHECK_THROWS_AS(FrameDecoder().Feed(Header(1, 0, 0)), DataError);
+  CHECK_THROWS_AS(FrameDecoder().Feed(Header(kProtocolVersion, 0, 0)), DataError);
 }
 
 }  // namespace

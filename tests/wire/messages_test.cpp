@@ -91,7 +91,7 @@ TEST_CASE("NaN and Inf in parameters and losses decode without error") {
 TEST_CASE("Small messages have the documented byte layout") {
   // Pinned so docs/protocol.md and other-language clients stay in step.
   const Bytes bye = EncodeMessage(Bye{"ok"});
-  CHECK(bye == Bytes{'E', 'D', 'F', 'L', 1, 0, 8, 0, 6, 0, 0, 0, 2, 0, 0, 0, 'o', 'k'});
+  CHECK(bye == Bytes{'E', 'D', 'F', 'L', 2, 0, 8, 0, 6, 0, 0, 0, 2, 0, 0, 0, 'o', 'k'});
   const Bytes beat = EncodePayload(Heartbeat{1, 2, 0.5});
   CHECK(beat == Bytes{1, 0, 0, 0, 0, 0, 0,    0,   2, 0, 0, 0, 0, 0, 0, 0,  //
                       0, 0, 0, 0, 0, 0, 0xE0, 0x3F});
@@ -178,8 +178,8 @@ TEST_CASE("A payload truncated in any field is a ProtocolError naming that field
                                                                 "parameters"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleTrainResult(3)) ==
         std::set<std::string>{"round", "base_version", "num_samples", "steps", "samples_processed",
-                              "loss_before", "loss_after", "train_loss", "compute_seconds",
-                              "scaling_statistic", "parameters"});
+                              "loss_before", "loss_sq_before", "loss_after", "train_loss",
+                              "compute_seconds", "scaling_statistic", "parameters"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleEvalTask(3)) ==
         std::set<std::string>{"round", "model_version", "model_spec", "batch_size",
                               "deadline_seconds", "parameters"});

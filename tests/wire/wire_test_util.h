@@ -115,6 +115,7 @@ inline TrainResult SampleTrainResult(Eigen::Index num_parameters = 50) {
   m.train.steps = 250;
   m.train.samples_processed = 16000;
   m.train.loss_before = kNaN;  // measure_loss off
+  m.train.loss_sq_before = 0.8125;
   m.train.loss_after = kInf;
   m.train.train_loss = 0.4375;
   m.train.compute_seconds = 1.25;
@@ -253,6 +254,7 @@ inline void CheckSame(const TrainResult& a, const TrainResult& b) {
   CHECK(a.train.num_samples == b.train.num_samples);
   CHECK(a.train.steps == b.train.steps);
   CHECK(a.train.samples_processed == b.train.samples_processed);
+  CHECK(SameBits(a.train.loss_sq_before, b.train.loss_sq_before));
   CHECK(SameBits(a.train.loss_before, b.train.loss_before));
   CHECK(SameBits(a.train.loss_after, b.train.loss_after));
   CHECK(SameBits(a.train.train_loss, b.train.train_loss));
