@@ -185,6 +185,37 @@ std::vector<train::FitInstructions> FedAvg::ConfigureFit(int64_t round,
   return out;
 }
 
+Eigen::VectorXf FedAvg::SaveState() const {
+  Eigen::VectorXf optimizer = optimizer_.SaveState();
+  if (options_.aggregator != AggregatorKind::kCenteredClip || cc_center_.size() == 0) {
+    return optimizer;
+  }
+  Eigen::VectorXf state(optimizer.size() + cc_center_.size());
+  state << optimizer, cc_center_;
+  return state;
+}
+
+void FedAvg::RestoreState(const Eigen::VectorXf& state) {
+  if (options_.aggregator != AggregatorKind::kCenteredClip || state.size() == 0) {
+    optimizer_.RestoreState(state);
+    cc_center_.resize(0);
+    return;
+  }
+  // [optimizer state of P parameters, center of P]: solve for P. The
+  // optimizer's state is 0 or 1 + blocks·P values.
+  const Eigen::Index per_p = optimizer_.StateSizeFor(1) == 0 ? 0 : optimizer_.StateSizeFor(1) - 1;
+  const Eigen::Index fixed = per_p == 0 ? 0 : 1;
+  const Eigen::Index p = (state.size() - fixed) / (per_p + 1);
+  if (p <= 0 || fixed + (per_p + 1) * p != state.size()) {
+    throw ConfigError("fedavg with centered_clip: a state of " + std::to_string(state.size()) +
+                      " values does not fit (expected the server optimizer's state and the " +
+                      "center, " + std::to_string(per_p + 1) + "·P" + (fixed != 0 ? " + 1" : "") +
+                      " values)");
+  }
+  optimizer_.RestoreState(state.head(fixed + per_p * p));
+  cc_center_ = state.tail(p);
+}
+
 AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& global,
                                       std::span<const train::FitResult> results,
                                       std::span<const train::FitFailure> /*failures*/) {
@@ -254,7 +285,12 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
     case AggregatorKind::kCenteredClip: {
       // On the updates x_k − w from v: the same as on the models from w + v
       // (the rule commutes with a shift), which needs no copies.
-      if (cc_center_.size() != global.size()) cc_center_ = Eigen::VectorXf::Zero(global.size());
+      if (cc_center_.size() == 0) cc_center_ = Eigen::VectorXf::Zero(global.size());
+      if (cc_center_.size() != global.size()) {
+        throw ConfigError("fedavg with centered_clip: the restored center of " +
+                          std::to_string(cc_center_.size()) + " values does not fit a model of " +
+                          std::to_string(global.size()) + " parameters");
+      }
       const Eigen::VectorXf start = global + cc_center_;
       CenteredClipOutcome clipped =
           CenteredClip(vectors, ParameterSpan(start.data(), size), options_.centered_clip);

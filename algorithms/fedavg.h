@@ -105,10 +105,12 @@ class FedAvg final : public Strategy {
   // after round r" once S_r + H_r reaches it; nullopt otherwise.
   std::optional<std::string> BudgetSpentAfter(int64_t round) override;
 
-  // The server optimizer's state (see ServerOptimizer::SaveState). QSR and
-  // the schedule are functions of the round, so they need no state.
-  Eigen::VectorXf SaveState() const override { return optimizer_.SaveState(); }
-  void RestoreState(const Eigen::VectorXf& state) override { optimizer_.RestoreState(state); }
+  // The server optimizer's state (see ServerOptimizer::SaveState), then,
+  // with centered_clip, the center (P values) once a round has set it. QSR
+  // and the schedule are functions of the round, so they need no state.
+  // RestoreState throws ConfigError when the layout does not fit.
+  Eigen::VectorXf SaveState() const override;
+  void RestoreState(const Eigen::VectorXf& state) override;
 
   // Local steps QSR assigns to round r (recipe.local_steps without QSR); 0
   // when the budget was spent before round r.
@@ -126,7 +128,7 @@ class FedAvg final : public Strategy {
   std::vector<int64_t> qsr_steps_;
   void ExtendQsr(int64_t round);
   // kCenteredClip: the previous round's aggregate update (the center of the
-  // next round; empty = 0). Not in SaveState: a resumed run restarts it at 0.
+  // next round; empty = 0), in SaveState.
   Eigen::VectorXf cc_center_;
 };
 

@@ -158,6 +158,11 @@ Eigen::VectorXf ServerOptimizer::SaveState() const {
   return state;
 }
 
+Eigen::Index ServerOptimizer::StateSizeFor(Eigen::Index num_parameters) const {
+  const auto blocks = static_cast<Eigen::Index>(StateBlocks(config_.kind));
+  return blocks == 0 ? 0 : 1 + blocks * num_parameters;
+}
+
 void ServerOptimizer::RestoreState(const Eigen::VectorXf& state) {
   const size_t blocks = StateBlocks(config_.kind);
   if (state.size() == 0) {

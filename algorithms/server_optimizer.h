@@ -65,6 +65,9 @@ class ServerOptimizer {
   // RestoreState throws ConfigError if the layout does not fit the kind.
   Eigen::VectorXf SaveState() const;
   void RestoreState(const Eigen::VectorXf& state);
+  // Size of SaveState() once a step over P parameters was taken: 0 (kNone),
+  // 1 + P (kMomentum) or 1 + 2P (kAdam, kYogi).
+  Eigen::Index StateSizeFor(Eigen::Index num_parameters) const;
 
   const ServerOptimizerConfig& config() const { return config_; }
   int64_t steps() const { return steps_; }
