@@ -1,5 +1,7 @@
 #include "algorithms/async_task.h"
 
+#include <algorithm>
+
 #include "algorithms/dylu.h"
 #include "algorithms/fedavg.h"
 #include "common/error.h"
@@ -28,6 +30,18 @@ train::FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t ve
   if (options.dylu) {
     out.recipe.local_steps =
         DyluLocalSteps(options.recipe.local_steps, client.samples_per_second, fleet);
+  }
+  // The client's own local steps before this task (Entropy-SGD's scoping
+  // and any per-step rule go on across its tasks): its earlier tasks had
+  // this task's step count (exact without DyLU, and with DyLU while the
+  // fleet's speeds stay as they are).
+  const int64_t before = std::max<int64_t>(task - 1, 0);
+  if (out.recipe.local_steps > 0) {
+    out.recipe.step_offset = before * out.recipe.local_steps;
+  } else {
+    const auto n = static_cast<int64_t>(client.num_samples);
+    const int64_t batch = out.recipe.batch_size;
+    out.recipe.step_offset = before * out.recipe.epochs * ((n + batch - 1) / batch);
   }
   return out;
 }

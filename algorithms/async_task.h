@@ -32,7 +32,9 @@ void ValidateAsyncTask(const AsyncTaskOptions& options, const std::string& conte
 
 // The instructions of `client`'s task number `task` (from 1) on `version`:
 // seed = ClientSeed(run seed, task, id) (so with equal speeds task t of a
-// client is seeded like sync round t), local_steps by DyLU when enabled.
+// client is seeded like sync round t), local_steps by DyLU when enabled,
+// step_offset = the client's local steps of its tasks 1..task−1 (each of
+// this task's step count: local_steps, or epochs·⌈n/batch⌉ from its size).
 train::FitInstructions MakeAsyncTask(const AsyncTaskOptions& options, int64_t version,
                                      const ClientInfo& client, int64_t task,
                                      std::span<const ClientInfo> fleet);

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "algorithms/async_strategy_registry.h"
+#include "algorithms/async_task.h"
 #include "algorithms/delayed_nesterov.h"
 #include "algorithms/dylu.h"
 #include "algorithms/fedasync.h"
@@ -158,6 +159,25 @@ TEST_CASE("dylu: a client 4x faster gets 4x the local steps through the strategy
   // The task seeds differ per client and per task.
   CHECK(fast.recipe.seed != slow.recipe.seed);
   CHECK(with_dylu.ConfigureFit(0, fleet[0], 2, fleet).recipe.seed != fast.recipe.seed);
+}
+
+TEST_CASE("async tasks carry the client's earlier local steps as step_offset") {
+  // Entropy-SGD's scoping and any per-step rule go on across a client's
+  // tasks, as they do across rounds in sync mode.
+  std::vector<ClientInfo> fleet = Fleet({400.0, 100.0});
+  fleet[1].num_samples = 130;
+  AsyncTaskOptions options;
+  options.recipe.local_steps = 40;
+  options.dylu = true;
+  CHECK(MakeAsyncTask(options, 0, fleet[0], 1, fleet).recipe.step_offset == 0);
+  CHECK(MakeAsyncTask(options, 3, fleet[0], 3, fleet).recipe.step_offset == 80);
+  CHECK(MakeAsyncTask(options, 3, fleet[1], 3, fleet).recipe.step_offset == 20);  // DyLU: 10/task
+  // Epochs: epochs·⌈n/batch⌉ steps per earlier task, from the client's size.
+  options.dylu = false;
+  options.recipe.local_steps = 0;
+  options.recipe.epochs = 2;
+  options.recipe.batch_size = 32;
+  CHECK(MakeAsyncTask(options, 5, fleet[1], 4, fleet).recipe.step_offset == 3 * 2 * 5);
 }
 
 TEST_CASE("staleness weighting: constant, polynomial and hinge as FedAsync defines them") {
