@@ -74,6 +74,13 @@ FedAvgOptions Prepared(FedAvgOptions options) {
         AggregatorName(options.aggregator));
   }
   if (options.qsr) options.qsr->Validate();
+  if (options.dp && (options.aggregator != AggregatorKind::kMean || options.bucket_size > 1)) {
+    throw ConfigError(
+        "fedavg: dp (DP-FedAvg's clipped, noised mean) replaces the aggregator; it "
+        "cannot be combined with aggregator = " +
+        AggregatorName(options.aggregator) +
+        (options.bucket_size > 1 ? " and bucket_size > 1" : ""));
+  }
   return options;
 }
 
@@ -111,7 +118,9 @@ uint64_t ClientSeed(uint64_t run_seed, int64_t round, const train::ClientId& cli
 }
 
 FedAvg::FedAvg(FedAvgOptions options)
-    : options_(Prepared(std::move(options))), optimizer_(options_.server) {}
+    : options_(Prepared(std::move(options))), optimizer_(options_.server) {
+  if (options_.dp) dp_.emplace(*options_.dp, options_.seed);
+}
 
 void FedAvg::ExtendQsr(int64_t round) {
   const QsrOptions& qsr = *options_.qsr;
@@ -143,6 +152,9 @@ int64_t FedAvg::QsrStartAt(int64_t round) {
 }
 
 std::optional<std::string> FedAvg::BudgetSpentAfter(int64_t round) {
+  if (dp_) {
+    if (std::optional<std::string> spent = dp_->BudgetSpentAfter(round)) return spent;
+  }
   if (!options_.qsr || options_.qsr->total_steps <= 0 || round < 1) return std::nullopt;
   if (QsrStartAt(round) + LocalStepsAt(round) < options_.qsr->total_steps) return std::nullopt;
   return "QSR step budget of " + std::to_string(options_.qsr->total_steps) +
@@ -186,6 +198,13 @@ std::vector<train::FitInstructions> FedAvg::ConfigureFit(int64_t round,
 }
 
 Eigen::VectorXf FedAvg::SaveState() const {
+  if (dp_) {
+    const Eigen::VectorXf optimizer = optimizer_.SaveState();
+    const Eigen::VectorXf dp = dp_->SaveState();
+    Eigen::VectorXf state(optimizer.size() + dp.size());
+    state << optimizer, dp;
+    return state;
+  }
   Eigen::VectorXf optimizer = optimizer_.SaveState();
   if (options_.aggregator != AggregatorKind::kCenteredClip || cc_center_.size() == 0) {
     return optimizer;
@@ -196,6 +215,17 @@ Eigen::VectorXf FedAvg::SaveState() const {
 }
 
 void FedAvg::RestoreState(const Eigen::VectorXf& state) {
+  if (dp_ && state.size() > 0) {
+    if (state.size() < DpFedAvg::kStateSize) {
+      throw ConfigError("fedavg with dp: a state of " + std::to_string(state.size()) +
+                        " values does not fit (expected the server optimizer's state and " +
+                        "[rounds composed, clip norm])");
+    }
+    const Eigen::Index rest = state.size() - DpFedAvg::kStateSize;
+    optimizer_.RestoreState(state.head(rest));
+    dp_->RestoreState(std::span<const float>(state.data() + rest, DpFedAvg::kStateSize));
+    return;
+  }
   if (options_.aggregator != AggregatorKind::kCenteredClip || state.size() == 0) {
     optimizer_.RestoreState(state);
     cc_center_.resize(0);
@@ -265,39 +295,45 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
       vectors.emplace_back(b.data(), size);
     outcome.metrics["num_buckets"] = static_cast<double>(buckets.size());
   }
-  switch (options_.aggregator) {
-    case AggregatorKind::kMean:
-      aggregate = WeightedMean(vectors, weights);
-      break;
-    case AggregatorKind::kMedian:
-      aggregate = CoordinateMedian(vectors);
-      break;
-    case AggregatorKind::kTrimmedMean:
-      aggregate = TrimmedMean(vectors, options_.trim_fraction);
-      break;
-    case AggregatorKind::kNormClip: {
-      NormClipOutcome clipped = NormClippedMean(global_span, vectors, weights, options_.clip);
-      outcome.metrics["clip_bound"] = clipped.bound;
-      outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
-      aggregate = std::move(clipped.mean);
-      break;
-    }
-    case AggregatorKind::kCenteredClip: {
-      // On the updates x_k − w from v: the same as on the models from w + v
-      // (the rule commutes with a shift), which needs no copies.
-      if (cc_center_.size() == 0) cc_center_ = Eigen::VectorXf::Zero(global.size());
-      if (cc_center_.size() != global.size()) {
-        throw ConfigError("fedavg with centered_clip: the restored center of " +
-                          std::to_string(cc_center_.size()) + " values does not fit a model of " +
-                          std::to_string(global.size()) + " parameters");
+  if (dp_) {
+    // Uniform weights: each client's clipped update counts once (the bound
+    // on one client's influence is what the noise is calibrated to).
+    aggregate = dp_->Aggregate(round, global, vectors, &outcome.metrics);
+  } else {
+    switch (options_.aggregator) {
+      case AggregatorKind::kMean:
+        aggregate = WeightedMean(vectors, weights);
+        break;
+      case AggregatorKind::kMedian:
+        aggregate = CoordinateMedian(vectors);
+        break;
+      case AggregatorKind::kTrimmedMean:
+        aggregate = TrimmedMean(vectors, options_.trim_fraction);
+        break;
+      case AggregatorKind::kNormClip: {
+        NormClipOutcome clipped = NormClippedMean(global_span, vectors, weights, options_.clip);
+        outcome.metrics["clip_bound"] = clipped.bound;
+        outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
+        aggregate = std::move(clipped.mean);
+        break;
       }
-      const Eigen::VectorXf start = global + cc_center_;
-      CenteredClipOutcome clipped =
-          CenteredClip(vectors, ParameterSpan(start.data(), size), options_.centered_clip);
-      outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
-      aggregate = std::move(clipped.center);
-      cc_center_ = aggregate - global;
-      break;
+      case AggregatorKind::kCenteredClip: {
+        // On the updates x_k − w from v: the same as on the models from w + v
+        // (the rule commutes with a shift), which needs no copies.
+        if (cc_center_.size() == 0) cc_center_ = Eigen::VectorXf::Zero(global.size());
+        if (cc_center_.size() != global.size()) {
+          throw ConfigError("fedavg with centered_clip: the restored center of " +
+                            std::to_string(cc_center_.size()) + " values does not fit a model of " +
+                            std::to_string(global.size()) + " parameters");
+        }
+        const Eigen::VectorXf start = global + cc_center_;
+        CenteredClipOutcome clipped =
+            CenteredClip(vectors, ParameterSpan(start.data(), size), options_.centered_clip);
+        outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
+        aggregate = std::move(clipped.center);
+        cc_center_ = aggregate - global;
+        break;
+      }
     }
   }
   Eigen::VectorXf next = optimizer_.Step(global, aggregate);

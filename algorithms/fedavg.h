@@ -25,6 +25,7 @@
 
 #include "algorithms/aggregate.h"
 #include "algorithms/centered_clip.h"
+#include "algorithms/dp_fedavg.h"
 #include "algorithms/qsr.h"
 #include "algorithms/server_optimizer.h"
 #include "algorithms/strategy.h"
@@ -70,6 +71,10 @@ struct FedAvgOptions {
   // S_{r+1} = S_r + H_r. With qsr.alpha = 0 it is Local SGD with a constant
   // H = qsr.base_steps on the same per-step schedule and budget.
   std::optional<QsrOptions> qsr;
+  // DP-FedAvg (dp_fedavg.h): replaces the weighted mean by the clipped,
+  // noised, fixed-denominator mean; only with aggregator = mean and no
+  // bucketing.
+  std::optional<DpFedAvgOptions> dp;
   uint64_t seed = 0;  // the run seed
 };
 
@@ -102,11 +107,13 @@ class FedAvg final : public Strategy {
                                 std::span<const train::FitFailure> failures) override;
 
   // With QSR and a budget: the text "QSR step budget of N local steps spent
-  // after round r" once S_r + H_r reaches it; nullopt otherwise.
+  // after round r" once S_r + H_r reaches it; with DP and a target ε, the
+  // text once another round would exceed it; nullopt otherwise.
   std::optional<std::string> BudgetSpentAfter(int64_t round) override;
 
   // The server optimizer's state (see ServerOptimizer::SaveState), then,
-  // with centered_clip, the center (P values) once a round has set it. QSR
+  // with centered_clip, the center (P values) once a round has set it; with
+  // DP, DpFedAvg's state (its last two values). QSR
   // and the schedule are functions of the round, so they need no state.
   // RestoreState throws ConfigError when the layout does not fit.
   Eigen::VectorXf SaveState() const override;
@@ -127,6 +134,7 @@ class FedAvg final : public Strategy {
   std::vector<int64_t> qsr_starts_;
   std::vector<int64_t> qsr_steps_;
   void ExtendQsr(int64_t round);
+  std::optional<DpFedAvg> dp_;
   // kCenteredClip: the previous round's aggregate update (the center of the
   // next round; empty = 0), in SaveState.
   Eigen::VectorXf cc_center_;

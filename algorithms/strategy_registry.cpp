@@ -229,6 +229,33 @@ std::vector<std::string> SelectorNames() {
   return {"uniform", "curriculum", "speed_aware", "oort"};
 }
 
+// DP-FedAvg's keys (docs/settings.md), read only when dp = true.
+std::optional<DpFedAvgOptions> ReadDp(train::ParamReader& reader, const StrategyConfig& config) {
+  if (!reader.GetBool("dp", false)) return std::nullopt;
+  DpFedAvgOptions dp;
+  dp.noise_multiplier = reader.GetDoubleIn("dp_noise_multiplier", dp.noise_multiplier, 0.0, 1e3);
+  dp.clip_norm = reader.GetDoubleIn("dp_clip", dp.clip_norm, 1e-9, 1e6);
+  dp.adaptive_clip = reader.GetBool("dp_adaptive_clip", false);
+  if (dp.adaptive_clip) {
+    dp.adaptive.target_quantile =
+        reader.GetDoubleIn("dp_target_quantile", dp.adaptive.target_quantile, 1e-6, 1.0 - 1e-6);
+    dp.adaptive.learning_rate =
+        reader.GetDoubleIn("dp_clip_lr", dp.adaptive.learning_rate, 1e-9, 10.0);
+    dp.adaptive.count_stddev = reader.GetDoubleIn("dp_count_stddev", 0.0, 0.0, 1e6);
+  }
+  dp.delta = reader.GetDoubleIn("dp_delta", 0.0, 0.0, 0.5);
+  dp.target_epsilon = reader.GetDoubleIn("dp_target_epsilon", 0.0, 0.0, 1e4);
+  const std::string noise = reader.GetString("dp_noise", "secure");
+  if (noise != "secure" && noise != "seeded") {
+    throw ConfigError(reader.context() + ": dp_noise must be \"secure\" or \"seeded\", got \"" +
+                      noise + "\"");
+  }
+  dp.seeded_noise = noise == "seeded";
+  dp.clients_per_round = config.clients_per_round;
+  dp.population = config.clients;
+  return dp;
+}
+
 std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
   const Preset* preset = nullptr;
   for (const Preset& p : kPresets) {
@@ -247,6 +274,10 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
   ReadAggregator(reader, &options);
   ReadServer(reader, *preset, &options.server);
   ReadQsr(reader, &options.qsr);
+  options.dp = ReadDp(reader, config);
+  if (options.dp && config.name == "savic") {
+    throw ConfigError("strategy savic: dp is not available (use a FedAvg-family strategy)");
+  }
   ReadSchedule(reader, config.rounds, options.qsr.has_value(), &options.lr_schedule);
   ReadClientOptimizer(reader, &options.recipe);
   ReadLocal(reader, *preset, &options.local);

@@ -35,6 +35,10 @@ struct StrategyConfig {
   train::TrainRecipe recipe;
   int64_t rounds = 100;  // the run's rounds (cosine schedule horizon)
   uint64_t seed = 0;     // the run seed (per-client recipe seeds derive from it)
+  // The federation's clients N and the cohort m of a round (DP-FedAvg's
+  // sampling rate q = m/N and fixed denominator m); 0 = unknown.
+  int64_t clients = 0;
+  int64_t clients_per_round = 0;
   // The experiment config's own keys (rounds, lr, ...), which never reach
   // `params`: a key of `params` the strategy does not accept is reported as
   // unknown to both, with the closest key of either as a suggestion. Empty

@@ -436,6 +436,8 @@ algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config) {
   strategy.recipe = RecipeFrom(config);
   strategy.rounds = config.rounds;
   strategy.seed = static_cast<uint64_t>(config.seed);
+  strategy.clients = config.clients;
+  strategy.clients_per_round = config.clients_per_round;
   strategy.config_keys = ExperimentConfigKeys();
   SplitParams(config.algorithm_params, &strategy.params, &unused.params);
   return strategy;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "common/error.h"
+#include "privacy/rdp_accountant.h"
 #include "storage/experiment_log.h"
 #include "tests/test_util.h"
 
@@ -155,6 +156,28 @@ TEST_CASE("Simulation: a QSR run stops exactly at its step budget and says so in
   REQUIRE_FALSE(events.empty());
   CHECK(events.back().kind == "budget_spent");
   CHECK(events.back().detail == "QSR step budget of 40 local steps spent after round 6");
+}
+
+TEST_CASE("Simulation: a DP-FedAvg run ends before its round would exceed target_epsilon") {
+  TempDir dir;
+  // q = 4/6, z = 2, δ = 1/6: the target lies between the ε of rounds 2 and 3.
+  privacy::RdpAccountant accountant(4.0 / 6.0, 2.0);
+  const double target =
+      0.5 * (accountant.SpentAfter(2, 1.0 / 6).epsilon + accountant.SpentAfter(3, 1.0 / 6).epsilon);
+  const engine::ExperimentConfig config = SmallRun(
+      dir, {"rounds=10", "eval_every=100", "momentum=0", "dp=true", "dp_noise=seeded",
+            "dp_noise_multiplier=2", "dp_clip=1", "dp_target_epsilon=" + std::to_string(target)});
+  const SimulationResult result = RunSimulation(config, nullptr);
+  CHECK(result.last_round == 2);
+  storage::ExperimentLog log(config.db);
+  const auto run = log.FindRun("small");
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kCompleted);
+  const std::vector<storage::RunEvent> events = log.Events(run->id);
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.back().kind == "budget_spent");
+  CHECK(events.back().detail.find("privacy budget: another round would reach") == 0);
+  CHECK(events.back().detail.find("in 2 rounds") != std::string::npos);
 }
 
 TEST_CASE("Simulation: bad configs name the key before any data is loaded") {
