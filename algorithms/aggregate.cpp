@@ -145,6 +145,23 @@ void WeightedMean(std::span<const ParameterSpan> vectors, std::span<const double
   MeanKernel(vectors, p, out);
 }
 
+void WeightedSum(std::span<const ParameterSpan> vectors, std::span<const double> coefficients,
+                 std::span<float> out) {
+  CheckVectors(vectors, "WeightedSum");
+  if (out.size() != vectors[0].size() || coefficients.size() != vectors.size()) {
+    throw ConfigError("WeightedSum: out has " + std::to_string(out.size()) + " values and " +
+                      std::to_string(coefficients.size()) + " coefficients for " +
+                      std::to_string(vectors.size()) + " vectors of " +
+                      std::to_string(vectors[0].size()));
+  }
+  for (size_t k = 0; k < coefficients.size(); ++k) {
+    if (!std::isfinite(coefficients[k])) {
+      throw ConfigError("WeightedSum: coefficients[" + std::to_string(k) + "] is not finite");
+    }
+  }
+  MeanKernel(vectors, coefficients, out);
+}
+
 Eigen::VectorXf WeightedMean(std::span<const ParameterSpan> vectors,
                              std::span<const double> weights) {
   CheckVectors(vectors, "WeightedMean");

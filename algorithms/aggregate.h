@@ -35,6 +35,13 @@ void WeightedMean(std::span<const ParameterSpan> vectors, std::span<const double
 Eigen::VectorXf WeightedMean(std::span<const ParameterSpan> vectors,
                              std::span<const double> weights);
 
+// Σ_k c_k x_k with the coefficients as given (not normalised): a row of a
+// gossip matrix (dsgd.h). The same kernel and order as WeightedMean, so
+// coefficients equal to WeightedMean's p_k give the same bits.
+// REQUIRES: as WeightedMean; coefficients finite (ConfigError otherwise).
+void WeightedSum(std::span<const ParameterSpan> vectors, std::span<const double> coefficients,
+                 std::span<float> out);
+
 // Coordinate-wise median (unweighted; the mean of the two middle values for
 // an even count), robust to fewer than half of the clients being arbitrary
 // (Yin et al. 2018).

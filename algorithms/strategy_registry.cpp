@@ -256,7 +256,44 @@ std::optional<DpFedAvgOptions> ReadDp(train::ParamReader& reader, const Strategy
   return dp;
 }
 
+bool IsDecentralizedStrategy(const std::string& name) {
+  return name == "dsgd";
+}
+
+DsgdOptions ReadDsgdOptions(const StrategyConfig& config) {
+  if (!IsDecentralizedStrategy(config.name)) {
+    throw ConfigError("mode decentralized: strategy \"" + config.name +
+                      "\" has a server model; the decentralized strategy is dsgd");
+  }
+  train::ParamReader reader(config.params, "strategy " + config.name);
+  if (!config.config_keys.empty()) reader.SetOuterKeys("the experiment config", config.config_keys);
+  DsgdOptions options;
+  options.recipe = config.recipe;
+  options.seed = config.seed;
+  options.topology.kind =
+      ParseTopology(reader.GetString("topology", "ring"), reader.context() + ": topology");
+  options.topology.edge_probability =
+      reader.GetDoubleIn("topology_p", options.topology.edge_probability, 1e-9, 1.0);
+  options.topology.seed = config.seed;
+  options.update =
+      ParseDsgdUpdate(reader.GetString("dsgd_update", "atc"), reader.context() + ": dsgd_update");
+  options.schedule = ParseDsgdSchedule(reader.GetString("dsgd_schedule", "constant"),
+                                       reader.context() + ": dsgd_schedule");
+  options.beta = reader.GetDoubleIn("dsgd_beta", options.beta, 1e-9, 1.0);
+  options.tau_alpha = reader.GetDoubleIn("dsgd_tau_alpha", options.tau_alpha, 0.0, 1.0);
+  options.tau_beta = reader.GetDoubleIn("dsgd_tau_beta", options.tau_beta, 0.0, 1.0);
+  ReadClientOptimizer(reader, &options.recipe);
+  const Preset plain{"dsgd", ServerOptimizerKind::kNone, 1.0, "ce"};
+  ReadLocal(reader, plain, &options.local);
+  reader.CheckAllUsed();
+  return options;
+}
+
 std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
+  if (IsDecentralizedStrategy(config.name)) {
+    throw ConfigError("strategy " + config.name +
+                      " is decentralized (no server model): set mode = \"decentralized\"");
+  }
   const Preset* preset = nullptr;
   for (const Preset& p : kPresets) {
     if (config.name == p.name) preset = &p;

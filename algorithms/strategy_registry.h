@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "algorithms/client_selector.h"
+#include "algorithms/dsgd.h"
 #include "algorithms/strategy.h"
 #include "train/params.h"
 #include "train/train_recipe.h"
@@ -48,6 +49,16 @@ struct StrategyConfig {
 
 std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config);
 std::vector<std::string> StrategyNames();
+
+// "dsgd": decentralized, no server model (dsgd.h); runs with mode =
+// "decentralized", never through MakeStrategy (which refuses it saying so).
+bool IsDecentralizedStrategy(const std::string& name);
+// D-SGD's options from its keys (topology, topology_p, dsgd_update,
+// dsgd_schedule, dsgd_beta, dsgd_tau_alpha, dsgd_tau_beta, and the client
+// keys local_objective, data_order, reset_optimizer, nesterov) and the
+// recipe. Throws ConfigError for another strategy, an unknown key or a bad
+// value.
+DsgdOptions ReadDsgdOptions(const StrategyConfig& config);
 
 struct SelectorConfig {
   std::string name = "uniform";

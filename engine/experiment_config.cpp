@@ -254,8 +254,8 @@ void CheckValues(const ExperimentConfig& c) {
   }
   train::ParseByzantineMode(c.byzantine_mode, "byzantine_mode");
   if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
-  if (c.mode != "sync" && c.mode != "async") {
-    throw ConfigError("mode '" + c.mode + "' is not known (expected sync or async)");
+  if (c.mode != "sync" && c.mode != "async" && c.mode != "decentralized") {
+    throw ConfigError("mode '" + c.mode + "' is not known (expected sync, async or decentralized)");
   }
 }
 

@@ -28,7 +28,7 @@ struct ExperimentConfig {
   std::string run_name;              // default: derived from strategy, data, partition, seed
   std::string strategy = "fedavg";   // see docs/algorithms.md
   std::string selector = "uniform";  // uniform | curriculum
-  std::string mode = "sync";         // sync | async (simulation; see docs/algorithms.md)
+  std::string mode = "sync";         // sync | async | decentralized (docs/algorithms.md)
   int64_t rounds = 10;
   int64_t clients = 10;
   int64_t clients_per_round = 10;

@@ -191,6 +191,10 @@ bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t roun
 }
 
 void CheckAlgorithms(const ExperimentConfig& config, size_t fleet_size) {
+  if (config.mode == "decentralized") {
+    algorithms::Dsgd(algorithms::ReadDsgdOptions(StrategyConfigFrom(config)), fleet_size);
+    return;
+  }
   if (config.mode == "async") {
     algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
     return;

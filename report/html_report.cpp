@@ -126,6 +126,48 @@ std::vector<Series> EvalSeries(std::span<const RunDetail> runs, Metric metric,
   return series;
 }
 
+// D-SGD runs (mode decentralized; sim/decentralized_simulation.h): one
+// series per run that has evaluations on `split`, its accuracy (or its
+// loss column) against round.
+std::vector<Series> SplitSeries(std::span<const RunDetail> runs, const std::string& split,
+                                Metric metric) {
+  std::vector<Series> series;
+  for (const RunDetail& run : runs) {
+    const std::vector<EvaluationRecord> evals = run.EvaluationsOn(split);
+    if (evals.empty()) continue;
+    Series s;
+    s.name = RunName(run);
+    for (const EvaluationRecord& e : evals) {
+      s.x.push_back(static_cast<double>(e.round));
+      s.y.push_back(metric == Metric::kAccuracy ? e.accuracy : e.loss);
+    }
+    series.push_back(std::move(s));
+  }
+  return series;
+}
+
+// Per round, the mean over the round's client rows of bytes sent + received
+// (a D-SGD node's traffic with its neighbours), in MB, for the runs in `runs`.
+std::vector<Series> BytesPerNodeSeries(std::span<const RunDetail> runs) {
+  std::vector<Series> series;
+  for (const RunDetail& run : runs) {
+    std::map<int64_t, std::pair<double, int64_t>> per_round;  // round -> (bytes, rows)
+    for (const ClientUpdateRecord& u : run.updates) {
+      auto& [bytes, rows] = per_round[u.round];
+      bytes += static_cast<double>(u.bytes_in + u.bytes_out);
+      ++rows;
+    }
+    Series s;
+    s.name = RunName(run);
+    for (const auto& [round, total] : per_round) {
+      s.x.push_back(static_cast<double>(round));
+      s.y.push_back(total.first / static_cast<double>(total.second) / 1e6);
+    }
+    series.push_back(std::move(s));
+  }
+  return series;
+}
+
 std::string Figure(const std::string& svg, const std::string& caption = "") {
   return "<figure>" + svg +
          (caption.empty() ? "" : "<figcaption>" + EscapeXml(caption) + "</figcaption>") +
@@ -402,6 +444,26 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     html += Figure(RenderLinePlot(vloss));
   }
   html += "</div>\n";
+
+  std::vector<RunDetail> decentralized;
+  for (const RunDetail& run : runs)
+    if (run.summary.run.spec.mode == "decentralized") decentralized.push_back(run);
+  if (!decentralized.empty()) {
+    html += "<h2>Decentralized runs (D-SGD)</h2>\n<div class=\"charts\">\n";
+    LinePlot nodes{"Mean test accuracy of the node models per round", "round",
+                   "mean node test accuracy",
+                   SplitSeries(decentralized, "node_mean", Metric::kAccuracy)};
+    html += Figure(RenderLinePlot(nodes),
+                   "The accuracy charts above show the average of the node models, which no node "
+                   "holds.");
+    LinePlot consensus{"Consensus distance per round", "round", "(1/n) sum |x_i - mean x|^2",
+                       SplitSeries(decentralized, "consensus", Metric::kLoss)};
+    html += Figure(RenderLinePlot(consensus), "0 when every node holds the same model.");
+    LinePlot bytes{"Bytes per node per round", "round", "MB sent + received per node",
+                   BytesPerNodeSeries(decentralized)};
+    html += Figure(RenderLinePlot(bytes), "A dropped node moves nothing in its round.");
+    html += "</div>\n";
+  }
 
   html += "<h2>Final model and updates</h2>\n<div class=\"charts\">\n";
   html +=

@@ -18,6 +18,7 @@
 #include "engine/experiment_runner.h"
 #include "nn/model.h"
 #include "sim/async_engine.h"
+#include "sim/decentralized_simulation.h"
 #include "sim/heterogeneity.h"
 #include "sim/simulated_client_proxy.h"
 #include "sim/thread_pool.h"
@@ -92,6 +93,7 @@ engine::AsyncExperimentResult RunAsyncSimulation(
 
 SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
                                const std::atomic<bool>* stop) {
+  if (config.mode == "decentralized") return RunDecentralizedSimulation(config, progress, stop);
   // Algorithms first: a bad key fails before any data is loaded.
   const bool async = config.mode == "async";
   engine::CheckAlgorithms(config, static_cast<size_t>(config.clients));

@@ -4,6 +4,7 @@
 //   edgefl certs init --dir DIR                 DIR/ca.crt, DIR/ca.key
 //   edgefl certs issue-server HOST... --dir DIR  DIR/server.crt, DIR/server.key
 //   edgefl certs issue-client NAME --dir DIR     DIR/NAME.crt, DIR/NAME.key
+//   edgefl certs issue-peer NAME --dir DIR       DIR/NAME.crt, DIR/NAME.key (D-SGD node)
 //   edgefl certs show FILE                       what a certificate says
 #include <cerrno>
 #include <chrono>
@@ -37,6 +38,8 @@ constexpr const char* kUsage =
     "                                  (DNS name or IP): DIR/server.crt, DIR/server.key\n"
     "  issue-client NAME --dir DIR     certificate for client NAME (its client id):\n"
     "                                  DIR/NAME.crt, DIR/NAME.key\n"
+    "  issue-peer NAME --dir DIR       peer certificate for D-SGD node NAME (accepts and dials\n"
+    "                                  its neighbours): DIR/NAME.crt, DIR/NAME.key\n"
     "  show FILE                       print what a certificate says\n"
     "\n"
     "Run 'edgefl certs <action> --help' for the options of an action.\n";
@@ -121,13 +124,22 @@ int RunInit(int argc, char** argv) {
   return kExitOk;
 }
 
-int RunIssue(int argc, char** argv, bool server) {
+enum class Role { kServer, kClient, kPeer };
+
+int RunIssue(int argc, char** argv, Role role) {
+  const bool server = role == Role::kServer;
+  const std::string action = server                  ? "issue-server"
+                             : role == Role::kClient ? "issue-client"
+                                                     : "issue-peer";
   cxxopts::Options options(
-      server ? "edgefl certs issue-server" : "edgefl certs issue-client",
+      "edgefl certs " + action,
       server ? "Issue the coordinator's certificate for HOST... (DNS names or IP addresses), "
                "signed by DIR/ca.crt + DIR/ca.key."
-             : "Issue a certificate for client NAME (its client id), signed by DIR/ca.crt + "
-               "DIR/ca.key.");
+      : role == Role::kClient
+          ? "Issue a certificate for client NAME (its client id), signed by DIR/ca.crt + "
+            "DIR/ca.key."
+          : "Issue a peer certificate (serverAuth and clientAuth) for D-SGD node NAME, signed by "
+            "DIR/ca.crt + DIR/ca.key.");
   AddCommonOptions(options, wire::kDefaultLeafDays);
   if (server) {
     options.add_options()("name", "file name: writes DIR/NAME.crt and DIR/NAME.key",
@@ -143,10 +155,11 @@ int RunIssue(int argc, char** argv, bool server) {
                                              : std::vector<std::string>{};
   if (names.empty()) {
     throw ConfigError(server ? "issue-server needs the coordinator's host name or IP address"
-                             : "issue-client needs the client's name");
+                             : action + " needs the " +
+                                   (role == Role::kClient ? "client's" : "node's") + " name");
   }
   if (!server && names.size() != 1) {
-    throw ConfigError("issue-client takes one name, got " + std::to_string(names.size()));
+    throw ConfigError(action + " takes one name, got " + std::to_string(names.size()));
   }
   const std::string file_name = server ? StringOption(args, "name") : names.front();
   wire::ValidateClientId(file_name);  // a safe file name either way
@@ -156,8 +169,9 @@ int RunIssue(int argc, char** argv, bool server) {
   const wire::Validity validity = ValidityOption(args);
   const wire::CertificateAndKey ca = LoadCa(dir);
   const wire::CertificateAndKey issued =
-      server ? wire::IssueServerCertificate(ca, names, validity)
-             : wire::IssueClientCertificate(ca, names.front(), validity);
+      server                  ? wire::IssueServerCertificate(ca, names, validity)
+      : role == Role::kClient ? wire::IssueClientCertificate(ca, names.front(), validity)
+                              : wire::IssuePeerCertificate(ca, names.front(), validity);
   const fs::path cert = dir / (file_name + ".crt");
   const fs::path key = dir / (file_name + ".key");
   wire::WriteCertificateAndKey(issued, cert, key, OverwriteOption(args));
@@ -184,6 +198,7 @@ int RunShow(int argc, char** argv) {
   std::printf("role:        %s\n", info.is_ca                              ? "CA"
                                    : info.server_auth && !info.client_auth ? "server"
                                    : info.client_auth && !info.server_auth ? "client"
+                                   : info.client_auth && info.server_auth  ? "peer"
                                                                            : "any");
   std::printf("key:         %s\n", info.key_type.c_str());
   const auto now = std::chrono::system_clock::now();
@@ -206,8 +221,9 @@ int RunCerts(int argc, char** argv) {
   const std::string_view action = argv[1];
   // Each action sees argv starting at its own name.
   if (action == "init") return RunInit(argc - 1, argv + 1);
-  if (action == "issue-server") return RunIssue(argc - 1, argv + 1, /*server=*/true);
-  if (action == "issue-client") return RunIssue(argc - 1, argv + 1, /*server=*/false);
+  if (action == "issue-server") return RunIssue(argc - 1, argv + 1, Role::kServer);
+  if (action == "issue-client") return RunIssue(argc - 1, argv + 1, Role::kClient);
+  if (action == "issue-peer") return RunIssue(argc - 1, argv + 1, Role::kPeer);
   if (action == "show") return RunShow(argc - 1, argv + 1);
   if (action == "--help" || action == "-h" || action == "help") {
     std::fputs(kUsage, stdout);

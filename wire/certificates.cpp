@@ -373,6 +373,12 @@ CertificateAndKey IssueClientCertificate(const CertificateAndKey& ca, const std:
   return IssueLeaf(ca, client_id, "clientAuth", "", validity);
 }
 
+CertificateAndKey IssuePeerCertificate(const CertificateAndKey& ca, const std::string& node_id,
+                                       const Validity& validity) {
+  ValidateClientId(node_id);
+  return IssueLeaf(ca, node_id, "serverAuth,clientAuth", "", validity);
+}
+
 CertificateInfo InspectCertificate(const std::string& pem, const std::string& what) {
   const ossl::X509Ptr cert = ossl::ParseCertificate(pem, what);
   CertificateInfo info;

@@ -68,6 +68,15 @@ CertificateAndKey IssueServerCertificate(const CertificateAndKey& ca,
 CertificateAndKey IssueClientCertificate(const CertificateAndKey& ca, const std::string& client_id,
                                          const Validity& validity);
 
+// Issues a peer certificate for a D-SGD node (docs/security.md, "Peer
+// links"): CN = `node_id` (see ValidateClientId) and extendedKeyUsage
+// serverAuth AND clientAuth, because a node both accepts its neighbours'
+// connections and dials them. No subjectAltName: a node is identified by
+// its CN, which the dialler compares with the neighbour id the rendezvous
+// gave it (addresses change; ids do not). Throws as IssueClientCertificate.
+CertificateAndKey IssuePeerCertificate(const CertificateAndKey& ca, const std::string& node_id,
+                                       const Validity& validity);
+
 // Throws ConfigError unless `client_id` is 1 to 64 characters from
 // [A-Za-z0-9._-] and does not start with '.' or '-'. Such an id is safe as a
 // file name, in logs and in SQL text, and fits a certificate's CN.

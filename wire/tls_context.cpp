@@ -36,7 +36,7 @@ std::string AsnTimeText(const ASN1_TIME* t) {
 }
 
 // The side a context is for, and so the role its own certificate must have.
-enum class Side { kCoordinator, kClient };
+enum class Side { kCoordinator, kClient, kPeer };
 
 // What `info` is, for a message: "a client certificate (CN 'alice',
 // extendedKeyUsage clientAuth)".
@@ -58,6 +58,8 @@ std::string DescribeRole(const CertificateInfo& info) {
     role = "a server certificate";
   } else if (info.client_auth && !info.server_auth) {
     role = "a client certificate";
+  } else if (info.client_auth && info.server_auth) {
+    role = "a peer certificate";
   } else {
     role = "a certificate for neither role";
   }
@@ -67,7 +69,24 @@ std::string DescribeRole(const CertificateInfo& info) {
 // Throws ConfigError unless `leaf`, from `cert_name`, may authenticate
 // `side`: extendedKeyUsage serverAuth for the coordinator, clientAuth for a
 // client, as OpenSSL's purpose check (the one the peer applies) sees it.
+// Both purposes: a D-SGD node's certificate (peer role).
+bool IsPeerCertificate(X509* leaf) {
+  const bool fits = X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) == 1 &&
+                    X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) == 1 &&
+                    (X509_get_extension_flags(leaf) & EXFLAG_CA) == 0;
+  ERR_clear_error();
+  return fits;
+}
+
 void CheckRole(X509* leaf, const std::string& cert_pem, const std::string& cert_name, Side side) {
+  if (side == Side::kPeer) {
+    if (IsPeerCertificate(leaf)) return;
+    throw ConfigError("certificate " + cert_name + " is " +
+                      DescribeRole(InspectCertificate(cert_pem, cert_name)) +
+                      ", but a D-SGD node needs a peer certificate (extendedKeyUsage serverAuth "
+                      "and clientAuth) or its neighbours refuse it; issue one with "
+                      "wire::IssuePeerCertificate");
+  }
   const bool coordinator = side == Side::kCoordinator;
   const int purpose = coordinator ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT;
   const bool fits = X509_check_purpose(leaf, purpose, 0) == 1 &&
@@ -205,6 +224,36 @@ ssl::context MakeClientContext(const TlsFiles& files, const std::string& server_
     }
   } else if (X509_VERIFY_PARAM_set1_host(param, server_host.c_str(), server_host.size()) != 1) {
     throw ConfigError("bad coordinator host name '" + server_host + "'" + ossl::ErrorSuffix());
+  }
+  return ctx;
+}
+
+ssl::context MakePeerContext(const TlsFiles& files, PeerEnd end) {
+  ssl::context ctx(end == PeerEnd::kAccept ? ssl::context::tls_server : ssl::context::tls_client);
+  Configure(ctx, files, Side::kPeer);
+  SSL_CTX* native = ctx.native_handle();
+  ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  // OpenSSL checks the purpose of the other end's role (clientAuth of a
+  // dialler, serverAuth of an acceptor); the callback adds the other
+  // purpose, so only peer certificates of the project CA pass.
+  CheckSsl(SSL_CTX_set_purpose(native, end == PeerEnd::kAccept ? X509_PURPOSE_SSL_CLIENT
+                                                               : X509_PURPOSE_SSL_SERVER) == 1,
+           "set_purpose");
+  ctx.set_verify_callback([](bool preverified, ssl::verify_context& verify) {
+    X509_STORE_CTX* store = verify.native_handle();
+    if (!preverified || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
+    if (IsPeerCertificate(X509_STORE_CTX_get_current_cert(store))) return true;
+    X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+    return false;
+  });
+  if (end == PeerEnd::kAccept) {
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+    CheckSsl(SSL_CTX_set_num_tickets(native, 0) == 1, "set_num_tickets");
+    static constexpr unsigned char kPeerSessionContext[] = "edgefl-peer";
+    CheckSsl(SSL_CTX_set_session_id_context(native, kPeerSessionContext,
+                                            sizeof kPeerSessionContext - 1) == 1,
+             "set_session_id_context");
   }
   return ctx;
 }

@@ -62,6 +62,18 @@ boost::asio::ssl::context MakeServerContext(const TlsFiles& files);
 // extendedKeyUsage clientAuth), and ConfigError for an empty `server_host`.
 boost::asio::ssl::context MakeClientContext(const TlsFiles& files, const std::string& server_host);
 
+// D-SGD peer links (docs/security.md, "Peer links"): one end accepts a
+// neighbour's connection, the other dials it. Both ends present a peer
+// certificate (extendedKeyUsage serverAuth and clientAuth, issued by
+// IssuePeerCertificate) and require one issued by the project CA from the
+// other end; any other certificate (another CA, a client's or the
+// coordinator's, none) fails the handshake. No host-name check: the caller
+// compares PeerClientId (the other node's CN) with the neighbour id it
+// expects. Throws as MakeServerContext, with ConfigError when its own
+// certificate is not a peer certificate.
+enum class PeerEnd { kAccept, kDial };
+boost::asio::ssl::context MakePeerContext(const TlsFiles& files, PeerEnd end);
+
 // The CN of the peer's certificate after a successful handshake: on the
 // coordinator, the client id. Returns nullopt when there is no peer
 // certificate, it did not verify, or its subject has no CN or several.

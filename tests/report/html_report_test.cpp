@@ -252,3 +252,31 @@ TEST_CASE("An empty log gives a report that says so") {
 }
 
 }  // namespace edgefl::report
+
+namespace edgefl::report {
+
+TEST_CASE("A D-SGD run gets node accuracy - consensus and bytes per node charts") {
+  TempDir dir;
+  const engine::ExperimentConfig config = engine::LoadExperimentConfig(
+      {}, {"rounds=3", "clients=4", "clients_per_round=4", "train_subset=800", "test_subset=200",
+           "partition=dirichlet", "alpha=0.5", "model=mlp:784-16-10", "lr=0.05", "batch_size=32",
+           "local_steps=5", "threads=1", "strategy=dsgd", "mode=decentralized", "topology=ring",
+           "db=" + (dir / "d.db").string(), "run_name=ring4"});
+  sim::RunSimulation(config, nullptr);
+  test::SimulateSmallRun(dir / "d.db", "fedavg-run", "fedavg");
+  const std::string html = RenderHtmlReport(test::ReadAll(dir / "d.db"), ReportOptions{});
+  for (const char* title : {"Mean test accuracy of the node models per round",
+                            "Consensus distance per round", "Bytes per node per round"}) {
+    CAPTURE(title);
+    const std::string svg = SvgTitled(html, title);
+    REQUIRE_FALSE(svg.empty());
+    // The D-SGD run only: FedAvg has no node models.
+    CHECK(LegendNames(svg) == std::vector<std::string>{"ring4"});
+    const std::vector<test::Polyline> lines = Polylines(svg);
+    REQUIRE(lines.size() == 1);
+    // Rounds 0..3 evaluated; bytes from round 1.
+    CHECK(lines[0].points.size() == (std::string(title) == "Bytes per node per round" ? 3u : 4u));
+  }
+}
+
+}  // namespace edgefl::report

@@ -72,6 +72,18 @@ TEST_CASE("edgefl certs creates a CA and issues server and client certificates")
   CHECK_NOTHROW(
       wire::MakeClientContext({dir / "alice.crt", dir / "alice.key", dir / "ca.crt"}, "localhost"));
 
+  // A D-SGD node's peer certificate: both roles, loadable at either end of a peer link.
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " certs issue-peer node-3" + d, &output) == 0, output);
+  const wire::CertificateInfo node = wire::InspectCertificate(ReadFile(dir / "node-3.crt"));
+  CHECK(node.subject_cn == "node-3");
+  CHECK(node.client_auth);
+  CHECK(node.server_auth);
+  CHECK(Mode(dir / "node-3.key") == 0600);
+  CHECK_NOTHROW(wire::MakePeerContext({dir / "node-3.crt", dir / "node-3.key", dir / "ca.crt"},
+                                      wire::PeerEnd::kAccept));
+  REQUIRE(RunCommand(EdgeflTool() + " certs show " + (dir / "node-3.crt").string(), &output) == 0);
+  CHECK(Contains(output, "role:        peer"));
+
   REQUIRE(RunCommand(EdgeflTool() + " certs show " + (dir / "alice.crt").string(), &output) == 0);
   CHECK(Contains(output, "subject CN:  alice"));
   CHECK(Contains(output, "role:        client"));

@@ -60,6 +60,10 @@ class Pki {
     return Write("server",
                  IssueServerCertificate(ca_, {"localhost", "127.0.0.1"}, Validity::Days(30)));
   }
+  // A D-SGD node's files (peer certificate: serverAuth and clientAuth).
+  TlsFiles Peer(const std::string& name) const {
+    return Write(name, IssuePeerCertificate(ca_, name, Validity::Days(30)));
+  }
   // A client's files.
   TlsFiles Client(const std::string& name, const Validity& validity = Validity::Days(30)) const {
     return Write(name, IssueClientCertificate(ca_, name, validity));
@@ -535,6 +539,87 @@ TEST_CASE("the client refuses a server with a certificate from another CA") {
   INFO(client.reason);
   CHECK(Contains(client.reason, "certificate from an unknown CA"));
   // And the rogue server learns nothing about the client: it is refused.
+  CHECK(loop.NextServerOutcome().ec);
+}
+
+// ---- D-SGD peer links ----------------------------------------------------------
+
+TEST_CASE("peer link: two nodes of the project CA connect and see each other's node id") {
+  Pki pki;
+  ssl::context accept_ctx = MakePeerContext(pki.Peer("node-1"), PeerEnd::kAccept);
+  ssl::context dial_ctx = MakePeerContext(pki.Peer("node-2"), PeerEnd::kDial);
+  Loopback loop(accept_ctx);
+  const ClientOutcome dialer = loop.ConnectTls(dial_ctx);
+  INFO(dialer.reason);
+  CHECK(!dialer.handshake);
+  CHECK(dialer.line == "welcome node-2");
+  const ServerOutcome acceptor = loop.NextServerOutcome();
+  INFO(acceptor.message);
+  REQUIRE(!acceptor.ec);
+  CHECK(acceptor.client_id == std::optional<std::string>("node-2"));
+  CHECK(acceptor.version == "TLSv1.3");
+}
+
+TEST_CASE("peer link: a node never accepts a peer whose certificate is not from the CA") {
+  Pki pki;
+  Pki foreign;
+  Pki lookalike("test CA");
+  ssl::context accept_ctx = MakePeerContext(pki.Peer("node-1"), PeerEnd::kAccept);
+  Loopback loop(accept_ctx);
+  for (const Pki* other : {&foreign, &lookalike}) {
+    // The intruder trusts the project CA and presents a peer certificate of its own CA.
+    ssl::context dial_ctx = RawClientContext(pki.ca_file(), other->Peer("node-9"));
+    const ClientOutcome dialer = loop.ConnectTls(dial_ctx);
+    CHECK(dialer.line.empty());
+    const ServerOutcome acceptor = loop.NextServerOutcome();
+    INFO(acceptor.message);
+    CHECK(acceptor.ec);
+    CHECK(Contains(acceptor.message, "refused: certificate from an unknown CA"));
+  }
+  // Nor one without a certificate.
+  ssl::context anonymous = RawClientContext(pki.ca_file());
+  CHECK(loop.ConnectTls(anonymous).line.empty());
+  CHECK(loop.NextServerOutcome().ec);
+}
+
+TEST_CASE("peer link: a client or server certificate of the project CA is not a peer") {
+  Pki pki;
+  ssl::context accept_ctx = MakePeerContext(pki.Peer("node-1"), PeerEnd::kAccept);
+  Loopback loop(accept_ctx);
+  // An edgefl-client certificate (clientAuth only) dialling a node.
+  ssl::context client_ctx = RawClientContext(pki.ca_file(), pki.Client("alice"));
+  CHECK(loop.ConnectTls(client_ctx).line.empty());
+  const ServerOutcome refused = loop.NextServerOutcome();
+  INFO(refused.message);
+  CHECK(refused.ec);
+  CHECK(Contains(refused.message, "not issued for this role"));
+
+  // A node dialling something with the coordinator's certificate (serverAuth only).
+  ssl::context server_ctx = MakeServerContext(pki.Server());
+  Loopback coordinator(server_ctx);
+  ssl::context dial_ctx = MakePeerContext(pki.Peer("node-2"), PeerEnd::kDial);
+  const ClientOutcome dialer = coordinator.ConnectTls(dial_ctx);
+  CHECK(dialer.handshake);
+  INFO(dialer.reason);
+  CHECK(Contains(dialer.reason, "not issued for this role"));
+
+  // And a node's own certificate must be a peer certificate.
+  CHECK_THROWS_WITH_AS(MakePeerContext(pki.Client("bob"), PeerEnd::kAccept),
+                       doctest::Contains("needs a peer certificate"), ConfigError);
+  CHECK_THROWS_WITH_AS(MakePeerContext(pki.Server(), PeerEnd::kDial),
+                       doctest::Contains("needs a peer certificate"), ConfigError);
+}
+
+TEST_CASE("peer link: a dialling node refuses an acceptor from another CA") {
+  Pki pki;
+  Pki rogue;
+  ssl::context accept_ctx = MakePeerContext(rogue.Peer("node-1"), PeerEnd::kAccept);
+  ssl::context dial_ctx = MakePeerContext(pki.Peer("node-2"), PeerEnd::kDial);
+  Loopback loop(accept_ctx);
+  const ClientOutcome dialer = loop.ConnectTls(dial_ctx);
+  CHECK(dialer.handshake);
+  INFO(dialer.reason);
+  CHECK(Contains(dialer.reason, "certificate from an unknown CA"));
   CHECK(loop.NextServerOutcome().ec);
 }
 
