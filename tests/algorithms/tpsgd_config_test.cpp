@@ -45,8 +45,9 @@ TEST_CASE("tpsgd config: one projection seed for every client and round - from t
   for (int64_t round = 1; round <= 2; ++round) {
     for (const train::FitInstructions& fit : strategy->ConfigureFit(round, clients)) {
       CHECK(fit.local.objective == "tpsgd");
-      // What travels: three numbers; no projection.
-      CHECK(fit.local.params.size() == 3);
+      // What travels: two numbers (target_scale only when set); no projection.
+      CHECK(fit.local.params.size() == 2);
+      CHECK(fit.local.params.count("projection_seed") == 1);
       const auto objective = MakeLocalObjective(fit.local);
       CHECK(Options(objective).layer_loss == train::LayerLoss::kL1);
       CHECK(Options(objective).target_scale == 1.0);
