@@ -3,6 +3,7 @@
 #include "algorithms/delayed_nesterov.h"
 #include "algorithms/fedasync.h"
 #include "algorithms/fedbuff.h"
+#include "algorithms/local_config.h"
 #include "common/error.h"
 
 namespace edgefl::algorithms {
@@ -52,6 +53,7 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
     o.task = ReadTask(reader, config, /*keep_optimizer=*/false);
     o.mixing = reader.GetDoubleIn("mixing", 0.6, 0.0, 1.0);
     o.weight = ReadWeight(reader, "constant");
+    ReadLocalAlgorithm(reader, "ce", config.seed, &o.task.local);
     reader.CheckAllUsed();
     out = std::make_unique<FedAsync>(std::move(o));
   } else if (config.name == "fedbuff") {
@@ -61,6 +63,7 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
     o.server_lr = reader.GetDoubleIn("server_lr", 1.0, 0.0, 1e3);
     o.weight = ReadWeight(reader, "polynomial");
     o.sample_weighting = reader.GetBool("sample_weighting", false);
+    ReadLocalAlgorithm(reader, "ce", config.seed, &o.task.local);
     reader.CheckAllUsed();
     out = std::make_unique<FedBuff>(std::move(o));
   } else if (config.name == "async_dn") {
@@ -71,6 +74,7 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
     o.outer_momentum = reader.GetDouble("outer_momentum", 0.9);
     o.buffer_size = reader.GetIntIn("buffer_size", static_cast<int64_t>(num_clients), 1, 1000000);
     o.activation = reader.GetDouble("momentum_activation", 0.0);
+    ReadLocalAlgorithm(reader, "ce", config.seed, &o.task.local);
     reader.CheckAllUsed();
     out = std::make_unique<DelayedNesterov>(std::move(o));
   } else {

@@ -14,6 +14,7 @@
 #include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/noisy_softmax_objective.h"
 #include "algorithms/pacing.h"
+#include "algorithms/tpsgd_objective.h"
 #include "algorithms/wafl_objective.h"
 #include "common/error.h"
 
@@ -22,7 +23,8 @@ namespace {
 
 using Keys = std::vector<std::string>;
 
-const Keys kObjectives = {"ce", "fedbr", "wafl", "deltasgd", "entropy_sgd", "noisy_softmax"};
+const Keys kObjectives = {"ce",          "fedbr",         "wafl", "deltasgd",
+                          "entropy_sgd", "noisy_softmax", "tpsgd"};
 const Keys kOrders = {"shuffle", "sequential", "curriculum", "anti_curriculum", "random"};
 
 const Keys& ObjectiveKeys(const std::string& name) {
@@ -35,11 +37,13 @@ const Keys& ObjectiveKeys(const std::string& name) {
   static const Keys kEntropySgd = {"langevin_steps", "langevin_lr", "langevin_noise",
                                    "beta1",          "gamma0",      "gamma1"};
   static const Keys kNoisySoftmax = {"noise_alpha"};
+  static const Keys kTpsgd = {"layer_loss", "target_scale", "projection_seed"};
   if (name == "fedbr") return kFedBr;
   if (name == "wafl") return kWafl;
   if (name == "deltasgd") return kDeltaSgd;
   if (name == "entropy_sgd") return kEntropySgd;
   if (name == "noisy_softmax") return kNoisySoftmax;
+  if (name == "tpsgd") return kTpsgd;
   return kNone;
 }
 
@@ -187,6 +191,22 @@ std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgo
     o.gamma0 = p.Get("gamma0", o.gamma0);
     o.gamma1 = p.Get("gamma1", o.gamma1);
     return std::make_unique<EntropySgdObjective>(o);
+  }
+  if (name == "tpsgd") {
+    if (Paced(local.data_order)) {
+      throw ConfigError("tpsgd: data order '" + local.data_order +
+                        "' scores samples with a backprop model; use shuffle or sequential");
+    }
+    train::TpsgdOptions o;
+    o.layer_loss =
+        p.GetInt("layer_loss", 2, 1, 2) == 1 ? train::LayerLoss::kL1 : train::LayerLoss::kL2;
+    o.target_scale = p.Get("target_scale", o.target_scale);
+    if (!(o.target_scale > 0.0) || o.target_scale > 1e3) {
+      throw ConfigError("tpsgd: target_scale must be in (0, 1000], got " +
+                        std::to_string(o.target_scale));
+    }
+    o.projection_seed = static_cast<uint64_t>(p.GetInt("projection_seed", 0, 0, kMaxSeed));
+    return std::make_unique<TpsgdObjective>(o);
   }
   // noisy_softmax
   NoisySoftmaxOptions o;

@@ -4,7 +4,7 @@
 //
 // Objectives (parameter keys and defaults in docs/algorithms.md,
 // "Client-side objectives"): "ce", "fedbr", "wafl", "deltasgd",
-// "entropy_sgd", "noisy_softmax". Data orders: "shuffle", "sequential",
+// "entropy_sgd", "noisy_softmax", "tpsgd". Data orders: "shuffle", "sequential",
 // "curriculum", "anti_curriculum", "random" (the last three paced, with the
 // keys pacing, pacing_a, pacing_b, pacing_c, pacing_min).
 // The objective and the order share LocalAlgorithm::params: a key is an

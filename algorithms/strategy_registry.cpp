@@ -4,6 +4,7 @@
 
 #include "algorithms/curriculum_selector.h"
 #include "algorithms/fedavg.h"
+#include "algorithms/local_config.h"
 #include "algorithms/oort_selector.h"
 #include "algorithms/pacing.h"
 #include "algorithms/savic.h"
@@ -35,21 +36,11 @@ constexpr Preset kPresets[] = {
     {"savic", ServerOptimizerKind::kNone, 1.0, "ce"},
 };
 
-const char* const kObjectives = "ce, fedbr, wafl, deltasgd, entropy_sgd, noisy_softmax";
-const char* const kDataOrders = "shuffle, sequential, curriculum, anti_curriculum, random";
-
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names)
     out += (out.empty() ? "" : ", ") + n;
   return out;
-}
-
-bool IsObjective(const std::string& name) {
-  for (const char* n : {"ce", "fedbr", "wafl", "deltasgd", "entropy_sgd", "noisy_softmax"}) {
-    if (name == n) return true;
-  }
-  return false;
 }
 
 void ReadServer(train::ParamReader& reader, const Preset& preset, ServerOptimizerConfig* server) {
@@ -145,60 +136,6 @@ void ReadClientOptimizer(train::ParamReader& reader, train::TrainRecipe* recipe)
     throw ConfigError(reader.context() + ": nesterov = true needs optimizer = \"sgd\" and " +
                       "momentum > 0 (got optimizer \"" + recipe->optimizer.name + "\", momentum " +
                       std::to_string(recipe->optimizer.momentum) + ")");
-  }
-}
-
-void ReadLocal(train::ParamReader& reader, const Preset& preset, train::LocalAlgorithm* local) {
-  const bool fixed = std::string(preset.objective) != "ce";
-  local->objective = fixed ? preset.objective : reader.GetString("local_objective", "ce");
-  if (!IsObjective(local->objective)) {
-    throw ConfigError(reader.context() + ": local_objective: unknown objective \"" +
-                      local->objective + "\" (accepted: " + kObjectives + ")");
-  }
-  local->data_order = reader.GetString("data_order", "shuffle");
-  if (local->data_order != "shuffle" && local->data_order != "sequential" &&
-      local->data_order != "curriculum" && local->data_order != "anti_curriculum" &&
-      local->data_order != "random") {
-    throw ConfigError(reader.context() + ": data_order: unknown order \"" + local->data_order +
-                      "\" (accepted: " + kDataOrders + ")");
-  }
-  if (local->data_order == "curriculum" || local->data_order == "anti_curriculum" ||
-      local->data_order == "random") {
-    // Only the keys given travel; the client's defaults (algorithms.md §5:
-    // linear, a = 0.2, b = 0.2, at least 32 samples) fill in the rest.
-    // Checked here too so that a bad value fails before the run starts.
-    Pacing pacing;
-    if (reader.Has("pacing")) {
-      pacing.kind =
-          ParsePacing(reader.GetString("pacing", "linear"), reader.context() + ": pacing");
-      local->params["pacing"] = static_cast<double>(static_cast<int>(pacing.kind));
-    }
-    for (const char* key : {"pacing_a", "pacing_b", "pacing_c"}) {
-      if (reader.Has(key)) local->params[key] = reader.GetDouble(key, 0.0);
-    }
-    pacing.a = reader.GetDoubleIn("pacing_a", pacing.a, 0.0, 1e6);
-    pacing.b = reader.GetDouble("pacing_b", pacing.b);
-    pacing.c = reader.GetDoubleIn("pacing_c", pacing.c, 0.0, 1e6);
-    pacing.Validate(reader.context() + ": pacing_");
-    if (reader.Has("pacing_min")) {
-      const int64_t min_samples = reader.GetInt("pacing_min", 32);
-      if (min_samples < 1) {
-        throw ConfigError(reader.context() + ": pacing_min must be >= 1, got " +
-                          std::to_string(min_samples));
-      }
-      local->params["pacing_min"] = static_cast<double>(min_samples);
-    }
-  }
-  if (local->objective == "ce") return;
-  // The objective's own hyper-parameters pass through as numbers.
-  for (const std::string& key : reader.Unread()) {
-    const train::ParamValue& value = reader.params().at(key);
-    if (const bool* b = std::get_if<bool>(&value)) {
-      reader.GetBool(key, false);
-      local->params[key] = *b ? 1.0 : 0.0;
-    } else {
-      local->params[key] = reader.GetDouble(key, 0.0);
-    }
   }
 }
 
@@ -317,7 +254,7 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
   }
   ReadSchedule(reader, config.rounds, options.qsr.has_value(), &options.lr_schedule);
   ReadClientOptimizer(reader, &options.recipe);
-  ReadLocal(reader, *preset, &options.local);
+  ReadLocalAlgorithm(reader, preset->objective, config.seed, &options.local);
   std::optional<SavicOptions> savic;
   if (config.name == "savic") savic = ReadSavic(reader);
   reader.CheckAllUsed();

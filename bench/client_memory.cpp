@@ -6,6 +6,12 @@
 //   streaming  - reads only its rows (LoadFashionMnistSamples), as
 //                edgefl-client does;
 //   baseline   - loads the whole training split, then takes its rows.
+// Then, streaming, the training itself (issue 17, tpSGD): backprop SGD vs
+// tpSGD (train/tpsgd_trainer.h) for mlp:784-200-200-10 and cnn:lenet, each
+// in its own child: peak RSS and the bytes of training state the trainer
+// holds (LocalTrainer::held_bytes: parameters, gradients, activations,
+// backward buffers, minibatch, data order; layer-internal scratch not
+// counted). Wall-clock speed is printed as samples/s, informative only.
 //
 //   build/bench/client_memory [--clients N] [--client K] [--scheme iid|dirichlet]
 #include <cstdio>
@@ -16,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "algorithms/tpsgd_objective.h"
 #include "datasets/fashion_mnist.h"
 #include "datasets/partition.h"
 #include "datasets/partition_file.h"
@@ -26,8 +33,18 @@ namespace {
 
 using edgefl::datasets::Split;
 
-// Trains one epoch on the client's share; returns its size.
-size_t RunClient(const std::filesystem::path& partition_file, size_t client, bool streaming) {
+// How a child trains: the model and backprop or tpSGD.
+struct Training {
+  std::string spec = "mlp:784-200-200-10";
+  bool tpsgd = false;
+  float lr = 0.05f;
+  float momentum = 0.9f;
+};
+
+// Trains one epoch on the client's share; returns its size. Prints the
+// trainer's held bytes and samples/s on stdout.
+size_t RunClient(const std::filesystem::path& partition_file, size_t client, bool streaming,
+                 const Training& training) {
   const edgefl::datasets::ClientShare share =
       edgefl::datasets::ReadClientShare(partition_file, client);
   edgefl::datasets::Dataset data;
@@ -37,41 +54,71 @@ size_t RunClient(const std::filesystem::path& partition_file, size_t client, boo
     const edgefl::datasets::Dataset all = edgefl::datasets::LoadFashionMnist(Split::kTrain);
     data = edgefl::datasets::Subset(all, share.indices);
   }
-  const std::string spec = "mlp:784-200-200-10";
-  edgefl::nn::Model init(spec);
-  init.Initialize(1);
-  edgefl::train::LocalTrainer trainer(spec, data);
+  Eigen::VectorXf init;
+  {
+    edgefl::nn::Model model(training.spec);  // gone before training
+    model.Initialize(1);
+    init = model.parameters();
+  }
+  edgefl::train::LocalTrainer trainer(training.spec, data);
   edgefl::train::TrainRecipe recipe;
   recipe.epochs = 1;
   recipe.batch_size = 32;
-  recipe.optimizer.learning_rate = 0.05f;
-  recipe.optimizer.momentum = 0.9f;
-  const auto result = trainer.Train(
-      std::span<const float>(init.parameters().data(), init.parameters().size()), recipe);
-  std::fprintf(stderr, "  (%s: %zu samples, loss %.3f -> %.3f)\n",
-               streaming ? "streaming" : "baseline", data.size(), result.loss_before,
-               result.loss_after);
+  recipe.optimizer.learning_rate = training.lr;
+  recipe.optimizer.momentum = training.momentum;
+  recipe.measure_loss = false;  // training alone: no extra evaluation passes
+  edgefl::algorithms::TpsgdObjective tpsgd(edgefl::train::TpsgdOptions{});
+  const auto result = trainer.Train(std::span<const float>(init.data(), init.size()), recipe,
+                                    training.tpsgd ? &tpsgd : nullptr);
+  std::printf("%zu %.0f\n", trainer.held_bytes(),
+              static_cast<double>(result.samples_processed) / result.compute_seconds);
+  std::fflush(stdout);
+  std::fprintf(stderr, "  (%s %s%s: %zu samples, train loss %.3f)\n",
+               streaming ? "streaming" : "baseline", training.spec.c_str(),
+               training.tpsgd ? " tpsgd" : "", data.size(), result.train_loss);
   return data.size();
 }
 
-// Runs RunClient in a child; returns its peak RSS in MB (or -1).
-double ChildPeakRssMb(const std::filesystem::path& file, size_t client, bool streaming) {
+struct ChildFigures {
+  double peak_rss_mb = -1;
+  double held_bytes = -1;
+  double samples_per_second = -1;
+};
+
+// Runs RunClient in a child; returns its peak RSS in MB (or -1) and what it printed.
+ChildFigures RunChild(const std::filesystem::path& file, size_t client, bool streaming,
+                      const Training& training) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  std::fflush(stdout);
   const pid_t pid = fork();
   if (pid == 0) {
     try {
-      RunClient(file, client, streaming);
+      close(fds[0]);
+      dup2(fds[1], STDOUT_FILENO);
+      RunClient(file, client, streaming, training);
       _exit(0);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "client_memory: %s\n", e.what());
       _exit(1);
     }
   }
+  close(fds[1]);
+  ChildFigures figures;
+  char text[128] = {};
+  size_t got = 0;
+  ssize_t n = 0;
+  while (got + 1 < sizeof(text) && (n = read(fds[0], text + got, sizeof(text) - 1 - got)) > 0)
+    got += static_cast<size_t>(n);
+  close(fds[0]);
   int status = 0;
   rusage usage{};
   if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return -1;
+    return figures;
   }
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+  std::sscanf(text, "%lf %lf", &figures.held_bytes, &figures.samples_per_second);
+  figures.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+  return figures;
 }
 
 }  // namespace
@@ -109,14 +156,33 @@ int main(int argc, char** argv) {
         "client_memory: Fashion-MNIST %s partition, %zu clients, client %zu "
         "(%zu samples), mlp:784-200-200-10, 1 epoch, batch 32\n",
         scheme.c_str(), clients, client, partition.clients.at(client).size());
-    const double streaming = ChildPeakRssMb(file, client, true);
-    const double baseline = ChildPeakRssMb(file, client, false);
-    std::filesystem::remove(file);
+    const double streaming = RunChild(file, client, true, Training{}).peak_rss_mb;
+    const double baseline = RunChild(file, client, false, Training{}).peak_rss_mb;
     std::printf("%-44s %10s\n", "process", "peak RSS");
     std::printf("%-44s %7.1f MB\n", "streaming (reads only its rows) [edgefl]", streaming);
     std::printf("%-44s %7.1f MB\n", "baseline (loads the whole split)", baseline);
     std::printf("target: < 30 MB -> %s\n", streaming > 0 && streaming < 30 ? "met" : "NOT met");
-    return streaming > 0 && baseline > 0 ? 0 : 1;
+
+    // Backprop SGD (momentum 0, as tpSGD) vs tpSGD, streaming clients.
+    std::printf("\n%-36s %10s %16s %12s\n", "training (streaming client)", "peak RSS",
+                "training state", "samples/s");
+    bool ok = streaming > 0 && baseline > 0;
+    for (const std::string model : {"mlp:784-200-200-10", "cnn:lenet"}) {
+      double state[2] = {0, 0};
+      for (const bool tpsgd : {false, true}) {
+        const Training training{model, tpsgd, 0.02f, 0.0f};
+        const ChildFigures f = RunChild(file, client, true, training);
+        ok = ok && f.peak_rss_mb > 0;
+        state[tpsgd ? 1 : 0] = f.held_bytes;
+        std::printf("%-36s %7.1f MB %13.0f KB %12.0f\n",
+                    (model + (tpsgd ? " tpsgd" : " backprop")).c_str(), f.peak_rss_mb,
+                    f.held_bytes / 1024.0, f.samples_per_second);
+      }
+      std::printf("%-36s %27.2fx\n", (model + " state backprop/tpsgd").c_str(),
+                  state[0] / state[1]);
+    }
+    std::filesystem::remove(file);
+    return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "client_memory: %s\n", e.what());
     return 1;

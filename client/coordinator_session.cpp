@@ -207,7 +207,9 @@ class Session {
   // if the task could not be done (the coordinator was told why).
   bool Train(const wire::TrainTask& task) {
     log_('I', "round " + std::to_string(task.round) + ": training " + task.model_spec + " (" +
-                  std::to_string(data_.size()) + " samples)");
+                  std::to_string(data_.size()) + " samples" +
+                  (task.local.objective == "ce" ? std::string() : ", " + task.local.objective) +
+                  ")");
     std::future<train::LocalTrainResult> running;
     // Ends a slowed device's artificial wait early: set on a Bye, broken
     // (which also ends it) when this function leaves before the task did.

@@ -68,6 +68,8 @@ class Layer {
   // Given in and out of the last Forward and dout = dL/dout, ADDS dL/dparams
   // to grads[0, num_parameters()) and, if din is not null, writes dL/din
   // into *din (input_size() x B). dout may be overwritten (used as scratch).
+  // With din null a layer must not read params, so grads may BE params: with
+  // dout scaled by -lr that is an SGD step in place (train/tpsgd_trainer.h).
   virtual void Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                         MatrixRef dout, float* grads, MatrixRef* din) = 0;
 

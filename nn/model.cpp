@@ -44,14 +44,15 @@ Model::~Model() = default;
 Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 
-void Model::Build() {
-  switch (spec_.kind) {
+std::vector<std::unique_ptr<Layer>> BuildLayers(const ModelSpec& spec) {
+  std::vector<std::unique_ptr<Layer>> layers;
+  switch (spec.kind) {
     case ModelKind::kMlp:
     case ModelKind::kLogReg: {
-      const size_t n = spec_.widths.size();
+      const size_t n = spec.widths.size();
       for (size_t i = 0; i + 1 < n; ++i) {
-        layers_.push_back(
-            std::make_unique<Dense>(spec_.widths[i], spec_.widths[i + 1], /*relu=*/i + 2 < n));
+        layers.push_back(
+            std::make_unique<Dense>(spec.widths[i], spec.widths[i + 1], /*relu=*/i + 2 < n));
       }
       break;
     }
@@ -67,14 +68,19 @@ void Model::Build() {
           Conv2dOptions{
               .filters = 16, .kernel = 5, .stride = 1, .padding = 0, .relu = true, .pool = 2});
       const Index flat = conv2->output_size();
-      layers_.push_back(std::move(conv1));
-      layers_.push_back(std::move(conv2));
-      layers_.push_back(std::make_unique<Dense>(flat, 120, true));
-      layers_.push_back(std::make_unique<Dense>(120, 84, true));
-      layers_.push_back(std::make_unique<Dense>(84, 10, false));
+      layers.push_back(std::move(conv1));
+      layers.push_back(std::move(conv2));
+      layers.push_back(std::make_unique<Dense>(flat, 120, true));
+      layers.push_back(std::make_unique<Dense>(120, 84, true));
+      layers.push_back(std::make_unique<Dense>(84, 10, false));
       break;
     }
   }
+  return layers;
+}
+
+void Model::Build() {
+  layers_ = BuildLayers(spec_);
   Index total = 0;
   for (const auto& layer : layers_) {
     offsets_.push_back(total);
@@ -224,6 +230,16 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
     }
     cur = 1 - cur;
   }
+}
+
+size_t Model::held_bytes() const {
+  Index floats = parameters_.size() + gradients_.size() + dlogits_.size() +
+                 saved_parameters_.size() + saved_gradients_.size() + plus_gradients_.size();
+  for (const auto& a : activations_)
+    floats += a.size();
+  for (const auto& b : backward_buffers_)
+    floats += b.size();
+  return static_cast<size_t>(floats) * sizeof(float);
 }
 
 float Model::LossAndGradient(const ConstMatrixRef& x, std::span<const int32_t> labels) {

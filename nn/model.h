@@ -45,6 +45,12 @@ struct BackwardOptions {
 // not finite.
 void ThrowIfNotFinite(std::span<const float> values, std::string_view what);
 
+// The layers of `spec` in order (without a "+proj" head), as Model builds
+// them: for a trainer that runs the layers itself and keeps only the buffers
+// it needs (train/tpsgd_trainer.h). Layer i's parameters are the slice at the
+// sum of the num_parameters() of the layers before it.
+std::vector<std::unique_ptr<Layer>> BuildLayers(const ModelSpec& spec);
+
 class Model {
  public:
   // Throws ConfigError for a malformed spec. Parameters start at zero: call
@@ -90,6 +96,12 @@ class Model {
   void SetParameters(std::span<const float> values);
   void SetParameters(const Eigen::VectorXf& values);
   void ZeroGradients() { gradients_.setZero(); }
+
+  // Bytes of the buffers the model holds (capacity, not use): parameters,
+  // gradients, the activations and backward buffers of the largest batch
+  // seen, and the loss and Hessian-vector scratch. Layer-internal scratch
+  // (im2col columns, arg-maxes) is not counted.
+  size_t held_bytes() const;
 
   // Logits (num_classes() x B) for the batch x (input_dim() x B). The view
   // stays valid until the next Forward. Throws ConfigError if x.rows() !=

@@ -9,7 +9,10 @@
 //   - perturbed inputs (WAFL's inner maximisation): override LossAndGradient,
 //     use Model::Backward's dinput to move the batch, then take the loss there;
 //   - a step-size rule (Delta-SGD): override BeforeStep and set the
-//     optimizer's learning rate from the current and previous iterates.
+//     optimizer's learning rate from the current and previous iterates;
+//   - no backpropagation at all (tpSGD): override layerwise_training; the
+//     LocalTrainer then hands the round to a TpsgdTrainer (tpsgd_trainer.h)
+//     and calls none of the other hooks.
 // An objective keeps per-round state; BeginRound resets it. Not thread-safe:
 // one objective per trainer.
 #pragma once
@@ -20,6 +23,7 @@
 #include "nn/model.h"
 #include "nn/optimizer.h"
 #include "train/batch.h"
+#include "train/tpsgd_options.h"
 
 namespace edgefl::train {
 
@@ -45,6 +49,10 @@ class LocalObjective {
   // step; may change optimizer.learning_rate(). Default: nothing.
   virtual void BeforeStep(nn::Model& /*model*/, const Batch& /*batch*/,
                           nn::Optimizer& /*optimizer*/) {}
+
+  // Non-null: train forward-only, layer by layer, with these options
+  // (tpsgd_trainer.h) instead of by backpropagation. Default: null.
+  virtual const TpsgdOptions* layerwise_training() const { return nullptr; }
 };
 
 // Plain mean softmax cross-entropy: the default objective.

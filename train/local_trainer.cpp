@@ -10,7 +10,9 @@
 #include "nn/batch.h"
 #include "nn/gradient_clipping.h"
 #include "nn/metrics.h"
+#include "nn/model_spec.h"
 #include "nn/softmax_cross_entropy.h"
+#include "train/tpsgd_trainer.h"
 
 namespace edgefl::train {
 namespace {
@@ -30,30 +32,58 @@ bool SameOptimizer(const OptimizerConfig& a, const OptimizerConfig& b) {
 }  // namespace
 
 LocalTrainer::LocalTrainer(std::string_view model_spec, const datasets::Dataset& data)
-    : data_(data), model_(model_spec) {
+    : data_(data), spec_(model_spec) {
+  // The spec's first and last widths are the input and the classes (lenet's
+  // are {784, 10}), so the data is checked without building the model.
+  const nn::ModelSpec spec = nn::ParseModelSpec(model_spec);
+  const int input_dim = spec.widths.front();
+  const int classes = spec.widths.back();
   if (data.size() == 0) throw DataError("local data " + data.name + " is empty");
-  if (static_cast<Eigen::Index>(data.dim()) != model_.input_dim()) {
-    throw ConfigError("model " + std::string(model_spec) + " expects " +
-                      std::to_string(model_.input_dim()) + " features, but " + data.name + " has " +
-                      std::to_string(data.dim()));
+  if (data.dim() != static_cast<size_t>(input_dim)) {
+    throw ConfigError("model " + spec_ + " expects " + std::to_string(input_dim) +
+                      " features, but " + data.name + " has " + std::to_string(data.dim()));
   }
   for (size_t i = 0; i < data.labels.size(); ++i) {
-    if (data.labels[i] < 0 || data.labels[i] >= model_.num_classes()) {
+    if (data.labels[i] < 0 || data.labels[i] >= classes) {
       throw DataError(data.name + ": label " + std::to_string(data.labels[i]) + " of sample " +
-                      std::to_string(i) + " is outside the model's " +
-                      std::to_string(model_.num_classes()) + " classes");
+                      std::to_string(i) + " is outside the model's " + std::to_string(classes) +
+                      " classes");
     }
   }
+}
+
+LocalTrainer::~LocalTrainer() = default;
+
+nn::Model& LocalTrainer::model() {
+  if (model_ == nullptr) model_ = std::make_unique<nn::Model>(spec_);
+  return *model_;
+}
+
+size_t LocalTrainer::held_bytes() const {
+  size_t bytes = model_ != nullptr ? model_->held_bytes() : 0;
+  bytes += static_cast<size_t>(batch_x_.size() + probe_.size()) * sizeof(float) +
+           batch_labels_.capacity() * sizeof(int32_t) + order_.capacity() * sizeof(uint32_t);
+  if (layerwise_ != nullptr) bytes += layerwise_->held_bytes();
+  return bytes;
 }
 
 LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainRecipe& recipe,
                                      LocalObjective* objective, DataOrder* order,
                                      const Preconditioning* preconditioning) {
+  if (objective != nullptr && objective->layerwise_training() != nullptr) {
+    if (preconditioning != nullptr && (preconditioning->has_diagonal() ||
+                                       preconditioning->statistic != ScalingStatistic::kNone)) {
+      throw ConfigError("tpsgd: a shared preconditioning (savic) needs backpropagation");
+    }
+    if (layerwise_ == nullptr) layerwise_ = std::make_unique<TpsgdTrainer>(spec_, data_);
+    return layerwise_->Train(global, recipe, *objective->layerwise_training(), order);
+  }
   ValidateRecipe(recipe);
-  model_.SetParameters(global);  // checks size and finiteness
+  nn::Model& net = model();
+  net.SetParameters(global);  // checks size and finiteness
   const Preconditioning none;
   if (preconditioning == nullptr) preconditioning = &none;
-  ValidatePreconditioning(*preconditioning, model_.num_parameters());
+  ValidatePreconditioning(*preconditioning, net.num_parameters());
   if (preconditioning->has_diagonal() && recipe.optimizer.name != "sgd") {
     throw ConfigError("preconditioning: a shared diagonal needs optimizer sgd, got " +
                       recipe.optimizer.name);
@@ -84,7 +114,7 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
   const double nan = std::numeric_limits<double>::quiet_NaN();
   result.loss_before = nan;
   if (recipe.measure_loss) {
-    const EvalResult before = Evaluate(model_, data_);
+    const EvalResult before = Evaluate(net, data_);
     result.loss_before = before.loss;
     result.loss_sq_before = before.mean_squared_loss;
   }
@@ -92,16 +122,16 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
   Rng order_rng = Rng::Derive(recipe.seed, {kOrderStream});
   Rng objective_rng = Rng::Derive(recipe.seed, {kObjectiveStream});
   objective->SetStepOffset(recipe.step_offset);
-  objective->BeginRound(model_, objective_rng);
-  order->BeginRound(model_, data_);
+  objective->BeginRound(net, objective_rng);
+  order->BeginRound(net, data_);
 
   // OASIS needs Hessian-vector products on the current batch.
   auto* adaptive = dynamic_cast<nn::AdaptiveOptimizer*>(optimizer_.get());
   const Batch* current_batch = nullptr;
   if (adaptive != nullptr && adaptive->options().scaling == nn::Scaling::kOasis) {
     adaptive->set_hessian_vector_product(
-        [this, &current_batch](const Eigen::VectorXf& z, Eigen::VectorXf* hz) {
-          model_.HessianVectorProduct(current_batch->x, current_batch->labels, z, hz);
+        [&net, &current_batch](const Eigen::VectorXf& z, Eigen::VectorXf* hz) {
+          net.HessianVectorProduct(current_batch->x, current_batch->labels, z, hz);
         });
   }
 
@@ -128,22 +158,22 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
       optimizer_->set_learning_rate(
           static_cast<float>(recipe.lr_schedule->ValueAt(recipe.step_offset + step)));
     }
-    const float loss = objective->LossAndGradient(model_, batch, objective_rng);
+    const float loss = objective->LossAndGradient(net, batch, objective_rng);
     if (!std::isfinite(loss)) {
       throw Error("local training diverged at step " + std::to_string(step) + ": loss is " +
                   std::to_string(loss) + " (learning rate " +
                   std::to_string(optimizer_->learning_rate()) + " may be too large)");
     }
     if (recipe.clip_coordinate_fraction > 0.0f) {
-      nn::ClipCoordinates(model_.gradients(), recipe.clip_coordinate_fraction);
+      nn::ClipCoordinates(net.gradients(), recipe.clip_coordinate_fraction);
     }
-    if (recipe.clip_norm > 0.0f) nn::ClipByGlobalNorm(model_.gradients(), recipe.clip_norm);
+    if (recipe.clip_norm > 0.0f) nn::ClipByGlobalNorm(net.gradients(), recipe.clip_norm);
     if (step == 0) MeasureScalingStatistic(*preconditioning, batch, recipe.seed, &result);
-    objective->BeforeStep(model_, batch, *optimizer_);
+    objective->BeforeStep(net, batch, *optimizer_);
     if (preconditioning->has_diagonal()) {
-      ApplyInverseDiagonal(*preconditioning->diagonal, model_.gradients());
+      ApplyInverseDiagonal(*preconditioning->diagonal, net.gradients());
     }
-    optimizer_->Step(model_.parameters(), model_.gradients());
+    optimizer_->Step(net.parameters(), net.gradients());
     current_batch = nullptr;
     loss_sum += loss;
     result.samples_processed += static_cast<int64_t>(take);
@@ -152,32 +182,33 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (adaptive != nullptr) adaptive->set_hessian_vector_product(nullptr);
 
-  if (!model_.parameters().allFinite()) {
+  if (!net.parameters().allFinite()) {
     throw Error("local training produced non-finite parameters after " +
                 std::to_string(total_steps) + " steps (learning rate " +
                 std::to_string(optimizer_->learning_rate()) + " may be too large)");
   }
   result.steps = total_steps;
   result.train_loss = total_steps > 0 ? loss_sum / static_cast<double>(total_steps) : nan;
-  result.loss_after = recipe.measure_loss ? Evaluate(model_, data_).loss : nan;
-  result.parameters = model_.parameters();
+  result.loss_after = recipe.measure_loss ? Evaluate(net, data_).loss : nan;
+  result.parameters = net.parameters();
   return result;
 }
 
 void LocalTrainer::MeasureScalingStatistic(const Preconditioning& preconditioning,
                                            const Batch& batch, uint64_t seed,
                                            LocalTrainResult* result) {
+  nn::Model& net = model();
   switch (preconditioning.statistic) {
     case ScalingStatistic::kNone:
       return;
     case ScalingStatistic::kGradient:
-      result->scaling_statistic = model_.gradients();
+      result->scaling_statistic = net.gradients();
       return;
     case ScalingStatistic::kHutchinson: {
       Rng rng = Rng::Derive(seed, {kScalingStream});
-      DrawRademacher(rng, model_.num_parameters(), &probe_);
+      DrawRademacher(rng, net.num_parameters(), &probe_);
       // Restores the parameters and gradients bit-exactly.
-      model_.HessianVectorProduct(batch.x, batch.labels, probe_, &result->scaling_statistic);
+      net.HessianVectorProduct(batch.x, batch.labels, probe_, &result->scaling_statistic);
       result->scaling_statistic.array() *= probe_.array();
       return;
     }
@@ -185,8 +216,8 @@ void LocalTrainer::MeasureScalingStatistic(const Preconditioning& preconditionin
 }
 
 EvalResult LocalTrainer::Evaluate(std::span<const float> parameters, int batch_size) {
-  model_.SetParameters(parameters);
-  return Evaluate(model_, data_, batch_size);
+  model().SetParameters(parameters);
+  return Evaluate(*model_, data_, batch_size);
 }
 
 EvalResult LocalTrainer::Evaluate(nn::Model& model, const datasets::Dataset& data, int batch_size) {

@@ -4,7 +4,11 @@
 // model for the recipe's epochs or steps and returns the new parameters with
 // what the coordinator records (samples, steps, loss before/after, compute
 // time). The algorithm's client part plugs in through LocalObjective, the
-// data order through DataOrder. Deterministic: the same data, parameters,
+// data order through DataOrder. An objective that asks for layer-wise
+// training (LocalObjective::layerwise_training, tpSGD) is run by a
+// TpsgdTrainer instead: then no nn::Model, and so no gradient or backward
+// buffer, is ever built (the model is built on the first backprop round or
+// evaluation). Deterministic: the same data, parameters,
 // recipe (seed included) and objective give bit-identical results.
 //
 // Thread-safety: not thread-safe; one trainer per client (simulated clients
@@ -14,6 +18,7 @@
 #include <limits>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +32,8 @@
 #include "train/train_recipe.h"
 
 namespace edgefl::train {
+
+class TpsgdTrainer;
 
 struct LocalTrainResult {
   Eigen::VectorXf parameters;     // the locally trained model
@@ -61,6 +68,7 @@ class LocalTrainer {
   // differs from the model's input, DataError if a label is outside the
   // model's classes or the dataset is empty.
   LocalTrainer(std::string_view model_spec, const datasets::Dataset& data);
+  ~LocalTrainer();
 
   // Trains from `global`. `objective` and `order` may be null (plain
   // cross-entropy, shuffled passes). With recipe.lr_schedule set, local step
@@ -83,8 +91,13 @@ class LocalTrainer {
   EvalResult Evaluate(std::span<const float> parameters, int batch_size = 256);
   static EvalResult Evaluate(nn::Model& model, const datasets::Dataset& data, int batch_size = 256);
 
-  const nn::Model& model() const { return model_; }
   const datasets::Dataset& data() const { return data_; }
+
+  // Bytes of the training buffers held now (capacity): the model's
+  // (nn::Model::held_bytes), the minibatch, the data order, the Hutchinson
+  // probe, and the TpsgdTrainer's when one was built. Layer-internal scratch
+  // and optimizer state are not counted.
+  size_t held_bytes() const;
 
  private:
   // Fills result->scaling_statistic as `preconditioning` asks, with the
@@ -92,8 +105,13 @@ class LocalTrainer {
   void MeasureScalingStatistic(const Preconditioning& preconditioning, const Batch& batch,
                                uint64_t seed, LocalTrainResult* result);
 
+  // The model, built on first use (a tpSGD client never builds one).
+  nn::Model& model();
+
   const datasets::Dataset& data_;
-  nn::Model model_;
+  std::string spec_;
+  std::unique_ptr<nn::Model> model_;
+  std::unique_ptr<TpsgdTrainer> layerwise_;   // built on the first tpSGD round
   std::unique_ptr<nn::Optimizer> optimizer_;  // kept for recipes that carry state
   OptimizerConfig optimizer_config_;          // what optimizer_ was built from
   Eigen::MatrixXf batch_x_;                   // input_dim x batch_size, reused
