@@ -220,8 +220,7 @@ DsgdOptions ReadDsgdOptions(const StrategyConfig& config) {
   options.tau_alpha = reader.GetDoubleIn("dsgd_tau_alpha", options.tau_alpha, 0.0, 1.0);
   options.tau_beta = reader.GetDoubleIn("dsgd_tau_beta", options.tau_beta, 0.0, 1.0);
   ReadClientOptimizer(reader, &options.recipe);
-  const Preset plain{"dsgd", ServerOptimizerKind::kNone, 1.0, "ce"};
-  ReadLocal(reader, plain, &options.local);
+  ReadLocalAlgorithm(reader, "ce", config.seed, &options.local);
   reader.CheckAllUsed();
   return options;
 }
