@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 
 #include "algorithms/local_registry.h"
+#include "algorithms/local_solver.h"
 #include "common/error.h"
 #include "train/local_trainer.h"
 #include "wire/frame.h"
@@ -192,8 +193,20 @@ class Session {
     if (trainer_ == nullptr || trainer_spec_ != spec) {
       trainer_ = std::make_unique<train::LocalTrainer>(spec, data_);
       trainer_spec_ = spec;
+      solver_.reset();  // a solver's state belongs to the old model
     }
     return *trainer_;
+  }
+
+  // The local solver the task names (algorithms/local_solver.h), kept
+  // between rounds of the same model spec; null for a gradient objective.
+  algorithms::LocalSolver* SolverFor(const wire::TrainTask& task) {
+    if (!algorithms::IsLocalSolver(task.local)) return nullptr;
+    TrainerFor(task.model_spec);
+    if (solver_ == nullptr) {
+      solver_ = algorithms::MakeLocalSolver(task.local, task.model_spec, data_);
+    }
+    return solver_.get();
   }
 
   // Runs the task on a worker thread, heartbeating meanwhile. Returns false
@@ -209,12 +222,20 @@ class Session {
     std::shared_future<void> stop = stop_waiting.get_future().share();
     try {
       train::LocalTrainer& trainer = TrainerFor(task.model_spec);
+      if (algorithms::LocalSolver* solver = SolverFor(task)) {
+        running = std::async(std::launch::async, [solver, &task]() {
+          return solver->Solve(std::span<const float>(task.parameters.data(),
+                                                      static_cast<size_t>(task.parameters.size())),
+                               task.local);
+        });
+      }
       algorithms::ObjectiveContext context;
       context.local_data = &data_;
       context.recipe = &task.recipe;  // fedbr: P's lr is the client's
-      auto objective = algorithms::MakeLocalObjective(task.local, context);
-      auto order = algorithms::MakeDataOrder(task.local, &task.recipe);
-      running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
+      auto objective = running.valid() ? nullptr
+                                       : algorithms::MakeLocalObjective(task.local, context);
+      auto order = running.valid() ? nullptr : algorithms::MakeDataOrder(task.local, &task.recipe);
+      if (!running.valid()) running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
                                                 order = std::move(order),
                                                 slowdown = options_.slowdown, stop]() mutable {
         train::LocalTrainResult trained =
@@ -301,6 +322,7 @@ class Session {
   uint64_t heartbeat_sequence_ = 0;
   std::unique_ptr<train::LocalTrainer> trainer_;  // for the model spec of the last task
   std::string trainer_spec_;
+  std::unique_ptr<algorithms::LocalSolver> solver_;  // of trainer_spec_, if a task named one
 };
 
 }  // namespace
