@@ -16,9 +16,10 @@ using Eigen::MatrixXd;
 nn::ConvexReluLayout ConvexReluLayoutOf(const std::string& model_spec, bool need_duals) {
   const nn::ModelSpec spec = nn::ParseModelSpec(model_spec);
   if (spec.kind != nn::ModelKind::kConvexRelu && spec.kind != nn::ModelKind::kGatedRelu) {
-    throw ConfigError("convex_relu: the model must be convex_relu:D-P-C-K or gated_relu:D-P-C-K, "
-                      "got \"" +
-                      model_spec + "\"");
+    throw ConfigError(
+        "convex_relu: the model must be convex_relu:D-P-C-K or gated_relu:D-P-C-K, "
+        "got \"" +
+        model_spec + "\"");
   }
   nn::ConvexReluLayout layout;
   layout.features = spec.widths[0];
@@ -53,9 +54,9 @@ namespace {
 // Cohort indices ordered by client id: entry r is the index of slot r.
 std::vector<size_t> SlotOrder(size_t count, const auto& id_of) {
   std::vector<size_t> order(count);
-  for (size_t i = 0; i < count; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return id_of(a) < id_of(b); });
+  for (size_t i = 0; i < count; ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return id_of(a) < id_of(b); });
   return order;
 }
 
@@ -93,8 +94,8 @@ AggregateOutcome ConvexRelu::AggregateFit(int64_t /*round*/, const Eigen::Vector
     return outcome;  // consensus needs every client's U_k: keep the model
   }
   const std::span<const float> g(global.data(), static_cast<size_t>(global.size()));
-  const std::vector<size_t> order = SlotOrder(
-      results.size(), [&](size_t i) -> const std::string& { return results[i].client; });
+  const std::vector<size_t> order =
+      SlotOrder(results.size(), [&](size_t i) -> const std::string& { return results[i].client; });
   const MatrixXd z_prev = BlockOf(layout_, g, layout_.z_offset());
   std::vector<MatrixXd> u(static_cast<size_t>(k));
   std::vector<MatrixXd> lambda(static_cast<size_t>(k));
@@ -107,8 +108,8 @@ AggregateOutcome ConvexRelu::AggregateFit(int64_t /*round*/, const Eigen::Vector
     mean += u[slot] + lambda[slot];
   }
   mean /= static_cast<double>(k);
-  const MatrixXd z =
-      GroupShrink(mean, layout_.augmented(), options_.beta / (static_cast<double>(k) * options_.rho));
+  const MatrixXd z = GroupShrink(mean, layout_.augmented(),
+                                 options_.beta / (static_cast<double>(k) * options_.rho));
   Eigen::VectorXf next = global;
   StoreBlock(z, layout_.z_offset(), &next);
   double primal = 0.0;

@@ -17,11 +17,6 @@ void RequireFinite(const MatrixXd& m, const std::string& what) {
   if (!m.allFinite()) throw ConfigError("convex_relu: " + what + " contain NaN or Inf");
 }
 
-// Block j of Z (a x C): v_{i} for j < P, w_{j−P} otherwise.
-auto Block(const MatrixXd& z, Index j, Index a) {
-  return z.middleRows(j * a, a);
-}
-
 }  // namespace
 
 ConvexReluData MakeConvexReluData(const MatrixXd& features, const MatrixXd& targets,
@@ -86,56 +81,68 @@ void StoreBlock(const MatrixXd& block, Index offset, Eigen::VectorXf* parameters
       Eigen::Map<const VectorXd>(block.data(), block.size()).cast<float>();
 }
 
+// Z (2Pa x C) and a (a x 2PC) matrix whose column c·2P + j is block j of
+// class c share one memory layout, as do G Z (2Pn x C) and an n x 2PC
+// matrix: every product below is one GEMM.
+namespace {
+
+Eigen::Map<const MatrixXd> AsBlocks(const MatrixXd& m, Index rows) {
+  return Eigen::Map<const MatrixXd>(m.data(), rows, m.size() / rows);
+}
+
+}  // namespace
+
 MatrixXd ApplyF(const ConvexReluData& data, const MatrixXd& z) {
   const Index p = data.patterns();
-  const Index a = data.augmented();
-  MatrixXd out = MatrixXd::Zero(data.x.rows(), z.cols());
-  for (Index i = 0; i < p; ++i) {
-    const MatrixXd diff = Block(z, i, a) - Block(z, p + i, a);
-    out.array() += (data.x * diff).array().colwise() * data.masks.col(i).array();
+  const MatrixXd h = data.x * AsBlocks(z, data.augmented());  // n x 2PC
+  MatrixXd out(data.x.rows(), z.cols());
+  for (Index c = 0; c < z.cols(); ++c) {
+    const auto diff = h.middleCols(c * 2 * p, p) - h.middleCols(c * 2 * p + p, p);
+    out.col(c) = diff.cwiseProduct(data.masks).rowwise().sum();
   }
   return out;
 }
 
 MatrixXd ApplyFt(const ConvexReluData& data, const MatrixXd& r) {
   const Index p = data.patterns();
-  const Index a = data.augmented();
-  MatrixXd out(data.block_rows(), r.cols());
-  for (Index i = 0; i < p; ++i) {
-    const MatrixXd masked = r.array().colwise() * data.masks.col(i).array();
-    out.middleRows(i * a, a) = data.x.transpose() * masked;
-    out.middleRows((p + i) * a, a) = -out.middleRows(i * a, a);
+  const Index n = data.x.rows();
+  MatrixXd masked(n, 2 * p * r.cols());
+  for (Index c = 0; c < r.cols(); ++c) {
+    masked.middleCols(c * 2 * p, p) = data.masks.array().colwise() * r.col(c).array();
+    masked.middleCols(c * 2 * p + p, p) = -masked.middleCols(c * 2 * p, p);
   }
+  MatrixXd out(data.block_rows(), r.cols());
+  Eigen::Map<MatrixXd>(out.data(), data.augmented(), 2 * p * r.cols()).noalias() =
+      data.x.transpose() * masked;
   return out;
 }
 
 MatrixXd ApplyG(const ConvexReluData& data, const MatrixXd& z) {
   const Index p = data.patterns();
-  const Index a = data.augmented();
   const Index n = data.x.rows();
   MatrixXd out(2 * p * n, z.cols());
-  for (Index j = 0; j < 2 * p; ++j) {
-    const auto sign = (2.0 * data.masks.col(j % p).array() - 1.0);
-    out.middleRows(j * n, n) = (data.x * Block(z, j, a)).array().colwise() * sign;
+  Eigen::Map<MatrixXd> h(out.data(), n, 2 * p * z.cols());
+  h.noalias() = data.x * AsBlocks(z, data.augmented());
+  for (Index col = 0; col < h.cols(); ++col) {
+    h.col(col).array() *= 2.0 * data.masks.col(col % p).array() - 1.0;
   }
   return out;
 }
 
 MatrixXd ApplyGt(const ConvexReluData& data, const MatrixXd& s) {
   const Index p = data.patterns();
-  const Index a = data.augmented();
   const Index n = data.x.rows();
-  MatrixXd out(data.block_rows(), s.cols());
-  for (Index j = 0; j < 2 * p; ++j) {
-    const auto sign = (2.0 * data.masks.col(j % p).array() - 1.0);
-    const MatrixXd signed_rows = s.middleRows(j * n, n).array().colwise() * sign;
-    out.middleRows(j * a, a) = data.x.transpose() * signed_rows;
+  MatrixXd signed_rows = AsBlocks(s, n);
+  for (Index col = 0; col < signed_rows.cols(); ++col) {
+    signed_rows.col(col).array() *= 2.0 * data.masks.col(col % p).array() - 1.0;
   }
+  MatrixXd out(data.block_rows(), s.cols());
+  Eigen::Map<MatrixXd>(out.data(), data.augmented(), signed_rows.cols()).noalias() =
+      data.x.transpose() * signed_rows;
   return out;
 }
 
-MatrixXd ConvexSystemMatrix(const ConvexReluData& data, ConvexFormulation formulation,
-                            double rho) {
+MatrixXd ConvexSystemMatrix(const ConvexReluData& data, ConvexFormulation formulation, double rho) {
   const Index p = data.patterns();
   const Index a = data.augmented();
   const Index m = data.block_rows();
@@ -160,7 +167,8 @@ MatrixXd ConvexSystemMatrix(const ConvexReluData& data, ConvexFormulation formul
   if (formulation == ConvexFormulation::kCone) {
     // (2D_i − I)² = I: GᵀG is block diagonal with X̃ᵀX̃ in every block.
     const MatrixXd xtx = rho * data.x.transpose() * data.x;
-    for (Index j = 0; j < 2 * p; ++j) system.block(j * a, j * a, a, a) += xtx;
+    for (Index j = 0; j < 2 * p; ++j)
+      system.block(j * a, j * a, a, a) += xtx;
   }
   return system;
 }
@@ -168,7 +176,8 @@ MatrixXd ConvexSystemMatrix(const ConvexReluData& data, ConvexFormulation formul
 double GroupNorm(const MatrixXd& z, Index group, double beta) {
   double sum = 0.0;
   for (Index c = 0; c < z.cols(); ++c) {
-    for (Index j = 0; j < z.rows() / group; ++j) sum += z.col(c).segment(j * group, group).norm();
+    for (Index j = 0; j < z.rows() / group; ++j)
+      sum += z.col(c).segment(j * group, group).norm();
   }
   return beta * sum;
 }
@@ -199,8 +208,8 @@ Eigen::VectorXf RecoverReluNetwork(const MatrixXd& z, Index features, Index patt
   const Index a = features + 1;
   const Index hidden = 2 * patterns * classes;
   // mlp:D-H-C: W1 (H x D, column-major), b1 (H), W2 (C x H), b2 (C).
-  Eigen::VectorXf out = Eigen::VectorXf::Zero(hidden * features + hidden + classes * hidden +
-                                              classes);
+  Eigen::VectorXf out =
+      Eigen::VectorXf::Zero(hidden * features + hidden + classes * hidden + classes);
   Eigen::Map<Eigen::MatrixXf> w1(out.data(), hidden, features);
   Eigen::Map<Eigen::VectorXf> b1(out.data() + hidden * features, hidden);
   Eigen::Map<Eigen::MatrixXf> w2(out.data() + hidden * features + hidden, classes, hidden);

@@ -99,9 +99,9 @@ struct ConvexAdmmOptions {
 };
 
 struct ConvexAdmmResult {
-  Eigen::MatrixXd z;               // the solution V
-  std::vector<double> objective;   // ConvexObjective of V after each iteration
-  std::vector<double> residual;    // ‖U − V‖ (+ ‖GU − S‖) after each iteration
+  Eigen::MatrixXd z;              // the solution V
+  std::vector<double> objective;  // ConvexObjective of V after each iteration
+  std::vector<double> residual;   // ‖U − V‖ (+ ‖GU − S‖) after each iteration
 };
 
 // Throws ConfigError for β ≤ 0, ρ ≤ 0, iterations < 1 or non-finite values.

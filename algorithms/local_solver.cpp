@@ -28,8 +28,8 @@ ConvexAdmmParams ReadParams(const train::LocalAlgorithm& local) {
     }
     if (key == "slot") {
       if (value < 0 || value != std::floor(value) || value > 1e6) {
-        throw ConfigError(std::string(kConvexAdmm) +
-                          ": slot must be an integer in [0, 1e6], got " + std::to_string(value));
+        throw ConfigError(std::string(kConvexAdmm) + ": slot must be an integer in [0, 1e6], got " +
+                          std::to_string(value));
       }
       out.slot = static_cast<int64_t>(value);
     } else if (key == "rho") {
@@ -82,8 +82,8 @@ class ConvexAdmmSolver final : public LocalSolver {
     const Eigen::MatrixXd lambda = BlockOf(layout_, global, layout_.dual_offset(p.slot));
     const Eigen::MatrixXd u = step_->Solve(z - lambda, p.rho, p.inner_iters);
     train::LocalTrainResult result;
-    result.parameters = Eigen::Map<const Eigen::VectorXf>(global.data(),
-                                                          static_cast<Eigen::Index>(global.size()));
+    result.parameters =
+        Eigen::Map<const Eigen::VectorXf>(global.data(), static_cast<Eigen::Index>(global.size()));
     StoreBlock(u, layout_.z_offset(), &result.parameters);
     const double n = static_cast<double>(data_.size());
     const ConvexReluData& rows = step_->data();

@@ -38,7 +38,7 @@ struct StrategyConfig {
   int64_t rounds = 100;  // the run's rounds (cosine schedule horizon)
   // The run's model spec (convex_relu reads its layout from it).
   std::string model;
-  uint64_t seed = 0;     // the run seed (per-client recipe seeds derive from it)
+  uint64_t seed = 0;  // the run seed (per-client recipe seeds derive from it)
   // The experiment config's own keys (rounds, lr, ...), which never reach
   // `params`: a key of `params` the strategy does not accept is reported as
   // unknown to both, with the closest key of either as a suggestion. Empty

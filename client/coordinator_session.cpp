@@ -232,22 +232,24 @@ class Session {
       algorithms::ObjectiveContext context;
       context.local_data = &data_;
       context.recipe = &task.recipe;  // fedbr: P's lr is the client's
-      auto objective = running.valid() ? nullptr
-                                       : algorithms::MakeLocalObjective(task.local, context);
+      auto objective =
+          running.valid() ? nullptr : algorithms::MakeLocalObjective(task.local, context);
       auto order = running.valid() ? nullptr : algorithms::MakeDataOrder(task.local, &task.recipe);
-      if (!running.valid()) running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
-                                                order = std::move(order),
-                                                slowdown = options_.slowdown, stop]() mutable {
-        train::LocalTrainResult trained =
-            trainer.Train(std::span<const float>(task.parameters.data(),
-                                                 static_cast<size_t>(task.parameters.size())),
-                          task.recipe, objective.get(), order.get(), &task.preconditioning);
-        if (slowdown > 1.0) {
-          stop.wait_for(std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
-          trained.compute_seconds *= slowdown;
-        }
-        return trained;
-      });
+      if (!running.valid())
+        running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
+                                                  order = std::move(order),
+                                                  slowdown = options_.slowdown, stop]() mutable {
+          train::LocalTrainResult trained =
+              trainer.Train(std::span<const float>(task.parameters.data(),
+                                                   static_cast<size_t>(task.parameters.size())),
+                            task.recipe, objective.get(), order.get(), &task.preconditioning);
+          if (slowdown > 1.0) {
+            stop.wait_for(
+                std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
+            trained.compute_seconds *= slowdown;
+          }
+          return trained;
+        });
     } catch (const Error& e) {
       log_('W', std::string("cannot train: ") + e.what());
       Send(wire::ErrorMessage{wire::ErrorCode::kBadTask, e.what()});

@@ -18,7 +18,8 @@ std::string ConvexReluLayer::Describe() const {
 }
 
 void ConvexReluLayer::Initialize(Init /*init*/, Rng& rng, float* params) const {
-  for (Index i = 0; i < layout_.gates_size(); ++i) params[i] = static_cast<float>(rng.Normal());
+  for (Index i = 0; i < layout_.gates_size(); ++i)
+    params[i] = static_cast<float>(rng.Normal());
   std::fill(params + layout_.gates_size(), params + layout_.num_parameters(), 0.0f);
 }
 
@@ -59,8 +60,8 @@ void ConvexReluLayer::Forward(const float* params, const ConstMatrixRef& in, Mat
 }
 
 void ConvexReluLayer::Backward(const float* /*params*/, const ConstMatrixRef& /*in*/,
-                               const ConstMatrixRef& /*out*/, MatrixRef /*dout*/,
-                               float* /*grads*/, MatrixRef* /*din*/) {
+                               const ConstMatrixRef& /*out*/, MatrixRef /*dout*/, float* /*grads*/,
+                               MatrixRef* /*din*/) {
   throw Error(
       "convex_relu/gated_relu models are solved by ADMM (strategy convex_relu), not trained by "
       "gradient steps");

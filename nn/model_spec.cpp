@@ -84,9 +84,8 @@ ModelSpec ParseModelSpec(std::string_view full) {
     result.widths = ParseWidths(full, args, colon + 1);
     if (result.widths.size() == 3) result.widths.push_back(0);
     if (result.widths.size() != 4) {
-      Fail(full, std::string(kind) +
-                     " takes features-patterns-classes[-client_duals], e.g. " + std::string(kind) +
-                     ":784-20-10 or " + std::string(kind) + ":784-20-10-10");
+      Fail(full, std::string(kind) + " takes features-patterns-classes[-client_duals], e.g. " +
+                     std::string(kind) + ":784-20-10 or " + std::string(kind) + ":784-20-10-10");
     }
     if (result.widths[2] < 1) Fail(full, "needs at least one class");
   } else {
