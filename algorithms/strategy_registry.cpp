@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "algorithms/convex_relu.h"
 #include "algorithms/curriculum_selector.h"
 #include "algorithms/fedavg.h"
 #include "algorithms/local_config.h"
@@ -153,12 +154,28 @@ SavicOptions ReadSavic(train::ParamReader& reader) {
   return options;
 }
 
+// convex_relu's keys (convex_relu.h); the model spec carries P, the
+// classes and the number of client dual blocks.
+std::unique_ptr<Strategy> MakeConvexRelu(const StrategyConfig& config) {
+  train::ParamReader reader(config.params, "strategy " + config.name);
+  if (!config.config_keys.empty()) reader.SetOuterKeys("the experiment config", config.config_keys);
+  ConvexReluOptions options;
+  options.beta = reader.GetDoubleIn("convex_beta", options.beta, 1e-12, 1e6);
+  options.rho = reader.GetDoubleIn("convex_rho", options.rho, 1e-9, 1e9);
+  options.inner_iters =
+      static_cast<int>(reader.GetIntIn("convex_inner_iters", options.inner_iters, 1, 10000));
+  options.seed = config.seed;
+  reader.CheckAllUsed();
+  return std::make_unique<ConvexRelu>(config.model, options);
+}
+
 }  // namespace
 
 std::vector<std::string> StrategyNames() {
   std::vector<std::string> names;
   for (const Preset& p : kPresets)
     names.emplace_back(p.name);
+  names.emplace_back("convex_relu");
   return names;
 }
 
@@ -230,6 +247,7 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
     throw ConfigError("strategy " + config.name +
                       " is decentralized (no server model): set mode = \"decentralized\"");
   }
+  if (config.name == "convex_relu") return MakeConvexRelu(config);
   const Preset* preset = nullptr;
   for (const Preset& p : kPresets) {
     if (config.name == p.name) preset = &p;

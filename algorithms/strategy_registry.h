@@ -7,7 +7,9 @@
 // "wafl", "deltasgd" (FedAvg whose clients run that local objective; keys
 // not known to FedAvg pass through, as numbers, into LocalAlgorithm::params
 // for the client-side objective to check), and "savic" (FedAvg whose
-// clients step with one shared, frozen diagonal scaling; savic.h).
+// clients step with one shared, frozen diagonal scaling; savic.h), and
+// "convex_relu" (the convex program of a two-layer ReLU network by
+// consensus ADMM; convex_relu.h; needs `model`).
 // Selectors: "uniform", "curriculum", "speed_aware", "oort".
 //
 // Errors: an unknown name, an unknown key, an ill-typed value or an
@@ -35,7 +37,9 @@ struct StrategyConfig {
   // rate is the schedule's base.
   train::TrainRecipe recipe;
   int64_t rounds = 100;  // the run's rounds (cosine schedule horizon)
-  uint64_t seed = 0;     // the run seed (per-client recipe seeds derive from it)
+  // The run's model spec (convex_relu reads its layout from it).
+  std::string model;
+  uint64_t seed = 0;  // the run seed (per-client recipe seeds derive from it)
   // The federation's clients N and the cohort m of a round (DP-FedAvg's
   // sampling rate q = m/N and fixed denominator m); 0 = unknown.
   int64_t clients = 0;

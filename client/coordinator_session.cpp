@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 
 #include "algorithms/local_registry.h"
+#include "algorithms/local_solver.h"
 #include "common/error.h"
 #include "train/local_trainer.h"
 #include "wire/frame.h"
@@ -199,8 +200,20 @@ class Session {
     if (trainer_ == nullptr || trainer_spec_ != spec) {
       trainer_ = std::make_unique<train::LocalTrainer>(spec, data_);
       trainer_spec_ = spec;
+      solver_.reset();  // a solver's state belongs to the old model
     }
     return *trainer_;
+  }
+
+  // The local solver the task names (algorithms/local_solver.h), kept
+  // between rounds of the same model spec; null for a gradient objective.
+  algorithms::LocalSolver* SolverFor(const wire::TrainTask& task) {
+    if (!algorithms::IsLocalSolver(task.local)) return nullptr;
+    TrainerFor(task.model_spec);
+    if (solver_ == nullptr) {
+      solver_ = algorithms::MakeLocalSolver(task.local, task.model_spec, data_);
+    }
+    return solver_.get();
   }
 
   // Runs the task on a worker thread, heartbeating meanwhile. Returns false
@@ -218,24 +231,34 @@ class Session {
     std::shared_future<void> stop = stop_waiting.get_future().share();
     try {
       train::LocalTrainer& trainer = TrainerFor(task.model_spec);
+      if (algorithms::LocalSolver* solver = SolverFor(task)) {
+        running = std::async(std::launch::async, [solver, &task]() {
+          return solver->Solve(std::span<const float>(task.parameters.data(),
+                                                      static_cast<size_t>(task.parameters.size())),
+                               task.local);
+        });
+      }
       algorithms::ObjectiveContext context;
       context.local_data = &data_;
       context.recipe = &task.recipe;  // fedbr: P's lr is the client's
-      auto objective = algorithms::MakeLocalObjective(task.local, context);
-      auto order = algorithms::MakeDataOrder(task.local, &task.recipe);
-      running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
-                                                order = std::move(order),
-                                                slowdown = options_.slowdown, stop]() mutable {
-        train::LocalTrainResult trained =
-            trainer.Train(std::span<const float>(task.parameters.data(),
-                                                 static_cast<size_t>(task.parameters.size())),
-                          task.recipe, objective.get(), order.get(), &task.preconditioning);
-        if (slowdown > 1.0) {
-          stop.wait_for(std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
-          trained.compute_seconds *= slowdown;
-        }
-        return trained;
-      });
+      auto objective =
+          running.valid() ? nullptr : algorithms::MakeLocalObjective(task.local, context);
+      auto order = running.valid() ? nullptr : algorithms::MakeDataOrder(task.local, &task.recipe);
+      if (!running.valid())
+        running = std::async(std::launch::async, [&trainer, &task, objective = std::move(objective),
+                                                  order = std::move(order),
+                                                  slowdown = options_.slowdown, stop]() mutable {
+          train::LocalTrainResult trained =
+              trainer.Train(std::span<const float>(task.parameters.data(),
+                                                   static_cast<size_t>(task.parameters.size())),
+                            task.recipe, objective.get(), order.get(), &task.preconditioning);
+          if (slowdown > 1.0) {
+            stop.wait_for(
+                std::chrono::duration<double>((slowdown - 1.0) * trained.compute_seconds));
+            trained.compute_seconds *= slowdown;
+          }
+          return trained;
+        });
     } catch (const Error& e) {
       log_('W', std::string("cannot train: ") + e.what());
       Send(wire::ErrorMessage{wire::ErrorCode::kBadTask, e.what()});
@@ -310,6 +333,7 @@ class Session {
   uint64_t heartbeat_sequence_ = 0;
   std::unique_ptr<train::LocalTrainer> trainer_;  // for the model spec of the last task
   std::string trainer_spec_;
+  std::unique_ptr<algorithms::LocalSolver> solver_;  // of trainer_spec_, if a task named one
 };
 
 }  // namespace

@@ -435,6 +435,7 @@ algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config) {
   strategy.name = config.strategy;
   strategy.recipe = RecipeFrom(config);
   strategy.rounds = config.rounds;
+  strategy.model = config.model;
   strategy.seed = static_cast<uint64_t>(config.seed);
   strategy.clients = config.clients;
   strategy.clients_per_round = config.clients_per_round;

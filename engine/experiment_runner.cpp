@@ -7,6 +7,7 @@
 
 #include "algorithms/async_strategy_registry.h"
 #include "algorithms/local_registry.h"
+#include "algorithms/local_solver.h"
 #include "common/error.h"
 #include "engine/progress.h"
 #include "nn/model.h"
@@ -214,6 +215,10 @@ void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Datase
   info.num_samples = sample_data.size();
   const std::vector<train::FitInstructions> instructions =
       probe->ConfigureFit(1, std::span<const algorithms::ClientInfo>(&info, 1));
+  if (algorithms::IsLocalSolver(instructions.at(0).local)) {
+    algorithms::MakeLocalSolver(instructions.at(0).local, config.model, sample_data);
+    return;
+  }
   algorithms::MakeLocalObjective(instructions.at(0).local, &sample_data);
   algorithms::MakeDataOrder(instructions.at(0).local, &instructions.at(0).recipe);
 }

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "nn/conv2d.h"
+#include "nn/convex_relu_layer.h"
 #include "nn/dense.h"
 #include "nn/metrics.h"
 #include "nn/softmax_cross_entropy.h"
@@ -73,6 +74,17 @@ std::vector<std::unique_ptr<Layer>> BuildLayers(const ModelSpec& spec) {
       layers.push_back(std::make_unique<Dense>(flat, 120, true));
       layers.push_back(std::make_unique<Dense>(120, 84, true));
       layers.push_back(std::make_unique<Dense>(84, 10, false));
+      break;
+    }
+    case ModelKind::kConvexRelu:
+    case ModelKind::kGatedRelu: {
+      ConvexReluLayout layout;
+      layout.features = spec_.widths[0];
+      layout.patterns = spec_.widths[1];
+      layout.classes = spec_.widths[2];
+      layout.duals = spec_.widths[3];
+      layout.gated = spec_.kind == ModelKind::kGatedRelu;
+      layers_.push_back(std::make_unique<ConvexReluLayer>(layout));
       break;
     }
   }

@@ -79,8 +79,22 @@ ModelSpec ParseModelSpec(std::string_view full) {
     }
     result.kind = ModelKind::kLeNet;
     result.widths = {784, 10};
+  } else if (kind == "convex_relu" || kind == "gated_relu") {
+    result.kind = kind == "convex_relu" ? ModelKind::kConvexRelu : ModelKind::kGatedRelu;
+    result.widths = ParseWidths(full, args, colon + 1);
+    if (result.widths.size() == 3) result.widths.push_back(0);
+    if (result.widths.size() != 4) {
+      Fail(full, std::string(kind) + " takes features-patterns-classes[-client_duals], e.g. " +
+                     std::string(kind) + ":784-20-10 or " + std::string(kind) + ":784-20-10-10");
+    }
+    if (result.widths[2] < 1) Fail(full, "needs at least one class");
   } else {
-    Fail(full, "unknown model kind \"" + std::string(kind) + "\" (expected mlp, logreg or cnn)");
+    Fail(full, "unknown model kind \"" + std::string(kind) +
+                   "\" (expected mlp, logreg, cnn, convex_relu or gated_relu)");
+  }
+  if (result.projection_head &&
+      (result.kind == ModelKind::kConvexRelu || result.kind == ModelKind::kGatedRelu)) {
+    Fail(full, "+proj needs a feature extractor; " + std::string(kind) + " has none");
   }
   if (result.projection_head && result.kind == ModelKind::kLogReg) {
     Fail(full, "+proj needs a feature extractor (at least two layers); logreg has one");

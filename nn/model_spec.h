@@ -6,6 +6,13 @@
 //   logreg:D-K         multinomial logistic regression (one dense layer)
 //   cnn:lenet          LeNet-5 for 1x28x28 inputs, 10 classes
 //                      (alias cnn:lenet5)
+//   convex_relu:D-P-C[-K]  the convex program of a two-layer ReLU network
+//                      over P sampled activation patterns, D features, C
+//                      classes (one-vs-all), K client dual blocks (default
+//                      0); cone-constrained, predicts with the recovered
+//                      ReLU network (nn/convex_relu_layer.h)
+//   gated_relu:D-P-C[-K]   the same, unconstrained (gated ReLU, the sampled
+//                      convex program), predicts with the gates
 //
 // Any of them may end in "+proj": the model then also carries a projection
 // head P on its features (the input of the last layer, dimension d): an MLP
@@ -25,12 +32,13 @@
 
 namespace edgefl::nn {
 
-enum class ModelKind { kMlp, kLogReg, kLeNet };
+enum class ModelKind { kMlp, kLogReg, kLeNet, kConvexRelu, kGatedRelu };
 
 struct ModelSpec {
   std::string text;  // the spec as given
   ModelKind kind = ModelKind::kMlp;
-  std::vector<int> widths;       // mlp/logreg: D0..Dn; lenet: {784, 10}
+  // mlp/logreg: D0..Dn; lenet: {784, 10}; convex_relu/gated_relu: {D, P, C, K}.
+  std::vector<int> widths;
   bool projection_head = false;  // "+proj"
 };
 

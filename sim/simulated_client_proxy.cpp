@@ -8,6 +8,7 @@ SimulatedClientProxy::SimulatedClientProxy(train::ClientId id, datasets::Dataset
                                            const std::string& model_spec, ThreadPool& pool,
                                            train::ByzantineAttack attack)
     : data_(std::make_unique<const datasets::Dataset>(std::move(data))),
+      model_spec_(model_spec),
       pool_(pool),
       attack_(attack) {
   info_.id = std::move(id);
@@ -19,6 +20,18 @@ std::future<train::FitResult> SimulatedClientProxy::Fit(
     engine::SharedParameters global, const train::FitInstructions& instructions) {
   return pool_.Submit([this, global = std::move(global), instructions]() {
     const std::lock_guard<std::mutex> lock(trainer_mutex_);
+    const std::span<const float> start(global->data(), static_cast<size_t>(global->size()));
+    if (algorithms::IsLocalSolver(instructions.local)) {
+      if (solver_ == nullptr) {
+        solver_ = algorithms::MakeLocalSolver(instructions.local, model_spec_, *data_);
+      }
+      train::FitResult result;
+      result.client = info_.id;
+      result.base_version = instructions.model_version;
+      result.train = solver_->Solve(start, instructions.local);
+      train::ApplyByzantine(attack_.mode, attack_.factor, start, &result.train.parameters);
+      return result;
+    }
     algorithms::ObjectiveContext context;
     context.local_data = data_.get();
     context.recipe = &instructions.recipe;
@@ -28,7 +41,6 @@ std::future<train::FitResult> SimulatedClientProxy::Fit(
     train::FitResult result;
     result.client = info_.id;
     result.base_version = instructions.model_version;
-    const std::span<const float> start(global->data(), static_cast<size_t>(global->size()));
     result.train = trainer_->Train(start, instructions.recipe, objective.get(), order.get(),
                                    &instructions.preconditioning);
     train::ApplyByzantine(attack_.mode, attack_.factor, start, &result.train.parameters);

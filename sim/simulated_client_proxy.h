@@ -1,4 +1,5 @@
-// An in-process client: its local data and a LocalTrainer, training on a
+// An in-process client: its local data and a LocalTrainer (or the local
+// solver the instructions name, algorithms/local_solver.h), training on a
 // shared thread pool. Results depend only on the data, the parameters and
 // the instructions (seeded), never on scheduling, so a simulation is
 // bit-identical whether clients run in parallel or one by one.
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/local_solver.h"
 #include "datasets/dataset.h"
 #include "engine/client_proxy.h"
 #include "sim/thread_pool.h"
@@ -43,6 +45,10 @@ class SimulatedClientProxy final : public engine::ClientProxy {
   algorithms::ClientInfo info_;
   std::unique_ptr<const datasets::Dataset> data_;  // stable address for the trainer
   std::unique_ptr<train::LocalTrainer> trainer_;
+  std::string model_spec_;
+  // A local solver's state between rounds (local_solver.h), made on the
+  // first round that names one.
+  std::unique_ptr<algorithms::LocalSolver> solver_;
   std::mutex trainer_mutex_;  // one task at a time per client
   ThreadPool& pool_;
   train::ByzantineAttack attack_;

@@ -50,6 +50,7 @@ void Build(const std::string& kind, const std::string& name, const train::ParamM
   config.name = name;
   config.params = params;
   config.rounds = 10;
+  config.model = "convex_relu:2-2-2-2";  // convex_relu's layout; the others ignore it
   if (kind == "async") {
     MakeAsyncStrategy(config, 8);
   } else {
