@@ -96,6 +96,8 @@ class Binder {
     Int("seed", c.seed, 0, kInt64Max);
     Int("threads", c.threads, 0, kMaxThreads, " (0 = one per core)");
     Int("keep_checkpoints", c.keep_checkpoints, 0, kMillion, " (0 = all)");
+    Int("keep_client_models", c.keep_client_models, 0, kMillion, " (0 = none)");
+    Int("client_models_per_round", c.client_models_per_round, 1, 10'000);
     Int("port", c.port, 0, 65'535, " (0 = an ephemeral port)");
     Int("min_clients", c.min_clients, 0, kMillion, " (0 = clients_per_round)");
     Int("max_connections", c.max_connections, 1, kMillion);
@@ -257,6 +259,11 @@ void CheckValues(const ExperimentConfig& c) {
   if (c.mode != "sync" && c.mode != "async" && c.mode != "decentralized") {
     throw ConfigError("mode '" + c.mode + "' is not known (expected sync, async or decentralized)");
   }
+  if (c.mode == "async" && c.keep_client_models > 0) {
+    throw ConfigError(
+        "keep_client_models is for sync runs (an async model version has no round of local "
+        "models to compare); set it to 0 or use mode = \"sync\"");
+  }
 }
 
 // Throws unless `path` is a regular file this process can read, saying what
@@ -348,6 +355,25 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
   return config;
 }
 
+ExperimentConfig ParseRecordedConfig(std::string_view toml_text, std::string_view source) {
+  const std::string where = "the config recorded for " + std::string(source);
+  ExperimentConfig config;
+  try {
+    Binder binder(config);
+    const toml::table table = toml::parse(toml_text);
+    for (const auto& [key, node] : table) {
+      binder.Set(std::string(key.str()), node, where + ": key '" + std::string(key.str()) + "'");
+    }
+    CheckValues(config);
+  } catch (const toml::parse_error& e) {
+    throw DataError(where + ": " + std::string(e.description()));
+  } catch (const ConfigError& e) {
+    throw DataError(e.what());
+  }
+  if (config.min_clients == 0) config.min_clients = config.clients_per_round;
+  return config;
+}
+
 std::vector<ConfigKeyInfo> ConfigKeyInfos() {
   ExperimentConfig defaults;
   return Binder(defaults).infos();
@@ -389,6 +415,8 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"db", c.db},
                 {"threads", c.threads},
                 {"keep_checkpoints", c.keep_checkpoints},
+                {"keep_client_models", c.keep_client_models},
+                {"client_models_per_round", c.client_models_per_round},
                 {"synthetic_alpha", c.synthetic_alpha},
                 {"synthetic_beta", c.synthetic_beta},
                 {"listen", c.listen},
@@ -504,6 +532,8 @@ bool MayChangeOnResume(std::string_view key, std::string_view mode) {
                                                    "threads",
                                                    "eval_every",
                                                    "keep_checkpoints",
+                                                   "keep_client_models",
+                                                   "client_models_per_round",
                                                    "listen",
                                                    "port",
                                                    "cert",

@@ -57,6 +57,12 @@ struct ExperimentConfig {
   std::string db = "edgefl-experiments.db";
   int64_t threads = 0;           // simulation worker threads, 0 (= all cores) to kMaxThreads
   int64_t keep_checkpoints = 5;  // newest global-model checkpoints kept in the log; 0 = all
+  // Clients' local models kept in the log for `edgefl analyze` (sync runs):
+  // those of the newest keep_client_models rounds, at most
+  // client_models_per_round per round (the first accepted results in cohort
+  // order). 0 = none (the default).
+  int64_t keep_client_models = 0;
+  int64_t client_models_per_round = 4;
 
   // ---- simulated heterogeneity (sim/heterogeneity.h; virtual time) ----
   std::string speed_dist = "uniform";   // uniform | lognormal | trace
@@ -125,6 +131,12 @@ std::vector<ConfigKeyInfo> ConfigKeyInfos();
 // ("rounds must be an integer, got string") or an impossible value.
 ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
                                       const std::vector<std::string>& overrides);
+
+// The config a run recorded in the log (runs.config, as ToToml wrote it),
+// read as LoadExperimentConfig reads a file. Throws DataError naming
+// `source` (e.g. "run 'a' in log.db") if the text is not TOML or a value is
+// refused.
+ExperimentConfig ParseRecordedConfig(std::string_view toml_text, std::string_view source);
 
 // The keys LoadExperimentConfig binds to fields, sorted (every other key goes
 // to algorithm_params).

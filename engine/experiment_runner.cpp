@@ -60,6 +60,26 @@ std::vector<storage::ClientUpdateRecord> UpdateRecords(const RoundReport& report
   return out;
 }
 
+// The local models the log keeps of this round (keep_client_models): the
+// first client_models_per_round accepted (or discarded) results in cohort
+// order, whoever delivered them (in-process or over TLS: the engine's
+// results are the same either way).
+std::vector<storage::ClientModel> ClientModels(const RoundReport& report,
+                                               const ExperimentConfig& config) {
+  std::vector<storage::ClientModel> out;
+  if (config.keep_client_models <= 0) return out;
+  for (const train::FitResult& r : report.results) {
+    if (static_cast<int64_t>(out.size()) >= config.client_models_per_round) break;
+    storage::ClientModel m;
+    m.round = report.round;
+    m.client_id = r.client;
+    m.spec = config.model;
+    m.parameters = r.train.parameters;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 }  // namespace
 
 void MarkRunFailed(storage::ExperimentLog& log, int64_t run_id, const std::exception& error) {
@@ -347,9 +367,13 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       checkpoint.spec = config.model;
       checkpoint.parameters = engine.global();
       checkpoint.strategy_state = strategy->SaveState();
-      log.CommitRound(run_id, record, updates, evals, &checkpoint);
+      const std::vector<storage::ClientModel> client_models = ClientModels(report, config);
+      log.CommitRound(run_id, record, updates, evals, &checkpoint, client_models);
       if (result.budget_spent) log.RecordEvent(run_id, "budget_spent", *result.budget_spent);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
+      if (config.keep_client_models > 0) {
+        log.PruneClientModels(run_id, config.keep_client_models);
+      }
 
       if (evaluate) {
         result.final_accuracy = evals.front().accuracy;

@@ -137,7 +137,7 @@ int64_t ExperimentLog::ResumeRun(int64_t run_id) {
   Transaction transaction(db_);
   RequireRun(run_id);
   const int64_t last = LastCompletedRound(run_id);
-  for (const char* table : {"client_updates", "evaluations", "checkpoints"}) {
+  for (const char* table : {"client_updates", "evaluations", "checkpoints", "client_models"}) {
     Statement s(db_, std::string("DELETE FROM ") + table + " WHERE run_id = ?1 AND round > ?2");
     s.Bind(1, run_id).Bind(2, last);
     s.Run();
@@ -264,7 +264,8 @@ void ExperimentLog::InsertEvaluation(int64_t run_id, const EvaluationRecord& e) 
 void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
                                 std::span<const ClientUpdateRecord> updates,
                                 std::span<const EvaluationRecord> evaluations,
-                                const Checkpoint* checkpoint) {
+                                const Checkpoint* checkpoint,
+                                std::span<const ClientModel> client_models) {
   const std::string label = RoundOf(run_id, round.round);
   const std::string prefix = "experiment log " + db_.path().string() + ": ";
   if (round.round < 1) throw ConfigError(prefix + "cannot commit " + label + ": rounds start at 1");
@@ -280,7 +281,19 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
                         "' is for round " + std::to_string(e.round));
     }
   }
+  for (const ClientModel& m : client_models) {
+    if (m.round != round.round) {
+      throw ConfigError(prefix + "cannot commit " + label + ": the model of client '" +
+                        m.client_id + "' is for round " + std::to_string(m.round));
+    }
+  }
   // Hash outside the transaction: the write lock is held only for writing.
+  std::vector<std::pair<std::string, std::string>> model_blobs;  // blob, sha256
+  for (const ClientModel& m : client_models) {
+    std::string b = EncodeParameters(m.parameters);
+    std::string h = Sha256Hex(b);
+    model_blobs.emplace_back(std::move(b), std::move(h));
+  }
   std::string blob, sha256, state;
   if (checkpoint != nullptr) {
     blob = EncodeParameters(checkpoint->parameters);
@@ -340,6 +353,22 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
     }
     s.Run();
   }
+  for (size_t i = 0; i < client_models.size(); ++i) {
+    const ClientModel& m = client_models[i];
+    SqliteDb::OperationScope model_scope(
+        db_, "committing " + label + ": writing the local model of client '" + m.client_id + "'");
+    Statement s(db_,
+                "INSERT INTO client_models (run_id, round, client_id, spec, num_parameters, "
+                "sha256, model) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    s.Bind(1, run_id)
+        .Bind(2, round.round)
+        .Bind(3, m.client_id)
+        .Bind(4, m.spec)
+        .Bind(5, static_cast<int64_t>(m.parameters.size()))
+        .Bind(6, model_blobs[i].second)
+        .BindBlob(7, model_blobs[i].first.data(), model_blobs[i].first.size());
+    s.Run();
+  }
   transaction.Commit();
 }
 
@@ -394,6 +423,53 @@ int64_t ExperimentLog::PruneCheckpoints(int64_t run_id, int64_t keep) {
   s.Bind(1, run_id).Bind(2, keep);
   s.Run();
   return db_.Changes();
+}
+
+int64_t ExperimentLog::PruneClientModels(int64_t run_id, int64_t keep_rounds) {
+  if (keep_rounds < 1) {
+    throw ConfigError("experiment log " + db_.path().string() +
+                      ": PruneClientModels must keep at least 1 round, got " +
+                      std::to_string(keep_rounds));
+  }
+  SqliteDb::OperationScope scope(db_, "pruning the client models of run " + std::to_string(run_id));
+  Statement s(db_,
+              "DELETE FROM client_models WHERE run_id = ?1 AND round NOT IN "
+              "(SELECT DISTINCT round FROM client_models WHERE run_id = ?1 "
+              "ORDER BY round DESC LIMIT ?2)");
+  s.Bind(1, run_id).Bind(2, keep_rounds);
+  s.Run();
+  return db_.Changes();
+}
+
+std::vector<int64_t> ExperimentLog::ClientModelRounds(int64_t run_id) {
+  SqliteDb::OperationScope scope(db_, "listing the client models of run " + std::to_string(run_id));
+  Statement s(db_, "SELECT DISTINCT round FROM client_models WHERE run_id = ?1 ORDER BY round");
+  s.Bind(1, run_id);
+  std::vector<int64_t> rounds;
+  while (s.Step())
+    rounds.push_back(s.ColumnInt(0));
+  return rounds;
+}
+
+std::vector<ClientModel> ExperimentLog::ReadClientModels(int64_t run_id, int64_t round) {
+  SqliteDb::OperationScope scope(db_, "reading the client models of " + RoundOf(run_id, round));
+  Statement s(db_,
+              "SELECT client_id, spec, num_parameters, sha256, model FROM client_models "
+              "WHERE run_id = ?1 AND round = ?2 ORDER BY client_id");
+  s.Bind(1, run_id).Bind(2, round);
+  std::vector<ClientModel> models;
+  while (s.Step()) {
+    ClientModel m;
+    m.round = round;
+    m.client_id = s.ColumnText(0);
+    m.spec = s.ColumnText(1);
+    const std::string what = "experiment log " + db_.path().string() + ": the model of client '" +
+                             m.client_id + "' in " + RunLabel(run_id) + " round " +
+                             std::to_string(round);
+    m.parameters = DecodeVerifiedParameters(s.ColumnBlob(4), s.ColumnInt(2), s.ColumnText(3), what);
+    models.push_back(std::move(m));
+  }
+  return models;
 }
 
 // ---- Resume ------------------------------------------------------------------------

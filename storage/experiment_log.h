@@ -133,8 +133,10 @@ class ExperimentLog {
   // the round row, `updates` (each update's .round must equal round.round),
   // `evaluations` (likewise) and, if `checkpoint` is not null, the model
   // checkpoint for this round (checkpoint->round is ignored: the round's
-  // number is used). On return the round is done; on any exception nothing
-  // of it is in the log and earlier rounds are untouched.
+  // number is used), and `client_models` (the clients' local models of this
+  // round, each model's .round must equal round.round; usually empty). On
+  // return the round is done; on any exception nothing of it is in the log
+  // and earlier rounds are untouched.
   // Throws DuplicateError if the round is already committed, or an update
   // (run, round, client) or evaluation (run, round, split) is already
   // recorded (including a client listed twice in `updates`); ConfigError if
@@ -142,7 +144,8 @@ class ExperimentLog {
   // IoError as above (e.g. disk full).
   void CommitRound(int64_t run_id, const RoundRecord& round,
                    std::span<const ClientUpdateRecord> updates,
-                   std::span<const EvaluationRecord> evaluations, const Checkpoint* checkpoint);
+                   std::span<const EvaluationRecord> evaluations, const Checkpoint* checkpoint,
+                   std::span<const ClientModel> client_models = {});
 
   // Records one client update outside a round commit (e.g. an async update
   // the moment it is applied). Until the round it belongs to is committed,
@@ -168,6 +171,11 @@ class ExperimentLog {
   // needs a model).
   int64_t PruneCheckpoints(int64_t run_id, int64_t keep);
 
+  // Deletes the run's client models except those of the `keep_rounds` most
+  // recent rounds that have any. Returns how many models were deleted.
+  // Throws ConfigError if keep_rounds < 1.
+  int64_t PruneClientModels(int64_t run_id, int64_t keep_rounds);
+
   // ---- Resume ------------------------------------------------------------------
 
   // The highest committed round of the run, 0 if none (or no such run).
@@ -180,6 +188,13 @@ class ExperimentLog {
   std::optional<Checkpoint> LatestCheckpoint(int64_t run_id);
   // The checkpoint of one round, verified as above; std::nullopt if absent.
   std::optional<Checkpoint> ReadCheckpoint(int64_t run_id, int64_t round);
+
+  // The rounds of the run that have stored client models, ascending.
+  std::vector<int64_t> ClientModelRounds(int64_t run_id);
+  // The stored client models of (run, round), by client id, each verified
+  // as a checkpoint is; empty if none. Throws DataError naming the run,
+  // round and client if a blob is corrupted.
+  std::vector<ClientModel> ReadClientModels(int64_t run_id, int64_t round);
 
   // True if an update of `client_id` for (run, round) is recorded, whatever
   // its status.

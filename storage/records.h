@@ -135,6 +135,15 @@ struct Checkpoint {
   Eigen::VectorXf strategy_state;
 };
 
+// A client's local model of one round (the client_models table), kept for
+// the landscape analysis when the run sets keep_client_models.
+struct ClientModel {
+  int64_t round = 0;
+  std::string client_id;
+  std::string spec;
+  Eigen::VectorXf parameters;
+};
+
 // A row of ExperimentLog::ListRuns.
 struct RunSummary {
   RunInfo run;

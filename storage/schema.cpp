@@ -181,11 +181,28 @@ CREATE TABLE run_events (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Version 4 -> 5: the local models clients returned in a round, for the
+// landscape analysis (`edgefl analyze`); written only when the run asks for
+// them (keep_client_models), in the round's commit, and pruned to a bound.
+constexpr std::string_view kAddClientModels = R"sql(
+CREATE TABLE client_models (
+  run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  round          INTEGER NOT NULL CHECK (round >= 1),
+  client_id      TEXT    NOT NULL,
+  spec           TEXT    NOT NULL,
+  num_parameters INTEGER NOT NULL,
+  sha256         TEXT    NOT NULL,
+  model          BLOB    NOT NULL,
+  PRIMARY KEY (run_id, round, client_id)
+);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {0, "create the version 1 tables", kCreateVersion1},
     {1, "add checkpoints.strategy_state", kAddStrategyState},
     {2, "key client_updates by (run, round, client, seq)", kAddUpdateSeq},
     {3, "record round outcomes, discarded updates, run owners and run events", kRecordOutcomes},
+    {4, "add the client_models table", kAddClientModels},
 }};
 static_assert(kMigrations.size() == kSchemaVersion);
 

@@ -49,6 +49,13 @@
 //                   what happened to a run besides its rounds ("resumed",
 //                   "config_changed", "owner_lost", "budget_spent"); round is the last
 //                   committed round when it happened
+// Version 5 adds:
+//   client_models  (run_id, round, client_id, spec, num_parameters, sha256,
+//                   model BLOB (as checkpoints.model); PK(run_id, round,
+//                   client_id)): the local models clients returned in a
+//                   round, kept only with the run key keep_client_models
+//                   (bounded: the newest N rounds, at most M clients each)
+//                   for `edgefl analyze`
 #pragma once
 
 #include <cstdint>
@@ -60,7 +67,7 @@
 namespace edgefl::storage {
 
 inline constexpr int64_t kApplicationId = 0x6564666C;  // "edfl"
-inline constexpr int64_t kSchemaVersion = 4;
+inline constexpr int64_t kSchemaVersion = 5;
 
 // One upgrade step: from `from_version` to `from_version + 1`.
 struct Migration {

@@ -9,5 +9,6 @@ int RunSim(int argc, char** argv);
 int RunCerts(int argc, char** argv);
 int RunRuns(int argc, char** argv);
 int RunReport(int argc, char** argv);
+int RunAnalyze(int argc, char** argv);
 
 }  // namespace edgefl::tools

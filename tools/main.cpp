@@ -23,6 +23,7 @@ void PrintUsage() {
       "  certs       create the project CA and issue coordinator/client certificates\n"
       "  runs        list, show or compare the runs of an experiment log\n"
       "  report      render runs of an experiment log as one HTML file with charts\n"
+      "  analyze     loss barriers between a run's models and their dropout stability\n"
       "\n"
       "Run 'edgefl <command> --help' for the options of a command.\n",
       stdout);
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     if (command == "certs") return edgefl::tools::RunCerts(argc - 1, argv + 1);
     if (command == "runs") return edgefl::tools::RunRuns(argc - 1, argv + 1);
     if (command == "report") return edgefl::tools::RunReport(argc - 1, argv + 1);
+    if (command == "analyze") return edgefl::tools::RunAnalyze(argc - 1, argv + 1);
     std::fprintf(stderr, "edgefl: unknown command '%s'\n", argv[1]);
     PrintUsage();
     return edgefl::kExitUsage;

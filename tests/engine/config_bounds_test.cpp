@@ -35,6 +35,8 @@ double FieldOf(const ExperimentConfig& c, const std::string& key) {
       {"seed", static_cast<double>(c.seed)},
       {"threads", c.threads},
       {"keep_checkpoints", c.keep_checkpoints},
+      {"keep_client_models", c.keep_client_models},
+      {"client_models_per_round", c.client_models_per_round},
       {"port", c.port},
       {"min_clients", c.min_clients},
       {"max_connections", c.max_connections},
