@@ -79,12 +79,12 @@ std::vector<std::unique_ptr<Layer>> BuildLayers(const ModelSpec& spec) {
     case ModelKind::kConvexRelu:
     case ModelKind::kGatedRelu: {
       ConvexReluLayout layout;
-      layout.features = spec_.widths[0];
-      layout.patterns = spec_.widths[1];
-      layout.classes = spec_.widths[2];
-      layout.duals = spec_.widths[3];
-      layout.gated = spec_.kind == ModelKind::kGatedRelu;
-      layers_.push_back(std::make_unique<ConvexReluLayer>(layout));
+      layout.features = spec.widths[0];
+      layout.patterns = spec.widths[1];
+      layout.classes = spec.widths[2];
+      layout.duals = spec.widths[3];
+      layout.gated = spec.kind == ModelKind::kGatedRelu;
+      layers.push_back(std::make_unique<ConvexReluLayer>(layout));
       break;
     }
   }
