@@ -105,4 +105,15 @@ ModelSpec ParseModelSpec(std::string_view full) {
   return result;
 }
 
+int InputDim(const ModelSpec& spec) {
+  return spec.widths.front();
+}
+
+int NumClasses(const ModelSpec& spec) {
+  if (spec.kind == ModelKind::kConvexRelu || spec.kind == ModelKind::kGatedRelu) {
+    return spec.widths[2];
+  }
+  return spec.widths.back();
+}
+
 }  // namespace edgefl::nn

@@ -42,6 +42,12 @@ struct ModelSpec {
   bool projection_head = false;  // "+proj"
 };
 
+// The features a model of `spec` takes and the classes it predicts, without
+// building it (mlp/logreg: D0 and Dn; lenet: 784 and 10; convex_relu and
+// gated_relu: D and C).
+int InputDim(const ModelSpec& spec);
+int NumClasses(const ModelSpec& spec);
+
 // Parses `spec`. Throws ConfigError naming the spec and what is wrong
 // ("model spec \"mlp:784-\": empty layer width at position 5").
 ModelSpec ParseModelSpec(std::string_view spec);

@@ -33,11 +33,10 @@ bool SameOptimizer(const OptimizerConfig& a, const OptimizerConfig& b) {
 
 LocalTrainer::LocalTrainer(std::string_view model_spec, const datasets::Dataset& data)
     : data_(data), spec_(model_spec) {
-  // The spec's first and last widths are the input and the classes (lenet's
-  // are {784, 10}), so the data is checked without building the model.
+  // The data is checked against the spec without building the model.
   const nn::ModelSpec spec = nn::ParseModelSpec(model_spec);
-  const int input_dim = spec.widths.front();
-  const int classes = spec.widths.back();
+  const int input_dim = nn::InputDim(spec);
+  const int classes = nn::NumClasses(spec);
   if (data.size() == 0) throw DataError("local data " + data.name + " is empty");
   if (data.dim() != static_cast<size_t>(input_dim)) {
     throw ConfigError("model " + spec_ + " expects " + std::to_string(input_dim) +
