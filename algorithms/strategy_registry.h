@@ -35,6 +35,8 @@ struct StrategyConfig {
   train::TrainRecipe recipe;
   int64_t rounds = 100;  // the run's rounds (cosine schedule horizon)
   uint64_t seed = 0;     // the run seed (per-client recipe seeds derive from it)
+  // The run's model spec (for dipaco: one path's architecture).
+  std::string model = "mlp:784-200-200-10";
   // The experiment config's own keys (rounds, lr, ...), which never reach
   // `params`: a key of `params` the strategy does not accept is reported as
   // unknown to both, with the closest key of either as a suggestion. Empty

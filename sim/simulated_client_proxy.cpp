@@ -28,7 +28,9 @@ std::future<train::FitResult> SimulatedClientProxy::Fit(
     train::FitResult result;
     result.client = info_.id;
     result.base_version = instructions.model_version;
-    const std::span<const float> start(global->data(), static_cast<size_t>(global->size()));
+    const Eigen::VectorXf& from =
+        instructions.start_parameters ? *instructions.start_parameters : *global;
+    const std::span<const float> start(from.data(), static_cast<size_t>(from.size()));
     result.train = trainer_->Train(start, instructions.recipe, objective.get(), order.get(),
                                    &instructions.preconditioning);
     train::ApplyByzantine(attack_.mode, attack_.factor, start, &result.train.parameters);
