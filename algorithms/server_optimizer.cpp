@@ -104,12 +104,15 @@ Eigen::VectorXf ServerOptimizer::Step(const Eigen::VectorXf& global,
       // v' = βv + Δ̄; w − η_s v' = m − (η_s β v + (η_s − 1) Δ̄).
       const float beta = static_cast<float>(config_.momentum);
       const float excess = lr - 1.0f;
+      const bool nesterov = config_.nesterov;
       auto v = first_.array();
       for (Eigen::Index i = 0; i < n; ++i) {
         const float delta = global[i] - aggregate[i];
         const float old_v = v[i];
         v[i] = beta * old_v + delta;
-        next[i] = aggregate[i] - (lr * (beta * old_v) + excess * delta);
+        // Nesterov: w − η_s(Δ̄ + βv') = m − (η_s βv' + (η_s − 1)Δ̄).
+        const float look = nesterov ? v[i] : old_v;
+        next[i] = aggregate[i] - (lr * (beta * look) + excess * delta);
       }
       break;
     }

@@ -5,15 +5,17 @@
 //
 //   kNone      w ← w − η_s Δ̄                 (η_s = 1: FedAvg, w ← m)
 //   kMomentum  v ← βv + Δ̄;  w ← w − η_s v    (FedAvgM, Hsu et al. 2019)
+//              nesterov: w ← w − η_s (Δ̄ + βv)   (with the new v; PyTorch's
+//              SGD(nesterov=True), DiLoCo's outer step, arXiv 2311.08105 Alg. 1)
 //   kAdam      d = −Δ̄; m ← β1 m + (1−β1) d; v ← β2 v + (1−β2) d²;
 //              w ← w + η_s m / (√v + τ)      (FedAdam; no bias correction
 //              unless bias_correction, which scales η_s by √(1−β2^t)/(1−β1^t)
 //              as Flower's FedAdam does)
 //   kYogi      as kAdam but v ← v − (1−β2) d² sign(v − d²)   (FedYogi)
 //
-// kNone and kMomentum compute w_new as m − (η_s β v_old + (η_s − 1) Δ̄), the
-// same value as above in exact arithmetic, so that η_s = 1 (and β = 0) gives
-// exactly m, bit for bit: FedAvgM(β=0, η_s=1) is FedAvg.
+// kNone and kMomentum compute w_new as m − (η_s β v_old + (η_s − 1) Δ̄) (Nesterov:
+// m − (η_s β v_new + (η_s − 1) Δ̄)), the same value as above in exact arithmetic, so that η_s = 1
+// (and β = 0) gives exactly m, bit for bit: FedAvgM(β=0, η_s=1) is FedAvg.
 //
 // State (v; or m and v; and the step count) is sized on the first Step and
 // kept across rounds. Not thread-safe.
@@ -38,6 +40,7 @@ struct ServerOptimizerConfig {
   ServerOptimizerKind kind = ServerOptimizerKind::kNone;
   double learning_rate = 1.0;    // η_s > 0
   double momentum = 0.9;         // β in [0, 1) (kMomentum)
+  bool nesterov = false;         // kMomentum: Nesterov's look-ahead step
   double beta1 = 0.9;            // [0, 1) (kAdam, kYogi)
   double beta2 = 0.99;           // [0, 1) (kAdam, kYogi)
   double tau = 1e-3;             // > 0 (kAdam, kYogi): adaptivity / ε

@@ -18,7 +18,9 @@
 #include <Eigen/Core>
 
 #include "algorithms/client_info.h"
+#include "datasets/dataset.h"
 #include "train/fit.h"
+#include "train/local_trainer.h"
 
 namespace edgefl::algorithms {
 
@@ -45,9 +47,20 @@ class Strategy {
   virtual std::vector<train::FitInstructions> ConfigureFit(int64_t round,
                                                            std::span<const ClientInfo> cohort) = 0;
 
+  // ConfigureFit with the current global model, for instructions that carry
+  // parameters of their own (DiPaCo: each client's path, gathered from the
+  // module grid). The round engine calls this one; by default it is
+  // ConfigureFit.
+  virtual std::vector<train::FitInstructions> ConfigureFitFrom(int64_t round,
+                                                               std::span<const ClientInfo> cohort,
+                                                               const Eigen::VectorXf& /*global*/) {
+    return ConfigureFit(round, cohort);
+  }
+
   // The next global model from this round's results. `results` hold only
   // finite updates of the right size (the engine rejects the others before
-  // this call, always); `failures` are the dropped and rejected clients.
+  // this call, always: the global's, or their start_parameters' size); `failures` are the dropped
+  // and rejected clients.
   virtual AggregateOutcome AggregateFit(int64_t round, const Eigen::VectorXf& global,
                                         std::span<const train::FitResult> results,
                                         std::span<const train::FitFailure> failures) = 0;
@@ -58,6 +71,27 @@ class Strategy {
   // completed, even before the config's rounds. nullopt: go on. A function
   // of the round, so a resumed run ends where the first would have.
   virtual std::optional<std::string> BudgetSpentAfter(int64_t /*round*/) { return std::nullopt; }
+
+  // The global model of round 0, from the run's model initialised with the
+  // run seed. Default: that vector. A strategy whose global model is not one
+  // model of the run's spec (DiPaCo: the module grid) builds it here.
+  virtual Eigen::VectorXf InitialGlobal(const Eigen::VectorXf& model_initial) {
+    return model_initial;
+  }
+
+  // Whether Prepare needs the training split: the runner then calls
+  // Prepare(train) once before round 1 (on resume too), in the simulator
+  // and the daemon alike. DiPaCo learns its router from it.
+  virtual bool WantsTrainingData() const { return false; }
+  virtual void Prepare(const datasets::Dataset& /*train*/) {}
+
+  // The global model's loss and accuracy on `test` when the runner cannot
+  // evaluate it as one model of the run's spec (DiPaCo: every sample
+  // through the path its router picks). nullopt: the runner's evaluation.
+  virtual std::optional<train::EvalResult> EvaluateGlobal(const Eigen::VectorXf& /*global*/,
+                                                          const datasets::Dataset& /*test*/) {
+    return std::nullopt;
+  }
 
   // Server state that must survive a restart (momentum, Adam moments), as
   // one flat vector; empty when stateless. RestoreState(SaveState()) must

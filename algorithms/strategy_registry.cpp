@@ -4,6 +4,7 @@
 
 #include "algorithms/convex_relu.h"
 #include "algorithms/curriculum_selector.h"
+#include "algorithms/dipaco.h"
 #include "algorithms/fedavg.h"
 #include "algorithms/local_config.h"
 #include "algorithms/oort_selector.h"
@@ -21,6 +22,7 @@ struct Preset {
   ServerOptimizerKind server;
   double server_lr;
   const char* objective;  // the LocalAlgorithm objective
+  bool nesterov = false;  // server_nesterov's default (momentum only)
 };
 
 // Server learning-rate defaults: 1 for FedAvg/FedAvgM (algorithms.md §1);
@@ -35,6 +37,9 @@ constexpr Preset kPresets[] = {
     {"deltasgd", ServerOptimizerKind::kNone, 1.0, "deltasgd"},
     // FedAvg whose clients step with the server's shared diagonal (savic.h).
     {"savic", ServerOptimizerKind::kNone, 1.0, "ce"},
+    // Paths through a module grid, each module with DiLoCo's outer Nesterov
+    // step (lr 0.7, β 0.9; dipaco.h).
+    {"dipaco", ServerOptimizerKind::kMomentum, 0.7, "ce", true},
 };
 
 std::string Join(const std::vector<std::string>& names) {
@@ -51,6 +56,7 @@ void ReadServer(train::ParamReader& reader, const Preset& preset, ServerOptimize
   server->learning_rate = reader.GetDoubleIn("server_lr", preset.server_lr, 0.0, 1e3);
   if (server->kind == ServerOptimizerKind::kMomentum) {
     server->momentum = reader.GetDouble("server_momentum", 0.9);
+    server->nesterov = reader.GetBool("server_nesterov", preset.nesterov);
   } else if (server->kind == ServerOptimizerKind::kAdam ||
              server->kind == ServerOptimizerKind::kYogi) {
     server->beta1 = reader.GetDouble("beta1", 0.9);
@@ -274,9 +280,26 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
   ReadLocalAlgorithm(reader, preset->objective, config.seed, &options.local);
   std::optional<SavicOptions> savic;
   if (config.name == "savic") savic = ReadSavic(reader);
+  std::optional<DiPaCoOptions> dipaco;
+  if (config.name == "dipaco") {
+    if (options.aggregator != AggregatorKind::kMean || options.qsr) {
+      throw ConfigError(reader.context() +
+                        ": aggregator and qsr do not apply (each path's clients are averaged)");
+    }
+    dipaco.emplace();
+    dipaco->levels = static_cast<size_t>(reader.GetIntIn("levels", 2, 1, 16));
+    dipaco->modules = static_cast<size_t>(reader.GetIntIn("modules", 2, 1, 1024));
+    dipaco->model = config.model;
+    dipaco->outer = options.server;
+    options.server = ServerOptimizerConfig{};
+  }
   reader.CheckAllUsed();
   try {
     if (savic) return std::make_unique<Savic>(std::move(options), *savic);
+    if (dipaco) {
+      dipaco->inner = std::move(options);
+      return std::make_unique<DiPaCo>(std::move(*dipaco));
+    }
     return std::make_unique<FedAvg>(std::move(options));
   } catch (const ConfigError& e) {
     throw ConfigError("strategy " + config.name + ": " + e.what());

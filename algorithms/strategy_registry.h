@@ -38,7 +38,8 @@ struct StrategyConfig {
   train::TrainRecipe recipe;
   int64_t rounds = 100;  // the run's rounds (cosine schedule horizon)
   // The run's model spec (convex_relu reads its layout from it).
-  std::string model;
+  // (for dipaco: one path's architecture).
+  std::string model = "mlp:784-200-200-10";
   uint64_t seed = 0;  // the run seed (per-client recipe seeds derive from it)
   // The federation's clients N and the cohort m of a round (DP-FedAvg's
   // sampling rate q = m/N and fixed denominator m); 0 = unknown.

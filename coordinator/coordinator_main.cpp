@@ -27,6 +27,7 @@
 #include <exception>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
@@ -39,6 +40,7 @@
 #include <cxxopts.hpp>
 
 #include "algorithms/async_strategy_registry.h"
+#include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/host_async_engine.h"
@@ -201,6 +203,13 @@ int Run(int argc, char** argv) {
       wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
   const datasets::Dataset test = LoadTestSet(config);
   if (!async) CheckClientAlgorithm(config, test);
+  // A strategy that learns from the training split before round 1 (DiPaCo's
+  // router, fitted on a sample of the inputs) gets it here; the clients
+  // still train on their own shares.
+  std::optional<datasets::Dataset> training_data;
+  if (!async && algorithms::MakeStrategy(StrategyConfigFrom(config))->WantsTrainingData()) {
+    training_data = LoadExperimentData(config).train;
+  }
   const nn::Model model(config.model);
   const uint64_t num_parameters = static_cast<uint64_t>(model.num_parameters());
   const uint64_t needed = 4 * num_parameters + (64u << 10);
@@ -271,6 +280,7 @@ int Run(int argc, char** argv) {
   runner.round.quorum = config.quorum;
   runner.round.seed = static_cast<uint64_t>(config.seed);
   runner.stop = &stop;
+  runner.training_data = training_data ? &*training_data : nullptr;
   runner.progress = stdout;
   // Log lines on the same terminal would break a line rewritten in place.
   if (::isatty(STDERR_FILENO) == 1) runner.progress_in_place = false;

@@ -355,7 +355,9 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
   task.recipe = instructions.recipe;
   task.local = instructions.local;
   task.preconditioning = instructions.preconditioning;
-  std::vector<uint8_t> frame = EncodeWithParameters(task, wire::MessageType::kTrainTask, *global);
+  std::vector<uint8_t> frame = EncodeWithParameters(
+      task, wire::MessageType::kTrainTask,
+      instructions.start_parameters ? *instructions.start_parameters : *global);
   fit_ = Pending<train::FitResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
   last_heard_ = Clock::now();  // the silence clock starts with the task
   Send(std::move(frame));

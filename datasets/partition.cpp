@@ -22,6 +22,7 @@ constexpr SchemeName kSchemeNames[] = {
     {PartitionScheme::kShards, "shards"},
     {PartitionScheme::kQuantitySkew, "quantity"},
     {PartitionScheme::kFeatureNoise, "noise"},
+    {PartitionScheme::kKMeans, "kmeans"},
 };
 
 // Formats a double the way a user typed it ("0.5", "1e-05", "nan").
@@ -74,6 +75,13 @@ void ValidateSpec(const PartitionSpec& spec, size_t n) {
     case PartitionScheme::kFeatureNoise:
       if (!(spec.noise >= 0.0) || !std::isfinite(spec.noise)) {
         throw ConfigError("partition: noise must be >= 0, got " + FormatDouble(spec.noise));
+      }
+      break;
+    case PartitionScheme::kKMeans:
+      if (spec.clusters == 0 || spec.clusters > spec.num_clients) {
+        throw ConfigError("partition: kmeans needs 1 to " + std::to_string(spec.num_clients) +
+                          " clusters (one or more clients each), got " +
+                          std::to_string(spec.clusters));
       }
       break;
   }
@@ -142,6 +150,9 @@ Partition MakePartition(const PartitionSpec& spec, std::span<const int32_t> labe
       partition.clients = internal::FeatureNoisePartition(n, spec);
       partition.noise_std = internal::FeatureNoiseStd(spec.num_clients, spec.noise);
       break;
+    case PartitionScheme::kKMeans:
+      throw ConfigError(
+          "partition: kmeans routes the features, not the labels (MakeKMeansPartition)");
   }
   for (std::vector<uint32_t>& client : partition.clients) {
     std::sort(client.begin(), client.end());

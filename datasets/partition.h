@@ -20,9 +20,10 @@ enum class PartitionScheme {
   kShards,        // pathological: sort by label, each client gets k shards
   kQuantitySkew,  // IID labels, client sizes ~ Dir(alpha) * n
   kFeatureNoise,  // IID split; client i adds N(0, (noise * i/(N-1))^2) to features
+  kKMeans,        // shards of a k-means router on the inputs (kmeans_partition.h)
 };
 
-// Parses "iid", "dirichlet", "shards", "quantity", "noise".
+// Parses "iid", "dirichlet", "shards", "quantity", "noise", "kmeans".
 // Throws ConfigError naming the accepted values otherwise.
 PartitionScheme ParsePartitionScheme(const std::string& name);
 std::string PartitionSchemeName(PartitionScheme scheme);
@@ -35,6 +36,7 @@ struct PartitionSpec {
   size_t classes_per_client = 2;  // kShards: shards per client, > 0
   double noise = 0.1;             // kFeatureNoise: max noise std-dev, >= 0
   size_t min_client_size = 1;  // kDirichlet, kQuantitySkew: redraw until every client has this many
+  size_t clusters = 1;         // kKMeans: the router's routes, in [1, num_clients]
 };
 
 struct Partition {
@@ -50,7 +52,8 @@ struct Partition {
 // Splits a dataset with the given labels according to `spec`.
 // Throws ConfigError for invalid parameters (alpha <= 0, zero clients, more
 // clients than samples, ...) naming the parameter, and DataError for a label
-// outside [0, num_classes).
+// outside [0, num_classes). kKMeans needs the features: ConfigError here
+// (use MakeKMeansPartition).
 Partition MakePartition(const PartitionSpec& spec, std::span<const int32_t> labels, int num_classes,
                         const std::string& dataset_name);
 

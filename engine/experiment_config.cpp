@@ -90,6 +90,7 @@ class Binder {
     Int("local_steps", c.local_steps, 0, 100 * kMillion);
     Int("batch_size", c.batch_size, 1, 65'536);
     Int("classes_per_client", c.classes_per_client, 1, 100'000);
+    Int("kmeans_clusters", c.kmeans_clusters, 1, 100'000);
     Int("train_subset", c.train_subset, 0, 1'000 * kMillion, " (0 = all)");
     Int("test_subset", c.test_subset, 0, 1'000 * kMillion, " (0 = all)");
     Int("eval_every", c.eval_every, 1, kMillion);
@@ -406,6 +407,7 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"partition", c.partition},
                 {"alpha", c.alpha},
                 {"classes_per_client", c.classes_per_client},
+                {"kmeans_clusters", c.kmeans_clusters},
                 {"noise", c.noise},
                 {"model", c.model},
                 {"train_subset", c.train_subset},

@@ -43,11 +43,13 @@ struct ExperimentConfig {
   double clip_coordinate = 0.0;    // in [0, 1): coordinate-wise clipping fraction (Pan & Li 2023)
   std::string dataset = "fmnist";  // fmnist | synthetic | csv
   std::string data_path;           // fmnist: IDX dir (default: Debian package); csv: file
-  std::string partition = "iid";   // iid | dirichlet | shards | quantity | noise | natural
-  double synthetic_alpha = 1.0;    // dataset = synthetic: model heterogeneity
-  double synthetic_beta = 1.0;     // dataset = synthetic: input heterogeneity
+  // iid | dirichlet | shards | quantity | noise | kmeans | natural
+  std::string partition = "iid";
+  double synthetic_alpha = 1.0;  // dataset = synthetic: model heterogeneity
+  double synthetic_beta = 1.0;   // dataset = synthetic: input heterogeneity
   double alpha = 0.5;
   int64_t classes_per_client = 2;
+  int64_t kmeans_clusters = 2;  // partition = kmeans: the router's routes (dipaco: its paths)
   double noise = 0.1;
   std::string model = "mlp:784-200-200-10";
   int64_t train_subset = 0;  // > 0: only the first N training samples

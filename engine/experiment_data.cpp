@@ -10,6 +10,7 @@
 #include "common/random.h"
 #include "datasets/csv_reader.h"
 #include "datasets/fashion_mnist.h"
+#include "datasets/kmeans_partition.h"
 #include "datasets/synthetic.h"
 
 namespace edgefl::engine {
@@ -34,6 +35,7 @@ ExperimentData LoadExperimentData(const ExperimentConfig& c) {
   spec.alpha = c.alpha;
   spec.classes_per_client = static_cast<size_t>(c.classes_per_client);
   spec.noise = c.noise;
+  spec.clusters = static_cast<size_t>(c.kmeans_clusters);
 
   if (c.dataset == "fmnist") {
     datasets::FashionMnistOptions options;
@@ -85,7 +87,9 @@ ExperimentData LoadExperimentData(const ExperimentConfig& c) {
   }
   spec.scheme = datasets::ParsePartitionScheme(c.partition);
   out.partition =
-      datasets::MakePartition(spec, out.train.labels, out.train.num_classes, out.train.name);
+      spec.scheme == datasets::PartitionScheme::kKMeans
+          ? datasets::MakeKMeansPartition(spec, out.train)
+          : datasets::MakePartition(spec, out.train.labels, out.train.num_classes, out.train.name);
   return out;
 }
 

@@ -104,6 +104,21 @@ storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf
   return record;
 }
 
+storage::EvaluationRecord EvaluateGlobalOnTest(algorithms::Strategy& strategy, nn::Model& model,
+                                               const Eigen::VectorXf& global,
+                                               const datasets::Dataset& test, int64_t round) {
+  const std::optional<train::EvalResult> eval = strategy.EvaluateGlobal(global, test);
+  if (!eval) return EvaluateOnTest(model, global, test, round);
+  storage::EvaluationRecord record;
+  record.round = round;
+  record.split = "test";
+  record.loss = eval->loss;
+  record.accuracy = eval->accuracy;
+  record.per_class_accuracy = eval->per_class_accuracy;
+  record.num_samples = static_cast<int64_t>(eval->num_samples);
+  return record;
+}
+
 std::optional<storage::RunInfo> RunToResume(storage::ExperimentLog& log,
                                             const ExperimentConfig& config) {
   std::optional<storage::RunInfo> existing = log.FindRun(config.run_name);
@@ -253,7 +268,14 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
 
   nn::Model model(config.model);
   model.Initialize(static_cast<uint64_t>(config.seed));
-  Eigen::VectorXf initial = model.parameters();
+  if (strategy->WantsTrainingData()) {
+    if (options.training_data == nullptr) {
+      throw ConfigError("strategy " + config.strategy +
+                        " needs the training split (RunnerOptions::training_data)");
+    }
+    strategy->Prepare(*options.training_data);
+  }
+  Eigen::VectorXf initial = strategy->InitialGlobal(model.parameters());
   const int64_t model_bytes = static_cast<int64_t>(sizeof(float)) * model.num_parameters();
 
   storage::ExperimentLog log(config.db);
@@ -304,7 +326,8 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
 
   try {
     if (last_done == 0 && !HasTestEvaluation(log, run_id, 0)) {
-      const storage::EvaluationRecord initial_eval = EvaluateOnTest(model, initial, test, 0);
+      const storage::EvaluationRecord initial_eval =
+          EvaluateGlobalOnTest(*strategy, model, initial, test, 0);
       log.RecordEvaluation(run_id, initial_eval);
     }
     RoundEngine engine(*strategy, *selector, options.round, initial, last_done);
@@ -341,7 +364,9 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       std::vector<storage::EvaluationRecord> evals;
       const bool evaluate = round % config.eval_every == 0 || round == config.rounds ||
                             result.budget_spent.has_value();
-      if (evaluate) evals.push_back(EvaluateOnTest(model, engine.global(), test, round));
+      if (evaluate) {
+        evals.push_back(EvaluateGlobalOnTest(*strategy, model, engine.global(), test, round));
+      }
 
       storage::RoundRecord record;
       record.round = round;

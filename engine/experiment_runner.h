@@ -90,6 +90,12 @@ bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t roun
 storage::EvaluationRecord EvaluateOnTest(nn::Model& model, const Eigen::VectorXf& parameters,
                                          const datasets::Dataset& test, int64_t round);
 
+// EvaluateOnTest, unless the strategy evaluates its global model itself
+// (Strategy::EvaluateGlobal: DiPaCo's routed paths).
+storage::EvaluationRecord EvaluateGlobalOnTest(algorithms::Strategy& strategy, nn::Model& model,
+                                               const Eigen::VectorXf& global,
+                                               const datasets::Dataset& test, int64_t round);
+
 struct ExperimentResult {
   int64_t run_id = 0;
   int64_t first_round = 1;  // > 1 when the run was resumed
@@ -111,6 +117,9 @@ struct RunnerOptions {
   // terminal. The daemon turns it off when its log lines (stderr) go to the
   // same terminal, where they would break the line.
   std::optional<bool> progress_in_place;
+  // The training split, for a strategy that learns from it before round 1
+  // (Strategy::WantsTrainingData: DiPaCo's router); may be null otherwise.
+  const datasets::Dataset* training_data = nullptr;
 };
 
 // Runs (or resumes) the experiment, for config.rounds rounds or until the

@@ -107,7 +107,8 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   }
 
   // Configure and fan out.
-  std::vector<train::FitInstructions> instructions = strategy_.ConfigureFit(round, cohort_info);
+  std::vector<train::FitInstructions> instructions =
+      strategy_.ConfigureFitFrom(round, cohort_info, *global_);
   if (instructions.size() != cohort.size()) {
     throw Error("strategy " + strategy_.name() + " configured " +
                 std::to_string(instructions.size()) + " clients for a cohort of " +
@@ -192,9 +193,14 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
     }
     try {
       FitResult result = pending[i].get();
+      // A client told to start from other parameters (a DiPaCo path)
+      // answers with their size; every other update has the global's.
+      const size_t expected = instructions[i].start_parameters
+                                  ? static_cast<size_t>(instructions[i].start_parameters->size())
+                                  : static_cast<size_t>(global_->size());
       std::optional<std::string> problem = algorithms::CheckUpdate(
           id, {result.train.parameters.data(), static_cast<size_t>(result.train.parameters.size())},
-          static_cast<size_t>(global_->size()));
+          expected);
       if (problem) {
         report.failures.push_back({id, FitFailure::Kind::kRejected, std::move(*problem)});
         continue;

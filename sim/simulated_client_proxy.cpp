@@ -20,7 +20,9 @@ std::future<train::FitResult> SimulatedClientProxy::Fit(
     engine::SharedParameters global, const train::FitInstructions& instructions) {
   return pool_.Submit([this, global = std::move(global), instructions]() {
     const std::lock_guard<std::mutex> lock(trainer_mutex_);
-    const std::span<const float> start(global->data(), static_cast<size_t>(global->size()));
+    const Eigen::VectorXf& from =
+        instructions.start_parameters ? *instructions.start_parameters : *global;
+    const std::span<const float> start(from.data(), static_cast<size_t>(from.size()));
     if (algorithms::IsLocalSolver(instructions.local)) {
       if (solver_ == nullptr) {
         solver_ = algorithms::MakeLocalSolver(instructions.local, model_spec_, *data_);

@@ -167,6 +167,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   options.round.quorum = config.quorum;
   options.progress = progress;
   options.stop = stop;
+  options.training_data = &data.train;
   options.round.virtual_deadline = config.deadline;
   options.round.virtual_seconds =
       [&fleet, &index, model_bytes](
@@ -174,7 +175,12 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
           const train::FitInstructions& instructions) -> std::optional<double> {
     const size_t k = index.at(info.id);
     if (fleet.DropsOut(k, round)) return std::nullopt;
-    return fleet.TaskSeconds(k, PlannedSamples(instructions.recipe, info.num_samples), model_bytes);
+    // The parameters that travel: a DiPaCo path, or the model.
+    const int64_t bytes = instructions.start_parameters
+                              ? static_cast<int64_t>(sizeof(float)) *
+                                    static_cast<int64_t>(instructions.start_parameters->size())
+                              : model_bytes;
+    return fleet.TaskSeconds(k, PlannedSamples(instructions.recipe, info.num_samples), bytes);
   };
   options.round.availability = [&fleet, &index](const algorithms::ClientInfo& info, double t) {
     const size_t k = index.at(info.id);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <Eigen/Core>
@@ -40,6 +41,11 @@ struct FitInstructions {
   // SAVIC's shared frozen diagonal and the statistic the server wants back
   // (preconditioning.h); default: none, plain steps, nothing reported.
   Preconditioning preconditioning;
+  // The parameters the client starts from and sends back, when they are not
+  // the global model: DiPaCo's path, the concatenation of its modules
+  // (algorithms/dipaco.h); the client's model spec must fit them. Null: the
+  // global model. The engine then requires an update of this size.
+  std::shared_ptr<const Eigen::VectorXf> start_parameters;
 };
 
 struct FitResult {

@@ -72,6 +72,28 @@ TEST_CASE("FedAvgM accumulates momentum") {
   CHECK(w[0] == doctest::Approx(-2.5));
 }
 
+TEST_CASE("Nesterov server momentum steps with the look-ahead v") {
+  // DiLoCo's outer step (PyTorch SGD nesterov): v ← βv + Δ̄, w ← w − η(Δ̄ + βv).
+  Eigen::VectorXf w(1), m(1);
+  w << 0.0f;
+  m << -1.0f;  // Δ̄ = 1 every round
+  ServerOptimizerConfig c = Config(ServerOptimizerKind::kMomentum, 1.0);
+  c.momentum = 0.5;
+  c.nesterov = true;
+  ServerOptimizer opt(c);
+  w = opt.Step(w, m);  // v = 1, w = 0 − (1 + 0.5) = −1.5
+  CHECK(w[0] == -1.5f);
+  m[0] = w[0] - 1.0f;
+  w = opt.Step(w, m);  // v = 1.5, w = −1.5 − (1 + 0.75) = −3.25
+  CHECK(w[0] == -3.25f);
+  c.learning_rate = 0.5;
+  ServerOptimizer half(c);
+  Eigen::VectorXf x(1), a(1);
+  x << 2.0f;
+  a << 0.0f;  // Δ̄ = 2: v = 2, x = 2 − 0.5(2 + 1) = 0.5
+  CHECK(half.Step(x, a)[0] == 0.5f);
+}
+
 TEST_CASE("if every client returns w the model is unchanged for every optimizer") {
   Rng rng(3);
   const Eigen::VectorXf w = RandomVector(rng, 64);
