@@ -168,6 +168,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       started_at = record.ended_at;
       record.virtual_time = update->virtual_time;
       record.train_loss = update->train_loss;
+      record.metrics = update->metrics;
       storage::Checkpoint checkpoint;
       checkpoint.round = version;
       checkpoint.spec = config.model;

@@ -376,6 +376,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       // are discarded, not accepted (UpdateRecords).
       record.aggregated = report.model_updated;
       record.outcome = report.outcome;
+      record.metrics = report.metrics;
       record.completed = report.model_updated ? static_cast<int64_t>(report.results.size()) : 0;
       record.dropped = static_cast<int64_t>(report.dropped());
       record.rejected = static_cast<int64_t>(report.rejected());

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "storage/checkpoint.h"
 #include "storage/json_array.h"
+#include "storage/json_object.h"
 #include "storage/schema.h"
 
 namespace edgefl::storage {
@@ -307,8 +308,8 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
   {
     Statement s(db_,
                 "INSERT INTO rounds (run_id, round, model_version, selected, completed, dropped, "
-                "rejected, started_at, ended_at, virtual_time, train_loss, aggregated, outcome) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+                "rejected, started_at, ended_at, virtual_time, train_loss, aggregated, outcome, "
+                "metrics) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     s.Bind(1, run_id)
         .Bind(2, round.round)
         .Bind(3, round.model_version)
@@ -321,7 +322,8 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
         .Bind(10, round.virtual_time)
         .Bind(11, round.train_loss)
         .Bind(12, round.aggregated ? 1 : 0)
-        .Bind(13, round.outcome);
+        .Bind(13, round.outcome)
+        .Bind(14, FormatJsonNumberObject(round.metrics));
     s.Run();
   }
   for (const ClientUpdateRecord& u : updates) {
@@ -561,11 +563,10 @@ std::vector<RunSummary> ExperimentLog::ListRuns(std::string_view split) {
 
 std::vector<RoundRecord> ExperimentLog::Rounds(int64_t run_id) {
   SqliteDb::OperationScope scope(db_, "reading the rounds of run " + std::to_string(run_id));
-  Statement s(
-      db_,
-      "SELECT round, model_version, selected, completed, dropped, rejected, started_at, "
-      "ended_at, virtual_time, train_loss, aggregated, outcome FROM rounds WHERE run_id = ?1 "
-      "ORDER BY round");
+  Statement s(db_,
+              "SELECT round, model_version, selected, completed, dropped, rejected, started_at, "
+              "ended_at, virtual_time, train_loss, aggregated, outcome, metrics FROM rounds WHERE "
+              "run_id = ?1 ORDER BY round");
   s.Bind(1, run_id);
   std::vector<RoundRecord> rounds;
   while (s.Step()) {
@@ -582,6 +583,7 @@ std::vector<RoundRecord> ExperimentLog::Rounds(int64_t run_id) {
     r.train_loss = s.ColumnDoubleOrNaN(9);
     r.aggregated = s.ColumnInt(10) != 0;
     r.outcome = s.ColumnText(11);
+    r.metrics = ParseJsonNumberObject(s.ColumnText(12));
     rounds.push_back(r);
   }
   return rounds;

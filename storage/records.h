@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,6 +86,9 @@ struct RoundRecord {
   // discarded.
   bool aggregated = true;
   std::string outcome;  // "" when aggregated
+  // The strategy's round metrics by name ("epsilon" with DP, "update_norm",
+  // ...); a value that was not finite reads back as NaN.
+  std::map<std::string, double> metrics;
 };
 
 // One client's part in a round.

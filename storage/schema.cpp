@@ -197,12 +197,18 @@ CREATE TABLE client_models (
 );
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// Version 5 -> 6: the strategy's round metrics (DP's epsilon, ...).
+constexpr std::string_view kAddRoundMetrics = R"sql(
+ALTER TABLE rounds ADD COLUMN metrics TEXT NOT NULL DEFAULT '{}';
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {0, "create the version 1 tables", kCreateVersion1},
     {1, "add checkpoints.strategy_state", kAddStrategyState},
     {2, "key client_updates by (run, round, client, seq)", kAddUpdateSeq},
     {3, "record round outcomes, discarded updates, run owners and run events", kRecordOutcomes},
     {4, "add the client_models table", kAddClientModels},
+    {5, "add rounds.metrics", kAddRoundMetrics},
 }};
 static_assert(kMigrations.size() == kSchemaVersion);
 

@@ -56,6 +56,9 @@
 //                   round, kept only with the run key keep_client_models
 //                   (bounded: the newest N rounds, at most M clients each)
 //                   for `edgefl analyze`
+// Version 6 adds:
+//   rounds.metrics  the strategy's round metrics as a flat JSON object of
+//                   numbers ({"epsilon":1.25,...}; '{}' before version 6)
 #pragma once
 
 #include <cstdint>
@@ -67,7 +70,7 @@
 namespace edgefl::storage {
 
 inline constexpr int64_t kApplicationId = 0x6564666C;  // "edfl"
-inline constexpr int64_t kSchemaVersion = 5;
+inline constexpr int64_t kSchemaVersion = 6;
 
 // One upgrade step: from `from_version` to `from_version + 1`.
 struct Migration {

@@ -50,7 +50,9 @@ void Build(const std::string& kind, const std::string& name, const train::ParamM
   config.name = name;
   config.params = params;
   config.rounds = 10;
-  config.model = "convex_relu:2-2-2-2";  // convex_relu's layout; the others ignore it
+  // convex_relu reads its layout from the model, dipaco its levels; the
+  // others ignore it.
+  if (name == "convex_relu") config.model = "convex_relu:2-2-2-2";
   if (kind == "async") {
     MakeAsyncStrategy(config, 8);
   } else {

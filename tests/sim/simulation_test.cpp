@@ -178,6 +178,12 @@ TEST_CASE("Simulation: a DP-FedAvg run ends before its round would exceed target
   CHECK(events.back().kind == "budget_spent");
   CHECK(events.back().detail.find("privacy budget: another round would reach") == 0);
   CHECK(events.back().detail.find("in 2 rounds") != std::string::npos);
+  // ε after each round is in the log, as the accountant computes it.
+  const std::vector<storage::RoundRecord> rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() == 2);
+  CHECK(rounds[0].metrics.at("epsilon") == accountant.SpentAfter(1, 1.0 / 6).epsilon);
+  CHECK(rounds[1].metrics.at("epsilon") == accountant.SpentAfter(2, 1.0 / 6).epsilon);
+  CHECK(rounds[1].metrics.at("dp_clip") == 1.0);
 }
 
 TEST_CASE("Simulation: bad configs name the key before any data is loaded") {

@@ -101,7 +101,7 @@ TEST_CASE("a version 4 log is upgraded to version 5 and can keep client models")
     CHECK(db.QueryInt("SELECT count(*) FROM sqlite_schema WHERE name = 'client_models'") == 0);
   }
   ExperimentLog log(path);
-  CHECK(log.TEST_db().QueryInt("PRAGMA user_version") == 5);
+  CHECK(log.TEST_db().QueryInt("PRAGMA user_version") == kSchemaVersion);
   const int64_t run = log.BeginRun(SampleRun("upgraded"));
   CommitWithModels(log, run, 1, {Model(1, "a", 0.0f)});
   CHECK(log.ReadClientModels(run, 1).size() == 1);

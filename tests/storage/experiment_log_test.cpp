@@ -88,6 +88,7 @@ TEST_CASE("CommitRound round-trips rounds and updates and evaluations and checkp
   CHECK(rounds[1].ended_at == expected.ended_at);
   CHECK(rounds[1].virtual_time == expected.virtual_time);
   CHECK(rounds[1].train_loss == expected.train_loss);
+  CHECK(rounds[1].metrics == expected.metrics);  // the strategy's metrics, exactly
 
   const auto updates = log.ClientUpdates(run);
   REQUIRE(updates.size() == 6);

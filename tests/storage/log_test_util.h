@@ -42,6 +42,7 @@ inline RoundRecord SampleRound(int64_t round) {
   r.ended_at = r.started_at + 7.5;
   r.virtual_time = 3.25 * static_cast<double>(round);
   r.train_loss = 1.0 / static_cast<double>(round);
+  r.metrics = {{"epsilon", 0.5 * static_cast<double>(round)}, {"update_norm", 1.0 / 3.0}};
   return r;
 }
 
