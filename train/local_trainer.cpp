@@ -12,6 +12,7 @@
 #include "nn/metrics.h"
 #include "nn/model_spec.h"
 #include "nn/softmax_cross_entropy.h"
+#include "train/data_fit_check.h"
 #include "train/tpsgd_trainer.h"
 
 namespace edgefl::train {
@@ -37,18 +38,7 @@ LocalTrainer::LocalTrainer(std::string_view model_spec, const datasets::Dataset&
   const nn::ModelSpec spec = nn::ParseModelSpec(model_spec);
   const int input_dim = nn::InputDim(spec);
   const int classes = nn::NumClasses(spec);
-  if (data.size() == 0) throw DataError("local data " + data.name + " is empty");
-  if (data.dim() != static_cast<size_t>(input_dim)) {
-    throw ConfigError("model " + spec_ + " expects " + std::to_string(input_dim) +
-                      " features, but " + data.name + " has " + std::to_string(data.dim()));
-  }
-  for (size_t i = 0; i < data.labels.size(); ++i) {
-    if (data.labels[i] < 0 || data.labels[i] >= classes) {
-      throw DataError(data.name + ": label " + std::to_string(data.labels[i]) + " of sample " +
-                      std::to_string(i) + " is outside the model's " + std::to_string(classes) +
-                      " classes");
-    }
-  }
+  CheckDataFitsModel(spec_, input_dim, classes, data);
 }
 
 LocalTrainer::~LocalTrainer() = default;

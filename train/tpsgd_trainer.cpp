@@ -12,6 +12,7 @@
 #include "nn/model.h"
 #include "nn/model_spec.h"
 #include "nn/softmax_cross_entropy.h"
+#include "train/data_fit_check.h"
 
 namespace edgefl::train {
 namespace {
@@ -59,19 +60,7 @@ TpsgdTrainer::TpsgdTrainer(std::string_view model_spec, const datasets::Dataset&
         conv != nullptr ? Index{conv->output_shape().height} * conv->output_shape().width : 1);
   }
   classes_ = static_cast<int>(layers_.back()->output_size());
-  if (data.size() == 0) throw DataError("local data " + data.name + " is empty");
-  if (static_cast<Index>(data.dim()) != layers_.front()->input_size()) {
-    throw ConfigError("model " + spec_text_ + " expects " +
-                      std::to_string(layers_.front()->input_size()) + " features, but " +
-                      data.name + " has " + std::to_string(data.dim()));
-  }
-  for (size_t i = 0; i < data.labels.size(); ++i) {
-    if (data.labels[i] < 0 || data.labels[i] >= classes_) {
-      throw DataError(data.name + ": label " + std::to_string(data.labels[i]) + " of sample " +
-                      std::to_string(i) + " is outside the model's " + std::to_string(classes_) +
-                      " classes");
-    }
-  }
+  CheckDataFitsModel(spec_text_, static_cast<int>(layers_.front()->input_size()), classes_, data);
 }
 
 TpsgdTrainer::~TpsgdTrainer() = default;
