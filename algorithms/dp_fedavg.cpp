@@ -99,6 +99,7 @@ Eigen::VectorXf DpFedAvg::Aggregate(int64_t round, const Eigen::VectorXf& global
   }
   accountant_.Compose(1);
   (*metrics)["epsilon"] = Epsilon();
+  (*metrics)["dp_delta"] = delta_;
   return global + sum / static_cast<float>(m);
 }
 

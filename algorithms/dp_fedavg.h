@@ -51,7 +51,7 @@ class DpFedAvg {
   // noise)/m, and with adaptive clipping the next C. Composes one step in
   // the accountant. `models` must have global's size. Metrics: "dp_clip"
   // (the C used), "dp_unclipped" (b_k count), "dp_noise_std" (z_Δ·C/m on
-  // the mean), "epsilon" (after this round, at δ).
+  // the mean), "epsilon" (after this round, at δ), "dp_delta" (δ).
   Eigen::VectorXf Aggregate(int64_t round, const Eigen::VectorXf& global,
                             std::span<const ParameterSpan> models,
                             std::map<std::string, double>* metrics);

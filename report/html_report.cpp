@@ -174,11 +174,48 @@ std::string Figure(const std::string& svg, const std::string& caption = "") {
          "</figure>\n";
 }
 
+bool HasPrivacy(const RunDetail& run) {
+  return run.PrivacySpent().has_value();
+}
+
+// "ε = 2.31 (δ = 1e-05)", "unbounded (no noise)", or "-" without DP.
+std::string PrivacyText(const RunDetail& run) {
+  const auto spent = run.PrivacySpent();
+  if (!spent) return "-";
+  if (!std::isfinite(spent->epsilon)) return "unbounded (no noise)";
+  char buffer[96];
+  if (std::isfinite(spent->delta)) {
+    std::snprintf(buffer, sizeof buffer, "%.3f (&#948; = %.3g)", spent->epsilon, spent->delta);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.3f", spent->epsilon);
+  }
+  return buffer;
+}
+
+// Per run with DP, ε after each round that composed a step.
+std::vector<Series> EpsilonSeries(std::span<const RunDetail> runs) {
+  std::vector<Series> series;
+  for (const RunDetail& run : runs) {
+    Series s;
+    s.name = RunName(run);
+    for (const storage::RoundRecord& r : run.rounds) {
+      const auto it = r.metrics.find("epsilon");
+      if (it == r.metrics.end() || !std::isfinite(it->second)) continue;
+      s.x.push_back(static_cast<double>(r.round));
+      s.y.push_back(it->second);
+    }
+    if (!s.x.empty()) series.push_back(std::move(s));
+  }
+  return series;
+}
+
 std::string SummaryTable(std::span<const RunDetail> runs) {
+  const bool privacy = std::any_of(runs.begin(), runs.end(), HasPrivacy);
   std::string out =
       "<table class=\"summary\"><thead><tr><th>run</th><th>strategy</th><th>mode</th>"
       "<th>model</th><th>status</th><th>rounds</th><th>best acc.</th><th>final acc.</th>"
-      "<th>time</th><th>clients</th></tr></thead><tbody>\n";
+      "<th>time</th><th>clients</th>" +
+      std::string(privacy ? "<th>privacy &#949;</th>" : "") + "</tr></thead><tbody>\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunDetail& run = runs[i];
     const storage::RunInfo& info = run.summary.run;
@@ -192,7 +229,8 @@ std::string SummaryTable(std::span<const RunDetail> runs) {
            Td(EscapeXml(info.spec.model_spec)) + Td(status) + Td(rounds, true) +
            Td(Percent(run.summary.best_accuracy), true) +
            Td(Percent(run.summary.final_accuracy), true) + Td(FormatDuration(run.seconds), true) +
-           Td(std::to_string(run.summary.distinct_clients), true) + "</tr>\n";
+           Td(std::to_string(run.summary.distinct_clients), true) +
+           (privacy ? Td(PrivacyText(run), true) : "") + "</tr>\n";
   }
   return out + "</tbody></table>\n";
 }
@@ -462,6 +500,16 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     LinePlot bytes{"Bytes per node per round", "round", "MB sent + received per node",
                    BytesPerNodeSeries(decentralized)};
     html += Figure(RenderLinePlot(bytes), "A dropped node moves nothing in its round.");
+    html += "</div>\n";
+  }
+
+  if (std::vector<Series> spent = EpsilonSeries(runs); !spent.empty()) {
+    html += "<h2>Privacy</h2>\n<div class=\"charts\">\n";
+    LinePlot epsilon{"Privacy spent per round", "round", "epsilon (at the run's delta)",
+                     std::move(spent)};
+    html += Figure(RenderLinePlot(epsilon),
+                   "Differentially private runs only: the accountant's epsilon after each "
+                   "aggregated round (client-level DP, central noise).");
     html += "</div>\n";
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <system_error>
 #include <utility>
 
@@ -52,6 +53,21 @@ RunDetail ReadDetail(ExperimentLog& log, RunSummary summary, const DetailParts& 
 }
 
 }  // namespace
+
+std::optional<RunDetail::Privacy> RunDetail::PrivacySpent() const {
+  std::optional<Privacy> spent;
+  for (const RoundRecord& r : rounds) {
+    const auto epsilon = r.metrics.find("epsilon");
+    if (epsilon == r.metrics.end()) continue;
+    const auto delta = r.metrics.find("dp_delta");
+    if (spent && r.round < spent->round) continue;
+    spent =
+        Privacy{epsilon->second,
+                delta == r.metrics.end() ? std::numeric_limits<double>::quiet_NaN() : delta->second,
+                r.round};
+  }
+  return spent;
+}
 
 std::vector<EvaluationRecord> RunDetail::EvaluationsOn(const std::string& split) const {
   std::vector<EvaluationRecord> out;

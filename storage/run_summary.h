@@ -32,6 +32,16 @@ struct RunDetail {
   // end of its last committed round); 0 if nothing was committed.
   double seconds = 0.0;
 
+  // The privacy a DP run has spent: ε at δ after `round`, from the last
+  // round whose strategy metrics hold "epsilon" (and "dp_delta"); nullopt
+  // for a run without differential privacy.
+  struct Privacy {
+    double epsilon = 0.0;
+    double delta = 0.0;  // NaN when the log does not say
+    int64_t round = 0;
+  };
+  std::optional<Privacy> PrivacySpent() const;
+
   // The evaluations on `split`, by round.
   std::vector<EvaluationRecord> EvaluationsOn(const std::string& split) const;
   // The evaluation on `split` of the highest evaluated round, if any.

@@ -177,16 +177,54 @@ std::string RoundsText(const RunDetail& run) {
   return text;
 }
 
+// ε as a table cell: "-" without DP, "inf" when no noise bounds it.
+std::string EpsilonText(std::optional<double> epsilon) {
+  if (!epsilon) return "-";
+  return std::isfinite(*epsilon) ? Fixed(*epsilon, 3) : "inf";
+}
+
+std::optional<double> SpentEpsilon(const RunDetail& run) {
+  const auto spent = run.PrivacySpent();
+  return spent ? std::optional<double>(spent->epsilon) : std::nullopt;
+}
+
+bool AnyPrivacy(const std::vector<RunDetail>& runs) {
+  return std::any_of(runs.begin(), runs.end(),
+                     [](const RunDetail& run) { return run.PrivacySpent().has_value(); });
+}
+
+// The round's "epsilon" strategy metric, if it has one.
+std::optional<double> RoundEpsilon(const storage::RoundRecord* record) {
+  if (!record) return std::nullopt;
+  const auto it = record->metrics.find("epsilon");
+  return it == record->metrics.end() ? std::nullopt : std::optional<double>(it->second);
+}
+
 void PrintSummaryTable(const std::vector<RunDetail>& runs) {
-  Table table({"id", "name", "strategy", "mode", "status", "rounds", "best_acc", "final_acc",
-               "time", "clients"},
-              {true, false, false, false, false, true, true, true, true, true});
+  std::vector<std::string> header = {"id",     "name",     "strategy",  "mode", "status",
+                                     "rounds", "best_acc", "final_acc", "time", "clients"};
+  std::vector<bool> numeric = {true, false, false, false, false, true, true, true, true, true};
+  // ε spent, when any run is differentially private.
+  const bool privacy = AnyPrivacy(runs);
+  if (privacy) {
+    header.push_back("epsilon");
+    numeric.push_back(true);
+  }
+  Table table(header, numeric);
   for (const RunDetail& run : runs) {
     const storage::RunInfo& info = run.summary.run;
-    table.Add({std::to_string(info.id), info.spec.name, info.spec.strategy, info.spec.mode,
-               StatusText(run), RoundsText(run), Fixed(run.summary.best_accuracy, 4),
-               Fixed(run.summary.final_accuracy, 4), report::FormatDuration(run.seconds),
-               std::to_string(run.summary.distinct_clients)});
+    std::vector<std::string> cells = {std::to_string(info.id),
+                                      info.spec.name,
+                                      info.spec.strategy,
+                                      info.spec.mode,
+                                      StatusText(run),
+                                      RoundsText(run),
+                                      Fixed(run.summary.best_accuracy, 4),
+                                      Fixed(run.summary.final_accuracy, 4),
+                                      report::FormatDuration(run.seconds),
+                                      std::to_string(run.summary.distinct_clients)};
+    if (privacy) cells.push_back(EpsilonText(SpentEpsilon(run)));
+    table.Add(std::move(cells));
   }
   table.Print(stdout);
 }
@@ -207,6 +245,8 @@ void PrintRoundTable(const RunDetail& run) {
   std::vector<std::string> header = {"round",      "selected",  "accepted", "dropped", "rejected",
                                      "train_loss", "test_loss", "test_acc", "seconds"};
   if (virtual_time) header.push_back("virtual_s");
+  const bool privacy = run.PrivacySpent().has_value();
+  if (privacy) header.push_back("epsilon");
   // Usable updates that went into no model, and whether the round made a
   // new model or kept the previous one (quorum not reached).
   header.push_back("discarded");
@@ -225,6 +265,7 @@ void PrintRoundTable(const RunDetail& run) {
                                       Fixed(row.test_accuracy, 4),
                                       r ? Fixed(r->ended_at - r->started_at, 1) : "-"};
     if (virtual_time) cells.push_back(r && r->virtual_time ? Fixed(*r->virtual_time, 1) : "-");
+    if (privacy) cells.push_back(EpsilonText(RoundEpsilon(r)));
     cells.push_back(r ? std::to_string(discarded) : "-");
     cells.push_back(r ? (r->aggregated ? "new" : "kept") : "-");
     table.Add(std::move(cells));
@@ -251,6 +292,17 @@ void PrintShow(const RunDetail& run) {
               Fixed(run.summary.final_accuracy, 4).c_str());
   std::printf("time         %s\n", report::FormatDuration(run.seconds).c_str());
   std::printf("clients      %lld\n", static_cast<long long>(run.summary.distinct_clients));
+  if (const auto spent = run.PrivacySpent()) {
+    char delta[32] = "unknown";
+    if (std::isfinite(spent->delta)) std::snprintf(delta, sizeof delta, "%.3g", spent->delta);
+    if (std::isfinite(spent->epsilon)) {
+      std::printf("privacy      epsilon %.4f at delta %s after round %lld\n", spent->epsilon, delta,
+                  static_cast<long long>(spent->round));
+    } else {
+      std::printf("privacy      epsilon unbounded (no noise) after round %lld\n",
+                  static_cast<long long>(spent->round));
+    }
+  }
   for (const storage::RoundRecord& r : run.rounds) {
     if (!r.aggregated) {
       std::printf("kept model   round %lld: %s\n", static_cast<long long>(r.round),
@@ -290,6 +342,24 @@ void PrintCompare(const std::vector<RunDetail>& runs) {
 
 // ---- JSON and CSV ---------------------------------------------------------------
 
+// ", "epsilon": ε, "delta": δ" of a DP run (null where unbounded or
+// unknown); "" otherwise.
+std::string PrivacyJson(const RunDetail& run) {
+  const auto spent = run.PrivacySpent();
+  if (!spent) return "";
+  return ", \"epsilon\": " + JsonNumber(spent->epsilon) +
+         ", \"delta\": " + JsonNumber(spent->delta);
+}
+
+// The round's strategy metrics as a JSON object.
+std::string MetricsJson(const storage::RoundRecord& record) {
+  std::string out = "{";
+  for (const auto& [name, value] : record.metrics) {
+    out += (out.size() > 1 ? ", " : "") + JsonString(name) + ": " + JsonNumber(value);
+  }
+  return out + "}";
+}
+
 std::string SummaryJson(const RunDetail& run) {
   const storage::RunInfo& info = run.summary.run;
   return "\"id\": " + std::to_string(info.id) + ", \"name\": " + JsonString(info.spec.name) +
@@ -308,7 +378,7 @@ std::string SummaryJson(const RunDetail& run) {
          ", \"seconds\": " + JsonNumber(run.seconds) +
          ", \"started_at\": " + JsonNumber(info.started_at) +
          ", \"ended_at\": " + JsonNumber(info.ended_at) +
-         ", \"clients\": " + std::to_string(run.summary.distinct_clients);
+         ", \"clients\": " + std::to_string(run.summary.distinct_clients) + PrivacyJson(run);
 }
 
 std::string RoundsJson(const RunDetail& run) {
@@ -328,7 +398,8 @@ std::string RoundsJson(const RunDetail& run) {
              ", \"rejected\": " + std::to_string(r->rejected) +
              ", \"train_loss\": " + JsonNumber(r->train_loss) +
              ", \"seconds\": " + JsonNumber(r->ended_at - r->started_at) +
-             ", \"virtual_time\": " + JsonNumber(r->virtual_time);
+             ", \"virtual_time\": " + JsonNumber(r->virtual_time) +
+             ", \"metrics\": " + MetricsJson(*r);
     }
     out += ", \"test_loss\": " + JsonNumber(row.test_loss) +
            ", \"test_accuracy\": " + JsonNumber(row.test_accuracy) + "}";
@@ -365,35 +436,38 @@ void PrintJson(const std::vector<RunDetail>& runs, bool with_rounds, bool single
 void PrintSummaryCsv(const std::vector<RunDetail>& runs) {
   std::printf(
       "id,name,strategy,mode,model,status,rounds,planned_rounds,best_accuracy,final_accuracy,"
-      "seconds,clients\n");
+      "seconds,clients,epsilon,delta\n");
   for (const RunDetail& run : runs) {
     const storage::RunInfo& info = run.summary.run;
-    std::printf("%lld,%s,%s,%s,%s,%s,%lld,%lld,%s,%s,%s,%lld\n", static_cast<long long>(info.id),
-                CsvField(info.spec.name).c_str(), CsvField(info.spec.strategy).c_str(),
-                CsvField(info.spec.mode).c_str(), CsvField(info.spec.model_spec).c_str(),
-                std::string(storage::ToString(info.status)).c_str(),
-                static_cast<long long>(run.summary.rounds_completed),
-                static_cast<long long>(info.spec.planned_rounds),
-                CsvNumber(run.summary.best_accuracy).c_str(),
-                CsvNumber(run.summary.final_accuracy).c_str(), CsvNumber(run.seconds).c_str(),
-                static_cast<long long>(run.summary.distinct_clients));
+    const auto spent = run.PrivacySpent();
+    std::printf(
+        "%lld,%s,%s,%s,%s,%s,%lld,%lld,%s,%s,%s,%lld,%s,%s\n", static_cast<long long>(info.id),
+        CsvField(info.spec.name).c_str(), CsvField(info.spec.strategy).c_str(),
+        CsvField(info.spec.mode).c_str(), CsvField(info.spec.model_spec).c_str(),
+        std::string(storage::ToString(info.status)).c_str(),
+        static_cast<long long>(run.summary.rounds_completed),
+        static_cast<long long>(info.spec.planned_rounds),
+        CsvNumber(run.summary.best_accuracy).c_str(), CsvNumber(run.summary.final_accuracy).c_str(),
+        CsvNumber(run.seconds).c_str(), static_cast<long long>(run.summary.distinct_clients),
+        spent ? CsvNumber(spent->epsilon).c_str() : "",
+        spent ? CsvNumber(spent->delta).c_str() : "");
   }
 }
 
 void PrintRoundsCsv(const RunDetail& run) {
   std::printf(
       "round,selected,accepted,dropped,rejected,train_loss,test_loss,test_accuracy,seconds,"
-      "virtual_time\n");
+      "virtual_time,epsilon\n");
   for (const RoundRow& row : RoundRows(run)) {
     const storage::RoundRecord* r = row.record;
     auto count = [&](int64_t v) { return r ? std::to_string(v) : std::string(); };
-    std::printf("%lld,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", static_cast<long long>(row.round),
+    std::printf("%lld,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", static_cast<long long>(row.round),
                 count(r ? r->selected : 0).c_str(), count(r ? r->completed : 0).c_str(),
                 count(r ? r->dropped : 0).c_str(), count(r ? r->rejected : 0).c_str(),
                 r ? CsvNumber(r->train_loss).c_str() : "", CsvNumber(row.test_loss).c_str(),
                 CsvNumber(row.test_accuracy).c_str(),
                 r ? CsvNumber(r->ended_at - r->started_at).c_str() : "",
-                r ? CsvNumber(r->virtual_time).c_str() : "");
+                r ? CsvNumber(r->virtual_time).c_str() : "", CsvNumber(RoundEpsilon(r)).c_str());
   }
 }
 

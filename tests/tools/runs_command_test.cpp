@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include "privacy/rdp_accountant.h"
 #include "storage/experiment_log.h"
 #include "storage/schema.h"
 #include "storage/sqlite_db.h"
@@ -192,6 +193,75 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
   CHECK(page.starts_with("<!DOCTYPE html>"));
   CHECK(Contains(page, "data-series=\"beta\""));
   CHECK_FALSE(Contains(page, "data-series=\"alpha\""));
+}
+
+TEST_CASE("edgefl runs and report show the privacy a DP run spent") {
+  TempDir dir;
+  const auto db = dir / "log.db";
+  Sim(db, "plain", "fedavg");
+  std::string output;
+  // 5 clients, 4 per round: q = 0.8; z = 1.1; 3 rounds at δ = 1e-3.
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() +
+                                 " sim -q --set rounds=3 --set clients=5 "
+                                 "--set clients_per_round=4 --set train_subset=1500 "
+                                 "--set test_subset=400 --set model=mlp:784-16-10 "
+                                 "--set threads=1 --set strategy=fedavg --set dp=true "
+                                 "--set dp_noise_multiplier=1.1 --set dp_clip=1 "
+                                 "--set dp_delta=0.001 --set dp_noise=seeded "
+                                 "--set run_name=private --set db=" +
+                                 db.string(),
+                             &output) == 0,
+                  output);
+  privacy::RdpAccountant accountant(0.8, 1.1);
+  std::vector<double> expected;
+  for (int round = 1; round <= 3; ++round)
+    expected.push_back(accountant.SpentAfter(round, 1e-3).epsilon);
+  char text[64];
+
+  // show: the privacy line and an epsilon column per round.
+  REQUIRE(RunCommand(EdgeflTool() + " runs show private --db " + db.string(), &output) == 0);
+  std::snprintf(text, sizeof text, "privacy      epsilon %.4f at delta 0.001 after round 3",
+                expected[2]);
+  CHECK_MESSAGE(Contains(output, text), output);
+  const size_t table = output.find("round  selected");
+  REQUIRE_MESSAGE(table != std::string::npos, output);
+  const std::vector<std::string> header = Row(output.substr(table), "round", 0);
+  const auto column = std::find(header.begin(), header.end(), "epsilon") - header.begin();
+  REQUIRE_MESSAGE(column < static_cast<std::ptrdiff_t>(header.size()), output);
+  for (int round = 1; round <= 3; ++round) {
+    const std::vector<std::string> row = Row(output.substr(table), std::to_string(round), 0);
+    REQUIRE_MESSAGE(row.size() == header.size(), output);
+    std::snprintf(text, sizeof text, "%.3f", expected[static_cast<size_t>(round - 1)]);
+    CHECK(row[static_cast<size_t>(column)] == text);
+  }
+  // A run without DP shows none.
+  REQUIRE(RunCommand(EdgeflTool() + " runs show plain --db " + db.string(), &output) == 0);
+  CHECK_FALSE(Contains(output, "privacy"));
+  CHECK_FALSE(Contains(output, "epsilon"));
+
+  // list: an epsilon column, "-" for the run without DP.
+  REQUIRE(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0);
+  std::snprintf(text, sizeof text, "%.3f", expected[2]);
+  CHECK(Row(output, "private").back() == text);
+  CHECK(Row(output, "plain").back() == "-");
+
+  // --json: epsilon and delta, and each round's strategy metrics.
+  REQUIRE(RunCommand(EdgeflTool() + " runs show private --json --db " + db.string(), &output) == 0);
+  CHECK(JsonNumber(output, "epsilon") == doctest::Approx(expected[2]).epsilon(1e-12));
+  CHECK(JsonNumber(output, "delta") == 0.001);
+  const size_t round2 = output.find("{\"round\": 2");
+  REQUIRE(round2 != std::string::npos);
+  CHECK(JsonNumber(output, "dp_clip", round2) == 1.0);
+  CHECK(JsonNumber(output, "epsilon", round2) == doctest::Approx(expected[1]).epsilon(1e-12));
+
+  // The report: the epsilon column and the privacy chart.
+  const auto html = dir / "report.html";
+  REQUIRE(RunCommand(EdgeflTool() + " report --db " + db.string() + " -o " + html.string(),
+                     &output) == 0);
+  const std::string page = ReadFile(html);
+  CHECK(Contains(page, "<h2>Privacy</h2>"));
+  std::snprintf(text, sizeof text, "%.3f (&#948; = 0.001)", expected[2]);
+  CHECK(Contains(page, text));
 }
 
 TEST_CASE("edgefl runs and report explain files that are not current edgefl logs") {
