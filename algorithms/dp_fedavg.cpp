@@ -34,6 +34,14 @@ DpFedAvgOptions Checked(DpFedAvgOptions o) {
     throw ConfigError("dp: dp_target_epsilon must be >= 0, got " +
                       std::to_string(o.target_epsilon));
   }
+  if (o.calibrate_rounds > 0) {
+    if (o.target_epsilon <= 0.0) {
+      throw ConfigError("dp: dp_calibrate_noise = true needs dp_target_epsilon > 0");
+    }
+    o.noise_multiplier = privacy::NoiseMultiplierFor(
+        static_cast<double>(o.clients_per_round) / static_cast<double>(o.population),
+        o.calibrate_rounds, o.target_epsilon, o.delta);
+  }
   if (o.adaptive_clip && o.adaptive.count_stddev == 0.0) {
     o.adaptive.count_stddev = static_cast<double>(o.clients_per_round) / 20.0;
   }
@@ -100,6 +108,7 @@ Eigen::VectorXf DpFedAvg::Aggregate(int64_t round, const Eigen::VectorXf& global
   accountant_.Compose(1);
   (*metrics)["epsilon"] = Epsilon();
   (*metrics)["dp_delta"] = delta_;
+  (*metrics)["dp_noise_multiplier"] = options_.noise_multiplier;
   return global + sum / static_cast<float>(m);
 }
 

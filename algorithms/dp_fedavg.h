@@ -33,6 +33,10 @@ struct DpFedAvgOptions {
   privacy::AdaptiveClipOptions adaptive;
   double delta = 0.0;           // δ in (0, 1); 0 = 1/N
   double target_epsilon = 0.0;  // > 0: end the run before ε would exceed it; 0 = no limit
+  // > 0: replace noise_multiplier by the smallest z whose ε after this many
+  // rounds is at most target_epsilon (privacy::NoiseMultiplierFor); needs
+  // a target. 0: use noise_multiplier as given.
+  int64_t calibrate_rounds = 0;
   // true: the noise comes from Rng::Derive(run seed, {stream, round}), so a
   // simulation is repeatable (and anyone with the seed can remove the
   // noise); false: from a generator seeded by OpenSSL's CSPRNG.
@@ -51,7 +55,8 @@ class DpFedAvg {
   // noise)/m, and with adaptive clipping the next C. Composes one step in
   // the accountant. `models` must have global's size. Metrics: "dp_clip"
   // (the C used), "dp_unclipped" (b_k count), "dp_noise_std" (z_Δ·C/m on
-  // the mean), "epsilon" (after this round, at δ), "dp_delta" (δ).
+  // the mean), "epsilon" (after this round, at δ), "dp_delta" (δ),
+  // "dp_noise_multiplier" (z, as calibrated).
   Eigen::VectorXf Aggregate(int64_t round, const Eigen::VectorXf& global,
                             std::span<const ParameterSpan> models,
                             std::map<std::string, double>* metrics);
@@ -63,6 +68,7 @@ class DpFedAvg {
   // ε after the rounds aggregated so far.
   double Epsilon() const { return accountant_.Spent(delta_).epsilon; }
   double clip_norm() const { return clip_; }
+  double noise_multiplier() const { return options_.noise_multiplier; }
   double delta() const { return delta_; }
 
   // [rounds composed, C]: RestoreState(SaveState()) continues the same ε and

@@ -110,6 +110,7 @@ class FedAvg final : public Strategy {
   // after round r" once S_r + H_r reaches it; with DP and a target ε, the
   // text once another round would exceed it; nullopt otherwise.
   std::optional<std::string> BudgetSpentAfter(int64_t round) override;
+  bool NeedsUniformSampling() const override { return dp_.has_value(); }
 
   // The server optimizer's state (see ServerOptimizer::SaveState), then,
   // with centered_clip, the center (P values) once a round has set it; with

@@ -72,6 +72,11 @@ class Strategy {
   // of the round, so a resumed run ends where the first would have.
   virtual std::optional<std::string> BudgetSpentAfter(int64_t /*round*/) { return std::nullopt; }
 
+  // Whether the strategy's guarantee assumes each round's cohort is a
+  // uniform sample of the clients (DP's accountant): the engine then refuses
+  // any selector but "uniform".
+  virtual bool NeedsUniformSampling() const { return false; }
+
   // The global model of round 0, from the run's model initialised with the
   // run seed. Default: that vector. A strategy whose global model is not one
   // model of the run's spec (DiPaCo: the module grid) builds it here.

@@ -205,6 +205,7 @@ std::optional<DpFedAvgOptions> ReadDp(train::ParamReader& reader, const Strategy
   }
   dp.delta = reader.GetDoubleIn("dp_delta", 0.0, 0.0, 0.5);
   dp.target_epsilon = reader.GetDoubleIn("dp_target_epsilon", 0.0, 0.0, 1e4);
+  if (reader.GetBool("dp_calibrate_noise", false)) dp.calibrate_rounds = config.rounds;
   const std::string noise = reader.GetString("dp_noise", "secure");
   if (noise != "secure" && noise != "seeded") {
     throw ConfigError(reader.context() + ": dp_noise must be \"secure\" or \"seeded\", got \"" +

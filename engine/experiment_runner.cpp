@@ -226,6 +226,22 @@ bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t roun
   return false;
 }
 
+namespace {
+
+// A selector that biases the cohort breaks a guarantee that assumes a
+// uniform sample (DP-FedAvg's accountant): refused, failing closed.
+void CheckSamplingFits(const algorithms::Strategy& strategy,
+                       const algorithms::ClientSelector& selector) {
+  if (strategy.NeedsUniformSampling() && selector.name() != "uniform") {
+    throw ConfigError("strategy " + strategy.name() + " with dp = true needs selector = " +
+                      "\"uniform\": the privacy accountant assumes each round's cohort is a " +
+                      "uniform sample of the clients, and selector \"" + selector.name() +
+                      "\" picks them by other criteria");
+  }
+}
+
+}  // namespace
+
 void CheckAlgorithms(const ExperimentConfig& config, size_t fleet_size) {
   if (config.mode == "decentralized") {
     algorithms::Dsgd(algorithms::ReadDsgdOptions(StrategyConfigFrom(config)), fleet_size);
@@ -238,8 +254,8 @@ void CheckAlgorithms(const ExperimentConfig& config, size_t fleet_size) {
   if (algorithms::IsAsyncStrategy(config.strategy)) {
     throw ConfigError("strategy " + config.strategy + " is asynchronous: set mode = \"async\"");
   }
-  algorithms::MakeStrategy(StrategyConfigFrom(config));
-  algorithms::MakeSelector(SelectorConfigFrom(config));
+  CheckSamplingFits(*algorithms::MakeStrategy(StrategyConfigFrom(config)),
+                    *algorithms::MakeSelector(SelectorConfigFrom(config)));
 }
 
 void CheckClientAlgorithm(const ExperimentConfig& config, const datasets::Dataset& sample_data) {
@@ -265,6 +281,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       algorithms::MakeStrategy(StrategyConfigFrom(config));
   std::unique_ptr<algorithms::ClientSelector> selector =
       algorithms::MakeSelector(SelectorConfigFrom(config));
+  CheckSamplingFits(*strategy, *selector);
 
   nn::Model model(config.model);
   model.Initialize(static_cast<uint64_t>(config.seed));

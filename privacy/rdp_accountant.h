@@ -71,4 +71,13 @@ class RdpAccountant {
   int64_t steps_ = 0;
 };
 
+// The smallest noise multiplier z (to relative precision 1e-6, rounded up)
+// whose `steps` subsampled Gaussian steps at rate q spend at most
+// `target_epsilon` at `delta`, as Opacus's get_noise_multiplier and
+// dp_accounting's calibrate_dp_mechanism do: a bisection, since ε falls as
+// z grows. Throws ConfigError for q outside (0, 1], steps < 1, a target
+// <= 0, δ outside (0, 1), or a target that needs z > 10^4.
+double NoiseMultiplierFor(double sampling_probability, int64_t steps, double target_epsilon,
+                          double delta, std::vector<double> orders = DefaultRdpOrders());
+
 }  // namespace edgefl::privacy

@@ -81,6 +81,31 @@ TEST_CASE("dp: the noise on the mean has stddev z times C over m") {
   CHECK(out.metrics.at("dp_noise_std") == doctest::Approx(1.5 * 2.0 / m));
 }
 
+TEST_CASE("dp: a calibrated multiplier spends the target exactly over the run's rounds") {
+  // Through the registry, as a config sets it: 10 rounds, q = 10/100, δ = 1/100.
+  std::unique_ptr<Strategy> strategy = MakeStrategy(
+      Config({{"dp", true}, {"dp_target_epsilon", 2.0}, {"dp_calibrate_noise", true}}));
+  const double z = privacy::NoiseMultiplierFor(0.1, 10, 2.0, 0.01);
+  Eigen::VectorXf w = Eigen::VectorXf::Zero(4);
+  double epsilon = 0.0;
+  for (int round = 1; round <= 10; ++round) {
+    REQUIRE_FALSE(strategy->BudgetSpentAfter(round - 1).has_value());
+    std::vector<train::FitResult> results = {Result("a", w + Eigen::VectorXf::Ones(4))};
+    const AggregateOutcome out = strategy->AggregateFit(round, w, results, {});
+    CHECK(out.metrics.at("dp_noise_multiplier") == z);
+    epsilon = out.metrics.at("epsilon");
+    w = *out.parameters;
+  }
+  CHECK(epsilon <= 2.0);
+  CHECK(epsilon > 2.0 * (1 - 1e-4));
+  // The budget ends the run after its rounds.
+  CHECK(strategy->BudgetSpentAfter(10).has_value());
+  // Calibration needs a target.
+  CHECK_THROWS_WITH_AS(MakeStrategy(Config({{"dp", true}, {"dp_calibrate_noise", true}})),
+                       doctest::Contains("dp_calibrate_noise = true needs dp_target_epsilon"),
+                       ConfigError);
+}
+
 TEST_CASE("dp: epsilon per round is the accountant's and the run stops before the target") {
   FedAvgOptions options = DpOptions(1.0, 1.0, 10, 100);
   privacy::RdpAccountant reference(0.1, 1.0);

@@ -99,6 +99,35 @@ TEST_CASE("the Gaussian with z = 4.530877117 is exactly 1 1e-6 DP as in dp_accou
   CHECK(accountant.Spent(1e-6).epsilon == doctest::Approx(1.0).epsilon(1e-7));
 }
 
+TEST_CASE("noise calibration finds dp_accounting's z = 4.530877117 for epsilon 1 at delta 1e-6") {
+  std::vector<double> orders;
+  for (int i = 1001; i < 100000; ++i)
+    orders.push_back(0.001 * i);
+  CHECK(NoiseMultiplierFor(1.0, 1, 1.0, 1e-6, orders) ==
+        doctest::Approx(4.530877117).epsilon(2e-6));
+}
+
+TEST_CASE("noise calibration returns the smallest multiplier that keeps the target") {
+  // FL-sized settings: q = 10/100, 200 rounds, δ = 1/N.
+  for (const double target : {1.0, 3.0, 8.0}) {
+    CAPTURE(target);
+    const double z = NoiseMultiplierFor(0.1, 200, target, 0.01);
+    CHECK(RdpAccountant(0.1, z).SpentAfter(200, 0.01).epsilon <= target);
+    CHECK(RdpAccountant(0.1, z * (1 - 1e-5)).SpentAfter(200, 0.01).epsilon > target);
+  }
+  // More rounds, or a smaller target, need more noise.
+  CHECK(NoiseMultiplierFor(0.1, 400, 3.0, 0.01) > NoiseMultiplierFor(0.1, 200, 3.0, 0.01));
+  CHECK(NoiseMultiplierFor(0.1, 200, 1.0, 0.01) > NoiseMultiplierFor(0.1, 200, 3.0, 0.01));
+  CHECK_THROWS_WITH_AS(NoiseMultiplierFor(0.0, 10, 1.0, 1e-5), doctest::Contains("sampling rate"),
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(NoiseMultiplierFor(0.1, 0, 1.0, 1e-5), doctest::Contains("one step"),
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(NoiseMultiplierFor(0.1, 10, 0.0, 1e-5), doctest::Contains("target epsilon"),
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(NoiseMultiplierFor(1.0, 1000000, 1e-6, 1e-5),
+                       doctest::Contains("above 10^4"), ConfigError);
+}
+
 TEST_CASE("the accountant composes steps additively and epsilon only grows") {
   RdpAccountant accountant(0.1, 1.1);
   CHECK(accountant.Spent(1e-5).epsilon == 0.0);  // nothing released yet

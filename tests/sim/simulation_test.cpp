@@ -186,6 +186,25 @@ TEST_CASE("Simulation: a DP-FedAvg run ends before its round would exceed target
   CHECK(rounds[1].metrics.at("dp_clip") == 1.0);
 }
 
+TEST_CASE("Simulation: DP-FedAvg refuses a selector that does not sample uniformly") {
+  TempDir dir;
+  for (const char* selector : {"oort", "curriculum", "speed_aware"}) {
+    CAPTURE(selector);
+    const std::string message =
+        std::string(
+            "needs selector = \"uniform\": the privacy accountant assumes each round's "
+            "cohort is a uniform sample of the clients, and selector \"") +
+        selector;
+    CHECK_THROWS_WITH_AS(
+        RunSimulation(SmallRun(dir, {"dp=true", std::string("selector=") + selector}), nullptr),
+        doctest::Contains(message.c_str()), ConfigError);
+  }
+  // Nothing was written.
+  CHECK_FALSE(std::filesystem::exists(dir / "log.db"));
+  // Without dp the same selectors run.
+  CHECK_NOTHROW(RunSimulation(SmallRun(dir, {"rounds=1", "selector=oort"}), nullptr));
+}
+
 TEST_CASE("Simulation: bad configs name the key before any data is loaded") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"strategy=fedsgd"}), nullptr),
