@@ -21,6 +21,7 @@ struct PeerMesh::Neighbour {
   uint64_t generation = 0;  // links that came up so far
   double backoff = 0.2;     // seconds before the next dial (dialling side)
   int failures = 0;         // dial failures since the last link (logged sparingly)
+  bool said_bye = false;    // the current link ended with the neighbour's Bye
   std::unique_ptr<asio::steady_timer> timer;
 };
 
@@ -259,6 +260,9 @@ void PeerMesh::OnFrame(const std::shared_ptr<size_t>& slot,
       if (const auto* error = std::get_if<wire::ErrorMessage>(&message)) {
         log_('W', "peer " + (known ? options_.neighbours[k].node_id : link->remote()) +
                       " sent an error: " + error->message);
+      } else if (const auto* bye = std::get_if<wire::Bye>(&message); bye != nullptr && known) {
+        std::lock_guard lock(mutex_);
+        if (neighbours_[k]->link == link) neighbours_[k]->said_bye = true;
       }
       link->Close();  // Bye, Error or anything else: the link ends
       return;
@@ -336,6 +340,7 @@ void PeerMesh::MarkUp(size_t k, const std::shared_ptr<wire::FramedLink>& link, b
     ++n.generation;
     n.backoff = 0.2;
     n.failures = 0;
+    n.said_bye = false;
   }
   if (old) old->Close();
   log_('I', "peer " + options_.neighbours[k].node_id + " linked (" + link->remote() +
@@ -349,9 +354,11 @@ void PeerMesh::OnClosed(size_t k, const std::shared_ptr<wire::FramedLink>& link,
   bool was_current = false;
   bool stopping = false;
   bool up = false;
+  bool said_bye = false;
   {
     std::lock_guard lock(mutex_);
     Neighbour& n = *neighbours_[k];
+    said_bye = n.said_bye;
     if (n.link == link) {
       n.link.reset();
       n.up = false;
@@ -362,7 +369,13 @@ void PeerMesh::OnClosed(size_t k, const std::shared_ptr<wire::FramedLink>& link,
   }
   changed_.notify_all();
   if (stopping) return;
-  if (was_current) log_('W', "peer " + options_.neighbours[k].node_id + " link down: " + why);
+  if (was_current) {
+    if (said_bye) {
+      log_('I', "peer " + options_.neighbours[k].node_id + " said bye");
+    } else {
+      log_('W', "peer " + options_.neighbours[k].node_id + " link down: " + why);
+    }
+  }
   // The dialling side dials again (also after a dialled link that closed
   // before it came up).
   if (!up && options_.neighbours[k].index > options_.index) RedialLater(k);
