@@ -236,7 +236,11 @@ int Run(int argc, char** argv) {
   session.device.dataset_size = data.size();
   session.device.num_classes = static_cast<uint32_t>(data.num_classes);
   session.device.input_dim = static_cast<uint32_t>(data.dim());
-  session.device.samples_per_second = edgefl::client::MeasureTrainingSpeed(data) / session.slowdown;
+  // A D-SGD node reports no speed (nobody selects it): no probe.
+  if (!args.count("peer-listen")) {
+    session.device.samples_per_second =
+        edgefl::client::MeasureTrainingSpeed(data) / session.slowdown;
+  }
   const std::string id = session.client_id;
   Log(id, 'I',
       "loaded " + std::to_string(data.size()) + " samples of " + data.name + " in " +
