@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -532,11 +533,17 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
       result.last_round = round;
       char line[240];
       std::snprintf(line, sizeof line,
-                    "round %lld/%lld: %lld of %zu nodes reported, node accuracy %.4f, "
-                    "neighbourhood accuracy %.4f, local consensus %.3g, %.0f bytes per node",
+                    "round %lld/%lld: %lld of %zu nodes reported, local consensus %.3g, %.0f bytes "
+                    "per node",
                     static_cast<long long>(round), static_cast<long long>(config.rounds),
-                    static_cast<long long>(record.completed), nodes.size(), MeanOf(accuracies),
-                    MeanOf(neighbourhood), MeanOf(consensus), MeanOf(bytes));
+                    static_cast<long long>(record.completed), nodes.size(), MeanOf(consensus),
+                    MeanOf(bytes));
+      if (!accuracies.empty()) {
+        const size_t used = std::strlen(line);
+        std::snprintf(line + used, sizeof line - used,
+                      ", node accuracy %.4f, neighbourhood accuracy %.4f", MeanOf(accuracies),
+                      MeanOf(neighbourhood));
+      }
       logger.Info(line);
       std::printf("%s\n", line);
       std::fflush(stdout);
