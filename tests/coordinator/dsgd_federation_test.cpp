@@ -14,6 +14,8 @@
 #include <boost/asio/ssl.hpp>
 #include <doctest/doctest.h>
 
+#include "engine/experiment_config.h"
+#include "sim/simulation.h"
 #include "tests/coordinator/federation_util.h"
 #include "wire/tls_context.h"
 
@@ -29,7 +31,10 @@ constexpr int64_t kModelFrameBytes = 12 + 16 + 4 * 25'450;
 // certificate and partition, plus a peer certificate node-K for each node.
 class DsgdDeployment {
  public:
-  explicit DsgdDeployment(int nodes) : nodes_(nodes), fed_(nodes) {
+  // Node k's certificate is PREFIX-K ("sim-000K" gives the simulator's
+  // node ids, so per-node seeds match the simulator's).
+  explicit DsgdDeployment(int nodes, std::string prefix = "node-")
+      : nodes_(nodes), prefix_(std::move(prefix)), fed_(nodes) {
     std::string command;
     for (int k = 0; k < nodes; ++k) {
       command += (k == 0 ? "" : " && ") + EdgeflTool() + " certs issue-peer " + NodeName(k) +
@@ -41,7 +46,7 @@ class DsgdDeployment {
     REQUIRE(rc == 0);
   }
 
-  static std::string NodeName(int k) { return "node-" + std::to_string(k); }
+  std::string NodeName(int k) const { return prefix_ + std::to_string(k); }
   Federation& fed() { return fed_; }
   std::filesystem::path Log(const std::string& tag) const { return fed_.dir() / (tag + ".log"); }
 
@@ -100,6 +105,7 @@ class DsgdDeployment {
   }
 
   int nodes_;
+  std::string prefix_;
   Federation fed_;
   std::vector<std::unique_ptr<Process>> processes_;  // killed before fed_'s directory goes
 };
@@ -183,7 +189,7 @@ TEST_CASE("dsgd over TLS: a node killed with SIGKILL mid-run leaves the others t
     REQUIRE(nodes[static_cast<size_t>(k)]->Wait(Scaled(30s)));
     CHECK_MESSAGE(nodes[static_cast<size_t>(k)]->ExitedWith(0),
                   nodes[static_cast<size_t>(k)]->Describe());
-    CHECK(Contains(d.Log(DsgdDeployment::NodeName(k)), "finished 40 rounds"));
+    CHECK(Contains(d.Log(d.NodeName(k)), "finished 40 rounds"));
   }
   // Its neighbours (1 and 3) saw the link go down and mixed only with node 0.
   CHECK(Contains(d.Log("node-1"), "peer node-2 link down"));
@@ -277,6 +283,56 @@ TEST_CASE("dsgd over TLS: a certificate from another CA is refused by the coordi
       [&] { return Contains(d.Log("node-0"), "refused: certificate from an unknown CA"); },
       Scaled(10s)));
   CHECK(node0.Running());  // and trains on
+}
+
+TEST_CASE("dsgd over TLS: the processes' node models are the simulator's bit for bit") {
+  // The same config, partition (Dirichlet 0.5, seed 1) and node ids: with
+  // every link up, each process trains and mixes exactly as the simulated
+  // node does, so the mean test loss and accuracy of the node models agree
+  // to the last bit, round by round.
+  constexpr int kRounds = 4;
+  DsgdDeployment d(4, "sim-000");
+  const std::vector<std::string> settings = {
+      "clients=4", "clients_per_round=4", "rounds=4", "eval_every=1", "test_subset=500",
+      "seed=1",    "partition=dirichlet", "alpha=0.5"};
+  std::vector<std::string> sim_settings = settings;
+  sim_settings.push_back("db=" + (d.fed().dir() / "sim.db").string());
+  sim_settings.push_back("data_path=" + FashionMnistDir().string());
+  sim_settings.push_back("run_name=sim");
+  const engine::ExperimentConfig config = engine::LoadExperimentConfig(
+      std::filesystem::path(EDGEFL_SOURCE_DIR) / "examples/dsgd_tls.toml", sim_settings);
+  sim::RunSimulation(config, nullptr);
+
+  std::vector<std::string> process_settings = settings;
+  process_settings.push_back("run_name=processes");
+  Process& coordinator = d.StartCoordinator(process_settings);
+  const int port = d.fed().WaitListening(coordinator);
+  for (int k = 0; k < 4; ++k)
+    d.StartNode(k, port);
+  INFO(d.Logs());
+  REQUIRE(coordinator.Wait(kRunTimeout));
+  REQUIRE(coordinator.ExitedWith(0));
+
+  auto node_mean = [](const std::filesystem::path& db, const std::string& run_name) {
+    storage::ExperimentLog log(db, ReadOnly());
+    const auto run = log.FindRun(run_name);
+    REQUIRE(run.has_value());
+    std::vector<storage::EvaluationRecord> out;
+    for (const storage::EvaluationRecord& e : log.Evaluations(run->id)) {
+      if (e.split == "node_mean" && e.round >= 1) out.push_back(e);
+    }
+    return out;
+  };
+  const auto simulated = node_mean(d.fed().dir() / "sim.db", "sim");
+  const auto processes = node_mean(d.fed().db(), "processes");
+  REQUIRE(simulated.size() == static_cast<size_t>(kRounds));
+  REQUIRE(processes.size() == static_cast<size_t>(kRounds));
+  for (size_t r = 0; r < simulated.size(); ++r) {
+    CAPTURE(r + 1);
+    CHECK(processes[r].round == simulated[r].round);
+    CHECK(processes[r].accuracy == simulated[r].accuracy);
+    CHECK(processes[r].loss == simulated[r].loss);
+  }
 }
 
 }  // namespace
