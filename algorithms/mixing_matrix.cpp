@@ -75,6 +75,51 @@ MixingMatrix WithConsensusWeight(MixingMatrix w, double beta) {
   return w;
 }
 
+MixingRow MetropolisHastingsRow(size_t self, size_t self_degree,
+                                std::span<const std::pair<size_t, size_t>> neighbours,
+                                double beta) {
+  if (!(beta >= 0.0 && beta <= 1.0)) {
+    throw ConfigError("consensus weight beta must be in [0, 1], got " + std::to_string(beta));
+  }
+  MixingRow row;
+  const double own = 1.0 / (1.0 + static_cast<double>(self_degree));
+  double weight_self = own;
+  bool self_placed = false;
+  size_t self_index = 0;
+  for (const auto& [j, degree] : neighbours) {
+    if (!self_placed && j > self) {
+      self_index = row.nodes.size();
+      row.nodes.push_back(self);
+      row.weights.push_back(0.0);
+      self_placed = true;
+    }
+    const double wij = 1.0 / (1.0 + static_cast<double>(std::max(self_degree, degree)));
+    weight_self += own - wij;
+    row.nodes.push_back(j);
+    row.weights.push_back(wij);
+  }
+  if (!self_placed) {
+    self_index = row.nodes.size();
+    row.nodes.push_back(self);
+    row.weights.push_back(0.0);
+  }
+  // Σ_j (own − W_ij) is 1 − Σ_j W_ij − own only over d_i neighbours: a
+  // neighbour counted in d_i but absent (or present but not counted) moves
+  // `own` to (from) the self weight, so the row sums to 1 either way.
+  if (neighbours.size() != self_degree) {
+    weight_self +=
+        (static_cast<double>(self_degree) - static_cast<double>(neighbours.size())) * own;
+  }
+  row.weights[self_index] = weight_self;
+  if (beta != 1.0) {
+    for (size_t k = 0; k < row.nodes.size(); ++k) {
+      row.weights[k] =
+          k == self_index ? 1.0 - beta * (1.0 - row.weights[k]) : row.weights[k] * beta;
+    }
+  }
+  return row;
+}
+
 Eigen::MatrixXd Dense(const MixingMatrix& w) {
   const auto n = static_cast<Eigen::Index>(w.size());
   Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(n, n);

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -43,6 +44,21 @@ MixingMatrix MetropolisHastings(const Graph& graph, const std::vector<bool>& liv
 // symmetric and doubly stochastic; non-negative for β in [0, 1].
 // REQUIRES: β in [0, 1] (else ConfigError).
 MixingMatrix WithConsensusWeight(MixingMatrix w, double beta);
+
+// Node i's row of WithConsensusWeight(MetropolisHastings(graph, live), β)
+// from what node i knows on its own (D-SGD between processes, where no one
+// holds the graph's live set): its live degree d_i and, for each neighbour j
+// whose vector it mixes, j's live degree d_j as j reported it. `neighbours`
+// holds (j, d_j), ascending j, without i. The same arithmetic as the matrix
+// functions, so when every d is the live degree over the same live set the
+// row is bit for bit the matrix's row i. A neighbour counted in d_i whose
+// vector did not arrive is simply absent: the row still sums to 1 (W_ii
+// takes its weight), but its column may then not, for that round
+// (docs/algorithms.md, D-SGD between processes).
+// REQUIRES: β in [0, 1] (else ConfigError).
+MixingRow MetropolisHastingsRow(size_t self, size_t self_degree,
+                                std::span<const std::pair<size_t, size_t>> neighbours,
+                                double beta = 1.0);
 
 // The dense n x n matrix (tests, reports).
 Eigen::MatrixXd Dense(const MixingMatrix& w);

@@ -3,18 +3,26 @@
 // back-off when the connection drops, until the coordinator says Bye; exits
 // (status 2) without reconnecting when another connection with its client id
 // replaced it (docs/protocol.md, error code 8).
+//
+// With --peer-listen HOST:PORT it is a D-SGD node instead (mode =
+// "decentralized"; client/decentralized_node.h): the coordinator is only the
+// rendezvous, the models go to and come from its graph neighbours, and the
+// certificate must be a peer certificate (edgefl certs issue-peer).
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 #include <cxxopts.hpp>
 
 #include "client/coordinator_session.h"
+#include "client/decentralized_node.h"
 #include "client/load_sessions.h"
 #include "client/local_data.h"
 #include "client/speed_probe.h"
@@ -93,6 +101,62 @@ void CheckNumbers(const cxxopts::ParseResult& args) {
   }
 }
 
+// D-SGD node mode (--peer-listen): one run, no reconnect after the
+// assignment (the node trains on without the coordinator).
+int RunNode(const cxxopts::ParseResult& args, const edgefl::client::SessionOptions& session,
+            const edgefl::datasets::Dataset& data, double retry_for) {
+  edgefl::client::NodeOptions node;
+  node.host = session.host;
+  node.port = session.port;
+  node.tls = session.tls;
+  node.node_id = session.client_id;
+  node.retry_for = retry_for;
+  const std::string listen = args["peer-listen"].as<std::string>();
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw edgefl::ConfigError("--peer-listen: expected HOST:PORT, got '" + listen + "'");
+  }
+  node.listen_host = listen.substr(0, colon);
+  if (node.listen_host.size() > 2 && node.listen_host.front() == '[') {
+    node.listen_host = node.listen_host.substr(1, node.listen_host.size() - 2);
+  }
+  try {
+    const int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    node.listen_port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    throw edgefl::ConfigError("--peer-listen: bad port in '" + listen + "'");
+  }
+  const std::string fmnist_dir = args["data-dir"].as<std::string>();
+  const bool fmnist = data.name.rfind("fmnist/", 0) == 0;
+  edgefl::client::TestLoader load_test =
+      [fmnist, fmnist_dir](int64_t subset) -> std::optional<edgefl::datasets::Dataset> {
+    if (!fmnist) return std::nullopt;  // only Fashion-MNIST has a test split a node can find
+    edgefl::datasets::FashionMnistOptions options;
+    options.dir = fmnist_dir;
+    if (subset <= 0) {
+      return edgefl::datasets::LoadFashionMnist(edgefl::datasets::Split::kTest, options);
+    }
+    std::vector<uint32_t> rows(static_cast<size_t>(subset));
+    for (size_t i = 0; i < rows.size(); ++i)
+      rows[i] = static_cast<uint32_t>(i);
+    return edgefl::datasets::LoadFashionMnistSamples(edgefl::datasets::Split::kTest, rows, options);
+  };
+  const std::string id = node.node_id;
+  const edgefl::client::LogFn log = [&id](char level, const std::string& line) {
+    Log(id, level, line);
+  };
+  const edgefl::client::NodeEnd end =
+      edgefl::client::RunDecentralizedNode(node, data, load_test, log);
+  using Kind = edgefl::client::NodeEnd::Kind;
+  if (end.kind == Kind::kFinished) {
+    Log(id, 'I', "finished " + std::to_string(end.rounds_done) + " rounds; exiting");
+    return edgefl::kExitOk;
+  }
+  Log(id, 'E', (end.kind == Kind::kRefused ? "refused: " : "failed: ") + end.reason);
+  return edgefl::kExitIoError;
+}
+
 int Run(int argc, char** argv) {
   cxxopts::Options options("edgefl-client",
                            "The edgefl on-device client: trains on its local data share when the "
@@ -113,6 +177,9 @@ int Run(int argc, char** argv) {
        "none, scale, sign_flip or nan", cxxopts::value<std::string>()->default_value("none"))
       ("byzantine-factor", "the attack's factor (0: scale 100, sign_flip 4)",
        cxxopts::value<double>()->default_value("0"))
+      ("peer-listen", "be a D-SGD node (mode decentralized): accept neighbours on HOST:PORT "
+       "(an IP address; port 0 = ephemeral); needs a peer certificate",
+       cxxopts::value<std::string>())
       ("slowdown", "act as a device FACTOR times slower (tests, demos): each task waits "
        "(FACTOR-1) x its compute time, and Hello reports speed / FACTOR",
        cxxopts::value<double>()->default_value("1"))
@@ -169,7 +236,11 @@ int Run(int argc, char** argv) {
   session.device.dataset_size = data.size();
   session.device.num_classes = static_cast<uint32_t>(data.num_classes);
   session.device.input_dim = static_cast<uint32_t>(data.dim());
-  session.device.samples_per_second = edgefl::client::MeasureTrainingSpeed(data) / session.slowdown;
+  // A D-SGD node reports no speed (nobody selects it): no probe.
+  if (!args.count("peer-listen")) {
+    session.device.samples_per_second =
+        edgefl::client::MeasureTrainingSpeed(data) / session.slowdown;
+  }
   const std::string id = session.client_id;
   Log(id, 'I',
       "loaded " + std::to_string(data.size()) + " samples of " + data.name + " in " +
@@ -179,6 +250,7 @@ int Run(int argc, char** argv) {
           " s");
 
   const double retry_for = args["retry-for"].as<double>();
+  if (args.count("peer-listen")) return RunNode(args, session, data, retry_for);
   edgefl::client::LogFn log = [&id](char level, const std::string& line) { Log(id, level, line); };
   auto down_since = std::chrono::steady_clock::now();
   double backoff = 0.5;

@@ -45,6 +45,7 @@
 #include "coordinator/client_registry.h"
 #include "coordinator/host_async_engine.h"
 #include "coordinator/log.h"
+#include "coordinator/rendezvous.h"
 #include "coordinator/tls_server.h"
 #include "datasets/fashion_mnist.h"
 #include "engine/async_runner.h"
@@ -134,6 +135,43 @@ void RaiseOpenFilesLimit(size_t connections, const Logger& logger) {
   }
 }
 
+// mode = "decentralized": the rendezvous of D-SGD nodes (rendezvous.h); the
+// coordinator never sees a model. SIGINT/SIGTERM stop it after the round
+// being committed.
+int RunDecentralized(const ExperimentConfig& config, const Logger& logger) {
+  asio::ssl::context tls =
+      wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
+  std::atomic<bool> stop{false};
+  asio::io_context signal_io(1);
+  asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping the run");
+    stop = true;
+  });
+  std::thread signal_thread([&signal_io] { signal_io.run(); });
+  RendezvousResult result;
+  try {
+    result = RunRendezvous(config, tls, logger, stop, [](const std::string& address) {
+      std::fprintf(stderr, "listening on %s\n", address.c_str());
+      std::fflush(stderr);
+    });
+  } catch (...) {
+    signal_io.stop();
+    signal_thread.join();
+    throw;
+  }
+  signal_io.stop();
+  signal_thread.join();
+  char summary[160];
+  std::snprintf(summary, sizeof summary, "%lld rounds, final node accuracy %.4f, %.1f s",
+                static_cast<long long>(result.last_round), result.final_node_accuracy,
+                result.seconds);
+  logger.Info("run '" + config.run_name + "' " +
+              (result.interrupted ? "interrupted" : "completed") + ": " + summary);
+  return kExitOk;
+}
+
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
 }
@@ -184,6 +222,7 @@ int Run(int argc, char** argv) {
   const bool async = config.mode == "async";
 
   const Logger logger;
+  if (config.mode == "decentralized") return RunDecentralized(config, logger);
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
   // Algorithms first: a bad key fails before anything is loaded or bound.
   // In async mode the strategy is told min_clients as the fleet size.

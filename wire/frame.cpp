@@ -59,8 +59,10 @@ void CheckMagicPrefix(std::span<const uint8_t> prefix) {
 }  // namespace
 
 bool IsKnownMessageType(uint16_t type) {
-  return type >= static_cast<uint16_t>(MessageType::kHello) &&
-         type <= static_cast<uint16_t>(MessageType::kError);
+  return (type >= static_cast<uint16_t>(MessageType::kHello) &&
+          type <= static_cast<uint16_t>(MessageType::kError)) ||
+         (type >= static_cast<uint16_t>(MessageType::kPeerJoin) &&
+          type <= static_cast<uint16_t>(MessageType::kPeerModel));
 }
 
 bool IsHandshakeType(MessageType type) {
@@ -92,6 +94,16 @@ std::string_view MessageTypeName(MessageType type) {
       return "Bye";
     case MessageType::kError:
       return "Error";
+    case MessageType::kPeerJoin:
+      return "PeerJoin";
+    case MessageType::kPeerAssignment:
+      return "PeerAssignment";
+    case MessageType::kNodeReport:
+      return "NodeReport";
+    case MessageType::kPeerHello:
+      return "PeerHello";
+    case MessageType::kPeerModel:
+      return "PeerModel";
   }
   return "unknown";
 }

@@ -55,6 +55,12 @@ enum class MessageType : uint16_t {
   kHeartbeat = 7,    // either direction
   kBye = 8,          // either direction, last message
   kError = 9,        // either direction, then the sender closes
+  // D-SGD between processes (wire/peer_messages.h), 32-47 reserved for it.
+  kPeerJoin = 32,        // node -> coordinator, first message
+  kPeerAssignment = 33,  // coordinator -> node
+  kNodeReport = 34,      // node -> coordinator, after each round
+  kPeerHello = 35,       // node <-> node, first message of a peer link
+  kPeerModel = 36,       // node <-> node
 };
 
 // True for the types above.

@@ -553,6 +553,14 @@ Message DecodeMessage(MessageType type, std::span<const uint8_t> payload) {
       return Finish(r, ReadBye(r));
     case MessageType::kError:
       return Finish(r, ReadError(r));
+    case MessageType::kPeerJoin:
+    case MessageType::kPeerAssignment:
+    case MessageType::kNodeReport:
+    case MessageType::kPeerHello:
+    case MessageType::kPeerModel:
+      // D-SGD's messages have their own decoder (wire/peer_messages.h).
+      throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
+                          " is a D-SGD peer message, not expected here");
   }
   throw ProtocolError("message: unknown message type " + std::to_string(raw));
 }

@@ -262,3 +262,51 @@ TEST_CASE("D-SGD registry: keys - and dsgd refused as a server strategy") {
 }
 
 }  // namespace edgefl::algorithms
+
+namespace edgefl::algorithms {
+
+TEST_CASE("Metropolis-Hastings row from local degrees equals the matrix row bit for bit") {
+  Rng rng(7);
+  for (TopologyKind kind : kAll) {
+    for (size_t n : {5, 8}) {
+      const Graph g = Make(kind, n);
+      for (int trial = 0; trial < 20; ++trial) {
+        std::vector<bool> live(n);
+        for (size_t i = 0; i < n; ++i)
+          live[i] = rng.Uniform() < 0.7;
+        std::vector<size_t> degree(n, 0);
+        for (size_t i = 0; i < n; ++i)
+          for (size_t j : g.neighbors[i])
+            degree[i] += live[i] && live[j] ? 1 : 0;
+        for (double beta : {1.0, 0.4}) {
+          const MixingMatrix m = WithConsensusWeight(MetropolisHastings(g, live), beta);
+          for (size_t i = 0; i < n; ++i) {
+            if (!live[i]) continue;
+            std::vector<std::pair<size_t, size_t>> known;
+            for (size_t j : g.neighbors[i])
+              if (live[j]) known.emplace_back(j, degree[j]);
+            const MixingRow row = MetropolisHastingsRow(i, degree[i], known, beta);
+            CAPTURE(TopologyName(kind));
+            CAPTURE(i);
+            CHECK(row.nodes == m[i].nodes);
+            CHECK(row.weights == m[i].weights);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "Metropolis-Hastings row: a neighbour counted but not delivered leaves its weight to self") {
+  // Ring of 4, node 1 with degree 2 hears only from node 2 (degree 2):
+  // W_12 = 1/3, W_11 = 1 - 1/3 (node 0's 1/3 stays with node 1).
+  const std::vector<std::pair<size_t, size_t>> known = {{2, 2}};
+  const MixingRow row = MetropolisHastingsRow(1, 2, known);
+  CHECK(row.nodes == std::vector<size_t>{1, 2});
+  CHECK(row.weights[0] == doctest::Approx(2.0 / 3.0).epsilon(1e-15));
+  CHECK(row.weights[1] == doctest::Approx(1.0 / 3.0).epsilon(1e-15));
+  CHECK_THROWS_AS(MetropolisHastingsRow(1, 2, known, 1.5), ConfigError);
+}
+
+}  // namespace edgefl::algorithms

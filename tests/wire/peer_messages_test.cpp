@@ -1,0 +1,156 @@
+#include "wire/peer_messages.h"
+
+#include <cmath>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "tests/wire/wire_test_util.h"
+#include "wire/protocol_error.h"
+
+namespace edgefl::wire {
+namespace {
+
+PeerAssignment SampleAssignment() {
+  PeerAssignment m;
+  m.run_id = "dsgd-ring";
+  m.node_index = 2;
+  m.num_nodes = 4;
+  m.rounds = 7;
+  m.seed = 0x1234567890abcdefULL;
+  m.topology = "ring";
+  m.beta = 0.5;
+  m.tau_alpha = 0.8;
+  m.tau_beta = 0.3;
+  m.update = "dgd";
+  m.schedule = "paper";
+  m.round_timeout_seconds = 2.5;
+  m.eval_every = 3;
+  m.test_subset = 500;
+  m.task = testing::SampleTrainTask();
+  m.neighbours = {{"node-1", 1, "127.0.0.1", 40001}, {"node-3", 3, "::1", 40003}};
+  return m;
+}
+
+NodeReport SampleReport() {
+  NodeReport m;
+  m.round = 5;
+  m.num_samples = 300;
+  m.local_steps = 10;
+  m.loss_before = 1.25;
+  m.loss_after = 0.75;
+  m.compute_seconds = 0.125;
+  m.test_loss = 0.5;
+  m.test_accuracy = testing::kNaN;
+  m.test_samples = 1000;
+  m.neighbourhood_loss = 0.625;
+  m.neighbourhood_accuracy = 0.8125;
+  m.local_consensus = 3e-4;
+  m.bytes_sent = 123456;
+  m.bytes_received = 654321;
+  m.live_neighbours = 2;
+  m.mixed_neighbours = 1;
+  return m;
+}
+
+std::vector<PeerMessage> AllPeerMessages() {
+  PeerModel model;
+  model.round = 9;
+  model.degree = 3;
+  model.parameters = testing::SampleParameters(40);
+  return {PeerJoin{kProtocolVersion, "edgefl-client 0.1", "127.0.0.1", 40002, 321},
+          SampleAssignment(), SampleReport(), PeerHello{"node-2", "dsgd-ring", kProtocolVersion},
+          model};
+}
+
+std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
+  return std::span<const uint8_t>(frame).subspan(kFrameHeaderSize);
+}
+
+TEST_CASE("Every D-SGD peer message round-trips in a version 2 frame") {
+  for (const PeerMessage& m : AllPeerMessages()) {
+    const std::vector<uint8_t> frame = EncodePeerMessage(m);
+    const FrameHeader header = ParseFrameHeader(
+        std::span<const uint8_t, kFrameHeaderSize>(frame.data(), kFrameHeaderSize));
+    CAPTURE(MessageTypeName(header.type));
+    CHECK(header.version == 2);
+    CHECK(header.type == TypeOf(m));
+    CHECK(header.payload_length == frame.size() - kFrameHeaderSize);
+    const PeerMessage back = DecodePeerMessage(header.type, Payload(frame));
+    CHECK(back.index() == m.index());
+    CHECK(EncodePeerMessage(back) == frame);
+  }
+}
+
+TEST_CASE("Peer message types are 32 to 36 and named") {
+  CHECK(static_cast<uint16_t>(MessageType::kPeerJoin) == 32);
+  CHECK(static_cast<uint16_t>(MessageType::kPeerModel) == 36);
+  CHECK(MessageTypeName(MessageType::kPeerAssignment) == "PeerAssignment");
+  CHECK(IsKnownMessageType(34));
+  CHECK_FALSE(IsKnownMessageType(37));
+  CHECK_FALSE(IsPeerMessageType(MessageType::kHello));
+}
+
+TEST_CASE("PeerAssignment keeps its fields and the training task") {
+  const PeerAssignment m = SampleAssignment();
+  const auto back = std::get<PeerAssignment>(
+      DecodePeerMessage(MessageType::kPeerAssignment, Payload(EncodePeerMessage(m))));
+  CHECK(back.run_id == "dsgd-ring");
+  CHECK(back.node_index == 2);
+  CHECK(back.num_nodes == 4);
+  CHECK(back.rounds == 7);
+  CHECK(back.seed == 0x1234567890abcdefULL);
+  CHECK(back.update == "dgd");
+  CHECK(back.schedule == "paper");
+  CHECK(back.beta == 0.5);
+  CHECK(back.round_timeout_seconds == 2.5);
+  CHECK(back.test_subset == 500);
+  CHECK(back.task.model_spec == m.task.model_spec);
+  CHECK(back.task.recipe.batch_size == m.task.recipe.batch_size);
+  CHECK(back.task.local.objective == m.task.local.objective);
+  CHECK(back.task.parameters.size() == 0);  // never a model
+  REQUIRE(back.neighbours.size() == 2);
+  CHECK(back.neighbours[1].node_id == "node-3");
+  CHECK(back.neighbours[1].index == 3);
+  CHECK(back.neighbours[1].host == "::1");
+  CHECK(back.neighbours[1].port == 40003);
+}
+
+TEST_CASE("PeerModel keeps round degree and parameters bit for bit") {
+  PeerModel m;
+  m.round = 4;
+  m.degree = 2;
+  m.parameters = testing::SampleParameters(12);
+  const auto back = std::get<PeerModel>(
+      DecodePeerMessage(MessageType::kPeerModel, Payload(EncodePeerMessage(m))));
+  CHECK(back.round == 4);
+  CHECK(back.degree == 2);
+  CHECK(testing::SameBits(back.parameters, m.parameters));
+}
+
+TEST_CASE("A truncated or extended peer message is a ProtocolError") {
+  for (const PeerMessage& m : AllPeerMessages()) {
+    const std::vector<uint8_t> frame = EncodePeerMessage(m);
+    std::vector<uint8_t> payload(frame.begin() + kFrameHeaderSize, frame.end());
+    CAPTURE(MessageTypeName(TypeOf(m)));
+    for (size_t cut : {size_t{0}, payload.size() / 2, payload.size() - 1}) {
+      CHECK_THROWS_AS(DecodePeerMessage(TypeOf(m), std::span<const uint8_t>(payload.data(), cut)),
+                      ProtocolError);
+    }
+    payload.push_back(0);
+    CHECK_THROWS_WITH_AS(DecodePeerMessage(TypeOf(m), payload), doctest::Contains("trailing"),
+                         ProtocolError);
+  }
+}
+
+TEST_CASE("The session decoder refuses peer messages and the peer decoder session ones") {
+  const std::vector<uint8_t> frame = EncodePeerMessage(PeerHello{"node-1", "run", 2});
+  CHECK_THROWS_WITH_AS(DecodeMessage(MessageType::kPeerHello, Payload(frame)),
+                       doctest::Contains("D-SGD peer message"), ProtocolError);
+  CHECK_THROWS_AS(DecodePeerMessage(MessageType::kBye, {}), ProtocolError);
+}
+
+}  // namespace
+}  // namespace edgefl::wire
