@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
       {"sgd-epochs", "20"}, {"pgd-steps", "20"}, {"seeds", "1,2,3"}};
   bench::Flags flags;
   for (auto& [name, value] : values)
-    flags.Add(name, &value);
+    flags.Add("--" + name, &value);
   if (!flags.Parse(argc, argv)) {
     std::fprintf(stderr,
                  "usage: convex_robust [--classes 0,6] [--train N] [--test N] "
