@@ -84,11 +84,19 @@ MatrixXd ApplyQt(const ConvexReluData& data, const MatrixXd& q) {
 }
 
 double RobustConvexObjective(const ConvexReluData& data, const MatrixXd& z, double beta,
-                             double epsilon) {
+                             double epsilon, RobustLoss kind) {
   const MatrixXd r = ApplyF(data, z) - data.y;
   const Index n = data.x.rows();
   double loss = 0.0;
-  if (epsilon == 0.0) {
+  if (kind == RobustLoss::kHinge) {
+    const MatrixXd q = epsilon == 0.0 ? MatrixXd() : ApplyQ(data, z);
+    for (Index c = 0; c < r.cols(); ++c) {
+      for (Index k = 0; k < n; ++k) {
+        const double shift = epsilon == 0.0 ? 0.0 : epsilon * q.col(c * n + k).lpNorm<1>();
+        loss += std::max(0.0, shift - data.y(k, c) * r(k, c));
+      }
+    }
+  } else if (epsilon == 0.0) {
     loss = 0.5 * r.squaredNorm();
   } else {
     const MatrixXd q = ApplyQ(data, z);
@@ -149,6 +157,44 @@ void RobustLossProx(double epsilon, double rho, double* r, Eigen::Ref<VectorXd> 
   }
 }
 
+void RobustHingeProx(double epsilon, double rho, double y, double* r, Eigen::Ref<VectorXd> q) {
+  // g(r, q) = ε‖q‖₁ − y r. At the optimum r = r0 + θy/ρ, q = soft(q0, θε/ρ)
+  // with θ ∈ [0, 1]: 0 if g(r0, q0) ≤ 0, 1 if g stays ≥ 0 there, otherwise
+  // the root of h(θ) = g(r(θ), q(θ)) = ε‖soft(q0, θε/ρ)‖₁ − y r0 − θ/ρ,
+  // convex and decreasing in θ.
+  auto h = [&](double theta, double* slope) {
+    double value = -y * *r - theta / rho;
+    double d = -1.0 / rho;
+    const double cut = theta * epsilon / rho;
+    for (Index l = 0; l < q.size(); ++l) {
+      const double b = std::abs(q(l));
+      if (b > cut) {
+        value += epsilon * (b - cut);
+        d -= epsilon * epsilon / rho;
+      }
+    }
+    *slope = d;
+    return value;
+  };
+  double slope = 0.0;
+  if (h(0.0, &slope) <= 0.0) return;
+  double theta = 1.0;
+  if (h(1.0, &slope) < 0.0) {
+    theta = 0.0;
+    for (int it = 0; it < kMaxNewton; ++it) {
+      const double value = h(theta, &slope);
+      if (value <= 1e-15) break;
+      theta = std::min(1.0, theta - value / slope);
+    }
+  }
+  *r += theta * y / rho;
+  const double cut = theta * epsilon / rho;
+  for (Index l = 0; l < q.size(); ++l) {
+    const double b = std::max(0.0, std::abs(q(l)) - cut);
+    q(l) = q(l) >= 0.0 ? b : -b;
+  }
+}
+
 void ProjectL1Epigraph(Eigen::Ref<VectorXd> x, double* t) {
   const double t0 = *t;
   if (x.lpNorm<1>() <= t0) return;
@@ -175,8 +221,8 @@ void ProjectL1Epigraph(Eigen::Ref<VectorXd> x, double* t) {
   *t = t0 + lambda;
 }
 
-RobustConvexSplitting::RobustConvexSplitting(ConvexReluData data, double epsilon)
-    : data_(std::move(data)), epsilon_(epsilon) {
+RobustConvexSplitting::RobustConvexSplitting(ConvexReluData data, double epsilon, RobustLoss loss)
+    : data_(std::move(data)), epsilon_(epsilon), loss_(loss) {
   ValidateAdversarialEpsilon(epsilon_);
   const Index p = data_.patterns();
   const Index a = data_.augmented();
@@ -254,8 +300,13 @@ MatrixXd RobustConvexSplitting::Step(const MatrixXd& anchor, double rho) {
   r_ = fu + nr_;
   q_ = qu + nq_;
   for (Index c = 0; c < classes; ++c) {
-    for (Index k = 0; k < n; ++k)
-      RobustLossProx(epsilon_, rho, &r_(k, c), q_.col(c * n + k));
+    for (Index k = 0; k < n; ++k) {
+      if (loss_ == RobustLoss::kHinge) {
+        RobustHingeProx(epsilon_, rho, data_.y(k, c), &r_(k, c), q_.col(c * n + k));
+      } else {
+        RobustLossProx(epsilon_, rho, &r_(k, c), q_.col(c * n + k));
+      }
+    }
   }
   s_ = (gu + ns_).cwiseMax(0.0);
   ue_ = eu + ne_;
@@ -282,7 +333,10 @@ ConvexAdmmResult SolveRobustConvexRelu(const ConvexReluData& data,
   check.iterations = options.iterations;
   ValidateConvexAdmmOptions(check);
   ValidateAdversarialEpsilon(options.epsilon);
-  RobustConvexSplitting splitting(data, options.epsilon);
+  if (options.loss == RobustLoss::kHinge && (data.y.array().abs() != 1.0).any()) {
+    throw ConfigError("convex_relu: the hinge loss needs +1/-1 targets");
+  }
+  RobustConvexSplitting splitting(data, options.epsilon, options.loss);
   const Index a = data.augmented();
   MatrixXd v = MatrixXd::Zero(data.block_rows(), data.y.cols());
   MatrixXd lambda = v;
@@ -291,7 +345,8 @@ ConvexAdmmResult SolveRobustConvexRelu(const ConvexReluData& data,
     const MatrixXd u = splitting.Step(v - lambda, options.rho);
     v = GroupShrink(u + lambda, a, options.beta / options.rho);
     lambda += u - v;
-    result.objective.push_back(RobustConvexObjective(data, v, options.beta, options.epsilon));
+    result.objective.push_back(
+        RobustConvexObjective(data, v, options.beta, options.epsilon, options.loss));
     const double split = splitting.residual();
     result.residual.push_back(std::sqrt(split * split + (u - v).squaredNorm()));
   }

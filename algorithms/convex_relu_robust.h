@@ -43,9 +43,15 @@ Eigen::MatrixXd ApplyQ(const ConvexReluData& data, const Eigen::MatrixXd& z);
 // The adjoint of ApplyQ: 2Pa x C.
 Eigen::MatrixXd ApplyQt(const ConvexReluData& data, const Eigen::MatrixXd& q);
 
-// Σ ½(|r_kc| + ε‖q_kc‖₁)² + β Σ‖u‖₂; equals ConvexObjective at ε = 0.
+// The loss of the program: the squared loss above, or the hinge loss of a
+// ±1 target y, whose worst case on the ball is (1 − y f + ε‖q‖₁)₊ =
+// (ε‖q‖₁ − y r)₊ with r = f − y (binary classification; per class for C > 1).
+enum class RobustLoss { kSquared, kHinge };
+
+// Σ ½(|r_kc| + ε‖q_kc‖₁)² (or Σ (ε‖q_kc‖₁ − y_kc r_kc)₊) + β Σ‖u‖₂; the
+// squared one equals ConvexObjective at ε = 0.
 double RobustConvexObjective(const ConvexReluData& data, const Eigen::MatrixXd& z, double beta,
-                             double epsilon);
+                             double epsilon, RobustLoss loss = RobustLoss::kSquared);
 // The largest violation max(0, ε‖u^D‖₁ − (2d − 1) x̃·u) of the robust cone
 // constraints (ConeViolation at ε = 0).
 double RobustConeViolation(const ConvexReluData& data, const Eigen::MatrixXd& z, double epsilon);
@@ -53,6 +59,9 @@ double RobustConeViolation(const ConvexReluData& data, const Eigen::MatrixXd& z,
 // The scalar and vector steps of the splitting, exposed for tests:
 // argmin_{r,q} ½(|r| + ε‖q‖₁)² + (ρ/2)((r − r0)² + ‖q − q0‖²), in place;
 void RobustLossProx(double epsilon, double rho, double* r, Eigen::Ref<Eigen::VectorXd> q);
+// argmin_{r,q} (ε‖q‖₁ − y r)₊ + (ρ/2)((r − r0)² + ‖q − q0‖²), y = ±1, in place;
+void RobustHingeProx(double epsilon, double rho, double y, double* r,
+                     Eigen::Ref<Eigen::VectorXd> q);
 // the Euclidean projection of (x, t) onto {‖x‖₁ ≤ t}, in place.
 void ProjectL1Epigraph(Eigen::Ref<Eigen::VectorXd> x, double* t);
 
@@ -66,7 +75,8 @@ void ValidateAdversarialEpsilon(double epsilon);
 class RobustConvexSplitting {
  public:
   // Throws ConfigError for a bad ε; Error if the factorisation fails.
-  RobustConvexSplitting(ConvexReluData data, double epsilon);
+  RobustConvexSplitting(ConvexReluData data, double epsilon,
+                        RobustLoss loss = RobustLoss::kSquared);
   Eigen::MatrixXd Step(const Eigen::MatrixXd& anchor, double rho);
   const ConvexReluData& data() const { return data_; }
   double epsilon() const { return epsilon_; }
@@ -77,6 +87,7 @@ class RobustConvexSplitting {
  private:
   ConvexReluData data_;
   double epsilon_;
+  RobustLoss loss_;
   Eigen::LLT<Eigen::MatrixXd> factor_;
   Eigen::MatrixXd r_, nr_;   // n x C
   Eigen::MatrixXd q_, nq_;   // D x nC
@@ -91,6 +102,7 @@ struct RobustAdmmOptions {
   double rho = 1.0;
   double epsilon = 0.0;
   int iterations = 500;
+  RobustLoss loss = RobustLoss::kSquared;
 };
 
 // The centralised solver: U = V with V ← group soft-threshold(U + Λ, β/ρ)

@@ -14,7 +14,8 @@
 // (pgd_attack.h, --pgd-steps steps, radius --eps, pixel box [0, 1]).
 //
 //   build/bench/convex_robust --classes 0,6 --train 2000 --test 1000 --seeds 1,2,3
-//       [--clients 10] [--eps 0.05] [--train-eps 0.05] [--patterns 4]
+//       [--clients 10] [--eps 0.05] [--train-eps 0.05] [--patterns 4] [--loss hinge]
+// (--loss hinge: the convex arms with the (robust) hinge loss, centralised.)
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -54,6 +55,7 @@ struct Args {
   int inner = 3;
   int sgd_epochs = 20;
   int pgd_steps = 20;
+  bool hinge = false;  // centralised only: the hinge loss instead of the squared
 };
 
 // The first `count` samples of `split` whose label is in `classes`, labels
@@ -195,7 +197,7 @@ int main(int argc, char** argv) {
       {"classes", ""},      {"train", "2000"},   {"test", "1000"},      {"clients", "0"},
       {"alpha", "0.5"},     {"eps", "0.05"},     {"train-eps", ""},     {"patterns", "4"},
       {"beta", "1"},        {"rho", "1"},        {"iterations", "150"}, {"inner", "3"},
-      {"sgd-epochs", "20"}, {"pgd-steps", "20"}, {"seeds", "1,2,3"}};
+      {"sgd-epochs", "20"}, {"pgd-steps", "20"}, {"seeds", "1,2,3"},    {"loss", "squared"}};
   bench::Flags flags;
   for (auto& [name, value] : values)
     flags.Add("--" + name, &value);
@@ -221,6 +223,11 @@ int main(int argc, char** argv) {
   args.inner = std::stoi(values["inner"]);
   args.sgd_epochs = std::stoi(values["sgd-epochs"]);
   args.pgd_steps = std::stoi(values["pgd-steps"]);
+  args.hinge = values["loss"] == "hinge";
+  if (args.hinge && args.clients > 0) {
+    std::fprintf(stderr, "--loss hinge is centralised only\n");
+    return 2;
+  }
   args.seeds.clear();
   for (const std::string& s : bench::SplitList(values["seeds"]))
     args.seeds.push_back(std::stoull(s));

@@ -128,6 +128,28 @@ TEST_CASE("robust convex relu: the loss prox and the l1 epigraph projection on h
   CHECK(t == doctest::Approx(0.0));
 }
 
+TEST_CASE("robust convex relu: the robust hinge prox on hand values") {
+  // ε = 1, ρ = 1, y = 1, r0 = 0, q0 = 0.5: on the kink, θ = 0.25.
+  double r = 0.0;
+  VectorXd q(1);
+  q << 0.5;
+  RobustHingeProx(1.0, 1.0, 1.0, &r, q);
+  CHECK(r == doctest::Approx(0.25));
+  CHECK(q(0) == doctest::Approx(0.25));
+  // ε = 0.1, y = −1, r0 = 2, q0 = 1: the linear piece, θ = 1.
+  r = 2.0;
+  q << 1.0;
+  RobustHingeProx(0.1, 1.0, -1.0, &r, q);
+  CHECK(r == doctest::Approx(1.0));
+  CHECK(q(0) == doctest::Approx(0.9));
+  // Already at zero loss (ε‖q‖₁ − y r = 0.1 − 1 < 0): unchanged.
+  r = 1.0;
+  q << 1.0;
+  RobustHingeProx(0.1, 1.0, 1.0, &r, q);
+  CHECK(r == 1.0);
+  CHECK(q(0) == 1.0);
+}
+
 TEST_CASE("robust convex relu: eps 0 is the standard optimum and robustness costs objective") {
   const datasets::Dataset data = TwoClusters(24, 0.2, 1.0, 3);
   const MatrixXd gates = Gates(2, 6, 5);
@@ -219,6 +241,52 @@ TEST_CASE("robust convex relu: robust training beats standard training under PGD
                               << " pgd " << pgd_rob);
     CHECK(pgd_rob >= pgd_std);
   }
+}
+
+TEST_CASE("robust convex relu: the robust hinge program bounds the worst case and beats standard") {
+  const datasets::Dataset all = TwoClusters(80, 0.25, 1.0, 11);
+  const datasets::Dataset train = Rows(all, 0, 40);
+  const Index p = 8;
+  const MatrixXd gates = Gates(2, p, 13);
+  const ConvexReluData rows = ConvexReluDataFrom(train, gates, 2);
+  RobustAdmmOptions options;
+  options.beta = 0.01;
+  options.iterations = 2000;
+  options.loss = RobustLoss::kHinge;
+  const ConvexAdmmResult standard = SolveRobustConvexRelu(rows, options);
+  options.epsilon = 0.2;
+  const ConvexAdmmResult robust = SolveRobustConvexRelu(rows, options);
+  MESSAGE("hinge objective: standard " << standard.objective.back() << " robust "
+                                       << robust.objective.back());
+  CHECK(robust.objective.back() > standard.objective.back());
+  CHECK(RobustConeViolation(rows, robust.z, 0.2) < 2e-3);
+  // The hinge loss at every corner of every ball is at most the robust loss.
+  const double bound = RobustConvexObjective(rows, robust.z, 0.0, 0.2, RobustLoss::kHinge);
+  const Eigen::VectorXf mlp = RecoverReluNetwork(robust.z, 2, p, 2);
+  const TwoLayerRelu net = TwoLayerReluFrom(
+      std::span<const float>(mlp.data(), static_cast<size_t>(mlp.size())), 2, 2 * p * 2, 2);
+  const MatrixXd x = train.features.cast<double>();
+  double worst_total = 0.0;
+  for (Index k = 0; k < x.rows(); ++k) {
+    double worst = 0.0;
+    for (int corner = 0; corner < 4; ++corner) {
+      MatrixXd xp = x.row(k);
+      xp(0, 0) += corner & 1 ? 0.2 : -0.2;
+      xp(0, 1) += corner & 2 ? 0.2 : -0.2;
+      const MatrixXd f = TwoLayerOutputs(net, xp);
+      double loss = 0.0;
+      for (Index c = 0; c < 2; ++c)
+        loss += std::max(0.0, 1.0 - rows.y(k, c) * f(0, c));
+      worst = std::max(worst, loss);
+    }
+    worst_total += worst;
+  }
+  MESSAGE("worst corner hinge " << worst_total << " robust hinge " << bound);
+  CHECK(worst_total <= bound * 1.01 + 1e-3);
+  const auto [clean_std, pgd_std] = Accuracies(standard.z, train, p, 0.2);
+  const auto [clean_rob, pgd_rob] = Accuracies(robust.z, train, p, 0.2);
+  MESSAGE("hinge standard pgd " << pgd_std << " robust pgd " << pgd_rob);
+  CHECK(pgd_rob >= pgd_std);
 }
 
 TEST_CASE("robust convex relu: the federated robust consensus reaches the centralised optimum") {
