@@ -237,11 +237,11 @@ int main(int argc, char** argv) {
   const Index hidden = 2 * args.patterns * classes;
   std::printf(
       "# %lld train / %lld test samples, %lld classes, D = 196, P = %lld, hidden %lld, "
-      "%s, beta %g rho %g, eps(train) %g eps(pgd) %g\n",
+      "%s, %s loss, beta %g rho %g, eps(train) %g eps(pgd) %g\n",
       static_cast<long long>(train.size()), static_cast<long long>(test.size()),
       static_cast<long long>(classes), static_cast<long long>(args.patterns),
-      static_cast<long long>(hidden), args.clients > 0 ? "federated" : "centralised", args.beta,
-      args.rho, args.train_eps, args.eps);
+      static_cast<long long>(hidden), args.clients > 0 ? "federated" : "centralised",
+      args.hinge ? "hinge" : "squared", args.beta, args.rho, args.train_eps, args.eps);
   std::map<std::string, std::vector<std::pair<double, double>>> table;
   for (const uint64_t seed : args.seeds) {
     std::vector<datasets::Dataset> shares;
@@ -275,6 +275,7 @@ int main(int argc, char** argv) {
         options.rho = args.rho;
         options.epsilon = eps;
         options.iterations = args.iterations;
+        if (args.hinge) options.loss = algorithms::RobustLoss::kHinge;
         net =
             FromZ(algorithms::SolveRobustConvexRelu(rows, options).z, 196, args.patterns, classes);
       }
