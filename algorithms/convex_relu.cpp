@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "algorithms/convex_relu_admm.h"
+#include "algorithms/convex_relu_robust.h"
 #include "common/error.h"
 #include "nn/model_spec.h"
 
@@ -47,6 +48,14 @@ ConvexRelu::ConvexRelu(std::string model_spec, ConvexReluOptions options)
     throw ConfigError("convex_relu: inner_iters must be >= 1, got " +
                       std::to_string(options_.inner_iters));
   }
+  ValidateAdversarialEpsilon(options_.adversarial_eps);
+  if (options_.adversarial_eps > 0.0 && layout_.gated) {
+    throw ConfigError(
+        "convex_relu: convex_adversarial_eps > 0 needs the model convex_relu:D-P-C-K, not "
+        "gated_relu (the gated model's gates can flip under a perturbation, so it has no robust "
+        "counterpart here); got \"" +
+        model_spec_ + "\"");
+  }
 }
 
 namespace {
@@ -74,6 +83,9 @@ std::vector<train::FitInstructions> ConvexRelu::ConfigureFit(int64_t round,
     instructions.local.params["slot"] = static_cast<double>(slot);
     instructions.local.params["rho"] = options_.rho;
     instructions.local.params["inner_iters"] = options_.inner_iters;
+    if (options_.adversarial_eps > 0.0) {
+      instructions.local.params["eps"] = options_.adversarial_eps;
+    }
   }
   return out;
 }

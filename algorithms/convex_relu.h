@@ -33,6 +33,9 @@ struct ConvexReluOptions {
   double beta = 1e-3;   // β > 0, the group-lasso weight (weight decay β/2 on the ReLU net)
   double rho = 1.0;     // ρ > 0, the consensus penalty
   int inner_iters = 5;  // cone: the client's splitting iterations per round
+  // ε >= 0: train the ℓ∞-robust program of convex_relu_robust.h (cone
+  // formulation only); 0 is the standard program.
+  double adversarial_eps = 0.0;
   uint64_t seed = 0;
 };
 
@@ -42,14 +45,15 @@ nn::ConvexReluLayout ConvexReluLayoutOf(const std::string& model_spec, bool need
 
 class ConvexRelu final : public Strategy {
  public:
-  // Throws ConfigError for a bad option or a model spec that is not
-  // convex_relu/gated_relu with K >= 1 dual blocks.
+  // Throws ConfigError for a bad option, a model spec that is not
+  // convex_relu/gated_relu with K >= 1 dual blocks, or adversarial_eps > 0
+  // with gated_relu (the robust program needs the ReLU cone formulation).
   ConvexRelu(std::string model_spec, ConvexReluOptions options);
 
   std::string name() const override { return "convex_relu"; }
 
   // Objective "convex_admm" (a LocalSolver, local_solver.h) with slot, rho,
-  // inner_iters.
+  // inner_iters, and eps when adversarial_eps > 0.
   std::vector<train::FitInstructions> ConfigureFit(int64_t round,
                                                    std::span<const ClientInfo> cohort) override;
 

@@ -7,6 +7,7 @@
 
 #include "algorithms/convex_relu.h"
 #include "algorithms/convex_relu_admm.h"
+#include "algorithms/convex_relu_robust.h"
 #include "common/error.h"
 
 namespace edgefl::algorithms {
@@ -18,6 +19,7 @@ struct ConvexAdmmParams {
   int64_t slot = 0;
   double rho = 1.0;
   int inner_iters = 5;
+  double eps = 0.0;  // > 0: the robust program (convex_relu_robust.h)
 };
 
 ConvexAdmmParams ReadParams(const train::LocalAlgorithm& local) {
@@ -45,12 +47,24 @@ ConvexAdmmParams ReadParams(const train::LocalAlgorithm& local) {
                           std::to_string(value));
       }
       out.inner_iters = static_cast<int>(value);
+    } else if (key == "eps") {
+      if (!(value >= 0.0) || value > 10.0) {
+        throw ConfigError(std::string(kConvexAdmm) + ": eps must be in [0, 10], got " +
+                          std::to_string(value));
+      }
+      out.eps = value;
     } else {
       throw ConfigError("unknown parameter '" + key + "' for local solver '" + kConvexAdmm +
-                        "' (accepted: slot, rho, inner_iters)");
+                        "' (accepted: slot, rho, inner_iters, eps)");
     }
   }
   return out;
+}
+
+ConfigError GatedRobustError() {
+  return ConfigError(std::string(kConvexAdmm) +
+                     ": eps > 0 (the robust program) needs a convex_relu model, not gated_relu "
+                     "(the gated model's gates can flip under a perturbation)");
 }
 
 class ConvexAdmmSolver final : public LocalSolver {
@@ -71,27 +85,42 @@ class ConvexAdmmSolver final : public LocalSolver {
       throw ConfigError("convex_admm: slot " + std::to_string(p.slot) + " but the model has " +
                         std::to_string(layout_.duals) + " client dual blocks");
     }
+    if (p.eps > 0.0 && layout_.gated) throw GatedRobustError();
     const Eigen::MatrixXd gates = GatesOf(layout_, global);
-    if (!step_ || gates != gates_) {
-      step_ = std::make_unique<ConvexLocalStep>(
-          ConvexReluDataFrom(data_, gates, static_cast<int>(layout_.classes)),
-          layout_.gated ? ConvexFormulation::kGated : ConvexFormulation::kCone);
+    const bool robust = p.eps > 0.0;
+    if (gates != gates_ || (robust ? !robust_ || robust_->epsilon() != p.eps : !step_)) {
+      ConvexReluData rows = ConvexReluDataFrom(data_, gates, static_cast<int>(layout_.classes));
+      step_.reset();
+      robust_.reset();
+      if (robust) {
+        robust_ = std::make_unique<RobustConvexSplitting>(std::move(rows), p.eps);
+      } else {
+        step_ = std::make_unique<ConvexLocalStep>(
+            std::move(rows), layout_.gated ? ConvexFormulation::kGated : ConvexFormulation::kCone);
+      }
       gates_ = gates;
     }
     const Eigen::MatrixXd z = BlockOf(layout_, global, layout_.z_offset());
     const Eigen::MatrixXd lambda = BlockOf(layout_, global, layout_.dual_offset(p.slot));
-    const Eigen::MatrixXd u = step_->Solve(z - lambda, p.rho, p.inner_iters);
+    Eigen::MatrixXd u;
+    if (robust) {
+      for (int it = 0; it < p.inner_iters; ++it)
+        u = robust_->Step(z - lambda, p.rho);
+    } else {
+      u = step_->Solve(z - lambda, p.rho, p.inner_iters);
+    }
     train::LocalTrainResult result;
     result.parameters =
         Eigen::Map<const Eigen::VectorXf>(global.data(), static_cast<Eigen::Index>(global.size()));
     StoreBlock(u, layout_.z_offset(), &result.parameters);
     const double n = static_cast<double>(data_.size());
-    const ConvexReluData& rows = step_->data();
+    const ConvexReluData& rows = robust ? robust_->data() : step_->data();
     result.num_samples = data_.size();
     result.steps = layout_.gated ? 1 : p.inner_iters;
     result.samples_processed = static_cast<int64_t>(data_.size()) * result.steps;
-    result.loss_before = 0.5 * (ApplyF(rows, z) - rows.y).squaredNorm() / n;
-    result.loss_after = 0.5 * (ApplyF(rows, u) - rows.y).squaredNorm() / n;
+    // The (robust, at ε > 0) loss ½Σ(|r| + ε‖q‖₁)² per sample.
+    result.loss_before = RobustConvexObjective(rows, z, 0.0, p.eps) / n;
+    result.loss_after = RobustConvexObjective(rows, u, 0.0, p.eps) / n;
     result.train_loss = result.loss_after;
     result.compute_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -103,6 +132,7 @@ class ConvexAdmmSolver final : public LocalSolver {
   const datasets::Dataset& data_;
   Eigen::MatrixXd gates_;
   std::unique_ptr<ConvexLocalStep> step_;
+  std::unique_ptr<RobustConvexSplitting> robust_;
 };
 
 }  // namespace
@@ -123,6 +153,7 @@ std::unique_ptr<LocalSolver> MakeLocalSolver(const train::LocalAlgorithm& local,
                                              const datasets::Dataset& data) {
   CheckLocalSolverParams(local);
   const nn::ConvexReluLayout layout = ConvexReluLayoutOf(model_spec, /*need_duals=*/true);
+  if (layout.gated && ReadParams(local).eps > 0.0) throw GatedRobustError();
   if (static_cast<Eigen::Index>(data.dim()) != layout.features) {
     throw ConfigError("convex_admm: model " + model_spec + " expects " +
                       std::to_string(layout.features) + " features, the data have " +

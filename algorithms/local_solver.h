@@ -32,7 +32,7 @@ class LocalSolver {
 bool IsLocalSolver(const train::LocalAlgorithm& local);
 
 // Throws ConfigError naming an unknown or out-of-range parameter of `local`
-// (keys of "convex_admm": slot, rho, inner_iters).
+// (keys of "convex_admm": slot, rho, inner_iters, eps).
 void CheckLocalSolverParams(const train::LocalAlgorithm& local);
 
 // The solver `local` names for a client with `data` training `model_spec`.

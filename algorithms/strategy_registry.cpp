@@ -170,6 +170,8 @@ std::unique_ptr<Strategy> MakeConvexRelu(const StrategyConfig& config) {
   options.rho = reader.GetDoubleIn("convex_rho", options.rho, 1e-9, 1e9);
   options.inner_iters =
       static_cast<int>(reader.GetIntIn("convex_inner_iters", options.inner_iters, 1, 10000));
+  options.adversarial_eps =
+      reader.GetDoubleIn("convex_adversarial_eps", options.adversarial_eps, 0.0, 10.0);
   options.seed = config.seed;
   reader.CheckAllUsed();
   return std::make_unique<ConvexRelu>(config.model, options);

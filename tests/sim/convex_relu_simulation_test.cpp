@@ -29,22 +29,33 @@ using edgefl::testing::TempDir;
 constexpr int kRounds = 12;
 constexpr int kClients = 4;
 
-engine::ExperimentConfig Config(const TempDir& dir, const std::string& model) {
-  return engine::LoadExperimentConfig(
-      {}, {"run_name=convex", "strategy=convex_relu", "model=" + model, "dataset=synthetic",
-           "partition=iid", "clients=" + std::to_string(kClients),
-           "clients_per_round=" + std::to_string(kClients), "rounds=" + std::to_string(kRounds),
-           "convex_beta=0.01", "convex_rho=1", "convex_inner_iters=3", "threads=2", "seed=4",
-           "db=" + (dir / "log.db").string()});
+engine::ExperimentConfig Config(const TempDir& dir, const std::string& model, double eps = 0.0) {
+  std::vector<std::string> settings = {"run_name=convex",
+                                       "strategy=convex_relu",
+                                       "model=" + model,
+                                       "dataset=synthetic",
+                                       "partition=iid",
+                                       "clients=" + std::to_string(kClients),
+                                       "clients_per_round=" + std::to_string(kClients),
+                                       "rounds=" + std::to_string(kRounds),
+                                       "convex_beta=0.01",
+                                       "convex_rho=1",
+                                       "convex_inner_iters=3",
+                                       "threads=2",
+                                       "seed=4",
+                                       "db=" + (dir / "log.db").string()};
+  if (eps > 0.0) settings.push_back("convex_adversarial_eps=" + std::to_string(eps));
+  return engine::LoadExperimentConfig({}, settings);
 }
 
 // The consensus ADMM by hand on the simulator's client shares.
-Eigen::VectorXf ByHand(const engine::ExperimentConfig& config) {
+Eigen::VectorXf ByHand(const engine::ExperimentConfig& config, double eps = 0.0) {
   const engine::ExperimentData data = engine::LoadExperimentData(config);
   algorithms::ConvexReluOptions options;
   options.beta = 0.01;
   options.rho = 1.0;
   options.inner_iters = 3;
+  options.adversarial_eps = eps;
   algorithms::ConvexRelu strategy(config.model, options);
   nn::Model model(config.model);
   model.Initialize(static_cast<uint64_t>(config.seed));
@@ -98,6 +109,28 @@ TEST_CASE("convex_relu simulation: the run ends at the hand-driven consensus ADM
     for (const auto& r : log.Rounds(run))
       CHECK(r.completed == kClients);
   }
+}
+
+// The robust (ℓ∞) program through the same path: convex_adversarial_eps
+// reaches the simulated clients as the local solver's eps.
+TEST_CASE("convex_relu simulation: the adversarial run ends at the hand-driven robust model") {
+  const double eps = 0.05;
+  TempDir dir;
+  const engine::ExperimentConfig config = Config(dir, "convex_relu:60-2-10-4", eps);
+  const SimulationResult result = RunSimulation(config, nullptr);
+  CHECK(result.last_round == kRounds);
+  storage::ExperimentLog log(config.db);
+  const int64_t run = log.FindRun("convex")->id;
+  const storage::Checkpoint checkpoint = *log.LatestCheckpoint(run);
+  const Eigen::VectorXf expected = ByHand(config, eps);
+  REQUIRE(checkpoint.parameters.size() == expected.size());
+  CHECK((checkpoint.parameters - expected).cwiseAbs().maxCoeff() == 0.0f);
+  // It differs from the standard run's model.
+  CHECK((ByHand(config, 0.0) - expected).cwiseAbs().maxCoeff() > 1e-4f);
+  const auto evals = log.Evaluations(run);
+  REQUIRE(evals.size() >= 2);
+  MESSAGE("robust accuracy " << evals.front().accuracy << " -> " << evals.back().accuracy);
+  CHECK(evals.back().accuracy > evals.front().accuracy + 0.2);
 }
 
 }  // namespace edgefl::sim
