@@ -43,6 +43,13 @@ class ClientSelector {
   // returned, in that order. Selectors that learn from outcomes (Oort)
   // override it; the default ignores it.
   virtual void Observe(int64_t /*round*/, std::span<const CohortOutcome> /*cohort*/) {}
+
+  // What a selector learned, for the checkpoint: text, empty when
+  // stateless. RestoreState(SaveState()) must make the next selections
+  // equal to those the saved selector would make. RestoreState throws
+  // DataError for text it did not write.
+  virtual std::string SaveState() const { return ""; }
+  virtual void RestoreState(const std::string& /*state*/) {}
 };
 
 }  // namespace edgefl::algorithms

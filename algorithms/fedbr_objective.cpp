@@ -80,7 +80,8 @@ FedBrObjective::FedBrObjective(const FedBrOptions& options, Eigen::MatrixXf pool
   Require(std::isfinite(options.head_lr) && options.head_lr >= 0.0, "head_lr", ">= 0",
           options.head_lr);
   Require(options.pool_size >= 1, "pool_size", ">= 1", options.pool_size);
-  Require(options.pool_images >= 1, "pool_images", ">= 1", options.pool_images);
+  Require(options.pool_images >= 2, "pool_images", ">= 2 (one image would be a raw sample)",
+          options.pool_images);
   if (pool_.cols() != options.pool_size) {
     throw ConfigError("fedbr: the pseudo-data pool has " + std::to_string(pool_.cols()) +
                       " samples, pool_size is " + std::to_string(options.pool_size));

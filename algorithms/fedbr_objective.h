@@ -72,7 +72,7 @@ struct FedBrOptions {
   // in the code (disc_opt lr = hparams["lr"]). >= 0.
   double head_lr = 0.01;
   int pool_size = 32;      // "pool_size": M pseudo-samples, >= 1
-  int pool_images = 10;    // "pool_images": images averaged per pseudo-sample, >= 1
+  int pool_images = 10;    // "pool_images": images averaged per pseudo-sample, >= 2
   uint64_t pool_seed = 0;  // "pool_seed": the pool's draws (fedbr_pseudo_data.h)
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,7 +117,21 @@ constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
 // Seeds travel as doubles: integers up to 2^53 are exact.
 constexpr int64_t kMaxSeed = int64_t{1} << 53;
 
+// FedBR's pool keys, read with their bounds in one place.
+PseudoDataSpec ReadPseudoDataSpec(const Params& p) {
+  PseudoDataSpec spec;
+  spec.size = static_cast<int>(p.GetInt("pool_size", spec.size, 1, 1 << 16));
+  spec.images = static_cast<int>(p.GetInt("pool_images", spec.images, 2, 1 << 20));
+  spec.seed = static_cast<uint64_t>(p.GetInt("pool_seed", 0, 0, kMaxSeed));
+  return spec;
+}
+
 }  // namespace
+
+std::optional<PseudoDataSpec> PseudoDataSpecOf(const train::LocalAlgorithm& local) {
+  if (local.objective != "fedbr") return std::nullopt;
+  return ReadPseudoDataSpec(Params(local, "fedbr"));
+}
 
 std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgorithm& local,
                                                           const datasets::Dataset* local_data) {
@@ -147,16 +162,20 @@ std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgo
     // P's step is the client's lr, as the code's disc_opt (algorithms.py:984-986).
     if (context.recipe != nullptr) o.head_lr = context.recipe->optimizer.learning_rate;
     o.head_lr = p.Get("head_lr", o.head_lr);
-    o.pool_size = static_cast<int>(p.GetInt("pool_size", o.pool_size, 1, 1 << 16));
-    o.pool_images = static_cast<int>(p.GetInt("pool_images", o.pool_images, 1, 1 << 20));
-    o.pool_seed = static_cast<uint64_t>(p.GetInt("pool_seed", 0, 0, kMaxSeed));
+    const PseudoDataSpec spec = ReadPseudoDataSpec(p);
+    o.pool_size = spec.size;
+    o.pool_images = spec.images;
+    o.pool_seed = spec.seed;
+    // Validate the options before taking or building the pool.
+    FedBrObjective check(o, Eigen::MatrixXf(0, o.pool_size));
+    if (context.pseudo_data != nullptr) {  // the coordinator's pool, built from every client
+      return std::make_unique<FedBrObjective>(o, *context.pseudo_data);
+    }
     if (context.local_data == nullptr && context.fleet_data.empty()) {
       throw ConfigError(
           "fedbr: needs the clients' data to build its pseudo-data pool "
           "(MakeLocalObjective(local, context) with local_data or fleet_data)");
     }
-    // Validate the options before building the pool.
-    FedBrObjective check(o, Eigen::MatrixXf(0, o.pool_size));
     const datasets::Dataset* own[] = {context.local_data};
     const std::span<const datasets::Dataset* const> sources =
         context.fleet_data.empty() ? std::span<const datasets::Dataset* const>(own)

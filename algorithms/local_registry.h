@@ -11,8 +11,12 @@
 // error only if neither of them takes it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+
+#include <Eigen/Core>
 
 #include "datasets/dataset.h"
 #include "train/data_order.h"
@@ -34,7 +38,23 @@ struct ObjectiveContext {
   // same on every client (fedbr_pseudo_data.h). Empty: from local_data
   // alone (edgefl-client, whose device sees only its own share).
   std::span<const datasets::Dataset* const> fleet_data;
+  // FedBR's shared pool as the coordinator sent it (FitInstructions::
+  // pseudo_data), input_dim x pool_size; when set, "fedbr" uses it instead
+  // of building one from fleet_data or local_data. Must outlive the call.
+  const Eigen::MatrixXf* pseudo_data = nullptr;
 };
+
+// FedBR's pseudo-data pool keys (pool_size, pool_images, pool_seed).
+struct PseudoDataSpec {
+  int size = 32;
+  int images = 10;
+  uint64_t seed = 0;
+};
+
+// The pool `local` needs: its keys for "fedbr", nullopt for any other
+// objective. Throws ConfigError for a key out of range (as
+// MakeLocalObjective).
+std::optional<PseudoDataSpec> PseudoDataSpecOf(const train::LocalAlgorithm& local);
 
 // Throws ConfigError naming an unknown objective, or a parameter that
 // neither the objective nor the order takes or that is out of range.

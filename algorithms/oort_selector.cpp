@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 
@@ -339,6 +341,179 @@ void OortSelector::Observe(int64_t round, std::span<const CohortOutcome> cohort)
     ++arm.count;
     successful_.insert(member.id);
   }
+}
+
+namespace {
+
+// The state's text: whitespace-separated tokens; a double as a hex float
+// (exact), an id as <bytes>:<id> (ids may hold any byte).
+class StateWriter {
+ public:
+  void Word(const std::string& w) { out_ += w + " "; }
+  void Number(double v) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%a ", v);
+    out_ += text;
+  }
+  void Integer(int64_t v) { out_ += std::to_string(v) + " "; }
+  void Id(const std::string& id) { out_ += std::to_string(id.size()) + ":" + id + " "; }
+  void Ids(const std::vector<train::ClientId>& ids) {
+    Integer(static_cast<int64_t>(ids.size()));
+    for (const train::ClientId& id : ids)
+      Id(id);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class StateReader {
+ public:
+  explicit StateReader(const std::string& text) : text_(text) {}
+  std::string Word() {
+    Skip();
+    const size_t from = at_;
+    while (at_ < text_.size() && text_[at_] != ' ' && text_[at_] != '\n')
+      ++at_;
+    if (at_ == from) Fail("a word");
+    return text_.substr(from, at_ - from);
+  }
+  void Expect(const std::string& word) {
+    if (Word() != word) Fail("'" + word + "'");
+  }
+  double Number() {
+    const std::string w = Word();
+    char* end = nullptr;
+    const double v = std::strtod(w.c_str(), &end);
+    if (end != w.c_str() + w.size()) Fail("a number, got '" + w + "'");
+    return v;
+  }
+  int64_t Integer() {
+    const std::string w = Word();
+    char* end = nullptr;
+    const long long v = std::strtoll(w.c_str(), &end, 10);
+    if (end != w.c_str() + w.size()) Fail("an integer, got '" + w + "'");
+    return v;
+  }
+  size_t Count() {
+    const int64_t n = Integer();
+    if (n < 0 || static_cast<size_t>(n) > text_.size()) Fail("a count");
+    return static_cast<size_t>(n);
+  }
+  std::string Id() {
+    Skip();
+    const size_t colon = text_.find(':', at_);
+    if (colon == std::string::npos) Fail("an id");
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(text_.c_str() + at_, &end, 10);
+    if (end != text_.c_str() + colon || colon + 1 + n > text_.size()) Fail("an id");
+    std::string id = text_.substr(colon + 1, n);
+    at_ = colon + 1 + n;
+    return id;
+  }
+  std::vector<train::ClientId> Ids() {
+    std::vector<train::ClientId> ids(Count());
+    for (train::ClientId& id : ids)
+      id = Id();
+    return ids;
+  }
+  void End() {
+    Skip();
+    if (at_ != text_.size()) Fail("the end");
+  }
+
+ private:
+  void Skip() {
+    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\n'))
+      ++at_;
+  }
+  [[noreturn]] void Fail(const std::string& expected) const {
+    throw DataError("oort: the saved selector state is damaged (expected " + expected +
+                    " at byte " + std::to_string(at_) + ")");
+  }
+  const std::string& text_;
+  size_t at_ = 0;
+};
+
+constexpr const char* kStateFormat = "oort-state-1";
+
+}  // namespace
+
+std::string OortSelector::SaveState() const {
+  StateWriter w;
+  w.Word(kStateFormat);
+  w.Number(exploration_);
+  w.Number(exploration_min_);
+  w.Number(round_threshold_);
+  w.Number(preferred_duration_);
+  w.Integer(static_cast<int64_t>(exploit_history_.size()));
+  for (double u : exploit_history_)
+    w.Number(u);
+  w.Integer(static_cast<int64_t>(registered_.size()));
+  for (const train::ClientId& id : registered_) {  // registration order
+    const Arm& arm = arms_.at(id);
+    w.Id(id);
+    w.Number(arm.reward);
+    w.Number(arm.duration);
+    w.Integer(arm.time_stamp);
+    w.Integer(arm.count);
+  }
+  w.Ids(exploit_clients_);
+  w.Ids(explore_clients_);
+  w.Ids(std::vector<train::ClientId>(successful_.begin(), successful_.end()));
+  w.Integer(static_cast<int64_t>(last_scores_.size()));
+  for (const auto& [id, score] : last_scores_) {
+    w.Id(id);
+    w.Number(score);
+  }
+  return w.Take();
+}
+
+void OortSelector::RestoreState(const std::string& state) {
+  StateReader r(state);
+  r.Expect(kStateFormat);
+  const double exploration = r.Number();
+  const double exploration_min = r.Number();
+  const double round_threshold = r.Number();
+  const double preferred_duration = r.Number();
+  std::deque<double> history(r.Count());
+  for (double& u : history)
+    u = r.Number();
+  std::map<train::ClientId, Arm> arms;
+  std::vector<train::ClientId> registered(r.Count());
+  for (train::ClientId& id : registered) {
+    id = r.Id();
+    Arm arm;
+    arm.reward = r.Number();
+    arm.duration = r.Number();
+    arm.time_stamp = r.Integer();
+    arm.count = r.Integer();
+    if (!arms.emplace(id, arm).second) {
+      throw DataError("oort: the saved selector state names client '" + id + "' twice");
+    }
+  }
+  std::vector<train::ClientId> exploit = r.Ids();
+  std::vector<train::ClientId> explore = r.Ids();
+  const std::vector<train::ClientId> successful = r.Ids();
+  std::map<train::ClientId, double> scores;
+  for (size_t n = r.Count(); n > 0; --n) {
+    train::ClientId id = r.Id();
+    scores[std::move(id)] = r.Number();
+  }
+  r.End();
+  // All read: replace the state at once.
+  exploration_ = exploration;
+  exploration_min_ = exploration_min;
+  round_threshold_ = round_threshold;
+  preferred_duration_ = preferred_duration;
+  exploit_history_ = std::move(history);
+  arms_ = std::move(arms);
+  registered_ = std::move(registered);
+  exploit_clients_ = std::move(exploit);
+  explore_clients_ = std::move(explore);
+  successful_ = std::set<train::ClientId>(successful.begin(), successful.end());
+  last_scores_ = std::move(scores);
 }
 
 }  // namespace edgefl::algorithms

@@ -42,8 +42,11 @@
 //      become 0 (the code's rule).
 //   6. Fill up to K uniformly from the candidates not yet picked.
 //
-// Deterministic given the Rng passed to Select. State is not checkpointed:
-// a resumed run starts with every client unexplored. Not thread-safe.
+// Deterministic given the Rng passed to Select. SaveState/RestoreState
+// carry every arm, the registration order, ε, ε_min, the pacer's threshold
+// and history, T and the last round's exploited/explored/successful
+// clients (doubles written exactly, as hex floats), so a run resumed from a
+// checkpoint selects as the uninterrupted run. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -94,6 +97,8 @@ class OortSelector final : public ClientSelector {
   std::vector<size_t> Select(int64_t round, std::span<const ClientInfo> candidates, size_t k,
                              Rng& rng) override;
   void Observe(int64_t round, std::span<const CohortOutcome> cohort) override;
+  std::string SaveState() const override;
+  void RestoreState(const std::string& state) override;
 
   // For logs and tests: the state after the last Select / Observe.
   double exploration() const { return exploration_; }

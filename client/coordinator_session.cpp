@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <future>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 
+#include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/local_registry.h"
 #include "algorithms/local_solver.h"
 #include "common/error.h"
@@ -27,13 +29,15 @@ using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
 class Session {
  public:
-  Session(const SessionOptions& options, const datasets::Dataset& data, const LogFn& log)
+  Session(const SessionOptions& options, const datasets::Dataset& data, const LogFn& log,
+          RunState& state)
       : options_(options),
         data_(data),
         log_(log),
         context_(wire::MakeClientContext(options.tls, options.host)),
         stream_(io_, context_),
-        decoder_(options.max_frame_bytes) {}
+        decoder_(options.max_frame_bytes),
+        state_(state) {}
 
   SessionEnd Run() {
     SessionEnd end;
@@ -56,6 +60,14 @@ class Session {
                                    : heartbeat_seconds_;
           log_('I', "welcomed by the coordinator (session " + welcome->session_id + ", model " +
                         welcome->model_spec + ")");
+          if (state_.run_id != welcome->run_id) {  // another run: nothing carries over
+            state_ = RunState{};
+            state_.run_id = welcome->run_id;
+          } else if (state_.trainer != nullptr) {
+            resumed_state_ = true;
+            log_('I', "run " + welcome->run_id + ": keeping the local training state of round " +
+                          std::to_string(state_.last_round) + " from the previous connection");
+          }
         } else if (const auto* task = std::get_if<wire::TrainTask>(&message)) {
           if (!Train(*task)) {
             if (bye_during_task_) {  // the run ended while this task ran
@@ -197,12 +209,13 @@ class Session {
   }
 
   train::LocalTrainer& TrainerFor(const std::string& spec) {
-    if (trainer_ == nullptr || trainer_spec_ != spec) {
-      trainer_ = std::make_unique<train::LocalTrainer>(spec, data_);
-      trainer_spec_ = spec;
-      solver_.reset();  // a solver's state belongs to the old model
+    if (state_.trainer == nullptr || state_.trainer_spec != spec) {
+      state_.trainer = std::make_unique<train::LocalTrainer>(spec, data_);
+      state_.trainer_spec = spec;
+      state_.solver.reset();  // a solver's state belongs to the old model
+      resumed_state_ = false;
     }
-    return *trainer_;
+    return *state_.trainer;
   }
 
   // The local solver the task names (algorithms/local_solver.h), kept
@@ -210,10 +223,10 @@ class Session {
   algorithms::LocalSolver* SolverFor(const wire::TrainTask& task) {
     if (!algorithms::IsLocalSolver(task.local)) return nullptr;
     TrainerFor(task.model_spec);
-    if (solver_ == nullptr) {
-      solver_ = algorithms::MakeLocalSolver(task.local, task.model_spec, data_);
+    if (state_.solver == nullptr) {
+      state_.solver = algorithms::MakeLocalSolver(task.local, task.model_spec, data_);
     }
-    return solver_.get();
+    return state_.solver.get();
   }
 
   // Runs the task on a worker thread, heartbeating meanwhile. Returns false
@@ -231,6 +244,14 @@ class Session {
     std::shared_future<void> stop = stop_waiting.get_future().share();
     try {
       train::LocalTrainer& trainer = TrainerFor(task.model_spec);
+      if (resumed_state_ && !task.recipe.reset_optimizer &&
+          !algorithms::IsLocalSolver(task.local)) {
+        log_('I', "round " + std::to_string(task.round) +
+                      ": continuing the local optimizer state of round " +
+                      std::to_string(state_.last_round) + " (reset_optimizer = false)");
+      }
+      resumed_state_ = false;
+      state_.last_round = task.round;
       if (algorithms::LocalSolver* solver = SolverFor(task)) {
         running = std::async(std::launch::async, [solver, &task]() {
           return solver->Solve(std::span<const float>(task.parameters.data(),
@@ -241,6 +262,17 @@ class Session {
       algorithms::ObjectiveContext context;
       context.local_data = &data_;
       context.recipe = &task.recipe;  // fedbr: P's lr is the client's
+      // fedbr: the coordinator's pool, built from every client's means.
+      context.pseudo_data = task.pseudo_data.get();
+      if (task.pseudo_data != nullptr && task.local.objective == "fedbr") {
+        char fingerprint[32];
+        std::snprintf(
+            fingerprint, sizeof fingerprint, "%016llx",
+            static_cast<unsigned long long>(algorithms::PseudoDataFingerprint(*task.pseudo_data)));
+        log_('I', "round " + std::to_string(task.round) + ": FedBR pseudo-data pool of " +
+                      std::to_string(task.pseudo_data->cols()) + " from the coordinator (" +
+                      fingerprint + ")");
+      }
       auto objective =
           running.valid() ? nullptr : algorithms::MakeLocalObjective(task.local, context);
       auto order = running.valid() ? nullptr : algorithms::MakeDataOrder(task.local, &task.recipe);
@@ -307,6 +339,19 @@ class Session {
     result.round = task.round;
     result.model_version = task.model_version;
     try {
+      if (!task.pseudo_data.empty()) {
+        // FedBR: means of groups of our samples, never a raw sample.
+        result.pseudo_data = algorithms::PseudoDataMeans(data_, task.pseudo_data);
+        log_('I', "sent " + std::to_string(result.pseudo_data.cols()) +
+                      " FedBR pseudo-data means of " + std::to_string(task.pseudo_data.images) +
+                      " samples each");
+        if (task.parameters.size() == 0) {
+          result.compute_seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          Send(result);
+          return;
+        }
+      }
       result.eval =
           TrainerFor(task.model_spec)
               .Evaluate(std::span<const float>(task.parameters.data(),
@@ -331,9 +376,9 @@ class Session {
   std::optional<wire::Bye> bye_during_task_;  // set when the run ended during a task
   double heartbeat_seconds_ = 5.0;
   uint64_t heartbeat_sequence_ = 0;
-  std::unique_ptr<train::LocalTrainer> trainer_;  // for the model spec of the last task
-  std::string trainer_spec_;
-  std::unique_ptr<algorithms::LocalSolver> solver_;  // of trainer_spec_, if a task named one
+  RunState& state_;  // the trainer and solver, kept across this run's sessions
+  // The state came from an earlier connection and no task has used it yet.
+  bool resumed_state_ = false;
 };
 
 }  // namespace
@@ -369,7 +414,13 @@ std::string ReplacedExitMessage(const std::string& client_id) {
 
 SessionEnd RunCoordinatorSession(const SessionOptions& options, const datasets::Dataset& data,
                                  const LogFn& log) {
-  Session session(options, data, log);
+  RunState state;
+  return RunCoordinatorSession(options, data, log, state);
+}
+
+SessionEnd RunCoordinatorSession(const SessionOptions& options, const datasets::Dataset& data,
+                                 const LogFn& log, RunState& state) {
+  Session session(options, data, log, state);
   return session.Run();
 }
 

@@ -8,10 +8,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "algorithms/local_solver.h"
 #include "datasets/dataset.h"
 #include "train/byzantine.h"
+#include "train/local_trainer.h"
 #include "wire/messages.h"
 #include "wire/tls_context.h"
 
@@ -31,6 +34,20 @@ struct SessionOptions {
   // takes `slowdown` times its compute time (it trains, then waits the
   // difference, heartbeating) and reports that time. 1 = as fast as it is.
   double slowdown = 1.0;
+};
+
+// What a device keeps across its connections to one run, so a dropped
+// connection costs no training state: the trainer, whose optimizer state
+// (momentum, Adam moments) carries over between rounds when the recipe says
+// reset_optimizer = false, and a local solver's state. Keyed by Welcome's
+// run_id: a session for another run starts afresh. Used by one session at
+// a time.
+struct RunState {
+  std::string run_id;                            // the run this state belongs to
+  std::unique_ptr<train::LocalTrainer> trainer;  // for trainer_spec
+  std::string trainer_spec;
+  std::unique_ptr<algorithms::LocalSolver> solver;  // of trainer_spec, if a task named one
+  int64_t last_round = 0;                           // the last round trained with it
 };
 
 // How a session ended.
@@ -67,5 +84,8 @@ using LogFn = std::function<void(char level, const std::string& line)>;
 // local problems (unreadable certificates).
 SessionEnd RunCoordinatorSession(const SessionOptions& options, const datasets::Dataset& data,
                                  const LogFn& log);
+// The same, training with `state` (kept by the caller across reconnects).
+SessionEnd RunCoordinatorSession(const SessionOptions& options, const datasets::Dataset& data,
+                                 const LogFn& log, RunState& state);
 
 }  // namespace edgefl::client

@@ -254,9 +254,12 @@ int Run(int argc, char** argv) {
   edgefl::client::LogFn log = [&id](char level, const std::string& line) { Log(id, level, line); };
   auto down_since = std::chrono::steady_clock::now();
   double backoff = 0.5;
+  // The trainer and its optimizer state outlive a dropped connection: a
+  // reconnect to the same run continues them (RunState).
+  edgefl::client::RunState run_state;
   for (;;) {
     const edgefl::client::SessionEnd end =
-        edgefl::client::RunCoordinatorSession(session, data, log);
+        edgefl::client::RunCoordinatorSession(session, data, log, run_state);
     using Kind = edgefl::client::SessionEnd::Kind;
     if (end.kind == Kind::kBye) {
       Log(id, 'I', "coordinator said bye (" + end.reason + "); exiting");

@@ -173,7 +173,7 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
         logger_.Warn("client " + peer_ + " closed the connection before Hello" +
                      (why.empty() ? "" : " (" + why + ")"));
       } else {
-        const bool busy = fit_.has_value() || eval_.has_value();
+        const bool busy = fit_.has_value() || eval_.has_value() || means_.has_value();
         const std::string line = name_ + " disconnected" + (why.empty() ? "" : " (" + why + ")");
         if (busy) {
           logger_.Warn(line + " with a task pending");
@@ -230,6 +230,8 @@ void TlsClientSession::HandleFrame(wire::Frame& frame) {
             fit_->bytes_in += frame_bytes;
           } else if (eval_) {
             eval_->bytes_in += frame_bytes;
+          } else if (means_) {
+            means_->bytes_in += frame_bytes;
           }
         } else if constexpr (std::is_same_v<M, wire::Bye>) {
           logger_.Info(name_ + " said bye (" + m.reason + ")");
@@ -355,6 +357,7 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
   task.recipe = instructions.recipe;
   task.local = instructions.local;
   task.preconditioning = instructions.preconditioning;
+  task.pseudo_data = instructions.pseudo_data;
   std::vector<uint8_t> frame = EncodeWithParameters(
       task, wire::MessageType::kTrainTask,
       instructions.start_parameters ? *instructions.start_parameters : *global);
@@ -438,7 +441,57 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
   pending.promise->set_value(std::move(fit));
 }
 
+std::future<Eigen::MatrixXf> TlsClientSession::PseudoDataMeans(
+    const train::PseudoDataRequest& request) {
+  auto promise = std::make_shared<std::promise<Eigen::MatrixXf>>();
+  std::future<Eigen::MatrixXf> future = promise->get_future();
+  if (closed_.load()) {
+    promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
+    return future;
+  }
+  asio::post(stream_.get_executor(),
+             [self = shared_from_this(), request, promise, round = round_.load()] {
+               self->StartPseudoDataMeans(request, promise, round);
+             });
+  return future;
+}
+
+void TlsClientSession::StartPseudoDataMeans(const train::PseudoDataRequest& request,
+                                            std::shared_ptr<std::promise<Eigen::MatrixXf>> promise,
+                                            int64_t round) {
+  if (state_ != State::kActive) {
+    promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
+    return;
+  }
+  if (means_ || eval_) {
+    promise->set_exception(std::make_exception_ptr(
+        Error(name_ + ": an evaluation is pending; pseudo-data means asked too early")));
+    return;
+  }
+  wire::EvalTask task;
+  task.round = round;
+  task.model_spec = options_.model_spec;
+  task.batch_size = options_.eval_batch_size;
+  task.deadline_seconds = options_.task_deadline_seconds;
+  task.pseudo_data = request;  // no parameters: nothing to evaluate
+  std::vector<uint8_t> frame = wire::EncodeMessage(task);
+  means_ = Pending<Eigen::MatrixXf>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  last_heard_ = Clock::now();
+  Send(std::move(frame));
+}
+
 void TlsClientSession::OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes) {
+  if (means_ && means_->round == result.round) {
+    Pending<Eigen::MatrixXf> pending = std::move(*means_);
+    means_.reset();
+    pending.bytes_in += frame_bytes;
+    RecordTraffic({TaskTraffic::Kind::kEvaluate, pending.round, pending.bytes_out, pending.bytes_in,
+                   Seconds(Clock::now() - pending.sent)});
+    logger_.Info(name_ + ": " + std::to_string(result.pseudo_data.cols()) +
+                 " FedBR pseudo-data means received");
+    pending.promise->set_value(std::move(result.pseudo_data));
+    return;
+  }
   if (!eval_ || eval_->round != result.round) {
     if (superseded_evals_.erase(result.round) > 0) {
       logger_.Info(name_ + ": late EvalResult for round " + std::to_string(result.round) +
@@ -473,7 +526,7 @@ void TlsClientSession::OnSilenceTimer(const error_code& ec) {
     ArmSilenceTimer();  // heard from it since the timer was set
     return;
   }
-  if (!fit_ && !eval_) {
+  if (!fit_ && !eval_ && !means_) {
     // An idle client need not talk; look again one period later.
     silence_timer_.expires_after(limit);
     silence_timer_.async_wait(
@@ -595,6 +648,10 @@ void TlsClientSession::FailPending(const std::string& message) {
   if (eval_) {
     eval_->promise->set_exception(std::make_exception_ptr(Error(message)));
     eval_.reset();
+  }
+  if (means_) {
+    means_->promise->set_exception(std::make_exception_ptr(Error(message)));
+    means_.reset();
   }
 }
 

@@ -152,6 +152,9 @@ class TlsClientSession final : public RemoteClient,
                                     const train::FitInstructions& instructions) override;
   // Sends EvalTask{round, *parameters}. Never blocks.
   std::future<train::EvalResult> Evaluate(engine::SharedParameters parameters) override;
+  // Sends EvalTask{round, pseudo_data = request, no parameters}; the
+  // EvalResult's pseudo_data fulfils the future. Never blocks.
+  std::future<Eigen::MatrixXf> PseudoDataMeans(const train::PseudoDataRequest& request) override;
 
   // ---- Observers (any thread) ----
   // "127.0.0.1:53422".
@@ -190,6 +193,8 @@ class TlsClientSession final : public RemoteClient,
                 std::shared_ptr<std::promise<train::FitResult>> promise, int64_t round);
   void StartEvaluate(const engine::SharedParameters& parameters,
                      std::shared_ptr<std::promise<train::EvalResult>> promise, int64_t round);
+  void StartPseudoDataMeans(const train::PseudoDataRequest& request,
+                            std::shared_ptr<std::promise<Eigen::MatrixXf>> promise, int64_t round);
   void ArmSilenceTimer();
   void OnSilenceTimer(const boost::system::error_code& ec);
   void Send(std::vector<uint8_t> frame);
@@ -222,21 +227,22 @@ class TlsClientSession final : public RemoteClient,
   boost::asio::steady_timer linger_timer_;   // bounds the close after a final Bye/Error
   wire::FrameDecoder decoder_;               // splits the byte stream into frames
   std::vector<uint8_t> read_buffer_;         // target of async_read_some, sized at handshake
-  std::deque<std::vector<uint8_t>> write_queue_;      // frames to send, front is being written
-  bool writing_ = false;                              // an async_write is in flight
-  bool half_closed_ = false;                          // shutdown(send) done after the final frame
-  State state_ = State::kHandshake;                   // strand only
-  std::string name_;                                  // for logs: the client id, or "client <peer>"
-  std::string client_id_;                             // the certificate's CN, set at Hello
-  wire::DeviceProfile device_;                        // from Hello
-  std::string agent_;                                 // from Hello
-  algorithms::ClientInfo info_;                       // the engine's view (see the class comment)
-  std::atomic<int64_t> round_{0};                     // round of the next task (SetRound)
-  std::optional<Pending<train::FitResult>> fit_;      // the TrainTask awaiting its result
-  std::optional<Pending<train::EvalResult>> eval_;    // the EvalTask awaiting its result
-  std::set<int64_t> superseded_fits_;                 // rounds whose late TrainResult is dropped
-  std::set<int64_t> superseded_evals_;                // rounds whose late EvalResult is dropped
-  std::chrono::steady_clock::time_point last_heard_;  // last bytes from the client (or task sent)
+  std::deque<std::vector<uint8_t>> write_queue_;    // frames to send, front is being written
+  bool writing_ = false;                            // an async_write is in flight
+  bool half_closed_ = false;                        // shutdown(send) done after the final frame
+  State state_ = State::kHandshake;                 // strand only
+  std::string name_;                                // for logs: the client id, or "client <peer>"
+  std::string client_id_;                           // the certificate's CN, set at Hello
+  wire::DeviceProfile device_;                      // from Hello
+  std::string agent_;                               // from Hello
+  algorithms::ClientInfo info_;                     // the engine's view (see the class comment)
+  std::atomic<int64_t> round_{0};                   // round of the next task (SetRound)
+  std::optional<Pending<train::FitResult>> fit_;    // the TrainTask awaiting its result
+  std::optional<Pending<train::EvalResult>> eval_;  // the EvalTask awaiting its result
+  std::optional<Pending<Eigen::MatrixXf>> means_;   // the pseudo-data EvalTask awaiting its result
+  std::set<int64_t> superseded_fits_;               // rounds whose late TrainResult is dropped
+  std::set<int64_t> superseded_evals_;              // rounds whose late EvalResult is dropped
+  std::chrono::steady_clock::time_point last_heard_;    // last bytes from the client (or task sent)
   std::chrono::steady_clock::time_point frame_window_;  // start of the flood check's second
   int64_t frames_in_window_ = 0;                        // frames received since frame_window_
   std::atomic<bool> closed_{false};                     // Close() has run

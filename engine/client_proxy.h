@@ -6,6 +6,7 @@
 
 #include <future>
 #include <memory>
+#include <stdexcept>
 
 #include <Eigen/Core>
 
@@ -35,6 +36,18 @@ class ClientProxy {
   // Loss and accuracy of `parameters` on the client's local training data
   // (curriculum scores, federated evaluation). Same failure model as Fit.
   virtual std::future<train::EvalResult> Evaluate(SharedParameters parameters) = 0;
+
+  // FedBR's pseudo-data upload: the means of the request's groups of the
+  // client's own samples, input_dim x groups (algorithms::PseudoDataMeans
+  // on the client; never a raw sample). Same failure model as Fit. The
+  // default fails: a client that cannot answer.
+  virtual std::future<Eigen::MatrixXf> PseudoDataMeans(const train::PseudoDataRequest& request) {
+    (void)request;
+    std::promise<Eigen::MatrixXf> failed;
+    failed.set_exception(std::make_exception_ptr(
+        std::runtime_error(info().id + " cannot send FedBR pseudo-data means")));
+    return failed.get_future();
+  }
 };
 
 }  // namespace edgefl::engine

@@ -323,6 +323,11 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       if (checkpoint->strategy_state.size() > 0) {
         strategy->RestoreState(checkpoint->strategy_state);
       }
+      // Oort's arms, pacer and ε continue too (schema 7; before it, or for
+      // a stateless selector, nothing is saved and selection starts afresh).
+      if (!checkpoint->selector_state.empty()) {
+        selector->RestoreState(checkpoint->selector_state);
+      }
     }
     progress.Message("resuming run '" + config.run_name + "' after round " +
                      std::to_string(last_done));
@@ -410,6 +415,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       checkpoint.spec = config.model;
       checkpoint.parameters = engine.global();
       checkpoint.strategy_state = strategy->SaveState();
+      checkpoint.selector_state = selector->SaveState();
       const std::vector<storage::ClientModel> client_models = ClientModels(report, config);
       log.CommitRound(run_id, record, updates, evals, &checkpoint, client_models);
       if (result.budget_spent) log.RecordEvent(run_id, "budget_spent", *result.budget_spent);

@@ -7,6 +7,8 @@
 #include <numeric>
 
 #include "algorithms/aggregate.h"
+#include "algorithms/fedbr_pseudo_data.h"
+#include "algorithms/local_registry.h"
 #include "common/error.h"
 #include "common/random.h"
 
@@ -113,6 +115,18 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
     throw Error("strategy " + strategy_.name() + " configured " +
                 std::to_string(instructions.size()) + " clients for a cohort of " +
                 std::to_string(cohort.size()));
+  }
+  // FedBR: the shared pseudo-data pool, built once from every client's means.
+  if (const std::string problem = EnsurePseudoData(instructions, all_clients); !problem.empty()) {
+    for (const train::ClientId& id : report.selected)
+      report.failures.push_back({id, FitFailure::Kind::kDropped, problem});
+    report.outcome = problem;
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+  }
+  for (train::FitInstructions& i : instructions) {
+    if (algorithms::PseudoDataSpecOf(i.local)) i.pseudo_data = pseudo_data_;
   }
   // On a virtual clock, decide who is cut before anything trains.
   std::vector<std::string> cut(cohort.size());
@@ -270,6 +284,46 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   report.model_version = version_;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
+}
+
+std::string RoundEngine::EnsurePseudoData(const std::vector<train::FitInstructions>& instructions,
+                                          std::span<ClientProxy* const> clients) {
+  if (pseudo_data_ != nullptr) return "";
+  std::optional<algorithms::PseudoDataSpec> spec;
+  for (const train::FitInstructions& i : instructions) {
+    if ((spec = algorithms::PseudoDataSpecOf(i.local))) break;
+  }
+  if (!spec) return "";
+  std::vector<ClientProxy*> fleet(clients.begin(), clients.end());
+  std::sort(fleet.begin(), fleet.end(),
+            [](ClientProxy* a, ClientProxy* b) { return a->info().id < b->info().id; });
+  try {
+    std::vector<size_t> sizes;
+    for (ClientProxy* c : fleet)
+      sizes.push_back(c->info().num_samples);
+    const std::vector<algorithms::PseudoDataDraw> draws =
+        algorithms::DrawPseudoData(sizes, spec->size, spec->images, spec->seed);
+    const std::vector<train::PseudoDataRequest> requests =
+        algorithms::PseudoDataRequests(draws, fleet.size(), spec->images);
+    std::vector<std::future<Eigen::MatrixXf>> pending(fleet.size());
+    for (size_t c = 0; c < fleet.size(); ++c) {
+      if (requests[c].groups() > 0) pending[c] = fleet[c]->PseudoDataMeans(requests[c]);
+    }
+    std::vector<Eigen::MatrixXf> means(fleet.size());
+    for (size_t c = 0; c < fleet.size(); ++c) {
+      if (!pending[c].valid()) continue;
+      try {
+        means[c] = pending[c].get();
+      } catch (const std::exception& e) {
+        throw Error(fleet[c]->info().id + ": " + e.what());
+      }
+    }
+    pseudo_data_ = std::make_shared<const Eigen::MatrixXf>(
+        algorithms::AssemblePseudoDataPool(draws, spec->images, means));
+  } catch (const std::exception& e) {
+    return std::string("no FedBR pseudo-data pool: ") + e.what();
+  }
+  return "";
 }
 
 }  // namespace edgefl::engine

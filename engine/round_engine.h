@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -98,14 +99,26 @@ class RoundEngine {
   double virtual_now() const { return virtual_now_; }
   void set_virtual_now(double t) { virtual_now_ = t; }
   int64_t model_version() const { return version_; }
+  // FedBR's shared pseudo-data pool, once built (null before, or for
+  // another objective).
+  const std::shared_ptr<const Eigen::MatrixXf>& pseudo_data() const { return pseudo_data_; }
 
  private:
+  // Builds FedBR's pool the first time an instruction's objective needs
+  // one (algorithms::PseudoDataSpecOf): draws over `clients` sorted by id
+  // (the simulator's fleet order), asks each for the means of its groups,
+  // assembles. Returns why it failed ("" when there is a pool or none is
+  // needed).
+  std::string EnsurePseudoData(const std::vector<train::FitInstructions>& instructions,
+                               std::span<ClientProxy* const> clients);
+
   algorithms::Strategy& strategy_;
   algorithms::ClientSelector& selector_;
   RoundOptions options_;
   SharedParameters global_;
   int64_t version_;
   double virtual_now_ = 0.0;
+  std::shared_ptr<const Eigen::MatrixXf> pseudo_data_;
 };
 
 }  // namespace edgefl::engine

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ std::vector<wire::Message> SampleMessages() {
   task.deadline_seconds = 60.0;
   task.local.objective = "fedbr";
   task.local.params = {{"gamma", 0.05}, {"mu", 0.01}};
+  Eigen::MatrixXf pool(2, 2);  // FedBR's shared pseudo-data pool
+  pool << 0.5f, 0.25f, -1.0f, 2.0f;
+  task.pseudo_data = std::make_shared<const Eigen::MatrixXf>(pool);
   task.parameters = params;
   wire::TrainResult result;
   result.round = 3;
@@ -67,11 +71,14 @@ std::vector<wire::Message> SampleMessages() {
   eval.round = 3;
   eval.model_spec = "mlp";
   eval.parameters = params;
+  eval.pseudo_data.images = 2;  // FedBR's pseudo-data upload request
+  eval.pseudo_data.samples = {0, 4, 1, 3};
   wire::EvalResult eval_result;
   eval_result.round = 3;
   eval_result.eval.num_samples = 50;
   eval_result.eval.accuracy = 0.5;
   eval_result.eval.per_class_accuracy = {0.25, 0.75, 1.0};
+  eval_result.pseudo_data = pool;  // the means that answer it
   wire::Heartbeat heartbeat{4, 3, 0.5};
   wire::Bye bye{"run finished"};
   wire::ErrorMessage error{wire::ErrorCode::kBadTask, "model does not fit the data"};

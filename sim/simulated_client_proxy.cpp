@@ -1,5 +1,6 @@
 #include "sim/simulated_client_proxy.h"
 
+#include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/local_registry.h"
 
 namespace edgefl::sim {
@@ -38,6 +39,7 @@ std::future<train::FitResult> SimulatedClientProxy::Fit(
     context.local_data = data_.get();
     context.recipe = &instructions.recipe;
     if (fleet_data_ != nullptr) context.fleet_data = *fleet_data_;
+    context.pseudo_data = instructions.pseudo_data.get();
     auto objective = algorithms::MakeLocalObjective(instructions.local, context);
     auto order = algorithms::MakeDataOrder(instructions.local, &instructions.recipe);
     train::FitResult result;
@@ -56,6 +58,17 @@ std::future<train::EvalResult> SimulatedClientProxy::Evaluate(engine::SharedPara
     return trainer_->Evaluate(
         std::span<const float>(parameters->data(), static_cast<size_t>(parameters->size())));
   });
+}
+
+std::future<Eigen::MatrixXf> SimulatedClientProxy::PseudoDataMeans(
+    const train::PseudoDataRequest& request) {
+  std::promise<Eigen::MatrixXf> means;
+  try {
+    means.set_value(algorithms::PseudoDataMeans(*data_, request));
+  } catch (const std::exception&) {
+    means.set_exception(std::current_exception());
+  }
+  return means.get_future();
 }
 
 }  // namespace edgefl::sim

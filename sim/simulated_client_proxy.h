@@ -32,6 +32,8 @@ class SimulatedClientProxy final : public engine::ClientProxy {
   std::future<train::FitResult> Fit(engine::SharedParameters global,
                                     const train::FitInstructions& instructions) override;
   std::future<train::EvalResult> Evaluate(engine::SharedParameters parameters) override;
+  // The means of the request's groups of this client's data, at once.
+  std::future<Eigen::MatrixXf> PseudoDataMeans(const train::PseudoDataRequest& request) override;
 
   const datasets::Dataset& data() const { return *data_; }
   // Every client's data, in client order (this one's included; they must

@@ -341,7 +341,7 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
                                               "committing " + label + ": writing the checkpoint");
     Statement s(db_,
                 "INSERT INTO checkpoints (run_id, round, spec, num_parameters, sha256, model, "
-                "strategy_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                "strategy_state, selector_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     s.Bind(1, run_id)
         .Bind(2, round.round)
         .Bind(3, checkpoint->spec)
@@ -352,6 +352,11 @@ void ExperimentLog::CommitRound(int64_t run_id, const RoundRecord& round,
       s.BindNull(7);
     } else {
       s.BindBlob(7, state.data(), state.size());
+    }
+    if (checkpoint->selector_state.empty()) {
+      s.BindNull(8);
+    } else {
+      s.Bind(8, checkpoint->selector_state);
     }
     s.Run();
   }
@@ -488,10 +493,11 @@ std::optional<Checkpoint> ExperimentLog::ReadCheckpointWhere(int64_t run_id,
                                                              std::optional<int64_t> round) {
   SqliteDb::OperationScope scope(db_, "reading a checkpoint of run " + std::to_string(run_id));
   Statement s(db_, round.has_value()
-                       ? "SELECT round, spec, num_parameters, sha256, model, strategy_state "
-                         "FROM checkpoints WHERE run_id = ?1 AND round = ?2"
-                       : "SELECT round, spec, num_parameters, sha256, model, strategy_state "
-                         "FROM checkpoints WHERE run_id = ?1 ORDER BY round DESC LIMIT 1");
+                       ? "SELECT round, spec, num_parameters, sha256, model, strategy_state, "
+                         "selector_state FROM checkpoints WHERE run_id = ?1 AND round = ?2"
+                       : "SELECT round, spec, num_parameters, sha256, model, strategy_state, "
+                         "selector_state FROM checkpoints WHERE run_id = ?1 ORDER BY round DESC "
+                         "LIMIT 1");
   s.Bind(1, run_id);
   if (round.has_value()) s.Bind(2, *round);
   if (!s.Step()) return std::nullopt;
@@ -505,6 +511,7 @@ std::optional<Checkpoint> ExperimentLog::ReadCheckpointWhere(int64_t run_id,
   if (!s.ColumnIsNull(5)) {
     checkpoint.strategy_state = DecodeParameters(s.ColumnBlob(5), what + " (strategy state)");
   }
+  if (!s.ColumnIsNull(6)) checkpoint.selector_state = s.ColumnText(6);
   return checkpoint;
 }
 

@@ -137,6 +137,9 @@ struct Checkpoint {
   // The strategy's server state at this round (Strategy::SaveState); empty
   // when the strategy is stateless or the checkpoint predates schema 2.
   Eigen::VectorXf strategy_state;
+  // The client selector's state (ClientSelector::SaveState, text); empty
+  // when the selector is stateless or the checkpoint predates schema 7.
+  std::string selector_state;
 };
 
 // A client's local model of one round (the client_models table), kept for

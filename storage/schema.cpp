@@ -202,13 +202,20 @@ constexpr std::string_view kAddRoundMetrics = R"sql(
 ALTER TABLE rounds ADD COLUMN metrics TEXT NOT NULL DEFAULT '{}';
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// Version 6 -> 7: the client selector's state (Oort's arms, pacer, ε) with
+// each checkpoint, so a resumed run selects as an uninterrupted one.
+constexpr std::string_view kAddSelectorState = R"sql(
+ALTER TABLE checkpoints ADD COLUMN selector_state TEXT;
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {0, "create the version 1 tables", kCreateVersion1},
     {1, "add checkpoints.strategy_state", kAddStrategyState},
     {2, "key client_updates by (run, round, client, seq)", kAddUpdateSeq},
     {3, "record round outcomes, discarded updates, run owners and run events", kRecordOutcomes},
     {4, "add the client_models table", kAddClientModels},
     {5, "add rounds.metrics", kAddRoundMetrics},
+    {6, "add checkpoints.selector_state", kAddSelectorState},
 }};
 static_assert(kMigrations.size() == kSchemaVersion);
 

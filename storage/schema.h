@@ -59,6 +59,10 @@
 // Version 6 adds:
 //   rounds.metrics  the strategy's round metrics as a flat JSON object of
 //                   numbers ({"epsilon":1.25,...}; '{}' before version 6)
+// Version 7 adds:
+//   checkpoints.selector_state TEXT NULL: ClientSelector::SaveState() (Oort's
+//                   arms, pacer and exploration); NULL when the selector is
+//                   stateless or the checkpoint predates version 7
 #pragma once
 
 #include <cstdint>
@@ -70,7 +74,7 @@
 namespace edgefl::storage {
 
 inline constexpr int64_t kApplicationId = 0x6564666C;  // "edfl"
-inline constexpr int64_t kSchemaVersion = 6;
+inline constexpr int64_t kSchemaVersion = 7;
 
 // One upgrade step: from `from_version` to `from_version + 1`.
 struct Migration {

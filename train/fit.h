@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -34,6 +35,18 @@ struct LocalAlgorithm {
   std::map<std::string, double> params;
 };
 
+// FedBR's pseudo-data, asked of one client (algorithms/fedbr_pseudo_data.h):
+// the means of groups of its own samples, `images` sample indices a group,
+// groups one after the other in `samples`. The client answers with the
+// input_dim x (samples.size() / images) matrix of the means, never a raw
+// sample (it refuses images < 2 or a group of fewer than 2 distinct samples).
+struct PseudoDataRequest {
+  uint32_t images = 0;            // 0 = no request
+  std::vector<uint32_t> samples;  // a multiple of images
+  bool empty() const { return images == 0; }
+  size_t groups() const { return images == 0 ? 0 : samples.size() / images; }
+};
+
 struct FitInstructions {
   int64_t model_version = 0;  // the global model's version the client starts from
   train::TrainRecipe recipe;
@@ -46,6 +59,10 @@ struct FitInstructions {
   // (algorithms/dipaco.h); the client's model spec must fit them. Null: the
   // global model. The engine then requires an update of this size.
   std::shared_ptr<const Eigen::VectorXf> start_parameters;
+  // FedBR's shared pseudo-data pool, input_dim x M, built by the round
+  // engine from the clients' uploaded means (fedbr_pseudo_data.h); the same
+  // on every client. Null: none sent (the client builds its own).
+  std::shared_ptr<const Eigen::MatrixXf> pseudo_data;
 };
 
 struct FitResult {

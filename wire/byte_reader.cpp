@@ -90,6 +90,21 @@ Eigen::VectorXf ByteReader::F32Vector(std::string_view field) {
   return out;
 }
 
+std::vector<uint32_t> ByteReader::U32Vector(std::string_view field, size_t max_count) {
+  const uint32_t n = U32(field);
+  if (n > max_count) {
+    Fail(field, "count " + std::to_string(n) + " over limit " + std::to_string(max_count));
+  }
+  if (static_cast<uint64_t>(n) * 4 > remaining()) {
+    Fail(field, std::to_string(n) + " integers declared but " + std::to_string(remaining()) +
+                    " bytes left");
+  }
+  std::vector<uint32_t> out(n);
+  for (uint32_t i = 0; i < n; ++i)
+    out[i] = U32(field);
+  return out;
+}
+
 std::vector<double> ByteReader::F64Vector(std::string_view field, size_t max_count) {
   const uint32_t n = U32(field);
   if (n > max_count) {

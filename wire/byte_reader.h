@@ -47,6 +47,8 @@ class ByteReader {
   Eigen::VectorXf F32Vector(std::string_view field);
   // At most `max_count` elements.
   std::vector<double> F64Vector(std::string_view field, size_t max_count);
+  // At most `max_count` elements, checked against the bytes left first.
+  std::vector<uint32_t> U32Vector(std::string_view field, size_t max_count);
 
   // Throws ProtocolError if any byte is left ("Bye: 3 trailing bytes after
   // the last field").

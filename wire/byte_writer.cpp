@@ -65,4 +65,10 @@ void ByteWriter::F64Array(std::span<const double> values) {
   }
 }
 
+void ByteWriter::U32Array(std::span<const uint32_t> values) {
+  U32(static_cast<uint32_t>(values.size()));
+  for (uint32_t v : values)
+    U32(v);
+}
+
 }  // namespace edgefl::wire

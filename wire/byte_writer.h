@@ -38,6 +38,7 @@ class ByteWriter {
   // hosts. REQUIRES: values.size() < 2^32.
   void F32Array(std::span<const float> values);
   void F64Array(std::span<const double> values);
+  void U32Array(std::span<const uint32_t> values);
 
   // Bytes written so far, including whatever `out` held before.
   size_t size() const { return out_->size(); }

@@ -109,6 +109,13 @@ void Write(ByteWriter& w, const train::TrainRecipe& r) {
   w.I64(schedule.warmup);
 }
 
+// A float matrix: u32 columns, then the values column after column (an
+// f32[] whose count is a multiple of the columns; 0 columns: no values).
+void WriteMatrix(ByteWriter& w, const Eigen::MatrixXf& m) {
+  w.U32(static_cast<uint32_t>(m.cols()));
+  w.F32Array(std::span<const float>(m.data(), static_cast<size_t>(m.size())));
+}
+
 void Write(ByteWriter& w, const TrainTask& m) {
   w.I64(m.round);
   w.I64(m.model_version);
@@ -124,6 +131,7 @@ void Write(ByteWriter& w, const TrainTask& m) {
   } else {
     w.F32Array({});
   }
+  WriteMatrix(w, m.pseudo_data ? *m.pseudo_data : Eigen::MatrixXf());
   w.F32Array(Floats(m.parameters));
 }
 
@@ -148,6 +156,8 @@ void Write(ByteWriter& w, const EvalTask& m) {
   w.String(m.model_spec);
   w.I32(m.batch_size);
   w.F64(m.deadline_seconds);
+  w.U32(m.pseudo_data.images);
+  w.U32Array(m.pseudo_data.samples);
   w.F32Array(Floats(m.parameters));
 }
 
@@ -159,6 +169,7 @@ void Write(ByteWriter& w, const EvalResult& m) {
   w.F64(m.eval.accuracy);
   w.F64Array(m.eval.per_class_accuracy);
   w.F64(m.compute_seconds);
+  WriteMatrix(w, m.pseudo_data);
 }
 
 void Write(ByteWriter& w, const Heartbeat& m) {
@@ -205,6 +216,7 @@ size_t Bound(const TrainTask& m) {
   }
   for (const auto& entry : m.local.params)
     n += 4 + entry.first.size() + 1 + 8;
+  if (m.pseudo_data) n += 4 * static_cast<size_t>(m.pseudo_data->size());
   return n;
 }
 size_t Bound(const TrainResult& m) {
@@ -212,10 +224,12 @@ size_t Bound(const TrainResult& m) {
          4 * static_cast<size_t>(m.train.scaling_statistic.size());
 }
 size_t Bound(const EvalTask& m) {
-  return kFixed + m.model_spec.size() + 4 * static_cast<size_t>(m.parameters.size());
+  return kFixed + m.model_spec.size() + 4 * static_cast<size_t>(m.parameters.size()) +
+         4 * m.pseudo_data.samples.size();
 }
 size_t Bound(const EvalResult& m) {
-  return kFixed + 8 * m.eval.per_class_accuracy.size();
+  return kFixed + 8 * m.eval.per_class_accuracy.size() +
+         4 * static_cast<size_t>(m.pseudo_data.size());
 }
 size_t Bound(const Heartbeat&) {
   return kFixed;
@@ -408,6 +422,17 @@ train::TrainRecipe ReadRecipe(ByteReader& r) {
   return c;
 }
 
+Eigen::MatrixXf ReadMatrix(ByteReader& r, const std::string& field) {
+  const uint32_t columns = r.U32(field + ".columns");
+  Eigen::VectorXf values = r.F32Vector(field + ".values");
+  if (columns == 0 ? values.size() != 0 : values.size() % columns != 0) {
+    r.Fail(field + ".values", std::to_string(values.size()) + " floats do not fill " +
+                                  std::to_string(columns) + " columns");
+  }
+  if (columns == 0) return Eigen::MatrixXf();
+  return Eigen::Map<const Eigen::MatrixXf>(values.data(), values.size() / columns, columns);
+}
+
 TrainTask ReadTrainTask(ByteReader& r) {
   TrainTask m;
   m.round = r.I64("round");
@@ -427,6 +452,8 @@ TrainTask ReadTrainTask(ByteReader& r) {
   if (diagonal.size() > 0) {
     m.preconditioning.diagonal = std::make_shared<const Eigen::VectorXf>(std::move(diagonal));
   }
+  Eigen::MatrixXf pool = ReadMatrix(r, "pseudo_data");
+  if (pool.size() > 0) m.pseudo_data = std::make_shared<const Eigen::MatrixXf>(std::move(pool));
   m.parameters = r.F32Vector("parameters");
   return m;
 }
@@ -455,6 +482,14 @@ EvalTask ReadEvalTask(ByteReader& r) {
   m.model_spec = r.String("model_spec", kMaxSpecBytes);
   m.batch_size = r.I32("batch_size");
   m.deadline_seconds = r.F64("deadline_seconds");
+  m.pseudo_data.images = r.U32("pseudo_data.images");
+  m.pseudo_data.samples = r.U32Vector("pseudo_data.samples", kMaxPseudoDataSamples);
+  if (m.pseudo_data.images == 0 ? !m.pseudo_data.samples.empty()
+                                : m.pseudo_data.samples.size() % m.pseudo_data.images != 0) {
+    r.Fail("pseudo_data.samples", std::to_string(m.pseudo_data.samples.size()) +
+                                      " samples in groups of " +
+                                      std::to_string(m.pseudo_data.images));
+  }
   m.parameters = r.F32Vector("parameters");
   return m;
 }
@@ -468,6 +503,7 @@ EvalResult ReadEvalResult(ByteReader& r) {
   m.eval.accuracy = r.F64("accuracy");
   m.eval.per_class_accuracy = r.F64Vector("per_class_accuracy", kMaxClasses);
   m.compute_seconds = r.F64("compute_seconds");
+  m.pseudo_data = ReadMatrix(r, "pseudo_data");
   return m;
 }
 

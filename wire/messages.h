@@ -20,6 +20,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <variant>
@@ -41,6 +42,7 @@ inline constexpr size_t kMaxSpecBytes = 1024;  // model spec strings
 inline constexpr size_t kMaxTextBytes = 4096;  // reasons, error text, string param values
 inline constexpr size_t kMaxParams = 256;      // entries of a parameter map
 inline constexpr size_t kMaxClasses = 65536;   // entries of per-class arrays
+inline constexpr size_t kMaxPseudoDataSamples = size_t{1} << 24;  // a PseudoDataRequest's samples
 
 // What a client reports about itself (the registry keeps it for selection).
 struct DeviceProfile {
@@ -93,6 +95,10 @@ struct TrainTask {
   // SAVIC's shared frozen diagonal (empty = none) and the statistic to
   // report; encoded after `local`, before `parameters` (which stays last).
   train::Preconditioning preconditioning;
+  // FedBR's shared pseudo-data pool, input_dim x M (null = none); encoded
+  // after the preconditioning as pseudo_data.columns (u32) and the values
+  // (f32[], column after column).
+  std::shared_ptr<const Eigen::MatrixXf> pseudo_data;
   Eigen::VectorXf parameters;
 };
 
@@ -111,6 +117,10 @@ struct EvalTask {
   std::string model_spec;
   int32_t batch_size = 256;
   double deadline_seconds = 0.0;  // relative to receipt; 0 = none
+  // FedBR's pseudo-data upload (images 0 = none): the client answers with
+  // the means in EvalResult::pseudo_data. With a request, `parameters` may
+  // be empty: then nothing is evaluated.
+  train::PseudoDataRequest pseudo_data;
   Eigen::VectorXf parameters;
 };
 
@@ -119,6 +129,9 @@ struct EvalResult {
   int64_t model_version = 0;
   train::EvalResult eval;  // per_class_accuracy: at most kMaxClasses, NaN = no samples
   double compute_seconds = 0.0;
+  // The means an EvalTask's pseudo_data asked for, input_dim x groups
+  // (0 x 0 = none); encoded last as columns (u32) and values (f32[]).
+  Eigen::MatrixXf pseudo_data;
 };
 
 // Either direction, any time after Welcome; resets the receiver's idle

@@ -302,3 +302,62 @@ TEST_CASE("Oort: registry builds it from selector keys and refuses bad values") 
 }
 
 }  // namespace edgefl::algorithms
+
+namespace edgefl::algorithms {
+
+TEST_CASE("Oort: a selector restored from SaveState picks what the saved one would") {
+  // 15 rounds straight; and 7 rounds, SaveState, a fresh selector that
+  // restores it and runs rounds 8..15. A fresh selector without the state
+  // (the resumed run before schema 7) explores anew and picks otherwise.
+  OortOptions options = Defaults();
+  options.pacer_step = 2;  // the pacer moves within the run
+  const std::vector<ClientInfo> clients = Fleet(30);
+  std::vector<double> loss_sq(30), seconds(30);
+  for (size_t i = 0; i < 30; ++i) {
+    loss_sq[i] = 0.1 + 0.05 * static_cast<double>(i % 7);
+    seconds[i] = 30.0 / static_cast<double>(i + 1);
+  }
+  auto rounds = [&](OortSelector& selector, int64_t from, int64_t to) {
+    std::vector<std::vector<size_t>> cohorts;
+    for (int64_t round = from; round <= to; ++round) {
+      Rng rng = Rng::Derive(11, {static_cast<uint64_t>(round)});
+      cohorts.push_back(selector.Select(round, clients, 5, rng));
+      Report(selector, round, clients, cohorts.back(), loss_sq, seconds);
+    }
+    return cohorts;
+  };
+  OortSelector straight(options);
+  const std::vector<std::vector<size_t>> all = rounds(straight, 1, 15);
+
+  OortSelector first(options);
+  rounds(first, 1, 7);
+  const std::string state = first.SaveState();
+  CHECK(state.rfind("oort-state-1 ", 0) == 0);
+  OortSelector resumed(options);
+  resumed.RestoreState(state);
+  CHECK(resumed.SaveState() == state);
+  CHECK(resumed.exploration() == first.exploration());
+  CHECK(resumed.round_threshold() == first.round_threshold());
+  CHECK(resumed.reward(Id(3)) == first.reward(Id(3)));
+  const std::vector<std::vector<size_t>> after = rounds(resumed, 8, 15);
+  CHECK(after == std::vector<std::vector<size_t>>(all.begin() + 7, all.end()));
+  CHECK(resumed.SaveState() == straight.SaveState());
+
+  OortSelector forgetful(options);
+  CHECK(rounds(forgetful, 8, 15) != after);
+
+  // Ids with spaces and colons survive; damaged text is refused, the state kept.
+  OortSelector odd(options);
+  std::vector<ClientInfo> named = Fleet(3);
+  named[0].id = "a b:c";
+  Rng rng = Rng::Derive(1, {1});
+  odd.Select(1, named, 2, rng);
+  OortSelector copy(options);
+  copy.RestoreState(odd.SaveState());
+  CHECK(copy.reward("a b:c") == odd.reward("a b:c"));
+  CHECK_THROWS_AS(copy.RestoreState("oort-state-1 0x1p+0"), DataError);
+  CHECK_THROWS_AS(copy.RestoreState("fedavg"), DataError);
+  CHECK(copy.reward("a b:c") == odd.reward("a b:c"));
+}
+
+}  // namespace edgefl::algorithms

@@ -175,6 +175,8 @@ TEST_CASE("A payload truncated in any field is a ProtocolError naming that field
                                                                 "local.params[0].value",
                                                                 "preconditioning.statistic",
                                                                 "preconditioning.diagonal",
+                                                                "pseudo_data.columns",
+                                                                "pseudo_data.values",
                                                                 "parameters"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleTrainResult(3)) ==
         std::set<std::string>{"round", "base_version", "num_samples", "steps", "samples_processed",
@@ -182,10 +184,12 @@ TEST_CASE("A payload truncated in any field is a ProtocolError naming that field
                               "compute_seconds", "scaling_statistic", "parameters"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleEvalTask(3)) ==
         std::set<std::string>{"round", "model_version", "model_spec", "batch_size",
-                              "deadline_seconds", "parameters"});
+                              "deadline_seconds", "pseudo_data.images", "pseudo_data.samples",
+                              "parameters"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleEvalResult()) ==
         std::set<std::string>{"round", "model_version", "num_samples", "loss", "accuracy",
-                              "per_class_accuracy", "compute_seconds"});
+                              "per_class_accuracy", "compute_seconds", "pseudo_data.columns",
+                              "pseudo_data.values"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleHeartbeat()) ==
         std::set<std::string>{"sequence", "round", "progress"});
   CHECK(FieldsNamedWhenTruncated(testing::SampleBye()) == std::set<std::string>{"reason"});
@@ -263,26 +267,29 @@ TEST_CASE("Huge declared lengths are refused before allocating") {
   // per_class_accuracy count sits after round, version, num_samples, loss, accuracy.
   classes[40] = 0x00;
   classes[41] = 0x00;
-  classes[42] = 0x01;  // 65536 entries: within the limit, but only 48 bytes follow
+  classes[42] = 0x01;  // 65536 entries: within the limit, but only 80 bytes follow (with the
+                       // pseudo-data means)
   classes[43] = 0x00;
   CHECK(DecodeError(MessageType::kEvalResult, classes) ==
-        "EvalResult.per_class_accuracy: 65536 doubles declared but 48 bytes left");
+        "EvalResult.per_class_accuracy: 65536 doubles declared but 80 bytes left");
   CHECK(tracker.bytes() < 64 * 1024);
 }
 
-// A TrainTask with no parameters and no preconditioning whose local.params
-// is {"gamma": 0.05}; the value tag sits 4 + (4 + 1) + 8 + 1 bytes from the
-// end (parameters, preconditioning, the value, the tag).
+// A TrainTask with no parameters, no preconditioning and no pseudo-data
+// whose local.params is {"gamma": 0.05}; the value tag sits 4 + (4 + 4) +
+// (4 + 1) + 8 + 1 bytes from the end (parameters, pseudo-data,
+// preconditioning, the value, the tag).
 Bytes TaskWithOneLocalParam() {
   TrainTask task = testing::SampleTrainTask(0);
   task.local.params = {{"gamma", 0.05}};
   task.preconditioning = {};
+  task.pseudo_data = nullptr;
   return EncodePayload(task);
 }
 
 TEST_CASE("Local algorithm params accept int64 and refuse bool and string values") {
   Bytes payload = TaskWithOneLocalParam();
-  const size_t tag = payload.size() - 4 - 5 - 8 - 1;
+  const size_t tag = payload.size() - 4 - 8 - 5 - 8 - 1;
   CHECK(payload[tag] == 2);  // float64
   payload[tag] = 1;          // int64 7
   const Bytes seven = {7, 0, 0, 0, 0, 0, 0, 0};
@@ -376,8 +383,10 @@ TEST_CASE("SAVIC preconditioning travels in TrainTask and its statistic in Train
   CHECK(testing::SameBits(back.parameters, task.parameters));
 
   task.preconditioning = {};
+  task.pseudo_data = nullptr;
   const Bytes none = EncodePayload(task);
-  const size_t at = none.size() - 4 - 4 * 4 - 4 - 1;  // statistic, diagonal, parameters
+  // statistic, diagonal, pseudo_data (columns, count), parameters
+  const size_t at = none.size() - 4 - 4 * 4 - 8 - 4 - 1;
   CHECK(Bytes(none.begin() + static_cast<std::ptrdiff_t>(at),
               none.begin() + static_cast<std::ptrdiff_t>(at) + 5) == Bytes{0, 0, 0, 0, 0});
   const auto plain = std::get<TrainTask>(DecodeMessage(MessageType::kTrainTask, none));
@@ -394,6 +403,53 @@ TEST_CASE("SAVIC preconditioning travels in TrainTask and its statistic in Train
   result.train.scaling_statistic << -1.5f, 2e-9f;
   CHECK(testing::SameBits(std::get<TrainResult>(RoundTrip(result)).train.scaling_statistic,
                           result.train.scaling_statistic));
+}
+
+TEST_CASE(
+    "FedBR pseudo-data travels as a request in EvalTask means in EvalResult and a pool in "
+    "TrainTask") {
+  // The request: images, then the sample indices as u32[], before the
+  // (possibly empty) parameters.
+  EvalTask ask = testing::SampleEvalTask(0);
+  ask.pseudo_data.images = 3;
+  ask.pseudo_data.samples = {0, 1, 2, 9, 8, 7};
+  const Bytes payload = EncodePayload(ask);
+  const Bytes tail(payload.end() - 4 - 4 - 4 * 6 - 4, payload.end());
+  CHECK(tail == Bytes{3, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0,
+                      0, 0, 9, 0, 0, 0, 8, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0});
+  const auto back = std::get<EvalTask>(RoundTrip(ask));
+  CHECK(back.pseudo_data.groups() == 2);
+  CHECK(back.pseudo_data.samples == ask.pseudo_data.samples);
+  // Samples that do not fill whole groups are refused.
+  ask.pseudo_data.samples.pop_back();
+  CHECK(DecodeError(MessageType::kEvalTask, EncodePayload(ask)) ==
+        "EvalTask.pseudo_data.samples: 5 samples in groups of 3");
+  ask.pseudo_data.images = 0;
+  CHECK(DecodeError(MessageType::kEvalTask, EncodePayload(ask)) ==
+        "EvalTask.pseudo_data.samples: 5 samples in groups of 0");
+
+  // The means: columns, then the values column after column.
+  EvalResult means = testing::SampleEvalResult();
+  means.pseudo_data.resize(2, 2);
+  means.pseudo_data << 1.0f, 3.0f, 2.0f, 4.0f;  // columns (1, 2) and (3, 4)
+  const Bytes result = EncodePayload(means);
+  const Bytes last(result.end() - 4 - 4 - 16, result.end());
+  CHECK(last == Bytes{2, 0, 0, 0,    4, 0, 0,    0,    0, 0, 0x80, 0x3f,
+                      0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40});
+  CHECK(testing::SameBits(std::get<EvalResult>(RoundTrip(means)).pseudo_data, means.pseudo_data));
+  Bytes ragged = result;
+  ragged[result.size() - 4 - 4 - 16] = 3;  // 4 floats in 3 columns
+  CHECK(DecodeError(MessageType::kEvalResult, ragged) ==
+        "EvalResult.pseudo_data.values: 4 floats do not fill 3 columns");
+
+  // The pool in TrainTask; none decodes as null.
+  TrainTask task = testing::SampleTrainTask(2);
+  const auto with_pool = std::get<TrainTask>(RoundTrip(task));
+  REQUIRE(with_pool.pseudo_data != nullptr);
+  CHECK(with_pool.pseudo_data->rows() == 3);
+  CHECK(testing::SameBits(*with_pool.pseudo_data, *task.pseudo_data));
+  task.pseudo_data = nullptr;
+  CHECK(std::get<TrainTask>(RoundTrip(task)).pseudo_data == nullptr);
 }
 
 TEST_CASE("An unknown message type is a ProtocolError in DecodeMessage") {

@@ -30,6 +30,10 @@ inline bool SameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
   return a.size() == b.size() &&
          (a.size() == 0 || std::memcmp(a.data(), b.data(), 4 * static_cast<size_t>(a.size())) == 0);
 }
+inline bool SameBits(const Eigen::MatrixXf& a, const Eigen::MatrixXf& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.size())) == 0;
+}
 inline bool SameBits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), 8 * a.size()) == 0);
 }
@@ -102,6 +106,9 @@ inline TrainTask SampleTrainTask(Eigen::Index num_parameters = 50) {
   Eigen::VectorXf diagonal(3);
   diagonal << 0.5f, 2.0f, 1e-3f;
   m.preconditioning.diagonal = std::make_shared<const Eigen::VectorXf>(std::move(diagonal));
+  Eigen::MatrixXf pool(3, 2);  // FedBR's pool: 2 pseudo-samples of 3 features
+  pool << 0.25f, -1.0f, 0.5f, 2.0f, 1e-3f, static_cast<float>(kNaN);
+  m.pseudo_data = std::make_shared<const Eigen::MatrixXf>(std::move(pool));
   m.parameters = SampleParameters(num_parameters);
   return m;
 }
@@ -131,6 +138,8 @@ inline EvalTask SampleEvalTask(Eigen::Index num_parameters = 50) {
   m.model_spec = "mlp";
   m.batch_size = 512;
   m.deadline_seconds = 30.0;
+  m.pseudo_data.images = 2;
+  m.pseudo_data.samples = {3, 5, 7, 0xFFFFFFFFu};
   m.parameters = SampleParameters(num_parameters);
   return m;
 }
@@ -144,6 +153,8 @@ inline EvalResult SampleEvalResult() {
   m.eval.accuracy = 0.875;
   m.eval.per_class_accuracy = {0.9, kNaN, 0.5, 1.0, -kInf};
   m.compute_seconds = 0.0625;
+  m.pseudo_data.resize(2, 3);
+  m.pseudo_data << 1.0f, 2.0f, 3.0f, -4.0f, 0.5f, static_cast<float>(kInf);
   return m;
 }
 
@@ -244,6 +255,8 @@ inline void CheckSame(const TrainTask& a, const TrainTask& b) {
   if (a.preconditioning.has_diagonal() && b.preconditioning.has_diagonal()) {
     CHECK(SameBits(*a.preconditioning.diagonal, *b.preconditioning.diagonal));
   }
+  CHECK((a.pseudo_data == nullptr) == (b.pseudo_data == nullptr));
+  if (a.pseudo_data && b.pseudo_data) CHECK(SameBits(*a.pseudo_data, *b.pseudo_data));
   CHECK(SameBits(a.parameters, b.parameters));
 }
 
@@ -268,6 +281,8 @@ inline void CheckSame(const EvalTask& a, const EvalTask& b) {
   CHECK(a.model_spec == b.model_spec);
   CHECK(a.batch_size == b.batch_size);
   CHECK(SameBits(a.deadline_seconds, b.deadline_seconds));
+  CHECK(a.pseudo_data.images == b.pseudo_data.images);
+  CHECK(a.pseudo_data.samples == b.pseudo_data.samples);
   CHECK(SameBits(a.parameters, b.parameters));
 }
 
@@ -279,6 +294,7 @@ inline void CheckSame(const EvalResult& a, const EvalResult& b) {
   CHECK(SameBits(a.eval.accuracy, b.eval.accuracy));
   CHECK(SameBits(a.eval.per_class_accuracy, b.eval.per_class_accuracy));
   CHECK(SameBits(a.compute_seconds, b.compute_seconds));
+  CHECK(SameBits(a.pseudo_data, b.pseudo_data));
 }
 
 inline void CheckSame(const Heartbeat& a, const Heartbeat& b) {

@@ -1,0 +1,95 @@
+// FedBR in the real deployment: an edgefl-coordinator and three
+// edgefl-client processes over mutual TLS. Before the first round each
+// client uploads only means of groups of its own samples (an EvalTask with
+// a pseudo-data request, docs/protocol.md); the coordinator assembles the
+// pool and sends it with every TrainTask. Every client must train against
+// the very pool the simulator builds from all shares for the same seed
+// (algorithms/fedbr_pseudo_data.h), not one made from its own share.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "algorithms/fedbr_pseudo_data.h"
+#include "client/local_data.h"
+#include "storage/experiment_log.h"
+#include "tests/coordinator/federation_util.h"
+#include "tests/test_util.h"
+
+namespace edgefl::coordinator {
+namespace {
+
+using edgefl::testing::Federation;
+using edgefl::testing::Occurrences;
+using edgefl::testing::Process;
+using edgefl::testing::ReadIfExists;
+
+std::string Hex(uint64_t v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(v));
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("fedbr federation: every TLS client trains against the simulator's pool of all shares") {
+  constexpr int kClients = 3;
+  constexpr int kRounds = 2;
+  Federation fed(kClients);
+  INFO(fed.Logs());
+  Process& coordinator = fed.StartCoordinator(
+      "coordinator", {"port=0", "run_name=fedbr", "strategy=fedbr", "model=mlp:784-32-10+proj",
+                      "rounds=" + std::to_string(kRounds), "local_steps=10", "batch_size=32",
+                      "lr=0.05", "momentum=0", "pool_size=32", "pool_images=10", "pool_seed=3",
+                      "test_subset=1000", "min_clients=3", "clients_per_round=3", "heartbeat=1"});
+  const int port = fed.WaitListening(coordinator);
+  fed.StartClients(kClients, port);
+  fed.RequireRunCompleted(coordinator);
+
+  // The simulator's pool: every share, in client order, the same seed.
+  std::vector<datasets::Dataset> shares;
+  for (int k = 0; k < kClients; ++k) {
+    shares.push_back(client::LoadClientData(fed.partition(), static_cast<size_t>(k),
+                                            testing::FashionMnistDir()));
+  }
+  std::vector<const datasets::Dataset*> fleet;
+  for (const datasets::Dataset& s : shares)
+    fleet.push_back(&s);
+  const std::string expected =
+      Hex(algorithms::PseudoDataFingerprint(algorithms::BuildPseudoDataPool(fleet, 32, 10, 3)));
+  const datasets::Dataset* own[] = {fleet.front()};
+  const std::string own_pool =
+      Hex(algorithms::PseudoDataFingerprint(algorithms::BuildPseudoDataPool(own, 32, 10, 3)));
+  CHECK(own_pool != expected);
+
+  int means_sent = 0;
+  for (int k = 0; k < kClients; ++k) {
+    CAPTURE(k);
+    const std::string log = ReadIfExists(fed.ClientLog(k));
+    // One upload, then the coordinator's pool in every round's task.
+    CHECK(Occurrences(log, "FedBR pseudo-data means of 10 samples each") == 1);
+    CHECK(Occurrences(log, "FedBR pseudo-data pool of 32 from the coordinator (" + expected +
+                               ")") == kRounds);
+    const size_t at = log.find("sent ");
+    REQUIRE(at != std::string::npos);
+    means_sent += std::stoi(log.substr(at + 5));
+  }
+  CHECK(means_sent == 32);  // each pseudo-sample comes from one client's upload
+  CHECK(Occurrences(ReadIfExists(fed.dir() / "coordinator.log"),
+                    "FedBR pseudo-data means received") == kClients);
+
+  storage::ExperimentLog log(fed.db());
+  const auto run = log.FindRun("fedbr");
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kCompleted);
+  const auto rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() == static_cast<size_t>(kRounds));
+  for (const storage::RoundRecord& r : rounds) {
+    CAPTURE(r.round);
+    CHECK(r.aggregated);
+    CHECK(r.completed == kClients);
+  }
+}
+
+}  // namespace edgefl::coordinator
