@@ -58,6 +58,10 @@ struct RoundOptions {
   // is dropped ("went off-line"). The clock advances by each round's
   // virtual_seconds.
   std::function<std::pair<double, double>(const algorithms::ClientInfo&, double)> availability;
+  // Simulation, with virtual_seconds: the virtual seconds a client needs to
+  // move `bytes` over its link; secure aggregation's stages
+  // (Strategy::secure_aggregation) are then added to the round's length.
+  std::function<double(int64_t bytes)> transfer_seconds;
 };
 
 struct RoundReport {
@@ -106,6 +110,12 @@ class RoundEngine {
   SharedParameters global_;
   int64_t version_;
   double virtual_now_ = 0.0;
+  // Runs secure aggregation over report.results: false (with
+  // report.outcome set) when its stages failed, else the unmasked mean is
+  // left in secure_sum_ for the strategy.
+  bool SecureRound(int64_t round, const algorithms::SecureAggregationOptions& options,
+                   RoundReport& report);
+  std::optional<train::FitResult> secure_sum_;
 };
 
 }  // namespace edgefl::engine
