@@ -36,7 +36,7 @@ SecureAggregationResult SecureAggregate(int64_t round, const Eigen::VectorXf& gl
   config.n = n;
   config.k = options.k > 0 ? std::min(options.k, n - 1) : chosen.k;
   if (config.k < n - 1 && config.k % 2 != 0) --config.k;  // the Harary graph's k is even
-  config.k = std::max<uint32_t>(config.k, 1);
+  config.k = std::max<uint32_t>(config.k, std::min<uint32_t>(2, n - 1));
   config.t = options.t > 0 ? std::min(options.t, config.k) : std::min(chosen.t, config.k);
   config.graph_seed =
       Rng::Derive(options.seed, {kGraphStream, static_cast<uint64_t>(round)}).Next();
