@@ -78,6 +78,13 @@ TEST_CASE(
     CHECK(rounds[0].metrics.at("secagg_k") == 9);  // 10 clients: the complete graph
     CHECK(rounds[0].metrics.at("secagg_contributors") == 10);
     CHECK(rounds[0].metrics.at("secagg_bytes_up") > 0);
+    // The stages cost virtual time: the secure round ends later than the plain one.
+    CHECK(rounds[0].metrics.at("secagg_virtual_seconds") > 0);
+    storage::ExperimentLog plain_log(plain.db);
+    const auto plain_rounds = plain_log.Rounds(plain_log.FindRun("secagg")->id);
+    REQUIRE(rounds[2].virtual_time.has_value());
+    REQUIRE(plain_rounds[2].virtual_time.has_value());
+    CHECK(*rounds[2].virtual_time > *plain_rounds[2].virtual_time);
   }
 }
 
