@@ -75,6 +75,9 @@ struct FedAvgOptions {
   // noised, fixed-denominator mean; only with aggregator = mean and no
   // bucketing.
   std::optional<DpFedAvgOptions> dp;
+  // Secure aggregation (secure_aggregation.h): only with aggregator = mean,
+  // no bucketing and no DP (the registry refuses the others by name).
+  std::optional<SecureAggregationOptions> secure_aggregation;
   uint64_t seed = 0;  // the run seed
 };
 
@@ -119,6 +122,10 @@ class FedAvg final : public Strategy {
   // RestoreState throws ConfigError when the layout does not fit.
   Eigen::VectorXf SaveState() const override;
   void RestoreState(const Eigen::VectorXf& state) override;
+
+  const SecureAggregationOptions* secure_aggregation() const override {
+    return options_.secure_aggregation ? &*options_.secure_aggregation : nullptr;
+  }
 
   // Local steps QSR assigns to round r (recipe.local_steps without QSR); 0
   // when the budget was spent before round r.

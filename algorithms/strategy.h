@@ -18,6 +18,7 @@
 #include <Eigen/Core>
 
 #include "algorithms/client_info.h"
+#include "algorithms/secure_aggregation.h"
 #include "datasets/dataset.h"
 #include "train/fit.h"
 #include "train/local_trainer.h"
@@ -103,6 +104,12 @@ class Strategy {
   // reproduce the strategy exactly. Throws ConfigError on a size mismatch.
   virtual Eigen::VectorXf SaveState() const { return {}; }
   virtual void RestoreState(const Eigen::VectorXf& /*state*/) {}
+
+  // When the round's updates are to be summed by secure aggregation
+  // (secure_aggregation.h): its options; the round engine then hands
+  // AggregateFit the single unmasked mean instead of the results. nullptr:
+  // plain aggregation (the default).
+  virtual const SecureAggregationOptions* secure_aggregation() const { return nullptr; }
 };
 
 }  // namespace edgefl::algorithms

@@ -219,6 +219,46 @@ std::optional<DpFedAvgOptions> ReadDp(train::ParamReader& reader, const Strategy
   return dp;
 }
 
+// Secure aggregation's keys (docs/settings.md), read only with
+// secure_aggregation = true; refused by name for what needs the individual
+// updates (secure_aggregation.h).
+std::optional<SecureAggregationOptions> ReadSecureAggregation(train::ParamReader& reader,
+                                                              const StrategyConfig& config,
+                                                              const FedAvgOptions& options) {
+  if (!reader.GetBool("secure_aggregation", false)) return std::nullopt;
+  const std::string refused = reader.context() + ": secure_aggregation is refused: ";
+  if (config.name == "fedbr" || config.name == "savic" || config.name == "dipaco") {
+    throw ConfigError(refused + config.name +
+                      " needs the individual updates (or per-client statistics); secure "
+                      "aggregation gives the server only their sum (use fedavg, fedavgm, "
+                      "fedadam or fedyogi)");
+  }
+  if (options.aggregator != AggregatorKind::kMean) {
+    throw ConfigError(refused + "aggregator " + AggregatorName(options.aggregator) +
+                      " needs the individual updates; secure aggregation gives the server only "
+                      "their sum (use aggregator = \"mean\")");
+  }
+  if (options.bucket_size > 1) {
+    throw ConfigError(refused + "bucketing needs the individual updates");
+  }
+  if (options.dp) {
+    throw ConfigError(refused + "dp clips and counts each client's update on the server");
+  }
+  SecureAggregationOptions sa;
+  sa.bits = static_cast<uint32_t>(reader.GetIntIn("secagg_bits", sa.bits, 8, 32));
+  sa.clip = reader.GetDoubleIn("secagg_clip_range", sa.clip, 1e-6, 1e6);
+  sa.max_weight =
+      static_cast<uint32_t>(reader.GetIntIn("secagg_max_weight", sa.max_weight, 1, 1'000'000));
+  sa.dropout_rate = reader.GetDoubleIn("secagg_dropout_rate", sa.dropout_rate, 0.0, 0.9);
+  sa.corrupt_fraction =
+      reader.GetDoubleIn("secagg_corrupt_fraction", sa.corrupt_fraction, 0.0, 0.5);
+  sa.k = static_cast<uint32_t>(reader.GetIntIn("secagg_k", 0, 0, 1'000'000));
+  sa.t = static_cast<uint32_t>(reader.GetIntIn("secagg_t", 0, 0, 1'000'000));
+  sa.stage_dropout = reader.GetDoubleIn("secagg_stage_dropout", 0.0, 0.0, 1.0);
+  sa.seed = config.seed;
+  return sa;
+}
+
 bool IsDecentralizedStrategy(const std::string& name) {
   return name == "dsgd";
 }
@@ -279,6 +319,7 @@ std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config) {
     throw ConfigError("strategy savic: dp is not available (use a FedAvg-family strategy)");
   }
   ReadSchedule(reader, config.rounds, options.qsr.has_value(), &options.lr_schedule);
+  options.secure_aggregation = ReadSecureAggregation(reader, config, options);
   ReadClientOptimizer(reader, &options.recipe);
   ReadLocalAlgorithm(reader, preset->objective, config.seed, &options.local);
   std::optional<SavicOptions> savic;

@@ -239,15 +239,25 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
     report.outcome = "quorum not reached: " + std::to_string(report.results.size()) + " of " +
                      std::to_string(static_cast<int64_t>(std::ceil(needed - 1e-9))) +
                      " needed usable updates";
+  } else if (const algorithms::SecureAggregationOptions* secure = strategy_.secure_aggregation();
+             secure != nullptr && !SecureRound(round, *secure, report)) {
+    // The stages failed: report.outcome says why; the model is kept.
   } else {
+    // With secure aggregation the strategy sees only the unmasked mean.
     algorithms::AggregateOutcome outcome =
-        strategy_.AggregateFit(round, *global_, report.results, report.failures);
+        secure_sum_
+            ? strategy_.AggregateFit(round, *global_, std::span<const FitResult>(&*secure_sum_, 1),
+                                     report.failures)
+            : strategy_.AggregateFit(round, *global_, report.results, report.failures);
+    secure_sum_.reset();
     for (FitFailure& rejected : outcome.rejected) {
       std::erase_if(report.results,
                     [&](const FitResult& r) { return r.client == rejected.client; });
       report.failures.push_back(std::move(rejected));
     }
-    report.metrics = std::move(outcome.metrics);
+    // Merged: secure aggregation's metrics are already there.
+    for (auto& [key, value] : outcome.metrics)
+      report.metrics[key] = value;
     if (outcome.parameters.has_value()) {
       const std::optional<std::string> problem = algorithms::CheckUpdate(
           "the aggregate",
@@ -324,6 +334,37 @@ std::string RoundEngine::EnsurePseudoData(const std::vector<train::FitInstructio
     return std::string("no FedBR pseudo-data pool: ") + e.what();
   }
   return "";
+}
+
+bool RoundEngine::SecureRound(int64_t round, const algorithms::SecureAggregationOptions& options,
+                              RoundReport& report) {
+  algorithms::SecureAggregationResult secure =
+      algorithms::SecureAggregate(round, *global_, report.results, options);
+  for (auto& [key, value] : secure.metrics)
+    report.metrics[key] = value;
+  for (FitFailure& dropped : secure.dropped) {
+    std::erase_if(report.results, [&](const FitResult& r) { return r.client == dropped.client; });
+    report.failures.push_back(std::move(dropped));
+  }
+  // On a virtual clock the stages take the slowest client's transfer and
+  // modelled compute, then the server's.
+  if (report.virtual_seconds && options_.transfer_seconds) {
+    double slowest = 0.0;
+    for (const auto& [id, up] : secure.bytes_up) {
+      slowest = std::max(slowest, options_.transfer_seconds(up + secure.bytes_down.at(id)) +
+                                      secure.client_seconds.at(id));
+    }
+    const double extra = slowest + secure.server_seconds;
+    report.metrics["secagg_virtual_seconds"] = extra;
+    *report.virtual_seconds += extra;
+    virtual_now_ += extra;
+  }
+  if (!secure.ok) {
+    report.outcome = "secure aggregation failed: " + secure.failure;
+    return false;
+  }
+  secure_sum_ = std::move(secure.sum);
+  return true;
 }
 
 }  // namespace edgefl::engine

@@ -59,6 +59,10 @@ struct RoundOptions {
   // is dropped ("went off-line"). The clock advances by each round's
   // virtual_seconds.
   std::function<std::pair<double, double>(const algorithms::ClientInfo&, double)> availability;
+  // Simulation, with virtual_seconds: the virtual seconds a client needs to
+  // move `bytes` over its link; secure aggregation's stages
+  // (Strategy::secure_aggregation) are then added to the round's length.
+  std::function<double(int64_t bytes)> transfer_seconds;
 };
 
 struct RoundReport {
@@ -119,6 +123,13 @@ class RoundEngine {
   int64_t version_;
   double virtual_now_ = 0.0;
   std::shared_ptr<const Eigen::MatrixXf> pseudo_data_;
+
+  // Runs secure aggregation over report.results: false (with
+  // report.outcome set) when its stages failed, else the unmasked mean is
+  // left in secure_sum_ for the strategy.
+  bool SecureRound(int64_t round, const algorithms::SecureAggregationOptions& options,
+                   RoundReport& report);
+  std::optional<train::FitResult> secure_sum_;
 };
 
 }  // namespace edgefl::engine

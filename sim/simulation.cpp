@@ -182,6 +182,9 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
                               : model_bytes;
     return fleet.TaskSeconds(k, PlannedSamples(instructions.recipe, info.num_samples), bytes);
   };
+  options.round.transfer_seconds = [bandwidth = config.bandwidth](int64_t bytes) {
+    return bandwidth > 0.0 ? static_cast<double>(bytes) / bandwidth : 0.0;
+  };
   options.round.availability = [&fleet, &index](const algorithms::ClientInfo& info, double t) {
     const size_t k = index.at(info.id);
     const double from = fleet.NextAvailable(k, t);

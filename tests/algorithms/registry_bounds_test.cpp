@@ -34,6 +34,7 @@ const std::vector<train::ParamMap> kUnlocks = {
     {{"qsr", true}, {"lr_schedule", std::string("step")}},
     {{"data_order", std::string("curriculum")}},
     {{"savic_estimator", std::string("oasis")}},
+    {{"secure_aggregation", true}},
 };
 
 // Builds what `kind` names ("strategy", "async", "selector"); throws as the

@@ -1,0 +1,76 @@
+// Secure aggregation (SecAgg+, privacy/secagg_*.h) of a sync round's
+// updates for the FedAvg family: the clients' updates Δ_k = w_k − w are
+// quantised with their sample weights, masked, summed and unmasked, and the
+// strategy sees only the result — one FitResult whose parameters are
+// w + Σ ω_k Δ_k / Σ ω_k and whose num_samples is Σ min(n_k, W) — so its
+// weighted mean of that single result is the FedAvg mean, and FedAvgM /
+// FedAdam / FedYogi step on it as on a plain round.
+//
+// Here the stages run in-process between the round's clients (the
+// simulator); the byte counts are the wire sizes of every stage message
+// and the compute is a deterministic cost model (see SecAggCost).
+//
+// Strategies that need the individual updates (median, trimmed mean,
+// norm_clip, centered_clip, bucketing, DP-FedAvg's per-client clipping,
+// FedBR, SAVIC's statistics, DiPaCo's paths) are refused by name when the
+// strategy is built (strategy_registry.cpp).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "train/fit.h"
+
+namespace edgefl::algorithms {
+
+struct SecureAggregationOptions {
+  uint32_t bits = 32;          // secagg_bits: the modulus 2^bits
+  double clip = 8.0;           // secagg_clip_range: ω·Δ is clipped to [−c, c]
+  uint32_t max_weight = 1000;  // secagg_max_weight W: ω = min(n_k, W)/W
+  // For the choice of k and t (ChooseSecAggParams): the expected drop-out
+  // rate and colluding fraction of a round's clients.
+  double dropout_rate = 0.1;       // secagg_dropout_rate
+  double corrupt_fraction = 0.05;  // secagg_corrupt_fraction
+  uint32_t k = 0;                  // secagg_k: override of the degree (0 = chosen)
+  uint32_t t = 0;                  // secagg_t: override of the threshold (0 = chosen)
+  // Simulation: each client drops out at each of the four stages with this
+  // probability (independently, seeded), to exercise the recovery.
+  double stage_dropout = 0.0;  // secagg_stage_dropout
+  uint64_t seed = 0;           // the run seed
+};
+
+// The deterministic virtual-clock cost model of the stages: every mask
+// value a party expands (AES-256-CTR, 4 bytes) costs kSecAggSecondsPerWord,
+// every key agreement kSecAggSecondsPerAgreement (P-256 ECDH + HKDF).
+inline constexpr double kSecAggSecondsPerWord = 1e-9;
+inline constexpr double kSecAggSecondsPerAgreement = 1e-4;
+
+struct SecureAggregationResult {
+  bool ok = false;
+  std::string failure;                     // the stage's reason when !ok
+  train::FitResult sum;                    // the single result the strategy aggregates (when ok)
+  std::vector<train::FitFailure> dropped;  // clients that dropped during the stages
+  uint32_t k = 0;
+  uint32_t t = 0;
+  // Per client (by id): the stages' wire bytes up and down and the modelled
+  // compute seconds; the server's modelled compute seconds.
+  std::map<train::ClientId, int64_t> bytes_up;
+  std::map<train::ClientId, int64_t> bytes_down;
+  std::map<train::ClientId, double> client_seconds;
+  double server_seconds = 0;
+  std::map<std::string, double> metrics;  // "secagg_k", "secagg_t", "secagg_bytes_up", ...
+};
+
+// Securely aggregates `results` (finite updates of the global's size, the
+// engine's accepted ones) of round `round`. Throws ConfigError when the
+// options do not fit the cohort (secagg_bits too small for it).
+SecureAggregationResult SecureAggregate(int64_t round, const Eigen::VectorXf& global,
+                                        std::span<const train::FitResult> results,
+                                        const SecureAggregationOptions& options);
+
+}  // namespace edgefl::algorithms

@@ -1,0 +1,143 @@
+// Secure aggregation (SecAgg+) in the simulator: the model equals the plain
+// FedAvg run's within quantisation, drop-outs during the stages are
+// recovered, too many fail the round with the reason logged, and the
+// strategies that need individual updates are refused by name.
+#include <cmath>
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include "common/error.h"
+#include "engine/experiment_config.h"
+#include "sim/simulation.h"
+#include "storage/experiment_log.h"
+#include "tests/test_util.h"
+
+namespace edgefl::sim {
+namespace {
+
+using edgefl::testing::TempDir;
+
+constexpr const char* kToml = R"(run_name = "secagg"
+strategy = "fedavg"
+dataset = "fmnist"
+partition = "dirichlet"
+alpha = 0.5
+clients = 10
+clients_per_round = 10
+rounds = 3
+train_subset = 2000
+test_subset = 500
+model = "mlp:784-16-10"
+batch_size = 32
+local_steps = 5
+lr = 0.05
+threads = 2
+seed = 4
+)";
+
+engine::ExperimentConfig Config(const TempDir& dir, const std::string& name,
+                                std::vector<std::string> overrides = {}) {
+  const auto path = dir / (name + ".toml");
+  {
+    std::ofstream out(path);
+    out << kToml;
+  }
+  overrides.push_back("db=" + (dir / (name + ".db")).string());
+  return engine::LoadExperimentConfig(path, overrides);
+}
+
+storage::Checkpoint FinalModel(const std::string& db) {
+  storage::ExperimentLog log(db);
+  return *log.LatestCheckpoint(log.FindRun("secagg")->id);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "secagg simulation: FedAvg and FedAdam with secure aggregation end at the plain run's model") {
+  for (const std::string strategy : {"fedavg", "fedadam"}) {
+    CAPTURE(strategy);
+    TempDir dir;
+    const engine::ExperimentConfig plain = Config(dir, "plain", {"strategy=" + strategy});
+    const engine::ExperimentConfig secure =
+        Config(dir, "secure", {"strategy=" + strategy, "secure_aggregation=true"});
+    RunSimulation(plain, nullptr);
+    RunSimulation(secure, nullptr);
+    const storage::Checkpoint a = FinalModel(plain.db);
+    const storage::Checkpoint b = FinalModel(secure.db);
+    REQUIRE(a.round == 3);
+    REQUIRE(b.round == 3);
+    const double diff = (a.parameters - b.parameters).cwiseAbs().maxCoeff();
+    CHECK(diff < 1e-4);  // quantisation: 16·10/(2^32/10) per round, far below
+    CHECK(diff > 0);     // it really went through the masked path
+    storage::ExperimentLog log(secure.db);
+    const auto rounds = log.Rounds(log.FindRun("secagg")->id);
+    REQUIRE(rounds.size() == 3);
+    CHECK(rounds[0].aggregated);
+    CHECK(rounds[0].metrics.at("secagg_k") == 9);  // 10 clients: the complete graph
+    CHECK(rounds[0].metrics.at("secagg_contributors") == 10);
+    CHECK(rounds[0].metrics.at("secagg_bytes_up") > 0);
+    // The stages cost virtual time: the secure round ends later than the plain one.
+    CHECK(rounds[0].metrics.at("secagg_virtual_seconds") > 0);
+    storage::ExperimentLog plain_log(plain.db);
+    const auto plain_rounds = plain_log.Rounds(plain_log.FindRun("secagg")->id);
+    REQUIRE(rounds[2].virtual_time.has_value());
+    REQUIRE(plain_rounds[2].virtual_time.has_value());
+    CHECK(*rounds[2].virtual_time > *plain_rounds[2].virtual_time);
+  }
+}
+
+TEST_CASE("secagg simulation: drop-outs during the stages are tolerated up to the threshold") {
+  TempDir dir;
+  const engine::ExperimentConfig config =
+      Config(dir, "drop", {"secure_aggregation=true", "secagg_stage_dropout=0.1", "secagg_t=3"});
+  RunSimulation(config, nullptr);
+  storage::ExperimentLog log(config.db);
+  const auto rounds = log.Rounds(log.FindRun("secagg")->id);
+  REQUIRE(rounds.size() == 3);
+  double dropped = 0;
+  for (const auto& r : rounds) {
+    CAPTURE(r.outcome);
+    REQUIRE(r.aggregated);
+    dropped += 10 - r.metrics.at("secagg_contributors");
+  }
+  CHECK(dropped > 0);
+}
+
+TEST_CASE(
+    "secagg simulation: beyond the threshold the round is logged as not aggregated with the "
+    "reason") {
+  TempDir dir;
+  const engine::ExperimentConfig config =
+      Config(dir, "fail", {"secure_aggregation=true", "secagg_stage_dropout=0.6", "secagg_t=8"});
+  RunSimulation(config, nullptr);
+  storage::ExperimentLog log(config.db);
+  const auto rounds = log.Rounds(log.FindRun("secagg")->id);
+  REQUIRE(rounds.size() == 3);
+  CHECK_FALSE(rounds[0].aggregated);
+  CHECK(rounds[0].outcome.rfind("secure aggregation failed: secagg: ", 0) == 0);
+  CAPTURE(rounds[0].outcome);
+  CHECK(rounds[0].outcome ==
+        "secure aggregation failed: secagg: advertise keys: 4 of 10 clients sent keys, at least 8 "
+        "are needed");
+}
+
+TEST_CASE("secagg simulation: strategies that need individual updates are refused by name") {
+  TempDir dir;
+  CHECK_THROWS_WITH_AS(
+      RunSimulation(Config(dir, "median", {"secure_aggregation=true", "aggregator=median"}),
+                    nullptr),
+      doctest::Contains("aggregator median needs the individual updates"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      RunSimulation(Config(dir, "fedbr", {"secure_aggregation=true", "strategy=fedbr"}), nullptr),
+      doctest::Contains("secure_aggregation is refused: fedbr needs the individual updates"),
+      ConfigError);
+  CHECK_THROWS_WITH_AS(
+      RunSimulation(Config(dir, "dp", {"secure_aggregation=true", "dp=true"}), nullptr),
+      doctest::Contains("secure_aggregation is refused: dp"), ConfigError);
+  // Its keys without it are unknown.
+  CHECK_THROWS_AS(RunSimulation(Config(dir, "bits", {"secagg_bits=16"}), nullptr), ConfigError);
+}
+
+}  // namespace edgefl::sim
