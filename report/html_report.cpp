@@ -497,6 +497,16 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     LinePlot consensus{"Consensus distance per round", "round", "(1/n) sum |x_i - mean x|^2",
                        SplitSeries(decentralized, "consensus", Metric::kLoss)};
     html += Figure(RenderLinePlot(consensus), "0 when every node holds the same model.");
+    // Real processes: no one holds every model, so each node reports the
+    // spread of the models it mixed (coordinator/rendezvous.h).
+    if (std::vector<Series> local = SplitSeries(decentralized, "local_consensus", Metric::kLoss);
+        !local.empty()) {
+      LinePlot neighbourhood{"Local consensus distance per round (real processes)", "round",
+                             "mean over nodes of (1/m) sum |v_j - mean v|^2", std::move(local)};
+      html += Figure(RenderLinePlot(neighbourhood),
+                     "Over the models each node mixed (its own and its neighbours'), not the "
+                     "global quantity.");
+    }
     LinePlot bytes{"Bytes per node per round", "round", "MB sent + received per node",
                    BytesPerNodeSeries(decentralized)};
     html += Figure(RenderLinePlot(bytes), "A dropped node moves nothing in its round.");

@@ -277,6 +277,22 @@ TEST_CASE("A D-SGD run gets node accuracy - consensus and bytes per node charts"
     // Rounds 0..3 evaluated; bytes from round 1.
     CHECK(lines[0].points.size() == (std::string(title) == "Bytes per node per round" ? 3u : 4u));
   }
+  // The simulator knows the global consensus: no local chart.
+  CHECK(html.find("Local consensus distance") == std::string::npos);
+
+  // Real processes log the local stand-in instead (coordinator/rendezvous.h).
+  std::vector<storage::RunDetail> runs = test::ReadAll(dir / "d.db");
+  for (storage::RunDetail& run : runs) {
+    for (storage::EvaluationRecord& e : run.evaluations)
+      if (e.split == "consensus") e.split = "local_consensus";
+  }
+  const std::string processes = RenderHtmlReport(runs, ReportOptions{});
+  const std::string svg =
+      SvgTitled(processes, "Local consensus distance per round (real processes)");
+  REQUIRE_FALSE(svg.empty());
+  CHECK(LegendNames(svg) == std::vector<std::string>{"ring4"});
+  REQUIRE(Polylines(svg).size() == 1);
+  CHECK(Polylines(svg)[0].points.size() == 4u);
 }
 
 }  // namespace edgefl::report
