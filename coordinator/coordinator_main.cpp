@@ -179,7 +179,9 @@ std::chrono::milliseconds Millis(double seconds) {
 int Run(int argc, char** argv) {
   cxxopts::Options cli("edgefl-coordinator",
                        "The edgefl coordinator: federated rounds with edgefl-client devices "
-                       "over mutual TLS.");
+                       "over mutual TLS; with mode = \"decentralized\" (strategy dsgd) only the "
+                       "rendezvous of D-SGD nodes (edgefl-client --peer-listen), which never sees "
+                       "a model.");
   // clang-format off
   cli.add_options()
       ("config", "experiment + coordinator config (TOML)", cxxopts::value<std::string>())
