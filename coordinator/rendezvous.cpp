@@ -394,15 +394,7 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
 
   asio::io_context io(1);
   Rendezvous rendezvous(io, tls, config, dsgd, logger);
-  storage::RunSpec spec;
-  spec.name = config.run_name;
-  spec.config = engine::ToToml(config);
-  spec.strategy = config.strategy;
-  spec.mode = config.mode;
-  spec.model_spec = config.model;
-  spec.seed = config.seed;
-  spec.planned_rounds = config.rounds;
-  const int64_t run_id = log.BeginRun(spec);
+  const int64_t run_id = log.BeginRun(engine::RunSpecOf(config));
   engine::RecordRunStart(log, run_id, lease, std::nullopt, config);
 
   RendezvousResult result;

@@ -110,14 +110,8 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
     line.Message("resuming run '" + config.run_name + "' after version " +
                  std::to_string(from.version));
   } else {
-    storage::RunSpec spec;
-    spec.name = config.run_name;
-    spec.config = ToToml(config);
-    spec.strategy = config.strategy;
+    storage::RunSpec spec = RunSpecOf(config);
     spec.mode = "async";
-    spec.model_spec = config.model;
-    spec.seed = config.seed;
-    spec.planned_rounds = config.rounds;
     run_id = log.BeginRun(spec);
   }
   RecordRunStart(log, run_id, lease, existing, config);

@@ -219,6 +219,18 @@ void RecordRunStart(storage::ExperimentLog& log, int64_t run_id, const storage::
   log.RecordEvent(run_id, "resumed", "by " + lease.owner());
 }
 
+storage::RunSpec RunSpecOf(const ExperimentConfig& config) {
+  storage::RunSpec spec;
+  spec.name = config.run_name;
+  spec.config = ToToml(config);
+  spec.strategy = config.strategy;
+  spec.mode = config.mode;
+  spec.model_spec = config.model;
+  spec.seed = config.seed;
+  spec.planned_rounds = config.rounds;
+  return spec;
+}
+
 bool HasTestEvaluation(storage::ExperimentLog& log, int64_t run_id, int64_t round) {
   for (const storage::EvaluationRecord& e : log.Evaluations(run_id)) {
     if (e.round == round && e.split == "test") return true;
@@ -332,15 +344,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
     progress.Message("resuming run '" + config.run_name + "' after round " +
                      std::to_string(last_done));
   } else {
-    storage::RunSpec spec;
-    spec.name = config.run_name;
-    spec.config = ToToml(config);
-    spec.strategy = config.strategy;
-    spec.mode = config.mode;
-    spec.model_spec = config.model;
-    spec.seed = config.seed;
-    spec.planned_rounds = config.rounds;
-    run_id = log.BeginRun(spec);
+    run_id = log.BeginRun(RunSpecOf(config));
   }
   RecordRunStart(log, run_id, lease, existing, config);
   result.run_id = run_id;

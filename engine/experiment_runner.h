@@ -76,6 +76,9 @@ std::vector<std::string> ResumeChanges(const storage::RunInfo& run, const Experi
 // (killed, power loss): it gets an "owner_lost" event and is marked
 // interrupted, so it is resumed as any interrupted run.
 storage::RunLease ClaimRun(storage::ExperimentLog& log, const ExperimentConfig& config);
+// What BeginRun records of a new run: its name, config text, strategy, mode,
+// model, seed and planned rounds, from `config`.
+storage::RunSpec RunSpecOf(const ExperimentConfig& config);
 // After BeginRun or ResumeRun: records the lease's owner and, for a resumed
 // run (`resumed`, as RunToResume returned it), the accepted config changes
 // (new config text and planned rounds, one "config_changed" event each) and a

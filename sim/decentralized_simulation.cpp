@@ -135,15 +135,7 @@ SimulationResult RunDecentralizedSimulation(const engine::ExperimentConfig& conf
                       "; decentralized runs are not resumed: choose another run_name");
   }
   const storage::RunLease lease = engine::ClaimRun(log, config);
-  storage::RunSpec spec;
-  spec.name = config.run_name;
-  spec.config = engine::ToToml(config);
-  spec.strategy = config.strategy;
-  spec.mode = config.mode;
-  spec.model_spec = config.model;
-  spec.seed = config.seed;
-  spec.planned_rounds = config.rounds;
-  const int64_t run_id = log.BeginRun(spec);
+  const int64_t run_id = log.BeginRun(engine::RunSpecOf(config));
   engine::RecordRunStart(log, run_id, lease, std::nullopt, config);
 
   SimulationResult result;
