@@ -33,10 +33,14 @@
 
 namespace {
 
+// Called from the main thread and from a node's I/O thread: localtime_r, not
+// std::localtime, whose every call rewrites glibc's shared time-zone state.
 void Log(const std::string& id, char level, const std::string& line) {
   const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
   char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
   std::fprintf(stderr, "%c %s %s: %s\n", level, stamp, id.c_str(), line.c_str());
 }
 
