@@ -363,7 +363,13 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       const std::vector<storage::RoundRecord> done = log.Rounds(run_id);
       if (!done.empty() && done.back().virtual_time) virtual_clock = *done.back().virtual_time;
       engine.set_virtual_now(virtual_clock);
+      // FedBR's pool as the run first built it (schema 8): the clients
+      // connected now may not be those the pool was drawn from.
+      if (std::optional<Eigen::MatrixXf> pool = log.PseudoDataPool(run_id)) {
+        engine.set_pseudo_data(std::make_shared<const Eigen::MatrixXf>(std::move(*pool)));
+      }
     }
+    bool pool_recorded = engine.pseudo_data() != nullptr;
     progress.Start(last_done, config.rounds);
 
     result.best_accuracy = 0.0;
@@ -385,6 +391,10 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       for (const auto& c : available)
         raw.push_back(c.get());
       const RoundReport report = engine.RunRound(round, raw);
+      if (!pool_recorded && engine.pseudo_data() != nullptr) {
+        log.RecordPseudoDataPool(run_id, *engine.pseudo_data());
+        pool_recorded = true;
+      }
       result.budget_spent = strategy->BudgetSpentAfter(round);
 
       std::vector<storage::EvaluationRecord> evals;

@@ -106,6 +106,11 @@ class RoundEngine {
   // FedBR's shared pseudo-data pool, once built (null before, or for
   // another objective).
   const std::shared_ptr<const Eigen::MatrixXf>& pseudo_data() const { return pseudo_data_; }
+  // Installs the pool a resumed run built before (from the log); the
+  // engine then never asks clients for one.
+  void set_pseudo_data(std::shared_ptr<const Eigen::MatrixXf> pool) {
+    pseudo_data_ = std::move(pool);
+  }
 
  private:
   // Builds FedBR's pool the first time an instruction's objective needs

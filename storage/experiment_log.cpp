@@ -523,6 +523,41 @@ std::optional<Checkpoint> ExperimentLog::ReadCheckpoint(int64_t run_id, int64_t 
   return ReadCheckpointWhere(run_id, round);
 }
 
+void ExperimentLog::RecordPseudoDataPool(int64_t run_id, const Eigen::MatrixXf& pool) {
+  if (pool.size() == 0) {
+    throw ConfigError(db_.path().string() + ": cannot record an empty pseudo-data pool for " +
+                      RunLabel(run_id));
+  }
+  const Eigen::VectorXf flat = Eigen::Map<const Eigen::VectorXf>(pool.data(), pool.size());
+  const std::string blob = EncodeParameters(flat);
+  const std::string sha256 = Sha256Hex(blob);
+  RequireRun(run_id);
+  SqliteDb::OperationScope scope(db_, "recording the pseudo-data pool of " + RunLabel(run_id));
+  Statement s(db_,
+              "INSERT INTO pseudo_data_pools (run_id, rows, cols, sha256, pool) "
+              "VALUES (?1, ?2, ?3, ?4, ?5)");
+  s.Bind(1, run_id)
+      .Bind(2, static_cast<int64_t>(pool.rows()))
+      .Bind(3, static_cast<int64_t>(pool.cols()))
+      .Bind(4, sha256)
+      .BindBlob(5, blob.data(), blob.size());
+  s.Run();
+}
+
+std::optional<Eigen::MatrixXf> ExperimentLog::PseudoDataPool(int64_t run_id) {
+  SqliteDb::OperationScope scope(db_, "reading the pseudo-data pool of " + RunLabel(run_id));
+  Statement s(db_, "SELECT rows, cols, sha256, pool FROM pseudo_data_pools WHERE run_id = ?1");
+  s.Bind(1, run_id);
+  if (!s.Step()) return std::nullopt;
+  const int64_t rows = s.ColumnInt(0);
+  const int64_t cols = s.ColumnInt(1);
+  const std::string what =
+      "experiment log " + db_.path().string() + ": the pseudo-data pool of " + RunLabel(run_id);
+  const Eigen::VectorXf flat =
+      DecodeVerifiedParameters(s.ColumnBlob(3), rows * cols, s.ColumnText(2), what);
+  return Eigen::Map<const Eigen::MatrixXf>(flat.data(), rows, cols);
+}
+
 bool ExperimentLog::HasUpdate(int64_t run_id, int64_t round, std::string_view client_id) {
   SqliteDb::OperationScope scope(db_, "looking up an update in " + RoundOf(run_id, round));
   Statement s(db_,

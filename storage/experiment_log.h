@@ -189,6 +189,14 @@ class ExperimentLog {
   // The checkpoint of one round, verified as above; std::nullopt if absent.
   std::optional<Checkpoint> ReadCheckpoint(int64_t run_id, int64_t round);
 
+  // FedBR's shared pseudo-data pool of the run (schema 8), written once when
+  // the run builds it. Throws DuplicateError if the run already has one,
+  // ConfigError if the pool is empty or there is no such run.
+  void RecordPseudoDataPool(int64_t run_id, const Eigen::MatrixXf& pool);
+  // The run's pool, its SHA-256 verified; std::nullopt if none is stored.
+  // Throws DataError naming the run if the blob is corrupted.
+  std::optional<Eigen::MatrixXf> PseudoDataPool(int64_t run_id);
+
   // The rounds of the run that have stored client models, ascending.
   std::vector<int64_t> ClientModelRounds(int64_t run_id);
   // The stored client models of (run, round), by client id, each verified

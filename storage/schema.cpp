@@ -208,7 +208,20 @@ constexpr std::string_view kAddSelectorState = R"sql(
 ALTER TABLE checkpoints ADD COLUMN selector_state TEXT;
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations = {{
+// Version 7 -> 8: FedBR's shared pseudo-data pool, once per run, so a
+// resumed run trains against the pool it started with instead of asking
+// whichever clients are connected for a new one.
+constexpr std::string_view kAddPseudoDataPools = R"sql(
+CREATE TABLE pseudo_data_pools (
+  run_id   INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  rows     INTEGER NOT NULL CHECK (rows >= 1),
+  cols     INTEGER NOT NULL CHECK (cols >= 1),
+  sha256   TEXT    NOT NULL,
+  pool     BLOB    NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations = {{
     {0, "create the version 1 tables", kCreateVersion1},
     {1, "add checkpoints.strategy_state", kAddStrategyState},
     {2, "key client_updates by (run, round, client, seq)", kAddUpdateSeq},
@@ -216,6 +229,7 @@ constexpr std::array<Migration, 7> kMigrations = {{
     {4, "add the client_models table", kAddClientModels},
     {5, "add rounds.metrics", kAddRoundMetrics},
     {6, "add checkpoints.selector_state", kAddSelectorState},
+    {7, "add the pseudo_data_pools table", kAddPseudoDataPools},
 }};
 static_assert(kMigrations.size() == kSchemaVersion);
 

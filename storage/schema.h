@@ -63,6 +63,11 @@
 //   checkpoints.selector_state TEXT NULL: ClientSelector::SaveState() (Oort's
 //                   arms, pacer and exploration); NULL when the selector is
 //                   stateless or the checkpoint predates version 7
+// Version 8 adds:
+//   pseudo_data_pools (run_id PK, rows, cols, sha256, pool BLOB: the rows×cols
+//                   float matrix, column-major, encoded as checkpoints.model):
+//                   FedBR's shared pseudo-data pool, written once when the run
+//                   builds it and read back on resume
 #pragma once
 
 #include <cstdint>
@@ -74,7 +79,7 @@
 namespace edgefl::storage {
 
 inline constexpr int64_t kApplicationId = 0x6564666C;  // "edfl"
-inline constexpr int64_t kSchemaVersion = 7;
+inline constexpr int64_t kSchemaVersion = 8;
 
 // One upgrade step: from `from_version` to `from_version + 1`.
 struct Migration {
