@@ -1,5 +1,6 @@
 // Peak memory of a client process: loads its share of Fashion-MNIST from a
-// partition file and trains mlp:784-200-200-10 for one epoch (batch 32).
+// partition file and trains mlp:784-200-200-10 for one epoch of full batches
+// (batch 32).
 // Target: peak RSS < 30 MB.
 //
 // Two child processes are measured in the same invocation:
@@ -69,7 +70,10 @@ size_t RunClient(const std::filesystem::path& partition_file, size_t client, boo
   }
   edgefl::train::LocalTrainer trainer(training.spec, data);
   edgefl::train::TrainRecipe recipe;
-  recipe.epochs = 1;
+  // One epoch of FULL batches: a last, partial batch would shrink backprop's
+  // minibatch buffer before held_bytes() is read (tpSGD's buffers only grow),
+  // and the figure would no longer be the state held while training.
+  recipe.local_steps = std::max<int64_t>(1, static_cast<int64_t>(data.size()) / training.batch);
   recipe.batch_size = training.batch;
   recipe.optimizer.learning_rate = training.lr;
   recipe.optimizer.momentum = training.momentum;
