@@ -105,8 +105,8 @@ const float* TpsgdTrainer::Target(size_t i, int label, const TpsgdOptions& optio
   return target_.data();
 }
 
-nn::ConstMatrixRef TpsgdTrainer::InputBlock(std::span<const uint32_t> indices, Index start,
-                                            Index count) {
+Map<const MatrixXf> TpsgdTrainer::InputBlock(std::span<const uint32_t> indices, Index start,
+                                             Index count) {
   const Index d = data_.features.cols();
   if (count == 1) {  // a row of the row-major features is one contiguous column
     return Map<const MatrixXf>(data_.features.row(indices[static_cast<size_t>(start)]).data(), d,
@@ -114,7 +114,7 @@ nn::ConstMatrixRef TpsgdTrainer::InputBlock(std::span<const uint32_t> indices, I
   }
   for (Index j = 0; j < count; ++j)
     block_x_.col(j) = data_.features.row(indices[static_cast<size_t>(start + j)]).transpose();
-  return block_x_.leftCols(count);
+  return Map<const MatrixXf>(block_x_.data(), d, count);
 }
 
 void TpsgdTrainer::ReluPool(const Stage& s, const float* z, float* out) const {
@@ -141,7 +141,7 @@ float TpsgdTrainer::RunLayer(size_t i, const float* in, std::span<const uint32_t
   float* w = params_.data() + s.offset;
   const Index in_rows = layer.input_size(), count_params = layer.num_parameters();
   const bool gathered = i == 0 && !indices.empty();
-  auto input = [&](Index start, Index count) -> nn::ConstMatrixRef {
+  auto input = [&](Index start, Index count) -> Map<const MatrixXf> {
     if (gathered) return InputBlock(indices, start, count);
     return Map<const MatrixXf>(in + start * in_rows, in_rows, count);
   };
@@ -167,7 +167,7 @@ float TpsgdTrainer::RunLayer(size_t i, const float* in, std::span<const uint32_t
     const float scale = inv_b / static_cast<float>(Index{s.height} * s.width);
     for (Index k = 0; k < b; ++k) {
       const Index j = step != nullptr ? Index{by_label_[static_cast<size_t>(k)]} : k;
-      const nn::ConstMatrixRef x = input(j, 1);
+      const Map<const MatrixXf> x = input(j, 1);
       layer.Forward(w, x, z);
       ReluPool(s, z.data(), out + j * s.out_rows);
       if (step == nullptr) continue;

@@ -128,8 +128,8 @@ class TpsgdTrainer {
   float RunLayer(size_t i, const float* in, std::span<const uint32_t> indices,
                  std::span<const int32_t> labels, Eigen::Index b, float* out, const Step* step);
   // The first layer's input columns [start, start + count) of the minibatch.
-  nn::ConstMatrixRef InputBlock(std::span<const uint32_t> indices, Eigen::Index start,
-                                Eigen::Index count);
+  Eigen::Map<const Eigen::MatrixXf> InputBlock(std::span<const uint32_t> indices,
+                                               Eigen::Index start, Eigen::Index count);
   // Writes relu(z) pooled (conv stage s) for one sample into out.
   void ReluPool(const Stage& s, const float* z, float* out) const;
   // Column `label` of layer i's P for `options`, drawn again only when it is
