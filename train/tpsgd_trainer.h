@@ -12,7 +12,7 @@
 // then h_i = a_i (computed before the layer's update) feeds the next layer.
 // A convolution (LeNet's, with ReLU and a q x q max-pool) is trained as
 // DRTP trains one (Frenkel et al., github.com/ChFrenkel/
-// DirectRandomTargetProjection@b84e3fe, models.py:162-167, module.py:81-101,
+// DirectRandomTargetProjection@b84e3fe, models.py:81 and 162-167, module.py:83-101,
 // function.py:61-62): its target is P_i y* over the FULL pre-pool map
 // (channels x height x width, one target per unit and position), the loss is
 // on the ReLU's output before the pool, δ_i is the convolution's weight
