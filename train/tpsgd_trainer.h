@@ -15,8 +15,9 @@
 // DirectRandomTargetProjection@b84e3fe, models.py:81 and 162-167, module.py:83-101,
 // function.py:61-62): its target is P_i y* over the FULL pre-pool map
 // (channels x height x width, one target per unit and position), the loss is
-// on the ReLU's output before the pool, δ_i is the convolution's weight
-// gradient of that loss (σ' = the ReLU's gate); h_i = pool(a_i).
+// on the ReLU's output before the pool (ours: averaged over the map's
+// positions, where DRTP sums), the step is the kernel's and biases' gradient
+// of that loss (σ' = the ReLU's gate at every unit); h_i = pool(a_i).
 //
 // P_i (target rows × classes: a dense layer's outputs, a convolution's pre-pool
 // map) has N(0, target_scale²) entries, column c drawn from
