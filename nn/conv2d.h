@@ -55,6 +55,8 @@ class Conv2d final : public Layer {
 
   // The layer's output shape, after pooling.
   ImageShape output_shape() const { return output_; }
+  ImageShape input_shape() const { return geometry_.input; }
+  const Conv2dOptions& options() const { return options_; }
 
   std::string Describe() const override;
   Eigen::Index input_size() const override { return geometry_.input.size(); }
