@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <thread>
 
+#include "algorithms/local_registry.h"
 #include "common/error.h"
+#include "engine/pseudo_data_pool.h"
 
 namespace edgefl::coordinator {
 
@@ -71,6 +73,18 @@ void HostAsyncEngine::DispatchIdle() {
     train::FitInstructions instructions =
         fold_.strategy().ConfigureFit(task.base_version, client->info(), number, fleet);
     instructions.model_version = task.base_version;
+    if (const std::optional<algorithms::PseudoDataSpec> spec =
+            algorithms::PseudoDataSpecOf(instructions.local)) {
+      if (pseudo_data_ == nullptr) {
+        std::vector<engine::ClientProxy*> asked;
+        for (const std::shared_ptr<RemoteClient>& c : connected)
+          asked.push_back(c.get());
+        pseudo_data_ = engine::AskPseudoDataPool(*spec, asked);
+        logger_.Info("async: FedBR pseudo-data pool of " + std::to_string(pseudo_data_->cols()) +
+                     " built from the means of " + std::to_string(asked.size()) + " clients");
+      }
+      instructions.pseudo_data = pseudo_data_;
+    }
     client->SetRound(++task_label_);  // the session stamps the task with it
     task.result = client->Fit(task.base, instructions);
     fold_.Dispatched();

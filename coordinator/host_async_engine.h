@@ -99,6 +99,9 @@ class HostAsyncEngine final : public engine::AsyncUpdates {
   std::vector<std::shared_ptr<RemoteClient>> failed_;  // sessions that failed a task
   std::chrono::steady_clock::time_point idle_since_;   // when no client was last connected
   bool idle_logged_ = false;
+  // FedBR's pool, asked of the clients connected when the first task that
+  // needs one is sent (engine/pseudo_data_pool.h), then sent with every task.
+  std::shared_ptr<const Eigen::MatrixXf> pseudo_data_;
 };
 
 }  // namespace edgefl::coordinator

@@ -7,10 +7,10 @@
 #include <numeric>
 
 #include "algorithms/aggregate.h"
-#include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/local_registry.h"
 #include "common/error.h"
 #include "common/random.h"
+#include "engine/pseudo_data_pool.h"
 
 namespace edgefl::engine {
 
@@ -299,39 +299,12 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
 std::string RoundEngine::EnsurePseudoData(const std::vector<train::FitInstructions>& instructions,
                                           std::span<ClientProxy* const> clients) {
   if (pseudo_data_ != nullptr) return "";
-  std::optional<algorithms::PseudoDataSpec> spec;
-  for (const train::FitInstructions& i : instructions) {
-    if ((spec = algorithms::PseudoDataSpecOf(i.local))) break;
-  }
+  const std::optional<algorithms::PseudoDataSpec> spec = PseudoDataSpecOfAny(instructions);
   if (!spec) return "";
-  std::vector<ClientProxy*> fleet(clients.begin(), clients.end());
-  std::sort(fleet.begin(), fleet.end(),
-            [](ClientProxy* a, ClientProxy* b) { return a->info().id < b->info().id; });
   try {
-    std::vector<size_t> sizes;
-    for (ClientProxy* c : fleet)
-      sizes.push_back(c->info().num_samples);
-    const std::vector<algorithms::PseudoDataDraw> draws =
-        algorithms::DrawPseudoData(sizes, spec->size, spec->images, spec->seed);
-    const std::vector<train::PseudoDataRequest> requests =
-        algorithms::PseudoDataRequests(draws, fleet.size(), spec->images);
-    std::vector<std::future<Eigen::MatrixXf>> pending(fleet.size());
-    for (size_t c = 0; c < fleet.size(); ++c) {
-      if (requests[c].groups() > 0) pending[c] = fleet[c]->PseudoDataMeans(requests[c]);
-    }
-    std::vector<Eigen::MatrixXf> means(fleet.size());
-    for (size_t c = 0; c < fleet.size(); ++c) {
-      if (!pending[c].valid()) continue;
-      try {
-        means[c] = pending[c].get();
-      } catch (const std::exception& e) {
-        throw Error(fleet[c]->info().id + ": " + e.what());
-      }
-    }
-    pseudo_data_ = std::make_shared<const Eigen::MatrixXf>(
-        algorithms::AssemblePseudoDataPool(draws, spec->images, means));
+    pseudo_data_ = AskPseudoDataPool(*spec, clients);
   } catch (const std::exception& e) {
-    return std::string("no FedBR pseudo-data pool: ") + e.what();
+    return e.what();
   }
   return "";
 }

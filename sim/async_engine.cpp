@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "algorithms/local_registry.h"
 #include "common/error.h"
+#include "engine/pseudo_data_pool.h"
 
 namespace edgefl::sim {
 namespace {
@@ -80,6 +82,11 @@ void AsyncEngine::Dispatch(size_t k) {
   train::FitInstructions instructions =
       fold_.strategy().ConfigureFit(task.base_version, info, task.number, fleet_info);
   instructions.model_version = task.base_version;
+  if (const std::optional<algorithms::PseudoDataSpec> spec =
+          algorithms::PseudoDataSpecOf(instructions.local)) {
+    if (pseudo_data_ == nullptr) pseudo_data_ = engine::AskPseudoDataPool(*spec, clients_);
+    instructions.pseudo_data = pseudo_data_;
+  }
 
   const int64_t samples = PlannedSamples(instructions.recipe, info.num_samples);
   double arrival = t + fleet_.TaskSeconds(k, samples, options_.model_bytes);

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,6 +100,9 @@ class AsyncEngine final : public engine::AsyncUpdates {
   std::vector<bool> wake_pending_;
   std::vector<int64_t> tasks_;
   bool started_ = false;
+  // FedBR's pool, asked of every client at the first task that needs it
+  // (engine/pseudo_data_pool.h), as the synchronous engine does.
+  std::shared_ptr<const Eigen::MatrixXf> pseudo_data_;
 };
 
 }  // namespace edgefl::sim

@@ -184,4 +184,33 @@ TEST_CASE(
   CHECK(pool->cols() == 32);
 }
 
+TEST_CASE("fedbr federation: async FedBuff clients over TLS train against the pool of all shares") {
+  constexpr int kClients = 3;
+  Federation fed(kClients);
+  INFO(fed.Logs());
+  Process& coordinator = fed.StartCoordinator(
+      "coordinator",
+      {"port=0", "run_name=fedbr-async", "mode=async", "strategy=fedbuff", "buffer_size=3",
+       "local_objective=fedbr", "model=mlp:784-32-10+proj", "rounds=3", "local_steps=10",
+       "batch_size=32", "lr=0.05", "momentum=0", "pool_size=32", "pool_images=10", "pool_seed=3",
+       "test_subset=1000", "min_clients=3", "clients_per_round=3", "heartbeat=1"});
+  const int port = fed.WaitListening(coordinator);
+  fed.StartClients(kClients, port);
+  fed.RequireRunCompleted(coordinator);
+  CHECK(Contains(fed.dir() / "coordinator.log",
+                 "async: FedBR pseudo-data pool of 32 built from the means of 3 clients"));
+
+  const std::string all_shares = ExpectedPool(fed, kClients);
+  for (int k = 0; k < kClients; ++k) {
+    CAPTURE(k);
+    const std::string log = ReadIfExists(fed.ClientLog(k));
+    CHECK(Occurrences(log, "FedBR pseudo-data means of 10 samples each") == 1);
+    // Every task carries the coordinator's pool, never one of its own share.
+    const int tasks = Occurrences(log, "FedBR pseudo-data pool of 32 from the coordinator (");
+    CHECK(tasks >= 1);
+    CHECK(Occurrences(log, "FedBR pseudo-data pool of 32 from the coordinator (" + all_shares +
+                               ")") == tasks);
+  }
+}
+
 }  // namespace edgefl::coordinator
