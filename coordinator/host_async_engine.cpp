@@ -19,7 +19,8 @@ HostAsyncEngine::HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegi
       clock_offset_(start.clock),
       task_label_(start.tasks_sent),
       tasks_(std::move(start.client_tasks)),
-      idle_since_(start_) {}
+      idle_since_(start_),
+      pseudo_data_(std::move(start.pseudo_data)) {}
 
 double HostAsyncEngine::Clock() const {
   return clock_offset_ +
@@ -120,7 +121,9 @@ std::optional<engine::AsyncUpdate> HostAsyncEngine::NextUpdate() {
     DispatchIdle();
     if (!CollectFinished()) std::this_thread::sleep_for(options_.poll);
   }
-  return fold_.TakeReady();
+  std::optional<engine::AsyncUpdate> update = fold_.TakeReady();
+  if (update) update->pseudo_data = pseudo_data_;
+  return update;
 }
 
 }  // namespace edgefl::coordinator

@@ -106,6 +106,10 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       for (const storage::ClientUpdateRecord& u : log.ClientUpdates(run_id))
         ++from.client_tasks[u.client_id];
     }
+    // FedBR's pool as the run first built it (schema 8).
+    if (std::optional<Eigen::MatrixXf> pool = log.PseudoDataPool(run_id)) {
+      from.pseudo_data = std::make_shared<const Eigen::MatrixXf>(std::move(*pool));
+    }
     log.ResumeRun(run_id);
     line.Message("resuming run '" + config.run_name + "' after version " +
                  std::to_string(from.version));
@@ -128,6 +132,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
 
     line.Start(last_done, config.rounds);
     double started_at = Now();
+    bool pool_recorded = log.PseudoDataPool(run_id).has_value();
     // Versions are counted as they are taken: the loop may have made more
     // than it has handed over (simultaneous arrivals).
     while (last_done < config.rounds) {
@@ -168,6 +173,10 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       checkpoint.spec = config.model;
       checkpoint.parameters = *update->parameters;
       checkpoint.strategy_state = update->strategy_state;  // momentum, buffer: for a later resume
+      if (!pool_recorded && update->pseudo_data != nullptr) {
+        log.RecordPseudoDataPool(run_id, *update->pseudo_data);
+        pool_recorded = true;
+      }
       log.CommitRound(run_id, record, UpdateRecords(*update, model_bytes), evals, &checkpoint);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 

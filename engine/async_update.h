@@ -33,6 +33,9 @@ struct AsyncUpdate {
   // first (simultaneous arrivals), so the loop's current model may be newer.
   std::shared_ptr<const Eigen::VectorXf> parameters;
   Eigen::VectorXf strategy_state;
+  // FedBR's shared pseudo-data pool the loop trains against, once built
+  // (null before, or for another objective): the runner stores it once.
+  std::shared_ptr<const Eigen::MatrixXf> pseudo_data;
 };
 
 // Where a loop starts: version 0 and the initial model of a new run, or the
@@ -47,6 +50,8 @@ struct AsyncStart {
   // Tasks per client id that the log accounts for (its update rows): a
   // client's task count, which seeds its data order, continues from here.
   std::map<std::string, int64_t> client_tasks;
+  // A resumed run's FedBR pool (from the log); null = build one when needed.
+  std::shared_ptr<const Eigen::MatrixXf> pseudo_data;
 };
 
 // A loop that makes model versions. Driven from one thread.

@@ -27,7 +27,8 @@ AsyncEngine::AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet,
       clock_(start.clock),
       running_(clients_.size()),
       wake_pending_(clients_.size(), false),
-      tasks_(clients_.size(), 0) {
+      tasks_(clients_.size(), 0),
+      pseudo_data_(std::move(start.pseudo_data)) {
   if (clients_.size() != fleet_.size()) {
     throw ConfigError("the fleet describes " + std::to_string(fleet_.size()) + " clients, " +
                       std::to_string(clients_.size()) + " are connected");
@@ -136,7 +137,9 @@ std::optional<engine::AsyncUpdate> AsyncEngine::NextUpdate() {
     }
     DispatchIdle();
   }
-  return fold_.TakeReady();
+  std::optional<engine::AsyncUpdate> update = fold_.TakeReady();
+  if (update) update->pseudo_data = pseudo_data_;
+  return update;
 }
 
 }  // namespace edgefl::sim

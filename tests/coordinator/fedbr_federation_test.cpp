@@ -211,6 +211,13 @@ TEST_CASE("fedbr federation: async FedBuff clients over TLS train against the po
     CHECK(Occurrences(log, "FedBR pseudo-data pool of 32 from the coordinator (" + all_shares +
                                ")") == tasks);
   }
+  // Stored for a resume, as a synchronous run's.
+  storage::ExperimentLog log(fed.db(), ReadOnly());
+  const auto run = log.FindRun("fedbr-async");
+  REQUIRE(run.has_value());
+  const std::optional<Eigen::MatrixXf> pool = log.PseudoDataPool(run->id);
+  REQUIRE(pool.has_value());
+  CHECK(Hex(algorithms::PseudoDataFingerprint(*pool)) == all_shares);
 }
 
 }  // namespace edgefl::coordinator
