@@ -64,6 +64,11 @@ struct DsgdOptions {
   train::TrainRecipe recipe;
   train::LocalAlgorithm local;
   uint64_t seed = 0;  // the run seed
+  // Between processes only (coordinator/rendezvous.h): whether the metrics
+  // node gathers the models at evaluation rounds for the average model's
+  // accuracy and the consensus distance (dsgd_global_metrics). The
+  // simulator, which holds every model, ignores it.
+  bool global_metrics = true;
 };
 
 class Dsgd {

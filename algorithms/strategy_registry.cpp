@@ -285,6 +285,7 @@ DsgdOptions ReadDsgdOptions(const StrategyConfig& config) {
   options.beta = reader.GetDoubleIn("dsgd_beta", options.beta, 1e-9, 1.0);
   options.tau_alpha = reader.GetDoubleIn("dsgd_tau_alpha", options.tau_alpha, 0.0, 1.0);
   options.tau_beta = reader.GetDoubleIn("dsgd_tau_beta", options.tau_beta, 0.0, 1.0);
+  options.global_metrics = reader.GetBool("dsgd_global_metrics", options.global_metrics);
   ReadClientOptimizer(reader, &options.recipe);
   ReadLocalAlgorithm(reader, "ce", config.seed, &options.local);
   reader.CheckAllUsed();

@@ -59,7 +59,7 @@ std::vector<std::string> StrategyNames();
 // "decentralized", never through MakeStrategy (which refuses it saying so).
 bool IsDecentralizedStrategy(const std::string& name);
 // D-SGD's options from its keys (topology, topology_p, dsgd_update,
-// dsgd_schedule, dsgd_beta, dsgd_tau_alpha, dsgd_tau_beta, and the client
+// dsgd_schedule, dsgd_beta, dsgd_tau_alpha, dsgd_tau_beta, dsgd_global_metrics, and the client
 // keys local_objective, data_order, reset_optimizer, nesterov) and the
 // recipe. Throws ConfigError for another strategy, an unknown key or a bad
 // value.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One seed: D-SGD ring of 4, 10 rounds, simulator vs real processes (node ids sim-000K so the
-# per-node seeds match the simulator's), node_mean accuracy at round 10.
+# per-node seeds match the simulator's), node_mean accuracy at round 10; and the global metrics
+# (the average model x̄'s accuracy, split "test", and the consensus distance, split "consensus"),
+# which the processes log from the metrics node's gather.
 set -euo pipefail
 seed=$1
 B=${EDGEFL_BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
@@ -11,6 +13,7 @@ common=(--set clients=4 --set clients_per_round=4 --set rounds=10 --set eval_eve
 $B/tools/edgefl sim --config $src/examples/dsgd_tls.toml "${common[@]}" --set db=sim.db --set run_name=sim >/dev/null 2>&1
 sim=$(sqlite3 sim.db "select accuracy from evaluations where split='node_mean' and round=10")
 simavg=$(sqlite3 sim.db "select accuracy from evaluations where split='test' and round=10")
+simcons=$(sqlite3 sim.db "select loss from evaluations where split='consensus' and round=10")
 $B/tools/edgefl certs init --dir certs >/dev/null; $B/tools/edgefl certs issue-server 127.0.0.1 --dir certs >/dev/null
 for k in 0 1 2 3; do $B/tools/edgefl certs issue-peer sim-000$k --dir certs >/dev/null; done
 $B/tools/edgefl partition --dataset fmnist --scheme dirichlet --alpha 0.5 --seed $seed -q --clients 4 --out p.partition >/dev/null
@@ -23,4 +26,6 @@ for k in 0 1 2 3; do $B/client/edgefl-client --coordinator 127.0.0.1:$port --cer
 wait $cpid; for p in "${pids[@]}"; do wait $p; done
 proc=$(sqlite3 proc.db "select accuracy from evaluations where split='node_mean' and round=10")
 nb=$(sqlite3 proc.db "select accuracy from evaluations where split='neighbourhood_mean' and round=10")
-echo "seed=$seed sim_node_mean=$sim sim_avg_model=$simavg proc_node_mean=$proc proc_neighbourhood_mean=$nb"
+procavg=$(sqlite3 proc.db "select accuracy from evaluations where split='test' and round=10")
+proccons=$(sqlite3 proc.db "select loss from evaluations where split='consensus' and round=10")
+echo "seed=$seed sim_node_mean=$sim sim_avg_model=$simavg proc_node_mean=$proc proc_neighbourhood_mean=$nb proc_avg_model=$procavg sim_consensus=$simcons proc_consensus=$proccons"

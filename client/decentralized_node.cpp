@@ -62,12 +62,18 @@ class CoordinatorLink {
     if (link_) link_->Close();
   }
 
-  // The assignment, or nullopt when the connection ended first (`why` says
-  // how; `refused` when the coordinator sent Error).
-  std::optional<wire::PeerAssignment> WaitAssignment(std::string* why, bool* refused) {
+  // The assignment and the metrics plan that follows it, or nullopt when
+  // the connection ended first (`why` says how; `refused` when the
+  // coordinator sent Error).
+  std::optional<wire::PeerAssignment> WaitAssignment(wire::MetricsPlan* plan, std::string* why,
+                                                     bool* refused) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return assignment_.has_value() || ended_.has_value(); });
-    if (assignment_) return assignment_;
+    changed_.wait(
+        lock, [&] { return (assignment_.has_value() && plan_.has_value()) || ended_.has_value(); });
+    if (assignment_ && plan_) {
+      *plan = *plan_;
+      return assignment_;
+    }
     *why = *ended_;
     *refused = refused_;
     return std::nullopt;
@@ -88,6 +94,9 @@ class CoordinatorLink {
         const wire::PeerMessage m = wire::DecodePeerMessage(frame.type, frame.payload);
         if (const auto* a = std::get_if<wire::PeerAssignment>(&m); a != nullptr && !assignment_) {
           assignment_ = *a;
+        } else if (const auto* p = std::get_if<wire::MetricsPlan>(&m);
+                   p != nullptr && assignment_ && !plan_) {
+          plan_ = *p;
         } else {
           log('W', "unexpected " + std::string(wire::MessageTypeName(frame.type)) +
                        " from the coordinator; ignored");
@@ -114,6 +123,7 @@ class CoordinatorLink {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::optional<wire::PeerAssignment> assignment_;  // GUARDED_BY(mutex_)
+  std::optional<wire::MetricsPlan> plan_;           // GUARDED_BY(mutex_)
   std::optional<std::string> ended_;                // GUARDED_BY(mutex_)
   bool refused_ = false;                            // GUARDED_BY(mutex_)
 };
@@ -238,8 +248,9 @@ NodeEnd RunDecentralizedNode(const NodeOptions& options, const datasets::Dataset
   coordinator.Send(wire::EncodePeerMessage(wire::PeerJoin{
       wire::kProtocolVersion, "edgefl-client 0.1", options.listen_host, listen_port, data.size()}));
   log('I', "joined the coordinator; waiting for the assignment");
+  wire::MetricsPlan plan;
   std::optional<wire::PeerAssignment> assignment =
-      coordinator.WaitAssignment(&end.reason, &refused);
+      coordinator.WaitAssignment(&plan, &end.reason, &refused);
   if (!assignment) {
     end.kind = refused ? NodeEnd::Kind::kRefused : NodeEnd::Kind::kFailed;
     return end;
@@ -272,6 +283,32 @@ NodeEnd RunDecentralizedNode(const NodeOptions& options, const datasets::Dataset
   mesh_options.run_id = a.run_id;
   mesh_options.neighbours = a.neighbours;
   mesh_options.max_frame_bytes = options.max_frame_bytes;
+  // The global metrics' gather: the metrics node takes every model at an
+  // evaluation round, on a graph link or a metrics-only link.
+  const bool gather = !plan.metrics_node.node_id.empty();
+  const bool metrics_node = gather && plan.metrics_node.index == a.node_index;
+  size_t metrics_slot = a.neighbours.size();  // where a node sends its MetricsModel
+  if (metrics_node) {
+    mesh_options.metrics_node = true;
+    for (const wire::PeerAddress& m : plan.members) {
+      const bool neighbour =
+          std::any_of(a.neighbours.begin(), a.neighbours.end(),
+                      [&](const wire::PeerAddress& n) { return n.index == m.index; });
+      if (!neighbour && m.index != a.node_index) mesh_options.metrics_peers.push_back(m);
+    }
+  } else if (gather) {
+    for (size_t k = 0; k < a.neighbours.size(); ++k) {
+      if (a.neighbours[k].index == plan.metrics_node.index) metrics_slot = k;
+    }
+    if (metrics_slot == a.neighbours.size())
+      mesh_options.metrics_peers.push_back(plan.metrics_node);
+  }
+  if (!gather) log('I', "no global metrics in this run (dsgd_global_metrics = false)");
+  if (gather) {
+    log('I', metrics_node ? "this node is the metrics node: it gathers the models at evaluation "
+                            "rounds for the average model's accuracy and the consensus distance"
+                          : "metrics node: " + plan.metrics_node.node_id);
+  }
   PeerMesh& mesh = mesh_holder.emplace(io, options.tls, std::move(acceptor), mesh_options, log);
   mesh.Start();
   struct Stopper {
@@ -284,13 +321,14 @@ NodeEnd RunDecentralizedNode(const NodeOptions& options, const datasets::Dataset
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
   {
     // Before round 1: every neighbour linked, or the round timeout.
-    std::vector<uint64_t> none(mesh.size(), 0);
+    // Before round 1: every neighbour (and metrics link) linked, or the
+    // round timeout.
     const auto deadline = Clock::now() + round_timeout;
     while (Clock::now() < deadline) {
       size_t up = 0;
-      for (size_t k = 0; k < mesh.size(); ++k)
+      for (size_t k = 0; k < mesh.slots(); ++k)
         up += mesh.Up(k) ? 1 : 0;
-      if (up == mesh.size()) break;
+      if (up == mesh.slots()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -376,8 +414,48 @@ NodeEnd RunDecentralizedNode(const NodeOptions& options, const datasets::Dataset
     report.test_loss = report.test_accuracy = kNaN;
     report.neighbourhood_loss = report.neighbourhood_accuracy = kNaN;
     x = std::move(next);
-    const bool evaluate =
-        test.has_value() && (round % std::max<int64_t>(a.eval_every, 1) == 0 || round == a.rounds);
+    const bool eval_round = round % std::max<int64_t>(a.eval_every, 1) == 0 || round == a.rounds;
+    const bool evaluate = test.has_value() && eval_round;
+    if (gather && eval_round && !metrics_node) {
+      mesh.SendTo(metrics_slot, wire::EncodePeerMessage(wire::MetricsModel{round, x}));
+    } else if (gather && eval_round) {
+      // The simulator's x̄ and consensus distance over the models that
+      // arrived, in ascending node index (AverageModel sums in that order).
+      std::map<uint32_t, Eigen::VectorXf> all;
+      all[a.node_index] = x;
+      for (auto& [k, m] : mesh.CollectMetrics(round, Clock::now() + round_timeout)) {
+        if (m.parameters.size() != x.size()) {
+          log('W', "round " + std::to_string(round) + ": " + mesh.neighbour(k).node_id +
+                       " gathered " + std::to_string(m.parameters.size()) +
+                       " parameters, expected " + std::to_string(x.size()) + "; left out");
+          continue;
+        }
+        all[mesh.neighbour(k).index] = std::move(m.parameters);
+      }
+      std::vector<Eigen::VectorXf> models;
+      for (auto& [j, v] : all)
+        models.push_back(std::move(v));
+      wire::GlobalMetrics global;
+      global.round = round;
+      global.nodes = static_cast<uint32_t>(models.size());
+      global.consensus_distance = algorithms::ConsensusDistance(models);
+      global.average_loss = global.average_accuracy = kNaN;
+      if (test.has_value()) {
+        model.parameters() = algorithms::AverageModel(models);
+        const train::EvalResult average = train::LocalTrainer::Evaluate(model, *test);
+        global.average_loss = average.loss;
+        global.average_accuracy = average.accuracy;
+        global.test_samples = average.num_samples;
+      }
+      coordinator.Send(wire::EncodePeerMessage(global));
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "round %lld: average model of %u nodes: test accuracy %.4f, consensus "
+                    "distance %.4g",
+                    static_cast<long long>(round), global.nodes, global.average_accuracy,
+                    global.consensus_distance);
+      log('I', line);
+    }
     if (evaluate) {
       model.parameters() = x;
       const train::EvalResult own = train::LocalTrainer::Evaluate(model, *test);

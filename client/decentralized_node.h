@@ -6,7 +6,8 @@
 //      so the port it announces is taken).
 //   2. Joins the coordinator over TLS with its peer certificate (as a
 //      client): PeerJoin, then waits for its PeerAssignment (the run, its
-//      node index, the training task and its neighbours' addresses).
+//      node index, the training task and its neighbours' addresses) and
+//      MetricsPlan (which node gathers the models for the global metrics).
 //   3. Links to its neighbours (waits up to the round timeout for all of
 //      them before round 1), then for each round k:
 //        trains its model x_i with the task's recipe as the simulator does
@@ -16,8 +17,12 @@
 //        PeerModels of round k until each has delivered or its link dropped,
 //        or the round timeout; mixes with the Metropolis–Hastings row
 //        MetropolisHastingsRow(i, d_i, {(j, d_j)}, β_k) over the models that
-//        arrived; evaluates (every eval_every rounds and the last) and sends
-//        its NodeReport.
+//        arrived; at an evaluation round (every eval_every rounds and the
+//        last) sends its model x_i to the metrics node (MetricsPlan; index
+//        0), or, at the metrics node, gathers them, computes the average
+//        model x̄ and the consensus distance as the simulator does and sends
+//        GlobalMetrics (scalars) to the coordinator; evaluates its own x_i
+//        and sends its NodeReport.
 //   4. After the last round: Bye to its neighbours, waits for the
 //      coordinator's Bye (up to 30 s), and ends.
 //

@@ -33,7 +33,14 @@ PeerMesh::PeerMesh(asio::io_context& io, const wire::TlsFiles& files, tcp::accep
       acceptor_(std::move(acceptor)),
       options_(std::move(options)),
       log_(std::move(log)) {
-  for (size_t k = 0; k < options_.neighbours.size(); ++k) {
+  slots_ = options_.neighbours;
+  for (const wire::PeerAddress& a : options_.neighbours)
+    dials_.push_back(a.index > options_.index);
+  for (const wire::PeerAddress& a : options_.metrics_peers) {
+    slots_.push_back(a);
+    dials_.push_back(!options_.metrics_node);
+  }
+  for (size_t k = 0; k < slots_.size(); ++k) {
     neighbours_.push_back(std::make_unique<Neighbour>());
     neighbours_.back()->timer = std::make_unique<asio::steady_timer>(io_);
   }
@@ -44,8 +51,8 @@ PeerMesh::~PeerMesh() = default;
 void PeerMesh::Start() {
   asio::post(io_, [this] {
     DoAccept();
-    for (size_t k = 0; k < options_.neighbours.size(); ++k) {
-      if (options_.neighbours[k].index > options_.index) Dial(k);
+    for (size_t k = 0; k < slots_.size(); ++k) {
+      if (dials_[k]) Dial(k);
     }
   });
 }
@@ -92,8 +99,9 @@ std::map<size_t, wire::PeerModel> PeerMesh::Collect(int64_t round, std::vector<u
                                                     std::chrono::steady_clock::time_point deadline,
                                                     const std::function<void(size_t)>& on_up) {
   std::unique_lock lock(mutex_);
+  const size_t graph = options_.neighbours.size();
   for (;;) {
-    for (size_t k = 0; k < neighbours_.size(); ++k) {
+    for (size_t k = 0; k < graph; ++k) {
       if (neighbours_[k]->up && sent[k] != neighbours_[k]->generation && !stopping_) {
         lock.unlock();
         on_up(k);
@@ -102,7 +110,7 @@ std::map<size_t, wire::PeerModel> PeerMesh::Collect(int64_t round, std::vector<u
     }
     const auto& arrived = mailbox_[round];
     bool waiting = false;
-    for (size_t k = 0; k < neighbours_.size(); ++k) {
+    for (size_t k = 0; k < graph; ++k) {
       const Neighbour& n = *neighbours_[k];
       if (n.up && sent[k] == n.generation && arrived.count(k) == 0) waiting = true;
     }
@@ -112,6 +120,24 @@ std::map<size_t, wire::PeerModel> PeerMesh::Collect(int64_t round, std::vector<u
   std::map<size_t, wire::PeerModel> models = std::move(mailbox_[round]);
   mailbox_.erase(mailbox_.begin(), mailbox_.upper_bound(round));
   oldest_round_ = round + 1;
+  return models;
+}
+
+std::map<size_t, wire::MetricsModel> PeerMesh::CollectMetrics(
+    int64_t round, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    const auto& arrived = metrics_mailbox_[round];
+    bool waiting = false;
+    for (size_t k = 0; k < neighbours_.size(); ++k) {
+      if (neighbours_[k]->up && arrived.count(k) == 0) waiting = true;
+    }
+    if (!waiting || stopping_) break;
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) break;
+  }
+  std::map<size_t, wire::MetricsModel> models = std::move(metrics_mailbox_[round]);
+  metrics_mailbox_.erase(metrics_mailbox_.begin(), metrics_mailbox_.upper_bound(round));
+  oldest_metrics_round_ = round + 1;
   return models;
 }
 
@@ -153,7 +179,7 @@ void PeerMesh::OnAccepted(std::shared_ptr<wire::TlsStream> stream) {
       return;
     }
     Attach(std::make_shared<wire::FramedLink>(std::move(*stream), options_.max_frame_bytes),
-           options_.neighbours.size());
+           slots_.size());
   });
 }
 
@@ -162,7 +188,7 @@ void PeerMesh::Dial(size_t k) {
     std::lock_guard lock(mutex_);
     if (stopping_ || neighbours_[k]->up) return;
   }
-  const wire::PeerAddress& address = options_.neighbours[k];
+  const wire::PeerAddress& address = slots_[k];
   boost::system::error_code ec;
   tcp::endpoint endpoint;
   const asio::ip::address ip = asio::ip::make_address(address.host, ec);
@@ -189,9 +215,8 @@ void PeerMesh::Dial(size_t k) {
     if (e) {
       timer->cancel();
       if (++neighbours_[k]->failures == 1) {
-        log_('W', "peer " + options_.neighbours[k].node_id + " at " +
-                      wire::FormatEndpoint(endpoint) + ": " + e.message() +
-                      "; retrying with back-off");
+        log_('W', "peer " + slots_[k].node_id + " at " + wire::FormatEndpoint(endpoint) + ": " +
+                      e.message() + "; retrying with back-off");
       }
       RedialLater(k);
       return;
@@ -201,8 +226,8 @@ void PeerMesh::Dial(size_t k) {
         [this, k, stream, timer, endpoint](const boost::system::error_code& h) {
           timer->cancel();
           if (h) {
-            log_('W', "peer " + options_.neighbours[k].node_id + " at " +
-                          wire::FormatEndpoint(endpoint) + ": TLS handshake failed: " +
+            log_('W', "peer " + slots_[k].node_id + " at " + wire::FormatEndpoint(endpoint) +
+                          ": TLS handshake failed: " +
                           wire::DescribeTlsError(h, stream->native_handle()));
             boost::system::error_code ignored;
             stream->lowest_layer().close(ignored);
@@ -239,7 +264,7 @@ void PeerMesh::Attach(const std::shared_ptr<wire::FramedLink>& link, size_t dial
       [this, slot, weak](const std::string& why) {
         if (auto l = weak.lock()) OnClosed(*slot, l, why);
       });
-  if (dialled < options_.neighbours.size()) {
+  if (dialled < slots_.size()) {
     link->Send(wire::EncodePeerMessage(
         wire::PeerHello{options_.node_id, options_.run_id, wire::kProtocolVersion}));
   }
@@ -253,12 +278,12 @@ void PeerMesh::Refuse(const std::shared_ptr<wire::FramedLink>& link, const std::
 void PeerMesh::OnFrame(const std::shared_ptr<size_t>& slot,
                        const std::shared_ptr<wire::FramedLink>& link, const wire::Frame& frame) {
   const size_t k = *slot;
-  const bool known = k < options_.neighbours.size();
+  const bool known = k < slots_.size();
   try {
     if (!wire::IsPeerMessageType(frame.type)) {
       const wire::Message message = wire::DecodeMessage(frame);
       if (const auto* error = std::get_if<wire::ErrorMessage>(&message)) {
-        log_('W', "peer " + (known ? options_.neighbours[k].node_id : link->remote()) +
+        log_('W', "peer " + (known ? slots_[k].node_id : link->remote()) +
                       " sent an error: " + error->message);
       } else if (const auto* bye = std::get_if<wire::Bye>(&message); bye != nullptr && known) {
         std::lock_guard lock(mutex_);
@@ -273,18 +298,25 @@ void PeerMesh::OnFrame(const std::shared_ptr<size_t>& slot,
       return;
     }
     const auto* model = std::get_if<wire::PeerModel>(&message);
+    const auto* gathered = std::get_if<wire::MetricsModel>(&message);
     bool up = false;
     if (known) {
       std::lock_guard lock(mutex_);
       up = neighbours_[k]->up && neighbours_[k]->link == link;
     }
-    if (model == nullptr || !up) {
+    // PeerModels on graph links only; MetricsModels only to the metrics node.
+    const bool expected = (model != nullptr && k < options_.neighbours.size()) ||
+                          (gathered != nullptr && options_.metrics_node);
+    if (!expected || !up) {
       Refuse(link, std::string("unexpected ") + std::string(wire::MessageTypeName(frame.type)));
       return;
     }
     {
       std::lock_guard lock(mutex_);
-      if (model->round >= oldest_round_) mailbox_[model->round][k] = *model;
+      if (model != nullptr && model->round >= oldest_round_) mailbox_[model->round][k] = *model;
+      if (gathered != nullptr && gathered->round >= oldest_metrics_round_) {
+        metrics_mailbox_[gathered->round][k] = *gathered;
+      }
     }
     changed_.notify_all();
   } catch (const wire::ProtocolError& e) {
@@ -304,11 +336,11 @@ void PeerMesh::OnHello(const std::shared_ptr<size_t>& slot,
     Refuse(link, "it is in run '" + hello.run_id + "', this node in '" + options_.run_id + "'");
     return;
   }
-  const size_t n = options_.neighbours.size();
+  const size_t n = slots_.size();
   if (*slot < n) {  // we dialled: the answer must come from the node we dialled
-    if (hello.node_id != options_.neighbours[*slot].node_id) {
-      Refuse(link, "dialled node '" + options_.neighbours[*slot].node_id + "' but '" +
-                       hello.node_id + "' answered");
+    if (hello.node_id != slots_[*slot].node_id) {
+      Refuse(link,
+             "dialled node '" + slots_[*slot].node_id + "' but '" + hello.node_id + "' answered");
       return;
     }
     MarkUp(*slot, link, true);
@@ -319,8 +351,8 @@ void PeerMesh::OnHello(const std::shared_ptr<size_t>& slot,
     Refuse(link, "node '" + hello.node_id + "' is not a neighbour of this node");
     return;
   }
-  if (options_.neighbours[k].index > options_.index) {
-    Refuse(link, "node '" + hello.node_id + "' has the higher index; this node dials it");
+  if (dials_[k]) {
+    Refuse(link, "node '" + hello.node_id + "' is dialled by this node, not the other way");
     return;
   }
   *slot = k;
@@ -343,14 +375,15 @@ void PeerMesh::MarkUp(size_t k, const std::shared_ptr<wire::FramedLink>& link, b
     n.said_bye = false;
   }
   if (old) old->Close();
-  log_('I', "peer " + options_.neighbours[k].node_id + " linked (" + link->remote() +
-                (dialled ? ", dialled)" : ", accepted)"));
+  log_('I', "peer " + slots_[k].node_id + " linked (" + link->remote() +
+                (dialled ? ", dialled" : ", accepted") +
+                (k < options_.neighbours.size() ? ")" : ", metrics only)"));
   changed_.notify_all();
 }
 
 void PeerMesh::OnClosed(size_t k, const std::shared_ptr<wire::FramedLink>& link,
                         const std::string& why) {
-  if (k >= options_.neighbours.size()) return;
+  if (k >= slots_.size()) return;
   bool was_current = false;
   bool stopping = false;
   bool up = false;
@@ -371,21 +404,21 @@ void PeerMesh::OnClosed(size_t k, const std::shared_ptr<wire::FramedLink>& link,
   if (stopping) return;
   if (was_current) {
     if (said_bye) {
-      log_('I', "peer " + options_.neighbours[k].node_id + " said bye");
+      log_('I', "peer " + slots_[k].node_id + " said bye");
     } else {
-      log_('W', "peer " + options_.neighbours[k].node_id + " link down: " + why);
+      log_('W', "peer " + slots_[k].node_id + " link down: " + why);
     }
   }
   // The dialling side dials again (also after a dialled link that closed
   // before it came up).
-  if (!up && options_.neighbours[k].index > options_.index) RedialLater(k);
+  if (!up && dials_[k]) RedialLater(k);
 }
 
 size_t PeerMesh::Find(const std::string& id) const {
-  for (size_t k = 0; k < options_.neighbours.size(); ++k) {
-    if (options_.neighbours[k].node_id == id) return k;
+  for (size_t k = 0; k < slots_.size(); ++k) {
+    if (slots_[k].node_id == id) return k;
   }
-  return options_.neighbours.size();
+  return slots_.size();
 }
 
 }  // namespace edgefl::client

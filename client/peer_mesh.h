@@ -13,6 +13,14 @@
 // PeerModels arriving on a link go to a mailbox by round; Collect waits on
 // it. A neighbour whose link is down is not waited for.
 //
+// Metrics links (the global metrics' gather, docs/algorithms.md): besides
+// its graph neighbours (slots 0 .. size()-1) a mesh has metrics-only slots
+// (size() .. slots()-1). At the metrics node they are the nodes of the run
+// that are not its neighbours, which dial it; at any other node that is not
+// a neighbour of the metrics node, the one slot of the metrics node, which it
+// dials. Metrics-only links carry MetricsModels only, never PeerModels; the
+// metrics node also takes MetricsModels on its graph links.
+//
 // Threading: the links live on an io_context run by ONE thread the caller
 // owns; every public method may be called from another thread (the node's
 // training thread). Stop() before destroying; the io thread must be joined
@@ -46,6 +54,10 @@ struct MeshOptions {
   uint32_t index = 0;   // its node index
   std::string run_id;
   std::vector<wire::PeerAddress> neighbours;  // ascending index
+  // Metrics-only slots (not graph neighbours), and whether this node is the
+  // metrics node (it accepts them; otherwise it dials its one entry).
+  std::vector<wire::PeerAddress> metrics_peers;
+  bool metrics_node = false;
   uint32_t max_frame_bytes = 256u << 20;
   std::chrono::milliseconds handshake_timeout{10'000};
 };
@@ -66,9 +78,12 @@ class PeerMesh {
   // Closes every link (Bye first) and stops accepting and dialling.
   void Stop(const std::string& reason);
 
+  // Graph neighbours (slots 0 .. size()-1).
   size_t size() const { return options_.neighbours.size(); }
-  const wire::PeerAddress& neighbour(size_t k) const { return options_.neighbours[k]; }
-  // Whether neighbour k's link is up now.
+  // Every slot, the metrics-only ones included.
+  size_t slots() const { return slots_.size(); }
+  const wire::PeerAddress& neighbour(size_t k) const { return slots_[k]; }
+  // Whether slot k's link is up now.
   bool Up(size_t k) const;
   // Queues `frame` on neighbour k's link. Returns the link's generation
   // (counts the times neighbour k's link came up, from 1), or 0 when it is
@@ -85,6 +100,12 @@ class PeerMesh {
   std::map<size_t, wire::PeerModel> Collect(int64_t round, std::vector<uint64_t>& sent,
                                             std::chrono::steady_clock::time_point deadline,
                                             const std::function<void(size_t)>& on_up);
+
+  // At the metrics node: waits until every slot whose link is up has
+  // delivered its MetricsModel for `round`, or until `deadline`. Returns them
+  // by slot and drops that round and older ones from the metrics mailbox.
+  std::map<size_t, wire::MetricsModel> CollectMetrics(
+      int64_t round, std::chrono::steady_clock::time_point deadline);
 
  private:
   struct Neighbour;
@@ -111,13 +132,17 @@ class PeerMesh {
   boost::asio::ip::tcp::acceptor acceptor_;
   const MeshOptions options_;
   const LogFn log_;
+  std::vector<wire::PeerAddress> slots_;  // neighbours, then metrics_peers
+  std::vector<bool> dials_;               // this node dials slot k
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::unique_ptr<Neighbour>> neighbours_;  // GUARDED_BY(mutex_) (state fields)
-  std::map<int64_t, std::map<size_t, wire::PeerModel>> mailbox_;  // GUARDED_BY(mutex_)
-  int64_t oldest_round_ = 0;                                      // GUARDED_BY(mutex_)
-  bool stopping_ = false;                                         // GUARDED_BY(mutex_)
+  std::map<int64_t, std::map<size_t, wire::PeerModel>> mailbox_;             // GUARDED_BY(mutex_)
+  int64_t oldest_round_ = 0;                                                 // GUARDED_BY(mutex_)
+  std::map<int64_t, std::map<size_t, wire::MetricsModel>> metrics_mailbox_;  // GUARDED_BY(mutex_)
+  int64_t oldest_metrics_round_ = 0;                                         // GUARDED_BY(mutex_)
+  bool stopping_ = false;                                                    // GUARDED_BY(mutex_)
 };
 
 }  // namespace edgefl::client

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -46,6 +47,9 @@ double WallNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The node that gathers the models at evaluation rounds (MetricsPlan).
+constexpr uint32_t kMetricsNode = 0;
+
 struct Node {
   std::string id;
   std::shared_ptr<wire::FramedLink> link;
@@ -53,6 +57,7 @@ struct Node {
   uint32_t index = 0;
   bool gone = false;
   std::string gone_reason;
+  int64_t last_reported = 0;  // the last round it reported
 };
 
 // The connections and what they said; handlers on the io thread, the
@@ -112,7 +117,8 @@ class Rendezvous {
   // index) for their ids and states.
   std::map<uint32_t, wire::NodeReport> WaitRound(int64_t round, Clock::duration idle,
                                                  const std::atomic<bool>& stop,
-                                                 std::vector<Node>* nodes) {
+                                                 std::vector<Node>* nodes,
+                                                 std::optional<wire::GlobalMetrics>* global) {
     std::unique_lock lock(mutex_);
     auto last_news = Clock::now();
     size_t seen = 0;
@@ -139,6 +145,11 @@ class Rendezvous {
       (*nodes)[node.index] = node;
     std::map<uint32_t, wire::NodeReport> out = std::move(reports_[round]);
     reports_.erase(round);
+    global->reset();
+    if (auto it = global_.find(round); it != global_.end()) {
+      *global = it->second;
+      global_.erase(global_.begin(), std::next(it));
+    }
     return out;
   }
 
@@ -241,6 +252,18 @@ class Rendezvous {
           return;
         }
         reports_[report->round][it->second.index] = *report;
+        it->second.last_reported = std::max(it->second.last_reported, report->round);
+        changed_.notify_all();
+      } else if (const auto* global = std::get_if<wire::GlobalMetrics>(&message)) {
+        std::lock_guard lock(mutex_);
+        auto it = nodes_.find(id);
+        if (it == nodes_.end() || it->second.link != link || !assigned_ ||
+            it->second.index != kMetricsNode) {
+          Refuse(link, id, wire::ErrorCode::kProtocol,
+                 "GlobalMetrics from a node that is not the metrics node");
+          return;
+        }
+        global_[global->round] = *global;
         changed_.notify_all();
       } else {
         Refuse(link, id, wire::ErrorCode::kProtocol,
@@ -257,8 +280,22 @@ class Rendezvous {
     {
       std::lock_guard lock(mutex_);
       if (assigned_) {
-        Refuse(link, id, wire::ErrorCode::kUnauthorized,
-               "the run's " + std::to_string(nodes_.size()) + " nodes are already assigned");
+        // No re-join (docs/algorithms.md, "D-SGD between processes"): a
+        // node that left stays out; its neighbours mix without it.
+        const auto known = nodes_.find(id);
+        std::string why;
+        if (known == nodes_.end()) {
+          why = "the run's " + std::to_string(nodes_.size()) + " nodes are already assigned";
+        } else if (known->second.gone) {
+          why = "node " + id + " left run '" + config_.run_name + "' after round " +
+                std::to_string(known->second.last_reported) +
+                " and D-SGD nodes cannot rejoin a running run (its neighbours mix without it); "
+                "start a new run to bring it back";
+        } else {
+          why = "node " + id + " is already in run '" + config_.run_name +
+                "' on another connection (" + known->second.link->remote() + ")";
+        }
+        Refuse(link, id, wire::ErrorCode::kUnauthorized, why);
         return;
       }
       Node& node = nodes_[id];
@@ -316,6 +353,25 @@ class Rendezvous {
                                                  other.join.listen_host, other.join.listen_port});
       }
       node.link->Send(wire::EncodePeerMessage(a));
+      // The global metrics' gather: node kMetricsNode takes every model at
+      // an evaluation round (docs/algorithms.md); the coordinator only gets
+      // the scalars it computes.
+      // dsgd_global_metrics = false: an empty plan, no gather.
+      wire::MetricsPlan plan;
+      const Node& metrics = nodes_.at(nodes_by_index_[kMetricsNode]);
+      if (dsgd_.global_metrics) {
+        plan.metrics_node = wire::PeerAddress{metrics.id, kMetricsNode, metrics.join.listen_host,
+                                              metrics.join.listen_port};
+      }
+      if (i == kMetricsNode && dsgd_.global_metrics) {
+        for (size_t j = 0; j < n; ++j) {
+          if (j == kMetricsNode) continue;
+          const Node& other = nodes_.at(nodes_by_index_[j]);
+          plan.members.push_back(wire::PeerAddress{other.id, static_cast<uint32_t>(j),
+                                                   other.join.listen_host, other.join.listen_port});
+        }
+      }
+      node.link->Send(wire::EncodePeerMessage(plan));
     }
     assigned_ = true;
     logger_.Info("assigned " + std::to_string(n) + " nodes on a " +
@@ -353,6 +409,7 @@ class Rendezvous {
   std::map<std::string, Node> nodes_;                                // GUARDED_BY(mutex_)
   std::vector<std::string> nodes_by_index_;                          // GUARDED_BY(mutex_)
   std::map<int64_t, std::map<uint32_t, wire::NodeReport>> reports_;  // GUARDED_BY(mutex_)
+  std::map<int64_t, wire::GlobalMetrics> global_;                    // GUARDED_BY(mutex_)
   bool assigned_ = false;                                            // GUARDED_BY(mutex_)
   bool stopping_ = false;                                            // GUARDED_BY(mutex_)
 };
@@ -400,6 +457,7 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
   RendezvousResult result;
   result.run_id = run_id;
   result.final_node_accuracy = kNaN;
+  result.final_average_accuracy = kNaN;
   const double started = WallNow();
   auto work = asio::make_work_guard(io);
   rendezvous.Start();
@@ -430,8 +488,9 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
     double round_started = WallNow();
     for (int64_t round = 1; round <= config.rounds && !result.interrupted; ++round) {
       std::vector<Node> nodes;
+      std::optional<wire::GlobalMetrics> global;
       const std::map<uint32_t, wire::NodeReport> reports =
-          rendezvous.WaitRound(round, idle, stop, &nodes);
+          rendezvous.WaitRound(round, idle, stop, &nodes, &global);
       if (stop.load() && reports.size() < nodes.size()) {
         result.interrupted = true;
         break;
@@ -491,6 +550,30 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
                         {"bytes_per_node", MeanOf(bytes)},
                         {"mixed_neighbours", MeanOf(mixed)}};
       std::vector<storage::EvaluationRecord> evaluations;
+      if (global) {
+        // As the simulator logs them: "test" = the average model x̄,
+        // "consensus" = (1/m) Σ ‖x_i − x̄‖² over the m models gathered.
+        record.metrics["average_accuracy"] = global->average_accuracy;
+        record.metrics["consensus_distance"] = global->consensus_distance;
+        record.metrics["gathered_nodes"] = static_cast<double>(global->nodes);
+        if (std::isfinite(global->average_accuracy)) {
+          storage::EvaluationRecord e;
+          e.round = round;
+          e.split = "test";
+          e.loss = global->average_loss;
+          e.accuracy = global->average_accuracy;
+          e.num_samples = static_cast<int64_t>(global->test_samples);
+          evaluations.push_back(e);
+          result.final_average_accuracy = e.accuracy;
+        }
+        storage::EvaluationRecord c;
+        c.round = round;
+        c.split = "consensus";
+        c.loss = global->consensus_distance;
+        c.accuracy = kNaN;
+        c.num_samples = static_cast<int64_t>(global->nodes);
+        evaluations.push_back(c);
+      }
       if (!accuracies.empty()) {
         storage::EvaluationRecord e;
         e.round = round;
@@ -523,7 +606,7 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
       round_started = record.ended_at;
       log.CommitRound(run_id, record, updates, evaluations, nullptr);
       result.last_round = round;
-      char line[240];
+      char line[360];
       std::snprintf(line, sizeof line,
                     "round %lld/%lld: %lld of %zu nodes reported, local consensus %.3g, %.0f bytes "
                     "per node",
@@ -535,6 +618,12 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
         std::snprintf(line + used, sizeof line - used,
                       ", node accuracy %.4f, neighbourhood accuracy %.4f", MeanOf(accuracies),
                       MeanOf(neighbourhood));
+      }
+      if (global) {
+        const size_t used = std::strlen(line);
+        std::snprintf(line + used, sizeof line - used,
+                      ", average model accuracy %.4f, consensus distance %.4g (%u nodes)",
+                      global->average_accuracy, global->consensus_distance, global->nodes);
       }
       logger.Info(line);
       std::printf("%s\n", line);

@@ -9,12 +9,16 @@
 //      be a PeerJoin (where the node listens for its neighbours); the node
 //      id is its certificate's CN. A second connection with a joined id
 //      replaces the first (Error replaced); a join after the assignment is
-//      refused (Error unauthorized).
+//      refused (Error unauthorized), also from a node of the run that left
+//      (killed and restarted with the same certificate: "node X left run R
+//      after round k and D-SGD nodes cannot rejoin a running run ...") or
+//      that is still connected.
 //   2. Once `clients` nodes have joined: indexes them by id (ascending),
 //      builds the graph from `topology` and the seed (algorithms/topology.h)
 //      and sends each its PeerAssignment: run, index, the training task
 //      (the dsgd strategy's recipe and local algorithm), its neighbours'
-//      ids and addresses.
+//      ids and addresses, then a MetricsPlan naming the metrics node (index
+//      0; to it, the list of every node).
 //   3. Receives NodeReports and commits round k to the SQLite log once
 //      every node has reported k or gone (connection closed), or after
 //      3 x the round timeout + 30 s with no news. Per round:
@@ -33,6 +37,13 @@
 //                        node's neighbourhood-average accuracy); every round
 //                        "local_consensus" (loss = mean over nodes of the
 //                        spread of the models each mixed; accuracy NaN)
+//        the global metrics, at evaluation rounds, from the metrics node
+//        (node index 0; MetricsPlan, GlobalMetrics): "test" = the average
+//        model x̄ of the models it gathered (loss, accuracy), "consensus" =
+//        (1/m) Σ ‖x_i − x̄‖² (accuracy NaN, num_samples = m), as the
+//        simulator names them; rounds.metrics average_accuracy,
+//        consensus_distance, gathered_nodes. The nodes' models go to the
+//        metrics node, never here.
 //      No checkpoint: there is no global model.
 //   4. After the last round (or on stop): Bye to every node, run ended.
 //
@@ -55,7 +66,8 @@ struct RendezvousResult {
   int64_t run_id = 0;
   int64_t last_round = 0;  // last round committed
   bool interrupted = false;
-  double final_node_accuracy = 0.0;  // NaN when the nodes did not evaluate
+  double final_node_accuracy = 0.0;     // NaN when the nodes did not evaluate
+  double final_average_accuracy = 0.0;  // the average model x̄'s; NaN when not measured
   double seconds = 0.0;
 };
 

@@ -497,8 +497,9 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     LinePlot consensus{"Consensus distance per round", "round", "(1/n) sum |x_i - mean x|^2",
                        SplitSeries(decentralized, "consensus", Metric::kLoss)};
     html += Figure(RenderLinePlot(consensus), "0 when every node holds the same model.");
-    // Real processes: no one holds every model, so each node reports the
-    // spread of the models it mixed (coordinator/rendezvous.h).
+    // Real processes: besides the global "consensus" of the metrics node's
+    // gather (evaluation rounds), each node reports the spread of the models
+    // it mixed (coordinator/rendezvous.h).
     if (std::vector<Series> local = SplitSeries(decentralized, "local_consensus", Metric::kLoss);
         !local.empty()) {
       LinePlot neighbourhood{"Local consensus distance per round (real processes)", "round",

@@ -2,6 +2,8 @@
 // class counts and a summary, optionally write the partition file that each
 // client later loads by its id.
 #include <cstdio>
+#include <numeric>
+#include <optional>
 #include <string>
 
 #include <cxxopts.hpp>
@@ -9,6 +11,7 @@
 #include "common/error.h"
 #include "datasets/csv_reader.h"
 #include "datasets/fashion_mnist.h"
+#include "datasets/kmeans_partition.h"
 #include "datasets/partition.h"
 #include "datasets/partition_file.h"
 #include "datasets/partition_stats.h"
@@ -19,29 +22,61 @@
 namespace edgefl::tools {
 namespace {
 
-// The labels of the dataset to split, with what the partition records about it.
+// The labels of the dataset to split, with what the partition records about
+// it; the whole dataset too when the scheme routes the features (kmeans).
 struct LabelledSplit {
   std::string name;
   std::vector<int32_t> labels;
   int num_classes = 0;
+  std::optional<datasets::Dataset> data;
 };
 
-LabelledSplit LoadLabels(const cxxopts::ParseResult& args) {
+// The first `n` samples (all when n is 0 or not less than their number), as
+// the experiment config's train_subset takes them.
+template <typename T>
+void KeepFirst(std::vector<T>& values, size_t n) {
+  if (n > 0 && n < values.size()) values.resize(n);
+}
+
+LabelledSplit LoadLabels(const cxxopts::ParseResult& args, bool features) {
   const std::string dataset = args["dataset"].as<std::string>();
+  const size_t subset = UintOption(args, "train-subset");
   LabelledSplit out;
   if (dataset == "fmnist" || dataset == "fmnist-test") {
     datasets::FashionMnistOptions options;
     options.dir = args["data-dir"].as<std::string>();
     const auto split = dataset == "fmnist" ? datasets::Split::kTrain : datasets::Split::kTest;
     out.name = dataset == "fmnist" ? "fmnist/train" : "fmnist/test";
-    out.labels = datasets::LoadFashionMnistLabels(split, options);
     out.num_classes = 10;
-  } else if (dataset.rfind("csv:", 0) == 0) {
+    if (features) {
+      datasets::Dataset data = datasets::LoadFashionMnist(split, options);
+      if (subset > 0 && subset < data.size()) {
+        std::vector<uint32_t> rows(subset);
+        std::iota(rows.begin(), rows.end(), 0u);
+        data = datasets::Subset(data, rows);
+      }
+      data.name = out.name;
+      out.labels = data.labels;
+      out.data = std::move(data);
+    } else {
+      out.labels = datasets::LoadFashionMnistLabels(split, options);
+      KeepFirst(out.labels, subset);
+    }
+    return out;
+  }
+  if (subset > 0) {
+    throw ConfigError("--train-subset: only for --dataset fmnist or fmnist-test");
+  }
+  if (dataset.rfind("csv:", 0) == 0) {
     const std::string path = dataset.substr(4);
     datasets::Dataset data = datasets::ReadCsv(path);
     out.name = dataset;
-    out.labels = std::move(data.labels);
+    out.labels = data.labels;
     out.num_classes = data.num_classes;
+    if (features) {
+      data.name = out.name;
+      out.data = std::move(data);
+    }
   } else if (dataset == "synthetic") {
     datasets::SyntheticOptions options;
     options.alpha = DoubleOption(args, "synthetic-alpha");
@@ -50,8 +85,9 @@ LabelledSplit LoadLabels(const cxxopts::ParseResult& args) {
     options.seed = UintOption(args, "seed");
     datasets::SyntheticFederated data = datasets::GenerateSynthetic(options);
     out.name = data.train.name;
-    out.labels = std::move(data.train.labels);
+    out.labels = data.train.labels;
     out.num_classes = data.train.num_classes;
+    if (features) out.data = std::move(data.train);
   } else {
     throw ConfigError("--dataset: unknown dataset '" + dataset +
                       "' (expected fmnist, fmnist-test, synthetic or csv:PATH)");
@@ -71,7 +107,7 @@ int RunPartition(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value("fmnist"))
       ("data-dir", "directory of the Fashion-MNIST IDX files",
        cxxopts::value<std::string>()->default_value(datasets::kFashionMnistDefaultDir))
-      ("scheme", "iid | dirichlet | shards | quantity | noise",
+      ("scheme", "iid | dirichlet | shards | quantity | noise | kmeans",
        cxxopts::value<std::string>()->default_value("iid"))
       ("clients", "number of clients", cxxopts::value<std::string>()->default_value("10"))
       ("seed", "random seed", cxxopts::value<std::string>()->default_value("1"))
@@ -81,6 +117,12 @@ int RunPartition(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value("2"))
       ("noise", "largest per-client feature noise std-dev (noise)",
        cxxopts::value<std::string>()->default_value("0.1"))
+      ("clusters", "routes of the k-means input router (kmeans; DiPaCo: its paths, "
+       "modules^levels); client k holds route k mod clusters",
+       cxxopts::value<std::string>()->default_value("2"))
+      ("train-subset", "split only the first N samples (fmnist, fmnist-test; 0 = all), as the "
+       "experiment key train_subset",
+       cxxopts::value<std::string>()->default_value("0"))
       ("min-size", "redraw until every client has at least this many samples (dirichlet, quantity)",
        cxxopts::value<std::string>()->default_value("1"))
       ("synthetic-alpha", "synthetic(alpha, beta): model heterogeneity",
@@ -102,10 +144,15 @@ int RunPartition(int argc, char** argv) {
   spec.classes_per_client = UintOption(args, "classes-per-client");
   spec.noise = DoubleOption(args, "noise");
   spec.min_client_size = UintOption(args, "min-size");
+  spec.clusters = UintOption(args, "clusters");
 
-  const LabelledSplit split = LoadLabels(args);
+  // kmeans: the simulator's partition (engine/experiment_data.cpp), the same
+  // router and deal for the same data and seed, so the same shards.
+  const bool kmeans = spec.scheme == datasets::PartitionScheme::kKMeans;
+  const LabelledSplit split = LoadLabels(args, kmeans);
   const datasets::Partition partition =
-      datasets::MakePartition(spec, split.labels, split.num_classes, split.name);
+      kmeans ? datasets::MakeKMeansPartition(spec, *split.data)
+             : datasets::MakePartition(spec, split.labels, split.num_classes, split.name);
   const datasets::PartitionStats stats =
       datasets::ComputePartitionStats(partition, split.labels, split.num_classes);
 
@@ -113,6 +160,10 @@ int RunPartition(int argc, char** argv) {
               split.name.c_str(), split.labels.size(), split.num_classes,
               datasets::PartitionSchemeName(spec.scheme).c_str(), spec.num_clients,
               static_cast<unsigned long long>(spec.seed));
+  if (kmeans) {
+    std::printf("k-means router: %zu routes; client k holds route k mod %zu (DiPaCo: its path)\n",
+                spec.clusters, spec.clusters);
+  }
   const std::string table = args.count("quiet") ? datasets::FormatPartitionSummary(stats)
                                                 : datasets::FormatPartitionTable(stats);
   std::fputs(table.c_str(), stdout);

@@ -62,7 +62,7 @@ bool IsKnownMessageType(uint16_t type) {
   return (type >= static_cast<uint16_t>(MessageType::kHello) &&
           type <= static_cast<uint16_t>(MessageType::kError)) ||
          (type >= static_cast<uint16_t>(MessageType::kPeerJoin) &&
-          type <= static_cast<uint16_t>(MessageType::kPeerModel));
+          type <= static_cast<uint16_t>(MessageType::kGlobalMetrics));
 }
 
 bool IsHandshakeType(MessageType type) {
@@ -104,6 +104,12 @@ std::string_view MessageTypeName(MessageType type) {
       return "PeerHello";
     case MessageType::kPeerModel:
       return "PeerModel";
+    case MessageType::kMetricsPlan:
+      return "MetricsPlan";
+    case MessageType::kMetricsModel:
+      return "MetricsModel";
+    case MessageType::kGlobalMetrics:
+      return "GlobalMetrics";
   }
   return "unknown";
 }

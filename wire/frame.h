@@ -61,6 +61,10 @@ enum class MessageType : uint16_t {
   kNodeReport = 34,      // node -> coordinator, after each round
   kPeerHello = 35,       // node <-> node, first message of a peer link
   kPeerModel = 36,       // node <-> node
+  // D-SGD's global metrics between processes (the metrics node's gather).
+  kMetricsPlan = 37,    // coordinator -> node, after PeerAssignment
+  kMetricsModel = 38,   // node -> metrics node, evaluation rounds
+  kGlobalMetrics = 39,  // metrics node -> coordinator
 };
 
 // True for the types above.

@@ -594,6 +594,9 @@ Message DecodeMessage(MessageType type, std::span<const uint8_t> payload) {
     case MessageType::kNodeReport:
     case MessageType::kPeerHello:
     case MessageType::kPeerModel:
+    case MessageType::kMetricsPlan:
+    case MessageType::kMetricsModel:
+    case MessageType::kGlobalMetrics:
       // D-SGD's messages have their own decoder (wire/peer_messages.h).
       throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
                           " is a D-SGD peer message, not expected here");

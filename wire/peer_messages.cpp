@@ -80,6 +80,34 @@ void Write(ByteWriter& w, const PeerModel& m) {
   w.F32Array(std::span<const float>(m.parameters.data(), static_cast<size_t>(m.parameters.size())));
 }
 
+void Write(ByteWriter& w, const PeerAddress& a) {
+  w.String(a.node_id);
+  w.U32(a.index);
+  w.String(a.host);
+  w.U16(a.port);
+}
+
+void Write(ByteWriter& w, const MetricsPlan& m) {
+  Write(w, m.metrics_node);
+  w.U32(static_cast<uint32_t>(m.members.size()));
+  for (const PeerAddress& a : m.members)
+    Write(w, a);
+}
+
+void Write(ByteWriter& w, const MetricsModel& m) {
+  w.I64(m.round);
+  w.F32Array(std::span<const float>(m.parameters.data(), static_cast<size_t>(m.parameters.size())));
+}
+
+void Write(ByteWriter& w, const GlobalMetrics& m) {
+  w.I64(m.round);
+  w.U32(m.nodes);
+  w.F64(m.average_loss);
+  w.F64(m.average_accuracy);
+  w.U64(m.test_samples);
+  w.F64(m.consensus_distance);
+}
+
 PeerJoin ReadPeerJoin(ByteReader& r) {
   PeerJoin m;
   m.protocol_version = r.U16("protocol_version");
@@ -175,6 +203,51 @@ PeerModel ReadPeerModel(ByteReader& r) {
   return m;
 }
 
+PeerAddress ReadPeerAddress(ByteReader& r, const std::string& field) {
+  PeerAddress a;
+  a.node_id = r.String(field + ".node_id", kMaxIdBytes);
+  a.index = r.U32(field + ".index");
+  a.host = r.String(field + ".host", kMaxIdBytes);
+  a.port = r.U16(field + ".port");
+  return a;
+}
+
+MetricsPlan ReadMetricsPlan(ByteReader& r) {
+  MetricsPlan m;
+  m.metrics_node = ReadPeerAddress(r, "metrics_node");
+  const uint32_t count = r.U32("members");
+  if (count > kMaxNeighbours) {
+    r.Fail("members", std::to_string(count) + " over limit " + std::to_string(kMaxNeighbours));
+  }
+  // Each entry takes at least 4 + 4 + 4 + 2 bytes.
+  if (static_cast<size_t>(count) * 14 > r.remaining()) {
+    r.Fail("members", std::to_string(count) + " declared but " + std::to_string(r.remaining()) +
+                          " bytes left");
+  }
+  m.members.resize(count);
+  for (PeerAddress& a : m.members)
+    a = ReadPeerAddress(r, "members");
+  return m;
+}
+
+MetricsModel ReadMetricsModel(ByteReader& r) {
+  MetricsModel m;
+  m.round = r.I64("round");
+  m.parameters = r.F32Vector("parameters");
+  return m;
+}
+
+GlobalMetrics ReadGlobalMetrics(ByteReader& r) {
+  GlobalMetrics m;
+  m.round = r.I64("round");
+  m.nodes = r.U32("nodes");
+  m.average_loss = r.F64("average_loss");
+  m.average_accuracy = r.F64("average_accuracy");
+  m.test_samples = r.U64("test_samples");
+  m.consensus_distance = r.F64("consensus_distance");
+  return m;
+}
+
 template <typename M>
 PeerMessage Finish(const ByteReader& r, M message) {
   r.ExpectEnd();
@@ -186,13 +259,14 @@ PeerMessage Finish(const ByteReader& r, M message) {
 bool IsPeerMessageType(MessageType type) {
   const auto raw = static_cast<uint16_t>(type);
   return raw >= static_cast<uint16_t>(MessageType::kPeerJoin) &&
-         raw <= static_cast<uint16_t>(MessageType::kPeerModel);
+         raw <= static_cast<uint16_t>(MessageType::kGlobalMetrics);
 }
 
 MessageType TypeOf(const PeerMessage& message) {
-  static constexpr MessageType kTypes[] = {MessageType::kPeerJoin, MessageType::kPeerAssignment,
-                                           MessageType::kNodeReport, MessageType::kPeerHello,
-                                           MessageType::kPeerModel};
+  static constexpr MessageType kTypes[] = {MessageType::kPeerJoin,     MessageType::kPeerAssignment,
+                                           MessageType::kNodeReport,   MessageType::kPeerHello,
+                                           MessageType::kPeerModel,    MessageType::kMetricsPlan,
+                                           MessageType::kMetricsModel, MessageType::kGlobalMetrics};
   return kTypes[message.index()];
 }
 
@@ -223,6 +297,12 @@ PeerMessage DecodePeerMessage(MessageType type, std::span<const uint8_t> payload
       return Finish(r, ReadNodeReport(r));
     case MessageType::kPeerHello:
       return Finish(r, ReadPeerHello(r));
+    case MessageType::kMetricsPlan:
+      return Finish(r, ReadMetricsPlan(r));
+    case MessageType::kMetricsModel:
+      return Finish(r, ReadMetricsModel(r));
+    case MessageType::kGlobalMetrics:
+      return Finish(r, ReadGlobalMetrics(r));
     default:
       return Finish(r, ReadPeerModel(r));
   }

@@ -1,13 +1,18 @@
 // The messages of D-SGD between real processes (docs/protocol.md, "D-SGD
-// peer messages", types 32-36): the rendezvous with the coordinator and the
+// peer messages", types 32-39): the rendezvous with the coordinator and the
 // model exchange between neighbouring nodes. They travel in ordinary frames
 // (frame.h) of protocol version 2 and have their own decoder, so the
 // coordinator/client session messages (messages.h) are untouched.
 //
 //   node -> coordinator (TLS, node's peer certificate as client):
-//     PeerJoin -> PeerAssignment -> ( NodeReport )* -> Bye
+//     PeerJoin -> PeerAssignment -> MetricsPlan -> ( [GlobalMetrics] NodeReport )* -> Bye
 //   node <-> node (mutual TLS, peer certificates; the lower index dials):
 //     PeerHello (dialler) -> PeerHello (acceptor) -> ( PeerModel )* (both ways)
+//   the global metrics (docs/algorithms.md, "D-SGD between processes"): at
+//   evaluation rounds every node sends MetricsModel to the metrics node, on
+//   their graph link if they are neighbours, else on a metrics-only link
+//   (mutual TLS as above; the other node dials the metrics node); the
+//   metrics node sends GlobalMetrics to the coordinator (scalars only).
 //
 // Bye and Error (messages.h) end either kind of connection.
 //
@@ -116,9 +121,43 @@ struct PeerModel {
   Eigen::VectorXf parameters;
 };
 
-using PeerMessage = std::variant<PeerJoin, PeerAssignment, NodeReport, PeerHello, PeerModel>;
+// Coordinator -> node, right after its PeerAssignment: which node gathers
+// the models at evaluation rounds to measure the average model x̄ and the
+// consensus distance (the coordinator never does). `metrics_node.node_id`
+// empty: no global metrics in this run. `members`: for the metrics node
+// itself, every other node of the run (id and index; it accepts a
+// metrics-only link from those that are not its neighbours); empty for the
+// others.
+struct MetricsPlan {
+  PeerAddress metrics_node;
+  std::vector<PeerAddress> members;  // ascending index
+};
 
-// True for types 32-36.
+// Node -> metrics node, at an evaluation round: the sender's model x_i after
+// the round's mix.
+struct MetricsModel {
+  int64_t round = 0;
+  Eigen::VectorXf parameters;
+};
+
+// Metrics node -> coordinator, at an evaluation round: over the `nodes`
+// models it gathered (its own included), the average model x̄ = (1/m) Σ x_i
+// on its test split and the consensus distance (1/m) Σ ‖x_i − x̄‖², computed
+// as the simulator computes them (algorithms/dsgd.h, in ascending node
+// index).
+struct GlobalMetrics {
+  int64_t round = 0;
+  uint32_t nodes = 0;
+  double average_loss = 0.0;
+  double average_accuracy = 0.0;  // NaN when the metrics node has no test data
+  uint64_t test_samples = 0;
+  double consensus_distance = 0.0;
+};
+
+using PeerMessage = std::variant<PeerJoin, PeerAssignment, NodeReport, PeerHello, PeerModel,
+                                 MetricsPlan, MetricsModel, GlobalMetrics>;
+
+// True for types 32-39.
 bool IsPeerMessageType(MessageType type);
 
 MessageType TypeOf(const PeerMessage& message);

@@ -124,10 +124,15 @@ TEST_CASE("dsgd over TLS: 4 nodes on a ring train and the log has per-round metr
     REQUIRE(node->Wait(Scaled(30s)));
     CHECK_MESSAGE(node->ExitedWith(0), node->Describe());
   }
-  // Node 0's ring neighbours are nodes 1 and 3; node 0 dials both.
+  // Node 0's ring neighbours are nodes 1 and 3; node 0 dials both. Node 0
+  // is the metrics node: node 2, not its neighbour, dials it for the gather.
   CHECK(Contains(d.Log("node-0"), "neighbours: node-1, node-3"));
   CHECK(Contains(d.Log("node-0"), "peer node-1 linked"));
   CHECK(Contains(d.Log("node-0"), "peer node-3 linked"));
+  CHECK(Contains(d.Log("node-0"), "this node is the metrics node"));
+  CHECK(Contains(d.Log("node-2"), "metrics node: node-0"));
+  CHECK(Contains(d.Log("node-2"), "peer node-0 linked"));
+  CHECK(Contains(d.Log("node-0"), "peer node-2 linked"));
 
   storage::ExperimentLog log(d.fed().db(), ReadOnly());
   const auto run = log.FindRun("dsgd-ring");
@@ -145,6 +150,10 @@ TEST_CASE("dsgd over TLS: 4 nodes on a ring train and the log has per-round metr
     CHECK(r.metrics.at("mixed_neighbours") == 2.0);
     CHECK(r.metrics.at("local_consensus") > 0.0);
     CHECK(r.metrics.at("node_accuracy") > 0.0);
+    // The global metrics over all 4 models, every round (eval_every = 1).
+    CHECK(r.metrics.at("gathered_nodes") == 4.0);
+    CHECK(r.metrics.at("consensus_distance") > 0.0);
+    CHECK(r.metrics.at("average_accuracy") > 0.0);
   }
   // Every node's update row: bytes out and in per node.
   for (const storage::ClientUpdateRecord& u : log.ClientUpdates(run->id)) {
@@ -159,6 +168,20 @@ TEST_CASE("dsgd over TLS: 4 nodes on a ring train and the log has per-round metr
   }
   REQUIRE(accuracy.size() == 6);
   CHECK(accuracy.back() > accuracy.front() + 0.1);
+  // The average model x̄ ("test", as the simulator names it) learns too, and
+  // the global consensus distance falls.
+  std::vector<double> average, distance;
+  for (const storage::EvaluationRecord& e : log.Evaluations(run->id)) {
+    if (e.split == "test") average.push_back(e.accuracy);
+    if (e.split == "consensus") {
+      CHECK(e.num_samples == 4);
+      distance.push_back(e.loss);
+    }
+  }
+  REQUIRE(average.size() == 6);
+  REQUIRE(distance.size() == 6);
+  CHECK(average.back() > average.front() + 0.1);
+  CHECK(distance.back() < distance.front());
   CHECK(rounds.back().metrics.at("local_consensus") < rounds.front().metrics.at("local_consensus"));
   // The coordinator never held a model.
   CHECK_FALSE(log.LatestCheckpoint(run->id).has_value());
@@ -182,6 +205,14 @@ TEST_CASE("dsgd over TLS: a node killed with SIGKILL mid-run leaves the others t
   nodes[2]->Signal(SIGKILL);
   REQUIRE(nodes[2]->Wait(Scaled(10s)));
   CHECK(nodes[2]->KilledBy(SIGKILL));
+  // Restarted with the same certificate, it is refused by name: D-SGD
+  // nodes do not rejoin a running run (docs/algorithms.md).
+  REQUIRE(
+      PollUntil([&] { return Contains(d.Log("coordinator"), "node node-2 left"); }, Scaled(30s)));
+  Process& again = d.StartNode(2, port);
+  REQUIRE(again.Wait(Scaled(30s)));
+  CHECK(again.ExitedWith(kExitIoError));
+  CHECK(Contains(d.Log("node-2"), "cannot rejoin a running run"));
 
   REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish the run");
   REQUIRE(coordinator.ExitedWith(0));
@@ -223,6 +254,22 @@ TEST_CASE("dsgd over TLS: a node killed with SIGKILL mid-run leaves the others t
   }
   REQUIRE(accuracy.size() == 4);  // rounds 10, 20, 30, 40
   CHECK(accuracy.back() > 0.6);
+  // The global metrics go on over the 3 live nodes: the metrics node
+  // (node 0) gathers from nodes 1 and 3 only.
+  std::vector<storage::EvaluationRecord> average, distance;
+  for (const storage::EvaluationRecord& e : log.Evaluations(run->id)) {
+    if (e.split == "test") average.push_back(e);
+    if (e.split == "consensus") distance.push_back(e);
+  }
+  REQUIRE(average.size() == 4);
+  REQUIRE(distance.size() == 4);
+  CHECK(average.back().round == kRounds);
+  CHECK(average.back().accuracy > 0.6);
+  CHECK(distance.back().round == kRounds);
+  CHECK(distance.back().num_samples == 3);
+  CHECK(distance.back().loss > 0.0);
+  CHECK(rounds.back().metrics.at("gathered_nodes") == 3.0);
+  CHECK(Contains(d.Log("node-0"), "round 40: average model of 3 nodes"));
 }
 
 TEST_CASE("dsgd over TLS: a certificate from another CA is refused by the coordinator and a node") {
@@ -236,8 +283,10 @@ TEST_CASE("dsgd over TLS: a certificate from another CA is refused by the coordi
                          (d.fed().dir() / "certs/ca.crt").string() + " " +
                          (other / "ca.crt").string() + " > " + (other / "both.crt").string(),
                      &output) == 0);
-  Process& coordinator =
-      d.StartCoordinator({"run_name=dsgd-refuse", "rounds=100000", "eval_every=1000"});
+  // No gather (dsgd_global_metrics = false): node 2 links only to its
+  // neighbours, and the metrics node takes no metrics-only link.
+  Process& coordinator = d.StartCoordinator(
+      {"run_name=dsgd-refuse", "rounds=100000", "eval_every=1000", "dsgd_global_metrics=false"});
   const int port = d.fed().WaitListening(coordinator);
   Process& node0 = d.StartNode(0, port);
   d.StartNode(1, port);
@@ -283,13 +332,18 @@ TEST_CASE("dsgd over TLS: a certificate from another CA is refused by the coordi
       [&] { return Contains(d.Log("node-0"), "refused: certificate from an unknown CA"); },
       Scaled(10s)));
   CHECK(node0.Running());  // and trains on
+  CHECK(Contains(d.Log("node-0"), "no global metrics in this run"));
+  CHECK_FALSE(Contains(d.Log("node-0"), "metrics node"));
+  CHECK_FALSE(Contains(d.Log("node-0"), "metrics only"));
 }
 
 TEST_CASE("dsgd over TLS: the processes' node models are the simulator's bit for bit") {
   // The same config, partition (Dirichlet 0.5, seed 1) and node ids: with
   // every link up, each process trains and mixes exactly as the simulated
   // node does, so the mean test loss and accuracy of the node models agree
-  // to the last bit, round by round.
+  // to the last bit, round by round; and so do the global metrics the
+  // metrics node gathers: the average model's test loss and accuracy
+  // ("test") and the consensus distance ("consensus").
   constexpr int kRounds = 4;
   DsgdDeployment d(4, "sim-000");
   const std::vector<std::string> settings = {
@@ -313,25 +367,30 @@ TEST_CASE("dsgd over TLS: the processes' node models are the simulator's bit for
   REQUIRE(coordinator.Wait(kRunTimeout));
   REQUIRE(coordinator.ExitedWith(0));
 
-  auto node_mean = [](const std::filesystem::path& db, const std::string& run_name) {
+  auto split = [](const std::filesystem::path& db, const std::string& run_name,
+                  const std::string& name) {
     storage::ExperimentLog log(db, ReadOnly());
     const auto run = log.FindRun(run_name);
     REQUIRE(run.has_value());
     std::vector<storage::EvaluationRecord> out;
     for (const storage::EvaluationRecord& e : log.Evaluations(run->id)) {
-      if (e.split == "node_mean" && e.round >= 1) out.push_back(e);
+      if (e.split == name && e.round >= 1) out.push_back(e);
     }
     return out;
   };
-  const auto simulated = node_mean(d.fed().dir() / "sim.db", "sim");
-  const auto processes = node_mean(d.fed().db(), "processes");
-  REQUIRE(simulated.size() == static_cast<size_t>(kRounds));
-  REQUIRE(processes.size() == static_cast<size_t>(kRounds));
-  for (size_t r = 0; r < simulated.size(); ++r) {
-    CAPTURE(r + 1);
-    CHECK(processes[r].round == simulated[r].round);
-    CHECK(processes[r].accuracy == simulated[r].accuracy);
-    CHECK(processes[r].loss == simulated[r].loss);
+  for (const std::string name : {"node_mean", "test", "consensus"}) {
+    CAPTURE(name);
+    const auto simulated = split(d.fed().dir() / "sim.db", "sim", name);
+    const auto processes = split(d.fed().db(), "processes", name);
+    REQUIRE(simulated.size() == static_cast<size_t>(kRounds));
+    REQUIRE(processes.size() == static_cast<size_t>(kRounds));
+    for (size_t r = 0; r < simulated.size(); ++r) {
+      CAPTURE(r + 1);
+      CHECK(processes[r].round == simulated[r].round);
+      CHECK(processes[r].loss == simulated[r].loss);
+      CHECK(processes[r].num_samples == simulated[r].num_samples);
+      if (name != "consensus") CHECK(processes[r].accuracy == simulated[r].accuracy);
+    }
   }
 }
 

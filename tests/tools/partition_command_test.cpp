@@ -1,9 +1,12 @@
 // Runs the real `edgefl partition` binary, as a user would.
 #include <regex>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
+#include "datasets/csv_reader.h"
+#include "datasets/kmeans_partition.h"
 #include "datasets/partition_file.h"
 #include "tests/test_util.h"
 
@@ -104,6 +107,57 @@ TEST_CASE("edgefl partition reads a user's CSV file") {
   edgefl::testing::WriteFile(csv, "label,a\n1,2\n0,oops\n");
   CHECK(RunCommand(EdgeflTool() + " partition --dataset csv:" + csv.string(), &output) == 3);
   CHECK(output.find("data.csv:3") != std::string::npos);
+}
+
+TEST_CASE("edgefl partition kmeans writes the simulator's routed shards of the first N samples") {
+  // Two routes on a CSV of two far-apart blobs: the k-means router splits
+  // them, and client k holds route k mod 2, as MakeKMeansPartition does.
+  TempDir dir;
+  const auto csv = dir / "blobs.csv";
+  std::string text = "label,a,b\n";
+  for (int i = 0; i < 40; ++i) {
+    const int blob = (i * 7) % 2;
+    text += std::to_string(blob) + "," + std::to_string(blob * 100 + i % 5) + ",0.5\n";
+  }
+  edgefl::testing::WriteFile(csv, text);
+  const auto out = dir / "k.partition";
+  std::string output;
+  const int rc =
+      RunCommand(EdgeflTool() + " partition --dataset csv:" + csv.string() +
+                     " --scheme kmeans --clusters 2 --clients 4 --seed 3 --out " + out.string(),
+                 &output);
+  INFO(output);
+  REQUIRE(rc == 0);
+  CHECK(output.find("client k holds route k mod 2") != std::string::npos);
+  const datasets::Partition written = datasets::ReadPartitionFile(out);
+  CHECK(written.spec.scheme == datasets::PartitionScheme::kKMeans);
+  datasets::Dataset data = edgefl::datasets::ReadCsv(csv.string());
+  data.name = "csv:" + csv.string();
+  datasets::PartitionSpec spec;
+  spec.scheme = datasets::PartitionScheme::kKMeans;
+  spec.num_clients = 4;
+  spec.clusters = 2;
+  spec.seed = 3;
+  const datasets::Partition expected = datasets::MakeKMeansPartition(spec, data);
+  REQUIRE(written.num_clients() == 4);
+  const std::vector<size_t> routes = datasets::PartitionRouter(spec, data).RouteAll(data);
+  for (size_t k = 0; k < 4; ++k) {
+    CAPTURE(k);
+    CHECK(written.clients[k] == expected.clients[k]);
+    // Each blob is one route: a client's samples all share one label.
+    for (uint32_t i : written.clients[k]) {
+      CHECK(routes[i] == routes[written.clients[k][0]]);
+      CHECK(data.labels[i] == data.labels[written.clients[k][0]]);
+    }
+  }
+  CHECK(routes[written.clients[0][0]] == routes[written.clients[2][0]]);
+  CHECK(routes[written.clients[0][0]] != routes[written.clients[1][0]]);
+
+  // --train-subset is the run key's first N samples: Fashion-MNIST only.
+  CHECK(RunCommand(EdgeflTool() + " partition --dataset csv:" + csv.string() +
+                       " --scheme kmeans --train-subset 10",
+                   &output) == 2);
+  CHECK(output.find("--train-subset") != std::string::npos);
 }
 
 }  // namespace edgefl::tools

@@ -60,9 +60,20 @@ std::vector<PeerMessage> AllPeerMessages() {
   model.round = 9;
   model.degree = 3;
   model.parameters = testing::SampleParameters(40);
+  MetricsPlan plan;
+  plan.metrics_node = {"node-0", 0, "127.0.0.1", 40000};
+  plan.members = {{"node-1", 1, "", 0}, {"node-2", 2, "127.0.0.1", 40002}};
+  MetricsModel gathered;
+  gathered.round = 10;
+  gathered.parameters = testing::SampleParameters(17);
   return {PeerJoin{kProtocolVersion, "edgefl-client 0.1", "127.0.0.1", 40002, 321},
-          SampleAssignment(), SampleReport(), PeerHello{"node-2", "dsgd-ring", kProtocolVersion},
-          model};
+          SampleAssignment(),
+          SampleReport(),
+          PeerHello{"node-2", "dsgd-ring", kProtocolVersion},
+          model,
+          plan,
+          gathered,
+          GlobalMetrics{10, 3, 0.625, testing::kNaN, 500, 1.5e-3}};
 }
 
 std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
@@ -84,12 +95,17 @@ TEST_CASE("Every D-SGD peer message round-trips in a version 2 frame") {
   }
 }
 
-TEST_CASE("Peer message types are 32 to 36 and named") {
+TEST_CASE("Peer message types are 32 to 39 and named") {
   CHECK(static_cast<uint16_t>(MessageType::kPeerJoin) == 32);
   CHECK(static_cast<uint16_t>(MessageType::kPeerModel) == 36);
+  CHECK(static_cast<uint16_t>(MessageType::kMetricsPlan) == 37);
+  CHECK(static_cast<uint16_t>(MessageType::kGlobalMetrics) == 39);
   CHECK(MessageTypeName(MessageType::kPeerAssignment) == "PeerAssignment");
+  CHECK(MessageTypeName(MessageType::kMetricsModel) == "MetricsModel");
   CHECK(IsKnownMessageType(34));
-  CHECK_FALSE(IsKnownMessageType(37));
+  CHECK(IsKnownMessageType(39));
+  CHECK(IsPeerMessageType(MessageType::kGlobalMetrics));
+  CHECK_FALSE(IsKnownMessageType(40));
   CHECK_FALSE(IsPeerMessageType(MessageType::kHello));
 }
 
@@ -128,6 +144,29 @@ TEST_CASE("PeerModel keeps round degree and parameters bit for bit") {
   CHECK(back.round == 4);
   CHECK(back.degree == 2);
   CHECK(testing::SameBits(back.parameters, m.parameters));
+}
+
+TEST_CASE("MetricsPlan MetricsModel and GlobalMetrics keep their fields") {
+  const std::vector<PeerMessage> all = AllPeerMessages();
+  const auto plan = std::get<MetricsPlan>(
+      DecodePeerMessage(MessageType::kMetricsPlan, Payload(EncodePeerMessage(all[5]))));
+  CHECK(plan.metrics_node.node_id == "node-0");
+  CHECK(plan.metrics_node.port == 40000);
+  REQUIRE(plan.members.size() == 2);
+  CHECK(plan.members[1].node_id == "node-2");
+  CHECK(plan.members[1].index == 2);
+  const auto model = std::get<MetricsModel>(
+      DecodePeerMessage(MessageType::kMetricsModel, Payload(EncodePeerMessage(all[6]))));
+  CHECK(model.round == 10);
+  CHECK(testing::SameBits(model.parameters, std::get<MetricsModel>(all[6]).parameters));
+  const auto global = std::get<GlobalMetrics>(
+      DecodePeerMessage(MessageType::kGlobalMetrics, Payload(EncodePeerMessage(all[7]))));
+  CHECK(global.round == 10);
+  CHECK(global.nodes == 3);
+  CHECK(global.average_loss == 0.625);
+  CHECK(std::isnan(global.average_accuracy));
+  CHECK(global.test_samples == 500);
+  CHECK(global.consensus_distance == 1.5e-3);
 }
 
 TEST_CASE("A truncated or extended peer message is a ProtocolError") {
