@@ -553,6 +553,12 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
         "<div class=\"charts\">\n" + Figure(grid, caption) + Figure(FailureChart(run)) + "</div>\n";
     html += KeptRoundsTable(run);
     html += EventsTable(run);
+    if (const auto landscape = options.landscapes.find(info.id);
+        landscape != options.landscapes.end()) {
+      html += RenderLandscapeSection(landscape->second);
+    } else if (options.landscape_hints) {
+      html += LandscapeHint();
+    }
     html +=
         "<h3>Configuration</h3>\n<pre class=\"config\">" + EscapeXml(info.spec.config) + "</pre>\n";
   }

@@ -6,15 +6,20 @@
 // per client and round (accepted, rejected, dropped, discarded), its
 // dropped/rejected updates per round, the rounds that kept the previous
 // model with their outcome, its events (resumes, config changes, lost
-// owners) and its configuration; a run whose owner is gone is "orphaned". Charts are inline SVG
+// owners), its Landscape section when the caller measured one (loss
+// barriers between two clients' local models, dropout stability) and its
+// configuration; a run whose owner is gone is "orphaned". Charts are inline SVG
 // (report/svg_plot.h); the file fetches nothing and runs one inline script, which only marks the
 // page as rendered (body data-rendered="ok" when every <svg> has a non-zero size and no script
 // error occurred) for automated checks. Every text from the log is escaped.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 
+#include "report/landscape_section.h"
 #include "storage/run_summary.h"
 
 namespace edgefl::report {
@@ -25,6 +30,11 @@ struct ReportOptions {
   std::string generated_at;  // e.g. "2026-11-25 20:30 UTC"; "" = none
   // Participation grids show at most this many clients (the first by id).
   size_t max_grid_clients = 200;
+  // Each run's Landscape section (report/landscape_section.h), by run id,
+  // measured by the caller. With landscape_hints, a run without one gets
+  // the one-line keep_client_models hint instead.
+  std::map<int64_t, LandscapeSection> landscapes;
+  bool landscape_hints = false;
 };
 
 // The whole document (<!DOCTYPE html> ... </html>) for `runs`, in order.

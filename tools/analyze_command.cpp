@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -21,14 +20,15 @@
 #include "analysis/connecting_path.h"
 #include "analysis/dropout.h"
 #include "analysis/hidden_layer.h"
+#include "analysis/pair_landscape.h"
 #include "common/error.h"
 #include "datasets/dataset.h"
 #include "engine/experiment_config.h"
-#include "engine/experiment_data.h"
 #include "nn/model.h"
 #include "report/svg_plot.h"
 #include "storage/run_summary.h"
 #include "tools/commands.h"
+#include "tools/landscape_data.h"
 #include "tools/option_values.h"
 
 namespace edgefl::tools {
@@ -85,6 +85,13 @@ std::string JoinRounds(const std::vector<int64_t>& rounds) {
   for (int64_t r : rounds)
     out += (out.empty() ? "" : ", ") + std::to_string(r);
   return out;
+}
+
+std::string JoinFractions(const std::vector<double>& fractions) {
+  std::ostringstream out;
+  for (size_t i = 0; i < fractions.size(); ++i)
+    out << (i ? "," : "") << fractions[i];
+  return out.str();
 }
 
 std::string Fixed(double v, int digits = 4) {
@@ -159,6 +166,7 @@ int RunAnalyze(int argc, char** argv) {
       "2020): loss barriers along the straight line and the dropout path between the clients' "
       "local models of a round (stored with keep_client_models) and the global model, or "
       "between two runs' final models (--against); loss after dropping hidden neurons.");
+  const LandscapeSettings defaults;
   // clang-format off
   options.add_options()
       ("db", "experiment log", cxxopts::value<std::string>()->default_value(engine::ExperimentConfig{}.db))
@@ -169,17 +177,19 @@ int RunAnalyze(int argc, char** argv) {
        cxxopts::value<std::string>())
       ("layer", "the hidden layer to drop neurons from (default: the last)", cxxopts::value<std::string>())
       ("split", "the data the loss is measured on: train or test",
-       cxxopts::value<std::string>()->default_value("train"))
+       cxxopts::value<std::string>()->default_value(defaults.split))
       ("samples", "use the first N samples of the split (0 = all)",
-       cxxopts::value<std::string>()->default_value("2000"))
+       cxxopts::value<std::string>()->default_value(std::to_string(defaults.samples)))
       ("points", "loss evaluations per linear piece of the dropout path (the straight line gets 5x)",
-       cxxopts::value<std::string>()->default_value("8"))
+       cxxopts::value<std::string>()->default_value(std::to_string(defaults.points_per_piece)))
       ("pairs", "at most this many client pairs, and clients compared with the global model",
        cxxopts::value<std::string>()->default_value("2"))
       ("fractions", "fractions of neurons kept for the dropout-stability curve",
-       cxxopts::value<std::string>()->default_value("0.1,0.25,0.5,0.75,1"))
-      ("draws", "random neuron subsets per fraction", cxxopts::value<std::string>()->default_value("3"))
-      ("seed", "seed of the neuron subsets", cxxopts::value<std::string>()->default_value("1"))
+       cxxopts::value<std::string>()->default_value(JoinFractions(defaults.fractions)))
+      ("draws", "random neuron subsets per fraction",
+       cxxopts::value<std::string>()->default_value(std::to_string(defaults.draws)))
+      ("seed", "seed of the neuron subsets",
+       cxxopts::value<std::string>()->default_value(std::to_string(defaults.seed)))
       ("o,output", "also write the results and plots as this HTML file", cxxopts::value<std::string>())
       ("h,help", "print this help");
   // clang-format on
@@ -260,17 +270,10 @@ int RunAnalyze(int argc, char** argv) {
     }
   }
 
-  engine::ExperimentData data = engine::LoadExperimentData(config);
-  datasets::Dataset& full = split == "train" ? data.train : data.test;
-  if (samples > 0 && samples < full.size()) {
-    std::vector<uint32_t> first(samples);
-    std::iota(first.begin(), first.end(), 0u);
-    full = datasets::Subset(full, first);
-  }
+  const datasets::Dataset full = LandscapeData(config, split, samples);
   nn::Model model(spec_text);
-  const int hidden = static_cast<int>(model.spec().widths.size()) - 2;
-  const int layer_index =
-      args.count("layer") ? static_cast<int>(UintOption(args, "layer")) : std::max(hidden - 1, 0);
+  const int layer_index = args.count("layer") ? static_cast<int>(UintOption(args, "layer"))
+                                              : LastHiddenLayer(model.spec());
   const analysis::HiddenLayer layer(model.spec(), layer_index);
   subtitle += "; model " + spec_text + ", loss on the " + split + " split (" +
               std::to_string(full.size()) + " samples), hidden layer " +
@@ -284,13 +287,10 @@ int RunAnalyze(int argc, char** argv) {
     PairResult r;
     r.a = models[i].name;
     r.b = models[j].name;
-    r.line = analysis::MeasurePath(model, {models[i].parameters, models[j].parameters}, full,
-                                   5 * per_piece);
-    if (layer.hidden_layers() == 1) {
-      r.path = analysis::MeasurePath(
-          model, analysis::DropoutPathCorners(layer, models[i].parameters, models[j].parameters),
-          full, per_piece);
-    }
+    analysis::PairLandscape measured = analysis::MeasurePair(model, layer, models[i].parameters,
+                                                             models[j].parameters, full, per_piece);
+    r.line = std::move(measured.line);
+    r.path = std::move(measured.path);
     std::printf("%-40s %9.4f %9.4f %13.4f %13s\n", (r.a + " ~ " + r.b).c_str(), r.line.loss_a,
                 r.line.loss_b, r.line.barrier, r.path ? Fixed(r.path->barrier).c_str() : "-");
     pair_results.push_back(std::move(r));

@@ -1,11 +1,14 @@
 // edgefl report: renders runs of an experiment log as one self-contained
 // HTML file (report/html_report.h). Reads the log read-only, so it can run
-// while a coordinator is writing it.
+// while a coordinator is writing it. A run that stored client models
+// (keep_client_models) gets a Landscape section (tools/run_landscape.h),
+// which loads the run's data and evaluates its models.
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -18,6 +21,7 @@
 #include "storage/run_summary.h"
 #include "tools/commands.h"
 #include "tools/option_values.h"
+#include "tools/run_landscape.h"
 
 namespace edgefl::tools {
 
@@ -83,6 +87,8 @@ int RunReport(int argc, char** argv) {
        cxxopts::value<std::vector<std::string>>())
       ("o,output", "the HTML file to write", cxxopts::value<std::string>()->default_value("report.html"))
       ("title", "the page title", cxxopts::value<std::string>()->default_value("edgefl experiment report"))
+      ("no-landscape", "leave out the Landscape sections (they load each run's data and evaluate "
+       "its stored client models)")
       ("h,help", "print this help");
   // clang-format on
   cxxopts::ParseResult args;
@@ -94,12 +100,20 @@ int RunReport(int argc, char** argv) {
   if (args.count("run")) runs = args["run"].as<std::vector<std::string>>();
   const std::filesystem::path output = args["output"].as<std::string>();
 
+  const bool landscape = args.count("no-landscape") == 0;
   std::vector<storage::RunDetail> details;
+  report::ReportOptions report_options;
   {
     const std::unique_ptr<storage::ExperimentLog> log = storage::OpenLogForReading(db);
     details = storage::ReadRunDetails(*log, runs);
+    for (const storage::RunDetail& run : details) {
+      if (!landscape) break;
+      std::optional<report::LandscapeSection> section =
+          MeasureRunLandscape(*log, run.summary.run, LandscapeSettings{});
+      if (section) report_options.landscapes.emplace(run.summary.run.id, std::move(*section));
+    }
   }
-  report::ReportOptions report_options;
+  report_options.landscape_hints = landscape;
   report_options.title = args["title"].as<std::string>();
   report_options.source = db;
   report_options.generated_at = UtcNow();
