@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "nn/char_rnn.h"
+#include "nn/transformer_lm.h"
 
 namespace edgefl::nn {
 
@@ -13,6 +14,8 @@ std::unique_ptr<LanguageModel> MakeLanguageModel(const ModelSpec& spec) {
   switch (spec.kind) {
     case ModelKind::kGru:
       return std::make_unique<CharRnn>(s.vocab, s.seq_len, s.embedding, s.hidden, s.layers);
+    case ModelKind::kTransformer:
+      return std::make_unique<TransformerLm>(s.vocab, s.seq_len, s.hidden, s.heads, s.layers);
     default:
       throw ConfigError("model spec \"" + spec.text + "\" is not a language model");
   }

@@ -22,8 +22,12 @@
 //                      windows of T + 1 tokens (default T = 64: the data's
 //                      seq_len). Its input is a window (T + 1 features),
 //                      its classes the V tokens (nn/language_model.h).
+//   lm:transformer-dD-hA-lL[-tT][-vV]   a small causal transformer
+//                      (nn/transformer_lm.h): width D, A heads (A divides
+//                      D), L pre-norm blocks, learned positions, the same
+//                      windows and vocabulary as rnn (defaults T 64, V 96).
 //
-// Any of them but rnn may end in "+proj": the model then also carries a projection
+// Any of them but rnn and lm may end in "+proj": the model then also carries a projection
 // head P on its features (the input of the last layer, dimension d): an MLP
 // d -> 2d -> 2d -> d with ReLU after the first two layers, as FedBR's
 // authors' code builds it (networks.MLP with mlp_width = 2d). P is part of
@@ -41,7 +45,7 @@
 
 namespace edgefl::nn {
 
-enum class ModelKind { kMlp, kLogReg, kLeNet, kConvexRelu, kGatedRelu, kGru };
+enum class ModelKind { kMlp, kLogReg, kLeNet, kConvexRelu, kGatedRelu, kGru, kTransformer };
 
 // True for the next-token models (rnn:), which nn::Model runs through
 // nn/language_model.h instead of its layers.
@@ -54,6 +58,7 @@ struct LanguageModelShape {
   int embedding = 0;  // E
   int hidden = 0;     // H
   int layers = 0;     // L
+  int heads = 0;      // transformer: attention heads (H above is its width d)
 };
 
 struct ModelSpec {
