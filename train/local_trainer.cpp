@@ -60,6 +60,10 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
                                      LocalObjective* objective, DataOrder* order,
                                      const Preconditioning* preconditioning) {
   if (objective != nullptr && objective->layerwise_training() != nullptr) {
+    if (nn::IsLanguageModel(nn::ParseModelSpec(spec_).kind)) {
+      throw ConfigError("tpsgd trains layer by layer; model " + spec_ +
+                        " is a language model (no layers): use the default objective");
+    }
     if (preconditioning != nullptr && (preconditioning->has_diagonal() ||
                                        preconditioning->statistic != ScalingStatistic::kNone)) {
       throw ConfigError("tpsgd: a shared preconditioning (savic) needs backpropagation");
