@@ -5,6 +5,7 @@
 #include "datasets/fashion_mnist.h"
 #include "datasets/feature_noise.h"
 #include "datasets/partition_file.h"
+#include "datasets/text_corpus.h"
 
 namespace edgefl::client {
 
@@ -25,10 +26,20 @@ datasets::Dataset LoadClientData(const std::filesystem::path& partition_file, si
                       " samples but " + share.dataset + " has " + std::to_string(all.size()));
     }
     data = datasets::Subset(all, share.indices);
+  } else if (datasets::IsTextDataRef(share.dataset)) {
+    // The whole corpus is read (its vocabulary comes from all of it).
+    const datasets::TextCorpus corpus =
+        datasets::LoadTextCorpus(datasets::ParseTextDataRef(share.dataset));
+    if (corpus.train.size() != share.num_samples) {
+      throw DataError(partition_file.string() + " splits " + std::to_string(share.num_samples) +
+                      " windows but " + share.dataset + " has " +
+                      std::to_string(corpus.train.size()));
+    }
+    data = datasets::Subset(corpus.train, share.indices);
   } else {
     throw ConfigError(partition_file.string() + ": dataset '" + share.dataset +
-                      "' cannot be loaded by a client (expected fmnist/train, fmnist/test or "
-                      "csv:PATH)");
+                      "' cannot be loaded by a client (expected fmnist/train, fmnist/test, "
+                      "csv:PATH, text:... or fortunes:...)");
   }
   data.name = share.dataset + "#" + std::to_string(index);
   if (share.noise_std > 0.0f) datasets::AddFeatureNoise(data, share.noise_std, share.seed, index);

@@ -23,6 +23,7 @@ constexpr SchemeName kSchemeNames[] = {
     {PartitionScheme::kQuantitySkew, "quantity"},
     {PartitionScheme::kFeatureNoise, "noise"},
     {PartitionScheme::kKMeans, "kmeans"},
+    {PartitionScheme::kBySource, "by_source"},
 };
 
 // Formats a double the way a user typed it ("0.5", "1e-05", "nan").
@@ -83,6 +84,8 @@ void ValidateSpec(const PartitionSpec& spec, size_t n) {
                           " clusters (one or more clients each), got " +
                           std::to_string(spec.clusters));
       }
+      break;
+    case PartitionScheme::kBySource:
       break;
   }
 }
@@ -153,6 +156,10 @@ Partition MakePartition(const PartitionSpec& spec, std::span<const int32_t> labe
     case PartitionScheme::kKMeans:
       throw ConfigError(
           "partition: kmeans routes the features, not the labels (MakeKMeansPartition)");
+    case PartitionScheme::kBySource:
+      throw ConfigError(
+          "partition: by_source needs a text dataset (text:PATH or fortunes), whose samples "
+          "know their source file");
   }
   for (std::vector<uint32_t>& client : partition.clients) {
     std::sort(client.begin(), client.end());

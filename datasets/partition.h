@@ -21,9 +21,10 @@ enum class PartitionScheme {
   kQuantitySkew,  // IID labels, client sizes ~ Dir(alpha) * n
   kFeatureNoise,  // IID split; client i adds N(0, (noise * i/(N-1))^2) to features
   kKMeans,        // shards of a k-means router on the inputs (kmeans_partition.h)
+  kBySource,      // text corpora: clients by source file (source_partition.h)
 };
 
-// Parses "iid", "dirichlet", "shards", "quantity", "noise", "kmeans".
+// Parses "iid", "dirichlet", "shards", "quantity", "noise", "kmeans", "by_source".
 // Throws ConfigError naming the accepted values otherwise.
 PartitionScheme ParsePartitionScheme(const std::string& name);
 std::string PartitionSchemeName(PartitionScheme scheme);
@@ -53,7 +54,8 @@ struct Partition {
 // Throws ConfigError for invalid parameters (alpha <= 0, zero clients, more
 // clients than samples, ...) naming the parameter, and DataError for a label
 // outside [0, num_classes). kKMeans needs the features: ConfigError here
-// (use MakeKMeansPartition).
+// (use MakeKMeansPartition); kBySource the samples' sources
+// (MakeSourcePartition).
 Partition MakePartition(const PartitionSpec& spec, std::span<const int32_t> labels, int num_classes,
                         const std::string& dataset_name);
 

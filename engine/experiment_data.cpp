@@ -11,7 +11,10 @@
 #include "datasets/csv_reader.h"
 #include "datasets/fashion_mnist.h"
 #include "datasets/kmeans_partition.h"
+#include "datasets/source_partition.h"
 #include "datasets/synthetic.h"
+#include "datasets/text_corpus.h"
+#include "nn/model_spec.h"
 
 namespace edgefl::engine {
 namespace {
@@ -23,6 +26,54 @@ datasets::Dataset FirstRows(datasets::Dataset data, int64_t n) {
   std::vector<uint32_t> rows(static_cast<size_t>(n));
   std::iota(rows.begin(), rows.end(), 0u);
   return datasets::Subset(data, rows);
+}
+
+bool IsTextDataset(const std::string& dataset) {
+  return dataset == "fortunes" || dataset.rfind("text:", 0) == 0;
+}
+
+// The corpus `dataset = "text:PATH"` or "fortunes" names, windowed for the
+// model's seq_len and vocabulary (the spec's -t and -v).
+datasets::TextDataRef TextRefOf(const ExperimentConfig& c) {
+  const nn::ModelSpec spec = nn::ParseModelSpec(c.model);
+  if (!nn::IsLanguageModel(spec.kind)) {
+    throw ConfigError("dataset " + c.dataset +
+                      " is text: it needs a language model (e.g. model = " +
+                      "\"rnn:gru-128\"), got model " + c.model);
+  }
+  datasets::TextDataRef ref;
+  ref.fortunes = c.dataset == "fortunes";
+  if (ref.fortunes) {
+    ref.path = c.data_path.empty() ? datasets::kFortunesDefaultDir : c.data_path;
+  } else {
+    ref.path = c.dataset.substr(5);
+    if (ref.path.empty()) throw ConfigError("dataset text: needs a path, e.g. text:corpus/");
+  }
+  ref.options.seq_len = spec.language_model.seq_len;
+  ref.options.vocab_size = spec.language_model.vocab;
+  return ref;
+}
+
+// The first max(1, n / S) windows of each of the S sources (all if n <= 0),
+// so a subset keeps every source; `sources` is updated alike.
+datasets::Dataset PerSourceSubset(const datasets::Dataset& data, std::vector<uint32_t>* sources,
+                                  size_t num_sources, int64_t n) {
+  if (n <= 0 || static_cast<size_t>(n) >= data.size()) return data;
+  const size_t keep =
+      std::max<size_t>(1, static_cast<size_t>(n) / std::max<size_t>(1, num_sources));
+  std::vector<uint32_t> rows, kept_sources;
+  std::vector<size_t> taken(num_sources, 0);
+  for (size_t i = 0; i < sources->size(); ++i) {
+    const uint32_t s = (*sources)[i];
+    if (taken[s]++ < keep) {
+      rows.push_back(static_cast<uint32_t>(i));
+      kept_sources.push_back(s);
+    }
+  }
+  *sources = std::move(kept_sources);
+  datasets::Dataset subset = datasets::Subset(data, rows);
+  subset.name = data.name;
+  return subset;
 }
 
 }  // namespace
@@ -74,9 +125,25 @@ ExperimentData LoadExperimentData(const ExperimentConfig& c) {
     out.test = FirstRows(datasets::Subset(all, test), c.test_subset);
     out.train.name = c.data_path + "/train";
     out.test.name = c.data_path + "/test";
+  } else if (IsTextDataset(c.dataset)) {
+    datasets::TextCorpus corpus = datasets::LoadTextCorpus(TextRefOf(c));
+    const size_t num_sources = corpus.source_names.size();
+    out.train = PerSourceSubset(corpus.train, &corpus.train_source, num_sources, c.train_subset);
+    out.test = PerSourceSubset(corpus.test, &corpus.test_source, num_sources, c.test_subset);
+    if (c.partition == "by_source") {
+      spec.scheme = datasets::PartitionScheme::kBySource;
+      out.partition =
+          datasets::MakeSourcePartition(spec, corpus.train_source, num_sources, out.train.name);
+      return out;
+    }
   } else {
     throw ConfigError("dataset: unknown name '" + c.dataset +
-                      "' (expected fmnist, synthetic or csv)");
+                      "' (expected fmnist, synthetic, csv, fortunes or text:PATH)");
+  }
+  if (c.partition == "by_source") {
+    throw ConfigError(
+        "partition 'by_source' exists only for the text datasets (fortunes, "
+        "text:PATH)");
   }
   // Before the partition sizes anything by the number of clients.
   if (static_cast<size_t>(c.clients) > out.train.size()) {

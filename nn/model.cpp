@@ -87,11 +87,21 @@ std::vector<std::unique_ptr<Layer>> BuildLayers(const ModelSpec& spec) {
       layers.push_back(std::make_unique<ConvexReluLayer>(layout));
       break;
     }
+    case ModelKind::kGru:
+    case ModelKind::kTransformer:
+      break;  // a language model has no layers (nn/language_model.h)
   }
   return layers;
 }
 
 void Model::Build() {
+  if (IsLanguageModel(spec_.kind)) {
+    language_model_ = MakeLanguageModel(spec_);
+    total_ = head_offset_ = language_model_->num_parameters();
+    parameters_ = VectorXf::Zero(total_);
+    gradients_ = VectorXf::Zero(total_);
+    return;
+  }
   layers_ = BuildLayers(spec_);
   Index total = 0;
   for (const auto& layer : layers_) {
@@ -110,13 +120,19 @@ void Model::Build() {
 }
 
 Index Model::input_dim() const {
+  if (language_model_ != nullptr) return language_model_->seq_len() + 1;
   return layers_.front()->input_size();
 }
 int Model::num_classes() const {
+  if (language_model_ != nullptr) return language_model_->vocab_size();
   return static_cast<int>(layers_.back()->output_size());
 }
 
 void Model::Initialize(uint64_t seed) {
+  if (language_model_ != nullptr) {
+    language_model_->Initialize(seed, parameters_.data());
+    return;
+  }
   size_t last = 0;
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (layers_[i]->num_parameters() > 0) last = i;
@@ -176,6 +192,11 @@ Map<const MatrixXf> Model::Activation(size_t i) const {
 Map<const MatrixXf> Model::Forward(const ConstMatrixRef& x) {
   CheckInput(x);
   batch_ = x.cols();
+  if (language_model_ != nullptr) {
+    const MatrixXf& logits = language_model_->Forward(parameters_.data(), x);
+    return Map<const MatrixXf>(logits.data() + (logits.cols() - batch_) * logits.rows(),
+                               logits.rows(), batch_);
+  }
   for (size_t i = 0; i < layers_.size(); ++i) {
     Grow(activations_[i], layers_[i]->output_size() * batch_);
     const float* params = parameters_.data() + offsets_[i];
@@ -189,6 +210,9 @@ Map<const MatrixXf> Model::Forward(const ConstMatrixRef& x) {
 }
 
 Map<const MatrixXf> Model::features() const {
+  if (language_model_ != nullptr) {
+    throw ConfigError("model " + spec_.text + ": a language model has no features()");
+  }
   return Activation(layers_.size() - 2);
 }
 
@@ -200,6 +224,18 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
                       "-sample batch and " + std::to_string(dlogits.rows()) + "x" +
                       std::to_string(dlogits.cols()) + " dlogits after a Forward of " +
                       std::to_string(batch_) + " samples");
+  }
+  if (language_model_ != nullptr) {
+    if (options.dinput != nullptr || options.dfeatures != nullptr) {
+      throw ConfigError("model " + spec_.text +
+                        ": a language model takes token ids; no dinput or dfeatures");
+    }
+    // Only the last position's logits came out of Forward.
+    sequence_dlogits_.setZero(num_classes(), Index{language_model_->seq_len()} * batch_);
+    sequence_dlogits_.rightCols(batch_) = dlogits;
+    if (options.overwrite_gradients) gradients_.setZero();
+    language_model_->Backward(parameters_.data(), sequence_dlogits_, gradients_.data());
+    return;
   }
   const size_t n = layers_.size();
   if (options.dfeatures != nullptr && (options.dfeatures->rows() != layers_.back()->input_size() ||
@@ -255,10 +291,30 @@ size_t Model::held_bytes() const {
 }
 
 float Model::LossAndGradient(const ConstMatrixRef& x, std::span<const int32_t> labels) {
+  if (language_model_ != nullptr) {
+    // The labels are the windows' last tokens, already in x.
+    CheckInput(x);
+    batch_ = x.cols();
+    const MatrixXf& logits = language_model_->Forward(parameters_.data(), x);
+    const double loss = SequenceCrossEntropy(logits, x, &sequence_dlogits_, nullptr, nullptr);
+    gradients_.setZero();
+    language_model_->Backward(parameters_.data(), sequence_dlogits_, gradients_.data());
+    return static_cast<float>(loss);
+  }
   const auto logits = Forward(x);
   const float loss = SoftmaxCrossEntropy(logits, labels, &dlogits_);
   Backward(x, dlogits_, {.overwrite_gradients = true});
   return loss;
+}
+
+double Model::SequenceLoss(const ConstMatrixRef& x, Eigen::VectorXd* per_window, int64_t* correct) {
+  if (language_model_ == nullptr) {
+    throw ConfigError("model " + spec_.text + " is not a language model (SequenceLoss)");
+  }
+  CheckInput(x);
+  batch_ = x.cols();
+  const MatrixXf& logits = language_model_->Forward(parameters_.data(), x);
+  return SequenceCrossEntropy(logits, x, nullptr, per_window, correct);
 }
 
 std::vector<int32_t> Model::Predict(const ConstMatrixRef& x) {

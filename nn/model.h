@@ -24,6 +24,7 @@
 
 #include <Eigen/Core>
 
+#include "nn/language_model.h"
 #include "nn/layer.h"
 #include "nn/model_spec.h"
 
@@ -45,10 +46,10 @@ struct BackwardOptions {
 // not finite.
 void ThrowIfNotFinite(std::span<const float> values, std::string_view what);
 
-// The layers of `spec` in order (without a "+proj" head), as Model builds
-// them: for a trainer that runs the layers itself and keeps only the buffers
-// it needs (train/tpsgd_trainer.h). Layer i's parameters are the slice at the
-// sum of the num_parameters() of the layers before it.
+// The layers of `spec` in order (without a "+proj" head; none for a
+// language model), as Model builds them: for a trainer that runs the layers itself and keeps only
+// the buffers it needs (train/tpsgd_trainer.h). Layer i's parameters are the slice at the sum of
+// the num_parameters() of the layers before it.
 std::vector<std::unique_ptr<Layer>> BuildLayers(const ModelSpec& spec);
 
 class Model {
@@ -103,6 +104,18 @@ class Model {
   // (im2col columns, arg-maxes) is not counted.
   size_t held_bytes() const;
 
+  // A language model (an "rnn:" spec; nn/language_model.h) has no layers():
+  // its input is a batch of windows of T + 1 token ids, Forward returns the
+  // logits of the LAST position (the next token after the first T, which a
+  // text dataset's label is), Backward takes the gradient of those, and
+  // LossAndGradient is the mean next-token cross-entropy over ALL T
+  // positions. dinput and dfeatures are refused (ConfigError).
+  bool is_language_model() const { return language_model_ != nullptr; }
+  // Forward-only mean cross-entropy over all positions of the windows x
+  // (SequenceCrossEntropy's per_window and correct). REQUIRES:
+  // is_language_model() (ConfigError otherwise).
+  double SequenceLoss(const ConstMatrixRef& x, Eigen::VectorXd* per_window, int64_t* correct);
+
   // Logits (num_classes() x B) for the batch x (input_dim() x B). The view
   // stays valid until the next Forward. Throws ConfigError if x.rows() !=
   // input_dim() ("model mlp:784-10 expects 784 features, got 60").
@@ -140,6 +153,8 @@ class Model {
   Eigen::Map<const Eigen::MatrixXf> Activation(size_t i) const;
 
   ModelSpec spec_;
+  std::unique_ptr<LanguageModel> language_model_;  // instead of layers_ for "rnn:"
+  Eigen::MatrixXf sequence_dlogits_;               // its all-position gradient
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Eigen::Index> offsets_;
   Eigen::Index head_offset_ = 0;  // == total_ without a head

@@ -40,7 +40,102 @@ std::vector<int> ParseWidths(std::string_view spec, std::string_view args, size_
   return widths;
 }
 
+int ParseSize(std::string_view spec, std::string_view token, std::string_view what) {
+  long long value = 0;
+  const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+  if (token.empty() || ec != std::errc() || end != token.data() + token.size()) {
+    Fail(spec, std::string(what) + " \"" + std::string(token) + "\" is not a number");
+  }
+  if (value <= 0 || value > kMaxWidth) {
+    Fail(spec, std::string(what) + " " + std::string(token) + " must be in [1, " +
+                   std::to_string(kMaxWidth) + "]");
+  }
+  return static_cast<int>(value);
+}
+
+// "gru-H[xL][-eE][-tT][-vV]".
+LanguageModelShape ParseRnn(std::string_view spec, std::string_view args) {
+  constexpr std::string_view kUsage = " (expected e.g. rnn:gru-256x2 or rnn:gru-128-e32-t64-v96)";
+  if (args.rfind("gru-", 0) != 0)
+    Fail(spec, "unknown rnn \"" + std::string(args) + "\"" + std::string(kUsage));
+  LanguageModelShape shape{.vocab = 96, .seq_len = 64, .embedding = 32, .hidden = 0, .layers = 1};
+  std::string_view rest = args.substr(4);
+  bool first = true;
+  while (true) {
+    const size_t dash = rest.find('-');
+    const std::string_view token = rest.substr(0, dash);
+    if (first) {
+      const size_t x = token.find('x');
+      shape.hidden = ParseSize(spec, token.substr(0, x), "hidden width");
+      if (x != std::string_view::npos)
+        shape.layers = ParseSize(spec, token.substr(x + 1), "layer count");
+      first = false;
+    } else if (!token.empty() && (token[0] == 'e' || token[0] == 't' || token[0] == 'v')) {
+      const char tag = token[0];
+      int& field = tag == 'e' ? shape.embedding : tag == 't' ? shape.seq_len : shape.vocab;
+      field = ParseSize(spec, token.substr(1),
+                        tag == 'e'   ? "embedding width"
+                        : tag == 't' ? "seq_len"
+                                     : "vocabulary size");
+    } else {
+      Fail(spec, "unknown rnn option \"" + std::string(token) + "\" (expected eE, tT or vV)");
+    }
+    if (dash == std::string_view::npos) break;
+    rest = rest.substr(dash + 1);
+  }
+  if (shape.vocab < 2) Fail(spec, "the vocabulary needs at least 2 tokens (unknown and one more)");
+  if (shape.seq_len > 65536) Fail(spec, "seq_len must be at most 65536");
+  if (shape.layers > 64) Fail(spec, "at most 64 layers");
+  return shape;
+}
+
+// "transformer-dD-hA-lL[-tT][-vV]".
+LanguageModelShape ParseTransformer(std::string_view spec, std::string_view args) {
+  if (args.rfind("transformer-", 0) != 0) {
+    Fail(spec,
+         "unknown lm \"" + std::string(args) +
+             "\" (expected e.g. lm:transformer-d128-h4-l2 or lm:transformer-d64-h2-l1-t32-v64)");
+  }
+  LanguageModelShape shape{.vocab = 96, .seq_len = 64, .embedding = 0, .hidden = 0, .layers = 0};
+  std::string_view rest = args.substr(12);
+  while (true) {
+    const size_t dash = rest.find('-');
+    const std::string_view token = rest.substr(0, dash);
+    const char tag = token.empty() ? '\0' : token[0];
+    int* field = tag == 'd'   ? &shape.hidden
+                 : tag == 'h' ? &shape.heads
+                 : tag == 'l' ? &shape.layers
+                 : tag == 't' ? &shape.seq_len
+                 : tag == 'v' ? &shape.vocab
+                              : nullptr;
+    if (field == nullptr) {
+      Fail(spec,
+           "unknown lm option \"" + std::string(token) + "\" (expected dD, hA, lL, tT or vV)");
+    }
+    *field = ParseSize(spec, token.substr(1), std::string("option ") + tag);
+    if (dash == std::string_view::npos) break;
+    rest = rest.substr(dash + 1);
+  }
+  if (shape.hidden == 0 || shape.heads == 0 || shape.layers == 0) {
+    Fail(spec,
+         "a transformer needs its width d, heads h and layers l, e.g. lm:transformer-d128-h4-l2");
+  }
+  if (shape.hidden % shape.heads != 0) {
+    Fail(spec, "the width d" + std::to_string(shape.hidden) + " is not a multiple of the heads h" +
+                   std::to_string(shape.heads));
+  }
+  if (shape.vocab < 2) Fail(spec, "the vocabulary needs at least 2 tokens (unknown and one more)");
+  if (shape.seq_len > 65536) Fail(spec, "seq_len must be at most 65536");
+  if (shape.layers > 64) Fail(spec, "at most 64 layers");
+  shape.embedding = shape.hidden;
+  return shape;
+}
+
 }  // namespace
+
+bool IsLanguageModel(ModelKind kind) {
+  return kind == ModelKind::kGru || kind == ModelKind::kTransformer;
+}
 
 ModelSpec ParseModelSpec(std::string_view full) {
   ModelSpec result;
@@ -88,9 +183,19 @@ ModelSpec ParseModelSpec(std::string_view full) {
                      std::string(kind) + ":784-20-10 or " + std::string(kind) + ":784-20-10-10");
     }
     if (result.widths[2] < 1) Fail(full, "needs at least one class");
+  } else if (kind == "rnn") {
+    if (result.projection_head) Fail(full, "+proj needs a feature extractor; rnn has none");
+    result.kind = ModelKind::kGru;
+    result.language_model = ParseRnn(full, args);
+    result.widths = {result.language_model.seq_len + 1, result.language_model.vocab};
+  } else if (kind == "lm") {
+    if (result.projection_head) Fail(full, "+proj needs a feature extractor; lm has none");
+    result.kind = ModelKind::kTransformer;
+    result.language_model = ParseTransformer(full, args);
+    result.widths = {result.language_model.seq_len + 1, result.language_model.vocab};
   } else {
     Fail(full, "unknown model kind \"" + std::string(kind) +
-                   "\" (expected mlp, logreg, cnn, convex_relu or gated_relu)");
+                   "\" (expected mlp, logreg, cnn, convex_relu, gated_relu, rnn or lm)");
   }
   if (result.projection_head &&
       (result.kind == ModelKind::kConvexRelu || result.kind == ModelKind::kGatedRelu)) {

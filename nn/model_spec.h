@@ -14,7 +14,20 @@
 //   gated_relu:D-P-C[-K]   the same, unconstrained (gated ReLU, the sampled
 //                      convex program), predicts with the gates
 //
-// Any of them may end in "+proj": the model then also carries a projection
+//   rnn:gru-H[xL][-eE][-tT][-vV]   a character language model
+//                      (nn/char_rnn.h): an embedding of E dimensions
+//                      (default 32), L stacked GRU layers of H units
+//                      (default 1), a softmax head over V tokens (default
+//                      96, the data's vocabulary size, id 0 unknown), on
+//                      windows of T + 1 tokens (default T = 64: the data's
+//                      seq_len). Its input is a window (T + 1 features),
+//                      its classes the V tokens (nn/language_model.h).
+//   lm:transformer-dD-hA-lL[-tT][-vV]   a small causal transformer
+//                      (nn/transformer_lm.h): width D, A heads (A divides
+//                      D), L pre-norm blocks, learned positions, the same
+//                      windows and vocabulary as rnn (defaults T 64, V 96).
+//
+// Any of them but rnn and lm may end in "+proj": the model then also carries a projection
 // head P on its features (the input of the last layer, dimension d): an MLP
 // d -> 2d -> 2d -> d with ReLU after the first two layers, as FedBR's
 // authors' code builds it (networks.MLP with mlp_width = 2d). P is part of
@@ -32,19 +45,35 @@
 
 namespace edgefl::nn {
 
-enum class ModelKind { kMlp, kLogReg, kLeNet, kConvexRelu, kGatedRelu };
+enum class ModelKind { kMlp, kLogReg, kLeNet, kConvexRelu, kGatedRelu, kGru, kTransformer };
+
+// True for the next-token models (rnn:), which nn::Model runs through
+// nn/language_model.h instead of its layers.
+bool IsLanguageModel(ModelKind kind);
+
+// The sizes of a language model spec (zero for the other kinds).
+struct LanguageModelShape {
+  int vocab = 0;      // V: output classes, input ids in [0, V)
+  int seq_len = 0;    // T: tokens read per window
+  int embedding = 0;  // E
+  int hidden = 0;     // H
+  int layers = 0;     // L
+  int heads = 0;      // transformer: attention heads (H above is its width d)
+};
 
 struct ModelSpec {
   std::string text;  // the spec as given
   ModelKind kind = ModelKind::kMlp;
-  // mlp/logreg: D0..Dn; lenet: {784, 10}; convex_relu/gated_relu: {D, P, C, K}.
+  // mlp/logreg: D0..Dn; lenet: {784, 10}; convex_relu/gated_relu: {D, P, C, K};
+  // rnn: {T + 1, V}.
   std::vector<int> widths;
-  bool projection_head = false;  // "+proj"
+  LanguageModelShape language_model;  // rnn only
+  bool projection_head = false;       // "+proj"
 };
 
 // The features a model of `spec` takes and the classes it predicts, without
 // building it (mlp/logreg: D0 and Dn; lenet: 784 and 10; convex_relu and
-// gated_relu: D and C).
+// gated_relu: D and C; rnn: T + 1 and V).
 int InputDim(const ModelSpec& spec);
 int NumClasses(const ModelSpec& spec);
 

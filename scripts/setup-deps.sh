@@ -21,6 +21,7 @@ packages=(
   libtomlplusplus-dev # TOML experiment configs
   # data
   dataset-fashion-mnist  # real Fashion-MNIST IDX files in /usr/share/datasets
+  fortunes fortunes-min  # dataset = "fortunes": text in /usr/share/games/fortunes (43 categories)
   # tests
   chromium            # headless: renders the edgefl report in a test
 )

@@ -15,7 +15,10 @@
 #include "datasets/partition.h"
 #include "datasets/partition_file.h"
 #include "datasets/partition_stats.h"
+#include "datasets/source_partition.h"
 #include "datasets/synthetic.h"
+#include "datasets/text_corpus.h"
+#include "nn/model_spec.h"
 #include "tools/commands.h"
 #include "tools/option_values.h"
 
@@ -29,6 +32,8 @@ struct LabelledSplit {
   std::vector<int32_t> labels;
   int num_classes = 0;
   std::optional<datasets::Dataset> data;
+  std::vector<uint32_t> sources;  // text: each window's source file
+  size_t num_sources = 0;
 };
 
 // The first `n` samples (all when n is 0 or not less than their number), as
@@ -88,9 +93,28 @@ LabelledSplit LoadLabels(const cxxopts::ParseResult& args, bool features) {
     out.labels = data.train.labels;
     out.num_classes = data.train.num_classes;
     if (features) out.data = std::move(data.train);
+  } else if (dataset == "fortunes" || dataset.rfind("text:", 0) == 0) {
+    // Windowed for the model's seq_len and vocabulary, as the run will be.
+    const nn::ModelSpec spec = nn::ParseModelSpec(args["model"].as<std::string>());
+    if (!nn::IsLanguageModel(spec.kind)) {
+      throw ConfigError("--dataset " + dataset + " needs --model to be a language model (rnn:...)");
+    }
+    datasets::TextDataRef ref;
+    ref.fortunes = dataset == "fortunes";
+    ref.path = ref.fortunes ? args["data-dir"].as<std::string>() : dataset.substr(5);
+    if (ref.fortunes && !args.count("data-dir")) ref.path = datasets::kFortunesDefaultDir;
+    ref.options.seq_len = spec.language_model.seq_len;
+    ref.options.vocab_size = spec.language_model.vocab;
+    datasets::TextCorpus corpus = datasets::LoadTextCorpus(ref);
+    out.name = corpus.train.name;
+    out.labels = std::move(corpus.train.labels);
+    out.num_classes = corpus.train.num_classes;
+    out.sources = std::move(corpus.train_source);
+    out.num_sources = corpus.source_names.size();
   } else {
     throw ConfigError("--dataset: unknown dataset '" + dataset +
-                      "' (expected fmnist, fmnist-test, synthetic or csv:PATH)");
+                      "' (expected fmnist, fmnist-test, synthetic, csv:PATH, fortunes or "
+                      "text:PATH)");
   }
   return out;
 }
@@ -103,11 +127,14 @@ int RunPartition(int argc, char** argv) {
                            "per-client class counts.");
   // clang-format off
   options.add_options()
-      ("dataset", "fmnist (train split), fmnist-test, synthetic, or csv:PATH",
+      ("dataset", "fmnist (train split), fmnist-test, synthetic, csv:PATH, fortunes or text:PATH",
        cxxopts::value<std::string>()->default_value("fmnist"))
-      ("data-dir", "directory of the Fashion-MNIST IDX files",
+      ("data-dir", "directory of the Fashion-MNIST IDX files (fortunes: of the fortune files)",
        cxxopts::value<std::string>()->default_value(datasets::kFashionMnistDefaultDir))
-      ("scheme", "iid | dirichlet | shards | quantity | noise | kmeans",
+      ("model", "fortunes, text:PATH: the language model whose seq_len and vocabulary (-t, -v) "
+                "cut the text into windows",
+       cxxopts::value<std::string>()->default_value("rnn:gru-128"))
+      ("scheme", "iid | dirichlet | shards | quantity | noise | kmeans | by_source (text)",
        cxxopts::value<std::string>()->default_value("iid"))
       ("clients", "number of clients", cxxopts::value<std::string>()->default_value("10"))
       ("seed", "random seed", cxxopts::value<std::string>()->default_value("1"))
@@ -150,9 +177,19 @@ int RunPartition(int argc, char** argv) {
   // router and deal for the same data and seed, so the same shards.
   const bool kmeans = spec.scheme == datasets::PartitionScheme::kKMeans;
   const LabelledSplit split = LoadLabels(args, kmeans);
+  if (kmeans && !split.data) {
+    throw ConfigError(
+        "--scheme kmeans routes on input features; it needs fmnist, synthetic or "
+        "csv:PATH, not a text dataset");
+  }
+  if (spec.scheme == datasets::PartitionScheme::kBySource && split.num_sources == 0) {
+    throw ConfigError("--scheme by_source needs a text dataset (fortunes or text:PATH)");
+  }
   const datasets::Partition partition =
       kmeans ? datasets::MakeKMeansPartition(spec, *split.data)
-             : datasets::MakePartition(spec, split.labels, split.num_classes, split.name);
+      : spec.scheme == datasets::PartitionScheme::kBySource
+          ? datasets::MakeSourcePartition(spec, split.sources, split.num_sources, split.name)
+          : datasets::MakePartition(spec, split.labels, split.num_classes, split.name);
   const datasets::PartitionStats stats =
       datasets::ComputePartitionStats(partition, split.labels, split.num_classes);
 

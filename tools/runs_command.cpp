@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "engine/experiment_config.h"
+#include "nn/model_spec.h"
 #include "report/html_report.h"
 #include "storage/run_summary.h"
 #include "storage/schema.h"
@@ -238,12 +239,24 @@ int64_t Discarded(const RunDetail& run, int64_t round) {
   return n;
 }
 
+// Whether the run's model is a next-token language model (its test loss is
+// a mean cross-entropy per character: perplexity = exp(loss)).
+bool IsLanguageModelRun(const RunDetail& run) {
+  try {
+    return nn::IsLanguageModel(nn::ParseModelSpec(run.summary.run.spec.model_spec).kind);
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 void PrintRoundTable(const RunDetail& run) {
   bool virtual_time = false;
   for (const auto& r : run.rounds)
     virtual_time = virtual_time || r.virtual_time.has_value();
   std::vector<std::string> header = {"round",      "selected",  "accepted", "dropped", "rejected",
                                      "train_loss", "test_loss", "test_acc", "seconds"};
+  const bool perplexity = IsLanguageModelRun(run);
+  if (perplexity) header.insert(header.begin() + 8, "test_ppl");
   if (virtual_time) header.push_back("virtual_s");
   const bool privacy = run.PrivacySpent().has_value();
   if (privacy) header.push_back("epsilon");
@@ -264,6 +277,11 @@ void PrintRoundTable(const RunDetail& run) {
                                       Fixed(row.test_loss, 4),
                                       Fixed(row.test_accuracy, 4),
                                       r ? Fixed(r->ended_at - r->started_at, 1) : "-"};
+    if (perplexity) {
+      const std::optional<double> ppl =
+          row.test_loss ? std::optional<double>(std::exp(*row.test_loss)) : std::nullopt;
+      cells.insert(cells.begin() + 8, Fixed(ppl, 2));
+    }
     if (virtual_time) cells.push_back(r && r->virtual_time ? Fixed(*r->virtual_time, 1) : "-");
     if (privacy) cells.push_back(EpsilonText(RoundEpsilon(r)));
     cells.push_back(r ? std::to_string(discarded) : "-");

@@ -60,6 +60,10 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
                                      LocalObjective* objective, DataOrder* order,
                                      const Preconditioning* preconditioning) {
   if (objective != nullptr && objective->layerwise_training() != nullptr) {
+    if (nn::IsLanguageModel(nn::ParseModelSpec(spec_).kind)) {
+      throw ConfigError("tpsgd trains layer by layer; model " + spec_ +
+                        " is a language model (no layers): use the default objective");
+    }
     if (preconditioning != nullptr && (preconditioning->has_diagonal() ||
                                        preconditioning->statistic != ScalingStatistic::kNone)) {
       throw ConfigError("tpsgd: a shared preconditioning (savic) needs backpropagation");
@@ -204,6 +208,37 @@ void LocalTrainer::MeasureScalingStatistic(const Preconditioning& preconditionin
   }
 }
 
+namespace {
+
+// A language model's loss is the mean next-token cross-entropy over every
+// position of every window (so exp(loss) is the perplexity), its accuracy
+// the fraction of positions whose arg-max is the next token; no per-class
+// accuracy.
+EvalResult EvaluateLanguageModel(nn::Model& model, const datasets::Dataset& data, int batch_size) {
+  double loss_sum = 0.0, squared_sum = 0.0;
+  int64_t correct_sum = 0;
+  Eigen::VectorXd per_window;
+  const Eigen::Index n = static_cast<Eigen::Index>(data.size());
+  for (Eigen::Index start = 0; start < n; start += batch_size) {
+    const Eigen::Index take = std::min<Eigen::Index>(batch_size, n - start);
+    int64_t correct = 0;
+    loss_sum +=
+        model.SequenceLoss(nn::ColumnBlock(data.features, start, take), &per_window, &correct) *
+        static_cast<double>(take);
+    squared_sum += per_window.squaredNorm();
+    correct_sum += correct;
+  }
+  EvalResult result;
+  result.num_samples = data.size();
+  result.loss = n > 0 ? loss_sum / static_cast<double>(n) : 0.0;
+  result.mean_squared_loss = n > 0 ? squared_sum / static_cast<double>(n) : 0.0;
+  const double positions = static_cast<double>(n) * static_cast<double>(model.input_dim() - 1);
+  result.accuracy = n > 0 ? static_cast<double>(correct_sum) / positions : 0.0;
+  return result;
+}
+
+}  // namespace
+
 EvalResult LocalTrainer::Evaluate(std::span<const float> parameters, int batch_size) {
   model().SetParameters(parameters);
   return Evaluate(*model_, data_, batch_size);
@@ -211,6 +246,7 @@ EvalResult LocalTrainer::Evaluate(std::span<const float> parameters, int batch_s
 
 EvalResult LocalTrainer::Evaluate(nn::Model& model, const datasets::Dataset& data, int batch_size) {
   if (batch_size <= 0) throw ConfigError("evaluate: batch_size must be > 0");
+  if (model.is_language_model()) return EvaluateLanguageModel(model, data, batch_size);
   nn::AccuracyCounter counter(model.num_classes());
   double loss_sum = 0.0, squared_sum = 0.0;
   Eigen::VectorXd per_sample;
