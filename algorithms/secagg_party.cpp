@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "common/random.h"
+#include "privacy/dp_clipping.h"
 #include "privacy/secagg_quantize.h"
+#include "privacy/secure_seed.h"
 
 namespace edgefl::algorithms {
 
@@ -40,8 +42,17 @@ privacy::PublicKeys SecAggClientUpdate::AdvertiseKeys(const SecAggSetup& setup) 
                                " values but this client's update has " +
                                std::to_string(delta_.size()));
   }
+  int64_t weight = weight_;
+  if (setup.dp_clip > 0.0) {
+    // Distributed DP: clip, then this client's share of the noise.
+    privacy::ClipToNorm(delta_, setup.dp_clip);
+    Rng noise(setup.noise_seed ? *setup.noise_seed : privacy::SecureRandomSeed());
+    for (float& x : delta_)
+      x += static_cast<float>(setup.dp_noise_std * noise.Normal());
+    weight = setup.config.max_weight;
+  }
   Rng rounding(setup.rounding_seed);
-  quantized_ = privacy::QuantizeUpdate(delta_, weight_, setup.config, rounding);
+  quantized_ = privacy::QuantizeUpdate(delta_, weight, setup.config, rounding);
   round_ = setup.config.round;
   client_.emplace(setup.config, setup.client);
   return client_->AdvertiseKeys();

@@ -39,6 +39,16 @@ struct SecAggSetup {
   privacy::SecAggConfig config;
   uint32_t client = 0;
   uint64_t rounding_seed = 0;
+  // Distributed DP (dp = true with secure aggregation; docs/algorithms.md):
+  // with dp_clip > 0 the client clips Δ to L2 norm dp_clip, adds Gaussian
+  // noise of std-dev dp_noise_std to every coordinate and counts with
+  // weight W (uniform weights, as DP-FedAvg). The noise is drawn from
+  // Rng(noise_seed) when set (the simulator's dp_noise = "seeded", research
+  // only), else from a generator seeded by OpenSSL's CSPRNG (always over
+  // TLS: the coordinator cannot know or choose it).
+  double dp_clip = 0.0;
+  double dp_noise_std = 0.0;
+  std::optional<uint64_t> noise_seed;
 };
 
 // The stages a SecAggParty can be told to stop at (tests, simulation).

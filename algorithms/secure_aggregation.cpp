@@ -1,6 +1,7 @@
 #include "algorithms/secure_aggregation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <future>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@ namespace {
 constexpr uint64_t kGraphStream = 0x5ec0a66;
 constexpr uint64_t kRoundingStream = 0x5ec0a67;
 constexpr uint64_t kDropStream = 0x5ec0a68;
+constexpr uint64_t kNoiseStream = 0x5ec0a69;
 
 }  // namespace
 
@@ -66,6 +68,10 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
       MakeSecAggConfig(round, n, static_cast<uint64_t>(global.size()), options);
   out.k = config.k;
   out.t = config.t;
+  // Distributed DP: each client's share of the noise, for m_min inputs.
+  const double m_min = static_cast<double>(config.min_survivors);
+  const double noise_std =
+      options.dp_clip > 0 ? options.dp_noise_multiplier * options.dp_clip / std::sqrt(m_min) : 0.0;
 
   std::vector<int64_t> up(n, 0), down(n, 0);
   // Whose answer is missing, from which stage on (nullopt: answered all).
@@ -81,8 +87,17 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
     std::vector<std::future<privacy::PublicKeys>> keys(n);
     for (uint32_t u = 0; u < n; ++u) {
       down[u] += static_cast<int64_t>(privacy::WireBytes(config));
-      keys[u] =
-          parties[u]->AdvertiseKeys(SecAggSetup{config, u, SecAggRoundingSeed(options, round, u)});
+      SecAggSetup setup;
+      setup.config = config;
+      setup.client = u;
+      setup.rounding_seed = SecAggRoundingSeed(options, round, u);
+      setup.dp_clip = options.dp_clip;
+      setup.dp_noise_std = noise_std;
+      if (options.dp_clip > 0 && options.dp_seeded_noise) {
+        setup.noise_seed =
+            Rng::Derive(options.seed, {kNoiseStream, static_cast<uint64_t>(round), u}).Next();
+      }
+      keys[u] = parties[u]->AdvertiseKeys(setup);
     }
     for (uint32_t u = 0; u < n; ++u) {
       try {
@@ -190,6 +205,12 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
       server_words * kSecAggSecondsPerWord +
       static_cast<double>(outcome.dropped.size()) * config.k * kSecAggSecondsPerAgreement;
   out.metrics["secagg_contributors"] = static_cast<double>(outcome.contributors.size());
+  if (options.dp_clip > 0) {
+    // The noise on the mean: m inputs of std-dev z·C/√m_min, divided by m.
+    const double m = static_cast<double>(outcome.contributors.size());
+    out.metrics["dp_noise_std"] = noise_std * std::sqrt(m) / m;
+    out.metrics["dp_min_inputs"] = m_min;
+  }
   out.metrics["secagg_recovered"] = static_cast<double>(outcome.dropped.size());
 
   const privacy::DecodedSum decoded =

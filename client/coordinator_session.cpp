@@ -213,8 +213,21 @@ class Session {
                       std::to_string(setup->client) + " of " + std::to_string(setup->config.n) +
                       " (k = " + std::to_string(setup->config.k) +
                       ", t = " + std::to_string(setup->config.t) + ")");
-        Send(wire::SecAggKeys{
-            round, update.AdvertiseKeys({setup->config, setup->client, setup->rounding_seed})});
+        algorithms::SecAggSetup own;
+        own.config = setup->config;
+        own.client = setup->client;
+        own.rounding_seed = setup->rounding_seed;
+        if (!(setup->dp_clip >= 0) || !(setup->dp_noise_std >= 0)) {
+          throw privacy::SecAggError("secagg: a setup with a negative or NaN dp_clip or noise");
+        }
+        own.dp_clip = setup->dp_clip;
+        own.dp_noise_std = setup->dp_noise_std;  // noise_seed unset: the CSPRNG's
+        if (own.dp_clip > 0) {
+          log_('I', "round " + std::to_string(round) + ": distributed DP: clip " +
+                        std::to_string(own.dp_clip) + ", own noise std-dev " +
+                        std::to_string(own.dp_noise_std));
+        }
+        Send(wire::SecAggKeys{round, update.AdvertiseKeys(own)});
       } else if (const auto* keys = std::get_if<wire::SecAggNeighbourKeys>(&message)) {
         algorithms::SecAggClientUpdate& update = need_update(keys->round, "SecAggNeighbourKeys");
         MaybeDie(SecAggStage::kShare, keys->round);

@@ -559,7 +559,8 @@ std::future<privacy::PublicKeys> TlsClientSession::AdvertiseKeys(
     const algorithms::SecAggSetup& setup) {
   secagg_round_.store(setup.config.round);
   return AskSecAgg<privacy::PublicKeys>(
-      wire::SecAggSetup{setup.config, setup.client, setup.rounding_seed},
+      wire::SecAggSetup{setup.config, setup.client, setup.rounding_seed, setup.dp_clip,
+                        setup.dp_noise_std},
       wire::MessageType::kSecAggKeys,
       [](wire::SecAggMessage& m) { return std::move(std::get<wire::SecAggKeys>(m).keys); });
 }

@@ -118,6 +118,8 @@ void Write(ByteWriter& w, const SecAggSetup& m) {
   w.U32(c.min_survivors);
   w.U32(m.client);
   w.U64(m.rounding_seed);
+  w.F64(m.dp_clip);
+  w.F64(m.dp_noise_std);
 }
 
 void Write(ByteWriter& w, const SecAggKeys& m) {
@@ -192,6 +194,8 @@ SecAggSetup ReadSetup(ByteReader& r) {
   c.min_survivors = r.U32("min_survivors");
   m.client = r.U32("client");
   m.rounding_seed = r.U64("rounding_seed");
+  m.dp_clip = r.F64("dp_clip");
+  m.dp_noise_std = r.F64("dp_noise_std");
   return m;
 }
 

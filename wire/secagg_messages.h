@@ -49,6 +49,11 @@ struct SecAggSetup {
   privacy::SecAggConfig config;  // config.round is the round
   uint32_t client = 0;
   uint64_t rounding_seed = 0;
+  // Distributed DP (0 = off): clip Δ to this L2 norm, add Gaussian noise of
+  // this std-dev per coordinate from the client's own CSPRNG-seeded
+  // generator, weight W (algorithms/secagg_party.h).
+  double dp_clip = 0.0;
+  double dp_noise_std = 0.0;
 };
 
 struct SecAggKeys {

@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include "privacy/rdp_accountant.h"
 #include "storage/experiment_log.h"
 #include "tests/coordinator/federation_util.h"
 
@@ -149,6 +150,33 @@ TEST_CASE(
     }
   }
   CHECK(dropped_logged);
+}
+
+TEST_CASE(
+    "secagg federation: distributed DP over TLS - the clients noise and the log's epsilon is "
+    "the central accountant's") {
+  Federation fed(kClients);
+  INFO(fed.Logs());
+  std::vector<std::string> settings = Settings("dp", 2, true);
+  for (const char* s : {"dp=true", "dp_noise_multiplier=1.0", "dp_clip=0.5", "dp_delta=1e-3"})
+    settings.push_back(s);
+  Run(fed, settings);
+
+  storage::ExperimentLog log(fed.db());
+  const auto rounds = log.Rounds(log.FindRun("dp")->id);
+  REQUIRE(rounds.size() == 2);
+  // Central DP with the same z: q = 5/5, one step per round.
+  const privacy::RdpAccountant central(1.0, 1.0);
+  for (size_t i = 0; i < 2; ++i) {
+    CAPTURE(i);
+    CHECK(rounds[i].aggregated);
+    CHECK(rounds[i].metrics.at("epsilon") ==
+          doctest::Approx(central.SpentAfter(static_cast<int64_t>(i) + 1, 1e-3).epsilon)
+              .epsilon(1e-12));
+    CHECK(rounds[i].metrics.at("dp_min_inputs") == 3);
+    CHECK(rounds[i].metrics.at("secagg_contributors") == 5);
+  }
+  CHECK(Contains(fed.ClientLog(0), "distributed DP: clip 0.5"));
 }
 
 }  // namespace edgefl::coordinator

@@ -34,6 +34,8 @@ std::vector<SecAggMessage> AllSecAggMessages() {
   setup.config.min_survivors = 3;
   setup.client = 2;
   setup.rounding_seed = 0x0123456789abcdefULL;
+  setup.dp_clip = 0.5;
+  setup.dp_noise_std = 0.25;
   const privacy::PublicKeys keys{2, Key(1), Key(100)};
   const privacy::EncryptedShare share{2, 4, privacy::Bytes{9, 8, 7, 6, 5}};
   privacy::UnmaskResponse response;
@@ -105,6 +107,8 @@ TEST_CASE("SecAggSetup and the masked input keep every field") {
   CHECK(setup.config.min_survivors == 3);
   CHECK(setup.client == 2);
   CHECK(setup.rounding_seed == 0x0123456789abcdefULL);
+  CHECK(setup.dp_clip == 0.5);
+  CHECK(setup.dp_noise_std == 0.25);
   // 24 bits: three bytes a value on the wire.
   const std::vector<uint8_t> frame = EncodeSecAggMessage(all[6]);
   CHECK(frame.size() == kFrameHeaderSize + 8 + 4 + 1 + 4 + 4 * 3);
