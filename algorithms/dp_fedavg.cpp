@@ -112,6 +112,14 @@ Eigen::VectorXf DpFedAvg::Aggregate(int64_t round, const Eigen::VectorXf& global
   return global + sum / static_cast<float>(m);
 }
 
+void DpFedAvg::ChargeDistributedRound(std::map<std::string, double>* metrics) {
+  accountant_.Compose(1);
+  (*metrics)["epsilon"] = Epsilon();
+  (*metrics)["dp_delta"] = delta_;
+  (*metrics)["dp_noise_multiplier"] = options_.noise_multiplier;
+  (*metrics)["dp_clip"] = clip_;
+}
+
 std::optional<std::string> DpFedAvg::BudgetSpentAfter(int64_t /*round*/) const {
   if (options_.target_epsilon <= 0.0) return std::nullopt;
   const double next = accountant_.SpentAfter(accountant_.steps() + 1, delta_).epsilon;

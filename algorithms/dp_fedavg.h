@@ -61,6 +61,12 @@ class DpFedAvg {
                             std::span<const ParameterSpan> models,
                             std::map<std::string, double>* metrics);
 
+  // Distributed DP (secure aggregation): the clients clipped and noised,
+  // the sum arrived noised; composes one step in the accountant, exactly as
+  // Aggregate does, and sets the metrics "epsilon", "dp_delta",
+  // "dp_noise_multiplier", "dp_clip".
+  void ChargeDistributedRound(std::map<std::string, double>* metrics);
+
   // The text to end the run with once another round would exceed
   // target_epsilon; nullopt otherwise.
   std::optional<std::string> BudgetSpentAfter(int64_t round) const;

@@ -120,6 +120,23 @@ uint64_t ClientSeed(uint64_t run_seed, int64_t round, const train::ClientId& cli
 FedAvg::FedAvg(FedAvgOptions options)
     : options_(Prepared(std::move(options))), optimizer_(options_.server) {
   if (options_.dp) dp_.emplace(*options_.dp, options_.seed);
+  if (dp_ && options_.secure_aggregation) {
+    // Distributed DP: the clients add the noise of the calibrated z.
+    SecureAggregationOptions& sa = *options_.secure_aggregation;
+    sa.dp_clip = dp_->clip_norm();
+    sa.dp_noise_multiplier = dp_->noise_multiplier();
+    sa.dp_seeded_noise = options_.dp->seeded_noise;
+    // The quantiser's range must hold a clipped coordinate plus 6 std-devs
+    // of one client's noise (at the smallest m_min, 2), or clipping there
+    // would bias the sum.
+    const double needed = sa.dp_clip * (1.0 + 6.0 * sa.dp_noise_multiplier / std::sqrt(2.0));
+    if (sa.clip < needed) {
+      throw ConfigError("dp with secure_aggregation: secagg_clip_range " + std::to_string(sa.clip) +
+                        " is below dp_clip·(1 + 6·z/√2) = " + std::to_string(needed) +
+                        ", so the quantiser would clip the clients' noised updates; raise "
+                        "secagg_clip_range");
+    }
+  }
 }
 
 void FedAvg::ExtendQsr(int64_t round) {
@@ -295,7 +312,11 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
       vectors.emplace_back(b.data(), size);
     outcome.metrics["num_buckets"] = static_cast<double>(buckets.size());
   }
-  if (dp_) {
+  if (dp_ && options_.secure_aggregation) {
+    // Distributed DP: the one result is already the clipped, noised mean.
+    aggregate = WeightedMean(vectors, weights);
+    dp_->ChargeDistributedRound(&outcome.metrics);
+  } else if (dp_) {
     // Uniform weights: each client's clipped update counts once (the bound
     // on one client's influence is what the noise is calibrated to).
     aggregate = dp_->Aggregate(round, global, vectors, &outcome.metrics);

@@ -6,9 +6,13 @@
 // weighted mean of that single result is the FedAvg mean, and FedAvgM /
 // FedAdam / FedYogi step on it as on a plain round.
 //
-// Here the stages run in-process between the round's clients (the
-// simulator); the byte counts are the wire sizes of every stage message
-// and the compute is a deterministic cost model (see SecAggCost).
+// One driver, RunSecureAggregation, runs the stages over SecAggParty
+// handles (secagg_party.h): in the simulator the parties are in-process
+// (SecureAggregate), in the deployment they are the coordinator's TLS
+// sessions and the client code runs in edgefl-client; both run the same
+// privacy::SecAggServer and SecAggClient. The byte counts are the wire
+// sizes of every stage message and the compute is a deterministic cost
+// model (kSecAggSecondsPer*).
 //
 // Strategies that need the individual updates (median, trimmed mean,
 // norm_clip, centered_clip, bucketing, DP-FedAvg's per-client clipping,
@@ -24,6 +28,8 @@
 
 #include <Eigen/Core>
 
+#include "algorithms/secagg_party.h"
+#include "privacy/secagg_messages.h"
 #include "train/fit.h"
 
 namespace edgefl::algorithms {
@@ -42,6 +48,13 @@ struct SecureAggregationOptions {
   // probability (independently, seeded), to exercise the recovery.
   double stage_dropout = 0.0;  // secagg_stage_dropout
   uint64_t seed = 0;           // the run seed
+  // Distributed DP (dp = true): the clients clip to dp_clip = C and each
+  // adds N(0, (z·C)²/m_min) per coordinate, m_min = the round's
+  // min_survivors = max(2, t), so the sum of the ≥ m_min inputs that can be
+  // unmasked carries noise of std-dev ≥ z·C. 0 = off.
+  double dp_clip = 0.0;
+  double dp_noise_multiplier = 0.0;  // z (as calibrated)
+  bool dp_seeded_noise = false;      // simulator only: noise from the run seed
 };
 
 // The deterministic virtual-clock cost model of the stages: every mask
@@ -66,9 +79,32 @@ struct SecureAggregationResult {
   std::map<std::string, double> metrics;  // "secagg_k", "secagg_t", "secagg_bytes_up", ...
 };
 
-// Securely aggregates `results` (finite updates of the global's size, the
-// engine's accepted ones) of round `round`. Throws ConfigError when the
-// options do not fit the cohort (secagg_bits too small for it).
+// The round's configuration for n clients and d = dimension (k and t by
+// ChooseSecAggParams unless overridden, the graph seed from the run seed).
+// Throws ConfigError when the options do not fit (secagg_bits too small).
+privacy::SecAggConfig MakeSecAggConfig(int64_t round, uint32_t n, uint64_t dimension,
+                                       const SecureAggregationOptions& options);
+
+// The seed of client `client`'s stochastic rounding in round `round`.
+uint64_t SecAggRoundingSeed(const SecureAggregationOptions& options, int64_t round,
+                            uint32_t client);
+
+// Runs one secure round with parties[u] as client u (u = its index in
+// `results`, whose client ids and base_version are used, not their
+// parameters): setup and the four stages, each stage's answers awaited in
+// order; a party whose future throws has dropped out from that stage on
+// (listed in `dropped` if its masked input is not in the sum, with the
+// stage and the reason). Every party is told Finish at the end. A stage
+// that cannot go on ends the round with ok = false and the server's reason.
+// Throws ConfigError as MakeSecAggConfig.
+SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorXf& global,
+                                             std::span<const train::FitResult> results,
+                                             std::span<SecAggParty* const> parties,
+                                             const SecureAggregationOptions& options);
+
+// The simulator's secure round: RunSecureAggregation over in-process
+// parties holding `results`' updates (finite, of the global's size: the
+// engine's accepted ones), with secagg_stage_dropout's simulated drop-outs.
 SecureAggregationResult SecureAggregate(int64_t round, const Eigen::VectorXf& global,
                                         std::span<const train::FitResult> results,
                                         const SecureAggregationOptions& options);

@@ -241,8 +241,11 @@ std::optional<SecureAggregationOptions> ReadSecureAggregation(train::ParamReader
   if (options.bucket_size > 1) {
     throw ConfigError(refused + "bucketing needs the individual updates");
   }
-  if (options.dp) {
-    throw ConfigError(refused + "dp clips and counts each client's update on the server");
+  if (options.dp && options.dp->adaptive_clip) {
+    throw ConfigError(refused +
+                      "dp_adaptive_clip needs each client's clipped-count bit on the "
+                      "server; distributed DP under secure aggregation uses a fixed "
+                      "dp_clip");
   }
   SecureAggregationOptions sa;
   sa.bits = static_cast<uint32_t>(reader.GetIntIn("secagg_bits", sa.bits, 8, 32));

@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <signal.h>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -21,6 +22,7 @@
 #include "train/local_trainer.h"
 #include "wire/frame.h"
 #include "wire/protocol_error.h"
+#include "wire/secagg_messages.h"
 
 namespace edgefl::client {
 namespace {
@@ -141,7 +143,12 @@ class Session {
 
   template <typename M>
   void Send(const M& message) {
-    const std::vector<uint8_t> frame = wire::EncodeMessage(message);
+    std::vector<uint8_t> frame;
+    if constexpr (wire::WireMessage<M>) {
+      frame = wire::EncodeMessage(message);
+    } else {
+      frame = wire::EncodeSecAggMessage(message);
+    }
     boost::system::error_code ec;
     boost::asio::write(stream_, boost::asio::buffer(frame), ec);
     if (ec) {
@@ -158,10 +165,97 @@ class Session {
     }
   }
 
+  // The next session message; secure-aggregation frames that come first
+  // are answered on the way (OnSecAgg).
   wire::Message Receive() {
     for (;;) {
-      if (std::optional<wire::Frame> frame = decoder_.Next()) return wire::DecodeMessage(*frame);
+      if (std::optional<wire::Frame> frame = decoder_.Next()) {
+        if (wire::IsSecAggMessageType(frame->type)) {
+          wire::SecAggMessage message = wire::DecodeSecAggMessage(frame->type, frame->payload);
+          OnSecAgg(message);
+          continue;
+        }
+        return wire::DecodeMessage(*frame);
+      }
       ReadSome();
+    }
+  }
+
+  // TEST ONLY: --test-die-at-secagg-stage.
+  void MaybeDie(algorithms::SecAggStage stage, int64_t round) {
+    if (options_.test_die_at_secagg_stage != stage) return;
+    log_('W', "round " + std::to_string(round) + ": --test-die-at-secagg-stage " +
+                  algorithms::SecAggStageName(stage) + ": killing this process (SIGKILL)");
+    ::raise(SIGKILL);
+  }
+
+  // One secure-aggregation frame from the coordinator: the stage's answer
+  // from the update kept by the last secure TrainTask (algorithms/secagg_party.h).
+  void OnSecAgg(wire::SecAggMessage& message) {
+    using algorithms::SecAggStage;
+    const auto need_update = [&](int64_t round,
+                                 const char* what) -> algorithms::SecAggClientUpdate& {
+      if (secure_update_ == nullptr || secure_update_round_ != round) {
+        throw wire::ProtocolError(std::string(what) + " for round " + std::to_string(round) +
+                                  " but no secure update of that round is kept");
+      }
+      return *secure_update_;
+    };
+    try {
+      if (const auto* train = std::get_if<wire::SecAggTrain>(&message)) {
+        secure_round_ = train->round;
+      } else if (const auto* setup = std::get_if<wire::SecAggSetup>(&message)) {
+        const int64_t round = setup->config.round;
+        algorithms::SecAggClientUpdate& update = need_update(round, "SecAggSetup");
+        MaybeDie(SecAggStage::kAdvertise, round);
+        secure_bits_ = setup->config.bits;
+        log_('I', "round " + std::to_string(round) + ": secure aggregation as client " +
+                      std::to_string(setup->client) + " of " + std::to_string(setup->config.n) +
+                      " (k = " + std::to_string(setup->config.k) +
+                      ", t = " + std::to_string(setup->config.t) + ")");
+        algorithms::SecAggSetup own;
+        own.config = setup->config;
+        own.client = setup->client;
+        own.rounding_seed = setup->rounding_seed;
+        if (!(setup->dp_clip >= 0) || !(setup->dp_noise_std >= 0)) {
+          throw privacy::SecAggError("secagg: a setup with a negative or NaN dp_clip or noise");
+        }
+        own.dp_clip = setup->dp_clip;
+        own.dp_noise_std = setup->dp_noise_std;  // noise_seed unset: the CSPRNG's
+        if (own.dp_clip > 0) {
+          log_('I', "round " + std::to_string(round) + ": distributed DP: clip " +
+                        std::to_string(own.dp_clip) + ", own noise std-dev " +
+                        std::to_string(own.dp_noise_std));
+        }
+        Send(wire::SecAggKeys{round, update.AdvertiseKeys(own)});
+      } else if (const auto* keys = std::get_if<wire::SecAggNeighbourKeys>(&message)) {
+        algorithms::SecAggClientUpdate& update = need_update(keys->round, "SecAggNeighbourKeys");
+        MaybeDie(SecAggStage::kShare, keys->round);
+        Send(wire::SecAggShares{keys->round, update.ShareKeys(keys->keys)});
+      } else if (const auto* routed = std::get_if<wire::SecAggRoutedShares>(&message)) {
+        algorithms::SecAggClientUpdate& update = need_update(routed->round, "SecAggRoutedShares");
+        MaybeDie(SecAggStage::kMask, routed->round);
+        Send(wire::SecAggMaskedInput{routed->round, secure_bits_,
+                                     update.MaskedInput(routed->shares)});
+      } else if (const auto* request = std::get_if<wire::SecAggUnmaskRequest>(&message)) {
+        algorithms::SecAggClientUpdate& update = need_update(request->round, "SecAggUnmaskRequest");
+        MaybeDie(SecAggStage::kUnmask, request->round);
+        Send(wire::SecAggUnmaskResponse{request->round, update.Unmask(request->request)});
+      } else if (const auto* done = std::get_if<wire::SecAggDone>(&message)) {
+        log_(done->ok ? 'I' : 'W',
+             "round " + std::to_string(done->round) + ": secure aggregation " +
+                 (done->ok ? std::string("done") : "failed: " + done->reason));
+        if (secure_update_round_ == done->round) secure_update_.reset();
+      } else {
+        throw wire::ProtocolError("a client's secure-aggregation message from the coordinator");
+      }
+    } catch (const privacy::SecAggError& e) {
+      // A stage this device cannot answer safely (e.g. the refused double
+      // request): it leaves the round, as a dropped-out client.
+      log_('W', std::string("secure aggregation refused: ") + e.what());
+      secure_update_.reset();
+      TrySend(wire::ErrorMessage{wire::ErrorCode::kBadTask, e.what()});
+      throw Disconnected{std::string("secure aggregation refused: ") + e.what()};
     }
   }
 
@@ -320,6 +414,25 @@ class Session {
         log_('W', "round " + std::to_string(task.round) + ": sending a Byzantine update (" +
                       train::ByzantineModeName(options_.byzantine.mode) + ")");
       }
+      if (secure_round_ == task.round) {
+        // Secure aggregation: keep Δ = w − w_global for the stages and send
+        // the statistics only.
+        std::vector<float> delta(static_cast<size_t>(task.parameters.size()));
+        if (result.train.parameters.size() != task.parameters.size()) {
+          throw Error("the trained model has " + std::to_string(result.train.parameters.size()) +
+                      " parameters, the task " + std::to_string(task.parameters.size()));
+        }
+        for (size_t i = 0; i < delta.size(); ++i) {
+          const auto j = static_cast<Eigen::Index>(i);
+          delta[i] = result.train.parameters[j] - task.parameters[j];
+        }
+        secure_update_ = std::make_unique<algorithms::SecAggClientUpdate>(
+            std::move(delta), static_cast<int64_t>(result.train.num_samples));
+        secure_update_round_ = task.round;
+        result.train.parameters.resize(0);
+        log_('I', "round " + std::to_string(task.round) +
+                      ": update kept for secure aggregation (only statistics sent)");
+      }
       log_('I', "round " + std::to_string(task.round) + ": done, loss " +
                     std::to_string(result.train.loss_before) + " -> " +
                     std::to_string(result.train.loss_after) + " in " +
@@ -377,6 +490,12 @@ class Session {
   double heartbeat_seconds_ = 5.0;
   uint64_t heartbeat_sequence_ = 0;
   RunState& state_;  // the trainer and solver, kept across this run's sessions
+  // Secure aggregation: the round announced by SecAggTrain, and the update
+  // kept from that round's task until SecAggDone.
+  int64_t secure_round_ = -1;
+  std::unique_ptr<algorithms::SecAggClientUpdate> secure_update_;
+  int64_t secure_update_round_ = -1;
+  uint32_t secure_bits_ = 32;
   // The state came from an earlier connection and no task has used it yet.
   bool resumed_state_ = false;
 };

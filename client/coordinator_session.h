@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "algorithms/local_solver.h"
+#include "algorithms/secagg_party.h"
 #include "datasets/dataset.h"
 #include "train/byzantine.h"
 #include "train/local_trainer.h"
@@ -34,6 +36,12 @@ struct SessionOptions {
   // takes `slowdown` times its compute time (it trains, then waits the
   // difference, heartbeating) and reports that time. 1 = as fast as it is.
   double slowdown = 1.0;
+  // TEST ONLY (edgefl-client --test-die-at-secagg-stage): when the
+  // coordinator asks this device for this secure-aggregation stage, the
+  // process SIGKILLs itself instead of answering, so the drop-out tests can
+  // lose a client at a chosen stage deterministically ("unmask": after it
+  // sent its masked input).
+  std::optional<algorithms::SecAggStage> test_die_at_secagg_stage;
 };
 
 // What a device keeps across its connections to one run, so a dropped

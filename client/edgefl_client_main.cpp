@@ -21,6 +21,7 @@
 
 #include <cxxopts.hpp>
 
+#include "algorithms/secagg_party.h"
 #include "client/coordinator_session.h"
 #include "client/decentralized_node.h"
 #include "client/load_sessions.h"
@@ -187,6 +188,9 @@ int Run(int argc, char** argv) {
       ("slowdown", "act as a device FACTOR times slower (tests, demos): each task waits "
        "(FACTOR-1) x its compute time, and Hello reports speed / FACTOR",
        cxxopts::value<double>()->default_value("1"))
+      ("test-die-at-secagg-stage", "TEST ONLY: SIGKILL this process when the coordinator asks "
+       "for this secure-aggregation stage (advertise, share, mask or unmask; unmask = after "
+       "sending the masked input)", cxxopts::value<std::string>())
       ("h,help", "print this help");
   options.add_options("Load mode (no training; see client/load_sessions.h)")
       ("load-sessions", "open N TLS sessions, Hello, then heartbeats only",
@@ -224,6 +228,16 @@ int Run(int argc, char** argv) {
       edgefl::train::ParseByzantineMode(args["byzantine"].as<std::string>(), "--byzantine");
   session.byzantine.factor = args["byzantine-factor"].as<double>();
   session.byzantine.Validate("--byzantine-factor");
+  if (args.count("test-die-at-secagg-stage")) {
+    const std::string stage = args["test-die-at-secagg-stage"].as<std::string>();
+    session.test_die_at_secagg_stage = edgefl::algorithms::ParseSecAggStage(stage);
+    if (!session.test_die_at_secagg_stage) {
+      throw edgefl::ConfigError(
+          "--test-die-at-secagg-stage: expected advertise, share, mask or "
+          "unmask, got '" +
+          stage + "'");
+    }
+  }
   session.slowdown = args["slowdown"].as<double>();
   if (!(session.slowdown >= 1.0) || session.slowdown > 1000.0) {
     throw edgefl::ConfigError("--slowdown: expected a factor from 1 to 1000, got " +

@@ -244,13 +244,6 @@ int Run(int argc, char** argv) {
       wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
   const datasets::Dataset test = LoadTestSet(config);
   if (!async) CheckClientAlgorithm(config, test);
-  // Secure aggregation runs its stages in the simulator only: over TLS the
-  // coordinator would see the individual updates, so it refuses the key.
-  if (!async && algorithms::MakeStrategy(StrategyConfigFrom(config))->secure_aggregation()) {
-    throw ConfigError(
-        "secure_aggregation is available in the simulator only (edgefl sim); the "
-        "coordinator has no SecAgg+ stages over TLS yet");
-  }
   // A strategy that learns from the training split before round 1 (DiPaCo's
   // router, fitted on a sample of the inputs) gets it here; the clients
   // still train on their own shares.

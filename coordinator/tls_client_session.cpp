@@ -173,7 +173,8 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
         logger_.Warn("client " + peer_ + " closed the connection before Hello" +
                      (why.empty() ? "" : " (" + why + ")"));
       } else {
-        const bool busy = fit_.has_value() || eval_.has_value() || means_.has_value();
+        const bool busy =
+            fit_.has_value() || eval_.has_value() || means_.has_value() || secagg_.has_value();
         const std::string line = name_ + " disconnected" + (why.empty() ? "" : " (" + why + ")");
         if (busy) {
           logger_.Warn(line + " with a task pending");
@@ -207,6 +208,12 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
 
 void TlsClientSession::HandleFrame(wire::Frame& frame) {
   const uint64_t frame_bytes = wire::kFrameHeaderSize + frame.payload.size();
+  if (state_ == State::kActive && wire::IsSecAggMessageType(frame.type)) {
+    CheckFrameRate();
+    wire::SecAggMessage secagg = wire::DecodeSecAggMessage(frame.type, frame.payload);
+    OnSecAggAnswer(secagg, frame.type);
+    return;
+  }
   wire::Message message = wire::DecodeMessage(frame);
   if (state_ == State::kAwaitHello) {
     const auto* hello = std::get_if<wire::Hello>(&message);
@@ -358,6 +365,8 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
   task.local = instructions.local;
   task.preconditioning = instructions.preconditioning;
   task.pseudo_data = instructions.pseudo_data;
+  // Secure aggregation: the client keeps this task's update for the stages.
+  if (instructions.secure_aggregation) Send(wire::EncodeSecAggMessage(wire::SecAggTrain{round}));
   std::vector<uint8_t> frame = EncodeWithParameters(
       task, wire::MessageType::kTrainTask,
       instructions.start_parameters ? *instructions.start_parameters : *global);
@@ -511,6 +520,107 @@ void TlsClientSession::OnEvalResult(wire::EvalResult& result, uint64_t frame_byt
   pending.promise->set_value(std::move(result.eval));
 }
 
+template <typename Reply, typename Extract>
+std::future<Reply> TlsClientSession::AskSecAgg(wire::SecAggMessage request,
+                                               wire::MessageType answer, Extract extract) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  std::future<Reply> future = promise->get_future();
+  if (closed_.load()) {
+    promise->set_exception(std::make_exception_ptr(Error(name_ + " disconnected")));
+    return future;
+  }
+  asio::post(stream_.get_executor(), [self = shared_from_this(), request = std::move(request),
+                                      answer, extract, promise, round = secagg_round_.load()] {
+    if (self->state_ != State::kActive) {
+      promise->set_exception(std::make_exception_ptr(Error(self->name_ + " disconnected")));
+      return;
+    }
+    if (self->secagg_) {
+      self->secagg_->fail(self->name_ + ": secure-aggregation stage superseded");
+      self->secagg_.reset();
+    }
+    SecAggPending pending;
+    pending.round = round;
+    pending.answer = answer;
+    pending.deliver = [promise, extract](wire::SecAggMessage& m) {
+      promise->set_value(extract(m));
+    };
+    pending.fail = [promise](const std::string& why) {
+      promise->set_exception(std::make_exception_ptr(Error(why)));
+    };
+    self->secagg_ = std::move(pending);
+    self->last_heard_ = Clock::now();  // the silence clock starts with the stage
+    self->Send(wire::EncodeSecAggMessage(request));
+  });
+  return future;
+}
+
+std::future<privacy::PublicKeys> TlsClientSession::AdvertiseKeys(
+    const algorithms::SecAggSetup& setup) {
+  secagg_round_.store(setup.config.round);
+  return AskSecAgg<privacy::PublicKeys>(
+      wire::SecAggSetup{setup.config, setup.client, setup.rounding_seed, setup.dp_clip,
+                        setup.dp_noise_std},
+      wire::MessageType::kSecAggKeys,
+      [](wire::SecAggMessage& m) { return std::move(std::get<wire::SecAggKeys>(m).keys); });
+}
+
+std::future<privacy::ShareKeys> TlsClientSession::ShareKeys(const privacy::NeighbourKeys& keys) {
+  return AskSecAgg<privacy::ShareKeys>(
+      wire::SecAggNeighbourKeys{secagg_round_.load(), keys}, wire::MessageType::kSecAggShares,
+      [](wire::SecAggMessage& m) { return std::move(std::get<wire::SecAggShares>(m).shares); });
+}
+
+std::future<privacy::MaskedInput> TlsClientSession::MaskedInput(
+    const privacy::RoutedShares& shares) {
+  return AskSecAgg<privacy::MaskedInput>(
+      wire::SecAggRoutedShares{secagg_round_.load(), shares}, wire::MessageType::kSecAggMaskedInput,
+      [](wire::SecAggMessage& m) { return std::move(std::get<wire::SecAggMaskedInput>(m).input); });
+}
+
+std::future<privacy::UnmaskResponse> TlsClientSession::Unmask(
+    const privacy::UnmaskRequest& request) {
+  return AskSecAgg<privacy::UnmaskResponse>(
+      wire::SecAggUnmaskRequest{secagg_round_.load(), request},
+      wire::MessageType::kSecAggUnmaskResponse, [](wire::SecAggMessage& m) {
+        return std::move(std::get<wire::SecAggUnmaskResponse>(m).response);
+      });
+}
+
+void TlsClientSession::Finish(int64_t round, bool ok, const std::string& reason) {
+  asio::post(stream_.get_executor(), [self = shared_from_this(), round, ok, reason] {
+    if (self->state_ != State::kActive) return;
+    if (self->secagg_) {
+      self->secagg_->fail(self->name_ + ": the secure round ended");
+      self->secagg_.reset();
+    }
+    self->Send(wire::EncodeSecAggMessage(wire::SecAggDone{round, ok, reason}));
+  });
+}
+
+void TlsClientSession::OnSecAggAnswer(wire::SecAggMessage& message, wire::MessageType type) {
+  const int64_t round = std::visit(
+      [](const auto& m) -> int64_t {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, wire::SecAggSetup>) {
+          return m.config.round;
+        } else {
+          return m.round;
+        }
+      },
+      message);
+  if (!secagg_ || secagg_->answer != type || secagg_->round != round) {
+    throw wire::ProtocolError(std::string(wire::MessageTypeName(type)) + " for round " +
+                              std::to_string(round) + " but " +
+                              (secagg_ ? "the pending stage expects " +
+                                             std::string(wire::MessageTypeName(secagg_->answer)) +
+                                             " for round " + std::to_string(secagg_->round)
+                                       : std::string("no secure-aggregation stage is pending")));
+  }
+  SecAggPending pending = std::move(*secagg_);
+  secagg_.reset();
+  pending.deliver(message);
+}
+
 void TlsClientSession::ArmSilenceTimer() {
   const auto limit = options_.heartbeat_interval * options_.silent_intervals;
   silence_timer_.expires_at(last_heard_ + limit);
@@ -526,7 +636,7 @@ void TlsClientSession::OnSilenceTimer(const error_code& ec) {
     ArmSilenceTimer();  // heard from it since the timer was set
     return;
   }
-  if (!fit_ && !eval_ && !means_) {
+  if (!fit_ && !eval_ && !means_ && !secagg_) {
     // An idle client need not talk; look again one period later.
     silence_timer_.expires_after(limit);
     silence_timer_.async_wait(
@@ -652,6 +762,10 @@ void TlsClientSession::FailPending(const std::string& message) {
   if (means_) {
     means_->promise->set_exception(std::make_exception_ptr(Error(message)));
     means_.reset();
+  }
+  if (secagg_) {
+    secagg_->fail(message);
+    secagg_.reset();
   }
 }
 

@@ -29,6 +29,15 @@
 // a result for no task is a protocol error. A result's content (length,
 // NaN) is not checked here: the round engine rejects it with a reason.
 //
+// Secure aggregation (algorithms/secagg_party.h): the session is the
+// client's SecAggParty. A Fit whose instructions say secure_aggregation is
+// preceded by SecAggTrain; each stage sends its frame (wire/secagg_messages.h)
+// and the client's answer of the expected type and round fulfils the
+// future (any other secure-aggregation frame is a protocol error). A stage
+// pending counts as a task for the silence watchdog, and fails like one
+// when the client disconnects: the driver then treats the client as
+// dropped out at that stage.
+//
 // Thread-safety: Fit, Evaluate, Stop, SetRound and the observers may be
 // called from any thread; they post to the strand. info() belongs to the
 // thread that drives the round engine (the session writes it only before
@@ -53,11 +62,13 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "algorithms/secagg_party.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/log.h"
 #include "train/params.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
+#include "wire/secagg_messages.h"
 
 namespace edgefl::coordinator {
 
@@ -119,6 +130,7 @@ struct TaskTraffic {
 };
 
 class TlsClientSession final : public RemoteClient,
+                               public algorithms::SecAggParty,
                                public std::enable_shared_from_this<TlsClientSession> {
  public:
   using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
@@ -155,6 +167,15 @@ class TlsClientSession final : public RemoteClient,
   // Sends EvalTask{round, pseudo_data = request, no parameters}; the
   // EvalResult's pseudo_data fulfils the future. Never blocks.
   std::future<Eigen::MatrixXf> PseudoDataMeans(const train::PseudoDataRequest& request) override;
+  algorithms::SecAggParty* secagg_party() override { return this; }
+
+  // ---- algorithms::SecAggParty (the stages as frames; never block) ----
+  std::future<privacy::PublicKeys> AdvertiseKeys(const algorithms::SecAggSetup& setup) override;
+  std::future<privacy::ShareKeys> ShareKeys(const privacy::NeighbourKeys& keys) override;
+  std::future<privacy::MaskedInput> MaskedInput(const privacy::RoutedShares& shares) override;
+  std::future<privacy::UnmaskResponse> Unmask(const privacy::UnmaskRequest& request) override;
+  // Sends SecAggDone{round, ok, reason}.
+  void Finish(int64_t round, bool ok, const std::string& reason) override;
 
   // ---- Observers (any thread) ----
   // "127.0.0.1:53422".
@@ -189,6 +210,13 @@ class TlsClientSession final : public RemoteClient,
   void OnHello(const wire::Hello& hello);
   void OnTrainResult(wire::TrainResult& result, uint64_t frame_bytes);
   void OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes);
+  // A secure-aggregation frame from the client: the answer to secagg_.
+  void OnSecAggAnswer(wire::SecAggMessage& message, wire::MessageType type);
+  // Sends `request` (a stage of round secagg_round_) and returns the future
+  // the answer of type `answer` fulfils through `extract`.
+  template <typename Reply, typename Extract>
+  std::future<Reply> AskSecAgg(wire::SecAggMessage request, wire::MessageType answer,
+                               Extract extract);
   void StartFit(const engine::SharedParameters& global, const train::FitInstructions& instructions,
                 std::shared_ptr<std::promise<train::FitResult>> promise, int64_t round);
   void StartEvaluate(const engine::SharedParameters& parameters,
@@ -240,8 +268,17 @@ class TlsClientSession final : public RemoteClient,
   std::optional<Pending<train::FitResult>> fit_;    // the TrainTask awaiting its result
   std::optional<Pending<train::EvalResult>> eval_;  // the EvalTask awaiting its result
   std::optional<Pending<Eigen::MatrixXf>> means_;   // the pseudo-data EvalTask awaiting its result
-  std::set<int64_t> superseded_fits_;               // rounds whose late TrainResult is dropped
-  std::set<int64_t> superseded_evals_;              // rounds whose late EvalResult is dropped
+  // The secure-aggregation stage awaiting the client's answer.
+  struct SecAggPending {
+    int64_t round = 0;
+    wire::MessageType answer = wire::MessageType::kSecAggKeys;  // the type expected
+    std::function<void(wire::SecAggMessage&)> deliver;          // fulfils the future
+    std::function<void(const std::string&)> fail;               // fails it
+  };
+  std::optional<SecAggPending> secagg_;
+  std::atomic<int64_t> secagg_round_{0};                // the round of the last setup
+  std::set<int64_t> superseded_fits_;                   // rounds whose late TrainResult is dropped
+  std::set<int64_t> superseded_evals_;                  // rounds whose late EvalResult is dropped
   std::chrono::steady_clock::time_point last_heard_;    // last bytes from the client (or task sent)
   std::chrono::steady_clock::time_point frame_window_;  // start of the flood check's second
   int64_t frames_in_window_ = 0;                        // frames received since frame_window_

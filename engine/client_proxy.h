@@ -11,6 +11,7 @@
 #include <Eigen/Core>
 
 #include "algorithms/client_info.h"
+#include "algorithms/secagg_party.h"
 #include "train/fit.h"
 #include "train/local_trainer.h"
 
@@ -48,6 +49,13 @@ class ClientProxy {
         std::runtime_error(info().id + " cannot send FedBR pseudo-data means")));
     return failed.get_future();
   }
+
+  // The client's handle for secure aggregation's stages when it runs them
+  // itself (a remote client: the round engine then asks it to keep its
+  // update, FitInstructions::secure_aggregation, and drives the stages
+  // through this handle). Null (the default): the engine aggregates the
+  // client's result in-process (the simulator).
+  virtual algorithms::SecAggParty* secagg_party() { return nullptr; }
 };
 
 }  // namespace edgefl::engine

@@ -70,6 +70,7 @@ std::vector<storage::ClientModel> ClientModels(const RoundReport& report,
   if (config.keep_client_models <= 0) return out;
   for (const train::FitResult& r : report.results) {
     if (static_cast<int64_t>(out.size()) >= config.client_models_per_round) break;
+    if (r.train.parameters.size() == 0) continue;  // kept on the device (secure aggregation)
     storage::ClientModel m;
     m.round = report.round;
     m.client_id = r.client;

@@ -128,6 +128,16 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   for (train::FitInstructions& i : instructions) {
     if (algorithms::PseudoDataSpecOf(i.local)) i.pseudo_data = pseudo_data_;
   }
+  // Secure aggregation with clients that run the stages themselves: they
+  // keep their updates and send statistics only.
+  const algorithms::SecureAggregationOptions* secure = strategy_.secure_aggregation();
+  const bool remote_secure =
+      secure != nullptr && std::all_of(cohort.begin(), cohort.end(),
+                                       [](ClientProxy* c) { return c->secagg_party() != nullptr; });
+  if (remote_secure) {
+    for (train::FitInstructions& i : instructions)
+      i.secure_aggregation = true;
+  }
   // On a virtual clock, decide who is cut before anything trains.
   std::vector<std::string> cut(cohort.size());
   std::vector<double> task_seconds(cohort.size(), std::numeric_limits<double>::quiet_NaN());
@@ -195,6 +205,7 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   const bool has_deadline = options_.deadline.count() > 0;
   const auto deadline = start + options_.deadline;
   double loss_sum = 0.0, loss_weight = 0.0;
+  std::vector<algorithms::SecAggParty*> parties;  // of report.results, when remote_secure
   for (size_t i = 0; i < cohort.size(); ++i) {
     const train::ClientId& id = report.selected[i];
     if (!cut[i].empty()) {
@@ -209,7 +220,9 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
       FitResult result = pending[i].get();
       // A client told to start from other parameters (a DiPaCo path)
       // answers with their size; every other update has the global's.
-      const size_t expected = instructions[i].start_parameters
+      // A client that keeps its update for secure aggregation sends none.
+      const size_t expected = instructions[i].secure_aggregation ? size_t{0}
+                              : instructions[i].start_parameters
                                   ? static_cast<size_t>(instructions[i].start_parameters->size())
                                   : static_cast<size_t>(global_->size());
       std::optional<std::string> problem = algorithms::CheckUpdate(
@@ -223,6 +236,7 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
       loss_sum += weight * result.train.train_loss;
       loss_weight += weight;
       report.results.push_back(std::move(result));
+      if (remote_secure) parties.push_back(cohort[i]->secagg_party());
     } catch (const std::exception& e) {
       report.failures.push_back({id, FitFailure::Kind::kDropped, e.what()});
     }
@@ -239,8 +253,7 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
     report.outcome = "quorum not reached: " + std::to_string(report.results.size()) + " of " +
                      std::to_string(static_cast<int64_t>(std::ceil(needed - 1e-9))) +
                      " needed usable updates";
-  } else if (const algorithms::SecureAggregationOptions* secure = strategy_.secure_aggregation();
-             secure != nullptr && !SecureRound(round, *secure, report)) {
+  } else if (secure != nullptr && !SecureRound(round, *secure, parties, report)) {
     // The stages failed: report.outcome says why; the model is kept.
   } else {
     // With secure aggregation the strategy sees only the unmasked mean.
@@ -310,9 +323,12 @@ std::string RoundEngine::EnsurePseudoData(const std::vector<train::FitInstructio
 }
 
 bool RoundEngine::SecureRound(int64_t round, const algorithms::SecureAggregationOptions& options,
+                              std::span<algorithms::SecAggParty* const> parties,
                               RoundReport& report) {
   algorithms::SecureAggregationResult secure =
-      algorithms::SecureAggregate(round, *global_, report.results, options);
+      parties.empty()
+          ? algorithms::SecureAggregate(round, *global_, report.results, options)
+          : algorithms::RunSecureAggregation(round, *global_, report.results, parties, options);
   for (auto& [key, value] : secure.metrics)
     report.metrics[key] = value;
   for (FitFailure& dropped : secure.dropped) {

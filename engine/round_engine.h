@@ -129,11 +129,13 @@ class RoundEngine {
   double virtual_now_ = 0.0;
   std::shared_ptr<const Eigen::MatrixXf> pseudo_data_;
 
-  // Runs secure aggregation over report.results: false (with
+  // Runs secure aggregation over report.results: in-process when
+  // `parties` is empty (the simulator), else through parties[i] for
+  // report.results[i] (remote clients holding their updates). False (with
   // report.outcome set) when its stages failed, else the unmasked mean is
   // left in secure_sum_ for the strategy.
   bool SecureRound(int64_t round, const algorithms::SecureAggregationOptions& options,
-                   RoundReport& report);
+                   std::span<algorithms::SecAggParty* const> parties, RoundReport& report);
   std::optional<train::FitResult> secure_sum_;
 };
 

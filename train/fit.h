@@ -63,6 +63,11 @@ struct FitInstructions {
   // engine from the clients' uploaded means (fedbr_pseudo_data.h); the same
   // on every client. Null: none sent (the client builds its own).
   std::shared_ptr<const Eigen::MatrixXf> pseudo_data;
+  // Secure aggregation between processes (algorithms/secagg_party.h): the
+  // client keeps its update for the round's SecAgg+ stages and reports only
+  // its statistics (a FitResult with no parameters). The simulator leaves
+  // it false (its secure round runs in-process on the results).
+  bool secure_aggregation = false;
 };
 
 struct FitResult {

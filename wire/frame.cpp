@@ -61,6 +61,8 @@ void CheckMagicPrefix(std::span<const uint8_t> prefix) {
 bool IsKnownMessageType(uint16_t type) {
   return (type >= static_cast<uint16_t>(MessageType::kHello) &&
           type <= static_cast<uint16_t>(MessageType::kError)) ||
+         (type >= static_cast<uint16_t>(MessageType::kSecAggTrain) &&
+          type <= static_cast<uint16_t>(MessageType::kSecAggDone)) ||
          (type >= static_cast<uint16_t>(MessageType::kPeerJoin) &&
           type <= static_cast<uint16_t>(MessageType::kGlobalMetrics));
 }
@@ -94,6 +96,26 @@ std::string_view MessageTypeName(MessageType type) {
       return "Bye";
     case MessageType::kError:
       return "Error";
+    case MessageType::kSecAggTrain:
+      return "SecAggTrain";
+    case MessageType::kSecAggSetup:
+      return "SecAggSetup";
+    case MessageType::kSecAggKeys:
+      return "SecAggKeys";
+    case MessageType::kSecAggNeighbourKeys:
+      return "SecAggNeighbourKeys";
+    case MessageType::kSecAggShares:
+      return "SecAggShares";
+    case MessageType::kSecAggRoutedShares:
+      return "SecAggRoutedShares";
+    case MessageType::kSecAggMaskedInput:
+      return "SecAggMaskedInput";
+    case MessageType::kSecAggUnmaskRequest:
+      return "SecAggUnmaskRequest";
+    case MessageType::kSecAggUnmaskResponse:
+      return "SecAggUnmaskResponse";
+    case MessageType::kSecAggDone:
+      return "SecAggDone";
     case MessageType::kPeerJoin:
       return "PeerJoin";
     case MessageType::kPeerAssignment:

@@ -55,6 +55,18 @@ enum class MessageType : uint16_t {
   kHeartbeat = 7,    // either direction
   kBye = 8,          // either direction, last message
   kError = 9,        // either direction, then the sender closes
+  // Secure aggregation between processes (wire/secagg_messages.h), 16-31
+  // reserved for it.
+  kSecAggTrain = 16,           // coordinator -> client, before a secure round's TrainTask
+  kSecAggSetup = 17,           // coordinator -> client
+  kSecAggKeys = 18,            // client -> coordinator
+  kSecAggNeighbourKeys = 19,   // coordinator -> client
+  kSecAggShares = 20,          // client -> coordinator
+  kSecAggRoutedShares = 21,    // coordinator -> client
+  kSecAggMaskedInput = 22,     // client -> coordinator
+  kSecAggUnmaskRequest = 23,   // coordinator -> client
+  kSecAggUnmaskResponse = 24,  // client -> coordinator
+  kSecAggDone = 25,            // coordinator -> client, the round's end
   // D-SGD between processes (wire/peer_messages.h), 32-47 reserved for it.
   kPeerJoin = 32,        // node -> coordinator, first message
   kPeerAssignment = 33,  // coordinator -> node

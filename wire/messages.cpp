@@ -600,6 +600,19 @@ Message DecodeMessage(MessageType type, std::span<const uint8_t> payload) {
       // D-SGD's messages have their own decoder (wire/peer_messages.h).
       throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
                           " is a D-SGD peer message, not expected here");
+    case MessageType::kSecAggTrain:
+    case MessageType::kSecAggSetup:
+    case MessageType::kSecAggKeys:
+    case MessageType::kSecAggNeighbourKeys:
+    case MessageType::kSecAggShares:
+    case MessageType::kSecAggRoutedShares:
+    case MessageType::kSecAggMaskedInput:
+    case MessageType::kSecAggUnmaskRequest:
+    case MessageType::kSecAggUnmaskResponse:
+    case MessageType::kSecAggDone:
+      // Secure aggregation's messages have their own decoder (wire/secagg_messages.h).
+      throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
+                          " is a secure-aggregation message, not expected here");
   }
   throw ProtocolError("message: unknown message type " + std::to_string(raw));
 }

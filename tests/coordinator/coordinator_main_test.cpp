@@ -89,24 +89,4 @@ TEST_CASE("edgefl-coordinator stopped before any round says so instead of an emp
   CHECK_FALSE(Contains(log(), "rounds 1..0"));
 }
 
-TEST_CASE("edgefl-coordinator refuses secure_aggregation, which runs in the simulator only") {
-  TempDir dir;
-  const wire::CertificateAndKey ca = wire::CreateCa("test CA", wire::Validity::Days(30));
-  wire::WriteFileAtomically(dir / "ca.crt", ca.certificate_pem, 0644, wire::Overwrite::kNo);
-  wire::WriteCertificateAndKey(
-      wire::IssueServerCertificate(ca, {"127.0.0.1"}, wire::Validity::Days(30)), dir / "server.crt",
-      dir / "server.key", wire::Overwrite::kNo);
-  std::string output;
-  const int status = RunCommand(
-      "timeout -s KILL 120 " + kCoordinator + " --port 0 --set cert=" +
-          (dir / "server.crt").string() + " --set key=" + (dir / "server.key").string() +
-          " --set ca=" + (dir / "ca.crt").string() + " --set db=" + (dir / "run.db").string() +
-          " --set data_path=" + edgefl::testing::FashionMnistDir().string() +
-          " --set test_subset=200 --set model=mlp:784-10 --set secure_aggregation=true",
-      &output);
-  CHECK_MESSAGE(status == kExitUsage, output);
-  CHECK_MESSAGE(Contains(output, "secure_aggregation is available in the simulator only"), output);
-  CHECK_FALSE(Contains(output, "listening on"));
-}
-
 }  // namespace edgefl::coordinator

@@ -134,10 +134,43 @@ TEST_CASE("secagg simulation: strategies that need individual updates are refuse
       doctest::Contains("secure_aggregation is refused: fedbr needs the individual updates"),
       ConfigError);
   CHECK_THROWS_WITH_AS(
-      RunSimulation(Config(dir, "dp", {"secure_aggregation=true", "dp=true"}), nullptr),
-      doctest::Contains("secure_aggregation is refused: dp"), ConfigError);
+      RunSimulation(
+          Config(dir, "dp",
+                 {"secure_aggregation=true", "dp=true", "dp_adaptive_clip=true", "clients=10"}),
+          nullptr),
+      doctest::Contains("secure_aggregation is refused: dp_adaptive_clip"), ConfigError);
   // Its keys without it are unknown.
   CHECK_THROWS_AS(RunSimulation(Config(dir, "bits", {"secagg_bits=16"}), nullptr), ConfigError);
+}
+
+TEST_CASE("secagg simulation: distributed DP charges each round exactly as central DP with z") {
+  TempDir dir;
+  const std::vector<std::string> dp = {
+      "dp=true",         "dp_noise_multiplier=1.5", "dp_clip=0.5",
+      "dp_noise=seeded", "clients_per_round=5",     "dp_delta=1e-3"};
+  std::vector<std::string> distributed = dp;
+  distributed.push_back("secure_aggregation=true");
+  distributed.push_back("secagg_t=3");
+  const engine::ExperimentConfig central = Config(dir, "central", dp);
+  const engine::ExperimentConfig secure = Config(dir, "distributed", distributed);
+  RunSimulation(central, nullptr);
+  RunSimulation(secure, nullptr);
+  storage::ExperimentLog a(central.db);
+  storage::ExperimentLog b(secure.db);
+  const auto ra = a.Rounds(a.FindRun("secagg")->id);
+  const auto rb = b.Rounds(b.FindRun("secagg")->id);
+  REQUIRE(ra.size() == 3);
+  REQUIRE(rb.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    REQUIRE(rb[i].aggregated);
+    CHECK(rb[i].metrics.at("epsilon") == ra[i].metrics.at("epsilon"));
+    CHECK(rb[i].metrics.at("dp_noise_multiplier") == 1.5);
+    CHECK(rb[i].metrics.at("dp_min_inputs") == 3);  // m_min = max(2, t)
+    // 5 inputs of std-dev z·C/√3 each, on the mean: z·C·√5/(√3·5).
+    CHECK(rb[i].metrics.at("dp_noise_std") == doctest::Approx(1.5 * 0.5 * std::sqrt(5.0 / 3) / 5));
+  }
+  CHECK(rb[2].metrics.at("epsilon") > rb[0].metrics.at("epsilon"));
 }
 
 }  // namespace edgefl::sim
