@@ -64,7 +64,7 @@ int RunCommand(const std::string& command, std::string* output) {
 }
 
 std::string EdgeflTool() {
-  return std::string(EDGEFL_BINARY_DIR) + "/tools/edgefl";
+  return BinaryDir() + "/tools/edgefl";
 }
 
 double TimeScale() {

@@ -39,6 +39,12 @@ int RunCommand(const std::string& command, std::string* output);
 // The `edgefl` command-line tool of this build tree.
 std::string EdgeflTool();
 
+// The source tree and the build tree the suite was configured for. Only
+// tests/test_paths.cpp sees them as macros, so every other test object is
+// the same in any clone and comes from the compiler cache.
+std::string SourceDir();
+std::string BinaryDir();
+
 // How much slower than a normal build this test build runs: the factor every
 // deadline a test gives the code under test, and every wait for it, is
 // multiplied by. 1 in a normal build; larger under sanitizers (TSan slows

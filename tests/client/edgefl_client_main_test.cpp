@@ -15,7 +15,7 @@ namespace {
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 
-const std::string kClient = std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client";
+const std::string kClient = edgefl::testing::BinaryDir() + "/client/edgefl-client";
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -75,7 +75,7 @@ void IssueMoreClients(Federation& fed, int n) {
 
 // One `edgefl-client --load-sessions` process against `port`.
 std::unique_ptr<Process> StartLoad(Federation& fed, int port, const std::string& tag, bool churn) {
-  std::vector<std::string> argv = {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client",
+  std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/client/edgefl-client",
                                    "--load-sessions",
                                    std::to_string(kSessions),
                                    "--coordinator",

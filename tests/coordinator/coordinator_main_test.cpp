@@ -17,7 +17,7 @@ namespace {
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 
-const std::string kCoordinator = std::string(EDGEFL_BINARY_DIR) + "/coordinator/edgefl-coordinator";
+const std::string kCoordinator = edgefl::testing::BinaryDir() + "/coordinator/edgefl-coordinator";
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -26,8 +26,8 @@ namespace edgefl::coordinator {
 TEST_CASE("federation: DiPaCo clients over TLS move one path of the module grid") {
   edgefl::testing::TempDir dir;
   const std::string command =
-      std::string("EDGEFL_BUILD_DIR=") + EDGEFL_BINARY_DIR + " bash " + EDGEFL_SOURCE_DIR +
-      "/scripts/federation.sh " + dir.path().string() +
+      std::string("EDGEFL_BUILD_DIR=") + edgefl::testing::BinaryDir() + " bash " +
+      edgefl::testing::SourceDir() + "/scripts/federation.sh " + dir.path().string() +
       " 4 --set rounds=3 --set model=mlp:784-32-32-10 --set strategy=dipaco --set levels=2"
       " --set modules=2 --set momentum=0 --set lr=0.05 --set local_epochs=0"
       " --set local_steps=20 --set train_subset=4000 --set test_subset=1000";
@@ -111,7 +111,7 @@ TEST_CASE("federation: DiPaCo over TLS on edgefl partition kmeans shards is the 
   sim_settings.push_back("db=" + (fed.dir() / "sim.db").string());
   sim_settings.push_back("run_name=sim");
   const engine::ExperimentConfig config = engine::LoadExperimentConfig(
-      std::filesystem::path(EDGEFL_SOURCE_DIR) / "examples/dipaco.toml", sim_settings);
+      std::filesystem::path(edgefl::testing::SourceDir()) / "examples/dipaco.toml", sim_settings);
   const engine::ExperimentData data = engine::LoadExperimentData(config);
   const datasets::Partition written = datasets::ReadPartitionFile(shards);
   REQUIRE(written.num_clients() == 4);
@@ -132,9 +132,9 @@ TEST_CASE("federation: DiPaCo over TLS on edgefl partition kmeans shards is the 
   // The same run over TLS: a coordinator and 4 edgefl-client processes,
   // each loading its shard from the tool's file.
   std::vector<std::unique_ptr<Process>> processes;
-  std::vector<std::string> argv = {
-      std::string(EDGEFL_BINARY_DIR) + "/coordinator/edgefl-coordinator", "--config",
-      std::string(EDGEFL_SOURCE_DIR) + "/examples/dipaco.toml"};
+  std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/coordinator/edgefl-coordinator",
+                                   "--config",
+                                   edgefl::testing::SourceDir() + "/examples/dipaco.toml"};
   std::vector<std::string> settings = DipacoSettings();
   for (const std::string& s :
        {std::string("port=0"), std::string("min_clients=4"),
@@ -156,7 +156,7 @@ TEST_CASE("federation: DiPaCo over TLS on edgefl partition kmeans shards is the 
     processes.push_back(std::make_unique<Process>(
         id,
         std::vector<std::string>{
-            std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client", "--coordinator",
+            edgefl::testing::BinaryDir() + "/client/edgefl-client", "--coordinator",
             "127.0.0.1:" + std::to_string(port), "--cert", (certs / (id + ".crt")).string(),
             "--key", (certs / (id + ".key")).string(), "--ca", (certs / "ca.crt").string(),
             "--data", shards.string(), "--index", std::to_string(k), "--data-dir",

@@ -52,8 +52,8 @@ class DsgdDeployment {
 
   Process& StartCoordinator(const std::vector<std::string>& settings) {
     std::vector<std::string> argv = {
-        std::string(EDGEFL_BINARY_DIR) + "/coordinator/edgefl-coordinator", "--config",
-        std::string(EDGEFL_SOURCE_DIR) + "/examples/dsgd_tls.toml"};
+        edgefl::testing::BinaryDir() + "/coordinator/edgefl-coordinator", "--config",
+        edgefl::testing::SourceDir() + "/examples/dsgd_tls.toml"};
     std::vector<std::string> all = {"clients=" + std::to_string(nodes_),
                                     "clients_per_round=" + std::to_string(nodes_),
                                     "port=0",
@@ -78,7 +78,7 @@ class DsgdDeployment {
                      const std::string& ca = "") {
     const std::string certs = cert_dir.empty() ? (fed_.dir() / "certs").string() : cert_dir;
     return Start(NodeName(k),
-                 {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client", "--coordinator",
+                 {edgefl::testing::BinaryDir() + "/client/edgefl-client", "--coordinator",
                   "127.0.0.1:" + std::to_string(port), "--cert", certs + "/" + NodeName(k) + ".crt",
                   "--key", certs + "/" + NodeName(k) + ".key", "--ca",
                   ca.empty() ? (fed_.dir() / "certs/ca.crt").string() : ca, "--data",
@@ -354,7 +354,7 @@ TEST_CASE("dsgd over TLS: the processes' node models are the simulator's bit for
   sim_settings.push_back("data_path=" + FashionMnistDir().string());
   sim_settings.push_back("run_name=sim");
   const engine::ExperimentConfig config = engine::LoadExperimentConfig(
-      std::filesystem::path(EDGEFL_SOURCE_DIR) / "examples/dsgd_tls.toml", sim_settings);
+      std::filesystem::path(edgefl::testing::SourceDir()) / "examples/dsgd_tls.toml", sim_settings);
   sim::RunSimulation(config, nullptr);
 
   std::vector<std::string> process_settings = settings;

@@ -12,9 +12,9 @@ namespace edgefl::coordinator {
 
 TEST_CASE("federation: a coordinator and 3 client processes over TLS train and log every round") {
   edgefl::testing::TempDir dir;
-  const std::string command = std::string("EDGEFL_BUILD_DIR=") + EDGEFL_BINARY_DIR + " bash " +
-                              EDGEFL_SOURCE_DIR + "/scripts/federation.sh " + dir.path().string() +
-                              " 3 --set rounds=3 --set model=mlp:784-64-10";
+  const std::string command = std::string("EDGEFL_BUILD_DIR=") + edgefl::testing::BinaryDir() +
+                              " bash " + edgefl::testing::SourceDir() + "/scripts/federation.sh " +
+                              dir.path().string() + " 3 --set rounds=3 --set model=mlp:784-64-10";
   std::string output;
   const int rc = edgefl::testing::RunCommand(command, &output);
   INFO(output);

@@ -68,9 +68,9 @@ Federation::Federation(int clients) : clients_(clients) {
 
 Process& Federation::StartCoordinator(const std::string& tag,
                                       const std::vector<std::string>& settings) {
-  std::vector<std::string> argv = {
-      std::string(EDGEFL_BINARY_DIR) + "/coordinator/edgefl-coordinator", "--config",
-      std::string(EDGEFL_SOURCE_DIR) + "/examples/fedavg.toml"};
+  std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/coordinator/edgefl-coordinator",
+                                   "--config",
+                                   edgefl::testing::SourceDir() + "/examples/fedavg.toml"};
   std::vector<std::string> all = {
       "clients=" + std::to_string(clients_),
       "cert=" + (dir_ / "certs/server.crt").string(),
@@ -116,7 +116,7 @@ Process& Federation::StartClient(int k, int port, const std::vector<std::string>
 Process& Federation::StartClientAs(int k, int port, const std::string& tag,
                                    const std::vector<std::string>& extra_args) {
   const std::string certs = (dir_ / "certs").string() + "/";
-  std::vector<std::string> argv = {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client",
+  std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/client/edgefl-client",
                                    "--coordinator",
                                    "127.0.0.1:" + std::to_string(port),
                                    "--cert",
@@ -153,7 +153,7 @@ void Federation::RequireRunCompleted(Process& coordinator) {
 
 Process& Federation::StartLoad(int n, int port) {
   return Start("load",
-               {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client", "--load-sessions",
+               {edgefl::testing::BinaryDir() + "/client/edgefl-client", "--load-sessions",
                 std::to_string(n), "--coordinator", "127.0.0.1:" + std::to_string(port),
                 "--cert-dir", (dir_ / "certs").string(), "--hold", "60"},
                dir_ / "load.out", dir_ / "load.log");

@@ -148,7 +148,7 @@ TEST_CASE("config bounds: more clients than samples is refused before anything i
 
 TEST_CASE("config bounds: docs/settings.md lists every key with its type, default and range") {
   const std::string doc =
-      edgefl::testing::ReadFile(std::string(EDGEFL_SOURCE_DIR) + "/docs/settings.md");
+      edgefl::testing::ReadFile(edgefl::testing::SourceDir() + "/docs/settings.md");
   for (const ConfigKeyInfo& info : ConfigKeyInfos()) {
     CAPTURE(info.key);
     const std::string row = "| `" + info.key + "` | " + info.type + " | `" + info.default_value +

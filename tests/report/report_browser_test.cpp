@@ -43,7 +43,8 @@ TEST_CASE("The report renders in headless Chromium without errors") {
   ReportOptions options;
   options.source = "log.db";
   const std::string html = RenderHtmlReport(test::ReadAll(dir / "log.db"), options);
-  const std::filesystem::path out = std::filesystem::path(EDGEFL_BINARY_DIR) / "report-browser";
+  const std::filesystem::path out =
+      std::filesystem::path(edgefl::testing::BinaryDir()) / "report-browser";
   std::filesystem::create_directories(out);
   const std::filesystem::path page = out / "report.html";
   WriteFile(page, html);

@@ -12,7 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSource = EDGEFL_SOURCE_DIR;
+const fs::path kSource = edgefl::testing::SourceDir();
 
 std::string CheckLayers(const fs::path& root, int* status) {
   std::string output;

@@ -14,7 +14,8 @@
 namespace edgefl::sim {
 
 TEST_CASE("examples: every config runs, logs the method it names and learns") {
-  const std::filesystem::path examples = std::filesystem::path(EDGEFL_SOURCE_DIR) / "examples";
+  const std::filesystem::path examples =
+      std::filesystem::path(edgefl::testing::SourceDir()) / "examples";
   size_t count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(examples)) {
     if (entry.path().extension() != ".toml") continue;

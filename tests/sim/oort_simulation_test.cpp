@@ -19,7 +19,7 @@ namespace {
 engine::ExperimentConfig SmallOort(const edgefl::testing::TempDir& dir,
                                    const std::string& selector) {
   const std::filesystem::path example =
-      std::filesystem::path(EDGEFL_SOURCE_DIR) / "examples" / "oort.toml";
+      std::filesystem::path(edgefl::testing::SourceDir()) / "examples" / "oort.toml";
   return engine::LoadExperimentConfig(
       example, {"selector=" + selector, "rounds=12", "clients=16", "clients_per_round=4",
                 "train_subset=3000", "test_subset=500", "model=mlp:784-32-10",

@@ -28,8 +28,7 @@ bool Contains(const std::string& text, const std::string& part) {
 // 2 rounds, the local models of both rounds kept (keep_client_models = 2).
 void Sim(const std::filesystem::path& db, const std::string& name, const std::string& extra) {
   std::string output;
-  REQUIRE_MESSAGE(RunCommand(EdgeflTool() +
-                                 " sim -q --config " EDGEFL_SOURCE_DIR
+  REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " sim -q --config " + edgefl::testing::SourceDir() +
                                  "/examples/landscape.toml --set dataset=synthetic "
                                  "--set model=mlp:60-16-10 --set clients=4 "
                                  "--set clients_per_round=4 --set rounds=2 "
