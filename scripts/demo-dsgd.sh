@@ -26,7 +26,7 @@ edgefl="$build_dir/tools/edgefl"
 coordinator="$build_dir/coordinator/edgefl-coordinator"
 client="$build_dir/client/edgefl-client"
 if [[ ! -x "$edgefl" || ! -x "$coordinator" || ! -x "$client" ]]; then
-  ./scripts/build.sh >/dev/null
+  EDGEFL_TARGETS="edgefl edgefl-coordinator edgefl-client" ./scripts/build.sh >/dev/null
 fi
 
 rm -rf "$out"

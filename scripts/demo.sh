@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup-deps.sh
-./scripts/build.sh >/dev/null
+EDGEFL_TARGETS="edgefl edgefl-coordinator edgefl-client" ./scripts/build.sh >/dev/null
 build_dir=${EDGEFL_BUILD_DIR:-build}
 out=${EDGEFL_DEMO_OUT:-runs}
 rounds=${EDGEFL_DEMO_ROUNDS:-10}

@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup-deps.sh
 ./scripts/check-layers.sh
 ./scripts/check-format.sh
-./scripts/build.sh -DEDGEFL_WERROR=ON -DEDGEFL_BUILD_TESTS=ON
+./scripts/build.sh
 build_dir=${EDGEFL_BUILD_DIR:-build}
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
