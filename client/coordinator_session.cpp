@@ -107,6 +107,13 @@ class Session {
       end.reason = std::string("protocol error: ") + e.what();
       TrySend(wire::ErrorMessage{wire::ErrorCode::kProtocol, e.what()});
     }
+    if (options_.stop != nullptr) {
+      options_.stop->Detach();
+      if (options_.stop->stopped() && end.kind != SessionEnd::Kind::kBye) {
+        end.kind = SessionEnd::Kind::kStopped;
+        end.reason = "stopped by the application";
+      }
+    }
     boost::system::error_code ignored;
     stream_.lowest_layer().close(ignored);
     return end;
@@ -128,6 +135,9 @@ class Session {
     if (ec) {
       throw Disconnected{"cannot connect to " + options_.host + ":" +
                          std::to_string(options_.port) + ": " + ec.message()};
+    }
+    if (options_.stop != nullptr && !options_.stop->Attach(stream_.next_layer().native_handle())) {
+      throw Disconnected{"stopped by the application", SessionEnd::Kind::kStopped};
     }
     stream_.next_layer().set_option(boost::asio::socket_base::keep_alive(true), ec);
     // A result is several TLS records: without this, Nagle holds the last

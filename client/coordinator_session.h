@@ -14,6 +14,7 @@
 
 #include "algorithms/local_solver.h"
 #include "algorithms/secagg_party.h"
+#include "client/session_stop.h"
 #include "datasets/dataset.h"
 #include "train/byzantine.h"
 #include "train/local_trainer.h"
@@ -42,6 +43,9 @@ struct SessionOptions {
   // lose a client at a chosen stage deterministically ("unmask": after it
   // sent its masked input).
   std::optional<algorithms::SecAggStage> test_die_at_secagg_stage;
+  // Lets another thread end the session (client/session_stop.h); none: the
+  // session runs until the coordinator or the network ends it.
+  std::shared_ptr<SessionStop> stop;
 };
 
 // What a device keeps across its connections to one run, so a dropped
@@ -66,6 +70,7 @@ struct SessionEnd {
     kRefused,       // the coordinator refused us (certificate, id, version): stop
     kReplaced,      // a newer connection with our client id took over: stop, do not
                     // reconnect (another device is using this certificate)
+    kStopped,       // options.stop was stopped (by the embedding application)
   } kind = Kind::kDisconnected;
   std::string reason;
   int64_t tasks_done = 0;  // train + eval tasks answered in this session

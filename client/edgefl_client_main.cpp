@@ -22,6 +22,7 @@
 #include <cxxopts.hpp>
 
 #include "algorithms/secagg_party.h"
+#include "client/coordinator_address.h"
 #include "client/coordinator_session.h"
 #include "client/decentralized_node.h"
 #include "client/load_sessions.h"
@@ -45,27 +46,14 @@ void Log(const std::string& id, char level, const std::string& line) {
   std::fprintf(stderr, "%c %s %s: %s\n", level, stamp, id.c_str(), line.c_str());
 }
 
-std::pair<std::string, uint16_t> ParseAddress(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    throw edgefl::ConfigError("--coordinator: expected HOST:PORT, got '" + address + "'");
-  }
-  try {
-    const int port = std::stoi(address.substr(colon + 1));
-    if (port <= 0 || port > 65535) throw std::out_of_range("port");
-    return {address.substr(0, colon), static_cast<uint16_t>(port)};
-  } catch (const std::exception&) {
-    throw edgefl::ConfigError("--coordinator: bad port in '" + address + "'");
-  }
-}
-
 int RunLoadMode(const cxxopts::ParseResult& args) {
   for (const char* required : {"coordinator", "cert-dir"}) {
     if (!args.count(required))
       throw edgefl::ConfigError(std::string("--load-sessions needs --") + required);
   }
   edgefl::client::LoadOptions load;
-  std::tie(load.host, load.port) = ParseAddress(args["coordinator"].as<std::string>());
+  std::tie(load.host, load.port) = edgefl::client::ParseCoordinatorAddress(
+      args["coordinator"].as<std::string>(), "--coordinator");
   load.cert_dir = args["cert-dir"].as<std::string>();
   load.sessions = args["load-sessions"].as<size_t>();
   load.concurrency = std::max<size_t>(1, args["load-concurrency"].as<size_t>());
@@ -214,7 +202,8 @@ int Run(int argc, char** argv) {
       throw edgefl::ConfigError(std::string("--") + required + " is required");
   }
   edgefl::client::SessionOptions session;
-  std::tie(session.host, session.port) = ParseAddress(args["coordinator"].as<std::string>());
+  std::tie(session.host, session.port) = edgefl::client::ParseCoordinatorAddress(
+      args["coordinator"].as<std::string>(), "--coordinator");
   session.tls = {args["cert"].as<std::string>(), args["key"].as<std::string>(),
                  args["ca"].as<std::string>()};
   // Every TLS file is checked before the data is loaded: a server
