@@ -53,7 +53,7 @@ TEST_CASE("compression federation: top-k over TLS and a restarted client keeps i
   const std::string saved = LastSavedNorm(ReadIfExists(first_log));
   REQUIRE_FALSE(saved.empty());
   CHECK(saved != "0");
-  CHECK(std::filesystem::exists(fed.dir() / "client-0.state"));  // next to client-0.crt
+  CHECK(std::filesystem::exists(fed.dir() / "certs" / "client-0.state"));  // by client-0.crt
 
   Process& again = fed.StartClientAs(0, port, "client-0-again");
   REQUIRE(coordinator.Wait(kRunTimeout));
