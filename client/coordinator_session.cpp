@@ -8,6 +8,7 @@
 #include <optional>
 #include <signal.h>
 #include <thread>
+#include <type_traits>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,8 +19,13 @@
 #include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/local_registry.h"
 #include "algorithms/local_solver.h"
+#include "client/client_state.h"
 #include "common/error.h"
+#include "common/random.h"
+#include "compress/codec.h"
+#include "compress/model_delta.h"
 #include "train/local_trainer.h"
+#include "wire/compressed_messages.h"
 #include "wire/frame.h"
 #include "wire/protocol_error.h"
 #include "wire/secagg_messages.h"
@@ -48,7 +54,7 @@ class Session {
       Send(wire::Hello{options_.client_id, wire::kProtocolVersion, "edgefl-client 0.1",
                        options_.device});
       for (;;) {
-        const wire::Message message = Receive();
+        wire::Message message = Receive();
         if (const auto* welcome = std::get_if<wire::Welcome>(&message)) {
           if (const std::string why = ChosenVersionProblem(welcome->protocol_version);
               !why.empty()) {
@@ -70,7 +76,13 @@ class Session {
             log_('I', "run " + welcome->run_id + ": keeping the local training state of round " +
                           std::to_string(state_.last_round) + " from the previous connection");
           }
-        } else if (const auto* task = std::get_if<wire::TrainTask>(&message)) {
+        } else if (auto* task = std::get_if<wire::TrainTask>(&message)) {
+          if (compressed_round_ == task->round && task->parameters.size() == 0) {
+            // The model came in the CompressedModel before it.
+            const std::vector<float>& held = held_model_.model();
+            task->parameters = Eigen::Map<const Eigen::VectorXf>(
+                held.data(), static_cast<Eigen::Index>(held.size()));
+          }
           if (!Train(*task)) {
             if (bye_during_task_) {  // the run ended while this task ran
               end.kind = SessionEnd::Kind::kBye;
@@ -154,7 +166,9 @@ class Session {
   template <typename M>
   void Send(const M& message) {
     std::vector<uint8_t> frame;
-    if constexpr (wire::WireMessage<M>) {
+    if constexpr (std::is_same_v<M, std::vector<uint8_t>>) {
+      frame = message;  // an encoded frame
+    } else if constexpr (wire::WireMessage<M>) {
       frame = wire::EncodeMessage(message);
     } else {
       frame = wire::EncodeSecAggMessage(message);
@@ -180,6 +194,10 @@ class Session {
   wire::Message Receive() {
     for (;;) {
       if (std::optional<wire::Frame> frame = decoder_.Next()) {
+        if (wire::IsCompressedMessageType(frame->type)) {
+          OnCompressedModel(wire::DecodeCompressedMessage(frame->type, frame->payload));
+          continue;
+        }
         if (wire::IsSecAggMessageType(frame->type)) {
           wire::SecAggMessage message = wire::DecodeSecAggMessage(frame->type, frame->payload);
           OnSecAgg(message);
@@ -189,6 +207,57 @@ class Session {
       }
       ReadSome();
     }
+  }
+
+  // A CompressedModel: the model of the next TrainTask, applied to the
+  // model this connection holds (compress/model_delta.h).
+  void OnCompressedModel(const wire::CompressedMessage& message) {
+    const auto* model = std::get_if<wire::CompressedModel>(&message);
+    if (model == nullptr) throw wire::ProtocolError("a CompressedUpdate from the coordinator");
+    try {
+      held_model_.Apply(model->model);
+    } catch (const compress::CodecError& e) {
+      throw wire::ProtocolError(std::string("CompressedModel.model: ") + e.what());
+    }
+    compressed_round_ = model->round;
+    upload_ = model->upload;
+    if (!announced_compression_) {
+      announced_compression_ = true;
+      log_('I', "round " + std::to_string(model->round) + ": compressed updates (" +
+                    std::string(compress::CodecName(upload_.codec)) + "), model " +
+                    (model->model.delta ? "delta" : "in full") + " of " +
+                    std::to_string(model->model.bytes.size()) + " bytes");
+    }
+  }
+
+  // Encodes the update of a compressed task (trained - task model) into a
+  // CompressedUpdate and empties the result's parameters; saves the top-k
+  // residual to the state file.
+  wire::CompressedUpdate CompressUpdate(const wire::TrainTask& task, wire::TrainResult& result) {
+    if (result.train.parameters.size() != task.parameters.size()) {
+      throw Error("the trained model has " + std::to_string(result.train.parameters.size()) +
+                  " parameters, the task " + std::to_string(task.parameters.size()));
+    }
+    const Eigen::VectorXf update = result.train.parameters - task.parameters;
+    Rng rng = Rng::Derive(task.recipe.seed, {compress::kUplinkRoundingStream});
+    wire::CompressedUpdate out;
+    out.round = task.round;
+    out.codec = upload_.codec;
+    out.update = compress::EncodeUpdate(
+        std::span<const float>(update.data(), static_cast<size_t>(update.size())), upload_, rng,
+        state_.feedback);
+    result.train.parameters.resize(0);
+    if (upload_.codec == compress::Codec::kTopK && !options_.state_file.empty()) {
+      SaveClientState(options_.state_file, {state_.run_id, state_.feedback.residual()});
+      double l1 = 0.0;
+      for (float v : state_.feedback.residual())
+        l1 += std::abs(static_cast<double>(v));
+      char norm[32];
+      std::snprintf(norm, sizeof norm, "%.9g", l1);
+      log_('I', "round " + std::to_string(task.round) + ": top-k residual (L1 norm " + norm +
+                    ") saved to " + options_.state_file.string());
+    }
+    return out;
   }
 
   // TEST ONLY: --test-die-at-secagg-stage.
@@ -447,6 +516,13 @@ class Session {
                     std::to_string(result.train.loss_before) + " -> " +
                     std::to_string(result.train.loss_after) + " in " +
                     std::to_string(result.train.compute_seconds) + " s");
+      if (compressed_round_ == task.round && secure_round_ != task.round) {
+        const wire::CompressedUpdate update = CompressUpdate(task, result);
+        log_('I', "round " + std::to_string(task.round) + ": update sent as " +
+                      std::string(compress::CodecName(update.codec)) + ", " +
+                      std::to_string(update.update.size()) + " bytes");
+        Send(wire::EncodeCompressedMessage(update));
+      }
       Send(result);
       return true;
     } catch (const Error& e) {
@@ -508,6 +584,12 @@ class Session {
   uint32_t secure_bits_ = 32;
   // The state came from an earlier connection and no task has used it yet.
   bool resumed_state_ = false;
+  // Compressed updates: the model this connection holds, the round of the
+  // last CompressedModel and the upload config it named.
+  compress::ModelDeltaReceiver held_model_;
+  int64_t compressed_round_ = -1;
+  compress::CompressionConfig upload_;
+  bool announced_compression_ = false;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "algorithms/local_solver.h"
 #include "algorithms/secagg_party.h"
 #include "client/session_stop.h"
+#include "compress/error_feedback.h"
 #include "datasets/dataset.h"
 #include "train/byzantine.h"
 #include "train/local_trainer.h"
@@ -46,6 +48,9 @@ struct SessionOptions {
   // Lets another thread end the session (client/session_stop.h); none: the
   // session runs until the coordinator or the network ends it.
   std::shared_ptr<SessionStop> stop;
+  // Where the top-k residual is kept across restarts (client/client_state.h);
+  // empty = nowhere (it then lives only as long as the process).
+  std::filesystem::path state_file;
 };
 
 // What a device keeps across its connections to one run, so a dropped
@@ -60,6 +65,9 @@ struct RunState {
   std::string trainer_spec;
   std::unique_ptr<algorithms::LocalSolver> solver;  // of trainer_spec, if a task named one
   int64_t last_round = 0;                           // the last round trained with it
+  // Compressed updates: the top-k residual not yet sent (error feedback),
+  // saved to SessionOptions::state_file after every top-k update.
+  compress::ErrorFeedback feedback;
 };
 
 // How a session ended.

@@ -9,8 +9,10 @@
 // rendezvous, the models go to and come from its graph neighbours, and the
 // certificate must be a peer certificate (edgefl certs issue-peer).
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -22,6 +24,7 @@
 #include <cxxopts.hpp>
 
 #include "algorithms/secagg_party.h"
+#include "client/client_state.h"
 #include "client/coordinator_address.h"
 #include "client/coordinator_session.h"
 #include "client/decentralized_node.h"
@@ -173,6 +176,9 @@ int Run(int argc, char** argv) {
       ("peer-listen", "be a D-SGD node (mode decentralized): accept neighbours on HOST:PORT "
        "(an IP address; port 0 = ephemeral); needs a peer certificate",
        cxxopts::value<std::string>())
+      ("state", "file keeping this device's state across restarts (the top-k residual of "
+       "compressed updates); default: the --cert path with the extension .state",
+       cxxopts::value<std::string>())
       ("slowdown", "act as a device FACTOR times slower (tests, demos): each task waits "
        "(FACTOR-1) x its compute time, and Hello reports speed / FACTOR",
        cxxopts::value<double>()->default_value("1"))
@@ -264,6 +270,22 @@ int Run(int argc, char** argv) {
   // The trainer and its optimizer state outlive a dropped connection: a
   // reconnect to the same run continues them (RunState).
   edgefl::client::RunState run_state;
+  session.state_file = args.count("state")
+                           ? std::filesystem::path(args["state"].as<std::string>())
+                           : edgefl::client::DefaultStatePath(session.tls.certificate);
+  if (const auto kept = edgefl::client::LoadClientState(session.state_file)) {
+    // Kept for the run it belongs to: a Welcome for another run drops it.
+    run_state.run_id = kept->run_id;
+    double l1 = 0.0;
+    for (float v : kept->residual)
+      l1 += std::abs(static_cast<double>(v));
+    char norm[32];
+    std::snprintf(norm, sizeof norm, "%.9g", l1);
+    Log(id, 'I',
+        "state " + session.state_file.string() + ": run " + kept->run_id + ", top-k residual of " +
+            std::to_string(kept->residual.size()) + " coordinates (L1 norm " + norm + ") kept");
+    run_state.feedback.set_residual(kept->residual);
+  }
   for (;;) {
     const edgefl::client::SessionEnd end =
         edgefl::client::RunCoordinatorSession(session, data, log, run_state);

@@ -10,7 +10,7 @@ install(TARGETS edgefl edgefl-coordinator edgefl-client RUNTIME DESTINATION ${CM
 # What edgefl_client links, in link order (a library missing here fails the
 # out-of-tree build in tests/scripts/install_test.cpp).
 set(edgefl_bundled edgefl_client edgefl_algorithms edgefl_wire edgefl_train edgefl_nn
-                   edgefl_datasets edgefl_privacy edgefl_common)
+                   edgefl_datasets edgefl_privacy edgefl_compress edgefl_common)
 set(bundle ${PROJECT_BINARY_DIR}/libedgefl-client.a)
 set(mri ${PROJECT_BINARY_DIR}/libedgefl-client.mri)
 set(script "CREATE ${bundle}\n")

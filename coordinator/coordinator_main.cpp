@@ -277,6 +277,13 @@ int Run(int argc, char** argv) {
                         {"rounds", config.rounds},
                         {"mode", config.mode}};
   session.task_deadline_seconds = config.deadline;
+  session.compression = CompressionFrom(config);
+  if (session.compression.enabled()) {
+    logger.Info("compressed updates: " + config.compression + " both ways (topk_fraction " +
+                std::to_string(config.compression_topk_fraction) + ", int8_block " +
+                std::to_string(config.compression_int8_block) +
+                "); the full model on a client's first task of a connection");
+  }
 
   asio::io_context io(2);
   ClientRegistry registry(static_cast<size_t>(config.min_clients), logger);

@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "common/error.h"
+#include "common/random.h"
 #include "wire/byte_writer.h"
 #include "wire/protocol_error.h"
 #include "wire/tls_context.h"
@@ -208,6 +209,14 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
 
 void TlsClientSession::HandleFrame(wire::Frame& frame) {
   const uint64_t frame_bytes = wire::kFrameHeaderSize + frame.payload.size();
+  if (state_ == State::kActive && wire::IsCompressedMessageType(frame.type)) {
+    CheckFrameRate();
+    wire::CompressedMessage compressed = wire::DecodeCompressedMessage(frame.type, frame.payload);
+    auto* update = std::get_if<wire::CompressedUpdate>(&compressed);
+    if (update == nullptr) throw wire::ProtocolError("a CompressedModel from a client");
+    OnCompressedUpdate(*update, frame_bytes);
+    return;
+  }
   if (state_ == State::kActive && wire::IsSecAggMessageType(frame.type)) {
     CheckFrameRate();
     wire::SecAggMessage secagg = wire::DecodeSecAggMessage(frame.type, frame.payload);
@@ -367,10 +376,31 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
   task.pseudo_data = instructions.pseudo_data;
   // Secure aggregation: the client keeps this task's update for the stages.
   if (instructions.secure_aggregation) Send(wire::EncodeSecAggMessage(wire::SecAggTrain{round}));
-  std::vector<uint8_t> frame = EncodeWithParameters(
-      task, wire::MessageType::kTrainTask,
-      instructions.start_parameters ? *instructions.start_parameters : *global);
-  fit_ = Pending<train::FitResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  const engine::SharedParameters& start =
+      instructions.start_parameters ? instructions.start_parameters : global;
+  if (options_.compression.enabled() && !instructions.secure_aggregation) {
+    // The model as a delta against what the client holds; the TrainTask
+    // itself carries no parameters (wire/compressed_messages.h).
+    Rng rng = Rng::Derive(instructions.recipe.seed, {compress::kDownlinkRoundingStream});
+    wire::CompressedModel model;
+    model.round = round;
+    model.upload = options_.compression;
+    model.model =
+        downlink_.Encode(std::span<const float>(start->data(), static_cast<size_t>(start->size())),
+                         instructions.model_version, options_.compression, rng);
+    std::vector<uint8_t> model_frame = wire::EncodeCompressedMessage(model);
+    std::vector<uint8_t> frame = wire::EncodeMessage(task);
+    fit_ = Pending<train::FitResult>{
+        round, std::move(promise), Clock::now(), model_frame.size() + frame.size(), 0,
+        start, std::nullopt};
+    last_heard_ = Clock::now();
+    Send(std::move(model_frame));
+    Send(std::move(frame));
+    return;
+  }
+  std::vector<uint8_t> frame = EncodeWithParameters(task, wire::MessageType::kTrainTask, *start);
+  fit_ = Pending<train::FitResult>{round,   std::move(promise), Clock::now(), frame.size(), 0,
+                                   nullptr, std::nullopt};
   last_heard_ = Clock::now();  // the silence clock starts with the task
   Send(std::move(frame));
 }
@@ -412,7 +442,8 @@ void TlsClientSession::StartEvaluate(const engine::SharedParameters& parameters,
   task.deadline_seconds = options_.task_deadline_seconds;
   std::vector<uint8_t> frame =
       EncodeWithParameters(task, wire::MessageType::kEvalTask, *parameters);
-  eval_ = Pending<train::EvalResult>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  eval_ = Pending<train::EvalResult>{round,   std::move(promise), Clock::now(), frame.size(), 0,
+                                     nullptr, std::nullopt};
   last_heard_ = Clock::now();
   Send(std::move(frame));
 }
@@ -431,6 +462,23 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
   Pending<train::FitResult> pending = std::move(*fit_);
   fit_.reset();
   pending.bytes_in += frame_bytes;
+  if (pending.update) {
+    // Compressed: the result is the task's model + the decoded update.
+    if (result.train.parameters.size() != 0) {
+      throw wire::ProtocolError("TrainResult for round " + std::to_string(result.round) +
+                                " carries parameters after a CompressedUpdate");
+    }
+    Eigen::VectorXf parameters = *pending.start;
+    try {
+      compress::DecodeAdd(
+          pending.update->codec, pending.update->update,
+          std::span<float>(parameters.data(), static_cast<size_t>(parameters.size())));
+    } catch (const compress::CodecError& e) {
+      throw wire::ProtocolError("CompressedUpdate for round " + std::to_string(result.round) +
+                                ": " + e.what());
+    }
+    result.train.parameters = std::move(parameters);
+  }
   const TaskTraffic traffic{TaskTraffic::Kind::kFit, pending.round, pending.bytes_out,
                             pending.bytes_in, Seconds(Clock::now() - pending.sent)};
   RecordTraffic(traffic);
@@ -448,6 +496,26 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
   fit.bytes_out = static_cast<int64_t>(traffic.bytes_out);
   fit.bytes_in = static_cast<int64_t>(traffic.bytes_in);
   pending.promise->set_value(std::move(fit));
+}
+
+void TlsClientSession::OnCompressedUpdate(wire::CompressedUpdate& update, uint64_t frame_bytes) {
+  if (!fit_ || fit_->round != update.round) {
+    if (superseded_fits_.count(update.round) > 0) return;  // its TrainResult is dropped too
+    throw wire::ProtocolError("CompressedUpdate for round " + std::to_string(update.round) +
+                              " but " +
+                              (fit_ ? "the pending task is for round " + std::to_string(fit_->round)
+                                    : std::string("no task is pending")));
+  }
+  if (!options_.compression.enabled() || fit_->start == nullptr) {
+    throw wire::ProtocolError("CompressedUpdate for round " + std::to_string(update.round) +
+                              " of a task that was not compressed");
+  }
+  if (fit_->update) {
+    throw wire::ProtocolError("a second CompressedUpdate for round " +
+                              std::to_string(update.round));
+  }
+  fit_->bytes_in += frame_bytes;
+  fit_->update = std::move(update);
 }
 
 std::future<Eigen::MatrixXf> TlsClientSession::PseudoDataMeans(
@@ -484,7 +552,8 @@ void TlsClientSession::StartPseudoDataMeans(const train::PseudoDataRequest& requ
   task.deadline_seconds = options_.task_deadline_seconds;
   task.pseudo_data = request;  // no parameters: nothing to evaluate
   std::vector<uint8_t> frame = wire::EncodeMessage(task);
-  means_ = Pending<Eigen::MatrixXf>{round, std::move(promise), Clock::now(), frame.size(), 0};
+  means_ = Pending<Eigen::MatrixXf>{round,   std::move(promise), Clock::now(), frame.size(), 0,
+                                    nullptr, std::nullopt};
   last_heard_ = Clock::now();
   Send(std::move(frame));
 }

@@ -63,9 +63,12 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "algorithms/secagg_party.h"
+#include "compress/codec.h"
+#include "compress/model_delta.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/log.h"
 #include "train/params.h"
+#include "wire/compressed_messages.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
 #include "wire/secagg_messages.h"
@@ -106,6 +109,11 @@ struct SessionOptions {
   double task_deadline_seconds = 0.0;
   // batch_size of every EvalTask.
   int32_t eval_batch_size = 256;
+  // Compressed updates (wire/compressed_messages.h): when enabled, each
+  // TrainTask's model goes as a CompressedModel (the full model first, then
+  // the delta against what the client holds) and the client answers with a
+  // CompressedUpdate. Not with secure aggregation (refused by the config).
+  compress::CompressionConfig compression;
 };
 
 class TlsClientSession;
@@ -197,6 +205,10 @@ class TlsClientSession final : public RemoteClient,
     std::chrono::steady_clock::time_point sent;     // when the task was queued
     uint64_t bytes_out = 0;                         // the task's frame
     uint64_t bytes_in = 0;                          // result + heartbeats so far
+    // Compressed updates: the parameters the task's model stands for (the
+    // result is these + the update), and the CompressedUpdate received.
+    engine::SharedParameters start;
+    std::optional<wire::CompressedUpdate> update;
   };
 
   void OnHandshake(const boost::system::error_code& ec);
@@ -210,6 +222,8 @@ class TlsClientSession final : public RemoteClient,
   void OnHello(const wire::Hello& hello);
   void OnTrainResult(wire::TrainResult& result, uint64_t frame_bytes);
   void OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes);
+  // A CompressedUpdate: kept for the TrainResult of its round that follows.
+  void OnCompressedUpdate(wire::CompressedUpdate& update, uint64_t frame_bytes);
   // A secure-aggregation frame from the client: the answer to secagg_.
   void OnSecAggAnswer(wire::SecAggMessage& message, wire::MessageType type);
   // Sends `request` (a stage of round secagg_round_) and returns the future
@@ -276,6 +290,9 @@ class TlsClientSession final : public RemoteClient,
     std::function<void(const std::string&)> fail;               // fails it
   };
   std::optional<SecAggPending> secagg_;
+  // Compressed updates: what this connection's client holds (a new
+  // connection starts with none and is sent the full model).
+  compress::ModelDeltaSender downlink_;
   std::atomic<int64_t> secagg_round_{0};                // the round of the last setup
   std::set<int64_t> superseded_fits_;                   // rounds whose late TrainResult is dropped
   std::set<int64_t> superseded_evals_;                  // rounds whose late EvalResult is dropped

@@ -147,6 +147,9 @@ class Binder {
     Num("on_seconds", c.on_seconds, {0.0, kYearSeconds, false, false});
     Num("off_seconds", c.off_seconds, {0.0, kYearSeconds, false, false});
     Num("dropout", c.dropout, {0.0, 1.0, false, true});
+    Str("compression", c.compression);
+    Num("compression_topk_fraction", c.compression_topk_fraction, {0.0, 1.0, true, false});
+    Int("compression_int8_block", c.compression_int8_block, 1, int64_t{1} << 20);
     extra_ = &c.algorithm_params;
   }
 
@@ -259,6 +262,23 @@ void CheckValues(const ExperimentConfig& c) {
   if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
   if (c.mode != "sync" && c.mode != "async" && c.mode != "decentralized") {
     throw ConfigError("mode '" + c.mode + "' is not known (expected sync, async or decentralized)");
+  }
+  const compress::Codec codec = compress::ParseCodec(c.compression, "compression");
+  if (codec != compress::Codec::kNone) {
+    const auto secure = c.algorithm_params.find("secure_aggregation");
+    if (secure != c.algorithm_params.end() && std::holds_alternative<bool>(secure->second) &&
+        std::get<bool>(secure->second)) {
+      throw ConfigError("compression = \"" + c.compression +
+                        "\" is refused with secure_aggregation = true: secure aggregation "
+                        "quantises the updates itself (secagg_bits) and the coordinator never sees "
+                        "one update to decompress; set compression = \"none\"");
+    }
+    if (c.mode == "decentralized") {
+      throw ConfigError("compression = \"" + c.compression +
+                        "\" is for the coordinator's rounds (sync and async); decentralized "
+                        "mode exchanges whole models between neighbours: set compression = "
+                        "\"none\"");
+    }
   }
   if (c.mode == "async" && c.keep_client_models > 0) {
     throw ConfigError(
@@ -437,6 +457,13 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"byzantine_fraction", c.byzantine_fraction},
                 {"byzantine_mode", c.byzantine_mode},
                 {"byzantine_factor", c.byzantine_factor}};
+  // Written only when on, so a log from before compression existed compares
+  // equal to a config without it (resume).
+  if (c.compression != "none") {
+    t.insert("compression", c.compression);
+    t.insert("compression_topk_fraction", c.compression_topk_fraction);
+    t.insert("compression_int8_block", c.compression_int8_block);
+  }
   for (const auto& [key, value] : c.algorithm_params) {
     std::visit([&t, &key](const auto& v) { t.insert(key, v); }, value);
   }
@@ -483,6 +510,14 @@ algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config) {
   selector.deadline = config.deadline;
   SplitParams(config.algorithm_params, &unused, &selector.params);
   return selector;
+}
+
+compress::CompressionConfig CompressionFrom(const ExperimentConfig& config) {
+  compress::CompressionConfig out;
+  out.codec = compress::ParseCodec(config.compression, "compression");
+  out.topk_fraction = config.compression_topk_fraction;
+  out.int8_block = static_cast<uint32_t>(config.compression_int8_block);
+  return out;
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "algorithms/strategy_registry.h"
+#include "compress/codec.h"
 #include "train/params.h"
 #include "train/train_recipe.h"
 
@@ -107,6 +108,14 @@ struct ExperimentConfig {
   // cut off as a flood (0 = no limit).
   int64_t max_frames_per_second = 1000;
 
+  // ---- compressed updates (docs/algorithms.md, Compressed updates) ----
+  // Both directions, simulation and edgefl-coordinator alike: none | fp16 |
+  // int8 | topk (the update client -> coordinator; the delta against the
+  // model the client holds coordinator -> client).
+  std::string compression = "none";
+  double compression_topk_fraction = 0.01;  // topk: fraction of coordinates sent, (0, 1]
+  int64_t compression_int8_block = 256;     // int8: coordinates per scale, [1, 2^20]
+
   // Every other key with its TOML value, e.g. {"server_lr", 0.5}: keys
   // starting with "selector_" go (without the prefix) to the client
   // selector, all others to the strategy.
@@ -157,6 +166,8 @@ std::string ToToml(const ExperimentConfig& config);
 train::TrainRecipe RecipeFrom(const ExperimentConfig& config);
 algorithms::StrategyConfig StrategyConfigFrom(const ExperimentConfig& config);
 algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config);
+// The run's compression (compress/codec.h) from the compression* keys.
+compress::CompressionConfig CompressionFrom(const ExperimentConfig& config);
 
 // One key whose value differs between two configs, as TOML text.
 struct ConfigChange {

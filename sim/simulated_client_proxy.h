@@ -15,6 +15,9 @@
 #include <vector>
 
 #include "algorithms/local_solver.h"
+#include "compress/codec.h"
+#include "compress/error_feedback.h"
+#include "compress/model_delta.h"
 #include "datasets/dataset.h"
 #include "engine/client_proxy.h"
 #include "sim/thread_pool.h"
@@ -34,6 +37,12 @@ class SimulatedClientProxy final : public engine::ClientProxy {
   std::future<train::EvalResult> Evaluate(engine::SharedParameters parameters) override;
   // The means of the request's groups of this client's data, at once.
   std::future<Eigen::MatrixXf> PseudoDataMeans(const train::PseudoDataRequest& request) override;
+
+  // Compressed updates (compress/): from the next task on, the model goes
+  // to the client as a delta against what it holds and the update comes back
+  // encoded, as between edgefl-coordinator and edgefl-client; the result's
+  // bytes_out / bytes_in are then the encodings' sizes. Default: none.
+  void set_compression(const compress::CompressionConfig& config) { compression_ = config; }
 
   const datasets::Dataset& data() const { return *data_; }
   // Every client's data, in client order (this one's included; they must
@@ -55,6 +64,12 @@ class SimulatedClientProxy final : public engine::ClientProxy {
   ThreadPool& pool_;
   train::ByzantineAttack attack_;
   std::shared_ptr<const std::vector<const datasets::Dataset*>> fleet_data_;
+  // Compressed updates: both ends of the model delta and the client's
+  // top-k residual (guarded by trainer_mutex_).
+  compress::CompressionConfig compression_;
+  compress::ModelDeltaSender downlink_;
+  compress::ModelDeltaReceiver client_model_;
+  compress::ErrorFeedback feedback_;
 };
 
 }  // namespace edgefl::sim

@@ -132,6 +132,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
     // What a real client reports in its Hello: its measured speed.
     proxies.back()->info().samples_per_second = fleet.speed(k);
     simulated.push_back(static_cast<SimulatedClientProxy*>(proxies.back().get()));
+    simulated.back()->set_compression(engine::CompressionFrom(config));
     fleet_data->push_back(&simulated.back()->data());
   }
   for (SimulatedClientProxy* proxy : simulated)

@@ -64,7 +64,9 @@ bool IsKnownMessageType(uint16_t type) {
          (type >= static_cast<uint16_t>(MessageType::kSecAggTrain) &&
           type <= static_cast<uint16_t>(MessageType::kSecAggDone)) ||
          (type >= static_cast<uint16_t>(MessageType::kPeerJoin) &&
-          type <= static_cast<uint16_t>(MessageType::kGlobalMetrics));
+          type <= static_cast<uint16_t>(MessageType::kGlobalMetrics)) ||
+         (type >= static_cast<uint16_t>(MessageType::kCompressedModel) &&
+          type <= static_cast<uint16_t>(MessageType::kCompressedUpdate));
 }
 
 bool IsHandshakeType(MessageType type) {
@@ -132,6 +134,10 @@ std::string_view MessageTypeName(MessageType type) {
       return "MetricsModel";
     case MessageType::kGlobalMetrics:
       return "GlobalMetrics";
+    case MessageType::kCompressedModel:
+      return "CompressedModel";
+    case MessageType::kCompressedUpdate:
+      return "CompressedUpdate";
   }
   return "unknown";
 }

@@ -67,7 +67,7 @@ enum class MessageType : uint16_t {
   kSecAggUnmaskRequest = 23,   // coordinator -> client
   kSecAggUnmaskResponse = 24,  // client -> coordinator
   kSecAggDone = 25,            // coordinator -> client, the round's end
-  // D-SGD between processes (wire/peer_messages.h), 32-47 reserved for it.
+  // D-SGD between processes (wire/peer_messages.h), 32-39 reserved for it.
   kPeerJoin = 32,        // node -> coordinator, first message
   kPeerAssignment = 33,  // coordinator -> node
   kNodeReport = 34,      // node -> coordinator, after each round
@@ -77,6 +77,9 @@ enum class MessageType : uint16_t {
   kMetricsPlan = 37,    // coordinator -> node, after PeerAssignment
   kMetricsModel = 38,   // node -> metrics node, evaluation rounds
   kGlobalMetrics = 39,  // metrics node -> coordinator
+  // Compressed updates (wire/compressed_messages.h), 40-47 reserved for them.
+  kCompressedModel = 40,   // coordinator -> client, before a TrainTask with no parameters
+  kCompressedUpdate = 41,  // client -> coordinator, before a TrainResult with no parameters
 };
 
 // True for the types above.

@@ -613,6 +613,11 @@ Message DecodeMessage(MessageType type, std::span<const uint8_t> payload) {
       // Secure aggregation's messages have their own decoder (wire/secagg_messages.h).
       throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
                           " is a secure-aggregation message, not expected here");
+    case MessageType::kCompressedModel:
+    case MessageType::kCompressedUpdate:
+      // Compressed updates have their own decoder (wire/compressed_messages.h).
+      throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
+                          " is a compressed-update message, not expected here");
   }
   throw ProtocolError("message: unknown message type " + std::to_string(raw));
 }

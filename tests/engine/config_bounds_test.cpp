@@ -64,6 +64,8 @@ double FieldOf(const ExperimentConfig& c, const std::string& key) {
       {"off_seconds", c.off_seconds},
       {"dropout", c.dropout},
       {"kmeans_clusters", c.kmeans_clusters},
+      {"compression_topk_fraction", c.compression_topk_fraction},
+      {"compression_int8_block", static_cast<double>(c.compression_int8_block)},
   };
   const auto it = fields.find(key);
   REQUIRE_MESSAGE(it != fields.end(), "the test does not know key " << key);
