@@ -19,6 +19,7 @@
 #include "algorithms/local_registry.h"
 #include "algorithms/local_solver.h"
 #include "common/error.h"
+#include "common/number_text.h"
 #include "train/local_trainer.h"
 #include "wire/frame.h"
 #include "wire/protocol_error.h"
@@ -224,8 +225,8 @@ class Session {
         own.dp_noise_std = setup->dp_noise_std;  // noise_seed unset: the CSPRNG's
         if (own.dp_clip > 0) {
           log_('I', "round " + std::to_string(round) + ": distributed DP: clip " +
-                        std::to_string(own.dp_clip) + ", own noise std-dev " +
-                        std::to_string(own.dp_noise_std));
+                        ShortNumber(own.dp_clip) + ", own noise std-dev " +
+                        ShortNumber(own.dp_noise_std));
         }
         Send(wire::SecAggKeys{round, update.AdvertiseKeys(own)});
       } else if (const auto* keys = std::get_if<wire::SecAggNeighbourKeys>(&message)) {

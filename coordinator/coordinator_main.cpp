@@ -224,6 +224,8 @@ int Run(int argc, char** argv) {
   const bool async = config.mode == "async";
 
   const Logger logger;
+  for (const std::string& line : config.followed_defaults)
+    logger.Info("config: " + line);
   if (config.mode == "decentralized") return RunDecentralized(config, logger);
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
   // Algorithms first: a bad key fails before anything is loaded or bound.
