@@ -20,7 +20,9 @@
 // round is finished, then clients get Bye and the run is marked interrupted
 // (exit 0); a second signal abandons the round in progress (its clients are
 // dropped). In async mode the first signal stops at once: the tasks in
-// flight are abandoned.
+// flight are abandoned. With metrics_listen, Prometheus metrics on
+// http://HOST:PORT/metrics ("metrics on ..." on stderr once bound;
+// docs/operations.md).
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -45,6 +47,9 @@
 #include "coordinator/client_registry.h"
 #include "coordinator/host_async_engine.h"
 #include "coordinator/log.h"
+#include "coordinator/metrics.h"
+#include "coordinator/metrics_server.h"
+#include "coordinator/process_stats.h"
 #include "coordinator/rendezvous.h"
 #include "coordinator/tls_server.h"
 #include "datasets/fashion_mnist.h"
@@ -209,7 +214,10 @@ int Run(int argc, char** argv) {
         "  handshake_timeout = 10       seconds for TLS handshake + Hello\n"
         "  max_frame_bytes = 67108864   cap on a frame's payload\n"
         "  max_frames_per_second = 1000 frames a client may send in one second (0 = no "
-        "limit)\n",
+        "limit)\n"
+        "\nOperations (docs/operations.md):\n"
+        "  metrics_listen = \"\"          Prometheus metrics: \"127.0.0.1:9464\" (or \"9464\")\n"
+        "                               serves GET /metrics over plain HTTP; empty = off\n",
         stdout);
     return kExitOk;
   }
@@ -279,11 +287,28 @@ int Run(int argc, char** argv) {
                         {"rounds", config.rounds},
                         {"mode", config.mode}};
   session.task_deadline_seconds = config.deadline;
+  CoordinatorMetrics metrics;
+  session.metrics = &metrics;
 
   asio::io_context io(2);
   ClientRegistry registry(static_cast<size_t>(config.min_clients), logger);
   TlsServer server(io, tls, server_options, registry, logger);
   RecordingSource source(registry, config.db, logger);
+  std::optional<MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    const HostPort where = ParseListenAddress(config.metrics_listen, "metrics_listen");
+    metrics_server.emplace(
+        io, where.host, where.port,
+        [&metrics, &server, &registry] {
+          CoordinatorMetrics::Gauges gauges;
+          gauges.connections = server.connections();
+          gauges.registered = registry.size();
+          gauges.rss_bytes = ResidentBytes();
+          gauges.open_fds = OpenFileDescriptors();
+          return metrics.Exposition(gauges);
+        },
+        logger);
+  }
 
   std::atomic<bool> stop{false};
   std::atomic<int> signals_seen{0};
@@ -307,8 +332,12 @@ int Run(int argc, char** argv) {
   signals.async_wait(on_signal);
 
   server.Start();
+  if (metrics_server) metrics_server->Start();
   IoThreads threads(io, 2);
   std::fprintf(stderr, "listening on %s\n", server.address().c_str());
+  if (metrics_server) {
+    std::fprintf(stderr, "metrics on http://%s/metrics\n", metrics_server->address().c_str());
+  }
   std::fflush(stderr);
   logger.Info("run '" + config.run_name + "': " + config.strategy + ", model " + config.model +
               " (" + std::to_string(num_parameters) + " parameters), " +
@@ -325,6 +354,7 @@ int Run(int argc, char** argv) {
   runner.stop = &stop;
   runner.training_data = training_data ? &*training_data : nullptr;
   runner.progress = stdout;
+  runner.on_commit = [&metrics](const CommittedRound& round) { metrics.RoundCommitted(round); };
   // Log lines on the same terminal would break a line rewritten in place.
   if (::isatty(STDERR_FILENO) == 1) runner.progress_in_place = false;
 
@@ -339,7 +369,7 @@ int Run(int argc, char** argv) {
             return std::make_unique<HostAsyncEngine>(strategy, registry, options, std::move(start),
                                                      logger);
           },
-          stdout);
+          stdout, /*stop=*/nullptr, runner.on_commit);
     } else {
       result = RunExperiment(config, test, source, runner);
     }
@@ -349,6 +379,7 @@ int Run(int argc, char** argv) {
     throw;
   }
   source.Record();
+  if (metrics_server) metrics_server->Stop();
   server.Stop(result.interrupted ? "shutting down" : "run finished");
   if (!server.WaitClosed(std::chrono::seconds(5))) {
     logger.Warn(std::to_string(server.connections()) + " connections still open; closing anyway");

@@ -65,6 +65,7 @@
 #include "algorithms/secagg_party.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/log.h"
+#include "coordinator/metrics.h"
 #include "train/params.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
@@ -106,6 +107,9 @@ struct SessionOptions {
   double task_deadline_seconds = 0.0;
   // batch_size of every EvalTask.
   int32_t eval_batch_size = 256;
+  // Where handshakes, refusals and bytes are counted (may be null); must
+  // outlive the session.
+  CoordinatorMetrics* metrics = nullptr;
 };
 
 class TlsClientSession;
