@@ -211,6 +211,10 @@ int Run(int argc, char** argv) {
        cxxopts::value<int>())
       ("h,help", "print this help");
   // clang-format on
+  // Until the signal set below takes it, a SIGHUP (systemctl reload during
+  // start-up) is ignored rather than ending the process: there is nothing
+  // to reload yet.
+  std::signal(SIGHUP, SIG_IGN);
   const cxxopts::ParseResult args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::fputs(cli.help().c_str(), stdout);
