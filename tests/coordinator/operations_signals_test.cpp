@@ -95,6 +95,17 @@ TEST_CASE(
                                       " certs issue-client client-1 --dir " + next.string(),
                                   &output) == 0,
       output);
+  // A half-done rotation (the new key with the old certificate) is refused
+  // and the current certificates are kept.
+  fs::copy_file(next / "server.key", certs / "server.key", fs::copy_options::overwrite_existing);
+  fs::permissions(certs / "server.key", fs::perms::owner_read | fs::perms::owner_write);
+  coordinator.Signal(SIGHUP);
+  REQUIRE_MESSAGE(PollUntil([&] { return Contains(log_file, "SIGHUP: certificates not reloaded"); },
+                            kStartTimeout),
+                  (ReadIfExists(log_file) + ReadIfExists(coordinator.err())));
+  CHECK(Contains(log_file, "does not match certificate"));
+  CHECK(coordinator.Running());
+
   // Both CAs, for a client that trusts the new coordinator but still has
   // a certificate of the old CA.
   edgefl::testing::WriteFile(
@@ -151,7 +162,9 @@ TEST_CASE(
   // object with the four fields; the rotated file ends before the SIGHUP.
   const std::string rotated = ReadIfExists(fed.dir() / "coordinator.jsonl.1");
   CHECK(rotated.find("client-0 connected from") != std::string::npos);
-  CHECK(rotated.find("SIGHUP") == std::string::npos);
+  CHECK(rotated.find("\"level\":\"error\",\"component\":\"coordinator\",\"msg\":\"SIGHUP: "
+                     "certificates not reloaded") != std::string::npos);
+  CHECK(rotated.find("certificates reloaded from") == std::string::npos);
   int lines = 0;
   for (const std::string& text : {rotated, ReadIfExists(log_file)}) {
     for (const std::string& line : Lines(text)) {
