@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -187,13 +188,13 @@ Eigen::VectorXf TrimmedMean(std::span<const ParameterSpan> vectors, double trim_
   CheckVectors(vectors, "TrimmedMean");
   if (!(trim_fraction >= 0.0 && trim_fraction < 0.5)) {
     throw ConfigError("TrimmedMean: trim_fraction must be in [0, 0.5), got " +
-                      std::to_string(trim_fraction));
+                      ShortNumber(trim_fraction));
   }
   const size_t count = vectors.size();
   const size_t cut = static_cast<size_t>(std::floor(trim_fraction * static_cast<double>(count)));
   if (2 * cut >= count) {
-    throw ConfigError("TrimmedMean: trim_fraction " + std::to_string(trim_fraction) +
-                      " trims all " + std::to_string(count) + " values");
+    throw ConfigError("TrimmedMean: trim_fraction " + ShortNumber(trim_fraction) + " trims all " +
+                      std::to_string(count) + " values");
   }
   const double kept = static_cast<double>(count - 2 * cut);
   return CoordinateWise(vectors, [count, cut, kept](float* values) {
@@ -230,12 +231,12 @@ NormClipOutcome NormClippedMean(ParameterSpan global, std::span<const ParameterS
   CheckVectors(vectors, "NormClippedMean");
   if (!(std::isfinite(options.bound) && options.bound >= 0.0)) {
     throw ConfigError("NormClippedMean: bound must be finite and >= 0, got " +
-                      std::to_string(options.bound));
+                      ShortNumber(options.bound));
   }
   if (options.bound == 0.0 &&
       !(std::isfinite(options.median_factor) && options.median_factor > 0.0)) {
     throw ConfigError("NormClippedMean: median_factor must be > 0, got " +
-                      std::to_string(options.median_factor));
+                      ShortNumber(options.median_factor));
   }
   const std::vector<double> p = Normalized(weights, vectors.size(), "NormClippedMean");
   const std::vector<double> norms = UpdateNorms(global, vectors);

@@ -1,5 +1,7 @@
 #include "algorithms/async_strategy_registry.h"
 
+#include <algorithm>
+
 #include "algorithms/delayed_nesterov.h"
 #include "algorithms/fedasync.h"
 #include "algorithms/fedbuff.h"
@@ -59,7 +61,11 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
   } else if (config.name == "fedbuff") {
     FedBuffOptions o;
     o.task = ReadTask(reader, config, /*keep_optimizer=*/false);
-    o.buffer_size = reader.GetIntIn("buffer_size", 10, 1, 1000000);
+    // Nielsen et al.'s K = 10, but never more than the fleet holds (a default
+    // that follows clients: docs/settings.md).
+    o.buffer_size = reader.GetIntIn(
+        "buffer_size",
+        std::min<int64_t>(10, std::max<int64_t>(1, static_cast<int64_t>(num_clients))), 1, 1000000);
     o.server_lr = reader.GetDoubleIn("server_lr", 1.0, 0.0, 1e3);
     o.weight = ReadWeight(reader, "polynomial");
     o.sample_weighting = reader.GetBool("sample_weighting", false);

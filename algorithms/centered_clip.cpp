@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -13,7 +14,7 @@ CenteredClipOutcome CenteredClip(std::span<const ParameterSpan> vectors, Paramet
                                  const CenteredClipOptions& options) {
   if (vectors.empty()) throw ConfigError("CenteredClip: no vectors to aggregate");
   if (!(options.tau > 0.0)) {
-    throw ConfigError("CenteredClip: tau must be > 0, got " + std::to_string(options.tau));
+    throw ConfigError("CenteredClip: tau must be > 0, got " + ShortNumber(options.tau));
   }
   if (options.iterations < 1) {
     throw ConfigError("CenteredClip: iterations must be >= 1, got " +

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -231,11 +232,11 @@ Eigen::VectorXf RecoverReluNetwork(const MatrixXd& z, Index features, Index patt
 void ValidateConvexAdmmOptions(const ConvexAdmmOptions& options) {
   if (!(options.beta > 0.0) || !std::isfinite(options.beta)) {
     throw ConfigError("convex_relu: beta (the regularisation) must be finite and > 0, got " +
-                      std::to_string(options.beta));
+                      ShortNumber(options.beta));
   }
   if (!(options.rho > 0.0) || !std::isfinite(options.rho)) {
     throw ConfigError("convex_relu: rho (the ADMM penalty) must be finite and > 0, got " +
-                      std::to_string(options.rho));
+                      ShortNumber(options.rho));
   }
   if (options.iterations < 1) {
     throw ConfigError("convex_relu: iterations must be >= 1, got " +

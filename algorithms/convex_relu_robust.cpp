@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -47,7 +48,7 @@ void SubtractRepeated(const MatrixXd& t, double epsilon, Index n, MatrixXd* g) {
 void ValidateAdversarialEpsilon(double epsilon) {
   if (!(epsilon >= 0.0) || !std::isfinite(epsilon)) {
     throw ConfigError("convex_relu: the adversarial radius epsilon must be finite and >= 0, got " +
-                      std::to_string(epsilon));
+                      ShortNumber(epsilon));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -28,7 +29,7 @@ double GatedLipschitz(const ConvexReluData& data, int iterations) {
 ConvexAdmmResult SolveGatedScp(const ConvexReluData& data, const ScpOptions& options) {
   if (!(options.beta > 0.0) || !std::isfinite(options.beta)) {
     throw ConfigError("convex_relu scp: beta must be finite and > 0, got " +
-                      std::to_string(options.beta));
+                      ShortNumber(options.beta));
   }
   if (options.iterations < 1 || options.power_iterations < 1) {
     throw ConfigError("convex_relu scp: iterations and power_iterations must be >= 1");

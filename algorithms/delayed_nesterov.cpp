@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -10,11 +11,11 @@ DelayedNesterov::DelayedNesterov(DelayedNesterovOptions options) : options_(std:
   const std::string context = "strategy async_dn";
   ValidateAsyncTask(options_.task, context);
   if (!(options_.outer_lr > 0.0 && std::isfinite(options_.outer_lr))) {
-    throw ConfigError(context + ": outer_lr must be > 0, got " + std::to_string(options_.outer_lr));
+    throw ConfigError(context + ": outer_lr must be > 0, got " + ShortNumber(options_.outer_lr));
   }
   if (!(options_.outer_momentum >= 0.0 && options_.outer_momentum < 1.0)) {
     throw ConfigError(context + ": outer_momentum must be in [0, 1), got " +
-                      std::to_string(options_.outer_momentum));
+                      ShortNumber(options_.outer_momentum));
   }
   if (options_.buffer_size < 1) {
     throw ConfigError(context + ": buffer_size must be >= 1, got " +

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/number_text.h"
 #include "common/random.h"
 #include "privacy/secure_seed.h"
 
@@ -24,15 +25,14 @@ DpFedAvgOptions Checked(DpFedAvgOptions o) {
         ") must be at least clients_per_round = " + std::to_string(o.clients_per_round));
   }
   if (!(o.clip_norm > 0.0) || std::isinf(o.clip_norm)) {
-    throw ConfigError("dp: dp_clip must be finite and > 0, got " + std::to_string(o.clip_norm));
+    throw ConfigError("dp: dp_clip must be finite and > 0, got " + ShortNumber(o.clip_norm));
   }
   if (o.delta == 0.0) o.delta = 1.0 / static_cast<double>(o.population);
   if (!(o.delta > 0.0 && o.delta < 1.0)) {
-    throw ConfigError("dp: dp_delta must be in (0, 1), got " + std::to_string(o.delta));
+    throw ConfigError("dp: dp_delta must be in (0, 1), got " + ShortNumber(o.delta));
   }
   if (!(o.target_epsilon >= 0.0)) {
-    throw ConfigError("dp: dp_target_epsilon must be >= 0, got " +
-                      std::to_string(o.target_epsilon));
+    throw ConfigError("dp: dp_target_epsilon must be >= 0, got " + ShortNumber(o.target_epsilon));
   }
   if (o.calibrate_rounds > 0) {
     if (o.target_epsilon <= 0.0) {
@@ -66,8 +66,8 @@ DpFedAvg::DpFedAvg(DpFedAvgOptions options, uint64_t run_seed)
     const double one = accountant_.SpentAfter(1, delta_).epsilon;
     if (one > options_.target_epsilon) {
       throw ConfigError("dp: one round already spends ε = " + std::to_string(one) +
-                        " at δ = " + std::to_string(delta_) +
-                        ", over dp_target_epsilon = " + std::to_string(options_.target_epsilon) +
+                        " at δ = " + ShortNumber(delta_) +
+                        ", over dp_target_epsilon = " + ShortNumber(options_.target_epsilon) +
                         "; raise dp_noise_multiplier or lower clients_per_round");
     }
   }
@@ -125,8 +125,8 @@ std::optional<std::string> DpFedAvg::BudgetSpentAfter(int64_t /*round*/) const {
   const double next = accountant_.SpentAfter(accountant_.steps() + 1, delta_).epsilon;
   if (next <= options_.target_epsilon) return std::nullopt;
   return "privacy budget: another round would reach ε = " + std::to_string(next) + " > " +
-         "dp_target_epsilon = " + std::to_string(options_.target_epsilon) +
-         " at δ = " + std::to_string(delta_) + " (spent ε = " + std::to_string(Epsilon()) + " in " +
+         "dp_target_epsilon = " + ShortNumber(options_.target_epsilon) +
+         " at δ = " + ShortNumber(delta_) + " (spent ε = " + ShortNumber(Epsilon()) + " in " +
          std::to_string(accountant_.steps()) + " rounds)";
 }
 

@@ -7,6 +7,7 @@
 #include "algorithms/aggregate.h"
 #include "algorithms/fedavg.h"
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -24,20 +25,20 @@ DsgdSchedule ParseDsgdSchedule(const std::string& name, const std::string& key) 
 
 Dsgd::Dsgd(DsgdOptions options, size_t num_nodes) : options_(std::move(options)) {
   if (!(options_.beta > 0.0 && options_.beta <= 1.0)) {
-    throw ConfigError("dsgd_beta must be in (0, 1], got " + std::to_string(options_.beta));
+    throw ConfigError("dsgd_beta must be in (0, 1], got " + ShortNumber(options_.beta));
   }
   if (options_.schedule == DsgdSchedule::kPaper) {
     if (!(options_.tau_alpha > 0.5 && options_.tau_alpha <= 1.0)) {
       throw ConfigError(
           "dsgd_tau_alpha must be in (0.5, 1] (the step-size window of Swenson et "
           "al.), got " +
-          std::to_string(options_.tau_alpha));
+          ShortNumber(options_.tau_alpha));
     }
     if (!(options_.tau_beta >= 0.0 && options_.tau_beta < options_.tau_alpha)) {
       throw ConfigError("dsgd_tau_beta must be in [0, dsgd_tau_alpha) = [0, " +
-                        std::to_string(options_.tau_alpha) +
+                        ShortNumber(options_.tau_alpha) +
                         ") (consensus must decay more slowly than the step size), got " +
-                        std::to_string(options_.tau_beta));
+                        ShortNumber(options_.tau_beta));
     }
   }
   if (!(options_.recipe.optimizer.learning_rate >= 0.0f)) {

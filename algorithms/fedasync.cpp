@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -10,7 +11,7 @@ FedAsync::FedAsync(FedAsyncOptions options) : options_(std::move(options)) {
   ValidateAsyncTask(options_.task, "strategy fedasync");
   if (!(options_.mixing > 0.0 && options_.mixing <= 1.0)) {
     throw ConfigError("strategy fedasync: mixing (α) must be in (0, 1], got " +
-                      std::to_string(options_.mixing));
+                      ShortNumber(options_.mixing));
   }
   const StalenessWeight& w = options_.weight;
   if (!(w.exponent >= 0.0 && w.hinge_a >= 0.0 && w.hinge_b >= 0.0)) {

@@ -6,6 +6,7 @@
 
 #include "algorithms/bucketing.h"
 #include "common/error.h"
+#include "common/number_text.h"
 #include "common/random.h"
 
 namespace edgefl::algorithms {
@@ -131,7 +132,7 @@ FedAvg::FedAvg(FedAvgOptions options)
     // would bias the sum.
     const double needed = sa.dp_clip * (1.0 + 6.0 * sa.dp_noise_multiplier / std::sqrt(2.0));
     if (sa.clip < needed) {
-      throw ConfigError("dp with secure_aggregation: secagg_clip_range " + std::to_string(sa.clip) +
+      throw ConfigError("dp with secure_aggregation: secagg_clip_range " + ShortNumber(sa.clip) +
                         " is below dp_clip·(1 + 6·z/√2) = " + std::to_string(needed) +
                         ", so the quantiser would clip the clients' noised updates; raise "
                         "secagg_clip_range");

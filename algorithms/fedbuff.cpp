@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -14,7 +15,7 @@ FedBuff::FedBuff(FedBuffOptions options) : options_(std::move(options)) {
   }
   if (!(options_.server_lr > 0.0 && std::isfinite(options_.server_lr))) {
     throw ConfigError("strategy fedbuff: server_lr must be > 0, got " +
-                      std::to_string(options_.server_lr));
+                      ShortNumber(options_.server_lr));
   }
   const StalenessWeight& w = options_.weight;
   if (!(w.exponent >= 0.0 && w.hinge_a >= 0.0 && w.hinge_b >= 0.0)) {

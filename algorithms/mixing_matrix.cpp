@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -59,7 +60,7 @@ MixingMatrix MetropolisHastings(const Graph& graph, const std::vector<bool>& liv
 
 MixingMatrix WithConsensusWeight(MixingMatrix w, double beta) {
   if (!(beta >= 0.0 && beta <= 1.0)) {
-    throw ConfigError("consensus weight beta must be in [0, 1], got " + std::to_string(beta));
+    throw ConfigError("consensus weight beta must be in [0, 1], got " + ShortNumber(beta));
   }
   if (beta == 1.0) return w;
   for (size_t i = 0; i < w.size(); ++i) {
@@ -79,7 +80,7 @@ MixingRow MetropolisHastingsRow(size_t self, size_t self_degree,
                                 std::span<const std::pair<size_t, size_t>> neighbours,
                                 double beta) {
   if (!(beta >= 0.0 && beta <= 1.0)) {
-    throw ConfigError("consensus weight beta must be in [0, 1], got " + std::to_string(beta));
+    throw ConfigError("consensus weight beta must be in [0, 1], got " + ShortNumber(beta));
   }
   MixingRow row;
   const double own = 1.0 / (1.0 + static_cast<double>(self_degree));

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 #include "nn/softmax_cross_entropy.h"
 
 namespace edgefl::algorithms {
@@ -12,7 +13,7 @@ NoisySoftmaxObjective::NoisySoftmaxObjective(const NoisySoftmaxOptions& options)
     : options_(options) {
   if (!(std::isfinite(options.alpha) && options.alpha >= 0.0)) {
     throw ConfigError("noisy_softmax: noise_alpha must be a finite value >= 0, got " +
-                      std::to_string(options.alpha));
+                      ShortNumber(options.alpha));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 
@@ -62,8 +63,7 @@ MatrixXd PgdAttack(const TwoLayerRelu& net, const MatrixXd& x, std::span<const i
                    const PgdOptions& options) {
   const Index classes = net.w2.rows();
   if (!(options.epsilon >= 0.0) || !std::isfinite(options.epsilon)) {
-    throw ConfigError("pgd: epsilon must be finite and >= 0, got " +
-                      std::to_string(options.epsilon));
+    throw ConfigError("pgd: epsilon must be finite and >= 0, got " + ShortNumber(options.epsilon));
   }
   if (options.steps < 1) {
     throw ConfigError("pgd: steps must be >= 1, got " + std::to_string(options.steps));

@@ -6,6 +6,7 @@
 
 #include "algorithms/aggregate.h"
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -19,14 +20,13 @@ FedAvgOptions Checked(FedAvgOptions base, const SavicOptions& options) {
                       "client optimizer's own), got " + base.recipe.optimizer.name);
   }
   if (!(options.beta >= 0.0 && options.beta < 1.0)) {
-    throw ConfigError(context + "savic_beta must be in [0, 1), got " +
-                      std::to_string(options.beta));
+    throw ConfigError(context + "savic_beta must be in [0, 1), got " + ShortNumber(options.beta));
   }
   if (!(options.epsilon > 0.0) || !std::isfinite(options.epsilon)) {
-    throw ConfigError(context + "savic_eps must be > 0, got " + std::to_string(options.epsilon));
+    throw ConfigError(context + "savic_eps must be > 0, got " + ShortNumber(options.epsilon));
   }
   if (!(options.alpha > 0.0) || !std::isfinite(options.alpha)) {
-    throw ConfigError(context + "savic_alpha must be > 0, got " + std::to_string(options.alpha));
+    throw ConfigError(context + "savic_alpha must be > 0, got " + ShortNumber(options.alpha));
   }
   return base;
 }

@@ -13,6 +13,7 @@
 #include "algorithms/speed_aware_selector.h"
 #include "algorithms/uniform_selector.h"
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -142,7 +143,7 @@ void ReadClientOptimizer(train::ParamReader& reader, train::TrainRecipe* recipe)
       (recipe->optimizer.name != "sgd" || !(recipe->optimizer.momentum > 0.0f))) {
     throw ConfigError(reader.context() + ": nesterov = true needs optimizer = \"sgd\" and " +
                       "momentum > 0 (got optimizer \"" + recipe->optimizer.name + "\", momentum " +
-                      std::to_string(recipe->optimizer.momentum) + ")");
+                      ShortNumber(recipe->optimizer.momentum) + ")");
   }
 }
 

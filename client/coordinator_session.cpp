@@ -24,6 +24,7 @@
 #include "common/random.h"
 #include "compress/codec.h"
 #include "compress/model_delta.h"
+#include "common/number_text.h"
 #include "train/local_trainer.h"
 #include "wire/compressed_messages.h"
 #include "wire/frame.h"
@@ -303,8 +304,8 @@ class Session {
         own.dp_noise_std = setup->dp_noise_std;  // noise_seed unset: the CSPRNG's
         if (own.dp_clip > 0) {
           log_('I', "round " + std::to_string(round) + ": distributed DP: clip " +
-                        std::to_string(own.dp_clip) + ", own noise std-dev " +
-                        std::to_string(own.dp_noise_std));
+                        ShortNumber(own.dp_clip) + ", own noise std-dev " +
+                        ShortNumber(own.dp_noise_std));
         }
         Send(wire::SecAggKeys{round, update.AdvertiseKeys(own)});
       } else if (const auto* keys = std::get_if<wire::SecAggNeighbourKeys>(&message)) {

@@ -32,24 +32,44 @@
 #include "client/local_data.h"
 #include "client/speed_probe.h"
 #include "common/error.h"
+#include "common/log_line.h"
 #include "datasets/fashion_mnist.h"
 #include "wire/certificates.h"
 #include "wire/tls_context.h"
 
 namespace {
 
-// Called from the main thread and from a node's I/O thread: localtime_r, not
-// std::localtime, whose every call rewrites glibc's shared time-zone state.
-void Log(const std::string& id, char level, const std::string& line) {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
-  std::fprintf(stderr, "%c %s %s: %s\n", level, stamp, id.c_str(), line.c_str());
-}
+// Writes the client's log lines on stderr in the --log-format chosen:
+// "I 12:20:01 client-3: text", or one JSON object a line
+// (common/log_line.h; the component is the client id).
+class ClientLog {
+ public:
+  explicit ClientLog(edgefl::LogFormat format) : format_(format) {}
 
-int RunLoadMode(const cxxopts::ParseResult& args) {
+  // Called from the main thread and from a node's I/O thread: localtime_r,
+  // not std::localtime, whose every call rewrites glibc's shared time-zone
+  // state. One fputs a line, so lines never interleave.
+  void operator()(const std::string& id, char level, const std::string& line) const {
+    std::string text;
+    if (format_ == edgefl::LogFormat::kJson) {
+      text = edgefl::FormatJsonLogLine(level, id, line, std::chrono::system_clock::now());
+    } else {
+      const std::time_t now = std::time(nullptr);
+      std::tm local{};
+      localtime_r(&now, &local);
+      char stamp[32];
+      std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
+      text = std::string(1, level) + " " + stamp + " " + id + ": " + line;
+    }
+    text.push_back('\n');
+    std::fputs(text.c_str(), stderr);
+  }
+
+ private:
+  edgefl::LogFormat format_;
+};
+
+int RunLoadMode(const cxxopts::ParseResult& args, const ClientLog& log_line) {
   for (const char* required : {"coordinator", "cert-dir"}) {
     if (!args.count(required))
       throw edgefl::ConfigError(std::string("--load-sessions needs --") + required);
@@ -63,7 +83,7 @@ int RunLoadMode(const cxxopts::ParseResult& args) {
   load.churn = args.count("churn") > 0;
   load.hold_seconds = args["hold"].as<double>();
   return edgefl::client::RunLoadSessions(
-      load, [](char level, const std::string& line) { Log("load", level, line); });
+      load, [&log_line](char level, const std::string& line) { log_line("load", level, line); });
 }
 
 // Every numeric option in its range before anything is loaded or dialled: a
@@ -100,7 +120,7 @@ void CheckNumbers(const cxxopts::ParseResult& args) {
 // D-SGD node mode (--peer-listen): one run, no reconnect after the
 // assignment (the node trains on without the coordinator).
 int RunNode(const cxxopts::ParseResult& args, const edgefl::client::SessionOptions& session,
-            const edgefl::datasets::Dataset& data, double retry_for) {
+            const edgefl::datasets::Dataset& data, double retry_for, const ClientLog& log_line) {
   edgefl::client::NodeOptions node;
   node.host = session.host;
   node.port = session.port;
@@ -139,17 +159,17 @@ int RunNode(const cxxopts::ParseResult& args, const edgefl::client::SessionOptio
     return edgefl::datasets::LoadFashionMnistSamples(edgefl::datasets::Split::kTest, rows, options);
   };
   const std::string id = node.node_id;
-  const edgefl::client::LogFn log = [&id](char level, const std::string& line) {
-    Log(id, level, line);
+  const edgefl::client::LogFn log = [&id, &log_line](char level, const std::string& line) {
+    log_line(id, level, line);
   };
   const edgefl::client::NodeEnd end =
       edgefl::client::RunDecentralizedNode(node, data, load_test, log);
   using Kind = edgefl::client::NodeEnd::Kind;
   if (end.kind == Kind::kFinished) {
-    Log(id, 'I', "finished " + std::to_string(end.rounds_done) + " rounds; exiting");
+    log_line(id, 'I', "finished " + std::to_string(end.rounds_done) + " rounds; exiting");
     return edgefl::kExitOk;
   }
-  Log(id, 'E', (end.kind == Kind::kRefused ? "refused: " : "failed: ") + end.reason);
+  log_line(id, 'E', (end.kind == Kind::kRefused ? "refused: " : "failed: ") + end.reason);
   return edgefl::kExitIoError;
 }
 
@@ -185,6 +205,8 @@ int Run(int argc, char** argv) {
       ("test-die-at-secagg-stage", "TEST ONLY: SIGKILL this process when the coordinator asks "
        "for this secure-aggregation stage (advertise, share, mask or unmask; unmask = after "
        "sending the masked input)", cxxopts::value<std::string>())
+      ("log-format", "log lines on stderr: text, or json (one object a line: time, level, "
+       "component = the client id, msg)", cxxopts::value<std::string>()->default_value("text"))
       ("h,help", "print this help");
   options.add_options("Load mode (no training; see client/load_sessions.h)")
       ("load-sessions", "open N TLS sessions, Hello, then heartbeats only",
@@ -202,7 +224,9 @@ int Run(int argc, char** argv) {
     return edgefl::kExitOk;
   }
   CheckNumbers(args);
-  if (args.count("load-sessions")) return RunLoadMode(args);
+  const ClientLog log_line(
+      edgefl::ParseLogFormat(args["log-format"].as<std::string>(), "--log-format"));
+  if (args.count("load-sessions")) return RunLoadMode(args, log_line);
   for (const char* required : {"coordinator", "cert", "key", "ca", "data", "index"}) {
     if (!args.count(required))
       throw edgefl::ConfigError(std::string("--") + required + " is required");
@@ -255,16 +279,18 @@ int Run(int argc, char** argv) {
         edgefl::client::MeasureTrainingSpeed(data) / session.slowdown;
   }
   const std::string id = session.client_id;
-  Log(id, 'I',
-      "loaded " + std::to_string(data.size()) + " samples of " + data.name + " in " +
-          std::to_string(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start)
-                  .count()) +
-          " s");
+  log_line(id, 'I',
+           "loaded " + std::to_string(data.size()) + " samples of " + data.name + " in " +
+               std::to_string(
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start)
+                       .count()) +
+               " s");
 
   const double retry_for = args["retry-for"].as<double>();
-  if (args.count("peer-listen")) return RunNode(args, session, data, retry_for);
-  edgefl::client::LogFn log = [&id](char level, const std::string& line) { Log(id, level, line); };
+  if (args.count("peer-listen")) return RunNode(args, session, data, retry_for, log_line);
+  edgefl::client::LogFn log = [&id, &log_line](char level, const std::string& line) {
+    log_line(id, level, line);
+  };
   auto down_since = std::chrono::steady_clock::now();
   double backoff = 0.5;
   // The trainer and its optimizer state outlive a dropped connection: a
@@ -291,17 +317,17 @@ int Run(int argc, char** argv) {
         edgefl::client::RunCoordinatorSession(session, data, log, run_state);
     using Kind = edgefl::client::SessionEnd::Kind;
     if (end.kind == Kind::kBye) {
-      Log(id, 'I', "coordinator said bye (" + end.reason + "); exiting");
+      log_line(id, 'I', "coordinator said bye (" + end.reason + "); exiting");
       return edgefl::kExitOk;
     }
     if (end.kind == Kind::kReplaced) {
       // Reconnecting would replace the other device, which would replace
       // this one again: the two would take turns forever.
-      Log(id, 'E', edgefl::client::ReplacedExitMessage(id) + " (" + end.reason + ")");
+      log_line(id, 'E', edgefl::client::ReplacedExitMessage(id) + " (" + end.reason + ")");
       return edgefl::kExitUsage;
     }
     if (end.kind == Kind::kRefused) {
-      Log(id, 'E', "refused by the coordinator: " + end.reason);
+      log_line(id, 'E', "refused by the coordinator: " + end.reason);
       return edgefl::kExitIoError;
     }
     if (end.tasks_done > 0) {
@@ -311,11 +337,11 @@ int Run(int argc, char** argv) {
     const double down =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - down_since).count();
     if (down > retry_for) {
-      Log(id, 'E',
-          "giving up after " + std::to_string(static_cast<int>(down)) + " s: " + end.reason);
+      log_line(id, 'E',
+               "giving up after " + std::to_string(static_cast<int>(down)) + " s: " + end.reason);
       return edgefl::kExitIoError;
     }
-    Log(id, 'W', end.reason + "; reconnecting in " + std::to_string(backoff) + " s");
+    log_line(id, 'W', end.reason + "; reconnecting in " + std::to_string(backoff) + " s");
     std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
     backoff = std::min(backoff * 2, 10.0);
   }

@@ -20,12 +20,17 @@
 // round is finished, then clients get Bye and the run is marked interrupted
 // (exit 0); a second signal abandons the round in progress (its clients are
 // dropped). In async mode the first signal stops at once: the tasks in
-// flight are abandoned.
+// flight are abandoned. SIGHUP: the certificate files are read again for
+// new connections (open sessions keep theirs) and log_file is reopened.
+// With metrics_listen, Prometheus metrics on http://HOST:PORT/metrics
+// ("metrics on ..." on stderr once bound). docs/operations.md.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -45,6 +50,10 @@
 #include "coordinator/client_registry.h"
 #include "coordinator/host_async_engine.h"
 #include "coordinator/log.h"
+#include "coordinator/log_output.h"
+#include "coordinator/metrics.h"
+#include "coordinator/metrics_server.h"
+#include "coordinator/process_stats.h"
 #include "coordinator/rendezvous.h"
 #include "coordinator/tls_server.h"
 #include "datasets/fashion_mnist.h"
@@ -138,17 +147,28 @@ void RaiseOpenFilesLimit(size_t connections, const Logger& logger) {
 // mode = "decentralized": the rendezvous of D-SGD nodes (rendezvous.h); the
 // coordinator never sees a model. SIGINT/SIGTERM stop it after the round
 // being committed.
-int RunDecentralized(const ExperimentConfig& config, const Logger& logger) {
+int RunDecentralized(const ExperimentConfig& config, const Logger& logger, LogOutput& log_output) {
   asio::ssl::context tls =
       wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
   std::atomic<bool> stop{false};
   asio::io_context signal_io(1);
-  asio::signal_set signals(signal_io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping the run");
-    stop = true;
-  });
+  asio::signal_set signals(signal_io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+          const std::string error = log_output.Reopen();
+          logger.Info("SIGHUP: " +
+                      (error.empty() ? std::string("log file reopened")
+                                     : "log file not reopened: " + error) +
+                      "; the rendezvous keeps its certificates");
+          signals.async_wait(on_signal);
+          return;
+        }
+        logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping the run");
+        stop = true;
+      };
+  signals.async_wait(on_signal);
   std::thread signal_thread([&signal_io] { signal_io.run(); });
   RendezvousResult result;
   try {
@@ -191,6 +211,10 @@ int Run(int argc, char** argv) {
        cxxopts::value<int>())
       ("h,help", "print this help");
   // clang-format on
+  // Until the signal set below takes it, a SIGHUP (systemctl reload during
+  // start-up) is ignored rather than ending the process: there is nothing
+  // to reload yet.
+  std::signal(SIGHUP, SIG_IGN);
   const cxxopts::ParseResult args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::fputs(cli.help().c_str(), stdout);
@@ -209,7 +233,14 @@ int Run(int argc, char** argv) {
         "  handshake_timeout = 10       seconds for TLS handshake + Hello\n"
         "  max_frame_bytes = 67108864   cap on a frame's payload\n"
         "  max_frames_per_second = 1000 frames a client may send in one second (0 = no "
-        "limit)\n",
+        "limit)\n"
+        "\nOperations (docs/operations.md):\n"
+        "  metrics_listen = \"\"          Prometheus metrics: \"127.0.0.1:9464\" (or \"9464\")\n"
+        "                               serves GET /metrics over plain HTTP; empty = off\n"
+        "  log_format = \"text\"          log lines: text, or json (time, level, component, msg)\n"
+        "  log_file = \"\"                append log lines here instead of stderr\n"
+        "\nSignals: SIGTERM/SIGINT finish the round in progress and stop (again: abandon it);\n"
+        "SIGHUP reloads cert, key and ca for new connections and reopens log_file.\n",
         stdout);
     return kExitOk;
   }
@@ -223,8 +254,12 @@ int Run(int argc, char** argv) {
   const ExperimentConfig config = LoadExperimentConfig(config_path, overrides);
   const bool async = config.mode == "async";
 
-  const Logger logger;
-  if (config.mode == "decentralized") return RunDecentralized(config, logger);
+  const auto log_output =
+      std::make_shared<LogOutput>(ParseLogFormat(config.log_format, "log_format"), config.log_file);
+  const Logger logger = LogOutput::MakeLogger(log_output);
+  for (const std::string& line : config.followed_defaults)
+    logger.Info("config: " + line);
+  if (config.mode == "decentralized") return RunDecentralized(config, logger, *log_output);
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
   // Algorithms first: a bad key fails before anything is loaded or bound.
   // In async mode the strategy is told min_clients as the fleet size.
@@ -242,6 +277,10 @@ int Run(int argc, char** argv) {
   // server's, or a key that does not match, fails at once.
   asio::ssl::context tls =
       wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
+  // The contexts SIGHUP loaded since (certificate rotation): each outlives
+  // the server and the io_context, as `tls` does, since sessions opened
+  // with it may still be running.
+  std::vector<std::unique_ptr<asio::ssl::context>> rotated;
   const datasets::Dataset test = LoadTestSet(config);
   if (!async) CheckClientAlgorithm(config, test);
   // A strategy that learns from the training split before round 1 (DiPaCo's
@@ -284,18 +323,59 @@ int Run(int argc, char** argv) {
                 std::to_string(config.compression_int8_block) +
                 "); the full model on a client's first task of a connection");
   }
+  CoordinatorMetrics metrics;
+  session.metrics = &metrics;
 
   asio::io_context io(2);
   ClientRegistry registry(static_cast<size_t>(config.min_clients), logger);
   TlsServer server(io, tls, server_options, registry, logger);
   RecordingSource source(registry, config.db, logger);
+  std::optional<MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    const HostPort where = ParseListenAddress(config.metrics_listen, "metrics_listen");
+    metrics_server.emplace(
+        io, where.host, where.port,
+        [&metrics, &server, &registry] {
+          CoordinatorMetrics::Gauges gauges;
+          gauges.connections = server.connections();
+          gauges.registered = registry.size();
+          gauges.rss_bytes = ResidentBytes();
+          gauges.open_fds = OpenFileDescriptors();
+          return metrics.Exposition(gauges);
+        },
+        logger);
+  }
 
   std::atomic<bool> stop{false};
   std::atomic<int> signals_seen{0};
-  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::mutex rotate_mutex;  // guards `rotated` (signal handlers run on either io thread)
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
+        if (signal == SIGHUP) {
+          // Rotation: the log file is reopened and the certificate files
+          // are read again; new handshakes use them, open sessions go on.
+          const std::string log_error = log_output->Reopen();
+          if (!log_error.empty()) logger.Warn("SIGHUP: log file not reopened: " + log_error);
+          try {
+            auto next = std::make_unique<asio::ssl::context>(
+                wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca}));
+            std::lock_guard lock(rotate_mutex);
+            server.ReplaceContext(*next);
+            rotated.push_back(std::move(next));
+            logger.Info(
+                "SIGHUP: certificates reloaded from " + config.cert + ", " + config.key + ", " +
+                config.ca + " for new connections" +
+                (log_error.empty() && !config.log_file.empty() ? "; log file reopened" : ""));
+          } catch (const std::exception& e) {
+            logger.Error(std::string("SIGHUP: certificates not reloaded, keeping the current "
+                                     "ones: ") +
+                         e.what());
+          }
+          signals.async_wait(on_signal);
+          return;
+        }
         if (signals_seen.fetch_add(1) == 0) {
           logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
                       (async ? ": stopping; tasks in flight are abandoned"
@@ -312,8 +392,12 @@ int Run(int argc, char** argv) {
   signals.async_wait(on_signal);
 
   server.Start();
+  if (metrics_server) metrics_server->Start();
   IoThreads threads(io, 2);
   std::fprintf(stderr, "listening on %s\n", server.address().c_str());
+  if (metrics_server) {
+    std::fprintf(stderr, "metrics on http://%s/metrics\n", metrics_server->address().c_str());
+  }
   std::fflush(stderr);
   logger.Info("run '" + config.run_name + "': " + config.strategy + ", model " + config.model +
               " (" + std::to_string(num_parameters) + " parameters), " +
@@ -330,6 +414,7 @@ int Run(int argc, char** argv) {
   runner.stop = &stop;
   runner.training_data = training_data ? &*training_data : nullptr;
   runner.progress = stdout;
+  runner.on_commit = [&metrics](const CommittedRound& round) { metrics.RoundCommitted(round); };
   // Log lines on the same terminal would break a line rewritten in place.
   if (::isatty(STDERR_FILENO) == 1) runner.progress_in_place = false;
 
@@ -344,7 +429,7 @@ int Run(int argc, char** argv) {
             return std::make_unique<HostAsyncEngine>(strategy, registry, options, std::move(start),
                                                      logger);
           },
-          stdout);
+          stdout, /*stop=*/nullptr, runner.on_commit);
     } else {
       result = RunExperiment(config, test, source, runner);
     }
@@ -354,6 +439,7 @@ int Run(int argc, char** argv) {
     throw;
   }
   source.Record();
+  if (metrics_server) metrics_server->Stop();
   server.Stop(result.interrupted ? "shutting down" : "run finished");
   if (!server.WaitClosed(std::chrono::seconds(5))) {
     logger.Warn(std::to_string(server.connections()) + " connections still open; closing anyway");

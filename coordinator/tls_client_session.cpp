@@ -132,6 +132,10 @@ void TlsClientSession::OnHandshakeTimeout(const error_code& ec) {
   if (ec == asio::error::operation_aborted) return;
   if (state_ != State::kHandshake && state_ != State::kAwaitHello) return;
   const std::string what = state_ == State::kHandshake ? "no TLS handshake" : "no Hello";
+  if (options_.metrics) {
+    options_.metrics->Refused(state_ == State::kHandshake ? RefusalReason::kHandshakeTimeout
+                                                          : RefusalReason::kHelloTimeout);
+  }
   logger_.Warn("client " + peer_ + " refused: " + what + " within " +
                FormatSeconds(Seconds(options_.handshake_timeout)) + " s");
   Close();
@@ -141,6 +145,10 @@ void TlsClientSession::OnHandshake(const error_code& ec) {
   if (state_ != State::kHandshake) return;  // timed out or stopped meanwhile
   if (ec) {
     logger_.Warn(wire::RefusalMessage(peer_endpoint_, ec, stream_.native_handle()));
+    if (options_.metrics) {
+      options_.metrics->Refused(
+          ClassifyTlsRefusal(wire::DescribeTlsError(ec, stream_.native_handle())));
+    }
     Close();
     return;
   }
@@ -171,6 +179,7 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
         why = wire::DescribeTlsError(ec, stream_.native_handle());
       }
       if (state_ == State::kAwaitHello) {
+        if (options_.metrics) options_.metrics->Refused(RefusalReason::kClosedBeforeHello);
         logger_.Warn("client " + peer_ + " closed the connection before Hello" +
                      (why.empty() ? "" : " (" + why + ")"));
       } else {
@@ -189,6 +198,7 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
     return;
   }
   bytes_in_ += n;
+  if (options_.metrics) options_.metrics->BytesIn(n);
   last_heard_ = Clock::now();
   if (state_ == State::kClosing) {  // draining until the peer closes
     DoRead();
@@ -331,6 +341,7 @@ void TlsClientSession::OnHello(const wire::Hello& hello) {
   last_heard_ = Clock::now();
   ArmSilenceTimer();
   authenticated_ = true;
+  if (options_.metrics) options_.metrics->HandshakeCompleted();
   if (hooks_.on_authenticated) hooks_.on_authenticated(shared_from_this());
 }
 
@@ -721,6 +732,7 @@ void TlsClientSession::OnSilenceTimer(const error_code& ec) {
 
 void TlsClientSession::Send(std::vector<uint8_t> frame) {
   bytes_out_ += frame.size();
+  if (options_.metrics) options_.metrics->BytesOut(frame.size());
   write_queue_.push_back(std::move(frame));
   if (!writing_) DoWrite();
 }
@@ -780,6 +792,11 @@ void TlsClientSession::ProtocolViolation(const std::string& what) {
 
 void TlsClientSession::Refuse(wire::ErrorCode code, const std::string& why) {
   logger_.Warn("client " + peer_ + " refused: " + why);
+  if (options_.metrics) {
+    options_.metrics->Refused(code == wire::ErrorCode::kUnsupportedVersion
+                                  ? RefusalReason::kUnsupportedVersion
+                                  : RefusalReason::kBadClientId);
+  }
   SendFinal(wire::EncodeMessage(wire::ErrorMessage{code, why}));
 }
 

@@ -67,6 +67,7 @@
 #include "compress/model_delta.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/log.h"
+#include "coordinator/metrics.h"
 #include "train/params.h"
 #include "wire/compressed_messages.h"
 #include "wire/frame.h"
@@ -114,6 +115,9 @@ struct SessionOptions {
   // the delta against what the client holds) and the client answers with a
   // CompressedUpdate. Not with secure aggregation (refused by the config).
   compress::CompressionConfig compression;
+  // Where handshakes, refusals and bytes are counted (may be null); must
+  // outlive the session.
+  CoordinatorMetrics* metrics = nullptr;
 };
 
 class TlsClientSession;

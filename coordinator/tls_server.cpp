@@ -43,12 +43,12 @@ void ReleaseFreedMemory() {
 TlsServer::TlsServer(asio::io_context& io, asio::ssl::context& context, ServerOptions options,
                      ClientRegistry& registry, Logger logger)
     : io_(io),
-      context_(context),
       options_(std::move(options)),
       registry_(registry),
       logger_(std::move(logger)),
       acceptor_(asio::make_strand(io)),
-      trim_timer_(acceptor_.get_executor()) {
+      trim_timer_(acceptor_.get_executor()),
+      context_(&context) {
   const tcp::endpoint wanted = ParseEndpoint(options_.host, options_.port);
   const std::string where = wire::FormatEndpoint(wanted);
   error_code ec;
@@ -98,6 +98,9 @@ void TlsServer::OnAccept(const error_code& ec, tcp::socket socket) {
       logger_.Warn("client " + (peer_ec ? std::string("?") : wire::FormatEndpoint(peer)) +
                    " refused: connection limit " + std::to_string(options_.max_connections) +
                    " reached");
+      if (options_.session.metrics) {
+        options_.session.metrics->Refused(RefusalReason::kConnectionLimit);
+      }
       error_code ignored;
       socket.close(ignored);
     } else {
@@ -106,7 +109,7 @@ void TlsServer::OnAccept(const error_code& ec, tcp::socket socket) {
         registry_.Add(s);
       };
       hooks.on_closed = [this](TlsClientSession& s) { OnSessionClosed(s); };
-      session = std::make_shared<TlsClientSession>(std::move(socket), context_, options_.session,
+      session = std::make_shared<TlsClientSession>(std::move(socket), *context_, options_.session,
                                                    std::move(hooks), logger_);
       sessions_.emplace(session.get(), session);
     }
@@ -164,6 +167,11 @@ void TlsServer::Stop(const std::string& reason, bool send_bye) {
 bool TlsServer::WaitClosed(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   return closed_.wait_for(lock, timeout, [this] { return sessions_.empty(); });
+}
+
+void TlsServer::ReplaceContext(asio::ssl::context& context) {
+  std::lock_guard lock(mutex_);
+  context_ = &context;
 }
 
 size_t TlsServer::connections() const {

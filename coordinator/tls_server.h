@@ -81,6 +81,10 @@ class TlsServer {
   std::string address() const;
   // Open connections, authenticated or not.
   size_t connections() const;
+  // Handshakes new connections with `context` from now on (certificate
+  // rotation on SIGHUP); sessions already open keep the context they
+  // started with. `context` must outlive the server, as the first one.
+  void ReplaceContext(boost::asio::ssl::context& context);
 
  private:
   void DoAccept();
@@ -90,7 +94,6 @@ class TlsServer {
   void ScheduleTrim();
 
   boost::asio::io_context& io_;              // runs the acceptor and the sessions
-  boost::asio::ssl::context& context_;       // shared by every session (not modified)
   const ServerOptions options_;              // limits and session options
   ClientRegistry& registry_;                 // authenticated clients go here
   const Logger logger_;                      // where log lines go
@@ -101,8 +104,10 @@ class TlsServer {
   mutable std::mutex mutex_;
   mutable std::condition_variable closed_;  // signalled when a session closes
   std::map<const TlsClientSession*, std::weak_ptr<TlsClientSession>>
-      sessions_;               // GUARDED_BY(mutex_): every open connection
-  bool stopping_ = false;      // GUARDED_BY(mutex_)
+      sessions_;           // GUARDED_BY(mutex_): every open connection
+  bool stopping_ = false;  // GUARDED_BY(mutex_)
+  // GUARDED_BY(mutex_): what new sessions are handshaken with (not modified)
+  boost::asio::ssl::context* context_;
   bool trim_pending_ = false;  // GUARDED_BY(mutex_): trim_timer_ armed or about to be
 };
 

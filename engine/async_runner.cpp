@@ -62,7 +62,8 @@ std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update
 AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                                          const datasets::Dataset& test, size_t fleet_size,
                                          const AsyncLoopFactory& make_loop, std::FILE* progress,
-                                         const std::atomic<bool>* stop) {
+                                         const std::atomic<bool>* stop,
+                                         const CommitObserver& on_commit) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<algorithms::AsyncStrategy> strategy =
       algorithms::MakeAsyncStrategy(StrategyConfigFrom(config), fleet_size);
@@ -177,7 +178,19 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
         log.RecordPseudoDataPool(run_id, *update->pseudo_data);
         pool_recorded = true;
       }
+      const auto commit_started = std::chrono::steady_clock::now();
       log.CommitRound(run_id, record, UpdateRecords(*update, model_bytes), evals, &checkpoint);
+      if (on_commit) {
+        CommittedRound committed;
+        committed.round = version;
+        committed.seconds = record.ended_at - record.started_at;
+        committed.commit_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_started)
+                .count();
+        committed.accepted = record.completed;
+        committed.failures = update->failures;
+        on_commit(committed);
+      }
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 
       if (evaluate) {

@@ -56,12 +56,14 @@ struct AsyncExperimentResult : ExperimentResult {
 // number of clients the strategy is told (the default buffer of async_dn).
 // `progress` (may be null) receives one line per model version. `stop` (may
 // be null) is checked before each version: once set, the run ends as
-// interrupted (resumable).
+// interrupted (resumable). `on_commit` (may be empty) is told each version
+// after its commit.
 using AsyncLoopFactory = std::function<std::unique_ptr<AsyncUpdates>(
     algorithms::AsyncStrategy& strategy, int64_t model_bytes, AsyncStart start)>;
 AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
                                          const datasets::Dataset& test, size_t fleet_size,
                                          const AsyncLoopFactory& make_loop, std::FILE* progress,
-                                         const std::atomic<bool>* stop = nullptr);
+                                         const std::atomic<bool>* stop = nullptr,
+                                         const CommitObserver& on_commit = {});
 
 }  // namespace edgefl::engine

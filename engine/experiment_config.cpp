@@ -1,5 +1,6 @@
 #include "engine/experiment_config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include <toml++/toml.h>
 
 #include "common/error.h"
+#include "common/number_text.h"
 #include "train/byzantine.h"
 
 namespace edgefl::engine {
@@ -50,13 +52,6 @@ train::ParamValue ScalarValue(const toml::node& node, const std::string& where) 
 
 constexpr double kDaySeconds = 86'400.0;
 constexpr double kYearSeconds = 365.0 * kDaySeconds;
-
-// The shortest text that reads back as the same double ("0.05", "1e+300").
-std::string ShortNumber(double value) {
-  char buffer[32];
-  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  return std::string(buffer, static_cast<size_t>(end - buffer));
-}
 
 // [min, max], either end open; NaN and infinities are never in it.
 struct NumberRange {
@@ -118,6 +113,9 @@ class Binder {
     Str("cert", c.cert);
     Str("key", c.key);
     Str("ca", c.ca);
+    Str("metrics_listen", c.metrics_listen);
+    Str("log_format", c.log_format);
+    Str("log_file", c.log_file);
     Num("synthetic_alpha", c.synthetic_alpha, {0.0, 1e3, false, false});
     Num("synthetic_beta", c.synthetic_beta, {0.0, 1e3, false, false});
     Num("lr", c.lr, {0.0, 1e3, false, false});
@@ -161,7 +159,11 @@ class Binder {
       return;
     }
     it->second(node, where);
+    set_.insert(key);
   }
+
+  // Whether the file or a --set gave `key` a value.
+  bool WasSet(const std::string& key) const { return set_.count(key) > 0; }
 
   // The keys bound to fields, sorted.
   std::vector<std::string> Keys() const {
@@ -233,6 +235,7 @@ class Binder {
  private:
   train::ParamMap* extra_ = nullptr;
   std::set<std::string> string_keys_;
+  std::set<std::string> set_;  // keys given a value (Set)
 };
 
 // The checks that involve more than one key or a name (each key's own range
@@ -252,14 +255,18 @@ void CheckValues(const ExperimentConfig& c) {
   // the flood limit.
   if (c.max_frames_per_second > 0 &&
       2.0 / c.heartbeat > static_cast<double>(c.max_frames_per_second)) {
-    throw ConfigError("heartbeat = " + std::to_string(c.heartbeat) + " s makes clients send " +
-                      std::to_string(1.0 / c.heartbeat) +
+    throw ConfigError("heartbeat = " + ShortNumber(c.heartbeat) + " s makes clients send " +
+                      ShortNumber(1.0 / c.heartbeat) +
                       " heartbeats a second, too close to max_frames_per_second = " +
                       std::to_string(c.max_frames_per_second) +
                       "; raise max_frames_per_second (0 = no limit) or the heartbeat interval");
   }
   train::ParseByzantineMode(c.byzantine_mode, "byzantine_mode");
   if (c.listen.empty()) throw ConfigError("listen must name an address, e.g. \"127.0.0.1\"");
+  if (!c.metrics_listen.empty()) ParseListenAddress(c.metrics_listen, "metrics_listen");
+  if (c.log_format != "text" && c.log_format != "json") {
+    throw ConfigError("log_format '" + c.log_format + "' is not known (expected text or json)");
+  }
   if (c.mode != "sync" && c.mode != "async" && c.mode != "decentralized") {
     throw ConfigError("mode '" + c.mode + "' is not known (expected sync, async or decentralized)");
   }
@@ -284,6 +291,37 @@ void CheckValues(const ExperimentConfig& c) {
     throw ConfigError(
         "keep_client_models is for sync runs (an async model version has no round of local "
         "models to compare); set it to 0 or use mode = \"sync\"");
+  }
+}
+
+// Defaults that follow what the user set: a key left unset never
+// contradicts a key the user did set (docs/settings.md, "Defaults that
+// follow other keys"). Each one applied is noted in followed_defaults.
+void ApplyFollowingDefaults(const Binder& binder, ExperimentConfig& c) {
+  const auto note = [&c](const std::string& key, const std::string& value, const char* rule) {
+    std::string text = key;
+    text.append(" = ").append(value).append(" (default: ").append(rule).append(")");
+    c.followed_defaults.push_back(std::move(text));
+  };
+  const ExperimentConfig defaults;
+  if (binder.WasSet("clients") && !binder.WasSet("clients_per_round") &&
+      c.clients < defaults.clients_per_round) {
+    c.clients_per_round = c.clients;
+    note("clients_per_round", std::to_string(c.clients_per_round), "min(10, clients)");
+  }
+  if (binder.WasSet("clients_per_round") && !binder.WasSet("clients") &&
+      c.clients_per_round > defaults.clients) {
+    c.clients = c.clients_per_round;
+    note("clients", std::to_string(c.clients), "max(10, clients_per_round)");
+  }
+  // A heartbeat faster than the default flood limit allows (< 2 ms): the
+  // limit follows it (two frames per heartbeat, with room for results).
+  const double needed = std::ceil(4.0 / c.heartbeat);
+  if (binder.WasSet("heartbeat") && !binder.WasSet("max_frames_per_second") &&
+      c.max_frames_per_second > 0 && needed > static_cast<double>(c.max_frames_per_second)) {
+    c.max_frames_per_second = static_cast<int64_t>(std::min(needed, 1e6));
+    note("max_frames_per_second", std::to_string(c.max_frames_per_second),
+         "max(1000, 4 / heartbeat)");
   }
 }
 
@@ -367,6 +405,7 @@ ExperimentConfig LoadExperimentConfig(const std::filesystem::path& path,
       parsed = toml::table{{"v", value}};
     binder.Set(key, *parsed.get("v"), where);
   }
+  ApplyFollowingDefaults(binder, config);
   CheckValues(config);
   if (config.min_clients == 0) config.min_clients = config.clients_per_round;
   if (config.run_name.empty()) {
@@ -454,6 +493,9 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"handshake_timeout", c.handshake_timeout},
                 {"max_frame_bytes", c.max_frame_bytes},
                 {"max_frames_per_second", c.max_frames_per_second},
+                {"metrics_listen", c.metrics_listen},
+                {"log_format", c.log_format},
+                {"log_file", c.log_file},
                 {"byzantine_fraction", c.byzantine_fraction},
                 {"byzantine_mode", c.byzantine_mode},
                 {"byzantine_factor", c.byzantine_factor}};
@@ -467,9 +509,26 @@ std::string ToToml(const ExperimentConfig& c) {
   for (const auto& [key, value] : c.algorithm_params) {
     std::visit([&t, &key](const auto& v) { t.insert(key, v); }, value);
   }
-  std::ostringstream out;
-  out << t;
-  return out.str();
+  // One `key = value` line per key, sorted as toml++ writes a table, but
+  // floats in their shortest round-trip form (toml++ writes 17 digits:
+  // 0.05 as 0.050000000000000003).
+  std::string text;
+  for (const auto& [key, node] : t) {
+    std::ostringstream out;
+    if (node.is_floating_point()) {
+      out << toml::table{{key.str(), 0}};  // the key as toml++ writes it: "key = 0"
+    } else {
+      node.visit([&out, &key](const auto& value) { out << toml::table{{key.str(), value}}; });
+    }
+    std::string line = out.str();
+    while (!line.empty() && line.back() == '\n')
+      line.pop_back();
+    if (const auto* number = node.as_floating_point()) {
+      line = line.substr(0, line.rfind(" = ") + 3) + TomlFloat(number->get());
+    }
+    text += line + '\n';
+  }
+  return text;
 }
 
 train::TrainRecipe RecipeFrom(const ExperimentConfig& c) {
@@ -539,6 +598,35 @@ std::map<std::string, std::string> ValuesOf(const toml::table& table) {
 
 }  // namespace
 
+HostPort ParseListenAddress(const std::string& text, const std::string& key) {
+  const auto bad = [&](const std::string& why) {
+    return ConfigError(key + " = \"" + text + "\": " + why +
+                       " (expected \"HOST:PORT\", \"[V6]:PORT\" or a port alone, e.g. "
+                       "\"127.0.0.1:9464\")");
+  };
+  HostPort out{"127.0.0.1", 0};
+  std::string port_text = text;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find("]:");
+    if (close == std::string::npos) throw bad("an IPv6 address needs ]:PORT after it");
+    out.host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else if (const size_t colon = text.rfind(':'); colon != std::string::npos) {
+    out.host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (out.host.find(':') != std::string::npos) throw bad("write an IPv6 address in brackets");
+  }
+  if (out.host.empty()) throw bad("no host before ':'");
+  int port = -1;
+  const char* end = port_text.data() + port_text.size();
+  const auto [ptr, ec] = std::from_chars(port_text.data(), end, port);
+  if (port_text.empty() || ec != std::errc() || ptr != end || port < 0 || port > 65535) {
+    throw bad("the port must be in [0, 65535]");
+  }
+  out.port = static_cast<uint16_t>(port);
+  return out;
+}
+
 std::vector<ConfigChange> ConfigChanges(std::string_view recorded, const ExperimentConfig& now) {
   toml::table before;
   try {
@@ -580,7 +668,10 @@ bool MayChangeOnResume(std::string_view key, std::string_view mode) {
                                                    "max_connections",
                                                    "handshake_timeout",
                                                    "max_frame_bytes",
-                                                   "max_frames_per_second"};
+                                                   "max_frames_per_second",
+                                                   "metrics_listen",
+                                                   "log_format",
+                                                   "log_file"};
   if (kFree.count(key)) return true;
   // In sync mode min_clients only says how many must be connected before a
   // round; in async mode it is the fleet size the strategy is told.

@@ -31,6 +31,8 @@ struct ExperimentConfig {
   std::string selector = "uniform";  // uniform | curriculum
   std::string mode = "sync";         // sync | async | decentralized (docs/algorithms.md)
   int64_t rounds = 10;
+  // Defaults that follow the user (docs/settings.md): clients_per_round
+  // unset = min(10, clients); clients unset = max(10, clients_per_round).
   int64_t clients = 10;
   int64_t clients_per_round = 10;
   int64_t local_epochs = 1;
@@ -107,6 +109,12 @@ struct ExperimentConfig {
   // Frames an authenticated client may send within one second before it is
   // cut off as a flood (0 = no limit).
   int64_t max_frames_per_second = 1000;
+  // Operations (docs/operations.md): the Prometheus metrics endpoint, off
+  // when empty: "HOST:PORT", "[V6]:PORT" or "PORT" alone (= 127.0.0.1:PORT);
+  // port 0 = an ephemeral one (logged).
+  std::string metrics_listen;
+  std::string log_format = "text";  // text | json: the daemon's log lines
+  std::string log_file;             // "" = stderr; else appended to, reopened on SIGHUP
 
   // ---- compressed updates (docs/algorithms.md, Compressed updates) ----
   // Both directions, simulation and edgefl-coordinator alike: none | fp16 |
@@ -120,6 +128,11 @@ struct ExperimentConfig {
   // starting with "selector_" go (without the prefix) to the client
   // selector, all others to the strategy.
   train::ParamMap algorithm_params;
+
+  // The defaults LoadExperimentConfig made follow a key the user set, one
+  // line each, for the printed config: "clients_per_round = 4 (default:
+  // min(10, clients))". Not a key; empty when every default held.
+  std::vector<std::string> followed_defaults;
 };
 
 // One key of the experiment config as docs/settings.md lists it.
@@ -169,6 +182,16 @@ algorithms::SelectorConfig SelectorConfigFrom(const ExperimentConfig& config);
 // The run's compression (compress/codec.h) from the compression* keys.
 compress::CompressionConfig CompressionFrom(const ExperimentConfig& config);
 
+// A listen address as metrics_listen takes it.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+// "HOST:PORT", "[V6]:PORT" or "PORT" (host 127.0.0.1). Throws ConfigError
+// naming `key` for anything else or a port outside [0, 65535]. The host is
+// not resolved (the listener checks it is an IP address).
+HostPort ParseListenAddress(const std::string& text, const std::string& key);
+
 // One key whose value differs between two configs, as TOML text.
 struct ConfigChange {
   std::string key;
@@ -187,7 +210,8 @@ std::vector<ConfigChange> ConfigChanges(std::string_view recorded, const Experim
 // may, and each change is recorded as an event in the log: rounds (extend or
 // shorten the run), threads, eval_every, keep_checkpoints, the daemon's
 // connection keys (listen, port, cert, key, ca, heartbeat, max_connections,
-// handshake_timeout, max_frame_bytes, max_frames_per_second), and
+// handshake_timeout, max_frame_bytes, max_frames_per_second, metrics_listen,
+// log_format, log_file), and
 // min_clients in sync mode.
 bool MayChangeOnResume(std::string_view key, std::string_view mode);
 

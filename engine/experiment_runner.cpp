@@ -432,7 +432,21 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       checkpoint.strategy_state = strategy->SaveState();
       checkpoint.selector_state = selector->SaveState();
       const std::vector<storage::ClientModel> client_models = ClientModels(report, config);
+      const auto commit_started = std::chrono::steady_clock::now();
       log.CommitRound(run_id, record, updates, evals, &checkpoint, client_models);
+      if (options.on_commit) {
+        CommittedRound committed;
+        committed.round = round;
+        committed.seconds = report.seconds;
+        committed.commit_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_started)
+                .count();
+        committed.accepted = record.completed;
+        committed.discarded =
+            report.model_updated ? 0 : static_cast<int64_t>(report.results.size());
+        committed.failures = report.failures;
+        options.on_commit(committed);
+      }
       if (result.budget_spent) log.RecordEvent(run_id, "budget_spent", *result.budget_spent);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
       if (config.keep_client_models > 0) {

@@ -22,6 +22,7 @@
 #include "algorithms/strategy_registry.h"
 #include "datasets/dataset.h"
 #include "engine/client_proxy.h"
+#include "engine/commit_observer.h"
 #include "engine/experiment_config.h"
 #include "engine/round_engine.h"
 #include "nn/model.h"
@@ -123,6 +124,8 @@ struct RunnerOptions {
   // The training split, for a strategy that learns from it before round 1
   // (Strategy::WantsTrainingData: DiPaCo's router); may be null otherwise.
   const datasets::Dataset* training_data = nullptr;
+  // Told each round after its commit (the daemon's metrics); may be empty.
+  CommitObserver on_commit;
 };
 
 // Runs (or resumes) the experiment, for config.rounds rounds or until the

@@ -9,6 +9,7 @@
 #include "algorithms/aggregate.h"
 #include "algorithms/local_registry.h"
 #include "common/error.h"
+#include "common/number_text.h"
 #include "common/random.h"
 #include "engine/pseudo_data_pool.h"
 
@@ -38,7 +39,7 @@ RoundEngine::RoundEngine(algorithms::Strategy& strategy, algorithms::ClientSelec
       version_(initial_version) {
   if (options_.clients_per_round == 0) throw ConfigError("clients_per_round must be > 0");
   if (!(options_.quorum > 0.0 && options_.quorum <= 1.0)) {
-    throw ConfigError("quorum must be in (0, 1], got " + std::to_string(options_.quorum));
+    throw ConfigError("quorum must be in (0, 1], got " + ShortNumber(options_.quorum));
   }
   if (global_->size() == 0) throw ConfigError("the initial model has no parameters");
 }

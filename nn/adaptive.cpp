@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::nn {
 namespace {
@@ -55,15 +56,15 @@ AdaptiveOptions OasisOptions(float learning_rate) {
 AdaptiveOptimizer::AdaptiveOptimizer(const AdaptiveOptions& options)
     : Optimizer(options.learning_rate), options_(options), rng_(0) {
   Require(options.beta1 >= 0.0f && options.beta1 < 1.0f, options,
-          "beta1 must be in [0, 1), got " + std::to_string(options.beta1));
+          "beta1 must be in [0, 1), got " + ShortNumber(options.beta1));
   Require(options.beta2 >= 0.0f && options.beta2 < 1.0f, options,
-          "beta2 must be in [0, 1), got " + std::to_string(options.beta2));
+          "beta2 must be in [0, 1), got " + ShortNumber(options.beta2));
   Require(options.epsilon > 0.0f && std::isfinite(options.epsilon), options,
-          "epsilon must be > 0, got " + std::to_string(options.epsilon));
+          "epsilon must be > 0, got " + ShortNumber(options.epsilon));
   Require(options.alpha > 0.0f && std::isfinite(options.alpha), options,
-          "alpha must be > 0, got " + std::to_string(options.alpha));
+          "alpha must be > 0, got " + ShortNumber(options.alpha));
   Require(options.weight_decay >= 0.0f && std::isfinite(options.weight_decay), options,
-          "weight_decay must be >= 0, got " + std::to_string(options.weight_decay));
+          "weight_decay must be >= 0, got " + ShortNumber(options.weight_decay));
   Reset();
 }
 
@@ -75,15 +76,15 @@ void AdaptiveOptimizer::Reset() {
 }
 
 std::string AdaptiveOptimizer::Describe() const {
-  std::string s = std::string(Name(options_.scaling)) + "(lr=" + std::to_string(learning_rate());
-  if (options_.scaling == Scaling::kAdam) s += ", beta1=" + std::to_string(options_.beta1);
-  s += ", beta2=" + std::to_string(options_.beta2);
+  std::string s = std::string(Name(options_.scaling)) + "(lr=" + ShortNumber(learning_rate());
+  if (options_.scaling == Scaling::kAdam) s += ", beta1=" + ShortNumber(options_.beta1);
+  s += ", beta2=" + ShortNumber(options_.beta2);
   if (options_.scaling == Scaling::kOasis) {
-    s += ", alpha=" + std::to_string(options_.alpha);
+    s += ", alpha=" + ShortNumber(options_.alpha);
   } else {
-    s += ", eps=" + std::to_string(options_.epsilon);
+    s += ", eps=" + ShortNumber(options_.epsilon);
   }
-  return s + ", weight_decay=" + std::to_string(options_.weight_decay) + ")";
+  return s + ", weight_decay=" + ShortNumber(options_.weight_decay) + ")";
 }
 
 void AdaptiveOptimizer::Step(VectorRef params, const ConstVectorRef& grads) {

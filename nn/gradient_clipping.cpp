@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::nn {
 
@@ -26,7 +27,7 @@ float ClipCoordinates(Eigen::Ref<Eigen::VectorXf> g, double c, float scale,
                       std::to_string(c));
   }
   if (!(scale > 0.0f)) {
-    throw ConfigError("coordinate-wise clipping: scale must be > 0, got " + std::to_string(scale));
+    throw ConfigError("coordinate-wise clipping: scale must be > 0, got " + ShortNumber(scale));
   }
   const Eigen::Index d = g.size();
   if (c == 0.0 || d == 0) return 0.0f;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::nn {
 namespace {
@@ -28,11 +29,10 @@ void MomentumStep(VectorRef params, const ConstVectorRef& grads, Eigen::VectorXf
 
 Sgd::Sgd(const SgdOptions& options) : Optimizer(options.learning_rate), options_(options) {
   if (!(options.momentum >= 0.0f && options.momentum < 1.0f)) {
-    throw ConfigError("sgd: momentum must be in [0, 1), got " + std::to_string(options.momentum));
+    throw ConfigError("sgd: momentum must be in [0, 1), got " + ShortNumber(options.momentum));
   }
   if (!(options.weight_decay >= 0.0f) || !std::isfinite(options.weight_decay)) {
-    throw ConfigError("sgd: weight_decay must be >= 0, got " +
-                      std::to_string(options.weight_decay));
+    throw ConfigError("sgd: weight_decay must be >= 0, got " + ShortNumber(options.weight_decay));
   }
   if (options.nesterov && options.momentum == 0.0f) {
     throw ConfigError("sgd: nesterov requires momentum > 0");
@@ -40,10 +40,9 @@ Sgd::Sgd(const SgdOptions& options) : Optimizer(options.learning_rate), options_
 }
 
 std::string Sgd::Describe() const {
-  return "sgd(lr=" + std::to_string(learning_rate()) +
-         ", momentum=" + std::to_string(options_.momentum) +
+  return "sgd(lr=" + ShortNumber(learning_rate()) + ", momentum=" + ShortNumber(options_.momentum) +
          (options_.nesterov ? ", nesterov" : "") +
-         ", weight_decay=" + std::to_string(options_.weight_decay) + ")";
+         ", weight_decay=" + ShortNumber(options_.weight_decay) + ")";
 }
 
 void Sgd::Step(VectorRef params, const ConstVectorRef& grads) {

@@ -5,12 +5,13 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::privacy {
 
 bool ClipToNorm(std::span<float> update, double clip_norm) {
   if (!(clip_norm > 0.0) || std::isinf(clip_norm)) {
-    throw ConfigError("dp: the clip norm must be finite and > 0, got " + std::to_string(clip_norm));
+    throw ConfigError("dp: the clip norm must be finite and > 0, got " + ShortNumber(clip_norm));
   }
   double sq = 0.0;
   for (float v : update) {
@@ -30,7 +31,7 @@ bool ClipToNorm(std::span<float> update, double clip_norm) {
 double NextClipNorm(double clip_norm, int unclipped, int reported, double expected_clients,
                     double count_noise, const AdaptiveClipOptions& options) {
   if (!(clip_norm > 0.0) || std::isinf(clip_norm)) {
-    throw ConfigError("dp: the clip norm must be finite and > 0, got " + std::to_string(clip_norm));
+    throw ConfigError("dp: the clip norm must be finite and > 0, got " + ShortNumber(clip_norm));
   }
   if (!(expected_clients > 0.0)) {
     throw ConfigError("dp: the expected clients per round must be > 0, got " +
@@ -55,7 +56,7 @@ double NextClipNorm(double clip_norm, int unclipped, int reported, double expect
 double UpdateNoiseMultiplier(double noise_multiplier, double count_stddev) {
   if (!(noise_multiplier >= 0.0) || std::isinf(noise_multiplier)) {
     throw ConfigError("dp: the noise multiplier must be finite and >= 0, got " +
-                      std::to_string(noise_multiplier));
+                      ShortNumber(noise_multiplier));
   }
   if (!(count_stddev >= 0.0)) {
     throw ConfigError("dp: the clipped-count stddev must be >= 0, got " +
@@ -65,7 +66,7 @@ double UpdateNoiseMultiplier(double noise_multiplier, double count_stddev) {
   if (2.0 * count_stddev <= noise_multiplier) {
     throw ConfigError("dp: the clipped-count noise (stddev " + std::to_string(count_stddev) +
                       ", sensitivity 1/2) must be larger than half the noise multiplier " +
-                      std::to_string(noise_multiplier) +
+                      ShortNumber(noise_multiplier) +
                       ", or it alone spends the whole budget; raise dp_count_stddev");
   }
   const double rest = std::pow(noise_multiplier, -2.0) - std::pow(2.0 * count_stddev, -2.0);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::privacy {
 namespace {
@@ -190,21 +191,21 @@ double NoiseMultiplierFor(double sampling_probability, int64_t steps, double tar
                           double delta, std::vector<double> orders) {
   if (!(sampling_probability > 0.0 && sampling_probability <= 1.0)) {
     throw ConfigError("noise calibration: the sampling rate must be in (0, 1], got " +
-                      std::to_string(sampling_probability));
+                      ShortNumber(sampling_probability));
   }
   if (steps < 1) {
     throw ConfigError("noise calibration: needs at least one step, got " + std::to_string(steps));
   }
   if (!(target_epsilon > 0.0) || std::isinf(target_epsilon)) {
     throw ConfigError("noise calibration: the target epsilon must be finite and > 0, got " +
-                      std::to_string(target_epsilon));
+                      ShortNumber(target_epsilon));
   }
   auto epsilon = [&](double z) {
     return RdpAccountant(sampling_probability, z, orders).SpentAfter(steps, delta).epsilon;
   };
   constexpr double kMaxMultiplier = 1e4;
   if (epsilon(kMaxMultiplier) > target_epsilon) {
-    throw ConfigError("noise calibration: epsilon " + std::to_string(target_epsilon) + " over " +
+    throw ConfigError("noise calibration: epsilon " + ShortNumber(target_epsilon) + " over " +
                       std::to_string(steps) +
                       " steps needs a noise multiplier above 10^4; raise the target or sample "
                       "fewer clients per round");

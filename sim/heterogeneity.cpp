@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/number_text.h"
 #include "common/random.h"
 
 namespace edgefl::sim {
@@ -98,14 +99,13 @@ std::vector<double> DrawSpeeds(const HeterogeneityOptions& o, size_t n) {
 
 Fleet::Fleet(const HeterogeneityOptions& options, size_t num_clients) : options_(options) {
   if (!(options_.base_speed > 0.0 && std::isfinite(options_.base_speed))) {
-    throw ConfigError("base_speed must be > 0 samples/s, got " +
-                      std::to_string(options_.base_speed));
+    throw ConfigError("base_speed must be > 0 samples/s, got " + ShortNumber(options_.base_speed));
   }
   if (!(options_.bandwidth >= 0.0)) {
     throw ConfigError("bandwidth must be >= 0 bytes/s (0 = unlimited)");
   }
   if (!(options_.dropout >= 0.0 && options_.dropout < 1.0)) {
-    throw ConfigError("dropout must be in [0, 1), got " + std::to_string(options_.dropout));
+    throw ConfigError("dropout must be in [0, 1), got " + ShortNumber(options_.dropout));
   }
   speeds_ = DrawSpeeds(options_, num_clients);
   on_.assign(num_clients, {});

@@ -44,6 +44,8 @@ int RunSim(int argc, char** argv) {
               config.partition.c_str(), static_cast<long long>(config.clients),
               static_cast<long long>(config.clients_per_round),
               static_cast<long long>(config.rounds), config.model.c_str());
+  for (const std::string& line : config.followed_defaults)
+    std::printf("sim: %s\n", line.c_str());
   std::fflush(stdout);
   // Ctrl-C or SIGTERM: the round in progress finishes, the run is marked
   // interrupted and a later `edgefl sim` of the same config resumes it.

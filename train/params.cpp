@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <sstream>
 #include <utility>
 
 #include "common/error.h"
+#include "common/number_text.h"
 
 namespace edgefl::train {
 namespace {
@@ -37,11 +37,7 @@ const char* TypeName(const ParamValue& value) {
 std::string DescribeParam(const ParamValue& value) {
   if (const bool* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
   if (const int64_t* i = std::get_if<int64_t>(&value)) return std::to_string(*i);
-  if (const double* d = std::get_if<double>(&value)) {
-    std::ostringstream s;
-    s << *d;
-    return s.str();
-  }
+  if (const double* d = std::get_if<double>(&value)) return ShortNumber(*d);
   return "\"" + std::get<std::string>(value) + "\"";
 }
 
@@ -126,10 +122,8 @@ int64_t ParamReader::GetInt(const std::string& key, int64_t fallback) {
 double ParamReader::GetDoubleIn(const std::string& key, double fallback, double min, double max) {
   const double value = GetDouble(key, fallback);
   if (value < min || value > max) {
-    std::ostringstream message;
-    message << context_ << ": " << key << " must be in [" << min << ", " << max << "], got "
-            << value;
-    throw ConfigError(message.str());
+    throw ConfigError(context_ + ": " + key + " must be in [" + ShortNumber(min) + ", " +
+                      ShortNumber(max) + "], got " + ShortNumber(value));
   }
   return value;
 }

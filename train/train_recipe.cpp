@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/number_text.h"
 #include "nn/adaptive.h"
 #include "nn/sgd.h"
 
@@ -52,11 +53,11 @@ void ValidateRecipe(const TrainRecipe& recipe) {
                       std::to_string(recipe.epochs));
   }
   if (!(recipe.clip_norm >= 0.0f) || !std::isfinite(recipe.clip_norm)) {
-    throw ConfigError("recipe: clip_norm must be >= 0, got " + std::to_string(recipe.clip_norm));
+    throw ConfigError("recipe: clip_norm must be >= 0, got " + ShortNumber(recipe.clip_norm));
   }
   if (!(recipe.clip_coordinate_fraction >= 0.0f && recipe.clip_coordinate_fraction < 1.0f)) {
     throw ConfigError("recipe: clip_coordinate_fraction must be in [0, 1), got " +
-                      std::to_string(recipe.clip_coordinate_fraction));
+                      ShortNumber(recipe.clip_coordinate_fraction));
   }
   if (recipe.step_offset < 0) {
     throw ConfigError("recipe: step_offset must be >= 0, got " +
