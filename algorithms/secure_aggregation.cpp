@@ -25,8 +25,8 @@ constexpr uint64_t kNoiseStream = 0x5ec0a69;
 
 privacy::SecAggConfig MakeSecAggConfig(int64_t round, uint32_t n, uint64_t dimension,
                                        const SecureAggregationOptions& options) {
-  const privacy::SecAggParams chosen = privacy::ChooseSecAggParams(
-      privacy::SecAggParamRequest{n, options.dropout_rate, options.corrupt_fraction, 40, 20});
+  const privacy::SecAggParams chosen = privacy::ChooseSecAggParams(privacy::SecAggParamRequest{
+      n, options.dropout_rate, options.corrupt_fraction, 40, 20, options.adversary});
   privacy::SecAggConfig config;
   config.round = round;
   config.n = n;
@@ -177,12 +177,14 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
   const privacy::SecAggGraph graph(n, config.k, config.graph_seed);
   const double words = static_cast<double>(config.dimension + 1);
   int64_t total_up = 0;
+  int64_t total_down = 0;
   int64_t max_client = 0;
   for (uint32_t u = 0; u < n; ++u) {
     const train::ClientId& id = results[u].client;
     out.bytes_up[id] = up[u];
     out.bytes_down[id] = down[u];
     total_up += up[u];
+    total_down += down[u];
     max_client = std::max(max_client, up[u] + down[u]);
     const double degree = static_cast<double>(graph.Neighbours(u).size());
     out.client_seconds[id] =
@@ -195,6 +197,7 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
   out.metrics["secagg_k"] = config.k;
   out.metrics["secagg_t"] = config.t;
   out.metrics["secagg_bytes_up"] = static_cast<double>(total_up);
+  out.metrics["secagg_bytes_down"] = static_cast<double>(total_down);
   out.metrics["secagg_max_client_bytes"] = static_cast<double>(max_client);
   if (!out.ok) return out;
   double server_words = static_cast<double>(outcome.contributors.size()) * words;

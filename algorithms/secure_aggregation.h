@@ -29,6 +29,7 @@
 #include <Eigen/Core>
 
 #include "algorithms/secagg_party.h"
+#include "privacy/secagg_graph.h"
 #include "privacy/secagg_messages.h"
 #include "train/fit.h"
 
@@ -42,8 +43,11 @@ struct SecureAggregationOptions {
   // rate and colluding fraction of a round's clients.
   double dropout_rate = 0.1;       // secagg_dropout_rate
   double corrupt_fraction = 0.05;  // secagg_corrupt_fraction
-  uint32_t k = 0;                  // secagg_k: override of the degree (0 = chosen)
-  uint32_t t = 0;                  // secagg_t: override of the threshold (0 = chosen)
+  // secagg_adversary: "curious" (semi-honest server, the default) or
+  // "semi_malicious" (t above (k + corrupt neighbours)/2).
+  privacy::SecAggAdversary adversary = privacy::SecAggAdversary::kCuriousServer;
+  uint32_t k = 0;  // secagg_k: override of the degree (0 = chosen)
+  uint32_t t = 0;  // secagg_t: override of the threshold (0 = chosen)
   // Simulation: each client drops out at each of the four stages with this
   // probability (independently, seeded), to exercise the recovery.
   double stage_dropout = 0.0;  // secagg_stage_dropout

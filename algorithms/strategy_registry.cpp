@@ -256,6 +256,13 @@ std::optional<SecureAggregationOptions> ReadSecureAggregation(train::ParamReader
   sa.dropout_rate = reader.GetDoubleIn("secagg_dropout_rate", sa.dropout_rate, 0.0, 0.9);
   sa.corrupt_fraction =
       reader.GetDoubleIn("secagg_corrupt_fraction", sa.corrupt_fraction, 0.0, 0.5);
+  const std::string adversary = reader.GetString("secagg_adversary", "curious");
+  if (adversary == "semi_malicious") {
+    sa.adversary = privacy::SecAggAdversary::kSemiMaliciousServer;
+  } else if (adversary != "curious") {
+    throw ConfigError(reader.context() + ": secagg_adversary must be \"curious\" or " +
+                      "\"semi_malicious\", got \"" + adversary + "\"");
+  }
   sa.k = static_cast<uint32_t>(reader.GetIntIn("secagg_k", 0, 0, 1'000'000));
   sa.t = static_cast<uint32_t>(reader.GetIntIn("secagg_t", 0, 0, 1'000'000));
   sa.stage_dropout = reader.GetDoubleIn("secagg_stage_dropout", 0.0, 0.0, 1.0);

@@ -1,7 +1,13 @@
 #include "privacy/secagg_crypto.h"
 
+#include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <openssl/bn.h>
@@ -254,38 +260,89 @@ Bytes AeadOpen(const Key256& key, std::span<const uint8_t> aad, std::span<const 
   return out;
 }
 
-void AddMask(const Key256& seed, int sign, std::span<uint32_t> acc) {
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
-  const uint8_t iv[16] = {};
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, seed.data(), iv) != 1) {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "the mask PRG reads the keystream as little-endian words");
+
+constexpr size_t kStreamWords = 4096;  // 16 KB of keystream at a time
+
+// acc[i] += sign · PRG(seed)_{first + i} for the words first … first +
+// |acc| − 1 of the keystream (first a multiple of 4: one AES block).
+void AddMaskRange(EVP_CIPHER_CTX* ctx, const Key256& seed, int sign, uint64_t first,
+                  std::span<uint32_t> acc) {
+  // The CTR counter block: the big-endian index of the first AES block.
+  uint8_t iv[16] = {};
+  uint64_t block = first / 4;
+  for (int i = 15; i >= 8; --i) {
+    iv[i] = static_cast<uint8_t>(block & 0xff);
+    block >>= 8;
+  }
+  if (EVP_EncryptInit_ex(ctx, EVP_aes_256_ctr(), nullptr, seed.data(), iv) != 1) {
     Fail("EVP_EncryptInit_ex(AES-256-CTR)");
   }
-  constexpr size_t kBlockWords = 4096;
-  static_assert(kBlockWords % 4 == 0);
-  std::array<uint8_t, kBlockWords * 4> zeros{};
-  std::array<uint8_t, kBlockWords * 4> stream{};
-  for (size_t start = 0; start < acc.size(); start += kBlockWords) {
-    const size_t words = std::min(kBlockWords, acc.size() - start);
+  alignas(64) static constexpr std::array<uint8_t, kStreamWords * 4> kZeros{};
+  alignas(64) std::array<uint32_t, kStreamWords> stream;
+  for (size_t start = 0; start < acc.size(); start += kStreamWords) {
+    const size_t words = std::min(kStreamWords, acc.size() - start);
     int length = 0;
-    if (EVP_EncryptUpdate(ctx.get(), stream.data(), &length, zeros.data(),
-                          static_cast<int>(words * 4)) != 1) {
+    if (EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(stream.data()), &length,
+                          kZeros.data(), static_cast<int>(words * 4)) != 1) {
       Fail("EVP_EncryptUpdate(AES-256-CTR)");
     }
     uint32_t* out = acc.data() + start;
+    const uint32_t* m = stream.data();
     if (sign >= 0) {
-      for (size_t i = 0; i < words; ++i) {
-        uint32_t m;
-        std::memcpy(&m, stream.data() + 4 * i, 4);
-        out[i] += m;
-      }
+      for (size_t i = 0; i < words; ++i)
+        out[i] += m[i];
     } else {
-      for (size_t i = 0; i < words; ++i) {
-        uint32_t m;
-        std::memcpy(&m, stream.data() + 4 * i, 4);
-        out[i] -= m;
-      }
+      for (size_t i = 0; i < words; ++i)
+        out[i] -= m[i];
     }
   }
+}
+
+}  // namespace
+
+void AddMask(const Key256& seed, int sign, std::span<uint32_t> acc) {
+  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) Fail("EVP_CIPHER_CTX_new");
+  AddMaskRange(ctx.get(), seed, sign, 0, acc);
+}
+
+void AddMasks(std::span<const MaskTerm> terms, std::span<uint32_t> acc, unsigned threads) {
+  if (terms.empty() || acc.empty()) return;
+  static_assert(kMaskTileWords % 4 == 0);
+  const size_t tiles = (acc.size() + kMaskTileWords - 1) / kMaskTileWords;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, tiles));
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  const auto work = [&] {
+    try {
+      std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+      if (!ctx) Fail("EVP_CIPHER_CTX_new");
+      for (size_t tile = next++; tile < tiles; tile = next++) {
+        const size_t first = tile * kMaskTileWords;
+        const std::span<uint32_t> part =
+            acc.subspan(first, std::min(kMaskTileWords, acc.size() - first));
+        for (const MaskTerm& term : terms)
+          AddMaskRange(ctx.get(), term.seed, term.sign, first, part);
+      }
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      next = tiles;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i)
+    pool.emplace_back(work);
+  work();
+  for (std::thread& thread : pool)
+    thread.join();
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace edgefl::privacy

@@ -72,4 +72,20 @@ Bytes AeadOpen(const Key256& key, std::span<const uint8_t> aad, std::span<const 
 // +1 or −1. Each seed masks one vector of one round only.
 void AddMask(const Key256& seed, int sign, std::span<uint32_t> acc);
 
+// One mask of a sum: sign · PRG(seed), sign +1 or −1.
+struct MaskTerm {
+  Key256 seed;
+  int sign = +1;
+};
+
+// acc[i] += Σ_j sign_j · PRG(seed_j)_i (mod 2^32), the same as AddMask for
+// every term, on `threads` threads (0 = the hardware's). The accumulator is
+// cut into tiles of kMaskTileWords that stay in cache; each thread takes
+// the next tile and adds every term's keystream for it (AES-CTR started at
+// the tile's block counter), so no temporary of the vector's size is made.
+// The sums are modular integer adds: the result does not depend on the
+// number of threads or the order of the terms.
+inline constexpr size_t kMaskTileWords = size_t{1} << 15;
+void AddMasks(std::span<const MaskTerm> terms, std::span<uint32_t> acc, unsigned threads);
+
 }  // namespace edgefl::privacy

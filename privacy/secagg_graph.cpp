@@ -23,26 +23,26 @@ double LogSumExp(double a, double b) {
   return m + std::log(std::exp(a - m) + std::exp(b - m));
 }
 
-// log P[Bin(k, p) < t].
-double LogBinomialBelow(uint32_t k, double p, uint32_t t) {
+// log P[X = x], X ~ Hypergeometric(population N, marked K, draws k).
+double LogHypergeometric(uint32_t N, uint32_t K, uint32_t k, uint32_t x) {
+  if (x > k || x > K || k - x > N - K) return -INFINITY;
+  return LogChoose(K, x) + LogChoose(N - K, k - x) - LogChoose(N, k);
+}
+
+// log P[X ≥ t], X ~ Hypergeometric(N, K, k); 0 for t ≤ 0.
+double LogHypergeometricAtLeast(uint32_t N, uint32_t K, uint32_t k, int64_t t) {
+  if (t <= 0) return 0.0;
   double total = -INFINITY;
-  for (uint32_t i = 0; i < t && i <= k; ++i) {
-    double term = LogChoose(k, i);
-    term += i == 0 ? 0.0 : (p == 0 ? -INFINITY : i * std::log(p));
-    term += (k - i) == 0 ? 0.0 : (p == 1 ? -INFINITY : (k - i) * std::log1p(-p));
-    total = LogSumExp(total, term);
-  }
+  for (int64_t x = t; x <= static_cast<int64_t>(std::min(K, k)); ++x)
+    total = LogSumExp(total, LogHypergeometric(N, K, k, static_cast<uint32_t>(x)));
   return total;
 }
 
-// log P[X ≥ t], X ~ Hypergeometric(population N, successes K, draws k).
-double LogHypergeometricAtLeast(uint32_t N, uint32_t K, uint32_t k, uint32_t t) {
+// log P[X < t], X ~ Hypergeometric(N, K, k).
+double LogHypergeometricBelow(uint32_t N, uint32_t K, uint32_t k, int64_t t) {
   double total = -INFINITY;
-  const double denominator = LogChoose(N, k);
-  for (uint32_t i = t; i <= std::min(K, k); ++i) {
-    if (k - i > N - K) continue;
-    total = LogSumExp(total, LogChoose(K, i) + LogChoose(N - K, k - i) - denominator);
-  }
+  for (int64_t x = 0; x < t && x <= static_cast<int64_t>(k); ++x)
+    total = LogSumExp(total, LogHypergeometric(N, K, k, static_cast<uint32_t>(x)));
   return total;
 }
 
@@ -90,47 +90,79 @@ SecAggParams ChooseSecAggParams(const SecAggParamRequest& r) {
       !(r.corrupt_fraction >= 0 && r.corrupt_fraction < 1)) {
     throw Error("secagg parameters: the drop-out rate and corrupt fraction must be in [0, 1)");
   }
-  const double log_n = std::log(static_cast<double>(r.n));
-  const double log_sec_target = -r.security_bits * kLn2;
+  const uint32_t n = r.n;
+  const double log_n = std::log(static_cast<double>(n));
+  // The security budget is split over two events (federated-compute's
+  // kSecurityParameter + 1 per event).
+  const double log_event_target = -(r.security_bits + 1) * kLn2;
   const double log_fail_target = -r.failure_bits * kLn2;
-  const uint32_t corrupt = std::min<uint32_t>(
-      r.n - 1, static_cast<uint32_t>(std::ceil(r.corrupt_fraction * r.n - 1e-9)));
-  const double q = r.corrupt_fraction + r.dropout_rate - r.corrupt_fraction * r.dropout_rate;
+  const auto count = [&](double fraction) {
+    return std::min<uint32_t>(n, static_cast<uint32_t>(std::ceil(fraction * n - 1e-9)));
+  };
+  const uint32_t corrupt = count(r.corrupt_fraction);
+  const uint32_t dropped = count(r.dropout_rate);
+  const uint32_t bad = std::min(n, corrupt + dropped);
+  const uint32_t surviving = n - dropped;
+  const bool semi_malicious = r.adversary == SecAggAdversary::kSemiMaliciousServer;
 
-  auto security = [&](uint32_t k, uint32_t t, bool complete) {
-    double corrupt_term = log_n + LogHypergeometricAtLeast(r.n - 1, corrupt, k, t);
-    double split_term = complete || q == 0 ? -INFINITY : 2 * log_n - kLn2 + k * std::log(q);
-    return LogSumExp(corrupt_term, split_term);
+  // log of the bound on the honest survivors of H(n, k) falling apart.
+  const auto disconnection = [&](uint32_t k) -> double {
+    if (k >= n - 1 || k > bad) return -INFINITY;
+    return log_n + std::log(static_cast<double>(n - k - 1)) - kLn2 + std::lgamma(bad + 1.0) +
+           std::lgamma(n - k + 1.0) - std::lgamma(n + 1.0) - std::lgamma(bad - k + 1.0);
   };
-  auto failure = [&](uint32_t k, uint32_t t) {
-    return log_n + LogBinomialBelow(k, 1 - r.dropout_rate, t);
+  // t1: the smallest x with n·P[corrupt neighbours > x] within the event target.
+  const auto corrupt_bound = [&](uint32_t k) {
+    int64_t x = std::min(corrupt, k);  // P[X > min(A, k)] = 0
+    double tail = -INFINITY;           // log P[X > x]
+    while (x > 0) {
+      const double wider = LogSumExp(tail, LogHypergeometric(n, corrupt, k, x));
+      if (log_n + wider > log_event_target) break;
+      tail = wider;
+      --x;
+    }
+    if (semi_malicious) x = static_cast<int64_t>(std::ceil((x + k - 1.25) / 2));
+    return x;
   };
-  auto result = [&](uint32_t k, uint32_t t, bool complete) {
+  // t2: the largest x with n·P[surviving neighbours < x] within the target.
+  const auto survivor_bound = [&](uint32_t k) {
+    int64_t x = 0;
+    double head = -INFINITY;  // log P[Y < x]
+    while (x < static_cast<int64_t>(k)) {
+      const double wider = LogSumExp(head, LogHypergeometric(n, surviving, k, x));
+      if (log_n + wider > log_fail_target) break;
+      head = wider;
+      ++x;
+    }
+    return x;
+  };
+  const auto security = [&](uint32_t k, uint32_t t) {
+    const int64_t event = semi_malicious ? 2 * static_cast<int64_t>(t) - k : t;
+    return LogSumExp(disconnection(k), log_n + LogHypergeometricAtLeast(n, corrupt, k, event));
+  };
+  const auto result = [&](uint32_t k, uint32_t t) {
     SecAggParams p;
     p.k = k;
     p.t = t;
-    const double s = security(k, t, complete);
-    const double f = failure(k, t);
+    const double s = security(k, t);
+    const double f = log_n + LogHypergeometricBelow(n, surviving, k, t);
     p.log2_security_failure = s / kLn2;
     p.log2_correctness_failure = f / kLn2;
-    p.meets_targets = s <= log_sec_target && f <= log_fail_target;
+    p.meets_targets = s <= -r.security_bits * kLn2 && f <= log_fail_target;
     return p;
   };
 
-  for (uint32_t k = 2; k < r.n - 1; k += 2) {
-    for (uint32_t t = k / 2 + 1; t <= k; ++t) {
-      if (security(k, t, false) > log_sec_target) continue;
-      // The smallest secure t for this k; a larger t only fails more often.
-      if (failure(k, t) <= log_fail_target) return result(k, t, false);
-      break;
-    }
+  for (uint32_t k = 2; k + 1 < n; k += 2) {
+    if (disconnection(k) >= log_event_target) continue;
+    const int64_t t = std::max<int64_t>(corrupt_bound(k) + 1, 2);
+    if (t > survivor_bound(k)) continue;
+    return result(k, static_cast<uint32_t>(t));
   }
-  const uint32_t k = r.n - 1;
-  uint32_t t = k / 2 + 1;
-  while (t < k && security(k, t, true) > log_sec_target)
-    ++t;
-  if (security(k, t, true) > log_sec_target) t = k / 2 + 1;
-  return result(k, t, true);
+  // The complete graph (SecAgg): the smallest secure t, else a majority.
+  const uint32_t k = n - 1;
+  int64_t t = std::max<int64_t>(corrupt_bound(k) + 1, 2);
+  if (t > k) t = k / 2 + 1;
+  return result(k, static_cast<uint32_t>(std::min<int64_t>(t, k)));
 }
 
 }  // namespace edgefl::privacy

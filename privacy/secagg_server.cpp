@@ -1,7 +1,13 @@
 #include "privacy/secagg_server.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "privacy/secagg_client.h"
 
@@ -12,10 +18,38 @@ std::string Who(uint32_t v) {
   return "client " + std::to_string(v);
 }
 
+// fn(0) … fn(count − 1) on up to `threads` threads (0 = the hardware's);
+// the first exception is rethrown after all have stopped.
+void ParallelFor(size_t count, unsigned threads, const std::function<void(size_t)>& fn) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(count, 1)));
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  const auto work = [&] {
+    for (size_t job = next++; job < count; job = next++) {
+      try {
+        fn(job);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = count;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i)
+    pool.emplace_back(work);
+  work();
+  for (std::thread& thread : pool)
+    thread.join();
+  if (error) std::rethrow_exception(error);
+}
+
 }  // namespace
 
-SecAggServer::SecAggServer(SecAggConfig config)
-    : config_(config), graph_(config.n, config.k, config.graph_seed) {
+SecAggServer::SecAggServer(SecAggConfig config, unsigned threads)
+    : config_(config), graph_(config.n, config.k, config.graph_seed), threads_(threads) {
   if (config_.t < 1 || config_.t > graph_.degree()) {
     throw SecAggError("secagg: threshold t = " + std::to_string(config_.t) +
                       " must be in [1, k = " + std::to_string(graph_.degree()) + "]");
@@ -181,25 +215,41 @@ SecAggOutcome SecAggServer::FinishUnmask() {
   for (uint32_t v : u2_) {
     if (u3_.count(v) == 0) shares_of(mask_key_shares_, v, "mask key");
   }
-  for (uint32_t v : u3_) {
-    const Bytes seed = ShamirReconstruct(self_mask_shares_[v], config_.t, 32);
-    Key256 key;
-    std::copy(seed.begin(), seed.end(), key.begin());
-    AddMask(key, -1, acc_);
-    outcome.contributors.push_back(v);
-  }
+  // The masks to take out: PRG(b_v) of every contributor and, for every
+  // client that dropped after sharing, the pairwise masks its surviving
+  // neighbours added (y_w holds sign(w, v)·PRG(s_wv)). Rebuilding the
+  // secrets and the key agreements run on the threads, one client each.
+  const std::vector<uint32_t> contributors(u3_.begin(), u3_.end());
+  std::vector<uint32_t> dropped;
   for (uint32_t v : u2_) {
-    if (u3_.count(v) != 0) continue;
-    const Bytes secret = ShamirReconstruct(mask_key_shares_[v], config_.t, kP256PrivateKeyBytes);
+    if (u3_.count(v) == 0) dropped.push_back(v);
+  }
+  std::vector<MaskTerm> self_terms(contributors.size());
+  std::vector<std::vector<MaskTerm>> pairwise_terms(dropped.size());
+  ParallelFor(contributors.size() + dropped.size(), threads_, [&](size_t job) {
+    if (job < contributors.size()) {
+      const uint32_t v = contributors[job];
+      const Bytes seed = ShamirReconstruct(self_mask_shares_.at(v), config_.t, 32);
+      std::copy(seed.begin(), seed.end(), self_terms[job].seed.begin());
+      self_terms[job].sign = -1;
+      return;
+    }
+    const size_t i = job - contributors.size();
+    const uint32_t v = dropped[i];
+    const Bytes secret = ShamirReconstruct(mask_key_shares_.at(v), config_.t, kP256PrivateKeyBytes);
     const EcdhKeyPair key = EcdhKeyPair::FromPrivate(secret, keys_.at(v).mask_key);
     for (uint32_t w : graph_.Neighbours(v)) {
       if (u3_.count(w) == 0) continue;
-      // y_w holds sign(w, v)·PRG(s_wv); take it out.
-      const Key256 seed = PairwiseMaskSeed(key, keys_.at(w).mask_key);
-      AddMask(seed, w < v ? -1 : +1, acc_);
+      pairwise_terms[i].push_back(
+          MaskTerm{PairwiseMaskSeed(key, keys_.at(w).mask_key), w < v ? -1 : +1});
     }
-    outcome.dropped.push_back(v);
-  }
+  });
+  std::vector<MaskTerm> terms = std::move(self_terms);
+  for (const std::vector<MaskTerm>& list : pairwise_terms)
+    terms.insert(terms.end(), list.begin(), list.end());
+  AddMasks(terms, acc_, threads_);
+  outcome.contributors = contributors;
+  outcome.dropped = dropped;
   if (config_.bits < 32) {
     const uint32_t mask = (uint32_t{1} << config_.bits) - 1;
     for (uint32_t& value : acc_)

@@ -7,10 +7,12 @@
 //
 // Each stage: Receive* the clients' messages (any order; a client that sends
 // nothing has dropped), then Finish* checks that the stage can go on and
-// returns the messages for the next one. A stage that cannot go on throws
-// SecAggError naming the stage, the client concerned and the counts (e.g.
-// "secagg: unmasking: 2 shares of client 7's self-mask seed arrived, the
-// threshold is 3"); the round then has no aggregate.
+// returns the messages for the next one. FinishUnmask rebuilds the secrets
+// and expands the masks on several threads (AddMasks, secagg_crypto.h). A
+// stage that cannot go on throws SecAggError naming the stage, the client
+// concerned and the counts (e.g. "secagg: unmasking: 2 shares of client
+// 7's self-mask seed arrived, the threshold is 3"); the round then has no
+// aggregate.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,9 @@ struct SecAggOutcome {
 
 class SecAggServer {
  public:
-  explicit SecAggServer(SecAggConfig config);
+  // `threads`: how many threads the unmasking uses (0 = the hardware's);
+  // the outcome does not depend on it.
+  explicit SecAggServer(SecAggConfig config, unsigned threads = 0);
 
   const SecAggConfig& config() const { return config_; }
   const SecAggGraph& graph() const { return graph_; }
@@ -59,6 +63,7 @@ class SecAggServer {
 
   SecAggConfig config_;
   SecAggGraph graph_;
+  unsigned threads_ = 0;
   Stage stage_ = Stage::kAdvertise;
   std::map<uint32_t, PublicKeys> keys_;                     // U1
   std::map<uint32_t, std::vector<EncryptedShare>> shares_;  // U2: sender → its ciphertexts

@@ -96,4 +96,36 @@ TEST_CASE("the mask PRG cancels with the opposite sign and depends on the seed")
   CHECK(first[0] == 0x78c095dcu);
 }
 
+TEST_CASE("the tiled threaded mask sum equals the masks added one by one") {
+  // Three tiles and a ragged end: each tile's keystream must continue the
+  // one stream AddMask reads from counter 0.
+  const size_t d = 2 * kMaskTileWords + 5;
+  std::vector<MaskTerm> terms;
+  for (uint8_t j = 0; j < 5; ++j) {
+    MaskTerm term;
+    term.seed[0] = j;
+    term.seed[31] = static_cast<uint8_t>(3 * j + 1);
+    term.sign = j % 2 == 0 ? +1 : -1;
+    terms.push_back(term);
+  }
+  std::vector<uint32_t> expected(d);
+  for (size_t i = 0; i < d; ++i)
+    expected[i] = static_cast<uint32_t>(i * 2654435761u);
+  const std::vector<uint32_t> start = expected;
+  for (const MaskTerm& term : terms)
+    AddMask(term.seed, term.sign, expected);
+  for (unsigned threads : {1u, 2u, 3u}) {
+    CAPTURE(threads);
+    std::vector<uint32_t> acc = start;
+    AddMasks(terms, acc, threads);
+    CHECK(acc == expected);
+  }
+  // Taking the same terms out again restores the start.
+  std::vector<MaskTerm> opposite = terms;
+  for (MaskTerm& term : opposite)
+    term.sign = -term.sign;
+  AddMasks(opposite, expected, 2);
+  CHECK(expected == start);
+}
+
 }  // namespace edgefl::privacy

@@ -75,7 +75,9 @@ TEST_CASE(
     const auto rounds = log.Rounds(log.FindRun("secagg")->id);
     REQUIRE(rounds.size() == 3);
     CHECK(rounds[0].aggregated);
-    CHECK(rounds[0].metrics.at("secagg_k") == 9);  // 10 clients: the complete graph
+    // 10 clients, δ = 0.1, γ = 0.05: a 4-regular Harary graph, t = 2.
+    CHECK(rounds[0].metrics.at("secagg_k") == 4);
+    CHECK(rounds[0].metrics.at("secagg_t") == 2);
     CHECK(rounds[0].metrics.at("secagg_contributors") == 10);
     CHECK(rounds[0].metrics.at("secagg_bytes_up") > 0);
     // The stages cost virtual time: the secure round ends later than the plain one.
@@ -91,7 +93,8 @@ TEST_CASE(
 TEST_CASE("secagg simulation: drop-outs during the stages are tolerated up to the threshold") {
   TempDir dir;
   const engine::ExperimentConfig config =
-      Config(dir, "drop", {"secure_aggregation=true", "secagg_stage_dropout=0.1", "secagg_t=3"});
+      Config(dir, "drop",
+             {"secure_aggregation=true", "secagg_stage_dropout=0.1", "secagg_k=9", "secagg_t=3"});
   RunSimulation(config, nullptr);
   storage::ExperimentLog log(config.db);
   const auto rounds = log.Rounds(log.FindRun("secagg")->id);
@@ -110,7 +113,8 @@ TEST_CASE(
     "reason") {
   TempDir dir;
   const engine::ExperimentConfig config =
-      Config(dir, "fail", {"secure_aggregation=true", "secagg_stage_dropout=0.6", "secagg_t=8"});
+      Config(dir, "fail",
+             {"secure_aggregation=true", "secagg_stage_dropout=0.6", "secagg_k=9", "secagg_t=8"});
   RunSimulation(config, nullptr);
   storage::ExperimentLog log(config.db);
   const auto rounds = log.Rounds(log.FindRun("secagg")->id);
