@@ -1,6 +1,6 @@
-// Next-character language modelling in the simulator: FedAvg of a GRU on
-// Debian's fortunes split by category file (partition = "by_source"); the
-// test perplexity must fall over a few rounds.
+// Next-character language modelling in the simulator: FedAvg of a GRU (and
+// an LSTM) on Debian's fortunes split by category file (partition =
+// "by_source"); the test perplexity must fall over a few rounds.
 #include <cmath>
 #include <fstream>
 
@@ -85,6 +85,24 @@ TEST_CASE("fortunes by_source: FedAvg of a GRU lowers the test perplexity over f
     CHECK(evals[i].loss < evals[i - 1].loss);
   }
   CHECK(evals.back().accuracy > evals.front().accuracy + 0.05);
+}
+
+TEST_CASE("fortunes by_source: FedAvg of an LSTM lowers the test perplexity") {
+  TempDir dir;
+  const engine::ExperimentConfig config =
+      Config(dir, {"model=rnn:lstm-32-e16-t32-v64", "rounds=2", "run_name=fortunes-lstm"});
+  const SimulationResult result = RunSimulation(config, nullptr);
+  CHECK(result.last_round == 2);
+  storage::ExperimentLog log(config.db);
+  const auto evals = log.Evaluations(result.run_id);
+  REQUIRE(evals.size() == 3);
+  const double first = std::exp(evals.front().loss), last = std::exp(evals.back().loss);
+  CAPTURE(first);
+  CAPTURE(last);
+  CHECK(first > 40.0);  // near uniform over the 64 ids
+  CHECK(last < 0.7 * first);
+  CHECK(evals[1].loss < evals[0].loss);
+  CHECK(evals[2].loss < evals[1].loss);
 }
 
 TEST_CASE("text datasets: a non-language model or by_source on images is refused") {
