@@ -3,6 +3,8 @@
 #include <string>
 
 #include "common/error.h"
+#include "nn/gru.h"
+#include "nn/lstm.h"
 
 namespace edgefl::nn {
 
@@ -17,13 +19,22 @@ constexpr uint64_t kInitStream = 0x696e6974;  // "init", as Model's layers
 
 }  // namespace
 
-CharRnn::CharRnn(int vocab, int seq_len, int embedding_dim, int hidden, int layers)
-    : vocab_(vocab), seq_len_(seq_len), hidden_(hidden), embedding_(vocab, embedding_dim) {
+CharRnn::CharRnn(RnnCell cell, int vocab, int seq_len, int embedding_dim, int hidden, int layers)
+    : cell_(cell),
+      vocab_(vocab),
+      seq_len_(seq_len),
+      hidden_(hidden),
+      embedding_(vocab, embedding_dim) {
   Index offset = embedding_.num_parameters();
   for (int l = 0; l < layers; ++l) {
-    layers_.emplace_back(l == 0 ? embedding_dim : hidden, hidden);
+    const Index in = l == 0 ? embedding_dim : hidden;
+    if (cell == RnnCell::kLstm) {
+      layers_.push_back(std::make_unique<Lstm>(in, hidden));
+    } else {
+      layers_.push_back(std::make_unique<Gru>(in, hidden));
+    }
     layer_offsets_.push_back(offset);
-    offset += layers_.back().num_parameters();
+    offset += layers_.back()->num_parameters();
   }
   head_offset_ = offset;
   total_ = offset + Index{vocab} * hidden + vocab;
@@ -31,10 +42,11 @@ CharRnn::CharRnn(int vocab, int seq_len, int embedding_dim, int hidden, int laye
 }
 
 std::string CharRnn::Describe() const {
-  return "embedding " + std::to_string(vocab_) + "x" + std::to_string(embedding_.dim()) + ", gru " +
-         std::to_string(embedding_.dim()) + "->" + std::to_string(hidden_) + " x" +
-         std::to_string(layers_.size()) + ", dense " + std::to_string(hidden_) + "->" +
-         std::to_string(vocab_) + ", T " + std::to_string(seq_len_);
+  return "embedding " + std::to_string(vocab_) + "x" + std::to_string(embedding_.dim()) +
+         (cell_ == RnnCell::kLstm ? ", lstm " : ", gru ") + std::to_string(embedding_.dim()) +
+         "->" + std::to_string(hidden_) + " x" + std::to_string(layers_.size()) + ", dense " +
+         std::to_string(hidden_) + "->" + std::to_string(vocab_) + ", T " +
+         std::to_string(seq_len_);
 }
 
 void CharRnn::Initialize(uint64_t seed, float* params) const {
@@ -42,7 +54,7 @@ void CharRnn::Initialize(uint64_t seed, float* params) const {
   embedding_.Initialize(embedding_rng, params);
   for (size_t l = 0; l < layers_.size(); ++l) {
     Rng rng = Rng::Derive(seed, {kInitStream, l + 1});
-    layers_[l].Initialize(rng, params + layer_offsets_[l]);
+    layers_[l]->Initialize(rng, params + layer_offsets_[l]);
   }
   Rng head_rng = Rng::Derive(seed, {kInitStream, layers_.size() + 1});
   const Index w = Index{vocab_} * hidden_;
@@ -74,8 +86,8 @@ const MatrixXf& CharRnn::Forward(const float* params, const ConstMatrixRef& wind
   embedding_.Forward(params, ids_, embedded_);
   for (size_t l = 0; l < layers_.size(); ++l) {
     states_[l].resize(hidden_, cols);
-    layers_[l].Forward(params + layer_offsets_[l], l == 0 ? embedded_ : states_[l - 1], seq_len_,
-                       states_[l]);
+    layers_[l]->Forward(params + layer_offsets_[l], l == 0 ? embedded_ : states_[l - 1], seq_len_,
+                        states_[l]);
   }
   Map<const MatrixXf> w(params + head_offset_, vocab_, hidden_);
   Map<const VectorXf> bias(params + head_offset_ + Index{vocab_} * hidden_, vocab_);
@@ -96,8 +108,8 @@ void CharRnn::Backward(const float* params, const ConstMatrixRef& dlogits, float
     const MatrixXf& in = l == 0 ? embedded_ : states_[l - 1];
     dx_.resize(in.rows(), in.cols());
     MatrixRef dx = dx_;
-    layers_[l].Backward(params + layer_offsets_[l], in, states_[l], dh_, grads + layer_offsets_[l],
-                        &dx);
+    layers_[l]->Backward(params + layer_offsets_[l], in, states_[l], dh_, grads + layer_offsets_[l],
+                         &dx);
     std::swap(dh_, dx_);
   }
   embedding_.Backward(ids_, dh_, grads);

@@ -1,25 +1,30 @@
-// The recurrent character model of "rnn:gru-H[xL]" (model_spec.h): a token
-// embedding (V x E), L stacked GRU layers (gru.h; the first E -> H, the
-// others H -> H) and a dense head H -> V applied at every position; trained
-// by backpropagation through time over the T steps of a window.
+// The recurrent character model of "rnn:gru-H[xL]" and "rnn:lstm-H[xL]"
+// (model_spec.h): a token embedding (V x E), L stacked GRU (gru.h) or LSTM
+// (lstm.h) layers (the first E -> H, the others H -> H) and a dense head
+// H -> V applied at every position; trained by backpropagation through time
+// over the T steps of a window.
 //
-// Parameter layout: the embedding, then each GRU layer's slice, then the
+// Parameter layout: the embedding, then each recurrent layer's slice, then the
 // head's W (V x H, column-major) and b (V). The head starts Xavier-uniform
 // with zero bias.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "nn/embedding.h"
-#include "nn/gru.h"
 #include "nn/language_model.h"
+#include "nn/recurrent_layer.h"
 
 namespace edgefl::nn {
+
+// The recurrent cell of every layer.
+enum class RnnCell { kGru, kLstm };
 
 class CharRnn final : public LanguageModel {
  public:
   // REQUIRES: all sizes > 0.
-  CharRnn(int vocab, int seq_len, int embedding_dim, int hidden, int layers);
+  CharRnn(RnnCell cell, int vocab, int seq_len, int embedding_dim, int hidden, int layers);
 
   Eigen::Index num_parameters() const override { return total_; }
   int seq_len() const override { return seq_len_; }
@@ -30,9 +35,10 @@ class CharRnn final : public LanguageModel {
   void Backward(const float* params, const ConstMatrixRef& dlogits, float* grads) override;
 
  private:
+  RnnCell cell_;
   int vocab_, seq_len_, hidden_;
   Embedding embedding_;
-  std::vector<Gru> layers_;
+  std::vector<std::unique_ptr<RecurrentLayer>> layers_;
   std::vector<Eigen::Index> layer_offsets_;
   Eigen::Index head_offset_ = 0, total_ = 0;
 

@@ -6,9 +6,8 @@
 //   z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
 //   n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
 //   h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1},   h_{-1} = 0
-// A sequence batch is time-major: column t * B + b of an (features x T·B)
-// matrix is step t of sequence b, so step t is a contiguous block of B
-// columns and the input-side products of all steps are one GEMM.
+// Sequences are time-major (nn/recurrent_layer.h), so the input-side
+// products of all steps are one GEMM.
 //
 // Parameter slice layout: W_i (3H x I), W_h (3H x H), both column-major with
 // the gate rows in the order r, z, n; then b_i (3H), b_h (3H). Initialised
@@ -18,29 +17,29 @@
 // T·B seen and reused). Not thread-safe.
 #pragma once
 
-#include "common/random.h"
-#include "nn/layer.h"
+#include "nn/recurrent_layer.h"
 
 namespace edgefl::nn {
 
-class Gru {
+class Gru final : public RecurrentLayer {
  public:
   // REQUIRES: input > 0, hidden > 0.
   Gru(Eigen::Index input, Eigen::Index hidden) : in_(input), hidden_(hidden) {}
 
-  Eigen::Index input_size() const { return in_; }
-  Eigen::Index hidden_size() const { return hidden_; }
-  Eigen::Index num_parameters() const { return 3 * hidden_ * (in_ + hidden_ + 2); }
-  void Initialize(Rng& rng, float* params) const;
+  Eigen::Index input_size() const override { return in_; }
+  Eigen::Index hidden_size() const override { return hidden_; }
+  Eigen::Index num_parameters() const override { return 3 * hidden_ * (in_ + hidden_ + 2); }
+  void Initialize(Rng& rng, float* params) const override;
 
   // h (H x T·B) = the hidden states of the T steps of B sequences x (I x T·B).
-  void Forward(const float* params, const ConstMatrixRef& x, Eigen::Index steps, MatrixRef h);
+  void Forward(const float* params, const ConstMatrixRef& x, Eigen::Index steps,
+               MatrixRef h) override;
 
   // Given x and h of the last Forward and dh = dL/dh (H x T·B, the loss's
   // direct gradient at each step), ADDS dL/dparams to grads and, if dx is
   // not null, writes dL/dx (I x T·B) into it.
   void Backward(const float* params, const ConstMatrixRef& x, const ConstMatrixRef& h,
-                const ConstMatrixRef& dh, float* grads, MatrixRef* dx);
+                const ConstMatrixRef& dh, float* grads, MatrixRef* dx) override;
 
  private:
   Eigen::Index in_;

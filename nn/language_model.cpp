@@ -13,7 +13,11 @@ std::unique_ptr<LanguageModel> MakeLanguageModel(const ModelSpec& spec) {
   const LanguageModelShape& s = spec.language_model;
   switch (spec.kind) {
     case ModelKind::kGru:
-      return std::make_unique<CharRnn>(s.vocab, s.seq_len, s.embedding, s.hidden, s.layers);
+      return std::make_unique<CharRnn>(RnnCell::kGru, s.vocab, s.seq_len, s.embedding, s.hidden,
+                                       s.layers);
+    case ModelKind::kLstm:
+      return std::make_unique<CharRnn>(RnnCell::kLstm, s.vocab, s.seq_len, s.embedding, s.hidden,
+                                       s.layers);
     case ModelKind::kTransformer:
       return std::make_unique<TransformerLm>(s.vocab, s.seq_len, s.hidden, s.heads, s.layers);
     default:

@@ -88,6 +88,7 @@ std::vector<std::unique_ptr<Layer>> BuildLayers(const ModelSpec& spec) {
       break;
     }
     case ModelKind::kGru:
+    case ModelKind::kLstm:
     case ModelKind::kTransformer:
       break;  // a language model has no layers (nn/language_model.h)
   }

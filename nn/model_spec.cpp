@@ -53,13 +53,15 @@ int ParseSize(std::string_view spec, std::string_view token, std::string_view wh
   return static_cast<int>(value);
 }
 
-// "gru-H[xL][-eE][-tT][-vV]".
+// "gru-H[xL][-eE][-tT][-vV]" or "lstm-H[xL][-eE][-tT][-vV]": the cell's
+// name, then the shape.
 LanguageModelShape ParseRnn(std::string_view spec, std::string_view args) {
-  constexpr std::string_view kUsage = " (expected e.g. rnn:gru-256x2 or rnn:gru-128-e32-t64-v96)";
-  if (args.rfind("gru-", 0) != 0)
-    Fail(spec, "unknown rnn \"" + std::string(args) + "\"" + std::string(kUsage));
+  constexpr std::string_view kUsage =
+      " (expected e.g. rnn:gru-256x2, rnn:lstm-256x2 or rnn:gru-128-e32-t64-v96)";
+  const size_t name = args.rfind("gru-", 0) == 0 ? 4 : args.rfind("lstm-", 0) == 0 ? 5 : 0;
+  if (name == 0) Fail(spec, "unknown rnn \"" + std::string(args) + "\"" + std::string(kUsage));
   LanguageModelShape shape{.vocab = 96, .seq_len = 64, .embedding = 32, .hidden = 0, .layers = 1};
-  std::string_view rest = args.substr(4);
+  std::string_view rest = args.substr(name);
   bool first = true;
   while (true) {
     const size_t dash = rest.find('-');
@@ -134,7 +136,7 @@ LanguageModelShape ParseTransformer(std::string_view spec, std::string_view args
 }  // namespace
 
 bool IsLanguageModel(ModelKind kind) {
-  return kind == ModelKind::kGru || kind == ModelKind::kTransformer;
+  return kind == ModelKind::kGru || kind == ModelKind::kLstm || kind == ModelKind::kTransformer;
 }
 
 ModelSpec ParseModelSpec(std::string_view full) {
@@ -185,7 +187,7 @@ ModelSpec ParseModelSpec(std::string_view full) {
     if (result.widths[2] < 1) Fail(full, "needs at least one class");
   } else if (kind == "rnn") {
     if (result.projection_head) Fail(full, "+proj needs a feature extractor; rnn has none");
-    result.kind = ModelKind::kGru;
+    result.kind = args.rfind("lstm-", 0) == 0 ? ModelKind::kLstm : ModelKind::kGru;
     result.language_model = ParseRnn(full, args);
     result.widths = {result.language_model.seq_len + 1, result.language_model.vocab};
   } else if (kind == "lm") {

@@ -15,8 +15,9 @@
 //                      convex program), predicts with the gates
 //
 //   rnn:gru-H[xL][-eE][-tT][-vV]   a character language model
-//                      (nn/char_rnn.h): an embedding of E dimensions
-//                      (default 32), L stacked GRU layers of H units
+//   rnn:lstm-H[xL][-eE][-tT][-vV]  (nn/char_rnn.h): an embedding of E
+//                      dimensions (default 32), L stacked GRU or LSTM
+//                      layers of H units
 //                      (default 1), a softmax head over V tokens (default
 //                      96, the data's vocabulary size, id 0 unknown), on
 //                      windows of T + 1 tokens (default T = 64: the data's
@@ -45,9 +46,9 @@
 
 namespace edgefl::nn {
 
-enum class ModelKind { kMlp, kLogReg, kLeNet, kConvexRelu, kGatedRelu, kGru, kTransformer };
+enum class ModelKind { kMlp, kLogReg, kLeNet, kConvexRelu, kGatedRelu, kGru, kLstm, kTransformer };
 
-// True for the next-token models (rnn:), which nn::Model runs through
+// True for the next-token models (rnn:, lm:), which nn::Model runs through
 // nn/language_model.h instead of its layers.
 bool IsLanguageModel(ModelKind kind);
 
@@ -67,7 +68,7 @@ struct ModelSpec {
   // mlp/logreg: D0..Dn; lenet: {784, 10}; convex_relu/gated_relu: {D, P, C, K};
   // rnn: {T + 1, V}.
   std::vector<int> widths;
-  LanguageModelShape language_model;  // rnn only
+  LanguageModelShape language_model;  // rnn and lm only
   bool projection_head = false;       // "+proj"
 };
 

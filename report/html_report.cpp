@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "report/perplexity_section.h"
 #include "report/svg_plot.h"
 
 namespace edgefl::report {
@@ -482,6 +483,11 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     html += Figure(RenderLinePlot(vloss));
   }
   html += "</div>\n";
+
+  std::vector<RunDetail> language_models;
+  for (const RunDetail& run : runs)
+    if (options.language_model_runs.count(run.summary.run.id)) language_models.push_back(run);
+  html += RenderPerplexitySection(language_models);
 
   std::vector<RunDetail> decentralized;
   for (const RunDetail& run : runs)

@@ -2,7 +2,8 @@
 // experiment log — a summary table; test accuracy and loss per round (and
 // per wall-clock second, and per virtual second for runs that record
 // rounds.virtual_time) with the runs overlaid; per-class accuracy of each
-// final model; the staleness histogram; and for each run its participation
+// final model; the staleness histogram; the test perplexity of the runs the
+// caller names language models; and for each run its participation
 // per client and round (accepted, rejected, dropped, discarded), its
 // dropped/rejected updates per round, the rounds that kept the previous
 // model with their outcome, its events (resumes, config changes, lost
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 
@@ -35,6 +37,10 @@ struct ReportOptions {
   // the one-line keep_client_models hint instead.
   std::map<int64_t, LandscapeSection> landscapes;
   bool landscape_hints = false;
+  // Runs (by id) of next-token language models, whose test loss is a mean
+  // cross-entropy per token: they get the Perplexity section
+  // (report/perplexity_section.h). The caller decides (tools/, via nn/).
+  std::set<int64_t> language_model_runs;
 };
 
 // The whole document (<!DOCTYPE html> ... </html>) for `runs`, in order.

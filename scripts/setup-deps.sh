@@ -24,6 +24,7 @@ packages=(
   fortunes fortunes-min  # dataset = "fortunes": text in /usr/share/games/fortunes (43 categories)
   # tests
   chromium            # headless: renders the edgefl report in a test
+  python3-torch libopenblas0-pthread  # benchmarks: the PyTorch baselines (bench/pytorch_*.py)
 )
 
 missing=()

@@ -2,7 +2,8 @@
 // HTML file (report/html_report.h). Reads the log read-only, so it can run
 // while a coordinator is writing it. A run that stored client models
 // (keep_client_models) gets a Landscape section (tools/run_landscape.h),
-// which loads the run's data and evaluates its models.
+// which loads the run's data and evaluates its models; a language model's run
+// a Perplexity section (report/perplexity_section.h).
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -17,6 +18,7 @@
 
 #include "common/error.h"
 #include "engine/experiment_config.h"
+#include "nn/model_spec.h"
 #include "report/html_report.h"
 #include "storage/run_summary.h"
 #include "tools/commands.h"
@@ -26,6 +28,16 @@
 namespace edgefl::tools {
 
 namespace {
+
+// Whether a run of model `spec` is a next-token language model (its test
+// loss is a mean cross-entropy per token): the report's Perplexity section.
+bool IsLanguageModelSpec(const std::string& spec) {
+  try {
+    return nn::IsLanguageModel(nn::ParseModelSpec(spec).kind);
+  } catch (const Error&) {
+    return false;
+  }
+}
 
 std::string UtcNow() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -106,6 +118,11 @@ int RunReport(int argc, char** argv) {
   {
     const std::unique_ptr<storage::ExperimentLog> log = storage::OpenLogForReading(db);
     details = storage::ReadRunDetails(*log, runs);
+    for (const storage::RunDetail& run : details) {
+      if (IsLanguageModelSpec(run.summary.run.spec.model_spec)) {
+        report_options.language_model_runs.insert(run.summary.run.id);
+      }
+    }
     for (const storage::RunDetail& run : details) {
       if (!landscape) break;
       std::optional<report::LandscapeSection> section =

@@ -10,6 +10,7 @@
 #include "nn/char_rnn.h"
 #include "nn/embedding.h"
 #include "nn/gru.h"
+#include "nn/lstm.h"
 #include "nn/model.h"
 #include "nn/model_spec.h"
 #include "tests/nn/grad_check.h"
@@ -87,6 +88,65 @@ TEST_CASE("Gru: BPTT gradients match finite differences") {
   CHECK((twice - 2 * grads).norm() <= 1e-5f * grads.norm());
 }
 
+TEST_CASE("Lstm: two steps by hand equal the PyTorch gate equations") {
+  // I = 1, H = 1, gate rows i, f, g, o.
+  Lstm lstm(1, 1);
+  const std::vector<float> p = {0.5f, -0.25f, 1.0f,  0.75f,   // W_i
+                                0.2f, 0.3f,   -0.4f, 0.6f,    // W_h
+                                0.1f, 0.0f,   -0.1f, 0.2f,    // b_i
+                                0.0f, 0.2f,   0.3f,  -0.3f};  // b_h
+  REQUIRE(lstm.num_parameters() == 16);
+  MatrixXf x(1, 2);  // T = 2, B = 1
+  x << 2.0f, -1.0f;
+  MatrixXf h(1, 2);
+  lstm.Forward(p.data(), x, 2, h);
+  auto sigmoid = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  double prev_h = 0.0, prev_c = 0.0;
+  for (int t = 0; t < 2; ++t) {
+    const double xt = x(0, t);
+    const double i = sigmoid(0.5 * xt + 0.1 + 0.2 * prev_h + 0.0);
+    const double f = sigmoid(-0.25 * xt + 0.0 + 0.3 * prev_h + 0.2);
+    const double g = std::tanh(1.0 * xt - 0.1 - 0.4 * prev_h + 0.3);
+    const double o = sigmoid(0.75 * xt + 0.2 + 0.6 * prev_h - 0.3);
+    prev_c = f * prev_c + i * g;
+    prev_h = o * std::tanh(prev_c);
+    CHECK(h(0, t) == doctest::Approx(prev_h).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("Lstm: BPTT gradients match finite differences") {
+  const Eigen::Index in = 3, hidden = 4, steps = 5, batch = 2;
+  Lstm lstm(in, hidden);
+  VectorXf params(lstm.num_parameters());
+  Rng rng(7);
+  lstm.Initialize(rng, params.data());
+  params *= 3.0f;  // away from the linear regime
+  MatrixXf x = RandomMatrix(in, steps * batch, 8);
+  const MatrixXf r = RandomMatrix(hidden, steps * batch, 9);
+  MatrixXf h(hidden, steps * batch);
+  auto loss = [&]() {
+    lstm.Forward(params.data(), x, steps, h);
+    return (r.cast<double>().array() * h.cast<double>().array()).sum();
+  };
+  loss();
+  VectorXf grads = VectorXf::Zero(params.size());
+  MatrixXf dx(in, steps * batch);
+  MatrixRef dx_ref = dx;
+  lstm.Backward(params.data(), x, h, r, grads.data(), &dx_ref);
+  GradCheckResult result;
+  testing::CheckVector(loss, params.data(), params.size(), grads.data(), "param", &result);
+  testing::CheckVector(loss, x.data(), x.size(), dx.data(), "input", &result);
+  testing::RequirePassed(result);
+  // The two bias vectors only appear summed: equal gradients.
+  const Eigen::Index g4 = 4 * hidden, bi = g4 * (in + hidden);
+  CHECK(grads.segment(bi, g4) == grads.segment(bi + g4, g4));
+  // Backward ADDS.
+  loss();
+  VectorXf twice = grads;
+  lstm.Backward(params.data(), x, h, r, twice.data(), nullptr);
+  CHECK((twice - 2 * grads).norm() <= 1e-5f * grads.norm());
+}
+
 TEST_CASE("Embedding: rows are looked up and gradients scatter-add to them") {
   Embedding embedding(3, 2);
   const std::vector<float> table = {1, 2, 3, 4, 5, 6};  // token v at 2v
@@ -118,7 +178,8 @@ TEST_CASE("rnn spec: defaults - options - errors name the spec") {
   CHECK(spec.language_model.embedding == 8);
   CHECK(InputDim(spec) == 11);
   CHECK(NumClasses(spec) == 40);
-  CHECK_THROWS_AS(ParseModelSpec("rnn:lstm-16"), ConfigError);
+  CHECK_THROWS_AS(ParseModelSpec("rnn:elman-16"), ConfigError);
+  CHECK_THROWS_AS(ParseModelSpec("rnn:lstm16"), ConfigError);
   CHECK_THROWS_AS(ParseModelSpec("rnn:gru-16-q3"), ConfigError);
   CHECK_THROWS_AS(ParseModelSpec("rnn:gru-0"), ConfigError);
   CHECK_THROWS_AS(ParseModelSpec("rnn:gru-16-v1"), ConfigError);
@@ -133,6 +194,29 @@ TEST_CASE("rnn model: mean next-token loss gradients match finite differences") 
   model.Initialize(3);
   const MatrixXf windows = RandomWindows(4, 3, 7, 11);
   const std::vector<int32_t> labels = {0, 0, 0};  // ignored: the targets are in the windows
+  model.LossAndGradient(windows, labels);
+  const VectorXf grads = model.gradients();
+  auto loss = [&]() { return model.SequenceLoss(windows, nullptr, nullptr); };
+  GradCheckResult result;
+  testing::CheckVector(loss, model.parameters().data(), model.num_parameters(), grads.data(),
+                       "param", &result, {.max_checks = 600});
+  testing::RequirePassed(result);
+}
+
+TEST_CASE("rnn:lstm spec and model: sizes and mean next-token loss gradients") {
+  const ModelSpec spec = ParseModelSpec("rnn:lstm-256x2-e16");
+  CHECK(spec.kind == ModelKind::kLstm);
+  CHECK(spec.language_model.hidden == 256);
+  CHECK(spec.language_model.layers == 2);
+  CHECK(spec.language_model.embedding == 16);
+  CHECK(InputDim(spec) == 65);
+  // Embedding, two LSTM layers and the head, through nn::Model.
+  Model model("rnn:lstm-5x2-e3-t4-v7");
+  REQUIRE(model.is_language_model());
+  CHECK(model.num_parameters() == 7 * 3 + 4 * 5 * (3 + 5 + 2) + 4 * 5 * (5 + 5 + 2) + 7 * 5 + 7);
+  model.Initialize(3);
+  const MatrixXf windows = RandomWindows(4, 3, 7, 11);
+  const std::vector<int32_t> labels = {0, 0, 0};
   model.LossAndGradient(windows, labels);
   const VectorXf grads = model.gradients();
   auto loss = [&]() { return model.SequenceLoss(windows, nullptr, nullptr); };
