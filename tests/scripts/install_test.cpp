@@ -25,13 +25,14 @@ TEST_CASE("install: an app outside the tree builds against the package with CMak
   TempDir dir;
   const fs::path prefix = dir / "prefix";
   std::string output;
-  REQUIRE_MESSAGE(RunCommand("cmake --install " + BinaryDir() + " --prefix " + prefix.string(),
-                             &output) == 0,
-                  output);
+  REQUIRE_MESSAGE(
+      RunCommand("cmake --install " + BinaryDir() + " --prefix " + prefix.string(), &output) == 0,
+      output);
   for (const char* file :
-       {"bin/edgefl", "bin/edgefl-coordinator", "bin/edgefl-client", "include/edgefl/edgefl_client.h",
-        "lib/libedgefl-client.a", "lib/cmake/edgefl/edgeflConfig.cmake",
-        "lib/cmake/edgefl/edgeflConfigVersion.cmake", "lib/pkgconfig/edgefl-client.pc"}) {
+       {"bin/edgefl", "bin/edgefl-coordinator", "bin/edgefl-client",
+        "include/edgefl/edgefl_client.h", "lib/libedgefl-client.a",
+        "lib/cmake/edgefl/edgeflConfig.cmake", "lib/cmake/edgefl/edgeflConfigVersion.cmake",
+        "lib/pkgconfig/edgefl-client.pc"}) {
     CHECK_MESSAGE(fs::exists(prefix / file), file);
   }
 
@@ -44,12 +45,13 @@ TEST_CASE("install: an app outside the tree builds against the package with CMak
                   output);
   // It runs the library: the C API reads the certificate and names the file.
   const std::string missing = (dir / "absent.crt").string();
-  CHECK(RunCommand((app / "edgefl_c_client").string() + " 127.0.0.1:9 " + missing + " " +
-                       missing + " " + missing + " " + (dir / "no.samples").string(),
+  CHECK(RunCommand((app / "edgefl_c_client").string() + " 127.0.0.1:9 " + missing + " " + missing +
+                       " " + missing + " " + (dir / "no.samples").string(),
                    &output) == 2);
   CHECK_MESSAGE(Contains(output, "cannot read the samples"), output);
-  WriteFile(dir / "one.samples", std::string("\x01\0\0\0\0\0\0\0\x01\0\0\0\x02\0\0\0\x02\0\0\0", 20) +
-                                     std::string(8, '\0') + std::string(4, '\0'));
+  WriteFile(dir / "one.samples",
+            std::string("\x01\0\0\0\0\0\0\0\x01\0\0\0\x02\0\0\0\x02\0\0\0", 20) +
+                std::string(8, '\0') + std::string(4, '\0'));
   CHECK(RunCommand((app / "edgefl_c_client").string() + " 127.0.0.1:9 " + missing + " " + missing +
                        " " + missing + " " + (dir / "one.samples").string(),
                    &output) == 2);
