@@ -57,6 +57,20 @@ bool IsKnownCodec(uint8_t value) {
   return value <= static_cast<uint8_t>(Codec::kTopK);
 }
 
+size_t EncodedSize(const CompressionConfig& config, size_t n) {
+  switch (config.codec) {
+    case Codec::kNone:
+      return 4 * n;
+    case Codec::kFp16:
+      return 4 + 2 * n;
+    case Codec::kInt8:
+      return 8 + 4 * ((n + config.int8_block - 1) / config.int8_block) + n;
+    case Codec::kTopK:
+      return 8 + 8 * TopKCount(n, config.topk_fraction);
+  }
+  return 4 * n;
+}
+
 std::vector<uint8_t> Encode(std::span<const float> values, const CompressionConfig& config,
                             Rng& rng) {
   return Encode(values, config.codec, config, rng);

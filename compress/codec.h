@@ -63,6 +63,11 @@ struct CompressionConfig {
   bool enabled() const { return codec != Codec::kNone; }
 };
 
+// The size of the encoding of n coordinates under config.codec (exact: every
+// layout's size depends on n and the config only); 4n for kNone (the plain
+// float32 vector, without codec.h's length prefix).
+size_t EncodedSize(const CompressionConfig& config, size_t n);
+
 // The encoding of `values` with `codec`. `rng` is drawn from by int8 only
 // (stochastic rounding, one Uniform() per coordinate in order), so the same
 // generator state gives the same bytes.

@@ -12,6 +12,7 @@
 #include "algorithms/async_strategy_registry.h"
 #include "common/error.h"
 #include "common/random.h"
+#include "compress/codec.h"
 #include "datasets/feature_noise.h"
 #include "engine/async_runner.h"
 #include "engine/experiment_data.h"
@@ -83,7 +84,9 @@ engine::AsyncExperimentResult RunAsyncSimulation(
       config, test, clients.size(),
       [&](algorithms::AsyncStrategy& strategy, int64_t model_bytes, engine::AsyncStart start) {
         AsyncOptions options;
-        options.model_bytes = model_bytes;
+        // Compressed: the encoding's size on the link (compress/codec.h).
+        options.model_bytes = static_cast<int64_t>(compress::EncodedSize(
+            engine::CompressionFrom(config), static_cast<size_t>(model_bytes) / sizeof(float)));
         return std::make_unique<AsyncEngine>(strategy, fleet, raw, options, std::move(start));
       },
       progress, stop);
@@ -171,16 +174,19 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   options.training_data = &data.train;
   options.round.virtual_deadline = config.deadline;
   options.round.virtual_seconds =
-      [&fleet, &index, model_bytes](
+      [&fleet, &index, model_bytes, compression = engine::CompressionFrom(config)](
           int64_t round, const algorithms::ClientInfo& info,
           const train::FitInstructions& instructions) -> std::optional<double> {
     const size_t k = index.at(info.id);
     if (fleet.DropsOut(k, round)) return std::nullopt;
     // The parameters that travel: a DiPaCo path, or the model.
-    const int64_t bytes = instructions.start_parameters
-                              ? static_cast<int64_t>(sizeof(float)) *
-                                    static_cast<int64_t>(instructions.start_parameters->size())
-                              : model_bytes;
+    // Compressed: the encoding's size each way (the steady state: a
+    // client's first task, which carries the full model down, is not
+    // charged more).
+    const size_t parameters = instructions.start_parameters
+                                  ? static_cast<size_t>(instructions.start_parameters->size())
+                                  : static_cast<size_t>(model_bytes) / sizeof(float);
+    const auto bytes = static_cast<int64_t>(compress::EncodedSize(compression, parameters));
     return fleet.TaskSeconds(k, PlannedSamples(instructions.recipe, info.num_samples), bytes);
   };
   options.round.transfer_seconds = [bandwidth = config.bandwidth](int64_t bytes) {

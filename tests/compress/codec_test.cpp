@@ -198,6 +198,19 @@ TEST_CASE("codec validation: a top-k encoding too short for its k is refused by 
       "fp16: 3 coordinates where 4 are expected", CodecError);
 }
 
+TEST_CASE("codec sizes: EncodedSize is the size Encode writes") {
+  const std::vector<float> x = RandomValues(1001, 5);
+  for (Codec codec : {Codec::kFp16, Codec::kInt8, Codec::kTopK}) {
+    CompressionConfig config = With(codec);
+    config.int8_block = 100;
+    config.topk_fraction = 0.03;
+    Rng rng(1);
+    CHECK(EncodedSize(config, x.size()) == Encode(x, config, rng).size());
+  }
+  CHECK(EncodedSize(With(Codec::kInt8), 61'706) == 62'682);  // LeNet: 242 blocks of 256
+  CHECK(EncodedSize(With(Codec::kNone), 10) == 40);          // the plain float32 vector
+}
+
 TEST_CASE("codec names parse and unknown ones are refused with the choices") {
   CHECK(ParseCodec("topk", "compression") == Codec::kTopK);
   CHECK(CodecName(Codec::kInt8) == "int8");
