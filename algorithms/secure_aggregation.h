@@ -54,8 +54,9 @@ struct SecureAggregationOptions {
   uint64_t seed = 0;           // the run seed
   // Distributed DP (dp = true): the clients clip to dp_clip = C and each
   // adds N(0, (z·C)²/m_min) per coordinate, m_min = the round's
-  // min_survivors = max(2, t), so the sum of the ≥ m_min inputs that can be
-  // unmasked carries noise of std-dev ≥ z·C. 0 = off.
+  // min_survivors = max(2, t, n − ⌈dropout_rate·n⌉), so the sum of the
+  // ≥ m_min inputs that can be unmasked carries noise of std-dev ≥ z·C; a
+  // round with fewer masked inputs is not unmasked (fails closed). 0 = off.
   double dp_clip = 0.0;
   double dp_noise_multiplier = 0.0;  // z (as calibrated)
   bool dp_seeded_noise = false;      // simulator only: noise from the run seed

@@ -173,7 +173,7 @@ TEST_CASE(
     CHECK(rounds[i].metrics.at("epsilon") ==
           doctest::Approx(central.SpentAfter(static_cast<int64_t>(i) + 1, 1e-3).epsilon)
               .epsilon(1e-12));
-    CHECK(rounds[i].metrics.at("dp_min_inputs") == 3);
+    CHECK(rounds[i].metrics.at("dp_min_inputs") == 4);  // max(2, t = 3, 5 − ⌈0.1·5⌉)
     CHECK(rounds[i].metrics.at("secagg_contributors") == 5);
   }
   CHECK(Contains(fed.ClientLog(0), "distributed DP: clip 0.5"));

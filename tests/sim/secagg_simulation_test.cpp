@@ -170,9 +170,10 @@ TEST_CASE("secagg simulation: distributed DP charges each round exactly as centr
     REQUIRE(rb[i].aggregated);
     CHECK(rb[i].metrics.at("epsilon") == ra[i].metrics.at("epsilon"));
     CHECK(rb[i].metrics.at("dp_noise_multiplier") == 1.5);
-    CHECK(rb[i].metrics.at("dp_min_inputs") == 3);  // m_min = max(2, t)
-    // 5 inputs of std-dev z·C/√3 each, on the mean: z·C·√5/(√3·5).
-    CHECK(rb[i].metrics.at("dp_noise_std") == doctest::Approx(1.5 * 0.5 * std::sqrt(5.0 / 3) / 5));
+    // m_min = max(2, t, n − ⌈δn⌉) = max(2, 3, 5 − ⌈0.1·5⌉) = 4.
+    CHECK(rb[i].metrics.at("dp_min_inputs") == 4);
+    // 5 inputs of std-dev z·C/√4 each, on the mean: z·C·√5/(√4·5).
+    CHECK(rb[i].metrics.at("dp_noise_std") == doctest::Approx(1.5 * 0.5 * std::sqrt(5.0 / 4) / 5));
   }
   CHECK(rb[2].metrics.at("epsilon") > rb[0].metrics.at("epsilon"));
 }
