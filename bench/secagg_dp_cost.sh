@@ -65,7 +65,7 @@ case $mode in
     write_base
     common=(--set clients=100 --set clients_per_round=10 --set rounds=10 --set train_subset=20000
             --set seed=$seed --set data_path=$data)
-    for arm in plain dp secagg dp+secagg; do
+    for arm in ${EDGEFL_ARMS:-plain dp secagg dp+secagg}; do
       db=$W/${arm/+/_}.db
       # shellcheck disable=SC2086
       /usr/bin/time -f "%U %S" -o "${arm/+/_}.time" $B/tools/edgefl sim --config base.toml \

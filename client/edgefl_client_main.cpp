@@ -307,9 +307,10 @@ int Run(int argc, char** argv) {
       l1 += std::abs(static_cast<double>(v));
     char norm[32];
     std::snprintf(norm, sizeof norm, "%.9g", l1);
-    Log(id, 'I',
-        "state " + session.state_file.string() + ": run " + kept->run_id + ", top-k residual of " +
-            std::to_string(kept->residual.size()) + " coordinates (L1 norm " + norm + ") kept");
+    log_line(id, 'I',
+             "state " + session.state_file.string() + ": run " + kept->run_id +
+                 ", top-k residual of " + std::to_string(kept->residual.size()) +
+                 " coordinates (L1 norm " + norm + ") kept");
     run_state.feedback.set_residual(kept->residual);
   }
   for (;;) {

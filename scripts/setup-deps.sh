@@ -2,6 +2,9 @@
 # Installs the Debian packages edgefl needs to build, test and run.
 # Idempotent: only calls apt-get when a package is missing; uses sudo when
 # not root. Set EDGEFL_SKIP_DEPS=1 to skip entirely.
+#   scripts/setup-deps.sh           what the build, the demo and the tests need
+#   scripts/setup-deps.sh --bench   also the benchmarks' baselines (PyTorch:
+#                                   ~170 packages the tests do not need)
 set -euo pipefail
 
 if [[ "${EDGEFL_SKIP_DEPS:-0}" == 1 ]]; then exit 0; fi
@@ -24,8 +27,10 @@ packages=(
   fortunes fortunes-min  # dataset = "fortunes": text in /usr/share/games/fortunes (43 categories)
   # tests
   chromium            # headless: renders the edgefl report in a test
-  python3-torch libopenblas0-pthread  # benchmarks: the PyTorch baselines (bench/pytorch_*.py)
 )
+if [[ ${1:-} == --bench ]]; then
+  packages+=(python3-torch libopenblas0-pthread)  # the PyTorch baselines (bench/pytorch_*.py)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

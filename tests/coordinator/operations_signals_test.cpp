@@ -45,7 +45,7 @@ std::unique_ptr<Process> StartClient(const Federation& fed, int k, int port, con
                                      const fs::path& key, const fs::path& ca,
                                      const std::string& tag,
                                      const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {std::string(EDGEFL_BINARY_DIR) + "/client/edgefl-client",
+  std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/client/edgefl-client",
                                    "--coordinator",
                                    "127.0.0.1:" + std::to_string(port),
                                    "--cert",

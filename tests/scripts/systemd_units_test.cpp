@@ -17,11 +17,11 @@ namespace fs = std::filesystem;
 // The unit's text with /usr/local/bin/NAME replaced by the built binary.
 std::string WithBuiltBinary(const std::string& unit, const std::string& name,
                             const std::string& built) {
-  std::string text = ReadFile(fs::path(EDGEFL_SOURCE_DIR) / "deploy/systemd" / unit);
+  std::string text = ReadFile(fs::path(edgefl::testing::SourceDir()) / "deploy/systemd" / unit);
   const std::string installed = "/usr/local/bin/" + name;
   const size_t at = text.find(installed);
   REQUIRE(at != std::string::npos);
-  text.replace(at, installed.size(), std::string(EDGEFL_BINARY_DIR) + "/" + built);
+  text.replace(at, installed.size(), edgefl::testing::BinaryDir() + "/" + built);
   return text;
 }
 
