@@ -14,6 +14,7 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
+#include "common/log_line.h"
 #include "engine/experiment_config.h"
 #include "nn/model_spec.h"
 #include "report/html_report.h"
@@ -54,35 +55,7 @@ std::string JsonNumber(std::optional<double> value) {
 }
 
 std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return JsonQuoted(text);  // common/log_line.h
 }
 
 std::string CsvField(const std::string& text) {
