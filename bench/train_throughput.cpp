@@ -7,10 +7,14 @@
 // (bench/pytorch_train_throughput.py, run with /usr/bin/python3 in this
 // invocation), with the ratio edgefl / PyTorch.
 //
+// With --tpsgd, also tpSGD's samples/s on the same model, data and batch
+// (train/tpsgd_trainer.h: forward passes only, plain SGD lr 0.01, no loss
+// passes), and its ratio to edgefl's backprop.
+//
 // The machine's 1-minute load average is printed with the header: on a
 // shared machine compare ratios from one invocation, not absolute rates.
 //
-//   build/bench/train_throughput [--samples N] [--no-pytorch] [--data-dir DIR]
+//   build/bench/train_throughput [--samples N] [--no-pytorch] [--tpsgd] [--data-dir DIR]
 //                                [--only SUBSTRING]   (runs whose model contains it)
 #include <chrono>
 #include <cstdio>
@@ -27,6 +31,7 @@
 #include "datasets/fashion_mnist.h"
 #include "nn/model.h"
 #include "nn/sgd.h"
+#include "train/tpsgd_trainer.h"
 
 namespace {
 
@@ -122,6 +127,28 @@ double EdgeflSamplesPerSecond(const Run& run, const edgefl::datasets::Dataset& d
   return static_cast<double>(steps * run.batch) / Seconds(start);
 }
 
+// samples/s of tpSGD (layer-wise, forward only) over `samples` samples, after
+// a warm-up of 20 steps; the trainer is built before the clock starts.
+double TpsgdSamplesPerSecond(const Run& run, const edgefl::datasets::Dataset& data, long samples) {
+  edgefl::nn::Model model(run.spec);
+  model.Initialize(1);
+  const Eigen::VectorXf initial = model.parameters();
+  const std::span<const float> global(initial.data(), static_cast<size_t>(initial.size()));
+  edgefl::train::TpsgdTrainer trainer(run.spec, data);
+  edgefl::train::TrainRecipe recipe;
+  recipe.batch_size = run.batch;
+  recipe.optimizer.learning_rate = 0.01f;
+  recipe.measure_loss = false;
+  recipe.seed = 1;
+  const edgefl::train::TpsgdOptions options{.projection_seed = 7};
+  recipe.local_steps = 20;
+  trainer.Train(global, recipe, options);
+  recipe.local_steps = std::max(1L, samples / run.batch);
+  const auto start = Clock::now();
+  const edgefl::train::LocalTrainResult result = trainer.Train(global, recipe, options);
+  return static_cast<double>(result.samples_processed) / Seconds(start);
+}
+
 // Runs the PyTorch baseline; returns samples/s keyed by "spec@batch".
 std::map<std::string, double> PyTorchSamplesPerSecond(const std::vector<Run>& runs,
                                                       const std::string& data_dir, long samples) {
@@ -151,6 +178,7 @@ std::map<std::string, double> PyTorchSamplesPerSecond(const std::vector<Run>& ru
 int main(int argc, char** argv) {
   long samples = 60000;
   bool pytorch = true;
+  bool tpsgd = false;
   std::string data_dir = edgefl::datasets::kFashionMnistDefaultDir;
   std::string only;
   for (int i = 1; i < argc; ++i) {
@@ -158,13 +186,16 @@ int main(int argc, char** argv) {
       samples = std::atol(argv[++i]);
     } else if (!std::strcmp(argv[i], "--no-pytorch")) {
       pytorch = false;
+    } else if (!std::strcmp(argv[i], "--tpsgd")) {
+      tpsgd = true;
     } else if (!std::strcmp(argv[i], "--data-dir") && i + 1 < argc) {
       data_dir = argv[++i];
     } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
       only = argv[++i];
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--samples N] [--no-pytorch] [--data-dir DIR] [--only SUBSTRING]\n",
+                   "usage: %s [--samples N] [--no-pytorch] [--tpsgd] [--data-dir DIR] "
+                   "[--only SUBSTRING]\n",
                    argv[0]);
       return 2;
     }
@@ -205,6 +236,11 @@ int main(int argc, char** argv) {
       } else {
         std::printf("%-20s %5d %14.0f %14s %7s %12.2f %12.2f\n", run.spec.c_str(), run.batch, rate,
                     "-", "-", gflops, gemm);
+      }
+      if (tpsgd) {
+        const double layerwise = TpsgdSamplesPerSecond(run, data, samples);
+        std::printf("%-20s %5d %14.0f %14s %6.2fx  (tpSGD; ratio to edgefl backprop above)\n",
+                    run.spec.c_str(), run.batch, layerwise, "-", layerwise / rate);
       }
     }
     return 0;
