@@ -48,9 +48,10 @@ float WaflObjective::LossAndGradient(nn::Model& model, const train::Batch& batch
   inner_steps_ = 0;
   nn::BackwardOptions backward;
   backward.dinput = &dx_;
+  backward.parameter_gradients = false;  // the ascent needs dL/dX only
   for (int t = 0; t < options_.adv_steps; ++t) {
     const float loss = nn::SoftmaxCrossEntropy(model.Forward(x_adv_), batch.labels, &dlogits_);
-    model.Backward(x_adv_, dlogits_, backward);  // θ-gradients are discarded below
+    model.Backward(x_adv_, dlogits_, backward);
     direction_ = x_adv_ - batch.x;
     inner_objective_.push_back(static_cast<double>(loss) -
                                half_gamma * static_cast<double>(direction_.squaredNorm()) / b);

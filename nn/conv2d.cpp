@@ -87,6 +87,13 @@ Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
     // A 2 x 2 pool reads the kernel's even and odd columns as plain vectors.
     direct_ = std::make_unique<DirectConv>(geometry_, options.pool == 2);
     z_stride_ = direct_->row_stride();
+    if (options.padding <= options.kernel - 1) {
+      // dL/dx (off the training path of a first layer; an adversarial ascent
+      // asks for it every step) as the implicit branch makes it, below.
+      transposed_ = std::make_unique<DirectConv>(ConvGeometry::Make(
+          conv, input.channels, options.kernel, 1, options.kernel - 1 - options.padding));
+      dx_ = VectorXf::Zero(transposed_->output_floats());
+    }
   } else if (options.stride == 1 && options.filters >= kImplicitMinFilters) {
     implicit_ = std::make_unique<ImplicitGemmConv>(geometry_);
     z_stride_ = conv.width;
@@ -359,13 +366,16 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
   const Index positions = geometry_.positions(), filters = geometry_.filters;
   const Index patch = geometry_.patch_size(), out_size = output_size();
   Map<const MatrixXf> wt(params, patch, filters);
-  Map<MatrixXf> dwt(grads, patch, filters);
-  float* dbias = grads + patch * filters;
+  // Without grads only dL/din is wanted: the bias gradient goes to scratch
+  // and no weight gradient is made.
+  const bool weights = grads != nullptr;
+  if (!weights) dbias_scratch_.resize(filters);
+  float* dbias = weights ? grads + patch * filters : dbias_scratch_.data();
   if (direct_) {
-    lane_sums_.setZero(direct_->lane_sum_floats());
-    if (din != nullptr) g_compact_.resize(positions, filters);
+    if (weights) lane_sums_.setZero(direct_->lane_sum_floats());
+    if (din != nullptr && !transposed_) g_compact_.resize(positions, filters);
   } else if (implicit_) {
-    dweights_.setZero(implicit_->weight_gradient_floats());
+    if (weights) dweights_.setZero(implicit_->weight_gradient_floats());
   }
   const bool din_by_gemm = din != nullptr && !transposed_;
   if (din_by_gemm) dcols_.resize(positions, patch);
@@ -378,7 +388,9 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
       GradientOfZ(dout.col(b).data(), out.col(b).data(),
                   options_.pool > 1 ? argmax_.data() + b * out_size : nullptr, dbias);
     }
-    if (direct_) {
+    if (!weights) {
+      // Only dL/din below.
+    } else if (direct_) {
       direct_->LoadInput(in.col(b).data());
       direct_->AccumulateWeightGradient(g_.data(), lane_sums_.data());
     } else if (implicit_) {
@@ -390,10 +402,21 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
       implicit_->AccumulateWeightGradient(g_lanes_.data(), dweights_.data());
     } else {
       Im2Col(geometry_, in.col(b).data(), cols_.data());
-      dwt.noalias() += cols_.transpose() * Map<const MatrixXf>(g_.data(), positions, filters);
+      Map<MatrixXf>(grads, patch, filters).noalias() +=
+          cols_.transpose() * Map<const MatrixXf>(g_.data(), positions, filters);
     }
     if (din != nullptr && transposed_) {
-      transposed_->LoadInput(g_.data());
+      const float* g = g_.data();
+      if (direct_) {  // its rows are padded (and maybe split): a plain F x Ho x Wo copy
+        const ImageShape& conv = geometry_.output;
+        g_plain_.resize(conv.size());
+        for (Index row = 0; row < Index{conv.channels} * conv.height; ++row) {
+          for (int ow = 0; ow < conv.width; ++ow)
+            g_plain_[row * conv.width + ow] = g_[row * z_stride_ + direct_->column(ow)];
+        }
+        g = g_plain_.data();
+      }
+      transposed_->LoadInput(g);
       transposed_->Forward(flipped_.data(), dx_.data());
       const ImageShape& in_shape = geometry_.input;
       float* dx = din->col(b).data();
@@ -403,8 +426,7 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
       }
     } else if (din != nullptr) {
       if (direct_) {
-        // dL/dx is not on the training path of a first layer (only e.g.
-        // adversarial inputs ask for it), so it reuses the GEMM formulation.
+        // A padding wider than k - 1 (no transposed kernel): the GEMM formulation.
         const int h_out = geometry_.output.height, w_out = geometry_.output.width;
         for (Index f = 0; f < filters; ++f)
           for (int oh = 0; oh < h_out; ++oh)
@@ -420,8 +442,8 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
       Col2ImAdd(geometry_, dcols_.data(), dx);
     }
   }
-  if (direct_) direct_->ReduceWeightGradient(lane_sums_.data(), grads);
-  if (implicit_) implicit_->AddWeightGradient(dweights_.data(), grads);
+  if (weights && direct_) direct_->ReduceWeightGradient(lane_sums_.data(), grads);
+  if (weights && implicit_) implicit_->AddWeightGradient(dweights_.data(), grads);
 }
 
 }  // namespace edgefl::nn

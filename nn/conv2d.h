@@ -91,7 +91,8 @@ class Conv2d final : public Layer {
   ImageShape output_;                           // after pooling
   std::unique_ptr<DirectConv> direct_;          // set: the direct kernel
   std::unique_ptr<ImplicitGemmConv> implicit_;  // set: the implicit GEMM; neither: im2col
-  std::unique_ptr<DirectConv> transposed_;      // set: dL/dx by a direct conv of g (implicit_ only)
+  std::unique_ptr<DirectConv> transposed_;      // set: dL/dx by a direct conv of g
+  Eigen::VectorXf g_plain_;                     // direct_: g without row padding, for transposed_
   Eigen::VectorXf flipped_;                     // transposed_'s kernel
   Eigen::VectorXf dx_;                          // transposed_'s output, C x H x row stride
   Eigen::Index z_stride_;             // row stride of z_ and g_: Wo, or the direct kernel's
@@ -101,6 +102,7 @@ class Conv2d final : public Layer {
   Eigen::MatrixXf dcols_;             // P x C*k*k gradient of the patches
   Eigen::MatrixXf g_compact_;         // P x F copy of g_ for the direct kernel's input gradient
   Eigen::VectorXf lane_sums_;         // the direct kernel's weight-gradient partial sums
+  Eigen::VectorXf dbias_scratch_;     // the bias gradient when only dL/din is wanted
   Eigen::VectorXf z_lanes_;           // the implicit kernel's z, P x lane_filters() row-major
   Eigen::VectorXf g_lanes_;           // the implicit kernel's g, P x lane_filters() row-major
   Eigen::VectorXf dweights_;          // the implicit kernel's weight gradient (its layout)

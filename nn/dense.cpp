@@ -44,13 +44,15 @@ void Dense::BackwardOverwrite(const float* params, const ConstMatrixRef& in,
 void Dense::Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                      MatrixRef dout, float* grads, MatrixRef* din, Accumulate accumulate) {
   if (relu_) ReluMaskInPlace(out, dout);
-  Map<MatrixXf> dw(grads, out_, in_);
-  Map<VectorXf> db(grads + out_ * in_, out_);
-  MultiplyTransposedInto(dout, in, dw, accumulate);
-  if (accumulate == Accumulate::kAdd) {
-    db += dout.rowwise().sum();
-  } else {
-    db = dout.rowwise().sum();
+  if (grads != nullptr) {
+    Map<MatrixXf> dw(grads, out_, in_);
+    Map<VectorXf> db(grads + out_ * in_, out_);
+    MultiplyTransposedInto(dout, in, dw, accumulate);
+    if (accumulate == Accumulate::kAdd) {
+      db += dout.rowwise().sum();
+    } else {
+      db = dout.rowwise().sum();
+    }
   }
   if (din != nullptr) {
     Map<const MatrixXf> w(params, out_, in_);

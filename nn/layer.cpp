@@ -8,7 +8,7 @@ namespace edgefl::nn {
 void Layer::BackwardOverwrite(const float* params, const ConstMatrixRef& in,
                               const ConstMatrixRef& out, MatrixRef dout, float* grads,
                               MatrixRef* din) {
-  std::fill_n(grads, num_parameters(), 0.0f);
+  if (grads != nullptr) std::fill_n(grads, num_parameters(), 0.0f);
   Backward(params, in, out, dout, grads, din);
 }
 

@@ -70,6 +70,9 @@ class Layer {
   // into *din (input_size() x B). dout may be overwritten (used as scratch).
   // With din null a layer must not read params, so grads may BE params: with
   // dout scaled by -lr that is an SGD step in place (train/tpsgd_trainer.h).
+  // grads may be null when din is not: only dL/din is wanted (adversarial
+  // inputs), and a layer with parameters skips their gradient. Dense and
+  // Conv2d do; the other layers with parameters are not on that path.
   virtual void Backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& out,
                         MatrixRef dout, float* grads, MatrixRef* din) = 0;
 

@@ -227,9 +227,10 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
                       std::to_string(batch_) + " samples");
   }
   if (language_model_ != nullptr) {
-    if (options.dinput != nullptr || options.dfeatures != nullptr) {
-      throw ConfigError("model " + spec_.text +
-                        ": a language model takes token ids; no dinput or dfeatures");
+    if (options.dinput != nullptr || options.dfeatures != nullptr || !options.parameter_gradients) {
+      throw ConfigError(
+          "model " + spec_.text +
+          ": a language model takes token ids; no dinput, dfeatures or input-only backward");
     }
     // Only the last position's logits came out of Forward.
     sequence_dlogits_.setZero(num_classes(), Index{language_model_->seq_len()} * batch_);
@@ -250,13 +251,15 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
       largest = std::max(largest, layer->output_size());
     Grow(buffer, largest * batch_);
   }
-  if (options.overwrite_gradients) gradients_.tail(projection_head_size()).setZero();
+  if (options.overwrite_gradients && options.parameter_gradients) {
+    gradients_.tail(projection_head_size()).setZero();
+  }
   int cur = 0;
   Map<MatrixXf>(backward_buffers_[cur].data(), num_classes(), batch_) = dlogits;
   for (size_t i = n; i-- > 0;) {
     Layer& layer = *layers_[i];
     Map<MatrixXf> dout(backward_buffers_[cur].data(), layer.output_size(), batch_);
-    float* grads = gradients_.data() + offsets_[i];
+    float* grads = options.parameter_gradients ? gradients_.data() + offsets_[i] : nullptr;
     const float* params = parameters_.data() + offsets_[i];
     auto backward = [&](const ConstMatrixRef& in, MatrixRef* din) {
       if (options.overwrite_gradients) {
@@ -274,7 +277,7 @@ void Model::Backward(const ConstMatrixRef& x, const ConstMatrixRef& dlogits,
       MatrixRef din = *options.dinput;
       backward(x, &din);
       if (n == 1 && options.dfeatures != nullptr) din += *options.dfeatures;
-    } else {
+    } else if (options.parameter_gradients) {
       backward(x, nullptr);
     }
     cur = 1 - cur;

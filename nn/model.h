@@ -40,6 +40,10 @@ struct BackwardOptions {
   // If true, gradients() is SET to dL/dparameters rather than added to: the
   // same as ZeroGradients() first, without the separate pass over it.
   bool overwrite_gradients = false;
+  // If false, only dinput (and what dfeatures adds) is computed: gradients()
+  // is left as it was and no layer forms its parameter gradient (an
+  // adversarial ascent on the inputs). Not for language models (ConfigError).
+  bool parameter_gradients = true;
 };
 
 // Throws ConfigError "<what> contain NaN at index i" (or Inf) if a value is

@@ -163,6 +163,39 @@ TEST_CASE("Model: whole-model gradients match finite differences") {
   CheckModel("mlp:12-8-7-4", 5, 1.0f, 1000);
 }
 
+TEST_CASE(
+    "Model: an input-only backward gives the full backward's dL/dinput and leaves the gradients") {
+  for (const char* spec : {"mlp:784-20-10", "cnn:lenet", "cnn:lenet+proj"}) {
+    CAPTURE(spec);
+    Model model(spec);
+    model.Initialize(3);
+    const MatrixXf x = RandomMatrix(784, 5, 6);
+    const std::vector<int32_t> labels = {1, 7, 3, 0, 9};
+    MatrixXf dlogits, full, input_only;
+    SoftmaxCrossEntropy(model.Forward(x), labels, &dlogits);
+    model.ZeroGradients();
+    model.Backward(x, dlogits, {.dinput = &full});
+    CHECK(model.gradients().squaredNorm() > 0.0f);
+    model.gradients().setConstant(7.0f);
+    SoftmaxCrossEntropy(model.Forward(x), labels, &dlogits);
+    model.Backward(
+        x, dlogits,
+        {.dinput = &input_only, .overwrite_gradients = true, .parameter_gradients = false});
+    REQUIRE(input_only.rows() == 784);
+    REQUIRE(input_only.cols() == 5);
+    CHECK(input_only == full);  // bit for bit
+    CHECK((model.gradients().array() == 7.0f).all());
+  }
+  Model lm("rnn:gru-8-e4-t4-v8");
+  lm.Initialize(1);
+  const MatrixXf windows = MatrixXf::Constant(5, 2, 1.0f);
+  MatrixXf dlogits;
+  SoftmaxCrossEntropy(lm.Forward(windows), std::vector<int32_t>{1, 1}, &dlogits);
+  CHECK_THROWS_WITH_AS(lm.Backward(windows, dlogits, {.parameter_gradients = false}),
+                       doctest::Contains("no dinput, dfeatures or input-only backward"),
+                       ConfigError);
+}
+
 TEST_CASE("Model: lenet gradients match finite differences - per layer and for the input") {
   Model model("cnn:lenet");
   model.Initialize(3);
