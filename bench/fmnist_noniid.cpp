@@ -3,6 +3,12 @@
 // a plain PyTorch FedAvg simulation of the same setting timed in the same
 // invocation (a few rounds, extrapolated).
 //
+// Cost per round: the process's CPU seconds (all threads, getrusage) during
+// each run divided by its rounds, that cost relative to FedAvg's in the
+// same invocation, and the core utilisation CPU / (wall-clock x worker
+// threads): how well a round's clients keep the cores busy. CPU seconds
+// hold up on a shared machine better than wall-clock; utilisation does not.
+//
 // Settings:
 //   dirichlet    cnn:lenet, 10 clients, Dir(0.5), all clients every round,
 //                50 rounds, 10 local epochs, batch 64, lr 0.01, momentum 0.9
@@ -17,6 +23,8 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <sys/resource.h>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_args.h"
@@ -29,6 +37,16 @@ namespace {
 
 using edgefl::bench::SplitList;
 using edgefl::engine::ExperimentConfig;
+
+// User + system CPU seconds of this process so far, all threads.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 // Each algorithm as config overrides on top of the setting.
 const std::map<std::string, std::vector<std::string>>& Algorithms() {
@@ -91,6 +109,7 @@ int main(int argc, char** argv) {
     struct Row {
       std::string name;
       double final_acc, best_acc, seconds;
+      double cpu_per_round, utilisation;
     };
     std::vector<Row> rows;
     std::printf("fmnist_noniid: setting %s, %lld rounds; runs logged in %s\n", setting.c_str(),
@@ -109,10 +128,18 @@ int main(int argc, char** argv) {
       overrides.push_back("run_name=" + setting + "-" + name + "-r" + std::to_string(rounds));
       const ExperimentConfig config = edgefl::engine::LoadExperimentConfig({}, overrides);
       std::fprintf(stderr, "== %s\n", name.c_str());
+      const double cpu_before = ProcessCpuSeconds();
       const auto result = edgefl::sim::RunSimulation(config, stderr);
-      rows.push_back({name, result.final_accuracy, result.best_accuracy, result.seconds});
-      std::printf("  %-12s final %.4f  best %.4f  %.0f s\n", name.c_str(), result.final_accuracy,
-                  result.best_accuracy, result.seconds);
+      const double cpu = ProcessCpuSeconds() - cpu_before;
+      const double threads = config.threads > 0
+                                 ? static_cast<double>(config.threads)
+                                 : static_cast<double>(std::thread::hardware_concurrency());
+      const double ran = static_cast<double>(result.last_round - result.first_round + 1);
+      rows.push_back({name, result.final_accuracy, result.best_accuracy, result.seconds, cpu / ran,
+                      cpu / (result.seconds * threads)});
+      std::printf("  %-12s final %.4f  best %.4f  %.0f s  cpu %.1f s/round  utilisation %.2f\n",
+                  name.c_str(), result.final_accuracy, result.best_accuracy, result.seconds,
+                  rows.back().cpu_per_round, rows.back().utilisation);
       std::fflush(stdout);
     }
 
@@ -144,11 +171,21 @@ int main(int argc, char** argv) {
       std::filesystem::remove(partition);
     }
 
-    std::printf("\n%-12s %10s %10s %12s\n", "algorithm", "final acc", "best acc", "wall-clock");
+    std::printf("\n%-12s %10s %10s %12s %13s %9s %11s\n", "algorithm", "final acc", "best acc",
+                "wall-clock", "cpu s/round", "x fedavg", "utilisation");
     const Row* winner = nullptr;
+    const Row* fedavg = nullptr;
     for (const Row& row : rows) {
-      std::printf("%-12s %9.2f%% %9.2f%% %10.0f s\n", row.name.c_str(), 100 * row.final_acc,
-                  100 * row.best_acc, row.seconds);
+      if (row.name == "fedavg") fedavg = &row;
+    }
+    for (const Row& row : rows) {
+      char relative[32] = "-";
+      if (fedavg != nullptr) {
+        std::snprintf(relative, sizeof relative, "%.2f", row.cpu_per_round / fedavg->cpu_per_round);
+      }
+      std::printf("%-12s %9.2f%% %9.2f%% %10.0f s %13.2f %9s %11.2f\n", row.name.c_str(),
+                  100 * row.final_acc, 100 * row.best_acc, row.seconds, row.cpu_per_round, relative,
+                  row.utilisation);
       if (winner == nullptr || row.final_acc > winner->final_acc) winner = &row;
     }
     if (pytorch_per_round > 0) {
