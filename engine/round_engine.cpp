@@ -336,6 +336,20 @@ bool RoundEngine::SecureRound(int64_t round, const algorithms::SecureAggregation
     std::erase_if(report.results, [&](const FitResult& r) { return r.client == dropped.client; });
     report.failures.push_back(std::move(dropped));
   }
+  // A client's row counts what it moved in the round: the task and result
+  // frames (a secure result carries no update) plus its stage messages. In
+  // simulation there are no frames: the model down, and the stages.
+  const auto model_bytes = static_cast<int64_t>(sizeof(float)) * global_->size();
+  for (FitResult& r : report.results) {
+    const auto up = secure.bytes_up.find(r.client);
+    const auto down = secure.bytes_down.find(r.client);
+    if (parties.empty()) {
+      r.bytes_in = 0;
+      r.bytes_out = model_bytes;
+    }
+    if (up != secure.bytes_up.end()) r.bytes_in += up->second;
+    if (down != secure.bytes_down.end()) r.bytes_out += down->second;
+  }
   // On a virtual clock the stages take the slowest client's transfer and
   // modelled compute, then the server's.
   if (report.virtual_seconds && options_.transfer_seconds) {

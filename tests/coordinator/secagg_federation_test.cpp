@@ -93,9 +93,16 @@ TEST_CASE("secagg federation: 5 TLS clients with secure aggregation end at the p
     CHECK(r.metrics.at("secagg_contributors") == 5);
     CHECK(r.metrics.at("secagg_t") == 3);
   }
-  // What the coordinator received of each client: statistics, no model.
+  // What the coordinator received of each client: its stage messages (the
+  // masked input among them) and a result frame of statistics, no model.
+  std::map<int64_t, double> frames;  // per round: the rows' bytes in beyond the stages
   for (const storage::ClientUpdateRecord& u : log.ClientUpdates(log.FindRun("secure")->id)) {
-    CHECK(u.bytes_in < 4096);
+    frames[u.round] += static_cast<double>(u.bytes_in);
+  }
+  for (const storage::RoundRecord& r : rounds) {
+    const double beyond = frames[r.round] - r.metrics.at("secagg_bytes_up");
+    CHECK(beyond > 0);
+    CHECK(beyond < kClients * 4096.0);
   }
   CHECK(Contains(fed.ClientLog(0), "update kept for secure aggregation"));
   CHECK(Contains(fed.ClientLog(0), "secure aggregation done"));

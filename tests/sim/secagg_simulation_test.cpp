@@ -80,6 +80,17 @@ TEST_CASE(
     CHECK(rounds[0].metrics.at("secagg_t") == 2);
     CHECK(rounds[0].metrics.at("secagg_contributors") == 10);
     CHECK(rounds[0].metrics.at("secagg_bytes_up") > 0);
+    // The clients' rows count their stage messages, not a float update they
+    // never sent: the round's rows sum to the stages' bytes up.
+    double rows_up = 0, rows_down = 0;
+    for (const storage::ClientUpdateRecord& u : log.ClientUpdates(log.FindRun("secagg")->id)) {
+      if (u.round != 1) continue;
+      rows_up += static_cast<double>(u.bytes_in);
+      rows_down += static_cast<double>(u.bytes_out);
+    }
+    CHECK(rows_up == rounds[0].metrics.at("secagg_bytes_up"));
+    const double model_bytes = 4.0 * (784 * 16 + 16 + 16 * 10 + 10);
+    CHECK(rows_down == 10 * model_bytes + rounds[0].metrics.at("secagg_bytes_down"));
     // The stages cost virtual time: the secure round ends later than the plain one.
     CHECK(rounds[0].metrics.at("secagg_virtual_seconds") > 0);
     storage::ExperimentLog plain_log(plain.db);
