@@ -99,7 +99,8 @@ LabelledSplit LoadLabels(const cxxopts::ParseResult& args, bool features) {
     // Windowed for the model's seq_len and vocabulary, as the run will be.
     const nn::ModelSpec spec = nn::ParseModelSpec(args["model"].as<std::string>());
     if (!nn::IsLanguageModel(spec.kind)) {
-      throw ConfigError("--dataset " + dataset + " needs --model to be a language model (rnn:...)");
+      throw ConfigError("--dataset " + dataset +
+                        " needs --model to be a language model (rnn:... or lm:transformer-...)");
     }
     datasets::TextDataRef ref;
     ref.fortunes = dataset == "fortunes";
