@@ -96,6 +96,17 @@ std::vector<double> Perplexities(Federation& fed, int64_t run_id) {
   return out;
 }
 
+// A 3-round run's perplexities: the untrained model's near uniform over the
+// 64 ids, every round lower than the one before, the last below 0.7 of it.
+void CheckLearns(const std::vector<double>& ppl) {
+  REQUIRE(ppl.size() == 4);
+  CAPTURE(ppl);
+  CHECK(ppl.front() > 40.0);
+  for (size_t i = 1; i < ppl.size(); ++i)
+    CHECK(ppl[i] < ppl[i - 1]);
+  CHECK(ppl.back() < 0.7 * ppl.front());
+}
+
 }  // namespace
 
 TEST_CASE("language model federation: each device keeps the windows of its simulated client") {
@@ -146,13 +157,7 @@ TEST_CASE("language model federation: an LSTM learns over TLS") {
   Federation fed(3);
   INFO(fed.Logs());
   const int64_t run = RunFortunes(fed, "fortunes-lstm", "rnn:lstm-32-e16-t32-v64", 3, 3);
-  const std::vector<double> ppl = Perplexities(fed, run);
-  REQUIRE(ppl.size() == 4);
-  CAPTURE(ppl);
-  CHECK(ppl.front() > 40.0);  // near uniform over the 64 ids
-  for (size_t i = 1; i < ppl.size(); ++i)
-    CHECK(ppl[i] < ppl[i - 1]);
-  CHECK(ppl.back() < 0.7 * ppl.front());
+  CheckLearns(Perplexities(fed, run));
 }
 
 TEST_CASE("language model federation: a causal transformer learns over TLS") {
@@ -160,13 +165,7 @@ TEST_CASE("language model federation: a causal transformer learns over TLS") {
   INFO(fed.Logs());
   const int64_t run =
       RunFortunes(fed, "fortunes-transformer", "lm:transformer-d32-h2-l1-t32-v64", 3, 3);
-  const std::vector<double> ppl = Perplexities(fed, run);
-  REQUIRE(ppl.size() == 4);
-  CAPTURE(ppl);
-  CHECK(ppl.front() > 40.0);
-  for (size_t i = 1; i < ppl.size(); ++i)
-    CHECK(ppl[i] < ppl[i - 1]);
-  CHECK(ppl.back() < 0.7 * ppl.front());
+  CheckLearns(Perplexities(fed, run));
 }
 
 TEST_CASE("language model federation: a GRU under distributed DP with SecAgg+ over TLS") {
@@ -258,13 +257,7 @@ TEST_CASE("language model federation: a GRU with int8-compressed updates over TL
     }
   }
   CHECK(accepted == 9);
-  const std::vector<double> ppl = Perplexities(fed, run);
-  REQUIRE(ppl.size() == 4);
-  CAPTURE(ppl);
-  CHECK(ppl.front() > 40.0);
-  for (size_t i = 1; i < ppl.size(); ++i)
-    CHECK(ppl[i] < ppl[i - 1]);
-  CHECK(ppl.back() < 0.7 * ppl.front());
+  CheckLearns(Perplexities(fed, run));
 }
 
 }  // namespace edgefl::coordinator
