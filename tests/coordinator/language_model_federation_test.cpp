@@ -4,8 +4,9 @@
 // keeps its share of the windows (the partition file names the corpus,
 // seq_len, vocabulary and train subset:
 // "fortunes:t32:v64:n860:/usr/share/games/fortunes"). The three models (GRU,
-// LSTM, transformer) each learn; a GRU also learns with int8-compressed
-// updates and under distributed DP with SecAgg+ (the devices add the noise).
+// LSTM, transformer) each learn; a GRU also learns by asynchronous FedBuff,
+// with int8-compressed updates and under distributed DP with SecAgg+ (the
+// devices add the noise).
 #include <cmath>
 #include <string>
 #include <vector>
@@ -258,6 +259,23 @@ TEST_CASE("language model federation: a GRU with int8-compressed updates over TL
   }
   CHECK(accepted == 9);
   CheckLearns(Perplexities(fed, run));
+}
+
+TEST_CASE("language model federation: a GRU learns by asynchronous FedBuff over TLS") {
+  // Asynchronous rounds: the coordinator makes a model version from every 2
+  // buffered updates of whichever clients finish, 6 versions in all.
+  Federation fed(3);
+  INFO(fed.Logs());
+  const int64_t run =
+      RunFortunes(fed, "fortunes-fedbuff", kGru, 3, 6,
+                  {"mode=async", "strategy=fedbuff", "buffer_size=2", "eval_every=2"});
+  storage::ExperimentLog log(fed.db());
+  CHECK(log.ListRuns().front().run.spec.mode == "async");
+  const auto rounds = log.Rounds(run);
+  REQUIRE(rounds.size() == 6);
+  for (const storage::RoundRecord& r : rounds)
+    CHECK(r.completed == 2);
+  CheckLearns(Perplexities(fed, run));  // versions 0, 2, 4, 6
 }
 
 }  // namespace edgefl::coordinator
