@@ -180,9 +180,30 @@ TextCorpus MakeTextCorpus(const std::vector<TextSource>& sources, const TextOpti
   return corpus;
 }
 
+Dataset PerSourceSubset(const Dataset& data, std::vector<uint32_t>* sources, size_t num_sources,
+                        int64_t n) {
+  if (n <= 0 || static_cast<size_t>(n) >= data.size()) return data;
+  const size_t keep =
+      std::max<size_t>(1, static_cast<size_t>(n) / std::max<size_t>(1, num_sources));
+  std::vector<uint32_t> rows, kept_sources;
+  std::vector<size_t> taken(num_sources, 0);
+  for (size_t i = 0; i < sources->size(); ++i) {
+    const uint32_t s = (*sources)[i];
+    if (taken[s]++ < keep) {
+      rows.push_back(static_cast<uint32_t>(i));
+      kept_sources.push_back(s);
+    }
+  }
+  *sources = std::move(kept_sources);
+  Dataset subset = Subset(data, rows);
+  subset.name = data.name;
+  return subset;
+}
+
 std::string FormatTextDataRef(const TextDataRef& ref) {
   return std::string(ref.fortunes ? "fortunes" : "text") + ":t" +
          std::to_string(ref.options.seq_len) + ":v" + std::to_string(ref.options.vocab_size) + ":" +
+         (ref.train_subset > 0 ? "n" + std::to_string(ref.train_subset) + ":" : std::string()) +
          ref.path.string();
 }
 
@@ -214,6 +235,13 @@ TextDataRef ParseTextDataRef(std::string_view name) {
   };
   ref.options.seq_len = field('t');
   ref.options.vocab_size = field('v');
+  // An optional n<train_subset>: before the path.
+  const size_t colon = rest.find(':');
+  if (rest.size() > 1 && rest[0] == 'n' && colon != std::string_view::npos && colon > 1 &&
+      std::all_of(rest.begin() + 1, rest.begin() + static_cast<std::ptrdiff_t>(colon),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
+    ref.train_subset = field('n');
+  }
   if (rest.empty()) throw ConfigError("text dataset \"" + std::string(name) + "\": no path");
   ref.path = std::string(rest);
   return ref;
@@ -222,7 +250,10 @@ TextDataRef ParseTextDataRef(std::string_view name) {
 TextCorpus LoadTextCorpus(const TextDataRef& ref) {
   const std::vector<TextSource> sources =
       ref.fortunes ? ReadFortunes(ref.path) : ReadTextSources(ref.path);
-  return MakeTextCorpus(sources, ref.options, FormatTextDataRef(ref));
+  TextCorpus corpus = MakeTextCorpus(sources, ref.options, FormatTextDataRef(ref));
+  corpus.train = PerSourceSubset(corpus.train, &corpus.train_source, corpus.source_names.size(),
+                                 ref.train_subset);
+  return corpus;
 }
 
 }  // namespace edgefl::datasets

@@ -71,12 +71,25 @@ struct TextCorpus {
 TextCorpus MakeTextCorpus(const std::vector<TextSource>& sources, const TextOptions& options,
                           const std::string& name);
 
+// The first max(1, n / S) windows of each of the S sources (all windows if
+// n <= 0 or n >= data.size()), so a subset keeps every source: what the
+// experiment keys train_subset and test_subset keep of a text dataset.
+// sources[i] is window i's source in [0, num_sources); it is updated alike.
+// The result keeps data.name.
+Dataset PerSourceSubset(const Dataset& data, std::vector<uint32_t>* sources, size_t num_sources,
+                        int64_t n);
+
 // What a partition file records of a text dataset so a client can load it
-// again: "text:t<T>:v<V>:<path>" or "fortunes:t<T>:v<V>:<dir>".
+// again: "text:t<T>:v<V>:<path>" or "fortunes:t<T>:v<V>:<dir>", and with a
+// train_subset N > 0 "...:v<V>:n<N>:<path>" (a path that itself starts
+// with n<digits>: must be written ./n...).
 struct TextDataRef {
   bool fortunes = false;
   std::filesystem::path path;
   TextOptions options;
+  // > 0: only PerSourceSubset(train, N) of the training windows (the
+  // vocabulary still comes from all of them), as train_subset = N keeps.
+  int64_t train_subset = 0;
 };
 std::string FormatTextDataRef(const TextDataRef& ref);
 // True if `name` starts with "text:" or "fortunes:" (then ParseTextDataRef
@@ -85,7 +98,8 @@ bool IsTextDataRef(std::string_view name);
 // Throws ConfigError naming `name` if it is not of the form above.
 TextDataRef ParseTextDataRef(std::string_view name);
 
-// Reads and windows the corpus `ref` names (train.name == FormatTextDataRef(ref)).
+// Reads and windows the corpus `ref` names (train.name == FormatTextDataRef(ref)),
+// then keeps ref.train_subset of the training windows.
 TextCorpus LoadTextCorpus(const TextDataRef& ref);
 
 }  // namespace edgefl::datasets

@@ -54,28 +54,6 @@ datasets::TextDataRef TextRefOf(const ExperimentConfig& c) {
   return ref;
 }
 
-// The first max(1, n / S) windows of each of the S sources (all if n <= 0),
-// so a subset keeps every source; `sources` is updated alike.
-datasets::Dataset PerSourceSubset(const datasets::Dataset& data, std::vector<uint32_t>* sources,
-                                  size_t num_sources, int64_t n) {
-  if (n <= 0 || static_cast<size_t>(n) >= data.size()) return data;
-  const size_t keep =
-      std::max<size_t>(1, static_cast<size_t>(n) / std::max<size_t>(1, num_sources));
-  std::vector<uint32_t> rows, kept_sources;
-  std::vector<size_t> taken(num_sources, 0);
-  for (size_t i = 0; i < sources->size(); ++i) {
-    const uint32_t s = (*sources)[i];
-    if (taken[s]++ < keep) {
-      rows.push_back(static_cast<uint32_t>(i));
-      kept_sources.push_back(s);
-    }
-  }
-  *sources = std::move(kept_sources);
-  datasets::Dataset subset = datasets::Subset(data, rows);
-  subset.name = data.name;
-  return subset;
-}
-
 }  // namespace
 
 ExperimentData LoadExperimentData(const ExperimentConfig& c) {
@@ -128,8 +106,10 @@ ExperimentData LoadExperimentData(const ExperimentConfig& c) {
   } else if (IsTextDataset(c.dataset)) {
     datasets::TextCorpus corpus = datasets::LoadTextCorpus(TextRefOf(c));
     const size_t num_sources = corpus.source_names.size();
-    out.train = PerSourceSubset(corpus.train, &corpus.train_source, num_sources, c.train_subset);
-    out.test = PerSourceSubset(corpus.test, &corpus.test_source, num_sources, c.test_subset);
+    out.train =
+        datasets::PerSourceSubset(corpus.train, &corpus.train_source, num_sources, c.train_subset);
+    out.test =
+        datasets::PerSourceSubset(corpus.test, &corpus.test_source, num_sources, c.test_subset);
     if (c.partition == "by_source") {
       spec.scheme = datasets::PartitionScheme::kBySource;
       out.partition =

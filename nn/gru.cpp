@@ -1,38 +1,13 @@
 #include "nn/gru.h"
 
-#include <cmath>
-
 namespace edgefl::nn {
 
 using Eigen::Index;
-using Eigen::Map;
 using Eigen::MatrixXf;
-using Eigen::VectorXf;
-
-namespace {
-
-// The parameter slices of one layer.
-struct GruWeights {
-  Map<const MatrixXf> wi, wh;
-  Map<const VectorXf> bi, bh;
-};
-
-GruWeights Slices(const float* p, Index in, Index hidden) {
-  const Index g = 3 * hidden;
-  return {Map<const MatrixXf>(p, g, in), Map<const MatrixXf>(p + g * in, g, hidden),
-          Map<const VectorXf>(p + g * (in + hidden), g),
-          Map<const VectorXf>(p + g * (in + hidden + 1), g)};
-}
-
-}  // namespace
-
-void Gru::Initialize(Rng& rng, float* params) const {
-  FillUniform(rng, 1.0f / std::sqrt(static_cast<float>(hidden_)), params, num_parameters());
-}
 
 void Gru::Forward(const float* params, const ConstMatrixRef& x, Index steps, MatrixRef h) {
   const Index hs = hidden_, cols = x.cols(), batch = cols / steps;
-  const GruWeights w = Slices(params, in_, hs);
+  const GateSlices<const float> w = Weights(params);
   steps_ = steps;
   gates_.resize(3 * hs, cols);
   hidden_n_.resize(hs, cols);
@@ -68,10 +43,8 @@ void Gru::Forward(const float* params, const ConstMatrixRef& x, Index steps, Mat
 void Gru::Backward(const float* params, const ConstMatrixRef& x, const ConstMatrixRef& h,
                    const ConstMatrixRef& dh, float* grads, MatrixRef* dx) {
   const Index hs = hidden_, cols = x.cols(), steps = steps_, batch = cols / steps;
-  const GruWeights w = Slices(params, in_, hs);
+  const GateSlices<const float> w = Weights(params);
   const Index g3 = 3 * hs;
-  Map<MatrixXf> dwi(grads, g3, in_), dwh(grads + g3 * in_, g3, hs);
-  Map<VectorXf> dbi(grads + g3 * (in_ + hs), g3), dbh(grads + g3 * (in_ + hs + 1), g3);
   dgi_.resize(g3, cols);
   dgh_.resize(g3, cols);
   carry_ = MatrixXf::Zero(hs, batch);
@@ -100,14 +73,7 @@ void Gru::Backward(const float* params, const ConstMatrixRef& x, const ConstMatr
       carry_.noalias() += w.wh.transpose() * dgh;
     }
   }
-  // h_{-1} = 0: step 0 adds nothing to dW_h.
-  if (steps > 1) {
-    dwh.noalias() += dgh_.rightCols(cols - batch) * h.leftCols(cols - batch).transpose();
-  }
-  dbh += dgh_.rowwise().sum();
-  dwi.noalias() += dgi_ * x.transpose();
-  dbi += dgi_.rowwise().sum();
-  if (dx != nullptr) dx->noalias() = w.wi.transpose() * dgi_;
+  AddWeightGradients(params, x, h, dgi_, dgh_, batch, grads, dx);
 }
 
 }  // namespace edgefl::nn

@@ -21,30 +21,17 @@
 
 namespace edgefl::nn {
 
-class Gru final : public RecurrentLayer {
+class Gru final : public GatedRecurrentLayer {
  public:
   // REQUIRES: input > 0, hidden > 0.
-  Gru(Eigen::Index input, Eigen::Index hidden) : in_(input), hidden_(hidden) {}
+  Gru(Eigen::Index input, Eigen::Index hidden) : GatedRecurrentLayer(3, input, hidden) {}
 
-  Eigen::Index input_size() const override { return in_; }
-  Eigen::Index hidden_size() const override { return hidden_; }
-  Eigen::Index num_parameters() const override { return 3 * hidden_ * (in_ + hidden_ + 2); }
-  void Initialize(Rng& rng, float* params) const override;
-
-  // h (H x T·B) = the hidden states of the T steps of B sequences x (I x T·B).
   void Forward(const float* params, const ConstMatrixRef& x, Eigen::Index steps,
                MatrixRef h) override;
-
-  // Given x and h of the last Forward and dh = dL/dh (H x T·B, the loss's
-  // direct gradient at each step), ADDS dL/dparams to grads and, if dx is
-  // not null, writes dL/dx (I x T·B) into it.
   void Backward(const float* params, const ConstMatrixRef& x, const ConstMatrixRef& h,
                 const ConstMatrixRef& dh, float* grads, MatrixRef* dx) override;
 
  private:
-  Eigen::Index in_;
-  Eigen::Index hidden_;
-  Eigen::Index steps_ = 0;
   Eigen::MatrixXf gates_;     // 3H x T·B: r, z, n of each step
   Eigen::MatrixXf hidden_n_;  // H x T·B: W_hn h_{t-1} + b_hn
   Eigen::MatrixXf dgi_;       // 3H x T·B: dL/d(W_i x + b_i)

@@ -1,39 +1,14 @@
 #include "nn/lstm.h"
 
-#include <cmath>
-
 namespace edgefl::nn {
 
 using Eigen::ArrayXXf;
 using Eigen::Index;
-using Eigen::Map;
 using Eigen::MatrixXf;
-using Eigen::VectorXf;
-
-namespace {
-
-// The parameter slices of one layer.
-struct LstmWeights {
-  Map<const MatrixXf> wi, wh;
-  Map<const VectorXf> bi, bh;
-};
-
-LstmWeights Slices(const float* p, Index in, Index hidden) {
-  const Index g = 4 * hidden;
-  return {Map<const MatrixXf>(p, g, in), Map<const MatrixXf>(p + g * in, g, hidden),
-          Map<const VectorXf>(p + g * (in + hidden), g),
-          Map<const VectorXf>(p + g * (in + hidden + 1), g)};
-}
-
-}  // namespace
-
-void Lstm::Initialize(Rng& rng, float* params) const {
-  FillUniform(rng, 1.0f / std::sqrt(static_cast<float>(hidden_)), params, num_parameters());
-}
 
 void Lstm::Forward(const float* params, const ConstMatrixRef& x, Index steps, MatrixRef h) {
   const Index hs = hidden_, cols = x.cols(), batch = cols / steps;
-  const LstmWeights w = Slices(params, in_, hs);
+  const GateSlices<const float> w = Weights(params);
   steps_ = steps;
   gates_.resize(4 * hs, cols);
   cells_.resize(hs, cols);
@@ -64,10 +39,8 @@ void Lstm::Forward(const float* params, const ConstMatrixRef& x, Index steps, Ma
 void Lstm::Backward(const float* params, const ConstMatrixRef& x, const ConstMatrixRef& h,
                     const ConstMatrixRef& dh, float* grads, MatrixRef* dx) {
   const Index hs = hidden_, cols = x.cols(), steps = steps_, batch = cols / steps;
-  const LstmWeights w = Slices(params, in_, hs);
+  const GateSlices<const float> w = Weights(params);
   const Index g4 = 4 * hs;
-  Map<MatrixXf> dwi(grads, g4, in_), dwh(grads + g4 * in_, g4, hs);
-  Map<VectorXf> dbi(grads + g4 * (in_ + hs), g4), dbh(grads + g4 * (in_ + hs + 1), g4);
   dgates_.resize(g4, cols);
   carry_h_ = MatrixXf::Zero(hs, batch);
   carry_c_ = MatrixXf::Zero(hs, batch);
@@ -96,15 +69,8 @@ void Lstm::Backward(const float* params, const ConstMatrixRef& x, const ConstMat
       carry_h_.noalias() = w.wh.transpose() * dg;
     }
   }
-  // h_{-1} = 0: step 0 adds nothing to dW_h.
-  if (steps > 1) {
-    dwh.noalias() += dgates_.rightCols(cols - batch) * h.leftCols(cols - batch).transpose();
-  }
-  const VectorXf db = dgates_.rowwise().sum();
-  dbh += db;
-  dbi += db;
-  dwi.noalias() += dgates_ * x.transpose();
-  if (dx != nullptr) dx->noalias() = w.wi.transpose() * dgates_;
+  // Both biases get the same gradient: they only ever appear summed.
+  AddWeightGradients(params, x, h, dgates_, dgates_, batch, grads, dx);
 }
 
 }  // namespace edgefl::nn

@@ -23,15 +23,10 @@
 
 namespace edgefl::nn {
 
-class Lstm final : public RecurrentLayer {
+class Lstm final : public GatedRecurrentLayer {
  public:
   // REQUIRES: input > 0, hidden > 0.
-  Lstm(Eigen::Index input, Eigen::Index hidden) : in_(input), hidden_(hidden) {}
-
-  Eigen::Index input_size() const override { return in_; }
-  Eigen::Index hidden_size() const override { return hidden_; }
-  Eigen::Index num_parameters() const override { return 4 * hidden_ * (in_ + hidden_ + 2); }
-  void Initialize(Rng& rng, float* params) const override;
+  Lstm(Eigen::Index input, Eigen::Index hidden) : GatedRecurrentLayer(4, input, hidden) {}
 
   void Forward(const float* params, const ConstMatrixRef& x, Eigen::Index steps,
                MatrixRef h) override;
@@ -39,9 +34,6 @@ class Lstm final : public RecurrentLayer {
                 const ConstMatrixRef& dh, float* grads, MatrixRef* dx) override;
 
  private:
-  Eigen::Index in_;
-  Eigen::Index hidden_;
-  Eigen::Index steps_ = 0;
   Eigen::MatrixXf gates_;       // 4H x T·B: i, f, g, o of each step (activated)
   Eigen::MatrixXf cells_tanh_;  // H x T·B: tanh(c_t)
   Eigen::MatrixXf cells_;       // H x T·B: c_t

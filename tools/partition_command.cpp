@@ -69,8 +69,10 @@ LabelledSplit LoadLabels(const cxxopts::ParseResult& args, bool features) {
     }
     return out;
   }
-  if (subset > 0) {
-    throw ConfigError("--train-subset: only for --dataset fmnist or fmnist-test");
+  const bool text = dataset == "fortunes" || dataset.rfind("text:", 0) == 0;
+  if (subset > 0 && !text) {
+    throw ConfigError(
+        "--train-subset: only for --dataset fmnist, fmnist-test, fortunes or text:PATH");
   }
   if (dataset.rfind("csv:", 0) == 0) {
     const std::string path = dataset.substr(4);
@@ -93,11 +95,12 @@ LabelledSplit LoadLabels(const cxxopts::ParseResult& args, bool features) {
     out.labels = data.train.labels;
     out.num_classes = data.train.num_classes;
     if (features) out.data = std::move(data.train);
-  } else if (dataset == "fortunes" || dataset.rfind("text:", 0) == 0) {
+  } else if (text) {
     // Windowed for the model's seq_len and vocabulary, as the run will be.
     const nn::ModelSpec spec = nn::ParseModelSpec(args["model"].as<std::string>());
     if (!nn::IsLanguageModel(spec.kind)) {
-      throw ConfigError("--dataset " + dataset + " needs --model to be a language model (rnn:...)");
+      throw ConfigError("--dataset " + dataset +
+                        " needs --model to be a language model (rnn:... or lm:transformer-...)");
     }
     datasets::TextDataRef ref;
     ref.fortunes = dataset == "fortunes";
@@ -105,6 +108,9 @@ LabelledSplit LoadLabels(const cxxopts::ParseResult& args, bool features) {
     if (ref.fortunes && !args.count("data-dir")) ref.path = datasets::kFortunesDefaultDir;
     ref.options.seq_len = spec.language_model.seq_len;
     ref.options.vocab_size = spec.language_model.vocab;
+    // The first max(1, N / S) windows of each of the S files, recorded in
+    // the name so each client keeps the same ones.
+    ref.train_subset = static_cast<int64_t>(subset);
     datasets::TextCorpus corpus = datasets::LoadTextCorpus(ref);
     out.name = corpus.train.name;
     out.labels = std::move(corpus.train.labels);
@@ -147,7 +153,8 @@ int RunPartition(int argc, char** argv) {
       ("clusters", "routes of the k-means input router (kmeans; DiPaCo: its paths, "
        "modules^levels); client k holds route k mod clusters",
        cxxopts::value<std::string>()->default_value("2"))
-      ("train-subset", "split only the first N samples (fmnist, fmnist-test; 0 = all), as the "
+      ("train-subset", "split only the first N samples (fmnist, fmnist-test; fortunes, "
+       "text:PATH: the first max(1, N / S) windows of each of the S files; 0 = all), as the "
        "experiment key train_subset",
        cxxopts::value<std::string>()->default_value("0"))
       ("min-size", "redraw until every client has at least this many samples (dirichlet, quantity)",

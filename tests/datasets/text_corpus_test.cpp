@@ -171,6 +171,42 @@ TEST_CASE("TextDataRef: format and parse round-trip - malformed names refused") 
   CHECK_THROWS_AS(ParseTextDataRef("text:t32:v80:"), ConfigError);
 }
 
+TEST_CASE("TextDataRef: a train_subset keeps the first windows of each file by name") {
+  TextDataRef ref;
+  ref.path = "/data/corpus";
+  ref.options.seq_len = 2;
+  ref.options.vocab_size = 30;
+  ref.train_subset = 4;
+  CHECK(FormatTextDataRef(ref) == "text:t2:v30:n4:/data/corpus");
+  const TextDataRef back = ParseTextDataRef("text:t2:v30:n4:/data/corpus");
+  CHECK(back.train_subset == 4);
+  CHECK(back.path == "/data/corpus");
+  // A path starting with n but not n<digits>: is a path.
+  CHECK(ParseTextDataRef("text:t2:v30:n4x:/data").path == "n4x:/data");
+  CHECK(ParseTextDataRef("text:t2:v30:n:x").path == "n:x");
+  CHECK(ParseTextDataRef("text:t2:v30:./n4:x").path == "./n4:x");
+  CHECK_THROWS_AS(ParseTextDataRef("text:t2:v30:n4:"), ConfigError);
+
+  // Files of 7 and 5 training windows (T = 2; 8 and 6 windows, the last of
+  // each for test): n = 4 keeps the first max(1, 4 / 2) = 2 of each.
+  TempDir dir;
+  WriteFile(dir / "a.txt", "abcdefghijklmnopq");
+  WriteFile(dir / "b.txt", "ABCDEFGHIJKLM");
+  ref.path = dir.path();
+  const TextCorpus subset = LoadTextCorpus(ref);
+  ref.train_subset = 0;
+  const TextCorpus all = LoadTextCorpus(ref);
+  REQUIRE(all.train.size() == 12);
+  REQUIRE(subset.train.size() == 4);
+  CHECK(subset.train_source == std::vector<uint32_t>{0, 0, 1, 1});
+  for (const auto& [row, full_row] : {std::pair{0, 0}, {1, 1}, {2, 7}, {3, 8}})
+    CHECK(Row(subset.train, row) == Row(all.train, full_row));
+  // The vocabulary and the test windows are those of the whole corpus.
+  CHECK(subset.vocabulary.characters() == all.vocabulary.characters());
+  CHECK(subset.test.features == all.test.features);
+  CHECK(subset.train.name == "text:t2:v30:n4:" + dir.path().string());
+}
+
 TEST_CASE("MakeSourcePartition: whole sources for few clients - contiguous runs for more") {
   // Sources of 5, 2 and 3 windows.
   const std::vector<uint32_t> sources = {0, 0, 0, 0, 0, 1, 1, 2, 2, 2};

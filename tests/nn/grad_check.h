@@ -5,11 +5,13 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <Eigen/Core>
 #include <doctest/doctest.h>
 
 #include "common/random.h"
+#include "nn/model.h"
 
 namespace edgefl::nn::testing {
 
@@ -147,6 +149,34 @@ inline Eigen::MatrixXf RandomMatrix(Eigen::Index rows, Eigen::Index cols, uint64
     m.data()[i] = static_cast<float>((2.0 * rng.Uniform() - 1.0) * a);
   }
   return m;
+}
+
+// Windows of T + 1 = steps + 1 random token ids in [0, vocab), one per
+// column (batch columns), from a seed: a language model's input.
+inline Eigen::MatrixXf RandomWindows(Eigen::Index steps, Eigen::Index batch, int vocab,
+                                     uint64_t seed) {
+  Rng rng(seed);
+  Eigen::MatrixXf w(steps + 1, batch);
+  for (Eigen::Index i = 0; i < w.size(); ++i) {
+    w.data()[i] = static_cast<float>(rng.UniformInt(static_cast<uint64_t>(vocab)));
+  }
+  return w;
+}
+
+// Checks a language model's gradient of the mean next-token loss over all
+// positions (Model::LossAndGradient) against central differences of
+// Model::SequenceLoss on `windows`, for up to max_checks parameters.
+inline void CheckSequenceLossGradient(Model& model, const Eigen::MatrixXf& windows,
+                                      Eigen::Index max_checks) {
+  // Ignored: the targets are in the windows.
+  const std::vector<int32_t> labels(static_cast<size_t>(windows.cols()), 0);
+  model.LossAndGradient(windows, labels);
+  const Eigen::VectorXf grads = model.gradients();
+  auto loss = [&]() { return model.SequenceLoss(windows, nullptr, nullptr); };
+  GradCheckResult result;
+  CheckVector(loss, model.parameters().data(), model.num_parameters(), grads.data(), "param",
+              &result, {.max_checks = max_checks});
+  RequirePassed(result);
 }
 
 }  // namespace edgefl::nn::testing

@@ -22,15 +22,41 @@ using Eigen::MatrixXf;
 using Eigen::VectorXf;
 using testing::GradCheckResult;
 using testing::RandomMatrix;
+using testing::RandomWindows;
 
-// Windows of T + 1 random ids in [0, vocab).
-MatrixXf RandomWindows(Eigen::Index steps, Eigen::Index batch, int vocab, uint64_t seed) {
-  Rng rng(seed);
-  MatrixXf w(steps + 1, batch);
-  for (Eigen::Index i = 0; i < w.size(); ++i) {
-    w.data()[i] = static_cast<float>(rng.UniformInt(static_cast<uint64_t>(vocab)));
-  }
-  return w;
+// Checks a recurrent layer's BPTT against central differences of the loss
+// sum(r ⊙ h) for I = 3, H = 4, T = 5, B = 2, with its parameters 3x its own
+// initialisation (away from the linear regime): the gradients of the
+// weights and of the inputs, and that Backward ADDS. Returns the gradient.
+template <typename Layer>
+VectorXf CheckBpttGradients() {
+  const Eigen::Index in = 3, hidden = 4, steps = 5, batch = 2;
+  Layer layer(in, hidden);
+  VectorXf params(layer.num_parameters());
+  Rng rng(7);
+  layer.Initialize(rng, params.data());
+  params *= 3.0f;
+  MatrixXf x = RandomMatrix(in, steps * batch, 8);
+  const MatrixXf r = RandomMatrix(hidden, steps * batch, 9);
+  MatrixXf h(hidden, steps * batch);
+  auto loss = [&]() {
+    layer.Forward(params.data(), x, steps, h);
+    return (r.cast<double>().array() * h.cast<double>().array()).sum();
+  };
+  loss();
+  VectorXf grads = VectorXf::Zero(params.size());
+  MatrixXf dx(in, steps * batch);
+  MatrixRef dx_ref = dx;
+  layer.Backward(params.data(), x, h, r, grads.data(), &dx_ref);
+  GradCheckResult result;
+  testing::CheckVector(loss, params.data(), params.size(), grads.data(), "param", &result);
+  testing::CheckVector(loss, x.data(), x.size(), dx.data(), "input", &result);
+  testing::RequirePassed(result);
+  loss();
+  VectorXf twice = grads;
+  layer.Backward(params.data(), x, h, r, twice.data(), nullptr);
+  CHECK((twice - 2 * grads).norm() <= 1e-5f * grads.norm());
+  return grads;
 }
 
 TEST_CASE("Gru: one step by hand equals the PyTorch gate equations") {
@@ -59,33 +85,7 @@ TEST_CASE("Gru: one step by hand equals the PyTorch gate equations") {
 }
 
 TEST_CASE("Gru: BPTT gradients match finite differences") {
-  const Eigen::Index in = 3, hidden = 4, steps = 5, batch = 2;
-  Gru gru(in, hidden);
-  VectorXf params(gru.num_parameters());
-  Rng rng(7);
-  gru.Initialize(rng, params.data());
-  params *= 3.0f;  // away from the linear regime
-  MatrixXf x = RandomMatrix(in, steps * batch, 8);
-  const MatrixXf r = RandomMatrix(hidden, steps * batch, 9);
-  MatrixXf h(hidden, steps * batch);
-  auto loss = [&]() {
-    gru.Forward(params.data(), x, steps, h);
-    return (r.cast<double>().array() * h.cast<double>().array()).sum();
-  };
-  loss();
-  VectorXf grads = VectorXf::Zero(params.size());
-  MatrixXf dx(in, steps * batch);
-  MatrixRef dx_ref = dx;
-  gru.Backward(params.data(), x, h, r, grads.data(), &dx_ref);
-  GradCheckResult result;
-  testing::CheckVector(loss, params.data(), params.size(), grads.data(), "param", &result);
-  testing::CheckVector(loss, x.data(), x.size(), dx.data(), "input", &result);
-  testing::RequirePassed(result);
-  // Backward ADDS.
-  loss();
-  VectorXf twice = grads;
-  gru.Backward(params.data(), x, h, r, twice.data(), nullptr);
-  CHECK((twice - 2 * grads).norm() <= 1e-5f * grads.norm());
+  CheckBpttGradients<Gru>();
 }
 
 TEST_CASE("Lstm: two steps by hand equal the PyTorch gate equations") {
@@ -115,36 +115,10 @@ TEST_CASE("Lstm: two steps by hand equal the PyTorch gate equations") {
 }
 
 TEST_CASE("Lstm: BPTT gradients match finite differences") {
-  const Eigen::Index in = 3, hidden = 4, steps = 5, batch = 2;
-  Lstm lstm(in, hidden);
-  VectorXf params(lstm.num_parameters());
-  Rng rng(7);
-  lstm.Initialize(rng, params.data());
-  params *= 3.0f;  // away from the linear regime
-  MatrixXf x = RandomMatrix(in, steps * batch, 8);
-  const MatrixXf r = RandomMatrix(hidden, steps * batch, 9);
-  MatrixXf h(hidden, steps * batch);
-  auto loss = [&]() {
-    lstm.Forward(params.data(), x, steps, h);
-    return (r.cast<double>().array() * h.cast<double>().array()).sum();
-  };
-  loss();
-  VectorXf grads = VectorXf::Zero(params.size());
-  MatrixXf dx(in, steps * batch);
-  MatrixRef dx_ref = dx;
-  lstm.Backward(params.data(), x, h, r, grads.data(), &dx_ref);
-  GradCheckResult result;
-  testing::CheckVector(loss, params.data(), params.size(), grads.data(), "param", &result);
-  testing::CheckVector(loss, x.data(), x.size(), dx.data(), "input", &result);
-  testing::RequirePassed(result);
+  const VectorXf grads = CheckBpttGradients<Lstm>();
   // The two bias vectors only appear summed: equal gradients.
-  const Eigen::Index g4 = 4 * hidden, bi = g4 * (in + hidden);
+  const Eigen::Index in = 3, hidden = 4, g4 = 4 * hidden, bi = g4 * (in + hidden);
   CHECK(grads.segment(bi, g4) == grads.segment(bi + g4, g4));
-  // Backward ADDS.
-  loss();
-  VectorXf twice = grads;
-  lstm.Backward(params.data(), x, h, r, twice.data(), nullptr);
-  CHECK((twice - 2 * grads).norm() <= 1e-5f * grads.norm());
 }
 
 TEST_CASE("Embedding: rows are looked up and gradients scatter-add to them") {
@@ -192,15 +166,7 @@ TEST_CASE("rnn model: mean next-token loss gradients match finite differences") 
   REQUIRE(model.is_language_model());
   CHECK(model.num_parameters() == 7 * 3 + 3 * 5 * (3 + 5 + 2) + 3 * 5 * (5 + 5 + 2) + 7 * 5 + 7);
   model.Initialize(3);
-  const MatrixXf windows = RandomWindows(4, 3, 7, 11);
-  const std::vector<int32_t> labels = {0, 0, 0};  // ignored: the targets are in the windows
-  model.LossAndGradient(windows, labels);
-  const VectorXf grads = model.gradients();
-  auto loss = [&]() { return model.SequenceLoss(windows, nullptr, nullptr); };
-  GradCheckResult result;
-  testing::CheckVector(loss, model.parameters().data(), model.num_parameters(), grads.data(),
-                       "param", &result, {.max_checks = 600});
-  testing::RequirePassed(result);
+  testing::CheckSequenceLossGradient(model, RandomWindows(4, 3, 7, 11), 600);
 }
 
 TEST_CASE("rnn:lstm spec and model: sizes and mean next-token loss gradients") {
@@ -215,15 +181,7 @@ TEST_CASE("rnn:lstm spec and model: sizes and mean next-token loss gradients") {
   REQUIRE(model.is_language_model());
   CHECK(model.num_parameters() == 7 * 3 + 4 * 5 * (3 + 5 + 2) + 4 * 5 * (5 + 5 + 2) + 7 * 5 + 7);
   model.Initialize(3);
-  const MatrixXf windows = RandomWindows(4, 3, 7, 11);
-  const std::vector<int32_t> labels = {0, 0, 0};
-  model.LossAndGradient(windows, labels);
-  const VectorXf grads = model.gradients();
-  auto loss = [&]() { return model.SequenceLoss(windows, nullptr, nullptr); };
-  GradCheckResult result;
-  testing::CheckVector(loss, model.parameters().data(), model.num_parameters(), grads.data(),
-                       "param", &result, {.max_checks = 600});
-  testing::RequirePassed(result);
+  testing::CheckSequenceLossGradient(model, RandomWindows(4, 3, 7, 11), 600);
 }
 
 TEST_CASE("rnn model: Forward returns the last position and Backward of it matches a full pass") {

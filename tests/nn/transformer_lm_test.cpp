@@ -19,15 +19,7 @@ using Eigen::MatrixXf;
 using Eigen::VectorXf;
 using testing::GradCheckResult;
 using testing::RandomMatrix;
-
-MatrixXf RandomWindows(Eigen::Index steps, Eigen::Index batch, int vocab, uint64_t seed) {
-  Rng rng(seed);
-  MatrixXf w(steps + 1, batch);
-  for (Eigen::Index i = 0; i < w.size(); ++i) {
-    w.data()[i] = static_cast<float>(rng.UniformInt(static_cast<uint64_t>(vocab)));
-  }
-  return w;
-}
+using testing::RandomWindows;
 
 TEST_CASE("LayerNorm: hand example and gradients match finite differences") {
   LayerNorm norm(4);
@@ -116,15 +108,7 @@ TEST_CASE("lm model: mean next-token loss gradients match finite differences") {
   model.Initialize(1);
   // Larger than the 0.02 initialisation, so every term matters.
   model.parameters() = RandomMatrix(model.num_parameters(), 1, 2, 0.5f);
-  const MatrixXf windows = RandomWindows(4, 3, 7, 3);
-  const std::vector<int32_t> labels = {0, 0, 0};
-  model.LossAndGradient(windows, labels);
-  const VectorXf grads = model.gradients();
-  auto loss = [&]() { return model.SequenceLoss(windows, nullptr, nullptr); };
-  GradCheckResult result;
-  testing::CheckVector(loss, model.parameters().data(), model.num_parameters(), grads.data(),
-                       "param", &result, {.max_checks = 800});
-  testing::RequirePassed(result);
+  testing::CheckSequenceLossGradient(model, RandomWindows(4, 3, 7, 3), 800);
 }
 
 TEST_CASE("lm model: causal - changing a token changes no logits of earlier steps") {

@@ -153,7 +153,7 @@ TEST_CASE("edgefl partition kmeans writes the simulator's routed shards of the f
   CHECK(routes[written.clients[0][0]] == routes[written.clients[2][0]]);
   CHECK(routes[written.clients[0][0]] != routes[written.clients[1][0]]);
 
-  // --train-subset is the run key's first N samples: Fashion-MNIST only.
+  // --train-subset is the run key's first N samples: Fashion-MNIST and text only.
   CHECK(RunCommand(EdgeflTool() + " partition --dataset csv:" + csv.string() +
                        " --scheme kmeans --train-subset 10",
                    &output) == 2);
