@@ -44,8 +44,11 @@ case "$mode" in
     # Likewise the two convex ReLU federations (ADMM numerics over the same
     # TLS sessions every other federation test drives: 131 s at stop 28).
     # And the C app's federation: the session code every other federation
-    # test drives, from a C program.
-    tests+=(-E '^sim/(convex_relu simulation|DiPaCo simulation|D-SGD simulation: (logs|nodes that drop)|resume: |keep_client_models stores|the kept local models|no client model is stored)|^coordinator/(convex_relu federation|C API federation)')
+    # test drives, from a C program. And the language models' federations
+    # but the GRU's and its DP + SecAgg+ run: the same sessions with another
+    # model's numerics (LSTM, transformer), codec or engine (int8, FedBuff),
+    # each covered under TSan by its image-model test.
+    tests+=(-E '^sim/(convex_relu simulation|DiPaCo simulation|D-SGD simulation: (logs|nodes that drop)|resume: |keep_client_models stores|the kept local models|no client model is stored)|^coordinator/(convex_relu federation|C API federation|language model federation: (an LSTM|a causal transformer|a GRU with int8|a GRU learns by asynchronous))')
     ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan" >&2
