@@ -1,6 +1,7 @@
 // Writes the seed corpus of the fuzz targets: one valid input per message
-// type (framed and as a bare payload) for frame_decoder_fuzzer, and a small
-// valid file of each format for loaders_fuzzer. The committed corpus under
+// type (framed and as a bare payload) for frame_decoder_fuzzer, a small
+// valid file of each format for loaders_fuzzer, and an encoding of each
+// codec for codec_fuzzer. The committed corpus under
 // fuzz/corpus/ is this program's output:
 //   make_seed_corpus <fuzz/corpus>
 // Inputs start with the targets' two selector bytes (see each target).
@@ -11,13 +12,20 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <zlib.h>
 
 #include "common/error.h"
+#include "common/random.h"
+#include "compress/codec.h"
 #include "datasets/partition_file.h"
+#include "wire/compressed_messages.h"
 #include "wire/messages.h"
+#include "wire/peer_messages.h"
+#include "wire/secagg_messages.h"
 
 namespace {
 
@@ -96,7 +104,73 @@ void WriteFrameSeeds(const fs::path& dir) {
     Write(dir / ("frame-" + name), 0, 255, frame);
     session.insert(session.end(), frame.begin(), frame.end());
   }
-  Write(dir / "stream-all-types-chunk7", 0, 6, session);
+  // The other families, each message as its default value (fields empty
+  // or zero; the fuzzer grows them from there), and compressed messages
+  // with a real encoding.
+  auto write_payload = [&](wire::MessageType type, const std::vector<uint8_t>& payload) {
+    const std::string name(wire::MessageTypeName(type));
+    Write(dir / ("payload-" + name), 1, static_cast<uint8_t>(type), payload);
+    std::vector<uint8_t> frame(wire::kFrameHeaderSize);
+    wire::WriteFrameHeader(
+        {wire::kProtocolVersion, type, static_cast<uint32_t>(payload.size())},
+        std::span<uint8_t, wire::kFrameHeaderSize>(frame.data(), wire::kFrameHeaderSize));
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    Write(dir / ("frame-" + name), 0, 255, frame);
+  };
+  auto strip = [](const std::vector<uint8_t>& frame) {
+    return std::vector<uint8_t>(frame.begin() + wire::kFrameHeaderSize, frame.end());
+  };
+  auto each = [&]<typename Variant>(std::type_identity<Variant>, auto encode) {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      (
+          (void)[&] {
+            const Variant m = std::variant_alternative_t<I, Variant>{};
+            write_payload(wire::TypeOf(m), encode(m));
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<std::variant_size_v<Variant>>{});
+  };
+  each(std::type_identity<wire::SecAggMessage>{},
+       [](const wire::SecAggMessage& m) { return wire::EncodeSecAggPayload(m); });
+  each(std::type_identity<wire::PeerMessage>{},
+       [&](const wire::PeerMessage& m) { return strip(wire::EncodePeerMessage(m)); });
+  edgefl::Rng rng(1);
+  const std::vector<float> values = {0.5f, -1.25f, 0.0f, 3.0f, -0.001f, 7.5f};
+  const edgefl::compress::CompressionConfig int8{
+      .codec = edgefl::compress::Codec::kInt8, .topk_fraction = 0.5, .int8_block = 4};
+  wire::CompressedUpdate update;
+  update.round = 3;
+  update.codec = edgefl::compress::Codec::kInt8;
+  update.update = edgefl::compress::Encode(values, int8, rng);
+  write_payload(wire::MessageType::kCompressedUpdate,
+                strip(wire::EncodeCompressedMessage(wire::CompressedMessage(update))));
+  wire::CompressedModel model;
+  model.round = 3;
+  model.upload = int8;
+  model.model.bytes = edgefl::compress::Encode(values, edgefl::compress::CompressionConfig{}, rng);
+  write_payload(wire::MessageType::kCompressedModel,
+                strip(wire::EncodeCompressedMessage(wire::CompressedMessage(model))));
+}
+
+void WriteCodecSeeds(const fs::path& dir) {
+  namespace compress = edgefl::compress;
+  fs::create_directories(dir);
+  edgefl::Rng rng(2);
+  const std::vector<float> values = {0.5f, -1.25f, 0.0f, 3.0f, -0.001f, 7.5f, 1e-8f, -2.0f};
+  for (compress::Codec codec : {compress::Codec::kNone, compress::Codec::kFp16,
+                                compress::Codec::kInt8, compress::Codec::kTopK}) {
+    const compress::CompressionConfig config{
+        .codec = codec, .topk_fraction = 0.25, .int8_block = 3};
+    // The codec byte is the whole selector (Write would add a second byte).
+    std::vector<uint8_t> input = {static_cast<uint8_t>(codec)};
+    const std::vector<uint8_t> encoded = compress::Encode(values, config, rng);
+    input.insert(input.end(), encoded.begin(), encoded.end());
+    std::ofstream out(dir / ("codec-" + std::string(compress::CodecName(codec))), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(input.data()),
+              static_cast<std::streamsize>(input.size()));
+    if (!out) throw edgefl::IoError("cannot write the codec seeds in " + dir.string());
+  }
 }
 
 std::vector<uint8_t> Gzip(const std::vector<uint8_t>& data) {
@@ -154,6 +228,7 @@ int main(int argc, char** argv) {
     const fs::path root = argv[1];
     WriteFrameSeeds(root / "frame_decoder");
     WriteLoaderSeeds(root / "loaders");
+    WriteCodecSeeds(root / "codec");
   } catch (const std::exception& e) {
     return edgefl::ReportError("make_seed_corpus", e);
   }

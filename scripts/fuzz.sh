@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of fuzz/ (clang, AddressSanitizer +
 # UndefinedBehaviorSanitizer) in build-fuzz/ and runs each for SECONDS
 # (default 60), starting from its committed seed corpus fuzz/corpus/<name>/.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   TARGET: frame_decoder, loaders
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   TARGET: frame_decoder, loaders, codec
 # New inputs go to build-fuzz/corpus/<name>/ (kept between runs, never
 # committed); a crash, sanitizer report, leak, timeout or out-of-memory
 # writes the input to build-fuzz/artifacts/ and fails the script. Reproduce
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then targets=(frame_decoder loaders); fi
+if [[ ${#targets[@]} -eq 0 ]]; then targets=(frame_decoder loaders codec); fi
 
 build_dir=${EDGEFL_FUZZ_BUILD_DIR:-build-fuzz}
 ./scripts/setup-deps.sh
