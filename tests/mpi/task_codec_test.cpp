@@ -20,8 +20,10 @@ bool SameBits(double a, double b) {
 }
 
 bool SameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
+  // memcmp of no bytes still wants non-null pointers (an empty vector's are null).
   return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.size())) == 0;
+         (a.size() == 0 ||
+          std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.size())) == 0);
 }
 
 train::FitInstructions SomeInstructions() {
