@@ -43,6 +43,11 @@ int RunSim(int argc, char** argv) {
       engine::LoadExperimentConfig(args["config"].as<std::string>(), overrides);
   // Under mpirun only rank 0 prints; the client ranks report only errors.
   const bool over_mpi = mpi::LaunchedByMpirun();
+  if (over_mpi && !mpi::Available()) {
+    throw ConfigError(
+        "this edgefl was built without MPI (EDGEFL_MPI=OFF): install libopenmpi-dev and "
+        "rebuild to run `mpirun -n R edgefl sim`");
+  }
   if (over_mpi && mpi::LaunchRank() != 0) {
     const StopSignals signals("sim", stderr);
     mpi::RunMpiSimulation(config, nullptr, &signals.stop());
