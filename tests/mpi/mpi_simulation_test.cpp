@@ -266,6 +266,17 @@ TEST_CASE("mpirun -n 3 edgefl sim: a killed rank fails the run cleanly and it re
   CheckSameRun(dir / "single.db", db);
 }
 
+TEST_CASE("mpirun -n 3 edgefl sim refuses a decentralized run before opening the log") {
+  TempDir dir;
+  std::string output;
+  CHECK(RunCommand(
+            Joined(OverMpi(SimArgs(dir / "mpi.db", 2, {"mode=decentralized", "strategy=dsgd"}))) +
+                " 2>&1",
+            &output) != 0);
+  CHECK(output.find("does not run over MPI ranks") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "mpi.db"));
+}
+
 TEST_CASE("mpirun -n 3 edgefl sweep: the grid's runs spread over the ranks into one log") {
   TempDir dir;
   const auto sweep = [&](const std::filesystem::path& db) {
