@@ -22,6 +22,7 @@ packages=(
   doctest-dev         # unit tests
   libcxxopts-dev      # command-line parsing
   libtomlplusplus-dev # TOML experiment configs
+  libopenmpi-dev openmpi-bin  # EDGEFL_MPI: mpirun -n R edgefl sim (sim/mpi_*)
   # data
   dataset-fashion-mnist  # real Fashion-MNIST IDX files in /usr/share/datasets
   fortunes fortunes-min  # dataset = "fortunes": text in /usr/share/games/fortunes (43 categories)

@@ -96,6 +96,11 @@ engine::AsyncExperimentResult RunAsyncSimulation(
 
 SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
                                const std::atomic<bool>* stop) {
+  return RunSimulation(config, progress, stop, ClientPlacement());
+}
+
+SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
+                               const std::atomic<bool>* stop, const ClientPlacement& placement) {
   if (config.mode == "decentralized") return RunDecentralizedSimulation(config, progress, stop);
   // Algorithms first: a bad key fails before any data is loaded.
   const bool async = config.mode == "async";
@@ -147,6 +152,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
                  attack.EffectiveFactor(), byzantine_ids.c_str());
     std::fflush(progress);
   }
+  if (placement && !placement(proxies)) return SimulationResult();
   if (async) {
     const engine::AsyncExperimentResult run =
         RunAsyncSimulation(config, data.test, proxies, fleet, progress, stop);

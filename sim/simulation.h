@@ -23,9 +23,13 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "engine/client_proxy.h"
 #include "engine/experiment_config.h"
 
 namespace edgefl::sim {
@@ -51,5 +55,18 @@ struct SimulationResult {
 // run of the same config resumes it.
 SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
                                const std::atomic<bool>* stop = nullptr);
+
+// Where the clients train, for a simulation spread over processes (the MPI
+// ranks, mpi/mpi_simulation.h): called once, after every client's
+// in-process proxy is built (in fleet order, the same in every process) and
+// before the first round. It may replace proxies by ones that train
+// elsewhere (keeping the replaced one alive: the fleet's data points into
+// it), and returns whether this process runs the experiment; false: it only
+// hosted clients, and RunSimulation returns a default SimulationResult
+// without opening the log. Not called with mode = "decentralized".
+using ClientPlacement =
+    std::function<bool(std::vector<std::shared_ptr<engine::ClientProxy>>& proxies)>;
+SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
+                               const std::atomic<bool>* stop, const ClientPlacement& placement);
 
 }  // namespace edgefl::sim

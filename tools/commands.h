@@ -6,6 +6,7 @@ namespace edgefl::tools {
 
 int RunPartition(int argc, char** argv);
 int RunSim(int argc, char** argv);
+int RunSweep(int argc, char** argv);
 int RunCerts(int argc, char** argv);
 int RunRuns(int argc, char** argv);
 int RunReport(int argc, char** argv);

@@ -20,6 +20,7 @@ void PrintUsage() {
       "commands:\n"
       "  partition   split a dataset across clients and print per-client class counts\n"
       "  sim         run a federated experiment with simulated clients (SQLite log)\n"
+      "  sweep       run a grid of sim configs into one log (spread over mpirun's ranks)\n"
       "  certs       create the project CA and issue coordinator/client certificates\n"
       "  runs        list, show or compare the runs of an experiment log\n"
       "  report      render runs of an experiment log as one HTML file with charts\n"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     // Each command sees argv without the tool name: argv[0] is the command.
     if (command == "partition") return edgefl::tools::RunPartition(argc - 1, argv + 1);
     if (command == "sim") return edgefl::tools::RunSim(argc - 1, argv + 1);
+    if (command == "sweep") return edgefl::tools::RunSweep(argc - 1, argv + 1);
     if (command == "certs") return edgefl::tools::RunCerts(argc - 1, argv + 1);
     if (command == "runs") return edgefl::tools::RunRuns(argc - 1, argv + 1);
     if (command == "report") return edgefl::tools::RunReport(argc - 1, argv + 1);
