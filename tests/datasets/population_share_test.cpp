@@ -17,7 +17,7 @@
 
 namespace edgefl::datasets {
 
-TEST_CASE("DistinctSample draws k distinct ascending values of [0, n)") {
+TEST_CASE("DistinctSample draws k distinct ascending values below n") {
   Rng rng(7);
   const std::vector<uint64_t> s = DistinctSample(rng, 1'000'000, 100);
   REQUIRE(s.size() == 100);
