@@ -35,13 +35,6 @@ PopulationData::PopulationData(const engine::ExperimentConfig& config) {
       test_.features.bottomRows(c.test.features.rows()) = c.test.features;
       test_.labels.insert(test_.labels.end(), c.test.labels.begin(), c.test.labels.end());
     }
-    if (config.test_subset > 0 && static_cast<size_t>(config.test_subset) < test_.size()) {
-      std::vector<uint32_t> rows(static_cast<size_t>(config.test_subset));
-      std::iota(rows.begin(), rows.end(), 0u);
-      datasets::Dataset cut = datasets::Subset(test_, rows);
-      cut.name = test_.name;
-      test_ = std::move(cut);
-    }
     return;
   }
   // The eager loader with one client: the training split and the test

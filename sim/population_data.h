@@ -9,8 +9,9 @@
 // synthetic (partition = "natural"): client k's share is the train part of
 // datasets::GenerateSyntheticClient(k) — the same rows the eager
 // generator gives client k; the test split is the held-out part of clients
-// 0 .. min(clients, kSyntheticTestClients) - 1 (then test_subset applies),
-// where the eager run pools every client's held-out part.
+// 0 .. min(clients, kSyntheticTestClients) - 1, where the eager run pools
+// every client's held-out part (test_subset does not apply, as in the
+// eager run: its first rows would be a few clients' only).
 #pragma once
 
 #include <cstdint>
