@@ -187,6 +187,25 @@ TEST_CASE("A 10^5-client synthetic population runs a few rounds deterministicall
     CHECK(r.completed == 10);
 }
 
+TEST_CASE("On-off availability keeps the candidates that are on and drop-out cuts tasks") {
+  edgefl::testing::TempDir dir;
+  const engine::ExperimentConfig config =
+      Lazy(dir, {"availability=onoff", "on_seconds=20", "off_seconds=20", "dropout=0.2",
+                 "candidates_per_round=30", "rounds=4", "speed_spread=4", "quorum=0.5"});
+  const SimulationResult run = RunSimulation(config, nullptr);
+  CHECK(run.last_round == 4);
+  storage::ExperimentLog log(config.db);
+  const auto found = log.FindRun(config.run_name);
+  REQUIRE(found.has_value());
+  size_t dropped = 0;
+  for (const auto& r : log.Rounds(found->id)) {
+    CHECK(r.selected == 10);  // half of 30 on-off candidates are on: enough for 10
+    CHECK(r.completed + r.dropped == 10);
+    dropped += static_cast<size_t>(r.dropped);
+  }
+  CHECK(dropped > 0);  // 40 tasks at a 20% drop-out (and some go off-line)
+}
+
 TEST_CASE("Fashion-MNIST Dirichlet shares with Oort and curriculum selectors over candidates") {
   edgefl::testing::TempDir a, b;
   PopulationStats stats;
