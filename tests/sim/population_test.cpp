@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -220,6 +222,37 @@ TEST_CASE("Fashion-MNIST Dirichlet shares with Oort and curriculum selectors ove
   const SimulationResult second = RunPopulationSimulation(curriculum, nullptr, nullptr, &stats);
   CHECK(second.last_round == 3);
   CHECK(stats.peak_materialised == 15);
+}
+
+TEST_CASE("A lazy run resumed after an interruption trains what the uninterrupted run trains") {
+  edgefl::testing::TempDir straight, resumed;
+  const std::vector<std::string> keys = {"selector=oort", "candidates_per_round=20", "rounds=6"};
+  const engine::ExperimentConfig full = Lazy(straight, keys);
+  RunSimulation(full, nullptr);
+  engine::ExperimentConfig half = Lazy(resumed, keys);
+  half.rounds = 3;
+  RunSimulation(half, nullptr);
+  {
+    storage::ExperimentLog log(half.db);
+    const auto run = log.FindRun(half.run_name);
+    REQUIRE(run.has_value());
+    log.EndRun(run->id, storage::RunStatus::kInterrupted, "test");
+  }
+  const SimulationResult result = RunSimulation(Lazy(resumed, keys), nullptr);
+  CHECK(result.first_round == 4);
+  auto cohorts = [](const std::string& db, const std::string& name) {
+    storage::ExperimentLog log(db);
+    const auto run = log.FindRun(name);
+    std::map<int64_t, std::vector<std::string>> by_round;
+    for (const auto& u : log.ClientUpdates(run->id))
+      by_round[u.round].push_back(u.client_id);
+    return std::make_pair(by_round, log.LatestCheckpoint(run->id)->parameters);
+  };
+  const auto [want, want_model] = cohorts(full.db, full.run_name);
+  const auto [got, got_model] = cohorts(half.db, half.run_name);
+  REQUIRE(want.size() == 6);
+  CHECK(got == want);
+  CHECK(got_model == want_model);
 }
 
 TEST_CASE("A lazy population refuses what it cannot run with a ConfigError naming the key") {
