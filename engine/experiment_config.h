@@ -129,8 +129,8 @@ struct ExperimentConfig {
   // virtual clients, each drawn from (seed, client id) when it is a
   // candidate and dropped after its round (simulator, sync mode).
   std::string population = "eager";
-  int64_t candidates_per_round =
-      0;                          // lazy: drawn per round for the selector; 0 = clients_per_round
+  // lazy: clients drawn per round for the selector; 0 = clients_per_round
+  int64_t candidates_per_round = 0;
   int64_t share_size = 60;        // lazy fmnist/csv: rows per client (the mean with the law below)
   double share_size_alpha = 0.0;  // lazy: 0 = exactly share_size; > 0: Gamma(α)·share_size/α
 

@@ -62,7 +62,7 @@ class PopulationFleet {
 
 class Population final : public engine::ClientSource {
  public:
-  // `data` and `pool` must outlive the population. Throws ConfigError when
+  // `data`, `fleet` and `pool` must outlive the population. Throws ConfigError when
   // config.population is not "lazy" or the sizes are inconsistent.
   Population(const engine::ExperimentConfig& config, const PopulationData& data,
              const PopulationFleet& fleet, ThreadPool& pool);
