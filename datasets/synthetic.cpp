@@ -166,4 +166,33 @@ SyntheticFederated GenerateSynthetic(const SyntheticOptions& options) {
   return out;
 }
 
+SyntheticClient GenerateSyntheticClient(const SyntheticOptions& options, uint64_t k) {
+  SyntheticOptions one = options;
+  one.num_clients = 1;  // k is any client: only the per-client limits apply
+  Validate(one);
+  std::vector<double> sigma(options.dim);
+  for (size_t j = 0; j < options.dim; ++j) {
+    sigma[j] = std::sqrt(std::pow(static_cast<double>(j + 1), -1.2));
+  }
+  const ClientData c = GenerateClient(options, static_cast<size_t>(k), sigma);
+  const size_t n = c.y.size();  // >= 50
+  const size_t n_train = std::clamp<size_t>(
+      static_cast<size_t>(std::floor(options.train_fraction * static_cast<double>(n))), 1, n - 1);
+  std::ostringstream name;
+  name << "synthetic(" << options.alpha << "," << options.beta << ")";
+  SyntheticClient out;
+  auto fill = [&](Dataset& data, size_t begin, size_t end, const std::string& split) {
+    data.name = name.str() + "/" + split;
+    data.num_classes = options.num_classes;
+    data.sample_shape = {static_cast<int>(options.dim)};
+    data.features =
+        c.x.middleRows(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end - begin));
+    data.labels.assign(c.y.begin() + static_cast<std::ptrdiff_t>(begin),
+                       c.y.begin() + static_cast<std::ptrdiff_t>(end));
+  };
+  fill(out.train, 0, n_train, "train");
+  fill(out.test, n_train, n, "test");
+  return out;
+}
+
 }  // namespace edgefl::datasets

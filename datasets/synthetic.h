@@ -47,4 +47,15 @@ struct SyntheticFederated {
 // Throws ConfigError naming the parameter when options are out of range.
 SyntheticFederated GenerateSynthetic(const SyntheticOptions& options);
 
+// Client k's data alone, for a lazily drawn population: the same rows
+// GenerateSynthetic gives client k (train: its train_partition rows, test:
+// its test_partition rows), made without generating any other client.
+// options.num_clients is not used (any k is valid). Throws as
+// GenerateSynthetic.
+struct SyntheticClient {
+  Dataset train;
+  Dataset test;
+};
+SyntheticClient GenerateSyntheticClient(const SyntheticOptions& options, uint64_t k);
+
 }  // namespace edgefl::datasets

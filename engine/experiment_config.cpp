@@ -148,6 +148,10 @@ class Binder {
     Str("compression", c.compression);
     Num("compression_topk_fraction", c.compression_topk_fraction, {0.0, 1.0, true, false});
     Int("compression_int8_block", c.compression_int8_block, 1, int64_t{1} << 20);
+    Str("population", c.population);
+    Int("candidates_per_round", c.candidates_per_round, 0, kMillion, " (0 = clients_per_round)");
+    Int("share_size", c.share_size, 1, kMillion);
+    Num("share_size_alpha", c.share_size_alpha, {0.0, 1e6, false, false}, " (0 = fixed size)");
     extra_ = &c.algorithm_params;
   }
 
@@ -238,6 +242,72 @@ class Binder {
   std::set<std::string> set_;  // keys given a value (Set)
 };
 
+// population = "lazy" (docs/algorithms.md, "Large populations"): what a lazily drawn population
+// can do, refused here before any data is loaded.
+void CheckPopulation(const ExperimentConfig& c) {
+  if (c.population == "eager") return;
+  if (c.population != "lazy") {
+    throw ConfigError("population '" + c.population + "' is not known (expected eager or lazy)");
+  }
+  const std::string lazy = "population = \"lazy\" ";
+  if (c.candidates_per_round != 0 && c.candidates_per_round < c.clients_per_round) {
+    throw ConfigError("candidates_per_round (" + std::to_string(c.candidates_per_round) +
+                      ") must be >= clients_per_round (" + std::to_string(c.clients_per_round) +
+                      "): the selector picks the cohort from the candidates (0 = "
+                      "clients_per_round)");
+  }
+  if (c.candidates_per_round > c.clients) {
+    throw ConfigError("candidates_per_round (" + std::to_string(c.candidates_per_round) +
+                      ") must be <= clients (" + std::to_string(c.clients) +
+                      "), the population's size");
+  }
+  if (c.mode != "sync") {
+    throw ConfigError(lazy + "runs sync rounds only, got mode = \"" + c.mode +
+                      "\" (the async and decentralized loops hold every client)");
+  }
+  if (c.dataset == "synthetic") {
+    if (c.partition != "natural") {
+      throw ConfigError(lazy +
+                        "with dataset synthetic needs partition = \"natural\" (each "
+                        "client generated alone from the seed and its id), got \"" +
+                        c.partition + "\"");
+    }
+  } else if (c.dataset == "fmnist" || c.dataset == "csv") {
+    if (c.partition != "iid" && c.partition != "dirichlet") {
+      throw ConfigError(lazy +
+                        "draws each client's rows from the training set: partition must "
+                        "be \"iid\" or \"dirichlet\" (a class mix ~ Dir(alpha)), got \"" +
+                        c.partition + "\"");
+    }
+    if (c.partition == "dirichlet" && !(c.alpha > 0.0)) {
+      throw ConfigError(lazy + "with partition dirichlet needs alpha > 0");
+    }
+  } else {
+    throw ConfigError(lazy + "works with dataset fmnist, csv or synthetic, got \"" + c.dataset +
+                      "\"");
+  }
+  if (c.compression != "none") {
+    throw ConfigError(lazy +
+                      "cannot compress updates: the model delta and top-k's error "
+                      "feedback live on each client between rounds; set compression = \"none\"");
+  }
+  if (c.byzantine_mode != "none" && c.byzantine_fraction > 0.0) {
+    throw ConfigError(lazy + "has no Byzantine clients yet; set byzantine_fraction = 0");
+  }
+  if (c.strategy == "convex_relu" || c.strategy == "dipaco") {
+    throw ConfigError(lazy + "cannot run strategy " + c.strategy +
+                      ": its clients keep state between rounds (or need the kmeans partition)");
+  }
+  const auto local = c.algorithm_params.find("local_objective");
+  if (c.strategy == "fedbr" ||
+      (local != c.algorithm_params.end() && std::holds_alternative<std::string>(local->second) &&
+       std::get<std::string>(local->second) == "fedbr")) {
+    throw ConfigError(lazy +
+                      "cannot run FedBR: its pseudo-data pool is built from every "
+                      "client's data");
+  }
+}
+
 // The checks that involve more than one key or a name (each key's own range
 // is checked as it is read: Binder).
 void CheckValues(const ExperimentConfig& c) {
@@ -287,6 +357,7 @@ void CheckValues(const ExperimentConfig& c) {
                         "\"none\"");
     }
   }
+  CheckPopulation(c);
   if (c.mode == "async" && c.keep_client_models > 0) {
     throw ConfigError(
         "keep_client_models is for sync runs (an async model version has no round of local "
@@ -499,6 +570,14 @@ std::string ToToml(const ExperimentConfig& c) {
                 {"byzantine_fraction", c.byzantine_fraction},
                 {"byzantine_mode", c.byzantine_mode},
                 {"byzantine_factor", c.byzantine_factor}};
+  // Written only when lazy, so a log from before populations existed compares
+  // equal to a config without them (resume).
+  if (c.population != "eager") {
+    t.insert("population", c.population);
+    t.insert("candidates_per_round", c.candidates_per_round);
+    t.insert("share_size", c.share_size);
+    t.insert("share_size_alpha", c.share_size_alpha);
+  }
   // Written only when on, so a log from before compression existed compares
   // equal to a config without it (resume).
   if (c.compression != "none") {

@@ -124,6 +124,16 @@ struct ExperimentConfig {
   double compression_topk_fraction = 0.01;  // topk: fraction of coordinates sent, (0, 1]
   int64_t compression_int8_block = 256;     // int8: coordinates per scale, [1, 2^20]
 
+  // ---- a lazily drawn population (docs/algorithms.md, "Large populations", sim/population.h) ----
+  // eager: every client materialised up front (as before); lazy: `clients`
+  // virtual clients, each drawn from (seed, client id) when it is a
+  // candidate and dropped after its round (simulator, sync mode).
+  std::string population = "eager";
+  // lazy: clients drawn per round for the selector; 0 = clients_per_round
+  int64_t candidates_per_round = 0;
+  int64_t share_size = 60;        // lazy fmnist/csv: rows per client (the mean with the law below)
+  double share_size_alpha = 0.0;  // lazy: 0 = exactly share_size; > 0: Gamma(α)·share_size/α
+
   // Every other key with its TOML value, e.g. {"server_lr", 0.5}: keys
   // starting with "selector_" go (without the prefix) to the client
   // selector, all others to the strategy.

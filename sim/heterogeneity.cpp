@@ -60,18 +60,14 @@ std::vector<double> DrawSpeeds(const HeterogeneityOptions& o, size_t n) {
           "ratio), got " +
           std::to_string(o.speed_spread));
     }
-    for (size_t k = 0; k < n; ++k) {
-      Rng rng = Rng::Derive(o.seed, {kSpeedStream, k});
-      speeds[k] = o.base_speed * (1.0 + (o.speed_spread - 1.0) * rng.Uniform());
-    }
+    for (size_t k = 0; k < n; ++k)
+      speeds[k] = DrawClientSpeed(o, k);
   } else if (o.speed_dist == "lognormal") {
     if (!(o.speed_spread >= 0.0)) {
       throw ConfigError("speed_spread must be >= 0 for speed_dist lognormal (σ of ln speed)");
     }
-    for (size_t k = 0; k < n; ++k) {
-      Rng rng = Rng::Derive(o.seed, {kSpeedStream, k});
-      speeds[k] = o.base_speed * rng.LogNormal(0.0, o.speed_spread);
-    }
+    for (size_t k = 0; k < n; ++k)
+      speeds[k] = DrawClientSpeed(o, k);
   } else if (o.speed_dist == "trace") {
     if (o.speed_trace.empty()) {
       throw ConfigError(
@@ -96,6 +92,27 @@ std::vector<double> DrawSpeeds(const HeterogeneityOptions& o, size_t n) {
 }
 
 }  // namespace
+
+double DrawClientSpeed(const HeterogeneityOptions& o, uint64_t client) {
+  Rng rng = Rng::Derive(o.seed, {kSpeedStream, client});
+  if (o.speed_dist == "lognormal") return o.base_speed * rng.LogNormal(0.0, o.speed_spread);
+  return o.base_speed * (1.0 + (o.speed_spread - 1.0) * rng.Uniform());
+}
+
+std::pair<double, double> DrawOnOffPeriod(const HeterogeneityOptions& o, uint64_t client,
+                                          uint64_t period) {
+  // One draw stream per (client, period), so periods never shift.
+  Rng rng = Rng::Derive(o.seed, {kAvailStream, client, period});
+  const double on = -o.on_seconds * std::log(1.0 - rng.Uniform());
+  const double off = -o.off_seconds * std::log(1.0 - rng.Uniform());
+  return {on, off};
+}
+
+bool DrawDropsOut(const HeterogeneityOptions& o, uint64_t client, int64_t task) {
+  if (o.dropout <= 0.0) return false;
+  Rng rng = Rng::Derive(o.seed, {kDropoutStream, client, static_cast<uint64_t>(task)});
+  return rng.Uniform() < o.dropout;
+}
 
 Fleet::Fleet(const HeterogeneityOptions& options, size_t num_clients) : options_(options) {
   if (!(options_.base_speed > 0.0 && std::isfinite(options_.base_speed))) {
@@ -160,10 +177,7 @@ void Fleet::Extend(size_t client, double t) {
   auto& intervals = on_.at(client);
   double& until = generated_until_[client];
   while (until <= t) {
-    // One draw stream per (client, period), so periods never shift.
-    Rng rng = Rng::Derive(options_.seed, {kAvailStream, client, intervals.size()});
-    const double on = -options_.on_seconds * std::log(1.0 - rng.Uniform());
-    const double off = -options_.off_seconds * std::log(1.0 - rng.Uniform());
+    const auto [on, off] = DrawOnOffPeriod(options_, client, intervals.size());
     intervals.emplace_back(until, until + on);
     until += on + off;
   }
@@ -193,9 +207,7 @@ double Fleet::OnlineUntil(size_t client, double t) {
 }
 
 bool Fleet::DropsOut(size_t client, int64_t task) const {
-  if (options_.dropout <= 0.0) return false;
-  Rng rng = Rng::Derive(options_.seed, {kDropoutStream, client, static_cast<uint64_t>(task)});
-  return rng.Uniform() < options_.dropout;
+  return DrawDropsOut(options_, client, task);
 }
 
 }  // namespace edgefl::sim

@@ -40,6 +40,16 @@ struct HeterogeneityOptions {
 // process (client::PlannedSamples), so it is known when the task is sent.
 using train::PlannedSamples;
 
+// One client's draws, from the same streams the Fleet uses, so a lazily
+// drawn population (population.h) gives client k what a Fleet gives it.
+// Speed for speed_dist uniform or lognormal (REQUIRES: options checked by a
+// Fleet or the population); the lengths {on, off} of client k's on/off
+// period number `period` (0 first); whether its task `task` is lost.
+double DrawClientSpeed(const HeterogeneityOptions& options, uint64_t client);
+std::pair<double, double> DrawOnOffPeriod(const HeterogeneityOptions& options, uint64_t client,
+                                          uint64_t period);
+bool DrawDropsOut(const HeterogeneityOptions& options, uint64_t client, int64_t task);
+
 class Fleet {
  public:
   // Throws ConfigError for a bad option, IoError / DataError for an

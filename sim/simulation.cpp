@@ -21,6 +21,7 @@
 #include "sim/async_engine.h"
 #include "sim/decentralized_simulation.h"
 #include "sim/heterogeneity.h"
+#include "sim/population_simulation.h"
 #include "sim/simulated_client_proxy.h"
 #include "sim/thread_pool.h"
 #include "storage/experiment_log.h"
@@ -101,6 +102,14 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
 
 SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE* progress,
                                const std::atomic<bool>* stop, const ClientPlacement& placement) {
+  if (config.population == "lazy") {
+    if (placement) {
+      throw ConfigError(
+          "population = \"lazy\" does not run over MPI ranks yet: run it in one process (without "
+          "mpirun), or use population = \"eager\"");
+    }
+    return RunPopulationSimulation(config, progress, stop);
+  }
   if (config.mode == "decentralized") return RunDecentralizedSimulation(config, progress, stop);
   // Algorithms first: a bad key fails before any data is loaded.
   const bool async = config.mode == "async";

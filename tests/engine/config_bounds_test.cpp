@@ -66,6 +66,9 @@ double FieldOf(const ExperimentConfig& c, const std::string& key) {
       {"kmeans_clusters", c.kmeans_clusters},
       {"compression_topk_fraction", c.compression_topk_fraction},
       {"compression_int8_block", static_cast<double>(c.compression_int8_block)},
+      {"candidates_per_round", static_cast<double>(c.candidates_per_round)},
+      {"share_size", static_cast<double>(c.share_size)},
+      {"share_size_alpha", c.share_size_alpha},
   };
   const auto it = fields.find(key);
   REQUIRE_MESSAGE(it != fields.end(), "the test does not know key " << key);

@@ -277,6 +277,16 @@ TEST_CASE("mpirun -n 3 edgefl sim refuses a decentralized run before opening the
   CHECK_FALSE(std::filesystem::exists(dir / "mpi.db"));
 }
 
+TEST_CASE("mpirun -n 3 edgefl sim refuses a lazy population before opening the log") {
+  TempDir dir;
+  std::string output;
+  CHECK(RunCommand(Joined(OverMpi(SimArgs(dir / "mpi.db", 2, {"population=lazy"}))) + " 2>&1",
+                   &output) != 0);
+  CHECK(output.find("population = \"lazy\" does not run over MPI ranks yet") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "mpi.db"));
+}
+
 TEST_CASE("mpirun -n 3 edgefl sweep: the grid's runs spread over the ranks into one log") {
   TempDir dir;
   const auto sweep = [&](const std::filesystem::path& db) {
