@@ -4,9 +4,10 @@
 // invocation (a few rounds, extrapolated).
 //
 // Cost per round: the process's CPU seconds (all threads, getrusage) during
-// each run divided by its rounds, that cost relative to FedAvg's in the
-// same invocation, and the core utilisation CPU / (wall-clock x worker
-// threads): how well a round's clients keep the cores busy. CPU seconds
+// each run divided by its rounds (the run's data loading and round-0
+// evaluation included), that cost relative to FedAvg's in the same
+// invocation, and the core utilisation CPU / (wall-clock x worker threads)
+// over the same interval: how well a round's clients keep the cores busy. CPU seconds
 // hold up on a shared machine better than wall-clock; utilisation does not.
 //
 // Settings:
@@ -129,14 +130,19 @@ int main(int argc, char** argv) {
       const ExperimentConfig config = edgefl::engine::LoadExperimentConfig({}, overrides);
       std::fprintf(stderr, "== %s\n", name.c_str());
       const double cpu_before = ProcessCpuSeconds();
+      const auto wall_start = std::chrono::steady_clock::now();
       const auto result = edgefl::sim::RunSimulation(config, stderr);
       const double cpu = ProcessCpuSeconds() - cpu_before;
+      // The same interval as the CPU seconds (the run's own `seconds` leaves
+      // out its data loading).
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
       const double threads = config.threads > 0
                                  ? static_cast<double>(config.threads)
                                  : static_cast<double>(std::thread::hardware_concurrency());
       const double ran = static_cast<double>(result.last_round - result.first_round + 1);
       rows.push_back({name, result.final_accuracy, result.best_accuracy, result.seconds, cpu / ran,
-                      cpu / (result.seconds * threads)});
+                      cpu / (wall * threads)});
       std::printf("  %-12s final %.4f  best %.4f  %.0f s  cpu %.1f s/round  utilisation %.2f\n",
                   name.c_str(), result.final_accuracy, result.best_accuracy, result.seconds,
                   rows.back().cpu_per_round, rows.back().utilisation);

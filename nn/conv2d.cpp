@@ -87,13 +87,6 @@ Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
     // A 2 x 2 pool reads the kernel's even and odd columns as plain vectors.
     direct_ = std::make_unique<DirectConv>(geometry_, options.pool == 2);
     z_stride_ = direct_->row_stride();
-    if (options.padding <= options.kernel - 1) {
-      // dL/dx (off the training path of a first layer; an adversarial ascent
-      // asks for it every step) as the implicit branch makes it, below.
-      transposed_ = std::make_unique<DirectConv>(ConvGeometry::Make(
-          conv, input.channels, options.kernel, 1, options.kernel - 1 - options.padding));
-      dx_ = VectorXf::Zero(transposed_->output_floats());
-    }
   } else if (options.stride == 1 && options.filters >= kImplicitMinFilters) {
     implicit_ = std::make_unique<ImplicitGemmConv>(geometry_);
     z_stride_ = conv.width;
@@ -373,7 +366,7 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
   float* dbias = weights ? grads + patch * filters : dbias_scratch_.data();
   if (direct_) {
     if (weights) lane_sums_.setZero(direct_->lane_sum_floats());
-    if (din != nullptr && !transposed_) g_compact_.resize(positions, filters);
+    if (din != nullptr) g_compact_.resize(positions, filters);
   } else if (implicit_) {
     if (weights) dweights_.setZero(implicit_->weight_gradient_floats());
   }
@@ -406,17 +399,7 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
           cols_.transpose() * Map<const MatrixXf>(g_.data(), positions, filters);
     }
     if (din != nullptr && transposed_) {
-      const float* g = g_.data();
-      if (direct_) {  // its rows are padded (and maybe split): a plain F x Ho x Wo copy
-        const ImageShape& conv = geometry_.output;
-        g_plain_.resize(conv.size());
-        for (Index row = 0; row < Index{conv.channels} * conv.height; ++row) {
-          for (int ow = 0; ow < conv.width; ++ow)
-            g_plain_[row * conv.width + ow] = g_[row * z_stride_ + direct_->column(ow)];
-        }
-        g = g_plain_.data();
-      }
-      transposed_->LoadInput(g);
+      transposed_->LoadInput(g_.data());
       transposed_->Forward(flipped_.data(), dx_.data());
       const ImageShape& in_shape = geometry_.input;
       float* dx = din->col(b).data();
@@ -426,7 +409,10 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
       }
     } else if (din != nullptr) {
       if (direct_) {
-        // A padding wider than k - 1 (no transposed kernel): the GEMM formulation.
+        // dL/dx is not on the training path of a first layer (an adversarial
+        // ascent asks for it), so it reuses the GEMM formulation. A direct
+        // transposed kernel, as for the implicit branch, measured no faster
+        // (BENCHMARKS.md, "Simulation speed").
         const int h_out = geometry_.output.height, w_out = geometry_.output.width;
         for (Index f = 0; f < filters; ++f)
           for (int oh = 0; oh < h_out; ++oh)

@@ -91,8 +91,7 @@ class Conv2d final : public Layer {
   ImageShape output_;                           // after pooling
   std::unique_ptr<DirectConv> direct_;          // set: the direct kernel
   std::unique_ptr<ImplicitGemmConv> implicit_;  // set: the implicit GEMM; neither: im2col
-  std::unique_ptr<DirectConv> transposed_;      // set: dL/dx by a direct conv of g
-  Eigen::VectorXf g_plain_;                     // direct_: g without row padding, for transposed_
+  std::unique_ptr<DirectConv> transposed_;      // set: dL/dx by a direct conv of g (implicit_ only)
   Eigen::VectorXf flipped_;                     // transposed_'s kernel
   Eigen::VectorXf dx_;                          // transposed_'s output, C x H x row stride
   Eigen::Index z_stride_;             // row stride of z_ and g_: Wo, or the direct kernel's
