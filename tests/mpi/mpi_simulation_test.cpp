@@ -282,8 +282,7 @@ TEST_CASE("mpirun -n 3 edgefl sim refuses a lazy population before opening the l
   std::string output;
   CHECK(RunCommand(Joined(OverMpi(SimArgs(dir / "mpi.db", 2, {"population=lazy"}))) + " 2>&1",
                    &output) != 0);
-  CHECK(output.find("population = \"lazy\" does not run over MPI ranks yet") !=
-        std::string::npos);
+  CHECK(output.find("population = \"lazy\" does not run over MPI ranks yet") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "mpi.db"));
 }
 
