@@ -21,7 +21,8 @@
 // (rank_dispatcher.h); the same command resumes it from the log.
 //
 // Sync and async modes; mode = "decentralized" is refused (its nodes do not
-// go through client proxies).
+// go through client proxies), and so is population = "lazy" (its clients
+// are drawn per round, not built once; sim::RunSimulation refuses it).
 #pragma once
 
 #include <atomic>
