@@ -210,4 +210,20 @@ bool Fleet::DropsOut(size_t client, int64_t task) const {
   return DrawDropsOut(options_, client, task);
 }
 
+HeterogeneityOptions HeterogeneityFrom(const engine::ExperimentConfig& c) {
+  HeterogeneityOptions h;
+  h.speed_dist = c.speed_dist;
+  h.speed_spread = c.speed_spread;
+  h.speed_trace = c.speed_trace;
+  h.base_speed = c.base_speed;
+  h.bandwidth = c.bandwidth;
+  h.availability = c.availability;
+  h.availability_trace = c.availability_trace;
+  h.on_seconds = c.on_seconds;
+  h.off_seconds = c.off_seconds;
+  h.dropout = c.dropout;
+  h.seed = static_cast<uint64_t>(c.seed);
+  return h;
+}
+
 }  // namespace edgefl::sim

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/experiment_config.h"
 #include "train/train_recipe.h"
 
 namespace edgefl::sim {
@@ -35,6 +36,10 @@ struct HeterogeneityOptions {
   double dropout = 0.0;                 // probability a task is lost, in [0, 1)
   uint64_t seed = 1;
 };
+
+// The fleet model the config's heterogeneity keys describe (the eager
+// fleet's and the lazy population's).
+HeterogeneityOptions HeterogeneityFrom(const engine::ExperimentConfig& c);
 
 // A task's virtual duration is based on the samples its recipe plans to
 // process (client::PlannedSamples), so it is known when the task is sent.

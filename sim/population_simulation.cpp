@@ -17,19 +17,7 @@ SimulationResult RunPopulationSimulation(const engine::ExperimentConfig& config,
                                          std::FILE* progress, const std::atomic<bool>* stop,
                                          PopulationStats* stats) {
   engine::CheckAlgorithms(config, static_cast<size_t>(config.clients));
-  HeterogeneityOptions h;
-  h.speed_dist = config.speed_dist;
-  h.speed_spread = config.speed_spread;
-  h.speed_trace = config.speed_trace;
-  h.base_speed = config.base_speed;
-  h.bandwidth = config.bandwidth;
-  h.availability = config.availability;
-  h.availability_trace = config.availability_trace;
-  h.on_seconds = config.on_seconds;
-  h.off_seconds = config.off_seconds;
-  h.dropout = config.dropout;
-  h.seed = static_cast<uint64_t>(config.seed);
-  const PopulationFleet fleet(h);
+  const PopulationFleet fleet(HeterogeneityFrom(config));
   const PopulationData data(config);
   engine::CheckClientAlgorithm(config, data.Share(0));
 

@@ -57,23 +57,6 @@ SimulationResult ResultOf(const engine::ExperimentResult& run) {
   return result;
 }
 
-// The fleet model the config's heterogeneity keys describe.
-HeterogeneityOptions HeterogeneityFrom(const engine::ExperimentConfig& c) {
-  HeterogeneityOptions h;
-  h.speed_dist = c.speed_dist;
-  h.speed_spread = c.speed_spread;
-  h.speed_trace = c.speed_trace;
-  h.base_speed = c.base_speed;
-  h.bandwidth = c.bandwidth;
-  h.availability = c.availability;
-  h.availability_trace = c.availability_trace;
-  h.on_seconds = c.on_seconds;
-  h.off_seconds = c.off_seconds;
-  h.dropout = c.dropout;
-  h.seed = static_cast<uint64_t>(c.seed);
-  return h;
-}
-
 engine::AsyncExperimentResult RunAsyncSimulation(
     const engine::ExperimentConfig& config, const datasets::Dataset& test,
     const std::vector<std::shared_ptr<engine::ClientProxy>>& clients, Fleet& fleet,
