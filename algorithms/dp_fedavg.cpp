@@ -89,11 +89,13 @@ Eigen::VectorXf DpFedAvg::Aggregate(int64_t round, const Eigen::VectorXf& global
     if (Clip(std::span<float>(update.data(), static_cast<size_t>(size)))) ++unclipped;
     sum += update;
   }
-  return global + NoisedMean(round, std::move(sum), unclipped, static_cast<int>(models.size()),
-                             metrics);
+  return global +
+         NoisedMean(round, std::move(sum), unclipped, static_cast<int>(models.size()), metrics);
 }
 
-bool DpFedAvg::Clip(std::span<float> update) const { return privacy::ClipToNorm(update, clip_); }
+bool DpFedAvg::Clip(std::span<float> update) const {
+  return privacy::ClipToNorm(update, clip_);
+}
 
 Eigen::VectorXf DpFedAvg::NoisedMean(int64_t step, Eigen::VectorXf sum, int unclipped, int count,
                                      std::map<std::string, double>* metrics) {
@@ -136,8 +138,8 @@ std::optional<std::string> DpFedAvg::BudgetSpentAfterSteps(int64_t steps) const 
   if (next <= options_.target_epsilon) return std::nullopt;
   return "privacy budget: another round would reach ε = " + std::to_string(next) + " > " +
          "dp_target_epsilon = " + ShortNumber(options_.target_epsilon) +
-         " at δ = " + ShortNumber(delta_) + " (spent ε = " +
-         ShortNumber(accountant_.SpentAfter(steps, delta_).epsilon) + " in " +
+         " at δ = " + ShortNumber(delta_) +
+         " (spent ε = " + ShortNumber(accountant_.SpentAfter(steps, delta_).epsilon) + " in " +
          std::to_string(steps) + " rounds)";
 }
 

@@ -81,7 +81,7 @@ class FedBuff final : public AsyncStrategy {
  private:
   FedBuffOptions options_;
   std::optional<DpFedAvg> dp_;
-  int unclipped_ = 0;  // DP: buffered updates that were within C
+  int unclipped_ = 0;         // DP: buffered updates that were within C
   Eigen::VectorXd sum_;       // Σ c_i s(τ_i) Δ_i
   double denominator_ = 0.0;  // Σ c_i
   int64_t count_ = 0;

@@ -290,9 +290,9 @@ class Session {
         secure_update_round_ = cohort->round;
         cohort_scale_ = cohort->scale;
         cohort_uniform_weight_ = cohort->uniform_weight;
-        log_('I', "task " + std::to_string(cohort->task_round) + ": its update joins secure cohort " +
-                      std::to_string(cohort->round) + " with staleness weight " +
-                      ShortNumber(cohort->scale));
+        log_('I', "task " + std::to_string(cohort->task_round) +
+                      ": its update joins secure cohort " + std::to_string(cohort->round) +
+                      " with staleness weight " + ShortNumber(cohort->scale));
       } else if (const auto* setup = std::get_if<wire::SecAggSetup>(&message)) {
         const int64_t round = setup->config.round;
         algorithms::SecAggClientUpdate& update = need_update(round, "SecAggSetup");
@@ -311,7 +311,7 @@ class Session {
         }
         own.dp_clip = setup->dp_clip;
         own.dp_noise_std = setup->dp_noise_std;  // noise_seed unset: the CSPRNG's
-        own.scale = cohort_scale_;  // 1 and false unless a SecAggCohort came first
+        own.scale = cohort_scale_;               // 1 and false unless a SecAggCohort came first
         own.uniform_weight = cohort_uniform_weight_;
         cohort_scale_ = 1.0;
         cohort_uniform_weight_ = false;

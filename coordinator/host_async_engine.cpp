@@ -18,8 +18,8 @@ HostAsyncEngine::HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegi
       start_(std::chrono::steady_clock::now()),
       clock_offset_(start.clock),
       task_label_(start.tasks_sent),
-      cohorts_(start.version),
       tasks_(std::move(start.client_tasks)),
+      cohorts_(start.version),
       idle_since_(start_),
       pseudo_data_(std::move(start.pseudo_data)) {}
 
@@ -138,8 +138,8 @@ void HostAsyncEngine::RunCohorts() {
                    std::to_string(members.size()) + " unmasked (" +
                    std::to_string(secure.dropped.size()) + " dropped out)");
     } else {
-      logger_.Warn("async: secure cohort " + std::to_string(number) + " failed: " +
-                   secure.failure + "; its " + std::to_string(members.size()) +
+      logger_.Warn("async: secure cohort " + std::to_string(number) + " failed: " + secure.failure +
+                   "; its " + std::to_string(members.size()) +
                    " updates are lost, the run goes on");
     }
     for (const engine::AsyncFold::CohortMember& m : members)

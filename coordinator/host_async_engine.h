@@ -113,7 +113,7 @@ class HostAsyncEngine final : public engine::AsyncUpdates {
   // Ready sessions waiting for (or in) their secure cohort, kept alive here.
   std::map<const engine::ClientProxy*, std::shared_ptr<RemoteClient>> held_;
   int64_t cohorts_ = 0;  // secure cohorts formed (their SecAgg round numbers)
-  std::chrono::steady_clock::time_point idle_since_;   // when no client was last connected
+  std::chrono::steady_clock::time_point idle_since_;  // when no client was last connected
   bool idle_logged_ = false;
   // FedBR's pool, asked of the clients connected when the first task that
   // needs one is sent (engine/pseudo_data_pool.h), then sent with every task.

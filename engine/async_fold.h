@@ -56,8 +56,7 @@ class AsyncFold {
   // `kept`: the client kept its update for secure aggregation and sent
   // statistics only (a result with no parameters is then expected).
   bool Arrive(ClientProxy& client, std::future<train::FitResult>& result,
-              const SharedParameters& base, int64_t base_version, double clock,
-              bool kept = false);
+              const SharedParameters& base, int64_t base_version, double clock, bool kept = false);
 
   // A ready report waiting for its secure cohort.
   struct CohortMember {

@@ -141,8 +141,8 @@ void AsyncEngine::MaybeFormCohort() {
       }
     }
     const int64_t number = ++cohort_count_;
-    cohort.result = algorithms::SecureAggregateCohort(number, *fold_.global(), results, bases,
-                                                      scales, *fold_.strategy().secure_aggregation());
+    cohort.result = algorithms::SecureAggregateCohort(
+        number, *fold_.global(), results, bases, scales, *fold_.strategy().secure_aggregation());
     // The stages on the clock: the slowest member's bytes over its link and
     // its modelled compute, then the server's.
     double slowest = 0.0;
@@ -154,17 +154,15 @@ void AsyncEngine::MaybeFormCohort() {
                             (down != cohort.result.bytes_down.end() ? down->second : 0);
       const auto seconds = cohort.result.client_seconds.find(id);
       // TaskSeconds(k, 0, b) is 2·b/bandwidth: half the bytes each way.
-      slowest = std::max(slowest, fleet_.TaskSeconds(cohort.clients[i], 0, bytes / 2) +
-                                      (seconds != cohort.result.client_seconds.end()
-                                           ? seconds->second
-                                           : 0.0));
+      slowest = std::max(
+          slowest, fleet_.TaskSeconds(cohort.clients[i], 0, bytes / 2) +
+                       (seconds != cohort.result.client_seconds.end() ? seconds->second : 0.0));
     }
     const double extra = slowest + cohort.result.server_seconds;
     cohort.result.metrics["secagg_virtual_seconds"] = extra;
     const auto key = static_cast<size_t>(number);
     cohorts_.emplace(key, std::move(cohort));
-    clock_.Schedule(clock_.now() + extra, clients_.size() + key,
-                    Event{Event::Kind::kCohort, key});
+    clock_.Schedule(clock_.now() + extra, clients_.size() + key, Event{Event::Kind::kCohort, key});
   }
 }
 

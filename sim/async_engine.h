@@ -119,7 +119,7 @@ class AsyncEngine final : public engine::AsyncUpdates {
   std::vector<std::optional<Task>> running_;  // per client
   std::vector<bool> wake_pending_;
   std::vector<int64_t> tasks_;
-  std::vector<bool> held_;  // ready, waiting for (or in) its secure cohort
+  std::vector<bool> held_;            // ready, waiting for (or in) its secure cohort
   std::map<size_t, Cohort> cohorts_;  // by number
   int64_t cohort_count_ = 0;          // cohorts formed (their SecAgg round numbers)
   bool started_ = false;

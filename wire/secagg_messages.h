@@ -125,8 +125,8 @@ struct SecAggCohort {
 // The variant's index + 16 is the message type (SecAggCohort, the last, is 26).
 using SecAggMessage =
     std::variant<SecAggTrain, SecAggSetup, SecAggKeys, SecAggNeighbourKeys, SecAggShares,
-                 SecAggRoutedShares, SecAggMaskedInput, SecAggUnmaskRequest,
-                 SecAggUnmaskResponse, SecAggDone, SecAggCohort>;
+                 SecAggRoutedShares, SecAggMaskedInput, SecAggUnmaskRequest, SecAggUnmaskResponse,
+                 SecAggDone, SecAggCohort>;
 
 // True for types 16-26.
 bool IsSecAggMessageType(MessageType type);

@@ -74,8 +74,7 @@ TEST_CASE("dp-fedbuff: each update is clipped to C before its staleness weight a
   const ArrivalOutcome second = buff.OnArrival(global, global, Trained(global, small, "b"), 3);
   REQUIRE(second.parameters.has_value());
   // (clip(big)·s(0) + small·s(3)) / K with s(3) = 1/√4.
-  const Eigen::Vector2f expected =
-      (big / big.norm() * 1.0f + small * 0.5f) / 2.0f;
+  const Eigen::Vector2f expected = (big / big.norm() * 1.0f + small * 0.5f) / 2.0f;
   CHECK((*second.parameters)[0] == doctest::Approx(expected[0]).epsilon(1e-6));
   CHECK((*second.parameters)[1] == doctest::Approx(expected[1]).epsilon(1e-6));
   CHECK(second.metrics.at("dp_unclipped") == 1);
@@ -186,8 +185,8 @@ TEST_CASE("secure fedbuff: the unmasked cohort equals the plain FedBuff step wit
   }
   CHECK(scales[3] == 1.0);
   CHECK(scales[4] == doctest::Approx(1.0 / std::sqrt(8.0)));
-  const SecureAggregationResult sum = SecureAggregateCohort(
-      1, global, results, base_ptrs, scales, *secure.secure_aggregation());
+  const SecureAggregationResult sum =
+      SecureAggregateCohort(1, global, results, base_ptrs, scales, *secure.secure_aggregation());
   REQUIRE(sum.ok);
   const ArrivalOutcome got = secure.OnSecureCohort(global, sum);
   REQUIRE(got.parameters.has_value());
@@ -197,14 +196,15 @@ TEST_CASE("secure fedbuff: the unmasked cohort equals the plain FedBuff step wit
   const double tolerance = 0.8 * level + 2e-6;
   double worst = 0.0;
   for (Eigen::Index i = 0; i < d; ++i)
-    worst = std::max(worst, std::abs(static_cast<double>((*got.parameters)[i] -
-                                                         (*expected->parameters)[i])));
+    worst = std::max(
+        worst, std::abs(static_cast<double>((*got.parameters)[i] - (*expected->parameters)[i])));
   CHECK(worst <= tolerance);
   // The step moved the model (the comparison is not between two globals).
   CHECK((*got.parameters - global).norm() > 0.01);
 }
 
-TEST_CASE("secure fedbuff: a drop-out within the threshold is tolerated and beyond it the cohort fails") {
+TEST_CASE(
+    "secure fedbuff: a drop-out within the threshold is tolerated and beyond it the cohort fails") {
   Rng rng(8);
   const Eigen::Index d = 16;
   const Eigen::VectorXf global = Random(rng, d, 1.0);

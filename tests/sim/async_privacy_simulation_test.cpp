@@ -23,12 +23,23 @@ using edgefl::testing::TempDir;
 
 engine::ExperimentConfig Config(const TempDir& dir, const std::string& name,
                                 std::vector<std::string> extra) {
-  std::vector<std::string> keys = {
-      "mode=async",      "strategy=fedbuff",    "buffer_size=4",     "dataset=synthetic",
-      "partition=iid",   "model=mlp:60-10",     "clients=8",         "clients_per_round=8",
-      "local_steps=10",  "batch_size=16",       "lr=0.1",            "speed_spread=4",
-      "threads=2",       "eval_every=100",      "seed=3",            "run_name=" + name,
-      "db=" + (dir / "log.db").string()};
+  std::vector<std::string> keys = {"mode=async",
+                                   "strategy=fedbuff",
+                                   "buffer_size=4",
+                                   "dataset=synthetic",
+                                   "partition=iid",
+                                   "model=mlp:60-10",
+                                   "clients=8",
+                                   "clients_per_round=8",
+                                   "local_steps=10",
+                                   "batch_size=16",
+                                   "lr=0.1",
+                                   "speed_spread=4",
+                                   "threads=2",
+                                   "eval_every=100",
+                                   "seed=3",
+                                   "run_name=" + name,
+                                   "db=" + (dir / "log.db").string()};
   keys.insert(keys.end(), extra.begin(), extra.end());
   return engine::LoadExperimentConfig({}, keys);
 }
@@ -46,7 +57,9 @@ std::vector<double> Epsilons(const std::string& db, int64_t run) {
 
 }  // namespace
 
-TEST_CASE("async privacy simulation: DP-FedBuff logs epsilon per server step and stops before the target") {
+TEST_CASE(
+    "async privacy simulation: DP-FedBuff logs epsilon per server step and stops before the "
+    "target") {
   TempDir dir;
   // q = K/N = 4/8, z = 1.5, δ = 1/N: the versions that fit under ε = 4.
   const double target = 4.0;
@@ -69,8 +82,8 @@ TEST_CASE("async privacy simulation: DP-FedBuff logs epsilon per server step and
   REQUIRE(static_cast<int64_t>(eps.size()) == fits);
   for (size_t v = 0; v < eps.size(); ++v) {
     CAPTURE(v);
-    CHECK(eps[v] == doctest::Approx(accountant.SpentAfter(static_cast<int64_t>(v + 1), 0.125)
-                                        .epsilon));
+    CHECK(eps[v] ==
+          doctest::Approx(accountant.SpentAfter(static_cast<int64_t>(v + 1), 0.125).epsilon));
     if (v > 0) CHECK(eps[v] > eps[v - 1]);
   }
   CHECK(eps.back() <= target);
@@ -112,8 +125,8 @@ TEST_CASE("async privacy simulation: a resumed DP-FedBuff run continues epsilon"
   for (size_t v = 0; v < eps.size(); ++v) {
     CAPTURE(v);
     // Version 4 is the 4th step, not the 1st of a new accountant.
-    CHECK(eps[v] == doctest::Approx(accountant.SpentAfter(static_cast<int64_t>(v + 1), 0.125)
-                                        .epsilon));
+    CHECK(eps[v] ==
+          doctest::Approx(accountant.SpentAfter(static_cast<int64_t>(v + 1), 0.125).epsilon));
   }
   CHECK(eps[3] > eps[2]);
 }
@@ -121,8 +134,8 @@ TEST_CASE("async privacy simulation: a resumed DP-FedBuff run continues epsilon"
 TEST_CASE("async privacy simulation: FedBuff with secure aggregation and distributed DP learns") {
   TempDir dir;
   std::vector<std::string> keys = kDp;
-  keys.insert(keys.end(), {"secure_aggregation=true", "secagg_clip_range=8", "dp_noise_multiplier=0.3",
-                           "rounds=30", "eval_every=30"});
+  keys.insert(keys.end(), {"secure_aggregation=true", "secagg_clip_range=8",
+                           "dp_noise_multiplier=0.3", "rounds=30", "eval_every=30"});
   const SimulationResult result = RunSimulation(Config(dir, "secure", keys), nullptr);
   CHECK(result.last_round == 30);
   storage::ExperimentLog log((dir / "log.db").string());
@@ -150,12 +163,13 @@ TEST_CASE("async privacy simulation: FedBuff with secure aggregation and distrib
   CHECK(accepted == 30 * 4);
 }
 
-TEST_CASE("async privacy simulation: secure cohorts tolerate drop-outs and a failed cohort is logged") {
+TEST_CASE(
+    "async privacy simulation: secure cohorts tolerate drop-outs and a failed cohort is logged") {
   TempDir dir;
-  const SimulationResult result = RunSimulation(
-      Config(dir, "dropouts",
-             {"secure_aggregation=true", "secagg_stage_dropout=0.12", "rounds=20"}),
-      nullptr);
+  const SimulationResult result =
+      RunSimulation(Config(dir, "dropouts",
+                           {"secure_aggregation=true", "secagg_stage_dropout=0.12", "rounds=20"}),
+                    nullptr);
   CHECK(result.last_round == 20);  // the run goes on past failed cohorts
   storage::ExperimentLog log((dir / "log.db").string());
   int64_t tolerated = 0, failed = 0;

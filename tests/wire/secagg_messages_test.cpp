@@ -102,10 +102,10 @@ TEST_CASE("SecAggCohort keeps every field and refuses a scale outside (0 1]") {
   CHECK(cohort.uniform_weight);
   for (double bad : {0.0, 1.5, -0.5}) {
     CAPTURE(bad);
-    CHECK_THROWS_WITH_AS(DecodeSecAggMessage(MessageType::kSecAggCohort,
-                                             Payload(EncodeSecAggMessage(
-                                                 SecAggCohort{9, 41, bad, false}))),
-                         doctest::Contains("scale"), ProtocolError);
+    CHECK_THROWS_WITH_AS(
+        DecodeSecAggMessage(MessageType::kSecAggCohort,
+                            Payload(EncodeSecAggMessage(SecAggCohort{9, 41, bad, false}))),
+        doctest::Contains("scale"), ProtocolError);
   }
 }
 
