@@ -250,7 +250,8 @@ TEST_CASE(
   CHECK_FALSE(many.failure.empty());
 }
 
-TEST_CASE("secure fedbuff: a staleness scale outside (0 1] is refused by the client") {
+TEST_CASE(
+    "secure fedbuff: a staleness scale that is not positive or above 1 is refused by the client") {
   SecAggClientUpdate update(std::vector<float>(4, 0.1f), 10);
   SecAggSetup setup;
   setup.config = MakeSecAggConfig(1, 3, 4, SecureAggregationOptions{});

@@ -93,7 +93,7 @@ TEST_CASE("Secure-aggregation types are 16 to 26 and named - the session decoder
   CHECK_THROWS_AS(DecodeSecAggMessage(MessageType::kBye, Payload(frame)), ProtocolError);
 }
 
-TEST_CASE("SecAggCohort keeps every field and refuses a scale outside (0 1]") {
+TEST_CASE("SecAggCohort keeps every field and refuses a scale that is not positive or above 1") {
   const auto cohort = std::get<SecAggCohort>(DecodeSecAggMessage(
       MessageType::kSecAggCohort, Payload(EncodeSecAggMessage(SecAggCohort{9, 41, 0.25, true}))));
   CHECK(cohort.round == 9);
