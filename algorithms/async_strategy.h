@@ -72,10 +72,11 @@ class AsyncStrategy {
   virtual const SecureAggregationOptions* secure_aggregation() const { return nullptr; }
   virtual int64_t cohort_size() const { return 1; }
   virtual double CohortScale(int64_t /*staleness*/) const { return 1.0; }
-  // The server step on a cohort's secure sum: `sum.sum.parameters` is global
-  // + the cohort's mean scaled update (secure_aggregation.h).
+  // The server step on a cohort's unmasked sum: `mean` is the cohort's mean
+  // scaled update (Σ s_i·Δ_i over the contributors, divided by their weight;
+  // secure_aggregation.h), `global` the current model.
   virtual ArrivalOutcome OnSecureCohort(const Eigen::VectorXf& /*global*/,
-                                        const SecureAggregationResult& /*sum*/) {
+                                        const Eigen::VectorXf& /*mean*/) {
     return {};
   }
 };

@@ -117,15 +117,13 @@ ArrivalOutcome FedBuff::OnArrival(const Eigen::VectorXf& global, const Eigen::Ve
 }
 
 ArrivalOutcome FedBuff::OnSecureCohort(const Eigen::VectorXf& global,
-                                       const SecureAggregationResult& sum) {
+                                       const Eigen::VectorXf& mean) {
   ArrivalOutcome out;
-  if (sum.sum.train.parameters.size() != global.size()) {
-    throw Error("strategy fedbuff: a secure sum of " +
-                std::to_string(sum.sum.train.parameters.size()) + " values for a model of " +
-                std::to_string(global.size()));
+  if (mean.size() != global.size()) {
+    throw Error("strategy fedbuff: a secure mean of " + std::to_string(mean.size()) +
+                " values for a model of " + std::to_string(global.size()));
   }
-  const Eigen::VectorXd step =
-      options_.server_lr * (sum.sum.train.parameters - global).cast<double>();
+  const Eigen::VectorXd step = options_.server_lr * mean.cast<double>();
   // Distributed DP: the clients clipped and noised; one step composed.
   if (dp_) dp_->ChargeDistributedRound(&out.metrics);
   out.metrics["update_norm"] = step.norm();

@@ -76,7 +76,7 @@ class FedBuff final : public AsyncStrategy {
   // θ ← θ + η · (the unmasked mean of the cohort's s_i·Δ_i); with dp the step
   // is charged to the accountant. Metrics "update_norm" (and DP's).
   ArrivalOutcome OnSecureCohort(const Eigen::VectorXf& global,
-                                const SecureAggregationResult& sum) override;
+                                const Eigen::VectorXf& mean) override;
 
  private:
   FedBuffOptions options_;

@@ -131,8 +131,9 @@ void HostAsyncEngine::RunCohorts() {
       scales.push_back(fold_.strategy().CohortScale(m.staleness));
     }
     const int64_t number = ++cohorts_;
+    const engine::SharedParameters formed_on = fold_.global();
     const algorithms::SecureAggregationResult secure = algorithms::RunSecureAggregation(
-        number, *fold_.global(), results, parties, *fold_.strategy().secure_aggregation(), scales);
+        number, *formed_on, results, parties, *fold_.strategy().secure_aggregation(), scales);
     if (secure.ok) {
       logger_.Info("async: secure cohort " + std::to_string(number) + " of " +
                    std::to_string(members.size()) + " unmasked (" +
@@ -142,9 +143,14 @@ void HostAsyncEngine::RunCohorts() {
                    "; its " + std::to_string(members.size()) +
                    " updates are lost, the run goes on");
     }
+    // held_ keeps the members' sessions alive (one that disconnected is no
+    // longer in the registry) until the fold has recorded them.
+    std::vector<const engine::ClientProxy*> release;
     for (const engine::AsyncFold::CohortMember& m : members)
-      held_.erase(m.client);
-    fold_.FinishCohort(std::move(members), secure, Clock());
+      release.push_back(m.client);
+    fold_.FinishCohort(std::move(members), secure, *formed_on, Clock());
+    for (const engine::ClientProxy* c : release)
+      held_.erase(c);
   }
 }
 

@@ -85,7 +85,8 @@ std::vector<AsyncFold::CohortMember> AsyncFold::TakeCohort() {
 }
 
 void AsyncFold::FinishCohort(std::vector<CohortMember> members,
-                             const algorithms::SecureAggregationResult& secure, double clock) {
+                             const algorithms::SecureAggregationResult& secure,
+                             const Eigen::VectorXf& formed_on, double clock) {
   // Members whose masked input is not in the sum.
   std::map<train::ClientId, std::string> out;
   for (const FitFailure& d : secure.dropped)
@@ -121,7 +122,12 @@ void AsyncFold::FinishCohort(std::vector<CohortMember> members,
     building_.results.push_back(std::move(m.result));
   }
   if (!secure.ok) return;
-  algorithms::ArrivalOutcome outcome = strategy_.OnSecureCohort(*global_, secure);
+  if (secure.sum.train.parameters.size() != formed_on.size()) {
+    throw Error("secure aggregation: a sum of " + std::to_string(secure.sum.train.parameters.size()) +
+                " values for a model of " + std::to_string(formed_on.size()));
+  }
+  const Eigen::VectorXf mean = secure.sum.train.parameters - formed_on;
+  algorithms::ArrivalOutcome outcome = strategy_.OnSecureCohort(*global_, mean);
   for (const auto& [key, value] : secure.metrics)
     outcome.metrics[key] = value;
   Complete(std::move(outcome), clock);

@@ -71,9 +71,13 @@ class AsyncFold {
   // The oldest cohort_size() ready reports, each with its staleness now.
   std::vector<CohortMember> TakeCohort();
   // The secure round of `members` is over (`secure`, from
-  // RunSecureAggregation over them in order). Throws as Arrive.
+  // RunSecureAggregation over them in order with `formed_on` as its global:
+  // its sum is formed_on + the mean, and the strategy steps from the
+  // current model, which another cohort may have moved meanwhile). Throws
+  // as Arrive.
   void FinishCohort(std::vector<CohortMember> members,
-                    const algorithms::SecureAggregationResult& secure, double clock);
+                    const algorithms::SecureAggregationResult& secure,
+                    const Eigen::VectorXf& formed_on, double clock);
 
   // The next completed version, oldest first; nullopt when none is.
   std::optional<AsyncUpdate> TakeReady();

@@ -141,8 +141,9 @@ void AsyncEngine::MaybeFormCohort() {
       }
     }
     const int64_t number = ++cohort_count_;
+    cohort.formed_on = fold_.global();
     cohort.result = algorithms::SecureAggregateCohort(
-        number, *fold_.global(), results, bases, scales, *fold_.strategy().secure_aggregation());
+        number, *cohort.formed_on, results, bases, scales, *fold_.strategy().secure_aggregation());
     // The stages on the clock: the slowest member's bytes over its link and
     // its modelled compute, then the server's.
     double slowest = 0.0;
@@ -172,7 +173,7 @@ void AsyncEngine::FinishCohort(size_t number) {
   cohorts_.erase(it);
   for (size_t k : cohort.clients)
     held_[k] = false;
-  fold_.FinishCohort(std::move(cohort.members), cohort.result, clock_.now());
+  fold_.FinishCohort(std::move(cohort.members), cohort.result, *cohort.formed_on, clock_.now());
 }
 
 std::string AsyncEngine::stop_reason() const {

@@ -101,6 +101,7 @@ class AsyncEngine final : public engine::AsyncUpdates {
   struct Cohort {
     std::vector<engine::AsyncFold::CohortMember> members;
     std::vector<size_t> clients;  // fleet indices of the members
+    engine::SharedParameters formed_on;  // the global model its sum was taken against
     algorithms::SecureAggregationResult result;
   };
 

@@ -188,7 +188,7 @@ TEST_CASE("secure fedbuff: the unmasked cohort equals the plain FedBuff step wit
   const SecureAggregationResult sum =
       SecureAggregateCohort(1, global, results, base_ptrs, scales, *secure.secure_aggregation());
   REQUIRE(sum.ok);
-  const ArrivalOutcome got = secure.OnSecureCohort(global, sum);
+  const ArrivalOutcome got = secure.OnSecureCohort(global, sum.sum.train.parameters - global);
   REQUIRE(got.parameters.has_value());
   // Quantisation: each client's value is within one level 2c/L of its own
   // (L = ⌊(2^32 − 1)/K⌋), so the mean is too; the rest is float rounding.
