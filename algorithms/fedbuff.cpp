@@ -116,8 +116,7 @@ ArrivalOutcome FedBuff::OnArrival(const Eigen::VectorXf& global, const Eigen::Ve
   return out;
 }
 
-ArrivalOutcome FedBuff::OnSecureCohort(const Eigen::VectorXf& global,
-                                       const Eigen::VectorXf& mean) {
+ArrivalOutcome FedBuff::OnSecureCohort(const Eigen::VectorXf& global, const Eigen::VectorXf& mean) {
   ArrivalOutcome out;
   if (mean.size() != global.size()) {
     throw Error("strategy fedbuff: a secure mean of " + std::to_string(mean.size()) +

@@ -123,8 +123,9 @@ void AsyncFold::FinishCohort(std::vector<CohortMember> members,
   }
   if (!secure.ok) return;
   if (secure.sum.train.parameters.size() != formed_on.size()) {
-    throw Error("secure aggregation: a sum of " + std::to_string(secure.sum.train.parameters.size()) +
-                " values for a model of " + std::to_string(formed_on.size()));
+    throw Error("secure aggregation: a sum of " +
+                std::to_string(secure.sum.train.parameters.size()) + " values for a model of " +
+                std::to_string(formed_on.size()));
   }
   const Eigen::VectorXf mean = secure.sum.train.parameters - formed_on;
   algorithms::ArrivalOutcome outcome = strategy_.OnSecureCohort(*global_, mean);

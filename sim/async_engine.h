@@ -100,7 +100,7 @@ class AsyncEngine final : public engine::AsyncUpdates {
   // A secure cohort whose stages are running on the clock.
   struct Cohort {
     std::vector<engine::AsyncFold::CohortMember> members;
-    std::vector<size_t> clients;  // fleet indices of the members
+    std::vector<size_t> clients;         // fleet indices of the members
     engine::SharedParameters formed_on;  // the global model its sum was taken against
     algorithms::SecureAggregationResult result;
   };
