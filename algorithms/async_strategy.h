@@ -18,6 +18,7 @@
 #include <Eigen/Core>
 
 #include "algorithms/client_info.h"
+#include "algorithms/secure_aggregation.h"
 #include "train/fit.h"
 
 namespace edgefl::algorithms {
@@ -54,6 +55,30 @@ class AsyncStrategy {
   // (SaveState()) reproduces the strategy. Empty when stateless.
   virtual Eigen::VectorXf SaveState() const { return {}; }
   virtual void RestoreState(const Eigen::VectorXf& /*state*/) {}
+
+  // Whether the run's privacy budget is spent once model version `version`
+  // is made: the text to end the run with (a "budget_spent" event), or
+  // nullopt to go on (as Strategy::BudgetSpentAfter).
+  virtual std::optional<std::string> BudgetSpentAfter(int64_t /*version*/) const {
+    return std::nullopt;
+  }
+
+  // Secure aggregation (buffered asynchronous FedBuff only): its options, or
+  // nullptr when updates arrive in the clear. With it the loop never calls
+  // OnArrival: an arrival is a client's "ready" report (its update kept for
+  // the stages), cohort_size() ready reports make a cohort, each member is
+  // told CohortScale(its staleness) when the cohort forms, and the unmasked
+  // sum goes to OnSecureCohort.
+  virtual const SecureAggregationOptions* secure_aggregation() const { return nullptr; }
+  virtual int64_t cohort_size() const { return 1; }
+  virtual double CohortScale(int64_t /*staleness*/) const { return 1.0; }
+  // The server step on a cohort's unmasked sum: `mean` is the cohort's mean
+  // scaled update (Σ s_i·Δ_i over the contributors, divided by their weight;
+  // secure_aggregation.h), `global` the current model.
+  virtual ArrivalOutcome OnSecureCohort(const Eigen::VectorXf& /*global*/,
+                                        const Eigen::VectorXf& /*mean*/) {
+    return {};
+  }
 };
 
 }  // namespace edgefl::algorithms

@@ -6,6 +6,7 @@
 #include "algorithms/fedasync.h"
 #include "algorithms/fedbuff.h"
 #include "algorithms/local_config.h"
+#include "algorithms/strategy_registry.h"
 #include "common/error.h"
 
 namespace edgefl::algorithms {
@@ -33,6 +34,23 @@ StalenessWeight ReadWeight(train::ParamReader& reader, const std::string& fallba
   return weight;
 }
 
+// dp and secure_aggregation compose with FedBuff's buffer only: FedAsync and
+// async_dn apply (or step on) each update alone, so the server would see
+// every update in the clear and one client's noise-free update would move
+// the model. Refused by name with the reason.
+void RefusePrivacy(train::ParamReader& reader, const std::string& name) {
+  for (const char* key : {"dp", "secure_aggregation"}) {
+    if (reader.GetBool(key, false)) {
+      throw ConfigError("strategy " + name + ": " + key +
+                        " is refused in async mode except with fedbuff: " + name +
+                        " folds each update into the model alone, so there is no sum over "
+                        "several clients to noise or to aggregate securely; use strategy = "
+                        "\"fedbuff\" (its buffer of K updates is one DP step and one SecAgg+ "
+                        "cohort)");
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> AsyncStrategyNames() {
@@ -55,6 +73,7 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
     o.task = ReadTask(reader, config, /*keep_optimizer=*/false);
     o.mixing = reader.GetDoubleIn("mixing", 0.6, 0.0, 1.0);
     o.weight = ReadWeight(reader, "constant");
+    RefusePrivacy(reader, config.name);
     ReadLocalAlgorithm(reader, "ce", config.seed, &o.task.local);
     reader.CheckAllUsed();
     out = std::make_unique<FedAsync>(std::move(o));
@@ -69,8 +88,19 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
     o.server_lr = reader.GetDoubleIn("server_lr", 1.0, 0.0, 1e3);
     o.weight = ReadWeight(reader, "polynomial");
     o.sample_weighting = reader.GetBool("sample_weighting", false);
+    o.dp = ReadDp(reader, config);  // clients_per_round becomes K (fedbuff.h)
+    if (reader.GetBool("secure_aggregation", false)) {
+      o.secure_aggregation = ReadSecureAggregationKeys(reader, config.seed);
+    }
     ReadLocalAlgorithm(reader, "ce", config.seed, &o.task.local);
     reader.CheckAllUsed();
+    if (o.secure_aggregation && o.buffer_size > static_cast<int64_t>(num_clients)) {
+      throw ConfigError("strategy fedbuff: secure_aggregation needs buffer_size (" +
+                        std::to_string(o.buffer_size) + ") <= the clients (" +
+                        std::to_string(num_clients) +
+                        "): a client that reported ready waits for its cohort of K, so fewer "
+                        "clients would never make one");
+    }
     out = std::make_unique<FedBuff>(std::move(o));
   } else if (config.name == "async_dn") {
     DelayedNesterovOptions o;
@@ -80,6 +110,7 @@ std::unique_ptr<AsyncStrategy> MakeAsyncStrategy(const StrategyConfig& config, s
     o.outer_momentum = reader.GetDouble("outer_momentum", 0.9);
     o.buffer_size = reader.GetIntIn("buffer_size", static_cast<int64_t>(num_clients), 1, 1000000);
     o.activation = reader.GetDouble("momentum_activation", 0.0);
+    RefusePrivacy(reader, config.name);
     ReadLocalAlgorithm(reader, "ce", config.seed, &o.task.local);
     reader.CheckAllUsed();
     out = std::make_unique<DelayedNesterov>(std::move(o));

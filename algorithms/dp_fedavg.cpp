@@ -86,14 +86,22 @@ Eigen::VectorXf DpFedAvg::Aggregate(int64_t round, const Eigen::VectorXf& global
                   std::to_string(size));
     }
     update = Eigen::Map<const Eigen::VectorXf>(model.data(), size) - global;
-    if (privacy::ClipToNorm(std::span<float>(update.data(), static_cast<size_t>(size)), clip_)) {
-      ++unclipped;
-    }
+    if (Clip(std::span<float>(update.data(), static_cast<size_t>(size)))) ++unclipped;
     sum += update;
   }
-  Rng rng = Rng::Derive(noise_seed_, {kNoiseStream, static_cast<uint64_t>(round)});
+  return global +
+         NoisedMean(round, std::move(sum), unclipped, static_cast<int>(models.size()), metrics);
+}
+
+bool DpFedAvg::Clip(std::span<float> update) const {
+  return privacy::ClipToNorm(update, clip_);
+}
+
+Eigen::VectorXf DpFedAvg::NoisedMean(int64_t step, Eigen::VectorXf sum, int unclipped, int count,
+                                     std::map<std::string, double>* metrics) {
+  Rng rng = Rng::Derive(noise_seed_, {kNoiseStream, static_cast<uint64_t>(step)});
   const double stddev = update_multiplier_ * clip_;
-  for (Eigen::Index i = 0; i < size; ++i)
+  for (Eigen::Index i = 0; i < sum.size(); ++i)
     sum[i] += static_cast<float>(stddev * rng.Normal());
   const auto m = static_cast<double>(options_.clients_per_round);
   (*metrics)["dp_clip"] = clip_;
@@ -102,14 +110,14 @@ Eigen::VectorXf DpFedAvg::Aggregate(int64_t round, const Eigen::VectorXf& global
   if (options_.adaptive_clip) {
     const double count_noise = count_stddev_ * rng.Normal();
     // Kept at float precision so SaveState holds it exactly.
-    clip_ = static_cast<float>(privacy::NextClipNorm(
-        clip_, unclipped, static_cast<int>(models.size()), m, count_noise, options_.adaptive));
+    clip_ = static_cast<float>(
+        privacy::NextClipNorm(clip_, unclipped, count, m, count_noise, options_.adaptive));
   }
   accountant_.Compose(1);
   (*metrics)["epsilon"] = Epsilon();
   (*metrics)["dp_delta"] = delta_;
   (*metrics)["dp_noise_multiplier"] = options_.noise_multiplier;
-  return global + sum / static_cast<float>(m);
+  return sum / static_cast<float>(m);
 }
 
 void DpFedAvg::ChargeDistributedRound(std::map<std::string, double>* metrics) {
@@ -121,13 +129,18 @@ void DpFedAvg::ChargeDistributedRound(std::map<std::string, double>* metrics) {
 }
 
 std::optional<std::string> DpFedAvg::BudgetSpentAfter(int64_t /*round*/) const {
+  return BudgetSpentAfterSteps(accountant_.steps());
+}
+
+std::optional<std::string> DpFedAvg::BudgetSpentAfterSteps(int64_t steps) const {
   if (options_.target_epsilon <= 0.0) return std::nullopt;
-  const double next = accountant_.SpentAfter(accountant_.steps() + 1, delta_).epsilon;
+  const double next = accountant_.SpentAfter(steps + 1, delta_).epsilon;
   if (next <= options_.target_epsilon) return std::nullopt;
   return "privacy budget: another round would reach ε = " + std::to_string(next) + " > " +
          "dp_target_epsilon = " + ShortNumber(options_.target_epsilon) +
-         " at δ = " + ShortNumber(delta_) + " (spent ε = " + ShortNumber(Epsilon()) + " in " +
-         std::to_string(accountant_.steps()) + " rounds)";
+         " at δ = " + ShortNumber(delta_) +
+         " (spent ε = " + ShortNumber(accountant_.SpentAfter(steps, delta_).epsilon) + " in " +
+         std::to_string(steps) + " rounds)";
 }
 
 Eigen::VectorXf DpFedAvg::SaveState() const {

@@ -61,6 +61,17 @@ class DpFedAvg {
                             std::span<const ParameterSpan> models,
                             std::map<std::string, double>* metrics);
 
+  // The two halves of Aggregate, for a server step whose updates arrive one
+  // at a time (DP-FedBuff, fedbuff.h). Clip: one update clipped in place to
+  // the current C; true when its norm was within C (Andrew et al.'s b_k).
+  bool Clip(std::span<float> update) const;
+  // (sum + N(0, (z_Δ·C)²) per coordinate) / m for the sum of `count` clipped
+  // updates of which `unclipped` were within C, `step` seeding the noise
+  // (a round, or an async server step); adapts C, composes one step and sets
+  // the metrics as Aggregate does.
+  Eigen::VectorXf NoisedMean(int64_t step, Eigen::VectorXf sum, int unclipped, int count,
+                             std::map<std::string, double>* metrics);
+
   // Distributed DP (secure aggregation): the clients clipped and noised,
   // the sum arrived noised; composes one step in the accountant, exactly as
   // Aggregate does, and sets the metrics "epsilon", "dp_delta",
@@ -70,12 +81,16 @@ class DpFedAvg {
   // The text to end the run with once another round would exceed
   // target_epsilon; nullopt otherwise.
   std::optional<std::string> BudgetSpentAfter(int64_t round) const;
+  // The same for a run that has composed exactly `steps` steps, whatever
+  // this object has composed (an async loop can run ahead of its log).
+  std::optional<std::string> BudgetSpentAfterSteps(int64_t steps) const;
 
   // ε after the rounds aggregated so far.
   double Epsilon() const { return accountant_.Spent(delta_).epsilon; }
   double clip_norm() const { return clip_; }
   double noise_multiplier() const { return options_.noise_multiplier; }
   double delta() const { return delta_; }
+  int64_t steps() const { return accountant_.steps(); }  // rounds (server steps) composed
 
   // [rounds composed, C]: RestoreState(SaveState()) continues the same ε and
   // C. Throws ConfigError for any other layout.

@@ -10,10 +10,28 @@
 // not the paper's rule, kept as an option. With equal speeds, K = the
 // cohort, η = 1, constant s and sample weighting this is a round of sync
 // FedAvg.
+//
+// Privacy (docs/algorithms.md, "Privacy in async mode"; docs/security.md):
+//  - DP-FedBuff, central (`dp`): each Δ_i is clipped to L2 norm C (fixed, or
+//    adaptive as DP-FedAvg's), then scaled by s(τ_i) <= 1, which keeps one
+//    client's contribution within C; at each server step N(0, (z·C)²) is
+//    added once to the buffer's sum, which is divided by K (DpFedAvg with
+//    m = K). The accountant composes one subsampled Gaussian step with
+//    q = K/N per server step, assuming the K are a uniform sample of the N.
+//  - Secure aggregation (`secure_aggregation`): the buffer is a SecAgg+
+//    cohort of K "ready" clients; each is told s(τ_i) when the cohort forms
+//    and scales its update before quantising, and the unmasked mean is the
+//    server step (OnSecureCohort). With dp it is distributed DP: the clients
+//    clip to C, scale, and add their share of the noise; the accountant
+//    charges the step as central DP.
 #pragma once
+
+#include <optional>
 
 #include "algorithms/async_strategy.h"
 #include "algorithms/async_task.h"
+#include "algorithms/dp_fedavg.h"
+#include "algorithms/secure_aggregation.h"
 #include "algorithms/staleness_weight.h"
 
 namespace edgefl::algorithms {
@@ -24,6 +42,11 @@ struct FedBuffOptions {
   double server_lr = 1.0;    // η > 0
   StalenessWeight weight{StalenessWeight::Kind::kPolynomial, 0.5};
   bool sample_weighting = false;  // weigh Δ_i by n_i / Σ n instead of 1 / K
+  // DP-FedBuff (its clients_per_round is set to K; population = N, the
+  // clients that may be sampled). Refused with sample_weighting.
+  std::optional<DpFedAvgOptions> dp;
+  // SecAgg+ over cohorts of K (dp_adaptive_clip is refused with it).
+  std::optional<SecureAggregationOptions> secure_aggregation;
 };
 
 class FedBuff final : public AsyncStrategy {
@@ -39,11 +62,26 @@ class FedBuff final : public AsyncStrategy {
                            const train::FitResult& result, int64_t staleness) override;
   // [count, Σ c_i, Σ c_i s_i Δ_i...] with c_i = 1, or n_i with sample
   // weighting (empty buffer: [0, 0]).
+  // With dp the state ends with [unclipped in the buffer, server steps
+  // composed, C]: a resumed run continues the same ε.
   Eigen::VectorXf SaveState() const override;
   void RestoreState(const Eigen::VectorXf& state) override;
 
+  std::optional<std::string> BudgetSpentAfter(int64_t version) const override;
+  const SecureAggregationOptions* secure_aggregation() const override {
+    return options_.secure_aggregation ? &*options_.secure_aggregation : nullptr;
+  }
+  int64_t cohort_size() const override { return options_.buffer_size; }
+  double CohortScale(int64_t staleness) const override { return options_.weight(staleness); }
+  // θ ← θ + η · (the unmasked mean of the cohort's s_i·Δ_i); with dp the step
+  // is charged to the accountant. Metrics "update_norm" (and DP's).
+  ArrivalOutcome OnSecureCohort(const Eigen::VectorXf& global,
+                                const Eigen::VectorXf& mean) override;
+
  private:
   FedBuffOptions options_;
+  std::optional<DpFedAvg> dp_;
+  int unclipped_ = 0;         // DP: buffered updates that were within C
   Eigen::VectorXd sum_;       // Σ c_i s(τ_i) Δ_i
   double denominator_ = 0.0;  // Σ c_i
   int64_t count_ = 0;

@@ -42,10 +42,18 @@ privacy::PublicKeys SecAggClientUpdate::AdvertiseKeys(const SecAggSetup& setup) 
                                " values but this client's update has " +
                                std::to_string(delta_.size()));
   }
-  int64_t weight = weight_;
+  if (!(setup.scale > 0.0 && setup.scale <= 1.0)) {
+    throw privacy::SecAggError("secagg: a staleness scale outside (0, 1]");
+  }
+  int64_t weight = setup.uniform_weight ? int64_t{setup.config.max_weight} : weight_;
+  // Distributed DP: clip first, so a scale <= 1 keeps the sensitivity C.
+  if (setup.dp_clip > 0.0) privacy::ClipToNorm(delta_, setup.dp_clip);
+  if (setup.scale != 1.0) {
+    for (float& x : delta_)
+      x = static_cast<float>(setup.scale * x);
+  }
   if (setup.dp_clip > 0.0) {
-    // Distributed DP: clip, then this client's share of the noise.
-    privacy::ClipToNorm(delta_, setup.dp_clip);
+    // This client's share of the noise (not scaled: the sum's noise stays z·C).
     Rng noise(setup.noise_seed ? *setup.noise_seed : privacy::SecureRandomSeed());
     for (float& x : delta_)
       x += static_cast<float>(setup.dp_noise_std * noise.Normal());

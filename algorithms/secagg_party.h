@@ -49,6 +49,16 @@ struct SecAggSetup {
   double dp_clip = 0.0;
   double dp_noise_std = 0.0;
   std::optional<uint64_t> noise_seed;
+  // Buffered asynchronous FedBuff (a secure cohort; docs/algorithms.md):
+  // the client multiplies its (clipped) update by `scale`, its staleness
+  // weight s(τ) in (0, 1], after clipping and before its DP noise and the
+  // quantisation; with `uniform_weight` it counts with weight W (the
+  // cohort's mean is over updates, not samples, as FedBuff's 1/K).
+  double scale = 1.0;
+  bool uniform_weight = false;
+  // Set for an async cohort (the driver was given scales): over TLS the
+  // session then sends SecAggCohort before the setup (wire/secagg_messages.h).
+  bool async_cohort = false;
 };
 
 // The stages a SecAggParty can be told to stop at (tests, simulation).

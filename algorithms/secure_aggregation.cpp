@@ -64,10 +64,14 @@ uint64_t SecAggRoundingSeed(const SecureAggregationOptions& options, int64_t rou
 SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorXf& global,
                                              std::span<const train::FitResult> results,
                                              std::span<SecAggParty* const> parties,
-                                             const SecureAggregationOptions& options) {
+                                             const SecureAggregationOptions& options,
+                                             std::span<const double> scales) {
   SecureAggregationResult out;
   const uint32_t n = static_cast<uint32_t>(results.size());
   if (parties.size() != results.size()) throw Error("secagg: one party per result is needed");
+  if (!scales.empty() && scales.size() != results.size()) {
+    throw Error("secagg: one scale per result is needed");
+  }
   if (n < 2) {
     out.failure =
         "secagg: " + std::to_string(n) + " client(s) reported; secure aggregation needs at least 2";
@@ -104,6 +108,9 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
       setup.rounding_seed = SecAggRoundingSeed(options, round, u);
       setup.dp_clip = options.dp_clip;
       setup.dp_noise_std = noise_std;
+      setup.scale = scales.empty() ? 1.0 : scales[u];
+      setup.uniform_weight = options.uniform_weight;
+      setup.async_cohort = !scales.empty();
       if (options.dp_clip > 0 && options.dp_seeded_noise) {
         setup.noise_seed =
             Rng::Derive(options.seed, {kNoiseStream, static_cast<uint64_t>(round), u}).Next();
@@ -245,9 +252,15 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
   return out;
 }
 
-SecureAggregationResult SecureAggregate(int64_t round, const Eigen::VectorXf& global,
-                                        std::span<const train::FitResult> results,
-                                        const SecureAggregationOptions& options) {
+namespace {
+
+// In-process parties for `deltas` (with `weights`), with secagg_stage_dropout's
+// simulated drop-outs drawn from (seed, round), and the round run over them.
+SecureAggregationResult RunInProcess(int64_t round, const Eigen::VectorXf& global,
+                                     std::span<const train::FitResult> results,
+                                     std::vector<std::vector<float>> deltas,
+                                     const SecureAggregationOptions& options,
+                                     std::span<const double> scales) {
   const uint32_t n = static_cast<uint32_t>(results.size());
   // Simulated drop-outs: each client at the first stage whose draw hits.
   std::vector<std::optional<SecAggStage>> drop_at(n);
@@ -266,15 +279,47 @@ SecureAggregationResult SecureAggregate(int64_t round, const Eigen::VectorXf& gl
   std::vector<std::unique_ptr<InProcessSecAggParty>> owned;
   std::vector<SecAggParty*> parties;
   for (uint32_t u = 0; u < n; ++u) {
-    const Eigen::VectorXf& w = results[u].train.parameters;
-    std::vector<float> delta(static_cast<size_t>(global.size()));
-    for (Eigen::Index i = 0; i < global.size(); ++i)
-      delta[static_cast<size_t>(i)] = w[i] - global[i];
     owned.push_back(std::make_unique<InProcessSecAggParty>(
-        std::move(delta), static_cast<int64_t>(results[u].train.num_samples), drop_at[u]));
+        std::move(deltas[u]), static_cast<int64_t>(results[u].train.num_samples), drop_at[u]));
     parties.push_back(owned.back().get());
   }
-  return RunSecureAggregation(round, global, results, parties, options);
+  return RunSecureAggregation(round, global, results, parties, options, scales);
+}
+
+std::vector<float> Difference(const Eigen::VectorXf& w, const Eigen::VectorXf& base) {
+  if (w.size() != base.size()) {
+    throw Error("secagg: an update of " + std::to_string(w.size()) + " values for a model of " +
+                std::to_string(base.size()));
+  }
+  std::vector<float> delta(static_cast<size_t>(base.size()));
+  for (Eigen::Index i = 0; i < base.size(); ++i)
+    delta[static_cast<size_t>(i)] = w[i] - base[i];
+  return delta;
+}
+
+}  // namespace
+
+SecureAggregationResult SecureAggregate(int64_t round, const Eigen::VectorXf& global,
+                                        std::span<const train::FitResult> results,
+                                        const SecureAggregationOptions& options) {
+  std::vector<std::vector<float>> deltas;
+  for (const train::FitResult& r : results)
+    deltas.push_back(Difference(r.train.parameters, global));
+  return RunInProcess(round, global, results, std::move(deltas), options, {});
+}
+
+SecureAggregationResult SecureAggregateCohort(int64_t cohort, const Eigen::VectorXf& global,
+                                              std::span<const train::FitResult> results,
+                                              std::span<const Eigen::VectorXf* const> bases,
+                                              std::span<const double> scales,
+                                              const SecureAggregationOptions& options) {
+  if (bases.size() != results.size() || scales.size() != results.size()) {
+    throw Error("secagg: one base and one scale per result are needed");
+  }
+  std::vector<std::vector<float>> deltas;
+  for (size_t u = 0; u < results.size(); ++u)
+    deltas.push_back(Difference(results[u].train.parameters, *bases[u]));
+  return RunInProcess(cohort, global, results, std::move(deltas), options, scales);
 }
 
 }  // namespace edgefl::algorithms

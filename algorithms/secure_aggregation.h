@@ -60,6 +60,9 @@ struct SecureAggregationOptions {
   double dp_clip = 0.0;
   double dp_noise_multiplier = 0.0;  // z (as calibrated)
   bool dp_seeded_noise = false;      // simulator only: noise from the run seed
+  // Every client counts with weight W (the mean is over updates, not
+  // samples): buffered asynchronous FedBuff's 1/K (fedbuff.h).
+  bool uniform_weight = false;
 };
 
 // The deterministic virtual-clock cost model of the stages: every mask
@@ -101,11 +104,14 @@ uint64_t SecAggRoundingSeed(const SecureAggregationOptions& options, int64_t rou
 // (listed in `dropped` if its masked input is not in the sum, with the
 // stage and the reason). Every party is told Finish at the end. A stage
 // that cannot go on ends the round with ok = false and the server's reason.
+// `scales` (empty = all 1) is each party's SecAggSetup::scale: a buffered
+// asynchronous cohort's staleness weights, `round` then the cohort's number.
 // Throws ConfigError as MakeSecAggConfig.
 SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorXf& global,
                                              std::span<const train::FitResult> results,
                                              std::span<SecAggParty* const> parties,
-                                             const SecureAggregationOptions& options);
+                                             const SecureAggregationOptions& options,
+                                             std::span<const double> scales = {});
 
 // The simulator's secure round: RunSecureAggregation over in-process
 // parties holding `results`' updates (finite, of the global's size: the
@@ -113,5 +119,16 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
 SecureAggregationResult SecureAggregate(int64_t round, const Eigen::VectorXf& global,
                                         std::span<const train::FitResult> results,
                                         const SecureAggregationOptions& options);
+
+// The simulator's secure cohort of buffered asynchronous FedBuff: as
+// SecureAggregate with `cohort` as the round, but client u trained from its
+// own base (its update is results[u] − *bases[u]) and scales it by
+// scales[u], its staleness weight, before quantising. The result's sum is
+// global + the cohort's (weighted) mean update.
+SecureAggregationResult SecureAggregateCohort(int64_t cohort, const Eigen::VectorXf& global,
+                                              std::span<const train::FitResult> results,
+                                              std::span<const Eigen::VectorXf* const> bases,
+                                              std::span<const double> scales,
+                                              const SecureAggregationOptions& options);
 
 }  // namespace edgefl::algorithms

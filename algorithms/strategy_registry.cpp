@@ -248,6 +248,10 @@ std::optional<SecureAggregationOptions> ReadSecureAggregation(train::ParamReader
                       "server; distributed DP under secure aggregation uses a fixed "
                       "dp_clip");
   }
+  return ReadSecureAggregationKeys(reader, config.seed);
+}
+
+SecureAggregationOptions ReadSecureAggregationKeys(train::ParamReader& reader, uint64_t seed) {
   SecureAggregationOptions sa;
   sa.bits = static_cast<uint32_t>(reader.GetIntIn("secagg_bits", sa.bits, 8, 32));
   sa.clip = reader.GetDoubleIn("secagg_clip_range", sa.clip, 1e-6, 1e6);
@@ -266,7 +270,7 @@ std::optional<SecureAggregationOptions> ReadSecureAggregation(train::ParamReader
   sa.k = static_cast<uint32_t>(reader.GetIntIn("secagg_k", 0, 0, 1'000'000));
   sa.t = static_cast<uint32_t>(reader.GetIntIn("secagg_t", 0, 0, 1'000'000));
   sa.stage_dropout = reader.GetDoubleIn("secagg_stage_dropout", 0.0, 0.0, 1.0);
-  sa.seed = config.seed;
+  sa.seed = seed;
   return sa;
 }
 

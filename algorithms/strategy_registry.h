@@ -18,11 +18,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "algorithms/client_selector.h"
+#include "algorithms/dp_fedavg.h"
 #include "algorithms/dsgd.h"
+#include "algorithms/secure_aggregation.h"
 #include "algorithms/strategy.h"
 #include "train/params.h"
 #include "train/train_recipe.h"
@@ -54,6 +57,14 @@ struct StrategyConfig {
 
 std::unique_ptr<Strategy> MakeStrategy(const StrategyConfig& config);
 std::vector<std::string> StrategyNames();
+
+// The privacy keys, shared with the asynchronous registry
+// (async_strategy_registry.h). ReadDp: DP-FedAvg's keys when dp = true
+// (nullopt otherwise), with clients_per_round and population from `config`.
+// ReadSecureAggregationKeys: the secagg_* keys (secure_aggregation.h), read
+// once secure_aggregation = true was seen; `seed` is the run seed.
+std::optional<DpFedAvgOptions> ReadDp(train::ParamReader& reader, const StrategyConfig& config);
+SecureAggregationOptions ReadSecureAggregationKeys(train::ParamReader& reader, uint64_t seed);
 
 // "dsgd": decentralized, no server model (dsgd.h); runs with mode =
 // "decentralized", never through MakeStrategy (which refuses it saying so).

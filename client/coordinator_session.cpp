@@ -284,6 +284,15 @@ class Session {
     try {
       if (const auto* train = std::get_if<wire::SecAggTrain>(&message)) {
         secure_round_ = train->round;
+      } else if (const auto* cohort = std::get_if<wire::SecAggCohort>(&message)) {
+        // Async mode: the update kept from task `task_round` joins a cohort.
+        need_update(cohort->task_round, "SecAggCohort");
+        secure_update_round_ = cohort->round;
+        cohort_scale_ = cohort->scale;
+        cohort_uniform_weight_ = cohort->uniform_weight;
+        log_('I', "task " + std::to_string(cohort->task_round) +
+                      ": its update joins secure cohort " + std::to_string(cohort->round) +
+                      " with staleness weight " + ShortNumber(cohort->scale));
       } else if (const auto* setup = std::get_if<wire::SecAggSetup>(&message)) {
         const int64_t round = setup->config.round;
         algorithms::SecAggClientUpdate& update = need_update(round, "SecAggSetup");
@@ -302,6 +311,10 @@ class Session {
         }
         own.dp_clip = setup->dp_clip;
         own.dp_noise_std = setup->dp_noise_std;  // noise_seed unset: the CSPRNG's
+        own.scale = cohort_scale_;               // 1 and false unless a SecAggCohort came first
+        own.uniform_weight = cohort_uniform_weight_;
+        cohort_scale_ = 1.0;
+        cohort_uniform_weight_ = false;
         if (own.dp_clip > 0) {
           log_('I', "round " + std::to_string(round) + ": distributed DP: clip " +
                         ShortNumber(own.dp_clip) + ", own noise std-dev " +
@@ -583,6 +596,9 @@ class Session {
   std::unique_ptr<algorithms::SecAggClientUpdate> secure_update_;
   int64_t secure_update_round_ = -1;
   uint32_t secure_bits_ = 32;
+  // Async mode: the last SecAggCohort's scale and weighting, for the setup.
+  double cohort_scale_ = 1.0;
+  bool cohort_uniform_weight_ = false;
   // The state came from an earlier connection and no task has used it yet.
   bool resumed_state_ = false;
   // Compressed updates: the model this connection holds, the round of the

@@ -19,6 +19,7 @@ HostAsyncEngine::HostAsyncEngine(algorithms::AsyncStrategy& strategy, ClientRegi
       clock_offset_(start.clock),
       task_label_(start.tasks_sent),
       tasks_(std::move(start.client_tasks)),
+      cohorts_(start.version),
       idle_since_(start_),
       pseudo_data_(std::move(start.pseudo_data)) {}
 
@@ -64,7 +65,7 @@ void HostAsyncEngine::DispatchIdle() {
   for (const auto& c : connected)
     fleet.push_back(c->info());
   for (const std::shared_ptr<RemoteClient>& client : connected) {
-    if (running_.count(client.get()) > 0) continue;
+    if (running_.count(client.get()) > 0 || held_.count(client.get()) > 0) continue;
     if (std::find(failed_.begin(), failed_.end(), client) != failed_.end()) continue;
     Task task;
     task.client = client;
@@ -74,6 +75,8 @@ void HostAsyncEngine::DispatchIdle() {
     train::FitInstructions instructions =
         fold_.strategy().ConfigureFit(task.base_version, client->info(), number, fleet);
     instructions.model_version = task.base_version;
+    // Secure cohorts: the client keeps its update for the stages.
+    instructions.secure_aggregation = fold_.secure();
     if (const std::optional<algorithms::PseudoDataSpec> spec =
             algorithms::PseudoDataSpecOf(instructions.local)) {
       if (pseudo_data_ == nullptr) {
@@ -103,11 +106,52 @@ bool HostAsyncEngine::CollectFinished() {
     Task task = std::move(it->second);
     it = running_.erase(it);
     any = true;
-    if (!fold_.Arrive(*task.client, task.result, task.base, task.base_version, Clock())) {
+    const size_t waiting = fold_.cohort_waiting();
+    if (!fold_.Arrive(*task.client, task.result, task.base, task.base_version, Clock(),
+                      /*kept=*/fold_.secure())) {
       failed_.push_back(task.client);
+    } else if (fold_.cohort_waiting() > waiting) {
+      held_.emplace(task.client.get(), task.client);  // ready: waits for its cohort
     }
   }
   return any;
+}
+
+void HostAsyncEngine::RunCohorts() {
+  while (fold_.cohort_full()) {
+    std::vector<engine::AsyncFold::CohortMember> members = fold_.TakeCohort();
+    std::vector<train::FitResult> results;
+    std::vector<algorithms::SecAggParty*> parties;
+    std::vector<double> scales;
+    for (const engine::AsyncFold::CohortMember& m : members) {
+      results.push_back(m.result);
+      algorithms::SecAggParty* party = m.client->secagg_party();
+      if (party == nullptr) throw Error("async secure aggregation: a client without stages");
+      parties.push_back(party);
+      scales.push_back(fold_.strategy().CohortScale(m.staleness));
+    }
+    const int64_t number = ++cohorts_;
+    const engine::SharedParameters formed_on = fold_.global();
+    const algorithms::SecureAggregationResult secure = algorithms::RunSecureAggregation(
+        number, *formed_on, results, parties, *fold_.strategy().secure_aggregation(), scales);
+    if (secure.ok) {
+      logger_.Info("async: secure cohort " + std::to_string(number) + " of " +
+                   std::to_string(members.size()) + " unmasked (" +
+                   std::to_string(secure.dropped.size()) + " dropped out)");
+    } else {
+      logger_.Warn("async: secure cohort " + std::to_string(number) + " failed: " + secure.failure +
+                   "; its " + std::to_string(members.size()) +
+                   " updates are lost, the run goes on");
+    }
+    // held_ keeps the members' sessions alive (one that disconnected is no
+    // longer in the registry) until the fold has recorded them.
+    std::vector<const engine::ClientProxy*> release;
+    for (const engine::AsyncFold::CohortMember& m : members)
+      release.push_back(m.client);
+    fold_.FinishCohort(std::move(members), secure, *formed_on, Clock());
+    for (const engine::ClientProxy* c : release)
+      held_.erase(c);
+  }
 }
 
 std::optional<engine::AsyncUpdate> HostAsyncEngine::NextUpdate() {
@@ -119,7 +163,9 @@ std::optional<engine::AsyncUpdate> HostAsyncEngine::NextUpdate() {
   while (!fold_.ready()) {
     if (registry_.stop_requested()) return std::nullopt;
     DispatchIdle();
-    if (!CollectFinished()) std::this_thread::sleep_for(options_.poll);
+    const bool collected = CollectFinished();
+    RunCohorts();
+    if (!collected) std::this_thread::sleep_for(options_.poll);
   }
   std::optional<engine::AsyncUpdate> update = fold_.TakeReady();
   if (update) update->pseudo_data = pseudo_data_;

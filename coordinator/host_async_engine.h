@@ -26,6 +26,17 @@
 // makes NextUpdate return nullopt; tasks still in flight are abandoned
 // (their sessions fail them when the server stops them).
 //
+// Secure aggregation (FedBuff with secure_aggregation = true; AsyncFold):
+// each task is a secure one (SecAggTrain before it; the client keeps its
+// update and reports statistics only). A session that reported ready is
+// held, not given another task, until its cohort is over. When K are ready
+// the loop runs the SecAgg+ stages over those K sessions
+// (algorithms::RunSecureAggregation, the cohort's number as the round, each
+// told its staleness weight in SecAggCohort), blocking the loop meanwhile
+// (other results wait in their futures); members that drop out are
+// tolerated up to the threshold, beyond it the cohort's updates are logged
+// as dropped with the reason and the run goes on.
+//
 // Thread-safety: one engine per run, driven from one thread (which owns the
 // sessions' ClientInfo).
 #pragma once
@@ -84,6 +95,8 @@ class HostAsyncEngine final : public engine::AsyncUpdates {
   void DispatchIdle();
   // Folds in every finished task; true if any was.
   bool CollectFinished();
+  // Runs the secure cohorts that are full (see above).
+  void RunCohorts();
   double Clock() const;
 
   ClientRegistry& registry_;
@@ -97,7 +110,10 @@ class HostAsyncEngine final : public engine::AsyncUpdates {
   std::map<std::string, int64_t> tasks_;               // tasks per client id (seeds data order)
   std::map<const RemoteClient*, Task> running_;        // one task per busy session
   std::vector<std::shared_ptr<RemoteClient>> failed_;  // sessions that failed a task
-  std::chrono::steady_clock::time_point idle_since_;   // when no client was last connected
+  // Ready sessions waiting for (or in) their secure cohort, kept alive here.
+  std::map<const engine::ClientProxy*, std::shared_ptr<RemoteClient>> held_;
+  int64_t cohorts_ = 0;  // secure cohorts formed (their SecAgg round numbers)
+  std::chrono::steady_clock::time_point idle_since_;  // when no client was last connected
   bool idle_logged_ = false;
   // FedBR's pool, asked of the clients connected when the first task that
   // needs one is sent (engine/pseudo_data_pool.h), then sent with every task.

@@ -386,7 +386,10 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
   task.preconditioning = instructions.preconditioning;
   task.pseudo_data = instructions.pseudo_data;
   // Secure aggregation: the client keeps this task's update for the stages.
-  if (instructions.secure_aggregation) Send(wire::EncodeSecAggMessage(wire::SecAggTrain{round}));
+  if (instructions.secure_aggregation) {
+    Send(wire::EncodeSecAggMessage(wire::SecAggTrain{round}));
+    secure_task_round_.store(round);
+  }
   const engine::SharedParameters& start =
       instructions.start_parameters ? instructions.start_parameters : global;
   if (options_.compression.enabled() && !instructions.secure_aggregation) {
@@ -638,6 +641,18 @@ std::future<Reply> TlsClientSession::AskSecAgg(wire::SecAggMessage request,
 std::future<privacy::PublicKeys> TlsClientSession::AdvertiseKeys(
     const algorithms::SecAggSetup& setup) {
   secagg_round_.store(setup.config.round);
+  if (setup.async_cohort) {
+    // Async mode: the update kept from the last secure task joins this
+    // cohort, scaled by the staleness weight (sent before the setup, on the
+    // same strand, so it arrives first).
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(),
+                cohort = wire::SecAggCohort{setup.config.round, secure_task_round_.load(),
+                                            setup.scale, setup.uniform_weight}] {
+                 if (self->state_ != State::kActive) return;
+                 self->Send(wire::EncodeSecAggMessage(cohort));
+               });
+  }
   return AskSecAgg<privacy::PublicKeys>(
       wire::SecAggSetup{setup.config, setup.client, setup.rounding_seed, setup.dp_clip,
                         setup.dp_noise_std},

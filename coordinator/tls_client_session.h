@@ -297,9 +297,10 @@ class TlsClientSession final : public RemoteClient,
   // Compressed updates: what this connection's client holds (a new
   // connection starts with none and is sent the full model).
   compress::ModelDeltaSender downlink_;
-  std::atomic<int64_t> secagg_round_{0};                // the round of the last setup
-  std::set<int64_t> superseded_fits_;                   // rounds whose late TrainResult is dropped
-  std::set<int64_t> superseded_evals_;                  // rounds whose late EvalResult is dropped
+  std::atomic<int64_t> secagg_round_{0};       // the round of the last setup
+  std::atomic<int64_t> secure_task_round_{0};  // the round of the last secure task (async cohorts)
+  std::set<int64_t> superseded_fits_;          // rounds whose late TrainResult is dropped
+  std::set<int64_t> superseded_evals_;         // rounds whose late EvalResult is dropped
   std::chrono::steady_clock::time_point last_heard_;    // last bytes from the client (or task sent)
   std::chrono::steady_clock::time_point frame_window_;  // start of the flood check's second
   int64_t frames_in_window_ = 0;                        // frames received since frame_window_

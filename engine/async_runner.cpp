@@ -135,8 +135,10 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
     double started_at = Now();
     bool pool_recorded = log.PseudoDataPool(run_id).has_value();
     // Versions are counted as they are taken: the loop may have made more
-    // than it has handed over (simultaneous arrivals).
-    while (last_done < config.rounds) {
+    // than it has handed over (simultaneous arrivals). A run resumed after
+    // the version that spent its privacy budget has nothing left to do.
+    if (last_done > 0) result.budget_spent = strategy->BudgetSpentAfter(last_done);
+    while (last_done < config.rounds && !result.budget_spent) {
       if (stop != nullptr && stop->load()) {
         result.interrupted = true;
         break;
@@ -151,8 +153,11 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
         throw Error("the asynchronous loop made version " + std::to_string(version) +
                     " after version " + std::to_string(last_done));
       }
+      // DP: whether another server step would exceed dp_target_epsilon.
+      result.budget_spent = strategy->BudgetSpentAfter(version);
       std::vector<storage::EvaluationRecord> evals;
-      const bool evaluate = version % config.eval_every == 0 || version == config.rounds;
+      const bool evaluate = version % config.eval_every == 0 || version == config.rounds ||
+                            result.budget_spent.has_value();
       if (evaluate) evals.push_back(EvaluateOnTest(model, *update->parameters, test, version));
 
       storage::RoundRecord record;
@@ -191,6 +196,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
         committed.failures = update->failures;
         on_commit(committed);
       }
+      if (result.budget_spent) log.RecordEvent(run_id, "budget_spent", *result.budget_spent);
       if (config.keep_checkpoints > 0) log.PruneCheckpoints(run_id, config.keep_checkpoints);
 
       if (evaluate) {
@@ -223,6 +229,9 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
       log.EndRun(run_id, storage::RunStatus::kInterrupted,
                  stopped ? "stopped after version " + std::to_string(result.last_round)
                          : engine.stop_reason());
+    } else if (result.budget_spent) {
+      line.Message(*result.budget_spent + "; the run ends");
+      log.EndRun(run_id, storage::RunStatus::kCompleted, *result.budget_spent);
     } else {
       log.EndRun(run_id, storage::RunStatus::kCompleted);
     }

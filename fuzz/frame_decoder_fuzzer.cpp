@@ -7,7 +7,7 @@
 //   odd:  one message payload decoded directly as type byte 1, so the
 //         fuzzer reaches the message fields without building a header.
 // Every family of messages is decoded by its own decoder: the session's
-// (types 1-9, messages.h), SecAgg+'s (16-25, secagg_messages.h), D-SGD's
+// (types 1-9, messages.h), SecAgg+'s (16-26, secagg_messages.h), D-SGD's
 // peer links (32-39, peer_messages.h) and compressed updates (40-41,
 // compressed_messages.h).
 //

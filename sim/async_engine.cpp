@@ -1,5 +1,6 @@
 #include "sim/async_engine.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "algorithms/local_registry.h"
@@ -28,6 +29,8 @@ AsyncEngine::AsyncEngine(algorithms::AsyncStrategy& strategy, Fleet& fleet,
       running_(clients_.size()),
       wake_pending_(clients_.size(), false),
       tasks_(clients_.size(), 0),
+      held_(clients_.size(), false),
+      cohort_count_(start.version),
       pseudo_data_(std::move(start.pseudo_data)) {
   if (clients_.size() != fleet_.size()) {
     throw ConfigError("the fleet describes " + std::to_string(fleet_.size()) + " clients, " +
@@ -54,7 +57,7 @@ AsyncEngine::~AsyncEngine() {
 void AsyncEngine::DispatchIdle() {
   const double t = clock_.now();
   for (size_t k = 0; k < clients_.size(); ++k) {
-    if (running_[k]) continue;
+    if (running_[k] || held_[k]) continue;
     if (fleet_.Available(k, t)) {
       Dispatch(k);
     } else if (!wake_pending_[k]) {
@@ -113,7 +116,64 @@ void AsyncEngine::Arrive(size_t k) {
     fold_.Lost(proxy.info().id, task.lost_reason);
     return;
   }
+  if (!fold_.secure()) {
+    fold_.Arrive(proxy, task.result, task.base, task.base_version, clock_.now());
+    return;
+  }
+  const size_t before = fold_.cohort_waiting();
   fold_.Arrive(proxy, task.result, task.base, task.base_version, clock_.now());
+  if (fold_.cohort_waiting() > before) held_[k] = true;  // ready: waits for its cohort
+}
+
+void AsyncEngine::MaybeFormCohort() {
+  while (fold_.cohort_full()) {
+    Cohort cohort;
+    cohort.members = fold_.TakeCohort();
+    std::vector<train::FitResult> results;
+    std::vector<const Eigen::VectorXf*> bases;
+    std::vector<double> scales;
+    for (const engine::AsyncFold::CohortMember& m : cohort.members) {
+      results.push_back(m.result);
+      bases.push_back(m.base.get());
+      scales.push_back(fold_.strategy().CohortScale(m.staleness));
+      for (size_t k = 0; k < clients_.size(); ++k) {
+        if (clients_[k] == m.client) cohort.clients.push_back(k);
+      }
+    }
+    const int64_t number = ++cohort_count_;
+    cohort.formed_on = fold_.global();
+    cohort.result = algorithms::SecureAggregateCohort(
+        number, *cohort.formed_on, results, bases, scales, *fold_.strategy().secure_aggregation());
+    // The stages on the clock: the slowest member's bytes over its link and
+    // its modelled compute, then the server's.
+    double slowest = 0.0;
+    for (size_t i = 0; i < cohort.clients.size(); ++i) {
+      const train::ClientId& id = cohort.members[i].client->info().id;
+      const auto up = cohort.result.bytes_up.find(id);
+      const auto down = cohort.result.bytes_down.find(id);
+      const int64_t bytes = (up != cohort.result.bytes_up.end() ? up->second : 0) +
+                            (down != cohort.result.bytes_down.end() ? down->second : 0);
+      const auto seconds = cohort.result.client_seconds.find(id);
+      // TaskSeconds(k, 0, b) is 2·b/bandwidth: half the bytes each way.
+      slowest = std::max(
+          slowest, fleet_.TaskSeconds(cohort.clients[i], 0, bytes / 2) +
+                       (seconds != cohort.result.client_seconds.end() ? seconds->second : 0.0));
+    }
+    const double extra = slowest + cohort.result.server_seconds;
+    cohort.result.metrics["secagg_virtual_seconds"] = extra;
+    const auto key = static_cast<size_t>(number);
+    cohorts_.emplace(key, std::move(cohort));
+    clock_.Schedule(clock_.now() + extra, clients_.size() + key, Event{Event::Kind::kCohort, key});
+  }
+}
+
+void AsyncEngine::FinishCohort(size_t number) {
+  auto it = cohorts_.find(number);
+  Cohort cohort = std::move(it->second);
+  cohorts_.erase(it);
+  for (size_t k : cohort.clients)
+    held_[k] = false;
+  fold_.FinishCohort(std::move(cohort.members), cohort.result, *cohort.formed_on, clock_.now());
 }
 
 std::string AsyncEngine::stop_reason() const {
@@ -131,10 +191,13 @@ std::optional<engine::AsyncUpdate> AsyncEngine::NextUpdate() {
       const auto event = clock_.Pop();
       if (event.payload.kind == Event::Kind::kWake) {
         wake_pending_[event.payload.client] = false;
+      } else if (event.payload.kind == Event::Kind::kCohort) {
+        FinishCohort(event.payload.client);
       } else {
         Arrive(event.payload.client);
       }
     }
+    MaybeFormCohort();
     DispatchIdle();
   }
   std::optional<engine::AsyncUpdate> update = fold_.TakeReady();

@@ -16,11 +16,22 @@
 // A task the fleet drops (dropout, or the client going off-line before it
 // would finish) is not trained; it becomes a dropped update at that time.
 //
+// Secure aggregation (FedBuff with secure_aggregation = true; AsyncFold): a
+// client whose update arrived is held (not given another task) until its
+// cohort's secure round is over. When the K-th ready report arrives the
+// cohort's stages run in-process (algorithms::SecureAggregateCohort, each
+// member scaled by its staleness weight, secagg_stage_dropout's simulated
+// drop-outs) and take virtual time: the slowest member's stage bytes over
+// its link plus the modelled client compute, then the server's
+// (kSecAggSecondsPer*); the new version (or the failed cohort) is made at
+// that time, and the members are free again.
+//
 // Thread-safety: one engine per run, driven from one thread.
 #pragma once
 
 #include <cstdint>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,13 +94,23 @@ class AsyncEngine final : public engine::AsyncUpdates {
     std::string lost_reason;
   };
   struct Event {
-    enum class Kind { kArrival, kWake } kind = Kind::kArrival;
-    size_t client = 0;
+    enum class Kind { kArrival, kWake, kCohort } kind = Kind::kArrival;
+    size_t client = 0;  // kCohort: the cohort's number
+  };
+  // A secure cohort whose stages are running on the clock.
+  struct Cohort {
+    std::vector<engine::AsyncFold::CohortMember> members;
+    std::vector<size_t> clients;         // fleet indices of the members
+    engine::SharedParameters formed_on;  // the global model its sum was taken against
+    algorithms::SecureAggregationResult result;
   };
 
   void DispatchIdle();
   void Dispatch(size_t client);
   void Arrive(size_t client);
+  // Forms a cohort if K are ready: runs its stages, schedules its end.
+  void MaybeFormCohort();
+  void FinishCohort(size_t number);
 
   Fleet& fleet_;
   std::vector<engine::ClientProxy*> clients_;
@@ -99,6 +120,9 @@ class AsyncEngine final : public engine::AsyncUpdates {
   std::vector<std::optional<Task>> running_;  // per client
   std::vector<bool> wake_pending_;
   std::vector<int64_t> tasks_;
+  std::vector<bool> held_;            // ready, waiting for (or in) its secure cohort
+  std::map<size_t, Cohort> cohorts_;  // by number
+  int64_t cohort_count_ = 0;          // cohorts formed (their SecAgg round numbers)
   bool started_ = false;
   // FedBR's pool, asked of every client at the first task that needs it
   // (engine/pseudo_data_pool.h), as the synchronous engine does.

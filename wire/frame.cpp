@@ -62,7 +62,7 @@ bool IsKnownMessageType(uint16_t type) {
   return (type >= static_cast<uint16_t>(MessageType::kHello) &&
           type <= static_cast<uint16_t>(MessageType::kError)) ||
          (type >= static_cast<uint16_t>(MessageType::kSecAggTrain) &&
-          type <= static_cast<uint16_t>(MessageType::kSecAggDone)) ||
+          type <= static_cast<uint16_t>(MessageType::kSecAggCohort)) ||
          (type >= static_cast<uint16_t>(MessageType::kPeerJoin) &&
           type <= static_cast<uint16_t>(MessageType::kGlobalMetrics)) ||
          (type >= static_cast<uint16_t>(MessageType::kCompressedModel) &&
@@ -118,6 +118,8 @@ std::string_view MessageTypeName(MessageType type) {
       return "SecAggUnmaskResponse";
     case MessageType::kSecAggDone:
       return "SecAggDone";
+    case MessageType::kSecAggCohort:
+      return "SecAggCohort";
     case MessageType::kPeerJoin:
       return "PeerJoin";
     case MessageType::kPeerAssignment:

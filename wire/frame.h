@@ -67,6 +67,7 @@ enum class MessageType : uint16_t {
   kSecAggUnmaskRequest = 23,   // coordinator -> client
   kSecAggUnmaskResponse = 24,  // client -> coordinator
   kSecAggDone = 25,            // coordinator -> client, the round's end
+  kSecAggCohort = 26,          // coordinator -> client, before an async cohort's SecAggSetup
   // D-SGD between processes (wire/peer_messages.h), 32-39 reserved for it.
   kPeerJoin = 32,        // node -> coordinator, first message
   kPeerAssignment = 33,  // coordinator -> node

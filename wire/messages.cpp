@@ -610,6 +610,7 @@ Message DecodeMessage(MessageType type, std::span<const uint8_t> payload) {
     case MessageType::kSecAggUnmaskRequest:
     case MessageType::kSecAggUnmaskResponse:
     case MessageType::kSecAggDone:
+    case MessageType::kSecAggCohort:
       // Secure aggregation's messages have their own decoder (wire/secagg_messages.h).
       throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
                           " is a secure-aggregation message, not expected here");

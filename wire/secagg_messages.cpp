@@ -176,6 +176,13 @@ void Write(ByteWriter& w, const SecAggDone& m) {
   w.String(m.reason);
 }
 
+void Write(ByteWriter& w, const SecAggCohort& m) {
+  w.I64(m.round);
+  w.I64(m.task_round);
+  w.F64(m.scale);
+  w.Bool(m.uniform_weight);
+}
+
 SecAggSetup ReadSetup(ByteReader& r) {
   SecAggSetup m;
   privacy::SecAggConfig& c = m.config;
@@ -273,6 +280,15 @@ SecAggMessage Read(MessageType type, ByteReader& r) {
     }
     case MessageType::kSecAggUnmaskResponse:
       return ReadUnmaskResponse(r);
+    case MessageType::kSecAggCohort: {
+      SecAggCohort m;
+      m.round = r.I64("round");
+      m.task_round = r.I64("task_round");
+      m.scale = r.F64("scale");
+      if (!(m.scale > 0.0 && m.scale <= 1.0)) r.Fail("scale", "not in (0, 1]");
+      m.uniform_weight = r.Bool("uniform_weight");
+      return m;
+    }
     default: {
       SecAggDone m;
       m.round = r.I64("round");
@@ -288,7 +304,7 @@ SecAggMessage Read(MessageType type, ByteReader& r) {
 bool IsSecAggMessageType(MessageType type) {
   const auto raw = static_cast<uint16_t>(type);
   return raw >= static_cast<uint16_t>(MessageType::kSecAggTrain) &&
-         raw <= static_cast<uint16_t>(MessageType::kSecAggDone);
+         raw <= static_cast<uint16_t>(MessageType::kSecAggCohort);
 }
 
 MessageType TypeOf(const SecAggMessage& message) {

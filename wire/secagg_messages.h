@@ -13,6 +13,13 @@
 //                          SecAggUnmaskRequest   -> SecAggUnmaskResponse
 //   coordinator -> client: SecAggDone{round, ok, reason}
 //
+// In async mode (FedBuff's secure cohorts, types 16-26) the TrainTask's
+// round is the task number and the stages run later, over a cohort of K
+// clients that reported ready: SecAggCohort{round = the cohort's number,
+// task_round, scale, uniform_weight} comes right before that cohort's
+// SecAggSetup and rebinds the update kept from task `task_round` to the
+// cohort's round, scaled by the client's staleness weight.
+//
 // Every message names its round; the answer to a stage must name the round
 // and the client index of the setup. Decoding checks the encoding only
 // (lengths, limits, no trailing bytes); privacy::SecAggServer/SecAggClient
@@ -102,11 +109,26 @@ struct SecAggDone {
   std::string reason;
 };
 
-using SecAggMessage = std::variant<SecAggTrain, SecAggSetup, SecAggKeys, SecAggNeighbourKeys,
-                                   SecAggShares, SecAggRoutedShares, SecAggMaskedInput,
-                                   SecAggUnmaskRequest, SecAggUnmaskResponse, SecAggDone>;
+// Coordinator -> client (async mode), right before a cohort's SecAggSetup:
+// the update kept from the task of round `task_round` joins cohort `round`
+// (the setup's config.round); the client multiplies it by `scale`, its
+// staleness weight in (0, 1], after any DP clipping and before its noise
+// and the quantisation, and with `uniform_weight` counts with weight W
+// (the mean is over updates: algorithms/secagg_party.h).
+struct SecAggCohort {
+  int64_t round = 0;
+  int64_t task_round = 0;
+  double scale = 1.0;
+  bool uniform_weight = false;
+};
 
-// True for types 16-25.
+// The variant's index + 16 is the message type (SecAggCohort, the last, is 26).
+using SecAggMessage =
+    std::variant<SecAggTrain, SecAggSetup, SecAggKeys, SecAggNeighbourKeys, SecAggShares,
+                 SecAggRoutedShares, SecAggMaskedInput, SecAggUnmaskRequest, SecAggUnmaskResponse,
+                 SecAggDone, SecAggCohort>;
+
+// True for types 16-26.
 bool IsSecAggMessageType(MessageType type);
 
 MessageType TypeOf(const SecAggMessage& message);

@@ -52,7 +52,8 @@ std::vector<SecAggMessage> AllSecAggMessages() {
           SecAggMaskedInput{7, 24, privacy::MaskedInput{2, {0xabcdef, 0, 0xffffff, 1}}},
           SecAggUnmaskRequest{7, privacy::UnmaskRequest{{0, 1, 3}, {4}}},
           SecAggUnmaskResponse{7, response},
-          SecAggDone{7, false, "secagg: unmasking: 2 shares of client 4's mask key arrived"}};
+          SecAggDone{7, false, "secagg: unmasking: 2 shares of client 4's mask key arrived"},
+          SecAggCohort{7, 123, 0.5, true}};
 }
 
 std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
@@ -76,18 +77,36 @@ TEST_CASE("Every secure-aggregation message round-trips in a version 2 frame") {
   }
 }
 
-TEST_CASE("Secure-aggregation types are 16 to 25 and named - the session decoder refuses them") {
+TEST_CASE("Secure-aggregation types are 16 to 26 and named - the session decoder refuses them") {
   CHECK(static_cast<uint16_t>(MessageType::kSecAggTrain) == 16);
   CHECK(static_cast<uint16_t>(MessageType::kSecAggDone) == 25);
+  CHECK(static_cast<uint16_t>(MessageType::kSecAggCohort) == 26);
   CHECK(MessageTypeName(MessageType::kSecAggMaskedInput) == "SecAggMaskedInput");
+  CHECK(MessageTypeName(MessageType::kSecAggCohort) == "SecAggCohort");
   CHECK(IsKnownMessageType(16));
-  CHECK(IsKnownMessageType(25));
-  CHECK_FALSE(IsKnownMessageType(26));
+  CHECK(IsKnownMessageType(26));
+  CHECK_FALSE(IsKnownMessageType(27));
   CHECK_FALSE(IsSecAggMessageType(MessageType::kTrainTask));
   const std::vector<uint8_t> frame = EncodeSecAggMessage(SecAggTrain{3});
   CHECK_THROWS_WITH_AS(DecodeMessage(MessageType::kSecAggTrain, Payload(frame)),
                        doctest::Contains("secure-aggregation message"), ProtocolError);
   CHECK_THROWS_AS(DecodeSecAggMessage(MessageType::kBye, Payload(frame)), ProtocolError);
+}
+
+TEST_CASE("SecAggCohort keeps every field and refuses a scale that is not positive or above 1") {
+  const auto cohort = std::get<SecAggCohort>(DecodeSecAggMessage(
+      MessageType::kSecAggCohort, Payload(EncodeSecAggMessage(SecAggCohort{9, 41, 0.25, true}))));
+  CHECK(cohort.round == 9);
+  CHECK(cohort.task_round == 41);
+  CHECK(cohort.scale == 0.25);
+  CHECK(cohort.uniform_weight);
+  for (double bad : {0.0, 1.5, -0.5}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(
+        DecodeSecAggMessage(MessageType::kSecAggCohort,
+                            Payload(EncodeSecAggMessage(SecAggCohort{9, 41, bad, false}))),
+        doctest::Contains("scale"), ProtocolError);
+  }
 }
 
 TEST_CASE("SecAggSetup and the masked input keep every field") {
