@@ -15,6 +15,9 @@ set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 # Debian's multiarch layout: arm64 libraries and their CMake packages under
 # /usr/lib/aarch64-linux-gnu, next to the host's x86_64-linux-gnu.
 set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu)
+# -L /: the multiarch arm64 libraries (libc6:arm64's ld.so and libc.so.6),
+# never the cross toolchain's /usr/aarch64-linux-gnu ld.so with the
+# multiarch libc.so.6, which hangs in pthread_create (scripts/cross-arm64.sh).
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /)
 # pkg-config must answer for the target's .pc files, never the host's.
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)

@@ -50,7 +50,7 @@ for option in "$@"; do
       # header-only and come from the host's packages above.
       packages+=(crossbuild-essential-arm64 qemu-user
         libssl-dev:arm64 zlib1g-dev:arm64 libsqlite3-dev:arm64 libtomlplusplus-dev:arm64
-        sqlite3 time)  # the script reads the log; GNU time: peak RSS
+        sqlite3 time file)  # the script reads the log; GNU time: peak RSS; file
       ;;
     *)
       echo "setup-deps: unknown option '$option' (expected --bench or --cross-arm64)" >&2
