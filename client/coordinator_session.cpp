@@ -19,6 +19,7 @@
 #include "algorithms/fedbr_pseudo_data.h"
 #include "algorithms/local_registry.h"
 #include "algorithms/local_solver.h"
+#include "client/client_metrics.h"
 #include "client/client_state.h"
 #include "common/error.h"
 #include "common/number_text.h"
@@ -69,6 +70,7 @@ class Session {
                                    : heartbeat_seconds_;
           log_('I', "welcomed by the coordinator (session " + welcome->session_id + ", model " +
                         welcome->model_spec + ")");
+          if (options_.metrics != nullptr) options_.metrics->SessionStarted();
           if (state_.run_id != welcome->run_id) {  // another run: nothing carries over
             state_ = RunState{};
             state_.run_id = welcome->run_id;
@@ -97,6 +99,7 @@ class Session {
           ++end.tasks_done;
         } else if (const auto* eval = std::get_if<wire::EvalTask>(&message)) {
           Evaluate(*eval);
+          if (options_.metrics != nullptr) options_.metrics->Evaluated();
           ++end.tasks_done;
         } else if (std::holds_alternative<wire::Heartbeat>(message)) {
           // The coordinator is alive; nothing to answer.
@@ -180,6 +183,7 @@ class Session {
       throw Disconnected{"connection lost while sending: " +
                          wire::DescribeTlsError(ec, stream_.native_handle())};
     }
+    if (options_.metrics != nullptr) options_.metrics->BytesSent(frame.size());
   }
 
   template <typename M>
@@ -364,6 +368,7 @@ class Session {
       throw Disconnected{"connection lost: " + why,
                          refused ? SessionEnd::Kind::kRefused : SessionEnd::Kind::kDisconnected};
     }
+    if (options_.metrics != nullptr) options_.metrics->BytesReceived(n);
     decoder_.Feed(std::span<const uint8_t>(buffer, n));
   }
 
@@ -538,6 +543,9 @@ class Session {
         Send(wire::EncodeCompressedMessage(update));
       }
       Send(result);
+      if (options_.metrics != nullptr) {
+        options_.metrics->RoundTrained(task.round, result.train.compute_seconds);
+      }
       return true;
     } catch (const Error& e) {
       log_('W', std::string("training failed: ") + e.what());

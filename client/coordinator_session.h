@@ -25,6 +25,8 @@
 
 namespace edgefl::client {
 
+class ClientMetrics;
+
 struct SessionOptions {
   std::string host = "127.0.0.1";  // as the coordinator's certificate names it
   uint16_t port = 7443;
@@ -51,6 +53,9 @@ struct SessionOptions {
   // Where the top-k residual is kept across restarts (client/client_state.h);
   // empty = nowhere (it then lives only as long as the process).
   std::filesystem::path state_file;
+  // This device's counters (client/client_metrics.h), not owned; null
+  // counts nothing.
+  ClientMetrics* metrics = nullptr;
 };
 
 // What a device keeps across its connections to one run, so a dropped

@@ -24,6 +24,7 @@
 #include <cxxopts.hpp>
 
 #include "algorithms/secagg_party.h"
+#include "client/client_metrics.h"
 #include "client/client_state.h"
 #include "client/coordinator_address.h"
 #include "client/coordinator_session.h"
@@ -67,6 +68,42 @@ class ClientLog {
 
  private:
   edgefl::LogFormat format_;
+};
+
+// --metrics FILE: the device's counters (client/client_metrics.h) written
+// to FILE at start, after every counted event and at exit (with
+// edgefl_client_running 0), however Run returns. The first write throws
+// (a path that cannot be written is a configuration error, found before
+// any training); later failures are logged once and training goes on.
+class MetricsFileWriter {
+ public:
+  MetricsFileWriter(edgefl::client::ClientMetrics& metrics, std::filesystem::path path,
+                    edgefl::client::LogFn log)
+      : metrics_(metrics), path_(std::move(path)), log_(std::move(log)) {
+    edgefl::client::WriteMetricsFile(path_, metrics_.Exposition());
+    metrics_.set_on_change([this] { Write(); });
+  }
+  ~MetricsFileWriter() {
+    metrics_.Finished();
+    Write();
+  }
+  MetricsFileWriter(const MetricsFileWriter&) = delete;
+  MetricsFileWriter& operator=(const MetricsFileWriter&) = delete;
+
+ private:
+  void Write() noexcept {
+    try {
+      edgefl::client::WriteMetricsFile(path_, metrics_.Exposition());
+    } catch (const std::exception& e) {
+      if (!warned_) log_('W', std::string(e.what()) + "; the metrics file is not updated");
+      warned_ = true;
+    }
+  }
+
+  edgefl::client::ClientMetrics& metrics_;
+  const std::filesystem::path path_;
+  const edgefl::client::LogFn log_;
+  bool warned_ = false;
 };
 
 int RunLoadMode(const cxxopts::ParseResult& args, const ClientLog& log_line) {
@@ -207,6 +244,10 @@ int Run(int argc, char** argv) {
        "sending the masked input)", cxxopts::value<std::string>())
       ("log-format", "log lines on stderr: text, or json (one object a line: time, level, "
        "component = the client id, msg)", cxxopts::value<std::string>()->default_value("text"))
+      ("metrics", "write this device's counters (sessions, reconnects, rounds trained, bytes, "
+       "last train time, RSS) to FILE in the Prometheus text format after every change and at "
+       "exit, for node_exporter's textfile collector (docs/operations.md)",
+       cxxopts::value<std::string>())
       ("h,help", "print this help");
   options.add_options("Load mode (no training; see client/load_sessions.h)")
       ("load-sessions", "open N TLS sessions, Hello, then heartbeats only",
@@ -226,6 +267,11 @@ int Run(int argc, char** argv) {
   CheckNumbers(args);
   const ClientLog log_line(
       edgefl::ParseLogFormat(args["log-format"].as<std::string>(), "--log-format"));
+  if (args.count("metrics") && (args.count("load-sessions") || args.count("peer-listen"))) {
+    throw edgefl::ConfigError(
+        "--metrics counts the sessions with a coordinator; it cannot be used with " +
+        std::string(args.count("load-sessions") ? "--load-sessions" : "--peer-listen"));
+  }
   if (args.count("load-sessions")) return RunLoadMode(args, log_line);
   for (const char* required : {"coordinator", "cert", "key", "ca", "data", "index"}) {
     if (!args.count(required))
@@ -291,6 +337,12 @@ int Run(int argc, char** argv) {
   edgefl::client::LogFn log = [&id, &log_line](char level, const std::string& line) {
     log_line(id, level, line);
   };
+  edgefl::client::ClientMetrics metrics(id);
+  std::optional<MetricsFileWriter> metrics_file;
+  if (args.count("metrics")) {
+    metrics_file.emplace(metrics, args["metrics"].as<std::string>(), log);
+    session.metrics = &metrics;
+  }
   auto down_since = std::chrono::steady_clock::now();
   double backoff = 0.5;
   // The trainer and its optimizer state outlive a dropped connection: a
@@ -344,6 +396,7 @@ int Run(int argc, char** argv) {
     }
     log_line(id, 'W', end.reason + "; reconnecting in " + std::to_string(backoff) + " s");
     std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+    metrics.Reconnecting();
     backoff = std::min(backoff * 2, 10.0);
   }
 }

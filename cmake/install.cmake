@@ -5,7 +5,12 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS edgefl edgefl-coordinator edgefl-client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS edgefl edgefl-coordinator edgefl-client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        COMPONENT runtime)
+install(CODE "set(EDGEFL_UNIT_DIR \"${PROJECT_SOURCE_DIR}/deploy/systemd\")
+              set(EDGEFL_INSTALL_BINDIR \"${CMAKE_INSTALL_BINDIR}\")"
+        COMPONENT runtime)
+install(SCRIPT ${PROJECT_SOURCE_DIR}/cmake/install_systemd_units.cmake COMPONENT runtime)
 
 # What edgefl_client links, in link order (a library missing here fails the
 # out-of-tree build in tests/scripts/install_test.cpp).
@@ -25,9 +30,9 @@ add_custom_command(OUTPUT ${bundle}
                    DEPENDS ${edgefl_bundled} ${mri}
                    COMMENT "Bundling libedgefl-client.a" VERBATIM)
 add_custom_target(edgefl_client_bundle ALL DEPENDS ${bundle})
-install(FILES ${bundle} DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(FILES ${bundle} DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(FILES ${PROJECT_SOURCE_DIR}/client/edgefl_client.h
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/edgefl)
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/edgefl COMPONENT dev)
 
 set(EDGEFL_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/edgefl)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/edgeflConfig.cmake.in
@@ -38,8 +43,10 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/edgeflConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/edgeflConfig.cmake
               ${PROJECT_BINARY_DIR}/edgeflConfigVersion.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/edgefl)
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/edgefl COMPONENT dev)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/edgefl-client.pc.in
                ${PROJECT_BINARY_DIR}/edgefl-client.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/edgefl-client.pc
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+include(${PROJECT_SOURCE_DIR}/cmake/package.cmake)

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "common/number_text.h"
+#include "common/prometheus_text.h"
 
 namespace edgefl::coordinator {
 namespace {
@@ -22,37 +22,6 @@ constexpr RefusalReason kAllRefusals[] = {
     RefusalReason::kBadClientId,
     RefusalReason::kUnsupportedVersion,
 };
-
-// A label value with \, " and newline escaped (the exposition format).
-std::string Escaped(std::string_view value) {
-  std::string out;
-  for (const char c : value) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-// A sample value: integers as such, others in shortest round-trip form.
-std::string Value(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  return ShortNumber(v);
-}
-
-void Header(std::string& out, const char* name, const char* type, const char* help) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-}
-
-void Sample(std::string& out, const std::string& name, double value) {
-  out.append(name).append(" ").append(Value(value)).append("\n");
-}
 
 }  // namespace
 
@@ -111,12 +80,12 @@ std::string Histogram::Lines(const std::string& name) const {
   uint64_t cumulative = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
     cumulative += counts_[i];
-    const std::string le = i < bounds_.size() ? Value(bounds_[i]) : "+Inf";
+    const std::string le = i < bounds_.size() ? PrometheusValue(bounds_[i]) : "+Inf";
     out.append(name).append("_bucket{le=\"").append(le).append("\"} ");
     out.append(std::to_string(cumulative)).append("\n");
   }
-  Sample(out, name + "_sum", sum_);
-  Sample(out, name + "_count", static_cast<double>(count_));
+  PrometheusSample(out, name + "_sum", sum_);
+  PrometheusSample(out, name + "_count", static_cast<double>(count_));
   return out;
 }
 
@@ -165,65 +134,68 @@ void CoordinatorMetrics::RoundCommitted(const engine::CommittedRound& round) {
 
 std::string CoordinatorMetrics::Exposition(const Gauges& gauges) const {
   std::string out;
-  Header(out, "edgefl_clients_connected", "gauge",
-         "Open client connections, authenticated or not.");
-  Sample(out, "edgefl_clients_connected", static_cast<double>(gauges.connections));
-  Header(out, "edgefl_clients_registered", "gauge",
-         "Registered clients (TLS handshake and Hello done, connected now).");
-  Sample(out, "edgefl_clients_registered", static_cast<double>(gauges.registered));
-  Header(out, "edgefl_handshakes_total", "counter",
-         "Client connections authenticated (mutual TLS handshake and Hello accepted).");
-  Sample(out, "edgefl_handshakes_total",
-         static_cast<double>(handshakes_.load(std::memory_order_relaxed)));
-  Header(out, "edgefl_bytes_received_total", "counter", "Frame bytes read from clients.");
-  Sample(out, "edgefl_bytes_received_total",
-         static_cast<double>(bytes_in_.load(std::memory_order_relaxed)));
-  Header(out, "edgefl_bytes_sent_total", "counter", "Frame bytes queued to clients.");
-  Sample(out, "edgefl_bytes_sent_total",
-         static_cast<double>(bytes_out_.load(std::memory_order_relaxed)));
+  PrometheusHeader(out, "edgefl_clients_connected", "gauge",
+                   "Open client connections, authenticated or not.");
+  PrometheusSample(out, "edgefl_clients_connected", static_cast<double>(gauges.connections));
+  PrometheusHeader(out, "edgefl_clients_registered", "gauge",
+                   "Registered clients (TLS handshake and Hello done, connected now).");
+  PrometheusSample(out, "edgefl_clients_registered", static_cast<double>(gauges.registered));
+  PrometheusHeader(out, "edgefl_handshakes_total", "counter",
+                   "Client connections authenticated (mutual TLS handshake and Hello accepted).");
+  PrometheusSample(out, "edgefl_handshakes_total",
+                   static_cast<double>(handshakes_.load(std::memory_order_relaxed)));
+  PrometheusHeader(out, "edgefl_bytes_received_total", "counter", "Frame bytes read from clients.");
+  PrometheusSample(out, "edgefl_bytes_received_total",
+                   static_cast<double>(bytes_in_.load(std::memory_order_relaxed)));
+  PrometheusHeader(out, "edgefl_bytes_sent_total", "counter", "Frame bytes queued to clients.");
+  PrometheusSample(out, "edgefl_bytes_sent_total",
+                   static_cast<double>(bytes_out_.load(std::memory_order_relaxed)));
 
   std::lock_guard lock(mutex_);
-  Header(out, "edgefl_refusals_total", "counter",
-         "Connections refused before registration, by reason.");
+  PrometheusHeader(out, "edgefl_refusals_total", "counter",
+                   "Connections refused before registration, by reason.");
   for (const RefusalReason r : kAllRefusals) {
     const std::string label(RefusalLabel(r));
     const auto it = refusals_.find(label);
-    Sample(out, "edgefl_refusals_total{reason=\"" + label + "\"}",
-           static_cast<double>(it == refusals_.end() ? 0 : it->second));
+    PrometheusSample(out, "edgefl_refusals_total{reason=\"" + label + "\"}",
+                     static_cast<double>(it == refusals_.end() ? 0 : it->second));
   }
-  Header(out, "edgefl_rounds_total", "counter",
-         "Rounds (async: model versions) committed to the experiment log.");
-  Sample(out, "edgefl_rounds_total", static_cast<double>(rounds_));
-  Header(out, "edgefl_round_duration_seconds", "histogram",
-         "Host seconds of a round's fan-out and aggregation (async: between versions).");
+  PrometheusHeader(out, "edgefl_rounds_total", "counter",
+                   "Rounds (async: model versions) committed to the experiment log.");
+  PrometheusSample(out, "edgefl_rounds_total", static_cast<double>(rounds_));
+  PrometheusHeader(out, "edgefl_round_duration_seconds", "histogram",
+                   "Host seconds of a round's fan-out and aggregation (async: between versions).");
   out += round_seconds_.Lines("edgefl_round_duration_seconds");
-  Header(out, "edgefl_updates_accepted_total", "counter",
-         "Client updates aggregated into the global model.");
-  Sample(out, "edgefl_updates_accepted_total", static_cast<double>(accepted_));
-  Header(out, "edgefl_updates_discarded_total", "counter",
-         "Usable client updates of rounds that kept the model (quorum not reached).");
-  Sample(out, "edgefl_updates_discarded_total", static_cast<double>(discarded_));
+  PrometheusHeader(out, "edgefl_updates_accepted_total", "counter",
+                   "Client updates aggregated into the global model.");
+  PrometheusSample(out, "edgefl_updates_accepted_total", static_cast<double>(accepted_));
+  PrometheusHeader(out, "edgefl_updates_discarded_total", "counter",
+                   "Usable client updates of rounds that kept the model (quorum not reached).");
+  PrometheusSample(out, "edgefl_updates_discarded_total", static_cast<double>(discarded_));
   for (const char* kind : {"dropped", "rejected"}) {
     const std::string name = std::string("edgefl_updates_") + kind + "_total";
-    Header(out, name.c_str(), "counter",
-           std::string(kind) == "dropped"
-               ? "Client tasks that brought no update (deadline, disconnect, ...), by reason."
-               : "Client updates refused (NaN, wrong length, robust filter, ...), by reason.");
+    PrometheusHeader(
+        out, name.c_str(), "counter",
+        std::string(kind) == "dropped"
+            ? "Client tasks that brought no update (deadline, disconnect, ...), by reason."
+            : "Client updates refused (NaN, wrong length, robust filter, ...), by reason.");
     for (const auto& [key, count] : failures_) {
       if (key.first != kind) continue;
-      Sample(out, name + "{reason=\"" + Escaped(key.second) + "\"}", static_cast<double>(count));
+      PrometheusSample(out, name + "{reason=\"" + PrometheusLabelValue(key.second) + "\"}",
+                       static_cast<double>(count));
     }
   }
-  Header(out, "edgefl_log_commit_duration_seconds", "histogram",
-         "Seconds of the SQLite transaction that commits a round.");
+  PrometheusHeader(out, "edgefl_log_commit_duration_seconds", "histogram",
+                   "Seconds of the SQLite transaction that commits a round.");
   out += commit_seconds_.Lines("edgefl_log_commit_duration_seconds");
   if (gauges.rss_bytes) {
-    Header(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-    Sample(out, "process_resident_memory_bytes", static_cast<double>(*gauges.rss_bytes));
+    PrometheusHeader(out, "process_resident_memory_bytes", "gauge",
+                     "Resident memory size in bytes.");
+    PrometheusSample(out, "process_resident_memory_bytes", static_cast<double>(*gauges.rss_bytes));
   }
   if (gauges.open_fds) {
-    Header(out, "process_open_fds", "gauge", "Number of open file descriptors.");
-    Sample(out, "process_open_fds", static_cast<double>(*gauges.open_fds));
+    PrometheusHeader(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+    PrometheusSample(out, "process_open_fds", static_cast<double>(*gauges.open_fds));
   }
   return out;
 }

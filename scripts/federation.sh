@@ -10,7 +10,8 @@
 # (overridable with --set) and the clients, waits for the run to finish,
 # and leaves the SQLite experiment log ($EDGEFL_FED_DB, default
 # OUT_DIR/federation.db) and the logs OUT_DIR/coordinator.log and
-# OUT_DIR/client-K.log.
+# OUT_DIR/client-K.log. EDGEFL_CLIENT names another client program to start
+# (with the same arguments; scripts/cross-arm64.sh runs an arm64 build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/federation-lib.sh
@@ -22,7 +23,7 @@ clients=${1:-10}
 build_dir=${EDGEFL_BUILD_DIR:-build}
 edgefl="$build_dir/tools/edgefl"
 coordinator="$build_dir/coordinator/edgefl-coordinator"
-client="$build_dir/client/edgefl-client"
+client=${EDGEFL_CLIENT:-$build_dir/client/edgefl-client}
 
 mkdir -p "$out"
 db=${EDGEFL_FED_DB:-$out/federation.db}

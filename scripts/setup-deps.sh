@@ -5,6 +5,12 @@
 #   scripts/setup-deps.sh           what the build, the demo and the tests need
 #   scripts/setup-deps.sh --bench   also the benchmarks' baselines (PyTorch:
 #                                   ~170 packages the tests do not need)
+#   scripts/setup-deps.sh --cross-arm64
+#                                   also the aarch64 cross toolchain, the arm64
+#                                   libraries edgefl-client links (multiarch:
+#                                   adds the arm64 architecture to dpkg) and
+#                                   qemu-user to run them (scripts/cross-arm64.sh)
+# The options combine (--bench --cross-arm64).
 set -euo pipefail
 
 if [[ "${EDGEFL_SKIP_DEPS:-0}" == 1 ]]; then exit 0; fi
@@ -12,6 +18,7 @@ if [[ "${EDGEFL_SKIP_DEPS:-0}" == 1 ]]; then exit 0; fi
 packages=(
   # toolchain
   g++ cmake ninja-build pkg-config ccache clang-format
+  dpkg-dev            # cpack -G DEB: dpkg-shlibdeps (tests/scripts/deb_package_test.cpp)
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer + sanitizer runtimes
   # libraries
   libboost-dev        # Boost.Asio (header-only)
@@ -29,14 +36,39 @@ packages=(
   # tests
   chromium            # headless: renders the edgefl report in a test
 )
-if [[ ${1:-} == --bench ]]; then
-  packages+=(python3-torch libopenblas0-pthread)  # the PyTorch baselines (bench/pytorch_*.py)
-fi
+cross_arm64=0
+for option in "$@"; do
+  case $option in
+    --bench)
+      packages+=(python3-torch libopenblas0-pthread)  # the PyTorch baselines (bench/pytorch_*.py)
+      ;;
+    --cross-arm64)
+      cross_arm64=1
+      # cmake/aarch64-linux-gnu.cmake: g++-aarch64-linux-gnu and binutils;
+      # what the configure finds (SQLite, toml++) and the client links
+      # (OpenSSL, zlib) for arm64; Boost.Asio, Eigen, cxxopts and doctest are
+      # header-only and come from the host's packages above.
+      packages+=(crossbuild-essential-arm64 qemu-user
+        libssl-dev:arm64 zlib1g-dev:arm64 libsqlite3-dev:arm64 libtomlplusplus-dev:arm64
+        sqlite3 time file)  # the script reads the log; GNU time: peak RSS; file
+      ;;
+    *)
+      echo "setup-deps: unknown option '$option' (expected --bench or --cross-arm64)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 missing=()
+host_arch=$(dpkg --print-architecture)
 for p in "${packages[@]}"; do
-  # dpkg-query prints "install ok installed" only for fully installed packages.
-  if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
+  # dpkg-query prints "install ok installed" only for fully installed packages,
+  # one line per installed architecture (libssl-dev can be there for amd64 and
+  # arm64): a name without ":arch" needs the host's (or an "all" package).
+  arches="$host_arch|all"
+  [[ $p == *:* ]] && arches=${p#*:}
+  if ! dpkg-query -W -f='${Status} ${Architecture}\n' "$p" 2>/dev/null |
+    grep -Eqx "install ok installed ($arches)"; then
     missing+=("$p")
   fi
 done
@@ -56,5 +88,8 @@ fi
 
 echo "setup-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+if [[ $cross_arm64 == 1 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  "${sudo[@]}" dpkg --add-architecture arm64
+fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

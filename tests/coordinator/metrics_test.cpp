@@ -11,7 +11,6 @@
 #include <doctest/doctest.h>
 
 #include "coordinator/metrics_server.h"
-#include "coordinator/process_stats.h"
 #include "tests/coordinator/prometheus_scrape.h"
 
 namespace edgefl::coordinator {
@@ -106,15 +105,6 @@ TEST_CASE("metrics: a refused TLS handshake is classed by its description") {
   CHECK(ClassifyTlsRefusal("certificate expired") == RefusalReason::kCertificateExpired);
   CHECK(ClassifyTlsRefusal("handshake failure") == RefusalReason::kTlsOther);
   CHECK(RefusalLabel(RefusalReason::kHelloTimeout) == "hello_timeout");
-}
-
-TEST_CASE("metrics: this process's RSS and open descriptors are read from /proc") {
-  const auto rss = ResidentBytes();
-  REQUIRE(rss.has_value());
-  CHECK(*rss > 1'000'000);
-  const auto fds = OpenFileDescriptors();
-  REQUIRE(fds.has_value());
-  CHECK(*fds >= 3);  // stdin, stdout, stderr
 }
 
 TEST_CASE("metrics server: GET /metrics answers the exposition and other requests are refused") {

@@ -1,10 +1,10 @@
-#include "coordinator/process_stats.h"
+#include "common/process_stats.h"
 
 #include <cstdio>
 #include <dirent.h>
 #include <unistd.h>
 
-namespace edgefl::coordinator {
+namespace edgefl {
 
 std::optional<uint64_t> ResidentBytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
@@ -18,6 +18,22 @@ std::optional<uint64_t> ResidentBytes() {
   return static_cast<uint64_t>(resident) * static_cast<uint64_t>(page > 0 ? page : 4096);
 }
 
+std::optional<uint64_t> PeakResidentBytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return std::nullopt;
+  char line[256];
+  std::optional<uint64_t> peak;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long kib = 0;
+    if (std::sscanf(line, "VmHWM: %llu kB", &kib) == 1) {
+      peak = static_cast<uint64_t>(kib) * 1024;
+      break;
+    }
+  }
+  std::fclose(f);
+  return peak;
+}
+
 std::optional<uint64_t> OpenFileDescriptors() {
   DIR* dir = ::opendir("/proc/self/fd");
   if (dir == nullptr) return std::nullopt;
@@ -29,4 +45,4 @@ std::optional<uint64_t> OpenFileDescriptors() {
   return n > 0 ? n - 1 : 0;  // the directory's own descriptor
 }
 
-}  // namespace edgefl::coordinator
+}  // namespace edgefl
