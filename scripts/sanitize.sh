@@ -21,10 +21,10 @@ case "$mode" in
     targets=()  # all
     # All but the install test: the sanitized build installs nothing (an
     # instrumented archive would need an instrumented app; CMakeLists.txt).
-    # Minus the install test (a sanitized build installs nothing) and the
+    # Minus the install and .deb tests (a sanitized build installs nothing) and the
     # tests that re-run one method's numerics at length (docs/robustness.md):
     # their code runs under ASan in the short tests of its own area.
-    tests=(-E '^scripts/install|^nn/Fashion-MNIST sanity|^algorithms/convex relu: federated|^sim/(convex_relu simulation|DiPaCo simulation|D-SGD simulation: (logs|nodes that drop)|resume: |keep_client_models stores|the kept local models)|^coordinator/(convex_relu federation|language model federation: (an LSTM|a causal transformer|a GRU with int8|a GRU learns by asynchronous))')
+    tests=(-E '^scripts/(install|deb)|^nn/Fashion-MNIST sanity|^algorithms/convex relu: federated|^sim/(convex_relu simulation|DiPaCo simulation|D-SGD simulation: (logs|nodes that drop)|resume: |keep_client_models stores|the kept local models)|^coordinator/(convex_relu federation|language model federation: (an LSTM|a causal transformer|a GRU with int8|a GRU learns by asynchronous))')
     ;;
   tsan)
     build_dir=${EDGEFL_BUILD_DIR:-build-tsan}
