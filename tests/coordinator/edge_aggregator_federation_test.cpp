@@ -116,7 +116,7 @@ TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the fla
   CHECK(tree_log.LatestCheckpoint(tree_run->id)->round == 2);
   // Same updates, summed in another order (float32 sums, double means).
   const float max_diff = (flat_model - tree_model).cwiseAbs().maxCoeff();
-  INFO("max |flat - tree| = " << max_diff);
+  MESSAGE("max |flat - tree| = " << max_diff);
   CHECK(max_diff < 1e-4f);
   CHECK((flat_model - tree_model).norm() < 1e-4f * flat_model.norm());
 

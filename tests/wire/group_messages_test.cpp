@@ -58,8 +58,8 @@ TEST_CASE("group messages: a sum of no samples or no client and trailing bytes a
   sum.clients = 1;
   sum.weight = 10;
   sum.sum = Eigen::VectorXf::Ones(2);
-  std::vector<uint8_t> payload(Payload(EncodeGroupMessage(sum)).begin(),
-                               Payload(EncodeGroupMessage(sum)).end());
+  const std::vector<uint8_t> frame = EncodeGroupMessage(sum);
+  const std::vector<uint8_t> payload(frame.begin() + kFrameHeaderSize, frame.end());
   CHECK(Refusal(payload).empty());
 
   std::vector<uint8_t> no_weight = payload;
