@@ -557,15 +557,16 @@ void TlsClientSession::OnCompressedUpdate(wire::CompressedUpdate& update, uint64
 }
 
 void TlsClientSession::OnGroupSum(wire::GroupSum& sum, uint64_t frame_bytes) {
+  // A run that cannot take group sums refuses every one, pending task or not.
+  if (!options_.group_sums_refused.empty()) {
+    throw wire::ProtocolError("GroupSum for round " + std::to_string(sum.round) +
+                              " refused: " + options_.group_sums_refused);
+  }
   if (!fit_ || fit_->round != sum.round) {
     if (superseded_fits_.count(sum.round) > 0) return;  // its TrainResult is dropped too
     throw wire::ProtocolError("GroupSum for round " + std::to_string(sum.round) + " but " +
                               (fit_ ? "the pending task is for round " + std::to_string(fit_->round)
                                     : std::string("no task is pending")));
-  }
-  if (!options_.group_sums_refused.empty()) {
-    throw wire::ProtocolError("GroupSum for round " + std::to_string(sum.round) +
-                              " refused: " + options_.group_sums_refused);
   }
   if (fit_->update || fit_->group) {
     throw wire::ProtocolError("a second update for round " + std::to_string(sum.round) +
