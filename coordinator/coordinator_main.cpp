@@ -48,6 +48,7 @@
 #include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "common/process_stats.h"
+#include "coordinator/aggregator.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/host_async_engine.h"
 #include "coordinator/log.h"
@@ -192,6 +193,49 @@ int RunDecentralized(const ExperimentConfig& config, const Logger& logger, LogOu
   return kExitOk;
 }
 
+// role = "aggregator": an edge aggregator (aggregator.h) for its group,
+// under the `upstream` coordinator. SIGINT/SIGTERM stop it (the group's
+// round in progress is abandoned); SIGHUP reopens log_file.
+int RunAggregatorRole(const ExperimentConfig& config, const Logger& logger, LogOutput& log_output) {
+  Aggregator aggregator(config, logger);
+  asio::io_context signal_io(1);
+  asio::signal_set signals(signal_io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+          const std::string error = log_output.Reopen();
+          logger.Info("SIGHUP: " + (error.empty() ? std::string("log file reopened")
+                                                  : "log file not reopened: " + error));
+          signals.async_wait(on_signal);
+          return;
+        }
+        logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                    ": stopping the edge aggregator");
+        aggregator.Stop();
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  std::thread signal_thread([&signal_io] { signal_io.run(); });
+  AggregatorResult result;
+  try {
+    result = aggregator.Run([](const std::string& address) {
+      std::fprintf(stderr, "listening on %s\n", address.c_str());
+      std::fflush(stderr);
+    });
+  } catch (...) {
+    signal_io.stop();
+    signal_thread.join();
+    throw;
+  }
+  signal_io.stop();
+  signal_thread.join();
+  logger.Info("edge aggregator '" + config.run_name + "' " +
+              (result.finished ? "finished with its upstream's run" : "stopped") + ": " +
+              std::to_string(result.rounds) + " group rounds");
+  return kExitOk;
+}
+
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
 }
@@ -228,12 +272,22 @@ int Run(int argc, char** argv) {
         "clients_per_round)\n"
         "  deadline = 0                 seconds a round waits for its cohort (0 = none)\n"
         "  quorum = 1.0                 fraction of the cohort that must report\n"
+        "  quorum_unit = \"clients\"      what quorum counts: clients, or samples (a root of "
+        "edge\n"
+        "                               aggregators)\n"
         "  heartbeat = 5                seconds between client heartbeats while training\n"
         "  max_connections = 1024       open connections; more are refused\n"
         "  handshake_timeout = 10       seconds for TLS handshake + Hello\n"
         "  max_frame_bytes = 67108864   cap on a frame's payload\n"
         "  max_frames_per_second = 1000 frames a client may send in one second (0 = no "
         "limit)\n"
+        "\nEdge aggregators (docs/edge-aggregators.md):\n"
+        "  role = \"coordinator\"         or \"aggregator\": serve a group of clients and send "
+        "its\n"
+        "                               sample-weighted sum to the upstream coordinator\n"
+        "  upstream = \"host:port\"       the aggregator's upstream coordinator\n"
+        "  upstream_cert, upstream_key  the aggregator's client certificate for the upstream\n"
+        "  upstream_ca = \"\"             the upstream's CA (\"\" = ca)\n"
         "\nOperations (docs/operations.md):\n"
         "  metrics_listen = \"\"          Prometheus metrics: \"127.0.0.1:9464\" (or \"9464\")\n"
         "                               serves GET /metrics over plain HTTP; empty = off\n"
@@ -261,6 +315,7 @@ int Run(int argc, char** argv) {
     logger.Info("config: " + line);
   if (config.mode == "decentralized") return RunDecentralized(config, logger, *log_output);
   RaiseOpenFilesLimit(static_cast<size_t>(config.max_connections), logger);
+  if (config.role == "aggregator") return RunAggregatorRole(config, logger, *log_output);
   // Algorithms first: a bad key fails before anything is loaded or bound.
   // In async mode the strategy is told min_clients as the fleet size.
   const size_t fleet_size = static_cast<size_t>(std::max<int64_t>(config.min_clients, 1));
@@ -314,7 +369,15 @@ int Run(int argc, char** argv) {
   session.run_config = {{"dataset", config.dataset},
                         {"strategy", config.strategy},
                         {"rounds", config.rounds},
-                        {"mode", config.mode}};
+                        {"mode", config.mode},
+                        {"seed", config.seed}};
+  // Edge aggregators (docs/edge-aggregators.md): whether this run takes
+  // group sums, and why not.
+  session.group_sums_refused = GroupSumProblem(config);
+  session.run_config["group_sums"] = session.group_sums_refused.empty();
+  if (!session.group_sums_refused.empty()) {
+    session.run_config["group_sums_refused"] = session.group_sums_refused;
+  }
   session.task_deadline_seconds = config.deadline;
   session.compression = CompressionFrom(config);
   if (session.compression.enabled()) {
@@ -410,6 +473,7 @@ int Run(int argc, char** argv) {
   runner.round.clients_per_round = static_cast<size_t>(config.clients_per_round);
   runner.round.deadline = Millis(config.deadline);
   runner.round.quorum = config.quorum;
+  runner.round.quorum_by_samples = config.quorum_unit == "samples";
   runner.round.seed = static_cast<uint64_t>(config.seed);
   runner.stop = &stop;
   runner.training_data = training_data ? &*training_data : nullptr;

@@ -227,6 +227,12 @@ void TlsClientSession::HandleFrame(wire::Frame& frame) {
     OnCompressedUpdate(*update, frame_bytes);
     return;
   }
+  if (state_ == State::kActive && wire::IsGroupMessageType(frame.type)) {
+    CheckFrameRate();
+    wire::GroupMessage group = wire::DecodeGroupMessage(frame.type, frame.payload);
+    OnGroupSum(std::get<wire::GroupSum>(group), frame_bytes);
+    return;
+  }
   if (state_ == State::kActive && wire::IsSecAggMessageType(frame.type)) {
     CheckFrameRate();
     wire::SecAggMessage secagg = wire::DecodeSecAggMessage(frame.type, frame.payload);
@@ -406,7 +412,7 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
     std::vector<uint8_t> frame = wire::EncodeMessage(task);
     fit_ = Pending<train::FitResult>{
         round, std::move(promise), Clock::now(), model_frame.size() + frame.size(), 0,
-        start, std::nullopt};
+        start, std::nullopt,       std::nullopt};
     last_heard_ = Clock::now();
     Send(std::move(model_frame));
     Send(std::move(frame));
@@ -414,7 +420,7 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
   }
   std::vector<uint8_t> frame = EncodeWithParameters(task, wire::MessageType::kTrainTask, *start);
   fit_ = Pending<train::FitResult>{round,   std::move(promise), Clock::now(), frame.size(), 0,
-                                   nullptr, std::nullopt};
+                                   nullptr, std::nullopt,       std::nullopt};
   last_heard_ = Clock::now();  // the silence clock starts with the task
   Send(std::move(frame));
 }
@@ -457,7 +463,7 @@ void TlsClientSession::StartEvaluate(const engine::SharedParameters& parameters,
   std::vector<uint8_t> frame =
       EncodeWithParameters(task, wire::MessageType::kEvalTask, *parameters);
   eval_ = Pending<train::EvalResult>{round,   std::move(promise), Clock::now(), frame.size(), 0,
-                                     nullptr, std::nullopt};
+                                     nullptr, std::nullopt,       std::nullopt};
   last_heard_ = Clock::now();
   Send(std::move(frame));
 }
@@ -492,6 +498,27 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
                                 ": " + e.what());
     }
     result.train.parameters = std::move(parameters);
+  }
+  if (pending.group) {
+    // An edge aggregator's group: the upstream's FedAvg weighs the group's
+    // mean by its samples, which is the flat weighted mean.
+    if (result.train.parameters.size() != 0) {
+      throw wire::ProtocolError("TrainResult for round " + std::to_string(result.round) +
+                                " carries parameters after a GroupSum");
+    }
+    if (result.train.num_samples != pending.group->weight) {
+      throw wire::ProtocolError("TrainResult for round " + std::to_string(result.round) + " says " +
+                                std::to_string(result.train.num_samples) +
+                                " samples but its GroupSum's weight is " +
+                                std::to_string(pending.group->weight));
+    }
+    result.train.parameters =
+        (pending.group->sum.cast<double>() / static_cast<double>(pending.group->weight))
+            .cast<float>();
+    logger_.Info(name_ + ": round " + std::to_string(result.round) + " group sum of " +
+                 std::to_string(pending.group->clients) + " clients (" +
+                 std::to_string(pending.group->dropped) + " without an update), " +
+                 std::to_string(pending.group->weight) + " samples");
   }
   const TaskTraffic traffic{TaskTraffic::Kind::kFit, pending.round, pending.bytes_out,
                             pending.bytes_in, Seconds(Clock::now() - pending.sent)};
@@ -532,6 +559,32 @@ void TlsClientSession::OnCompressedUpdate(wire::CompressedUpdate& update, uint64
   fit_->update = std::move(update);
 }
 
+void TlsClientSession::OnGroupSum(wire::GroupSum& sum, uint64_t frame_bytes) {
+  // A run that cannot take group sums refuses every one, pending task or not.
+  if (!options_.group_sums_refused.empty()) {
+    throw wire::ProtocolError("GroupSum for round " + std::to_string(sum.round) +
+                              " refused: " + options_.group_sums_refused);
+  }
+  if (!fit_ || fit_->round != sum.round) {
+    if (superseded_fits_.count(sum.round) > 0) return;  // its TrainResult is dropped too
+    throw wire::ProtocolError("GroupSum for round " + std::to_string(sum.round) + " but " +
+                              (fit_ ? "the pending task is for round " + std::to_string(fit_->round)
+                                    : std::string("no task is pending")));
+  }
+  if (fit_->update || fit_->group) {
+    throw wire::ProtocolError("a second update for round " + std::to_string(sum.round) +
+                              " (GroupSum)");
+  }
+  if (options_.num_parameters != 0 &&
+      static_cast<uint64_t>(sum.sum.size()) != options_.num_parameters) {
+    throw wire::ProtocolError("GroupSum for round " + std::to_string(sum.round) + " has " +
+                              std::to_string(sum.sum.size()) + " values, the model " +
+                              std::to_string(options_.num_parameters));
+  }
+  fit_->bytes_in += frame_bytes;
+  fit_->group = std::move(sum);
+}
+
 std::future<Eigen::MatrixXf> TlsClientSession::PseudoDataMeans(
     const train::PseudoDataRequest& request) {
   auto promise = std::make_shared<std::promise<Eigen::MatrixXf>>();
@@ -567,7 +620,7 @@ void TlsClientSession::StartPseudoDataMeans(const train::PseudoDataRequest& requ
   task.pseudo_data = request;  // no parameters: nothing to evaluate
   std::vector<uint8_t> frame = wire::EncodeMessage(task);
   means_ = Pending<Eigen::MatrixXf>{round,   std::move(promise), Clock::now(), frame.size(), 0,
-                                    nullptr, std::nullopt};
+                                    nullptr, std::nullopt,       std::nullopt};
   last_heard_ = Clock::now();
   Send(std::move(frame));
 }

@@ -71,6 +71,7 @@
 #include "train/params.h"
 #include "wire/compressed_messages.h"
 #include "wire/frame.h"
+#include "wire/group_messages.h"
 #include "wire/messages.h"
 #include "wire/secagg_messages.h"
 
@@ -115,6 +116,12 @@ struct SessionOptions {
   // the delta against what the client holds) and the client answers with a
   // CompressedUpdate. Not with secure aggregation (refused by the config).
   compress::CompressionConfig compression;
+  // Edge aggregators (wire/group_messages.h): "" when a client may answer a
+  // TrainTask with a GroupSum (its group's sample-weighted sum, then a
+  // TrainResult with no parameters; the result is then sum / weight with
+  // num_samples = weight); else why this run cannot take one
+  // (engine::GroupSumProblem), and a GroupSum is a protocol error saying so.
+  std::string group_sums_refused = "edge aggregators are not accepted";
   // Where handshakes, refusals and bytes are counted (may be null); must
   // outlive the session.
   CoordinatorMetrics* metrics = nullptr;
@@ -213,6 +220,8 @@ class TlsClientSession final : public RemoteClient,
     // result is these + the update), and the CompressedUpdate received.
     engine::SharedParameters start;
     std::optional<wire::CompressedUpdate> update;
+    // Edge aggregators: the group's sum, received before its TrainResult.
+    std::optional<wire::GroupSum> group;
   };
 
   void OnHandshake(const boost::system::error_code& ec);
@@ -228,6 +237,9 @@ class TlsClientSession final : public RemoteClient,
   void OnEvalResult(wire::EvalResult& result, uint64_t frame_bytes);
   // A CompressedUpdate: kept for the TrainResult of its round that follows.
   void OnCompressedUpdate(wire::CompressedUpdate& update, uint64_t frame_bytes);
+  // A GroupSum from an edge aggregator: kept for the TrainResult of its
+  // round that follows.
+  void OnGroupSum(wire::GroupSum& sum, uint64_t frame_bytes);
   // A secure-aggregation frame from the client: the answer to secagg_.
   void OnSecAggAnswer(wire::SecAggMessage& message, wire::MessageType type);
   // Sends `request` (a stage of round secagg_round_) and returns the future

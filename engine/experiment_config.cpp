@@ -148,6 +148,12 @@ class Binder {
     Str("compression", c.compression);
     Num("compression_topk_fraction", c.compression_topk_fraction, {0.0, 1.0, true, false});
     Int("compression_int8_block", c.compression_int8_block, 1, int64_t{1} << 20);
+    Str("role", c.role);
+    Str("upstream", c.upstream);
+    Str("upstream_cert", c.upstream_cert);
+    Str("upstream_key", c.upstream_key);
+    Str("upstream_ca", c.upstream_ca);
+    Str("quorum_unit", c.quorum_unit);
     Str("population", c.population);
     Int("candidates_per_round", c.candidates_per_round, 0, kMillion, " (0 = clients_per_round)");
     Int("share_size", c.share_size, 1, kMillion);
@@ -308,6 +314,52 @@ void CheckPopulation(const ExperimentConfig& c) {
   }
 }
 
+// The edge-aggregator keys (docs/edge-aggregators.md) and quorum_unit.
+void CheckRole(const ExperimentConfig& c) {
+  if (c.quorum_unit != "clients" && c.quorum_unit != "samples") {
+    throw ConfigError("quorum_unit '" + c.quorum_unit +
+                      "' is not known (expected clients or samples)");
+  }
+  if (c.role != "coordinator" && c.role != "aggregator") {
+    throw ConfigError("role '" + c.role + "' is not known (expected coordinator or aggregator)");
+  }
+  if (c.role == "coordinator") {
+    for (const auto& [key, value] :
+         {std::pair<const char*, const std::string&>{"upstream", c.upstream},
+          {"upstream_cert", c.upstream_cert},
+          {"upstream_key", c.upstream_key},
+          {"upstream_ca", c.upstream_ca}}) {
+      if (!value.empty()) {
+        throw ConfigError(std::string(key) +
+                          " is set but role is \"coordinator\": only an edge "
+                          "aggregator (role = \"aggregator\") has an upstream");
+      }
+    }
+    return;
+  }
+  if (c.upstream.empty()) {
+    throw ConfigError(
+        "role = \"aggregator\" needs upstream = \"host:port\" (the coordinator it "
+        "sends its group's sum to)");
+  }
+  ParseListenAddress(c.upstream, "upstream");
+  if (c.upstream_cert.empty() || c.upstream_key.empty()) {
+    throw ConfigError(std::string(c.upstream_cert.empty() ? "upstream_cert" : "upstream_key") +
+                      " is not set: upstream = \"" + c.upstream +
+                      "\" needs upstream_cert and upstream_key, this aggregator's client "
+                      "certificate and key for the upstream coordinator (edgefl certs "
+                      "issue-client NAME)");
+  }
+  if (c.mode != "sync") {
+    throw ConfigError("mode = \"" + c.mode +
+                      "\" with role = \"aggregator\": edge aggregators "
+                      "relay synchronous rounds only (mode = \"sync\")");
+  }
+  if (const std::string problem = GroupSumProblem(c); !problem.empty()) {
+    throw ConfigError("role = \"aggregator\": " + problem);
+  }
+}
+
 // The checks that involve more than one key or a name (each key's own range
 // is checked as it is read: Binder).
 void CheckValues(const ExperimentConfig& c) {
@@ -340,6 +392,7 @@ void CheckValues(const ExperimentConfig& c) {
   if (c.mode != "sync" && c.mode != "async" && c.mode != "decentralized") {
     throw ConfigError("mode '" + c.mode + "' is not known (expected sync, async or decentralized)");
   }
+  CheckRole(c);
   const compress::Codec codec = compress::ParseCodec(c.compression, "compression");
   if (codec != compress::Codec::kNone) {
     const auto secure = c.algorithm_params.find("secure_aggregation");
@@ -578,6 +631,16 @@ std::string ToToml(const ExperimentConfig& c) {
     t.insert("share_size", c.share_size);
     t.insert("share_size_alpha", c.share_size_alpha);
   }
+  // Written only when not the default, so a log from before edge aggregators
+  // existed compares equal to a config without them (resume).
+  if (c.role != "coordinator") {
+    t.insert("role", c.role);
+    t.insert("upstream", c.upstream);
+    t.insert("upstream_cert", c.upstream_cert);
+    t.insert("upstream_key", c.upstream_key);
+    t.insert("upstream_ca", c.upstream_ca);
+  }
+  if (c.quorum_unit != "clients") t.insert("quorum_unit", c.quorum_unit);
   // Written only when on, so a log from before compression existed compares
   // equal to a config without it (resume).
   if (c.compression != "none") {
@@ -750,11 +813,54 @@ bool MayChangeOnResume(std::string_view key, std::string_view mode) {
                                                    "max_frames_per_second",
                                                    "metrics_listen",
                                                    "log_format",
-                                                   "log_file"};
+                                                   "log_file",
+                                                   "upstream",
+                                                   "upstream_cert",
+                                                   "upstream_key",
+                                                   "upstream_ca"};
   if (kFree.count(key)) return true;
   // In sync mode min_clients only says how many must be connected before a
   // round; in async mode it is the fleet size the strategy is told.
   return key == "min_clients" && mode == "sync";
+}
+
+std::string GroupSumProblem(const ExperimentConfig& config) {
+  const train::ParamMap& params = config.algorithm_params;
+  const auto text = [&params](const std::string& key, const std::string& fallback) {
+    const auto it = params.find(key);
+    if (it == params.end() || !std::holds_alternative<std::string>(it->second)) return fallback;
+    return std::get<std::string>(it->second);
+  };
+  const auto on = [&params](const std::string& key) {
+    const auto it = params.find(key);
+    return it != params.end() && std::holds_alternative<bool>(it->second) &&
+           std::get<bool>(it->second);
+  };
+  const std::string why =
+      " (edge aggregators send one sample-weighted sum per group, so only "
+      "the sum-based FedAvg family composes: strategy fedavg, fedavgm, "
+      "fedadam or fedyogi with aggregator = \"mean\")";
+  if (config.strategy != "fedavg" && config.strategy != "fedavgm" && config.strategy != "fedadam" &&
+      config.strategy != "fedyogi") {
+    return "strategy = \"" + config.strategy + "\" needs each client's update" + why;
+  }
+  if (const std::string aggregator = text("aggregator", "mean"); aggregator != "mean") {
+    return "aggregator = \"" + aggregator + "\" needs each client's update" + why;
+  }
+  if (on("dp")) return "dp = true clips each client's update, which a group sum hides" + why;
+  if (on("secure_aggregation")) {
+    return "secure_aggregation = true is not available with edge aggregators yet (SecAgg+ within "
+           "each group is not implemented); run the tree without it, or a flat run with it";
+  }
+  if (text("local_objective", "ce") == "fedbr") {
+    return "local_objective = \"fedbr\" needs a pseudo-data pool from every client" + why;
+  }
+  if (config.compression != "none") {
+    return "compression = \"" + config.compression +
+           "\" is not available with edge aggregators yet (the links of a tree carry float32)";
+  }
+  if (config.mode != "sync") return "mode = \"" + config.mode + "\": group sums are sync only";
+  return "";
 }
 
 }  // namespace edgefl::engine

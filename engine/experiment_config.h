@@ -124,6 +124,21 @@ struct ExperimentConfig {
   double compression_topk_fraction = 0.01;  // topk: fraction of coordinates sent, (0, 1]
   int64_t compression_int8_block = 256;     // int8: coordinates per scale, [1, 2^20]
 
+  // ---- edge aggregators (docs/edge-aggregators.md; edgefl-coordinator only) ----
+  // coordinator: the root of a run (default). aggregator: relays each task of
+  // the `upstream` coordinator to its own group of clients and answers with
+  // the group's sample-weighted sum (GroupSum); it loads no data and runs no
+  // strategy, and logs its group's rounds to its own `db`.
+  std::string role = "coordinator";
+  std::string upstream;       // aggregator: the upstream coordinator, "host:port"
+  std::string upstream_cert;  // aggregator: its client certificate for the upstream (PEM)
+  std::string upstream_key;   // aggregator: that certificate's key (PEM, mode 0600)
+  std::string upstream_ca;    // aggregator: the CA of the upstream's certificate; "" = `ca`
+  // What `quorum` is a fraction of: clients (the cohort's members, default)
+  // or samples (the dataset sizes the cohort reported in Hello: a root of
+  // aggregators, whose members stand for groups of different sizes).
+  std::string quorum_unit = "clients";
+
   // ---- a lazily drawn population (docs/algorithms.md, "Large populations", sim/population.h) ----
   // eager: every client materialised up front (as before); lazy: `clients`
   // virtual clients, each drawn from (seed, client id) when it is a
@@ -144,6 +159,15 @@ struct ExperimentConfig {
   // min(10, clients))". Not a key; empty when every default held.
   std::vector<std::string> followed_defaults;
 };
+
+// Why the run `config` describes cannot take edge aggregators' group sums
+// (docs/edge-aggregators.md), naming the key; "" when it can. Only the
+// sum-based FedAvg family composes: strategy fedavg, fedavgm, fedadam or
+// fedyogi with aggregator = "mean", without dp, secure_aggregation (not yet
+// within groups) or FedBR's objective, in sync mode. Robust aggregators
+// (median, trimmed mean, ...) and DP's per-client clipping need each
+// client's update, which a group sum hides.
+std::string GroupSumProblem(const ExperimentConfig& config);
 
 // One key of the experiment config as docs/settings.md lists it.
 struct ConfigKeyInfo {

@@ -248,12 +248,25 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   // over-committed cohort's extra members do not raise the bar).
   const double needed =
       options_.quorum * static_cast<double>(std::min(cohort.size(), options_.clients_per_round));
+  // In samples: of the members wanted, what they said they hold.
+  double expected_samples = 0.0, usable_samples = 0.0;
+  for (size_t i = 0; i < std::min(cohort.size(), options_.clients_per_round); ++i)
+    expected_samples += static_cast<double>(cohort_info[i].num_samples);
+  for (const FitResult& r : report.results)
+    usable_samples += static_cast<double>(r.train.num_samples);
+  const bool by_samples = options_.quorum_by_samples && expected_samples > 0.0;
+  const double needed_samples = options_.quorum * expected_samples;
   if (report.results.empty()) {
     report.outcome = "no usable update";
-  } else if (static_cast<double>(report.results.size()) + 1e-9 < needed) {
+  } else if (!by_samples && static_cast<double>(report.results.size()) + 1e-9 < needed) {
     report.outcome = "quorum not reached: " + std::to_string(report.results.size()) + " of " +
                      std::to_string(static_cast<int64_t>(std::ceil(needed - 1e-9))) +
                      " needed usable updates";
+  } else if (by_samples && usable_samples + 1e-9 < needed_samples) {
+    report.outcome = "quorum not reached: usable updates of " +
+                     std::to_string(static_cast<int64_t>(usable_samples)) + " of " +
+                     std::to_string(static_cast<int64_t>(std::ceil(needed_samples - 1e-9))) +
+                     " needed samples";
   } else if (secure != nullptr && !SecureRound(round, *secure, parties, report)) {
     // The stages failed: report.outcome says why; the model is kept.
   } else {

@@ -36,6 +36,12 @@ struct RoundOptions {
   // Fraction of the cohort that must report by the deadline for the model
   // to be updated, in (0, 1]. Below it the round fails: the model is kept.
   double quorum = 1.0;
+  // Count the quorum in samples instead of clients: the usable updates'
+  // num_samples against quorum × the dataset sizes the cohort members
+  // reported (ClientInfo::num_samples, Hello's dataset_size). A root of edge
+  // aggregators uses it, each member standing for a group of its own size
+  // (docs/edge-aggregators.md). With no size reported, clients are counted.
+  bool quorum_by_samples = false;
   // Seeds the selector's stream for each round: Rng::Derive(seed, {round}).
   uint64_t seed = 1;
 

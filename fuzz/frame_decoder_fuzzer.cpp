@@ -8,8 +8,9 @@
 //         fuzzer reaches the message fields without building a header.
 // Every family of messages is decoded by its own decoder: the session's
 // (types 1-9, messages.h), SecAgg+'s (16-26, secagg_messages.h), D-SGD's
-// peer links (32-39, peer_messages.h) and compressed updates (40-41,
-// compressed_messages.h).
+// peer links (32-39, peer_messages.h), compressed updates (40-41,
+// compressed_messages.h) and edge aggregators' group sums (42,
+// group_messages.h).
 //
 // Properties checked (a violation aborts, which libFuzzer reports):
 //   - only ProtocolError escapes the decoder (no other exception, no crash,
@@ -30,6 +31,7 @@
 
 #include "wire/compressed_messages.h"
 #include "wire/frame.h"
+#include "wire/group_messages.h"
 #include "wire/messages.h"
 #include "wire/peer_messages.h"
 #include "wire/protocol_error.h"
@@ -104,6 +106,11 @@ void CheckRoundTrip(MessageType type, std::span<const uint8_t> payload) {
           return PayloadOf(wire::EncodeCompressedMessage(m));
         },
         false);
+  } else if (wire::IsGroupMessageType(type)) {
+    RoundTrip(
+        type, payload,
+        [](MessageType t, std::span<const uint8_t> p) { return wire::DecodeGroupMessage(t, p); },
+        [](const wire::GroupMessage& m) { return PayloadOf(wire::EncodeGroupMessage(m)); }, true);
   } else {
     RoundTrip(
         type, payload,

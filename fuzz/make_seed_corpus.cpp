@@ -23,6 +23,7 @@
 #include "compress/codec.h"
 #include "datasets/partition_file.h"
 #include "wire/compressed_messages.h"
+#include "wire/group_messages.h"
 #include "wire/messages.h"
 #include "wire/peer_messages.h"
 #include "wire/secagg_messages.h"
@@ -151,6 +152,15 @@ void WriteFrameSeeds(const fs::path& dir) {
   model.model.bytes = edgefl::compress::Encode(values, edgefl::compress::CompressionConfig{}, rng);
   write_payload(wire::MessageType::kCompressedModel,
                 strip(wire::EncodeCompressedMessage(wire::CompressedMessage(model))));
+  wire::GroupSum sum;
+  sum.round = 3;
+  sum.clients = 4;
+  sum.dropped = 1;
+  sum.weight = 6000;
+  sum.sum =
+      Eigen::Map<const Eigen::VectorXf>(values.data(), static_cast<Eigen::Index>(values.size()));
+  write_payload(wire::MessageType::kGroupSum,
+                strip(wire::EncodeGroupMessage(wire::GroupMessage(sum))));
 }
 
 void WriteCodecSeeds(const fs::path& dir) {

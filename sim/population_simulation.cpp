@@ -39,6 +39,7 @@ SimulationResult RunPopulationSimulation(const engine::ExperimentConfig& config,
   options.round.clients_per_round = static_cast<size_t>(config.clients_per_round);
   options.round.seed = static_cast<uint64_t>(config.seed);
   options.round.quorum = config.quorum;
+  options.round.quorum_by_samples = config.quorum_unit == "samples";
   options.progress = progress;
   options.stop = stop;
   options.training_data = data.pool().size() > 0 ? &data.pool() : nullptr;

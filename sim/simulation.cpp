@@ -167,6 +167,7 @@ SimulationResult RunSimulation(const engine::ExperimentConfig& config, std::FILE
   // A rejected update (NaN from a Byzantine client) counts against the quorum
   // here as in the daemon: at quorum 1 such a round keeps the old model.
   options.round.quorum = config.quorum;
+  options.round.quorum_by_samples = config.quorum_unit == "samples";
   options.progress = progress;
   options.stop = stop;
   options.training_data = &data.train;

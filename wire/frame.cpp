@@ -66,7 +66,8 @@ bool IsKnownMessageType(uint16_t type) {
          (type >= static_cast<uint16_t>(MessageType::kPeerJoin) &&
           type <= static_cast<uint16_t>(MessageType::kGlobalMetrics)) ||
          (type >= static_cast<uint16_t>(MessageType::kCompressedModel) &&
-          type <= static_cast<uint16_t>(MessageType::kCompressedUpdate));
+          type <= static_cast<uint16_t>(MessageType::kCompressedUpdate)) ||
+         type == static_cast<uint16_t>(MessageType::kGroupSum);
 }
 
 bool IsHandshakeType(MessageType type) {
@@ -140,6 +141,8 @@ std::string_view MessageTypeName(MessageType type) {
       return "CompressedModel";
     case MessageType::kCompressedUpdate:
       return "CompressedUpdate";
+    case MessageType::kGroupSum:
+      return "GroupSum";
   }
   return "unknown";
 }

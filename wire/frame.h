@@ -81,6 +81,8 @@ enum class MessageType : uint16_t {
   // Compressed updates (wire/compressed_messages.h), 40-47 reserved for them.
   kCompressedModel = 40,   // coordinator -> client, before a TrainTask with no parameters
   kCompressedUpdate = 41,  // client -> coordinator, before a TrainResult with no parameters
+  // Edge aggregators (wire/group_messages.h), 42-47 reserved for them.
+  kGroupSum = 42,  // aggregator -> upstream, before a TrainResult with no parameters
 };
 
 // True for the types above.

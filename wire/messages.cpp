@@ -619,6 +619,10 @@ Message DecodeMessage(MessageType type, std::span<const uint8_t> payload) {
       // Compressed updates have their own decoder (wire/compressed_messages.h).
       throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
                           " is a compressed-update message, not expected here");
+    case MessageType::kGroupSum:
+      // Edge aggregators' messages have their own decoder (wire/group_messages.h).
+      throw ProtocolError("message: " + std::string(MessageTypeName(type)) +
+                          " is an edge-aggregator message, not expected here");
   }
   throw ProtocolError("message: unknown message type " + std::to_string(raw));
 }

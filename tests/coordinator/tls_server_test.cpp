@@ -33,6 +33,7 @@
 #include "tests/test_util.h"
 #include "wire/certificates.h"
 #include "wire/frame.h"
+#include "wire/group_messages.h"
 #include "wire/messages.h"
 #include "wire/tls_context.h"
 
@@ -551,7 +552,7 @@ TEST_CASE("TlsServer: a malformed stream is refused and the server keeps serving
   SUBCASE("an unknown message type") {
     after_hello = true;
     bytes = wire::EncodeFrame(wire::MessageType::kBye, {});
-    bytes[6] = 42;
+    bytes[6] = 48;  // 42 is GroupSum, 43-47 reserved for edge aggregators
     expected = "type";
   }
   SUBCASE("a result for no task") {
@@ -568,6 +569,15 @@ TEST_CASE("TlsServer: a malformed stream is refused and the server keeps serving
       bytes.insert(bytes.end(), frame.begin(), frame.end());
     }
     expected = "more than 1000 frames in one second";
+  }
+  SUBCASE("a GroupSum to a run that does not take edge aggregators' sums") {
+    after_hello = true;
+    wire::GroupSum sum;
+    sum.round = 1;
+    sum.clients = 1;
+    sum.weight = 10;
+    bytes = wire::EncodeGroupMessage(sum);
+    expected = "GroupSum for round 1 refused: edge aggregators are not accepted";
   }
   SUBCASE("a second Hello") {
     after_hello = true;

@@ -185,6 +185,38 @@ TEST_CASE("RoundEngine: a client that fails is dropped - the round goes on") {
   CHECK(report.failures[0].reason == "connection reset");
 }
 
+TEST_CASE("RoundEngine: quorum_by_samples counts the reported dataset sizes - not the clients") {
+  // A big group that reports and two small ones that fail: one client of
+  // three is below a 0.5 quorum of clients, but 80 of 100 samples meet it.
+  MeanStrategy strategy;
+  FirstK selector;
+  RoundOptions options;
+  options.clients_per_round = 3;
+  options.quorum = 0.5;
+  ScriptedClient big("big", 80, Vec({3}));
+  ScriptedClient small1("small1", 10, Vec({9}), ScriptedClient::Mode::kThrow);
+  ScriptedClient small2("small2", 10, Vec({9}), ScriptedClient::Mode::kThrow);
+  std::vector<ClientProxy*> clients = {&big, &small1, &small2};
+  {
+    RoundEngine by_clients(strategy, selector, options, Vec({0}));
+    const RoundReport report = by_clients.RunRound(1, clients);
+    CHECK_FALSE(report.model_updated);
+    CHECK(report.outcome == "quorum not reached: 1 of 2 needed usable updates");
+  }
+  options.quorum_by_samples = true;
+  RoundEngine by_samples(strategy, selector, options, Vec({0}));
+  CHECK(by_samples.RunRound(1, clients).model_updated);
+  CHECK(by_samples.global()[0] == 3.0f);
+  // The two small ones alone (20 of 100 samples) do not.
+  ScriptedClient big_gone("big", 80, Vec({3}), ScriptedClient::Mode::kThrow);
+  ScriptedClient small_ok1("small1", 10, Vec({9}));
+  ScriptedClient small_ok2("small2", 10, Vec({9}));
+  std::vector<ClientProxy*> smalls = {&big_gone, &small_ok1, &small_ok2};
+  const RoundReport report = by_samples.RunRound(2, smalls);
+  CHECK_FALSE(report.model_updated);
+  CHECK(report.outcome == "quorum not reached: usable updates of 20 of 50 needed samples");
+}
+
 TEST_CASE("RoundEngine: a silent client is cut at the deadline - below quorum the model is kept") {
   MeanStrategy strategy;
   FirstK selector;

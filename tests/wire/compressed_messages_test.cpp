@@ -26,7 +26,7 @@ std::vector<uint8_t> UpdateFrame(const std::vector<uint8_t>& update) {
 TEST_CASE("compressed messages: CompressedModel and CompressedUpdate round-trip") {
   CHECK(static_cast<uint16_t>(MessageType::kCompressedModel) == 40);
   CHECK(IsKnownMessageType(41));
-  CHECK_FALSE(IsKnownMessageType(42));
+  CHECK_FALSE(IsKnownMessageType(43));
   CHECK(MessageTypeName(MessageType::kCompressedUpdate) == "CompressedUpdate");
 
   compress::CompressionConfig config;

@@ -105,7 +105,7 @@ TEST_CASE("Peer message types are 32 to 39 and named") {
   CHECK(IsKnownMessageType(34));
   CHECK(IsKnownMessageType(39));
   CHECK(IsPeerMessageType(MessageType::kGlobalMetrics));
-  CHECK_FALSE(IsKnownMessageType(42));  // 40-41: compressed updates
+  CHECK_FALSE(IsKnownMessageType(43));  // 40-41: compressed updates, 42: GroupSum
   CHECK_FALSE(IsPeerMessageType(MessageType::kHello));
 }
 

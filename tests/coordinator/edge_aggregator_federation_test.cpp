@@ -1,0 +1,244 @@
+// Edge aggregators between real processes (docs/edge-aggregators.md): a
+// root edgefl-coordinator, three edgefl-coordinator processes with role =
+// "aggregator" under it, and four edgefl-client devices under each, all
+// over mutual TLS on loopback. The tree must end at the model of the flat
+// run of the same twelve devices (the group sums make the root's FedAvg the
+// flat one), and an aggregator killed with SIGKILL mid-round costs the root
+// only that group's samples.
+#include <cmath>
+#include <map>
+#include <signal.h>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "storage/experiment_log.h"
+#include "storage/log_check.h"
+#include "tests/coordinator/federation_util.h"
+
+namespace edgefl::coordinator {
+namespace {
+
+using edgefl::testing::Federation;
+using edgefl::testing::Process;
+using edgefl::testing::ReadOnly;
+using edgefl::testing::Violations;
+
+constexpr int kGroups = 3;
+constexpr int kPerGroup = 4;
+const std::string kModel = "model=mlp:784-32-10";
+
+std::string AggregatorName(int g) {
+  return "agg-" + std::to_string(g);
+}
+
+// Client certificates for the aggregators (their ids upstream).
+void IssueAggregatorCertificates(const Federation& fed) {
+  std::string command;
+  for (int g = 0; g < kGroups; ++g) {
+    command += (command.empty() ? "" : " && ") + edgefl::testing::EdgeflTool() +
+               " certs issue-client " + AggregatorName(g) + " --dir " +
+               (fed.dir() / "certs").string();
+  }
+  std::string output;
+  const int rc = edgefl::testing::RunCommand(command, &output);
+  INFO(output);
+  REQUIRE(rc == 0);
+}
+
+// Starts aggregator g under the root at `root_port`; returns its port.
+int StartAggregator(Federation& fed, int g, int root_port, std::vector<Process*>* aggregators) {
+  const std::string certs = (fed.dir() / "certs").string() + "/";
+  Process& p = fed.StartCoordinator(
+      AggregatorName(g),
+      {"role=aggregator", "upstream=127.0.0.1:" + std::to_string(root_port),
+       "upstream_cert=" + certs + AggregatorName(g) + ".crt",
+       "upstream_key=" + certs + AggregatorName(g) + ".key", "port=0",
+       "clients=" + std::to_string(kPerGroup), "clients_per_round=" + std::to_string(kPerGroup),
+       "min_clients=" + std::to_string(kPerGroup), "run_name=" + AggregatorName(g),
+       "db=" + (fed.dir() / (AggregatorName(g) + ".db")).string(), kModel});
+  aggregators->push_back(&p);
+  return fed.WaitListening(p);
+}
+
+std::vector<std::string> RootSettings(const std::string& run_name, int members) {
+  return {"port=0",
+          "rounds=2",
+          "run_name=" + run_name,
+          "clients=" + std::to_string(members),
+          "clients_per_round=" + std::to_string(members),
+          "min_clients=" + std::to_string(members),
+          kModel};
+}
+
+}  // namespace
+
+TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the flat run's model") {
+  // The flat run: twelve devices under one coordinator.
+  Federation flat(kGroups * kPerGroup);
+  {
+    Process& root = flat.StartCoordinator("root", RootSettings("flat", kGroups * kPerGroup));
+    flat.StartClients(kGroups * kPerGroup, flat.WaitListening(root));
+    INFO(flat.Logs());
+    flat.RequireRunCompleted(root);
+  }
+  // The same devices (same partition and seed) in a tree.
+  Federation tree(kGroups * kPerGroup);
+  IssueAggregatorCertificates(tree);
+  std::vector<Process*> aggregators;
+  std::vector<std::string> settings = RootSettings("tree", kGroups);
+  settings.push_back("quorum_unit=samples");
+  Process& root = tree.StartCoordinator("root", settings);
+  const int root_port = tree.WaitListening(root);
+  for (int g = 0; g < kGroups; ++g) {
+    const int port = StartAggregator(tree, g, root_port, &aggregators);
+    for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k)
+      tree.StartClient(k, port);
+  }
+  INFO(tree.Logs());
+  tree.RequireRunCompleted(root);
+  for (Process* a : aggregators) {
+    REQUIRE_MESSAGE(a->Wait(std::chrono::seconds(30)), a->Describe());
+    CHECK_MESSAGE(a->ExitedWith(0), a->Describe());
+  }
+
+  storage::ExperimentLog flat_log(flat.db(), ReadOnly());
+  storage::ExperimentLog tree_log(tree.db(), ReadOnly());
+  const auto flat_run = flat_log.FindRun("flat");
+  const auto tree_run = tree_log.FindRun("tree");
+  REQUIRE(flat_run.has_value());
+  REQUIRE(tree_run.has_value());
+  CHECK(tree_run->status == storage::RunStatus::kCompleted);
+  const Eigen::VectorXf flat_model = flat_log.LatestCheckpoint(flat_run->id)->parameters;
+  const Eigen::VectorXf tree_model = tree_log.LatestCheckpoint(tree_run->id)->parameters;
+  REQUIRE(flat_model.size() == tree_model.size());
+  CHECK(tree_log.LatestCheckpoint(tree_run->id)->round == 2);
+  // Same updates, summed in another order (float32 sums, double means).
+  const float max_diff = (flat_model - tree_model).cwiseAbs().maxCoeff();
+  MESSAGE("max |flat - tree| = " << max_diff);
+  CHECK(max_diff < 1e-5f);
+  CHECK((flat_model - tree_model).norm() < 1e-5f * flat_model.norm());
+
+  // The root logs a row per group: the aggregator's id, its group's samples
+  // (the flat run's devices' sum) and the bytes of its link.
+  std::map<std::string, int64_t> device_samples;
+  for (const auto& u : flat_log.ClientUpdates(flat_run->id)) {
+    if (u.round == 1) device_samples[u.client_id] = u.num_samples;
+  }
+  REQUIRE(device_samples.size() == kGroups * kPerGroup);
+  const auto rows = tree_log.ClientUpdates(tree_run->id);
+  CHECK(rows.size() == 2 * kGroups);
+  const int64_t model_bytes = 4 * (784 * 32 + 32 + 32 * 10 + 10);
+  for (const auto& u : rows) {
+    CHECK(u.status == storage::UpdateStatus::kAccepted);
+    REQUIRE(u.client_id.rfind("agg-", 0) == 0);
+    const int g = std::stoi(u.client_id.substr(4));
+    int64_t expected = 0;
+    for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k)
+      expected += device_samples[Federation::ClientName(k)];
+    CHECK(u.num_samples == expected);
+    CHECK(u.bytes_out > model_bytes);
+    CHECK(u.bytes_in > model_bytes);
+    CHECK(u.bytes_in < model_bytes + model_bytes / 100);
+  }
+  for (const auto& r : tree_log.Rounds(tree_run->id)) {
+    CHECK(r.completed == kGroups);
+    CHECK(r.aggregated);
+  }
+  CHECK(Violations(storage::CheckLog(tree.db())).empty());
+
+  // Each aggregator's own log: its devices' rows, each round's upstream round.
+  for (int g = 0; g < kGroups; ++g) {
+    const auto path = tree.dir() / (AggregatorName(g) + ".db");
+    CHECK(Violations(storage::CheckLog(path)).empty());
+    storage::ExperimentLog log(path, ReadOnly());
+    const auto run = log.FindRun(AggregatorName(g));
+    REQUIRE(run.has_value());
+    CHECK(run->status == storage::RunStatus::kCompleted);
+    const auto rounds = log.Rounds(run->id);
+    REQUIRE(rounds.size() == 2);
+    for (size_t i = 0; i < rounds.size(); ++i) {
+      CHECK(rounds[i].completed == kPerGroup);
+      CHECK(rounds[i].metrics.at("upstream_round") == static_cast<double>(i + 1));
+    }
+    const auto updates = log.ClientUpdates(run->id);
+    CHECK(updates.size() == 2 * kPerGroup);
+    for (const auto& u : updates) {
+      CHECK(u.status == storage::UpdateStatus::kAccepted);
+      CHECK(u.num_samples == device_samples[u.client_id]);
+    }
+  }
+}
+
+TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root only its group") {
+  Federation tree(kGroups * kPerGroup);
+  IssueAggregatorCertificates(tree);
+  std::vector<Process*> aggregators;
+  std::vector<std::string> settings = RootSettings("tree", kGroups);
+  settings.push_back("quorum_unit=samples");
+  settings.push_back("quorum=0.25");
+  Process& root = tree.StartCoordinator("root", settings);
+  const int root_port = tree.WaitListening(root);
+  const int last = kGroups - 1;
+  for (int g = 0; g < kGroups; ++g) {
+    const int port = StartAggregator(tree, g, root_port, &aggregators);
+    for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k) {
+      if (g == last) {
+        // The doomed group's devices are not waited for (their aggregator
+        // dies); the first one is slow, so round 2 is still running there.
+        tree.StartClientAs(k, port, Federation::ClientName(k),
+                           k == g * kPerGroup ? std::vector<std::string>{"--slowdown", "40"}
+                                              : std::vector<std::string>{});
+      } else {
+        tree.StartClient(k, port);
+      }
+    }
+  }
+  INFO(tree.Logs());
+  const auto slow_log = tree.ClientLog(last * kPerGroup);
+  REQUIRE_MESSAGE(edgefl::testing::PollUntil(
+                      [&] { return edgefl::testing::Contains(slow_log, "round 2: training"); },
+                      edgefl::testing::kRunTimeout),
+                  "the slow device never started round 2");
+  aggregators[last]->Signal(SIGKILL);
+  REQUIRE(aggregators[last]->Wait(std::chrono::seconds(10)));
+  CHECK(aggregators[last]->KilledBy(SIGKILL));
+  tree.RequireRunCompleted(root);
+
+  storage::ExperimentLog log(tree.db(), ReadOnly());
+  const auto run = log.FindRun("tree");
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kCompleted);
+  const auto rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() == 2);
+  CHECK(rounds[1].aggregated);
+  CHECK(rounds[1].completed == kGroups - 1);
+  CHECK(rounds[1].dropped == 1);
+  int dropped_rows = 0;
+  for (const auto& u : log.ClientUpdates(run->id)) {
+    if (u.round == 2 && u.client_id == AggregatorName(last)) {
+      CHECK(u.status == storage::UpdateStatus::kDropped);
+      CHECK(u.reason.find("disconnected") != std::string::npos);
+      ++dropped_rows;
+    } else {
+      CHECK(u.status == storage::UpdateStatus::kAccepted);
+    }
+  }
+  CHECK(dropped_rows == 1);
+  CHECK(Violations(storage::CheckLog(tree.db())).empty());
+  // The dead aggregator's log keeps its committed round, and nothing of the
+  // round it died in; the others logged both rounds.
+  for (int g = 0; g < kGroups; ++g) {
+    const auto path = tree.dir() / (AggregatorName(g) + ".db");
+    CHECK(Violations(storage::CheckLog(path)).empty());
+    storage::ExperimentLog agg(path, ReadOnly());
+    const auto agg_run = agg.FindRun(AggregatorName(g));
+    REQUIRE(agg_run.has_value());
+    CHECK(agg.Rounds(agg_run->id).size() == (g == last ? 1u : 2u));
+    CHECK(agg.ClientUpdates(agg_run->id).size() ==
+          static_cast<size_t>((g == last ? 1 : 2) * kPerGroup));
+  }
+}
+
+}  // namespace edgefl::coordinator
