@@ -9,8 +9,6 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/write.hpp>
-#include <openssl/ssl.h>
 
 #include "common/error.h"
 #include "common/random.h"
@@ -25,10 +23,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
-// SSL_read returns at most one TLS record's plaintext (16 KB) per call, so a
-// bigger read buffer buys nothing; it is allocated once the handshake is
-// done (a connection that never authenticates does not cost it).
-constexpr size_t kReadChunk = 16 << 10;
 constexpr size_t kTrafficKept = 64;
 constexpr size_t kSupersededKept = 16;
 
@@ -93,7 +87,7 @@ TlsClientSession::TlsClientSession(asio::ip::tcp::socket socket, asio::ssl::cont
     : stream_(std::move(socket), context),
       peer_endpoint_([this] {
         error_code ec;
-        return stream_.lowest_layer().remote_endpoint(ec);
+        return stream_.socket().remote_endpoint(ec);
       }()),
       peer_(wire::FormatEndpoint(peer_endpoint_)),
       options_(std::move(options)),
@@ -103,11 +97,7 @@ TlsClientSession::TlsClientSession(asio::ip::tcp::socket socket, asio::ssl::cont
       silence_timer_(stream_.get_executor()),
       linger_timer_(stream_.get_executor()),
       decoder_(options_.hello_max_frame_bytes),
-      name_("client " + peer_) {
-  // OpenSSL frees a connection's record buffers (~34 KB) while it has
-  // nothing buffered: most sessions are idle most of the time.
-  SSL_set_mode(stream_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-}
+      name_("client " + peer_) {}
 
 TlsClientSession::~TlsClientSession() {
   // Only reachable with a task pending if the io_context was destroyed
@@ -118,13 +108,13 @@ TlsClientSession::~TlsClientSession() {
 void TlsClientSession::Start() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     error_code ignored;
-    self->stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
-    self->stream_.lowest_layer().set_option(asio::socket_base::keep_alive(true), ignored);
+    self->stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->stream_.socket().set_option(asio::socket_base::keep_alive(true), ignored);
     self->handshake_timer_.expires_after(self->options_.handshake_timeout);
     self->handshake_timer_.async_wait(
         [self](const error_code& ec) { self->OnHandshakeTimeout(ec); });
-    self->stream_.async_handshake(asio::ssl::stream_base::server,
-                                  [self](const error_code& ec) { self->OnHandshake(ec); });
+    self->stream_.AsyncHandshake(asio::ssl::stream_base::server,
+                                 [self](const error_code& ec) { self->OnHandshake(ec); });
   });
 }
 
@@ -154,17 +144,17 @@ void TlsClientSession::OnHandshake(const error_code& ec) {
   }
   state_ = State::kAwaitHello;
   last_heard_ = Clock::now();
-  read_buffer_.resize(kReadChunk);
   DoRead();
 }
 
 void TlsClientSession::DoRead() {
-  stream_.async_read_some(
-      asio::buffer(read_buffer_),
-      [self = shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
+  stream_.AsyncReadSome(
+      [self = shared_from_this()](const error_code& ec, std::span<const uint8_t> data) {
+        self->OnRead(ec, data);
+      });
 }
 
-void TlsClientSession::OnRead(const error_code& ec, size_t n) {
+void TlsClientSession::OnRead(const error_code& ec, std::span<const uint8_t> data) {
   if (state_ == State::kClosed) return;
   if (ec) {
     if (state_ != State::kClosing) {
@@ -197,6 +187,7 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
     Close();
     return;
   }
+  const size_t n = data.size();
   bytes_in_ += n;
   if (options_.metrics) options_.metrics->BytesIn(n);
   last_heard_ = Clock::now();
@@ -205,7 +196,7 @@ void TlsClientSession::OnRead(const error_code& ec, size_t n) {
     return;
   }
   try {
-    decoder_.Feed(std::span<const uint8_t>(read_buffer_.data(), n));
+    decoder_.Feed(data);
     while (state_ == State::kAwaitHello || state_ == State::kActive) {
       std::optional<wire::Frame> frame = decoder_.Next();
       if (!frame) break;
@@ -807,8 +798,8 @@ void TlsClientSession::Send(std::vector<uint8_t> frame) {
 
 void TlsClientSession::DoWrite() {
   writing_ = true;
-  asio::async_write(
-      stream_, asio::buffer(write_queue_.front()),
+  stream_.AsyncWrite(
+      write_queue_.front(),
       [self = shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
 }
 
@@ -836,7 +827,7 @@ void TlsClientSession::OnWrite(const error_code& ec) {
     // its close (reads keep draining) or the linger timer.
     half_closed_ = true;
     error_code ignored;
-    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   }
 }
 
@@ -931,8 +922,8 @@ void TlsClientSession::Close() {
   silence_timer_.cancel();
   linger_timer_.cancel();
   error_code ignored;
-  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  stream_.lowest_layer().close(ignored);
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
   FailPending(name_ + " disconnected");
   if (hooks_.on_closed) hooks_.on_closed(*this);
 }

@@ -54,12 +54,12 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "algorithms/secagg_party.h"
@@ -74,6 +74,7 @@
 #include "wire/group_messages.h"
 #include "wire/messages.h"
 #include "wire/secagg_messages.h"
+#include "wire/tls_socket.h"
 
 namespace edgefl::coordinator {
 
@@ -152,7 +153,9 @@ class TlsClientSession final : public RemoteClient,
                                public algorithms::SecAggParty,
                                public std::enable_shared_from_this<TlsClientSession> {
  public:
-  using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+  // OpenSSL on the socket itself (wire/tls_socket.h): an idle session keeps
+  // no record or read buffers.
+  using Stream = wire::TlsSocket;
 
   // REQUIRES: `socket` is connected and its executor is a strand (the
   // server accepts with make_strand); `context` outlives the session.
@@ -227,7 +230,8 @@ class TlsClientSession final : public RemoteClient,
   void OnHandshake(const boost::system::error_code& ec);
   void OnHandshakeTimeout(const boost::system::error_code& ec);
   void DoRead();
-  void OnRead(const boost::system::error_code& ec, size_t n);
+  // `data` is the I/O thread's scratch buffer: consumed before returning.
+  void OnRead(const boost::system::error_code& ec, std::span<const uint8_t> data);
   void HandleFrame(wire::Frame& frame);
   // Counts a frame of an authenticated client; throws wire::ProtocolError
   // past options_.max_frames_per_second within one second.
@@ -284,9 +288,8 @@ class TlsClientSession final : public RemoteClient,
   boost::asio::steady_timer silence_timer_;  // fires when a busy client has been silent too long
   boost::asio::steady_timer linger_timer_;   // bounds the close after a final Bye/Error
   wire::FrameDecoder decoder_;               // splits the byte stream into frames
-  std::vector<uint8_t> read_buffer_;         // target of async_read_some, sized at handshake
   std::deque<std::vector<uint8_t>> write_queue_;    // frames to send, front is being written
-  bool writing_ = false;                            // an async_write is in flight
+  bool writing_ = false;                            // an AsyncWrite is in flight
   bool half_closed_ = false;                        // shutdown(send) done after the final frame
   State state_ = State::kHandshake;                 // strand only
   std::string name_;                                // for logs: the client id, or "client <peer>"
