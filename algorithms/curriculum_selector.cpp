@@ -9,21 +9,21 @@
 
 namespace edgefl::algorithms {
 
-CurriculumOrder ParseCurriculumOrder(const std::string& name, const std::string& key) {
-  if (name == "curriculum") return CurriculumOrder::kCurriculum;
-  if (name == "anti") return CurriculumOrder::kAnti;
-  if (name == "random") return CurriculumOrder::kRandom;
+SelectionOrder ParseSelectionOrder(const std::string& name, const std::string& key) {
+  if (name == "curriculum") return SelectionOrder::kCurriculum;
+  if (name == "anti") return SelectionOrder::kAnti;
+  if (name == "random") return SelectionOrder::kRandom;
   throw ConfigError(key + ": unknown client order \"" + name +
                     "\" (accepted: curriculum, anti, random)");
 }
 
-std::string CurriculumOrderName(CurriculumOrder order) {
+std::string SelectionOrderName(SelectionOrder order) {
   switch (order) {
-    case CurriculumOrder::kCurriculum:
+    case SelectionOrder::kCurriculum:
       return "curriculum";
-    case CurriculumOrder::kAnti:
+    case SelectionOrder::kAnti:
       return "anti";
-    case CurriculumOrder::kRandom:
+    case SelectionOrder::kRandom:
       return "random";
   }
   return "?";
@@ -42,14 +42,14 @@ CurriculumSelector::CurriculumSelector(const CurriculumSelectorOptions& options)
 }
 
 bool CurriculumSelector::NeedsScores(int64_t /*round*/) const {
-  return queue_.empty() && options_.order != CurriculumOrder::kRandom;
+  return queue_.empty() && options_.order != SelectionOrder::kRandom;
 }
 
 void CurriculumSelector::StartPass(std::span<const ClientInfo> candidates, size_t k, Rng& rng) {
   const size_t n = candidates.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
-  if (options_.order == CurriculumOrder::kRandom) {
+  if (options_.order == SelectionOrder::kRandom) {
     rng.Shuffle(order);
   } else {
     for (const ClientInfo& c : candidates) {
@@ -67,7 +67,7 @@ void CurriculumSelector::StartPass(std::span<const ClientInfo> candidates, size_
       if (a.score != b.score) return a.score < b.score;
       return a.id < b.id;
     });
-    if (options_.order == CurriculumOrder::kAnti) std::reverse(order.begin(), order.end());
+    if (options_.order == SelectionOrder::kAnti) std::reverse(order.begin(), order.end());
   }
   const int64_t budget = options_.rounds * static_cast<int64_t>(std::max<size_t>(k, 1));
   pool_size_ = options_.pacing.Size(updates_, budget, n);

@@ -26,14 +26,16 @@
 
 namespace edgefl::algorithms {
 
-enum class CurriculumOrder { kCurriculum, kAnti, kRandom };
+// The order a pass takes the clients in (the order of a client's own data is
+// CurriculumOrder, curriculum_order.h).
+enum class SelectionOrder { kCurriculum, kAnti, kRandom };
 
 // Parses "curriculum", "anti", "random"; ConfigError naming `key` otherwise.
-CurriculumOrder ParseCurriculumOrder(const std::string& name, const std::string& key = "order");
-std::string CurriculumOrderName(CurriculumOrder order);
+SelectionOrder ParseSelectionOrder(const std::string& name, const std::string& key = "order");
+std::string SelectionOrderName(SelectionOrder order);
 
 struct CurriculumSelectorOptions {
-  CurriculumOrder order = CurriculumOrder::kCurriculum;
+  SelectionOrder order = SelectionOrder::kCurriculum;
   Pacing pacing{PacingKind::kLinear, 0.2, 0.4, 10.0};  // the code's client defaults
   int64_t rounds = 100;                                // R > 0: the budget is R·k client updates
   size_t group_size = 0;                               // clients per round within a pass; 0 = k

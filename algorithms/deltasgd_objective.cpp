@@ -9,13 +9,6 @@
 namespace edgefl::algorithms {
 namespace {
 
-void Require(bool ok, const char* key, const char* range, double value) {
-  if (!ok) {
-    throw ConfigError(std::string("deltasgd: ") + key + " must be " + range + ", got " +
-                      std::to_string(value));
-  }
-}
-
 // ‖u − v‖ accumulated in double.
 double DistanceNorm(const Eigen::VectorXf& u, const Eigen::VectorXf& v) {
   double sum = 0.0;
@@ -36,12 +29,16 @@ double DeltaSgdNextStepSize(const DeltaSgdOptions& options, double eta, double t
 }
 
 DeltaSgdObjective::DeltaSgdObjective(const DeltaSgdOptions& options) : options_(options) {
-  Require(std::isfinite(options.eta0) && options.eta0 > 0.0, "eta0", "> 0", options.eta0);
-  Require(std::isfinite(options.theta0) && options.theta0 >= 0.0, "theta0", ">= 0", options.theta0);
-  Require(std::isfinite(options.gamma) && options.gamma > 0.0, "gamma", "> 0", options.gamma);
-  Require(std::isfinite(options.delta) && options.delta >= 0.0, "delta", ">= 0", options.delta);
-  Require(std::isfinite(options.epsilon) && options.epsilon >= 0.0, "epsilon", ">= 0",
-          options.epsilon);
+  RequireOption("deltasgd", std::isfinite(options.eta0) && options.eta0 > 0.0, "eta0", "> 0",
+                options.eta0);
+  RequireOption("deltasgd", std::isfinite(options.theta0) && options.theta0 >= 0.0, "theta0",
+                ">= 0", options.theta0);
+  RequireOption("deltasgd", std::isfinite(options.gamma) && options.gamma > 0.0, "gamma", "> 0",
+                options.gamma);
+  RequireOption("deltasgd", std::isfinite(options.delta) && options.delta >= 0.0, "delta", ">= 0",
+                options.delta);
+  RequireOption("deltasgd", std::isfinite(options.epsilon) && options.epsilon >= 0.0, "epsilon",
+                ">= 0", options.epsilon);
 }
 
 void DeltaSgdObjective::BeginRound(const nn::Model& model, Rng& /*rng*/) {

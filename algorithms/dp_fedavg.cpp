@@ -12,7 +12,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-constexpr uint64_t kNoiseStream = 0x64706e6f697365;  // "dpnoise"
+constexpr uint64_t kServerNoiseStream = 0x64706e6f697365;  // "dpnoise"
 
 DpFedAvgOptions Checked(DpFedAvgOptions o) {
   if (o.clients_per_round < 1) {
@@ -99,7 +99,7 @@ bool DpFedAvg::Clip(std::span<float> update) const {
 
 Eigen::VectorXf DpFedAvg::NoisedMean(int64_t step, Eigen::VectorXf sum, int unclipped, int count,
                                      std::map<std::string, double>* metrics) {
-  Rng rng = Rng::Derive(noise_seed_, {kNoiseStream, static_cast<uint64_t>(step)});
+  Rng rng = Rng::Derive(noise_seed_, {kServerNoiseStream, static_cast<uint64_t>(step)});
   const double stddev = update_multiplier_ * clip_;
   for (Eigen::Index i = 0; i < sum.size(); ++i)
     sum[i] += static_cast<float>(stddev * rng.Normal());

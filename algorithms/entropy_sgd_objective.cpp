@@ -6,30 +6,25 @@
 #include "common/error.h"
 
 namespace edgefl::algorithms {
-namespace {
-
-void Require(bool ok, const char* key, const char* range, double value) {
-  if (!ok) {
-    throw ConfigError(std::string("entropy_sgd: ") + key + " must be " + range + ", got " +
-                      std::to_string(value));
-  }
-}
-
-}  // namespace
 
 EntropySgdObjective::EntropySgdObjective(const EntropySgdOptions& options) : options_(options) {
-  Require(options.langevin_steps >= 0, "langevin_steps", ">= 0", options.langevin_steps);
-  Require(std::isfinite(options.langevin_lr) && options.langevin_lr > 0.0, "langevin_lr", "> 0",
-          options.langevin_lr);
-  Require(std::isfinite(options.noise) && options.noise >= 0.0, "langevin_noise", ">= 0",
-          options.noise);
-  Require(options.beta1 >= 0.0 && options.beta1 < 1.0, "beta1", "in [0, 1)", options.beta1);
-  Require(std::isfinite(options.gamma0) && options.gamma0 >= 0.0, "gamma0", ">= 0", options.gamma0);
-  Require(std::isfinite(options.gamma1) && options.gamma1 >= 0.0, "gamma1", ">= 0", options.gamma1);
+  RequireOption("entropy_sgd", options.langevin_steps >= 0, "langevin_steps", ">= 0",
+                options.langevin_steps);
+  RequireOption("entropy_sgd", std::isfinite(options.langevin_lr) && options.langevin_lr > 0.0,
+                "langevin_lr", "> 0", options.langevin_lr);
+  RequireOption("entropy_sgd", std::isfinite(options.noise) && options.noise >= 0.0,
+                "langevin_noise", ">= 0", options.noise);
+  RequireOption("entropy_sgd", options.beta1 >= 0.0 && options.beta1 < 1.0, "beta1", "in [0, 1)",
+                options.beta1);
+  RequireOption("entropy_sgd", std::isfinite(options.gamma0) && options.gamma0 >= 0.0, "gamma0",
+                ">= 0", options.gamma0);
+  RequireOption("entropy_sgd", std::isfinite(options.gamma1) && options.gamma1 >= 0.0, "gamma1",
+                ">= 0", options.gamma1);
 }
 
 void EntropySgdObjective::SetStepOffset(int64_t step_offset) {
-  Require(step_offset >= 0, "step_offset", ">= 0", static_cast<double>(step_offset));
+  RequireOption("entropy_sgd", step_offset >= 0, "step_offset", ">= 0",
+                static_cast<double>(step_offset));
   step_offset_ = step_offset;
 }
 

@@ -16,13 +16,6 @@ namespace {
 constexpr float kCosineEps = 1e-8f;
 constexpr float kDecorrEps = 1e-8f;
 
-void Require(bool ok, const char* key, const char* range, double value) {
-  if (!ok) {
-    throw ConfigError(std::string("fedbr: ") + key + " must be " + range + ", got " +
-                      std::to_string(value));
-  }
-}
-
 double Softplus(double z) {
   return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
 }
@@ -70,18 +63,22 @@ double CosineContrastive(const Eigen::MatrixXf& e1, const Eigen::MatrixXf& e2,
 
 FedBrObjective::FedBrObjective(const FedBrOptions& options, Eigen::MatrixXf pool)
     : options_(options), pool_(std::move(pool)) {
-  Require(std::isfinite(options.mu) && options.mu >= 0.0, "mu", ">= 0", options.mu);
-  Require(std::isfinite(options.lambda) && options.lambda >= 0.0, "lambda", ">= 0", options.lambda);
-  Require(std::isfinite(options.tau1) && options.tau1 > 0.0, "tau1", "> 0", options.tau1);
-  Require(std::isfinite(options.tau2) && options.tau2 > 0.0, "tau2", "> 0", options.tau2);
-  Require(std::isfinite(options.mixup_alpha) && options.mixup_alpha >= 0.0, "mixup_alpha",
-          ">= 0 (0 = off)", options.mixup_alpha);
-  Require(std::isfinite(options.decorr) && options.decorr >= 0.0, "decorr", ">= 0", options.decorr);
-  Require(std::isfinite(options.head_lr) && options.head_lr >= 0.0, "head_lr", ">= 0",
-          options.head_lr);
-  Require(options.pool_size >= 1, "pool_size", ">= 1", options.pool_size);
-  Require(options.pool_images >= 2, "pool_images", ">= 2 (one image would be a raw sample)",
-          options.pool_images);
+  RequireOption("fedbr", std::isfinite(options.mu) && options.mu >= 0.0, "mu", ">= 0", options.mu);
+  RequireOption("fedbr", std::isfinite(options.lambda) && options.lambda >= 0.0, "lambda", ">= 0",
+                options.lambda);
+  RequireOption("fedbr", std::isfinite(options.tau1) && options.tau1 > 0.0, "tau1", "> 0",
+                options.tau1);
+  RequireOption("fedbr", std::isfinite(options.tau2) && options.tau2 > 0.0, "tau2", "> 0",
+                options.tau2);
+  RequireOption("fedbr", std::isfinite(options.mixup_alpha) && options.mixup_alpha >= 0.0,
+                "mixup_alpha", ">= 0 (0 = off)", options.mixup_alpha);
+  RequireOption("fedbr", std::isfinite(options.decorr) && options.decorr >= 0.0, "decorr", ">= 0",
+                options.decorr);
+  RequireOption("fedbr", std::isfinite(options.head_lr) && options.head_lr >= 0.0, "head_lr",
+                ">= 0", options.head_lr);
+  RequireOption("fedbr", options.pool_size >= 1, "pool_size", ">= 1", options.pool_size);
+  RequireOption("fedbr", options.pool_images >= 2, "pool_images",
+                ">= 2 (one image would be a raw sample)", options.pool_images);
   if (pool_.cols() != options.pool_size) {
     throw ConfigError("fedbr: the pseudo-data pool has " + std::to_string(pool_.cols()) +
                       " samples, pool_size is " + std::to_string(options.pool_size));

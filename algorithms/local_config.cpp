@@ -1,7 +1,9 @@
 #include "algorithms/local_config.h"
 
+#include <algorithm>
 #include <variant>
 
+#include "algorithms/local_registry.h"
 #include "algorithms/pacing.h"
 #include "common/error.h"
 #include "common/random.h"
@@ -9,15 +11,8 @@
 namespace edgefl::algorithms {
 namespace {
 
-const char* const kObjectives = "ce, fedbr, wafl, deltasgd, entropy_sgd, noisy_softmax, tpsgd";
-const char* const kDataOrders = "shuffle, sequential, curriculum, anti_curriculum, random";
-
-bool IsObjective(const std::string& name) {
-  for (const char* n :
-       {"ce", "fedbr", "wafl", "deltasgd", "entropy_sgd", "noisy_softmax", "tpsgd"}) {
-    if (name == n) return true;
-  }
-  return false;
+bool IsOneOf(const std::string& name, const std::vector<std::string>& names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 // tpSGD's string key and the projections' seed: every client gets the same
@@ -44,16 +39,14 @@ void ReadLocalAlgorithm(train::ParamReader& reader, const std::string& fixed_obj
                         uint64_t run_seed, train::LocalAlgorithm* local) {
   const bool fixed = fixed_objective != "ce";
   local->objective = fixed ? fixed_objective : reader.GetString("local_objective", "ce");
-  if (!IsObjective(local->objective)) {
+  if (!IsOneOf(local->objective, LocalObjectiveNames())) {
     throw ConfigError(reader.context() + ": local_objective: unknown objective \"" +
-                      local->objective + "\" (accepted: " + kObjectives + ")");
+                      local->objective + "\" (accepted: " + JoinNames(LocalObjectiveNames()) + ")");
   }
   local->data_order = reader.GetString("data_order", "shuffle");
-  if (local->data_order != "shuffle" && local->data_order != "sequential" &&
-      local->data_order != "curriculum" && local->data_order != "anti_curriculum" &&
-      local->data_order != "random") {
+  if (!IsOneOf(local->data_order, DataOrderNames())) {
     throw ConfigError(reader.context() + ": data_order: unknown order \"" + local->data_order +
-                      "\" (accepted: " + kDataOrders + ")");
+                      "\" (accepted: " + JoinNames(DataOrderNames()) + ")");
   }
   if (local->data_order == "curriculum" || local->data_order == "anti_curriculum" ||
       local->data_order == "random") {

@@ -24,10 +24,6 @@ namespace {
 
 using Keys = std::vector<std::string>;
 
-const Keys kObjectives = {"ce",          "fedbr",         "wafl", "deltasgd",
-                          "entropy_sgd", "noisy_softmax", "tpsgd"};
-const Keys kOrders = {"shuffle", "sequential", "curriculum", "anti_curriculum", "random"};
-
 const Keys& ObjectiveKeys(const std::string& name) {
   static const Keys kNone;
   static const Keys kFedBr = {"mu",          "lambda",      "tau1",     "tau2",
@@ -62,13 +58,6 @@ bool Contains(const Keys& keys, const std::string& key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
-std::string Join(const Keys& keys) {
-  std::string out;
-  for (const auto& key : keys)
-    out += (out.empty() ? "" : ", ") + key;
-  return out;
-}
-
 // Rejects keys that neither the objective nor the order of `local` takes.
 void CheckKeys(const train::LocalAlgorithm& local) {
   const Keys& own = ObjectiveKeys(local.objective);
@@ -79,7 +68,7 @@ void CheckKeys(const train::LocalAlgorithm& local) {
     accepted.insert(accepted.end(), order.begin(), order.end());
     throw ConfigError("unknown parameter '" + key + "' for local objective '" + local.objective +
                       "' with data order '" + local.data_order + "' (accepted: " +
-                      (accepted.empty() ? std::string("none") : Join(accepted)) + ")");
+                      (accepted.empty() ? std::string("none") : JoinNames(accepted)) + ")");
   }
 }
 
@@ -128,6 +117,25 @@ PseudoDataSpec ReadPseudoDataSpec(const Params& p) {
 
 }  // namespace
 
+const std::vector<std::string>& LocalObjectiveNames() {
+  static const std::vector<std::string> kNames = {
+      "ce", "fedbr", "wafl", "deltasgd", "entropy_sgd", "noisy_softmax", "tpsgd"};
+  return kNames;
+}
+
+const std::vector<std::string>& DataOrderNames() {
+  static const std::vector<std::string> kNames = {"shuffle", "sequential", "curriculum",
+                                                  "anti_curriculum", "random"};
+  return kNames;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names)
+    out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
 std::optional<PseudoDataSpec> PseudoDataSpecOf(const train::LocalAlgorithm& local) {
   if (local.objective != "fedbr") return std::nullopt;
   return ReadPseudoDataSpec(Params(local, "fedbr"));
@@ -143,9 +151,9 @@ std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgo
 std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgorithm& local,
                                                           const ObjectiveContext& context) {
   const std::string& name = local.objective;
-  if (!Contains(kObjectives, name)) {
+  if (!Contains(LocalObjectiveNames(), name)) {
     throw ConfigError("local objective: unknown name '" + name + "' (expected " +
-                      Join(kObjectives) + ")");
+                      JoinNames(LocalObjectiveNames()) + ")");
   }
   CheckKeys(local);
   const Params p(local, name);
@@ -236,8 +244,9 @@ std::unique_ptr<train::LocalObjective> MakeLocalObjective(const train::LocalAlgo
 std::unique_ptr<train::DataOrder> MakeDataOrder(const train::LocalAlgorithm& local,
                                                 const train::TrainRecipe* recipe) {
   const std::string& name = local.data_order;
-  if (!Contains(kOrders, name)) {
-    throw ConfigError("data order: unknown name '" + name + "' (expected " + Join(kOrders) + ")");
+  if (!Contains(DataOrderNames(), name)) {
+    throw ConfigError("data order: unknown name '" + name + "' (expected " +
+                      JoinNames(DataOrderNames()) + ")");
   }
   CheckKeys(local);
   if (name == "shuffle") return std::make_unique<train::ShuffledOrder>();

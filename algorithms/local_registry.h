@@ -15,6 +15,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -25,6 +27,12 @@
 #include "train/train_recipe.h"
 
 namespace edgefl::algorithms {
+
+// The objective and data-order names MakeLocalObjective and MakeDataOrder
+// accept, and the same as "a, b, c" for an error message.
+const std::vector<std::string>& LocalObjectiveNames();
+const std::vector<std::string>& DataOrderNames();
+std::string JoinNames(const std::vector<std::string>& names);
 
 // What a client can tell the objective besides the LocalAlgorithm.
 struct ObjectiveContext {

@@ -19,7 +19,7 @@ namespace {
 constexpr uint64_t kGraphStream = 0x5ec0a66;
 constexpr uint64_t kRoundingStream = 0x5ec0a67;
 constexpr uint64_t kDropStream = 0x5ec0a68;
-constexpr uint64_t kNoiseStream = 0x5ec0a69;
+constexpr uint64_t kClientNoiseStream = 0x5ec0a69;
 
 }  // namespace
 
@@ -113,7 +113,7 @@ SecureAggregationResult RunSecureAggregation(int64_t round, const Eigen::VectorX
       setup.async_cohort = !scales.empty();
       if (options.dp_clip > 0 && options.dp_seeded_noise) {
         setup.noise_seed =
-            Rng::Derive(options.seed, {kNoiseStream, static_cast<uint64_t>(round), u}).Next();
+            Rng::Derive(options.seed, {kClientNoiseStream, static_cast<uint64_t>(round), u}).Next();
       }
       keys[u] = parties[u]->AdvertiseKeys(setup);
     }

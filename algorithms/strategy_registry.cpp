@@ -375,7 +375,7 @@ std::unique_ptr<ClientSelector> MakeSelector(const SelectorConfig& config) {
   if (config.name == "curriculum") {
     CurriculumSelectorOptions options;
     options.order =
-        ParseCurriculumOrder(reader.GetString("order", "curriculum"), reader.context() + ": order");
+        ParseSelectionOrder(reader.GetString("order", "curriculum"), reader.context() + ": order");
     options.pacing.kind =
         ParsePacing(reader.GetString("pacing", "linear"), reader.context() + ": pacing");
     options.pacing.a = reader.GetDoubleIn("pacing_a", 0.2, 0.0, 1e6);

@@ -4,6 +4,13 @@
 
 namespace edgefl {
 
+void RequireOption(const char* context, bool ok, const char* key, const char* range, double value) {
+  if (!ok) {
+    throw ConfigError(std::string(context) + ": " + key + " must be " + range + ", got " +
+                      std::to_string(value));
+  }
+}
+
 int ReportError(const char* program, const std::exception& error) {
   int code = kExitFailure;
   if (dynamic_cast<const ConfigError*>(&error) != nullptr) {

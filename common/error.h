@@ -40,6 +40,10 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// Throws ConfigError("<context>: <key> must be <range>, got <value>") unless
+// `ok`: the check of one numeric option of a component.
+void RequireOption(const char* context, bool ok, const char* key, const char* range, double value);
+
 // Process exit codes used by every edgefl binary.
 enum ExitCode : int {
   kExitOk = 0,

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace edgefl {
 
@@ -21,6 +22,12 @@ std::string TomlFloat(double value) {
   std::string text = ShortNumber(value);
   if (std::isfinite(value) && text.find_first_of(".eE") == std::string::npos) text += ".0";
   return text;
+}
+
+std::string FixedDecimals(double value, int decimals) {
+  char buffer[400];  // DBL_MAX in %f is 309 digits
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
 }
 
 }  // namespace edgefl

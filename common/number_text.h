@@ -18,4 +18,8 @@ std::string ShortNumber(float value);
 // would read as an integer ("3" -> "3.0"); inf and nan as TOML spells them.
 std::string TomlFloat(double value);
 
+// `value` with exactly `decimals` digits after the point ("%.*f"): a table
+// column or a figure quoted to a fixed precision ("0.8925").
+std::string FixedDecimals(double value, int decimals);
+
 }  // namespace edgefl

@@ -13,8 +13,10 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/error.h"
+#include "common/wall_clock.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/group_round.h"
+#include "coordinator/io_threads.h"
 #include "coordinator/tls_server.h"
 #include "coordinator/upstream_link.h"
 #include "engine/experiment_runner.h"
@@ -32,32 +34,6 @@ namespace asio = boost::asio;
 std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
 }
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// Runs an io_context on `n` threads until destroyed.
-class IoThreads {
- public:
-  IoThreads(asio::io_context& io, size_t n) : io_(io), work_(asio::make_work_guard(io)) {
-    for (size_t i = 0; i < n; ++i)
-      threads_.emplace_back([this] { io_.run(); });
-  }
-  ~IoThreads() {
-    work_.reset();
-    io_.stop();
-    for (std::thread& t : threads_)
-      t.join();
-  }
-  IoThreads(const IoThreads&) = delete;
-  IoThreads& operator=(const IoThreads&) = delete;
-
- private:
-  asio::io_context& io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
-};
 
 // The devices' rows of a group round, under the log's round number.
 std::vector<storage::ClientUpdateRecord> DeviceRows(const engine::RoundReport& report,
@@ -323,7 +299,7 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
         }
 
         // The group's round on a worker; heartbeats up meanwhile.
-        const double started_at = Now();
+        const double started_at = UnixSeconds();
         std::future<std::optional<GroupRound>> running =
             std::async(std::launch::async, [&registry, &group_options, task]() {
               std::optional<GroupRound> out;
@@ -390,7 +366,7 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
         record.dropped = static_cast<int64_t>(report.dropped());
         record.rejected = static_cast<int64_t>(report.rejected());
         record.started_at = started_at;
-        record.ended_at = Now();
+        record.ended_at = UnixSeconds();
         record.train_loss = report.train_loss;
         storage::Checkpoint checkpoint;
         checkpoint.round = round;

@@ -3,14 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "common/wall_clock.h"
+
 namespace edgefl::coordinator {
-namespace {
-
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::string Ordinal(uint64_t n) {
   const uint64_t tens = n % 100;
@@ -56,7 +51,7 @@ void ClientRegistry::Add(const std::shared_ptr<RemoteClient>& client) {
   uint64_t count = 0;
   {
     std::lock_guard lock(mutex_);
-    const double now = UnixNow();
+    const double now = UnixSeconds();
     Entry& entry = clients_[client->client_id()];
     replaced = std::move(entry.session);
     if (!replaced) ++connected_;
@@ -86,7 +81,7 @@ void ClientRegistry::Remove(const RemoteClient* client) {
     if (it == clients_.end() || it->second.session.get() != client) return;
     it->second.session.reset();
     it->second.record.connected = false;
-    it->second.record.last_seen = UnixNow();
+    it->second.record.last_seen = UnixSeconds();
     --connected_;
   }
   changed_.notify_all();
@@ -177,7 +172,7 @@ std::vector<std::shared_ptr<RemoteClient>> ClientRegistry::Connected() const {
 
 std::vector<RegisteredClient> ClientRegistry::Known() const {
   std::lock_guard lock(mutex_);
-  const double now = UnixNow();
+  const double now = UnixSeconds();
   std::vector<RegisteredClient> out;
   for (const auto& [id, entry] : clients_) {
     out.push_back(entry.record);

@@ -51,6 +51,7 @@
 #include "coordinator/aggregator.h"
 #include "coordinator/client_registry.h"
 #include "coordinator/host_async_engine.h"
+#include "coordinator/io_threads.h"
 #include "coordinator/log.h"
 #include "coordinator/log_output.h"
 #include "coordinator/metrics.h"
@@ -107,28 +108,6 @@ class RecordingSource final : public ClientSource {
   ClientRegistry& registry_;
   storage::ExperimentLog log_;
   const Logger& logger_;
-};
-
-// Runs an io_context on `n` threads until destroyed (then stops and joins).
-class IoThreads {
- public:
-  IoThreads(asio::io_context& io, size_t n) : io_(io), work_(asio::make_work_guard(io)) {
-    for (size_t i = 0; i < n; ++i)
-      threads_.emplace_back([this] { io_.run(); });
-  }
-  ~IoThreads() {
-    work_.reset();
-    io_.stop();
-    for (std::thread& t : threads_)
-      t.join();
-  }
-  IoThreads(const IoThreads&) = delete;
-  IoThreads& operator=(const IoThreads&) = delete;
-
- private:
-  asio::io_context& io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
 };
 
 // Raises the soft open-files limit towards the hard one when

@@ -25,6 +25,7 @@
 #include "algorithms/strategy_registry.h"
 #include "algorithms/topology.h"
 #include "common/error.h"
+#include "common/wall_clock.h"
 #include "engine/experiment_runner.h"
 #include "storage/experiment_log.h"
 #include "storage/run_lease.h"
@@ -42,10 +43,6 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double WallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // The node that gathers the models at evaluation rounds (MetricsPlan).
 constexpr uint32_t kMetricsNode = 0;
@@ -458,7 +455,7 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
   result.run_id = run_id;
   result.final_node_accuracy = kNaN;
   result.final_average_accuracy = kNaN;
-  const double started = WallNow();
+  const double started = UnixSeconds();
   auto work = asio::make_work_guard(io);
   rendezvous.Start();
   std::thread io_thread([&io] { io.run(); });
@@ -485,7 +482,7 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
     if (!rendezvous.WaitAssigned(stop)) {
       result.interrupted = true;
     }
-    double round_started = WallNow();
+    double round_started = UnixSeconds();
     for (int64_t round = 1; round <= config.rounds && !result.interrupted; ++round) {
       std::vector<Node> nodes;
       std::optional<wire::GlobalMetrics> global;
@@ -602,7 +599,7 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
         e.num_samples = static_cast<int64_t>(consensus.size());
         evaluations.push_back(e);
       }
-      record.ended_at = WallNow();
+      record.ended_at = UnixSeconds();
       round_started = record.ended_at;
       log.CommitRound(run_id, record, updates, evaluations, nullptr);
       result.last_round = round;
@@ -647,7 +644,7 @@ RendezvousResult RunRendezvous(const engine::ExperimentConfig& config, asio::ssl
   } else {
     log.EndRun(run_id, storage::RunStatus::kCompleted);
   }
-  result.seconds = WallNow() - started;
+  result.seconds = UnixSeconds() - started;
   return result;
 }
 

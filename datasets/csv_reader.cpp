@@ -26,7 +26,7 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-void Split(std::string_view line, char delimiter, std::vector<std::string_view>* fields) {
+void SplitFields(std::string_view line, char delimiter, std::vector<std::string_view>* fields) {
   fields->clear();
   size_t start = 0;
   for (;;) {
@@ -119,7 +119,7 @@ Dataset ReadCsv(const std::filesystem::path& path, const CsvOptions& options) {
     ++line_no;
     if (line.empty()) continue;  // blank lines are ignored
     const std::string where = file + ":" + std::to_string(line_no);
-    Split(line, options.delimiter, &fields);
+    SplitFields(line, options.delimiter, &fields);
 
     if (first_line) {
       first_line = false;

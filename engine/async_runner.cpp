@@ -7,6 +7,7 @@
 
 #include "algorithms/async_strategy_registry.h"
 #include "common/error.h"
+#include "common/wall_clock.h"
 #include "engine/progress.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
@@ -15,10 +16,6 @@
 
 namespace edgefl::engine {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::vector<storage::ClientUpdateRecord> UpdateRecords(const AsyncUpdate& update,
                                                        int64_t model_bytes) {
@@ -132,7 +129,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
     AsyncUpdates& engine = *loop;
 
     line.Start(last_done, config.rounds);
-    double started_at = Now();
+    double started_at = UnixSeconds();
     bool pool_recorded = log.PseudoDataPool(run_id).has_value();
     // Versions are counted as they are taken: the loop may have made more
     // than it has handed over (simultaneous arrivals). A run resumed after
@@ -169,7 +166,7 @@ AsyncExperimentResult RunAsyncExperiment(const ExperimentConfig& config,
         (f.kind == train::FitFailure::Kind::kDropped ? record.dropped : record.rejected) += 1;
       }
       record.started_at = started_at;
-      record.ended_at = Now();
+      record.ended_at = UnixSeconds();
       started_at = record.ended_at;
       record.virtual_time = update->virtual_time;
       record.train_loss = update->train_loss;

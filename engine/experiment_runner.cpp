@@ -9,6 +9,7 @@
 #include "algorithms/local_registry.h"
 #include "algorithms/local_solver.h"
 #include "common/error.h"
+#include "common/wall_clock.h"
 #include "engine/progress.h"
 #include "nn/model.h"
 #include "storage/experiment_log.h"
@@ -17,10 +18,6 @@
 
 namespace edgefl::engine {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::vector<storage::ClientUpdateRecord> UpdateRecords(const RoundReport& report,
                                                        int64_t model_bytes) {
@@ -382,7 +379,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
         result.interrupted = true;
         break;
       }
-      const double started_at = Now();
+      const double started_at = UnixSeconds();
       const std::vector<std::shared_ptr<ClientProxy>> available = clients.ClientsForRound(round);
       if (available.empty()) {
         result.interrupted = true;
@@ -418,7 +415,7 @@ ExperimentResult RunExperiment(const ExperimentConfig& config, const datasets::D
       record.dropped = static_cast<int64_t>(report.dropped());
       record.rejected = static_cast<int64_t>(report.rejected());
       record.started_at = started_at;
-      record.ended_at = Now();
+      record.ended_at = UnixSeconds();
       record.train_loss = report.train_loss;
       if (report.virtual_seconds) {
         virtual_clock += *report.virtual_seconds;

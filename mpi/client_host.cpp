@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "mpi/pending_sends.h"
 #include "mpi/task_codec.h"
 
 namespace edgefl::mpi {
@@ -24,11 +25,6 @@ using namespace std::chrono_literals;
 struct Running {
   uint64_t request = 0;
   std::future<train::FitResult> result;
-};
-
-struct InFlight {
-  std::vector<uint8_t> bytes;
-  MPI_Request request = MPI_REQUEST_NULL;
 };
 
 std::vector<uint8_t> Answer(Running& task) {
@@ -45,15 +41,14 @@ void HostClients(std::span<const std::shared_ptr<engine::ClientProxy>> clients,
                  const std::atomic<bool>* stop) {
   engine::SharedParameters global;  // the last global model rank 0 sent
   std::list<Running> running;
-  std::list<InFlight> in_flight;
+  PendingSends in_flight;
   bool stopping = false;
   std::chrono::steady_clock::time_point give_up;
   auto idle = 50us;
   while (!stopping || !in_flight.empty()) {
     if (stopping && std::chrono::steady_clock::now() > give_up) {
       // Results rank 0 stopped waiting for (it failed mid-round).
-      for (InFlight& send : in_flight)
-        MPI_Request_free(&send.request);
+      in_flight.Abandon();
       break;
     }
     if (stop != nullptr && stop->load()) std::_Exit(128 + SIGTERM);
@@ -105,23 +100,11 @@ void HostClients(std::span<const std::shared_ptr<engine::ClientProxy>> clients,
         ++it;
         continue;
       }
-      InFlight& send = in_flight.emplace_back();
-      send.bytes = Answer(*it);
-      MPI_Isend(send.bytes.data(), static_cast<int>(send.bytes.size()), MPI_BYTE, 0, kResultTag,
-                MPI_COMM_WORLD, &send.request);
+      in_flight.Start(0, kResultTag, Answer(*it));
       it = running.erase(it);
       progress = true;
     }
-    for (auto it = in_flight.begin(); it != in_flight.end();) {
-      int done = 0;
-      MPI_Test(&it->request, &done, MPI_STATUS_IGNORE);
-      if (done != 0) {
-        it = in_flight.erase(it);
-        progress = true;
-      } else {
-        ++it;
-      }
-    }
+    if (in_flight.Test()) progress = true;
     if (progress) {
       idle = 50us;
     } else {

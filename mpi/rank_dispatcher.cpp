@@ -12,41 +12,13 @@
 #include <utility>
 
 #include "common/error.h"
+#include "mpi/pending_sends.h"
 #include "mpi/task_codec.h"
 
 namespace edgefl::mpi {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A send in progress: MPI owns `bytes` until the request completes.
-struct InFlight {
-  std::vector<uint8_t> bytes;
-  MPI_Request request = MPI_REQUEST_NULL;
-};
-
-void StartSend(std::list<InFlight>& in_flight, int rank, std::vector<uint8_t> bytes) {
-  InFlight& send = in_flight.emplace_back();
-  send.bytes = std::move(bytes);
-  MPI_Isend(send.bytes.data(), static_cast<int>(send.bytes.size()), MPI_BYTE, rank, kTaskTag,
-            MPI_COMM_WORLD, &send.request);
-}
-
-// Completes what has been sent; true when any completed.
-bool TestSends(std::list<InFlight>& in_flight) {
-  bool any = false;
-  for (auto it = in_flight.begin(); it != in_flight.end();) {
-    int done = 0;
-    MPI_Test(&it->request, &done, MPI_STATUS_IGNORE);
-    if (done != 0) {
-      it = in_flight.erase(it);
-      any = true;
-    } else {
-      ++it;
-    }
-  }
-  return any;
-}
 
 }  // namespace
 
@@ -97,7 +69,7 @@ std::future<train::FitResult> RankDispatcher::Fit(int rank, uint32_t client,
 }
 
 void RankDispatcher::Loop() {
-  std::list<InFlight> in_flight;
+  PendingSends in_flight;
   auto idle = 50us;
   for (;;) {
     std::deque<Outgoing> out;
@@ -109,8 +81,8 @@ void RankDispatcher::Loop() {
     }
     bool progress = !out.empty();
     for (Outgoing& o : out)
-      StartSend(in_flight, o.rank, std::move(o.bytes));
-    progress |= TestSends(in_flight);
+      in_flight.Start(o.rank, kTaskTag, std::move(o.bytes));
+    progress |= in_flight.Test();
     for (;;) {
       int arrived = 0;
       MPI_Status status;
@@ -137,13 +109,12 @@ void RankDispatcher::Loop() {
       // Every client rank leaves its loop; a small message completes at
       // once, so a rank that already left does not hold this up for long.
       for (int rank = 1; rank < ranks_; ++rank)
-        StartSend(in_flight, rank, EncodeStopTask());
+        in_flight.Start(rank, kTaskTag, EncodeStopTask());
       const auto give_up = std::chrono::steady_clock::now() + 10s;
       while (!in_flight.empty() && std::chrono::steady_clock::now() < give_up) {
-        if (!TestSends(in_flight)) std::this_thread::sleep_for(200us);
+        if (!in_flight.Test()) std::this_thread::sleep_for(200us);
       }
-      for (InFlight& send : in_flight)
-        MPI_Request_free(&send.request);  // a rank that took 10 s is gone: nothing reads them
+      in_flight.Abandon();  // a rank that took 10 s is gone: nothing reads them
       return;
     }
     if (stop_ != nullptr && stop_->load()) {

@@ -13,12 +13,6 @@ using Eigen::Map;
 using Eigen::MatrixXf;
 using Eigen::VectorXf;
 
-namespace {
-
-constexpr uint64_t kInitStream = 0x696e6974;  // "init", as Model's layers
-
-}  // namespace
-
 CharRnn::CharRnn(RnnCell cell, int vocab, int seq_len, int embedding_dim, int hidden, int layers)
     : cell_(cell),
       vocab_(vocab),

@@ -41,6 +41,10 @@ struct ImageShape {
   Eigen::Index size() const { return Eigen::Index{channels} * height * width; }
 };
 
+// The stream of a model's seed its layers' initial weights are drawn from
+// (Rng::Derive(seed, {kInitStream, layer})): every model kind ("init").
+inline constexpr uint64_t kInitStream = 0x696e6974;
+
 class Layer {
  public:
   virtual ~Layer() = default;

@@ -20,7 +20,6 @@ using Eigen::VectorXf;
 
 namespace {
 
-constexpr uint64_t kInitStream = 0x696e6974;  // "init"
 constexpr uint64_t kHeadStream = 0x68656164;  // "head"
 
 void Grow(VectorXf& buffer, Index size) {

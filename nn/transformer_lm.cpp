@@ -14,8 +14,7 @@ using Eigen::VectorXf;
 
 namespace {
 
-constexpr uint64_t kInitStream = 0x696e6974;  // "init", as Model's layers
-constexpr float kGeluC = 0.7978845608f;       // sqrt(2 / pi)
+constexpr float kGeluC = 0.7978845608f;  // sqrt(2 / pi)
 
 void FillNormal(Rng& rng, float stddev, float* values, Index n) {
   for (Index i = 0; i < n; ++i)

@@ -14,7 +14,7 @@
 namespace edgefl::privacy {
 namespace {
 
-std::string Who(uint32_t v) {
+std::string ClientLabel(uint32_t v) {
   return "client " + std::to_string(v);
 }
 
@@ -72,7 +72,8 @@ size_t SecAggServer::NeighboursIn(uint32_t u, const std::set<uint32_t>& set) con
 void SecAggServer::ReceiveKeys(const PublicKeys& keys) {
   Expect(Stage::kAdvertise, "advertise keys");
   if (keys.client >= config_.n || keys_.count(keys.client) != 0) {
-    throw SecAggError("secagg: advertise keys: unexpected or repeated keys of " + Who(keys.client));
+    throw SecAggError("secagg: advertise keys: unexpected or repeated keys of " +
+                      ClientLabel(keys.client));
   }
   keys_.emplace(keys.client, keys);
   u1_.insert(keys.client);
@@ -93,7 +94,7 @@ std::map<uint32_t, NeighbourKeys> SecAggServer::FinishAdvertise() {
       if (it != keys_.end()) message.neighbours.push_back(it->second);
     }
     if (message.neighbours.size() < config_.t) {
-      throw SecAggError("secagg: advertise keys: " + Who(u) + " has " +
+      throw SecAggError("secagg: advertise keys: " + ClientLabel(u) + " has " +
                         std::to_string(message.neighbours.size()) +
                         " neighbours that sent keys, the threshold is " +
                         std::to_string(config_.t));
@@ -107,11 +108,11 @@ void SecAggServer::ReceiveShares(const ShareKeys& message) {
   Expect(Stage::kShare, "share keys");
   if (u1_.count(message.client) == 0 || shares_.count(message.client) != 0) {
     throw SecAggError("secagg: share keys: unexpected or repeated shares of " +
-                      Who(message.client));
+                      ClientLabel(message.client));
   }
   for (const EncryptedShare& s : message.shares) {
     if (s.from != message.client || !graph_.Adjacent(s.from, s.to)) {
-      throw SecAggError("secagg: share keys: " + Who(message.client) +
+      throw SecAggError("secagg: share keys: " + ClientLabel(message.client) +
                         " sent a share that is not for one of its neighbours");
     }
   }
@@ -133,7 +134,7 @@ std::map<uint32_t, RoutedShares> SecAggServer::FinishShareKeys() {
   }
   for (uint32_t u : u2_) {
     if (out[u].shares.size() < config_.t) {
-      throw SecAggError("secagg: share keys: " + Who(u) + " has " +
+      throw SecAggError("secagg: share keys: " + ClientLabel(u) + " has " +
                         std::to_string(out[u].shares.size()) +
                         " neighbours that shared their keys, the threshold is " +
                         std::to_string(config_.t) + " (" + std::to_string(u2_.size()) + " of " +
@@ -147,10 +148,11 @@ std::map<uint32_t, RoutedShares> SecAggServer::FinishShareKeys() {
 void SecAggServer::ReceiveMaskedInput(const MaskedInput& input) {
   Expect(Stage::kMask, "masked input");
   if (u2_.count(input.client) == 0 || u3_.count(input.client) != 0) {
-    throw SecAggError("secagg: masked input: unexpected or repeated input of " + Who(input.client));
+    throw SecAggError("secagg: masked input: unexpected or repeated input of " +
+                      ClientLabel(input.client));
   }
   if (input.masked.size() != acc_.size()) {
-    throw SecAggError("secagg: masked input: " + Who(input.client) + " sent " +
+    throw SecAggError("secagg: masked input: " + ClientLabel(input.client) + " sent " +
                       std::to_string(input.masked.size()) + " values, the round has " +
                       std::to_string(acc_.size()));
   }
@@ -182,7 +184,7 @@ void SecAggServer::ReceiveUnmask(const UnmaskResponse& response) {
   Expect(Stage::kUnmask, "unmasking");
   if (u3_.count(response.client) == 0 || !responded_.insert(response.client).second) {
     throw SecAggError("secagg: unmasking: unexpected or repeated answer of " +
-                      Who(response.client));
+                      ClientLabel(response.client));
   }
   for (const auto& [v, share] : response.self_mask_shares) {
     if (u3_.count(v) != 0 && graph_.Adjacent(response.client, v))
@@ -202,7 +204,7 @@ SecAggOutcome SecAggServer::FinishUnmask() {
     std::vector<ShamirShare>& list = all[v];
     if (list.size() < config_.t) {
       throw SecAggError("secagg: unmasking: " + std::to_string(list.size()) + " shares of " +
-                        Who(v) + "'s " + what + " arrived, the threshold is " +
+                        ClientLabel(v) + "'s " + what + " arrived, the threshold is " +
                         std::to_string(config_.t) + " (" + std::to_string(responded_.size()) +
                         " of " + std::to_string(u3_.size()) + " survivors answered)");
     }

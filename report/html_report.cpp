@@ -169,12 +169,6 @@ std::vector<Series> BytesPerNodeSeries(std::span<const RunDetail> runs) {
   return series;
 }
 
-std::string Figure(const std::string& svg, const std::string& caption = "") {
-  return "<figure>" + svg +
-         (caption.empty() ? "" : "<figcaption>" + EscapeXml(caption) + "</figcaption>") +
-         "</figure>\n";
-}
-
 bool HasPrivacy(const RunDetail& run) {
   return run.PrivacySpent().has_value();
 }
@@ -465,12 +459,12 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
                     EvalSeries(runs, Metric::kAccuracy, nullptr)};
   LinePlot loss{"Test loss per round", "round", "test loss (cross-entropy)",
                 EvalSeries(runs, Metric::kLoss, nullptr)};
-  html += Figure(RenderLinePlot(accuracy), "Round 0 is the initial model.");
-  html += Figure(RenderLinePlot(loss));
+  html += HtmlFigure(RenderLinePlot(accuracy), "Round 0 is the initial model.");
+  html += HtmlFigure(RenderLinePlot(loss));
   LinePlot wall{"Test accuracy over wall-clock time", "seconds since the run started",
                 "test accuracy", EvalSeries(runs, Metric::kAccuracy, &WallClock)};
-  html += Figure(RenderLinePlot(wall),
-                 "A resumed run's time includes the pause before it was resumed.");
+  html += HtmlFigure(RenderLinePlot(wall),
+                     "A resumed run's time includes the pause before it was resumed.");
   if (std::any_of(runs.begin(), runs.end(), HasVirtualTime)) {
     std::vector<RunDetail> async;
     for (const RunDetail& run : runs)
@@ -479,8 +473,8 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
                   "test accuracy", EvalSeries(async, Metric::kAccuracy, &VirtualClock)};
     LinePlot vloss{"Test loss per virtual second", "virtual seconds (simulated clock)",
                    "test loss (cross-entropy)", EvalSeries(async, Metric::kLoss, &VirtualClock)};
-    html += Figure(RenderLinePlot(vacc), "Runs that record a simulated clock only.");
-    html += Figure(RenderLinePlot(vloss));
+    html += HtmlFigure(RenderLinePlot(vacc), "Runs that record a simulated clock only.");
+    html += HtmlFigure(RenderLinePlot(vloss));
   }
   html += "</div>\n";
 
@@ -497,12 +491,13 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     LinePlot nodes{"Mean test accuracy of the node models per round", "round",
                    "mean node test accuracy",
                    SplitSeries(decentralized, "node_mean", Metric::kAccuracy)};
-    html += Figure(RenderLinePlot(nodes),
+    html +=
+        HtmlFigure(RenderLinePlot(nodes),
                    "The accuracy charts above show the average of the node models, which no node "
                    "holds.");
     LinePlot consensus{"Consensus distance per round", "round", "(1/n) sum |x_i - mean x|^2",
                        SplitSeries(decentralized, "consensus", Metric::kLoss)};
-    html += Figure(RenderLinePlot(consensus), "0 when every node holds the same model.");
+    html += HtmlFigure(RenderLinePlot(consensus), "0 when every node holds the same model.");
     // Real processes: besides the global "consensus" of the metrics node's
     // gather (evaluation rounds), each node reports the spread of the models
     // it mixed (coordinator/rendezvous.h).
@@ -510,13 +505,13 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
         !local.empty()) {
       LinePlot neighbourhood{"Local consensus distance per round (real processes)", "round",
                              "mean over nodes of (1/m) sum |v_j - mean v|^2", std::move(local)};
-      html += Figure(RenderLinePlot(neighbourhood),
-                     "Over the models each node mixed (its own and its neighbours'), not the "
-                     "global quantity.");
+      html += HtmlFigure(RenderLinePlot(neighbourhood),
+                         "Over the models each node mixed (its own and its neighbours'), not the "
+                         "global quantity.");
     }
     LinePlot bytes{"Bytes per node per round", "round", "MB sent + received per node",
                    BytesPerNodeSeries(decentralized)};
-    html += Figure(RenderLinePlot(bytes), "A dropped node moves nothing in its round.");
+    html += HtmlFigure(RenderLinePlot(bytes), "A dropped node moves nothing in its round.");
     html += "</div>\n";
   }
 
@@ -524,17 +519,17 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
     html += "<h2>Privacy</h2>\n<div class=\"charts\">\n";
     LinePlot epsilon{"Privacy spent per round", "round", "epsilon (at the run's delta)",
                      std::move(spent)};
-    html += Figure(RenderLinePlot(epsilon),
-                   "Differentially private runs only: the accountant's epsilon after each "
-                   "aggregated round (client-level DP, central noise).");
+    html += HtmlFigure(RenderLinePlot(epsilon),
+                       "Differentially private runs only: the accountant's epsilon after each "
+                       "aggregated round (client-level DP, central noise).");
     html += "</div>\n";
   }
 
   html += "<h2>Final model and updates</h2>\n<div class=\"charts\">\n";
-  html +=
-      Figure(PerClassChart(runs), "Evaluated on the test split after the last evaluated round.");
-  html += Figure(StalenessChart(runs),
-                 "Staleness 0: the update was trained on the newest global model.");
+  html += HtmlFigure(PerClassChart(runs),
+                     "Evaluated on the test split after the last evaluated round.");
+  html += HtmlFigure(StalenessChart(runs),
+                     "Staleness 0: the update was trained on the newest global model.");
   html += "</div>\n";
 
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -555,8 +550,8 @@ std::string RenderHtmlReport(std::span<const RunDetail> runs, const ReportOption
       caption += "The first " + std::to_string(options.max_grid_clients) + " of " +
                  std::to_string(clients) + " clients (by id) are shown.";
     }
-    html +=
-        "<div class=\"charts\">\n" + Figure(grid, caption) + Figure(FailureChart(run)) + "</div>\n";
+    html += "<div class=\"charts\">\n" + HtmlFigure(grid, caption) + HtmlFigure(FailureChart(run)) +
+            "</div>\n";
     html += KeptRoundsTable(run);
     html += EventsTable(run);
     if (const auto landscape = options.landscapes.find(info.id);

@@ -2,22 +2,14 @@
 
 #include <cstdio>
 
+#include "common/number_text.h"
+
 namespace edgefl::report {
 
 namespace {
 
-std::string Fixed(double v, int digits = 4) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-  return buffer;
-}
-
 std::string Num(const std::string& text) {
   return "<td class=\"num\">" + text + "</td>";
-}
-
-std::string Figure(const std::string& svg, const std::string& caption) {
-  return "<figure>" + svg + "<figcaption>" + EscapeXml(caption) + "</figcaption></figure>\n";
 }
 
 }  // namespace
@@ -52,8 +44,9 @@ std::string RenderLandscapeSection(const LandscapeSection& section) {
         "<table class=\"summary landscape-pairs\"><thead><tr><th>pair</th><th>L(θ_A)</th>"
         "<th>L(θ_B)</th><th>straight-line barrier</th><th>dropout-path barrier</th></tr>"
         "</thead><tbody>\n<tr><td>" +
-        EscapeXml(p.a + " ~ " + p.b) + "</td>" + Num(Fixed(p.loss_a)) + Num(Fixed(p.loss_b)) +
-        Num(Fixed(p.line_barrier)) + Num(p.path_barrier ? Fixed(*p.path_barrier) : "&#8211;") +
+        EscapeXml(p.a + " ~ " + p.b) + "</td>" + Num(FixedDecimals(p.loss_a, 4)) +
+        Num(FixedDecimals(p.loss_b, 4)) + Num(FixedDecimals(p.line_barrier, 4)) +
+        Num(p.path_barrier ? FixedDecimals(*p.path_barrier, 4) : "&#8211;") +
         "</tr>\n</tbody></table>\n";
     LinePlot plot;
     plot.title = "loss between " + p.a + " and " + p.b;
@@ -61,10 +54,11 @@ std::string RenderLandscapeSection(const LandscapeSection& section) {
     plot.y_label = "loss";
     plot.series.push_back(p.line);
     if (p.path) plot.series.push_back(*p.path);
-    charts += Figure(RenderLinePlot(plot),
-                     p.path ? "The two clients' local models (the first two by id) at t = 0 and 1."
-                            : "The dropout path is built for one hidden layer; this model has "
-                              "more, so only the straight line is shown.");
+    charts +=
+        HtmlFigure(RenderLinePlot(plot),
+                   p.path ? "The two clients' local models (the first two by id) at t = 0 and 1."
+                          : "The dropout path is built for one hidden layer; this model has "
+                            "more, so only the straight line is shown.");
   } else {
     html +=
         "<p class=\"note\">Fewer than two client models are stored for this round: no "
@@ -74,21 +68,22 @@ std::string RenderLandscapeSection(const LandscapeSection& section) {
     const LandscapeCurve& c = *section.global_curve;
     html += "<table class=\"summary landscape-dropout\"><thead><tr><th>model</th><th>full</th>";
     for (double f : c.fractions)
-      html += "<th>" + Fixed(f, 2) + "</th>";
-    html += "</tr></thead><tbody>\n<tr><td>global</td>" + Num(Fixed(c.full_loss));
+      html += "<th>" + FixedDecimals(f, 2) + "</th>";
+    html += "</tr></thead><tbody>\n<tr><td>global</td>" + Num(FixedDecimals(c.full_loss, 4));
     LinePlot plot;
     plot.title = "dropout stability of the global model";
     plot.x_label = "fraction of neurons kept";
     plot.y_label = "loss";
     Series series{"global", {}, {}};
     for (size_t i = 0; i < c.fractions.size() && i < c.loss_mean.size(); ++i) {
-      html += Num(Fixed(c.loss_mean[i]));
+      html += Num(FixedDecimals(c.loss_mean[i], 4));
       series.x.push_back(c.fractions[i]);
       series.y.push_back(c.loss_mean[i]);
     }
     html += "</tr>\n</tbody></table>\n";
     plot.series.push_back(std::move(series));
-    charts += Figure(RenderLinePlot(plot), "Fraction 1 keeps every neuron: the model's own loss.");
+    charts +=
+        HtmlFigure(RenderLinePlot(plot), "Fraction 1 keeps every neuron: the model's own loss.");
   } else {
     html +=
         "<p class=\"note\">The global model of this round is not stored (pruned): no "

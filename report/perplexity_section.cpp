@@ -41,10 +41,6 @@ std::vector<Series> PerplexitySeries(std::span<const RunDetail> runs, bool virtu
   return series;
 }
 
-std::string Figure(const std::string& svg, const std::string& caption) {
-  return "<figure>" + svg + "<figcaption>" + EscapeXml(caption) + "</figcaption></figure>\n";
-}
-
 }  // namespace
 
 std::string FormatPerplexity(double perplexity) {
@@ -81,11 +77,11 @@ std::string RenderPerplexitySection(std::span<const RunDetail> runs) {
       rows + "</tbody></table>\n<div class=\"charts\">\n";
   LinePlot per_round{"Test perplexity per round", "round", "test perplexity",
                      PerplexitySeries(runs, false)};
-  html += Figure(RenderLinePlot(per_round), "Round 0 is the initial model; lower is better.");
+  html += HtmlFigure(RenderLinePlot(per_round), "Round 0 is the initial model; lower is better.");
   if (virtual_time) {
     LinePlot per_second{"Test perplexity per virtual second", "virtual seconds (simulated clock)",
                         "test perplexity", PerplexitySeries(runs, true)};
-    html += Figure(RenderLinePlot(per_second), "Runs that record a simulated clock only.");
+    html += HtmlFigure(RenderLinePlot(per_second), "Runs that record a simulated clock only.");
   }
   return html + "</div>\n";
 }

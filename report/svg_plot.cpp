@@ -212,6 +212,12 @@ std::string EscapeXml(std::string_view text) {
   return out;
 }
 
+std::string HtmlFigure(const std::string& svg, const std::string& caption) {
+  return "<figure>" + svg +
+         (caption.empty() ? "" : "<figcaption>" + EscapeXml(caption) + "</figcaption>") +
+         "</figure>\n";
+}
+
 std::string SeriesColor(size_t i) {
   // Tableau 10: distinguishable, readable on white.
   static const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",

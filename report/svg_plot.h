@@ -19,6 +19,10 @@ namespace edgefl::report {
 // Escapes & < > " ' for XML/HTML text and attribute values.
 std::string EscapeXml(std::string_view text);
 
+// `svg` in an HTML <figure>, with `caption` (escaped) as its <figcaption>
+// unless it is empty.
+std::string HtmlFigure(const std::string& svg, const std::string& caption = "");
+
 // The i-th colour of the palette (cycles), as "#rrggbb".
 std::string SeriesColor(size_t i);
 

@@ -14,6 +14,7 @@
 #include "algorithms/local_registry.h"
 #include "algorithms/strategy_registry.h"
 #include "common/error.h"
+#include "common/wall_clock.h"
 #include "datasets/feature_noise.h"
 #include "engine/experiment_data.h"
 #include "engine/experiment_runner.h"
@@ -27,10 +28,6 @@
 
 namespace edgefl::sim {
 namespace {
-
-double WallNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 HeterogeneityOptions FleetOptions(const engine::ExperimentConfig& c) {
   HeterogeneityOptions h;
@@ -140,7 +137,7 @@ SimulationResult RunDecentralizedSimulation(const engine::ExperimentConfig& conf
 
   SimulationResult result;
   result.run_id = run_id;
-  const double started = WallNow();
+  const double started = UnixSeconds();
   try {
     nn::Model initial(config.model);
     initial.Initialize(static_cast<uint64_t>(config.seed));  // as the sync runner does
@@ -161,7 +158,7 @@ SimulationResult RunDecentralizedSimulation(const engine::ExperimentConfig& conf
       storage::RoundRecord record;
       record.round = round;
       record.model_version = round;
-      record.started_at = WallNow();
+      record.started_at = UnixSeconds();
       std::vector<bool> live(n, false);
       std::vector<std::string> reasons(n);
       for (size_t k = 0; k < n; ++k) {
@@ -252,7 +249,7 @@ SimulationResult RunDecentralizedSimulation(const engine::ExperimentConfig& conf
       const bool evaluate = round % config.eval_every == 0 || round == config.rounds;
       if (evaluate) evaluations = EvaluateNodes(config, models, data.test, pool, round);
       evaluations.push_back(ConsensusRecord(models, round));
-      record.ended_at = WallNow();
+      record.ended_at = UnixSeconds();
       storage::Checkpoint checkpoint;
       checkpoint.spec = config.model;
       checkpoint.parameters = algorithms::AverageModel(models);
@@ -285,7 +282,7 @@ SimulationResult RunDecentralizedSimulation(const engine::ExperimentConfig& conf
     engine::MarkRunFailed(log, run_id, e);
     throw;
   }
-  result.seconds = WallNow() - started;
+  result.seconds = UnixSeconds() - started;
   return result;
 }
 

@@ -12,7 +12,7 @@
 namespace edgefl::sim {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr char kIdPrefix[] = "pop-";
 
 }  // namespace
@@ -61,12 +61,12 @@ double PopulationFleet::NextAvailable(uint64_t client, double t) const {
     const auto [on, off] = DrawOnOffPeriod(options_, client, period);
     if (t < start + on) return std::max(t, start);
     start += on + off;
-    if (!std::isfinite(start)) return kInf;
+    if (!std::isfinite(start)) return kInfinity;
   }
 }
 
 double PopulationFleet::OnlineUntil(uint64_t client, double t) const {
-  if (options_.availability != "onoff") return kInf;
+  if (options_.availability != "onoff") return kInfinity;
   double start = 0.0;
   for (uint64_t period = 0;; ++period) {
     const auto [on, off] = DrawOnOffPeriod(options_, client, period);

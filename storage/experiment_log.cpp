@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/wall_clock.h"
 #include "storage/checkpoint.h"
 #include "storage/json_array.h"
 #include "storage/json_object.h"
@@ -16,10 +17,6 @@ namespace {
 SqliteDb::Mode ModeFor(const ExperimentLog::Options& options) {
   if (options.read_only) return SqliteDb::Mode::kReadOnly;
   return options.create_if_missing ? SqliteDb::Mode::kReadWriteCreate : SqliteDb::Mode::kReadWrite;
-}
-
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string RoundOf(int64_t run_id, int64_t round) {
@@ -112,7 +109,7 @@ int64_t ExperimentLog::BeginRun(const RunSpec& spec) {
       .Bind(5, spec.model_spec)
       .Bind(6, spec.seed)
       .Bind(7, spec.planned_rounds)
-      .Bind(8, NowSeconds());
+      .Bind(8, UnixSeconds());
   s.Run();
   return db_.LastInsertRowId();
 }
@@ -155,7 +152,7 @@ int64_t ExperimentLog::ResumeRun(int64_t run_id) {
 void ExperimentLog::EndRun(int64_t run_id, RunStatus status, std::string_view reason) {
   SqliteDb::OperationScope scope(db_, "recording the end of run " + std::to_string(run_id));
   Statement s(db_, "UPDATE runs SET status = ?2, status_reason = ?3, ended_at = ?4 WHERE id = ?1");
-  s.Bind(1, run_id).Bind(2, ToString(status)).Bind(3, reason).Bind(4, NowSeconds());
+  s.Bind(1, run_id).Bind(2, ToString(status)).Bind(3, reason).Bind(4, UnixSeconds());
   s.Run();
   if (db_.Changes() == 0) {
     throw ConfigError("experiment log " + db_.path().string() + ": no run with id " +
@@ -202,7 +199,7 @@ void ExperimentLog::InsertEvent(int64_t run_id, std::string_view kind, std::stri
               "INSERT INTO run_events (run_id, seq, at, round, kind, detail) VALUES (?1, "
               "(SELECT coalesce(max(seq) + 1, 0) FROM run_events WHERE run_id = ?1), ?2, "
               "(SELECT coalesce(max(round), 0) FROM rounds WHERE run_id = ?1), ?3, ?4)");
-  s.Bind(1, run_id).Bind(2, NowSeconds()).Bind(3, kind).Bind(4, detail);
+  s.Bind(1, run_id).Bind(2, UnixSeconds()).Bind(3, kind).Bind(4, detail);
   s.Run();
 }
 
@@ -404,7 +401,7 @@ void ExperimentLog::RecordEvaluation(int64_t run_id, const EvaluationRecord& eva
 
 void ExperimentLog::UpsertClient(const ClientRecord& client) {
   SqliteDb::OperationScope scope(db_, "recording client '" + client.client_id + "'");
-  const double now = NowSeconds();
+  const double now = UnixSeconds();
   Statement s(db_,
               "INSERT INTO clients (client_id, profile, first_seen, last_seen) "
               "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (client_id) DO UPDATE SET "

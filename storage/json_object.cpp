@@ -5,24 +5,17 @@
 #include <limits>
 
 #include "common/error.h"
+#include "storage/json_scan.h"
 
 namespace edgefl::storage {
 namespace {
 
-[[noreturn]] void Malformed(std::string_view text, const char* what) {
-  throw DataError("malformed JSON number object \"" + std::string(text.substr(0, 80)) +
-                  "\": " + what);
+[[noreturn]] void MalformedObject(std::string_view text, const char* what) {
+  ThrowMalformedJson("number object", text, what);
 }
 
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-void SkipSpace(std::string_view text, size_t* at) {
-  while (*at < text.size() &&
-         (text[*at] == ' ' || text[*at] == '\t' || text[*at] == '\n' || text[*at] == '\r')) {
-    ++*at;
-  }
 }
 
 }  // namespace
@@ -53,49 +46,49 @@ std::string FormatJsonNumberObject(const std::map<std::string, double>& values) 
 std::map<std::string, double> ParseJsonNumberObject(std::string_view text) {
   std::map<std::string, double> values;
   size_t at = 0;
-  SkipSpace(text, &at);
-  if (at >= text.size() || text[at] != '{') Malformed(text, "expected '{'");
+  SkipJsonSpace(text, &at);
+  if (at >= text.size() || text[at] != '{') MalformedObject(text, "expected '{'");
   ++at;
-  SkipSpace(text, &at);
+  SkipJsonSpace(text, &at);
   if (at < text.size() && text[at] == '}') {
     ++at;
   } else {
     while (true) {
-      SkipSpace(text, &at);
-      if (at >= text.size() || text[at] != '"') Malformed(text, "expected a quoted name");
+      SkipJsonSpace(text, &at);
+      if (at >= text.size() || text[at] != '"') MalformedObject(text, "expected a quoted name");
       const size_t start = ++at;
       while (at < text.size() && IsNameChar(text[at]))
         ++at;
       if (at >= text.size() || text[at] != '"' || at == start) {
-        Malformed(text, "expected an identifier name");
+        MalformedObject(text, "expected an identifier name");
       }
       std::string name(text.substr(start, at - start));
       ++at;
-      SkipSpace(text, &at);
-      if (at >= text.size() || text[at] != ':') Malformed(text, "expected ':'");
+      SkipJsonSpace(text, &at);
+      if (at >= text.size() || text[at] != ':') MalformedObject(text, "expected ':'");
       ++at;
-      SkipSpace(text, &at);
+      SkipJsonSpace(text, &at);
       double value = std::numeric_limits<double>::quiet_NaN();
       if (text.substr(at, 4) == "null") {
         at += 4;
       } else {
         const auto result = std::from_chars(text.data() + at, text.data() + text.size(), value);
-        if (result.ec != std::errc()) Malformed(text, "expected a number or null");
+        if (result.ec != std::errc()) MalformedObject(text, "expected a number or null");
         at = static_cast<size_t>(result.ptr - text.data());
       }
-      if (!values.emplace(std::move(name), value).second) Malformed(text, "duplicate name");
-      SkipSpace(text, &at);
-      if (at >= text.size()) Malformed(text, "missing '}'");
+      if (!values.emplace(std::move(name), value).second) MalformedObject(text, "duplicate name");
+      SkipJsonSpace(text, &at);
+      if (at >= text.size()) MalformedObject(text, "missing '}'");
       if (text[at] == '}') {
         ++at;
         break;
       }
-      if (text[at] != ',') Malformed(text, "expected ',' or '}'");
+      if (text[at] != ',') MalformedObject(text, "expected ',' or '}'");
       ++at;
     }
   }
-  SkipSpace(text, &at);
-  if (at != text.size()) Malformed(text, "text after '}'");
+  SkipJsonSpace(text, &at);
+  if (at != text.size()) MalformedObject(text, "text after '}'");
   return values;
 }
 

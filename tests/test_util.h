@@ -29,6 +29,9 @@ void WriteFile(const std::filesystem::path& path, std::string_view bytes);
 // Reads the whole file at `path`.
 std::string ReadFile(const std::filesystem::path& path);
 
+// Whether `text` contains `part`.
+bool HasSubstr(std::string_view text, std::string_view part);
+
 // Directory of the real Fashion-MNIST IDX files: $EDGEFL_FMNIST_DIR or the
 // Debian package's /usr/share/datasets/fashion-mnist.
 std::filesystem::path FashionMnistDir();

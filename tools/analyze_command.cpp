@@ -22,6 +22,7 @@
 #include "analysis/hidden_layer.h"
 #include "analysis/pair_landscape.h"
 #include "common/error.h"
+#include "common/number_text.h"
 #include "datasets/dataset.h"
 #include "engine/experiment_config.h"
 #include "nn/model.h"
@@ -94,12 +95,6 @@ std::string JoinFractions(const std::vector<double>& fractions) {
   return out.str();
 }
 
-std::string Fixed(double v, int digits = 4) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-  return buffer;
-}
-
 std::string RenderPage(const std::string& title, const std::string& subtitle,
                        const std::vector<PairResult>& pairs, const std::vector<CurveResult>& curves,
                        const std::vector<double>& fractions) {
@@ -117,9 +112,9 @@ std::string RenderPage(const std::string& title, const std::string& subtitle,
           "<th>straight-line barrier</th><th>dropout-path barrier</th></tr>\n";
   for (const PairResult& p : pairs) {
     html << "<tr><td>" << report::EscapeXml(p.a + " ~ " + p.b) << "</td><td>"
-         << Fixed(p.line.loss_a) << "</td><td>" << Fixed(p.line.loss_b) << "</td><td>"
-         << Fixed(p.line.barrier) << "</td><td>" << (p.path ? Fixed(p.path->barrier) : "—")
-         << "</td></tr>\n";
+         << FixedDecimals(p.line.loss_a, 4) << "</td><td>" << FixedDecimals(p.line.loss_b, 4)
+         << "</td><td>" << FixedDecimals(p.line.barrier, 4) << "</td><td>"
+         << (p.path ? FixedDecimals(p.path->barrier, 4) : "—") << "</td></tr>\n";
   }
   html << "</table>\n";
   for (const PairResult& p : pairs) {
@@ -139,16 +134,16 @@ std::string RenderPage(const std::string& title, const std::string& subtitle,
   plot.y_label = "loss";
   html << "<table><tr><th>model</th><th>full</th>";
   for (double f : fractions)
-    html << "<th>" << Fixed(f, 2) << "</th>";
+    html << "<th>" << FixedDecimals(f, 2) << "</th>";
   html << "</tr>\n";
   for (const CurveResult& c : curves) {
     report::Series series{c.name, {}, {}};
-    html << "<tr><td>" << report::EscapeXml(c.name) << "</td><td>" << Fixed(c.curve.full_loss)
-         << "</td>";
+    html << "<tr><td>" << report::EscapeXml(c.name) << "</td><td>"
+         << FixedDecimals(c.curve.full_loss, 4) << "</td>";
     for (const analysis::DropoutPoint& point : c.curve.points) {
       series.x.push_back(point.fraction);
       series.y.push_back(point.loss_mean);
-      html << "<td>" << Fixed(point.loss_mean) << "</td>";
+      html << "<td>" << FixedDecimals(point.loss_mean, 4) << "</td>";
     }
     html << "</tr>\n";
     plot.series.push_back(std::move(series));
@@ -292,7 +287,8 @@ int RunAnalyze(int argc, char** argv) {
     r.line = std::move(measured.line);
     r.path = std::move(measured.path);
     std::printf("%-40s %9.4f %9.4f %13.4f %13s\n", (r.a + " ~ " + r.b).c_str(), r.line.loss_a,
-                r.line.loss_b, r.line.barrier, r.path ? Fixed(r.path->barrier).c_str() : "-");
+                r.line.loss_b, r.line.barrier,
+                r.path ? FixedDecimals(r.path->barrier, 4).c_str() : "-");
     pair_results.push_back(std::move(r));
   }
   if (layer.hidden_layers() != 1) {

@@ -29,7 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kUsage =
+constexpr const char* kCertsUsage =
     "usage: edgefl certs <action> [options]\n"
     "\n"
     "actions:\n"
@@ -215,7 +215,7 @@ int RunShow(int argc, char** argv) {
 
 int RunCerts(int argc, char** argv) {
   if (argc < 2) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kCertsUsage, stderr);
     return kExitUsage;
   }
   const std::string_view action = argv[1];
@@ -226,11 +226,11 @@ int RunCerts(int argc, char** argv) {
   if (action == "issue-peer") return RunIssue(argc - 1, argv + 1, Role::kPeer);
   if (action == "show") return RunShow(argc - 1, argv + 1);
   if (action == "--help" || action == "-h" || action == "help") {
-    std::fputs(kUsage, stdout);
+    std::fputs(kCertsUsage, stdout);
     return kExitOk;
   }
   std::fprintf(stderr, "edgefl certs: unknown action '%s'\n", argv[1]);
-  std::fputs(kUsage, stderr);
+  std::fputs(kCertsUsage, stderr);
   return kExitUsage;
 }
 

@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/log_line.h"
+#include "common/number_text.h"
 #include "engine/experiment_config.h"
 #include "nn/model_spec.h"
 #include "report/html_report.h"
@@ -31,15 +32,13 @@ using storage::RunDetail;
 
 // ---- Values ------------------------------------------------------------------
 
-std::string Fixed(double value, int decimals) {
-  if (!std::isfinite(value)) return "-";
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
+// A table cell: "-" for a missing or non-finite value.
+std::string Cell(double value, int decimals) {
+  return std::isfinite(value) ? FixedDecimals(value, decimals) : "-";
 }
 
-std::string Fixed(std::optional<double> value, int decimals) {
-  return value ? Fixed(*value, decimals) : "-";
+std::string Cell(std::optional<double> value, int decimals) {
+  return value ? Cell(*value, decimals) : "-";
 }
 
 // Shortest text that reads back as the same double; "null" for NaN/none.
@@ -154,7 +153,7 @@ std::string RoundsText(const RunDetail& run) {
 // ε as a table cell: "-" without DP, "inf" when no noise bounds it.
 std::string EpsilonText(std::optional<double> epsilon) {
   if (!epsilon) return "-";
-  return std::isfinite(*epsilon) ? Fixed(*epsilon, 3) : "inf";
+  return std::isfinite(*epsilon) ? Cell(*epsilon, 3) : "inf";
 }
 
 std::optional<double> SpentEpsilon(const RunDetail& run) {
@@ -193,8 +192,8 @@ void PrintSummaryTable(const std::vector<RunDetail>& runs) {
                                       info.spec.mode,
                                       StatusText(run),
                                       RoundsText(run),
-                                      Fixed(run.summary.best_accuracy, 4),
-                                      Fixed(run.summary.final_accuracy, 4),
+                                      Cell(run.summary.best_accuracy, 4),
+                                      Cell(run.summary.final_accuracy, 4),
                                       report::FormatDuration(run.seconds),
                                       std::to_string(run.summary.distinct_clients)};
     if (privacy) cells.push_back(EpsilonText(SpentEpsilon(run)));
@@ -246,16 +245,16 @@ void PrintRoundTable(const RunDetail& run) {
                                       r ? std::to_string(r->completed) : "-",
                                       r ? std::to_string(r->dropped) : "-",
                                       r ? std::to_string(r->rejected) : "-",
-                                      r ? Fixed(r->train_loss, 4) : "-",
-                                      Fixed(row.test_loss, 4),
-                                      Fixed(row.test_accuracy, 4),
-                                      r ? Fixed(r->ended_at - r->started_at, 1) : "-"};
+                                      r ? Cell(r->train_loss, 4) : "-",
+                                      Cell(row.test_loss, 4),
+                                      Cell(row.test_accuracy, 4),
+                                      r ? Cell(r->ended_at - r->started_at, 1) : "-"};
     if (perplexity) {
       const std::optional<double> ppl =
           row.test_loss ? std::optional<double>(std::exp(*row.test_loss)) : std::nullopt;
-      cells.insert(cells.begin() + 8, Fixed(ppl, 2));
+      cells.insert(cells.begin() + 8, Cell(ppl, 2));
     }
-    if (virtual_time) cells.push_back(r && r->virtual_time ? Fixed(*r->virtual_time, 1) : "-");
+    if (virtual_time) cells.push_back(r && r->virtual_time ? Cell(*r->virtual_time, 1) : "-");
     if (privacy) cells.push_back(EpsilonText(RoundEpsilon(r)));
     cells.push_back(r ? std::to_string(discarded) : "-");
     cells.push_back(r ? (r->aggregated ? "new" : "kept") : "-");
@@ -278,9 +277,8 @@ void PrintShow(const RunDetail& run) {
                 info.status == storage::RunStatus::kRunning ? "" : " (last)");
   }
   std::printf("rounds       %s\n", RoundsText(run).c_str());
-  std::printf("accuracy     best %s, final %s (test)\n",
-              Fixed(run.summary.best_accuracy, 4).c_str(),
-              Fixed(run.summary.final_accuracy, 4).c_str());
+  std::printf("accuracy     best %s, final %s (test)\n", Cell(run.summary.best_accuracy, 4).c_str(),
+              Cell(run.summary.final_accuracy, 4).c_str());
   std::printf("time         %s\n", report::FormatDuration(run.seconds).c_str());
   std::printf("clients      %lld\n", static_cast<long long>(run.summary.distinct_clients));
   if (const auto spent = run.PrivacySpent()) {
@@ -318,7 +316,7 @@ void PrintCompare(const std::vector<RunDetail>& runs) {
     for (const RoundRow& row : RoundRows(runs[i])) {
       auto& cells = by_round[row.round];
       cells.resize(runs.size(), "-");
-      cells[i] = Fixed(row.test_accuracy, 4);
+      cells[i] = Cell(row.test_accuracy, 4);
     }
   }
   Table table(header, std::vector<bool>(header.size(), true));
@@ -462,7 +460,7 @@ void PrintRoundsCsv(const RunDetail& run) {
   }
 }
 
-constexpr const char* kUsage =
+constexpr const char* kRunsUsage =
     "usage: edgefl runs list              [--db FILE] [--json|--csv]\n"
     "       edgefl runs show RUN          [--db FILE] [--json|--csv]\n"
     "       edgefl runs compare RUN RUN.. [--db FILE] [--json|--csv]\n"
@@ -487,10 +485,10 @@ int RunRuns(int argc, char** argv) {
   options.parse_positional({"args"});
   options.positional_help("list|show RUN|compare RUN RUN...|upgrade");
   cxxopts::ParseResult args;
-  if (!ParseCommandLine(options, argc, argv, &args, kUsage)) return kExitOk;
+  if (!ParseCommandLine(options, argc, argv, &args, kRunsUsage)) return kExitOk;
   std::vector<std::string> words;
   if (args.count("args")) words = args["args"].as<std::vector<std::string>>();
-  if (words.empty()) throw ConfigError(std::string("missing subcommand\n") + kUsage);
+  if (words.empty()) throw ConfigError(std::string("missing subcommand\n") + kRunsUsage);
   const std::string sub = words.front();
   const std::vector<std::string> runs(words.begin() + 1, words.end());
   const bool json = args.count("json") > 0;
@@ -520,7 +518,7 @@ int RunRuns(int argc, char** argv) {
   } else if (sub == "compare") {
     if (runs.size() < 2) throw ConfigError("runs compare takes two or more run names or ids");
   } else {
-    throw ConfigError("unknown subcommand '" + sub + "'\n" + kUsage);
+    throw ConfigError("unknown subcommand '" + sub + "'\n" + kRunsUsage);
   }
 
   std::vector<RunDetail> details;

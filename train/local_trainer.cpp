@@ -19,7 +19,6 @@ namespace edgefl::train {
 namespace {
 
 // Stream ids under the recipe's seed.
-constexpr uint64_t kOrderStream = 1;
 constexpr uint64_t kObjectiveStream = 2;
 constexpr uint64_t kOptimizerStream = 3;
 constexpr uint64_t kScalingStream = 4;  // the Hutchinson probe of a scaling statistic
@@ -112,7 +111,7 @@ LocalTrainResult LocalTrainer::Train(std::span<const float> global, const TrainR
     result.loss_sq_before = before.mean_squared_loss;
   }
 
-  Rng order_rng = Rng::Derive(recipe.seed, {kOrderStream});
+  Rng order_rng = Rng::Derive(recipe.seed, {kDataOrderStream});
   Rng objective_rng = Rng::Derive(recipe.seed, {kObjectiveStream});
   objective->SetStepOffset(recipe.step_offset);
   objective->BeginRound(net, objective_rng);

@@ -21,7 +21,6 @@ using Eigen::Index;
 using Eigen::Map;
 using Eigen::MatrixXf;
 
-constexpr uint64_t kOrderStream = 1;                // as LocalTrainer's: the same data order
 constexpr uint64_t kProjectionStream = 0x74707367;  // "tpsg"
 
 void Grow(Eigen::VectorXf& buffer, Index size) {
@@ -309,7 +308,7 @@ LocalTrainResult TpsgdTrainer::Train(std::span<const float> global, const TrainR
   result.loss_after = nan;
   if (recipe.measure_loss) MeasureLoss(widest_batch, &result.loss_before, &result.loss_sq_before);
 
-  Rng order_rng = Rng::Derive(recipe.seed, {kOrderStream});
+  Rng order_rng = Rng::Derive(recipe.seed, {kDataOrderStream});
   const auto start = std::chrono::steady_clock::now();
   double loss_sum = 0.0;
   size_t position = 0;

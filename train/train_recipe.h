@@ -29,6 +29,11 @@ struct OptimizerConfig {
 // optimizer or the out-of-range option. `seed` drives OASIS's Rademacher draws.
 std::unique_ptr<nn::Optimizer> MakeOptimizer(const OptimizerConfig& config, uint64_t seed);
 
+// The stream of TrainRecipe::seed every trainer draws its data order from
+// (Rng::Derive(seed, {kDataOrderStream})), so that two trainers given the
+// same recipe visit the data in the same order.
+inline constexpr uint64_t kDataOrderStream = 1;
+
 struct TrainRecipe {
   // Length of local training: `local_steps` minibatch steps when > 0
   // (passes over the data repeat as needed), otherwise `epochs` passes, i.e.

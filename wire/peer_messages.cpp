@@ -249,7 +249,7 @@ GlobalMetrics ReadGlobalMetrics(ByteReader& r) {
 }
 
 template <typename M>
-PeerMessage Finish(const ByteReader& r, M message) {
+PeerMessage FinishPeer(const ByteReader& r, M message) {
   r.ExpectEnd();
   return PeerMessage(std::move(message));
 }
@@ -290,21 +290,21 @@ PeerMessage DecodePeerMessage(MessageType type, std::span<const uint8_t> payload
   ByteReader r(payload, MessageTypeName(type));
   switch (type) {
     case MessageType::kPeerJoin:
-      return Finish(r, ReadPeerJoin(r));
+      return FinishPeer(r, ReadPeerJoin(r));
     case MessageType::kPeerAssignment:
-      return Finish(r, ReadPeerAssignment(r));
+      return FinishPeer(r, ReadPeerAssignment(r));
     case MessageType::kNodeReport:
-      return Finish(r, ReadNodeReport(r));
+      return FinishPeer(r, ReadNodeReport(r));
     case MessageType::kPeerHello:
-      return Finish(r, ReadPeerHello(r));
+      return FinishPeer(r, ReadPeerHello(r));
     case MessageType::kMetricsPlan:
-      return Finish(r, ReadMetricsPlan(r));
+      return FinishPeer(r, ReadMetricsPlan(r));
     case MessageType::kMetricsModel:
-      return Finish(r, ReadMetricsModel(r));
+      return FinishPeer(r, ReadMetricsModel(r));
     case MessageType::kGlobalMetrics:
-      return Finish(r, ReadGlobalMetrics(r));
+      return FinishPeer(r, ReadGlobalMetrics(r));
     default:
-      return Finish(r, ReadPeerModel(r));
+      return FinishPeer(r, ReadPeerModel(r));
   }
 }
 

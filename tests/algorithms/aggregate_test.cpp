@@ -15,7 +15,7 @@ namespace {
 
 using testing::Spans;
 
-std::vector<float> RandomVector(Rng& rng, size_t n, double scale = 1.0) {
+std::vector<float> AggregateRandomVector(Rng& rng, size_t n, double scale = 1.0) {
   std::vector<float> v(n);
   for (float& x : v)
     x = static_cast<float>(rng.Normal(0.0, scale));
@@ -32,7 +32,7 @@ TEST_CASE("weighted mean with n = 1 and 3 weights the clients 0.25 and 0.75") {
 
 TEST_CASE("weighted mean of identical vectors is that vector bit for bit") {
   Rng rng(1);
-  const std::vector<float> u = RandomVector(rng, 5000);
+  const std::vector<float> u = AggregateRandomVector(rng, 5000);
   const std::vector<std::vector<float>> v(7, u);
   const Eigen::VectorXf mean = WeightedMean(Spans(v), std::vector<double>{3, 1, 4, 1, 5, 9, 2});
   for (size_t i = 0; i < u.size(); ++i)
@@ -45,7 +45,7 @@ TEST_CASE("weighted mean matches a direct double computation across block bounda
   std::vector<std::vector<float>> v;
   std::vector<double> w;
   for (int k = 0; k < 5; ++k) {
-    v.push_back(RandomVector(rng, n));
+    v.push_back(AggregateRandomVector(rng, n));
     w.push_back(1.0 + k);
   }
   std::vector<float> out(n);
@@ -93,7 +93,7 @@ TEST_CASE("median and trimmed mean agree with a sort over many coordinates") {
   const size_t n = 700;  // spans several blocks
   std::vector<std::vector<float>> v;
   for (int k = 0; k < 9; ++k)
-    v.push_back(RandomVector(rng, n));
+    v.push_back(AggregateRandomVector(rng, n));
   const Eigen::VectorXf median = CoordinateMedian(Spans(v));
   const Eigen::VectorXf trimmed = TrimmedMean(Spans(v), 0.25);  // cut 2 of 9 per side
   for (size_t i = 0; i < n; ++i) {
@@ -118,11 +118,11 @@ TEST_CASE("trimmed mean with beta 0 is the plain mean and rejects beta 0.5") {
 TEST_CASE("norm clipping bounds every update norm") {
   Rng rng(4);
   const size_t n = 100;
-  const std::vector<float> global = RandomVector(rng, n);
+  const std::vector<float> global = AggregateRandomVector(rng, n);
   std::vector<std::vector<float>> v;
   for (double scale : {0.1, 0.2, 0.3, 50.0}) {
     std::vector<float> x = global;
-    const std::vector<float> d = RandomVector(rng, n, scale);
+    const std::vector<float> d = AggregateRandomVector(rng, n, scale);
     for (size_t i = 0; i < n; ++i)
       x[i] += d[i];
     v.push_back(x);

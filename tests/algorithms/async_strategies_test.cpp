@@ -123,7 +123,7 @@ TEST_CASE("async_dn: SaveState and RestoreState continue the same sequence") {
   CHECK(next_a == next_b);
 }
 
-std::vector<ClientInfo> Fleet(std::vector<double> speeds) {
+std::vector<ClientInfo> AsyncStrategiesFleet(std::vector<double> speeds) {
   std::vector<ClientInfo> fleet;
   for (size_t i = 0; i < speeds.size(); ++i) {
     ClientInfo c;
@@ -137,7 +137,7 @@ std::vector<ClientInfo> Fleet(std::vector<double> speeds) {
 }
 
 TEST_CASE("dylu: the fastest client gets H and one at half its speed floor of H over 2") {
-  const std::vector<ClientInfo> fleet = Fleet({100.0, 50.0, 25.0, 1.0});
+  const std::vector<ClientInfo> fleet = AsyncStrategiesFleet({100.0, 50.0, 25.0, 1.0});
   CHECK(DyluLocalSteps(50, 100.0, fleet) == 50);
   CHECK(DyluLocalSteps(51, 50.0, fleet) == 25);
   CHECK(DyluLocalSteps(50, 25.0, fleet) == 12);
@@ -146,7 +146,7 @@ TEST_CASE("dylu: the fastest client gets H and one at half its speed floor of H 
 }
 
 TEST_CASE("dylu: a client 4x faster gets 4x the local steps through the strategy") {
-  const std::vector<ClientInfo> fleet = Fleet({400.0, 100.0});
+  const std::vector<ClientInfo> fleet = AsyncStrategiesFleet({400.0, 100.0});
   DelayedNesterov dn(Dn(0.7, 0.9, 2, 0.0));
   DelayedNesterovOptions options = Dn(0.7, 0.9, 2, 0.0);
   options.task.recipe.local_steps = 40;
@@ -164,7 +164,7 @@ TEST_CASE("dylu: a client 4x faster gets 4x the local steps through the strategy
 TEST_CASE("async tasks carry the client's earlier local steps as step_offset") {
   // Entropy-SGD's scoping and any per-step rule go on across a client's
   // tasks, as they do across rounds in sync mode.
-  std::vector<ClientInfo> fleet = Fleet({400.0, 100.0});
+  std::vector<ClientInfo> fleet = AsyncStrategiesFleet({400.0, 100.0});
   fleet[1].num_samples = 130;
   AsyncTaskOptions options;
   options.recipe.local_steps = 40;

@@ -55,7 +55,7 @@ MatrixXd Gates(Index d, Index p, uint64_t seed) {
   return g;
 }
 
-datasets::Dataset Rows(const datasets::Dataset& data, Index begin, Index end) {
+datasets::Dataset ConvexReluRobustRows(const datasets::Dataset& data, Index begin, Index end) {
   datasets::Dataset out;
   out.features = data.features.middleRows(begin, end - begin);
   out.labels.assign(data.labels.begin() + begin, data.labels.begin() + end);
@@ -219,8 +219,8 @@ TEST_CASE("robust convex relu: the patterns and the worst-case loss hold on the 
 
 TEST_CASE("robust convex relu: robust training beats standard training under PGD") {
   const datasets::Dataset all = TwoClusters(80, 0.25, 1.0, 11);
-  const datasets::Dataset train = Rows(all, 0, 40);
-  const datasets::Dataset test = Rows(all, 40, 80);
+  const datasets::Dataset train = ConvexReluRobustRows(all, 0, 40);
+  const datasets::Dataset test = ConvexReluRobustRows(all, 40, 80);
   const Index p = 8;
   const MatrixXd gates = Gates(2, p, 13);
   const ConvexReluData rows = ConvexReluDataFrom(train, gates, 2);
@@ -245,7 +245,7 @@ TEST_CASE("robust convex relu: robust training beats standard training under PGD
 
 TEST_CASE("robust convex relu: the robust hinge program bounds the worst case and beats standard") {
   const datasets::Dataset all = TwoClusters(80, 0.25, 1.0, 11);
-  const datasets::Dataset train = Rows(all, 0, 40);
+  const datasets::Dataset train = ConvexReluRobustRows(all, 0, 40);
   const Index p = 8;
   const MatrixXd gates = Gates(2, p, 13);
   const ConvexReluData rows = ConvexReluDataFrom(train, gates, 2);
@@ -311,7 +311,7 @@ TEST_CASE("robust convex relu: the federated robust consensus reaches the centra
   std::vector<datasets::Dataset> shares;
   for (int k = 0; k < clients; ++k) {
     cohort[k].id = std::string("c") + std::to_string(k);
-    shares.push_back(Rows(data, 8 * k, 8 * (k + 1)));
+    shares.push_back(ConvexReluRobustRows(data, 8 * k, 8 * (k + 1)));
   }
   std::vector<std::unique_ptr<LocalSolver>> solvers;
   for (int round = 1; round <= 600; ++round) {

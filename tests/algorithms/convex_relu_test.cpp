@@ -60,7 +60,7 @@ datasets::Dataset TinyDataset(Index n, Index d, int classes, uint64_t seed) {
   return data;
 }
 
-datasets::Dataset Rows(const datasets::Dataset& data, Index begin, Index end) {
+datasets::Dataset ConvexReluRows(const datasets::Dataset& data, Index begin, Index end) {
   datasets::Dataset out;
   out.features = data.features.middleRows(begin, end - begin);
   out.labels.assign(data.labels.begin() + begin, data.labels.begin() + end);
@@ -203,8 +203,8 @@ TEST_CASE("convex relu: federated objective equals the centralised one and beats
     const ConvexAdmmResult solved = SolveConvexReluAdmm(all, central);
     const double central_objective = ConvexObjective(all, solved.z, beta);
     // Three clients with disjoint rows.
-    const std::vector<datasets::Dataset> shares = {Rows(data, 0, 6), Rows(data, 6, 11),
-                                                   Rows(data, 11, 16)};
+    const std::vector<datasets::Dataset> shares = {
+        ConvexReluRows(data, 0, 6), ConvexReluRows(data, 6, 11), ConvexReluRows(data, 11, 16)};
     ConvexReluOptions options;
     options.beta = beta;
     options.rho = 0.3;

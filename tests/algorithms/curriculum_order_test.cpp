@@ -16,9 +16,9 @@
 namespace edgefl::algorithms {
 namespace {
 
-constexpr const char* kSpec = "mlp:60-16-10";
+constexpr const char* kCurriculumOrderSpec = "mlp:60-16-10";
 
-CurriculumOptions Options(CurriculumKind kind, double a = 0.2, double b = 0.2) {
+CurriculumOptions CurriculumOrderOptions(CurriculumKind kind, double a = 0.2, double b = 0.2) {
   CurriculumOptions options;
   options.kind = kind;
   options.pacing.a = a;
@@ -29,8 +29,8 @@ CurriculumOptions Options(CurriculumKind kind, double a = 0.2, double b = 0.2) {
 }
 
 nn::Model TrainedModel() {
-  nn::Model model(kSpec);
-  model.SetParameters(testing::InitialParameters(kSpec, 11));
+  nn::Model model(kCurriculumOrderSpec);
+  model.SetParameters(testing::InitialParameters(kCurriculumOrderSpec, 11));
   return model;
 }
 
@@ -39,8 +39,8 @@ nn::Model TrainedModel() {
 TEST_CASE("curriculum ranks by ascending loss and anti-curriculum is its exact reverse") {
   const datasets::Dataset data = testing::Tabular();
   nn::Model model = TrainedModel();
-  CurriculumOrder curriculum(Options(CurriculumKind::kCurriculum));
-  CurriculumOrder anti(Options(CurriculumKind::kAntiCurriculum));
+  CurriculumOrder curriculum(CurriculumOrderOptions(CurriculumKind::kCurriculum));
+  CurriculumOrder anti(CurriculumOrderOptions(CurriculumKind::kAntiCurriculum));
   curriculum.BeginRound(model, data);
   anti.BeginRound(model, data);
   const auto& up = curriculum.ranking();
@@ -56,7 +56,7 @@ TEST_CASE("curriculum ranks by ascending loss and anti-curriculum is its exact r
 TEST_CASE("curriculum scores are deterministic per-sample cross-entropies") {
   const datasets::Dataset data = testing::Tabular();
   nn::Model model = TrainedModel();
-  CurriculumOrder order(Options(CurriculumKind::kCurriculum));
+  CurriculumOrder order(CurriculumOrderOptions(CurriculumKind::kCurriculum));
   order.BeginRound(model, data);
   const std::vector<float> first = order.scores();
   order.BeginRound(model, data);
@@ -74,7 +74,7 @@ TEST_CASE("curriculum passes take the paced prefix of the ranking with a floor o
   const datasets::Dataset data = testing::Tabular();
   const size_t n = data.size();
   nn::Model model = TrainedModel();
-  CurriculumOrder order(Options(CurriculumKind::kCurriculum, 0.5, 0.1));
+  CurriculumOrder order(CurriculumOrderOptions(CurriculumKind::kCurriculum, 0.5, 0.1));
   order.BeginRound(model, data);
   const int64_t total = order.total_steps();
   CHECK(total == static_cast<int64_t>(n / 32 + 1));
@@ -103,16 +103,16 @@ TEST_CASE("curriculum passes take the paced prefix of the ranking with a floor o
 
 TEST_CASE("curriculum with b equal to one gives exactly shuffled passes") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kCurriculumOrderSpec);
   const train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
-  train::LocalTrainer plain(kSpec, data);
+  train::LocalTrainer plain(kCurriculumOrderSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
 
   train::LocalAlgorithm local;
   local.data_order = "curriculum";
   local.params = {{"pacing_b", 1.0}};
   auto order = MakeDataOrder(local, &recipe);
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kCurriculumOrderSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, nullptr, order.get());
   CHECK(result.parameters == expected.parameters);
 }
@@ -121,7 +121,7 @@ TEST_CASE("random order is a permutation fixed within a round") {
   const datasets::Dataset data = testing::Tabular();
   const size_t n = data.size();
   nn::Model model = TrainedModel();
-  CurriculumOrder order(Options(CurriculumKind::kRandom));
+  CurriculumOrder order(CurriculumOrderOptions(CurriculumKind::kRandom));
   order.BeginRound(model, data);
   CHECK(order.scores().empty());
   Rng rng(9);
@@ -138,7 +138,7 @@ TEST_CASE("random order is a permutation fixed within a round") {
 
 TEST_CASE("curriculum orders train in the LocalTrainer") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kCurriculumOrderSpec);
   const train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
   for (const char* name : {"curriculum", "anti_curriculum", "random"}) {
     CAPTURE(name);
@@ -146,7 +146,7 @@ TEST_CASE("curriculum orders train in the LocalTrainer") {
     local.data_order = name;
     local.params = {{"pacing", 1.0}, {"pacing_a", 0.5}};  // quad
     auto order = MakeDataOrder(local, &recipe);
-    train::LocalTrainer trainer(kSpec, data);
+    train::LocalTrainer trainer(kCurriculumOrderSpec, data);
     const auto result = trainer.Train(testing::Span(global), recipe, nullptr, order.get());
     CHECK(result.loss_after < result.loss_before - 0.1);
     // Early passes are smaller than the data: fewer samples than 3 epochs.
@@ -155,11 +155,11 @@ TEST_CASE("curriculum orders train in the LocalTrainer") {
 }
 
 TEST_CASE("curriculum order needs BeginRound on the same data") {
-  CurriculumOrder order(Options(CurriculumKind::kCurriculum));
+  CurriculumOrder order(CurriculumOrderOptions(CurriculumKind::kCurriculum));
   Rng rng(1);
   std::vector<uint32_t> pass;
   CHECK_THROWS_AS(order.NextPass(0, 10, rng, &pass), Error);
-  CHECK_THROWS_WITH_AS(CurriculumOrder(Options(CurriculumKind::kCurriculum, -1.0)),
+  CHECK_THROWS_WITH_AS(CurriculumOrder(CurriculumOrderOptions(CurriculumKind::kCurriculum, -1.0)),
                        doctest::Contains("pacing_a"), ConfigError);
 }
 

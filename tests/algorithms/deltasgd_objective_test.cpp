@@ -12,7 +12,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-constexpr const char* kSpec = "mlp:60-16-10";
+constexpr const char* kDeltasgdObjectiveSpec = "mlp:60-16-10";
 
 // Records, for every step, η and θ before the update and η, a, d after.
 struct StepRecord {
@@ -81,10 +81,11 @@ TEST_CASE("Delta-SGD first step uses eta0 times the growth factor") {
   const datasets::Dataset data = testing::Tabular();
   DeltaSgdObjective objective(options);
   Recorder recorder(objective);
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kDeltasgdObjectiveSpec, data);
   train::TrainRecipe recipe = testing::SgdRecipe(0.01f);
   recipe.local_steps = 1;
-  trainer.Train(testing::Span(testing::InitialParameters(kSpec)), recipe, &recorder);
+  trainer.Train(testing::Span(testing::InitialParameters(kDeltasgdObjectiveSpec)), recipe,
+                &recorder);
   REQUIRE(recorder.records.size() == 1);
   CHECK(recorder.records[0].a == 0.0);
   CHECK(recorder.records[0].eta == doctest::Approx(0.2 * std::sqrt(1.1)));
@@ -124,9 +125,10 @@ TEST_CASE("Delta-SGD step size never exceeds its bound and grows at most by the 
   DeltaSgdOptions options;
   DeltaSgdObjective objective(options);
   Recorder recorder(objective);
-  train::LocalTrainer trainer(kSpec, data);
-  const auto result = trainer.Train(testing::Span(testing::InitialParameters(kSpec)),
-                                    testing::SgdRecipe(0.01f, 2), &recorder);
+  train::LocalTrainer trainer(kDeltasgdObjectiveSpec, data);
+  const auto result =
+      trainer.Train(testing::Span(testing::InitialParameters(kDeltasgdObjectiveSpec)),
+                    testing::SgdRecipe(0.01f, 2), &recorder);
   REQUIRE(recorder.records.size() == static_cast<size_t>(result.steps));
   int bounded = 0;
   for (const auto& r : recorder.records) {
@@ -145,8 +147,8 @@ TEST_CASE("Delta-SGD resets its state every round") {
   const datasets::Dataset data = testing::Tabular();
   DeltaSgdObjective objective(DeltaSgdOptions{});
   Recorder recorder(objective);
-  train::LocalTrainer trainer(kSpec, data);
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  train::LocalTrainer trainer(kDeltasgdObjectiveSpec, data);
+  const Eigen::VectorXf global = testing::InitialParameters(kDeltasgdObjectiveSpec);
   const auto first = trainer.Train(testing::Span(global), testing::SgdRecipe(0.01f), &recorder);
   const auto first_records = recorder.records;
   const auto second = trainer.Train(testing::Span(global), testing::SgdRecipe(0.01f), &recorder);
@@ -158,7 +160,7 @@ TEST_CASE("Delta-SGD resets its state every round") {
 
 TEST_CASE("Delta-SGD restores parameters and gradients exactly around g_prev") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kDeltasgdObjectiveSpec);
   model.Initialize(3);
   const testing::FirstRows rows(32);
   const train::Batch batch = rows.Get(data);

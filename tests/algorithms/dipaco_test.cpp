@@ -23,14 +23,14 @@ Eigen::VectorXf Iota(Eigen::Index n) {
   return v;
 }
 
-Eigen::VectorXf RandomVector(Rng& rng, Eigen::Index n) {
+Eigen::VectorXf DipacoRandomVector(Rng& rng, Eigen::Index n) {
   Eigen::VectorXf v(n);
   for (Eigen::Index i = 0; i < n; ++i)
     v[i] = static_cast<float>(rng.Normal());
   return v;
 }
 
-DiPaCoOptions Options(const std::string& model, size_t levels, size_t modules) {
+DiPaCoOptions DipacoOptions(const std::string& model, size_t levels, size_t modules) {
   DiPaCoOptions o;
   o.model = model;
   o.levels = levels;
@@ -43,7 +43,7 @@ DiPaCoOptions Options(const std::string& model, size_t levels, size_t modules) {
   return o;
 }
 
-std::vector<ClientInfo> Cohort(std::initializer_list<const char*> ids) {
+std::vector<ClientInfo> DipacoCohort(std::initializer_list<const char*> ids) {
   std::vector<ClientInfo> cohort;
   for (const char* id : ids) {
     ClientInfo c;
@@ -54,7 +54,8 @@ std::vector<ClientInfo> Cohort(std::initializer_list<const char*> ids) {
   return cohort;
 }
 
-train::FitResult Result(const std::string& client, Eigen::VectorXf parameters, size_t samples) {
+train::FitResult DipacoResult(const std::string& client, Eigen::VectorXf parameters,
+                              size_t samples) {
   train::FitResult r;
   r.client = client;
   r.train.parameters = std::move(parameters);
@@ -105,9 +106,10 @@ TEST_CASE("a client's path is the number its id ends with modulo the paths") {
 }
 
 TEST_CASE("dipaco task carries exactly its path's parameters") {
-  DiPaCo dipaco(Options("mlp:4-3-2", 2, 2));
+  DiPaCo dipaco(DipacoOptions("mlp:4-3-2", 2, 2));
   const Eigen::VectorXf global = Iota(dipaco.grid().grid_size());  // 46 values
-  const std::vector<ClientInfo> cohort = Cohort({"client-0", "client-2", "client-6", "client-3"});
+  const std::vector<ClientInfo> cohort =
+      DipacoCohort({"client-0", "client-2", "client-6", "client-3"});
   const std::vector<train::FitInstructions> tasks = dipaco.ConfigureFitFrom(1, cohort, global);
   REQUIRE(tasks.size() == 4);
   for (size_t i = 0; i < tasks.size(); ++i) {
@@ -126,7 +128,7 @@ TEST_CASE("dipaco task carries exactly its path's parameters") {
 }
 
 TEST_CASE("dipaco module shared by two paths gets the mean of both paths") {
-  DiPaCoOptions o = Options("mlp:4-3-2", 2, 2);
+  DiPaCoOptions o = DipacoOptions("mlp:4-3-2", 2, 2);
   o.outer = ServerOptimizerConfig{};  // plain outer step, lr 1: the module becomes the mean
   DiPaCo dipaco(o);
   const ModuleGrid& grid = dipaco.grid();
@@ -136,8 +138,9 @@ TEST_CASE("dipaco module shared by two paths gets the mean of both paths") {
   const Eigen::VectorXf b = Eigen::VectorXf::Constant(23, 6.0f);
   // Two clients on path 0 (weights 1 and 3: their FedAvg mean is 2·¼ + 4·¾ = 3.5).
   const std::vector<train::FitResult> results = {
-      Result("client-0", a, 1), Result("client-4", Eigen::VectorXf::Constant(23, 4.0f), 3),
-      Result("client-1", b, 5)};
+      DipacoResult("client-0", a, 1),
+      DipacoResult("client-4", Eigen::VectorXf::Constant(23, 4.0f), 3),
+      DipacoResult("client-1", b, 5)};
   const AggregateOutcome out = dipaco.AggregateFit(1, global, results, {});
   REQUIRE(out.parameters);
   const Eigen::VectorXf& next = *out.parameters;
@@ -155,13 +158,13 @@ TEST_CASE("dipaco module shared by two paths gets the mean of both paths") {
   CHECK(moved[grid.ModuleOffset(1, 0)] == doctest::Approx(4.75 / 2));
   // An update of the grid's size instead of a path's is rejected.
   const AggregateOutcome wrong = dipaco.AggregateFit(
-      1, global, std::vector<train::FitResult>{Result("client-2", global, 1)}, {});
+      1, global, std::vector<train::FitResult>{DipacoResult("client-2", global, 1)}, {});
   CHECK(wrong.rejected.size() == 1);
   CHECK(!wrong.parameters);
 }
 
 TEST_CASE("dipaco with one module per level is FedAvgM with Nesterov bit for bit") {
-  DiPaCoOptions o = Options("mlp:4-3-2", 2, 1);
+  DiPaCoOptions o = DipacoOptions("mlp:4-3-2", 2, 1);
   DiPaCo dipaco(o);
   FedAvgOptions f;
   f.name = "fedavgm";
@@ -169,17 +172,18 @@ TEST_CASE("dipaco with one module per level is FedAvgM with Nesterov bit for bit
   f.server = o.outer;
   FedAvg fedavgm(f);
   Rng rng(9);
-  Eigen::VectorXf w_d = dipaco.InitialGlobal(RandomVector(rng, 23));
+  Eigen::VectorXf w_d = dipaco.InitialGlobal(DipacoRandomVector(rng, 23));
   Eigen::VectorXf w_f = w_d;
   REQUIRE(w_d.size() == 23);
-  const std::vector<ClientInfo> cohort = Cohort({"sim-0000", "sim-0001", "sim-0002"});
+  const std::vector<ClientInfo> cohort = DipacoCohort({"sim-0000", "sim-0001", "sim-0002"});
   for (int64_t round = 1; round <= 4; ++round) {
     const auto tasks = dipaco.ConfigureFitFrom(round, cohort, w_d);
     CHECK((tasks[0].start_parameters->array() == w_d.array()).all());
     CHECK(tasks[1].recipe.seed == fedavgm.ConfigureFit(round, cohort)[1].recipe.seed);
     std::vector<train::FitResult> results;
     for (size_t k = 0; k < cohort.size(); ++k) {
-      results.push_back(Result(cohort[k].id, w_d + 0.1f * RandomVector(rng, 23), 10 + 7 * k));
+      results.push_back(
+          DipacoResult(cohort[k].id, w_d + 0.1f * DipacoRandomVector(rng, 23), 10 + 7 * k));
     }
     w_d = *dipaco.AggregateFit(round, w_d, results, {}).parameters;
     w_f = *fedavgm.AggregateFit(round, w_f, results, {}).parameters;
@@ -188,12 +192,13 @@ TEST_CASE("dipaco with one module per level is FedAvgM with Nesterov bit for bit
 }
 
 TEST_CASE("dipaco outer state survives a restart") {
-  const DiPaCoOptions o = Options("mlp:4-3-2", 2, 2);
+  const DiPaCoOptions o = DipacoOptions("mlp:4-3-2", 2, 2);
   DiPaCo first(o), second(o);
   Rng rng(4);
-  const Eigen::VectorXf w = first.InitialGlobal(RandomVector(rng, 23));
-  const std::vector<train::FitResult> results = {Result("client-0", RandomVector(rng, 23), 3),
-                                                 Result("client-3", RandomVector(rng, 23), 2)};
+  const Eigen::VectorXf w = first.InitialGlobal(DipacoRandomVector(rng, 23));
+  const std::vector<train::FitResult> results = {
+      DipacoResult("client-0", DipacoRandomVector(rng, 23), 3),
+      DipacoResult("client-3", DipacoRandomVector(rng, 23), 2)};
   CHECK(first.SaveState().size() == 0);
   const Eigen::VectorXf w1 = *first.AggregateFit(1, w, results, {}).parameters;
   second.RestoreState(first.SaveState());
@@ -218,7 +223,7 @@ TEST_CASE("dipaco routed evaluation sends each sample through its route's path")
     data.features(i, 1) = centre + 0.1f * static_cast<float>(rng.Normal());
     data.labels.push_back(i < 20 ? 0 : 1);
   }
-  DiPaCo dipaco(Options("mlp:2-2", 1, 2));
+  DiPaCo dipaco(DipacoOptions("mlp:2-2", 1, 2));
   CHECK_THROWS_AS(dipaco.EvaluateGlobal(Eigen::VectorXf::Zero(12), data), Error);
   dipaco.Prepare(data);
   REQUIRE(dipaco.router());

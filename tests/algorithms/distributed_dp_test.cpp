@@ -33,10 +33,10 @@ std::vector<train::FitResult> Results(const Eigen::VectorXf& global,
 
 // RunSecureAggregation over in-process parties; clients in `lost` drop
 // out before sending their masked input.
-SecureAggregationResult Run(const Eigen::VectorXf& global,
-                            const std::vector<Eigen::VectorXf>& deltas,
-                            const std::vector<uint32_t>& lost,
-                            const SecureAggregationOptions& options) {
+SecureAggregationResult DistributedDpRun(const Eigen::VectorXf& global,
+                                         const std::vector<Eigen::VectorXf>& deltas,
+                                         const std::vector<uint32_t>& lost,
+                                         const SecureAggregationOptions& options) {
   const std::vector<train::FitResult> results = Results(global, deltas);
   std::vector<std::unique_ptr<InProcessSecAggParty>> owned;
   std::vector<SecAggParty*> parties;
@@ -50,7 +50,7 @@ SecureAggregationResult Run(const Eigen::VectorXf& global,
   return RunSecureAggregation(1, global, results, parties, options);
 }
 
-SecureAggregationOptions DpOptions(double z, double clip, uint32_t t) {
+SecureAggregationOptions DistributedDpDpOptions(double z, double clip, uint32_t t) {
   SecureAggregationOptions o;
   o.seed = 3;
   o.t = t;
@@ -72,7 +72,8 @@ TEST_CASE(
   // cannot be unmasked when m_min = t: each survivor's self mask needs t
   // shares from the other survivors).
   const std::vector<Eigen::VectorXf> deltas(5, Eigen::VectorXf::Zero(d));
-  const SecureAggregationResult r = Run(global, deltas, {}, DpOptions(2.0, 0.5, 4));
+  const SecureAggregationResult r =
+      DistributedDpRun(global, deltas, {}, DistributedDpDpOptions(2.0, 0.5, 4));
   CAPTURE(r.failure);
   REQUIRE(r.ok);
   CHECK(r.metrics.at("secagg_contributors") == 5);
@@ -87,7 +88,8 @@ TEST_CASE(
   CHECK(stddev == doctest::Approx(std::sqrt(5.0 / 4)).epsilon(0.025));
   CHECK(r.metrics.at("dp_noise_std") == doctest::Approx(std::sqrt(5.0 / 4) / 5));
   // The same seed gives the same noise (dp_noise = seeded, simulator only).
-  const SecureAggregationResult again = Run(global, deltas, {}, DpOptions(2.0, 0.5, 4));
+  const SecureAggregationResult again =
+      DistributedDpRun(global, deltas, {}, DistributedDpDpOptions(2.0, 0.5, 4));
   CHECK(again.sum.train.parameters == r.sum.train.parameters);
 }
 
@@ -97,8 +99,8 @@ TEST_CASE("distributed dp: each client's update is clipped to C before it is sum
   big << 3.0f, 4.0f, 0.0f;  // norm 5, clipped to 1: (0.6, 0.8, 0)
   small << 0.1f, 0.0f, 0.0f;
   const Eigen::VectorXf zero = Eigen::VectorXf::Zero(3);
-  const SecureAggregationResult r =
-      SecureAggregate(1, global, Results(global, {big, small, zero}), DpOptions(0.0, 1.0, 2));
+  const SecureAggregationResult r = SecureAggregate(1, global, Results(global, {big, small, zero}),
+                                                    DistributedDpDpOptions(0.0, 1.0, 2));
   REQUIRE(r.ok);
   // Uniform weights: (0.6 + 0.1 + 0, 0.8, 0)/3, within quantisation.
   CHECK(r.sum.train.parameters[0] == doctest::Approx(0.7 / 3).epsilon(1e-6));
@@ -110,7 +112,8 @@ TEST_CASE("distributed dp: a round with fewer than m_min masked inputs is not ag
   const Eigen::VectorXf global = Eigen::VectorXf::Zero(8);
   const std::vector<Eigen::VectorXf> deltas(5, Eigen::VectorXf::Constant(8, 0.01f));
   // t = 4: m_min = 4, and only 3 masked inputs arrive.
-  const SecureAggregationResult r = Run(global, deltas, {3, 4}, DpOptions(1.0, 1.0, 4));
+  const SecureAggregationResult r =
+      DistributedDpRun(global, deltas, {3, 4}, DistributedDpDpOptions(1.0, 1.0, 4));
   CHECK_FALSE(r.ok);
   CAPTURE(r.failure);
   CHECK(r.failure.find("secagg: masked input: 3 of 5") != std::string::npos);

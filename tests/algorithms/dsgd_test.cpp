@@ -19,7 +19,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-Graph Make(TopologyKind kind, size_t n, double p = 0.3, uint64_t seed = 1) {
+Graph DsgdMake(TopologyKind kind, size_t n, double p = 0.3, uint64_t seed = 1) {
   TopologyOptions options;
   options.kind = kind;
   options.edge_probability = p;
@@ -27,9 +27,9 @@ Graph Make(TopologyKind kind, size_t n, double p = 0.3, uint64_t seed = 1) {
   return MakeTopology(options, n);
 }
 
-constexpr TopologyKind kAll[] = {TopologyKind::kRing, TopologyKind::kTorus,
-                                 TopologyKind::kExponential, TopologyKind::kErdosRenyi,
-                                 TopologyKind::kComplete};
+constexpr TopologyKind kDsgdAll[] = {TopologyKind::kRing, TopologyKind::kTorus,
+                                     TopologyKind::kExponential, TopologyKind::kErdosRenyi,
+                                     TopologyKind::kComplete};
 
 std::vector<Eigen::VectorXf> RandomModels(size_t n, Eigen::Index size, uint64_t seed) {
   Rng rng(seed);
@@ -44,35 +44,35 @@ std::vector<Eigen::VectorXf> RandomModels(size_t n, Eigen::Index size, uint64_t 
 }  // namespace
 
 TEST_CASE("topology: degrees of ring - torus - exponential - complete") {
-  const Graph ring = Make(TopologyKind::kRing, 5);
+  const Graph ring = DsgdMake(TopologyKind::kRing, 5);
   for (size_t i = 0; i < 5; ++i)
     CHECK(ring.degree(i) == 2);
   CHECK(ring.HasEdge(0, 4));
   CHECK(ring.HasEdge(4, 0));
   CHECK_FALSE(ring.HasEdge(0, 2));
 
-  const Graph torus = Make(TopologyKind::kTorus, 16);  // 4 x 4
+  const Graph torus = DsgdMake(TopologyKind::kTorus, 16);  // 4 x 4
   for (size_t i = 0; i < 16; ++i)
     CHECK(torus.degree(i) == 4);
   CHECK(torus.neighbors[5] == std::vector<size_t>{1, 4, 6, 9});
-  const Graph torus6 = Make(TopologyKind::kTorus, 6);  // 2 x 3: one vertical neighbour
+  const Graph torus6 = DsgdMake(TopologyKind::kTorus, 6);  // 2 x 3: one vertical neighbour
   CHECK(torus6.neighbors[0] == std::vector<size_t>{1, 2, 3});
 
   // 16 nodes: hops ±1, ±2, ±4 and 8 (= −8).
-  const Graph expo = Make(TopologyKind::kExponential, 16);
+  const Graph expo = DsgdMake(TopologyKind::kExponential, 16);
   CHECK(expo.neighbors[0] == std::vector<size_t>{1, 2, 4, 8, 12, 14, 15});
 
-  const Graph complete = Make(TopologyKind::kComplete, 6);
+  const Graph complete = DsgdMake(TopologyKind::kComplete, 6);
   for (size_t i = 0; i < 6; ++i)
     CHECK(complete.degree(i) == 5);
-  CHECK(Make(TopologyKind::kRing, 1).degree(0) == 0);
-  CHECK(Make(TopologyKind::kRing, 2).neighbors[0] == std::vector<size_t>{1});
+  CHECK(DsgdMake(TopologyKind::kRing, 1).degree(0) == 0);
+  CHECK(DsgdMake(TopologyKind::kRing, 2).neighbors[0] == std::vector<size_t>{1});
 }
 
 TEST_CASE("topology: Erdos-Renyi is connected and the same for a seed") {
-  const Graph a = Make(TopologyKind::kErdosRenyi, 20, 0.2, 7);
-  const Graph b = Make(TopologyKind::kErdosRenyi, 20, 0.2, 7);
-  const Graph c = Make(TopologyKind::kErdosRenyi, 20, 0.2, 8);
+  const Graph a = DsgdMake(TopologyKind::kErdosRenyi, 20, 0.2, 7);
+  const Graph b = DsgdMake(TopologyKind::kErdosRenyi, 20, 0.2, 7);
+  const Graph c = DsgdMake(TopologyKind::kErdosRenyi, 20, 0.2, 8);
   CHECK(IsConnected(a));
   CHECK(a.neighbors == b.neighbors);
   CHECK(a.neighbors != c.neighbors);
@@ -80,7 +80,7 @@ TEST_CASE("topology: Erdos-Renyi is connected and the same for a seed") {
     for (size_t j : a.neighbors[i])
       CHECK(a.HasEdge(j, i));
   }
-  CHECK_THROWS_WITH_AS(Make(TopologyKind::kErdosRenyi, 200, 1e-6),
+  CHECK_THROWS_WITH_AS(DsgdMake(TopologyKind::kErdosRenyi, 200, 1e-6),
                        doctest::Contains("raise topology_p"), ConfigError);
   CHECK_THROWS_WITH_AS(ParseTopology("star"), doctest::Contains("accepted: ring"), ConfigError);
 }
@@ -88,7 +88,7 @@ TEST_CASE("topology: Erdos-Renyi is connected and the same for a seed") {
 TEST_CASE("Metropolis-Hastings: the complete graph is exactly 11T/n") {
   for (size_t n : {4, 8, 10, 16}) {
     CAPTURE(n);
-    const Eigen::MatrixXd w = Dense(MetropolisHastings(Make(TopologyKind::kComplete, n)));
+    const Eigen::MatrixXd w = Dense(MetropolisHastings(DsgdMake(TopologyKind::kComplete, n)));
     const double expected = 1.0 / static_cast<double>(n);
     CHECK((w.array() == expected).all());
   }
@@ -96,7 +96,7 @@ TEST_CASE("Metropolis-Hastings: the complete graph is exactly 11T/n") {
 
 TEST_CASE("Metropolis-Hastings: hand example of a ring of 4 with node 0 dropped") {
   // Live nodes 1 - 2 - 3 form a path: live degrees 1, 2, 1.
-  const Graph ring = Make(TopologyKind::kRing, 4);
+  const Graph ring = DsgdMake(TopologyKind::kRing, 4);
   CHECK(Dense(MetropolisHastings(ring))(0, 1) == 1.0 / 3.0);  // all live: 1/3 everywhere
   const std::vector<bool> live = {false, true, true, true};
   const Eigen::MatrixXd w = Dense(MetropolisHastings(ring, live));
@@ -110,9 +110,9 @@ TEST_CASE("Metropolis-Hastings: hand example of a ring of 4 with node 0 dropped"
 
 TEST_CASE("Metropolis-Hastings: W is doubly stochastic after any set of drop-outs") {
   Rng rng(42);
-  for (TopologyKind kind : kAll) {
+  for (TopologyKind kind : kDsgdAll) {
     for (size_t n : {5, 8, 16}) {
-      const Graph g = Make(kind, n);
+      const Graph g = DsgdMake(kind, n);
       for (int trial = 0; trial < 40; ++trial) {
         CAPTURE(TopologyName(kind));
         CAPTURE(n);
@@ -137,7 +137,7 @@ TEST_CASE("Metropolis-Hastings: W is doubly stochastic after any set of drop-out
 }
 
 TEST_CASE("D-SGD: with alpha = 0 the consensus distance decays to 0 on every connected graph") {
-  for (TopologyKind kind : kAll) {
+  for (TopologyKind kind : kDsgdAll) {
     CAPTURE(TopologyName(kind));
     DsgdOptions options;
     options.topology.kind = kind;
@@ -267,9 +267,9 @@ namespace edgefl::algorithms {
 
 TEST_CASE("Metropolis-Hastings row from local degrees equals the matrix row bit for bit") {
   Rng rng(7);
-  for (TopologyKind kind : kAll) {
+  for (TopologyKind kind : kDsgdAll) {
     for (size_t n : {5, 8}) {
-      const Graph g = Make(kind, n);
+      const Graph g = DsgdMake(kind, n);
       for (int trial = 0; trial < 20; ++trial) {
         std::vector<bool> live(n);
         for (size_t i = 0; i < n; ++i)

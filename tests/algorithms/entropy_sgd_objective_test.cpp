@@ -13,7 +13,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-constexpr const char* kSpec = "mlp:60-16-10";
+constexpr const char* kEntropySgdObjectiveSpec = "mlp:60-16-10";
 
 // Forwards to an Entropy-SGD objective and notes the scope of the round's
 // first step, as the trainer drives it.
@@ -36,23 +36,23 @@ class FirstScope final : public train::LocalObjective {
 
 TEST_CASE("Entropy-SGD with no Langevin steps equals plain SGD bit for bit") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kEntropySgdObjectiveSpec);
   train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
   recipe.optimizer.momentum = 0.9f;
   recipe.optimizer.nesterov = true;
-  train::LocalTrainer plain(kSpec, data);
+  train::LocalTrainer plain(kEntropySgdObjectiveSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
   EntropySgdOptions options;
   options.langevin_steps = 0;
   EntropySgdObjective objective(options);
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kEntropySgdObjectiveSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, &objective);
   CHECK(result.parameters == expected.parameters);
 }
 
 TEST_CASE("Entropy-SGD one noiseless Langevin step gives a scaled gradient") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kEntropySgdObjectiveSpec);
   model.Initialize(2);
   const testing::FirstRows rows(32);
   const train::Batch batch = rows.Get(data);
@@ -74,7 +74,7 @@ TEST_CASE("Entropy-SGD one noiseless Langevin step gives a scaled gradient") {
 
 TEST_CASE("Entropy-SGD with a huge scope keeps x prime at x and G near zero") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kEntropySgdObjectiveSpec);
   model.Initialize(2);
   const testing::FirstRows rows(32);
   const train::Batch batch = rows.Get(data);
@@ -102,7 +102,7 @@ TEST_CASE("Entropy-SGD scope starts at the step offset") {
   EntropySgdOptions options;
   EntropySgdObjective objective(options);
   objective.SetStepOffset(1000);
-  nn::Model model(kSpec);
+  nn::Model model(kEntropySgdObjectiveSpec);
   Rng rng(1);
   objective.BeginRound(model, rng);
   CHECK(objective.scope() == doctest::Approx(0.01 * std::pow(1.001, 1000)));
@@ -125,8 +125,8 @@ TEST_CASE(
   ClientInfo client;
   client.id = "sim-0";
   client.num_samples = data.size();
-  train::LocalTrainer trainer(kSpec, data);  // one client across rounds
-  Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  train::LocalTrainer trainer(kEntropySgdObjectiveSpec, data);  // one client across rounds
+  Eigen::VectorXf global = testing::InitialParameters(kEntropySgdObjectiveSpec);
   for (int64_t round = 1; round <= 3; ++round) {
     CAPTURE(round);
     const train::FitInstructions fit =
@@ -146,11 +146,11 @@ TEST_CASE(
 
 TEST_CASE("Entropy-SGD trains in the LocalTrainer") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kEntropySgdObjectiveSpec);
   EntropySgdOptions options;
   options.langevin_steps = 5;
   EntropySgdObjective objective(options);
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kEntropySgdObjectiveSpec, data);
   train::TrainRecipe recipe = testing::SgdRecipe(1.0f, 3);  // G is about (1 − β1)η'·∇f
   recipe.optimizer.momentum = 0.9f;
   recipe.optimizer.nesterov = true;

@@ -12,14 +12,14 @@
 namespace edgefl::algorithms {
 namespace {
 
-Eigen::VectorXf RandomVector(Rng& rng, Eigen::Index n, float scale = 1.0f) {
+Eigen::VectorXf FedavgRandomVector(Rng& rng, Eigen::Index n, float scale = 1.0f) {
   Eigen::VectorXf v(n);
   for (Eigen::Index i = 0; i < n; ++i)
     v[i] = scale * static_cast<float>(rng.Normal());
   return v;
 }
 
-train::FitResult Result(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
+train::FitResult FedavgResult(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
   train::FitResult r;
   r.client = id;
   r.train.parameters = std::move(parameters);
@@ -27,7 +27,7 @@ train::FitResult Result(const std::string& id, Eigen::VectorXf parameters, size_
   return r;
 }
 
-std::vector<ClientInfo> Cohort(size_t n) {
+std::vector<ClientInfo> FedavgCohort(size_t n) {
   std::vector<ClientInfo> cohort(n);
   for (size_t i = 0; i < n; ++i)
     cohort[i].id = "sim-" + std::to_string(i);
@@ -36,11 +36,11 @@ std::vector<ClientInfo> Cohort(size_t n) {
 
 TEST_CASE("FedAvg of identical updates is that update") {
   Rng rng(1);
-  const Eigen::VectorXf w = RandomVector(rng, 300);
-  const Eigen::VectorXf u = RandomVector(rng, 300);
+  const Eigen::VectorXf w = FedavgRandomVector(rng, 300);
+  const Eigen::VectorXf u = FedavgRandomVector(rng, 300);
   FedAvg fedavg(FedAvgOptions{});
-  const std::vector<train::FitResult> results = {Result("a", u, 10), Result("b", u, 7),
-                                                 Result("c", u, 1)};
+  const std::vector<train::FitResult> results = {FedavgResult("a", u, 10), FedavgResult("b", u, 7),
+                                                 FedavgResult("c", u, 1)};
   const AggregateOutcome out = fedavg.AggregateFit(0, w, results, {});
   REQUIRE(out.parameters.has_value());
   CHECK((out.parameters->array() == u.array()).all());
@@ -54,11 +54,11 @@ TEST_CASE("FedAvg weights clients by samples and keeps w when all clients return
   a << 0.0f, 4.0f;
   b << 4.0f, 0.0f;
   FedAvg fedavg(FedAvgOptions{});
-  const std::vector<train::FitResult> results = {Result("a", a, 1), Result("b", b, 3)};
+  const std::vector<train::FitResult> results = {FedavgResult("a", a, 1), FedavgResult("b", b, 3)};
   const AggregateOutcome out = fedavg.AggregateFit(0, w, results, {});
   CHECK((*out.parameters)[0] == 3.0f);
   CHECK((*out.parameters)[1] == 1.0f);
-  const std::vector<train::FitResult> same = {Result("a", w, 5), Result("b", w, 2)};
+  const std::vector<train::FitResult> same = {FedavgResult("a", w, 5), FedavgResult("b", w, 2)};
   CHECK((fedavg.AggregateFit(1, w, same, {}).parameters->array() == w.array()).all());
 }
 
@@ -66,8 +66,9 @@ TEST_CASE("FedAvg with no results keeps the model and rejects wrong sizes") {
   FedAvg fedavg(FedAvgOptions{});
   const Eigen::VectorXf w = Eigen::VectorXf::Ones(4);
   CHECK_FALSE(fedavg.AggregateFit(0, w, {}, {}).parameters.has_value());
-  const std::vector<train::FitResult> results = {Result("sim-1", Eigen::VectorXf::Zero(3), 5),
-                                                 Result("sim-2", Eigen::VectorXf::Zero(4), 5)};
+  const std::vector<train::FitResult> results = {
+      FedavgResult("sim-1", Eigen::VectorXf::Zero(3), 5),
+      FedavgResult("sim-2", Eigen::VectorXf::Zero(4), 5)};
   const AggregateOutcome out = fedavg.AggregateFit(0, w, results, {});
   REQUIRE(out.rejected.size() == 1);
   CHECK(out.rejected[0].client == "sim-1");
@@ -83,13 +84,14 @@ TEST_CASE("FedAvgM with beta 0 equals FedAvg bit for bit through the strategy") 
   m.server.momentum = 0.0;
   FedAvg fedavgm(m);
   FedAvg fedavg(FedAvgOptions{});
-  Eigen::VectorXf a = RandomVector(rng, 200);
+  Eigen::VectorXf a = FedavgRandomVector(rng, 200);
   Eigen::VectorXf b = a;
   for (int round = 0; round < 4; ++round) {
     std::vector<train::FitResult> results;
     for (int k = 0; k < 3; ++k) {
-      results.push_back(Result(std::string("c").append(std::to_string(k)),
-                               a + RandomVector(rng, 200, 0.1f), static_cast<size_t>(10 + k)));
+      results.push_back(FedavgResult(std::string("c").append(std::to_string(k)),
+                                     a + FedavgRandomVector(rng, 200, 0.1f),
+                                     static_cast<size_t>(10 + k)));
     }
     a = *fedavgm.AggregateFit(round, a, results, {}).parameters;
     b = *fedavg.AggregateFit(round, b, results, {}).parameters;
@@ -102,10 +104,10 @@ TEST_CASE("robust aggregators ignore a poisoned client") {
   const Eigen::VectorXf w = Eigen::VectorXf::Zero(50);
   std::vector<train::FitResult> results;
   for (int k = 0; k < 4; ++k) {
-    results.push_back(Result(std::string("honest-").append(std::to_string(k)),
-                             Eigen::VectorXf::Constant(50, 1.0f + 0.01f * k), 10));
+    results.push_back(FedavgResult(std::string("honest-").append(std::to_string(k)),
+                                   Eigen::VectorXf::Constant(50, 1.0f + 0.01f * k), 10));
   }
-  results.push_back(Result("attacker", Eigen::VectorXf::Constant(50, 1e6f), 1000));
+  results.push_back(FedavgResult("attacker", Eigen::VectorXf::Constant(50, 1e6f), 1000));
   for (AggregatorKind kind :
        {AggregatorKind::kMedian, AggregatorKind::kTrimmedMean, AggregatorKind::kNormClip}) {
     FedAvgOptions options;
@@ -131,7 +133,7 @@ TEST_CASE("ConfigureFit copies the recipe with the round lr and per-client seeds
   options.lr_schedule.step_every = 2;
   options.seed = 42;
   FedAvg fedavg(options);
-  const std::vector<ClientInfo> cohort = Cohort(4);
+  const std::vector<ClientInfo> cohort = FedavgCohort(4);
   const std::vector<train::FitInstructions> round0 = fedavg.ConfigureFit(0, cohort);
   // Round r has t = r − 1: round 3 is the first at the decayed lr.
   const std::vector<train::FitInstructions> round2 = fedavg.ConfigureFit(3, cohort);
@@ -182,7 +184,7 @@ TEST_CASE("QSR recomputes H at every averaging from the lr at that global step")
   const std::vector<int64_t> starts = {0, 2, 4, 8, 24};
   const std::vector<int64_t> steps = {2, 2, 4, 16, 6};
   const std::vector<double> lrs = {0.2, 0.2, 0.1, 0.05, 0.003125};
-  const std::vector<ClientInfo> cohort = Cohort(2);
+  const std::vector<ClientInfo> cohort = FedavgCohort(2);
   for (int64_t r = 1; r <= 5; ++r) {
     CAPTURE(r);
     const size_t k = static_cast<size_t>(r - 1);
@@ -199,7 +201,7 @@ TEST_CASE("QSR recomputes H at every averaging from the lr at that global step")
     }
     const AggregateOutcome out = fedavg.AggregateFit(
         r, Eigen::VectorXf::Zero(3),
-        std::vector<train::FitResult>{Result("a", Eigen::VectorXf::Ones(3), 1)}, {});
+        std::vector<train::FitResult>{FedavgResult("a", Eigen::VectorXf::Ones(3), 1)}, {});
     CHECK(out.metrics.at("local_steps") == static_cast<double>(steps[k]));
     CHECK(out.metrics.at("global_step") == static_cast<double>(starts[k] + steps[k]));
     CHECK(fedavg.BudgetSpentAfter(r).has_value() == (r == 5));
@@ -257,22 +259,22 @@ TEST_CASE("QSR with alpha 0 is Local SGD with a constant H on the same schedule 
   CHECK(fedavg.LocalStepsAt(3) == 8);
   CHECK(fedavg.LocalStepsAt(4) == 6);
   CHECK(fedavg.BudgetSpentAfter(4).has_value());
-  CHECK(fedavg.ConfigureFit(2, Cohort(1))[0].recipe.step_offset == 8);
+  CHECK(fedavg.ConfigureFit(2, FedavgCohort(1))[0].recipe.step_offset == 8);
 }
 
 TEST_CASE("step_offset counts the local steps of the earlier rounds without QSR") {
   FedAvgOptions options;
   options.recipe.local_steps = 5;
   FedAvg fixed(options);
-  CHECK(fixed.ConfigureFit(1, Cohort(1))[0].recipe.step_offset == 0);
-  CHECK(fixed.ConfigureFit(4, Cohort(1))[0].recipe.step_offset == 15);
+  CHECK(fixed.ConfigureFit(1, FedavgCohort(1))[0].recipe.step_offset == 0);
+  CHECK(fixed.ConfigureFit(4, FedavgCohort(1))[0].recipe.step_offset == 15);
   CHECK_FALSE(fixed.BudgetSpentAfter(1000).has_value());
   // Epochs: each client's own steps per round, ⌈n_k / B⌉ · epochs.
   options.recipe.local_steps = 0;
   options.recipe.epochs = 2;
   options.recipe.batch_size = 10;
   FedAvg epochs(options);
-  std::vector<ClientInfo> cohort = Cohort(2);
+  std::vector<ClientInfo> cohort = FedavgCohort(2);
   cohort[0].num_samples = 95;  // 10 batches
   cohort[1].num_samples = 20;  // 2 batches
   const std::vector<train::FitInstructions> fit = epochs.ConfigureFit(3, cohort);
@@ -293,16 +295,17 @@ TEST_CASE("strategy SaveState and RestoreState reproduce the next round exactly"
   options.server.kind = ServerOptimizerKind::kAdam;
   options.server.learning_rate = 0.05;
   FedAvg original(options);
-  Eigen::VectorXf w = RandomVector(rng, 100);
+  Eigen::VectorXf w = FedavgRandomVector(rng, 100);
   for (int round = 0; round < 3; ++round) {
     const std::vector<train::FitResult> results = {
-        Result("a", w + RandomVector(rng, 100, 0.1f), 3)};
+        FedavgResult("a", w + FedavgRandomVector(rng, 100, 0.1f), 3)};
     w = *original.AggregateFit(round, w, results, {}).parameters;
   }
   FedAvg restored(options);
   restored.RestoreState(original.SaveState());
-  const std::vector<train::FitResult> results = {Result("a", w + RandomVector(rng, 100, 0.1f), 3),
-                                                 Result("b", w + RandomVector(rng, 100, 0.1f), 5)};
+  const std::vector<train::FitResult> results = {
+      FedavgResult("a", w + FedavgRandomVector(rng, 100, 0.1f), 3),
+      FedavgResult("b", w + FedavgRandomVector(rng, 100, 0.1f), 5)};
   const Eigen::VectorXf x = *original.AggregateFit(3, w, results, {}).parameters;
   const Eigen::VectorXf y = *restored.AggregateFit(3, w, results, {}).parameters;
   CHECK((x.array() == y.array()).all());

@@ -20,7 +20,7 @@ namespace edgefl::algorithms {
 namespace {
 
 // d = 16: P is 16 -> 32 -> 32 -> 16, 8·16² + 5·16 = 2128 parameters.
-constexpr const char* kSpec = "mlp:60-16-10+proj";
+constexpr const char* kFedbrObjectiveSpec = "mlp:60-16-10+proj";
 
 FedBrOptions Off() {
   FedBrOptions options;
@@ -31,7 +31,7 @@ FedBrOptions Off() {
   return options;
 }
 
-FedBrObjective Make(const FedBrOptions& options, const datasets::Dataset& data) {
+FedBrObjective FedbrObjectiveMake(const FedBrOptions& options, const datasets::Dataset& data) {
   const datasets::Dataset* clients[] = {&data};
   return FedBrObjective(options, BuildPseudoDataPool(clients, options.pool_size,
                                                      options.pool_images, options.pool_seed));
@@ -52,14 +52,14 @@ Eigen::VectorXf Head(const nn::Model& model) {
 
 TEST_CASE("FedBR with both components mixup and decorr off equals plain cross-entropy training") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kFedbrObjectiveSpec);
   train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
   recipe.optimizer.momentum = 0.9f;
-  train::LocalTrainer plain(kSpec, data);
+  train::LocalTrainer plain(kFedbrObjectiveSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
 
-  FedBrObjective fedbr = Make(Off(), data);
-  train::LocalTrainer trainer(kSpec, data);
+  FedBrObjective fedbr = FedbrObjectiveMake(Off(), data);
+  train::LocalTrainer trainer(kFedbrObjectiveSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, &fedbr);
   CHECK(result.parameters == expected.parameters);  // bit for bit
 }
@@ -81,14 +81,14 @@ TEST_CASE("FedBR contrastive loss with e1 equal to e2 and orthogonal to e3") {
 
 TEST_CASE("FedBR pseudo-targets are distributions mixing uniform and the partner's label") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kFedbrObjectiveSpec);
   model.Initialize(3);
   const testing::FirstRows rows(32);
   Rng rng(1);
   // Without mixup the partner's label is one-hot: q = (u + 1_y)/2.
   FedBrOptions no_mixup;
   no_mixup.mixup_alpha = 0.0;
-  FedBrObjective plain = Make(no_mixup, data);
+  FedBrObjective plain = FedbrObjectiveMake(no_mixup, data);
   plain.BeginRound(model, rng);
   plain.LossAndGradient(model, rows.Get(data), rng);
   const Eigen::MatrixXf& q = plain.last_pseudo_targets();
@@ -102,7 +102,7 @@ TEST_CASE("FedBR pseudo-targets are distributions mixing uniform and the partner
   // With mixup the partner is a MIXED sample with its soft label (the code
   // mixes after get_new_all_x, algorithms.py:1104-1118): some q rows split
   // the partner's half between two classes.
-  FedBrObjective mixed = Make(FedBrOptions{}, data);
+  FedBrObjective mixed = FedbrObjectiveMake(FedBrOptions{}, data);
   mixed.BeginRound(model, rng);
   mixed.LossAndGradient(model, rows.Get(data), rng);
   const Eigen::MatrixXf& qm = mixed.last_pseudo_targets();
@@ -117,12 +117,12 @@ TEST_CASE("FedBR pseudo-targets are distributions mixing uniform and the partner
   // Without the mixture the pseudo-data are the pool itself, targets uniform.
   FedBrOptions pool_only;
   pool_only.mixture = false;
-  FedBrObjective raw = Make(pool_only, data);
+  FedBrObjective raw = FedbrObjectiveMake(pool_only, data);
   raw.BeginRound(model, rng);
   raw.LossAndGradient(model, rows.Get(data), rng);
   CHECK(raw.last_pseudo_targets().isConstant(0.1f, 1e-7f));
   // z_g = φ_g(x̃) of the first step: the pool's features at the received model.
-  nn::Model global(kSpec);
+  nn::Model global(kFedbrObjectiveSpec);
   global.Initialize(3);
   global.Forward(raw.pool());
   const Eigen::MatrixXf expected = global.features();
@@ -319,11 +319,11 @@ TEST_CASE("FedBR client trains on the pool the coordinator sent instead of its o
 
 TEST_CASE("FedBR adversarial head step does not decrease the contrastive loss") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kFedbrObjectiveSpec);
   model.Initialize(3);
   FedBrOptions options;
   options.head_lr = 1e-3;
-  FedBrObjective fedbr = Make(options, data);
+  FedBrObjective fedbr = FedbrObjectiveMake(options, data);
   Rng rng(2);
   fedbr.BeginRound(model, rng);
   const testing::FirstRows rows(32);
@@ -345,8 +345,8 @@ TEST_CASE("FedBR adversarial head step does not decrease the contrastive loss") 
 
 TEST_CASE("FedBR P is part of the model the client returns and starts from the one it receives") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  nn::Model probe(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kFedbrObjectiveSpec);
+  nn::Model probe(kFedbrObjectiveSpec);
   const Eigen::Index head = probe.projection_head_size();
   CHECK(head == 8 * 16 * 16 + 5 * 16);
   CHECK(probe.num_parameters() == nn::Model("mlp:60-16-10").num_parameters() + head);
@@ -357,7 +357,7 @@ TEST_CASE("FedBR P is part of the model the client returns and starts from the o
   ObjectiveContext context;
   context.local_data = &data;
   context.recipe = &recipe;
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kFedbrObjectiveSpec, data);
   auto fedbr = MakeLocalObjective(local, context);
   const auto first = trainer.Train(testing::Span(global), recipe, fedbr.get());
   CHECK(dynamic_cast<FedBrObjective&>(*fedbr).head_steps() == 4);  // one per local step
@@ -378,8 +378,8 @@ TEST_CASE("FedBR server averages P with the rest of the model by sample counts")
   config.name = "fedbr";
   config.rounds = 1;
   const auto strategy = MakeStrategy(config);
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  const Eigen::Index head = nn::Model(kSpec).projection_head_size();
+  const Eigen::VectorXf global = testing::InitialParameters(kFedbrObjectiveSpec);
+  const Eigen::Index head = nn::Model(kFedbrObjectiveSpec).projection_head_size();
   std::vector<train::FitResult> results(2);
   results[0].client = "a";
   results[0].train.parameters = global;
@@ -400,8 +400,8 @@ TEST_CASE("FedBR server averages P with the rest of the model by sample counts")
 
 TEST_CASE("FedBR steps P once per local step with the client's learning rate") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  const Eigen::Index head = nn::Model(kSpec).projection_head_size();
+  const Eigen::VectorXf global = testing::InitialParameters(kFedbrObjectiveSpec);
+  const Eigen::Index head = nn::Model(kFedbrObjectiveSpec).projection_head_size();
   train::LocalAlgorithm local;
   local.objective = "fedbr";
   // The change of P after ONE local step is lr·∇_P L_con at the received
@@ -417,7 +417,7 @@ TEST_CASE("FedBR steps P once per local step with the client's learning rate") {
     context.recipe = &recipe;
     auto fedbr = MakeLocalObjective(with, context);
     CHECK(dynamic_cast<FedBrObjective&>(*fedbr).options().head_lr == (head_lr ? *head_lr : lr));
-    train::LocalTrainer trainer(kSpec, data);
+    train::LocalTrainer trainer(kFedbrObjectiveSpec, data);
     const auto result = trainer.Train(testing::Span(global), recipe, fedbr.get());
     return Eigen::VectorXf(result.parameters.tail(head) - global.tail(head));
   };
@@ -433,9 +433,9 @@ TEST_CASE("FedBR steps P once per local step with the client's learning rate") {
 
 TEST_CASE("FedBR caches the global features for the whole round") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
-  FedBrObjective fedbr = Make(FedBrOptions{}, data);
-  train::LocalTrainer trainer(kSpec, data);
+  const Eigen::VectorXf global = testing::InitialParameters(kFedbrObjectiveSpec);
+  FedBrObjective fedbr = FedbrObjectiveMake(FedBrOptions{}, data);
+  train::LocalTrainer trainer(kFedbrObjectiveSpec, data);
   train::TrainRecipe recipe = testing::SgdRecipe(0.05f);
   recipe.local_steps = 1;
   trainer.Train(testing::Span(global), recipe, &fedbr);
@@ -460,7 +460,7 @@ TEST_CASE("FedBR gradients match finite differences of its loss") {
        {Case{"mixup", 0, 0, 0.2, 0}, Case{"classifier", 0, 1, 0, 0}, Case{"features", 2, 0, 0, 0},
         Case{"decorr", 0, 0, 0, 5}, Case{"all", 0.5, 1, 0.2, 0.1}}) {
     CAPTURE(c.name);
-    nn::Model model(kSpec);
+    nn::Model model(kFedbrObjectiveSpec);
     model.Initialize(4);
     FedBrOptions options;
     options.mu = c.mu;
@@ -468,7 +468,7 @@ TEST_CASE("FedBR gradients match finite differences of its loss") {
     options.mixup_alpha = c.mixup;
     options.decorr = c.decorr;
     options.head_lr = 0.0;  // keep P fixed across the evaluations
-    FedBrObjective fedbr = Make(options, data);
+    FedBrObjective fedbr = FedbrObjectiveMake(options, data);
     Rng rng(1);
     fedbr.BeginRound(model, rng);
     testing::LossWithSeed(fedbr, model, batch, 3);  // caches z_g at these weights
@@ -509,11 +509,11 @@ TEST_CASE("FedDecorr gradient matches finite differences") {
 
 TEST_CASE("FedBR with its defaults trains in the LocalTrainer") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kFedbrObjectiveSpec);
   train::LocalAlgorithm local;
   local.objective = "fedbr";
   auto fedbr = MakeLocalObjective(local, &data);
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kFedbrObjectiveSpec, data);
   train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 3);
   recipe.optimizer.momentum = 0.9f;
   const auto result = trainer.Train(testing::Span(global), recipe, fedbr.get());
@@ -525,7 +525,7 @@ TEST_CASE("FedBR with its defaults trains in the LocalTrainer") {
 
 TEST_CASE("FedBR rejects models without a feature extractor and bad options") {
   const datasets::Dataset data = testing::Tabular();
-  FedBrObjective fedbr = Make(FedBrOptions{}, data);
+  FedBrObjective fedbr = FedbrObjectiveMake(FedBrOptions{}, data);
   nn::Model logreg("logreg:60-10");
   Rng rng(1);
   CHECK_THROWS_WITH_AS(fedbr.BeginRound(logreg, rng), doctest::Contains("feature extractor"),
@@ -534,14 +534,15 @@ TEST_CASE("FedBR rejects models without a feature extractor and bad options") {
   CHECK_THROWS_WITH_AS(fedbr.BeginRound(wrong_input, rng), doctest::Contains("pool"), ConfigError);
   FedBrOptions options;
   options.tau1 = 0.0;
-  CHECK_THROWS_WITH_AS(Make(options, data), doctest::Contains("fedbr: tau1"), ConfigError);
+  CHECK_THROWS_WITH_AS(FedbrObjectiveMake(options, data), doctest::Contains("fedbr: tau1"),
+                       ConfigError);
   // μ > 0 needs P in the model; μ = 0 does not.
   nn::Model no_head("mlp:60-16-10");
   CHECK_THROWS_WITH_AS(fedbr.BeginRound(no_head, rng),
                        doctest::Contains("model = \"mlp:60-16-10+proj\""), ConfigError);
   FedBrOptions classifier_only;
   classifier_only.mu = 0.0;
-  FedBrObjective without_p = Make(classifier_only, data);
+  FedBrObjective without_p = FedbrObjectiveMake(classifier_only, data);
   CHECK_NOTHROW(without_p.BeginRound(no_head, rng));
 }
 

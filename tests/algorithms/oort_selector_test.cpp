@@ -23,7 +23,7 @@ std::string Id(size_t i) {
 }
 
 // n clients with 100 samples each and speed 100·(i + 1) samples/s.
-std::vector<ClientInfo> Fleet(size_t n) {
+std::vector<ClientInfo> OortSelectorFleet(size_t n) {
   std::vector<ClientInfo> clients(n);
   for (size_t i = 0; i < n; ++i) {
     clients[i].id = Id(i);
@@ -41,7 +41,7 @@ OortOptions Defaults() {
   return o;
 }
 
-train::LocalTrainResult Result(size_t num_samples, int64_t processed, double loss_sq) {
+train::LocalTrainResult OortSelectorResult(size_t num_samples, int64_t processed, double loss_sq) {
   train::LocalTrainResult r;
   r.num_samples = num_samples;
   r.samples_processed = processed;
@@ -58,7 +58,7 @@ void Report(OortSelector& selector, int64_t round, const std::vector<ClientInfo>
   results.reserve(picked.size());
   std::vector<CohortOutcome> outcomes;
   for (size_t i : picked)
-    results.push_back(Result(candidates[i].num_samples, 100, loss_sq[i]));
+    results.push_back(OortSelectorResult(candidates[i].num_samples, 100, loss_sq[i]));
   for (size_t j = 0; j < picked.size(); ++j)
     outcomes.push_back({candidates[picked[j]].id, &results[j], seconds[picked[j]]});
   selector.Observe(round, outcomes);
@@ -68,10 +68,10 @@ void Report(OortSelector& selector, int64_t round, const std::vector<ClientInfo>
 
 TEST_CASE("Oort: statistical utility is |B| times the root mean squared loss") {
   // |B| = min(num_samples, samples processed): 50 · sqrt(0.36) and 64 · sqrt(0.25).
-  CHECK(OortStatisticalUtility(Result(50, 64, 0.36)) == doctest::Approx(30.0));
-  CHECK(OortStatisticalUtility(Result(200, 64, 0.25)) == doctest::Approx(32.0));
+  CHECK(OortStatisticalUtility(OortSelectorResult(50, 64, 0.36)) == doctest::Approx(30.0));
+  CHECK(OortStatisticalUtility(OortSelectorResult(200, 64, 0.25)) == doctest::Approx(32.0));
   // Not measured (a remote client): loss_before, else the training loss.
-  train::LocalTrainResult remote = Result(100, 100, std::nan(""));
+  train::LocalTrainResult remote = OortSelectorResult(100, 100, std::nan(""));
   remote.loss_before = 0.5;
   CHECK(OortStatisticalUtility(remote) == doctest::Approx(50.0));
   remote.loss_before = std::nan("");
@@ -85,7 +85,7 @@ TEST_CASE("Oort: the score of a hand example, with the (T/t)^alpha penalty for s
     OortOptions options = Defaults();
     options.round_penalty = alpha;
     OortSelector selector(options);
-    const std::vector<ClientInfo> clients = Fleet(3);
+    const std::vector<ClientInfo> clients = OortSelectorFleet(3);
     Rng rng(1);
     // Round 1: nobody is explored, all three are explored.
     const std::vector<size_t> first = selector.Select(1, clients, 3, rng);
@@ -119,7 +119,7 @@ TEST_CASE(
   OortOptions options = Defaults();
   options.round_threshold = 100.0;
   OortSelector selector(options);
-  const std::vector<ClientInfo> clients = Fleet(3);
+  const std::vector<ClientInfo> clients = OortSelectorFleet(3);
   Rng rng(2);
   Report(selector, 1, clients, selector.Select(1, clients, 3, rng), {0.09, 0.09, 0.09},
          {1.0, 2.0, 40.0});
@@ -132,7 +132,7 @@ TEST_CASE(
 TEST_CASE("Oort: exploration starts at the factor, decays each round and stops at its minimum") {
   const OortOptions options = Defaults();  // 0.9, 0.95, min 0.2
   OortSelector selector(options);
-  const std::vector<ClientInfo> clients = Fleet(400);
+  const std::vector<ClientInfo> clients = OortSelectorFleet(400);
   const size_t k = 10;
   double epsilon = options.exploration_factor;
   size_t explored = 0;
@@ -157,7 +157,7 @@ TEST_CASE("Oort: exploration starts at the factor, decays each round and stops a
 
 TEST_CASE("Oort: once every client is explored, exploration is 0 and all slots exploit") {
   OortSelector selector(Defaults());
-  const std::vector<ClientInfo> clients = Fleet(12);
+  const std::vector<ClientInfo> clients = OortSelectorFleet(12);
   const std::vector<double> loss_sq(12, 0.3), seconds(12, 1.0);
   for (int64_t round = 1; round <= 8; ++round) {
     Rng rng = Rng::Derive(3, {static_cast<uint64_t>(round)});
@@ -184,7 +184,7 @@ TEST_CASE("Oort: the pacer moves round_threshold by delta at the window ends") {
   OortSelector selector(options);
   // 20 clients with durations 1..20 s; T is the threshold percentile of them.
   // Their speeds give the same expected durations before they report.
-  std::vector<ClientInfo> clients = Fleet(20);
+  std::vector<ClientInfo> clients = OortSelectorFleet(20);
   std::vector<double> seconds(20);
   for (size_t i = 0; i < 20; ++i) {
     seconds[i] = static_cast<double>(i + 1);
@@ -212,7 +212,7 @@ TEST_CASE("Oort: the pacer moves round_threshold by delta at the window ends") {
 TEST_CASE("Oort: the same seed and feedback give the same cohorts") {
   auto run = [](uint64_t seed) {
     OortSelector selector(Defaults());
-    const std::vector<ClientInfo> clients = Fleet(30);
+    const std::vector<ClientInfo> clients = OortSelectorFleet(30);
     std::vector<double> loss_sq(30), seconds(30);
     for (size_t i = 0; i < 30; ++i) {
       loss_sq[i] = 0.1 + 0.05 * static_cast<double>(i % 7);
@@ -236,7 +236,7 @@ TEST_CASE("Oort: picks only available clients, each at most once, and never a bl
   options.blacklist_max_len = 0.5;
   options.overcommit = 1.3;
   OortSelector selector(options);
-  const std::vector<ClientInfo> fleet = Fleet(40);
+  const std::vector<ClientInfo> fleet = OortSelectorFleet(40);
   std::map<train::ClientId, int64_t> rounds;
   std::set<train::ClientId> seen;
   Rng availability(99);
@@ -272,10 +272,11 @@ TEST_CASE("Oort: picks only available clients, each at most once, and never a bl
 
 TEST_CASE("Oort: a member that did not report gets the round's mean utility and its duration") {
   OortSelector selector(Defaults());
-  const std::vector<ClientInfo> clients = Fleet(3);
+  const std::vector<ClientInfo> clients = OortSelectorFleet(3);
   Rng rng(3);
   selector.Select(1, clients, 3, rng);
-  const train::LocalTrainResult a = Result(100, 100, 0.04), b = Result(100, 100, 0.16);
+  const train::LocalTrainResult a = OortSelectorResult(100, 100, 0.04),
+                                b = OortSelectorResult(100, 100, 0.16);
   const std::vector<CohortOutcome> outcomes = {
       {Id(0), &a, 1.0}, {Id(1), &b, 2.0}, {Id(2), nullptr, 9.0}};
   selector.Observe(1, outcomes);
@@ -311,7 +312,7 @@ TEST_CASE("Oort: a selector restored from SaveState picks what the saved one wou
   // (the resumed run before schema 7) explores anew and picks otherwise.
   OortOptions options = Defaults();
   options.pacer_step = 2;  // the pacer moves within the run
-  const std::vector<ClientInfo> clients = Fleet(30);
+  const std::vector<ClientInfo> clients = OortSelectorFleet(30);
   std::vector<double> loss_sq(30), seconds(30);
   for (size_t i = 0; i < 30; ++i) {
     loss_sq[i] = 0.1 + 0.05 * static_cast<double>(i % 7);
@@ -348,7 +349,7 @@ TEST_CASE("Oort: a selector restored from SaveState picks what the saved one wou
 
   // Ids with spaces and colons survive; damaged text is refused, the state kept.
   OortSelector odd(options);
-  std::vector<ClientInfo> named = Fleet(3);
+  std::vector<ClientInfo> named = OortSelectorFleet(3);
   named[0].id = "a b:c";
   Rng rng = Rng::Derive(1, {1});
   odd.Select(1, named, 2, rng);

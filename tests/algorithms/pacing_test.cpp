@@ -9,11 +9,11 @@
 namespace edgefl::algorithms {
 namespace {
 
-constexpr PacingKind kAll[] = {PacingKind::kLinear, PacingKind::kQuad, PacingKind::kRoot,
-                               PacingKind::kStep,   PacingKind::kExp,  PacingKind::kLog};
+constexpr PacingKind kPacingAll[] = {PacingKind::kLinear, PacingKind::kQuad, PacingKind::kRoot,
+                                     PacingKind::kStep,   PacingKind::kExp,  PacingKind::kLog};
 
 TEST_CASE("every pacing function is monotone and starts at floor of bN and reaches N at aT") {
-  for (PacingKind kind : kAll) {
+  for (PacingKind kind : kPacingAll) {
     for (double a : {0.2, 0.8, 1.0}) {
       for (double b : {0.0, 0.2, 0.4}) {
         for (size_t n : {size_t{10}, size_t{97}, size_t{1000}}) {
@@ -54,7 +54,7 @@ TEST_CASE("pacing values match the formulas at a midpoint") {
 }
 
 TEST_CASE("pacing names and stable values round trip") {
-  for (PacingKind kind : kAll) {
+  for (PacingKind kind : kPacingAll) {
     CHECK(ParsePacing(PacingName(kind)) == kind);
     CHECK(PacingFromValue(static_cast<double>(static_cast<int>(kind))) == kind);
   }

@@ -16,7 +16,8 @@
 namespace edgefl::algorithms {
 namespace {
 
-train::FitResult Result(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
+train::FitResult RobustAggregationResult(const std::string& id, Eigen::VectorXf parameters,
+                                         size_t samples) {
   train::FitResult r;
   r.client = id;
   r.train.parameters = std::move(parameters);
@@ -27,8 +28,8 @@ train::FitResult Result(const std::string& id, Eigen::VectorXf parameters, size_
 std::vector<train::FitResult> Scalars(const std::vector<float>& values) {
   std::vector<train::FitResult> results;
   for (size_t k = 0; k < values.size(); ++k) {
-    results.push_back(
-        Result("sim-" + std::to_string(k), Eigen::VectorXf::Constant(1, values[k]), 10 + k));
+    results.push_back(RobustAggregationResult("sim-" + std::to_string(k),
+                                              Eigen::VectorXf::Constant(1, values[k]), 10 + k));
   }
   return results;
 }
@@ -39,7 +40,7 @@ const FedAvgOptions& OptionsOf(const std::unique_ptr<Strategy>& s) {
   return f->options();
 }
 
-StrategyConfig Config(train::ParamMap params) {
+StrategyConfig RobustAggregationConfig(train::ParamMap params) {
   StrategyConfig c;
   c.name = "fedavg";
   c.params = std::move(params);
@@ -128,9 +129,9 @@ TEST_CASE(
       v << a, b;
       return v;
     };
-    std::vector<train::FitResult> first = {Result("a", two(0.5f, 0.25f), 10),
-                                           Result("b", two(0.5f, -0.25f), 10),
-                                           Result("c", two(10.0f, 3.0f), 10)};
+    std::vector<train::FitResult> first = {RobustAggregationResult("a", two(0.5f, 0.25f), 10),
+                                           RobustAggregationResult("b", two(0.5f, -0.25f), 10),
+                                           RobustAggregationResult("c", two(10.0f, 3.0f), 10)};
     FedAvg original(options);
     const Eigen::VectorXf w1 = *original.AggregateFit(1, w0, first, {}).parameters;
     const Eigen::VectorXf saved = original.SaveState();
@@ -139,9 +140,10 @@ TEST_CASE(
     FedAvg resumed(options);
     resumed.RestoreState(saved);
     CHECK(resumed.SaveState() == saved);
-    std::vector<train::FitResult> second = {Result("a", w1 + two(0.0f, 0.5f), 10),
-                                            Result("b", w1 + two(-0.5f, 0.0f), 10),
-                                            Result("c", w1 + two(4.0f, -4.0f), 10)};
+    std::vector<train::FitResult> second = {
+        RobustAggregationResult("a", w1 + two(0.0f, 0.5f), 10),
+        RobustAggregationResult("b", w1 + two(-0.5f, 0.0f), 10),
+        RobustAggregationResult("c", w1 + two(4.0f, -4.0f), 10)};
     const Eigen::VectorXf want = *original.AggregateFit(2, w1, second, {}).parameters;
     const Eigen::VectorXf got = *resumed.AggregateFit(2, w1, second, {}).parameters;
     CHECK(got == want);  // bit for bit
@@ -165,36 +167,37 @@ TEST_CASE(
 
 TEST_CASE("registry reads the bucketing and centered clipping keys with their ranges") {
   const FedAvgOptions cc =
-      OptionsOf(MakeStrategy(Config({{"aggregator", std::string("centered_clip")},
-                                     {"cc_tau", 2.5},
-                                     {"cc_iterations", int64_t{1}},
-                                     {"bucket_size", int64_t{2}}})));
+      OptionsOf(MakeStrategy(RobustAggregationConfig({{"aggregator", std::string("centered_clip")},
+                                                      {"cc_tau", 2.5},
+                                                      {"cc_iterations", int64_t{1}},
+                                                      {"bucket_size", int64_t{2}}})));
   CHECK(cc.aggregator == AggregatorKind::kCenteredClip);
   CHECK(cc.centered_clip.tau == 2.5);
   CHECK(cc.centered_clip.iterations == 1);
   CHECK(cc.bucket_size == 2);
-  const FedAvgOptions defaults =
-      OptionsOf(MakeStrategy(Config({{"aggregator", std::string("centered_clip")}})));
+  const FedAvgOptions defaults = OptionsOf(
+      MakeStrategy(RobustAggregationConfig({{"aggregator", std::string("centered_clip")}})));
   CHECK(defaults.centered_clip.tau == 10.0);
   CHECK(defaults.centered_clip.iterations == 3);
   CHECK(defaults.bucket_size == 1);
-  CHECK(OptionsOf(MakeStrategy(Config(
+  CHECK(OptionsOf(MakeStrategy(RobustAggregationConfig(
                       {{"aggregator", std::string("trimmed_mean")}, {"bucket_size", int64_t{3}}})))
             .bucket_size == 3);
 
+  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig(
+                           {{"aggregator", std::string("centered_clip")}, {"cc_tau", 0.0}})),
+                       doctest::Contains("cc_tau"), ConfigError);
   CHECK_THROWS_WITH_AS(
-      MakeStrategy(Config({{"aggregator", std::string("centered_clip")}, {"cc_tau", 0.0}})),
-      doctest::Contains("cc_tau"), ConfigError);
-  CHECK_THROWS_WITH_AS(MakeStrategy(Config({{"aggregator", std::string("centered_clip")},
-                                            {"cc_iterations", int64_t{0}}})),
-                       doctest::Contains("cc_iterations"), ConfigError);
-  CHECK_THROWS_WITH_AS(
-      MakeStrategy(Config({{"aggregator", std::string("median")}, {"bucket_size", int64_t{0}}})),
-      doctest::Contains("bucket_size"), ConfigError);
-  // Bucketing the mean is the mean: the key is not accepted there.
-  CHECK_THROWS_WITH_AS(MakeStrategy(Config({{"bucket_size", int64_t{2}}})),
+      MakeStrategy(RobustAggregationConfig(
+          {{"aggregator", std::string("centered_clip")}, {"cc_iterations", int64_t{0}}})),
+      doctest::Contains("cc_iterations"), ConfigError);
+  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig(
+                           {{"aggregator", std::string("median")}, {"bucket_size", int64_t{0}}})),
                        doctest::Contains("bucket_size"), ConfigError);
-  CHECK_THROWS_WITH_AS(MakeStrategy(Config({{"aggregator", std::string("krum")}})),
+  // Bucketing the mean is the mean: the key is not accepted there.
+  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig({{"bucket_size", int64_t{2}}})),
+                       doctest::Contains("bucket_size"), ConfigError);
+  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig({{"aggregator", std::string("krum")}})),
                        doctest::Contains("centered_clip"), ConfigError);
   FedAvgOptions direct;
   direct.bucket_size = 2;

@@ -23,7 +23,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-constexpr const char* kSpec = "mlp:60-12-10";
+constexpr const char* kSavicSpec = "mlp:60-12-10";
 
 struct Client {
   train::ClientId id;
@@ -31,8 +31,8 @@ struct Client {
   std::unique_ptr<train::LocalTrainer> trainer;
 };
 
-// Clients 0..n-1 of synthetic(1, 1), each with its own (non-IID) data.
-std::vector<Client> Clients(size_t n) {
+// SavicClients 0..n-1 of synthetic(1, 1), each with its own (non-IID) data.
+std::vector<Client> SavicClients(size_t n) {
   datasets::SyntheticOptions options;
   options.num_clients = n;
   options.max_samples_per_client = 150;
@@ -41,12 +41,12 @@ std::vector<Client> Clients(size_t n) {
   for (size_t k = 0; k < n; ++k) {
     clients[k].id = "sim-" + std::to_string(k);
     clients[k].data = datasets::Subset(fed.train, fed.train_partition.clients[k]);
-    clients[k].trainer = std::make_unique<train::LocalTrainer>(kSpec, clients[k].data);
+    clients[k].trainer = std::make_unique<train::LocalTrainer>(kSavicSpec, clients[k].data);
   }
   return clients;
 }
 
-std::vector<ClientInfo> Cohort(const std::vector<Client>& clients) {
+std::vector<ClientInfo> SavicCohort(const std::vector<Client>& clients) {
   std::vector<ClientInfo> cohort(clients.size());
   for (size_t k = 0; k < clients.size(); ++k) {
     cohort[k].id = clients[k].id;
@@ -56,7 +56,7 @@ std::vector<ClientInfo> Cohort(const std::vector<Client>& clients) {
 }
 
 Eigen::VectorXf Initial() {
-  nn::Model model(kSpec);
+  nn::Model model(kSavicSpec);
   model.Initialize(3);
   return model.parameters();
 }
@@ -80,7 +80,7 @@ Eigen::VectorXf Round(Strategy& strategy, int64_t round, const Eigen::VectorXf& 
                       std::vector<Client>& clients,
                       std::vector<train::FitInstructions>* given = nullptr) {
   const std::vector<train::FitInstructions> instructions =
-      strategy.ConfigureFit(round, Cohort(clients));
+      strategy.ConfigureFit(round, SavicCohort(clients));
   std::vector<train::FitResult> results;
   for (size_t k = 0; k < clients.size(); ++k) {
     const train::FitInstructions& in = instructions[k];
@@ -120,7 +120,7 @@ Eigen::VectorXf V(std::initializer_list<float> values) {
   return v;
 }
 
-SavicOptions Options(SavicEstimator estimator, double beta, double eps) {
+SavicOptions SavicTestOptions(SavicEstimator estimator, double beta, double eps) {
   SavicOptions o;
   o.estimator = estimator;
   o.beta = beta;
@@ -133,9 +133,11 @@ SavicOptions Options(SavicEstimator estimator, double beta, double eps) {
 
 TEST_CASE("SAVIC: the scaling of each estimator on hand values") {
   const Eigen::VectorXf d = V({4.0f, 0.25f, 0.0f});
-  CHECK(SavicScaling(Options(SavicEstimator::kAdam, 0.9, 0.5), d) == V({2.5f, 1.0f, 0.5f}));
-  CHECK(SavicScaling(Options(SavicEstimator::kRmsProp, 0.9, 0.5), d) == V({4.5f, 0.75f, 0.5f}));
-  CHECK(SavicScaling(Options(SavicEstimator::kOasis, 0.9, 1e-3), V({-0.5f, 1e-5f, 2}))
+  CHECK(SavicScaling(SavicTestOptions(SavicEstimator::kAdam, 0.9, 0.5), d) ==
+        V({2.5f, 1.0f, 0.5f}));
+  CHECK(SavicScaling(SavicTestOptions(SavicEstimator::kRmsProp, 0.9, 0.5), d) ==
+        V({4.5f, 0.75f, 0.5f}));
+  CHECK(SavicScaling(SavicTestOptions(SavicEstimator::kOasis, 0.9, 1e-3), V({-0.5f, 1e-5f, 2}))
             .isApprox(V({0.5f, 1e-3f, 2.0f})));
   const Eigen::VectorXf s = V({2.5f, -1.0f});
   CHECK(SavicCurvature(SavicEstimator::kAdam, s) == V({6.25f, 1}));
@@ -144,7 +146,7 @@ TEST_CASE("SAVIC: the scaling of each estimator on hand values") {
 }
 
 TEST_CASE("SAVIC: the server's D and D̂ over two synchronisations, by hand") {
-  Savic savic(Base("savic", 0.1f, 1, 8), Options(SavicEstimator::kAdam, 0.5, 0.5));
+  Savic savic(Base("savic", 0.1f, 1, 8), SavicTestOptions(SavicEstimator::kAdam, 0.5, 0.5));
   const Eigen::VectorXf w = V({1.0f, 1.0f});
   const std::vector<ClientInfo> cohort = {{"a"}, {"b"}};
 
@@ -182,9 +184,9 @@ TEST_CASE("SAVIC: the server's D and D̂ over two synchronisations, by hand") {
 TEST_CASE("SAVIC: D̂ ≡ I gives Local SGD (FedAvg) bit for bit") {
   // Round 1 has no statistics, so D̂ = I; later rounds are forced to an
   // explicit D̂ = 1 through the state, so the explicit-diagonal path runs.
-  std::vector<Client> a = Clients(3), b = Clients(3);
+  std::vector<Client> a = SavicClients(3), b = SavicClients(3);
   FedAvg local_sgd(Base("fedavg", 0.1f, 6, 16));
-  Savic savic(Base("savic", 0.1f, 6, 16), Options(SavicEstimator::kAdam, 0.9, 1e-3));
+  Savic savic(Base("savic", 0.1f, 6, 16), SavicTestOptions(SavicEstimator::kAdam, 0.9, 1e-3));
   Eigen::VectorXf x = Initial(), y = Initial();
   for (int64_t round = 1; round <= 3; ++round) {
     std::vector<train::FitInstructions> given;
@@ -201,8 +203,8 @@ TEST_CASE("SAVIC: D̂ ≡ I gives Local SGD (FedAvg) bit for bit") {
 }
 
 TEST_CASE("SAVIC: D̂ is the same on every client and fixed between synchronisations") {
-  std::vector<Client> clients = Clients(4);
-  Savic savic(Base("savic", 0.02f, 5, 16), Options(SavicEstimator::kAdam, 0.9, 1e-2));
+  std::vector<Client> clients = SavicClients(4);
+  Savic savic(Base("savic", 0.02f, 5, 16), SavicTestOptions(SavicEstimator::kAdam, 0.9, 1e-2));
   Eigen::VectorXf x = Round(savic, 1, Initial(), clients);
   for (int64_t round = 2; round <= 3; ++round) {
     const std::shared_ptr<const Eigen::VectorXf> before = savic.scaling();
@@ -229,16 +231,16 @@ TEST_CASE("SAVIC: H = 1 is synchronous diagonally scaled SGD") {
   // the mean of x̄ − γ D̂⁻¹ g_k is x̄ − γ D̂⁻¹ ḡ. The reference computes that
   // directly, with D ← ḡ² (first), βD + (1−β)ḡ² and D̂ = √D + e from the
   // previous step's mean gradient.
-  std::vector<Client> clients = Clients(2);
+  std::vector<Client> clients = SavicClients(2);
   const float lr = 0.05f, beta = 0.6f, eps = 0.05f;
   FedAvgOptions base = Base("savic", lr, 1, 100000);
   base.local.data_order = "sequential";
-  Savic savic(base, Options(SavicEstimator::kAdam, beta, eps));
+  Savic savic(base, SavicTestOptions(SavicEstimator::kAdam, beta, eps));
 
   const double n0 = static_cast<double>(clients[0].data.size());
   const double n1 = static_cast<double>(clients[1].data.size());
   const float p0 = static_cast<float>(n0 / (n0 + n1)), p1 = static_cast<float>(n1 / (n0 + n1));
-  nn::Model model(kSpec);
+  nn::Model model(kSavicSpec);
   Eigen::VectorXf x = Initial(), reference = Initial(), d, d_hat;
   for (int64_t round = 1; round <= 4; ++round) {
     Eigen::VectorXf mean_g = Eigen::VectorXf::Zero(x.size());
@@ -264,7 +266,7 @@ TEST_CASE("SAVIC: H = 1 is synchronous diagonally scaled SGD") {
 }
 
 TEST_CASE("SAVIC: a result without a usable statistic is rejected with a reason") {
-  Savic savic(Base("savic", 0.1f, 1, 8), Options(SavicEstimator::kOasis, 0.9, 1e-3));
+  Savic savic(Base("savic", 0.1f, 1, 8), SavicTestOptions(SavicEstimator::kOasis, 0.9, 1e-3));
   const Eigen::VectorXf w = V({0, 0});
   const Eigen::VectorXf nan_stat = V({1.0f, std::nanf("")});
   const std::vector<train::FitResult> results = {
@@ -288,7 +290,7 @@ TEST_CASE("SAVIC: SaveState and RestoreState resume D, D̂ and the server optimi
   FedAvgOptions base = Base("savic", 0.1f, 1, 8);
   base.server.kind = ServerOptimizerKind::kMomentum;
   base.server.momentum = 0.9;
-  Savic first(base, Options(SavicEstimator::kRmsProp, 0.7, 1e-2));
+  Savic first(base, SavicTestOptions(SavicEstimator::kRmsProp, 0.7, 1e-2));
   CHECK(first.SaveState().size() == 0);  // nothing yet
 
   const Eigen::VectorXf w = V({1, 2, 3});
@@ -308,7 +310,7 @@ TEST_CASE("SAVIC: SaveState and RestoreState resume D, D̂ and the server optimi
   CHECK(state.segment(6, 3) == *first.scaling());
   CHECK(state[9] == 2.0f);
 
-  Savic second(base, Options(SavicEstimator::kRmsProp, 0.7, 1e-2));
+  Savic second(base, SavicTestOptions(SavicEstimator::kRmsProp, 0.7, 1e-2));
   second.RestoreState(state);
   CHECK(second.curvature_average() == first.curvature_average());
   CHECK(*second.scaling() == *first.scaling());

@@ -17,7 +17,7 @@ namespace {
 
 // n clients sim-00 .. with score = a permutation of 0..n-1 (so the
 // curriculum order is known).
-std::vector<ClientInfo> Clients(size_t n) {
+std::vector<ClientInfo> SelectorClients(size_t n) {
   std::vector<ClientInfo> clients(n);
   for (size_t i = 0; i < n; ++i) {
     clients[i].id = "sim-" + std::string(i < 10 ? "0" : "") + std::to_string(i);
@@ -28,7 +28,7 @@ std::vector<ClientInfo> Clients(size_t n) {
 }
 
 TEST_CASE("uniform selector draws k distinct clients deterministically") {
-  const std::vector<ClientInfo> clients = Clients(20);
+  const std::vector<ClientInfo> clients = SelectorClients(20);
   UniformSelector selector;
   Rng a(5), b(5);
   const std::vector<size_t> first = selector.Select(0, clients, 6, a);
@@ -40,7 +40,7 @@ TEST_CASE("uniform selector draws k distinct clients deterministically") {
 }
 
 TEST_CASE("uniform selector is roughly uniform") {
-  const std::vector<ClientInfo> clients = Clients(10);
+  const std::vector<ClientInfo> clients = SelectorClients(10);
   UniformSelector selector;
   Rng rng(9);
   std::vector<int> counts(10, 0);
@@ -52,7 +52,8 @@ TEST_CASE("uniform selector is roughly uniform") {
     CHECK(std::abs(c - 1500) < 150);
 }
 
-CurriculumSelectorOptions Options(CurriculumOrder order, double a, double b, int64_t rounds) {
+CurriculumSelectorOptions SelectorOptions(SelectionOrder order, double a, double b,
+                                          int64_t rounds) {
   CurriculumSelectorOptions o;
   o.order = order;
   o.pacing = Pacing{PacingKind::kLinear, a, b, 10.0};
@@ -61,9 +62,9 @@ CurriculumSelectorOptions Options(CurriculumOrder order, double a, double b, int
 }
 
 // Runs `rounds` rounds, returns the selected ids per round.
-std::vector<std::vector<std::string>> Run(CurriculumSelector& selector,
-                                          const std::vector<ClientInfo>& clients, size_t k,
-                                          int64_t rounds, uint64_t seed) {
+std::vector<std::vector<std::string>> SelectorRun(CurriculumSelector& selector,
+                                                  const std::vector<ClientInfo>& clients, size_t k,
+                                                  int64_t rounds, uint64_t seed) {
   Rng rng(seed);
   std::vector<std::vector<std::string>> out;
   for (int64_t r = 0; r < rounds; ++r) {
@@ -76,15 +77,15 @@ std::vector<std::vector<std::string>> Run(CurriculumSelector& selector,
 }
 
 TEST_CASE("curriculum selector is deterministic given the seed") {
-  const std::vector<ClientInfo> clients = Clients(30);
-  CurriculumSelector a(Options(CurriculumOrder::kCurriculum, 0.5, 0.2, 40));
-  CurriculumSelector b(Options(CurriculumOrder::kCurriculum, 0.5, 0.2, 40));
-  CHECK(Run(a, clients, 5, 40, 3) == Run(b, clients, 5, 40, 3));
+  const std::vector<ClientInfo> clients = SelectorClients(30);
+  CurriculumSelector a(SelectorOptions(SelectionOrder::kCurriculum, 0.5, 0.2, 40));
+  CurriculumSelector b(SelectorOptions(SelectionOrder::kCurriculum, 0.5, 0.2, 40));
+  CHECK(SelectorRun(a, clients, 5, 40, 3) == SelectorRun(b, clients, 5, 40, 3));
 }
 
 TEST_CASE("curriculum selector pool starts with the easiest clients and grows with pacing") {
-  const std::vector<ClientInfo> clients = Clients(30);
-  CurriculumSelector selector(Options(CurriculumOrder::kCurriculum, 0.5, 0.2, 40));
+  const std::vector<ClientInfo> clients = SelectorClients(30);
+  CurriculumSelector selector(SelectorOptions(SelectionOrder::kCurriculum, 0.5, 0.2, 40));
   Rng rng(1);
   CHECK(selector.NeedsScores(0));
   // First pass: pool = ⌊0.2 · 30⌋ = 6 easiest (scores 0..5), in groups of 4.
@@ -107,8 +108,8 @@ TEST_CASE("curriculum selector pool starts with the easiest clients and grows wi
 }
 
 TEST_CASE("curriculum selector walks each pool client once per pass") {
-  const std::vector<ClientInfo> clients = Clients(23);
-  CurriculumSelector selector(Options(CurriculumOrder::kRandom, 1.0, 1.0, 100));
+  const std::vector<ClientInfo> clients = SelectorClients(23);
+  CurriculumSelector selector(SelectorOptions(SelectionOrder::kRandom, 1.0, 1.0, 100));
   Rng rng(2);
   CHECK_FALSE(selector.NeedsScores(0));  // random order needs no scores
   for (int pass = 0; pass < 3; ++pass) {
@@ -128,8 +129,8 @@ TEST_CASE("curriculum selector walks each pool client once per pass") {
 // The order a pass visits pool clients in is a shuffle; with a pool of all
 // clients and one client per round, the pool is visible through the first
 // selections only as a set. Use b = ε so that the pool is one client.
-std::vector<double> FirstOfEachPass(CurriculumOrder order, const std::vector<ClientInfo>& clients) {
-  CurriculumSelector selector(Options(order, 1.0, 0.0, 1000));
+std::vector<double> FirstOfEachPass(SelectionOrder order, const std::vector<ClientInfo>& clients) {
+  CurriculumSelector selector(SelectorOptions(order, 1.0, 0.0, 1000));
   Rng rng(4);
   std::vector<double> firsts;
   for (int r = 0; r < 3; ++r) {
@@ -140,16 +141,16 @@ std::vector<double> FirstOfEachPass(CurriculumOrder order, const std::vector<Cli
 }
 
 TEST_CASE("anti-curriculum takes the hardest clients first") {
-  const std::vector<ClientInfo> clients = Clients(11);
-  CHECK(FirstOfEachPass(CurriculumOrder::kCurriculum, clients) == std::vector<double>{0, 0, 0});
-  CHECK(FirstOfEachPass(CurriculumOrder::kAnti, clients) == std::vector<double>{10, 10, 10});
+  const std::vector<ClientInfo> clients = SelectorClients(11);
+  CHECK(FirstOfEachPass(SelectionOrder::kCurriculum, clients) == std::vector<double>{0, 0, 0});
+  CHECK(FirstOfEachPass(SelectionOrder::kAnti, clients) == std::vector<double>{10, 10, 10});
 }
 
 TEST_CASE("anti-curriculum pools are the reverse end of the curriculum order") {
-  const std::vector<ClientInfo> clients = Clients(30);
+  const std::vector<ClientInfo> clients = SelectorClients(30);
   for (double b : {0.1, 0.3, 0.5}) {
-    CurriculumSelector easy(Options(CurriculumOrder::kCurriculum, 1.0, b, 1000));
-    CurriculumSelector hard(Options(CurriculumOrder::kAnti, 1.0, b, 1000));
+    CurriculumSelector easy(SelectorOptions(SelectionOrder::kCurriculum, 1.0, b, 1000));
+    CurriculumSelector hard(SelectorOptions(SelectionOrder::kAnti, 1.0, b, 1000));
     Rng r1(1), r2(1);
     const size_t pool = static_cast<size_t>(b * 30);
     std::set<double> e, h;
@@ -168,12 +169,12 @@ TEST_CASE("anti-curriculum pools are the reverse end of the curriculum order") {
 }
 
 TEST_CASE("curriculum selector demands scores and skips unavailable clients") {
-  std::vector<ClientInfo> clients = Clients(10);
+  std::vector<ClientInfo> clients = SelectorClients(10);
   clients[3].score = std::numeric_limits<double>::quiet_NaN();
-  CurriculumSelector selector(Options(CurriculumOrder::kCurriculum, 1.0, 1.0, 10));
+  CurriculumSelector selector(SelectorOptions(SelectionOrder::kCurriculum, 1.0, 1.0, 10));
   Rng rng(1);
   CHECK_THROWS_WITH_AS(selector.Select(0, clients, 2, rng), doctest::Contains("sim-03"), Error);
-  clients = Clients(10);
+  clients = SelectorClients(10);
   selector.Select(0, clients, 2, rng);  // starts a pass over all 10
   const std::vector<ClientInfo> fewer(clients.begin(), clients.begin() + 5);
   std::set<std::string> seen;
@@ -187,8 +188,8 @@ TEST_CASE("curriculum selector demands scores and skips unavailable clients") {
 }
 
 TEST_CASE("curriculum order names parse") {
-  CHECK(ParseCurriculumOrder("anti") == CurriculumOrder::kAnti);
-  CHECK_THROWS_WITH_AS(ParseCurriculumOrder("reverse", "order"),
+  CHECK(ParseSelectionOrder("anti") == SelectionOrder::kAnti);
+  CHECK_THROWS_WITH_AS(ParseSelectionOrder("reverse", "order"),
                        doctest::Contains("curriculum, anti, random"), ConfigError);
 }
 

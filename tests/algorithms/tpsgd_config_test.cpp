@@ -12,7 +12,7 @@
 namespace edgefl::algorithms {
 namespace {
 
-StrategyConfig Config(const std::string& name, uint64_t seed, train::ParamMap params) {
+StrategyConfig TpsgdConfigConfig(const std::string& name, uint64_t seed, train::ParamMap params) {
   StrategyConfig c;
   c.name = name;
   c.params = std::move(params);
@@ -22,7 +22,7 @@ StrategyConfig Config(const std::string& name, uint64_t seed, train::ParamMap pa
   return c;
 }
 
-std::vector<ClientInfo> Clients(int n) {
+std::vector<ClientInfo> TpsgdConfigClients(int n) {
   std::vector<ClientInfo> out(static_cast<size_t>(n));
   for (int k = 0; k < n; ++k) {
     out[static_cast<size_t>(k)].id = "client-" + std::to_string(k);
@@ -31,7 +31,8 @@ std::vector<ClientInfo> Clients(int n) {
   return out;
 }
 
-const train::TpsgdOptions& Options(const std::unique_ptr<train::LocalObjective>& objective) {
+const train::TpsgdOptions& TpsgdConfigOptions(
+    const std::unique_ptr<train::LocalObjective>& objective) {
   REQUIRE(objective->layerwise_training() != nullptr);
   return *objective->layerwise_training();
 }
@@ -39,8 +40,9 @@ const train::TpsgdOptions& Options(const std::unique_ptr<train::LocalObjective>&
 }  // namespace
 
 TEST_CASE("tpsgd config: one projection seed for every client and round - from the run seed") {
-  const auto strategy = MakeStrategy(Config("fedavg", 42, {{"layer_loss", std::string("l1")}}));
-  const std::vector<ClientInfo> clients = Clients(3);
+  const auto strategy =
+      MakeStrategy(TpsgdConfigConfig("fedavg", 42, {{"layer_loss", std::string("l1")}}));
+  const std::vector<ClientInfo> clients = TpsgdConfigClients(3);
   std::vector<uint64_t> seeds;
   for (int64_t round = 1; round <= 2; ++round) {
     for (const train::FitInstructions& fit : strategy->ConfigureFit(round, clients)) {
@@ -49,9 +51,9 @@ TEST_CASE("tpsgd config: one projection seed for every client and round - from t
       CHECK(fit.local.params.size() == 2);
       CHECK(fit.local.params.count("projection_seed") == 1);
       const auto objective = MakeLocalObjective(fit.local);
-      CHECK(Options(objective).layer_loss == train::LayerLoss::kL1);
-      CHECK(Options(objective).target_scale == 1.0);
-      seeds.push_back(Options(objective).projection_seed);
+      CHECK(TpsgdConfigOptions(objective).layer_loss == train::LayerLoss::kL1);
+      CHECK(TpsgdConfigOptions(objective).target_scale == 1.0);
+      seeds.push_back(TpsgdConfigOptions(objective).projection_seed);
     }
   }
   REQUIRE(seeds.size() == 6);
@@ -62,22 +64,25 @@ TEST_CASE("tpsgd config: one projection seed for every client and round - from t
         train::TargetProjection(seeds[5], 0, 64, 10, 1.0));
 
   // Another run seed, other projections.
-  const auto other = MakeStrategy(Config("fedavg", 43, {}));
-  const auto fit = other->ConfigureFit(1, Clients(1));
-  CHECK(Options(MakeLocalObjective(fit.at(0).local)).projection_seed != seeds.front());
-  CHECK(Options(MakeLocalObjective(fit.at(0).local)).layer_loss == train::LayerLoss::kL2);
+  const auto other = MakeStrategy(TpsgdConfigConfig("fedavg", 43, {}));
+  const auto fit = other->ConfigureFit(1, TpsgdConfigClients(1));
+  CHECK(TpsgdConfigOptions(MakeLocalObjective(fit.at(0).local)).projection_seed != seeds.front());
+  CHECK(TpsgdConfigOptions(MakeLocalObjective(fit.at(0).local)).layer_loss ==
+        train::LayerLoss::kL2);
 
   // The async strategies send the same seed for the same run seed.
-  const auto fedbuff = MakeAsyncStrategy(Config("fedbuff", 42, {{"target_scale", 2.0}}), 3);
+  const auto fedbuff =
+      MakeAsyncStrategy(TpsgdConfigConfig("fedbuff", 42, {{"target_scale", 2.0}}), 3);
   const train::FitInstructions task = fedbuff->ConfigureFit(1, clients[1], 1, clients);
-  CHECK(Options(MakeLocalObjective(task.local)).projection_seed == seeds.front());
-  CHECK(Options(MakeLocalObjective(task.local)).target_scale == 2.0);
+  CHECK(TpsgdConfigOptions(MakeLocalObjective(task.local)).projection_seed == seeds.front());
+  CHECK(TpsgdConfigOptions(MakeLocalObjective(task.local)).target_scale == 2.0);
 }
 
 TEST_CASE("tpsgd config: a bad layer_loss, target_scale or data order is refused") {
-  CHECK_THROWS_AS(MakeStrategy(Config("fedavg", 1, {{"layer_loss", std::string("l3")}})),
+  CHECK_THROWS_AS(MakeStrategy(TpsgdConfigConfig("fedavg", 1, {{"layer_loss", std::string("l3")}})),
                   ConfigError);
-  CHECK_THROWS_AS(MakeStrategy(Config("fedavg", 1, {{"target_scale", 0.0}})), ConfigError);
+  CHECK_THROWS_AS(MakeStrategy(TpsgdConfigConfig("fedavg", 1, {{"target_scale", 0.0}})),
+                  ConfigError);
   train::LocalAlgorithm local;
   local.objective = "tpsgd";
   local.data_order = "curriculum";

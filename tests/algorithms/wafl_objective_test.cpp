@@ -12,24 +12,24 @@ namespace {
 
 using testing::FirstRows;
 
-constexpr const char* kSpec = "mlp:60-16-10";
+constexpr const char* kWaflObjectiveSpec = "mlp:60-16-10";
 
 }  // namespace
 
 TEST_CASE("WAFL with zero perturbation equals plain cross-entropy training bit for bit") {
   const datasets::Dataset data = testing::Tabular();
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kWaflObjectiveSpec);
   train::TrainRecipe recipe = testing::SgdRecipe(0.05f, 2);
   recipe.optimizer.momentum = 0.9f;
 
-  train::LocalTrainer plain(kSpec, data);
+  train::LocalTrainer plain(kWaflObjectiveSpec, data);
   const auto expected = plain.Train(testing::Span(global), recipe);
 
   WaflOptions options;
   options.adv_steps = 0;
   options.init_noise = 0.0f;
   WaflObjective wafl(options);
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kWaflObjectiveSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, &wafl);
   CHECK(result.steps == expected.steps);
   CHECK(result.parameters == expected.parameters);  // bit for bit
@@ -38,7 +38,7 @@ TEST_CASE("WAFL with zero perturbation equals plain cross-entropy training bit f
 
 TEST_CASE("WAFL perturbation shrinks toward the batch as gamma grows") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kWaflObjectiveSpec);
   model.Initialize(5);
   const FirstRows rows(32);
   const train::Batch batch = rows.Get(data);
@@ -60,7 +60,7 @@ TEST_CASE("WAFL perturbation shrinks toward the batch as gamma grows") {
 
 TEST_CASE("WAFL inner ascent steps do not decrease the penalised loss") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kWaflObjectiveSpec);
   model.Initialize(5);
   const FirstRows rows(32);
   const train::Batch batch = rows.Get(data);
@@ -84,7 +84,7 @@ TEST_CASE("WAFL first ascent step moves each sample along its own loss gradient"
   // is x_i + α_adv·∇_{x_i} ℓ(θ; x_i, y_i): each sample's own gradient, not the
   // batch mean's (which is 1/B of it: the code multiplies by B).
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kWaflObjectiveSpec);
   model.Initialize(5);
   const FirstRows rows(4);
   const train::Batch batch = rows.Get(data);
@@ -115,7 +115,7 @@ TEST_CASE("WAFL first ascent step moves each sample along its own loss gradient"
 
 TEST_CASE("WAFL leaves labels untouched and returns the loss at the perturbed batch") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kWaflObjectiveSpec);
   model.Initialize(5);
   const FirstRows rows(32);
   const train::Batch batch = rows.Get(data);
@@ -136,7 +136,7 @@ TEST_CASE("WAFL leaves labels untouched and returns the loss at the perturbed ba
 
 TEST_CASE("WAFL initial noise lies in zero to epsilon0") {
   const datasets::Dataset data = testing::Tabular();
-  nn::Model model(kSpec);
+  nn::Model model(kWaflObjectiveSpec);
   model.Initialize(5);
   const FirstRows rows(16);
   const train::Batch batch = rows.Get(data);
@@ -156,7 +156,7 @@ TEST_CASE("WAFL in the LocalTrainer steps along the gradient at the adversarial 
   // (at X_adv, after the inner ascent), not the clean one.
   const datasets::Dataset all = testing::Tabular();
   const datasets::Dataset data = datasets::Subset(all, FirstRows(8).indices);
-  const Eigen::VectorXf global = testing::InitialParameters(kSpec);
+  const Eigen::VectorXf global = testing::InitialParameters(kWaflObjectiveSpec);
   WaflOptions options;
   options.adv_steps = 3;
   options.adv_step = 0.5f;
@@ -167,17 +167,17 @@ TEST_CASE("WAFL in the LocalTrainer steps along the gradient at the adversarial 
   recipe.local_steps = 1;
 
   WaflObjective wafl(options);
-  train::LocalTrainer trainer(kSpec, data);
+  train::LocalTrainer trainer(kWaflObjectiveSpec, data);
   const auto result = trainer.Train(testing::Span(global), recipe, &wafl);
   REQUIRE(result.steps == 1);
 
-  nn::Model model(kSpec);
+  nn::Model model(kWaflObjectiveSpec);
   model.parameters() = global;
   WaflObjective by_hand(options);
   testing::LossWithSeed(by_hand, model, FirstRows(8).Get(data), 1);
   const Eigen::VectorXf expected = global - 0.1f * model.gradients();
   const Eigen::VectorXf clean_step = [&] {
-    nn::Model clean(kSpec);
+    nn::Model clean(kWaflObjectiveSpec);
     clean.parameters() = global;
     clean.LossAndGradient(FirstRows(8).Get(data).x, FirstRows(8).Get(data).labels);
     return Eigen::VectorXf(global - 0.1f * clean.gradients());

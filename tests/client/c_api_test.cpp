@@ -19,9 +19,7 @@ namespace {
 
 using edgefl::testing::TempDir;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 // A project CA and one device's certificate in `dir`.
 void WriteDeviceCertificates(const TempDir& dir) {
@@ -67,7 +65,7 @@ TEST_CASE("C API: options a device cannot use give a handle whose last error nam
     REQUIRE(edgefl_client_set_data(client, kFeatures.data(), kLabels.data(), 4, kShape.data(), 2,
                                    3) == EDGEFL_OK);
     CHECK(edgefl_client_run_session(client) == EDGEFL_INVALID_ARGUMENT);
-    CHECK(Contains(edgefl_client_last_error(client), "the client was not created"));
+    CHECK(HasSubstr(edgefl_client_last_error(client), "the client was not created"));
     edgefl_client_destroy(client);
   }
   SUBCASE("the server's certificate on a device") {
@@ -77,7 +75,7 @@ TEST_CASE("C API: options a device cannot use give a handle whose last error nam
     const edgefl_client_options options = o.Get();
     edgefl_client* client = edgefl_client_create(&options);
     REQUIRE(client != nullptr);
-    CHECK_MESSAGE(Contains(edgefl_client_last_error(client), "is a server certificate"),
+    CHECK_MESSAGE(HasSubstr(edgefl_client_last_error(client), "is a server certificate"),
                   edgefl_client_last_error(client));
     edgefl_client_destroy(client);
   }
@@ -87,7 +85,7 @@ TEST_CASE("C API: options a device cannot use give a handle whose last error nam
     const edgefl_client_options options = o.Get();
     edgefl_client* client = edgefl_client_create(&options);
     REQUIRE(client != nullptr);
-    CHECK_MESSAGE(Contains(edgefl_client_last_error(client), "absent.key"),
+    CHECK_MESSAGE(HasSubstr(edgefl_client_last_error(client), "absent.key"),
                   edgefl_client_last_error(client));
     edgefl_client_destroy(client);
   }
@@ -123,18 +121,18 @@ TEST_CASE("C API: data that cannot train is refused by name and the earlier data
   nan_features[5] = std::numeric_limits<float>::quiet_NaN();
   CHECK(edgefl_client_set_data(client, nan_features.data(), kLabels.data(), 4, kShape.data(), 2,
                                3) == EDGEFL_INVALID_ARGUMENT);
-  CHECK(Contains(edgefl_client_last_error(client), "NaN"));
+  CHECK(HasSubstr(edgefl_client_last_error(client), "NaN"));
   const std::vector<int32_t> zero_shape = {2, 0};
   CHECK(edgefl_client_set_data(client, kFeatures.data(), kLabels.data(), 4, zero_shape.data(), 2,
                                3) == EDGEFL_INVALID_ARGUMENT);
-  CHECK(Contains(edgefl_client_last_error(client), "sample_shape[1] must be 1 to 2^24, got 0"));
+  CHECK(HasSubstr(edgefl_client_last_error(client), "sample_shape[1] must be 1 to 2^24, got 0"));
   CHECK(edgefl_client_set_data(client, kFeatures.data(), kLabels.data(), 0, kShape.data(), 2, 3) ==
         EDGEFL_INVALID_ARGUMENT);
   CHECK(edgefl_client_set_data(client, nullptr, kLabels.data(), 4, kShape.data(), 2, 3) ==
         EDGEFL_INVALID_ARGUMENT);
   // None of them was taken: the session still has no data.
   CHECK(edgefl_client_run_session(client) == EDGEFL_INVALID_ARGUMENT);
-  CHECK(Contains(edgefl_client_last_error(client), "no data"));
+  CHECK(HasSubstr(edgefl_client_last_error(client), "no data"));
   edgefl_client_destroy(client);
 }
 

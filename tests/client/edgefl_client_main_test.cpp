@@ -17,9 +17,7 @@ using edgefl::testing::TempDir;
 
 const std::string kClient = edgefl::testing::BinaryDir() + "/client/edgefl-client";
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 }  // namespace
 
@@ -39,11 +37,11 @@ TEST_CASE("edgefl-client given the server certificate refuses to start, naming i
                  &output);
   CHECK_MESSAGE(status == kExitUsage, output);
   CHECK_MESSAGE(
-      Contains(output, (dir / "server.crt").string() + " is a server certificate (CN '127.0.0.1', "
-                                                       "extendedKeyUsage serverAuth)"),
+      HasSubstr(output, (dir / "server.crt").string() + " is a server certificate (CN '127.0.0.1', "
+                                                        "extendedKeyUsage serverAuth)"),
       output);
-  CHECK_MESSAGE(Contains(output, "needs a client certificate"), output);
-  CHECK_FALSE(Contains(output, " 127.0.0.1: "));  // never ran as a client with that id
+  CHECK_MESSAGE(HasSubstr(output, "needs a client certificate"), output);
+  CHECK_FALSE(HasSubstr(output, " 127.0.0.1: "));  // never ran as a client with that id
 }
 
 TEST_CASE("edgefl-client refuses a numeric option outside its range before it loads or dials") {
@@ -62,7 +60,7 @@ TEST_CASE("edgefl-client refuses a numeric option outside its range before it lo
                                       option + " " + value,
                                   &output);
     CHECK_MESSAGE(status == kExitUsage, output);
-    CHECK_MESSAGE(Contains(output, expected), output);
+    CHECK_MESSAGE(HasSubstr(output, expected), output);
   }
 }
 

@@ -35,7 +35,7 @@ using edgefl::testing::ReadOnly;
 using edgefl::testing::Scaled;
 using edgefl::testing::Violations;
 
-constexpr int64_t kVersions = 12;
+constexpr int64_t kAsyncFederationVersions = 12;
 
 // The settings every run here shares: a small model, fixed local steps (so
 // DyLU has steps to scale), a test subset, evaluation every 4 versions.
@@ -43,7 +43,7 @@ std::vector<std::string> AsyncSettings(const std::string& run, std::vector<std::
   std::vector<std::string> s = {"port=0",
                                 "run_name=" + run,
                                 "mode=async",
-                                "rounds=" + std::to_string(kVersions),
+                                "rounds=" + std::to_string(kAsyncFederationVersions),
                                 "model=mlp:784-32-10",
                                 "local_steps=40",
                                 "batch_size=32",
@@ -67,7 +67,7 @@ std::vector<storage::ClientUpdateRecord> CheckAsyncLog(const Federation& fed,
   CHECK(run->status == storage::RunStatus::kCompleted);
   CHECK(log.ListRuns().front().run.spec.mode == "async");
   const auto rounds = log.Rounds(run->id);
-  REQUIRE(rounds.size() == static_cast<size_t>(kVersions));
+  REQUIRE(rounds.size() == static_cast<size_t>(kAsyncFederationVersions));
   for (size_t i = 0; i < rounds.size(); ++i) {
     CHECK(rounds[i].round == static_cast<int64_t>(i + 1));
     CHECK(rounds[i].model_version == static_cast<int64_t>(i + 1));
@@ -82,7 +82,7 @@ std::vector<storage::ClientUpdateRecord> CheckAsyncLog(const Federation& fed,
   const auto evals = log.Evaluations(run->id);
   REQUIRE(evals.size() == 4);  // versions 0, 4, 8, 12
   CHECK(evals.back().accuracy > evals.front().accuracy + 0.2);
-  CHECK(log.LatestCheckpoint(run->id)->round == kVersions);
+  CHECK(log.LatestCheckpoint(run->id)->round == kAsyncFederationVersions);
   return updates;
 }
 
@@ -139,7 +139,7 @@ TEST_CASE("async federation: fedbuff over TLS with a slow client and one killed 
   int total = 0;
   for (const auto& [id, n] : accepted)
     total += n;
-  CHECK(total == 2 * kVersions);  // every version buffers exactly two updates
+  CHECK(total == 2 * kAsyncFederationVersions);  // every version buffers exactly two updates
 }
 
 TEST_CASE("async federation: a client mid-task when the run ends reads the Bye and exits 0") {
@@ -277,7 +277,7 @@ TEST_CASE(
       tasks_logged += r.selected;
   }
   REQUIRE(committed >= 3);
-  REQUIRE(committed < kVersions);
+  REQUIRE(committed < kAsyncFederationVersions);
   for (Process* client : fed.clients())
     CHECK_MESSAGE(client->Running(), client->Describe());  // retrying
 
@@ -303,7 +303,8 @@ TEST_CASE(
   REQUIRE(run.has_value());
   // async_dn's arrival counter (one version per arrival) went on from the
   // checkpoint instead of starting again at 0.
-  CHECK(log.LatestCheckpoint(run->id)->strategy_state[0] == static_cast<float>(kVersions));
+  CHECK(log.LatestCheckpoint(run->id)->strategy_state[0] ==
+        static_cast<float>(kAsyncFederationVersions));
 }
 
 TEST_CASE("async federation: async_dn with DyLU gives a slowed client fewer local steps") {

@@ -25,17 +25,18 @@ using edgefl::testing::kRunTimeout;
 using edgefl::testing::kStartTimeout;
 using edgefl::testing::Process;
 
-constexpr int kClients = 5;
-constexpr int64_t kVersions = 8;
+constexpr int kAsyncSecaggFederationClients = 5;
+constexpr int64_t kAsyncSecaggFederationVersions = 8;
 
 // The async secure run's coordinator settings, plus `more`.
-std::vector<std::string> Settings(const std::string& run, std::vector<std::string> more) {
+std::vector<std::string> AsyncSecaggFederationSettings(const std::string& run,
+                                                       std::vector<std::string> more) {
   std::vector<std::string> s = {"port=0",
                                 "run_name=" + run,
                                 "mode=async",
                                 "strategy=fedbuff",
                                 "buffer_size=4",
-                                "rounds=" + std::to_string(kVersions),
+                                "rounds=" + std::to_string(kAsyncSecaggFederationVersions),
                                 "min_clients=5",
                                 "clients=5",
                                 "clients_per_round=5",
@@ -44,7 +45,7 @@ std::vector<std::string> Settings(const std::string& run, std::vector<std::strin
                                 "batch_size=32",
                                 "lr=0.05",
                                 "momentum=0",
-                                "eval_every=" + std::to_string(kVersions),
+                                "eval_every=" + std::to_string(kAsyncSecaggFederationVersions),
                                 "test_subset=2000",
                                 "heartbeat=1",
                                 "secure_aggregation=true",
@@ -56,14 +57,16 @@ std::vector<std::string> Settings(const std::string& run, std::vector<std::strin
 }  // namespace
 
 TEST_CASE("async secagg federation: a client killed at the mask stage of its cohort is tolerated") {
-  Federation fed(kClients);
+  Federation fed(kAsyncSecaggFederationClients);
   INFO(fed.Logs());
-  Process& coordinator = fed.StartCoordinator("coordinator", Settings("async-dropout", {}));
+  Process& coordinator =
+      fed.StartCoordinator("coordinator", AsyncSecaggFederationSettings("async-dropout", {}));
   const int port = fed.WaitListening(coordinator);
-  for (int k = 0; k < kClients - 1; ++k)
+  for (int k = 0; k < kAsyncSecaggFederationClients - 1; ++k)
     fed.StartClient(k, port);
   // Five clients, cohorts of four: it is in the first or the second cohort.
-  fed.StartClientAs(kClients - 1, port, "client-4-dies", {"--test-die-at-secagg-stage", "mask"});
+  fed.StartClientAs(kAsyncSecaggFederationClients - 1, port, "client-4-dies",
+                    {"--test-die-at-secagg-stage", "mask"});
   REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish");
   CHECK(coordinator.ExitedWith(0));
 
@@ -71,14 +74,14 @@ TEST_CASE("async secagg federation: a client killed at the mask stage of its coh
   const auto run = log.FindRun("async-dropout");
   REQUIRE(run.has_value());
   CHECK(run->status == storage::RunStatus::kCompleted);
-  CHECK(log.Rounds(run->id).size() == static_cast<size_t>(kVersions));
+  CHECK(log.Rounds(run->id).size() == static_cast<size_t>(kAsyncSecaggFederationVersions));
   int short_versions = 0;
   for (const storage::RoundRecord& r : log.Rounds(run->id))
     short_versions += r.completed == 3;
   CHECK(short_versions == 1);  // its cohort was unmasked without it
   bool dropped = false;
   for (const storage::ClientUpdateRecord& u : log.ClientUpdates(run->id)) {
-    if (u.client_id == Federation::ClientName(kClients - 1) &&
+    if (u.client_id == Federation::ClientName(kAsyncSecaggFederationClients - 1) &&
         u.status == storage::UpdateStatus::kDropped) {
       dropped = u.reason.find("masked input") != std::string::npos;
     }
@@ -88,16 +91,17 @@ TEST_CASE("async secagg federation: a client killed at the mask stage of its coh
 }
 
 TEST_CASE("async secagg federation: fedbuff cohorts over TLS with distributed DP learn") {
-  Federation fed(kClients);
+  Federation fed(kAsyncSecaggFederationClients);
   INFO(fed.Logs());
   Process& coordinator = fed.StartCoordinator(
-      "coordinator", Settings("async-secure", {"dp=true", "dp_noise_multiplier=0.05", "dp_clip=2",
-                                               "dp_delta=1e-3"}));
+      "coordinator",
+      AsyncSecaggFederationSettings(
+          "async-secure", {"dp=true", "dp_noise_multiplier=0.05", "dp_clip=2", "dp_delta=1e-3"}));
   const int port = fed.WaitListening(coordinator);
-  for (int k = 0; k < kClients - 1; ++k)
+  for (int k = 0; k < kAsyncSecaggFederationClients - 1; ++k)
     fed.StartClient(k, port);
   // Slower, so the cohorts mix fresh and stale updates.
-  fed.StartClient(kClients - 1, port, {"--slowdown", "3"});
+  fed.StartClient(kAsyncSecaggFederationClients - 1, port, {"--slowdown", "3"});
   REQUIRE_MESSAGE(coordinator.Wait(kRunTimeout), "the coordinator did not finish");
   CHECK(coordinator.ExitedWith(0));
   for (const auto& client : fed.clients()) {
@@ -110,7 +114,7 @@ TEST_CASE("async secagg federation: fedbuff cohorts over TLS with distributed DP
   REQUIRE(run.has_value());
   CHECK(run->status == storage::RunStatus::kCompleted);
   const auto rounds = log.Rounds(run->id);
-  REQUIRE(rounds.size() == static_cast<size_t>(kVersions));
+  REQUIRE(rounds.size() == static_cast<size_t>(kAsyncSecaggFederationVersions));
   // One subsampled Gaussian step (q = K/N = 4/5) per version.
   const privacy::RdpAccountant accountant(0.8, 0.05);
   for (const storage::RoundRecord& r : rounds) {
@@ -125,7 +129,7 @@ TEST_CASE("async secagg federation: fedbuff cohorts over TLS with distributed DP
     ++accepted;
     stale += u.staleness > 0;
   }
-  CHECK(accepted == 4 * kVersions);  // every cohort of four unmasked in full
+  CHECK(accepted == 4 * kAsyncSecaggFederationVersions);  // every cohort of four unmasked in full
   CHECK(stale >
         0);  // five clients, cohorts of four: the one left out reports against an older model
   const auto evals = log.Evaluations(run->id);
@@ -133,7 +137,7 @@ TEST_CASE("async secagg federation: fedbuff cohorts over TLS with distributed DP
   CHECK(evals.back().accuracy > evals.front().accuracy + 0.2);
   // The clients kept their updates, joined cohorts and added their noise.
   bool joined = false, noised = false, kept = false;
-  for (int k = 0; k < kClients; ++k) {
+  for (int k = 0; k < kAsyncSecaggFederationClients; ++k) {
     const std::string path = fed.ClientLog(k);
     joined = joined || Contains(path, "joins secure cohort");
     noised = noised || Contains(path, "distributed DP: clip 2");

@@ -41,7 +41,7 @@ class FakeClient final : public RemoteClient {
   algorithms::ClientInfo info_;
 };
 
-struct Lines {
+struct ClientRegistryLines {
   std::mutex mutex;
   std::vector<std::string> lines;
   Logger logger() {
@@ -69,7 +69,7 @@ TEST_CASE("Ordinal counts replacements as an operator reads them") {
 
 TEST_CASE(
     "ClientRegistry: each replacement of a live session is a counted warning with both peers") {
-  Lines log;
+  ClientRegistryLines log;
   ClientRegistry registry(1, log.logger());
   auto first = std::make_shared<FakeClient>("client-3", "10.0.0.1:5000");
   auto second = std::make_shared<FakeClient>("client-3", "10.0.0.2:6000");

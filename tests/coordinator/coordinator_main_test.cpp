@@ -19,9 +19,7 @@ using edgefl::testing::TempDir;
 
 const std::string kCoordinator = edgefl::testing::BinaryDir() + "/coordinator/edgefl-coordinator";
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 }  // namespace
 
@@ -29,11 +27,11 @@ TEST_CASE("edgefl-coordinator --config names what the path is when it is not a c
   TempDir dir;
   std::string output;
   CHECK(RunCommand(kCoordinator + " --config " + dir.path().string(), &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, dir.path().string() + ": is a directory, not a config file"),
+  CHECK_MESSAGE(HasSubstr(output, dir.path().string() + ": is a directory, not a config file"),
                 output);
-  CHECK_FALSE(Contains(output, "listening on"));
+  CHECK_FALSE(HasSubstr(output, "listening on"));
   CHECK(RunCommand(kCoordinator + " --config /dev/zero", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, "config /dev/zero: is not a regular file"), output);
+  CHECK_MESSAGE(HasSubstr(output, "config /dev/zero: is not a regular file"), output);
 }
 
 TEST_CASE("edgefl-coordinator given a client certificate refuses to start, naming its role") {
@@ -51,11 +49,12 @@ TEST_CASE("edgefl-coordinator given a client certificate refuses to start, namin
           " --set ca=" + (dir / "ca.crt").string() + " --set db=" + (dir / "run.db").string(),
       &output);
   CHECK_MESSAGE(status == kExitUsage, output);
-  CHECK_MESSAGE(Contains(output, (dir / "alice.crt").string() +
-                                     " is a client certificate (CN 'alice', extendedKeyUsage "
-                                     "clientAuth), but the coordinator needs a server certificate"),
-                output);
-  CHECK_FALSE(Contains(output, "listening on"));
+  CHECK_MESSAGE(
+      HasSubstr(output, (dir / "alice.crt").string() +
+                            " is a client certificate (CN 'alice', extendedKeyUsage "
+                            "clientAuth), but the coordinator needs a server certificate"),
+      output);
+  CHECK_FALSE(HasSubstr(output, "listening on"));
 }
 
 TEST_CASE("edgefl-coordinator stopped before any round says so instead of an empty round range") {
@@ -79,14 +78,14 @@ TEST_CASE("edgefl-coordinator stopped before any round says so instead of an emp
                                                       : std::string();
   };
   REQUIRE_MESSAGE(
-      PollUntil([&] { return Contains(log(), "waiting for") || !coordinator.Running(); },
+      PollUntil([&] { return HasSubstr(log(), "waiting for") || !coordinator.Running(); },
                 edgefl::testing::Scaled(std::chrono::seconds(60))),
       log());
   coordinator.Signal(SIGTERM);
   REQUIRE_MESSAGE(coordinator.Wait(edgefl::testing::Scaled(std::chrono::seconds(60))), log());
   CHECK_MESSAGE(coordinator.ExitedWith(0), (coordinator.Describe() + "\n" + log()));
-  CHECK_MESSAGE(Contains(log(), "interrupted: stopped before any round was completed"), log());
-  CHECK_FALSE(Contains(log(), "rounds 1..0"));
+  CHECK_MESSAGE(HasSubstr(log(), "interrupted: stopped before any round was completed"), log());
+  CHECK_FALSE(HasSubstr(log(), "rounds 1..0"));
 }
 
 }  // namespace edgefl::coordinator

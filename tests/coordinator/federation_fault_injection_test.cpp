@@ -59,7 +59,7 @@ using edgefl::testing::Scaled;
 using edgefl::testing::ScaledSeconds;
 using edgefl::testing::Violations;
 
-std::string Round(int64_t r) {
+std::string FederationFaultInjectionRound(int64_t r) {
   return "round " + std::to_string(r);
 }
 
@@ -87,19 +87,20 @@ TEST_CASE(
   int64_t kill_round = 0;
   std::set<int> victims;
   for (int64_t r = 1; r <= kRounds && kill_round == 0; ++r) {
-    const std::string training = Round(r) + ": training";
-    const std::string done = Round(r) + ": done";
+    const std::string training = FederationFaultInjectionRound(r) + ": training";
+    const std::string done = FederationFaultInjectionRound(r) + ": done";
     bool all_training = false;
     const bool seen = PollUntil(
         [&] {
           all_training = true;
           for (int k = 0; k < kClients; ++k)
             all_training = all_training && Contains(fed.ClientLog(k), training);
-          return all_training || Contains(coordinator.out(), Round(r) + "/") ||
+          return all_training ||
+                 Contains(coordinator.out(), FederationFaultInjectionRound(r) + "/") ||
                  !coordinator.Running();
         },
         kStartTimeout);
-    REQUIRE_MESSAGE(seen, Round(r) << " did not start");
+    REQUIRE_MESSAGE(seen, FederationFaultInjectionRound(r) << " did not start");
     REQUIRE(coordinator.Running());
     if (!all_training) continue;
     std::vector<int> busy;
@@ -121,7 +122,7 @@ TEST_CASE(
     REQUIRE(victim.Wait(Scaled(10s)));
     CHECK(victim.KilledBy(SIGKILL));
     // Killed while training, before sending its update.
-    REQUIRE_FALSE(Contains(fed.ClientLog(k), Round(kill_round) + ": done"));
+    REQUIRE_FALSE(Contains(fed.ClientLog(k), FederationFaultInjectionRound(kill_round) + ": done"));
     victim_ids.insert(Federation::ClientName(k));
   }
 

@@ -19,8 +19,8 @@ namespace {
 using edgefl::testing::ParsePrometheusText;
 using edgefl::testing::SumOf;
 
-engine::CommittedRound Round(double seconds, double commit, int64_t accepted,
-                             std::vector<train::FitFailure> failures) {
+engine::CommittedRound MetricsRound(double seconds, double commit, int64_t accepted,
+                                    std::vector<train::FitFailure> failures) {
   engine::CommittedRound r;
   r.seconds = seconds;
   r.commit_seconds = commit;
@@ -40,11 +40,11 @@ TEST_CASE("metrics: the exposition counts rounds and updates by reason and parse
   m.BytesIn(1000);
   m.BytesOut(2500);
   using Kind = train::FitFailure::Kind;
-  m.RoundCommitted(Round(0.3, 0.004, 3, {}));
-  m.RoundCommitted(Round(7.0, 0.02, 1,
-                         {{"client-2", Kind::kDropped, "client-2 disconnected"},
-                          {"client-3", Kind::kRejected, "update contains NaN at index 17"},
-                          {"client-4", Kind::kRejected, "update contains NaN at index 3"}}));
+  m.RoundCommitted(MetricsRound(0.3, 0.004, 3, {}));
+  m.RoundCommitted(MetricsRound(7.0, 0.02, 1,
+                                {{"client-2", Kind::kDropped, "client-2 disconnected"},
+                                 {"client-3", Kind::kRejected, "update contains NaN at index 17"},
+                                 {"client-4", Kind::kRejected, "update contains NaN at index 3"}}));
   const std::string text = m.Exposition({5, 4, 123456789, 42});
   const auto s = ParsePrometheusText(text);
   CHECK(s.at("edgefl_clients_connected") == 5);
@@ -90,7 +90,7 @@ TEST_CASE("metrics: reason labels drop ids and numbers and stop growing after th
                     std::string("reason ") + static_cast<char>('a' + i % 26) +
                         static_cast<char>('a' + i / 26)});
   }
-  m.RoundCommitted(Round(1, 0.001, 0, many));
+  m.RoundCommitted(MetricsRound(1, 0.001, 0, many));
   const auto s = ParsePrometheusText(m.Exposition({}));
   CHECK(SumOf(s, "edgefl_updates_rejected_total") == 40);
   CHECK(s.at("edgefl_updates_rejected_total{reason=\"other\"}") == 40 - 32);

@@ -31,7 +31,7 @@ using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
 using edgefl::testing::ReadOnly;
 
-std::vector<std::string> Lines(const std::string& text) {
+std::vector<std::string> OperationsSignalsLines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
@@ -167,7 +167,7 @@ TEST_CASE(
   CHECK(rotated.find("certificates reloaded from") == std::string::npos);
   int lines = 0;
   for (const std::string& text : {rotated, ReadIfExists(log_file)}) {
-    for (const std::string& line : Lines(text)) {
+    for (const std::string& line : OperationsSignalsLines(text)) {
       CAPTURE(line);
       const auto fields = ParseFlatJsonObject(line);
       CHECK(fields.size() == 4);
@@ -184,7 +184,7 @@ TEST_CASE(
                                     "\"client 127.0.0.1:") != std::string::npos);
   CHECK(ReadIfExists(log_file).find("run 'rotation' completed") != std::string::npos);
   // The client's stderr in JSON: its component is its id.
-  const std::vector<std::string> client_lines = Lines(ReadIfExists(fresh->err()));
+  const std::vector<std::string> client_lines = OperationsSignalsLines(ReadIfExists(fresh->err()));
   REQUIRE(!client_lines.empty());
   for (const std::string& line : client_lines) {
     CAPTURE(line);

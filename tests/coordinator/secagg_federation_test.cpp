@@ -23,9 +23,9 @@ using edgefl::testing::Contains;
 using edgefl::testing::Federation;
 using edgefl::testing::Process;
 
-constexpr int kClients = 5;
+constexpr int kSecaggFederationClients = 5;
 
-std::vector<std::string> Settings(const std::string& run, int rounds, bool secure) {
+std::vector<std::string> SecaggFederationSettings(const std::string& run, int rounds, bool secure) {
   std::vector<std::string> s = {"port=0",
                                 "run_name=" + run,
                                 std::string("rounds=") + std::to_string(rounds),
@@ -54,12 +54,12 @@ void Run(Federation& fed, const std::vector<std::string>& settings,
          const std::vector<std::string>& last_args = {}) {
   Process& coordinator = fed.StartCoordinator(settings[1].substr(9), settings);
   const int port = fed.WaitListening(coordinator);
-  for (int k = 0; k < kClients - 1; ++k)
+  for (int k = 0; k < kSecaggFederationClients - 1; ++k)
     fed.StartClient(k, port);
   if (last_args.empty()) {
-    fed.StartClient(kClients - 1, port);
+    fed.StartClient(kSecaggFederationClients - 1, port);
   } else {
-    fed.StartClientAs(kClients - 1, port, "client-4-dies", last_args);
+    fed.StartClientAs(kSecaggFederationClients - 1, port, "client-4-dies", last_args);
   }
   fed.RequireRunCompleted(coordinator);
 }
@@ -78,10 +78,10 @@ double MaxDiff(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
 }  // namespace
 
 TEST_CASE("secagg federation: 5 TLS clients with secure aggregation end at the plain run's model") {
-  Federation fed(kClients);
+  Federation fed(kSecaggFederationClients);
   INFO(fed.Logs());
-  Run(fed, Settings("plain", 2, false));
-  Run(fed, Settings("secure", 2, true));
+  Run(fed, SecaggFederationSettings("plain", 2, false));
+  Run(fed, SecaggFederationSettings("secure", 2, true));
 
   storage::ExperimentLog log(fed.db());
   const double diff = MaxDiff(Checkpoint(log, "secure", 2), Checkpoint(log, "plain", 2));
@@ -102,7 +102,7 @@ TEST_CASE("secagg federation: 5 TLS clients with secure aggregation end at the p
   for (const storage::RoundRecord& r : rounds) {
     const double beyond = frames[r.round] - r.metrics.at("secagg_bytes_up");
     CHECK(beyond > 0);
-    CHECK(beyond < kClients * 4096.0);
+    CHECK(beyond < kSecaggFederationClients * 4096.0);
   }
   CHECK(Contains(fed.ClientLog(0), "update kept for secure aggregation"));
   CHECK(Contains(fed.ClientLog(0), "secure aggregation done"));
@@ -111,11 +111,11 @@ TEST_CASE("secagg federation: 5 TLS clients with secure aggregation end at the p
 TEST_CASE(
     "secagg federation: a client SIGKILLed after its masked input stays in the sum - one "
     "killed before it is left out") {
-  Federation fed(kClients);
+  Federation fed(kSecaggFederationClients);
   INFO(fed.Logs());
-  Run(fed, Settings("plain", 1, false));
-  Run(fed, Settings("after", 1, true), {"--test-die-at-secagg-stage", "unmask"});
-  Run(fed, Settings("before", 1, true), {"--test-die-at-secagg-stage", "mask"});
+  Run(fed, SecaggFederationSettings("plain", 1, false));
+  Run(fed, SecaggFederationSettings("after", 1, true), {"--test-die-at-secagg-stage", "unmask"});
+  Run(fed, SecaggFederationSettings("before", 1, true), {"--test-die-at-secagg-stage", "mask"});
 
   storage::ExperimentLog log(fed.db());
   const Eigen::VectorXf plain = Checkpoint(log, "plain", 1);
@@ -142,7 +142,7 @@ TEST_CASE(
   double total = 0;
   int summed = 0;
   for (const storage::ClientModel& m : log.ReadClientModels(plain_id, 1)) {
-    if (m.client_id == Federation::ClientName(kClients - 1)) continue;
+    if (m.client_id == Federation::ClientName(kSecaggFederationClients - 1)) continue;
     mean += weight.at(m.client_id) * m.parameters.cast<double>();
     total += weight.at(m.client_id);
     ++summed;
@@ -152,7 +152,7 @@ TEST_CASE(
   CHECK(MaxDiff(Checkpoint(log, "before", 1), mean.cast<float>()) < 1e-5);
   bool dropped_logged = false;
   for (const storage::ClientUpdateRecord& u : log.ClientUpdates(log.FindRun("before")->id)) {
-    if (u.client_id == Federation::ClientName(kClients - 1)) {
+    if (u.client_id == Federation::ClientName(kSecaggFederationClients - 1)) {
       dropped_logged = u.reason.find("masked input") != std::string::npos;
     }
   }
@@ -162,9 +162,9 @@ TEST_CASE(
 TEST_CASE(
     "secagg federation: distributed DP over TLS - the clients noise and the log's epsilon is "
     "the central accountant's") {
-  Federation fed(kClients);
+  Federation fed(kSecaggFederationClients);
   INFO(fed.Logs());
-  std::vector<std::string> settings = Settings("dp", 2, true);
+  std::vector<std::string> settings = SecaggFederationSettings("dp", 2, true);
   for (const char* s : {"dp=true", "dp_noise_multiplier=1.0", "dp_clip=0.5", "dp_delta=1e-3"})
     settings.push_back(s);
   Run(fed, settings);

@@ -39,8 +39,8 @@ using namespace std::chrono_literals;
 using edgefl::testing::Contains;
 using edgefl::testing::Federation;
 
-constexpr int kClients = 4;
-constexpr int kParams = 784 * 10 + 10;  // mlp:784-10
+constexpr int kSecaggRefusalClients = 4;
+constexpr int kSecaggRefusalParams = 784 * 10 + 10;  // mlp:784-10
 
 std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -84,7 +84,7 @@ class DoubleRequestParty final : public algorithms::SecAggParty {
 }  // namespace
 
 TEST_CASE("secagg over TLS: edgefl-client refuses a request for both shares of one neighbour") {
-  Federation fed(kClients);
+  Federation fed(kSecaggRefusalClients);
   std::mutex log_mutex;
   std::vector<std::string> lines;
   Logger logger([&](LogLevel level, const std::string& line) {
@@ -94,13 +94,13 @@ TEST_CASE("secagg over TLS: edgefl-client refuses a request for both shares of o
   asio::io_context io;
   asio::ssl::context tls = wire::MakeServerContext(wire::TlsFiles{
       fed.dir() / "certs/server.crt", fed.dir() / "certs/server.key", fed.dir() / "certs/ca.crt"});
-  ClientRegistry registry(kClients, logger);
+  ClientRegistry registry(kSecaggRefusalClients, logger);
   ServerOptions options;
   options.host = "127.0.0.1";
   options.port = 0;
   options.session.run_id = "refusal";
   options.session.model_spec = "mlp:784-10";
-  options.session.num_parameters = kParams;
+  options.session.num_parameters = kSecaggRefusalParams;
   options.session.heartbeat_interval = 1s;
   TlsServer server(io, tls, options, registry, logger);
   server.Start();
@@ -123,7 +123,7 @@ TEST_CASE("secagg over TLS: edgefl-client refuses a request for both shares of o
     }
   } stop{server, io, work, threads};
 
-  for (int k = 0; k < kClients; ++k)
+  for (int k = 0; k < kSecaggRefusalClients; ++k)
     fed.StartClient(k, server.port());
   auto joined = std::async(std::launch::async, [&] { return registry.ClientsForRound(1); });
   if (joined.wait_for(60s) != std::future_status::ready) {
@@ -131,10 +131,11 @@ TEST_CASE("secagg over TLS: edgefl-client refuses a request for both shares of o
     FAIL("the clients never joined:\n" << fed.Logs());
   }
   const auto clients = joined.get();
-  REQUIRE(clients.size() == kClients);
+  REQUIRE(clients.size() == kSecaggRefusalClients);
 
   // Round 1: every client trains and keeps its update (no parameters sent).
-  const auto global = std::make_shared<const Eigen::VectorXf>(Eigen::VectorXf::Zero(kParams));
+  const auto global =
+      std::make_shared<const Eigen::VectorXf>(Eigen::VectorXf::Zero(kSecaggRefusalParams));
   train::FitInstructions instructions;
   instructions.model_version = 0;
   instructions.recipe.epochs = 0;
@@ -154,7 +155,7 @@ TEST_CASE("secagg over TLS: edgefl-client refuses a request for both shares of o
   // The stages, with client 0 asked for both shares of one neighbour.
   DoubleRequestParty malicious(*clients[0]->secagg_party());
   std::vector<algorithms::SecAggParty*> parties = {&malicious};
-  for (int k = 1; k < kClients; ++k)
+  for (int k = 1; k < kSecaggRefusalClients; ++k)
     parties.push_back(clients[k]->secagg_party());
   algorithms::SecureAggregationOptions sa;
   sa.max_weight = 100000;

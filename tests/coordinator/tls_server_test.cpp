@@ -31,6 +31,7 @@
 #include "coordinator/log.h"
 #include "coordinator/tls_client_session.h"
 #include "tests/test_util.h"
+#include "tests/wire/test_pki.h"
 #include "wire/certificates.h"
 #include "wire/frame.h"
 #include "wire/group_messages.h"
@@ -49,33 +50,9 @@ using namespace std::chrono_literals;
 // Scaled (tests/test_util.h) for sanitizer builds.
 const std::chrono::milliseconds kWait =
     std::chrono::duration_cast<std::chrono::milliseconds>(edgefl::testing::Scaled(10s));
-constexpr int kParams = 1000;
+constexpr int kTlsServerParams = 1000;
 
-// A CA in a temp dir and certificates issued by it, as files.
-class Pki {
- public:
-  Pki() : ca_(wire::CreateCa("test CA", wire::Validity::Days(30))) {
-    wire::WriteFileAtomically(dir_ / "ca.crt", ca_.certificate_pem, 0644, wire::Overwrite::kNo);
-  }
-  wire::TlsFiles Server() const {
-    return Write("server", wire::IssueServerCertificate(ca_, {"localhost", "127.0.0.1"},
-                                                        wire::Validity::Days(30)));
-  }
-  wire::TlsFiles Client(const std::string& id) const {
-    return Write(id, wire::IssueClientCertificate(ca_, id, wire::Validity::Days(30)));
-  }
-  std::filesystem::path ca_file() const { return dir_ / "ca.crt"; }
-
- private:
-  wire::TlsFiles Write(const std::string& name, const wire::CertificateAndKey& pair) const {
-    wire::TlsFiles files{dir_ / (name + ".crt"), dir_ / (name + ".key"), ca_file()};
-    wire::WriteCertificateAndKey(pair, files.certificate, files.private_key, wire::Overwrite::kYes);
-    return files;
-  }
-
-  edgefl::testing::TempDir dir_;
-  wire::CertificateAndKey ca_;
-};
+using wire::testing::Pki;
 
 // Log lines captured for assertions.
 class CapturedLog {
@@ -158,7 +135,7 @@ class Coordinator {
     o.port = 0;
     o.session.run_id = "test-run";
     o.session.model_spec = "mlp:10-10";
-    o.session.num_parameters = kParams;
+    o.session.num_parameters = kTlsServerParams;
     o.session.heartbeat_interval = 2s;
     o.session.handshake_timeout = 5s;
     o.session.close_linger = 500ms;
@@ -340,7 +317,7 @@ TEST_CASE("TlsServer: Hello gets Welcome and the client is registered with its p
   const wire::Welcome welcome = client.Hello("dev-1", 777);
   CHECK(welcome.run_id == "test-run");
   CHECK(welcome.model_spec == "mlp:10-10");
-  CHECK(welcome.num_parameters == kParams);
+  CHECK(welcome.num_parameters == kTlsServerParams);
   CHECK(welcome.heartbeat_interval_seconds == doctest::Approx(2.0));
   CHECK(welcome.protocol_version == wire::kProtocolVersion);
 
@@ -374,7 +351,7 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
       coordinator.registry().ClientsForRound(3);
   REQUIRE(clients.size() == 1);
 
-  const engine::SharedParameters global = Ramp(kParams);
+  const engine::SharedParameters global = Ramp(kTlsServerParams);
   train::FitInstructions instructions;
   instructions.model_version = 2;
   instructions.recipe.batch_size = 16;
@@ -391,7 +368,7 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
   CHECK(task.recipe.seed == 99);
   CHECK(task.local.objective == "fedbr");
   CHECK(task.local.params.at("gamma") == 0.25);
-  REQUIRE(task.parameters.size() == kParams);
+  REQUIRE(task.parameters.size() == kTlsServerParams);
   CHECK(task.parameters == *global);
   CHECK_FALSE(ReadyWithin(future, 50ms));
 
@@ -401,7 +378,7 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
   wire::TrainResult result;
   result.round = 3;
   result.base_version = 2;
-  result.train.parameters = Eigen::VectorXf::Constant(kParams - 1, 0.125f);
+  result.train.parameters = Eigen::VectorXf::Constant(kTlsServerParams - 1, 0.125f);
   result.train.num_samples = 600;
   result.train.steps = 38;
   result.train.train_loss = 0.75;
@@ -415,7 +392,7 @@ TEST_CASE("TlsClientSession: Fit sends the parameters and the TrainResult fulfil
   CHECK(fit.train.num_samples == 600);
   CHECK(fit.train.steps == 38);
   CHECK(fit.train.train_loss == 0.75);
-  CHECK(fit.train.parameters.size() == kParams - 1);
+  CHECK(fit.train.parameters.size() == kTlsServerParams - 1);
   CHECK(fit.train.parameters[0] == 0.125f);
 
   // Bytes: the task's frame out (same bytes as encoding the whole task),
@@ -454,7 +431,7 @@ TEST_CASE("TlsClientSession: a client that disconnects mid-task fails the future
   client.Hello("dev-1");
   auto clients = coordinator.registry().ClientsForRound(1);
   REQUIRE(clients.size() == 1);
-  std::future<train::FitResult> future = clients[0]->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> future = clients[0]->Fit(Ramp(kTlsServerParams), {});
   client.ReceiveAs<wire::TrainTask>();
   client.Close();
   CHECK(FailureOf(future).find("dev-1 disconnected") != std::string::npos);
@@ -464,7 +441,7 @@ TEST_CASE("TlsClientSession: a client that disconnects mid-task fails the future
   auto session = std::dynamic_pointer_cast<TlsClientSession>(clients[0]);
   while (!session->closed() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
-  std::future<train::FitResult> late = clients[0]->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> late = clients[0]->Fit(Ramp(kTlsServerParams), {});
   CHECK(FailureOf(late).find("dev-1 disconnected") != std::string::npos);
 }
 
@@ -476,11 +453,11 @@ TEST_CASE("TlsClientSession: a superseded task fails and its late result is drop
   client.Hello("dev-1");
   auto session = coordinator.Session("dev-1");
   session->SetRound(1);
-  std::future<train::FitResult> first = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> first = session->Fit(Ramp(kTlsServerParams), {});
   CHECK(client.ReceiveAs<wire::TrainTask>().round == 1);
   // The engine gave up on round 1 (deadline) and moves on.
   session->SetRound(2);
-  std::future<train::FitResult> second = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> second = session->Fit(Ramp(kTlsServerParams), {});
   CHECK(client.ReceiveAs<wire::TrainTask>().round == 2);
   CHECK(FailureOf(first).find("superseded by round 2") != std::string::npos);
 
@@ -505,7 +482,7 @@ TEST_CASE("TlsClientSession: an Error from the client fails its task with the cl
   REQUIRE_FALSE(client.Connect(coordinator.port()));
   client.Hello("dev-1");
   auto session = coordinator.Session("dev-1");
-  std::future<train::FitResult> future = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> future = session->Fit(Ramp(kTlsServerParams), {});
   client.ReceiveAs<wire::TrainTask>();
   REQUIRE_FALSE(client.Send(wire::ErrorMessage{wire::ErrorCode::kTrainingFailed, "loss diverged"}));
   const std::string reason = FailureOf(future);
@@ -522,7 +499,7 @@ TEST_CASE("TlsClientSession: a client silent for three heartbeat intervals fails
   std::this_thread::sleep_for(400ms);
   auto clients = coordinator.registry().ClientsForRound(1);
   REQUIRE(clients.size() == 1);
-  std::future<train::FitResult> future = clients[0]->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> future = clients[0]->Fit(Ramp(kTlsServerParams), {});
   client.ReceiveAs<wire::TrainTask>();
   const std::string reason = FailureOf(future);
   CHECK(reason.find("dev-1 silent for") != std::string::npos);
@@ -697,7 +674,7 @@ TEST_CASE("ClientRegistry: a second connection with the same id replaces the fir
   REQUIRE_FALSE(old_client.Connect(coordinator.port()));
   old_client.Hello("dev-1");
   auto old_session = coordinator.Session("dev-1");
-  std::future<train::FitResult> pending = old_session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> pending = old_session->Fit(Ramp(kTlsServerParams), {});
   old_client.ReceiveAs<wire::TrainTask>();
 
   TestClient new_client(pki, files);
@@ -784,7 +761,7 @@ TEST_CASE("TlsServer: Stop says Bye to clients and fails their pending tasks") {
   REQUIRE_FALSE(client.Connect(coordinator.port()));
   client.Hello("dev-1");
   auto session = coordinator.Session("dev-1");
-  std::future<train::FitResult> pending = session->Fit(Ramp(kParams), {});
+  std::future<train::FitResult> pending = session->Fit(Ramp(kTlsServerParams), {});
   client.ReceiveAs<wire::TrainTask>();
   coordinator.server().Stop("shutting down");
   const wire::Bye bye = client.ReceiveAs<wire::Bye>();

@@ -17,10 +17,10 @@ using edgefl::testing::Federation;
 using edgefl::testing::Process;
 using edgefl::testing::ReadIfExists;
 
-constexpr int kClients = 3;
+constexpr int kTpsgdFederationClients = 3;
 
-std::vector<std::string> Settings(const std::string& run, int rounds,
-                                  std::vector<std::string> more) {
+std::vector<std::string> TpsgdFederationSettings(const std::string& run, int rounds,
+                                                 std::vector<std::string> more) {
   std::vector<std::string> s = {"port=0",
                                 "run_name=" + run,
                                 "rounds=" + std::to_string(rounds),
@@ -46,7 +46,7 @@ void CheckRun(const Federation& fed, const std::string& run_name) {
   const auto evals = log.Evaluations(run->id);
   REQUIRE(evals.size() >= 2);
   CHECK(evals.back().accuracy > evals.front().accuracy + 0.2);
-  for (int k = 0; k < kClients; ++k) {
+  for (int k = 0; k < kTpsgdFederationClients; ++k) {
     CAPTURE(k);
     // The device said what it trained with.
     CHECK(ReadIfExists(fed.ClientLog(k)).find(", tpsgd)") != std::string::npos);
@@ -56,23 +56,25 @@ void CheckRun(const Federation& fed, const std::string& run_name) {
 }  // namespace
 
 TEST_CASE("tpsgd federation: fedavg over TLS with 3 edgefl-client processes") {
-  Federation fed(kClients);
+  Federation fed(kTpsgdFederationClients);
   INFO(fed.Logs());
-  Process& coordinator = fed.StartCoordinator("coordinator", Settings("tpsgd-fedavg", 4, {}));
+  Process& coordinator =
+      fed.StartCoordinator("coordinator", TpsgdFederationSettings("tpsgd-fedavg", 4, {}));
   const int port = fed.WaitListening(coordinator);
-  fed.StartClients(kClients, port);
+  fed.StartClients(kTpsgdFederationClients, port);
   fed.RequireRunCompleted(coordinator);
   CheckRun(fed, "tpsgd-fedavg");
 }
 
 TEST_CASE("tpsgd federation: fedbuff over TLS with 3 edgefl-client processes") {
-  Federation fed(kClients);
+  Federation fed(kTpsgdFederationClients);
   INFO(fed.Logs());
   Process& coordinator = fed.StartCoordinator(
-      "coordinator", Settings("tpsgd-fedbuff", 8,
+      "coordinator",
+      TpsgdFederationSettings("tpsgd-fedbuff", 8,
                               {"mode=async", "strategy=fedbuff", "buffer_size=2", "eval_every=4"}));
   const int port = fed.WaitListening(coordinator);
-  fed.StartClients(kClients, port);
+  fed.StartClients(kTpsgdFederationClients, port);
   fed.RequireRunCompleted(coordinator);
   CheckRun(fed, "tpsgd-fedbuff");
 }

@@ -16,9 +16,7 @@ using testing::TempDir;
 using testing::ThrownMessage;
 using testing::WriteFile;
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using testing::HasSubstr;
 
 // Writes `text` to data.csv in `dir` and returns the DataError message that
 // reading it throws.
@@ -75,8 +73,8 @@ TEST_CASE("ReadCsv: explicit header settings") {
   WriteFile(dir / "h.csv", "y,x\n1,2\n");
   options.header = CsvOptions::Header::kNo;  // "y" is then not a label
   const std::string msg = ThrownMessage<DataError>([&] { ReadCsv(dir / "h.csv", options); });
-  CHECK(Contains(msg, "h.csv:1: column 1"));
-  CHECK(Contains(msg, "not an integer"));
+  CHECK(HasSubstr(msg, "h.csv:1: column 1"));
+  CHECK(HasSubstr(msg, "not an integer"));
 }
 
 TEST_CASE("ReadCsv: other delimiter - label column in the middle - num_classes given") {
@@ -96,52 +94,52 @@ TEST_CASE("ReadCsv: other delimiter - label column in the middle - num_classes g
 TEST_CASE("ReadCsv: non-numeric field names file:line and column") {
   TempDir dir;
   std::string msg = CsvError(dir, "y,a,b\n0,1,2\n1,abc,3\n");
-  CHECK(Contains(msg, (dir / "data.csv").string() + ":3"));
-  CHECK(Contains(msg, "column 2 (\"a\")"));
-  CHECK(Contains(msg, "\"abc\" is not a number"));
+  CHECK(HasSubstr(msg, (dir / "data.csv").string() + ":3"));
+  CHECK(HasSubstr(msg, "column 2 (\"a\")"));
+  CHECK(HasSubstr(msg, "\"abc\" is not a number"));
 
   msg = CsvError(dir, "0,1,2\n1,,3\n");
-  CHECK(Contains(msg, "data.csv:2: column 2"));
-  CHECK(Contains(msg, "empty field"));
+  CHECK(HasSubstr(msg, "data.csv:2: column 2"));
+  CHECK(HasSubstr(msg, "empty field"));
 }
 
 TEST_CASE("ReadCsv: wrong number of columns") {
   TempDir dir;
   const std::string msg = CsvError(dir, "0,1,2\n1,2,3\n2,3\n");
-  CHECK(Contains(msg, (dir / "data.csv").string() + ":3"));
-  CHECK(Contains(msg, "expected 3 columns, found 2"));
-  CHECK(Contains(CsvError(dir, "y,a\n0,1,2\n"), "data.csv:2: expected 2 columns, found 3"));
+  CHECK(HasSubstr(msg, (dir / "data.csv").string() + ":3"));
+  CHECK(HasSubstr(msg, "expected 3 columns, found 2"));
+  CHECK(HasSubstr(CsvError(dir, "y,a\n0,1,2\n"), "data.csv:2: expected 2 columns, found 3"));
 }
 
 TEST_CASE("ReadCsv: NaN and infinite features") {
   TempDir dir;
   std::string msg = CsvError(dir, "0,1\n1,nan\n");
-  CHECK(Contains(msg, "data.csv:2: column 2"));
-  CHECK(Contains(msg, "NaN or infinite"));
+  CHECK(HasSubstr(msg, "data.csv:2: column 2"));
+  CHECK(HasSubstr(msg, "NaN or infinite"));
   msg = CsvError(dir, "0,1\n1,2\n0,-inf\n");
-  CHECK(Contains(msg, "data.csv:3: column 2"));
-  CHECK(Contains(msg, "NaN or infinite"));
+  CHECK(HasSubstr(msg, "data.csv:3: column 2"));
+  CHECK(HasSubstr(msg, "NaN or infinite"));
   // Out of float range.
   msg = CsvError(dir, "0,1e60\n");
-  CHECK(Contains(msg, "data.csv:1: column 2"));
-  CHECK(Contains(msg, "\"1e60\" is out of float range"));
+  CHECK(HasSubstr(msg, "data.csv:1: column 2"));
+  CHECK(HasSubstr(msg, "\"1e60\" is out of float range"));
 }
 
 TEST_CASE("ReadCsv: bad labels") {
   TempDir dir;
   std::string msg = CsvError(dir, "0,1\n-1,2\n");
-  CHECK(Contains(msg, (dir / "data.csv").string() + ":2: column 1"));
-  CHECK(Contains(msg, "label -1 is negative"));
+  CHECK(HasSubstr(msg, (dir / "data.csv").string() + ":2: column 1"));
+  CHECK(HasSubstr(msg, "label -1 is negative"));
 
   msg = CsvError(dir, "0,1\n1.5,2\n");
-  CHECK(Contains(msg, "data.csv:2: column 1"));
-  CHECK(Contains(msg, "\"1.5\" is not an integer"));
+  CHECK(HasSubstr(msg, "data.csv:2: column 1"));
+  CHECK(HasSubstr(msg, "\"1.5\" is not an integer"));
 
   CsvOptions options;
   options.num_classes = 3;
   msg = CsvError(dir, "0,1\n3,2\n", options);
-  CHECK(Contains(msg, "data.csv:2: column 1"));
-  CHECK(Contains(msg, "label 3 is out of range for num_classes 3"));
+  CHECK(HasSubstr(msg, "data.csv:2: column 1"));
+  CHECK(HasSubstr(msg, "label 3 is out of range for num_classes 3"));
 
   // An integral float label is accepted.
   WriteFile(dir / "f.csv", "2.0,1\n");
@@ -151,10 +149,10 @@ TEST_CASE("ReadCsv: bad labels") {
 TEST_CASE("ReadCsv: empty files") {
   TempDir dir;
   std::string msg = CsvError(dir, "");
-  CHECK(Contains(msg, (dir / "data.csv").string()));
-  CHECK(Contains(msg, "empty file"));
-  CHECK(Contains(CsvError(dir, "\n\n  \n"), "empty file"));
-  CHECK(Contains(CsvError(dir, "label,x\n"), "no data rows after the header"));
+  CHECK(HasSubstr(msg, (dir / "data.csv").string()));
+  CHECK(HasSubstr(msg, "empty file"));
+  CHECK(HasSubstr(CsvError(dir, "\n\n  \n"), "empty file"));
+  CHECK(HasSubstr(CsvError(dir, "label,x\n"), "no data rows after the header"));
 }
 
 TEST_CASE("ReadCsv: missing file - bad options - single column") {
@@ -176,8 +174,8 @@ TEST_CASE("ReadCsv: missing file - bad options - single column") {
                        ConfigError);
 
   const std::string msg = CsvError(dir, "0\n1\n");
-  CHECK(Contains(msg, "data.csv:1"));
-  CHECK(Contains(msg, "at least one feature column"));
+  CHECK(HasSubstr(msg, "data.csv:1"));
+  CHECK(HasSubstr(msg, "at least one feature column"));
 }
 
 }  // namespace

@@ -51,9 +51,7 @@ Moments FeatureMoments(const Dataset& d) {
   return m;
 }
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using testing::HasSubstr;
 
 // Writes a small Fashion-MNIST-like split ("train" prefix) to `dir`:
 // `n_images` 28x28 images whose pixel i of image k is (k + i) % 256, and the
@@ -153,15 +151,15 @@ TEST_CASE("LoadFashionMnist: missing files name the path and the Debian package"
   options.dir = dir.path();
   CHECK_THROWS_AS(LoadFashionMnist(Split::kTest, options), IoError);
   const std::string msg = ThrownMessage<IoError>([&] { LoadFashionMnist(Split::kTest, options); });
-  CHECK(Contains(msg, (dir / "t10k-images-idx3-ubyte.gz").string()));
-  CHECK(Contains(msg, "dataset-fashion-mnist"));
+  CHECK(HasSubstr(msg, (dir / "t10k-images-idx3-ubyte.gz").string()));
+  CHECK(HasSubstr(msg, "dataset-fashion-mnist"));
 
   // Images present, labels missing.
   WriteSplit(dir, 2, std::string{1, 2}, false);
   std::filesystem::remove(dir / "train-labels-idx1-ubyte");
   const std::string msg2 =
       ThrownMessage<IoError>([&] { LoadFashionMnist(Split::kTrain, options); });
-  CHECK(Contains(msg2, (dir / "train-labels-idx1-ubyte").string()));
+  CHECK(HasSubstr(msg2, (dir / "train-labels-idx1-ubyte").string()));
 }
 
 TEST_CASE("LoadFashionMnist: label out of range names file - index and value") {
@@ -172,8 +170,8 @@ TEST_CASE("LoadFashionMnist: label out of range names file - index and value") {
   CHECK_THROWS_AS(LoadFashionMnist(Split::kTrain, options), DataError);
   const std::string msg =
       ThrownMessage<DataError>([&] { LoadFashionMnist(Split::kTrain, options); });
-  CHECK(Contains(msg, (dir / "train-labels-idx1-ubyte.gz").string()));
-  CHECK(Contains(msg, "label at index 2 is 10, expected 0..9"));
+  CHECK(HasSubstr(msg, (dir / "train-labels-idx1-ubyte.gz").string()));
+  CHECK(HasSubstr(msg, "label at index 2 is 10, expected 0..9"));
 }
 
 TEST_CASE("LoadFashionMnist: image and label counts differ") {
@@ -184,8 +182,8 @@ TEST_CASE("LoadFashionMnist: image and label counts differ") {
   CHECK_THROWS_AS(LoadFashionMnist(Split::kTrain, options), DataError);
   const std::string msg =
       ThrownMessage<DataError>([&] { LoadFashionMnist(Split::kTrain, options); });
-  CHECK(Contains(msg, (dir / "train-images-idx3-ubyte").string() + " has 3 images"));
-  CHECK(Contains(msg, (dir / "train-labels-idx1-ubyte").string() + " has 2 labels"));
+  CHECK(HasSubstr(msg, (dir / "train-images-idx3-ubyte").string() + " has 3 images"));
+  CHECK(HasSubstr(msg, (dir / "train-labels-idx1-ubyte").string() + " has 2 labels"));
 }
 
 TEST_CASE("LoadFashionMnist: wrong shapes") {
@@ -195,14 +193,14 @@ TEST_CASE("LoadFashionMnist: wrong shapes") {
   WriteFile(dir / "train-images-idx3-ubyte", IdxBytes({2, 27, 27}, std::string(2 * 27 * 27, 'a')));
   WriteFile(dir / "train-labels-idx1-ubyte", IdxBytes({2}, std::string{0, 1}));
   std::string msg = ThrownMessage<DataError>([&] { LoadFashionMnist(Split::kTrain, options); });
-  CHECK(Contains(msg, (dir / "train-images-idx3-ubyte").string()));
-  CHECK(Contains(msg, "expected images of shape Nx28x28, got 2x27x27"));
+  CHECK(HasSubstr(msg, (dir / "train-images-idx3-ubyte").string()));
+  CHECK(HasSubstr(msg, "expected images of shape Nx28x28, got 2x27x27"));
 
   WriteSplit(dir, 2, "", false);
   WriteFile(dir / "train-labels-idx1-ubyte", IdxBytes({2, 1}, std::string{0, 1}));
   msg = ThrownMessage<DataError>([&] { LoadFashionMnist(Split::kTrain, options); });
-  CHECK(Contains(msg, (dir / "train-labels-idx1-ubyte").string()));
-  CHECK(Contains(msg, "expected a 1-D label array"));
+  CHECK(HasSubstr(msg, (dir / "train-labels-idx1-ubyte").string()));
+  CHECK(HasSubstr(msg, "expected a 1-D label array"));
 }
 
 TEST_CASE("LoadFashionMnist: wrong magic and truncation name the file") {
@@ -213,8 +211,8 @@ TEST_CASE("LoadFashionMnist: wrong magic and truncation name the file") {
   WriteSplit(dir, 2, std::string{0, 1}, false);
   WriteFile(dir / "train-labels-idx1-ubyte", "not an idx file at all");
   std::string msg = ThrownMessage<DataError>([&] { LoadFashionMnist(Split::kTrain, options); });
-  CHECK(Contains(msg, (dir / "train-labels-idx1-ubyte").string()));
-  CHECK(Contains(msg, "bad IDX magic"));
+  CHECK(HasSubstr(msg, (dir / "train-labels-idx1-ubyte").string()));
+  CHECK(HasSubstr(msg, "bad IDX magic"));
 
   // The real labels file, cut short.
   TempDir cut;
@@ -224,8 +222,8 @@ TEST_CASE("LoadFashionMnist: wrong magic and truncation name the file") {
               IdxBytes({10000, 28, 28}, std::string(10000 * 784, '\0')));
   options.dir = cut.path();
   msg = ThrownMessage<DataError>([&] { LoadFashionMnist(Split::kTest, options); });
-  CHECK(Contains(msg, (cut / "t10k-labels-idx1-ubyte.gz").string()));
-  CHECK(Contains(msg, "truncated: expected 10000 bytes of data"));
+  CHECK(HasSubstr(msg, (cut / "t10k-labels-idx1-ubyte.gz").string()));
+  CHECK(HasSubstr(msg, "truncated: expected 10000 bytes of data"));
 }
 
 TEST_CASE("LoadFashionMnist: standardize needs std > 0") {

@@ -22,9 +22,7 @@ using testing::TempDir;
 using testing::ThrownMessage;
 using testing::WriteFile;
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using testing::HasSubstr;
 
 std::vector<int> Row(const Dataset& data, Eigen::Index row) {
   std::vector<int> out;
@@ -47,12 +45,13 @@ TEST_CASE("DecodeUtf8: invalid input names the source and the byte offset") {
   };
   CHECK(message("abc\x80") ==
         "corpus/a.txt: invalid UTF-8 at byte offset 3 (unexpected continuation byte 0x80)");
-  CHECK(Contains(message("ab\xC3("), "byte offset 2 (byte 0x28 at offset 3 is not a continuation"));
-  CHECK(Contains(message("ab\xE2\x82"), "byte offset 2 (sequence cut by the end of the input)"));
-  CHECK(Contains(message("\xC0\xAF"), "byte offset 0 (byte 0xC0 never starts a sequence)"));
-  CHECK(Contains(message("x\xE0\x80\xAF"), "byte offset 1 (overlong encoding)"));
-  CHECK(Contains(message("\xED\xA0\x80"), "byte offset 0 (UTF-16 surrogate)"));
-  CHECK(Contains(message("\xF4\x90\x80\x80"), "byte offset 0 (code point above U+10FFFF)"));
+  CHECK(
+      HasSubstr(message("ab\xC3("), "byte offset 2 (byte 0x28 at offset 3 is not a continuation"));
+  CHECK(HasSubstr(message("ab\xE2\x82"), "byte offset 2 (sequence cut by the end of the input)"));
+  CHECK(HasSubstr(message("\xC0\xAF"), "byte offset 0 (byte 0xC0 never starts a sequence)"));
+  CHECK(HasSubstr(message("x\xE0\x80\xAF"), "byte offset 1 (overlong encoding)"));
+  CHECK(HasSubstr(message("\xED\xA0\x80"), "byte offset 0 (UTF-16 surrogate)"));
+  CHECK(HasSubstr(message("\xF4\x90\x80\x80"), "byte offset 0 (code point above U+10FFFF)"));
 }
 
 TEST_CASE("CharVocabulary: the most frequent characters in code-point order after unknown") {
@@ -149,8 +148,8 @@ TEST_CASE("ReadFortunes: category files only - separator lines become empty line
   CHECK(sources[0].text == U"Art.\n\n");
   CHECK(sources[1].name == "pets");
   CHECK(sources[1].text == U"A cat.\n\nA dog\nbarks.\n\n");
-  CHECK(Contains(ThrownMessage<IoError>([&] { ReadFortunes(dir / "none"); }),
-                 "install the Debian packages fortunes and fortunes-min"));
+  CHECK(HasSubstr(ThrownMessage<IoError>([&] { ReadFortunes(dir / "none"); }),
+                  "install the Debian packages fortunes and fortunes-min"));
 }
 
 TEST_CASE("TextDataRef: format and parse round-trip - malformed names refused") {

@@ -71,7 +71,7 @@ class ScriptedClient final : public ClientProxy {
 
 // Sample-weighted mean of the results: FedAvg's rule, written out here so
 // the engine is tested on its own.
-class MeanStrategy final : public algorithms::Strategy {
+class RoundEngineMeanStrategy final : public algorithms::Strategy {
  public:
   std::string name() const override { return "test-mean"; }
   std::vector<FitInstructions> ConfigureFit(int64_t, std::span<const ClientInfo> cohort) override {
@@ -117,7 +117,7 @@ Eigen::VectorXf Vec(std::initializer_list<float> values) {
 }  // namespace
 
 TEST_CASE("RoundEngine: sample-weighted mean of the cohort - version advances") {
-  MeanStrategy strategy;
+  RoundEngineMeanStrategy strategy;
   FirstK selector;
   RoundOptions options;
   options.clients_per_round = 2;
@@ -146,7 +146,7 @@ TEST_CASE("RoundEngine: sample-weighted mean of the cohort - version advances") 
 }
 
 TEST_CASE("RoundEngine: NaN and mis-sized updates are rejected with a reason - never aggregated") {
-  MeanStrategy strategy;
+  RoundEngineMeanStrategy strategy;
   FirstK selector;
   RoundOptions options;
   options.clients_per_round = 3;
@@ -169,7 +169,7 @@ TEST_CASE("RoundEngine: NaN and mis-sized updates are rejected with a reason - n
 }
 
 TEST_CASE("RoundEngine: a client that fails is dropped - the round goes on") {
-  MeanStrategy strategy;
+  RoundEngineMeanStrategy strategy;
   FirstK selector;
   RoundOptions options;
   options.clients_per_round = 2;
@@ -188,7 +188,7 @@ TEST_CASE("RoundEngine: a client that fails is dropped - the round goes on") {
 TEST_CASE("RoundEngine: quorum_by_samples counts the reported dataset sizes - not the clients") {
   // A big group that reports and two small ones that fail: one client of
   // three is below a 0.5 quorum of clients, but 80 of 100 samples meet it.
-  MeanStrategy strategy;
+  RoundEngineMeanStrategy strategy;
   FirstK selector;
   RoundOptions options;
   options.clients_per_round = 3;
@@ -218,7 +218,7 @@ TEST_CASE("RoundEngine: quorum_by_samples counts the reported dataset sizes - no
 }
 
 TEST_CASE("RoundEngine: a silent client is cut at the deadline - below quorum the model is kept") {
-  MeanStrategy strategy;
+  RoundEngineMeanStrategy strategy;
   FirstK selector;
   RoundOptions options;
   options.clients_per_round = 2;
@@ -251,7 +251,7 @@ TEST_CASE("RoundEngine: a silent client is cut at the deadline - below quorum th
 }
 
 TEST_CASE("RoundEngine: bad options are ConfigErrors") {
-  MeanStrategy strategy;
+  RoundEngineMeanStrategy strategy;
   FirstK selector;
   RoundOptions options;
   options.quorum = 0;

@@ -47,7 +47,7 @@ class CountingClient final : public ClientProxy {
   ClientInfo info_;
 };
 
-class MeanStrategy final : public algorithms::Strategy {
+class VirtualRoundsMeanStrategy final : public algorithms::Strategy {
  public:
   std::string name() const override { return "test-mean"; }
   std::vector<FitInstructions> ConfigureFit(int64_t, std::span<const ClientInfo> cohort) override {
@@ -91,7 +91,7 @@ std::string ReasonOf(const RoundReport& report, const std::string& id) {
 TEST_CASE("virtual rounds: a straggler past the deadline is cut and never trains") {
   CountingClient a("a", 10.0), b("b", 5.0), slow("slow", 1.0), drop("drop", 10.0);
   std::vector<ClientProxy*> clients{&a, &b, &slow, &drop};
-  MeanStrategy strategy;
+  VirtualRoundsMeanStrategy strategy;
   algorithms::UniformSelector selector;
   RoundEngine engine(strategy, selector, Timed(4, 6.0), Eigen::VectorXf::Zero(2));
   const RoundReport report = engine.RunRound(1, clients);
@@ -115,7 +115,7 @@ TEST_CASE("virtual rounds: a straggler past the deadline is cut and never trains
 TEST_CASE("virtual rounds: over-commitment keeps the first clients_per_round to finish") {
   CountingClient c0("c0", 10.0 / 3.0), c1("c1", 10.0), c2("c2", 2.5), c3("c3", 5.0);
   std::vector<ClientProxy*> clients{&c0, &c1, &c2, &c3};
-  MeanStrategy strategy;
+  VirtualRoundsMeanStrategy strategy;
   algorithms::SpeedAwareOptions options;
   options.overcommit = 1.3;  // 3 wanted, ceil(3.9) = 4 selected
   options.fairness = 0.0;
@@ -134,7 +134,7 @@ TEST_CASE("virtual rounds: over-commitment keeps the first clients_per_round to 
 TEST_CASE("virtual rounds: only clients on at the round start take part and off-line tasks drop") {
   CountingClient a("a", 10.0 / 6.0), b("b", 1.0);  // a: 6 s, b: 10 s
   std::vector<ClientProxy*> clients{&a, &b};
-  MeanStrategy strategy;
+  VirtualRoundsMeanStrategy strategy;
   algorithms::UniformSelector selector;
   RoundOptions o = Timed(2, 0.0);
   bool a_away = false;

@@ -87,7 +87,7 @@ size_t Count(const std::string& text, const std::string& what) {
   return n;
 }
 
-bool SameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
+bool MpiSimulationSameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
   // memcmp of no bytes still wants non-null pointers (an empty vector's are null).
   return a.size() == b.size() &&
          (a.size() == 0 ||
@@ -106,8 +106,8 @@ void CheckSameRun(const std::filesystem::path& a_path, const std::filesystem::pa
   REQUIRE(ca.has_value());
   REQUIRE(cb.has_value());
   CHECK(ca->round == cb->round);
-  CHECK(SameBits(ca->parameters, cb->parameters));
-  CHECK(SameBits(ca->strategy_state, cb->strategy_state));
+  CHECK(MpiSimulationSameBits(ca->parameters, cb->parameters));
+  CHECK(MpiSimulationSameBits(ca->strategy_state, cb->strategy_state));
   CHECK(ca->selector_state == cb->selector_state);
 
   const auto ea = a.Evaluations(ra.id), eb = b.Evaluations(rb.id);
@@ -318,7 +318,8 @@ TEST_CASE("mpirun -n 3 edgefl sweep: the grid's runs spread over the ranks into 
     REQUIRE(ra.has_value());
     REQUIRE(rb.has_value());
     CHECK(rb->status == storage::RunStatus::kCompleted);
-    CHECK(SameBits(a.LatestCheckpoint(ra->id)->parameters, b.LatestCheckpoint(rb->id)->parameters));
+    CHECK(MpiSimulationSameBits(a.LatestCheckpoint(ra->id)->parameters,
+                                b.LatestCheckpoint(rb->id)->parameters));
   }
   CHECK(Violations(storage::CheckLog(dir / "mpi.db")) == "");
 }

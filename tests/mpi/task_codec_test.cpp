@@ -15,11 +15,11 @@
 namespace edgefl::mpi {
 namespace {
 
-bool SameBits(double a, double b) {
+bool TaskCodecSameBits(double a, double b) {
   return std::memcmp(&a, &b, sizeof(a)) == 0;
 }
 
-bool SameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
+bool TaskCodecSameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
   // memcmp of no bytes still wants non-null pointers (an empty vector's are null).
   return a.size() == b.size() &&
          (a.size() == 0 ||
@@ -63,7 +63,7 @@ TEST_CASE("MPI task: the instructions and the parameters arrive as they were sen
   CHECK(task.request == 42);
   CHECK(task.client == 9);
   CHECK(task.mode == ParametersMode::kNewGlobal);
-  CHECK(SameBits(task.parameters, global));
+  CHECK(TaskCodecSameBits(task.parameters, global));
   const train::FitInstructions& got = task.instructions;
   CHECK(got.model_version == 7);
   CHECK(got.recipe.epochs == 2);
@@ -81,7 +81,7 @@ TEST_CASE("MPI task: the instructions and the parameters arrive as they were sen
   CHECK(got.local.data_order == "curriculum");
   CHECK(got.local.params == sent.local.params);
   REQUIRE(got.preconditioning.has_diagonal());
-  CHECK(SameBits(*got.preconditioning.diagonal, *sent.preconditioning.diagonal));
+  CHECK(TaskCodecSameBits(*got.preconditioning.diagonal, *sent.preconditioning.diagonal));
   REQUIRE(got.pseudo_data != nullptr);
   CHECK(*got.pseudo_data == *sent.pseudo_data);
   CHECK(got.start_parameters == nullptr);
@@ -137,15 +137,15 @@ TEST_CASE("MPI result: every FitResult field comes back bit for bit") {
   CHECK(r.base_version == 12);
   CHECK(r.bytes_out == 1234);
   CHECK(r.bytes_in == 567);
-  CHECK(SameBits(r.train.parameters, sent.train.parameters));
+  CHECK(TaskCodecSameBits(r.train.parameters, sent.train.parameters));
   CHECK(r.train.num_samples == 600);
   CHECK(r.train.steps == 38);
   CHECK(r.train.samples_processed == 1200);
-  CHECK(SameBits(r.train.loss_before, sent.train.loss_before));
-  CHECK(SameBits(r.train.loss_after, sent.train.loss_after));
-  CHECK(SameBits(r.train.train_loss, sent.train.train_loss));
-  CHECK(SameBits(r.train.compute_seconds, 0.125));
-  CHECK(SameBits(r.train.scaling_statistic, sent.train.scaling_statistic));
+  CHECK(TaskCodecSameBits(r.train.loss_before, sent.train.loss_before));
+  CHECK(TaskCodecSameBits(r.train.loss_after, sent.train.loss_after));
+  CHECK(TaskCodecSameBits(r.train.train_loss, sent.train.train_loss));
+  CHECK(TaskCodecSameBits(r.train.compute_seconds, 0.125));
+  CHECK(TaskCodecSameBits(r.train.scaling_statistic, sent.train.scaling_statistic));
   CHECK(std::isnan(r.train.loss_sq_before));
 }
 

@@ -8,13 +8,12 @@
 #include <doctest/doctest.h>
 
 #include "report/html_report.h"
+#include "tests/test_util.h"
 
 namespace edgefl::report {
 namespace {
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 }  // namespace
 
@@ -34,31 +33,31 @@ TEST_CASE("the landscape section prints the pair and the global dropout curve to
   section.pair = pair;
   section.global_curve = LandscapeCurve{0.2, {0.5, 1.0}, {0.9, 0.2}};
   const std::string html = RenderLandscapeSection(section);
-  CHECK(Contains(html, "Landscape (round 7)"));
-  CHECK(Contains(html,
-                 "<tr><td>c&lt;1&gt; ~ c2</td><td class=\"num\">0.5000</td><td "
-                 "class=\"num\">0.2500</td><td class=\"num\">0.1235</td><td "
-                 "class=\"num\">1.0000</td></tr>"));
-  CHECK(Contains(html, "<th>0.50</th><th>1.00</th>"));
-  CHECK(Contains(html,
-                 "<tr><td>global</td><td class=\"num\">0.2000</td><td class=\"num\">0.9000"
-                 "</td><td class=\"num\">0.2000</td></tr>"));
-  CHECK(Contains(html, "data-series=\"dropout path\""));
-  CHECK(Contains(html, "data-series=\"global\""));
+  CHECK(HasSubstr(html, "Landscape (round 7)"));
+  CHECK(HasSubstr(html,
+                  "<tr><td>c&lt;1&gt; ~ c2</td><td class=\"num\">0.5000</td><td "
+                  "class=\"num\">0.2500</td><td class=\"num\">0.1235</td><td "
+                  "class=\"num\">1.0000</td></tr>"));
+  CHECK(HasSubstr(html, "<th>0.50</th><th>1.00</th>"));
+  CHECK(HasSubstr(html,
+                  "<tr><td>global</td><td class=\"num\">0.2000</td><td class=\"num\">0.9000"
+                  "</td><td class=\"num\">0.2000</td></tr>"));
+  CHECK(HasSubstr(html, "data-series=\"dropout path\""));
+  CHECK(HasSubstr(html, "data-series=\"global\""));
 }
 
 TEST_CASE("the landscape section says what is missing and why nothing was measured") {
   LandscapeSection section;
   section.round = 3;
   std::string html = RenderLandscapeSection(section);
-  CHECK(Contains(html, "Fewer than two client models"));
-  CHECK(Contains(html, "not stored (pruned)"));
-  CHECK_FALSE(Contains(html, "<svg"));
+  CHECK(HasSubstr(html, "Fewer than two client models"));
+  CHECK(HasSubstr(html, "not stored (pruned)"));
+  CHECK_FALSE(HasSubstr(html, "<svg"));
 
   section.unavailable = "cannot read data.csv";
   html = RenderLandscapeSection(section);
-  CHECK(Contains(html, "Not measured: cannot read data.csv"));
-  CHECK_FALSE(Contains(html, "Fewer than two"));
+  CHECK(HasSubstr(html, "Not measured: cannot read data.csv"));
+  CHECK_FALSE(HasSubstr(html, "Fewer than two"));
 }
 
 TEST_CASE("a report run without a landscape gets the hint only when asked") {
@@ -67,13 +66,13 @@ TEST_CASE("a report run without a landscape gets the hint only when asked") {
   run.summary.run.spec.name = "r";
   ReportOptions options;
   const storage::RunDetail runs[] = {run};
-  CHECK_FALSE(Contains(RenderHtmlReport(runs, options), "keep_client_models"));
+  CHECK_FALSE(HasSubstr(RenderHtmlReport(runs, options), "keep_client_models"));
   options.landscape_hints = true;
-  CHECK(Contains(RenderHtmlReport(runs, options), "keep_client_models = N"));
+  CHECK(HasSubstr(RenderHtmlReport(runs, options), "keep_client_models = N"));
   options.landscapes[1].round = 4;
   const std::string html = RenderHtmlReport(runs, options);
-  CHECK(Contains(html, "Landscape (round 4)"));
-  CHECK_FALSE(Contains(html, "landscape-hint"));
+  CHECK(HasSubstr(html, "Landscape (round 4)"));
+  CHECK_FALSE(HasSubstr(html, "landscape-hint"));
 }
 
 }  // namespace edgefl::report

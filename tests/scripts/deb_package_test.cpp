@@ -16,9 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 // The one file in `dir` whose name starts with `prefix` ("edgefl_").
 fs::path PackageFile(const fs::path& dir, const std::string& prefix) {
@@ -52,15 +50,15 @@ TEST_CASE("deb: cpack builds the programs and -dev packages and the programs run
   // Control data: dpkg-shlibdeps found what the programs link.
   REQUIRE(RunCommand("dpkg-deb -I " + programs.string(), &output) == 0);
   INFO(output);
-  CHECK(Contains(output, "Package: edgefl\n"));
-  CHECK(Contains(output, "Architecture: " + arch + "\n"));
+  CHECK(HasSubstr(output, "Package: edgefl\n"));
+  CHECK(HasSubstr(output, "Architecture: " + arch + "\n"));
   const size_t depends_at = output.find("Depends: ");
   REQUIRE(depends_at != std::string::npos);
   const std::string depends = output.substr(depends_at, output.find('\n', depends_at) - depends_at);
   for (const char* library : {"libc6", "libstdc++6", "libssl3", "libsqlite3-0", "zlib1g"}) {
-    CHECK_MESSAGE(Contains(depends, std::string(library) + " (>= "), library);
+    CHECK_MESSAGE(HasSubstr(depends, std::string(library) + " (>= "), library);
   }
-  CHECK(Contains(output, " postinst"));  // creates the edgefl user
+  CHECK(HasSubstr(output, " postinst"));  // creates the edgefl user
 
   REQUIRE(RunCommand("dpkg-deb -c " + programs.string(), &output) == 0);
   INFO(output);
@@ -69,17 +67,17 @@ TEST_CASE("deb: cpack builds the programs and -dev packages and the programs run
         "./usr/lib/systemd/system/edgefl-coordinator.service\n",
         "./usr/lib/systemd/system/edgefl-client@.service\n",
         "./usr/lib/sysusers.d/edgefl.conf\n"}) {
-    CHECK_MESSAGE(Contains(output, file), file);
+    CHECK_MESSAGE(HasSubstr(output, file), file);
   }
-  CHECK_MESSAGE(!Contains(output, "edgefl_client.h"), output);  // in -dev
+  CHECK_MESSAGE(!HasSubstr(output, "edgefl_client.h"), output);  // in -dev
 
   REQUIRE(RunCommand("dpkg-deb -I " + dev.string() + " && dpkg-deb -c " + dev.string(), &output) ==
           0);
-  CHECK(Contains(output, "Package: edgefl-dev\n"));
-  CHECK(Contains(output, "libssl-dev"));
+  CHECK(HasSubstr(output, "Package: edgefl-dev\n"));
+  CHECK(HasSubstr(output, "libssl-dev"));
   for (const char* file : {"/include/edgefl/edgefl_client.h\n", "/libedgefl-client.a\n",
                            "/edgeflConfig.cmake\n", "/pkgconfig/edgefl-client.pc\n"}) {
-    CHECK_MESSAGE(Contains(output, file), file);
+    CHECK_MESSAGE(HasSubstr(output, file), file);
   }
 
   // Unpacked into a temporary root (no maintainer scripts run, nothing
@@ -87,12 +85,12 @@ TEST_CASE("deb: cpack builds the programs and -dev packages and the programs run
   const fs::path root = dir / "root";
   REQUIRE(RunCommand("dpkg -x " + programs.string() + " " + root.string(), &output) == 0);
   REQUIRE(RunCommand((root / "usr/bin/edgefl-coordinator").string() + " --help", &output) == 0);
-  CHECK(Contains(output, "edgefl-coordinator"));
+  CHECK(HasSubstr(output, "edgefl-coordinator"));
   REQUIRE(RunCommand((root / "usr/bin/edgefl-client").string() + " --help", &output) == 0);
-  CHECK(Contains(output, "--metrics"));
+  CHECK(HasSubstr(output, "--metrics"));
   const std::string unit = ReadFile(root / "usr/lib/systemd/system/edgefl-coordinator.service");
-  CHECK(Contains(unit, "ExecStart=/usr/bin/edgefl-coordinator "));
-  CHECK(!Contains(unit, "/usr/local/bin"));
+  CHECK(HasSubstr(unit, "ExecStart=/usr/bin/edgefl-coordinator "));
+  CHECK(!HasSubstr(unit, "/usr/local/bin"));
 }
 
 }  // namespace edgefl::testing

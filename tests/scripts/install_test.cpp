@@ -15,9 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 }  // namespace
 
@@ -48,14 +46,14 @@ TEST_CASE("install: an app outside the tree builds against the package with CMak
   CHECK(RunCommand((app / "edgefl_c_client").string() + " 127.0.0.1:9 " + missing + " " + missing +
                        " " + missing + " " + (dir / "no.samples").string(),
                    &output) == 2);
-  CHECK_MESSAGE(Contains(output, "cannot read the samples"), output);
+  CHECK_MESSAGE(HasSubstr(output, "cannot read the samples"), output);
   WriteFile(dir / "one.samples",
             std::string("\x01\0\0\0\0\0\0\0\x01\0\0\0\x02\0\0\0\x02\0\0\0", 20) +
                 std::string(8, '\0') + std::string(4, '\0'));
   CHECK(RunCommand((app / "edgefl_c_client").string() + " 127.0.0.1:9 " + missing + " " + missing +
                        " " + missing + " " + (dir / "one.samples").string(),
                    &output) == 2);
-  CHECK_MESSAGE(Contains(output, "absent.crt"), output);
+  CHECK_MESSAGE(HasSubstr(output, "absent.crt"), output);
 
   // A plain compiler command with pkg-config, as a Makefile-based app does.
   const fs::path plain = dir / "plain_app";
@@ -66,7 +64,7 @@ TEST_CASE("install: an app outside the tree builds against the package with CMak
                              &output) == 0,
                   output);
   CHECK(RunCommand(plain.string(), &output) == 2);
-  CHECK_MESSAGE(Contains(output, "usage:"), output);
+  CHECK_MESSAGE(HasSubstr(output, "usage:"), output);
 }
 
 }  // namespace edgefl::testing

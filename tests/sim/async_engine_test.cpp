@@ -155,7 +155,7 @@ struct RealFleet {
   std::vector<engine::ClientProxy*> raw;
 };
 
-algorithms::StrategyConfig Config(const std::string& name, train::ParamMap params) {
+algorithms::StrategyConfig AsyncEngineConfig(const std::string& name, train::ParamMap params) {
   algorithms::StrategyConfig c;
   c.name = name;
   c.params = std::move(params);
@@ -171,7 +171,8 @@ TEST_CASE("async engine: FedBuff with equal speeds, K = cohort and sample weight
   const Eigen::VectorXf initial = Eigen::VectorXf::Constant(610, 0.01f);
 
   RealFleet sync_clients(2, n);
-  std::unique_ptr<algorithms::Strategy> fedavg = algorithms::MakeStrategy(Config("fedavg", {}));
+  std::unique_ptr<algorithms::Strategy> fedavg =
+      algorithms::MakeStrategy(AsyncEngineConfig("fedavg", {}));
   algorithms::UniformSelector selector;
   engine::RoundOptions ro;
   ro.clients_per_round = n;
@@ -181,9 +182,9 @@ TEST_CASE("async engine: FedBuff with equal speeds, K = cohort and sample weight
   HeterogeneityOptions h;  // equal speeds
   Fleet fleet(h, n);
   std::unique_ptr<algorithms::AsyncStrategy> fedbuff = algorithms::MakeAsyncStrategy(
-      Config("fedbuff", {{"buffer_size", int64_t{4}},
-                         {"staleness_weight", std::string("constant")},
-                         {"sample_weighting", true}}),
+      AsyncEngineConfig("fedbuff", {{"buffer_size", int64_t{4}},
+                                    {"staleness_weight", std::string("constant")},
+                                    {"sample_weighting", true}}),
       n);
   AsyncEngine async(*fedbuff, fleet, async_clients.raw, {}, initial);
 
@@ -209,7 +210,7 @@ TEST_CASE("async engine: FedBuff with equal speeds, K = cohort and sample weight
 TEST_CASE("async engine: reset_optimizer = false carries a client's Adam moments across tasks") {
   for (const bool reset : {false, true}) {
     CAPTURE(reset);
-    algorithms::StrategyConfig config = Config("async_dn", {{"reset_optimizer", reset}});
+    algorithms::StrategyConfig config = AsyncEngineConfig("async_dn", {{"reset_optimizer", reset}});
     config.recipe.optimizer.name = "adam";
     config.recipe.optimizer.learning_rate = 0.01f;
     std::unique_ptr<algorithms::AsyncStrategy> dn = algorithms::MakeAsyncStrategy(config, 1);
@@ -239,7 +240,7 @@ TEST_CASE("async engine: DyLU gives a client 4x as fast 4x the local steps") {
   for (size_t k = 0; k < 2; ++k)
     clients.raw[k]->info().samples_per_second = fleet.speed(k);
   algorithms::StrategyConfig config =
-      Config("async_dn", {{"dylu", true}, {"buffer_size", int64_t{2}}});
+      AsyncEngineConfig("async_dn", {{"dylu", true}, {"buffer_size", int64_t{2}}});
   config.recipe.local_steps = 8;  // H: the fast client 8, the slow one 2
   std::unique_ptr<algorithms::AsyncStrategy> dn = algorithms::MakeAsyncStrategy(config, 2);
   AsyncEngine engine(*dn, fleet, clients.raw, {}, Eigen::VectorXf::Zero(610));
@@ -272,7 +273,7 @@ std::vector<std::pair<double, int64_t>> Trace(size_t threads, Eigen::VectorXf* f
   for (size_t k = 0; k < 6; ++k)
     clients.raw[k]->info().samples_per_second = fleet.speed(k);
   std::unique_ptr<algorithms::AsyncStrategy> dn = algorithms::MakeAsyncStrategy(
-      Config("async_dn", {{"dylu", true}, {"buffer_size", int64_t{3}}}), 6);
+      AsyncEngineConfig("async_dn", {{"dylu", true}, {"buffer_size", int64_t{3}}}), 6);
   AsyncEngine engine(*dn, fleet, clients.raw, {}, Eigen::VectorXf::Constant(610, 0.02f));
   std::vector<std::pair<double, int64_t>> trace;
   for (int i = 0; i < 25; ++i) {

@@ -21,8 +21,8 @@ namespace {
 
 using edgefl::testing::TempDir;
 
-engine::ExperimentConfig Config(const TempDir& dir, const std::string& name,
-                                std::vector<std::string> extra) {
+engine::ExperimentConfig AsyncPrivacySimulationConfig(const TempDir& dir, const std::string& name,
+                                                      std::vector<std::string> extra) {
   std::vector<std::string> keys = {"mode=async",
                                    "strategy=fedbuff",
                                    "buffer_size=4",
@@ -72,7 +72,8 @@ TEST_CASE(
   std::vector<std::string> keys = kDp;
   keys.push_back("rounds=40");
   keys.push_back("dp_target_epsilon=4");
-  const SimulationResult result = RunSimulation(Config(dir, "dp", keys), nullptr);
+  const SimulationResult result =
+      RunSimulation(AsyncPrivacySimulationConfig(dir, "dp", keys), nullptr);
   REQUIRE(result.budget_spent.has_value());
   CHECK(result.budget_spent->find("dp_target_epsilon = 4") != std::string::npos);
   CHECK(result.last_round == fits);
@@ -105,7 +106,8 @@ TEST_CASE("async privacy simulation: a resumed DP-FedBuff run continues epsilon"
   TempDir dir;
   std::vector<std::string> first = kDp;
   first.push_back("rounds=3");
-  const SimulationResult a = RunSimulation(Config(dir, "resume", first), nullptr);
+  const SimulationResult a =
+      RunSimulation(AsyncPrivacySimulationConfig(dir, "resume", first), nullptr);
   CHECK(a.last_round == 3);
   {
     // Reopen the completed run as unfinished: rounds may grow on resume
@@ -115,7 +117,8 @@ TEST_CASE("async privacy simulation: a resumed DP-FedBuff run continues epsilon"
   }
   std::vector<std::string> second = kDp;
   second.push_back("rounds=6");
-  const SimulationResult b = RunSimulation(Config(dir, "resume", second), nullptr);
+  const SimulationResult b =
+      RunSimulation(AsyncPrivacySimulationConfig(dir, "resume", second), nullptr);
   CHECK(b.run_id == a.run_id);
   CHECK(b.first_round == 4);
   CHECK(b.last_round == 6);
@@ -136,7 +139,8 @@ TEST_CASE("async privacy simulation: FedBuff with secure aggregation and distrib
   std::vector<std::string> keys = kDp;
   keys.insert(keys.end(), {"secure_aggregation=true", "secagg_clip_range=8",
                            "dp_noise_multiplier=0.3", "rounds=30", "eval_every=30"});
-  const SimulationResult result = RunSimulation(Config(dir, "secure", keys), nullptr);
+  const SimulationResult result =
+      RunSimulation(AsyncPrivacySimulationConfig(dir, "secure", keys), nullptr);
   CHECK(result.last_round == 30);
   storage::ExperimentLog log((dir / "log.db").string());
   const std::vector<storage::EvaluationRecord> evals = log.Evaluations(result.run_id);
@@ -166,10 +170,10 @@ TEST_CASE("async privacy simulation: FedBuff with secure aggregation and distrib
 TEST_CASE(
     "async privacy simulation: secure cohorts tolerate drop-outs and a failed cohort is logged") {
   TempDir dir;
-  const SimulationResult result =
-      RunSimulation(Config(dir, "dropouts",
-                           {"secure_aggregation=true", "secagg_stage_dropout=0.12", "rounds=20"}),
-                    nullptr);
+  const SimulationResult result = RunSimulation(
+      AsyncPrivacySimulationConfig(
+          dir, "dropouts", {"secure_aggregation=true", "secagg_stage_dropout=0.12", "rounds=20"}),
+      nullptr);
   CHECK(result.last_round == 20);  // the run goes on past failed cohorts
   storage::ExperimentLog log((dir / "log.db").string());
   int64_t tolerated = 0, failed = 0;
@@ -191,7 +195,9 @@ TEST_CASE(
 TEST_CASE("async privacy simulation: fedasync with dp is refused by name") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(
-      RunSimulation(Config(dir, "fa", {"strategy=fedasync", "dp=true", "rounds=2"}), nullptr),
+      RunSimulation(
+          AsyncPrivacySimulationConfig(dir, "fa", {"strategy=fedasync", "dp=true", "rounds=2"}),
+          nullptr),
       doctest::Contains("strategy fedasync: dp is refused in async mode except with fedbuff"),
       ConfigError);
 }

@@ -16,7 +16,8 @@ namespace {
 using edgefl::testing::TempDir;
 
 // A few rounds on a Fashion-MNIST subset: 10 IID clients, all every round.
-SimulationResult Run(const TempDir& dir, const std::string& name, std::vector<std::string> extra) {
+SimulationResult ByzantineSimulationRun(const TempDir& dir, const std::string& name,
+                                        std::vector<std::string> extra) {
   std::vector<std::string> overrides = {"rounds=4",
                                         "clients=10",
                                         "clients_per_round=10",
@@ -45,16 +46,19 @@ std::vector<std::string> With(std::vector<std::string> a, const std::vector<std:
 
 TEST_CASE("byzantine simulation: median and trimmed mean stay near clean while FedAvg collapses") {
   TempDir dir;
-  const double clean = Run(dir, "clean", {}).final_accuracy;
+  const double clean = ByzantineSimulationRun(dir, "clean", {}).final_accuracy;
   REQUIRE(clean > 0.7);
-  const double mean = Run(dir, "mean", kScaleAttack).final_accuracy;
+  const double mean = ByzantineSimulationRun(dir, "mean", kScaleAttack).final_accuracy;
   const double median =
-      Run(dir, "median", With(kScaleAttack, {"aggregator=median"})).final_accuracy;
+      ByzantineSimulationRun(dir, "median", With(kScaleAttack, {"aggregator=median"}))
+          .final_accuracy;
   const double trimmed =
-      Run(dir, "trimmed", With(kScaleAttack, {"aggregator=trimmed_mean", "trim_fraction=0.2"}))
+      ByzantineSimulationRun(dir, "trimmed",
+                             With(kScaleAttack, {"aggregator=trimmed_mean", "trim_fraction=0.2"}))
           .final_accuracy;
   const double clipped =
-      Run(dir, "clip", With(kScaleAttack, {"aggregator=norm_clip"})).final_accuracy;
+      ByzantineSimulationRun(dir, "clip", With(kScaleAttack, {"aggregator=norm_clip"}))
+          .final_accuracy;
   CAPTURE(clean);
   CAPTURE(mean);
   CAPTURE(median);
@@ -69,15 +73,15 @@ TEST_CASE("byzantine simulation: median and trimmed mean stay near clean while F
 TEST_CASE("byzantine simulation: the same seed picks the same attackers and the same result") {
   TempDir dir;
   const std::vector<std::string> attack = With(kScaleAttack, {"aggregator=median", "rounds=2"});
-  const SimulationResult a = Run(dir, "a", attack);
-  const SimulationResult b = Run(dir, "b", With(attack, {"threads=1"}));
+  const SimulationResult a = ByzantineSimulationRun(dir, "a", attack);
+  const SimulationResult b = ByzantineSimulationRun(dir, "b", With(attack, {"threads=1"}));
   CHECK(a.final_accuracy == b.final_accuracy);
 }
 
 TEST_CASE("byzantine simulation: NaN updates are rejected with a reason and the rest aggregated") {
   TempDir dir;
-  const SimulationResult result =
-      Run(dir, "nan-q08", {"byzantine_fraction=0.2", "byzantine_mode=nan", "quorum=0.8"});
+  const SimulationResult result = ByzantineSimulationRun(
+      dir, "nan-q08", {"byzantine_fraction=0.2", "byzantine_mode=nan", "quorum=0.8"});
   CHECK(result.final_accuracy > 0.7);
   storage::ExperimentLog log(dir / "log.db");
   const auto run = log.FindRun("nan-q08");
@@ -99,7 +103,8 @@ TEST_CASE("byzantine simulation: NaN updates are rejected with a reason and the 
   CHECK(rejected == 2 * 4);
 
   // At the default quorum 1 a rejected update leaves the round unaggregated.
-  Run(dir, "nan-q1", {"byzantine_fraction=0.2", "byzantine_mode=nan", "rounds=2"});
+  ByzantineSimulationRun(dir, "nan-q1",
+                         {"byzantine_fraction=0.2", "byzantine_mode=nan", "rounds=2"});
   const auto strict = log.FindRun("nan-q1");
   REQUIRE(strict.has_value());
   for (const storage::RoundRecord& r : log.Rounds(strict->id))

@@ -21,8 +21,8 @@ using edgefl::testing::TempDir;
 // mlp:784-32-10 has P = 25,450 parameters.
 constexpr int64_t kP = 25'450;
 
-engine::ExperimentConfig Config(const TempDir& dir, const std::string& name,
-                                std::vector<std::string> overrides) {
+engine::ExperimentConfig CompressionSimulationConfig(const TempDir& dir, const std::string& name,
+                                                     std::vector<std::string> overrides) {
   std::vector<std::string> all = {"run_name=" + name,
                                   "dataset=fmnist",
                                   "partition=dirichlet",
@@ -44,14 +44,16 @@ engine::ExperimentConfig Config(const TempDir& dir, const std::string& name,
   return engine::LoadExperimentConfig({}, all);
 }
 
-struct Run {
+struct CompressionSimulationRun {
   double first_accuracy = 0.0;
   double final_accuracy = 0.0;
   std::vector<storage::ClientUpdateRecord> updates;
 };
 
-Run Simulate(const TempDir& dir, const std::string& name, std::vector<std::string> overrides) {
-  const engine::ExperimentConfig config = Config(dir, name, std::move(overrides));
+CompressionSimulationRun Simulate(const TempDir& dir, const std::string& name,
+                                  std::vector<std::string> overrides) {
+  const engine::ExperimentConfig config =
+      CompressionSimulationConfig(dir, name, std::move(overrides));
   RunSimulation(config, nullptr);
   storage::ExperimentLog log(config.db);
   const int64_t id = log.FindRun(name)->id;
@@ -64,9 +66,10 @@ Run Simulate(const TempDir& dir, const std::string& name, std::vector<std::strin
 
 TEST_CASE("compression simulation: int8 and top-k runs learn and log the encoded bytes") {
   TempDir dir;
-  const Run plain = Simulate(dir, "fp32", {});
-  const Run int8 = Simulate(dir, "int8", {"compression=int8"});
-  const Run topk = Simulate(dir, "topk", {"compression=topk", "compression_topk_fraction=0.05"});
+  const CompressionSimulationRun plain = Simulate(dir, "fp32", {});
+  const CompressionSimulationRun int8 = Simulate(dir, "int8", {"compression=int8"});
+  const CompressionSimulationRun topk =
+      Simulate(dir, "topk", {"compression=topk", "compression_topk_fraction=0.05"});
   INFO("fp32 " << plain.final_accuracy << ", int8 " << int8.final_accuracy << ", topk "
                << topk.final_accuracy);
   CHECK(plain.final_accuracy > plain.first_accuracy + 0.3);
@@ -94,9 +97,9 @@ TEST_CASE("compression simulation: int8 and top-k runs learn and log the encoded
 
 TEST_CASE("compression simulation: fp16 follows fp32 closely and a seed repeats exactly") {
   TempDir dir;
-  const Run plain = Simulate(dir, "fp32", {});
-  const Run fp16 = Simulate(dir, "fp16", {"compression=fp16"});
-  const Run again = Simulate(dir, "fp16-again", {"compression=fp16"});
+  const CompressionSimulationRun plain = Simulate(dir, "fp32", {});
+  const CompressionSimulationRun fp16 = Simulate(dir, "fp16", {"compression=fp16"});
+  const CompressionSimulationRun again = Simulate(dir, "fp16-again", {"compression=fp16"});
   CHECK(std::abs(fp16.final_accuracy - plain.final_accuracy) < 0.02);
   CHECK(again.final_accuracy == fp16.final_accuracy);
   CHECK(fp16.updates[7].bytes_in == 4 + 2 * kP);

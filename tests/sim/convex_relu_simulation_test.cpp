@@ -29,7 +29,8 @@ using edgefl::testing::TempDir;
 constexpr int kRounds = 12;
 constexpr int kClients = 4;
 
-engine::ExperimentConfig Config(const TempDir& dir, const std::string& model, double eps = 0.0) {
+engine::ExperimentConfig ConvexReluSimulationConfig(const TempDir& dir, const std::string& model,
+                                                    double eps = 0.0) {
   std::vector<std::string> settings = {"run_name=convex",
                                        "strategy=convex_relu",
                                        "model=" + model,
@@ -92,7 +93,7 @@ TEST_CASE("convex_relu simulation: the run ends at the hand-driven consensus ADM
   for (const std::string model : {"gated_relu:60-4-10-4", "convex_relu:60-4-10-4"}) {
     CAPTURE(model);
     TempDir dir;
-    const engine::ExperimentConfig config = Config(dir, model);
+    const engine::ExperimentConfig config = ConvexReluSimulationConfig(dir, model);
     const SimulationResult result = RunSimulation(config, nullptr);
     CHECK(result.last_round == kRounds);
     storage::ExperimentLog log(config.db);
@@ -116,7 +117,8 @@ TEST_CASE("convex_relu simulation: the run ends at the hand-driven consensus ADM
 TEST_CASE("convex_relu simulation: the adversarial run ends at the hand-driven robust model") {
   const double eps = 0.05;
   TempDir dir;
-  const engine::ExperimentConfig config = Config(dir, "convex_relu:60-2-10-4", eps);
+  const engine::ExperimentConfig config =
+      ConvexReluSimulationConfig(dir, "convex_relu:60-2-10-4", eps);
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == kRounds);
   storage::ExperimentLog log(config.db);

@@ -18,7 +18,7 @@ namespace {
 using edgefl::testing::TempDir;
 
 constexpr const char* kGridKeys = "levels = 2\nmodules = 2\n";
-constexpr const char* kToml = R"(server_lr = 0.7
+constexpr const char* kDipacoSimulationToml = R"(server_lr = 0.7
 server_momentum = 0.9
 lr = 0.05
 dataset = "fmnist"
@@ -37,27 +37,27 @@ seed = 4
 )";
 
 // The config above as `strategy` (dipaco: with its grid keys).
-engine::ExperimentConfig Config(const TempDir& dir, const std::string& db,
-                                std::vector<std::string> overrides = {},
-                                const std::string& strategy = "dipaco") {
+engine::ExperimentConfig DipacoSimulationConfig(const TempDir& dir, const std::string& db,
+                                                std::vector<std::string> overrides = {},
+                                                const std::string& strategy = "dipaco") {
   const auto path = dir / (strategy + ".toml");
   {
     std::ofstream out(path);
     out << "run_name = \"" << strategy << "\"\nstrategy = \"" << strategy << "\"\n";
     if (strategy == "dipaco") out << kGridKeys;
-    out << kToml;
+    out << kDipacoSimulationToml;
   }
   overrides.push_back("db=" + (dir / db).string());
   return engine::LoadExperimentConfig(path, overrides);
 }
 
-struct Run {
+struct DipacoSimulationRun {
   storage::Checkpoint checkpoint;
   std::vector<storage::EvaluationRecord> evals;
   std::vector<storage::ClientUpdateRecord> updates;
 };
 
-Run Read(const engine::ExperimentConfig& config) {
+DipacoSimulationRun Read(const engine::ExperimentConfig& config) {
   storage::ExperimentLog log(config.db);
   const int64_t run = log.FindRun(config.run_name)->id;
   return {*log.LatestCheckpoint(run), log.Evaluations(run), log.ClientUpdates(run)};
@@ -68,13 +68,13 @@ Run Read(const engine::ExperimentConfig& config) {
 TEST_CASE("DiPaCo simulation: one module per level is FedAvgM with Nesterov bit for bit") {
   TempDir dir;
   const engine::ExperimentConfig dipaco =
-      Config(dir, "dipaco.db", {"modules=1", "kmeans_clusters=1"});
-  const engine::ExperimentConfig plain =
-      Config(dir, "fedavgm.db", {"kmeans_clusters=1", "server_nesterov=true"}, "fedavgm");
+      DipacoSimulationConfig(dir, "dipaco.db", {"modules=1", "kmeans_clusters=1"});
+  const engine::ExperimentConfig plain = DipacoSimulationConfig(
+      dir, "fedavgm.db", {"kmeans_clusters=1", "server_nesterov=true"}, "fedavgm");
   RunSimulation(dipaco, nullptr);
   RunSimulation(plain, nullptr);
-  const Run a = Read(dipaco);
-  const Run b = Read(plain);
+  const DipacoSimulationRun a = Read(dipaco);
+  const DipacoSimulationRun b = Read(plain);
   REQUIRE(a.checkpoint.parameters.size() == b.checkpoint.parameters.size());
   CHECK((a.checkpoint.parameters.array() == b.checkpoint.parameters.array()).all());
   REQUIRE(a.evals.size() == b.evals.size());
@@ -86,10 +86,10 @@ TEST_CASE("DiPaCo simulation: one module per level is FedAvgM with Nesterov bit 
 
 TEST_CASE("DiPaCo simulation: a 2x2 grid trains paths of one path's bytes and is seeded") {
   TempDir dir;
-  const engine::ExperimentConfig config = Config(dir, "a.db");
+  const engine::ExperimentConfig config = DipacoSimulationConfig(dir, "a.db");
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == 3);
-  const Run a = Read(config);
+  const DipacoSimulationRun a = Read(config);
   const auto path = nn::Model(config.model).num_parameters();
   // The log keeps the grid: K = 2 copies of each level.
   CHECK(a.checkpoint.parameters.size() == 2 * path);
@@ -102,9 +102,9 @@ TEST_CASE("DiPaCo simulation: a 2x2 grid trains paths of one path's bytes and is
   CHECK(a.evals.back().num_samples == 500);
   CHECK(a.evals.back().accuracy > a.evals.front().accuracy + 0.2);
   // The same seed on one thread: the same grid, bit for bit.
-  const engine::ExperimentConfig again = Config(dir, "b.db", {"threads=1"});
+  const engine::ExperimentConfig again = DipacoSimulationConfig(dir, "b.db", {"threads=1"});
   RunSimulation(again, nullptr);
-  const Run b = Read(again);
+  const DipacoSimulationRun b = Read(again);
   CHECK((a.checkpoint.parameters.array() == b.checkpoint.parameters.array()).all());
   CHECK(a.evals.back().accuracy == b.evals.back().accuracy);
 }

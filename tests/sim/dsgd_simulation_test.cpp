@@ -39,7 +39,7 @@ class InOrderSelector final : public algorithms::ClientSelector {
   }
 };
 
-constexpr const char* kToml = R"(run_name = "dsgd"
+constexpr const char* kDsgdSimulationToml = R"(run_name = "dsgd"
 strategy = "dsgd"
 mode = "decentralized"
 topology = "ring"
@@ -58,11 +58,12 @@ lr = 0.05
 seed = 2
 )";
 
-engine::ExperimentConfig Config(const TempDir& dir, std::vector<std::string> overrides = {}) {
+engine::ExperimentConfig DsgdSimulationConfig(const TempDir& dir,
+                                              std::vector<std::string> overrides = {}) {
   const auto path = dir / "dsgd.toml";
   {
     std::ofstream out(path);
-    out << kToml;
+    out << kDsgdSimulationToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
   overrides.push_back("data_path=" + edgefl::testing::FashionMnistDir().string());
@@ -131,7 +132,7 @@ TEST_CASE("D-SGD on the complete graph with one local step equals FedAvg bit for
 
 TEST_CASE("D-SGD simulation: logs average and node accuracy - consensus - bytes per node") {
   TempDir dir;
-  const engine::ExperimentConfig config = Config(dir);
+  const engine::ExperimentConfig config = DsgdSimulationConfig(dir);
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == 4);
   CHECK(result.virtual_seconds > 0.0);
@@ -173,9 +174,11 @@ TEST_CASE("D-SGD simulation: logs average and node accuracy - consensus - bytes 
 
 TEST_CASE("D-SGD simulation: bit-identical for a seed whatever the thread count") {
   TempDir a, b;
-  const engine::ExperimentConfig one = Config(a, {"threads=1"});
-  const engine::ExperimentConfig two = Config(b, {"threads=2", "topology=\"exponential\""});
-  const engine::ExperimentConfig two_ring = Config(a, {"threads=2", "run_name=\"again\""});
+  const engine::ExperimentConfig one = DsgdSimulationConfig(a, {"threads=1"});
+  const engine::ExperimentConfig two =
+      DsgdSimulationConfig(b, {"threads=2", "topology=\"exponential\""});
+  const engine::ExperimentConfig two_ring =
+      DsgdSimulationConfig(a, {"threads=2", "run_name=\"again\""});
   RunSimulation(one, nullptr);
   RunSimulation(two_ring, nullptr);
   storage::ExperimentLog log(one.db);
@@ -193,7 +196,7 @@ TEST_CASE("D-SGD simulation: bit-identical for a seed whatever the thread count"
 
 TEST_CASE("D-SGD simulation: nodes that drop out are re-weighted around and training goes on") {
   TempDir dir;
-  const engine::ExperimentConfig config = Config(dir, {"dropout=0.4", "rounds=5"});
+  const engine::ExperimentConfig config = DsgdSimulationConfig(dir, {"dropout=0.4", "rounds=5"});
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == 5);
   storage::ExperimentLog log(config.db);
@@ -213,9 +216,9 @@ TEST_CASE("D-SGD simulation: nodes that drop out are re-weighted around and trai
 
 TEST_CASE("D-SGD simulation: a server strategy in decentralized mode is refused") {
   TempDir dir;
-  CHECK_THROWS_WITH_AS(RunSimulation(Config(dir, {"strategy=\"fedavg\""}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(DsgdSimulationConfig(dir, {"strategy=\"fedavg\""}), nullptr),
                        doctest::Contains("the decentralized strategy is dsgd"), ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(Config(dir, {"mode=\"sync\""}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(DsgdSimulationConfig(dir, {"mode=\"sync\""}), nullptr),
                        doctest::Contains("set mode = \"decentralized\""), ConfigError);
 }
 

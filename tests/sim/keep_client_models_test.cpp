@@ -19,7 +19,7 @@ namespace {
 
 using edgefl::testing::TempDir;
 
-constexpr const char* kToml = R"(run_name = "keep"
+constexpr const char* kKeepClientModelsToml = R"(run_name = "keep"
 strategy = "fedavg"
 dataset = "fmnist"
 partition = "iid"
@@ -36,11 +36,12 @@ threads = 2
 seed = 4
 )";
 
-engine::ExperimentConfig Config(const TempDir& dir, std::vector<std::string> overrides) {
+engine::ExperimentConfig KeepClientModelsConfig(const TempDir& dir,
+                                                std::vector<std::string> overrides) {
   const auto path = dir / "keep.toml";
   {
     std::ofstream out(path);
-    out << kToml;
+    out << kKeepClientModelsToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
   return engine::LoadExperimentConfig(path, overrides);
@@ -48,7 +49,8 @@ engine::ExperimentConfig Config(const TempDir& dir, std::vector<std::string> ove
 
 TEST_CASE("keep_client_models stores exactly the bounded set of local models") {
   TempDir dir;
-  RunSimulation(Config(dir, {"keep_client_models=2", "client_models_per_round=3"}), nullptr);
+  RunSimulation(KeepClientModelsConfig(dir, {"keep_client_models=2", "client_models_per_round=3"}),
+                nullptr);
   storage::ExperimentLog log(dir / "log.db");
   const int64_t run = log.FindRun("keep")->id;
   CHECK(log.ClientModelRounds(run) == std::vector<int64_t>{3, 4});
@@ -70,7 +72,8 @@ TEST_CASE("keep_client_models stores exactly the bounded set of local models") {
 
 TEST_CASE("the kept local models of a whole FedAvg round average to its global model") {
   TempDir dir;
-  RunSimulation(Config(dir, {"keep_client_models=1", "client_models_per_round=10"}), nullptr);
+  RunSimulation(KeepClientModelsConfig(dir, {"keep_client_models=1", "client_models_per_round=10"}),
+                nullptr);
   storage::ExperimentLog log(dir / "log.db");
   const int64_t run = log.FindRun("keep")->id;
   REQUIRE(log.ClientModelRounds(run) == std::vector<int64_t>{4});
@@ -93,11 +96,12 @@ TEST_CASE("the kept local models of a whole FedAvg round average to its global m
 
 TEST_CASE("no client model is stored by default and async runs refuse the key") {
   TempDir dir;
-  RunSimulation(Config(dir, {"rounds=1"}), nullptr);
+  RunSimulation(KeepClientModelsConfig(dir, {"rounds=1"}), nullptr);
   storage::ExperimentLog log(dir / "log.db");
   CHECK(log.ClientModelRounds(log.FindRun("keep")->id).empty());
-  CHECK_THROWS_WITH_AS(Config(dir, {"mode=async", "strategy=fedasync", "keep_client_models=1"}),
-                       doctest::Contains("keep_client_models is for sync runs"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      KeepClientModelsConfig(dir, {"mode=async", "strategy=fedasync", "keep_client_models=1"}),
+      doctest::Contains("keep_client_models is for sync runs"), ConfigError);
 }
 
 }  // namespace

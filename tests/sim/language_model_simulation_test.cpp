@@ -18,7 +18,7 @@ namespace {
 
 using edgefl::testing::TempDir;
 
-constexpr const char* kToml = R"(run_name = "fortunes-gru"
+constexpr const char* kLanguageModelSimulationToml = R"(run_name = "fortunes-gru"
 strategy = "fedavg"
 dataset = "fortunes"
 partition = "by_source"
@@ -36,11 +36,12 @@ threads = 2
 seed = 5
 )";
 
-engine::ExperimentConfig Config(const TempDir& dir, std::vector<std::string> overrides = {}) {
+engine::ExperimentConfig LanguageModelSimulationConfig(const TempDir& dir,
+                                                       std::vector<std::string> overrides = {}) {
   const auto path = dir / "fortunes.toml";
   {
     std::ofstream out(path);
-    out << kToml;
+    out << kLanguageModelSimulationToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
   return engine::LoadExperimentConfig(path, overrides);
@@ -50,7 +51,8 @@ engine::ExperimentConfig Config(const TempDir& dir, std::vector<std::string> ove
 
 TEST_CASE("fortunes by_source: clients hold whole category files and every category is kept") {
   TempDir dir;
-  const engine::ExperimentData data = engine::LoadExperimentData(Config(dir));
+  const engine::ExperimentData data =
+      engine::LoadExperimentData(LanguageModelSimulationConfig(dir));
   // 43 categories, the first 860 / 43 = 20 training windows of each, except
   // pratchett (401 characters: 12 windows of 33, one of them for test).
   CHECK(data.train.size() == 42 * 20 + 11);
@@ -68,7 +70,7 @@ TEST_CASE("fortunes by_source: clients hold whole category files and every categ
 
 TEST_CASE("fortunes by_source: FedAvg of a GRU lowers the test perplexity over four rounds") {
   TempDir dir;
-  const engine::ExperimentConfig config = Config(dir);
+  const engine::ExperimentConfig config = LanguageModelSimulationConfig(dir);
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == 4);
   storage::ExperimentLog log(config.db);
@@ -89,8 +91,8 @@ TEST_CASE("fortunes by_source: FedAvg of a GRU lowers the test perplexity over f
 
 TEST_CASE("fortunes by_source: FedAvg of an LSTM lowers the test perplexity") {
   TempDir dir;
-  const engine::ExperimentConfig config =
-      Config(dir, {"model=rnn:lstm-32-e16-t32-v64", "rounds=2", "run_name=fortunes-lstm"});
+  const engine::ExperimentConfig config = LanguageModelSimulationConfig(
+      dir, {"model=rnn:lstm-32-e16-t32-v64", "rounds=2", "run_name=fortunes-lstm"});
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == 2);
   storage::ExperimentLog log(config.db);
@@ -110,9 +112,9 @@ TEST_CASE("fortunes by_source: a GRU trains under DP-FedAvg with its privacy spe
   // A small noise multiplier: four clients per round cannot hide one with
   // useful noise, the point here is that the language model runs through
   // clipping, noise and the accountant.
-  const engine::ExperimentConfig config =
-      Config(dir, {"rounds=2", "dp=true", "dp_noise=seeded", "dp_noise_multiplier=0.01",
-                   "dp_clip=2", "dp_delta=1e-3"});
+  const engine::ExperimentConfig config = LanguageModelSimulationConfig(
+      dir, {"rounds=2", "dp=true", "dp_noise=seeded", "dp_noise_multiplier=0.01", "dp_clip=2",
+            "dp_delta=1e-3"});
   const SimulationResult result = RunSimulation(config, nullptr);
   REQUIRE(result.last_round == 2);
   storage::ExperimentLog log(config.db);
@@ -129,9 +131,9 @@ TEST_CASE("fortunes by_source: a GRU trains under DP-FedAvg with its privacy spe
 TEST_CASE("fortunes by_source: a GRU under secure aggregation ends at the plain run's model") {
   TempDir dir;
   TempDir secure_dir;
-  const engine::ExperimentConfig plain = Config(dir, {"rounds=2"});
+  const engine::ExperimentConfig plain = LanguageModelSimulationConfig(dir, {"rounds=2"});
   const engine::ExperimentConfig secure =
-      Config(secure_dir, {"rounds=2", "secure_aggregation=true"});
+      LanguageModelSimulationConfig(secure_dir, {"rounds=2", "secure_aggregation=true"});
   RunSimulation(plain, nullptr);
   RunSimulation(secure, nullptr);
   storage::ExperimentLog a(plain.db);
@@ -154,8 +156,11 @@ TEST_CASE("fortunes by_source: a GRU under secure aggregation ends at the plain 
 
 TEST_CASE("text datasets: a non-language model or by_source on images is refused") {
   TempDir dir;
-  CHECK_THROWS_AS(engine::LoadExperimentData(Config(dir, {"model=mlp:33-64"})), ConfigError);
-  CHECK_THROWS_AS(engine::LoadExperimentData(Config(dir, {"dataset=synthetic", "model=mlp:60-10"})),
+  CHECK_THROWS_AS(
+      engine::LoadExperimentData(LanguageModelSimulationConfig(dir, {"model=mlp:33-64"})),
+      ConfigError);
+  CHECK_THROWS_AS(engine::LoadExperimentData(
+                      LanguageModelSimulationConfig(dir, {"dataset=synthetic", "model=mlp:60-10"})),
                   ConfigError);
 }
 

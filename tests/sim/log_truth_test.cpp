@@ -25,7 +25,7 @@ using edgefl::testing::TempDir;
 using storage::test::Violations;
 
 // A short FedAvg run on a Fashion-MNIST subset.
-engine::ExperimentConfig SmallRun(const TempDir& dir, std::vector<std::string> extra = {}) {
+engine::ExperimentConfig LogTruthSmallRun(const TempDir& dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> overrides = {"rounds=2",
                                         "clients=6",
                                         "clients_per_round=6",
@@ -65,19 +65,20 @@ bool HasEvent(const std::vector<std::string>& events, const std::string& prefix)
 
 TEST_CASE("resume: changed keys that shape the results are refused by name with both values") {
   TempDir dir;
-  RunSimulation(SmallRun(dir), nullptr);
-  const engine::ExperimentConfig first = SmallRun(dir);
+  RunSimulation(LogTruthSmallRun(dir), nullptr);
+  const engine::ExperimentConfig first = LogTruthSmallRun(dir);
   MarkInterrupted(first);
 
-  const engine::ExperimentConfig changed = SmallRun(dir, {"rounds=4", "lr=0.5", "momentum=0.5"});
+  const engine::ExperimentConfig changed =
+      LogTruthSmallRun(dir, {"rounds=4", "lr=0.5", "momentum=0.5"});
   CHECK_THROWS_WITH_AS(RunSimulation(changed, nullptr),
                        doctest::Contains("lr = 0.05 (now 0.5), momentum = 0.9 (now 0.5)"),
                        ConfigError);
   CHECK_THROWS_WITH_AS(RunSimulation(changed, nullptr), doctest::Contains("set run_name"),
                        ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"strategy=fedavgm"}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(LogTruthSmallRun(dir, {"strategy=fedavgm"}), nullptr),
                        doctest::Contains("was started with strategy fedavg"), ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"server_lr=0.5"}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(LogTruthSmallRun(dir, {"server_lr=0.5"}), nullptr),
                        doctest::Contains("server_lr = (unset) (now 0.5)"), ConfigError);
 
   // Left as it was: interrupted, two rounds, planned two, its config.
@@ -92,10 +93,10 @@ TEST_CASE("resume: changed keys that shape the results are refused by name with 
 
 TEST_CASE("resume: more rounds are allowed and the change is an event in the log") {
   TempDir dir;
-  RunSimulation(SmallRun(dir), nullptr);
-  MarkInterrupted(SmallRun(dir));
+  RunSimulation(LogTruthSmallRun(dir), nullptr);
+  MarkInterrupted(LogTruthSmallRun(dir));
 
-  const engine::ExperimentConfig longer = SmallRun(dir, {"rounds=4", "threads=1"});
+  const engine::ExperimentConfig longer = LogTruthSmallRun(dir, {"rounds=4", "threads=1"});
   const SimulationResult result = RunSimulation(longer, nullptr);
   CHECK(result.first_round == 3);
   CHECK(result.last_round == 4);
@@ -123,7 +124,7 @@ TEST_CASE("a round below quorum keeps the model, says why, and accepts no update
   TempDir dir;
   // Half the clients send NaN: 3 usable updates of the 6 the quorum needs.
   const engine::ExperimentConfig config =
-      SmallRun(dir, {"byzantine_mode=nan", "byzantine_fraction=0.5", "quorum=1"});
+      LogTruthSmallRun(dir, {"byzantine_mode=nan", "byzantine_fraction=0.5", "quorum=1"});
   RunSimulation(config, nullptr);
 
   storage::ExperimentLog log(config.db);
@@ -151,7 +152,7 @@ TEST_CASE("a round below quorum keeps the model, says why, and accepts no update
   CHECK(Violations(storage::CheckLog(dir / "log.db")) == "");
 
   // At quorum 0.5 the same rounds are aggregated and nothing is discarded.
-  const engine::ExperimentConfig half = SmallRun(
+  const engine::ExperimentConfig half = LogTruthSmallRun(
       dir, {"byzantine_mode=nan", "byzantine_fraction=0.5", "quorum=0.5", "run_name=half"});
   RunSimulation(half, nullptr);
   const int64_t half_id = log.FindRun("half")->id;
@@ -166,7 +167,7 @@ TEST_CASE("a round below quorum keeps the model, says why, and accepts no update
 
 TEST_CASE("one process owns a run: a second owner is refused by name until the first ends") {
   TempDir dir;
-  const engine::ExperimentConfig config = SmallRun(dir);
+  const engine::ExperimentConfig config = LogTruthSmallRun(dir);
   RunSimulation(config, nullptr);
   MarkInterrupted(config);
 
@@ -175,7 +176,7 @@ TEST_CASE("one process owns a run: a second owner is refused by name until the f
   CHECK(storage::RunLease::IsHeld(config.db, "truth"));
   CHECK_FALSE(storage::RunLease::IsHeld(config.db, "other"));
   const std::string owner = "is being run by pid " + std::to_string(::getpid());
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"rounds=3"}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(LogTruthSmallRun(dir, {"rounds=3"}), nullptr),
                        doctest::Contains(owner.c_str()), ConfigError);
   {
     storage::ExperimentLog log(config.db);
@@ -183,12 +184,12 @@ TEST_CASE("one process owns a run: a second owner is refused by name until the f
   }
   first.reset();
   CHECK_FALSE(storage::RunLease::IsHeld(config.db, "truth"));
-  CHECK(RunSimulation(SmallRun(dir, {"rounds=3"}), nullptr).last_round == 3);
+  CHECK(RunSimulation(LogTruthSmallRun(dir, {"rounds=3"}), nullptr).last_round == 3);
 }
 
 TEST_CASE("a run left running by a dead process is orphaned, then marked so when next opened") {
   TempDir dir;
-  const engine::ExperimentConfig config = SmallRun(dir);
+  const engine::ExperimentConfig config = LogTruthSmallRun(dir);
   {
     // What a process killed right after starting the run leaves behind.
     storage::ExperimentLog log(config.db);

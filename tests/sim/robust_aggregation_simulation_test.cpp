@@ -17,8 +17,8 @@ namespace {
 using edgefl::testing::TempDir;
 
 // A few rounds on a Fashion-MNIST subset: 10 IID clients, all every round.
-SimulationResult Run(const TempDir& dir, const std::string& name,
-                     const std::vector<std::string>& extra) {
+SimulationResult RobustAggregationSimulationRun(const TempDir& dir, const std::string& name,
+                                                const std::vector<std::string>& extra) {
   std::vector<std::string> overrides = {"rounds=4",
                                         "clients=10",
                                         "clients_per_round=10",
@@ -40,19 +40,24 @@ SimulationResult Run(const TempDir& dir, const std::string& name,
 
 TEST_CASE("robust simulation: centered clipping and bucketed median withstand x100 attackers") {
   TempDir dir;
-  const double clean = Run(dir, "clean", {}).final_accuracy;
+  const double clean = RobustAggregationSimulationRun(dir, "clean", {}).final_accuracy;
   REQUIRE(clean > 0.7);
   const std::vector<std::string> scale = {"byzantine_fraction=0.2", "byzantine_mode=scale"};
   auto with = [&](std::vector<std::string> rule) {
     rule.insert(rule.end(), scale.begin(), scale.end());
     return rule;
   };
-  const double cc = Run(dir, "cc", with({"aggregator=centered_clip", "cc_tau=1"})).final_accuracy;
+  const double cc =
+      RobustAggregationSimulationRun(dir, "cc", with({"aggregator=centered_clip", "cc_tau=1"}))
+          .final_accuracy;
   const double bucket_cc =
-      Run(dir, "bucket-cc", with({"aggregator=centered_clip", "cc_tau=1", "bucket_size=2"}))
+      RobustAggregationSimulationRun(
+          dir, "bucket-cc", with({"aggregator=centered_clip", "cc_tau=1", "bucket_size=2"}))
           .final_accuracy;
   const double bucket_median =
-      Run(dir, "bucket-median", with({"aggregator=median", "bucket_size=2"})).final_accuracy;
+      RobustAggregationSimulationRun(dir, "bucket-median",
+                                     with({"aggregator=median", "bucket_size=2"}))
+          .final_accuracy;
   CAPTURE(clean);
   CAPTURE(cc);
   CAPTURE(bucket_cc);
@@ -64,9 +69,10 @@ TEST_CASE("robust simulation: centered clipping and bucketed median withstand x1
 
 TEST_CASE("robust simulation: NaN updates are rejected before centered clipping sees them") {
   TempDir dir;
-  const SimulationResult result = Run(dir, "nan-cc",
-                                      {"byzantine_fraction=0.2", "byzantine_mode=nan", "quorum=0.8",
-                                       "aggregator=centered_clip", "cc_tau=1", "bucket_size=2"});
+  const SimulationResult result =
+      RobustAggregationSimulationRun(dir, "nan-cc",
+                                     {"byzantine_fraction=0.2", "byzantine_mode=nan", "quorum=0.8",
+                                      "aggregator=centered_clip", "cc_tau=1", "bucket_size=2"});
   CHECK(result.final_accuracy > 0.7);
   storage::ExperimentLog log(dir / "log.db");
   const auto run = log.FindRun("nan-cc");

@@ -15,7 +15,7 @@ namespace {
 
 using edgefl::testing::TempDir;
 
-constexpr const char* kToml = R"(run_name = "savic"
+constexpr const char* kSavicSimulationToml = R"(run_name = "savic"
 strategy = "savic"
 optimizer = "sgd"
 lr = 0.001
@@ -37,17 +37,18 @@ threads = 2
 seed = 3
 )";
 
-engine::ExperimentConfig Config(const TempDir& dir, std::vector<std::string> overrides = {}) {
+engine::ExperimentConfig SavicSimulationConfig(const TempDir& dir,
+                                               std::vector<std::string> overrides = {}) {
   const auto path = dir / "savic.toml";
   {
     std::ofstream out(path);
-    out << kToml;
+    out << kSavicSimulationToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
   return engine::LoadExperimentConfig(path, overrides);
 }
 
-storage::Checkpoint FinalModel(const std::string& db) {
+storage::Checkpoint SavicSimulationFinalModel(const std::string& db) {
   storage::ExperimentLog log(db);
   return *log.LatestCheckpoint(log.FindRun("savic")->id);
 }
@@ -56,7 +57,7 @@ storage::Checkpoint FinalModel(const std::string& db) {
 
 TEST_CASE("SAVIC simulation: a TOML config trains and checkpoints D and D̂") {
   TempDir dir;
-  const engine::ExperimentConfig config = Config(dir);
+  const engine::ExperimentConfig config = SavicSimulationConfig(dir);
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == 4);
 
@@ -78,16 +79,17 @@ TEST_CASE("SAVIC simulation: a TOML config trains and checkpoints D and D̂") {
 
 TEST_CASE("SAVIC simulation: an interrupted run resumes to the same model") {
   TempDir straight, resumed;
-  RunSimulation(Config(straight), nullptr);
-  const engine::ExperimentConfig half = Config(resumed, {"rounds=2"});
+  RunSimulation(SavicSimulationConfig(straight), nullptr);
+  const engine::ExperimentConfig half = SavicSimulationConfig(resumed, {"rounds=2"});
   RunSimulation(half, nullptr);
   {
     storage::ExperimentLog log(half.db);
     log.EndRun(log.FindRun("savic")->id, storage::RunStatus::kInterrupted, "test");
   }
-  const SimulationResult result = RunSimulation(Config(resumed), nullptr);
+  const SimulationResult result = RunSimulation(SavicSimulationConfig(resumed), nullptr);
   CHECK(result.first_round == 3);
-  CHECK(FinalModel(half.db).parameters == FinalModel((straight / "log.db").string()).parameters);
+  CHECK(SavicSimulationFinalModel(half.db).parameters ==
+        SavicSimulationFinalModel((straight / "log.db").string()).parameters);
 }
 
 }  // namespace edgefl::sim

@@ -18,7 +18,7 @@ namespace {
 
 using edgefl::testing::TempDir;
 
-constexpr const char* kToml = R"(run_name = "secagg"
+constexpr const char* kSecaggSimulationToml = R"(run_name = "secagg"
 strategy = "fedavg"
 dataset = "fmnist"
 partition = "dirichlet"
@@ -36,18 +36,18 @@ threads = 2
 seed = 4
 )";
 
-engine::ExperimentConfig Config(const TempDir& dir, const std::string& name,
-                                std::vector<std::string> overrides = {}) {
+engine::ExperimentConfig SecaggSimulationConfig(const TempDir& dir, const std::string& name,
+                                                std::vector<std::string> overrides = {}) {
   const auto path = dir / (name + ".toml");
   {
     std::ofstream out(path);
-    out << kToml;
+    out << kSecaggSimulationToml;
   }
   overrides.push_back("db=" + (dir / (name + ".db")).string());
   return engine::LoadExperimentConfig(path, overrides);
 }
 
-storage::Checkpoint FinalModel(const std::string& db) {
+storage::Checkpoint SecaggSimulationFinalModel(const std::string& db) {
   storage::ExperimentLog log(db);
   return *log.LatestCheckpoint(log.FindRun("secagg")->id);
 }
@@ -59,13 +59,14 @@ TEST_CASE(
   for (const std::string strategy : {"fedavg", "fedadam"}) {
     CAPTURE(strategy);
     TempDir dir;
-    const engine::ExperimentConfig plain = Config(dir, "plain", {"strategy=" + strategy});
+    const engine::ExperimentConfig plain =
+        SecaggSimulationConfig(dir, "plain", {"strategy=" + strategy});
     const engine::ExperimentConfig secure =
-        Config(dir, "secure", {"strategy=" + strategy, "secure_aggregation=true"});
+        SecaggSimulationConfig(dir, "secure", {"strategy=" + strategy, "secure_aggregation=true"});
     RunSimulation(plain, nullptr);
     RunSimulation(secure, nullptr);
-    const storage::Checkpoint a = FinalModel(plain.db);
-    const storage::Checkpoint b = FinalModel(secure.db);
+    const storage::Checkpoint a = SecaggSimulationFinalModel(plain.db);
+    const storage::Checkpoint b = SecaggSimulationFinalModel(secure.db);
     REQUIRE(a.round == 3);
     REQUIRE(b.round == 3);
     const double diff = (a.parameters - b.parameters).cwiseAbs().maxCoeff();
@@ -103,9 +104,9 @@ TEST_CASE(
 
 TEST_CASE("secagg simulation: drop-outs during the stages are tolerated up to the threshold") {
   TempDir dir;
-  const engine::ExperimentConfig config =
-      Config(dir, "drop",
-             {"secure_aggregation=true", "secagg_stage_dropout=0.1", "secagg_k=9", "secagg_t=3"});
+  const engine::ExperimentConfig config = SecaggSimulationConfig(
+      dir, "drop",
+      {"secure_aggregation=true", "secagg_stage_dropout=0.1", "secagg_k=9", "secagg_t=3"});
   RunSimulation(config, nullptr);
   storage::ExperimentLog log(config.db);
   const auto rounds = log.Rounds(log.FindRun("secagg")->id);
@@ -123,9 +124,9 @@ TEST_CASE(
     "secagg simulation: beyond the threshold the round is logged as not aggregated with the "
     "reason") {
   TempDir dir;
-  const engine::ExperimentConfig config =
-      Config(dir, "fail",
-             {"secure_aggregation=true", "secagg_stage_dropout=0.6", "secagg_k=9", "secagg_t=8"});
+  const engine::ExperimentConfig config = SecaggSimulationConfig(
+      dir, "fail",
+      {"secure_aggregation=true", "secagg_stage_dropout=0.6", "secagg_k=9", "secagg_t=8"});
   RunSimulation(config, nullptr);
   storage::ExperimentLog log(config.db);
   const auto rounds = log.Rounds(log.FindRun("secagg")->id);
@@ -141,21 +142,25 @@ TEST_CASE(
 TEST_CASE("secagg simulation: strategies that need individual updates are refused by name") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(
-      RunSimulation(Config(dir, "median", {"secure_aggregation=true", "aggregator=median"}),
-                    nullptr),
+      RunSimulation(
+          SecaggSimulationConfig(dir, "median", {"secure_aggregation=true", "aggregator=median"}),
+          nullptr),
       doctest::Contains("aggregator median needs the individual updates"), ConfigError);
   CHECK_THROWS_WITH_AS(
-      RunSimulation(Config(dir, "fedbr", {"secure_aggregation=true", "strategy=fedbr"}), nullptr),
+      RunSimulation(
+          SecaggSimulationConfig(dir, "fedbr", {"secure_aggregation=true", "strategy=fedbr"}),
+          nullptr),
       doctest::Contains("secure_aggregation is refused: fedbr needs the individual updates"),
       ConfigError);
   CHECK_THROWS_WITH_AS(
-      RunSimulation(
-          Config(dir, "dp",
-                 {"secure_aggregation=true", "dp=true", "dp_adaptive_clip=true", "clients=10"}),
-          nullptr),
+      RunSimulation(SecaggSimulationConfig(dir, "dp",
+                                           {"secure_aggregation=true", "dp=true",
+                                            "dp_adaptive_clip=true", "clients=10"}),
+                    nullptr),
       doctest::Contains("secure_aggregation is refused: dp_adaptive_clip"), ConfigError);
   // Its keys without it are unknown.
-  CHECK_THROWS_AS(RunSimulation(Config(dir, "bits", {"secagg_bits=16"}), nullptr), ConfigError);
+  CHECK_THROWS_AS(RunSimulation(SecaggSimulationConfig(dir, "bits", {"secagg_bits=16"}), nullptr),
+                  ConfigError);
 }
 
 TEST_CASE("secagg simulation: distributed DP charges each round exactly as central DP with z") {
@@ -166,8 +171,8 @@ TEST_CASE("secagg simulation: distributed DP charges each round exactly as centr
   std::vector<std::string> distributed = dp;
   distributed.push_back("secure_aggregation=true");
   distributed.push_back("secagg_t=3");
-  const engine::ExperimentConfig central = Config(dir, "central", dp);
-  const engine::ExperimentConfig secure = Config(dir, "distributed", distributed);
+  const engine::ExperimentConfig central = SecaggSimulationConfig(dir, "central", dp);
+  const engine::ExperimentConfig secure = SecaggSimulationConfig(dir, "distributed", distributed);
   RunSimulation(central, nullptr);
   RunSimulation(secure, nullptr);
   storage::ExperimentLog a(central.db);

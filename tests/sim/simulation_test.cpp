@@ -13,7 +13,8 @@ namespace {
 using edgefl::testing::TempDir;
 
 // A short FedAvg run on a Fashion-MNIST subset with Dirichlet label skew.
-engine::ExperimentConfig SmallRun(const TempDir& dir, std::vector<std::string> extra = {}) {
+engine::ExperimentConfig SimulationSmallRun(const TempDir& dir,
+                                            std::vector<std::string> extra = {}) {
   std::vector<std::string> overrides = {"rounds=4",
                                         "clients=6",
                                         "clients_per_round=4",
@@ -32,7 +33,7 @@ engine::ExperimentConfig SmallRun(const TempDir& dir, std::vector<std::string> e
   return engine::LoadExperimentConfig({}, overrides);
 }
 
-storage::Checkpoint FinalModel(const std::string& db, const std::string& run) {
+storage::Checkpoint SimulationFinalModel(const std::string& db, const std::string& run) {
   storage::ExperimentLog log(db);
   return *log.LatestCheckpoint(log.FindRun(run)->id);
 }
@@ -41,7 +42,7 @@ storage::Checkpoint FinalModel(const std::string& db, const std::string& run) {
 
 TEST_CASE("Simulation: accuracy rises and the experiment log holds every round") {
   TempDir dir;
-  const engine::ExperimentConfig config = SmallRun(dir);
+  const engine::ExperimentConfig config = SimulationSmallRun(dir);
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.first_round == 1);
   CHECK(result.last_round == 4);
@@ -70,30 +71,30 @@ TEST_CASE("Simulation: accuracy rises and the experiment log holds every round")
 
 TEST_CASE("Simulation: results do not depend on the number of threads") {
   TempDir one, two;
-  RunSimulation(SmallRun(one, {"threads=1"}), nullptr);
-  RunSimulation(SmallRun(two, {"threads=2"}), nullptr);
-  CHECK(FinalModel((one / "log.db").string(), "small").parameters ==
-        FinalModel((two / "log.db").string(), "small").parameters);
+  RunSimulation(SimulationSmallRun(one, {"threads=1"}), nullptr);
+  RunSimulation(SimulationSmallRun(two, {"threads=2"}), nullptr);
+  CHECK(SimulationFinalModel((one / "log.db").string(), "small").parameters ==
+        SimulationFinalModel((two / "log.db").string(), "small").parameters);
 }
 
 TEST_CASE("Simulation: an interrupted run resumes from its last round to the same model") {
   TempDir straight, resumed;
-  RunSimulation(SmallRun(straight), nullptr);
+  RunSimulation(SimulationSmallRun(straight), nullptr);
 
-  const engine::ExperimentConfig first_half = SmallRun(resumed, {"rounds=2"});
+  const engine::ExperimentConfig first_half = SimulationSmallRun(resumed, {"rounds=2"});
   RunSimulation(first_half, nullptr);
   {
     storage::ExperimentLog log(first_half.db);
     log.EndRun(log.FindRun("small")->id, storage::RunStatus::kInterrupted, "test");
   }
-  const SimulationResult result = RunSimulation(SmallRun(resumed), nullptr);
+  const SimulationResult result = RunSimulation(SimulationSmallRun(resumed), nullptr);
   CHECK(result.first_round == 3);
   CHECK(result.last_round == 4);
-  CHECK(FinalModel(first_half.db, "small").parameters ==
-        FinalModel((straight / "log.db").string(), "small").parameters);
+  CHECK(SimulationFinalModel(first_half.db, "small").parameters ==
+        SimulationFinalModel((straight / "log.db").string(), "small").parameters);
 
   // A completed run is not run again.
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(resumed), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(SimulationSmallRun(resumed), nullptr),
                        doctest::Contains("already complete"), ConfigError);
 }
 
@@ -102,11 +103,11 @@ TEST_CASE("Simulation: a resumed FedAdam run keeps its server moments and ends a
   // state: without them the resumed run would take a different third step.
   const std::vector<std::string> adam = {"strategy=fedadam", "server_lr=0.01"};
   TempDir straight, resumed;
-  RunSimulation(SmallRun(straight, adam), nullptr);
+  RunSimulation(SimulationSmallRun(straight, adam), nullptr);
 
   std::vector<std::string> half = adam;
   half.push_back("rounds=2");
-  const engine::ExperimentConfig first_half = SmallRun(resumed, half);
+  const engine::ExperimentConfig first_half = SimulationSmallRun(resumed, half);
   RunSimulation(first_half, nullptr);
   {
     storage::ExperimentLog log(first_half.db);
@@ -117,10 +118,10 @@ TEST_CASE("Simulation: a resumed FedAdam run keeps its server moments and ends a
     CHECK(checkpoint.strategy_state[0] == 2.0f);
     log.EndRun(run, storage::RunStatus::kInterrupted, "test");
   }
-  const SimulationResult result = RunSimulation(SmallRun(resumed, adam), nullptr);
+  const SimulationResult result = RunSimulation(SimulationSmallRun(resumed, adam), nullptr);
   CHECK(result.first_round == 3);
-  CHECK(FinalModel(first_half.db, "small").parameters ==
-        FinalModel((straight / "log.db").string(), "small").parameters);
+  CHECK(SimulationFinalModel(first_half.db, "small").parameters ==
+        SimulationFinalModel((straight / "log.db").string(), "small").parameters);
 }
 
 TEST_CASE("Simulation: a QSR run stops exactly at its step budget and says so in the log") {
@@ -129,8 +130,8 @@ TEST_CASE("Simulation: a QSR run stops exactly at its step budget and says so in
   // 4, 4, 4, 6 (S = 12), 11 (S = 18), then 11 of the 133 asked at S = 29,
   // the steps left: 40 in 6 rounds, though rounds allows 50.
   const engine::ExperimentConfig config =
-      SmallRun(dir, {"rounds=50", "eval_every=100", "qsr=true", "qsr_h_base=4", "qsr_alpha=0.1",
-                     "qsr_total_steps=40", "lr_schedule=cosine"});
+      SimulationSmallRun(dir, {"rounds=50", "eval_every=100", "qsr=true", "qsr_h_base=4",
+                               "qsr_alpha=0.1", "qsr_total_steps=40", "lr_schedule=cosine"});
   const SimulationResult result = RunSimulation(config, nullptr);
   CHECK(result.last_round == 6);
 
@@ -164,7 +165,7 @@ TEST_CASE("Simulation: a DP-FedAvg run ends before its round would exceed target
   privacy::RdpAccountant accountant(4.0 / 6.0, 2.0);
   const double target =
       0.5 * (accountant.SpentAfter(2, 1.0 / 6).epsilon + accountant.SpentAfter(3, 1.0 / 6).epsilon);
-  const engine::ExperimentConfig config = SmallRun(
+  const engine::ExperimentConfig config = SimulationSmallRun(
       dir, {"rounds=10", "eval_every=100", "momentum=0", "dp=true", "dp_noise=seeded",
             "dp_noise_multiplier=2", "dp_clip=1", "dp_target_epsilon=" + std::to_string(target)});
   const SimulationResult result = RunSimulation(config, nullptr);
@@ -196,24 +197,25 @@ TEST_CASE("Simulation: DP-FedAvg refuses a selector that does not sample uniform
             "cohort is a uniform sample of the clients, and selector \"") +
         selector;
     CHECK_THROWS_WITH_AS(
-        RunSimulation(SmallRun(dir, {"dp=true", std::string("selector=") + selector}), nullptr),
+        RunSimulation(SimulationSmallRun(dir, {"dp=true", std::string("selector=") + selector}),
+                      nullptr),
         doctest::Contains(message.c_str()), ConfigError);
   }
   // Nothing was written.
   CHECK_FALSE(std::filesystem::exists(dir / "log.db"));
   // Without dp the same selectors run.
-  CHECK_NOTHROW(RunSimulation(SmallRun(dir, {"rounds=1", "selector=oort"}), nullptr));
+  CHECK_NOTHROW(RunSimulation(SimulationSmallRun(dir, {"rounds=1", "selector=oort"}), nullptr));
 }
 
 TEST_CASE("Simulation: bad configs name the key before any data is loaded") {
   TempDir dir;
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"strategy=fedsgd"}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(SimulationSmallRun(dir, {"strategy=fedsgd"}), nullptr),
                        doctest::Contains("fedsgd"), ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"sever_lr=0.5"}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(SimulationSmallRun(dir, {"sever_lr=0.5"}), nullptr),
                        doctest::Contains("sever_lr"), ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"model=mlp:60-10"}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(SimulationSmallRun(dir, {"model=mlp:60-10"}), nullptr),
                        doctest::Contains("784"), ConfigError);
-  CHECK_THROWS_WITH_AS(RunSimulation(SmallRun(dir, {"dataset=mnist3d"}), nullptr),
+  CHECK_THROWS_WITH_AS(RunSimulation(SimulationSmallRun(dir, {"dataset=mnist3d"}), nullptr),
                        doctest::Contains("mnist3d"), ConfigError);
 }
 

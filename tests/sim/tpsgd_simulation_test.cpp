@@ -15,7 +15,7 @@ namespace {
 
 using edgefl::testing::TempDir;
 
-constexpr const char* kToml = R"(run_name = "tpsgd"
+constexpr const char* kTpsgdSimulationToml = R"(run_name = "tpsgd"
 strategy = "fedavg"
 local_objective = "tpsgd"
 layer_loss = "l2"
@@ -36,17 +36,18 @@ threads = 2
 seed = 3
 )";
 
-engine::ExperimentConfig Config(const TempDir& dir, std::vector<std::string> overrides = {}) {
+engine::ExperimentConfig TpsgdSimulationConfig(const TempDir& dir,
+                                               std::vector<std::string> overrides = {}) {
   const auto path = dir / "tpsgd.toml";
   {
     std::ofstream out(path);
-    out << kToml;
+    out << kTpsgdSimulationToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
   return engine::LoadExperimentConfig(path, overrides);
 }
 
-storage::Checkpoint FinalModel(const std::string& db) {
+storage::Checkpoint TpsgdSimulationFinalModel(const std::string& db) {
   storage::ExperimentLog log(db);
   return *log.LatestCheckpoint(log.FindRun("tpsgd")->id);
 }
@@ -55,7 +56,7 @@ storage::Checkpoint FinalModel(const std::string& db) {
 
 TEST_CASE("tpsgd simulation: fedavg of tpSGD clients learns and repeats bit for bit") {
   TempDir a, b;
-  const engine::ExperimentConfig config = Config(a);
+  const engine::ExperimentConfig config = TpsgdSimulationConfig(a);
   CHECK(RunSimulation(config, nullptr).last_round == 4);
   storage::ExperimentLog log(config.db);
   const auto evals = log.Evaluations(log.FindRun("tpsgd")->id);
@@ -63,21 +64,23 @@ TEST_CASE("tpsgd simulation: fedavg of tpSGD clients learns and repeats bit for 
   MESSAGE("accuracy " << evals.front().accuracy << " -> " << evals.back().accuracy);
   CHECK(evals.back().accuracy > evals.front().accuracy + 0.3);
 
-  const engine::ExperimentConfig again = Config(b);
+  const engine::ExperimentConfig again = TpsgdSimulationConfig(b);
   RunSimulation(again, nullptr);
-  CHECK(FinalModel(again.db).parameters == FinalModel(config.db).parameters);
+  CHECK(TpsgdSimulationFinalModel(again.db).parameters ==
+        TpsgdSimulationFinalModel(config.db).parameters);
 
   // l1 layer loss trains another model.
   TempDir c;
-  const engine::ExperimentConfig l1 = Config(c, {"layer_loss=l1"});
+  const engine::ExperimentConfig l1 = TpsgdSimulationConfig(c, {"layer_loss=l1"});
   RunSimulation(l1, nullptr);
-  CHECK(FinalModel(l1.db).parameters != FinalModel(config.db).parameters);
+  CHECK(TpsgdSimulationFinalModel(l1.db).parameters !=
+        TpsgdSimulationFinalModel(config.db).parameters);
 }
 
 TEST_CASE("tpsgd simulation: fedbuff of tpSGD clients learns") {
   TempDir dir;
-  const engine::ExperimentConfig config =
-      Config(dir, {"mode=async", "strategy=fedbuff", "buffer_size=3", "rounds=8", "eval_every=4"});
+  const engine::ExperimentConfig config = TpsgdSimulationConfig(
+      dir, {"mode=async", "strategy=fedbuff", "buffer_size=3", "rounds=8", "eval_every=4"});
   RunSimulation(config, nullptr);
   storage::ExperimentLog log(config.db);
   const auto evals = log.Evaluations(log.FindRun("tpsgd")->id);

@@ -17,11 +17,10 @@ using edgefl::testing::ReadFile;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
-void Sim(const std::filesystem::path& db, const std::string& name, const std::string& extra) {
+void AnalyzeCommandSim(const std::filesystem::path& db, const std::string& name,
+                       const std::string& extra) {
   std::string output;
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() +
                                  " sim -q --set dataset=synthetic --set model=mlp:60-16-10 "
@@ -37,49 +36,49 @@ void Sim(const std::filesystem::path& db, const std::string& name, const std::st
 TEST_CASE("edgefl analyze prints barriers and dropout curves and writes the plots") {
   TempDir dir;
   const std::filesystem::path db = dir / "log.db";
-  Sim(db, "kept", "--set keep_client_models=1 --set client_models_per_round=3");
-  Sim(db, "plain", "--set seed=2");
+  AnalyzeCommandSim(db, "kept", "--set keep_client_models=1 --set client_models_per_round=3");
+  AnalyzeCommandSim(db, "plain", "--set seed=2");
   const std::string analyze =
       EdgeflTool() + " analyze --db " + db.string() + " --samples 300 --points 2 --draws 1 ";
   std::string output;
 
   const auto html = dir / "landscape.html";
   REQUIRE_MESSAGE(RunCommand(analyze + "--run kept -o " + html.string(), &output) == 0, output);
-  CHECK_MESSAGE(Contains(output, "run 'kept', round 2: 3 client models and the global model"),
+  CHECK_MESSAGE(HasSubstr(output, "run 'kept', round 2: 3 client models and the global model"),
                 output);
-  CHECK_MESSAGE(Contains(output, "line barrier"), output);
-  CHECK_MESSAGE(Contains(output, "~ global"), output);
-  CHECK_MESSAGE(Contains(output, "dropout stability"), output);
+  CHECK_MESSAGE(HasSubstr(output, "line barrier"), output);
+  CHECK_MESSAGE(HasSubstr(output, "~ global"), output);
+  CHECK_MESSAGE(HasSubstr(output, "dropout stability"), output);
   const std::string page = ReadFile(html);
-  CHECK(Contains(page, "<svg class=\"plot\""));
-  CHECK(Contains(page, "data-series=\"dropout path\""));
-  CHECK(Contains(page, "data-series=\"straight line\""));
-  CHECK(Contains(page, "data-series=\"global\""));
+  CHECK(HasSubstr(page, "<svg class=\"plot\""));
+  CHECK(HasSubstr(page, "data-series=\"dropout path\""));
+  CHECK(HasSubstr(page, "data-series=\"straight line\""));
+  CHECK(HasSubstr(page, "data-series=\"global\""));
 
   REQUIRE_MESSAGE(RunCommand(analyze + "--run kept --against plain", &output) == 0, output);
-  CHECK_MESSAGE(Contains(output, "kept (round 2) ~ plain (round 2)"), output);
+  CHECK_MESSAGE(HasSubstr(output, "kept (round 2) ~ plain (round 2)"), output);
 
   // A model compared with itself: no barrier on the straight line.
   REQUIRE_MESSAGE(RunCommand(analyze + "--run kept --against kept", &output) == 0, output);
-  CHECK_MESSAGE(Contains(output, "   0.0000 "), output);
+  CHECK_MESSAGE(HasSubstr(output, "   0.0000 "), output);
 }
 
 TEST_CASE("edgefl analyze refuses an unknown run or a round without stored models") {
   TempDir dir;
   const std::filesystem::path db = dir / "log.db";
-  Sim(db, "kept", "--set keep_client_models=1");
-  Sim(db, "plain", "");
+  AnalyzeCommandSim(db, "kept", "--set keep_client_models=1");
+  AnalyzeCommandSim(db, "plain", "");
   const std::string analyze = EdgeflTool() + " analyze --db " + db.string() + " ";
   std::string output;
   CHECK(RunCommand(analyze + "--run nope", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, "no run named 'nope'"), output);
+  CHECK_MESSAGE(HasSubstr(output, "no run named 'nope'"), output);
   CHECK(RunCommand(analyze + "--run kept --round 1", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, "has no client models of round 1 (stored: round 2;"), output);
+  CHECK_MESSAGE(HasSubstr(output, "has no client models of round 1 (stored: round 2;"), output);
   CHECK(RunCommand(analyze + "--run plain", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, "has no stored client models: run it with keep_client_models"),
+  CHECK_MESSAGE(HasSubstr(output, "has no stored client models: run it with keep_client_models"),
                 output);
   CHECK(RunCommand(analyze + "--run kept --fractions 0,1", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, "--fractions: '0' is not a fraction"), output);
+  CHECK_MESSAGE(HasSubstr(output, "--fractions: '0' is not a fraction"), output);
 }
 
 }  // namespace edgefl::tools

@@ -25,9 +25,7 @@ unsigned Mode(const std::filesystem::path& path) {
   return st.st_mode & 07777;
 }
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 }  // namespace
 
@@ -38,7 +36,7 @@ TEST_CASE("edgefl certs creates a CA and issues server and client certificates")
   std::string output;
 
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " certs init" + d, &output) == 0, output);
-  CHECK(Contains(output, "ca.crt"));
+  CHECK(HasSubstr(output, "ca.crt"));
   CHECK(Mode(dir) == 0700);
   CHECK(Mode(dir / "ca.key") == 0600);
   CHECK(Mode(dir / "ca.crt") == 0644);
@@ -46,9 +44,9 @@ TEST_CASE("edgefl certs creates a CA and issues server and client certificates")
   REQUIRE_MESSAGE(
       RunCommand(EdgeflTool() + " certs issue-server localhost 127.0.0.1" + d, &output) == 0,
       output);
-  CHECK(Contains(output, "CN=localhost"));
+  CHECK(HasSubstr(output, "CN=localhost"));
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 0, output);
-  CHECK(Contains(output, "CN=alice"));
+  CHECK(HasSubstr(output, "CN=alice"));
   for (const char* name : {"server", "alice"}) {
     CHECK(Mode(dir / (std::string(name) + ".key")) == 0600);
     CHECK(Mode(dir / (std::string(name) + ".crt")) == 0644);
@@ -82,12 +80,12 @@ TEST_CASE("edgefl certs creates a CA and issues server and client certificates")
   CHECK_NOTHROW(wire::MakePeerContext({dir / "node-3.crt", dir / "node-3.key", dir / "ca.crt"},
                                       wire::PeerEnd::kAccept));
   REQUIRE(RunCommand(EdgeflTool() + " certs show " + (dir / "node-3.crt").string(), &output) == 0);
-  CHECK(Contains(output, "role:        peer"));
+  CHECK(HasSubstr(output, "role:        peer"));
 
   REQUIRE(RunCommand(EdgeflTool() + " certs show " + (dir / "alice.crt").string(), &output) == 0);
-  CHECK(Contains(output, "subject CN:  alice"));
-  CHECK(Contains(output, "role:        client"));
-  CHECK(Contains(output, "EC P-256"));
+  CHECK(HasSubstr(output, "subject CN:  alice"));
+  CHECK(HasSubstr(output, "role:        client"));
+  CHECK(HasSubstr(output, "EC P-256"));
 
   // --days, --name
   REQUIRE(RunCommand(EdgeflTool() + " certs issue-client bob --days 7" + d, &output) == 0);
@@ -108,12 +106,12 @@ TEST_CASE("edgefl certs refuses to overwrite files unless forced") {
   const std::string alice = ReadFile(tmp / "alice.crt");
 
   CHECK(RunCommand(EdgeflTool() + " certs init" + d, &output) == 2);
-  CHECK(Contains(output, "exists"));
-  CHECK(Contains(output, "--force"));
+  CHECK(HasSubstr(output, "exists"));
+  CHECK(HasSubstr(output, "--force"));
   CHECK(ReadFile(tmp / "ca.key") == ca_key);
 
   CHECK(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 2);
-  CHECK(Contains(output, "alice.crt exists"));
+  CHECK(HasSubstr(output, "alice.crt exists"));
   CHECK(ReadFile(tmp / "alice.crt") == alice);
 
   REQUIRE(RunCommand(EdgeflTool() + " certs issue-client alice --force" + d, &output) == 0);
@@ -128,28 +126,28 @@ TEST_CASE("edgefl certs explains what is wrong") {
 
   // No CA yet: say how to make one.
   CHECK(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 2);
-  CHECK(Contains(output, "edgefl certs init"));
+  CHECK(HasSubstr(output, "edgefl certs init"));
   CHECK(RunCommand(EdgeflTool() + " certs issue-server localhost" + d, &output) == 2);
-  CHECK(Contains(output, "edgefl certs init"));
+  CHECK(HasSubstr(output, "edgefl certs init"));
 
   REQUIRE(RunCommand(EdgeflTool() + " certs init" + d, &output) == 0);
   CHECK(RunCommand(EdgeflTool() + " certs issue-client ../escape" + d, &output) == 2);
-  CHECK(Contains(output, "../escape"));
+  CHECK(HasSubstr(output, "../escape"));
   CHECK(RunCommand(EdgeflTool() + " certs issue-client ca" + d, &output) == 2);
   CHECK(RunCommand(EdgeflTool() + " certs issue-client" + d, &output) == 2);
-  CHECK(Contains(output, "name"));
+  CHECK(HasSubstr(output, "name"));
   CHECK(RunCommand(EdgeflTool() + " certs issue-server 'bad host'" + d, &output) == 2);
-  CHECK(Contains(output, "bad host"));
+  CHECK(HasSubstr(output, "bad host"));
   CHECK(RunCommand(EdgeflTool() + " certs issue-client alice --days 0" + d, &output) == 2);
-  CHECK(Contains(output, "--days"));
+  CHECK(HasSubstr(output, "--days"));
   CHECK(RunCommand(EdgeflTool() + " certs rotate" + d, &output) == 2);
-  CHECK(Contains(output, "rotate"));
+  CHECK(HasSubstr(output, "rotate"));
   CHECK(RunCommand(EdgeflTool() + " certs", &output) == 2);
 
   // A CA key others can read is refused, with the fix.
   REQUIRE(::chmod((tmp / "ca.key").c_str(), 0644) == 0);
   CHECK(RunCommand(EdgeflTool() + " certs issue-client alice" + d, &output) == 2);
-  CHECK(Contains(output, "chmod 600"));
+  CHECK(HasSubstr(output, "chmod 600"));
 }
 
 TEST_CASE("edgefl certs show warns about an expired and a not yet valid certificate") {
@@ -170,13 +168,13 @@ TEST_CASE("edgefl certs show warns about an expired and a not yet valid certific
   }
   std::string output;
   REQUIRE(RunCommand(EdgeflTool() + " certs show " + (tmp / "old.crt").string(), &output) == 0);
-  CHECK_MESSAGE(Contains(output, "EXPIRED on "), output);
+  CHECK_MESSAGE(HasSubstr(output, "EXPIRED on "), output);
   REQUIRE(RunCommand(EdgeflTool() + " certs show " + (tmp / "new.crt").string(), &output) == 0);
-  CHECK_MESSAGE(Contains(output, "NOT YET VALID: valid from "), output);
-  CHECK_FALSE(Contains(output, "EXPIRED"));
+  CHECK_MESSAGE(HasSubstr(output, "NOT YET VALID: valid from "), output);
+  CHECK_FALSE(HasSubstr(output, "EXPIRED"));
   REQUIRE(RunCommand(EdgeflTool() + " certs show " + (tmp / "now.crt").string(), &output) == 0);
-  CHECK_FALSE(Contains(output, "EXPIRED"));
-  CHECK_FALSE(Contains(output, "NOT YET VALID"));
+  CHECK_FALSE(HasSubstr(output, "EXPIRED"));
+  CHECK_FALSE(HasSubstr(output, "NOT YET VALID"));
 }
 
 }  // namespace edgefl::tools

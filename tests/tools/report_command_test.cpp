@@ -19,9 +19,7 @@ using edgefl::testing::EdgeflTool;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 // The files in `dir`, sorted, one per line.
 std::string Listing(const std::filesystem::path& dir) {
@@ -55,7 +53,7 @@ TEST_CASE("edgefl report leaves no temporary file behind, on success or failure"
   // -o naming a directory: refused before anything is written.
   std::filesystem::create_directory(dir / "out");
   CHECK(RunCommand(report + (dir / "out").string(), &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, (dir / "out").string() + " is a directory"), output);
+  CHECK_MESSAGE(HasSubstr(output, (dir / "out").string() + " is a directory"), output);
   CHECK_FALSE(std::filesystem::exists(dir / "out.tmp"));
   CHECK(std::filesystem::is_empty(dir / "out"));
 
@@ -66,7 +64,7 @@ TEST_CASE("edgefl report leaves no temporary file behind, on success or failure"
   // Success: the report and nothing else.
   REQUIRE_MESSAGE(RunCommand(report + (dir / "out" / "r.html").string(), &output) == 0, output);
   CHECK(Listing(dir / "out") == "r.html\n");
-  CHECK_FALSE(Contains(Listing(dir.path()), ".tmp"));
+  CHECK_FALSE(HasSubstr(Listing(dir.path()), ".tmp"));
 }
 
 TEST_CASE(
@@ -92,8 +90,8 @@ TEST_CASE(
   std::stringstream html;
   html << in.rdbuf();
   const std::string text = html.str();
-  REQUIRE(Contains(text, "<h2>Perplexity</h2>"));
-  CHECK(Contains(text, "aria-label=\"Test perplexity per round\""));
+  REQUIRE(HasSubstr(text, "<h2>Perplexity</h2>"));
+  CHECK(HasSubstr(text, "aria-label=\"Test perplexity per round\""));
   // The table row holds exp(test loss) of round 0 and of the final round,
   // as the log has them.
   storage::ExperimentLog log(db);
@@ -106,8 +104,8 @@ TEST_CASE(
     std::snprintf(buffer, sizeof buffer, "%.2f", std::exp(loss));
     return std::string(buffer);
   };
-  CHECK(Contains(text, "<td>gru</td><td class=\"num\">" + ppl(evals.front().loss) + "</td>"));
-  CHECK(Contains(
+  CHECK(HasSubstr(text, "<td>gru</td><td class=\"num\">" + ppl(evals.front().loss) + "</td>"));
+  CHECK(HasSubstr(
       text, "<td class=\"num\">" + ppl(evals.back().loss) + "</td><td class=\"num\">2</td></tr>"));
   // Only the language model run is in the section's table.
   const size_t table = text.find("<table class=\"summary perplexity\">");

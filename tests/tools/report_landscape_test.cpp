@@ -20,13 +20,12 @@ using edgefl::testing::ReadFile;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 // examples/landscape.toml on the synthetic data with a small mlp: 4 clients,
 // 2 rounds, the local models of both rounds kept (keep_client_models = 2).
-void Sim(const std::filesystem::path& db, const std::string& name, const std::string& extra) {
+void ReportLandscapeSim(const std::filesystem::path& db, const std::string& name,
+                        const std::string& extra) {
   std::string output;
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " sim -q --config " + edgefl::testing::SourceDir() +
                                  "/examples/landscape.toml --set dataset=synthetic "
@@ -76,9 +75,9 @@ std::string NumCells(const std::vector<std::string>& values) {
 TEST_CASE("edgefl report shows the landscape of a run with client models as edgefl analyze does") {
   TempDir dir;
   const std::filesystem::path db = dir / "log.db";
-  Sim(db, "kept", "");
-  Sim(db, "deep", "--set model=mlp:60-16-8-10");
-  Sim(db, "plain", "--set keep_client_models=0");
+  ReportLandscapeSim(db, "kept", "");
+  ReportLandscapeSim(db, "deep", "--set model=mlp:60-16-8-10");
+  ReportLandscapeSim(db, "plain", "--set keep_client_models=0");
   std::string output;
   const auto html_path = dir / "report.html";
   REQUIRE_MESSAGE(
@@ -90,11 +89,11 @@ TEST_CASE("edgefl report shows the landscape of a run with client models as edge
   // One hidden layer: both barriers, both curves, the global model's
   // dropout curve; the newest of the two stored rounds.
   const std::string kept = RunPart(html, "kept");
-  REQUIRE_MESSAGE(Contains(kept, "<h3 class=\"landscape\">Landscape (round 2)</h3>"), kept);
-  CHECK(Contains(kept, "data-series=\"straight line\""));
-  CHECK(Contains(kept, "data-series=\"dropout path\""));
-  CHECK(Contains(kept, "data-series=\"global\""));
-  CHECK_FALSE(Contains(kept, "landscape-hint"));
+  REQUIRE_MESSAGE(HasSubstr(kept, "<h3 class=\"landscape\">Landscape (round 2)</h3>"), kept);
+  CHECK(HasSubstr(kept, "data-series=\"straight line\""));
+  CHECK(HasSubstr(kept, "data-series=\"dropout path\""));
+  CHECK(HasSubstr(kept, "data-series=\"global\""));
+  CHECK_FALSE(HasSubstr(kept, "landscape-hint"));
 
   // The same numbers as `edgefl analyze` (same defaults): its first pair is
   // the first two clients by id, as the report's.
@@ -102,21 +101,21 @@ TEST_CASE("edgefl report shows the landscape of a run with client models as edge
       RunCommand(EdgeflTool() + " analyze --db " + db.string() + " --run kept --pairs 1",
                  &output) == 0,
       output);
-  CHECK_MESSAGE(Contains(output, "run 'kept', round 2: 4 client models"), output);
+  CHECK_MESSAGE(HasSubstr(output, "run 'kept', round 2: 4 client models"), output);
   const std::vector<std::string> pair = RowOf(output, "sim-0000 ~ sim-0001");
   REQUIRE_MESSAGE(pair.size() == 4, output);  // L_A, L_B, line barrier, path barrier
-  CHECK_MESSAGE(Contains(kept, "<tr><td>sim-0000 ~ sim-0001</td>" + NumCells(pair) + "</tr>"),
+  CHECK_MESSAGE(HasSubstr(kept, "<tr><td>sim-0000 ~ sim-0001</td>" + NumCells(pair) + "</tr>"),
                 kept);
   const std::vector<std::string> global = RowOf(output, "global");
   REQUIRE_MESSAGE(global.size() == 6, output);  // full loss, fractions 0.1 0.25 0.5 0.75 1
-  CHECK_MESSAGE(Contains(kept, "<tr><td>global</td>" + NumCells(global) + "</tr>"), kept);
+  CHECK_MESSAGE(HasSubstr(kept, "<tr><td>global</td>" + NumCells(global) + "</tr>"), kept);
 
   // Two hidden layers: no dropout path, said so; still the straight line.
   const std::string deep = RunPart(html, "deep");
-  REQUIRE_MESSAGE(Contains(deep, "Landscape (round 2)"), deep);
-  CHECK(Contains(deep, "data-series=\"straight line\""));
-  CHECK_FALSE(Contains(deep, "data-series=\"dropout path\""));
-  CHECK(Contains(deep, "The dropout path is built for one hidden layer"));
+  REQUIRE_MESSAGE(HasSubstr(deep, "Landscape (round 2)"), deep);
+  CHECK(HasSubstr(deep, "data-series=\"straight line\""));
+  CHECK_FALSE(HasSubstr(deep, "data-series=\"dropout path\""));
+  CHECK(HasSubstr(deep, "The dropout path is built for one hidden layer"));
   REQUIRE_MESSAGE(
       RunCommand(EdgeflTool() + " analyze --db " + db.string() + " --run deep --pairs 1",
                  &output) == 0,
@@ -124,14 +123,14 @@ TEST_CASE("edgefl report shows the landscape of a run with client models as edge
   const std::vector<std::string> deep_pair = RowOf(output, "sim-0000 ~ sim-0001");
   REQUIRE_MESSAGE(deep_pair.size() == 4, output);
   CHECK(deep_pair[3] == "-");
-  CHECK_MESSAGE(Contains(deep, "<tr><td>sim-0000 ~ sim-0001</td>" + NumCells(deep_pair) + "</tr>"),
+  CHECK_MESSAGE(HasSubstr(deep, "<tr><td>sim-0000 ~ sim-0001</td>" + NumCells(deep_pair) + "</tr>"),
                 deep);
 
   // No client models: no section, the one-line hint.
   const std::string plain = RunPart(html, "plain");
   REQUIRE_FALSE(plain.empty());
-  CHECK_FALSE(Contains(plain, "class=\"landscape\""));
-  CHECK(Contains(plain, "keep_client_models = N"));
+  CHECK_FALSE(HasSubstr(plain, "class=\"landscape\""));
+  CHECK(HasSubstr(plain, "keep_client_models = N"));
 
   // --no-landscape: neither sections nor hints.
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " report --no-landscape --db " + db.string() + " -o " +
@@ -139,8 +138,8 @@ TEST_CASE("edgefl report shows the landscape of a run with client models as edge
                              &output) == 0,
                   output);
   const std::string bare = ReadFile(html_path);
-  CHECK_FALSE(Contains(bare, "class=\"landscape\""));
-  CHECK_FALSE(Contains(bare, "landscape-hint"));
+  CHECK_FALSE(HasSubstr(bare, "class=\"landscape\""));
+  CHECK_FALSE(HasSubstr(bare, "landscape-hint"));
 }
 
 }  // namespace edgefl::tools

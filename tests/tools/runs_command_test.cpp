@@ -26,12 +26,11 @@ using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 using edgefl::testing::WriteFile;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 // A 3-round simulation into `db`, as a user would start it.
-void Sim(const std::filesystem::path& db, const std::string& name, const std::string& strategy) {
+void RunsCommandSim(const std::filesystem::path& db, const std::string& name,
+                    const std::string& strategy) {
   std::string output;
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() +
                                  " sim -q --set rounds=3 --set clients=5 "
@@ -114,8 +113,8 @@ double JsonNumber(const std::string& json, const std::string& key, size_t from =
 TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
   TempDir dir;
   const auto db = dir / "log.db";
-  Sim(db, "alpha", "fedavg");
-  Sim(db, "beta", "fedavgm");
+  RunsCommandSim(db, "alpha", "fedavg");
+  RunsCommandSim(db, "beta", "fedavgm");
   const Expected alpha = FromLog(db, "alpha");
   const Expected beta = FromLog(db, "beta");
   REQUIRE(alpha.accuracy.size() == 4);
@@ -164,11 +163,11 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
                      &output) == 0);
   CHECK(std::count(output.begin(), output.end(), '\n') == 3);
   CHECK(output.starts_with("id,name,strategy,mode,model,status,rounds,"));
-  CHECK(Contains(output, "\n2,beta,fedavgm,sync,mlp:784-16-10,completed,3,3,"));
+  CHECK(HasSubstr(output, "\n2,beta,fedavgm,sync,mlp:784-16-10,completed,3,3,"));
 
   // show by id: rounds 0..3 with selected/accepted counts.
   REQUIRE(RunCommand(EdgeflTool() + " runs show 1 --db " + db.string(), &output) == 0);
-  CHECK(Contains(output, "run          alpha (id 1)"));
+  CHECK(HasSubstr(output, "run          alpha (id 1)"));
   const size_t table = output.find("round  selected");
   REQUIRE_MESSAGE(table != std::string::npos, output);
   const std::vector<std::string> round3 = Row(output.substr(table), "3", 0);
@@ -179,7 +178,7 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
 
   // A run that is not there: the message lists those that are.
   REQUIRE(RunCommand(EdgeflTool() + " runs show gamma --db " + db.string(), &output) == 2);
-  CHECK(Contains(output, "no run named 'gamma'; its runs: alpha, beta"));
+  CHECK(HasSubstr(output, "no run named 'gamma'; its runs: alpha, beta"));
 
   // edgefl report writes one HTML file.
   const auto html = dir / "out" / "report.html";
@@ -188,17 +187,17 @@ TEST_CASE("edgefl runs compare prints both runs with the figures in the log") {
       RunCommand(EdgeflTool() + " report --db " + db.string() + " --run beta -o " + html.string(),
                  &output) == 0,
       output);
-  CHECK(Contains(output, "report: 1 run of"));
+  CHECK(HasSubstr(output, "report: 1 run of"));
   const std::string page = ReadFile(html);
   CHECK(page.starts_with("<!DOCTYPE html>"));
-  CHECK(Contains(page, "data-series=\"beta\""));
-  CHECK_FALSE(Contains(page, "data-series=\"alpha\""));
+  CHECK(HasSubstr(page, "data-series=\"beta\""));
+  CHECK_FALSE(HasSubstr(page, "data-series=\"alpha\""));
 }
 
 TEST_CASE("edgefl runs and report show the privacy a DP run spent") {
   TempDir dir;
   const auto db = dir / "log.db";
-  Sim(db, "plain", "fedavg");
+  RunsCommandSim(db, "plain", "fedavg");
   std::string output;
   // 5 clients, 4 per round: q = 0.8; z = 1.1; 3 rounds at δ = 1e-3.
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() +
@@ -222,7 +221,7 @@ TEST_CASE("edgefl runs and report show the privacy a DP run spent") {
   REQUIRE(RunCommand(EdgeflTool() + " runs show private --db " + db.string(), &output) == 0);
   std::snprintf(text, sizeof text, "privacy      epsilon %.4f at delta 0.001 after round 3",
                 expected[2]);
-  CHECK_MESSAGE(Contains(output, text), output);
+  CHECK_MESSAGE(HasSubstr(output, text), output);
   const size_t table = output.find("round  selected");
   REQUIRE_MESSAGE(table != std::string::npos, output);
   const std::vector<std::string> header = Row(output.substr(table), "round", 0);
@@ -236,8 +235,8 @@ TEST_CASE("edgefl runs and report show the privacy a DP run spent") {
   }
   // A run without DP shows none.
   REQUIRE(RunCommand(EdgeflTool() + " runs show plain --db " + db.string(), &output) == 0);
-  CHECK_FALSE(Contains(output, "privacy"));
-  CHECK_FALSE(Contains(output, "epsilon"));
+  CHECK_FALSE(HasSubstr(output, "privacy"));
+  CHECK_FALSE(HasSubstr(output, "epsilon"));
 
   // list: an epsilon column, "-" for the run without DP.
   REQUIRE(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0);
@@ -259,9 +258,9 @@ TEST_CASE("edgefl runs and report show the privacy a DP run spent") {
   REQUIRE(RunCommand(EdgeflTool() + " report --db " + db.string() + " -o " + html.string(),
                      &output) == 0);
   const std::string page = ReadFile(html);
-  CHECK(Contains(page, "<h2>Privacy</h2>"));
+  CHECK(HasSubstr(page, "<h2>Privacy</h2>"));
   std::snprintf(text, sizeof text, "%.3f (&#948; = 0.001)", expected[2]);
-  CHECK(Contains(page, text));
+  CHECK(HasSubstr(page, text));
 }
 
 TEST_CASE("edgefl runs and report explain files that are not current edgefl logs") {
@@ -270,12 +269,12 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
 
   // Missing.
   CHECK(RunCommand(EdgeflTool() + " runs list --db " + (dir / "none.db").string(), &output) == 4);
-  CHECK(Contains(output, "no such file"));
+  CHECK(HasSubstr(output, "no such file"));
 
   // A text file.
   WriteFile(dir / "notes.txt", "just some notes, not a database\n");
   CHECK(RunCommand(EdgeflTool() + " runs list --db " + (dir / "notes.txt").string(), &output) == 3);
-  CHECK(Contains(output, "not an edgefl experiment log"));
+  CHECK(HasSubstr(output, "not an edgefl experiment log"));
 
   // Another application's SQLite database.
   {
@@ -284,7 +283,7 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
   }
   CHECK(RunCommand(EdgeflTool() + " report -o x.html --db " + (dir / "other.db").string(),
                    &output) == 3);
-  CHECK(Contains(output, "not an edgefl experiment log"));
+  CHECK(HasSubstr(output, "not an edgefl experiment log"));
 
   // Written by a newer edgefl.
   {
@@ -292,8 +291,8 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
     log.TEST_db().Execute("PRAGMA user_version = 99");
   }
   CHECK(RunCommand(EdgeflTool() + " runs list --db " + (dir / "newer.db").string(), &output) == 3);
-  CHECK(Contains(output, "written by a newer edgefl"));
-  CHECK(Contains(output, "open it with a newer edgefl"));
+  CHECK(HasSubstr(output, "written by a newer edgefl"));
+  CHECK(HasSubstr(output, "open it with a newer edgefl"));
 
   // Written by an older edgefl: readers refuse to upgrade and say how.
   REQUIRE(storage::kSchemaVersion >= 2);
@@ -303,28 +302,28 @@ TEST_CASE("edgefl runs and report explain files that are not current edgefl logs
     storage::EnsureSchema(db, storage::Migrations().first(storage::kSchemaVersion - 1));
   }
   CHECK(RunCommand(EdgeflTool() + " runs list --db " + older.string(), &output) == 3);
-  CHECK(Contains(output, "older than this edgefl's version"));
-  CHECK(Contains(output, "edgefl runs upgrade --db " + older.string()));
+  CHECK(HasSubstr(output, "older than this edgefl's version"));
+  CHECK(HasSubstr(output, "edgefl runs upgrade --db " + older.string()));
   CHECK(RunCommand(
             EdgeflTool() + " report -o " + (dir / "r.html").string() + " --db " + older.string(),
             &output) == 3);
-  CHECK(Contains(output, "edgefl runs upgrade --db"));
+  CHECK(HasSubstr(output, "edgefl runs upgrade --db"));
   {
     storage::SqliteDb db(older, storage::SqliteDb::Mode::kReadOnly, 1000);
     CHECK(db.QueryInt("PRAGMA user_version") == storage::kSchemaVersion - 1);  // untouched
   }
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " runs upgrade --db " + older.string(), &output) == 0,
                   output);
-  CHECK(Contains(output, "upgraded " + older.string() + " from schema version " +
-                             std::to_string(storage::kSchemaVersion - 1)));
+  CHECK(HasSubstr(output, "upgraded " + older.string() + " from schema version " +
+                              std::to_string(storage::kSchemaVersion - 1)));
   REQUIRE(RunCommand(EdgeflTool() + " runs list --db " + older.string(), &output) == 0);
-  CHECK(Contains(output, "holds no runs yet"));
+  CHECK(HasSubstr(output, "holds no runs yet"));
 }
 
 TEST_CASE("edgefl runs reads a log while a writer holds its write lock") {
   TempDir dir;
   const auto db = dir / "live.db";
-  Sim(db, "done", "fedavg");
+  RunsCommandSim(db, "done", "fedavg");
   storage::ExperimentLog writer(db);
   // A coordinator in the middle of committing a round: an open write
   // transaction with an uncommitted run in it.
@@ -336,12 +335,12 @@ TEST_CASE("edgefl runs reads a log while a writer holds its write lock") {
   std::string output;
   REQUIRE_MESSAGE(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0,
                   output);
-  CHECK(Contains(output, "done"));
-  CHECK_FALSE(Contains(output, "pending"));  // not committed yet
+  CHECK(HasSubstr(output, "done"));
+  CHECK_FALSE(HasSubstr(output, "pending"));  // not committed yet
   // The reader did not block the writer.
   transaction.Commit();
   REQUIRE(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0);
-  CHECK(Contains(output, "pending"));
+  CHECK(HasSubstr(output, "pending"));
 }
 
 }  // namespace edgefl::tools

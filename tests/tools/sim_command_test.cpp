@@ -18,9 +18,7 @@ using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 using edgefl::testing::WriteFile;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::HasSubstr;
 
 }  // namespace
 
@@ -28,33 +26,33 @@ TEST_CASE("edgefl sim --config names what the path is when it is not a config fi
   TempDir dir;
   std::string output;
   CHECK(RunCommand(EdgeflTool() + " sim --config " + dir.path().string(), &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, dir.path().string() + ": is a directory, not a config file"),
+  CHECK_MESSAGE(HasSubstr(output, dir.path().string() + ": is a directory, not a config file"),
                 output);
-  CHECK_FALSE(Contains(output, "no such file"));
+  CHECK_FALSE(HasSubstr(output, "no such file"));
 
   CHECK(RunCommand(EdgeflTool() + " sim --config /dev/zero", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, "config /dev/zero: is not a regular file"), output);
+  CHECK_MESSAGE(HasSubstr(output, "config /dev/zero: is not a regular file"), output);
 
   CHECK(RunCommand(EdgeflTool() + " sim --config " + (dir / "none.toml").string(), &output) ==
         kExitIoError);
-  CHECK_MESSAGE(Contains(output, "none.toml: no such file"), output);
+  CHECK_MESSAGE(HasSubstr(output, "none.toml: no such file"), output);
 }
 
 TEST_CASE("edgefl sim --set with a misspelt key suggests the closest known key") {
   std::string output;
   CHECK(RunCommand(EdgeflTool() + " sim -q --set roundz=3", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output,
-                         "unknown key \"roundz\": not a key of the experiment config nor "
-                         "of strategy fedavg; did you mean 'rounds'?"),
+  CHECK_MESSAGE(HasSubstr(output,
+                          "unknown key \"roundz\": not a key of the experiment config nor "
+                          "of strategy fedavg; did you mean 'rounds'?"),
                 output);
 }
 
 TEST_CASE("edgefl sim --set threads=40000 is refused with the range instead of aborting") {
   std::string output;
   CHECK(RunCommand(EdgeflTool() + " sim -q --set threads=40000", &output) == kExitUsage);
-  CHECK_MESSAGE(Contains(output, "threads must be in [0, 256] (0 = one per core), got 40000"),
+  CHECK_MESSAGE(HasSubstr(output, "threads must be in [0, 256] (0 = one per core), got 40000"),
                 output);
-  CHECK_FALSE(Contains(output, "terminate called"));
+  CHECK_FALSE(HasSubstr(output, "terminate called"));
 }
 
 TEST_CASE("edgefl sim stopped before any round says so instead of an empty round range") {
@@ -71,9 +69,9 @@ TEST_CASE("edgefl sim stopped before any round says so instead of an empty round
                      (dir / "availability.csv").string() + " --set db=" + (dir / "a.db").string(),
                  &output) == 0,
       output);
-  CHECK_MESSAGE(Contains(output, "stopped before any round was completed"), output);
-  CHECK_FALSE(Contains(output, "rounds 1-0"));
-  CHECK_FALSE(Contains(output, "final test accuracy"));
+  CHECK_MESSAGE(HasSubstr(output, "stopped before any round was completed"), output);
+  CHECK_FALSE(HasSubstr(output, "rounds 1-0"));
+  CHECK_FALSE(HasSubstr(output, "final test accuracy"));
 }
 
 TEST_CASE("edgefl sim refuses a damaged log with exit 3 and writes nothing to it") {
@@ -95,18 +93,18 @@ TEST_CASE("edgefl sim refuses a damaged log with exit 3 and writes nothing to it
                        "--set clients_per_round=2 --set rounds=1 --set threads=1 --set db=" +
                        db.string(),
                    &output) == kExitDataError);
-  CHECK_MESSAGE(Contains(output, "experiment log " + db.string() + ": the file is damaged"),
+  CHECK_MESSAGE(HasSubstr(output, "experiment log " + db.string() + ": the file is damaged"),
                 output);
-  CHECK_MESSAGE(Contains(output, "quick_check"), output);
-  CHECK_MESSAGE(Contains(output, ".recover"), output);
-  CHECK_MESSAGE(Contains(output, "--db"), output);
+  CHECK_MESSAGE(HasSubstr(output, "quick_check"), output);
+  CHECK_MESSAGE(HasSubstr(output, ".recover"), output);
+  CHECK_MESSAGE(HasSubstr(output, "--db"), output);
   CHECK(storage::test::FileHash(db) == before);
   CHECK_FALSE(std::filesystem::exists(db.string() + "-wal"));
   CHECK_FALSE(std::filesystem::exists(db.string() + "-runs.lock"));
 
   // Readers open it read-only as before and list what they can read.
   CHECK(RunCommand(EdgeflTool() + " runs list --db " + db.string(), &output) == 0);
-  CHECK_MESSAGE(Contains(output, "earlier"), output);
+  CHECK_MESSAGE(HasSubstr(output, "earlier"), output);
   CHECK(storage::test::FileHash(db) == before);
 }
 

@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kSpec = "mlp:60-16-10";
 
 // synthetic(1,1) pooled: 60 features, 10 classes.
-datasets::Dataset Tabular() {
+datasets::Dataset PreconditioningTabular() {
   datasets::SyntheticOptions options;
   options.num_clients = 3;
   options.max_samples_per_client = 120;
@@ -32,7 +32,7 @@ Eigen::VectorXf Initial() {
   return model.parameters();
 }
 
-std::span<const float> Span(const Eigen::VectorXf& v) {
+std::span<const float> PreconditioningSpan(const Eigen::VectorXf& v) {
   return {v.data(), static_cast<size_t>(v.size())};
 }
 
@@ -57,17 +57,18 @@ Preconditioning With(Eigen::VectorXf diagonal, ScalingStatistic statistic) {
 }  // namespace
 
 TEST_CASE("Preconditioning: D = 1 gives plain local SGD bit for bit, statistic or not") {
-  const datasets::Dataset data = Tabular();
+  const datasets::Dataset data = PreconditioningTabular();
   const Eigen::VectorXf global = Initial();
   for (const float momentum : {0.0f, 0.9f}) {
     CAPTURE(momentum);
     TrainRecipe recipe = Sgd(0.1f, 25, 16);
     recipe.optimizer.momentum = momentum;
     LocalTrainer plain(kSpec, data), scaled(kSpec, data);
-    const LocalTrainResult a = plain.Train(Span(global), recipe);
+    const LocalTrainResult a = plain.Train(PreconditioningSpan(global), recipe);
     const Preconditioning ones =
         With(Eigen::VectorXf::Ones(global.size()), ScalingStatistic::kGradient);
-    const LocalTrainResult b = scaled.Train(Span(global), recipe, nullptr, nullptr, &ones);
+    const LocalTrainResult b =
+        scaled.Train(PreconditioningSpan(global), recipe, nullptr, nullptr, &ones);
     CHECK(a.parameters != global);
     CHECK(b.parameters == a.parameters);  // Eigen's == is exact, element by element
     CHECK(a.scaling_statistic.size() == 0);
@@ -76,11 +77,11 @@ TEST_CASE("Preconditioning: D = 1 gives plain local SGD bit for bit, statistic o
 }
 
 TEST_CASE("Preconditioning: one full-batch step is x - lr * g / D") {
-  const datasets::Dataset data = Tabular();
+  const datasets::Dataset data = PreconditioningTabular();
   const Eigen::VectorXf global = Initial();
   // The full-batch gradient at x, summed in data order (sequential order).
   nn::Model model(kSpec);
-  model.SetParameters(Span(global));
+  model.SetParameters(PreconditioningSpan(global));
   model.LossAndGradient(nn::ColumnBlock(data.features, 0, data.features.rows()), data.labels);
   const Eigen::VectorXf g = model.gradients();
 
@@ -91,7 +92,8 @@ TEST_CASE("Preconditioning: one full-batch step is x - lr * g / D") {
   SequentialOrder order;
   LocalTrainer trainer(kSpec, data);
   const LocalTrainResult r =
-      trainer.Train(Span(global), Sgd(0.5f, 1, static_cast<int>(data.size())), nullptr, &order, &p);
+      trainer.Train(PreconditioningSpan(global), Sgd(0.5f, 1, static_cast<int>(data.size())),
+                    nullptr, &order, &p);
 
   const Eigen::VectorXf expected = global - 0.5f * g.cwiseQuotient(d);
   CHECK((r.parameters - expected).cwiseAbs().maxCoeff() <= 1e-6f);
@@ -104,21 +106,22 @@ TEST_CASE("Preconditioning: one full-batch step is x - lr * g / D") {
 }
 
 TEST_CASE("Preconditioning: the Hutchinson statistic is z * (H z) at the received model") {
-  const datasets::Dataset data = Tabular();
+  const datasets::Dataset data = PreconditioningTabular();
   const Eigen::VectorXf global = Initial();
   const TrainRecipe recipe = Sgd(0.1f, 3, static_cast<int>(data.size()));
   Preconditioning p;
   p.statistic = ScalingStatistic::kHutchinson;
   SequentialOrder order;
   LocalTrainer trainer(kSpec, data);
-  const LocalTrainResult r = trainer.Train(Span(global), recipe, nullptr, &order, &p);
+  const LocalTrainResult r =
+      trainer.Train(PreconditioningSpan(global), recipe, nullptr, &order, &p);
 
   // The probe is the recipe seed's stream 4; the batch is the whole set.
   Rng rng = Rng::Derive(recipe.seed, {4});
   Eigen::VectorXf z, hz;
   DrawRademacher(rng, global.size(), &z);
   nn::Model model(kSpec);
-  model.SetParameters(Span(global));
+  model.SetParameters(PreconditioningSpan(global));
   model.HessianVectorProduct(nn::ColumnBlock(data.features, 0, data.features.rows()), data.labels,
                              z, &hz);
   REQUIRE(r.scaling_statistic.size() == global.size());
@@ -128,28 +131,31 @@ TEST_CASE("Preconditioning: the Hutchinson statistic is z * (H z) at the receive
   // Measuring it does not perturb training: the same model as without it.
   LocalTrainer plain(kSpec, data);
   SequentialOrder order2;
-  CHECK(plain.Train(Span(global), recipe, nullptr, &order2).parameters == r.parameters);
+  CHECK(plain.Train(PreconditioningSpan(global), recipe, nullptr, &order2).parameters ==
+        r.parameters);
 }
 
 TEST_CASE("Preconditioning: a bad diagonal or a non-sgd optimizer is a ConfigError") {
-  const datasets::Dataset data = Tabular();
+  const datasets::Dataset data = PreconditioningTabular();
   const Eigen::VectorXf global = Initial();
   LocalTrainer trainer(kSpec, data);
   const TrainRecipe recipe = Sgd(0.1f, 2, 8);
 
   const Preconditioning short_one = With(Eigen::VectorXf::Ones(3), ScalingStatistic::kNone);
-  CHECK_THROWS_WITH_AS(trainer.Train(Span(global), recipe, nullptr, nullptr, &short_one),
-                       doctest::Contains("diagonal has 3 entries"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      trainer.Train(PreconditioningSpan(global), recipe, nullptr, nullptr, &short_one),
+      doctest::Contains("diagonal has 3 entries"), ConfigError);
   Eigen::VectorXf zero = Eigen::VectorXf::Ones(global.size());
   zero[5] = 0.0f;
   const Preconditioning zeroed = With(zero, ScalingStatistic::kNone);
-  CHECK_THROWS_WITH_AS(trainer.Train(Span(global), recipe, nullptr, nullptr, &zeroed),
-                       doctest::Contains("diagonal entry 5 must be finite and > 0"), ConfigError);
+  CHECK_THROWS_WITH_AS(
+      trainer.Train(PreconditioningSpan(global), recipe, nullptr, nullptr, &zeroed),
+      doctest::Contains("diagonal entry 5 must be finite and > 0"), ConfigError);
 
   TrainRecipe adam = recipe;
   adam.optimizer.name = "adam";
   const Preconditioning ones = With(Eigen::VectorXf::Ones(global.size()), ScalingStatistic::kNone);
-  CHECK_THROWS_WITH_AS(trainer.Train(Span(global), adam, nullptr, nullptr, &ones),
+  CHECK_THROWS_WITH_AS(trainer.Train(PreconditioningSpan(global), adam, nullptr, nullptr, &ones),
                        doctest::Contains("needs optimizer sgd, got adam"), ConfigError);
 }
 

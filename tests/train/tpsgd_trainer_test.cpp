@@ -21,7 +21,7 @@
 namespace edgefl::train {
 namespace {
 
-std::span<const float> Span(const Eigen::VectorXf& v) {
+std::span<const float> TpsgdTrainerSpan(const Eigen::VectorXf& v) {
   return {v.data(), static_cast<size_t>(v.size())};
 }
 
@@ -46,7 +46,7 @@ TrainRecipe OneStep(float lr) {
   return recipe;
 }
 
-datasets::Dataset FashionSubset(uint32_t first, uint32_t n) {
+datasets::Dataset TpsgdTrainerFashionSubset(uint32_t first, uint32_t n) {
   datasets::FashionMnistOptions options;
   options.dir = edgefl::testing::FashionMnistDir();
   const datasets::Dataset all = datasets::LoadFashionMnist(datasets::Split::kTrain, options);
@@ -89,7 +89,8 @@ TEST_CASE("tpsgd: one step is the paper's delta rule on a hand example") {
     TpsgdOptions options;
     options.projection_seed = seed;
     options.layer_loss = loss;
-    const Eigen::VectorXf out = trainer.Train(Span(w), OneStep(eta), options).parameters;
+    const Eigen::VectorXf out =
+        trainer.Train(TpsgdTrainerSpan(w), OneStep(eta), options).parameters;
 
     // Hidden layer: w += η e ⊙ σ'(z) xᵀ with e = P y* − y (ℓ2) or its sign (ℓ1).
     const float e0 = loss == LayerLoss::kL2 ? t0 - y0 : (t0 - y0 > 0 ? 1.0f : -1.0f);
@@ -123,7 +124,7 @@ TEST_CASE("tpsgd: a convolution steps on the gradient of its own pre-pool layer 
   // whole pre-pool map (6 x 28 x 28: one target per unit and position, as
   // DRTP's hook sits before the pool; averaged over the 28 x 28 positions),
   // whatever the layers after it do.
-  const datasets::Dataset data = FashionSubset(0, 2);
+  const datasets::Dataset data = TpsgdTrainerFashionSubset(0, 2);
   const std::string spec = "cnn:lenet";
   nn::Model init(spec);
   init.Initialize(3);
@@ -138,7 +139,8 @@ TEST_CASE("tpsgd: a convolution steps on the gradient of its own pre-pool layer 
   CHECK(trainer.target_rows(1) == 16 * 10 * 10);
   CHECK(trainer.target_rows(2) == 120);
   SequentialOrder order;
-  const Eigen::VectorXf out = trainer.Train(Span(w), recipe, options, &order).parameters;
+  const Eigen::VectorXf out =
+      trainer.Train(TpsgdTrainerSpan(w), recipe, options, &order).parameters;
 
   nn::Conv2d conv(
       nn::ImageShape{1, 28, 28},
@@ -206,7 +208,8 @@ TEST_CASE("tpsgd: a convolution's step is the pre-pool delta rule on a hand exam
     options.target_scale = 0.2;
     options.layer_loss = loss;
     TpsgdTrainer trainer("cnn:lenet", data);
-    const Eigen::VectorXf out = trainer.Train(Span(w), OneStep(eta), options).parameters;
+    const Eigen::VectorXf out =
+        trainer.Train(TpsgdTrainerSpan(w), OneStep(eta), options).parameters;
     int open = 0, shut = 0;
     for (int f = 0; f < 6; ++f) {
       double bias_step = 0.0;
@@ -253,8 +256,8 @@ TEST_CASE("tpsgd: the projections are fixed by the seed and differ per layer and
   TpsgdTrainer client_a("mlp:2-2-2", one);
   TpsgdTrainer client_b("mlp:2-2-2", one);
   const Eigen::VectorXf w = HandParameters();
-  CHECK(client_a.Train(Span(w), OneStep(0.1f), options).parameters ==
-        client_b.Train(Span(w), OneStep(0.1f), options).parameters);
+  CHECK(client_a.Train(TpsgdTrainerSpan(w), OneStep(0.1f), options).parameters ==
+        client_b.Train(TpsgdTrainerSpan(w), OneStep(0.1f), options).parameters);
 }
 
 class TpsgdHook final : public LocalObjective {
@@ -266,7 +269,7 @@ class TpsgdHook final : public LocalObjective {
 };
 
 TEST_CASE("tpsgd: training holds no backward buffer - the bytes the trainer holds") {
-  const datasets::Dataset data = FashionSubset(0, 64);
+  const datasets::Dataset data = TpsgdTrainerFashionSubset(0, 64);
   const std::string spec = "mlp:784-200-200-10";
   nn::Model init(spec);
   init.Initialize(1);
@@ -277,7 +280,7 @@ TEST_CASE("tpsgd: training holds no backward buffer - the bytes the trainer hold
 
   LocalTrainer tpsgd(spec, data);
   TpsgdHook hook;
-  tpsgd.Train(Span(init.parameters()), recipe, &hook);
+  tpsgd.Train(TpsgdTrainerSpan(init.parameters()), recipe, &hook);
   // Exactly: the parameters, the two activation buffers of the widest layer
   // (200 x 32), one error buffer of kChunk = 8 columns (200 x 8), the first
   // layer's input block (784 x 8), one target column (200); 32 labels, the
@@ -289,7 +292,7 @@ TEST_CASE("tpsgd: training holds no backward buffer - the bytes the trainer hold
   CHECK(tpsgd.held_bytes() == floats * 4 + 32 * 4 + 64 * 4 + 32 * 8);
 
   LocalTrainer backprop(spec, data);
-  backprop.Train(Span(init.parameters()), recipe);
+  backprop.Train(TpsgdTrainerSpan(init.parameters()), recipe);
   // Backprop holds parameters + a gradient of the whole model + every layer's
   // activations and the backward ping-pong buffers: tpSGD saves at least the
   // whole-model gradient.
@@ -299,7 +302,7 @@ TEST_CASE("tpsgd: training holds no backward buffer - the bytes the trainer hold
 }
 
 TEST_CASE("tpsgd: LeNet's training state - one pre-pool map, no minibatch copy") {
-  const datasets::Dataset data = FashionSubset(0, 64);
+  const datasets::Dataset data = TpsgdTrainerFashionSubset(0, 64);
   const std::string spec = "cnn:lenet";
   nn::Model init(spec);
   init.Initialize(1);
@@ -309,7 +312,7 @@ TEST_CASE("tpsgd: LeNet's training state - one pre-pool map, no minibatch copy")
   recipe.optimizer.learning_rate = 0.01f;
   LocalTrainer tpsgd(spec, data);
   TpsgdHook hook;
-  tpsgd.Train(Span(init.parameters()), recipe, &hook);
+  tpsgd.Train(TpsgdTrainerSpan(init.parameters()), recipe, &hook);
   // Exactly: the parameters; the even layers' outputs (conv1 pooled, 6 x 14 x
   // 14 = 1176, widest of 1176, 120, 10) and the odd layers' (conv2 pooled, 16
   // x 5 x 5 = 400, widest of 400, 84), 32 columns each; the dense layers'
@@ -327,8 +330,8 @@ TEST_CASE("tpsgd: accuracy rises on a small Fashion-MNIST split - mlp and lenet"
   // with the same budget 0.70); lenet only 0.08 -> 0.29 (backprop 0.69):
   // LeNet's convolutions learn little from random targets over their
   // pre-pool maps (docs/algorithms.md, tpsgd).
-  const datasets::Dataset train = FashionSubset(0, 1000);
-  const datasets::Dataset held_out = FashionSubset(50000, 500);
+  const datasets::Dataset train = TpsgdTrainerFashionSubset(0, 1000);
+  const datasets::Dataset held_out = TpsgdTrainerFashionSubset(50000, 500);
   struct Case {
     std::string spec;
     int epochs;
@@ -348,7 +351,8 @@ TEST_CASE("tpsgd: accuracy rises on a small Fashion-MNIST split - mlp and lenet"
     TpsgdOptions options;
     options.projection_seed = 5;
     TpsgdTrainer trainer(c.spec, train);
-    const LocalTrainResult result = trainer.Train(Span(init.parameters()), recipe, options);
+    const LocalTrainResult result =
+        trainer.Train(TpsgdTrainerSpan(init.parameters()), recipe, options);
     const double before = Accuracy(c.spec, init.parameters(), held_out);
     const double after = Accuracy(c.spec, result.parameters, held_out);
     MESSAGE(c.spec << ": held-out accuracy " << before << " -> " << after << ", loss "
@@ -364,16 +368,16 @@ TEST_CASE("tpsgd: refuses an optimizer with state, clipping and a projection hea
   const Eigen::VectorXf w = HandParameters();
   TrainRecipe momentum = OneStep(0.1f);
   momentum.optimizer.momentum = 0.9f;
-  CHECK_THROWS_AS(trainer.Train(Span(w), momentum, {}), ConfigError);
+  CHECK_THROWS_AS(trainer.Train(TpsgdTrainerSpan(w), momentum, {}), ConfigError);
   TrainRecipe adam = OneStep(0.1f);
   adam.optimizer.name = "adam";
-  CHECK_THROWS_AS(trainer.Train(Span(w), adam, {}), ConfigError);
+  CHECK_THROWS_AS(trainer.Train(TpsgdTrainerSpan(w), adam, {}), ConfigError);
   TrainRecipe clipped = OneStep(0.1f);
   clipped.clip_norm = 1.0f;
-  CHECK_THROWS_AS(trainer.Train(Span(w), clipped, {}), ConfigError);
+  CHECK_THROWS_AS(trainer.Train(TpsgdTrainerSpan(w), clipped, {}), ConfigError);
   TpsgdOptions bad;
   bad.target_scale = 0.0;
-  CHECK_THROWS_AS(trainer.Train(Span(w), OneStep(0.1f), bad), ConfigError);
+  CHECK_THROWS_AS(trainer.Train(TpsgdTrainerSpan(w), OneStep(0.1f), bad), ConfigError);
   CHECK_THROWS_AS(TpsgdTrainer("mlp:2-2-2+proj", data), ConfigError);
 }
 

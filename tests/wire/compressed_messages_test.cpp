@@ -8,14 +8,13 @@
 #include <doctest/doctest.h>
 
 #include "common/random.h"
+#include "tests/wire/wire_test_util.h"
 #include "wire/protocol_error.h"
 
 namespace edgefl::wire {
 namespace {
 
-std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
-  return std::span<const uint8_t>(frame).subspan(kFrameHeaderSize);
-}
+using testing::Payload;
 
 std::vector<uint8_t> UpdateFrame(const std::vector<uint8_t>& update) {
   return EncodeCompressedMessage(CompressedUpdate{7, compress::Codec::kTopK, update});

@@ -16,20 +16,20 @@
 namespace edgefl::wire {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using FrameBytes = std::vector<uint8_t>;
 
-Bytes Header(uint16_t version, uint16_t type, uint32_t length, const char* magic = "EDFL") {
-  Bytes h = {static_cast<uint8_t>(magic[0]),     static_cast<uint8_t>(magic[1]),
-             static_cast<uint8_t>(magic[2]),     static_cast<uint8_t>(magic[3]),
-             static_cast<uint8_t>(version),      static_cast<uint8_t>(version >> 8),
-             static_cast<uint8_t>(type),         static_cast<uint8_t>(type >> 8),
-             static_cast<uint8_t>(length),       static_cast<uint8_t>(length >> 8),
-             static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 24)};
+FrameBytes Header(uint16_t version, uint16_t type, uint32_t length, const char* magic = "EDFL") {
+  FrameBytes h = {static_cast<uint8_t>(magic[0]),     static_cast<uint8_t>(magic[1]),
+                  static_cast<uint8_t>(magic[2]),     static_cast<uint8_t>(magic[3]),
+                  static_cast<uint8_t>(version),      static_cast<uint8_t>(version >> 8),
+                  static_cast<uint8_t>(type),         static_cast<uint8_t>(type >> 8),
+                  static_cast<uint8_t>(length),       static_cast<uint8_t>(length >> 8),
+                  static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 24)};
   return h;
 }
 
 // The message of the ProtocolError that feeding `bytes` throws ("" if none).
-std::string FeedError(FrameDecoder& decoder, const Bytes& bytes) {
+std::string FeedError(FrameDecoder& decoder, const FrameBytes& bytes) {
   try {
     decoder.Feed(bytes);
   } catch (const ProtocolError& e) {
@@ -38,21 +38,21 @@ std::string FeedError(FrameDecoder& decoder, const Bytes& bytes) {
   return "";
 }
 
-std::string FeedError(const Bytes& bytes, uint32_t cap = kDefaultMaxPayloadBytes) {
+std::string FeedError(const FrameBytes& bytes, uint32_t cap = kDefaultMaxPayloadBytes) {
   FrameDecoder decoder(cap);
   return FeedError(decoder, bytes);
 }
 
 // Every sample message as a frame, plus an empty-payload frame, concatenated.
-std::pair<Bytes, std::vector<Frame>> SampleStream() {
-  Bytes stream;
+std::pair<FrameBytes, std::vector<Frame>> SampleStream() {
+  FrameBytes stream;
   std::vector<Frame> frames;
   for (const Message& m : testing::AllSampleMessages()) {
-    const Bytes frame = EncodeMessage(m);
+    const FrameBytes frame = EncodeMessage(m);
     stream.insert(stream.end(), frame.begin(), frame.end());
     frames.push_back(Frame{FrameVersionOf(TypeOf(m)), TypeOf(m), EncodePayload(m)});
   }
-  const Bytes empty = EncodeFrame(MessageType::kBye, {});
+  const FrameBytes empty = EncodeFrame(MessageType::kBye, {});
   stream.insert(stream.end(), empty.begin(), empty.end());
   frames.push_back(Frame{kProtocolVersion, MessageType::kBye, {}});
   return {stream, frames};
@@ -75,9 +75,9 @@ void CheckSameFrames(const std::vector<Frame>& got, const std::vector<Frame>& wa
 }
 
 TEST_CASE("EncodeFrame writes the documented 12-byte little-endian header") {
-  const Bytes payload = {1, 2, 3};
-  const Bytes frame = EncodeFrame(MessageType::kTrainResult, payload);
-  const Bytes want = {'E', 'D', 'F', 'L', 2, 0, 4, 0, 3, 0, 0, 0, 1, 2, 3};
+  const FrameBytes payload = {1, 2, 3};
+  const FrameBytes frame = EncodeFrame(MessageType::kTrainResult, payload);
+  const FrameBytes want = {'E', 'D', 'F', 'L', 2, 0, 4, 0, 3, 0, 0, 0, 1, 2, 3};
   CHECK(frame == want);
   CHECK(kFrameHeaderSize == 12);
   const FrameHeader header =
@@ -135,9 +135,9 @@ TEST_CASE("Bad magic is a ProtocolError as soon as a byte differs") {
   CHECK(FeedError(Header(kProtocolVersion, 1, 0, "EDFX")) ==
         "frame: bad magic 45 44 46 58 (expected 45 44 46 4c, \"EDFL\")");
   // Refused on the first wrong byte, without waiting for the whole header.
-  CHECK(FeedError(Bytes{'G', 'E'}).find("frame: bad magic 47 45") == 0);
-  CHECK(FeedError(Bytes{'G', 'E', 'T', ' ', '/'}).find("text protocol") != std::string::npos);
-  CHECK(FeedError(Bytes{0x16, 0x03, 0x01}).find("TLS") != std::string::npos);
+  CHECK(FeedError(FrameBytes{'G', 'E'}).find("frame: bad magic 47 45") == 0);
+  CHECK(FeedError(FrameBytes{'G', 'E', 'T', ' ', '/'}).find("text protocol") != std::string::npos);
+  CHECK(FeedError(FrameBytes{0x16, 0x03, 0x01}).find("TLS") != std::string::npos);
 }
 
 TEST_CASE("An unsupported protocol version is a ProtocolError") {
@@ -167,7 +167,7 @@ TEST_CASE("The handshake travels in version-1 frames so any peer can refuse it b
     CHECK_FALSE(IsHandshakeType(type));
     CHECK(FrameVersionOf(type) == kProtocolVersion);
   }
-  const Bytes hello = EncodeMessage(Message{Hello{"client-1", kProtocolVersion, "test", {}}});
+  const FrameBytes hello = EncodeMessage(Message{Hello{"client-1", kProtocolVersion, "test", {}}});
   CHECK(hello[4] == 1);
   CHECK(hello[5] == 0);
 }
@@ -197,7 +197,7 @@ TEST_CASE("A length over the cap is refused from the header before allocating") 
         "frame: TrainTask length 80 MB over limit 64 MB (83886080 > 67108864 bytes)");
   // Exactly at the cap is fine.
   FrameDecoder at_cap(16);
-  Bytes frame = Header(kProtocolVersion, 8, 16);
+  FrameBytes frame = Header(kProtocolVersion, 8, 16);
   frame.resize(frame.size() + 16);
   at_cap.Feed(frame);
   CHECK(at_cap.ready_frames() == 1);
@@ -205,8 +205,8 @@ TEST_CASE("A length over the cap is refused from the header before allocating") 
 
 TEST_CASE("The cap can be changed between frames") {
   FrameDecoder decoder(8);
-  const Bytes small = EncodeFrame(MessageType::kBye, Bytes(8, 0));
-  const Bytes large = EncodeFrame(MessageType::kBye, Bytes(100, 0));
+  const FrameBytes small = EncodeFrame(MessageType::kBye, FrameBytes(8, 0));
+  const FrameBytes large = EncodeFrame(MessageType::kBye, FrameBytes(100, 0));
   decoder.Feed(small);
   decoder.set_max_payload_bytes(100);
   decoder.Feed(large);
@@ -224,7 +224,7 @@ TEST_CASE("A decoder stays failed after a ProtocolError") {
 
 TEST_CASE("A stream that ends inside a frame is a ProtocolError at end of stream") {
   FrameDecoder decoder;
-  Bytes partial = Header(kProtocolVersion, 4, 400);
+  FrameBytes partial = Header(kProtocolVersion, 4, 400);
   partial.resize(partial.size() + 100);
   decoder.Feed(partial);
   CHECK(decoder.ready_frames() == 0);
@@ -235,7 +235,7 @@ TEST_CASE("A stream that ends inside a frame is a ProtocolError at end of stream
                        ProtocolError);
 
   FrameDecoder in_header;
-  in_header.Feed(Bytes{'E', 'D', 'F', 'L', 1});
+  in_header.Feed(FrameBytes{'E', 'D', 'F', 'L', 1});
   CHECK_THROWS_WITH_AS(in_header.CheckEndOfStream(),
                        "frame: stream ended inside a frame header, 5 of 12 bytes received",
                        ProtocolError);

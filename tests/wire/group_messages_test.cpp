@@ -7,15 +7,14 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/wire/wire_test_util.h"
 #include "wire/messages.h"
 #include "wire/protocol_error.h"
 
 namespace edgefl::wire {
 namespace {
 
-std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
-  return std::span<const uint8_t>(frame).subspan(kFrameHeaderSize);
-}
+using testing::Payload;
 
 std::string Refusal(const std::vector<uint8_t>& payload) {
   try {

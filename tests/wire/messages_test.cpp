@@ -16,11 +16,11 @@
 namespace edgefl::wire {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using MessagesBytes = std::vector<uint8_t>;
 using testing::CheckSame;
 
 // The message of the ProtocolError decoding throws ("" if it decodes).
-std::string DecodeError(MessageType type, const Bytes& payload) {
+std::string DecodeError(MessageType type, const MessagesBytes& payload) {
   try {
     DecodeMessage(type, payload);
   } catch (const ProtocolError& e) {
@@ -90,13 +90,13 @@ TEST_CASE("NaN and Inf in parameters and losses decode without error") {
 
 TEST_CASE("Small messages have the documented byte layout") {
   // Pinned so docs/protocol.md and other-language clients stay in step.
-  const Bytes bye = EncodeMessage(Bye{"ok"});
-  CHECK(bye == Bytes{'E', 'D', 'F', 'L', 2, 0, 8, 0, 6, 0, 0, 0, 2, 0, 0, 0, 'o', 'k'});
-  const Bytes beat = EncodePayload(Heartbeat{1, 2, 0.5});
-  CHECK(beat == Bytes{1, 0, 0, 0, 0, 0, 0,    0,   2, 0, 0, 0, 0, 0, 0, 0,  //
-                      0, 0, 0, 0, 0, 0, 0xE0, 0x3F});
-  const Bytes error = EncodePayload(ErrorMessage{ErrorCode::kBusy, "x"});
-  CHECK(error == Bytes{6, 0, 1, 0, 0, 0, 'x'});
+  const MessagesBytes bye = EncodeMessage(Bye{"ok"});
+  CHECK(bye == MessagesBytes{'E', 'D', 'F', 'L', 2, 0, 8, 0, 6, 0, 0, 0, 2, 0, 0, 0, 'o', 'k'});
+  const MessagesBytes beat = EncodePayload(Heartbeat{1, 2, 0.5});
+  CHECK(beat == MessagesBytes{1, 0, 0, 0, 0, 0, 0,    0,   2, 0, 0, 0, 0, 0, 0, 0,  //
+                              0, 0, 0, 0, 0, 0, 0xE0, 0x3F});
+  const MessagesBytes error = EncodePayload(ErrorMessage{ErrorCode::kBusy, "x"});
+  CHECK(error == MessagesBytes{6, 0, 1, 0, 0, 0, 'x'});
 }
 
 // The field named in "<Message>.<field>: ..." ("" for a message-level error).
@@ -108,11 +108,12 @@ std::string FieldOf(const std::string& error, std::string_view message) {
 
 // Cuts the payload at every length and collects the fields the errors name.
 std::set<std::string> FieldsNamedWhenTruncated(const Message& m) {
-  const Bytes payload = EncodePayload(m);
+  const MessagesBytes payload = EncodePayload(m);
   const std::string_view name = MessageTypeName(TypeOf(m));
   std::set<std::string> fields;
   for (size_t cut = 0; cut < payload.size(); ++cut) {
-    const std::string error = DecodeError(TypeOf(m), Bytes(payload.begin(), payload.begin() + cut));
+    const std::string error =
+        DecodeError(TypeOf(m), MessagesBytes(payload.begin(), payload.begin() + cut));
     CAPTURE(cut);
     CAPTURE(error);
     REQUIRE(!error.empty());
@@ -198,20 +199,20 @@ TEST_CASE("A payload truncated in any field is a ProtocolError naming that field
 }
 
 TEST_CASE("Truncation errors say what was declared and what is left") {
-  const Bytes payload = EncodePayload(testing::SampleTrainResult(1000));
-  const Bytes cut(payload.begin(), payload.end() - (4000 - 12));
+  const MessagesBytes payload = EncodePayload(testing::SampleTrainResult(1000));
+  const MessagesBytes cut(payload.begin(), payload.end() - (4000 - 12));
   CHECK(DecodeError(MessageType::kTrainResult, cut) ==
         "TrainResult.parameters: 1000 floats declared but 12 bytes left");
-  const Bytes hello = EncodePayload(testing::SampleHello());
-  CHECK(DecodeError(MessageType::kHello, Bytes(hello.begin(), hello.end() - 2)) ==
+  const MessagesBytes hello = EncodePayload(testing::SampleHello());
+  CHECK(DecodeError(MessageType::kHello, MessagesBytes(hello.begin(), hello.end() - 2)) ==
         "Hello.device.input_dim: truncated, 4 bytes needed but 2 left");
-  CHECK(DecodeError(MessageType::kBye, Bytes{100, 0, 0, 0, 'a', 'b', 'c'}) ==
+  CHECK(DecodeError(MessageType::kBye, MessagesBytes{100, 0, 0, 0, 'a', 'b', 'c'}) ==
         "Bye.reason: 100 bytes declared but 3 left");
 }
 
 TEST_CASE("Trailing bytes inside a payload are a ProtocolError") {
   for (const Message& m : testing::AllSampleMessages()) {
-    Bytes payload = EncodePayload(m);
+    MessagesBytes payload = EncodePayload(m);
     payload.push_back(0);
     const std::string name(MessageTypeName(TypeOf(m)));
     CHECK(DecodeError(TypeOf(m), payload) == name + ": 1 trailing bytes after the last field");
@@ -255,15 +256,15 @@ TEST_CASE("Huge declared lengths are refused before allocating") {
   // A Bye whose reason claims 4 GB, a TrainResult whose parameters claim
   // 2^32-1 floats: refused from the count, without allocating for it.
   testing::LargestAllocation tracker;
-  CHECK(DecodeError(MessageType::kBye, Bytes{0xFF, 0xFF, 0xFF, 0xFF, 'a'}) ==
+  CHECK(DecodeError(MessageType::kBye, MessagesBytes{0xFF, 0xFF, 0xFF, 0xFF, 'a'}) ==
         "Bye.reason: length 4294967295 over limit 4096 bytes");
-  Bytes payload = EncodePayload(testing::SampleTrainResult(0));
+  MessagesBytes payload = EncodePayload(testing::SampleTrainResult(0));
   for (int i = 1; i <= 4; ++i)
     payload[payload.size() - i] = 0xFF;
   payload.push_back(0);
   CHECK(DecodeError(MessageType::kTrainResult, payload) ==
         "TrainResult.parameters: 4294967295 floats declared but 1 bytes left");
-  Bytes classes = EncodePayload(testing::SampleEvalResult());
+  MessagesBytes classes = EncodePayload(testing::SampleEvalResult());
   // per_class_accuracy count sits after round, version, num_samples, loss, accuracy.
   classes[40] = 0x00;
   classes[41] = 0x00;
@@ -279,7 +280,7 @@ TEST_CASE("Huge declared lengths are refused before allocating") {
 // whose local.params is {"gamma": 0.05}; the value tag sits 4 + (4 + 4) +
 // (4 + 1) + 8 + 1 bytes from the end (parameters, pseudo-data,
 // preconditioning, the value, the tag).
-Bytes TaskWithOneLocalParam() {
+MessagesBytes TaskWithOneLocalParam() {
   TrainTask task = testing::SampleTrainTask(0);
   task.local.params = {{"gamma", 0.05}};
   task.preconditioning = {};
@@ -288,11 +289,11 @@ Bytes TaskWithOneLocalParam() {
 }
 
 TEST_CASE("Local algorithm params accept int64 and refuse bool and string values") {
-  Bytes payload = TaskWithOneLocalParam();
+  MessagesBytes payload = TaskWithOneLocalParam();
   const size_t tag = payload.size() - 4 - 8 - 5 - 8 - 1;
   CHECK(payload[tag] == 2);  // float64
   payload[tag] = 1;          // int64 7
-  const Bytes seven = {7, 0, 0, 0, 0, 0, 0, 0};
+  const MessagesBytes seven = {7, 0, 0, 0, 0, 0, 0, 0};
   std::copy(seven.begin(), seven.end(), payload.begin() + static_cast<std::ptrdiff_t>(tag) + 1);
   const auto task = std::get<TrainTask>(DecodeMessage(MessageType::kTrainTask, payload));
   CHECK(task.local.params.at("gamma") == 7.0);
@@ -309,7 +310,7 @@ TEST_CASE("Local algorithm params accept int64 and refuse bool and string values
 }
 
 TEST_CASE("Invalid bools unknown tags and duplicate keys are a ProtocolError") {
-  Bytes payload;
+  MessagesBytes payload;
   ByteWriter w(&payload);
   w.String("s");
   w.U16(1);
@@ -333,7 +334,7 @@ TEST_CASE("Invalid bools unknown tags and duplicate keys are a ProtocolError") {
         "Welcome.run_config[1].tag: unknown value tag 4");
 
   // recipe.optimizer.nesterov sits at byte 70 of this TrainTask.
-  Bytes task = EncodePayload(testing::SampleTrainTask(0));
+  MessagesBytes task = EncodePayload(testing::SampleTrainTask(0));
   REQUIRE(task[70] == 1);
   task[70] = 0xFF;
   CHECK(DecodeError(MessageType::kTrainTask, task) ==
@@ -351,7 +352,7 @@ TEST_CASE("Invalid bools unknown tags and duplicate keys are a ProtocolError") {
 TEST_CASE("A TrainTask without a per-step schedule decodes without one") {
   TrainTask task = testing::SampleTrainTask(4);
   task.recipe.lr_schedule.reset();
-  const Bytes payload = EncodePayload(task);
+  const MessagesBytes payload = EncodePayload(task);
   CHECK(payload[117] == 0);
   const TrainTask back = std::get<TrainTask>(DecodeMessage(MessageType::kTrainTask, payload));
   CHECK_FALSE(back.recipe.lr_schedule.has_value());
@@ -384,16 +385,17 @@ TEST_CASE("SAVIC preconditioning travels in TrainTask and its statistic in Train
 
   task.preconditioning = {};
   task.pseudo_data = nullptr;
-  const Bytes none = EncodePayload(task);
+  const MessagesBytes none = EncodePayload(task);
   // statistic, diagonal, pseudo_data (columns, count), parameters
   const size_t at = none.size() - 4 - 4 * 4 - 8 - 4 - 1;
-  CHECK(Bytes(none.begin() + static_cast<std::ptrdiff_t>(at),
-              none.begin() + static_cast<std::ptrdiff_t>(at) + 5) == Bytes{0, 0, 0, 0, 0});
+  CHECK(MessagesBytes(none.begin() + static_cast<std::ptrdiff_t>(at),
+                      none.begin() + static_cast<std::ptrdiff_t>(at) + 5) ==
+        MessagesBytes{0, 0, 0, 0, 0});
   const auto plain = std::get<TrainTask>(DecodeMessage(MessageType::kTrainTask, none));
   CHECK(!plain.preconditioning.has_diagonal());
   CHECK(plain.preconditioning.statistic == train::ScalingStatistic::kNone);
 
-  Bytes bad = none;
+  MessagesBytes bad = none;
   bad[at] = 3;
   CHECK(DecodeError(MessageType::kTrainTask, bad) ==
         "TrainTask.preconditioning.statistic: unknown statistic 3");
@@ -413,10 +415,10 @@ TEST_CASE(
   EvalTask ask = testing::SampleEvalTask(0);
   ask.pseudo_data.images = 3;
   ask.pseudo_data.samples = {0, 1, 2, 9, 8, 7};
-  const Bytes payload = EncodePayload(ask);
-  const Bytes tail(payload.end() - 4 - 4 - 4 * 6 - 4, payload.end());
-  CHECK(tail == Bytes{3, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0,
-                      0, 0, 9, 0, 0, 0, 8, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0});
+  const MessagesBytes payload = EncodePayload(ask);
+  const MessagesBytes tail(payload.end() - 4 - 4 - 4 * 6 - 4, payload.end());
+  CHECK(tail == MessagesBytes{3, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0,
+                              0, 0, 9, 0, 0, 0, 8, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0});
   const auto back = std::get<EvalTask>(RoundTrip(ask));
   CHECK(back.pseudo_data.groups() == 2);
   CHECK(back.pseudo_data.samples == ask.pseudo_data.samples);
@@ -432,12 +434,12 @@ TEST_CASE(
   EvalResult means = testing::SampleEvalResult();
   means.pseudo_data.resize(2, 2);
   means.pseudo_data << 1.0f, 3.0f, 2.0f, 4.0f;  // columns (1, 2) and (3, 4)
-  const Bytes result = EncodePayload(means);
-  const Bytes last(result.end() - 4 - 4 - 16, result.end());
-  CHECK(last == Bytes{2, 0, 0, 0,    4, 0, 0,    0,    0, 0, 0x80, 0x3f,
-                      0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40});
+  const MessagesBytes result = EncodePayload(means);
+  const MessagesBytes last(result.end() - 4 - 4 - 16, result.end());
+  CHECK(last == MessagesBytes{2, 0, 0, 0,    4, 0, 0,    0,    0, 0, 0x80, 0x3f,
+                              0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40});
   CHECK(testing::SameBits(std::get<EvalResult>(RoundTrip(means)).pseudo_data, means.pseudo_data));
-  Bytes ragged = result;
+  MessagesBytes ragged = result;
   ragged[result.size() - 4 - 4 - 16] = 3;  // 4 floats in 3 columns
   CHECK(DecodeError(MessageType::kEvalResult, ragged) ==
         "EvalResult.pseudo_data.values: 4 floats do not fill 3 columns");
@@ -471,7 +473,7 @@ TEST_CASE("Mutated and random payloads either decode or throw ProtocolError") {
   int refused = 0;
   for (int iter = 0; iter < 20000; ++iter) {
     const Message& m = samples[rng.UniformInt(samples.size())];
-    Bytes payload = EncodePayload(m);
+    MessagesBytes payload = EncodePayload(m);
     const int mutations = 1 + static_cast<int>(rng.UniformInt(4));
     for (int k = 0; k < mutations && !payload.empty(); ++k) {
       const size_t at = rng.UniformInt(payload.size());

@@ -76,9 +76,7 @@ std::vector<PeerMessage> AllPeerMessages() {
           GlobalMetrics{10, 3, 0.625, testing::kNaN, 500, 1.5e-3}};
 }
 
-std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
-  return std::span<const uint8_t>(frame).subspan(kFrameHeaderSize);
-}
+using testing::Payload;
 
 TEST_CASE("Every D-SGD peer message round-trips in a version 2 frame") {
   for (const PeerMessage& m : AllPeerMessages()) {

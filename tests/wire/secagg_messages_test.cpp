@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/wire/wire_test_util.h"
 #include "wire/messages.h"
 #include "wire/protocol_error.h"
 
@@ -56,9 +57,7 @@ std::vector<SecAggMessage> AllSecAggMessages() {
           SecAggCohort{7, 123, 0.5, true}};
 }
 
-std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
-  return std::span<const uint8_t>(frame).subspan(kFrameHeaderSize);
-}
+using testing::Payload;
 
 }  // namespace
 

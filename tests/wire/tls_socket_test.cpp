@@ -21,6 +21,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/test_util.h"
+#include "tests/wire/test_pki.h"
 #include "wire/certificates.h"
 #include "wire/tls_context.h"
 
@@ -33,33 +34,10 @@ using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
 
-const std::chrono::milliseconds kWait =
+const std::chrono::milliseconds kSocketWait =
     std::chrono::duration_cast<std::chrono::milliseconds>(edgefl::testing::Scaled(10s));
 
-// A CA, the coordinator's files and a client's, in a temp dir.
-class Pki {
- public:
-  Pki() : ca_(CreateCa("test CA", Validity::Days(30))) {
-    WriteFileAtomically(dir_ / "ca.crt", ca_.certificate_pem, 0644, Overwrite::kNo);
-  }
-  TlsFiles Server() const {
-    return Write("server", IssueServerCertificate(ca_, {"127.0.0.1"}, Validity::Days(30)));
-  }
-  TlsFiles Client(const std::string& name) const {
-    return Write(name, IssueClientCertificate(ca_, name, Validity::Days(30)));
-  }
-  std::filesystem::path ca_file() const { return dir_ / "ca.crt"; }
-
- private:
-  TlsFiles Write(const std::string& name, const CertificateAndKey& pair) const {
-    TlsFiles files{dir_ / (name + ".crt"), dir_ / (name + ".key"), dir_ / "ca.crt"};
-    WriteCertificateAndKey(pair, files.certificate, files.private_key, Overwrite::kYes);
-    return files;
-  }
-
-  edgefl::testing::TempDir dir_;
-  CertificateAndKey ca_;
-};
+using testing::Pki;
 
 // Deterministic bytes: 0, 1, ..., 250, 0, 1, ... (251 is prime, so no
 // record boundary lines up with the pattern).
@@ -94,9 +72,9 @@ class Connection {
   TlsSocket& server() { return *server_; }
   ssl::stream<tcp::socket>& client() { return client_; }
 
-  // Runs handlers until done() (fails the test after kWait).
+  // Runs handlers until done() (fails the test after kSocketWait).
   void RunUntil(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    const auto deadline = std::chrono::steady_clock::now() + kSocketWait;
     while (!done()) {
       REQUIRE(std::chrono::steady_clock::now() < deadline);
       io_.run_one_for(50ms);

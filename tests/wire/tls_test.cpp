@@ -27,6 +27,7 @@
 
 #include "common/error.h"
 #include "tests/test_util.h"
+#include "tests/wire/test_pki.h"
 #include "wire/certificates.h"
 #include "wire/tls_context.h"
 
@@ -44,41 +45,7 @@ using namespace std::chrono_literals;
 const std::chrono::milliseconds kWait =
     std::chrono::duration_cast<std::chrono::milliseconds>(edgefl::testing::Scaled(10s));
 
-// A CA in a temp dir, with certificates issued by it written as files.
-class Pki {
- public:
-  explicit Pki(const std::string& ca_name = "test CA")
-      : ca_(CreateCa(ca_name, Validity::Days(30))) {
-    WriteFileAtomically(dir_ / "ca.crt", ca_.certificate_pem, 0644, Overwrite::kNo);
-  }
-
-  const CertificateAndKey& ca() const { return ca_; }
-  std::filesystem::path ca_file() const { return dir_ / "ca.crt"; }
-
-  // The coordinator's files, valid for localhost and 127.0.0.1.
-  TlsFiles Server() const {
-    return Write("server",
-                 IssueServerCertificate(ca_, {"localhost", "127.0.0.1"}, Validity::Days(30)));
-  }
-  // A D-SGD node's files (peer certificate: serverAuth and clientAuth).
-  TlsFiles Peer(const std::string& name) const {
-    return Write(name, IssuePeerCertificate(ca_, name, Validity::Days(30)));
-  }
-  // A client's files.
-  TlsFiles Client(const std::string& name, const Validity& validity = Validity::Days(30)) const {
-    return Write(name, IssueClientCertificate(ca_, name, validity));
-  }
-
- private:
-  TlsFiles Write(const std::string& name, const CertificateAndKey& pair) const {
-    TlsFiles files{dir_ / (name + ".crt"), dir_ / (name + ".key"), ca_file()};
-    WriteCertificateAndKey(pair, files.certificate, files.private_key, Overwrite::kYes);
-    return files;
-  }
-
-  edgefl::testing::TempDir dir_;
-  CertificateAndKey ca_;
-};
+using testing::Pki;
 
 // A client context built by hand, as a client that is not edgefl would:
 // trusts `ca_file`, presents `cert`/`key` when given (any, even expired).
@@ -301,9 +268,7 @@ class Loopback {
   std::vector<std::thread> threads_;  // io_ threads; last, so joined first
 };
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using edgefl::testing::HasSubstr;
 
 }  // namespace
 
@@ -369,7 +334,7 @@ TEST_CASE("a client offering only TLS 1.1 is refused") {
   const ServerOutcome server = loop.NextServerOutcome();
   INFO(server.message);
   CHECK(server.ec);
-  CHECK(Contains(server.message, "TLS version not supported"));
+  CHECK(HasSubstr(server.message, "TLS version not supported"));
 }
 
 TEST_CASE("a client without a certificate is refused with the reason no certificate") {
@@ -383,13 +348,13 @@ TEST_CASE("a client without a certificate is refused with the reason no certific
   // alert on its first read. Either way it never gets the greeting.
   CHECK(client.line.empty());
   INFO(client.reason);
-  CHECK(Contains(client.reason, "requires a certificate"));
+  CHECK(HasSubstr(client.reason, "requires a certificate"));
 
   const ServerOutcome server = loop.NextServerOutcome();
   CHECK(server.ec);
   const std::string prefix = "client 127.0.0.1:";
   CHECK(server.message.substr(0, prefix.size()) == prefix);
-  CHECK(Contains(server.message, " refused: no certificate"));
+  CHECK(HasSubstr(server.message, " refused: no certificate"));
 }
 
 TEST_CASE("a client certificate from another CA is refused as unknown CA") {
@@ -406,12 +371,12 @@ TEST_CASE("a client certificate from another CA is refused as unknown CA") {
     const ClientOutcome client = loop.ConnectTls(client_ctx);
     CHECK(client.line.empty());
     INFO(client.reason);
-    CHECK(Contains(client.reason, "the peer refused our certificate"));
+    CHECK(HasSubstr(client.reason, "the peer refused our certificate"));
 
     const ServerOutcome server = loop.NextServerOutcome();
     INFO(server.message);
     CHECK(server.ec);
-    CHECK(Contains(server.message, "refused: certificate from an unknown CA"));
+    CHECK(HasSubstr(server.message, "refused: certificate from an unknown CA"));
   }
 }
 
@@ -430,11 +395,11 @@ TEST_CASE("an expired client certificate is refused as expired") {
   const ClientOutcome client = loop.ConnectTls(client_ctx);
   CHECK(client.line.empty());
   INFO(client.reason);
-  CHECK(Contains(client.reason, "expired"));
+  CHECK(HasSubstr(client.reason, "expired"));
   const ServerOutcome server = loop.NextServerOutcome();
   INFO(server.message);
   CHECK(server.ec);
-  CHECK(Contains(server.message, "refused: certificate expired"));
+  CHECK(HasSubstr(server.message, "refused: certificate expired"));
 }
 
 TEST_CASE("a context refuses its own certificate of the other role, naming file and role") {
@@ -468,7 +433,7 @@ TEST_CASE("a server certificate presented by a client is refused") {
   const ServerOutcome server = loop.NextServerOutcome();
   INFO(server.message);
   CHECK(server.ec);
-  CHECK(Contains(server.message, "not issued for this role"));
+  CHECK(HasSubstr(server.message, "not issued for this role"));
 }
 
 TEST_CASE("plain TCP clients sending garbage are refused and the server keeps serving") {
@@ -481,7 +446,7 @@ TEST_CASE("plain TCP clients sending garbage are refused and the server keeps se
   ServerOutcome server = loop.NextServerOutcome();
   INFO(server.message);
   CHECK(server.ec);
-  CHECK(Contains(server.message, "refused: not TLS"));
+  CHECK(HasSubstr(server.message, "refused: not TLS"));
 
   std::string noise;
   for (int i = 0; i < 256; ++i)
@@ -489,14 +454,14 @@ TEST_CASE("plain TCP clients sending garbage are refused and the server keeps se
   loop.ConnectRaw(noise);
   server = loop.NextServerOutcome();
   CHECK(server.ec);
-  CHECK(Contains(server.message, "refused: "));
+  CHECK(HasSubstr(server.message, "refused: "));
 
   // A handshake record cut short, then the connection closed.
   loop.ConnectRaw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),
                   /*close_at_once=*/true);
   server = loop.NextServerOutcome();
   CHECK(server.ec);
-  CHECK(Contains(server.message, "refused: "));
+  CHECK(HasSubstr(server.message, "refused: "));
 
   // The server still serves a real client.
   const ClientOutcome client = loop.ConnectTls(client_ctx);
@@ -514,7 +479,7 @@ TEST_CASE("a connection that never starts its handshake is dropped at the deadli
   CHECK(std::chrono::steady_clock::now() - start < kWait);
   INFO(server.message);
   CHECK(server.ec);
-  CHECK(Contains(server.message, "refused: "));
+  CHECK(HasSubstr(server.message, "refused: "));
 }
 
 TEST_CASE("the client refuses a server whose certificate does not name the dialled host") {
@@ -525,7 +490,7 @@ TEST_CASE("the client refuses a server whose certificate does not name the diall
   const ClientOutcome client = loop.ConnectTls(client_ctx);
   CHECK(client.handshake);
   INFO(client.reason);
-  CHECK(Contains(client.reason, "does not name the host"));
+  CHECK(HasSubstr(client.reason, "does not name the host"));
 }
 
 TEST_CASE("the client refuses a server with a certificate from another CA") {
@@ -537,7 +502,7 @@ TEST_CASE("the client refuses a server with a certificate from another CA") {
   const ClientOutcome client = loop.ConnectTls(client_ctx);
   CHECK(client.handshake);
   INFO(client.reason);
-  CHECK(Contains(client.reason, "certificate from an unknown CA"));
+  CHECK(HasSubstr(client.reason, "certificate from an unknown CA"));
   // And the rogue server learns nothing about the client: it is refused.
   CHECK(loop.NextServerOutcome().ec);
 }
@@ -574,7 +539,7 @@ TEST_CASE("peer link: a node never accepts a peer whose certificate is not from 
     const ServerOutcome acceptor = loop.NextServerOutcome();
     INFO(acceptor.message);
     CHECK(acceptor.ec);
-    CHECK(Contains(acceptor.message, "refused: certificate from an unknown CA"));
+    CHECK(HasSubstr(acceptor.message, "refused: certificate from an unknown CA"));
   }
   // Nor one without a certificate.
   ssl::context anonymous = RawClientContext(pki.ca_file());
@@ -592,7 +557,7 @@ TEST_CASE("peer link: a client or server certificate of the project CA is not a 
   const ServerOutcome refused = loop.NextServerOutcome();
   INFO(refused.message);
   CHECK(refused.ec);
-  CHECK(Contains(refused.message, "not issued for this role"));
+  CHECK(HasSubstr(refused.message, "not issued for this role"));
 
   // A node dialling something with the coordinator's certificate (serverAuth only).
   ssl::context server_ctx = MakeServerContext(pki.Server());
@@ -601,7 +566,7 @@ TEST_CASE("peer link: a client or server certificate of the project CA is not a 
   const ClientOutcome dialer = coordinator.ConnectTls(dial_ctx);
   CHECK(dialer.handshake);
   INFO(dialer.reason);
-  CHECK(Contains(dialer.reason, "not issued for this role"));
+  CHECK(HasSubstr(dialer.reason, "not issued for this role"));
 
   // And a node's own certificate must be a peer certificate.
   CHECK_THROWS_WITH_AS(MakePeerContext(pki.Client("bob"), PeerEnd::kAccept),
@@ -619,7 +584,7 @@ TEST_CASE("peer link: a dialling node refuses an acceptor from another CA") {
   const ClientOutcome dialer = loop.ConnectTls(dial_ctx);
   CHECK(dialer.handshake);
   INFO(dialer.reason);
-  CHECK(Contains(dialer.reason, "certificate from an unknown CA"));
+  CHECK(HasSubstr(dialer.reason, "certificate from an unknown CA"));
   CHECK(loop.NextServerOutcome().ec);
 }
 

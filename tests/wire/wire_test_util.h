@@ -8,17 +8,24 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "wire/frame.h"
 #include "wire/messages.h"
 
 namespace edgefl::wire::testing {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The payload of an encoded frame (the bytes after its header).
+inline std::span<const uint8_t> Payload(const std::vector<uint8_t>& frame) {
+  return std::span<const uint8_t>(frame).subspan(kFrameHeaderSize);
+}
 
 inline bool SameBits(double a, double b) {
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
