@@ -73,8 +73,10 @@ void IssueSecureGroupCertificates(const Federation& fed, int groups) {
   REQUIRE(rc == 0);
 }
 
-// Starts secure aggregator g under the root at `root_port`; returns its port.
-int StartSecureAggregator(Federation& fed, int g, int root_port, std::vector<Process*>* out) {
+// Starts secure aggregator g under the root at `root_port` (with `extra`
+// settings on top); returns its port.
+int StartSecureAggregator(Federation& fed, int g, int root_port, std::vector<Process*>* out,
+                          const std::vector<std::string>& extra = {}) {
   const std::string certs = (fed.dir() / "certs").string() + "/";
   std::vector<std::string> s = {"role=aggregator",
                                 "upstream=127.0.0.1:" + std::to_string(root_port),
@@ -89,6 +91,7 @@ int StartSecureAggregator(Federation& fed, int g, int root_port, std::vector<Pro
   for (const std::string& k : SecureGroupRunKeys())
     s.push_back(k);
   s.push_back("secagg_k=3");
+  s.insert(s.end(), extra.begin(), extra.end());
   Process& p = fed.StartCoordinator(SecureGroupName(g), s);
   out->push_back(&p);
   return fed.WaitListening(p);
@@ -307,6 +310,32 @@ TEST_CASE(
     CHECK_FALSE(agg_rounds[0].aggregated);
     CHECK(agg_rounds[0].outcome.find("secure aggregation failed") != std::string::npos);
   }
+}
+
+TEST_CASE(
+    "edge aggregators with secure aggregation: an aggregator without it under a secure root stops "
+    "naming the key") {
+  // Failing closed: it would otherwise sum its devices' plain updates.
+  Federation tree(1);
+  IssueSecureGroupCertificates(tree, 1);
+  std::vector<Process*> aggregators;
+  Process& root = tree.StartCoordinator("root", SecureRootSettings("tree", 1, 1));
+  const int port = StartSecureAggregator(tree, 0, tree.WaitListening(root), &aggregators,
+                                         {"secure_aggregation=false", "min_clients=1"});
+  tree.StartClientAs(0, port, Federation::ClientName(0));
+  INFO(tree.Logs());
+  REQUIRE_MESSAGE(aggregators[0]->Wait(edgefl::testing::kRunTimeout), aggregators[0]->Describe());
+  CHECK(aggregators[0]->ExitedWith(2));
+  CHECK(Contains(aggregators[0]->err(),
+                 "runs with secure aggregation but this aggregator's "
+                 "secure_aggregation is false"));
+  // The root never got a sum from it (at most a dropped row: it may have
+  // handed it round 1 before the aggregator read Welcome and left).
+  storage::ExperimentLog log(tree.db(), ReadOnly());
+  const auto run = log.FindRun("tree");
+  REQUIRE(run.has_value());
+  for (const auto& u : log.ClientUpdates(run->id))
+    CHECK(u.status == storage::UpdateStatus::kDropped);
 }
 
 }  // namespace edgefl::coordinator
