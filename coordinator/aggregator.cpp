@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -12,6 +13,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "common/wall_clock.h"
 #include "coordinator/client_registry.h"
@@ -24,6 +26,7 @@
 #include "storage/experiment_log.h"
 #include "wire/group_messages.h"
 #include "wire/protocol_error.h"
+#include "wire/secagg_messages.h"
 #include "wire/tls_context.h"
 
 namespace edgefl::coordinator {
@@ -77,6 +80,13 @@ std::optional<T> RunConfigValue(const wire::Welcome& welcome, const std::string&
   return std::get<T>(it->second);
 }
 
+// secure_aggregation = true in the aggregator's config.
+bool AggregatorRunsSecAgg(const engine::ExperimentConfig& config) {
+  const auto it = config.algorithm_params.find("secure_aggregation");
+  return it != config.algorithm_params.end() && std::holds_alternative<bool>(it->second) &&
+         std::get<bool>(it->second);
+}
+
 // Throws ConfigError when the upstream's run does not fit this aggregator.
 void CheckWelcome(const wire::Welcome& welcome, const engine::ExperimentConfig& config,
                   uint64_t num_parameters) {
@@ -97,6 +107,18 @@ void CheckWelcome(const wire::Welcome& welcome, const engine::ExperimentConfig& 
                       std::to_string(welcome.num_parameters) + " parameters) but this " +
                       "aggregator's model is " + config.model + ": set model = \"" +
                       welcome.model_spec + "\"");
+  }
+  // Secure aggregation must be on at both ends: an upstream that runs it
+  // must never get a sum its aggregator built from devices' plain updates,
+  // and an aggregator told secure_aggregation = true never sends one.
+  const bool upstream_secure = RunConfigValue<bool>(welcome, "secure_aggregation").value_or(false);
+  if (upstream_secure != AggregatorRunsSecAgg(config)) {
+    throw ConfigError(upstream + " (run " + welcome.run_id + ") runs " +
+                      (upstream_secure ? "with" : "without") +
+                      " secure aggregation but this aggregator's secure_aggregation is " +
+                      (upstream_secure ? "false" : "true") +
+                      ": set secure_aggregation = " + (upstream_secure ? "true" : "false") +
+                      " (a secure tree runs SecAgg+ within every group)");
   }
   const std::optional<int64_t> seed = RunConfigValue<int64_t>(welcome, "seed");
   if (!seed || *seed != config.seed) {
@@ -177,9 +199,11 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
   // Below an aggregator the tree goes on: a further aggregator's group sum
   // is taken like a device's update (the config passed GroupSumProblem).
   session.group_sums_refused = "";
+  const bool secure = AggregatorRunsSecAgg(config_);
   session.run_config = {{"mode", std::string("sync")},
                         {"role", std::string("aggregator")},
                         {"group_sums", true},
+                        {"secure_aggregation", secure},
                         {"seed", config_.seed}};
   session.task_deadline_seconds = config_.deadline;
 
@@ -214,6 +238,21 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
   group_options.deadline = Millis(config_.deadline);
   group_options.quorum = config_.quorum;
   group_options.run_seed = static_cast<uint64_t>(config_.seed);
+  if (secure) {
+    // The same options a flat run's FedAvg reads (secagg_* keys, the run
+    // seed for the graph and the rounding), so the group's SecAgg+ round is
+    // the flat coordinator's over this group.
+    const std::unique_ptr<algorithms::Strategy> flat =
+        algorithms::MakeStrategy(engine::StrategyConfigFrom(config_));
+    if (flat->secure_aggregation() == nullptr) {
+      throw ConfigError("secure_aggregation = true but strategy " + config_.strategy +
+                        " did not configure secure aggregation");
+    }
+    group_options.secure = *flat->secure_aggregation();
+    logger_.Info(
+        "secure aggregation within the group: SecAgg+ over its devices, only the "
+        "group's sum goes upstream");
+  }
 
   AggregatorResult result;
   std::string end_reason = "shutting down";
@@ -254,12 +293,38 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
       uint64_t heartbeat_sequence = 0;
       for (;;) {
         const wire::Frame frame = link.Receive();
+        if (frame.type == wire::MessageType::kSecAggTrain) {
+          // The upstream's round is secure: this group's devices keep their
+          // updates and only the unmasked group sum goes up. An aggregator
+          // without secure aggregation refuses (it would sum plain updates).
+          int64_t round = 0;
+          try {
+            round =
+                std::get<wire::SecAggTrain>(wire::DecodeSecAggMessage(frame.type, frame.payload))
+                    .round;
+          } catch (const wire::ProtocolError& e) {
+            link.Send(
+                wire::EncodeMessage(wire::ErrorMessage{wire::ErrorCode::kProtocol, e.what()}));
+            throw UpstreamError(std::string("protocol error from the upstream: ") + e.what(),
+                                false);
+          }
+          if (!secure) {
+            const std::string what = "SecAggTrain for round " + std::to_string(round) +
+                                     " but this aggregator runs without secure aggregation "
+                                     "(secure_aggregation = false)";
+            link.Send(wire::EncodeMessage(wire::ErrorMessage{wire::ErrorCode::kBadTask, what}));
+            throw UpstreamError(what, true);
+          }
+          continue;
+        }
         if (!wire::IsKnownMessageType(static_cast<uint16_t>(frame.type)) ||
             wire::IsGroupMessageType(frame.type) || wire::IsCompressedMessageType(frame.type) ||
             wire::IsSecAggMessageType(frame.type)) {
+          // No stage of the upstream's secure aggregation either: an
+          // aggregator answers with its group's sum, never a device's part.
           const std::string what = "unexpected " + std::string(wire::MessageTypeName(frame.type)) +
-                                   " from the upstream (an edge aggregator relays plain "
-                                   "TrainTasks)";
+                                   " from the upstream (an edge aggregator answers TrainTasks "
+                                   "with its group's sum only)";
           link.Send(wire::EncodeMessage(wire::ErrorMessage{wire::ErrorCode::kProtocol, what}));
           throw UpstreamError(what, false);
         }

@@ -37,6 +37,7 @@
 #include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -354,6 +355,12 @@ int Run(int argc, char** argv) {
   // group sums, and why not.
   session.group_sums_refused = GroupSumProblem(config);
   session.run_config["group_sums"] = session.group_sums_refused.empty();
+  // An aggregator must run SecAgg+ within its group exactly when this run
+  // has secure aggregation (it checks this at Welcome).
+  const auto secure_key = config.algorithm_params.find("secure_aggregation");
+  session.run_config["secure_aggregation"] = secure_key != config.algorithm_params.end() &&
+                                             std::holds_alternative<bool>(secure_key->second) &&
+                                             std::get<bool>(secure_key->second);
   if (!session.group_sums_refused.empty()) {
     session.run_config["group_sums_refused"] = session.group_sums_refused;
   }

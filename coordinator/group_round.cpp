@@ -32,10 +32,18 @@ class EveryClient final : public algorithms::ClientSelector {
 // mean, for the aggregator's log).
 class GroupSumStrategy final : public algorithms::Strategy {
  public:
-  GroupSumStrategy(const wire::TrainTask& task, uint64_t run_seed)
-      : task_(task), run_seed_(run_seed) {}
+  GroupSumStrategy(const wire::TrainTask& task, uint64_t run_seed,
+                   const std::optional<algorithms::SecureAggregationOptions>& secure)
+      : task_(task), run_seed_(run_seed), secure_(secure) {}
 
   std::string name() const override { return "group_sum"; }
+
+  // With secure aggregation the engine hands AggregateFit the unmasked
+  // result (w + Σ ω_i Δ_i / Σ ω_i, num_samples Σ min(n_i, W)) and any
+  // further aggregators' group sums, never a device's update.
+  const algorithms::SecureAggregationOptions* secure_aggregation() const override {
+    return secure_ ? &*secure_ : nullptr;
+  }
 
   std::vector<train::FitInstructions> ConfigureFit(
       int64_t, std::span<const algorithms::ClientInfo> cohort) override {
@@ -69,6 +77,7 @@ class GroupSumStrategy final : public algorithms::Strategy {
  private:
   const wire::TrainTask& task_;
   const uint64_t run_seed_;
+  const std::optional<algorithms::SecureAggregationOptions>& secure_;
   std::optional<Eigen::VectorXd> sum_;
   uint64_t weight_ = 0;
 };
@@ -108,7 +117,7 @@ train::FitInstructions DeviceInstructions(const wire::TrainTask& task, uint64_t 
 
 GroupRound RunGroupRound(const wire::TrainTask& task, std::span<engine::ClientProxy* const> clients,
                          const GroupRoundOptions& options) {
-  GroupSumStrategy strategy(task, options.run_seed);
+  GroupSumStrategy strategy(task, options.run_seed, options.secure);
   EveryClient selector;
   engine::RoundOptions round;
   round.clients_per_round = std::max<size_t>(clients.size(), 1);

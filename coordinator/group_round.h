@@ -4,7 +4,10 @@
 // through the same RoundEngine as a root's round (deadline, rejection of
 // non-finite or mis-sized updates, quorum); the accepted updates become the
 // group's sample-weighted sum Σ n_i·w_i with its weight Σ n_i (accumulated
-// in double), which the upstream turns back into the flat FedAvg.
+// in double), which the upstream turns back into the flat FedAvg. With
+// GroupRoundOptions::secure the updates never leave the devices: SecAgg+
+// (the flat coordinator's, through the same RoundEngine) unmasks only
+// their weighted sum, and that is what goes up.
 //
 // Thread-safety: one call at a time per group; the clients are the
 // registry's proxies.
@@ -18,6 +21,7 @@
 
 #include <Eigen/Core>
 
+#include "algorithms/secure_aggregation.h"
 #include "engine/client_proxy.h"
 #include "engine/round_engine.h"
 #include "train/fit.h"
@@ -36,6 +40,13 @@ struct GroupRoundOptions {
   // recipe seed is algorithms::ClientSeed(run_seed, round, device id), as in
   // a flat run of the same devices.
   uint64_t run_seed = 1;
+  // Secure aggregation within the group (the aggregator's
+  // secure_aggregation = true: the options its FedAvg strategy reads, as a
+  // flat run's): the devices keep their updates, the round engine drives
+  // SecAgg+ over them as a flat coordinator does, and the group's sum is
+  // built from the unmasked sum alone — weight Σ min(n_i, W), the sum that
+  // weight times the unmasked weighted mean. Unset: the plain sum.
+  std::optional<algorithms::SecureAggregationOptions> secure;
 };
 
 struct GroupRound {

@@ -527,6 +527,7 @@ void TlsClientSession::OnTrainResult(wire::TrainResult& result, uint64_t frame_b
   fit.train = std::move(result.train);
   fit.bytes_out = static_cast<int64_t>(traffic.bytes_out);
   fit.bytes_in = static_cast<int64_t>(traffic.bytes_in);
+  fit.group_sum = pending.group.has_value();
   pending.promise->set_value(std::move(fit));
 }
 

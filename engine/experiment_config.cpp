@@ -848,10 +848,8 @@ std::string GroupSumProblem(const ExperimentConfig& config) {
     return "aggregator = \"" + aggregator + "\" needs each client's update" + why;
   }
   if (on("dp")) return "dp = true clips each client's update, which a group sum hides" + why;
-  if (on("secure_aggregation")) {
-    return "secure_aggregation = true is not available with edge aggregators yet (SecAgg+ within "
-           "each group is not implemented); run the tree without it, or a flat run with it";
-  }
+  // secure_aggregation = true composes: each aggregator runs SecAgg+ within
+  // its group and sends up only the unmasked group sum.
   if (text("local_objective", "ce") == "fedbr") {
     return "local_objective = \"fedbr\" needs a pseudo-data pool from every client" + why;
   }

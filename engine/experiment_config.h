@@ -163,10 +163,10 @@ struct ExperimentConfig {
 // Why the run `config` describes cannot take edge aggregators' group sums
 // (docs/edge-aggregators.md), naming the key; "" when it can. Only the
 // sum-based FedAvg family composes: strategy fedavg, fedavgm, fedadam or
-// fedyogi with aggregator = "mean", without dp, secure_aggregation (not yet
-// within groups) or FedBR's objective, in sync mode. Robust aggregators
-// (median, trimmed mean, ...) and DP's per-client clipping need each
-// client's update, which a group sum hides.
+// fedyogi with aggregator = "mean", without dp, compression or FedBR's
+// objective, in sync mode (secure_aggregation composes: SecAgg+ runs within
+// each group). Robust aggregators (median, trimmed mean, ...) and DP's
+// per-client clipping need each client's update, which a group sum hides.
 std::string GroupSumProblem(const ExperimentConfig& config);
 
 // One key of the experiment config as docs/settings.md lists it.

@@ -222,7 +222,9 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
       // A client told to start from other parameters (a DiPaCo path)
       // answers with their size; every other update has the global's.
       // A client that keeps its update for secure aggregation sends none.
-      const size_t expected = instructions[i].secure_aggregation ? size_t{0}
+      // An edge aggregator's group sum has the global's size whatever the
+      // instructions said.
+      const size_t expected = instructions[i].secure_aggregation && !result.group_sum ? size_t{0}
                               : instructions[i].start_parameters
                                   ? static_cast<size_t>(instructions[i].start_parameters->size())
                                   : static_cast<size_t>(global_->size());
@@ -236,8 +238,8 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
       const double weight = static_cast<double>(result.train.num_samples);
       loss_sum += weight * result.train.train_loss;
       loss_weight += weight;
+      if (remote_secure && !result.group_sum) parties.push_back(cohort[i]->secagg_party());
       report.results.push_back(std::move(result));
-      if (remote_secure) parties.push_back(cohort[i]->secagg_party());
     } catch (const std::exception& e) {
       report.failures.push_back({id, FitFailure::Kind::kDropped, e.what()});
     }
@@ -270,11 +272,18 @@ RoundReport RoundEngine::RunRound(int64_t round, std::span<ClientProxy* const> a
   } else if (secure != nullptr && !SecureRound(round, *secure, parties, report)) {
     // The stages failed: report.outcome says why; the model is kept.
   } else {
-    // With secure aggregation the strategy sees only the unmasked mean.
+    // With secure aggregation the strategy sees only the unmasked mean and
+    // the edge aggregators' group sums (each already secure in its group).
+    std::vector<FitResult> secure_inputs;
+    if (secure != nullptr) {
+      if (secure_sum_) secure_inputs.push_back(std::move(*secure_sum_));
+      for (const FitResult& r : report.results) {
+        if (r.group_sum) secure_inputs.push_back(r);
+      }
+    }
     algorithms::AggregateOutcome outcome =
-        secure_sum_
-            ? strategy_.AggregateFit(round, *global_, std::span<const FitResult>(&*secure_sum_, 1),
-                                     report.failures)
+        secure != nullptr
+            ? strategy_.AggregateFit(round, *global_, secure_inputs, report.failures)
             : strategy_.AggregateFit(round, *global_, report.results, report.failures);
     secure_sum_.reset();
     for (FitFailure& rejected : outcome.rejected) {
@@ -339,10 +348,21 @@ std::string RoundEngine::EnsurePseudoData(const std::vector<train::FitInstructio
 bool RoundEngine::SecureRound(int64_t round, const algorithms::SecureAggregationOptions& options,
                               std::span<algorithms::SecAggParty* const> parties,
                               RoundReport& report) {
+  // Edge aggregators' group sums go last (in cohort order), outside the
+  // stages: the parties are the other results, in order.
+  const auto groups = std::stable_partition(report.results.begin(), report.results.end(),
+                                            [](const FitResult& r) { return !r.group_sum; });
+  const std::span<const FitResult> members(report.results.data(),
+                                           static_cast<size_t>(groups - report.results.begin()));
+  if (members.empty()) return true;  // only group sums: nothing to unmask here
+  if (!parties.empty() && parties.size() != members.size()) {
+    throw Error("secure aggregation: " + std::to_string(parties.size()) + " parties for " +
+                std::to_string(members.size()) + " results");
+  }
   algorithms::SecureAggregationResult secure =
       parties.empty()
-          ? algorithms::SecureAggregate(round, *global_, report.results, options)
-          : algorithms::RunSecureAggregation(round, *global_, report.results, parties, options);
+          ? algorithms::SecureAggregate(round, *global_, members, options)
+          : algorithms::RunSecureAggregation(round, *global_, members, parties, options);
   for (auto& [key, value] : secure.metrics)
     report.metrics[key] = value;
   for (FitFailure& dropped : secure.dropped) {

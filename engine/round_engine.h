@@ -137,9 +137,12 @@ class RoundEngine {
 
   // Runs secure aggregation over report.results: in-process when
   // `parties` is empty (the simulator), else through parties[i] for
-  // report.results[i] (remote clients holding their updates). False (with
+  // the i-th result that is not a group sum (remote clients holding their
+  // updates). Edge aggregators' group sums (FitResult::group_sum) are moved
+  // after the others and take no part in the stages. False (with
   // report.outcome set) when its stages failed, else the unmasked mean is
-  // left in secure_sum_ for the strategy.
+  // left in secure_sum_ for the strategy (unset when every result was a
+  // group sum).
   bool SecureRound(int64_t round, const algorithms::SecureAggregationOptions& options,
                    std::span<algorithms::SecAggParty* const> parties, RoundReport& report);
   std::optional<train::FitResult> secure_sum_;

@@ -79,6 +79,13 @@ struct FitResult {
   // (in-process simulation).
   int64_t bytes_out = 0;
   int64_t bytes_in = 0;
+  // The result is an edge aggregator's group (docs/edge-aggregators.md):
+  // parameters are its group's sum / weight and num_samples the weight,
+  // already aggregated below (by SecAgg+ within the group in a secure run).
+  // Set by the transport that received a GroupSum, never by a client. The
+  // round engine adds it to the strategy's mean as it is, never as a party
+  // of the round's secure aggregation.
+  bool group_sum = false;
 };
 
 // A client that did not deliver a usable update this round.

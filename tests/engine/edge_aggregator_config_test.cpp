@@ -73,10 +73,13 @@ TEST_CASE("edge aggregator config: only the sum-based FedAvg family composes wit
                        ConfigError);
   CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, With(kAggregator, "dp=true")),
                        doctest::Contains("dp = true"), ConfigError);
-  CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, With(kAggregator, "secure_aggregation=true")),
-                       doctest::Contains("secure_aggregation = true is not available with edge "
-                                         "aggregators"),
-                       ConfigError);
+  // SecAgg+ runs within each group; with DP (per-client clipping) or
+  // compression it is still refused, naming the key.
+  CHECK_NOTHROW(LoadExperimentConfig({}, With(kAggregator, "secure_aggregation=true")));
+  CHECK(GroupSumProblem(LoadExperimentConfig({}, {"secure_aggregation=true"})).empty());
+  CHECK_THROWS_WITH_AS(
+      LoadExperimentConfig({}, With(With(kAggregator, "secure_aggregation=true"), "dp=true")),
+      doctest::Contains("dp = true"), ConfigError);
   CHECK_THROWS_WITH_AS(LoadExperimentConfig({}, With(kAggregator, "compression=fp16")),
                        doctest::Contains("compression = \"fp16\""), ConfigError);
   // A root says why in Welcome (run_config "group_sums_refused").

@@ -151,7 +151,138 @@ Outcome RunOne(bool holds, std::optional<algorithms::SecAggStage> drop_at) {
   return out;
 }
 
+// An edge aggregator as the root's session presents it: its answer is the
+// group's mean global + `delta` with weight `samples`, flagged group_sum,
+// whatever the instructions (it never runs the root's stages).
+class GroupSumClient final : public ClientProxy {
+ public:
+  GroupSumClient(std::string id, size_t samples, Eigen::VectorXf delta) : delta_(std::move(delta)) {
+    info_.id = std::move(id);
+    info_.num_samples = samples;
+  }
+  ClientInfo& info() override { return info_; }
+  std::future<FitResult> Fit(SharedParameters global, const FitInstructions& ins) override {
+    FitResult result;
+    result.client = info_.id;
+    result.base_version = ins.model_version;
+    result.train.num_samples = info_.num_samples;
+    result.train.train_loss = 1.0;
+    result.train.parameters = *global + delta_;
+    result.group_sum = true;
+    std::promise<FitResult> promise;
+    promise.set_value(std::move(result));
+    return promise.get_future();
+  }
+  std::future<train::EvalResult> Evaluate(SharedParameters) override {
+    std::promise<train::EvalResult> promise;
+    promise.set_value({});
+    return promise.get_future();
+  }
+  algorithms::SecAggParty* secagg_party() override { return &unused_; }
+
+ private:
+  ClientInfo info_;
+  Eigen::VectorXf delta_;
+  algorithms::InProcessSecAggParty unused_{std::vector<float>{}, 0};
+};
+
+// FedAvg's weighted mean of whatever the engine hands it (the secure sum
+// and the group sums); records how many inputs it got.
+class SecureWeightedMean final : public algorithms::Strategy {
+ public:
+  explicit SecureWeightedMean(algorithms::SecureAggregationOptions options) : options_(options) {}
+  std::string name() const override { return "test-secure-weighted-mean"; }
+  std::vector<FitInstructions> ConfigureFit(int64_t, std::span<const ClientInfo> cohort) override {
+    return std::vector<FitInstructions>(cohort.size());
+  }
+  algorithms::AggregateOutcome AggregateFit(int64_t, const Eigen::VectorXf& global,
+                                            std::span<const FitResult> results,
+                                            std::span<const FitFailure>) override {
+    inputs = results.size();
+    Eigen::VectorXd sum = Eigen::VectorXd::Zero(global.size());
+    double weight = 0;
+    for (const FitResult& r : results) {
+      sum += static_cast<double>(r.train.num_samples) * r.train.parameters.cast<double>();
+      weight += static_cast<double>(r.train.num_samples);
+    }
+    algorithms::AggregateOutcome outcome;
+    outcome.parameters = (sum / weight).cast<float>();
+    return outcome;
+  }
+  const algorithms::SecureAggregationOptions* secure_aggregation() const override {
+    return &options_;
+  }
+  size_t inputs = 0;
+
+ private:
+  algorithms::SecureAggregationOptions options_;
+};
+
+// A round of `devices` clients holding their updates (SecAgg+ over them)
+// and `groups` edge aggregators' group sums; the expected weighted mean.
+struct MixedOutcome {
+  RoundReport report;
+  Eigen::VectorXf global;
+  Eigen::VectorXd expected;
+  size_t inputs = 0;
+};
+
+MixedOutcome RunMixed(int devices, int groups) {
+  algorithms::SecureAggregationOptions options;
+  options.seed = 11;
+  options.t = 2;
+  SecureWeightedMean strategy(options);
+  All selector;
+  RoundOptions round_options;
+  round_options.clients_per_round = static_cast<size_t>(devices + groups);
+  const Eigen::VectorXf initial = Eigen::VectorXf::LinSpaced(50, -1.0f, 1.0f);
+  RoundEngine engine(strategy, selector, round_options, initial);
+  std::vector<std::unique_ptr<ClientProxy>> clients;
+  std::vector<ClientProxy*> proxies;
+  Eigen::VectorXd sum = Eigen::VectorXd::Zero(50);
+  double total = 0;
+  for (int c = 0; c < devices + groups; ++c) {
+    const Eigen::VectorXf delta = Eigen::VectorXf::LinSpaced(50, 0.01f * c, -0.02f * c);
+    const size_t samples = size_t{10} + 7 * static_cast<size_t>(c);
+    // Groups first in the cohort: the engine must not depend on the order.
+    if (c < groups) {
+      clients.push_back(
+          std::make_unique<GroupSumClient>(std::string("g") + std::to_string(c), samples, delta));
+    } else {
+      clients.push_back(std::make_unique<DeltaClient>(std::string("c") + std::to_string(c), samples,
+                                                      delta,
+                                                      /*holds=*/true));
+    }
+    proxies.push_back(clients.back().get());
+    sum += static_cast<double>(samples) * delta.cast<double>();
+    total += static_cast<double>(samples);
+  }
+  MixedOutcome out;
+  out.report = engine.RunRound(1, proxies);
+  out.global = engine.global();
+  out.expected = initial.cast<double>() + sum / total;
+  out.inputs = strategy.inputs;
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("secure round: edge aggregators' group sums join the mean and never the stages") {
+  // Only groups (a root over aggregators): no stage runs at the root.
+  const MixedOutcome groups = RunMixed(0, 3);
+  REQUIRE(groups.report.model_updated);
+  CHECK(groups.inputs == 3);
+  CHECK(groups.report.metrics.count("secagg_contributors") == 0);
+  CHECK((groups.global.cast<double>() - groups.expected).cwiseAbs().maxCoeff() < 1e-6);
+  // Devices beside groups: SecAgg+ over the 3 devices only, its sum and
+  // the 2 group sums weighted by their samples.
+  const MixedOutcome mixed = RunMixed(3, 2);
+  REQUIRE(mixed.report.model_updated);
+  CHECK(mixed.inputs == 3);
+  CHECK(mixed.report.metrics.at("secagg_contributors") == 3);
+  CHECK(mixed.report.results.size() == 5);
+  CHECK((mixed.global.cast<double>() - mixed.expected).cwiseAbs().maxCoeff() < 1e-5);
+}
 
 TEST_CASE("secure round: clients that hold their updates give the simulator's model bit for bit") {
   const Outcome sim = RunOne(/*holds=*/false, std::nullopt);
