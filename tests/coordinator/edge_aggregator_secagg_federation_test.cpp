@@ -31,7 +31,7 @@ using edgefl::testing::Violations;
 // before its masked input leaves each survivor 2 live holders of its shares,
 // enough to unmask; losing 2 of 4 leaves 1, which is not. (With 3 devices,
 // k = 2 and t = 2 a single loss is already beyond the threshold.)
-constexpr int kPerGroup = 4;
+constexpr int kSecurePerGroup = 4;
 
 std::string SecureGroupName(int g) {
   return "agg-" + std::to_string(g);
@@ -83,9 +83,9 @@ int StartSecureAggregator(Federation& fed, int g, int root_port, std::vector<Pro
                                 "upstream_cert=" + certs + SecureGroupName(g) + ".crt",
                                 "upstream_key=" + certs + SecureGroupName(g) + ".key",
                                 "port=0",
-                                "clients=" + std::to_string(kPerGroup),
-                                "clients_per_round=" + std::to_string(kPerGroup),
-                                "min_clients=" + std::to_string(kPerGroup),
+                                "clients=" + std::to_string(kSecurePerGroup),
+                                "clients_per_round=" + std::to_string(kSecurePerGroup),
+                                "min_clients=" + std::to_string(kSecurePerGroup),
                                 "run_name=" + SecureGroupName(g),
                                 "db=" + (fed.dir() / (SecureGroupName(g) + ".db")).string()};
   for (const std::string& k : SecureGroupRunKeys())
@@ -110,15 +110,15 @@ TEST_CASE(
     "edge aggregators with secure aggregation: 2 aggregators x 4 clients end at the flat SecAgg+ "
     "run's model and the root logs group rows only") {
   constexpr int kGroups = 2;
-  Federation flat(kGroups * kPerGroup);
+  Federation flat(kGroups * kSecurePerGroup);
   {
     Process& root =
-        flat.StartCoordinator("root", SecureRootSettings("flat", kGroups * kPerGroup, 2));
-    flat.StartClients(kGroups * kPerGroup, flat.WaitListening(root));
+        flat.StartCoordinator("root", SecureRootSettings("flat", kGroups * kSecurePerGroup, 2));
+    flat.StartClients(kGroups * kSecurePerGroup, flat.WaitListening(root));
     INFO(flat.Logs());
     flat.RequireRunCompleted(root);
   }
-  Federation tree(kGroups * kPerGroup);
+  Federation tree(kGroups * kSecurePerGroup);
   IssueSecureGroupCertificates(tree, kGroups);
   std::vector<Process*> aggregators;
   std::vector<std::string> settings = SecureRootSettings("tree", kGroups, 2);
@@ -127,7 +127,7 @@ TEST_CASE(
   const int root_port = tree.WaitListening(root);
   for (int g = 0; g < kGroups; ++g) {
     const int port = StartSecureAggregator(tree, g, root_port, &aggregators);
-    for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k)
+    for (int k = g * kSecurePerGroup; k < (g + 1) * kSecurePerGroup; ++k)
       tree.StartClient(k, port);
   }
   INFO(tree.Logs());
@@ -153,7 +153,7 @@ TEST_CASE(
   for (const auto& u : flat_log.ClientUpdates(flat_log.FindRun("flat")->id)) {
     if (u.round == 1) device_samples[u.client_id] = u.num_samples;
   }
-  REQUIRE(device_samples.size() == kGroups * kPerGroup);
+  REQUIRE(device_samples.size() == kGroups * kSecurePerGroup);
 
   // The root: a row per group and round, its weight the group's samples,
   // about one model in from each group; no device appears.
@@ -170,7 +170,7 @@ TEST_CASE(
     REQUIRE(u.client_id.rfind("agg-", 0) == 0);
     const int g = std::stoi(u.client_id.substr(4));
     int64_t expected = 0;
-    for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k)
+    for (int k = g * kSecurePerGroup; k < (g + 1) * kSecurePerGroup; ++k)
       expected += device_samples.at(Federation::ClientName(k));
     CHECK(u.num_samples == expected);
     CHECK(u.bytes_in < model_bytes + model_bytes / 100);
@@ -199,11 +199,11 @@ TEST_CASE(
     }
     for (const auto& r : rounds) {
       CHECK(r.aggregated);
-      CHECK(r.metrics.at("secagg_contributors") == kPerGroup);
+      CHECK(r.metrics.at("secagg_contributors") == kSecurePerGroup);
       CHECK(r.metrics.at("secagg_t") == 2);
       const double beyond = bytes_in[r.round] - r.metrics.at("secagg_bytes_up");
       CHECK(beyond > 0);
-      CHECK(beyond < kPerGroup * 4096.0);
+      CHECK(beyond < kSecurePerGroup * 4096.0);
     }
   }
   CHECK(Contains(tree.ClientLog(0), "update kept for secure aggregation"));
@@ -218,7 +218,7 @@ TEST_CASE(
   // two of its 4 die there (each survivor's self-mask seed then has 1 live
   // holder of a share, below t = 2), so its round has no sum.
   constexpr int kGroups = 3;
-  Federation tree(kGroups * kPerGroup);
+  Federation tree(kGroups * kSecurePerGroup);
   IssueSecureGroupCertificates(tree, kGroups);
   std::vector<Process*> aggregators;
   std::vector<std::string> settings = SecureRootSettings("tree", kGroups, 1);
@@ -229,9 +229,10 @@ TEST_CASE(
   const std::vector<std::string> die = {"--test-die-at-secagg-stage", "mask"};
   for (int g = 0; g < kGroups; ++g) {
     const int port = StartSecureAggregator(tree, g, root_port, &aggregators);
-    for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k) {
-      const int slot = k - g * kPerGroup;
-      const bool dies = (g == 1 && slot == kPerGroup - 1) || (g == 2 && slot >= kPerGroup - 2);
+    for (int k = g * kSecurePerGroup; k < (g + 1) * kSecurePerGroup; ++k) {
+      const int slot = k - g * kSecurePerGroup;
+      const bool dies =
+          (g == 1 && slot == kSecurePerGroup - 1) || (g == 2 && slot >= kSecurePerGroup - 2);
       if (dies) {
         tree.StartClientAs(k, port, Federation::ClientName(k) + "-dies", die);
       } else if (g == 2) {
@@ -283,12 +284,12 @@ TEST_CASE(
     const auto agg_rounds = agg.Rounds(agg_run->id);
     REQUIRE(agg_rounds.size() == 1);
     CHECK(agg_rounds[0].aggregated);
-    CHECK(agg_rounds[0].metrics.at("secagg_contributors") == kPerGroup - 1);
+    CHECK(agg_rounds[0].metrics.at("secagg_contributors") == kSecurePerGroup - 1);
     CHECK(agg_rounds[0].metrics.at("secagg_recovered") == 1);
     int64_t survivors = 0;
     for (const auto& u : agg.ClientUpdates(agg_run->id)) {
       CAPTURE(u.client_id);
-      if (u.client_id == Federation::ClientName(2 * kPerGroup - 1)) {
+      if (u.client_id == Federation::ClientName(2 * kSecurePerGroup - 1)) {
         CHECK(u.status == storage::UpdateStatus::kDropped);
         CHECK(u.reason.find("masked input") != std::string::npos);
       } else {
