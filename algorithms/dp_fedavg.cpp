@@ -120,6 +120,19 @@ Eigen::VectorXf DpFedAvg::NoisedMean(int64_t step, Eigen::VectorXf sum, int uncl
   return sum / static_cast<float>(m);
 }
 
+void DpFedAvg::ArmSecureAggregation(SecureAggregationOptions& sa) const {
+  sa.dp_clip = clip_;
+  sa.dp_noise_multiplier = options_.noise_multiplier;
+  sa.dp_seeded_noise = options_.seeded_noise;
+  const double needed = sa.dp_clip * (1.0 + 6.0 * sa.dp_noise_multiplier / std::sqrt(2.0));
+  if (sa.clip < needed) {
+    throw ConfigError("dp with secure_aggregation: secagg_clip_range " + ShortNumber(sa.clip) +
+                      " is below dp_clip·(1 + 6·z/√2) = " + std::to_string(needed) +
+                      ", so the quantiser would clip the clients' noised updates; raise "
+                      "secagg_clip_range");
+  }
+}
+
 void DpFedAvg::ChargeDistributedRound(std::map<std::string, double>* metrics) {
   accountant_.Compose(1);
   (*metrics)["epsilon"] = Epsilon();

@@ -20,6 +20,7 @@
 #include <Eigen/Core>
 
 #include "algorithms/aggregate.h"
+#include "algorithms/secure_aggregation.h"
 #include "privacy/dp_clipping.h"
 #include "privacy/rdp_accountant.h"
 
@@ -77,6 +78,13 @@ class DpFedAvg {
   // Aggregate does, and sets the metrics "epsilon", "dp_delta",
   // "dp_noise_multiplier", "dp_clip".
   void ChargeDistributedRound(std::map<std::string, double>* metrics);
+
+  // Distributed DP under secure aggregation: gives `sa` the clients' clip
+  // C, z and noise source. Throws ConfigError when sa's quantiser range
+  // (secagg_clip_range) cannot hold a clipped coordinate plus 6 std-devs of
+  // one client's noise (at the smallest m_min, 2): clipping there would bias
+  // the sum.
+  void ArmSecureAggregation(SecureAggregationOptions& sa) const;
 
   // The text to end the run with once another round would exceed
   // target_epsilon; nullopt otherwise.

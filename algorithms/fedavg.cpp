@@ -121,23 +121,8 @@ uint64_t ClientSeed(uint64_t run_seed, int64_t round, const train::ClientId& cli
 FedAvg::FedAvg(FedAvgOptions options)
     : options_(Prepared(std::move(options))), optimizer_(options_.server) {
   if (options_.dp) dp_.emplace(*options_.dp, options_.seed);
-  if (dp_ && options_.secure_aggregation) {
-    // Distributed DP: the clients add the noise of the calibrated z.
-    SecureAggregationOptions& sa = *options_.secure_aggregation;
-    sa.dp_clip = dp_->clip_norm();
-    sa.dp_noise_multiplier = dp_->noise_multiplier();
-    sa.dp_seeded_noise = options_.dp->seeded_noise;
-    // The quantiser's range must hold a clipped coordinate plus 6 std-devs
-    // of one client's noise (at the smallest m_min, 2), or clipping there
-    // would bias the sum.
-    const double needed = sa.dp_clip * (1.0 + 6.0 * sa.dp_noise_multiplier / std::sqrt(2.0));
-    if (sa.clip < needed) {
-      throw ConfigError("dp with secure_aggregation: secagg_clip_range " + ShortNumber(sa.clip) +
-                        " is below dp_clip·(1 + 6·z/√2) = " + std::to_string(needed) +
-                        ", so the quantiser would clip the clients' noised updates; raise "
-                        "secagg_clip_range");
-    }
-  }
+  // Distributed DP: the clients add the noise of the calibrated z.
+  if (dp_ && options_.secure_aggregation) dp_->ArmSecureAggregation(*options_.secure_aggregation);
 }
 
 void FedAvg::ExtendQsr(int64_t round) {

@@ -48,20 +48,8 @@ FedBuff::FedBuff(FedBuffOptions options) : options_(std::move(options)) {
           std::to_string(options_.buffer_size));
     }
     sa.uniform_weight = !options_.sample_weighting;
-    if (dp_) {
-      // Distributed DP, as sync FedAvg's (fedavg.cpp): the clients add the
-      // noise of the calibrated z, and the quantiser's range must hold it.
-      sa.dp_clip = dp_->clip_norm();
-      sa.dp_noise_multiplier = dp_->noise_multiplier();
-      sa.dp_seeded_noise = options_.dp->seeded_noise;
-      const double needed = sa.dp_clip * (1.0 + 6.0 * sa.dp_noise_multiplier / std::sqrt(2.0));
-      if (sa.clip < needed) {
-        throw ConfigError("dp with secure_aggregation: secagg_clip_range " + ShortNumber(sa.clip) +
-                          " is below dp_clip·(1 + 6·z/√2) = " + std::to_string(needed) +
-                          ", so the quantiser would clip the clients' noised updates; raise "
-                          "secagg_clip_range");
-      }
-    }
+    // Distributed DP, as sync FedAvg's: the clients add the noise.
+    if (dp_) dp_->ArmSecureAggregation(sa);
   }
 }
 

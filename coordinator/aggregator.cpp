@@ -19,6 +19,7 @@
 #include "coordinator/client_registry.h"
 #include "coordinator/group_round.h"
 #include "coordinator/io_threads.h"
+#include "coordinator/server_settings.h"
 #include "coordinator/tls_server.h"
 #include "coordinator/upstream_link.h"
 #include "engine/experiment_runner.h"
@@ -33,10 +34,6 @@ namespace edgefl::coordinator {
 namespace {
 
 namespace asio = boost::asio;
-
-std::chrono::milliseconds Millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
-}
 
 // The devices' rows of a group round, under the log's round number.
 std::vector<storage::ClientUpdateRecord> DeviceRows(const engine::RoundReport& report,
@@ -184,18 +181,8 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
   engine::RecordRunStart(log, run_id, lease, existing, config_);
   int64_t version = last_done;  // the log's model version: one per aggregated group round
 
-  ServerOptions server_options;
-  server_options.host = config_.listen;
-  server_options.port = static_cast<uint16_t>(config_.port);
-  server_options.max_connections = static_cast<size_t>(config_.max_connections);
+  ServerOptions server_options = ServerOptionsFrom(config_, num_parameters);
   SessionOptions& session = server_options.session;
-  session.handshake_timeout = Millis(config_.handshake_timeout);
-  session.heartbeat_interval = Millis(config_.heartbeat);
-  session.max_frame_bytes = static_cast<uint32_t>(config_.max_frame_bytes);
-  session.max_frames_per_second = config_.max_frames_per_second;
-  session.run_id = config_.run_name;
-  session.model_spec = config_.model;
-  session.num_parameters = num_parameters;
   // Below an aggregator the tree goes on: a further aggregator's group sum
   // is taken like a device's update (the config passed GroupSumProblem).
   session.group_sums_refused = "";
@@ -205,7 +192,6 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
                         {"group_sums", true},
                         {"secure_aggregation", secure},
                         {"seed", config_.seed}};
-  session.task_deadline_seconds = config_.deadline;
 
   const size_t min_clients = static_cast<size_t>(std::max<int64_t>(config_.min_clients, 1));
   asio::io_context io(2);
@@ -235,7 +221,7 @@ AggregatorResult Aggregator::Run(const std::function<void(const std::string&)>& 
                config_.db);
 
   GroupRoundOptions group_options;
-  group_options.deadline = Millis(config_.deadline);
+  group_options.deadline = Milliseconds(config_.deadline);
   group_options.quorum = config_.quorum;
   group_options.run_seed = static_cast<uint64_t>(config_.seed);
   if (secure) {

@@ -37,6 +37,7 @@
 #include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -58,6 +59,7 @@
 #include "coordinator/metrics.h"
 #include "coordinator/metrics_server.h"
 #include "coordinator/rendezvous.h"
+#include "coordinator/server_settings.h"
 #include "coordinator/tls_server.h"
 #include "datasets/fashion_mnist.h"
 #include "engine/async_runner.h"
@@ -125,6 +127,63 @@ void RaiseOpenFilesLimit(size_t connections, const Logger& logger) {
   }
 }
 
+// The signals of a coordinator role that runs outside the round server:
+// SIGINT/SIGTERM call `on_stop` (logged as "SIGTERM: " + stopping), SIGHUP
+// reopens log_file (logged with `hup_note` appended). Handled on a thread
+// of its own from construction to destruction.
+class RoleSignals {
+ public:
+  RoleSignals(const Logger& logger, LogOutput& log_output, std::string stopping,
+              std::string hup_note, std::function<void()> on_stop)
+      : logger_(logger),
+        log_output_(log_output),
+        stopping_(std::move(stopping)),
+        hup_note_(std::move(hup_note)),
+        on_stop_(std::move(on_stop)),
+        signals_(io_, SIGINT, SIGTERM, SIGHUP) {
+    Wait();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~RoleSignals() {
+    io_.stop();
+    thread_.join();
+  }
+  RoleSignals(const RoleSignals&) = delete;
+  RoleSignals& operator=(const RoleSignals&) = delete;
+
+ private:
+  void Wait() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        const std::string error = log_output_.Reopen();
+        logger_.Info(
+            "SIGHUP: " +
+            (error.empty() ? std::string("log file reopened") : "log file not reopened: " + error) +
+            hup_note_);
+      } else {
+        logger_.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") + ": " + stopping_);
+        on_stop_();
+      }
+      Wait();
+    });
+  }
+
+  const Logger& logger_;
+  LogOutput& log_output_;
+  const std::string stopping_;
+  const std::string hup_note_;
+  const std::function<void()> on_stop_;
+  asio::io_context io_{1};
+  asio::signal_set signals_;
+  std::thread thread_;
+};
+
+void PrintListening(const std::string& address) {
+  std::fprintf(stderr, "listening on %s\n", address.c_str());
+  std::fflush(stderr);
+}
+
 // mode = "decentralized": the rendezvous of D-SGD nodes (rendezvous.h); the
 // coordinator never sees a model. SIGINT/SIGTERM stop it after the round
 // being committed.
@@ -132,38 +191,12 @@ int RunDecentralized(const ExperimentConfig& config, const Logger& logger, LogOu
   asio::ssl::context tls =
       wire::MakeServerContext(wire::TlsFiles{config.cert, config.key, config.ca});
   std::atomic<bool> stop{false};
-  asio::io_context signal_io(1);
-  asio::signal_set signals(signal_io, SIGINT, SIGTERM, SIGHUP);
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
-        if (signal == SIGHUP) {
-          const std::string error = log_output.Reopen();
-          logger.Info("SIGHUP: " +
-                      (error.empty() ? std::string("log file reopened")
-                                     : "log file not reopened: " + error) +
-                      "; the rendezvous keeps its certificates");
-          signals.async_wait(on_signal);
-          return;
-        }
-        logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping the run");
-        stop = true;
-      };
-  signals.async_wait(on_signal);
-  std::thread signal_thread([&signal_io] { signal_io.run(); });
   RendezvousResult result;
-  try {
-    result = RunRendezvous(config, tls, logger, stop, [](const std::string& address) {
-      std::fprintf(stderr, "listening on %s\n", address.c_str());
-      std::fflush(stderr);
-    });
-  } catch (...) {
-    signal_io.stop();
-    signal_thread.join();
-    throw;
+  {
+    RoleSignals signals(logger, log_output, "stopping the run",
+                        "; the rendezvous keeps its certificates", [&stop] { stop = true; });
+    result = RunRendezvous(config, tls, logger, stop, PrintListening);
   }
-  signal_io.stop();
-  signal_thread.join();
   char summary[160];
   std::snprintf(summary, sizeof summary, "%lld rounds, final node accuracy %.4f, %.1f s",
                 static_cast<long long>(result.last_round), result.final_node_accuracy,
@@ -178,46 +211,16 @@ int RunDecentralized(const ExperimentConfig& config, const Logger& logger, LogOu
 // round in progress is abandoned); SIGHUP reopens log_file.
 int RunAggregatorRole(const ExperimentConfig& config, const Logger& logger, LogOutput& log_output) {
   Aggregator aggregator(config, logger);
-  asio::io_context signal_io(1);
-  asio::signal_set signals(signal_io, SIGINT, SIGTERM, SIGHUP);
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
-        if (signal == SIGHUP) {
-          const std::string error = log_output.Reopen();
-          logger.Info("SIGHUP: " + (error.empty() ? std::string("log file reopened")
-                                                  : "log file not reopened: " + error));
-          signals.async_wait(on_signal);
-          return;
-        }
-        logger.Info(std::string(signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                    ": stopping the edge aggregator");
-        aggregator.Stop();
-        signals.async_wait(on_signal);
-      };
-  signals.async_wait(on_signal);
-  std::thread signal_thread([&signal_io] { signal_io.run(); });
   AggregatorResult result;
-  try {
-    result = aggregator.Run([](const std::string& address) {
-      std::fprintf(stderr, "listening on %s\n", address.c_str());
-      std::fflush(stderr);
-    });
-  } catch (...) {
-    signal_io.stop();
-    signal_thread.join();
-    throw;
+  {
+    RoleSignals signals(logger, log_output, "stopping the edge aggregator", "",
+                        [&aggregator] { aggregator.Stop(); });
+    result = aggregator.Run(PrintListening);
   }
-  signal_io.stop();
-  signal_thread.join();
   logger.Info("edge aggregator '" + config.run_name + "' " +
               (result.finished ? "finished with its upstream's run" : "stopped") + ": " +
               std::to_string(result.rounds) + " group rounds");
   return kExitOk;
-}
-
-std::chrono::milliseconds Millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0 + 0.5));
 }
 
 int Run(int argc, char** argv) {
@@ -334,18 +337,8 @@ int Run(int argc, char** argv) {
                       std::to_string(num_parameters) + " parameters need at least " +
                       std::to_string(needed) + ")");
   }
-  ServerOptions server_options;
-  server_options.host = config.listen;
-  server_options.port = static_cast<uint16_t>(config.port);
-  server_options.max_connections = static_cast<size_t>(config.max_connections);
+  ServerOptions server_options = ServerOptionsFrom(config, num_parameters);
   SessionOptions& session = server_options.session;
-  session.handshake_timeout = Millis(config.handshake_timeout);
-  session.heartbeat_interval = Millis(config.heartbeat);
-  session.max_frame_bytes = static_cast<uint32_t>(config.max_frame_bytes);
-  session.max_frames_per_second = config.max_frames_per_second;
-  session.run_id = config.run_name;
-  session.model_spec = config.model;
-  session.num_parameters = num_parameters;
   session.run_config = {{"dataset", config.dataset},
                         {"strategy", config.strategy},
                         {"rounds", config.rounds},
@@ -364,7 +357,6 @@ int Run(int argc, char** argv) {
   if (!session.group_sums_refused.empty()) {
     session.run_config["group_sums_refused"] = session.group_sums_refused;
   }
-  session.task_deadline_seconds = config.deadline;
   session.compression = CompressionFrom(config);
   if (session.compression.enabled()) {
     logger.Info("compressed updates: " + config.compression + " both ways (topk_fraction " +
@@ -457,7 +449,7 @@ int Run(int argc, char** argv) {
 
   RunnerOptions runner;
   runner.round.clients_per_round = static_cast<size_t>(config.clients_per_round);
-  runner.round.deadline = Millis(config.deadline);
+  runner.round.deadline = Milliseconds(config.deadline);
   runner.round.quorum = config.quorum;
   runner.round.quorum_by_samples = config.quorum_unit == "samples";
   runner.round.seed = static_cast<uint64_t>(config.seed);

@@ -46,11 +46,23 @@ std::string ReadFile(const std::filesystem::path& path) {
   return ss.str();
 }
 
-std::filesystem::path FashionMnistDir() {
+std::filesystem::path FashionMnistPackageDir() {
   if (const char* dir = std::getenv("EDGEFL_FMNIST_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
   }
   return "/usr/share/datasets/fashion-mnist";
+}
+
+std::filesystem::path FashionMnistDir() {
+  if (const char* dir = std::getenv("EDGEFL_FMNIST_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  const std::filesystem::path copy = std::filesystem::path(BinaryDir()) / "fashion-mnist-idx";
+  if (std::filesystem::exists(copy / "train-images-idx3-ubyte") &&
+      std::filesystem::exists(copy / "t10k-labels-idx1-ubyte")) {
+    return copy;
+  }
+  return FashionMnistPackageDir();
 }
 
 int RunCommand(const std::string& command, std::string* output) {

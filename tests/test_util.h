@@ -32,9 +32,14 @@ std::string ReadFile(const std::filesystem::path& path);
 // Whether `text` contains `part`.
 bool HasSubstr(std::string_view text, std::string_view part);
 
-// Directory of the real Fashion-MNIST IDX files: $EDGEFL_FMNIST_DIR or the
-// Debian package's /usr/share/datasets/fashion-mnist.
+// Directory of the real Fashion-MNIST IDX files the tests read:
+// $EDGEFL_FMNIST_DIR, else the build tree's uncompressed copy of the Debian
+// package's files (fashion-mnist-idx/, made by tests/CMakeLists.txt), else
+// the package's FashionMnistPackageDir().
 std::filesystem::path FashionMnistDir();
+// The package's gzip files as a user has them: $EDGEFL_FMNIST_DIR or
+// /usr/share/datasets/fashion-mnist.
+std::filesystem::path FashionMnistPackageDir();
 
 // Runs a shell command, returns its exit status; stdout+stderr go to *output.
 int RunCommand(const std::string& command, std::string* output);

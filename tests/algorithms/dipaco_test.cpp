@@ -12,6 +12,7 @@
 #include "algorithms/module_grid.h"
 #include "common/error.h"
 #include "common/random.h"
+#include "tests/algorithms/normal_vector.h"
 
 namespace edgefl::algorithms {
 namespace {
@@ -20,13 +21,6 @@ Eigen::VectorXf Iota(Eigen::Index n) {
   Eigen::VectorXf v(n);
   for (Eigen::Index i = 0; i < n; ++i)
     v[i] = static_cast<float>(i);
-  return v;
-}
-
-Eigen::VectorXf DipacoRandomVector(Rng& rng, Eigen::Index n) {
-  Eigen::VectorXf v(n);
-  for (Eigen::Index i = 0; i < n; ++i)
-    v[i] = static_cast<float>(rng.Normal());
   return v;
 }
 
@@ -172,7 +166,7 @@ TEST_CASE("dipaco with one module per level is FedAvgM with Nesterov bit for bit
   f.server = o.outer;
   FedAvg fedavgm(f);
   Rng rng(9);
-  Eigen::VectorXf w_d = dipaco.InitialGlobal(DipacoRandomVector(rng, 23));
+  Eigen::VectorXf w_d = dipaco.InitialGlobal(testing::NormalVector(rng, 23));
   Eigen::VectorXf w_f = w_d;
   REQUIRE(w_d.size() == 23);
   const std::vector<ClientInfo> cohort = DipacoCohort({"sim-0000", "sim-0001", "sim-0002"});
@@ -183,7 +177,7 @@ TEST_CASE("dipaco with one module per level is FedAvgM with Nesterov bit for bit
     std::vector<train::FitResult> results;
     for (size_t k = 0; k < cohort.size(); ++k) {
       results.push_back(
-          DipacoResult(cohort[k].id, w_d + 0.1f * DipacoRandomVector(rng, 23), 10 + 7 * k));
+          DipacoResult(cohort[k].id, w_d + 0.1f * testing::NormalVector(rng, 23), 10 + 7 * k));
     }
     w_d = *dipaco.AggregateFit(round, w_d, results, {}).parameters;
     w_f = *fedavgm.AggregateFit(round, w_f, results, {}).parameters;
@@ -195,10 +189,10 @@ TEST_CASE("dipaco outer state survives a restart") {
   const DiPaCoOptions o = DipacoOptions("mlp:4-3-2", 2, 2);
   DiPaCo first(o), second(o);
   Rng rng(4);
-  const Eigen::VectorXf w = first.InitialGlobal(DipacoRandomVector(rng, 23));
+  const Eigen::VectorXf w = first.InitialGlobal(testing::NormalVector(rng, 23));
   const std::vector<train::FitResult> results = {
-      DipacoResult("client-0", DipacoRandomVector(rng, 23), 3),
-      DipacoResult("client-3", DipacoRandomVector(rng, 23), 2)};
+      DipacoResult("client-0", testing::NormalVector(rng, 23), 3),
+      DipacoResult("client-3", testing::NormalVector(rng, 23), 2)};
   CHECK(first.SaveState().size() == 0);
   const Eigen::VectorXf w1 = *first.AggregateFit(1, w, results, {}).parameters;
   second.RestoreState(first.SaveState());

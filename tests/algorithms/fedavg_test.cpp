@@ -8,16 +8,10 @@
 
 #include "common/error.h"
 #include "common/random.h"
+#include "tests/algorithms/normal_vector.h"
 
 namespace edgefl::algorithms {
 namespace {
-
-Eigen::VectorXf FedavgRandomVector(Rng& rng, Eigen::Index n, float scale = 1.0f) {
-  Eigen::VectorXf v(n);
-  for (Eigen::Index i = 0; i < n; ++i)
-    v[i] = scale * static_cast<float>(rng.Normal());
-  return v;
-}
 
 train::FitResult FedavgResult(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
   train::FitResult r;
@@ -36,8 +30,8 @@ std::vector<ClientInfo> FedavgCohort(size_t n) {
 
 TEST_CASE("FedAvg of identical updates is that update") {
   Rng rng(1);
-  const Eigen::VectorXf w = FedavgRandomVector(rng, 300);
-  const Eigen::VectorXf u = FedavgRandomVector(rng, 300);
+  const Eigen::VectorXf w = testing::NormalVector(rng, 300);
+  const Eigen::VectorXf u = testing::NormalVector(rng, 300);
   FedAvg fedavg(FedAvgOptions{});
   const std::vector<train::FitResult> results = {FedavgResult("a", u, 10), FedavgResult("b", u, 7),
                                                  FedavgResult("c", u, 1)};
@@ -84,13 +78,13 @@ TEST_CASE("FedAvgM with beta 0 equals FedAvg bit for bit through the strategy") 
   m.server.momentum = 0.0;
   FedAvg fedavgm(m);
   FedAvg fedavg(FedAvgOptions{});
-  Eigen::VectorXf a = FedavgRandomVector(rng, 200);
+  Eigen::VectorXf a = testing::NormalVector(rng, 200);
   Eigen::VectorXf b = a;
   for (int round = 0; round < 4; ++round) {
     std::vector<train::FitResult> results;
     for (int k = 0; k < 3; ++k) {
       results.push_back(FedavgResult(std::string("c").append(std::to_string(k)),
-                                     a + FedavgRandomVector(rng, 200, 0.1f),
+                                     a + testing::NormalVector(rng, 200, 0.1f),
                                      static_cast<size_t>(10 + k)));
     }
     a = *fedavgm.AggregateFit(round, a, results, {}).parameters;
@@ -295,17 +289,17 @@ TEST_CASE("strategy SaveState and RestoreState reproduce the next round exactly"
   options.server.kind = ServerOptimizerKind::kAdam;
   options.server.learning_rate = 0.05;
   FedAvg original(options);
-  Eigen::VectorXf w = FedavgRandomVector(rng, 100);
+  Eigen::VectorXf w = testing::NormalVector(rng, 100);
   for (int round = 0; round < 3; ++round) {
     const std::vector<train::FitResult> results = {
-        FedavgResult("a", w + FedavgRandomVector(rng, 100, 0.1f), 3)};
+        FedavgResult("a", w + testing::NormalVector(rng, 100, 0.1f), 3)};
     w = *original.AggregateFit(round, w, results, {}).parameters;
   }
   FedAvg restored(options);
   restored.RestoreState(original.SaveState());
   const std::vector<train::FitResult> results = {
-      FedavgResult("a", w + FedavgRandomVector(rng, 100, 0.1f), 3),
-      FedavgResult("b", w + FedavgRandomVector(rng, 100, 0.1f), 5)};
+      FedavgResult("a", w + testing::NormalVector(rng, 100, 0.1f), 3),
+      FedavgResult("b", w + testing::NormalVector(rng, 100, 0.1f), 5)};
   const Eigen::VectorXf x = *original.AggregateFit(3, w, results, {}).parameters;
   const Eigen::VectorXf y = *restored.AggregateFit(3, w, results, {}).parameters;
   CHECK((x.array() == y.array()).all());

@@ -6,16 +6,10 @@
 
 #include "common/error.h"
 #include "common/random.h"
+#include "tests/algorithms/normal_vector.h"
 
 namespace edgefl::algorithms {
 namespace {
-
-Eigen::VectorXf RandomVector(Rng& rng, Eigen::Index n) {
-  Eigen::VectorXf v(n);
-  for (Eigen::Index i = 0; i < n; ++i)
-    v[i] = static_cast<float>(rng.Normal());
-  return v;
-}
 
 ServerOptimizerConfig Config(ServerOptimizerKind kind, double lr) {
   ServerOptimizerConfig c;
@@ -26,8 +20,8 @@ ServerOptimizerConfig Config(ServerOptimizerKind kind, double lr) {
 
 TEST_CASE("plain server step with lr 1 returns the aggregate bit for bit") {
   Rng rng(1);
-  const Eigen::VectorXf w = RandomVector(rng, 1000);
-  const Eigen::VectorXf m = RandomVector(rng, 1000) * 1e-3f + w * 1e4f;
+  const Eigen::VectorXf w = testing::NormalVector(rng, 1000);
+  const Eigen::VectorXf m = testing::NormalVector(rng, 1000) * 1e-3f + w * 1e4f;
   ServerOptimizer opt(Config(ServerOptimizerKind::kNone, 1.0));
   CHECK((opt.Step(w, m).array() == m.array()).all());
 }
@@ -48,10 +42,10 @@ TEST_CASE("FedAvgM with beta 0 and lr 1 equals FedAvg bit for bit over rounds") 
   momentum.momentum = 0.0;
   ServerOptimizer fedavgm(momentum);
   ServerOptimizer fedavg(Config(ServerOptimizerKind::kNone, 1.0));
-  Eigen::VectorXf a = RandomVector(rng, 500);
+  Eigen::VectorXf a = testing::NormalVector(rng, 500);
   Eigen::VectorXf b = a;
   for (int round = 0; round < 5; ++round) {
-    const Eigen::VectorXf m = a + 0.1f * RandomVector(rng, 500);
+    const Eigen::VectorXf m = a + 0.1f * testing::NormalVector(rng, 500);
     a = fedavgm.Step(a, m);
     b = fedavg.Step(b, m);
     REQUIRE((a.array() == b.array()).all());
@@ -96,7 +90,7 @@ TEST_CASE("Nesterov server momentum steps with the look-ahead v") {
 
 TEST_CASE("if every client returns w the model is unchanged for every optimizer") {
   Rng rng(3);
-  const Eigen::VectorXf w = RandomVector(rng, 64);
+  const Eigen::VectorXf w = testing::NormalVector(rng, 64);
   for (ServerOptimizerKind kind : {ServerOptimizerKind::kNone, ServerOptimizerKind::kMomentum,
                                    ServerOptimizerKind::kAdam, ServerOptimizerKind::kYogi}) {
     ServerOptimizer opt(Config(kind, 0.3));
@@ -134,15 +128,15 @@ TEST_CASE(
 
 TEST_CASE("FedYogi first step equals FedAdam first step and then differs") {
   Rng rng(4);
-  const Eigen::VectorXf w = RandomVector(rng, 16);
-  const Eigen::VectorXf m1 = w + RandomVector(rng, 16);
+  const Eigen::VectorXf w = testing::NormalVector(rng, 16);
+  const Eigen::VectorXf m1 = w + testing::NormalVector(rng, 16);
   ServerOptimizer adam(Config(ServerOptimizerKind::kAdam, 0.1));
   ServerOptimizer yogi(Config(ServerOptimizerKind::kYogi, 0.1));
   // From v = 0: yogi v = 0 − (1−β2)d²·sign(−d²) = (1−β2)d², as Adam's.
   const Eigen::VectorXf a1 = adam.Step(w, m1);
   const Eigen::VectorXf y1 = yogi.Step(w, m1);
   CHECK((a1 - y1).cwiseAbs().maxCoeff() <= 1e-6f);
-  const Eigen::VectorXf m2 = a1 + 3.0f * RandomVector(rng, 16);
+  const Eigen::VectorXf m2 = a1 + 3.0f * testing::NormalVector(rng, 16);
   CHECK((adam.Step(a1, m2) - yogi.Step(a1, m2)).cwiseAbs().maxCoeff() > 1e-6f);
 }
 
@@ -181,13 +175,13 @@ TEST_CASE("save and restore reproduce the next step exactly") {
     ServerOptimizerConfig c = Config(kind, 0.05);
     c.bias_correction = true;
     ServerOptimizer original(c);
-    Eigen::VectorXf w = RandomVector(rng, 50);
+    Eigen::VectorXf w = testing::NormalVector(rng, 50);
     for (int i = 0; i < 3; ++i)
-      w = original.Step(w, w + RandomVector(rng, 50));
+      w = original.Step(w, w + testing::NormalVector(rng, 50));
     ServerOptimizer restored(c);
     restored.RestoreState(original.SaveState());
     CHECK(restored.steps() == (kind == ServerOptimizerKind::kNone ? 0 : 3));
-    const Eigen::VectorXf m = w + RandomVector(rng, 50);
+    const Eigen::VectorXf m = w + testing::NormalVector(rng, 50);
     CHECK((original.Step(w, m).array() == restored.Step(w, m).array()).all());
   }
 }

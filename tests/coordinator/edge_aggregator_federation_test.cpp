@@ -29,35 +29,10 @@ constexpr int kGroups = 3;
 constexpr int kPerGroup = 4;
 const std::string kModel = "model=mlp:784-32-10";
 
-std::string AggregatorName(int g) {
-  return "agg-" + std::to_string(g);
-}
-
-// Client certificates for the aggregators (their ids upstream).
-void IssueAggregatorCertificates(const Federation& fed) {
-  std::string command;
-  for (int g = 0; g < kGroups; ++g) {
-    command += (command.empty() ? "" : " && ") + edgefl::testing::EdgeflTool() +
-               " certs issue-client " + AggregatorName(g) + " --dir " +
-               (fed.dir() / "certs").string();
-  }
-  std::string output;
-  const int rc = edgefl::testing::RunCommand(command, &output);
-  INFO(output);
-  REQUIRE(rc == 0);
-}
-
-// Starts aggregator g under the root at `root_port`; returns its port.
-int StartAggregator(Federation& fed, int g, int root_port, std::vector<Process*>* aggregators) {
-  const std::string certs = (fed.dir() / "certs").string() + "/";
-  Process& p = fed.StartCoordinator(
-      AggregatorName(g),
-      {"role=aggregator", "upstream=127.0.0.1:" + std::to_string(root_port),
-       "upstream_cert=" + certs + AggregatorName(g) + ".crt",
-       "upstream_key=" + certs + AggregatorName(g) + ".key", "port=0",
-       "clients=" + std::to_string(kPerGroup), "clients_per_round=" + std::to_string(kPerGroup),
-       "min_clients=" + std::to_string(kPerGroup), "run_name=" + AggregatorName(g),
-       "db=" + (fed.dir() / (AggregatorName(g) + ".db")).string(), kModel});
+// Starts aggregator g of the tree under the root at `root_port`; returns
+// its port.
+int StartTreeAggregator(Federation& fed, int g, int root_port, std::vector<Process*>* aggregators) {
+  Process& p = fed.StartAggregator(g, root_port, kPerGroup, {kModel});
   aggregators->push_back(&p);
   return fed.WaitListening(p);
 }
@@ -85,14 +60,14 @@ TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the fla
   }
   // The same devices (same partition and seed) in a tree.
   Federation tree(kGroups * kPerGroup);
-  IssueAggregatorCertificates(tree);
+  tree.IssueAggregatorCertificates(kGroups);
   std::vector<Process*> aggregators;
   std::vector<std::string> settings = RootSettings("tree", kGroups);
   settings.push_back("quorum_unit=samples");
   Process& root = tree.StartCoordinator("root", settings);
   const int root_port = tree.WaitListening(root);
   for (int g = 0; g < kGroups; ++g) {
-    const int port = StartAggregator(tree, g, root_port, &aggregators);
+    const int port = StartTreeAggregator(tree, g, root_port, &aggregators);
     for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k)
       tree.StartClient(k, port);
   }
@@ -150,10 +125,10 @@ TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the fla
 
   // Each aggregator's own log: its devices' rows, each round's upstream round.
   for (int g = 0; g < kGroups; ++g) {
-    const auto path = tree.dir() / (AggregatorName(g) + ".db");
+    const auto path = tree.AggregatorDb(g);
     CHECK(Violations(storage::CheckLog(path)).empty());
     storage::ExperimentLog log(path, ReadOnly());
-    const auto run = log.FindRun(AggregatorName(g));
+    const auto run = log.FindRun(Federation::AggregatorName(g));
     REQUIRE(run.has_value());
     CHECK(run->status == storage::RunStatus::kCompleted);
     const auto rounds = log.Rounds(run->id);
@@ -173,7 +148,7 @@ TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the fla
 
 TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root only its group") {
   Federation tree(kGroups * kPerGroup);
-  IssueAggregatorCertificates(tree);
+  tree.IssueAggregatorCertificates(kGroups);
   std::vector<Process*> aggregators;
   std::vector<std::string> settings = RootSettings("tree", kGroups);
   settings.push_back("quorum_unit=samples");
@@ -182,7 +157,7 @@ TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root o
   const int root_port = tree.WaitListening(root);
   const int last = kGroups - 1;
   for (int g = 0; g < kGroups; ++g) {
-    const int port = StartAggregator(tree, g, root_port, &aggregators);
+    const int port = StartTreeAggregator(tree, g, root_port, &aggregators);
     for (int k = g * kPerGroup; k < (g + 1) * kPerGroup; ++k) {
       if (g == last) {
         // The doomed group's devices are not waited for (their aggregator
@@ -217,7 +192,7 @@ TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root o
   CHECK(rounds[1].dropped == 1);
   int dropped_rows = 0;
   for (const auto& u : log.ClientUpdates(run->id)) {
-    if (u.round == 2 && u.client_id == AggregatorName(last)) {
+    if (u.round == 2 && u.client_id == Federation::AggregatorName(last)) {
       CHECK(u.status == storage::UpdateStatus::kDropped);
       CHECK(u.reason.find("disconnected") != std::string::npos);
       ++dropped_rows;
@@ -230,10 +205,10 @@ TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root o
   // The dead aggregator's log keeps its committed round, and nothing of the
   // round it died in; the others logged both rounds.
   for (int g = 0; g < kGroups; ++g) {
-    const auto path = tree.dir() / (AggregatorName(g) + ".db");
+    const auto path = tree.AggregatorDb(g);
     CHECK(Violations(storage::CheckLog(path)).empty());
     storage::ExperimentLog agg(path, ReadOnly());
-    const auto agg_run = agg.FindRun(AggregatorName(g));
+    const auto agg_run = agg.FindRun(Federation::AggregatorName(g));
     REQUIRE(agg_run.has_value());
     CHECK(agg.Rounds(agg_run->id).size() == (g == last ? 1u : 2u));
     CHECK(agg.ClientUpdates(agg_run->id).size() ==

@@ -33,10 +33,6 @@ using edgefl::testing::Violations;
 // k = 2 and t = 2 a single loss is already beyond the threshold.)
 constexpr int kSecurePerGroup = 4;
 
-std::string SecureGroupName(int g) {
-  return "agg-" + std::to_string(g);
-}
-
 // The run's keys, the same at the root, every aggregator and the flat run:
 // a small model and few steps, SecAgg+ with t = 2, and W above every
 // device's samples (so the weighted mean is FedAvg's).
@@ -59,49 +55,16 @@ std::vector<std::string> SecureRootSettings(const std::string& run, int members,
   return s;
 }
 
-// Client certificates for aggregators 0..groups-1 (their ids upstream).
-void IssueSecureGroupCertificates(const Federation& fed, int groups) {
-  std::string command;
-  for (int g = 0; g < groups; ++g) {
-    command += (command.empty() ? "" : " && ") + edgefl::testing::EdgeflTool() +
-               " certs issue-client " + SecureGroupName(g) + " --dir " +
-               (fed.dir() / "certs").string();
-  }
-  std::string output;
-  const int rc = edgefl::testing::RunCommand(command, &output);
-  INFO(output);
-  REQUIRE(rc == 0);
-}
-
 // Starts secure aggregator g under the root at `root_port` (with `extra`
 // settings on top); returns its port.
 int StartSecureAggregator(Federation& fed, int g, int root_port, std::vector<Process*>* out,
                           const std::vector<std::string>& extra = {}) {
-  const std::string certs = (fed.dir() / "certs").string() + "/";
-  std::vector<std::string> s = {"role=aggregator",
-                                "upstream=127.0.0.1:" + std::to_string(root_port),
-                                "upstream_cert=" + certs + SecureGroupName(g) + ".crt",
-                                "upstream_key=" + certs + SecureGroupName(g) + ".key",
-                                "port=0",
-                                "clients=" + std::to_string(kSecurePerGroup),
-                                "clients_per_round=" + std::to_string(kSecurePerGroup),
-                                "min_clients=" + std::to_string(kSecurePerGroup),
-                                "run_name=" + SecureGroupName(g),
-                                "db=" + (fed.dir() / (SecureGroupName(g) + ".db")).string()};
-  for (const std::string& k : SecureGroupRunKeys())
-    s.push_back(k);
+  std::vector<std::string> s = SecureGroupRunKeys();
   s.push_back("secagg_k=3");
   s.insert(s.end(), extra.begin(), extra.end());
-  Process& p = fed.StartCoordinator(SecureGroupName(g), s);
+  Process& p = fed.StartAggregator(g, root_port, kSecurePerGroup, s);
   out->push_back(&p);
   return fed.WaitListening(p);
-}
-
-Eigen::VectorXf LatestModel(const std::filesystem::path& db, const std::string& run) {
-  storage::ExperimentLog log(db, ReadOnly());
-  const auto r = log.FindRun(run);
-  REQUIRE(r.has_value());
-  return log.LatestCheckpoint(r->id)->parameters;
 }
 
 }  // namespace
@@ -119,7 +82,7 @@ TEST_CASE(
     flat.RequireRunCompleted(root);
   }
   Federation tree(kGroups * kSecurePerGroup);
-  IssueSecureGroupCertificates(tree, kGroups);
+  tree.IssueAggregatorCertificates(kGroups);
   std::vector<Process*> aggregators;
   std::vector<std::string> settings = SecureRootSettings("tree", kGroups, 2);
   settings.push_back("quorum_unit=samples");
@@ -139,8 +102,8 @@ TEST_CASE(
 
   // The same devices, seeds and SecAgg+ weights: equal within quantisation
   // (each group rounds its own inputs; 2^32 levels over [-8, 8]).
-  const Eigen::VectorXf flat_model = LatestModel(flat.db(), "flat");
-  const Eigen::VectorXf tree_model = LatestModel(tree.db(), "tree");
+  const Eigen::VectorXf flat_model = edgefl::testing::FinalCheckpoint(flat.db(), "flat").parameters;
+  const Eigen::VectorXf tree_model = edgefl::testing::FinalCheckpoint(tree.db(), "tree").parameters;
   REQUIRE(flat_model.size() == tree_model.size());
   const double max_diff =
       (flat_model.cast<double>() - tree_model.cast<double>()).cwiseAbs().maxCoeff();
@@ -185,10 +148,10 @@ TEST_CASE(
   // what its devices sent beyond the stage messages is a few result frames.
   for (int g = 0; g < kGroups; ++g) {
     CAPTURE(g);
-    const auto path = tree.dir() / (SecureGroupName(g) + ".db");
+    const auto path = tree.AggregatorDb(g);
     CHECK(Violations(storage::CheckLog(path)).empty());
     storage::ExperimentLog log(path, ReadOnly());
-    const auto run = log.FindRun(SecureGroupName(g));
+    const auto run = log.FindRun(Federation::AggregatorName(g));
     REQUIRE(run.has_value());
     const auto rounds = log.Rounds(run->id);
     REQUIRE(rounds.size() == 2);
@@ -219,7 +182,7 @@ TEST_CASE(
   // holder of a share, below t = 2), so its round has no sum.
   constexpr int kGroups = 3;
   Federation tree(kGroups * kSecurePerGroup);
-  IssueSecureGroupCertificates(tree, kGroups);
+  tree.IssueAggregatorCertificates(kGroups);
   std::vector<Process*> aggregators;
   std::vector<std::string> settings = SecureRootSettings("tree", kGroups, 1);
   settings.push_back("quorum_unit=samples");
@@ -276,7 +239,7 @@ TEST_CASE(
   // agg-1: two contributors, the dead device's masks rebuilt from shares,
   // and its samples left out of the group's weight.
   {
-    const auto path = tree.dir() / "agg-1.db";
+    const auto path = tree.AggregatorDb(1);
     CHECK(Violations(storage::CheckLog(path)).empty());
     storage::ExperimentLog agg(path, ReadOnly());
     const auto agg_run = agg.FindRun("agg-1");
@@ -301,7 +264,7 @@ TEST_CASE(
   }
   // agg-2: the round is logged as not aggregated, with SecAgg+'s reason.
   {
-    const auto path = tree.dir() / "agg-2.db";
+    const auto path = tree.AggregatorDb(2);
     CHECK(Violations(storage::CheckLog(path)).empty());
     storage::ExperimentLog agg(path, ReadOnly());
     const auto agg_run = agg.FindRun("agg-2");
@@ -318,7 +281,7 @@ TEST_CASE(
     "naming the key") {
   // Failing closed: it would otherwise sum its devices' plain updates.
   Federation tree(1);
-  IssueSecureGroupCertificates(tree, 1);
+  tree.IssueAggregatorCertificates(1);
   std::vector<Process*> aggregators;
   Process& root = tree.StartCoordinator("root", SecureRootSettings("tree", 1, 1));
   const int port = StartSecureAggregator(tree, 0, tree.WaitListening(root), &aggregators,

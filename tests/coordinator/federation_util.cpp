@@ -151,6 +151,36 @@ void Federation::RequireRunCompleted(Process& coordinator) {
   }
 }
 
+void Federation::IssueAggregatorCertificates(int groups) {
+  std::string command;
+  for (int g = 0; g < groups; ++g) {
+    command += (command.empty() ? "" : " && ") + EdgeflTool() + " certs issue-client " +
+               AggregatorName(g) + " --dir " + (dir_ / "certs").string();
+  }
+  std::string output;
+  const int rc = RunCommand(command, &output);
+  INFO(output);
+  REQUIRE(rc == 0);
+}
+
+Process& Federation::StartAggregator(int g, int root_port, int members,
+                                     const std::vector<std::string>& settings) {
+  const std::string certs = (dir_ / "certs").string() + "/";
+  const std::string name = AggregatorName(g);
+  std::vector<std::string> all = {"role=aggregator",
+                                  "upstream=127.0.0.1:" + std::to_string(root_port),
+                                  "upstream_cert=" + certs + name + ".crt",
+                                  "upstream_key=" + certs + name + ".key",
+                                  "port=0",
+                                  "clients=" + std::to_string(members),
+                                  "clients_per_round=" + std::to_string(members),
+                                  "min_clients=" + std::to_string(members),
+                                  "run_name=" + name,
+                                  "db=" + AggregatorDb(g).string()};
+  all.insert(all.end(), settings.begin(), settings.end());
+  return StartCoordinator(name, all);
+}
+
 Process& Federation::StartLoad(int n, int port) {
   return Start("load",
                {edgefl::testing::BinaryDir() + "/client/edgefl-client", "--load-sessions",

@@ -71,6 +71,19 @@ class Federation {
                          const std::vector<std::string>& extra_args = {});
   // Starts clients 0..n-1 (StartClient) against 127.0.0.1:port.
   void StartClients(int n, int port);
+  // Edge aggregator trees (docs/edge-aggregators.md). Aggregator g is
+  // "agg-g": an edgefl-coordinator with role = aggregator, its own run
+  // (named agg-g) and log (agg-g.db), and a client certificate for its
+  // upstream link issued by IssueAggregatorCertificates(groups > g).
+  static std::string AggregatorName(int g) { return "agg-" + std::to_string(g); }
+  void IssueAggregatorCertificates(int groups);
+  // Starts aggregator g under the root at 127.0.0.1:root_port for a group
+  // of `members` devices, all of them in every round, with `settings` on
+  // top; stdout and stderr go to agg-g.out and agg-g.log.
+  Process& StartAggregator(int g, int root_port, int members,
+                           const std::vector<std::string>& settings);
+  std::filesystem::path AggregatorDb(int g) const { return dir_ / (AggregatorName(g) + ".db"); }
+
   // Starts `edgefl-client --load-sessions n` (certificates client-0..n-1)
   // against 127.0.0.1:port; stdout to load.out, stderr to load.log.
   Process& StartLoad(int n, int port);
@@ -94,8 +107,9 @@ class Federation {
   std::vector<Process*> clients_started_;
 };
 
-// Reading the coordinator's log: ReadOnly() options, IntegrityCheck(db),
+// Reading the coordinator's log: ReadOnly() options, FinalCheckpoint(db, run), IntegrityCheck(db),
 // Violations(CheckLog(path)) (tests/storage/log_test_util.h).
+using storage::test::FinalCheckpoint;
 using storage::test::IntegrityCheck;
 using storage::test::ReadOnly;
 using storage::test::Violations;

@@ -15,7 +15,7 @@
 namespace edgefl::datasets {
 namespace {
 
-using testing::FashionMnistDir;
+using testing::FashionMnistPackageDir;
 using testing::IdxBytes;
 using testing::TempDir;
 using testing::ThrownMessage;
@@ -75,7 +75,7 @@ void WriteSplit(const TempDir& dir, size_t n_images, const std::string& labels, 
 
 TEST_CASE("real Fashion-MNIST train split: 60000 images - 6000 per class - known mean") {
   FashionMnistOptions options;
-  options.dir = FashionMnistDir();
+  options.dir = FashionMnistPackageDir();
   const auto start = std::chrono::steady_clock::now();
   const Dataset train = LoadFashionMnist(Split::kTrain, options);
   const double seconds =
@@ -100,7 +100,7 @@ TEST_CASE("real Fashion-MNIST train split: 60000 images - 6000 per class - known
 
 TEST_CASE("real Fashion-MNIST test split: 10000 images - 1000 per class") {
   FashionMnistOptions options;
-  options.dir = FashionMnistDir();
+  options.dir = FashionMnistPackageDir();
   const Dataset test = LoadFashionMnist(Split::kTest, options);
   CHECK(test.name == "fmnist/test");
   CHECK(test.size() == 10000);
@@ -118,7 +118,7 @@ TEST_CASE("real Fashion-MNIST test split: 10000 images - 1000 per class") {
 
 TEST_CASE("real Fashion-MNIST standardized has mean ~0 and std ~1") {
   FashionMnistOptions options;
-  options.dir = FashionMnistDir();
+  options.dir = FashionMnistPackageDir();
   options.normalization.standardize = true;
   const Dataset train = LoadFashionMnist(Split::kTrain, options);
   const Moments m = FeatureMoments(train);
@@ -216,7 +216,8 @@ TEST_CASE("LoadFashionMnist: wrong magic and truncation name the file") {
 
   // The real labels file, cut short.
   TempDir cut;
-  const std::string real = testing::ReadFile(FashionMnistDir() / "t10k-labels-idx1-ubyte.gz");
+  const std::string real =
+      testing::ReadFile(FashionMnistPackageDir() / "t10k-labels-idx1-ubyte.gz");
   WriteFile(cut / "t10k-labels-idx1-ubyte.gz", real.substr(0, real.size() / 2));
   WriteGzFile(cut / "t10k-images-idx3-ubyte.gz",
               IdxBytes({10000, 28, 28}, std::string(10000 * 784, '\0')));
@@ -228,7 +229,7 @@ TEST_CASE("LoadFashionMnist: wrong magic and truncation name the file") {
 
 TEST_CASE("LoadFashionMnist: standardize needs std > 0") {
   FashionMnistOptions options;
-  options.dir = FashionMnistDir();
+  options.dir = FashionMnistPackageDir();
   options.normalization.standardize = true;
   options.normalization.std = 0.0f;
   CHECK_THROWS_WITH_AS(LoadFashionMnist(Split::kTest, options), doctest::Contains("std"),
@@ -241,20 +242,27 @@ TEST_CASE("LoadFashionMnist: standardize needs std > 0") {
 namespace edgefl::datasets {
 
 TEST_CASE("LoadFashionMnistSamples equals the same rows of the full split") {
+  // The package's gzip files and the tests' uncompressed copy of them
+  // (tests/CMakeLists.txt) take different paths through the reader.
   FashionMnistOptions options;
-  options.dir = edgefl::testing::FashionMnistDir();
+  options.dir = edgefl::testing::FashionMnistPackageDir();
   const Dataset full = LoadFashionMnist(Split::kTrain, options);
   const std::vector<uint32_t> rows = {0, 1, 17, 30000, 59999};
-  const Dataset some = LoadFashionMnistSamples(Split::kTrain, rows, options);
-  REQUIRE(some.size() == rows.size());
-  CHECK(some.name == "fmnist/train");
-  CHECK(some.sample_shape == full.sample_shape);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    CHECK(some.labels[i] == full.labels[rows[i]]);
-    CHECK(some.features.row(static_cast<Eigen::Index>(i)) == full.features.row(rows[i]));
+  for (const auto& dir :
+       {edgefl::testing::FashionMnistPackageDir(), edgefl::testing::FashionMnistDir()}) {
+    CAPTURE(dir);
+    options.dir = dir;
+    const Dataset some = LoadFashionMnistSamples(Split::kTrain, rows, options);
+    REQUIRE(some.size() == rows.size());
+    CHECK(some.name == "fmnist/train");
+    CHECK(some.sample_shape == full.sample_shape);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      CHECK(some.labels[i] == full.labels[rows[i]]);
+      CHECK(some.features.row(static_cast<Eigen::Index>(i)) == full.features.row(rows[i]));
+    }
+    CHECK_THROWS_AS(LoadFashionMnistSamples(Split::kTest, std::vector<uint32_t>{10000}, options),
+                    DataError);
   }
-  CHECK_THROWS_AS(LoadFashionMnistSamples(Split::kTest, std::vector<uint32_t>{10000}, options),
-                  DataError);
 }
 
 }  // namespace edgefl::datasets

@@ -8,6 +8,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -48,11 +49,6 @@ engine::ExperimentConfig SavicSimulationConfig(const TempDir& dir,
   return engine::LoadExperimentConfig(path, overrides);
 }
 
-storage::Checkpoint SavicSimulationFinalModel(const std::string& db) {
-  storage::ExperimentLog log(db);
-  return *log.LatestCheckpoint(log.FindRun("savic")->id);
-}
-
 }  // namespace
 
 TEST_CASE("SAVIC simulation: a TOML config trains and checkpoints D and D̂") {
@@ -88,8 +84,8 @@ TEST_CASE("SAVIC simulation: an interrupted run resumes to the same model") {
   }
   const SimulationResult result = RunSimulation(SavicSimulationConfig(resumed), nullptr);
   CHECK(result.first_round == 3);
-  CHECK(SavicSimulationFinalModel(half.db).parameters ==
-        SavicSimulationFinalModel((straight / "log.db").string()).parameters);
+  CHECK(storage::test::FinalCheckpoint(half.db, "savic").parameters ==
+        storage::test::FinalCheckpoint((straight / "log.db").string(), "savic").parameters);
 }
 
 }  // namespace edgefl::sim

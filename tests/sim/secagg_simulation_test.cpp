@@ -11,6 +11,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -47,11 +48,6 @@ engine::ExperimentConfig SecaggSimulationConfig(const TempDir& dir, const std::s
   return engine::LoadExperimentConfig(path, overrides);
 }
 
-storage::Checkpoint SecaggSimulationFinalModel(const std::string& db) {
-  storage::ExperimentLog log(db);
-  return *log.LatestCheckpoint(log.FindRun("secagg")->id);
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -65,8 +61,8 @@ TEST_CASE(
         SecaggSimulationConfig(dir, "secure", {"strategy=" + strategy, "secure_aggregation=true"});
     RunSimulation(plain, nullptr);
     RunSimulation(secure, nullptr);
-    const storage::Checkpoint a = SecaggSimulationFinalModel(plain.db);
-    const storage::Checkpoint b = SecaggSimulationFinalModel(secure.db);
+    const storage::Checkpoint a = storage::test::FinalCheckpoint(plain.db, "secagg");
+    const storage::Checkpoint b = storage::test::FinalCheckpoint(secure.db, "secagg");
     REQUIRE(a.round == 3);
     REQUIRE(b.round == 3);
     const double diff = (a.parameters - b.parameters).cwiseAbs().maxCoeff();

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "privacy/rdp_accountant.h"
 #include "storage/experiment_log.h"
+#include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -31,11 +32,6 @@ engine::ExperimentConfig SimulationSmallRun(const TempDir& dir,
                                         "run_name=small"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   return engine::LoadExperimentConfig({}, overrides);
-}
-
-storage::Checkpoint SimulationFinalModel(const std::string& db, const std::string& run) {
-  storage::ExperimentLog log(db);
-  return *log.LatestCheckpoint(log.FindRun(run)->id);
 }
 
 }  // namespace
@@ -73,8 +69,8 @@ TEST_CASE("Simulation: results do not depend on the number of threads") {
   TempDir one, two;
   RunSimulation(SimulationSmallRun(one, {"threads=1"}), nullptr);
   RunSimulation(SimulationSmallRun(two, {"threads=2"}), nullptr);
-  CHECK(SimulationFinalModel((one / "log.db").string(), "small").parameters ==
-        SimulationFinalModel((two / "log.db").string(), "small").parameters);
+  CHECK(storage::test::FinalCheckpoint((one / "log.db").string(), "small").parameters ==
+        storage::test::FinalCheckpoint((two / "log.db").string(), "small").parameters);
 }
 
 TEST_CASE("Simulation: an interrupted run resumes from its last round to the same model") {
@@ -90,8 +86,8 @@ TEST_CASE("Simulation: an interrupted run resumes from its last round to the sam
   const SimulationResult result = RunSimulation(SimulationSmallRun(resumed), nullptr);
   CHECK(result.first_round == 3);
   CHECK(result.last_round == 4);
-  CHECK(SimulationFinalModel(first_half.db, "small").parameters ==
-        SimulationFinalModel((straight / "log.db").string(), "small").parameters);
+  CHECK(storage::test::FinalCheckpoint(first_half.db, "small").parameters ==
+        storage::test::FinalCheckpoint((straight / "log.db").string(), "small").parameters);
 
   // A completed run is not run again.
   CHECK_THROWS_WITH_AS(RunSimulation(SimulationSmallRun(resumed), nullptr),
@@ -120,8 +116,8 @@ TEST_CASE("Simulation: a resumed FedAdam run keeps its server moments and ends a
   }
   const SimulationResult result = RunSimulation(SimulationSmallRun(resumed, adam), nullptr);
   CHECK(result.first_round == 3);
-  CHECK(SimulationFinalModel(first_half.db, "small").parameters ==
-        SimulationFinalModel((straight / "log.db").string(), "small").parameters);
+  CHECK(storage::test::FinalCheckpoint(first_half.db, "small").parameters ==
+        storage::test::FinalCheckpoint((straight / "log.db").string(), "small").parameters);
 }
 
 TEST_CASE("Simulation: a QSR run stops exactly at its step budget and says so in the log") {

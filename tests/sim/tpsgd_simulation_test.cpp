@@ -8,6 +8,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -47,11 +48,6 @@ engine::ExperimentConfig TpsgdSimulationConfig(const TempDir& dir,
   return engine::LoadExperimentConfig(path, overrides);
 }
 
-storage::Checkpoint TpsgdSimulationFinalModel(const std::string& db) {
-  storage::ExperimentLog log(db);
-  return *log.LatestCheckpoint(log.FindRun("tpsgd")->id);
-}
-
 }  // namespace
 
 TEST_CASE("tpsgd simulation: fedavg of tpSGD clients learns and repeats bit for bit") {
@@ -66,15 +62,15 @@ TEST_CASE("tpsgd simulation: fedavg of tpSGD clients learns and repeats bit for 
 
   const engine::ExperimentConfig again = TpsgdSimulationConfig(b);
   RunSimulation(again, nullptr);
-  CHECK(TpsgdSimulationFinalModel(again.db).parameters ==
-        TpsgdSimulationFinalModel(config.db).parameters);
+  CHECK(storage::test::FinalCheckpoint(again.db, "tpsgd").parameters ==
+        storage::test::FinalCheckpoint(config.db, "tpsgd").parameters);
 
   // l1 layer loss trains another model.
   TempDir c;
   const engine::ExperimentConfig l1 = TpsgdSimulationConfig(c, {"layer_loss=l1"});
   RunSimulation(l1, nullptr);
-  CHECK(TpsgdSimulationFinalModel(l1.db).parameters !=
-        TpsgdSimulationFinalModel(config.db).parameters);
+  CHECK(storage::test::FinalCheckpoint(l1.db, "tpsgd").parameters !=
+        storage::test::FinalCheckpoint(config.db, "tpsgd").parameters);
 }
 
 TEST_CASE("tpsgd simulation: fedbuff of tpSGD clients learns") {

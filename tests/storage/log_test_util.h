@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -116,6 +117,17 @@ inline ExperimentLog::Options ReadOnly() {
 }
 
 // The result of PRAGMA integrity_check ("ok" for a sound database).
+// The latest checkpoint of run `run` in the log at `db`, read-only; fails
+// the test if the run or its checkpoint is missing.
+inline Checkpoint FinalCheckpoint(const std::filesystem::path& db, const std::string& run) {
+  ExperimentLog log(db, ReadOnly());
+  const auto found = log.FindRun(run);
+  REQUIRE_MESSAGE(found.has_value(), "no run " << run << " in " << db);
+  auto checkpoint = log.LatestCheckpoint(found->id);
+  REQUIRE_MESSAGE(checkpoint.has_value(), "run " << run << " has no checkpoint");
+  return std::move(*checkpoint);
+}
+
 inline std::string IntegrityCheck(SqliteDb& db) {
   Statement s(db, "PRAGMA integrity_check");
   REQUIRE(s.Step());
