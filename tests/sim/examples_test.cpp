@@ -3,6 +3,8 @@
 // is that the run in the log is the method the file names and that the
 // model learned something in the first rounds.
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -27,9 +29,16 @@ TEST_CASE("examples: every config runs, logs the method it names and learns") {
     // A sync round is a cohort's training; an async "round" is one model
     // version, a single client's update for async_dn: give those a few dozen.
     const int64_t rounds = config.mode == "async" ? 48 : 2;
-    config = engine::LoadExperimentConfig(
-        entry.path(), {"rounds=" + std::to_string(rounds), "eval_every=1", "train_subset=2000",
-                       "test_subset=500", "local_epochs=1", "db=" + (dir / "log.db").string()});
+    std::vector<std::string> overrides = {"rounds=" + std::to_string(rounds),
+                                          "eval_every=1",
+                                          "train_subset=2000",
+                                          "test_subset=500",
+                                          "local_epochs=1",
+                                          "db=" + (dir / "log.db").string()};
+    // The tests' uncompressed copy of the package's files (test_util.h).
+    if (config.dataset == "fmnist")
+      overrides.push_back("data_path=" + edgefl::testing::FashionMnistDir().string());
+    config = engine::LoadExperimentConfig(entry.path(), overrides);
     const SimulationResult result = RunSimulation(config, nullptr);
     CHECK(result.last_round == rounds);
 
