@@ -46,23 +46,28 @@ std::string ReadFile(const std::filesystem::path& path) {
   return ss.str();
 }
 
+namespace {
+
+bool FashionMnistDirSet() {
+  const char* dir = std::getenv("EDGEFL_FMNIST_DIR");
+  return dir != nullptr && *dir != '\0';
+}
+
+}  // namespace
+
 std::filesystem::path FashionMnistPackageDir() {
-  if (const char* dir = std::getenv("EDGEFL_FMNIST_DIR"); dir != nullptr && *dir != '\0') {
-    return dir;
-  }
-  return "/usr/share/datasets/fashion-mnist";
+  return FashionMnistDirSet() ? std::getenv("EDGEFL_FMNIST_DIR")
+                              : "/usr/share/datasets/fashion-mnist";
 }
 
 std::filesystem::path FashionMnistDir() {
-  if (const char* dir = std::getenv("EDGEFL_FMNIST_DIR"); dir != nullptr && *dir != '\0') {
-    return dir;
-  }
+  if (FashionMnistDirSet()) return FashionMnistPackageDir();
   const std::filesystem::path copy = std::filesystem::path(BinaryDir()) / "fashion-mnist-idx";
-  if (std::filesystem::exists(copy / "train-images-idx3-ubyte") &&
-      std::filesystem::exists(copy / "t10k-labels-idx1-ubyte")) {
-    return copy;
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    if (!std::filesystem::exists(copy / name)) return FashionMnistPackageDir();
   }
-  return FashionMnistPackageDir();
+  return copy;
 }
 
 int RunCommand(const std::string& command, std::string* output) {

@@ -116,7 +116,6 @@ inline ExperimentLog::Options ReadOnly() {
   return options;
 }
 
-// The result of PRAGMA integrity_check ("ok" for a sound database).
 // The latest checkpoint of run `run` in the log at `db`, read-only; fails
 // the test if the run or its checkpoint is missing.
 inline Checkpoint FinalCheckpoint(const std::filesystem::path& db, const std::string& run) {
@@ -128,6 +127,7 @@ inline Checkpoint FinalCheckpoint(const std::filesystem::path& db, const std::st
   return std::move(*checkpoint);
 }
 
+// The result of PRAGMA integrity_check ("ok" for a sound database).
 inline std::string IntegrityCheck(SqliteDb& db) {
   Statement s(db, "PRAGMA integrity_check");
   REQUIRE(s.Step());
