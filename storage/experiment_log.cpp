@@ -56,8 +56,7 @@ ExperimentLog::ExperimentLog(const std::filesystem::path& path, const Options& o
   // application's database is refused untouched.
   EnsureSchema(db_);
   if (options.read_only) return;
-  Statement wal(db_, "PRAGMA journal_mode = WAL");
-  if (!wal.Step() || wal.ColumnText(0) != "wal") {
+  if (db_.SetJournalMode("WAL") != "wal") {
     throw IoError("experiment log " + path.string() +
                   ": cannot switch to WAL mode (the file system may not support the shared "
                   "memory it needs); put the log on a local file system");

@@ -280,10 +280,19 @@ int64_t EnsureSchema(SqliteDb& db, std::span<const Migration> migrations) {
     }
   }
   SqliteDb::OperationScope scope(db, "reading the schema version");
-  // The first read of the header: a file that is not SQLite fails here.
-  const int64_t application_id = db.QueryInt("PRAGMA application_id");
-  const int64_t version = db.QueryInt("PRAGMA user_version");
-  CheckHeader(db, application_id, version, newest);
+  // The header and the table count are read in one snapshot: another
+  // process may create the schema in between two reads otherwise, and a
+  // new file would look like another application's database.
+  int64_t application_id = 0;
+  int64_t version = 0;
+  {
+    Transaction snapshot(db, Transaction::Kind::kDeferred);
+    // The first read of the header: a file that is not SQLite fails here.
+    application_id = db.QueryInt("PRAGMA application_id");
+    version = db.QueryInt("PRAGMA user_version");
+    CheckHeader(db, application_id, version, newest);
+    snapshot.Commit();
+  }
   // A log opened for writing is checked before anything is written to it
   // (the upgrade below, WAL mode, the run's rows): writing into a damaged
   // file can spread the damage, and a run recorded there would be lost with

@@ -1,8 +1,11 @@
 #include "storage/sqlite_db.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <string>
 #include <sys/statvfs.h>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,6 +63,31 @@ SqliteDb::~SqliteDb() {
   // sqlite3_close_v2 defers the close if a statement is still alive; every
   // Statement is RAII, so none should be.
   sqlite3_close_v2(db_);
+}
+
+std::string SqliteDb::SetJournalMode(std::string_view mode) {
+  const std::string sql = "PRAGMA journal_mode = " + std::string(mode);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms_);
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+    std::string result;
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(stmt);
+      if (rc == SQLITE_ROW) {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        result = text != nullptr ? text : "";
+        rc = SQLITE_OK;
+      }
+    }
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_OK || rc == SQLITE_DONE) return result;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) Fail(rc);
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(25));
+  }
 }
 
 void SqliteDb::Fail(int rc) const {

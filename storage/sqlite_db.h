@@ -60,6 +60,14 @@ class SqliteDb {
   // Throws DataError if it returns no row.
   int64_t QueryInt(std::string_view sql);
 
+  // Runs "PRAGMA journal_mode = <mode>" and returns the mode in effect
+  // afterwards (SQLite keeps the old one where it cannot change it, e.g.
+  // "wal" without shared memory). Changing the mode needs the file's
+  // exclusive lock, and SQLite does not wait for that lock when another
+  // connection holds a read lock (it returns SQLITE_BUSY at once to avoid a
+  // deadlock): this retries for up to busy_timeout_ms, then throws IoError.
+  std::string SetJournalMode(std::string_view mode);
+
   // Rowid of the last successful INSERT on this connection.
   int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
