@@ -4,8 +4,11 @@
 // over mutual TLS on loopback. The tree must end at the model of the flat
 // run of the same twelve devices (the group sums make the root's FedAvg the
 // flat one), and an aggregator killed with SIGKILL mid-round costs the root
-// only that group's samples.
+// only that group's samples. A 3-level tree whose groups mix devices and
+// aggregators ends at the flat run's model too.
 #include <cmath>
+#include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <signal.h>
 #include <string>
@@ -213,6 +216,112 @@ TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root o
     CHECK(agg.Rounds(agg_run->id).size() == (g == last ? 1u : 2u));
     CHECK(agg.ClientUpdates(agg_run->id).size() ==
           static_cast<size_t>((g == last ? 1 : 2) * kPerGroup));
+  }
+}
+
+// Three levels, and groups that mix devices with aggregators:
+//   root: agg-0, client-6
+//     agg-0: agg-1, agg-2, client-5
+//       agg-1: client-0, client-1
+//       agg-2: client-2, client-3, client-4
+// A mid aggregator takes its aggregators' group sums like its devices'
+// updates and sends up one sum, so the root still computes the flat FedAvg.
+TEST_CASE("edge aggregators: a 3-level tree with mixed groups ends at the flat run's model") {
+  constexpr int kDevices = 7;
+  Federation flat(kDevices);
+  {
+    Process& root = flat.StartCoordinator("root", RootSettings("flat", kDevices));
+    flat.StartClients(kDevices, flat.WaitListening(root));
+    INFO(flat.Logs());
+    flat.RequireRunCompleted(root);
+  }
+  Federation tree(kDevices);
+  tree.IssueAggregatorCertificates(3);
+  std::vector<std::string> settings = RootSettings("tree", 2);
+  settings.push_back("quorum_unit=samples");
+  Process& root = tree.StartCoordinator("root", settings);
+  const int root_port = tree.WaitListening(root);
+  std::vector<Process*> aggregators;
+  aggregators.push_back(&tree.StartAggregator(0, root_port, 3, {kModel, "quorum_unit=samples"}));
+  const int mid_port = tree.WaitListening(*aggregators[0]);
+  aggregators.push_back(&tree.StartAggregator(1, mid_port, 2, {kModel}));
+  aggregators.push_back(&tree.StartAggregator(2, mid_port, 3, {kModel}));
+  const int leaf_ports[2] = {tree.WaitListening(*aggregators[1]),
+                             tree.WaitListening(*aggregators[2])};
+  for (int k = 0; k < 5; ++k)
+    tree.StartClient(k, leaf_ports[k < 2 ? 0 : 1]);
+  tree.StartClient(5, mid_port);
+  tree.StartClient(6, root_port);
+  INFO(tree.Logs());
+  tree.RequireRunCompleted(root);
+  for (Process* a : aggregators) {
+    REQUIRE_MESSAGE(a->Wait(std::chrono::seconds(30)), a->Describe());
+    CHECK_MESSAGE(a->ExitedWith(0), a->Describe());
+  }
+
+  storage::ExperimentLog flat_log(flat.db(), ReadOnly());
+  storage::ExperimentLog tree_log(tree.db(), ReadOnly());
+  const auto flat_run = flat_log.FindRun("flat");
+  const auto tree_run = tree_log.FindRun("tree");
+  REQUIRE(flat_run.has_value());
+  REQUIRE(tree_run.has_value());
+  CHECK(tree_run->status == storage::RunStatus::kCompleted);
+  const Eigen::VectorXf flat_model = flat_log.LatestCheckpoint(flat_run->id)->parameters;
+  const auto tree_checkpoint = tree_log.LatestCheckpoint(tree_run->id);
+  REQUIRE(tree_checkpoint.has_value());
+  CHECK(tree_checkpoint->round == 2);
+  const Eigen::VectorXf& tree_model = tree_checkpoint->parameters;
+  REQUIRE(flat_model.size() == tree_model.size());
+  const float max_diff = (flat_model - tree_model).cwiseAbs().maxCoeff();
+  MESSAGE("max |flat - 3-level tree| = " << max_diff);
+  CHECK(max_diff < 1e-5f);
+
+  // Samples add up level by level: each group's row carries its devices'.
+  std::map<std::string, int64_t> samples;
+  for (const auto& u : flat_log.ClientUpdates(flat_run->id)) {
+    if (u.round == 1) samples[u.client_id] = u.num_samples;
+  }
+  REQUIRE(samples.size() == kDevices);
+  const auto devices = [&](std::initializer_list<int> ks) {
+    int64_t sum = 0;
+    for (int k : ks)
+      sum += samples[Federation::ClientName(k)];
+    return sum;
+  };
+  const std::map<std::string, int64_t> root_rows = {
+      {Federation::AggregatorName(0), devices({0, 1, 2, 3, 4, 5})},
+      {Federation::ClientName(6), devices({6})}};
+  const auto rows = tree_log.ClientUpdates(tree_run->id);
+  CHECK(rows.size() == 2 * root_rows.size());
+  for (const auto& u : rows) {
+    CHECK(u.status == storage::UpdateStatus::kAccepted);
+    REQUIRE(root_rows.count(u.client_id) == 1);
+    CHECK(u.num_samples == root_rows.at(u.client_id));
+  }
+  CHECK(Violations(storage::CheckLog(tree.db())).empty());
+  const std::map<std::string, int64_t> mid_rows = {
+      {Federation::AggregatorName(1), devices({0, 1})},
+      {Federation::AggregatorName(2), devices({2, 3, 4})},
+      {Federation::ClientName(5), devices({5})}};
+  const std::filesystem::path mid_db = tree.AggregatorDb(0);
+  CHECK(Violations(storage::CheckLog(mid_db)).empty());
+  storage::ExperimentLog mid_log(mid_db, ReadOnly());
+  const auto mid_run = mid_log.FindRun(Federation::AggregatorName(0));
+  REQUIRE(mid_run.has_value());
+  CHECK(mid_run->status == storage::RunStatus::kCompleted);
+  const auto mid_updates = mid_log.ClientUpdates(mid_run->id);
+  CHECK(mid_updates.size() == 2 * mid_rows.size());
+  for (const auto& u : mid_updates) {
+    CHECK(u.status == storage::UpdateStatus::kAccepted);
+    REQUIRE(mid_rows.count(u.client_id) == 1);
+    CHECK(u.num_samples == mid_rows.at(u.client_id));
+  }
+  for (int g = 1; g <= 2; ++g) {
+    storage::ExperimentLog leaf(tree.AggregatorDb(g), ReadOnly());
+    const auto leaf_run = leaf.FindRun(Federation::AggregatorName(g));
+    REQUIRE(leaf_run.has_value());
+    CHECK(leaf_run->status == storage::RunStatus::kCompleted);
+    CHECK(leaf.Rounds(leaf_run->id).size() == 2);
   }
 }
 
