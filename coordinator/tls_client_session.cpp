@@ -824,11 +824,16 @@ void TlsClientSession::OnWrite(const error_code& ec) {
   if (!write_queue_.empty()) {
     DoWrite();
   } else if (state_ == State::kClosing && !half_closed_) {
-    // The final Bye/Error is out: tell the peer we are done and wait for
-    // its close (reads keep draining) or the linger timer.
+    // The final Bye/Error is out: tell the peer we are done (TLS
+    // close_notify, so it can tell the end from a cut connection, then the
+    // TCP half-close) and wait for its close (reads keep draining) or the
+    // linger timer.
     half_closed_ = true;
-    error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    stream_.AsyncSendCloseNotify([self = shared_from_this()](const error_code&) {
+      if (self->state_ == State::kClosed) return;
+      error_code ignored;
+      self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    });
   }
 }
 

@@ -247,4 +247,16 @@ void TlsSocket::AsyncShutdown(Handler handler) {
   });
 }
 
+void TlsSocket::AsyncSendCloseNotify(Handler handler) {
+  asio::post(get_executor(), [this, handler = std::move(handler)]() mutable {
+    Drive(
+        [this] {
+          // 0: our close_notify is out (the peer's not yet in); 1: both.
+          const int result = SSL_shutdown(ssl_.get());
+          return result == 0 ? 1 : result;
+        },
+        [handler = std::move(handler)](const error_code& ec, int) { handler(ec); });
+  });
+}
+
 }  // namespace edgefl::wire

@@ -79,6 +79,10 @@ class TlsSocket {
   void AsyncWrite(std::span<const uint8_t> data, WriteHandler handler);
   // Sends close_notify and waits for the peer's.
   void AsyncShutdown(Handler handler);
+  // Sends close_notify and completes once it is written, without waiting
+  // for the peer's (reads go on until it arrives, as eof). Call it when no
+  // write is in progress.
+  void AsyncSendCloseNotify(Handler handler);
 
  private:
   struct SslFree {

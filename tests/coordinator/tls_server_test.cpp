@@ -595,6 +595,9 @@ TEST_CASE("TlsServer: a Hello claiming another id is refused as unauthorized") {
   const wire::ErrorMessage error = client.ReceiveAs<wire::ErrorMessage>();
   CHECK(error.code == wire::ErrorCode::kUnauthorized);
   CHECK(error.message.find("dev-2") != std::string::npos);
+  error_code end;  // then close_notify
+  CHECK_FALSE(client.Receive(&end).has_value());
+  CHECK(end == asio::error::eof);
   CHECK(coordinator.log().WaitFor({"refused", "claims id 'dev-2'", "'dev-1'"}));
   CHECK(coordinator.registry().size() == 0);
 }
@@ -767,6 +770,11 @@ TEST_CASE("TlsServer: Stop says Bye to clients and fails their pending tasks") {
   const wire::Bye bye = client.ReceiveAs<wire::Bye>();
   CHECK(bye.reason == "shutting down");
   CHECK(FailureOf(pending).find("dev-1 disconnected (shutting down)") != std::string::npos);
+  // The session ends with a TLS close_notify, not only a TCP close (which
+  // the client would read as a cut connection, stream_truncated).
+  error_code end;
+  CHECK_FALSE(client.Receive(&end).has_value());
+  CHECK(end == asio::error::eof);
   client.Close();
   CHECK(coordinator.server().WaitClosed(kWait));
 }
