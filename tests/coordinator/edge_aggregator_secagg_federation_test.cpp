@@ -302,4 +302,62 @@ TEST_CASE(
     CHECK(u.status == storage::UpdateStatus::kDropped);
 }
 
+TEST_CASE(
+    "edge aggregators with secure aggregation: devices beside an aggregator run SecAgg+ at the root "
+    "and the sum with the group's is the flat run's model") {
+  // root (secure): agg-0 and client-4..6 straight under it
+  //   agg-0 (secure): client-0..3
+  // The three direct devices are the parties of the root's SecAgg+ round;
+  // agg-0's group sum joins their unmasked sum outside the stages.
+  constexpr int kDevices = kSecurePerGroup + 3;
+  Federation flat(kDevices);
+  {
+    Process& root = flat.StartCoordinator("root", SecureRootSettings("flat", kDevices, 2));
+    flat.StartClients(kDevices, flat.WaitListening(root));
+    INFO(flat.Logs());
+    flat.RequireRunCompleted(root);
+  }
+  Federation tree(kDevices);
+  tree.IssueAggregatorCertificates(1);
+  std::vector<Process*> aggregators;
+  std::vector<std::string> settings = SecureRootSettings("tree", 4, 2);
+  settings.push_back("quorum_unit=samples");
+  Process& root = tree.StartCoordinator("root", settings);
+  const int root_port = tree.WaitListening(root);
+  const int port = StartSecureAggregator(tree, 0, root_port, &aggregators);
+  for (int k = 0; k < kSecurePerGroup; ++k)
+    tree.StartClient(k, port);
+  for (int k = kSecurePerGroup; k < kDevices; ++k)
+    tree.StartClient(k, root_port);
+  INFO(tree.Logs());
+  tree.RequireRunCompleted(root);
+  REQUIRE_MESSAGE(aggregators[0]->Wait(std::chrono::seconds(30)), aggregators[0]->Describe());
+  CHECK_MESSAGE(aggregators[0]->ExitedWith(0), aggregators[0]->Describe());
+
+  const Eigen::VectorXf flat_model = edgefl::testing::FinalCheckpoint(flat.db(), "flat").parameters;
+  const Eigen::VectorXf tree_model = edgefl::testing::FinalCheckpoint(tree.db(), "tree").parameters;
+  REQUIRE(flat_model.size() == tree_model.size());
+  const double max_diff =
+      (flat_model.cast<double>() - tree_model.cast<double>()).cwiseAbs().maxCoeff();
+  MESSAGE("max |flat SecAgg+ - mixed secure tree| = " << max_diff);
+  CHECK(max_diff < 1e-4);
+
+  // The root's SecAgg+ rounds had the three direct devices as parties.
+  storage::ExperimentLog log(tree.db(), ReadOnly());
+  const auto run = log.FindRun("tree");
+  REQUIRE(run.has_value());
+  const auto rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() == 2);
+  for (const auto& r : rounds) {
+    CHECK(r.aggregated);
+    CHECK(r.completed == 4);
+    CHECK(r.metrics.at("secagg_contributors") == kDevices - kSecurePerGroup);
+  }
+  for (const auto& u : log.ClientUpdates(run->id))
+    CHECK(u.status == storage::UpdateStatus::kAccepted);
+  CHECK(Violations(storage::CheckLog(tree.db())).empty());
+  CHECK(Contains(tree.ClientLog(kSecurePerGroup), "secure aggregation done"));
+  CHECK(Contains(tree.ClientLog(0), "secure aggregation done"));
+}
+
 }  // namespace edgefl::coordinator
