@@ -149,6 +149,22 @@ struct TaskTraffic {
   double seconds = 0.0;    // from sending the task to its result
 };
 
+// A task sent to the client and awaiting its result (TlsClientSession's).
+template <typename Result>
+struct PendingTask {
+  int64_t round = 0;                              // round the task was sent for
+  std::shared_ptr<std::promise<Result>> promise;  // fulfilled by the result
+  std::chrono::steady_clock::time_point sent;     // when the task was queued
+  uint64_t bytes_out = 0;                         // the task's frame
+  uint64_t bytes_in = 0;                          // result + heartbeats so far
+  // Compressed updates: the parameters the task's model stands for (the
+  // result is these + the update), and the CompressedUpdate received.
+  engine::SharedParameters start;
+  std::optional<wire::CompressedUpdate> update;
+  // Edge aggregators: the group's sum, received before its TrainResult.
+  std::optional<wire::GroupSum> group;
+};
+
 class TlsClientSession final : public RemoteClient,
                                public algorithms::SecAggParty,
                                public std::enable_shared_from_this<TlsClientSession> {
@@ -213,19 +229,7 @@ class TlsClientSession final : public RemoteClient,
   enum class State { kHandshake, kAwaitHello, kActive, kClosing, kClosed };
 
   template <typename Result>
-  struct Pending {
-    int64_t round = 0;                              // round the task was sent for
-    std::shared_ptr<std::promise<Result>> promise;  // fulfilled by the result
-    std::chrono::steady_clock::time_point sent;     // when the task was queued
-    uint64_t bytes_out = 0;                         // the task's frame
-    uint64_t bytes_in = 0;                          // result + heartbeats so far
-    // Compressed updates: the parameters the task's model stands for (the
-    // result is these + the update), and the CompressedUpdate received.
-    engine::SharedParameters start;
-    std::optional<wire::CompressedUpdate> update;
-    // Edge aggregators: the group's sum, received before its TrainResult.
-    std::optional<wire::GroupSum> group;
-  };
+  using Pending = PendingTask<Result>;
 
   void OnHandshake(const boost::system::error_code& ec);
   void OnHandshakeTimeout(const boost::system::error_code& ec);

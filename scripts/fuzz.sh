@@ -18,7 +18,7 @@ if [[ ${#targets[@]} -eq 0 ]]; then targets=(frame_decoder loaders codec); fi
 build_dir=${EDGEFL_FUZZ_BUILD_DIR:-build-fuzz}
 ./scripts/setup-deps.sh
 if [[ ! -f "$build_dir/build.ninja" ]]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  CC=clang-16 CXX=clang++-16 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DEDGEFL_FUZZ=ON -DEDGEFL_SANITIZE=address,undefined -DEDGEFL_WERROR=ON \
     -DEDGEFL_BUILD_TESTS=OFF -DEDGEFL_BUILD_BENCH=OFF
 fi

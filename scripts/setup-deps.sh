@@ -19,7 +19,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build pkg-config ccache clang-format
   dpkg-dev            # cpack -G DEB: dpkg-shlibdeps (tests/scripts/deb_package_test.cpp)
-  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer + sanitizer runtimes
+  clang-16 libclang-rt-16-dev  # scripts/fuzz.sh, sanitize.sh asan: libFuzzer, sanitizer runtimes
   # libraries
   libboost-dev        # Boost.Asio (header-only)
   libssl-dev          # OpenSSL: TLS and certificates

@@ -15,7 +15,8 @@ namespace {
 
 static_assert(sizeof(float) == 4 && std::numeric_limits<float>::is_iec559);
 
-uint32_t ToLittleEndian(uint32_t value) {
+// Used only on big-endian hosts (a discarded branch elsewhere).
+[[maybe_unused]] uint32_t ToLittleEndian(uint32_t value) {
   if constexpr (std::endian::native == std::endian::little) {
     return value;
   } else {

@@ -21,6 +21,18 @@
 #include "tests/coordinator/federation_util.h"
 #include "wire/certificates.h"
 
+// Whether ASan or TSan replaces malloc (gcc's macros, clang's feature tests).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define EDGEFL_SANITIZER_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EDGEFL_SANITIZER_ALLOCATOR 1
+#endif
+#endif
+#ifndef EDGEFL_SANITIZER_ALLOCATOR
+#define EDGEFL_SANITIZER_ALLOCATOR 0
+#endif
+
 namespace edgefl::coordinator {
 namespace {
 
@@ -152,7 +164,7 @@ TEST_CASE(
                                      << " MB, after the churn storm " << after
                                      << " MB; descriptors " << idle_fds << " idle, "
                                      << OpenFds(coordinator.pid()) << " after");
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if EDGEFL_SANITIZER_ALLOCATOR
   // The sanitizers bring their own allocator (ASan keeps freed blocks in a
   // 256 MB quarantine; under TSan RSS was 619 MB after the warm-up and
   // 6.4 MB more after the churn): RSS says nothing about glibc's malloc and

@@ -303,7 +303,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "edge aggregators with secure aggregation: devices beside an aggregator run SecAgg+ at the root "
+    "edge aggregators with secure aggregation: devices beside an aggregator run SecAgg+ at the "
+    "root "
     "and the sum with the group's is the flat run's model") {
   // root (secure): agg-0 and client-4..6 straight under it
   //   agg-0 (secure): client-0..3
