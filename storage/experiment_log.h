@@ -29,8 +29,9 @@
 // ExperimentLog on the same file, typically with Options::read_only: WAL lets
 // them read the last committed state while a writer is writing, without
 // blocking it or failing. Two writers on one file serialise (the second
-// waits up to busy_timeout_ms per write). Do not carry an open ExperimentLog
-// across fork(); the child opens its own.
+// waits up to busy_timeout_ms per write). Processes may open one new file at
+// the same moment (MPI ranks do): one creates the schema, every one opens it.
+// Do not carry an open ExperimentLog across fork(); the child opens its own.
 #pragma once
 
 #include <cstdint>
