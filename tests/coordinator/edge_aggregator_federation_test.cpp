@@ -50,17 +50,38 @@ std::vector<std::string> RootSettings(const std::string& run_name, int members) 
           kModel};
 }
 
+// Runs the flat federation the trees are compared with: `devices` devices
+// under one coordinator, run "flat".
+void RunFlat(Federation& flat, int devices) {
+  Process& root = flat.StartCoordinator("root", RootSettings("flat", devices));
+  flat.StartClients(devices, flat.WaitListening(root));
+  INFO(flat.Logs());
+  flat.RequireRunCompleted(root);
+}
+
+// Waits for every aggregator to exit 0 once its upstream run has ended.
+void RequireExitedCleanly(const std::vector<Process*>& aggregators) {
+  for (Process* a : aggregators) {
+    REQUIRE_MESSAGE(a->Wait(std::chrono::seconds(30)), a->Describe());
+    CHECK_MESSAGE(a->ExitedWith(0), a->Describe());
+  }
+}
+
+// Each device's samples, as the flat run's round 1 logged them.
+std::map<std::string, int64_t> DeviceSamples(storage::ExperimentLog& flat_log, int64_t run) {
+  std::map<std::string, int64_t> samples;
+  for (const auto& u : flat_log.ClientUpdates(run)) {
+    if (u.round == 1) samples[u.client_id] = u.num_samples;
+  }
+  return samples;
+}
+
 }  // namespace
 
 TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the flat run's model") {
   // The flat run: twelve devices under one coordinator.
   Federation flat(kGroups * kPerGroup);
-  {
-    Process& root = flat.StartCoordinator("root", RootSettings("flat", kGroups * kPerGroup));
-    flat.StartClients(kGroups * kPerGroup, flat.WaitListening(root));
-    INFO(flat.Logs());
-    flat.RequireRunCompleted(root);
-  }
+  RunFlat(flat, kGroups * kPerGroup);
   // The same devices (same partition and seed) in a tree.
   Federation tree(kGroups * kPerGroup);
   tree.IssueAggregatorCertificates(kGroups);
@@ -76,10 +97,7 @@ TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the fla
   }
   INFO(tree.Logs());
   tree.RequireRunCompleted(root);
-  for (Process* a : aggregators) {
-    REQUIRE_MESSAGE(a->Wait(std::chrono::seconds(30)), a->Describe());
-    CHECK_MESSAGE(a->ExitedWith(0), a->Describe());
-  }
+  RequireExitedCleanly(aggregators);
 
   storage::ExperimentLog flat_log(flat.db(), ReadOnly());
   storage::ExperimentLog tree_log(tree.db(), ReadOnly());
@@ -100,10 +118,7 @@ TEST_CASE("edge aggregators: a tree of 3 aggregators x 4 clients ends at the fla
 
   // The root logs a row per group: the aggregator's id, its group's samples
   // (the flat run's devices' sum) and the bytes of its link.
-  std::map<std::string, int64_t> device_samples;
-  for (const auto& u : flat_log.ClientUpdates(flat_run->id)) {
-    if (u.round == 1) device_samples[u.client_id] = u.num_samples;
-  }
+  std::map<std::string, int64_t> device_samples = DeviceSamples(flat_log, flat_run->id);
   REQUIRE(device_samples.size() == kGroups * kPerGroup);
   const auto rows = tree_log.ClientUpdates(tree_run->id);
   CHECK(rows.size() == 2 * kGroups);
@@ -229,12 +244,7 @@ TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root o
 TEST_CASE("edge aggregators: a 3-level tree with mixed groups ends at the flat run's model") {
   constexpr int kDevices = 7;
   Federation flat(kDevices);
-  {
-    Process& root = flat.StartCoordinator("root", RootSettings("flat", kDevices));
-    flat.StartClients(kDevices, flat.WaitListening(root));
-    INFO(flat.Logs());
-    flat.RequireRunCompleted(root);
-  }
+  RunFlat(flat, kDevices);
   Federation tree(kDevices);
   tree.IssueAggregatorCertificates(3);
   std::vector<std::string> settings = RootSettings("tree", 2);
@@ -254,10 +264,7 @@ TEST_CASE("edge aggregators: a 3-level tree with mixed groups ends at the flat r
   tree.StartClient(6, root_port);
   INFO(tree.Logs());
   tree.RequireRunCompleted(root);
-  for (Process* a : aggregators) {
-    REQUIRE_MESSAGE(a->Wait(std::chrono::seconds(30)), a->Describe());
-    CHECK_MESSAGE(a->ExitedWith(0), a->Describe());
-  }
+  RequireExitedCleanly(aggregators);
 
   storage::ExperimentLog flat_log(flat.db(), ReadOnly());
   storage::ExperimentLog tree_log(tree.db(), ReadOnly());
@@ -277,10 +284,7 @@ TEST_CASE("edge aggregators: a 3-level tree with mixed groups ends at the flat r
   CHECK(max_diff < 1e-5f);
 
   // Samples add up level by level: each group's row carries its devices'.
-  std::map<std::string, int64_t> samples;
-  for (const auto& u : flat_log.ClientUpdates(flat_run->id)) {
-    if (u.round == 1) samples[u.client_id] = u.num_samples;
-  }
+  std::map<std::string, int64_t> samples = DeviceSamples(flat_log, flat_run->id);
   REQUIRE(samples.size() == kDevices);
   const auto devices = [&](std::initializer_list<int> ks) {
     int64_t sum = 0;

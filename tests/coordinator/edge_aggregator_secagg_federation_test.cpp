@@ -67,6 +67,24 @@ int StartSecureAggregator(Federation& fed, int g, int root_port, std::vector<Pro
   return fed.WaitListening(p);
 }
 
+// Runs the flat SecAgg+ federation a tree is compared with: `devices`
+// devices under one secure coordinator, run "flat", 2 rounds.
+void RunFlatSecure(Federation& flat, int devices) {
+  Process& root = flat.StartCoordinator("root", SecureRootSettings("flat", devices, 2));
+  flat.StartClients(devices, flat.WaitListening(root));
+  INFO(flat.Logs());
+  flat.RequireRunCompleted(root);
+}
+
+// The largest coordinate difference between the flat run's final model and
+// the tree's (run "tree").
+double MaxDifferenceFromFlat(const Federation& flat, const Federation& tree) {
+  const Eigen::VectorXf flat_model = edgefl::testing::FinalCheckpoint(flat.db(), "flat").parameters;
+  const Eigen::VectorXf tree_model = edgefl::testing::FinalCheckpoint(tree.db(), "tree").parameters;
+  REQUIRE(flat_model.size() == tree_model.size());
+  return (flat_model.cast<double>() - tree_model.cast<double>()).cwiseAbs().maxCoeff();
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -74,13 +92,7 @@ TEST_CASE(
     "run's model and the root logs group rows only") {
   constexpr int kGroups = 2;
   Federation flat(kGroups * kSecurePerGroup);
-  {
-    Process& root =
-        flat.StartCoordinator("root", SecureRootSettings("flat", kGroups * kSecurePerGroup, 2));
-    flat.StartClients(kGroups * kSecurePerGroup, flat.WaitListening(root));
-    INFO(flat.Logs());
-    flat.RequireRunCompleted(root);
-  }
+  RunFlatSecure(flat, kGroups * kSecurePerGroup);
   Federation tree(kGroups * kSecurePerGroup);
   tree.IssueAggregatorCertificates(kGroups);
   std::vector<Process*> aggregators;
@@ -102,11 +114,7 @@ TEST_CASE(
 
   // The same devices, seeds and SecAgg+ weights: equal within quantisation
   // (each group rounds its own inputs; 2^32 levels over [-8, 8]).
-  const Eigen::VectorXf flat_model = edgefl::testing::FinalCheckpoint(flat.db(), "flat").parameters;
-  const Eigen::VectorXf tree_model = edgefl::testing::FinalCheckpoint(tree.db(), "tree").parameters;
-  REQUIRE(flat_model.size() == tree_model.size());
-  const double max_diff =
-      (flat_model.cast<double>() - tree_model.cast<double>()).cwiseAbs().maxCoeff();
+  const double max_diff = MaxDifferenceFromFlat(flat, tree);
   MESSAGE("max |flat SecAgg+ - tree| = " << max_diff);
   CHECK(max_diff < 1e-4);
 
@@ -312,12 +320,7 @@ TEST_CASE(
   // agg-0's group sum joins their unmasked sum outside the stages.
   constexpr int kDevices = kSecurePerGroup + 3;
   Federation flat(kDevices);
-  {
-    Process& root = flat.StartCoordinator("root", SecureRootSettings("flat", kDevices, 2));
-    flat.StartClients(kDevices, flat.WaitListening(root));
-    INFO(flat.Logs());
-    flat.RequireRunCompleted(root);
-  }
+  RunFlatSecure(flat, kDevices);
   Federation tree(kDevices);
   tree.IssueAggregatorCertificates(1);
   std::vector<Process*> aggregators;
@@ -335,11 +338,7 @@ TEST_CASE(
   REQUIRE_MESSAGE(aggregators[0]->Wait(std::chrono::seconds(30)), aggregators[0]->Describe());
   CHECK_MESSAGE(aggregators[0]->ExitedWith(0), aggregators[0]->Describe());
 
-  const Eigen::VectorXf flat_model = edgefl::testing::FinalCheckpoint(flat.db(), "flat").parameters;
-  const Eigen::VectorXf tree_model = edgefl::testing::FinalCheckpoint(tree.db(), "tree").parameters;
-  REQUIRE(flat_model.size() == tree_model.size());
-  const double max_diff =
-      (flat_model.cast<double>() - tree_model.cast<double>()).cwiseAbs().maxCoeff();
+  const double max_diff = MaxDifferenceFromFlat(flat, tree);
   MESSAGE("max |flat SecAgg+ - mixed secure tree| = " << max_diff);
   CHECK(max_diff < 1e-4);
 
