@@ -181,7 +181,7 @@ void TlsClientSession::OnRead(const error_code& ec, std::span<const uint8_t> dat
         } else {
           logger_.Info(line);
         }
-        FailPending(line);
+        Leave(line);
       }
     }
     Close();
@@ -258,13 +258,13 @@ void TlsClientSession::HandleFrame(wire::Frame& frame) {
           }
         } else if constexpr (std::is_same_v<M, wire::Bye>) {
           logger_.Info(name_ + " said bye (" + m.reason + ")");
-          FailPending(name_ + " disconnected (bye: " + m.reason + ")");
+          Leave(name_ + " disconnected (bye: " + m.reason + ")");
           Close();
         } else if constexpr (std::is_same_v<M, wire::ErrorMessage>) {
           const std::string line = name_ + " sent Error " +
                                    std::to_string(static_cast<unsigned>(m.code)) + ": " + m.message;
           logger_.Warn(line);
-          FailPending(line);
+          Leave(line);
           Close();
         } else if constexpr (std::is_same_v<M, wire::Hello>) {
           throw wire::ProtocolError("a second Hello");
@@ -786,7 +786,7 @@ void TlsClientSession::OnSilenceTimer(const error_code& ec) {
   const std::string line =
       name_ + " silent for " + FormatSeconds(Seconds(now - last_heard_)) + " s";
   logger_.Warn(line + " with a task pending; closing");
-  FailPending(line);
+  Leave(line);
   Close();
 }
 
@@ -816,7 +816,7 @@ void TlsClientSession::OnWrite(const error_code& ec) {
       const std::string line = name_ + " disconnected (write failed: " +
                                wire::DescribeTlsError(ec, stream_.native_handle()) + ")";
       logger_.Warn(line);
-      FailPending(line);
+      Leave(line);
     }
     Close();
     return;
@@ -851,7 +851,7 @@ void TlsClientSession::SendFinal(std::vector<uint8_t> final_frame) {
 void TlsClientSession::ProtocolViolation(const std::string& what) {
   logger_.Warn(name_ + (client_id_.empty() ? "" : " (" + peer_ + ")") +
                ": protocol error: " + what + "; closing");
-  FailPending(name_ + " disconnected (protocol error: " + what + ")");
+  Leave(name_ + " disconnected (protocol error: " + what + ")");
   SendFinal(wire::EncodeMessage(wire::ErrorMessage{wire::ErrorCode::kProtocol, what}));
 }
 
@@ -876,7 +876,7 @@ void TlsClientSession::DoStop(const std::string& reason, bool send_bye) {
     if (!send_bye) Close();
     return;
   }
-  FailPending(name_ + " disconnected (" + reason + ")");
+  Leave(name_ + " disconnected (" + reason + ")");
   if (send_bye && state_ == State::kActive) {
     logger_.Info(name_ + ": closing (" + reason + ")");
     SendFinal(wire::EncodeMessage(wire::Bye{reason}));
@@ -896,9 +896,17 @@ void TlsClientSession::DoStopReplaced(const std::string& message) {
     DoStop(message, /*send_bye=*/false);
     return;
   }
-  FailPending(message);
+  Leave(message);
   logger_.Info(name_ + " (" + peer_ + "): closing, replaced by a newer connection");
   SendFinal(wire::EncodeMessage(wire::ErrorMessage{wire::ErrorCode::kReplaced, message}));
+}
+
+void TlsClientSession::Leave(const std::string& message) {
+  if (!left_) {
+    left_ = true;
+    if (hooks_.on_leaving) hooks_.on_leaving(*this);
+  }
+  FailPending(message);
 }
 
 void TlsClientSession::FailPending(const std::string& message) {
@@ -930,7 +938,7 @@ void TlsClientSession::Close() {
   error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream_.socket().close(ignored);
-  FailPending(name_ + " disconnected");
+  Leave(name_ + " disconnected");
   if (hooks_.on_closed) hooks_.on_closed(*this);
 }
 

@@ -134,6 +134,10 @@ class TlsClientSession;
 struct SessionHooks {
   // After Hello was accepted and Welcome queued (e.g. register the client).
   std::function<void(const std::shared_ptr<TlsClientSession>&)> on_authenticated;
+  // Once, as the session ends, before its pending tasks fail (e.g. leave
+  // the registry, so the engine those failures wake does not sample it
+  // again); on_closed follows.
+  std::function<void(TlsClientSession&)> on_leaving;
   // Once, when the connection has been closed (whatever the cause).
   std::function<void(TlsClientSession&)> on_closed;
 };
@@ -275,6 +279,8 @@ class TlsClientSession final : public RemoteClient,
   void Refuse(wire::ErrorCode code, const std::string& why);
   void DoStop(const std::string& reason, bool send_bye);
   void DoStopReplaced(const std::string& message);
+  // The session is ending: on_leaving (once), then FailPending(message).
+  void Leave(const std::string& message);
   // Fails the pending futures with edgefl::Error(message).
   void FailPending(const std::string& message);
   // Closes the socket, cancels the timers, fails what is pending, calls
@@ -295,6 +301,7 @@ class TlsClientSession final : public RemoteClient,
   std::deque<std::vector<uint8_t>> write_queue_;    // frames to send, front is being written
   bool writing_ = false;                            // an AsyncWrite is in flight
   bool half_closed_ = false;                        // shutdown(send) done after the final frame
+  bool left_ = false;                               // on_leaving has been called
   State state_ = State::kHandshake;                 // strand only
   std::string name_;                                // for logs: the client id, or "client <peer>"
   std::string client_id_;                           // the certificate's CN, set at Hello

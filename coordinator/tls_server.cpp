@@ -108,6 +108,7 @@ void TlsServer::OnAccept(const error_code& ec, tcp::socket socket) {
       hooks.on_authenticated = [this](const std::shared_ptr<TlsClientSession>& s) {
         registry_.Add(s);
       };
+      hooks.on_leaving = [this](TlsClientSession& s) { registry_.Remove(&s); };
       hooks.on_closed = [this](TlsClientSession& s) { OnSessionClosed(s); };
       session = std::make_shared<TlsClientSession>(std::move(socket), *context_, options_.session,
                                                    std::move(hooks), logger_);

@@ -435,6 +435,9 @@ TEST_CASE("TlsClientSession: a client that disconnects mid-task fails the future
   client.ReceiveAs<wire::TrainTask>();
   client.Close();
   CHECK(FailureOf(future).find("dev-1 disconnected") != std::string::npos);
+  // The session left the registry before its task failed: the engine, woken
+  // by the failure, must not sample it for the next round.
+  CHECK(coordinator.registry().size() == 0);
 
   // A task for a session that is gone fails at once.
   const auto deadline = std::chrono::steady_clock::now() + kWait;
