@@ -151,8 +151,8 @@ TEST_CASE(
   const double baseline = RssMb(coordinator.pid());
   CHECK(fds == idle_fds);
 
-  // The churn storm: 1,000 open, sessions closing and reopening for 5 s.
-  Storm(fed, coordinator, port, "churn", 5s, fds);
+  // The churn storm: 1,000 open, sessions closing and reopening for 2 s.
+  Storm(fed, coordinator, port, "churn", 2s, fds);
   double after = 0;
   const bool settled = PollUntil(
       [&] {

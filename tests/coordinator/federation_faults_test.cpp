@@ -50,7 +50,7 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
       "coordinator",
       {"port=0", "run_name=kill-client", "rounds=" + std::to_string(kRounds), "clients_per_round=4",
        "min_clients=3", "quorum=0.75", "deadline=" + ScaledSeconds(20), "heartbeat=1",
-       "local_epochs=3", "model=mlp:784-200-200-10"});
+       "local_epochs=1", "model=mlp:784-200-200-10"});
   const int port = fed.WaitListening(coordinator);
   fed.StartClients(kClients, port);
   Process& victim = *fed.clients()[kVictim];
@@ -160,7 +160,7 @@ TEST_CASE(
                                              "clients_per_round=3",
                                              "min_clients=3",
                                              "heartbeat=1",
-                                             "local_epochs=1",
+                                             "local_steps=100",
                                              "model=mlp:784-200-200-10"};
   Process& first = fed.StartCoordinator("coordinator-1", settings);
   REQUIRE(fed.WaitListening(first) == port);

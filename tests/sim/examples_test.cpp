@@ -2,8 +2,10 @@
 // and client objective, and trains: what a user trying an example checks
 // is that the run in the log is the method the file names and that the
 // model learned something in the first rounds.
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -27,8 +29,17 @@ TEST_CASE("examples: every config runs, logs the method it names and learns") {
         entry.path(), {"train_subset=2000", "test_subset=500", "local_epochs=1",
                        "db=" + (dir / "log.db").string()});
     // A sync round is a cohort's training; an async "round" is one model
-    // version, a single client's update for async_dn: give those a few dozen.
-    const int64_t rounds = config.mode == "async" ? 48 : 2;
+    // version: one client's update (async_dn, FedAsync) or a buffer of K
+    // (FedBuff). Give the async runs a few dozen updates.
+    int64_t rounds = 2;
+    if (config.mode == "async") {
+      int64_t buffer = 1;
+      if (const auto it = config.algorithm_params.find("buffer_size");
+          config.strategy == "fedbuff" && it != config.algorithm_params.end() &&
+          std::holds_alternative<int64_t>(it->second))
+        buffer = std::get<int64_t>(it->second);
+      rounds = std::max<int64_t>(6, 48 / buffer);
+    }
     std::vector<std::string> overrides = {"rounds=" + std::to_string(rounds),
                                           "eval_every=1",
                                           "train_subset=2000",
