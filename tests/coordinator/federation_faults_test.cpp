@@ -41,7 +41,7 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
   constexpr int kClients = 4;
   constexpr int kRounds = 4;
   constexpr int kVictim = 3;  // the largest share of the seed-1 split: the longest training
-  Federation fed(kClients);
+  Federation fed(kClients, /*train_subset=*/12000);
   INFO(fed.Logs());
 
   // min_clients = 3 lets the rounds after the kill run with the survivors;
@@ -50,7 +50,7 @@ TEST_CASE("federation faults: kill -9 one client mid-round: the round completes 
       "coordinator",
       {"port=0", "run_name=kill-client", "rounds=" + std::to_string(kRounds), "clients_per_round=4",
        "min_clients=3", "quorum=0.75", "deadline=" + ScaledSeconds(20), "heartbeat=1",
-       "local_epochs=1", "model=mlp:784-200-200-10"});
+       "local_epochs=2", "model=mlp:784-200-200-10"});
   const int port = fed.WaitListening(coordinator);
   fed.StartClients(kClients, port);
   Process& victim = *fed.clients()[kVictim];
@@ -148,7 +148,7 @@ TEST_CASE(
   constexpr int kClients = 3;
   constexpr int kRounds = 5;
   const std::string run_name = "kill-coordinator";
-  Federation fed(kClients);
+  Federation fed(kClients, /*train_subset=*/6000);
   INFO(fed.Logs());
 
   // A fixed port: the clients reconnect to the same address after the

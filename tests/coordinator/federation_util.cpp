@@ -48,7 +48,8 @@ int FreePort() {
   return ntohs(address.sin_port);
 }
 
-Federation::Federation(int clients) : clients_(clients) {
+Federation::Federation(int clients, int64_t train_subset)
+    : clients_(clients), train_subset_(train_subset) {
   const std::string edgefl = EdgeflTool();
   const std::string certs = (dir_ / "certs").string();
   std::string command = edgefl + " certs init --dir " + certs + " && " + edgefl +
@@ -60,6 +61,7 @@ Federation::Federation(int clients) : clients_(clients) {
              " partition --dataset fmnist --scheme dirichlet --alpha 0.5 --seed 1 -q --data-dir " +
              FashionMnistDir().string() + " --clients " + std::to_string(clients) + " --out " +
              partition().string();
+  if (train_subset > 0) command += " --train-subset " + std::to_string(train_subset);
   std::string output;
   const int rc = RunCommand(command, &output);
   INFO(output);
@@ -79,6 +81,7 @@ Process& Federation::StartCoordinator(const std::string& tag,
       "db=" + db().string(),
       "data_path=" + FashionMnistDir().string(),
   };
+  if (train_subset_ > 0) all.push_back("train_subset=" + std::to_string(train_subset_));
   all.insert(all.end(), settings.begin(), settings.end());
   for (const std::string& s : all) {
     argv.push_back("--set");

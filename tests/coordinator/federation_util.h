@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -44,11 +45,12 @@ int FreePort();
 using Process = edgefl::ChildProcess;
 
 // A deployment in a TempDir: certificates for the coordinator and
-// `clients` devices, a Dirichlet(0.5) partition of Fashion-MNIST, and the
-// processes started in it.
+// `clients` devices, a Dirichlet(0.5) partition of Fashion-MNIST (of its
+// first `train_subset` training images when > 0, which the coordinator is
+// then told too), and the processes started in it.
 class Federation {
  public:
-  explicit Federation(int clients);
+  explicit Federation(int clients, int64_t train_subset = 0);
 
   const std::filesystem::path& dir() const { return dir_.path(); }
   std::filesystem::path db() const { return dir_ / "federation.db"; }
@@ -102,6 +104,7 @@ class Federation {
                  std::filesystem::path err);
 
   int clients_;
+  int64_t train_subset_;
   TempDir dir_;
   std::vector<std::unique_ptr<Process>> processes_;  // destroyed (killed) before dir_
   std::vector<Process*> clients_started_;
