@@ -16,10 +16,15 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "common/error.h"
+#include "wire/certificates.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
+#include "wire/openssl_util.h"
 #include "wire/protocol_error.h"
 #include "wire/tls_context.h"
 
@@ -38,15 +43,27 @@ class LoadRun {
  public:
   LoadRun(const LoadOptions& options, const std::function<void(char, const std::string&)>& log)
       : options_(options), log_(log), signals_(io_, SIGINT, SIGTERM), hold_(io_) {
+    // One TLS context for every session, checked with client-0's files (an
+    // OpenSSL 3 context costs milliseconds to build); each session's own
+    // certificate and key go on its connection.
     const std::filesystem::path ca = options.cert_dir / "ca.crt";
+    context_ = std::make_unique<asio::ssl::context>(wire::MakeClientContext(
+        {options.cert_dir / "client-0.crt", options.cert_dir / "client-0.key", ca}, options.host));
     for (size_t k = 0; k < options.sessions; ++k) {
       const std::string name = "client-" + std::to_string(k);
+      const std::filesystem::path cert = options.cert_dir / (name + ".crt");
+      const std::filesystem::path key = options.cert_dir / (name + ".key");
       auto slot = std::make_unique<Slot>();
       slot->index = k;
       slot->id = name;
-      slot->context = std::make_unique<asio::ssl::context>(wire::MakeClientContext(
-          {options.cert_dir / (name + ".crt"), options.cert_dir / (name + ".key"), ca},
-          options.host));
+      slot->certificate =
+          std::move(wire::ossl::ParseCertificates(wire::ReadPemFile(cert), cert.string()).front());
+      slot->key = wire::ossl::ParsePrivateKey(wire::ReadPrivateKeyFile(key), key.string());
+      if (X509_check_private_key(slot->certificate.get(), slot->key.get()) != 1) {
+        ERR_clear_error();
+        throw ConfigError("private key " + key.string() + " does not match certificate " +
+                          cert.string());
+      }
       slots_.push_back(std::move(slot));
     }
     asio::ip::tcp::resolver resolver(io_);
@@ -82,7 +99,8 @@ class LoadRun {
   struct Slot {
     size_t index = 0;
     std::string id;
-    std::unique_ptr<asio::ssl::context> context;
+    wire::ossl::X509Ptr certificate;  // client-<index>.crt
+    wire::ossl::EvpPkeyPtr key;       // client-<index>.key
     // Shared with the handlers of its pending operations: a reconnect makes
     // a new stream while the old one's aborted read may still be queued,
     // and that handler must not find its stream destroyed.
@@ -111,7 +129,13 @@ class LoadRun {
   void Connect(Slot& s) {
     ++in_flight_;
     ++s.generation;
-    s.stream = std::make_shared<Stream>(io_, *s.context);
+    s.stream = std::make_shared<Stream>(io_, *context_);
+    SSL* ssl = s.stream->native_handle();
+    if (SSL_use_certificate(ssl, s.certificate.get()) != 1 ||
+        SSL_use_PrivateKey(ssl, s.key.get()) != 1) {
+      ERR_clear_error();
+      return Fail(s, "cannot use the certificate and key of " + s.id);
+    }
     s.heartbeat = std::make_unique<asio::steady_timer>(io_);
     s.decoder = wire::FrameDecoder(1u << 20);
     s.writes.clear();
@@ -333,6 +357,7 @@ class LoadRun {
   asio::io_context io_{1};
   asio::signal_set signals_;
   asio::steady_timer hold_;
+  std::unique_ptr<asio::ssl::context> context_;  // shared by every session's stream
   std::vector<asio::ip::tcp::endpoint> endpoints_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::deque<Slot*> queue_;        // to connect
