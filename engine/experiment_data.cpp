@@ -28,6 +28,18 @@ datasets::Dataset FirstRows(datasets::Dataset data, int64_t n) {
   return datasets::Subset(data, rows);
 }
 
+// The first `n` samples of a Fashion-MNIST split (all of them when n <= 0
+// or n >= the split's size), reading only those rows: a small train_subset
+// need not convert the 188 MB of the whole training set.
+datasets::Dataset LoadFashionMnistFirst(datasets::Split split, int64_t n,
+                                        const datasets::FashionMnistOptions& options) {
+  if (n <= 0 || static_cast<size_t>(n) >= datasets::LoadFashionMnistLabels(split, options).size())
+    return datasets::LoadFashionMnist(split, options);
+  std::vector<uint32_t> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0u);
+  return datasets::LoadFashionMnistSamples(split, rows, options);
+}
+
 bool IsTextDataset(const std::string& dataset) {
   return dataset == "fortunes" || dataset.rfind("text:", 0) == 0;
 }
@@ -69,10 +81,8 @@ ExperimentData LoadExperimentData(const ExperimentConfig& c) {
   if (c.dataset == "fmnist") {
     datasets::FashionMnistOptions options;
     if (!c.data_path.empty()) options.dir = c.data_path;
-    out.train =
-        FirstRows(datasets::LoadFashionMnist(datasets::Split::kTrain, options), c.train_subset);
-    out.test =
-        FirstRows(datasets::LoadFashionMnist(datasets::Split::kTest, options), c.test_subset);
+    out.train = LoadFashionMnistFirst(datasets::Split::kTrain, c.train_subset, options);
+    out.test = LoadFashionMnistFirst(datasets::Split::kTest, c.test_subset, options);
   } else if (c.dataset == "synthetic") {
     datasets::SyntheticOptions options;
     options.alpha = c.synthetic_alpha;
@@ -144,10 +154,7 @@ datasets::Dataset LoadTestSet(const ExperimentConfig& config) {
   if (config.dataset != "fmnist") return LoadExperimentData(config).test;
   datasets::FashionMnistOptions options;
   if (!config.data_path.empty()) options.dir = config.data_path;
-  if (config.test_subset <= 0) return datasets::LoadFashionMnist(datasets::Split::kTest, options);
-  std::vector<uint32_t> rows(static_cast<size_t>(config.test_subset));
-  std::iota(rows.begin(), rows.end(), 0u);
-  return datasets::LoadFashionMnistSamples(datasets::Split::kTest, rows, options);
+  return LoadFashionMnistFirst(datasets::Split::kTest, config.test_subset, options);
 }
 
 }  // namespace edgefl::engine
