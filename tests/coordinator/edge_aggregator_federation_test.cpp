@@ -181,7 +181,7 @@ TEST_CASE("edge aggregators: kill -9 of an aggregator mid-round costs the root o
         // The doomed group's devices are not waited for (their aggregator
         // dies); the first one is slow, so round 2 is still running there.
         tree.StartClientAs(k, port, Federation::ClientName(k),
-                           k == g * kPerGroup ? std::vector<std::string>{"--slowdown", "40"}
+                           k == g * kPerGroup ? std::vector<std::string>{"--slowdown", "15"}
                                               : std::vector<std::string>{});
       } else {
         tree.StartClient(k, port);

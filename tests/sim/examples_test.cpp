@@ -40,8 +40,9 @@ TEST_CASE("examples: every config runs, logs the method it names and learns") {
         buffer = std::get<int64_t>(it->second);
       rounds = std::max<int64_t>(6, 48 / buffer);
     }
+    // The initial model and the last round's are the evaluations checked.
     std::vector<std::string> overrides = {"rounds=" + std::to_string(rounds),
-                                          "eval_every=1",
+                                          "eval_every=" + std::to_string(rounds),
                                           "train_subset=2000",
                                           "test_subset=500",
                                           "local_epochs=1",
