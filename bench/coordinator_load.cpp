@@ -1,7 +1,8 @@
 // The coordinator's figures with real processes over mutual TLS on loopback
 // (issue 5, BENCHMARKS.md):
 //
-//   coordinator_load [--part all|overhead|connections|wire] [--clients 10,100]
+//   coordinator_load [--part all|overhead|connections|fleet-round|wire]
+//                    [--clients 10,100]
 //                    [--rounds 6] [--sessions 1000] [--concurrency 16]
 //                    [--dataset fmnist-test|fmnist] [--keep DIR]
 //
@@ -22,6 +23,15 @@
 //                with the N sessions and after they closed; then --churn;
 //                next to the plain TCP connect rate of loopback measured in
 //                this process.
+//   fleet-round  a round over every one of --sessions sessions: one
+//                edgefl-client --load-sessions N --answer-tasks process (each
+//                session answers its TrainTask at once with the model it
+//                carries), a coordinator with clients_per_round = min_clients
+//                = N, --rounds rounds of logreg:784-10: each round's wall
+//                time (the log's started_at .. ended_at), its completed and
+//                dropped updates, the coordinator's CPU and VmRSS. The
+//                coordinator's side of a round: N task frames out, N results
+//                in, the aggregation, N update rows in the log.
 //   wire         bytes on the wire per client per round (the coordinator's
 //                per-result log line: frame bytes of the TrainTask out and
 //                of the TrainResult + heartbeats in) vs the model's float32
@@ -333,7 +343,8 @@ double TcpConnectRate(int n) {
 // Runs `edgefl-client --load-sessions` against the coordinator; returns its
 // stdout once it printed `until` (or throws).
 std::unique_ptr<Process> StartLoad(Deployment& d, const fs::path& dir, const std::string& tag,
-                                   int sessions, int concurrency, bool churn, double hold) {
+                                   int sessions, int concurrency, bool churn, double hold,
+                                   bool answer_tasks = false) {
   std::vector<std::string> argv = {kBin + "/client/edgefl-client",
                                    "--load-sessions",
                                    std::to_string(sessions),
@@ -346,6 +357,7 @@ std::unique_ptr<Process> StartLoad(Deployment& d, const fs::path& dir, const std
                                    "--hold",
                                    std::to_string(hold)};
   if (churn) argv.push_back("--churn");
+  if (answer_tasks) argv.push_back("--answer-tasks");
   return std::make_unique<Process>(tag, std::move(argv), dir / (tag + ".out"),
                                    dir / (tag + ".log"));
 }
@@ -436,6 +448,56 @@ void Connections(const fs::path& root, int sessions, int concurrency) {
   std::fflush(stdout);
 }
 
+void FleetRound(const fs::path& root, int sessions, int concurrency, int rounds) {
+  std::printf(
+      "\n== A round over every session: %d TLS sessions (one load process answering each "
+      "TrainTask with the model it carries), %d rounds of logreg:784-10 ==\n",
+      sessions, rounds);
+  const fs::path dir = root / "fleet-round";
+  Deployment d(dir, sessions);
+  const std::string n = std::to_string(sessions);
+  auto coordinator = d.StartCoordinator(
+      "fleet", {"clients=" + n, "clients_per_round=" + n, "min_clients=" + n,
+                "rounds=" + std::to_string(rounds), "model=logreg:784-10", "local_steps=1",
+                "eval_every=1000", "max_connections=" + std::to_string(sessions + 100)});
+  const double rss_idle = RssMb(coordinator->pid());
+  const double cpu_start = CpuSeconds(coordinator->pid());
+  auto load = StartLoad(d, dir, "load", sessions, concurrency, false, 3600, true);
+  double rss_peak = rss_idle;
+  double cpu_total = 0;  // the last reading before the coordinator exits
+  const auto start = Clock::now();
+  while (coordinator->Running() && Clock::now() - start < 1800s) {
+    rss_peak = std::max(rss_peak, RssMb(coordinator->pid()));
+    const double cpu = CpuSeconds(coordinator->pid()) - cpu_start;
+    if (cpu > cpu_total) cpu_total = cpu;
+    std::this_thread::sleep_for(100ms);
+  }
+  if (!coordinator->Wait(60s) || !coordinator->ExitedWith(0)) {
+    throw std::runtime_error("the coordinator did not finish the run: " +
+                             ReadFile(coordinator->err()).substr(0, 2000));
+  }
+  load->Signal(SIGTERM);
+  load->Wait(60s);
+  const std::string load_out = ReadFile(load->out());
+  storage::ExperimentLog log(d.db().string());
+  const std::optional<storage::RunInfo> info = log.FindRun("fleet");
+  if (!info) throw std::runtime_error("no run 'fleet' in the log");
+  const std::vector<storage::RoundRecord> records = log.Rounds(info->id);
+  std::printf("%6s %9s %9s %8s %10s\n", "round", "selected", "completed", "dropped", "wall s");
+  for (const storage::RoundRecord& r : records) {
+    std::printf("%6lld %9lld %9lld %8lld %10.2f%s\n", static_cast<long long>(r.round),
+                static_cast<long long>(r.selected), static_cast<long long>(r.completed),
+                static_cast<long long>(r.dropped), r.ended_at - r.started_at,
+                r.round == 1 ? "  (includes waiting for the sessions to connect)" : "");
+  }
+  std::printf("%-58s %12zu\n", "update rows in the log", log.ClientUpdates(info->id).size());
+  std::printf("%-58s %12.1f\n", "coordinator CPU, whole run (s, sampled every 100 ms)", cpu_total);
+  std::printf("%-58s %12.1f\n", "coordinator VmRSS idle (MB)", rss_idle);
+  std::printf("%-58s %12.1f\n", "coordinator VmRSS peak, sampled every 100 ms (MB)", rss_peak);
+  std::printf("load process: %s", load_out.c_str());
+  std::fflush(stdout);
+}
+
 // "round R result in ... , X B out, Y B in" lines of a coordinator log.
 void WireBytes(const fs::path& root) {
   std::printf(
@@ -498,7 +560,7 @@ int main(int argc, char** argv) {
       keep = argv[++i];
     } else {
       std::fprintf(stderr,
-                   "usage: coordinator_load [--part all|overhead|connections|wire] "
+                   "usage: coordinator_load [--part all|overhead|connections|fleet-round|wire] "
                    "[--clients 10,100] [--rounds 6] [--sessions 1000] [--concurrency 16] "
                    "[--dataset fmnist-test|fmnist] [--keep DIR]\n");
       return 2;
@@ -519,6 +581,7 @@ int main(int argc, char** argv) {
   try {
     if (part == "all" || part == "overhead") RoundOverhead(root, clients, rounds, dataset);
     if (part == "all" || part == "connections") Connections(root, sessions, concurrency);
+    if (part == "all" || part == "fleet-round") FleetRound(root, sessions, concurrency, rounds);
     if (part == "all" || part == "wire") WireBytes(root);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "coordinator_load: %s (files in %s)\n", e.what(), root.c_str());

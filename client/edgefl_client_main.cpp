@@ -118,6 +118,7 @@ int RunLoadMode(const cxxopts::ParseResult& args, const ClientLog& log_line) {
   load.sessions = args["load-sessions"].as<size_t>();
   load.concurrency = std::max<size_t>(1, args["load-concurrency"].as<size_t>());
   load.churn = args.count("churn") > 0;
+  load.answer_tasks = args.count("answer-tasks") > 0;
   load.hold_seconds = args["hold"].as<double>();
   return edgefl::client::RunLoadSessions(
       load, [&log_line](char level, const std::string& line) { log_line("load", level, line); });
@@ -254,6 +255,8 @@ int Run(int argc, char** argv) {
        cxxopts::value<size_t>())
       ("cert-dir", "load mode: DIR/client-K.crt, .key and DIR/ca.crt", cxxopts::value<std::string>())
       ("churn", "load mode: once all are up, close and reopen sessions in turn")
+      ("answer-tasks", "load mode: answer each TrainTask at once with the model it carries "
+       "(no training: the coordinator's side of a round)")
       ("load-concurrency", "load mode: handshakes in flight",
        cxxopts::value<size_t>()->default_value("16"))
       ("hold", "load mode: seconds before closing the sessions (or SIGTERM)",

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sys/resource.h>
@@ -90,6 +91,8 @@ class LoadRun {
       std::printf("churn: %zu reconnects in %.2f s: %.1f handshakes/s\n", reconnects_, s,
                   s > 0 ? static_cast<double>(reconnects_) / s : 0.0);
     }
+    if (options_.answer_tasks) std::printf("answered %zu tasks\n", answered_);
+    if (byes_ > 0) std::printf("the coordinator said bye to %zu sessions\n", byes_);
     std::printf("closed %zu sessions (%zu failures)\n", closed_at_end_, failures_);
     std::fflush(stdout);
     return all_established_ ? kExitOk : kExitIoError;
@@ -160,6 +163,8 @@ class LoadRun {
                 }
                 wire::DeviceProfile device;
                 device.cores = 1;
+                // One sample each: the weight its answers carry.
+                if (options_.answer_tasks) device.dataset_size = 1;
                 Send(s, wire::EncodeMessage(wire::Hello{s.id, wire::kProtocolVersion,
                                                         "edgefl-client load", device}));
                 Read(s);
@@ -207,8 +212,12 @@ class LoadRun {
                 if (welcome->heartbeat_interval_seconds > 0)
                   s.heartbeat_seconds = welcome->heartbeat_interval_seconds;
                 OnWelcome(s);
+              } else if (const auto* task = std::get_if<wire::TrainTask>(&m);
+                         task != nullptr && options_.answer_tasks && s.up) {
+                Answer(s, *task);
               } else if (const auto* bye = std::get_if<wire::Bye>(&m)) {
-                return Fail(s, "bye: " + bye->reason);
+                if (!s.up) return Fail(s, "bye: " + bye->reason);
+                return SaidBye(s, bye->reason);
               } else if (const auto* error = std::get_if<wire::ErrorMessage>(&m)) {
                 return Fail(s, "error: " + error->message);
               }
@@ -218,6 +227,19 @@ class LoadRun {
           }
           if (gen == s.generation) Read(s);
         });
+  }
+
+  // The task's model back, as one sample's update that took no step.
+  void Answer(Slot& s, const wire::TrainTask& task) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    wire::TrainResult result;
+    result.round = task.round;
+    result.base_version = task.model_version;
+    result.train.parameters = task.parameters;
+    result.train.num_samples = 1;
+    result.train.loss_before = result.train.loss_after = result.train.train_loss = nan;
+    Send(s, wire::EncodeMessage(result));
+    ++answered_;
   }
 
   void OnWelcome(Slot& s) {
@@ -316,6 +338,18 @@ class LoadRun {
     Pump();
   }
 
+  // The coordinator ended an established session (the run is over): not
+  // a failure; the process ends once every session is gone.
+  void SaidBye(Slot& s, const std::string& reason) {
+    if (byes_++ == 0) log_('I', s.id + ": the coordinator said bye (" + reason + ")");
+    ++s.generation;
+    boost::system::error_code ignored;
+    s.stream->lowest_layer().close(ignored);
+    if (s.heartbeat) s.heartbeat->cancel();
+    s.up = false;
+    if (++lost_ == slots_.size()) Finish("every session closed");
+  }
+
   // Says Bye on every open session, then stops once they are closed (at
   // most 10 s later).
   void Finish(const std::string& why) {
@@ -364,6 +398,8 @@ class LoadRun {
   std::deque<Slot*> churn_order_;  // round-robin order of the churn
   size_t in_flight_ = 0;           // connections started, not yet welcomed
   size_t established_ = 0;
+  size_t answered_ = 0;  // TrainTasks answered (answer_tasks)
+  size_t byes_ = 0;      // established sessions the coordinator ended with Bye
   bool all_established_ = false;
   bool churn_started_ = false;
   bool finishing_ = false;

@@ -8,16 +8,23 @@
 // certificate) against DIR/ca.crt, sends Hello, waits for Welcome, then
 // only heartbeats (every interval the Welcome names) and reads. No
 // training. At most `concurrency` handshakes are in flight at a time.
+// With `answer_tasks`, each TrainTask is answered at once with a TrainResult
+// that returns the task's model unchanged (1 sample, 0 steps, NaN losses):
+// a round over every session measures the coordinator's side of it (the
+// tasks out, the results in, the aggregation and the log), not training.
 //
 // Output on stdout, one line each:
 //   "established N sessions in S s: R handshakes/s"   once all N are up
 //   "churn: C reconnects in S s: R handshakes/s"      at the end, with --churn
+//   "answered T tasks"                                 at the end, with --answer-tasks
+//   "the coordinator said bye to B sessions"           at the end, if it did
 //   "closed N sessions"                                at the end
 // With --churn, once all N are up each session in turn says Bye, closes and
 // reconnects (`concurrency` of them at a time), until the end.
 //
 // Ends after `hold_seconds`, on SIGINT/SIGTERM, or when every session has
-// been closed by the coordinator; open sessions then say Bye. Returns the
+// been closed by the coordinator (a Bye to an established session, e.g. at
+// the end of the run, is not a failure); open sessions then say Bye. Returns the
 // process exit code (kExitIoError if not every session could be
 // established).
 #pragma once
@@ -37,6 +44,7 @@ struct LoadOptions {
   size_t sessions = 1;
   size_t concurrency = 16;  // handshakes in flight
   bool churn = false;
+  bool answer_tasks = false;  // answer TrainTasks with the task's model
   double hold_seconds = 600.0;
 };
 

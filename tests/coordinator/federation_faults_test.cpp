@@ -268,6 +268,51 @@ TEST_CASE("load mode: edgefl-client --load-sessions opens sessions the coordinat
   CHECK(coordinator.Wait(kStartTimeout));
 }
 
+TEST_CASE("load mode: --answer-tasks sessions take part in every round and the run completes") {
+  constexpr int kSessions = 20;
+  constexpr int kRounds = 2;
+  Federation fed(kSessions);
+  INFO(fed.Logs());
+  // Every session in every round: the coordinator's side of a round over
+  // the whole fleet (bench/coordinator_load --part fleet-round).
+  Process& coordinator =
+      fed.StartCoordinator("coordinator", {"port=0", "run_name=load-rounds", "clients_per_round=20",
+                                           "min_clients=20", "rounds=" + std::to_string(kRounds),
+                                           "test_subset=100", "model=logreg:784-10"});
+  const int port = fed.WaitListening(coordinator);
+  Process& load = fed.StartLoad(kSessions, port, {"--answer-tasks"});
+  fed.RequireRunCompleted(coordinator);
+  // The run's end says Bye to every session: the load process ends.
+  REQUIRE_MESSAGE(load.Wait(kStartTimeout), fed.Logs());
+  CHECK(load.ExitedWith(0));
+  CHECK(Contains(load.out(), "answered 40 tasks"));
+  CHECK(Contains(load.out(), "the coordinator said bye to 20 sessions"));
+  CHECK(Contains(load.out(), "(0 failures)"));
+
+  storage::ExperimentLog log(fed.db(), ReadOnly());
+  const auto run = log.FindRun("load-rounds");
+  REQUIRE(run.has_value());
+  CHECK(run->status == storage::RunStatus::kCompleted);
+  const auto rounds = log.Rounds(run->id);
+  REQUIRE(rounds.size() == static_cast<size_t>(kRounds));
+  for (const storage::RoundRecord& r : rounds) {
+    CAPTURE(r.round);
+    CHECK(r.selected == kSessions);
+    CHECK(r.completed == kSessions);
+    CHECK(r.dropped == 0);
+  }
+  const auto updates = log.ClientUpdates(run->id);
+  CHECK(updates.size() == static_cast<size_t>(kSessions * kRounds));
+  for (const storage::ClientUpdateRecord& u : updates) {
+    CHECK(u.status == storage::UpdateStatus::kAccepted);
+    CHECK(u.num_samples == 1);
+  }
+  // The sessions return the model they were sent: FedAvg keeps it.
+  const auto evals = log.Evaluations(run->id);
+  REQUIRE(evals.size() >= 2);
+  CHECK(evals.back().accuracy == evals.front().accuracy);
+}
+
 TEST_CASE("one owner per run: a second coordinator of a live run is refused, naming the first") {
   Federation fed(2);
   INFO(fed.Logs());

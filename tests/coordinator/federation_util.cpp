@@ -184,12 +184,18 @@ Process& Federation::StartAggregator(int g, int root_port, int members,
   return StartCoordinator(name, all);
 }
 
-Process& Federation::StartLoad(int n, int port) {
-  return Start("load",
-               {edgefl::testing::BinaryDir() + "/client/edgefl-client", "--load-sessions",
-                std::to_string(n), "--coordinator", "127.0.0.1:" + std::to_string(port),
-                "--cert-dir", (dir_ / "certs").string(), "--hold", "60"},
-               dir_ / "load.out", dir_ / "load.log");
+Process& Federation::StartLoad(int n, int port, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/client/edgefl-client",
+                                   "--load-sessions",
+                                   std::to_string(n),
+                                   "--coordinator",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--cert-dir",
+                                   (dir_ / "certs").string(),
+                                   "--hold",
+                                   "60"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return Start("load", std::move(argv), dir_ / "load.out", dir_ / "load.log");
 }
 
 std::string Federation::Logs() {

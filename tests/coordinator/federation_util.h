@@ -88,7 +88,7 @@ class Federation {
 
   // Starts `edgefl-client --load-sessions n` (certificates client-0..n-1)
   // against 127.0.0.1:port; stdout to load.out, stderr to load.log.
-  Process& StartLoad(int n, int port);
+  Process& StartLoad(int n, int port, const std::vector<std::string>& extra = {});
   std::filesystem::path ClientLog(int k) const { return dir_ / (ClientName(k) + ".log"); }
   const std::vector<Process*>& clients() const { return clients_started_; }
 
