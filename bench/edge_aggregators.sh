@@ -5,15 +5,22 @@
 # no training). Prints the time until every aggregator's group was established and the aggregator
 # was welcomed by the root, each process's VmRSS with its sessions, and the root's.
 #
-#   bench/edge_aggregators.sh [A=10] [N=1000]
+#   bench/edge_aggregators.sh [A=10] [N=1000] [R=0]
+#
+# With R > 0 the sessions answer each TrainTask at once with the model it carries
+# (`--answer-tasks`, client/load_sessions.h) and the root runs R rounds through the tree: each round
+# sends A x N tasks down and sums A x N answers up; the root's per-round progress lines and the
+# time to the end of the run are printed.
 #
 # Needs an open-files limit above N + 64 per aggregator (the coordinator raises its soft limit to the
-# hard one; docs/operations.md). Load sessions never answer a task, so the root's round 1 stays open:
-# this measures holding the tree, not training through it (the 2-level tests do that). Run it on an
-# idle machine for figures.
+# hard one; docs/operations.md). With R = 0 the load sessions never answer a task, so the root's
+# round 1 stays open: this measures holding the tree. Run it on an idle machine for figures.
 set -euo pipefail
 A=${1:-10}
 N=${2:-1000}
+R=${3:-0}
+answer=(); root_rounds=1
+if [ "$R" -gt 0 ]; then answer=(--answer-tasks); root_rounds=$R; fi
 B=${EDGEFL_BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
 src=$(cd "$(dirname "$0")/.." && pwd)
 W=${EDGEFL_BENCH_DIR:-/tmp/edge-aggregators-bench}
@@ -37,7 +44,7 @@ tls=(--set cert=certs/server.crt --set key=certs/server.key --set ca=certs/ca.cr
 start=$(date +%s.%N)
 $B/coordinator/edgefl-coordinator --config "$src/examples/fedavg.toml" "${tls[@]}" --set db=root.db \
   --set run_name=root --set clients=$A --set clients_per_round=$A --set min_clients=$A \
-  --set quorum_unit=samples --set rounds=1 > root.out 2> root.log &
+  --set quorum_unit=samples --set rounds=$root_rounds > root.out 2> root.log &
 root=$!; pids+=($root)
 root_port=$(port_of root.log)
 for a in $(seq 0 $((A - 1))); do
@@ -51,7 +58,7 @@ done
 for a in $(seq 0 $((A - 1))); do
   port=$(port_of agg-$a.log)
   $B/client/edgefl-client --load-sessions $N --coordinator 127.0.0.1:$port --cert-dir certs \
-    --hold 600 > load-$a.out 2> load-$a.log &
+    --hold 600 "${answer[@]}" > load-$a.out 2> load-$a.log &
   pids+=($!)
 done
 for _ in $(seq 6000); do
@@ -61,3 +68,10 @@ done
 echo "tree established: $A aggregators x $N sessions under one root in $(echo "$(date +%s.%N) - $start" | bc) s"
 for a in $(seq 0 $((A - 1))); do echo "agg-$a: $(rss ${aggs[$a]}) with $N sessions; $(cat load-$a.out | head -1)"; done
 echo "root: $(rss $root) with $A aggregators"
+if [ "$R" -gt 0 ]; then
+  for _ in $(seq 36000); do kill -0 "$root" 2>/dev/null || break; sleep 0.1; done
+  wait "$root" && status=0 || status=$?
+  echo "root exited with $status, $(echo "$(date +%s.%N) - $start" | bc) s after it started; its rounds:"
+  grep '^round ' root.out || true
+  for a in $(seq 0 $((A - 1))); do echo "agg-$a: $(grep -c 'result in' agg-$a.log) results logged"; done
+fi
