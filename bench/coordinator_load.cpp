@@ -414,8 +414,19 @@ void Connections(const fs::path& root, int sessions, int concurrency) {
   std::this_thread::sleep_for(5s);  // close_linger + the sessions' teardown
   const double rss_after = RssMb(coordinator->pid());
 
-  // Phase 2: the same with churn for 15 s.
-  auto churn = StartLoad(d, dir, "churn", sessions, concurrency, true, 15);
+  // Phase 2: the same with churn for 15 s once all are established (a
+  // hold from the process's start would end before 10,000 are up).
+  auto churn = StartLoad(d, dir, "churn", sessions, concurrency, true, 3600);
+  if (!PollUntil(
+          [&] {
+            return ReadFile(churn->out()).find("established") != std::string::npos ||
+                   !churn->Running();
+          },
+          300s, 50ms)) {
+    throw std::runtime_error("the churn process did not establish its sessions");
+  }
+  std::this_thread::sleep_for(15s);
+  churn->Signal(SIGTERM);
   if (!churn->Wait(400s)) throw std::runtime_error("the churn process did not exit");
   const std::string churn_out = ReadFile(churn->out());
   const double churn_establish = FieldAfter(churn_out, "established", " handshakes/s");
