@@ -316,6 +316,16 @@ class LoadRun {
     Pump();
   }
 
+  // Closes the session's connection; its pending handlers find a newer
+  // generation and return.
+  void Disconnect(Slot& s) {
+    ++s.generation;
+    boost::system::error_code ignored;
+    s.stream->lowest_layer().close(ignored);
+    if (s.heartbeat) s.heartbeat->cancel();
+    s.up = false;
+  }
+
   void Fail(Slot& s, const std::string& why) {
     if (s.leaving) return Close(s);  // a failure after our Bye: closed anyway
     if (!s.up) --in_flight_;
@@ -325,11 +335,7 @@ class LoadRun {
     }
     ++failures_;
     if (failures_ <= 5) log_('W', s.id + ": " + why);
-    ++s.generation;
-    boost::system::error_code ignored;
-    s.stream->lowest_layer().close(ignored);
-    if (s.heartbeat) s.heartbeat->cancel();
-    s.up = false;
+    Disconnect(s);
     if (!all_established_) {
       log_('E', s.id + " could not be established; stopping");
       Finish("a session failed");
@@ -342,11 +348,7 @@ class LoadRun {
   // a failure; the process ends once every session is gone.
   void SaidBye(Slot& s, const std::string& reason) {
     if (byes_++ == 0) log_('I', s.id + ": the coordinator said bye (" + reason + ")");
-    ++s.generation;
-    boost::system::error_code ignored;
-    s.stream->lowest_layer().close(ignored);
-    if (s.heartbeat) s.heartbeat->cancel();
-    s.up = false;
+    Disconnect(s);
     if (++lost_ == slots_.size()) Finish("every session closed");
   }
 

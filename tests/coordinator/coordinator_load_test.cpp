@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <sys/stat.h>
 #include <thread>
@@ -101,42 +100,29 @@ void IssueMoreClients(Federation& fed, int n) {
   }
 }
 
-// One `edgefl-client --load-sessions` process against `port`.
-std::unique_ptr<Process> StartLoad(Federation& fed, int port, const std::string& tag, bool churn) {
-  std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/client/edgefl-client",
-                                   "--load-sessions",
-                                   std::to_string(kSessions),
-                                   "--coordinator",
-                                   "127.0.0.1:" + std::to_string(port),
-                                   "--cert-dir",
-                                   (fed.dir() / "certs").string(),
-                                   "--hold",
-                                   "300"};
-  if (churn) argv.push_back("--churn");
-  return std::make_unique<Process>(tag, std::move(argv), fed.dir() / (tag + ".out"),
-                                   fed.dir() / (tag + ".log"));
-}
-
 // Opens kSessions sessions, churns for `churn_for` (none if zero), closes
 // them with SIGTERM (Bye) and waits until the coordinator's descriptor
 // count is back to `fds` (when >= 0).
 void Storm(Federation& fed, Process& coordinator, int port, const std::string& tag,
            std::chrono::seconds churn_for, int fds) {
-  std::unique_ptr<Process> load = StartLoad(fed, port, tag, churn_for.count() > 0);
+  Process& load = fed.StartLoad(
+      kSessions, port,
+      churn_for.count() > 0 ? std::vector<std::string>{"--churn"} : std::vector<std::string>{},
+      tag);
   const std::string established = "established " + std::to_string(kSessions) + " sessions";
-  REQUIRE_MESSAGE(PollUntil([&] { return Contains(load->out(), established) || !load->Running(); },
-                            Scaled(120s)),
-                  tag << " did not establish its sessions: " << ReadIfExists(load->err()));
-  REQUIRE(Contains(load->out(), established));
+  REQUIRE_MESSAGE(
+      PollUntil([&] { return Contains(load.out(), established) || !load.Running(); }, Scaled(120s)),
+      tag << " did not establish its sessions: " << ReadIfExists(load.err()));
+  REQUIRE(Contains(load.out(), established));
   // Every session is open at once (the coordinator holds them all).
   CHECK(OpenFds(coordinator.pid()) >= kSessions);
   if (churn_for.count() > 0) std::this_thread::sleep_for(churn_for);
-  load->Signal(SIGTERM);
-  REQUIRE_MESSAGE(load->Wait(Scaled(60s)), tag << " did not close its sessions");
-  CHECK_MESSAGE(load->ExitedWith(0), load->Describe() << ": " << ReadIfExists(load->err()));
-  CHECK(Contains(load->out(), "(0 failures)"));
-  if (churn_for.count() > 0) CHECK(Contains(load->out(), "churn: "));
-  MESSAGE(tag << ": " << ReadIfExists(load->out()));
+  load.Signal(SIGTERM);
+  REQUIRE_MESSAGE(load.Wait(Scaled(60s)), tag << " did not close its sessions");
+  CHECK_MESSAGE(load.ExitedWith(0), load.Describe() << ": " << ReadIfExists(load.err()));
+  CHECK(Contains(load.out(), "(0 failures)"));
+  if (churn_for.count() > 0) CHECK(Contains(load.out(), "churn: "));
+  MESSAGE(tag << ": " << ReadIfExists(load.out()));
   if (fds >= 0) {
     const bool back = PollUntil([&] { return OpenFds(coordinator.pid()) <= fds; }, Scaled(30s));
     CHECK_MESSAGE(back, "open descriptors " << OpenFds(coordinator.pid()) << ", baseline " << fds);

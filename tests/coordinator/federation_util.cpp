@@ -184,7 +184,8 @@ Process& Federation::StartAggregator(int g, int root_port, int members,
   return StartCoordinator(name, all);
 }
 
-Process& Federation::StartLoad(int n, int port, const std::vector<std::string>& extra) {
+Process& Federation::StartLoad(int n, int port, const std::vector<std::string>& extra,
+                               const std::string& tag) {
   std::vector<std::string> argv = {edgefl::testing::BinaryDir() + "/client/edgefl-client",
                                    "--load-sessions",
                                    std::to_string(n),
@@ -193,9 +194,9 @@ Process& Federation::StartLoad(int n, int port, const std::vector<std::string>& 
                                    "--cert-dir",
                                    (dir_ / "certs").string(),
                                    "--hold",
-                                   "60"};
+                                   "300"};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  return Start("load", std::move(argv), dir_ / "load.out", dir_ / "load.log");
+  return Start(tag, std::move(argv), dir_ / (tag + ".out"), dir_ / (tag + ".log"));
 }
 
 std::string Federation::Logs() {

@@ -87,8 +87,10 @@ class Federation {
   std::filesystem::path AggregatorDb(int g) const { return dir_ / (AggregatorName(g) + ".db"); }
 
   // Starts `edgefl-client --load-sessions n` (certificates client-0..n-1)
-  // against 127.0.0.1:port; stdout to load.out, stderr to load.log.
-  Process& StartLoad(int n, int port, const std::vector<std::string>& extra = {});
+  // against 127.0.0.1:port with `extra` options (e.g. --churn), holding its
+  // sessions at most 300 s; stdout to TAG.out, stderr to TAG.log.
+  Process& StartLoad(int n, int port, const std::vector<std::string>& extra = {},
+                     const std::string& tag = "load");
   std::filesystem::path ClientLog(int k) const { return dir_ / (ClientName(k) + ".log"); }
   const std::vector<Process*>& clients() const { return clients_started_; }
 
