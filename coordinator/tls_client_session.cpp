@@ -1,6 +1,7 @@
 #include "coordinator/tls_client_session.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <type_traits>
@@ -36,24 +37,36 @@ std::string FormatSeconds(double s) {
   return text;
 }
 
-// The frame of a TrainTask/EvalTask whose parameters are `parameters`,
-// copied once, straight from the shared global model into the frame (the
-// task struct would need its own copy first). Relies on the parameters
-// being the message's last field (docs/protocol.md): the task is encoded
-// with no parameters, its empty f32[] (a u32 count of 0) is replaced by the
-// real one, and the header's length is rewritten.
-template <typename Task>
-std::vector<uint8_t> EncodeWithParameters(const Task& task, wire::MessageType type,
-                                          const Eigen::VectorXf& parameters) {
-  std::vector<uint8_t> frame = wire::EncodeMessage(task);  // task.parameters is empty
-  frame.resize(frame.size() - 4);
-  frame.reserve(frame.size() + 4 + 4 * static_cast<size_t>(parameters.size()));
-  wire::ByteWriter(&frame).F32Array(
-      std::span<const float>(parameters.data(), static_cast<size_t>(parameters.size())));
+// The frame of a TrainTask/EvalTask whose parameters are `parameters`.
+// Relies on the parameters being the message's last field
+// (docs/protocol.md): the task is encoded with no parameters, its empty
+// f32[] (a u32 count of 0) gets the real count, and the header's length is
+// rewritten to cover them. On a little-endian host the floats in memory are
+// their wire form: the frame's head refers to the shared model and the
+// session writes it from there (OutgoingFrame). Otherwise they are copied
+// into the head, byte-swapped.
+template <typename Frame, typename Task>
+Frame FrameWithParameters(const Task& task, wire::MessageType type,
+                          engine::SharedParameters parameters) {
+  Frame frame;
+  frame.head = wire::EncodeMessage(task);  // task.parameters is empty
+  frame.head.resize(frame.head.size() - 4);
+  const std::span<const float> values(parameters->data(), static_cast<size_t>(parameters->size()));
+  if constexpr (std::endian::native == std::endian::little) {
+    wire::ByteWriter(&frame.head).U32(static_cast<uint32_t>(values.size()));
+    frame.parameters = std::move(parameters);
+  } else {
+    wire::ByteWriter(&frame.head).F32Array(values);
+  }
   wire::WriteFrameHeader(
       {wire::kProtocolVersion, type, static_cast<uint32_t>(frame.size() - wire::kFrameHeaderSize)},
-      std::span<uint8_t, wire::kFrameHeaderSize>(frame.data(), wire::kFrameHeaderSize));
+      std::span<uint8_t, wire::kFrameHeaderSize>(frame.head.data(), wire::kFrameHeaderSize));
   return frame;
+}
+
+std::span<const uint8_t> Bytes(const Eigen::VectorXf& v) {
+  return {reinterpret_cast<const uint8_t*>(v.data()),
+          sizeof(float) * static_cast<size_t>(v.size())};
 }
 
 std::string JsonString(const std::string& s) {
@@ -409,7 +422,8 @@ void TlsClientSession::StartFit(const engine::SharedParameters& global,
     Send(std::move(frame));
     return;
   }
-  std::vector<uint8_t> frame = EncodeWithParameters(task, wire::MessageType::kTrainTask, *start);
+  OutgoingFrame frame =
+      FrameWithParameters<OutgoingFrame>(task, wire::MessageType::kTrainTask, start);
   fit_ = Pending<train::FitResult>{round,   std::move(promise), Clock::now(), frame.size(), 0,
                                    nullptr, std::nullopt,       std::nullopt};
   last_heard_ = Clock::now();  // the silence clock starts with the task
@@ -451,8 +465,8 @@ void TlsClientSession::StartEvaluate(const engine::SharedParameters& parameters,
   task.model_spec = options_.model_spec;
   task.batch_size = options_.eval_batch_size;
   task.deadline_seconds = options_.task_deadline_seconds;
-  std::vector<uint8_t> frame =
-      EncodeWithParameters(task, wire::MessageType::kEvalTask, *parameters);
+  OutgoingFrame frame =
+      FrameWithParameters<OutgoingFrame>(task, wire::MessageType::kEvalTask, parameters);
   eval_ = Pending<train::EvalResult>{round,   std::move(promise), Clock::now(), frame.size(), 0,
                                      nullptr, std::nullopt,       std::nullopt};
   last_heard_ = Clock::now();
@@ -790,17 +804,27 @@ void TlsClientSession::OnSilenceTimer(const error_code& ec) {
   Close();
 }
 
+size_t TlsClientSession::OutgoingFrame::size() const {
+  return head.size() + (parameters ? Bytes(*parameters).size() : 0);
+}
+
 void TlsClientSession::Send(std::vector<uint8_t> frame) {
-  bytes_out_ += frame.size();
-  if (options_.metrics) options_.metrics->BytesOut(frame.size());
+  Send(OutgoingFrame{std::move(frame), nullptr});
+}
+
+void TlsClientSession::Send(OutgoingFrame frame) {
+  const size_t size = frame.size();
+  bytes_out_ += size;
+  if (options_.metrics) options_.metrics->BytesOut(size);
   write_queue_.push_back(std::move(frame));
   if (!writing_) DoWrite();
 }
 
 void TlsClientSession::DoWrite() {
   writing_ = true;
+  const OutgoingFrame& front = write_queue_.front();
   stream_.AsyncWrite(
-      write_queue_.front(),
+      front.head_written ? Bytes(*front.parameters) : std::span<const uint8_t>(front.head),
       [self = shared_from_this()](const error_code& ec, size_t) { self->OnWrite(ec); });
 }
 
@@ -808,6 +832,11 @@ void TlsClientSession::OnWrite(const error_code& ec) {
   writing_ = false;
   if (state_ == State::kClosed) {
     write_queue_.clear();
+    return;
+  }
+  if (OutgoingFrame& front = write_queue_.front(); !ec && front.parameters && !front.head_written) {
+    front.head_written = true;  // the parameters next
+    DoWrite();
     return;
   }
   write_queue_.pop_front();

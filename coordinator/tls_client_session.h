@@ -298,7 +298,19 @@ class TlsClientSession final : public RemoteClient,
   boost::asio::steady_timer silence_timer_;  // fires when a busy client has been silent too long
   boost::asio::steady_timer linger_timer_;   // bounds the close after a final Bye/Error
   wire::FrameDecoder decoder_;               // splits the byte stream into frames
-  std::deque<std::vector<uint8_t>> write_queue_;    // frames to send, front is being written
+  // A frame to send: `head`, then, if `parameters` is set, the parameters'
+  // floats straight from the shared model (their wire form on a
+  // little-endian host), the frame's last field. Every session of a round
+  // sends the same model, so it is not copied into each session's frame.
+  struct OutgoingFrame {
+    std::vector<uint8_t> head;
+    engine::SharedParameters parameters;  // null: `head` is the whole frame
+    bool head_written = false;            // the next write is the parameters
+    size_t size() const;                  // bytes on the wire (head + parameters)
+  };
+  void Send(OutgoingFrame frame);
+
+  std::deque<OutgoingFrame> write_queue_;           // frames to send, front is being written
   bool writing_ = false;                            // an AsyncWrite is in flight
   bool half_closed_ = false;                        // shutdown(send) done after the final frame
   bool left_ = false;                               // on_leaving has been called
