@@ -43,8 +43,9 @@ std::string FormatSeconds(double s) {
 // f32[] (a u32 count of 0) gets the real count, and the header's length is
 // rewritten to cover them. On a little-endian host the floats in memory are
 // their wire form: the frame's head refers to the shared model and the
-// session writes it from there (OutgoingFrame). Otherwise they are copied
-// into the head, byte-swapped.
+// session writes it from there (OutgoingFrame). Otherwise, and for an
+// empty vector, they are copied into the head (byte-swapped). `Frame` is
+// TlsClientSession::OutgoingFrame, private, hence a parameter.
 template <typename Frame, typename Task>
 Frame FrameWithParameters(const Task& task, wire::MessageType type,
                           engine::SharedParameters parameters) {
@@ -52,7 +53,7 @@ Frame FrameWithParameters(const Task& task, wire::MessageType type,
   frame.head = wire::EncodeMessage(task);  // task.parameters is empty
   frame.head.resize(frame.head.size() - 4);
   const std::span<const float> values(parameters->data(), static_cast<size_t>(parameters->size()));
-  if constexpr (std::endian::native == std::endian::little) {
+  if (std::endian::native == std::endian::little && !values.empty()) {
     wire::ByteWriter(&frame.head).U32(static_cast<uint32_t>(values.size()));
     frame.parameters = std::move(parameters);
   } else {

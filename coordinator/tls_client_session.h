@@ -267,7 +267,18 @@ class TlsClientSession final : public RemoteClient,
                             std::shared_ptr<std::promise<Eigen::MatrixXf>> promise, int64_t round);
   void ArmSilenceTimer();
   void OnSilenceTimer(const boost::system::error_code& ec);
-  void Send(std::vector<uint8_t> frame);
+  // A frame to send: `head`, then, if `parameters` is set, the parameters'
+  // floats straight from the shared model (their wire form on a
+  // little-endian host), the frame's last field. Every session of a round
+  // sends the same model, so it is not copied into each session's frame.
+  struct OutgoingFrame {
+    std::vector<uint8_t> head;
+    engine::SharedParameters parameters;  // null: `head` is the whole frame
+    bool head_written = false;            // the next write is the parameters
+    size_t size() const;                  // bytes on the wire (head + parameters)
+  };
+  void Send(OutgoingFrame frame);
+  void Send(std::vector<uint8_t> frame);  // a whole frame
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec);
   // Sends `final_frame` (Bye or Error), then half-closes and waits up to
@@ -298,29 +309,17 @@ class TlsClientSession final : public RemoteClient,
   boost::asio::steady_timer silence_timer_;  // fires when a busy client has been silent too long
   boost::asio::steady_timer linger_timer_;   // bounds the close after a final Bye/Error
   wire::FrameDecoder decoder_;               // splits the byte stream into frames
-  // A frame to send: `head`, then, if `parameters` is set, the parameters'
-  // floats straight from the shared model (their wire form on a
-  // little-endian host), the frame's last field. Every session of a round
-  // sends the same model, so it is not copied into each session's frame.
-  struct OutgoingFrame {
-    std::vector<uint8_t> head;
-    engine::SharedParameters parameters;  // null: `head` is the whole frame
-    bool head_written = false;            // the next write is the parameters
-    size_t size() const;                  // bytes on the wire (head + parameters)
-  };
-  void Send(OutgoingFrame frame);
-
-  std::deque<OutgoingFrame> write_queue_;           // frames to send, front is being written
-  bool writing_ = false;                            // an AsyncWrite is in flight
-  bool half_closed_ = false;                        // shutdown(send) done after the final frame
-  bool left_ = false;                               // on_leaving has been called
-  State state_ = State::kHandshake;                 // strand only
-  std::string name_;                                // for logs: the client id, or "client <peer>"
-  std::string client_id_;                           // the certificate's CN, set at Hello
-  wire::DeviceProfile device_;                      // from Hello
-  std::string agent_;                               // from Hello
-  algorithms::ClientInfo info_;                     // the engine's view (see the class comment)
-  std::atomic<int64_t> round_{0};                   // round of the next task (SetRound)
+  std::deque<OutgoingFrame> write_queue_;    // frames to send, front is being written
+  bool writing_ = false;                     // an AsyncWrite is in flight
+  bool half_closed_ = false;                 // shutdown(send) done after the final frame
+  bool left_ = false;                        // on_leaving has been called
+  State state_ = State::kHandshake;          // strand only
+  std::string name_;                         // for logs: the client id, or "client <peer>"
+  std::string client_id_;                    // the certificate's CN, set at Hello
+  wire::DeviceProfile device_;               // from Hello
+  std::string agent_;                        // from Hello
+  algorithms::ClientInfo info_;              // the engine's view (see the class comment)
+  std::atomic<int64_t> round_{0};            // round of the next task (SetRound)
   std::optional<Pending<train::FitResult>> fit_;    // the TrainTask awaiting its result
   std::optional<Pending<train::EvalResult>> eval_;  // the EvalTask awaiting its result
   std::optional<Pending<Eigen::MatrixXf>> means_;   // the pseudo-data EvalTask awaiting its result
