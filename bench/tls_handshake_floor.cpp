@@ -21,7 +21,9 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <time.h>
+#include <unistd.h>
 #include <vector>
 
 #include <openssl/bio.h>
@@ -187,7 +189,15 @@ int main(int argc, char** argv) try {
   }
   if (handshakes < 1 || clients < 1) throw std::runtime_error("N and K must be positive");
 
-  const fs::path dir = fs::temp_directory_path() / ("edgefl-tls-floor-" + std::to_string(getpid()));
+  // The certificates' files, removed however main ends.
+  struct TempDir {
+    fs::path path;
+    ~TempDir() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } temp{fs::temp_directory_path() / ("edgefl-tls-floor-" + std::to_string(getpid()))};
+  const fs::path& dir = temp.path;
   fs::create_directories(dir);
   const wire::CertificateAndKey ca = wire::CreateCa("edgefl floor CA", wire::Validity::Days(2));
   wire::WriteCertificateAndKey(ca, dir / "ca.crt", dir / "ca.key", wire::Overwrite::kYes);
@@ -205,7 +215,6 @@ int main(int argc, char** argv) try {
     client_contexts.push_back(wire::MakeClientContext(
         {dir / (name + ".crt"), dir / (name + ".key"), dir / "ca.crt"}, "127.0.0.1"));
   }
-  fs::remove_all(dir);
 
   Costs warm;
   for (int i = 0; i < 20; ++i)
