@@ -17,15 +17,6 @@ constexpr uint64_t kClientSeedStream = 0x666974;
 // Rng stream of the per-round bucketing permutation ("bkt").
 constexpr uint64_t kBucketStream = 0x626b74;
 
-uint64_t Fnv1a(const std::string& text) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
-
 FedAvgOptions Prepared(FedAvgOptions options) {
   train::ValidateRecipe(options.recipe);
   options.lr_schedule.base = options.recipe.optimizer.learning_rate;
@@ -114,7 +105,7 @@ std::string AggregatorName(AggregatorKind kind) {
 }
 
 uint64_t ClientSeed(uint64_t run_seed, int64_t round, const train::ClientId& client) {
-  return Rng::Derive(run_seed, {kClientSeedStream, static_cast<uint64_t>(round), Fnv1a(client)})
+  return Rng::Derive(run_seed, {kClientSeedStream, static_cast<uint64_t>(round), HashText(client)})
       .Next();
 }
 

@@ -31,6 +31,7 @@
 #include "client/decentralized_node.h"
 #include "client/load_sessions.h"
 #include "client/local_data.h"
+#include "client/reconnect_backoff.h"
 #include "client/speed_probe.h"
 #include "common/error.h"
 #include "common/log_line.h"
@@ -347,7 +348,7 @@ int Run(int argc, char** argv) {
     session.metrics = &metrics;
   }
   auto down_since = std::chrono::steady_clock::now();
-  double backoff = 0.5;
+  edgefl::client::ReconnectBackoff backoff(id);
   // The trainer and its optimizer state outlive a dropped connection: a
   // reconnect to the same run continues them (RunState).
   edgefl::client::RunState run_state;
@@ -388,7 +389,7 @@ int Run(int argc, char** argv) {
     }
     if (end.tasks_done > 0) {
       down_since = std::chrono::steady_clock::now();
-      backoff = 0.5;
+      backoff.Reset();
     }
     const double down =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - down_since).count();
@@ -397,10 +398,12 @@ int Run(int argc, char** argv) {
                "giving up after " + std::to_string(static_cast<int>(down)) + " s: " + end.reason);
       return edgefl::kExitIoError;
     }
-    log_line(id, 'W', end.reason + "; reconnecting in " + std::to_string(backoff) + " s");
-    std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+    const double wait = backoff.NextWait();
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.2f", wait);
+    log_line(id, 'W', end.reason + "; reconnecting in " + seconds + " s");
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
     metrics.Reconnecting();
-    backoff = std::min(backoff * 2, 10.0);
   }
 }
 

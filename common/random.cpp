@@ -19,6 +19,15 @@ uint64_t Rotl(uint64_t x, int k) {
 
 }  // namespace
 
+uint64_t HashText(std::string_view text) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
 Rng::Rng(uint64_t seed) {
   uint64_t state = seed;
   for (uint64_t& word : s_)

@@ -13,10 +13,15 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace edgefl {
+
+// A stable 64-bit hash of `text` (FNV-1a): the same on every platform and
+// run, for deriving a stream from a name such as a client id.
+uint64_t HashText(std::string_view text);
 
 class Rng {
  public:
