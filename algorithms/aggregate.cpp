@@ -226,6 +226,27 @@ std::vector<double> UpdateNorms(ParameterSpan global, std::span<const ParameterS
   return norms;
 }
 
+std::vector<double> PairwiseSquaredDistances(std::span<const ParameterSpan> vectors) {
+  CheckVectors(vectors, "PairwiseSquaredDistances");
+  const size_t n = vectors.size();
+  const size_t size = vectors[0].size();
+  std::vector<double> d2(n * n, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j) {
+      const float* a = vectors[i].data();
+      const float* b = vectors[j].data();
+      double sum = 0.0;
+      for (size_t c = 0; c < size; ++c) {
+        const double diff = static_cast<double>(a[c]) - static_cast<double>(b[c]);
+        sum += diff * diff;
+      }
+      d2[i * n + j] = sum;
+      d2[j * n + i] = sum;
+    }
+  }
+  return d2;
+}
+
 NormClipOutcome NormClippedMean(ParameterSpan global, std::span<const ParameterSpan> vectors,
                                 std::span<const double> weights, const NormClipOptions& options) {
   CheckVectors(vectors, "NormClippedMean");

@@ -78,6 +78,11 @@ NormClipOutcome NormClippedMean(ParameterSpan global, std::span<const ParameterS
 // ‖vectors[k] − global‖₂ for every k (accumulated in double).
 std::vector<double> UpdateNorms(ParameterSpan global, std::span<const ParameterSpan> vectors);
 
+// The n × n matrix of ‖vectors[i] − vectors[j]‖₂², row-major (d[i·n + j]),
+// each pair computed once, in double; the diagonal is 0. Used by the
+// distance-based rules (Multi-Krum, nearest-neighbour mixing).
+std::vector<double> PairwiseSquaredDistances(std::span<const ParameterSpan> vectors);
+
 // Why the update `parameters` of `client` is unusable, or nullopt if it has
 // `expected_size` values, all finite. E.g. "update from sim-3 contains NaN at
 // index 17" or "update from sim-3 has 10 parameters, expected 12". Reports

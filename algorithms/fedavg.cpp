@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "algorithms/bucketing.h"
+#include "algorithms/multi_krum.h"
+#include "algorithms/nearest_neighbor_mixing.h"
 #include "common/error.h"
 #include "common/number_text.h"
 #include "common/random.h"
@@ -58,14 +60,28 @@ FedAvgOptions Prepared(FedAvgOptions options) {
                         std::to_string(options.centered_clip.iterations));
     }
   }
+  if (options.aggregator == AggregatorKind::kMultiKrum && options.krum_byzantine < 1) {
+    throw ConfigError(
+        "fedavg: multi_krum needs krum_byzantine >= 1 (with f = 0 it is the plain mean)");
+  }
   if (options.bucket_size < 1) throw ConfigError("fedavg: bucket_size must be >= 1, got 0");
   if (options.bucket_size > 1 && (options.aggregator == AggregatorKind::kMean ||
                                   options.aggregator == AggregatorKind::kNormClip)) {
     throw ConfigError(
-        "fedavg: bucket_size applies to median, trimmed_mean and centered_clip, not " +
+        "fedavg: bucket_size applies to median, trimmed_mean, centered_clip and multi_krum, not " +
         AggregatorName(options.aggregator));
   }
   if (options.qsr) options.qsr->Validate();
+  if (options.nnm_byzantine > 0 && options.aggregator == AggregatorKind::kMean) {
+    throw ConfigError(
+        "fedavg: nnm_byzantine (nearest-neighbour mixing) applies to median, trimmed_mean, "
+        "norm_clip, centered_clip and multi_krum, not mean");
+  }
+  if (options.nnm_byzantine > 0 && options.bucket_size > 1) {
+    throw ConfigError(
+        "fedavg: nnm_byzantine and bucket_size are two pre-aggregations; pick one (set "
+        "bucket_size = 1 or nnm_byzantine = 0)");
+  }
   if (options.dp && (options.aggregator != AggregatorKind::kMean || options.bucket_size > 1)) {
     throw ConfigError(
         "fedavg: dp (DP-FedAvg's clipped, noised mean) replaces the aggregator; it "
@@ -84,8 +100,10 @@ AggregatorKind ParseAggregator(const std::string& name, const std::string& key) 
   if (name == "trimmed_mean") return AggregatorKind::kTrimmedMean;
   if (name == "norm_clip") return AggregatorKind::kNormClip;
   if (name == "centered_clip") return AggregatorKind::kCenteredClip;
-  throw ConfigError(key + ": unknown aggregator \"" + name +
-                    "\" (accepted: mean, median, trimmed_mean, norm_clip, centered_clip)");
+  if (name == "multi_krum") return AggregatorKind::kMultiKrum;
+  throw ConfigError(
+      key + ": unknown aggregator \"" + name +
+      "\" (accepted: mean, median, trimmed_mean, norm_clip, centered_clip, multi_krum)");
 }
 
 std::string AggregatorName(AggregatorKind kind) {
@@ -100,6 +118,8 @@ std::string AggregatorName(AggregatorKind kind) {
       return "norm_clip";
     case AggregatorKind::kCenteredClip:
       return "centered_clip";
+    case AggregatorKind::kMultiKrum:
+      return "multi_krum";
   }
   return "?";
 }
@@ -242,7 +262,7 @@ void FedAvg::RestoreState(const Eigen::VectorXf& state) {
 
 AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& global,
                                       std::span<const train::FitResult> results,
-                                      std::span<const train::FitFailure> /*failures*/) {
+                                      std::span<const train::FitFailure> failures) {
   AggregateOutcome outcome;
   const size_t size = static_cast<size_t>(global.size());
   std::vector<ParameterSpan> vectors;
@@ -289,6 +309,28 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
       vectors.emplace_back(b.data(), size);
     outcome.metrics["num_buckets"] = static_cast<double>(buckets.size());
   }
+  // At most f of the cohort are Byzantine; the engine's rejections (NaN,
+  // wrong size) are some of them, caught already: at most f − rejected
+  // remain among the results.
+  size_t engine_rejected = 0;
+  for (const train::FitFailure& f : failures) {
+    if (f.kind == train::FitFailure::Kind::kRejected) ++engine_rejected;
+  }
+  auto remaining_byzantine = [&](size_t f) { return f - std::min(f, engine_rejected); };
+  // Nearest-neighbour mixing: the rule sees y_i in place of result i.
+  std::vector<Eigen::VectorXf> mixed;
+  if (options_.nnm_byzantine > 0) {
+    const size_t f = remaining_byzantine(options_.nnm_byzantine);
+    outcome.metrics["nnm_f"] = static_cast<double>(f);
+    if (vectors.size() <= 2 * f) {
+      // Fewer honest results than the mixtures need: fail closed.
+      outcome.metrics["nnm_too_few"] = 1.0;
+      return outcome;
+    }
+    mixed = NearestNeighborMixing(vectors, f);
+    for (size_t i = 0; i < mixed.size(); ++i)
+      vectors[i] = ParameterSpan(mixed[i].data(), size);
+  }
   if (dp_ && options_.secure_aggregation) {
     // Distributed DP: the one result is already the clipped, noised mean.
     aggregate = WeightedMean(vectors, weights);
@@ -330,6 +372,37 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
         outcome.metrics["num_clipped"] = static_cast<double>(clipped.num_clipped);
         aggregate = std::move(clipped.center);
         cc_center_ = aggregate - global;
+        break;
+      }
+      case AggregatorKind::kMultiKrum: {
+        const size_t n = vectors.size();
+        const size_t f = remaining_byzantine(options_.krum_byzantine);
+        outcome.metrics["krum_f"] = static_cast<double>(f);
+        if (n < 2 * f + 3) {
+          // No neighbour set: fail closed, keep the model.
+          outcome.metrics["krum_too_few"] = 1.0;
+          return outcome;
+        }
+        const size_t m = options_.krum_keep == 0 ? n - f : std::min(options_.krum_keep, n);
+        MultiKrumOutcome krum = MultiKrum(vectors, f, m);
+        outcome.metrics["num_selected"] = static_cast<double>(m);
+        if (buckets.empty() && mixed.empty()) {
+          // vectors[i] is the i-th result of the right size.
+          std::vector<const train::FitResult*> kept;
+          for (const train::FitResult& r : results) {
+            if (static_cast<size_t>(r.train.parameters.size()) == size) kept.push_back(&r);
+          }
+          // Rank r + 1 for order[r]; the first m are kept.
+          for (size_t r = m; r < n; ++r) {
+            const size_t i = krum.order[r];
+            outcome.rejected.push_back({kept[i]->client, train::FitFailure::Kind::kRejected,
+                                        "left out by multi_krum: score " +
+                                            ShortNumber(krum.scores[i]) + " ranks " +
+                                            std::to_string(r + 1) + " of " + std::to_string(n) +
+                                            " (keeps " + std::to_string(m) + ")"});
+          }
+        }
+        aggregate = std::move(krum.mean);
         break;
       }
     }

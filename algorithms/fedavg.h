@@ -3,8 +3,8 @@
 //   - the aggregator: sample-weighted mean, coordinate-wise median, trimmed
 //     mean, or norm clipping of the updates followed by the weighted mean
 //     (aggregate.h); centered clipping of the updates (centered_clip.h);
-//     optionally bucketing before the median, trimmed mean or centered
-//     clipping (bucketing.h);
+//     Multi-Krum (multi_krum.h); optionally bucketing (bucketing.h) or
+//     nearest-neighbour mixing (nearest_neighbor_mixing.h) before the rule;
 //   - the server optimizer applied to the aggregate (server_optimizer.h);
 //   - the client recipe template: a TrainRecipe and LocalAlgorithm copied
 //     into every client's instructions, with the learning rate of the
@@ -33,9 +33,10 @@
 
 namespace edgefl::algorithms {
 
-enum class AggregatorKind { kMean, kMedian, kTrimmedMean, kNormClip, kCenteredClip };
+enum class AggregatorKind { kMean, kMedian, kTrimmedMean, kNormClip, kCenteredClip, kMultiKrum };
 
-// Parses "mean", "median", "trimmed_mean", "norm_clip", "centered_clip";
+// Parses "mean", "median", "trimmed_mean", "norm_clip", "centered_clip",
+// "multi_krum";
 // ConfigError naming `key` and the accepted values otherwise.
 AggregatorKind ParseAggregator(const std::string& name, const std::string& key = "aggregator");
 std::string AggregatorName(AggregatorKind kind);
@@ -48,11 +49,27 @@ struct FedAvgOptions {
   // kCenteredClip: applied to the updates w_k − w from the center v = the
   // previous round's aggregate update (0 in the first round).
   CenteredClipOptions centered_clip;
-  // > 1: the median, trimmed mean or centered clipping is applied to the
+  // kMultiKrum: f, the Byzantine clients of a round's cohort to tolerate
+  // (>= 1), and m, the inputs averaged (0 = n − f of the round's n inputs;
+  // capped at n). The updates the round engine rejected (NaN, wrong size)
+  // are Byzantine clients caught already: the rule uses f minus their count
+  // (metric "krum_f"). A round with n < 2f + 3 inputs keeps the model (Krum
+  // has no neighbour set) and says so in the metric "krum_too_few" = 1.
+  size_t krum_byzantine = 1;
+  size_t krum_keep = 0;
+  // > 1: the median, trimmed mean, centered clipping or Multi-Krum is applied to the
   // means of buckets of this many clients, shuffled per round with
   // Rng::Derive(seed, {bucket stream, round}) (Karimireddy et al. 2022).
   // 1 = no bucketing. Not with mean or norm_clip.
   size_t bucket_size = 1;
+  // > 0: nearest-neighbour mixing with this f (Allouah et al. 2023) before
+  // the median, trimmed mean, norm clipping, centered clipping or
+  // Multi-Krum: the rule sees y_i, the mean of the n − f results nearest to
+  // result i, with result i's weight. f is lowered by the engine's
+  // rejections as for Multi-Krum (metric "nnm_f"). A round with n <= 2f
+  // results keeps the model and logs "nnm_too_few" = 1. 0 = off. Not with
+  // bucketing.
+  size_t nnm_byzantine = 0;
   ServerOptimizerConfig server;
   // Copied into every client's instructions. Its optimizer.learning_rate is
   // replaced by the schedule's, its seed by the client's seed, its
@@ -104,7 +121,10 @@ class FedAvg final : public Strategy {
   // "client_lr" (with QSR: at the round's first step), "local_steps" and
   // "global_step" (S_r + H_r, with QSR), "clip_bound" and "num_clipped"
   // (norm_clip), "num_clipped" (centered_clip: in its last iteration),
-  // "num_buckets" (bucket_size > 1).
+  // "num_selected" (multi_krum: m), "num_buckets" (bucket_size > 1).
+  // Without bucketing or mixing, the updates Multi-Krum leaves out are
+  // returned as rejected, with their score and rank: the log then names the
+  // updates the model was made of.
   AggregateOutcome AggregateFit(int64_t round, const Eigen::VectorXf& global,
                                 std::span<const train::FitResult> results,
                                 std::span<const train::FitFailure> failures) override;

@@ -86,11 +86,18 @@ void ReadAggregator(train::ParamReader& reader, FedAvgOptions* options) {
     options->centered_clip.tau = reader.GetDoubleIn("cc_tau", 10.0, 0.0, 1e6);
     options->centered_clip.iterations =
         static_cast<int>(reader.GetIntIn("cc_iterations", 3, 1, 100));
+  } else if (options->aggregator == AggregatorKind::kMultiKrum) {
+    options->krum_byzantine = static_cast<size_t>(reader.GetIntIn("krum_byzantine", 1, 1, 1000000));
+    options->krum_keep = static_cast<size_t>(reader.GetIntIn("krum_keep", 0, 0, 1000000));
   }
   if (options->aggregator == AggregatorKind::kMedian ||
       options->aggregator == AggregatorKind::kTrimmedMean ||
-      options->aggregator == AggregatorKind::kCenteredClip) {
+      options->aggregator == AggregatorKind::kCenteredClip ||
+      options->aggregator == AggregatorKind::kMultiKrum) {
     options->bucket_size = static_cast<size_t>(reader.GetIntIn("bucket_size", 1, 1, 1000000));
+  }
+  if (options->aggregator != AggregatorKind::kMean) {
+    options->nnm_byzantine = static_cast<size_t>(reader.GetIntIn("nnm_byzantine", 0, 0, 1000000));
   }
 }
 

@@ -15,12 +15,17 @@
 // adaptive (each update clipped to the round's median update norm);
 // centered_clip (τ = --cc-tau, L = 3); and with buckets of 2 (Karimireddy et
 // al. 2022): bucket_median, bucket_trimmed_mean (trim_fraction 0.4: b = f = 4
-// of the 10 bucket means per side, as the authors' code), bucket_cc.
+// of the 10 bucket means per side, as the authors' code), bucket_cc;
+// multi_krum (Blanchard et al. 2017) with f = 4 (the attackers' count), m =
+// n − f = 16, and multi_krum_f2, f underestimated as 2 (m = 18); and after
+// nearest-neighbour mixing with f = 4 (Allouah et al. 2023): nnm_median,
+// nnm_trimmed_mean (trim_fraction 0.2), nnm_norm_clip, nnm_cc.
 // --nan-rules all runs every rule under nan; the default runs the mean only.
 //
 //   build/bench/byzantine_robustness [--rounds N] [--partition iid|dirichlet]
 //       [--train-subset N] [--attacks scale,sign_flip,nan] [--rules mean,median,...]
 //       [--seeds 1,2,3] [--cc-tau T] [--nan-rules mean|all] [--threads T] [--db FILE]
+//       [--extra key=value,...]
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -52,6 +57,13 @@ std::map<std::string, std::vector<std::string>> Rules(const std::string& cc_tau)
       {"bucket_median", {"aggregator=median", "bucket_size=2"}},
       {"bucket_trimmed_mean", {"aggregator=trimmed_mean", "trim_fraction=0.4", "bucket_size=2"}},
       {"bucket_cc", {"aggregator=centered_clip", tau, "cc_iterations=3", "bucket_size=2"}},
+      {"multi_krum", {"aggregator=multi_krum", "krum_byzantine=4"}},
+      {"multi_krum_f2", {"aggregator=multi_krum", "krum_byzantine=2"}},
+      {"nnm_median", {"aggregator=median", "nnm_byzantine=4"}},
+      {"nnm_trimmed_mean", {"aggregator=trimmed_mean", "trim_fraction=0.2", "nnm_byzantine=4"}},
+      {"nnm_norm_clip",
+       {"aggregator=norm_clip", "clip_bound=0", "clip_median_factor=1", "nnm_byzantine=4"}},
+      {"nnm_cc", {"aggregator=centered_clip", tau, "cc_iterations=3", "nnm_byzantine=4"}},
   };
 }
 
@@ -87,6 +99,8 @@ int main(int argc, char** argv) {
   std::string cc_tau = "1";
   std::string nan_rules = "mean";
   std::string db = "byzantine_robustness.db";
+  // key=value,... appended to every run's config (the clean run's too).
+  std::string extra;
   const bool parsed = edgefl::bench::Flags()
                           .Add("--rounds", &rounds)
                           .Add("--partition", &partition)
@@ -98,13 +112,16 @@ int main(int argc, char** argv) {
                           .Add("--nan-rules", &nan_rules)
                           .Add("--threads", &threads)
                           .Add("--db", &db)
+                          .Add("--extra", &extra)
                           .Parse(argc, argv);
   if (!parsed || (nan_rules != "mean" && nan_rules != "all")) {
     std::fprintf(stderr,
                  "usage: %s [--rounds N] [--partition iid|dirichlet] [--train-subset N] "
                  "[--attacks scale,sign_flip,nan] [--rules mean,median,trimmed_mean,norm_clip,cc,"
-                 "bucket_median,bucket_trimmed_mean,bucket_cc] [--seeds 1,2,3] [--cc-tau T] "
-                 "[--nan-rules mean|all] [--threads T] [--db FILE]\n",
+                 "bucket_median,bucket_trimmed_mean,bucket_cc,multi_krum,multi_krum_f2,nnm_median,"
+                 "nnm_trimmed_mean,nnm_norm_clip,nnm_cc] [--seeds "
+                 "1,2,3] [--cc-tau T] "
+                 "[--nan-rules mean|all] [--threads T] [--db FILE] [--extra key=value,...]\n",
                  argv[0]);
     return 2;
   }
@@ -161,6 +178,8 @@ int main(int argc, char** argv) {
         // no round would aggregate. 0.8: the 16 honest clients suffice.
         if (attack == "nan") overrides.push_back("quorum=0.8");
       }
+      for (const std::string& kv : SplitList(extra))
+        overrides.push_back(kv);
       overrides.push_back("run_name=byz-s" + seed + "-" + attack + "-" + rule);
       const ExperimentConfig config = edgefl::engine::LoadExperimentConfig({}, overrides);
       std::fprintf(stderr, "== seed %s, attack %s, rule %s\n", seed.c_str(), attack.c_str(),
