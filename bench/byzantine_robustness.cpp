@@ -119,8 +119,7 @@ int main(int argc, char** argv) {
                  "usage: %s [--rounds N] [--partition iid|dirichlet] [--train-subset N] "
                  "[--attacks scale,sign_flip,nan] [--rules mean,median,trimmed_mean,norm_clip,cc,"
                  "bucket_median,bucket_trimmed_mean,bucket_cc,multi_krum,multi_krum_f2,nnm_median,"
-                 "nnm_trimmed_mean,nnm_norm_clip,nnm_cc] [--seeds "
-                 "1,2,3] [--cc-tau T] "
+                 "nnm_trimmed_mean,nnm_norm_clip,nnm_cc] [--seeds 1,2,3] [--cc-tau T] "
                  "[--nan-rules mean|all] [--threads T] [--db FILE] [--extra key=value,...]\n",
                  argv[0]);
     return 2;
