@@ -267,6 +267,7 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
   const size_t size = static_cast<size_t>(global.size());
   std::vector<ParameterSpan> vectors;
   std::vector<double> weights;
+  std::vector<const train::FitResult*> sources;  // the result behind vectors[i]
   vectors.reserve(results.size());
   weights.reserve(results.size());
   for (const train::FitResult& r : results) {
@@ -279,6 +280,7 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
     }
     vectors.emplace_back(p.data(), size);
     weights.push_back(static_cast<double>(r.train.num_samples));
+    sources.push_back(&r);
   }
   outcome.metrics["num_results"] = static_cast<double>(vectors.size());
   if (options_.qsr) {
@@ -387,15 +389,10 @@ AggregateOutcome FedAvg::AggregateFit(int64_t round, const Eigen::VectorXf& glob
         MultiKrumOutcome krum = MultiKrum(vectors, f, m);
         outcome.metrics["num_selected"] = static_cast<double>(m);
         if (buckets.empty() && mixed.empty()) {
-          // vectors[i] is the i-th result of the right size.
-          std::vector<const train::FitResult*> kept;
-          for (const train::FitResult& r : results) {
-            if (static_cast<size_t>(r.train.parameters.size()) == size) kept.push_back(&r);
-          }
           // Rank r + 1 for order[r]; the first m are kept.
           for (size_t r = m; r < n; ++r) {
             const size_t i = krum.order[r];
-            outcome.rejected.push_back({kept[i]->client, train::FitFailure::Kind::kRejected,
+            outcome.rejected.push_back({sources[i]->client, train::FitFailure::Kind::kRejected,
                                         "left out by multi_krum: score " +
                                             ShortNumber(krum.scores[i]) + " ranks " +
                                             std::to_string(r + 1) + " of " + std::to_string(n) +

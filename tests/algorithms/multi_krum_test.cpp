@@ -16,35 +16,14 @@
 #include "common/error.h"
 #include "common/random.h"
 #include "tests/algorithms/parameter_spans_test_util.h"
+#include "tests/algorithms/robust_rule_test_util.h"
 
 namespace edgefl::algorithms {
-namespace {
 
+using testing::FedAvgConfig;
+using testing::OptionsOf;
+using testing::ScalarResults;
 using testing::Spans;
-
-train::FitResult KrumResult(const std::string& id, Eigen::VectorXf parameters, size_t samples) {
-  train::FitResult r;
-  r.client = id;
-  r.train.parameters = std::move(parameters);
-  r.train.num_samples = samples;
-  return r;
-}
-
-StrategyConfig KrumConfig(train::ParamMap params) {
-  StrategyConfig c;
-  c.name = "fedavg";
-  c.params = std::move(params);
-  c.rounds = 10;
-  return c;
-}
-
-const FedAvgOptions& OptionsOf(const std::unique_ptr<Strategy>& s) {
-  const FedAvg* f = dynamic_cast<const FedAvg*>(s.get());
-  REQUIRE(f != nullptr);
-  return f->options();
-}
-
-}  // namespace
 
 TEST_CASE("multi_krum scores and selects by hand on five scalars") {
   // f = 1, n = 5: each input's n − f − 2 = 2 nearest others.
@@ -67,16 +46,7 @@ TEST_CASE("multi_krum leaves a scaled or sign-flipped minority out whole") {
   // and ×100 of honest-looking updates; f = 3, m = n − f = 12.
   Rng rng(11);
   const size_t dim = 64;
-  std::vector<float> center(dim);
-  for (float& c : center)
-    c = static_cast<float>(rng.Normal(0.0, 1.0));
-  std::vector<std::vector<float>> x;
-  for (int k = 0; k < 15; ++k) {
-    std::vector<float> v(dim);
-    for (size_t i = 0; i < dim; ++i)
-      v[i] = center[i] + static_cast<float>(rng.Normal(0.0, 0.5));
-    x.push_back(std::move(v));
-  }
+  std::vector<std::vector<float>> x = testing::NoisyCopiesOfOnePoint(rng, 15, dim, 0.5);
   for (float& e : x[4])
     e *= -4.0f;
   for (float& e : x[9])
@@ -89,11 +59,7 @@ TEST_CASE("multi_krum leaves a scaled or sign-flipped minority out whole") {
   CHECK(chosen.count(4) == 0);
   CHECK(chosen.count(9) == 0);
   CHECK(chosen.count(13) == 0);
-  Eigen::VectorXd honest = Eigen::VectorXd::Zero(dim);
-  for (size_t k : chosen) {
-    for (size_t i = 0; i < dim; ++i)
-      honest[static_cast<Eigen::Index>(i)] += x[k][i] / 12.0;
-  }
+  const Eigen::VectorXd honest = testing::MeanOf(x, chosen);
   CHECK((krum.mean.cast<double>() - honest).norm() < 1e-5);
 }
 
@@ -114,12 +80,8 @@ TEST_CASE("multi_krum in FedAvg logs the updates it leaves out and keeps the mod
   options.krum_byzantine = 1;
   FedAvg strategy(options);
   const Eigen::VectorXf w = Eigen::VectorXf::Zero(1);
-  std::vector<train::FitResult> results;
-  const std::vector<float> values = {0.0f, 1.0f, 2.0f, 3.0f, 20.0f};
-  for (size_t k = 0; k < values.size(); ++k) {
-    results.push_back(
-        KrumResult("c" + std::to_string(k), Eigen::VectorXf::Constant(1, values[k]), 10 * (k + 1)));
-  }
+  std::vector<train::FitResult> results =
+      ScalarResults({0.0f, 1.0f, 2.0f, 3.0f, 20.0f}, {10, 20, 30, 40, 50});
   const AggregateOutcome out = strategy.AggregateFit(1, w, results, {});
   REQUIRE(out.parameters.has_value());
   CHECK((*out.parameters)[0] == 1.5f);  // m = n − f = 4, unweighted
@@ -144,10 +106,8 @@ TEST_CASE("multi_krum counts the engine's rejections against f and not the dropo
   options.krum_byzantine = 1;
   FedAvg strategy(options);
   const Eigen::VectorXf w = Eigen::VectorXf::Zero(1);
-  std::vector<train::FitResult> results;
-  for (float v : {0.0f, 1.0f, 2.0f, 3.0f, 20.0f})
-    results.push_back(
-        KrumResult("c" + std::to_string(results.size()), Eigen::VectorXf::Constant(1, v), 10));
+  const std::vector<train::FitResult> results =
+      ScalarResults({0.0f, 1.0f, 2.0f, 3.0f, 20.0f}, {10, 10, 10, 10, 10});
   // A dropout says nothing about who is Byzantine: f stays 1, 20 is left out.
   const std::vector<train::FitFailure> dropped = {
       {"d0", train::FitFailure::Kind::kDropped, "deadline passed"}};
@@ -167,28 +127,28 @@ TEST_CASE("multi_krum counts the engine's rejections against f and not the dropo
 
 TEST_CASE("registry reads the multi_krum keys with their ranges") {
   const FedAvgOptions krum =
-      OptionsOf(MakeStrategy(KrumConfig({{"aggregator", std::string("multi_krum")},
-                                         {"krum_byzantine", int64_t{4}},
-                                         {"krum_keep", int64_t{10}},
-                                         {"bucket_size", int64_t{2}}})));
+      OptionsOf(MakeStrategy(FedAvgConfig({{"aggregator", std::string("multi_krum")},
+                                           {"krum_byzantine", int64_t{4}},
+                                           {"krum_keep", int64_t{10}},
+                                           {"bucket_size", int64_t{2}}})));
   CHECK(krum.aggregator == AggregatorKind::kMultiKrum);
   CHECK(krum.krum_byzantine == 4);
   CHECK(krum.krum_keep == 10);
   CHECK(krum.bucket_size == 2);
   const FedAvgOptions defaults =
-      OptionsOf(MakeStrategy(KrumConfig({{"aggregator", std::string("multi_krum")}})));
+      OptionsOf(MakeStrategy(FedAvgConfig({{"aggregator", std::string("multi_krum")}})));
   CHECK(defaults.krum_byzantine == 1);
   CHECK(defaults.krum_keep == 0);
 
-  CHECK_THROWS_WITH_AS(MakeStrategy(KrumConfig({{"aggregator", std::string("multi_krum")},
-                                                {"krum_byzantine", int64_t{0}}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(FedAvgConfig({{"aggregator", std::string("multi_krum")},
+                                                  {"krum_byzantine", int64_t{0}}})),
                        doctest::Contains("krum_byzantine"), ConfigError);
-  CHECK_THROWS_WITH_AS(MakeStrategy(KrumConfig({{"aggregator", std::string("multi_krum")},
-                                                {"krum_keep", int64_t{-1}}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(FedAvgConfig({{"aggregator", std::string("multi_krum")},
+                                                  {"krum_keep", int64_t{-1}}})),
                        doctest::Contains("krum_keep"), ConfigError);
   // The keys belong to multi_krum only.
-  CHECK_THROWS_WITH_AS(MakeStrategy(KrumConfig({{"aggregator", std::string("median")},
-                                                {"krum_byzantine", int64_t{2}}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(FedAvgConfig({{"aggregator", std::string("median")},
+                                                  {"krum_byzantine", int64_t{2}}})),
                        doctest::Contains("krum_byzantine"), ConfigError);
   FedAvgOptions direct;
   direct.aggregator = AggregatorKind::kMultiKrum;

@@ -13,10 +13,12 @@
 #include "common/error.h"
 #include "common/random.h"
 #include "tests/algorithms/parameter_spans_test_util.h"
+#include "tests/algorithms/robust_rule_test_util.h"
 
 namespace edgefl::algorithms {
 namespace {
 
+using testing::FedAvgConfig;
 using testing::Spans;
 
 Eigen::VectorXf Vec(std::initializer_list<float> values) {
@@ -25,14 +27,6 @@ Eigen::VectorXf Vec(std::initializer_list<float> values) {
   for (float x : values)
     v[i++] = x;
   return v;
-}
-
-StrategyConfig NnmConfig(train::ParamMap params) {
-  StrategyConfig c;
-  c.name = "fedavg";
-  c.params = std::move(params);
-  c.rounds = 10;
-  return c;
 }
 
 }  // namespace
@@ -59,25 +53,13 @@ TEST_CASE(
   // 12 honest inputs near a point, 3 sign-flipped ×4; f = 3, n − f = 12.
   Rng rng(3);
   const size_t dim = 32;
-  std::vector<float> center(dim);
-  for (float& c : center)
-    c = static_cast<float>(rng.Normal(0.0, 1.0));
-  std::vector<std::vector<float>> x;
-  for (int k = 0; k < 15; ++k) {
-    std::vector<float> v(dim);
-    for (size_t i = 0; i < dim; ++i)
-      v[i] = center[i] + static_cast<float>(rng.Normal(0.0, 0.3));
-    if (k >= 12) {
-      for (float& e : v)
-        e *= -4.0f;
-    }
-    x.push_back(std::move(v));
+  std::vector<std::vector<float>> x = testing::NoisyCopiesOfOnePoint(rng, 15, dim, 0.3);
+  for (size_t k = 12; k < 15; ++k) {
+    for (float& e : x[k])
+      e *= -4.0f;
   }
-  Eigen::VectorXd honest = Eigen::VectorXd::Zero(dim);
-  for (int k = 0; k < 12; ++k) {
-    for (size_t i = 0; i < dim; ++i)
-      honest[static_cast<Eigen::Index>(i)] += x[k][i] / 12.0;
-  }
+  const Eigen::VectorXd honest =
+      testing::MeanOf(x, std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
   const std::vector<Eigen::VectorXf> y = NearestNeighborMixing(Spans(x), 3);
   for (int k = 0; k < 12; ++k) {
     CAPTURE(k);
@@ -109,14 +91,8 @@ TEST_CASE("nearest-neighbour mixing before the median in FedAvg and a round with
   FedAvg strategy(options);
   // Scalars 0, 1, 2, 30 with f = 1: the mixtures of the 3 nearest are
   // 1, 1, 1 and (1 + 2 + 30)/3 = 11; their median is 1 (the plain median 1.5).
-  std::vector<train::FitResult> results;
-  for (float v : {0.0f, 1.0f, 2.0f, 30.0f}) {
-    train::FitResult r;
-    r.client = "c" + std::to_string(results.size());
-    r.train.parameters = Eigen::VectorXf::Constant(1, v);
-    r.train.num_samples = 10;
-    results.push_back(std::move(r));
-  }
+  std::vector<train::FitResult> results =
+      testing::ScalarResults({0.0f, 1.0f, 2.0f, 30.0f}, {10, 10, 10, 10});
   const Eigen::VectorXf w = Eigen::VectorXf::Zero(1);
   const AggregateOutcome out = strategy.AggregateFit(1, w, results, {});
   REQUIRE(out.parameters.has_value());
@@ -132,19 +108,19 @@ TEST_CASE("nearest-neighbour mixing before the median in FedAvg and a round with
 TEST_CASE(
     "registry reads nnm_byzantine for the robust rules and refuses it where it cannot apply") {
   const std::unique_ptr<Strategy> cc = MakeStrategy(
-      NnmConfig({{"aggregator", std::string("centered_clip")}, {"nnm_byzantine", int64_t{4}}}));
+      FedAvgConfig({{"aggregator", std::string("centered_clip")}, {"nnm_byzantine", int64_t{4}}}));
   const auto* fedavg = dynamic_cast<const FedAvg*>(cc.get());
   REQUIRE(fedavg != nullptr);
   CHECK(fedavg->options().nnm_byzantine == 4);
   // The plain mean does not read the key: unknown there.
-  CHECK_THROWS_WITH_AS(MakeStrategy(NnmConfig({{"nnm_byzantine", int64_t{2}}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(FedAvgConfig({{"nnm_byzantine", int64_t{2}}})),
                        doctest::Contains("nnm_byzantine"), ConfigError);
-  CHECK_THROWS_WITH_AS(MakeStrategy(NnmConfig({{"aggregator", std::string("median")},
-                                               {"nnm_byzantine", int64_t{2}},
-                                               {"bucket_size", int64_t{2}}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(FedAvgConfig({{"aggregator", std::string("median")},
+                                                  {"nnm_byzantine", int64_t{2}},
+                                                  {"bucket_size", int64_t{2}}})),
                        doctest::Contains("pick one"), ConfigError);
-  CHECK_THROWS_WITH_AS(MakeStrategy(NnmConfig({{"aggregator", std::string("median")},
-                                               {"nnm_byzantine", int64_t{-1}}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(FedAvgConfig({{"aggregator", std::string("median")},
+                                                  {"nnm_byzantine", int64_t{-1}}})),
                        doctest::Contains("nnm_byzantine"), ConfigError);
   FedAvgOptions direct;
   direct.nnm_byzantine = 2;

@@ -12,40 +12,24 @@
 #include "algorithms/strategy_registry.h"
 #include "common/error.h"
 #include "common/random.h"
+#include "tests/algorithms/robust_rule_test_util.h"
 
 namespace edgefl::algorithms {
 namespace {
 
+using testing::OptionsOf;
+
 train::FitResult RobustAggregationResult(const std::string& id, Eigen::VectorXf parameters,
                                          size_t samples) {
-  train::FitResult r;
-  r.client = id;
-  r.train.parameters = std::move(parameters);
-  r.train.num_samples = samples;
-  return r;
+  return testing::ResultOf(id, std::move(parameters), samples);
 }
 
+// Scalars with 10 + k samples, from "sim-0".
 std::vector<train::FitResult> Scalars(const std::vector<float>& values) {
-  std::vector<train::FitResult> results;
-  for (size_t k = 0; k < values.size(); ++k) {
-    results.push_back(RobustAggregationResult("sim-" + std::to_string(k),
-                                              Eigen::VectorXf::Constant(1, values[k]), 10 + k));
-  }
-  return results;
-}
-
-const FedAvgOptions& OptionsOf(const std::unique_ptr<Strategy>& s) {
-  const FedAvg* f = dynamic_cast<const FedAvg*>(s.get());
-  REQUIRE(f != nullptr);
-  return f->options();
-}
-
-StrategyConfig RobustAggregationConfig(train::ParamMap params) {
-  StrategyConfig c;
-  c.name = "fedavg";
-  c.params = std::move(params);
-  c.rounds = 10;
-  return c;
+  std::vector<size_t> samples(values.size());
+  for (size_t k = 0; k < values.size(); ++k)
+    samples[k] = 10 + k;
+  return testing::ScalarResults(values, samples, "sim-");
 }
 
 }  // namespace
@@ -167,37 +151,37 @@ TEST_CASE(
 
 TEST_CASE("registry reads the bucketing and centered clipping keys with their ranges") {
   const FedAvgOptions cc =
-      OptionsOf(MakeStrategy(RobustAggregationConfig({{"aggregator", std::string("centered_clip")},
-                                                      {"cc_tau", 2.5},
-                                                      {"cc_iterations", int64_t{1}},
-                                                      {"bucket_size", int64_t{2}}})));
+      OptionsOf(MakeStrategy(testing::FedAvgConfig({{"aggregator", std::string("centered_clip")},
+                                                    {"cc_tau", 2.5},
+                                                    {"cc_iterations", int64_t{1}},
+                                                    {"bucket_size", int64_t{2}}})));
   CHECK(cc.aggregator == AggregatorKind::kCenteredClip);
   CHECK(cc.centered_clip.tau == 2.5);
   CHECK(cc.centered_clip.iterations == 1);
   CHECK(cc.bucket_size == 2);
   const FedAvgOptions defaults = OptionsOf(
-      MakeStrategy(RobustAggregationConfig({{"aggregator", std::string("centered_clip")}})));
+      MakeStrategy(testing::FedAvgConfig({{"aggregator", std::string("centered_clip")}})));
   CHECK(defaults.centered_clip.tau == 10.0);
   CHECK(defaults.centered_clip.iterations == 3);
   CHECK(defaults.bucket_size == 1);
-  CHECK(OptionsOf(MakeStrategy(RobustAggregationConfig(
+  CHECK(OptionsOf(MakeStrategy(testing::FedAvgConfig(
                       {{"aggregator", std::string("trimmed_mean")}, {"bucket_size", int64_t{3}}})))
             .bucket_size == 3);
 
-  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig(
+  CHECK_THROWS_WITH_AS(MakeStrategy(testing::FedAvgConfig(
                            {{"aggregator", std::string("centered_clip")}, {"cc_tau", 0.0}})),
                        doctest::Contains("cc_tau"), ConfigError);
   CHECK_THROWS_WITH_AS(
-      MakeStrategy(RobustAggregationConfig(
+      MakeStrategy(testing::FedAvgConfig(
           {{"aggregator", std::string("centered_clip")}, {"cc_iterations", int64_t{0}}})),
       doctest::Contains("cc_iterations"), ConfigError);
-  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig(
+  CHECK_THROWS_WITH_AS(MakeStrategy(testing::FedAvgConfig(
                            {{"aggregator", std::string("median")}, {"bucket_size", int64_t{0}}})),
                        doctest::Contains("bucket_size"), ConfigError);
   // Bucketing the mean is the mean: the key is not accepted there.
-  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig({{"bucket_size", int64_t{2}}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(testing::FedAvgConfig({{"bucket_size", int64_t{2}}})),
                        doctest::Contains("bucket_size"), ConfigError);
-  CHECK_THROWS_WITH_AS(MakeStrategy(RobustAggregationConfig({{"aggregator", std::string("krum")}})),
+  CHECK_THROWS_WITH_AS(MakeStrategy(testing::FedAvgConfig({{"aggregator", std::string("krum")}})),
                        doctest::Contains("multi_krum"), ConfigError);
   FedAvgOptions direct;
   direct.bucket_size = 2;
