@@ -33,6 +33,14 @@ train::FitResult Trained(const Eigen::VectorXf& base, const Eigen::VectorXf& del
   return r;
 }
 
+// "c0", "c1", ...: appended rather than ClientName(i), which GCC 12
+// falsely reports as a memcpy overflow once inlined (GCC bug 105329).
+std::string ClientName(int64_t i) {
+  std::string name = "c";
+  name += std::to_string(i);
+  return name;
+}
+
 FedBuffOptions Buffer(int64_t k) {
   FedBuffOptions o;
   o.task.recipe.local_steps = 5;
@@ -157,8 +165,8 @@ TEST_CASE("secure fedbuff: the unmasked cohort equals the plain FedBuff step wit
   const std::vector<int64_t> staleness = {0, 1, 3, 0, 7};
   for (int64_t i = 0; i < k; ++i) {
     bases.push_back(global + Random(rng, d, 0.1));  // each trained from its own older model
-    results.push_back(Trained(bases.back(), Random(rng, d, 0.2), "c" + std::to_string(i),
-                              static_cast<size_t>(10 + i)));
+    results.push_back(
+        Trained(bases.back(), Random(rng, d, 0.2), ClientName(i), static_cast<size_t>(10 + i)));
   }
   FedBuffOptions plain_options = Buffer(k);
   plain_options.server_lr = 0.8;
@@ -212,7 +220,7 @@ TEST_CASE(
   std::vector<Eigen::VectorXf> deltas;
   for (int i = 0; i < 6; ++i) {
     deltas.push_back(Random(rng, d, 0.2));
-    results.push_back(Trained(global, deltas.back(), "c" + std::to_string(i)));
+    results.push_back(Trained(global, deltas.back(), ClientName(i)));
   }
   const std::vector<double> scales = {1.0, 0.5, 1.0, 0.25, 1.0, 0.5};
   SecureAggregationOptions options;
