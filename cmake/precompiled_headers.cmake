@@ -3,6 +3,7 @@
 # program, test and bench target in the tree reuses it (REUSE_FROM), so it
 # is compiled once. Included after every add_subdirectory: it walks the
 # targets they defined.
+
 # An object library needs a source; the headers come from
 # target_precompile_headers.
 file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/edgefl_pch.cpp
