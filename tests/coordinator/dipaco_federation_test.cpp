@@ -26,7 +26,8 @@ namespace edgefl::coordinator {
 TEST_CASE("federation: DiPaCo clients over TLS move one path of the module grid") {
   edgefl::testing::TempDir dir;
   const std::string command =
-      std::string("EDGEFL_BUILD_DIR=") + edgefl::testing::BinaryDir() + " bash " +
+      std::string("EDGEFL_BUILD_DIR=") + edgefl::testing::BinaryDir() +
+      " EDGEFL_DATA_DIR=" + edgefl::testing::FashionMnistDir().string() + " bash " +
       edgefl::testing::SourceDir() + "/scripts/federation.sh " + dir.path().string() +
       " 4 --set rounds=3 --set model=mlp:784-32-32-10 --set strategy=dipaco --set levels=2"
       " --set modules=2 --set momentum=0 --set lr=0.05 --set local_epochs=0"

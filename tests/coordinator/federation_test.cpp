@@ -13,6 +13,7 @@ namespace edgefl::coordinator {
 TEST_CASE("federation: a coordinator and 3 client processes over TLS train and log every round") {
   edgefl::testing::TempDir dir;
   const std::string command = std::string("EDGEFL_BUILD_DIR=") + edgefl::testing::BinaryDir() +
+                              " EDGEFL_DATA_DIR=" + edgefl::testing::FashionMnistDir().string() +
                               " bash " + edgefl::testing::SourceDir() + "/scripts/federation.sh " +
                               dir.path().string() + " 3 --set rounds=3 --set model=mlp:784-64-10";
   std::string output;

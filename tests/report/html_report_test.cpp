@@ -10,6 +10,7 @@
 
 #include "report/svg_plot.h"
 #include "tests/report/report_test_util.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
@@ -257,7 +258,7 @@ namespace edgefl::report {
 
 TEST_CASE("A D-SGD run gets node accuracy - consensus and bytes per node charts") {
   TempDir dir;
-  const engine::ExperimentConfig config = engine::LoadExperimentConfig(
+  const engine::ExperimentConfig config = edgefl::testing::LoadTestConfig(
       {}, {"rounds=3", "clients=4", "clients_per_round=4", "train_subset=800", "test_subset=200",
            "partition=dirichlet", "alpha=0.5", "model=mlp:784-16-10", "lr=0.05", "batch_size=32",
            "local_steps=5", "threads=1", "strategy=dsgd", "mode=decentralized", "topology=ring",

@@ -11,6 +11,7 @@
 #include "report/html_report.h"
 #include "sim/simulation.h"
 #include "storage/run_summary.h"
+#include "tests/sim/sim_config_util.h"
 
 namespace edgefl::report::test {
 
@@ -19,7 +20,7 @@ namespace edgefl::report::test {
 inline sim::SimulationResult SimulateSmallRun(const std::filesystem::path& db,
                                               const std::string& run_name,
                                               const std::string& strategy) {
-  const engine::ExperimentConfig config = engine::LoadExperimentConfig(
+  const engine::ExperimentConfig config = edgefl::testing::LoadTestConfig(
       {}, {"rounds=3", "clients=5", "clients_per_round=4", "train_subset=1500", "test_subset=400",
            "partition=dirichlet", "alpha=0.5", "model=mlp:784-16-10", "lr=0.05", "batch_size=32",
            "threads=1", "strategy=" + strategy, "db=" + db.string(), "run_name=" + run_name});

@@ -8,6 +8,7 @@
 
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -32,7 +33,7 @@ SimulationResult ByzantineSimulationRun(const TempDir& dir, const std::string& n
                                         "db=" + (dir / "log.db").string(),
                                         "run_name=" + name};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return RunSimulation(engine::LoadExperimentConfig({}, overrides), nullptr);
+  return RunSimulation(edgefl::testing::LoadTestConfig({}, overrides), nullptr);
 }
 
 const std::vector<std::string> kScaleAttack = {"byzantine_fraction=0.2", "byzantine_mode=scale"};

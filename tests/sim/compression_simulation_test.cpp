@@ -11,6 +11,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -41,7 +42,7 @@ engine::ExperimentConfig CompressionSimulationConfig(const TempDir& dir, const s
                                   "seed=4",
                                   "db=" + (dir / "log.db").string()};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  return engine::LoadExperimentConfig({}, all);
+  return edgefl::testing::LoadTestConfig({}, all);
 }
 
 struct CompressionSimulationRun {

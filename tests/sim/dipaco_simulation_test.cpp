@@ -10,6 +10,7 @@
 #include "nn/model.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -48,7 +49,7 @@ engine::ExperimentConfig DipacoSimulationConfig(const TempDir& dir, const std::s
     out << kDipacoSimulationToml;
   }
   overrides.push_back("db=" + (dir / db).string());
-  return engine::LoadExperimentConfig(path, overrides);
+  return edgefl::testing::LoadTestConfig(path, overrides);
 }
 
 struct DipacoSimulationRun {

@@ -12,6 +12,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -44,7 +45,7 @@ engine::ExperimentConfig KeepClientModelsConfig(const TempDir& dir,
     out << kKeepClientModelsToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
-  return engine::LoadExperimentConfig(path, overrides);
+  return edgefl::testing::LoadTestConfig(path, overrides);
 }
 
 TEST_CASE("keep_client_models stores exactly the bounded set of local models") {

@@ -15,6 +15,7 @@
 #include "storage/log_check.h"
 #include "storage/run_lease.h"
 #include "storage/run_summary.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
@@ -39,7 +40,7 @@ engine::ExperimentConfig LogTruthSmallRun(const TempDir& dir, std::vector<std::s
                                         "db=" + (dir / "log.db").string(),
                                         "run_name=truth"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return engine::LoadExperimentConfig({}, overrides);
+  return edgefl::testing::LoadTestConfig({}, overrides);
 }
 
 void MarkInterrupted(const engine::ExperimentConfig& config) {

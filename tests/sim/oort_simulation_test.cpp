@@ -11,6 +11,7 @@
 #include "sim/heterogeneity.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -20,7 +21,7 @@ engine::ExperimentConfig SmallOort(const edgefl::testing::TempDir& dir,
                                    const std::string& selector) {
   const std::filesystem::path example =
       std::filesystem::path(edgefl::testing::SourceDir()) / "examples" / "oort.toml";
-  return engine::LoadExperimentConfig(
+  return edgefl::testing::LoadTestConfig(
       example, {"selector=" + selector, "rounds=12", "clients=16", "clients_per_round=4",
                 "train_subset=3000", "test_subset=500", "model=mlp:784-32-10",
                 "selector_pacer_step=3", "threads=2", "db=" + (dir / "log.db").string()});

@@ -12,6 +12,7 @@
 
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 #include "train/byzantine.h"
 
@@ -37,7 +38,7 @@ SimulationResult RobustAggregationSimulationRun(const TempDir& dir, const std::s
                                         "db=" + (dir / "log.db").string(),
                                         "run_name=" + name};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return RunSimulation(engine::LoadExperimentConfig({}, overrides), nullptr);
+  return RunSimulation(edgefl::testing::LoadTestConfig({}, overrides), nullptr);
 }
 
 }  // namespace

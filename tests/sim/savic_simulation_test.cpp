@@ -8,6 +8,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
@@ -46,7 +47,7 @@ engine::ExperimentConfig SavicSimulationConfig(const TempDir& dir,
     out << kSavicSimulationToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
-  return engine::LoadExperimentConfig(path, overrides);
+  return edgefl::testing::LoadTestConfig(path, overrides);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
@@ -45,7 +46,7 @@ engine::ExperimentConfig SecaggSimulationConfig(const TempDir& dir, const std::s
     out << kSecaggSimulationToml;
   }
   overrides.push_back("db=" + (dir / (name + ".db")).string());
-  return engine::LoadExperimentConfig(path, overrides);
+  return edgefl::testing::LoadTestConfig(path, overrides);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "privacy/rdp_accountant.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/test_util.h"
 
@@ -31,7 +32,7 @@ engine::ExperimentConfig SimulationSmallRun(const TempDir& dir,
                                         "db=" + (dir / "log.db").string(),
                                         "run_name=small"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return engine::LoadExperimentConfig({}, overrides);
+  return edgefl::testing::LoadTestConfig({}, overrides);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ namespace edgefl::tools {
 namespace {
 
 using edgefl::testing::EdgeflTool;
+using edgefl::testing::FashionMnistDir;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
 
@@ -23,8 +24,9 @@ TEST_CASE("edgefl partition prints the per-client table for a Dirichlet split of
   TempDir dir;
   const auto out = dir / "p.partition";
   std::string output;
-  const int rc = RunCommand(EdgeflTool() +
-                                " partition --dataset fmnist --scheme dirichlet --alpha 0.5"
+  const int rc = RunCommand(EdgeflTool() + " partition --dataset fmnist --data-dir " +
+                                FashionMnistDir().string() +
+                                " --scheme dirichlet --alpha 0.5"
                                 " --clients 10 --seed 1 --out " +
                                 out.string(),
                             &output);
@@ -53,8 +55,9 @@ TEST_CASE("edgefl partition prints the per-client table for a Dirichlet split of
 
   // The same command again gives the same file, byte for byte.
   const auto again = dir / "again.partition";
-  REQUIRE(RunCommand(EdgeflTool() +
-                         " partition --dataset fmnist --scheme dirichlet --alpha 0.5"
+  REQUIRE(RunCommand(EdgeflTool() + " partition --dataset fmnist --data-dir " +
+                         FashionMnistDir().string() +
+                         " --scheme dirichlet --alpha 0.5"
                          " --clients 10 --seed 1 -q --out " +
                          again.string(),
                      &output) == 0);

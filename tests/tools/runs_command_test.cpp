@@ -21,6 +21,7 @@ namespace edgefl::tools {
 namespace {
 
 using edgefl::testing::EdgeflTool;
+using edgefl::testing::FashionMnistDir;
 using edgefl::testing::ReadFile;
 using edgefl::testing::RunCommand;
 using edgefl::testing::TempDir;
@@ -38,7 +39,8 @@ void RunsCommandSim(const std::filesystem::path& db, const std::string& name,
                                  "--set test_subset=400 --set model=mlp:784-16-10 "
                                  "--set threads=1 --set partition=dirichlet "
                                  "--set strategy=" +
-                                 strategy + " --set run_name=" + name + " --set db=" + db.string(),
+                                 strategy + " --set run_name=" + name + " --set db=" + db.string() +
+                                 " --set data_path=" + FashionMnistDir().string(),
                              &output) == 0,
                   output);
 }
@@ -208,7 +210,7 @@ TEST_CASE("edgefl runs and report show the privacy a DP run spent") {
                                  "--set dp_noise_multiplier=1.1 --set dp_clip=1 "
                                  "--set dp_delta=0.001 --set dp_noise=seeded "
                                  "--set run_name=private --set db=" +
-                                 db.string(),
+                                 db.string() + " --set data_path=" + FashionMnistDir().string(),
                              &output) == 0,
                   output);
   privacy::RdpAccountant accountant(0.8, 1.1);

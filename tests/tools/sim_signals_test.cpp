@@ -18,6 +18,7 @@ namespace edgefl::tools {
 namespace {
 
 using edgefl::testing::EdgeflTool;
+using edgefl::testing::FashionMnistDir;
 using edgefl::testing::ReadFile;
 using edgefl::testing::RunCommand;
 using edgefl::testing::Scaled;
@@ -36,6 +37,7 @@ std::vector<std::string> SimArgs(const TempDir& dir, const std::string& rounds) 
           "--set",      "model=mlp:784-8-10",
           "--set",      "threads=1",
           "--set",      "run_name=live",
+          "--set",      "data_path=" + FashionMnistDir().string(),
           "--set",      "db=" + (dir / "log.db").string()};
 }
 
