@@ -62,6 +62,7 @@ class DsgdDeployment {
                                     "ca=" + (fed_.dir() / "certs/ca.crt").string(),
                                     "db=" + fed_.db().string(),
                                     "data_path=" + FashionMnistDir().string(),
+                                    fed_.TrainSubsetSetting(),
                                     "test_subset=500",
                                     "deadline=" + ScaledSeconds(10)};
     all.insert(all.end(), settings.begin(), settings.end());
@@ -352,6 +353,7 @@ TEST_CASE("dsgd over TLS: the processes' node models are the simulator's bit for
   std::vector<std::string> sim_settings = settings;
   sim_settings.push_back("db=" + (d.fed().dir() / "sim.db").string());
   sim_settings.push_back("data_path=" + FashionMnistDir().string());
+  sim_settings.push_back(d.fed().TrainSubsetSetting());
   sim_settings.push_back("run_name=sim");
   const engine::ExperimentConfig config = engine::LoadExperimentConfig(
       std::filesystem::path(edgefl::testing::SourceDir()) / "examples/dsgd_tls.toml", sim_settings);

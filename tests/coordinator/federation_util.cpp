@@ -82,7 +82,7 @@ Process& Federation::StartCoordinator(const std::string& tag,
       "db=" + db().string(),
       "data_path=" + FashionMnistDir().string(),
   };
-  if (train_subset_ > 0) all.push_back("train_subset=" + std::to_string(train_subset_));
+  all.push_back(TrainSubsetSetting());
   all.insert(all.end(), settings.begin(), settings.end());
   for (const std::string& s : all) {
     argv.push_back("--set");

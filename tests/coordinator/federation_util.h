@@ -44,17 +44,28 @@ int FreePort();
 // destruction if still running.
 using Process = edgefl::ChildProcess;
 
+// The training images a test deployment partitions unless it asks for
+// another number: a fifth of Fashion-MNIST's 60,000, which is what the
+// protocol, fault and equivalence tests need to learn, at a fifth of the
+// training each client process does per round.
+inline constexpr int64_t kFederationTrainSubset = 12000;
+
 // A deployment in a TempDir: certificates for the coordinator and
 // `clients` devices, a Dirichlet(0.5) partition of Fashion-MNIST (of its
-// first `train_subset` training images when > 0, which the coordinator is
-// then told too), and the processes started in it.
+// first `train_subset` training images when > 0, all of them when 0, which
+// the coordinator is then told too), and the processes started in it.
 class Federation {
  public:
-  explicit Federation(int clients, int64_t train_subset = 0);
+  explicit Federation(int clients, int64_t train_subset = kFederationTrainSubset);
 
   const std::filesystem::path& dir() const { return dir_.path(); }
   std::filesystem::path db() const { return dir_ / "federation.db"; }
   std::filesystem::path partition() const { return dir_ / "fmnist.partition"; }
+  // The partition's images: the first train_subset() of the training split
+  // (all of it when 0), as a config key for a coordinator or a simulation
+  // that must see the same data.
+  int64_t train_subset() const { return train_subset_; }
+  std::string TrainSubsetSetting() const { return "train_subset=" + std::to_string(train_subset_); }
   static std::string ClientName(int k) { return "client-" + std::to_string(k); }
 
   // Starts edgefl-coordinator with examples/fedavg.toml and `settings`
