@@ -1,7 +1,8 @@
 // Centralised training sanity check on the real Fashion-MNIST: a small
 // budget must reach the accuracy the architecture is known for. Asserts
-// accuracy on the full 10k test set, never time (on 2 cores in Release the
-// whole file takes ~12 s: mlp ~2 s, lenet ~10 s).
+// accuracy on the full 10k test set, never time (in Release the whole file
+// takes ~9 CPU-s: mlp ~3, lenet ~6). The thresholds keep about a point
+// below what seeds 2, 3 and 4 reach: mlp 86.6-86.8 %, lenet 86.9-87.3 %.
 #include <algorithm>
 #include <memory>
 #include <numeric>
@@ -79,22 +80,22 @@ double TrainAndTest(Model& model, Optimizer& optimizer, int epochs, int batch_si
   return counter.accuracy();
 }
 
-TEST_CASE("Fashion-MNIST sanity: mlp:784-200-200-10 reaches 85% test accuracy in 3 epochs") {
+TEST_CASE("Fashion-MNIST sanity: mlp:784-200-200-10 reaches 85% test accuracy in 2 epochs") {
   Model model("mlp:784-200-200-10");
   model.Initialize(1);
   Sgd sgd({.learning_rate = 0.05f, .momentum = 0.9f});
-  const double accuracy = TrainAndTest(model, sgd, /*epochs=*/3, /*batch_size=*/64, 2);
+  const double accuracy = TrainAndTest(model, sgd, /*epochs=*/2, /*batch_size=*/64, 2);
   MESSAGE("mlp test accuracy " << accuracy);
   CHECK(accuracy >= 0.85);
 }
 
-TEST_CASE("Fashion-MNIST sanity: cnn:lenet reaches 87% test accuracy in 2 epochs") {
+TEST_CASE("Fashion-MNIST sanity: cnn:lenet reaches 86% test accuracy in 1 epoch") {
   Model model("cnn:lenet");
   model.Initialize(1);
   AdaptiveOptimizer adam(AdamOptions(2e-3f));
-  const double accuracy = TrainAndTest(model, adam, /*epochs=*/2, /*batch_size=*/64, 2);
+  const double accuracy = TrainAndTest(model, adam, /*epochs=*/1, /*batch_size=*/64, 2);
   MESSAGE("lenet test accuracy " << accuracy);
-  CHECK(accuracy >= 0.87);
+  CHECK(accuracy >= 0.86);
 }
 
 }  // namespace
