@@ -61,10 +61,9 @@ class Federation {
   const std::filesystem::path& dir() const { return dir_.path(); }
   std::filesystem::path db() const { return dir_ / "federation.db"; }
   std::filesystem::path partition() const { return dir_ / "fmnist.partition"; }
-  // The partition's images: the first train_subset() of the training split
-  // (all of it when 0), as a config key for a coordinator or a simulation
+  // The partition's images (the first train_subset of the training split,
+  // all of it when 0) as a config key, for a coordinator or a simulation
   // that must see the same data.
-  int64_t train_subset() const { return train_subset_; }
   std::string TrainSubsetSetting() const { return "train_subset=" + std::to_string(train_subset_); }
   static std::string ClientName(int k) { return "client-" + std::to_string(k); }
 

@@ -13,6 +13,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -47,10 +48,7 @@ TEST_CASE("examples: every config runs, logs the method it names and learns") {
                                           "test_subset=500",
                                           "local_epochs=1",
                                           "db=" + (dir / "log.db").string()};
-    // The tests' uncompressed copy of the package's files (test_util.h).
-    if (config.dataset == "fmnist")
-      overrides.push_back("data_path=" + edgefl::testing::FashionMnistDir().string());
-    config = engine::LoadExperimentConfig(entry.path(), overrides);
+    config = edgefl::testing::LoadTestConfig(entry.path(), overrides);
     const SimulationResult result = RunSimulation(config, nullptr);
     CHECK(result.last_round == rounds);
 
