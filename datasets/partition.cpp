@@ -49,23 +49,17 @@ void RequireMinClientSizeFits(const PartitionSpec& spec, size_t n) {
 }
 
 void ValidateSpec(const PartitionSpec& spec, size_t n) {
-  if (spec.num_clients == 0) throw ConfigError("partition: num_clients must be > 0, got 0");
+  CheckPartitionParameters(spec);
   if (spec.num_clients > n) {
     throw ConfigError("partition: " + std::to_string(spec.num_clients) + " clients but only " +
                       std::to_string(n) + " samples");
   }
   switch (spec.scheme) {
-    case PartitionScheme::kIid:
-      break;
     case PartitionScheme::kDirichlet:
     case PartitionScheme::kQuantitySkew:
-      RequirePositiveAlpha(spec);
       RequireMinClientSizeFits(spec, n);
       break;
     case PartitionScheme::kShards:
-      if (spec.classes_per_client == 0) {
-        throw ConfigError("partition: classes_per_client must be > 0, got 0");
-      }
       if (spec.classes_per_client > n / spec.num_clients) {
         throw ConfigError("partition: classes_per_client " +
                           std::to_string(spec.classes_per_client) + " x " +
@@ -73,19 +67,7 @@ void ValidateSpec(const PartitionSpec& spec, size_t n) {
                           " clients needs more shards than the " + std::to_string(n) + " samples");
       }
       break;
-    case PartitionScheme::kFeatureNoise:
-      if (!(spec.noise >= 0.0) || !std::isfinite(spec.noise)) {
-        throw ConfigError("partition: noise must be >= 0, got " + FormatDouble(spec.noise));
-      }
-      break;
-    case PartitionScheme::kKMeans:
-      if (spec.clusters == 0 || spec.clusters > spec.num_clients) {
-        throw ConfigError("partition: kmeans needs 1 to " + std::to_string(spec.num_clients) +
-                          " clusters (one or more clients each), got " +
-                          std::to_string(spec.clusters));
-      }
-      break;
-    case PartitionScheme::kBySource:
+    default:
       break;
   }
 }
@@ -102,6 +84,36 @@ void ValidateLabels(std::span<const int32_t> labels, int num_classes,
 }
 
 }  // namespace
+
+void CheckPartitionParameters(const PartitionSpec& spec) {
+  if (spec.num_clients == 0) throw ConfigError("partition: num_clients must be > 0, got 0");
+  switch (spec.scheme) {
+    case PartitionScheme::kIid:
+    case PartitionScheme::kBySource:
+      break;
+    case PartitionScheme::kDirichlet:
+    case PartitionScheme::kQuantitySkew:
+      RequirePositiveAlpha(spec);
+      break;
+    case PartitionScheme::kShards:
+      if (spec.classes_per_client == 0) {
+        throw ConfigError("partition: classes_per_client must be > 0, got 0");
+      }
+      break;
+    case PartitionScheme::kFeatureNoise:
+      if (!(spec.noise >= 0.0) || !std::isfinite(spec.noise)) {
+        throw ConfigError("partition: noise must be >= 0, got " + FormatDouble(spec.noise));
+      }
+      break;
+    case PartitionScheme::kKMeans:
+      if (spec.clusters == 0 || spec.clusters > spec.num_clients) {
+        throw ConfigError("partition: kmeans needs 1 to " + std::to_string(spec.num_clients) +
+                          " clusters (one or more clients each), got " +
+                          std::to_string(spec.clusters));
+      }
+      break;
+  }
+}
 
 PartitionScheme ParsePartitionScheme(const std::string& name) {
   for (const SchemeName& entry : kSchemeNames) {

@@ -50,6 +50,13 @@ struct Partition {
   size_t num_clients() const { return clients.size(); }
 };
 
+// The checks of `spec` that need no data: zero clients, alpha <= 0 for
+// dirichlet and quantity, zero classes_per_client for shards, a negative
+// noise, kmeans clusters outside [1, num_clients]. Throws ConfigError naming
+// the parameter, so a command can refuse one before it reads a dataset.
+// MakePartition and its siblings run these checks too.
+void CheckPartitionParameters(const PartitionSpec& spec);
+
 // Splits a dataset with the given labels according to `spec`.
 // Throws ConfigError for invalid parameters (alpha <= 0, zero clients, more
 // clients than samples, ...) naming the parameter, and DataError for a label

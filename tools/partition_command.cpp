@@ -182,6 +182,7 @@ int RunPartition(int argc, char** argv) {
 
   // kmeans: the simulator's partition (engine/experiment_data.cpp), the same
   // router and deal for the same data and seed, so the same shards.
+  datasets::CheckPartitionParameters(spec);  // before any data is read
   const bool kmeans = spec.scheme == datasets::PartitionScheme::kKMeans;
   const LabelledSplit split = LoadLabels(args, kmeans);
   if (kmeans && !split.data) {

@@ -68,6 +68,13 @@ TEST_CASE("edgefl partition rejects bad parameters with a message naming them") 
   std::string output;
   CHECK(RunCommand(EdgeflTool() + " partition --scheme dirichlet --alpha 0", &output) == 2);
   CHECK(output.find("alpha") != std::string::npos);
+  // Refused before any data is read: a data directory that does not exist
+  // is not what the message is about.
+  CHECK(
+      RunCommand(EdgeflTool() + " partition --scheme dirichlet --alpha -1 --data-dir /nonexistent",
+                 &output) == 2);
+  CHECK(output.find("alpha must be > 0") != std::string::npos);
+  CHECK(output.find("/nonexistent") == std::string::npos);
 
   CHECK(RunCommand(EdgeflTool() + " partition --scheme zipf", &output) == 2);
   CHECK(output.find("zipf") != std::string::npos);
