@@ -13,8 +13,8 @@
 # OUT_DIR/client-K.log. EDGEFL_CLIENT names another client program to start
 # (with the same arguments; scripts/cross-arm64.sh runs an arm64 build).
 # EDGEFL_DATA_DIR names the directory of the Fashion-MNIST IDX files (gzip or
-# plain) that the partition, the coordinator and every client read; default
-# the Debian package's /usr/share/datasets/fashion-mnist.
+# plain) that the partition, the coordinator and every client read; unset,
+# each reads its own default (the Debian package's files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/federation-lib.sh
@@ -28,7 +28,11 @@ edgefl="$build_dir/tools/edgefl"
 coordinator="$build_dir/coordinator/edgefl-coordinator"
 client=${EDGEFL_CLIENT:-$build_dir/client/edgefl-client}
 
-data_dir=${EDGEFL_DATA_DIR:-/usr/share/datasets/fashion-mnist}
+data_dir_args=() coordinator_data_args=()
+if [[ -n "${EDGEFL_DATA_DIR:-}" ]]; then
+  data_dir_args=(--data-dir "$EDGEFL_DATA_DIR")
+  coordinator_data_args=(--set data_path="$EDGEFL_DATA_DIR")
+fi
 
 mkdir -p "$out"
 db=${EDGEFL_FED_DB:-$out/federation.db}
@@ -36,7 +40,7 @@ certs="$out/certs"
 federation_certs "$certs" "$clients"
 echo "federation: certificates for the coordinator and $clients clients in $certs"
 
-"$edgefl" partition --dataset fmnist --data-dir "$data_dir" --scheme dirichlet --alpha 0.5 \
+"$edgefl" partition --dataset fmnist "${data_dir_args[@]}" --scheme dirichlet --alpha 0.5 \
   --clients "$clients" --seed 1 -q --out "$out/fmnist.partition"
 
 pids=()
@@ -48,7 +52,7 @@ trap cleanup EXIT
 "$coordinator" --config examples/fedavg.toml --set port=0 --set clients="$clients" \
   --set clients_per_round="$clients" --set min_clients="$clients" \
   --set cert="$certs/server.crt" --set key="$certs/server.key" --set ca="$certs/ca.crt" \
-  --set db="$db" --set run_name=federation --set data_path="$data_dir" "$@" \
+  --set db="$db" --set run_name=federation "${coordinator_data_args[@]}" "$@" \
   2>"$out/coordinator.log" &
 coordinator_pid=$!
 pids+=("$coordinator_pid")
@@ -69,7 +73,7 @@ echo "federation: coordinator listening on 127.0.0.1:$port; starting $clients cl
 
 for ((k = 0; k < clients; k++)); do
   federation_client_args "$k" "$port" "$certs" "$out/fmnist.partition"
-  "$client" "${CLIENT_ARGS[@]}" --data-dir "$data_dir" --retry-for 60 2>"$out/client-$k.log" &
+  "$client" "${CLIENT_ARGS[@]}" "${data_dir_args[@]}" --retry-for 60 2>"$out/client-$k.log" &
   pids+=("$!")
 done
 

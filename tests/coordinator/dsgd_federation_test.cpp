@@ -17,6 +17,7 @@
 #include "engine/experiment_config.h"
 #include "sim/simulation.h"
 #include "tests/coordinator/federation_util.h"
+#include "tests/sim/sim_config_util.h"
 #include "wire/tls_context.h"
 
 namespace edgefl::testing {
@@ -352,10 +353,9 @@ TEST_CASE("dsgd over TLS: the processes' node models are the simulator's bit for
       "seed=1",    "partition=dirichlet", "alpha=0.5"};
   std::vector<std::string> sim_settings = settings;
   sim_settings.push_back("db=" + (d.fed().dir() / "sim.db").string());
-  sim_settings.push_back("data_path=" + FashionMnistDir().string());
   sim_settings.push_back(d.fed().TrainSubsetSetting());
   sim_settings.push_back("run_name=sim");
-  const engine::ExperimentConfig config = engine::LoadExperimentConfig(
+  const engine::ExperimentConfig config = edgefl::testing::LoadTestConfig(
       std::filesystem::path(edgefl::testing::SourceDir()) / "examples/dsgd_tls.toml", sim_settings);
   sim::RunSimulation(config, nullptr);
 

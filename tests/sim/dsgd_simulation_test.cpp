@@ -19,6 +19,7 @@
 #include "sim/simulated_client_proxy.h"
 #include "sim/simulation.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -66,8 +67,7 @@ engine::ExperimentConfig DsgdSimulationConfig(const TempDir& dir,
     out << kDsgdSimulationToml;
   }
   overrides.push_back("db=" + (dir / "log.db").string());
-  overrides.push_back("data_path=" + edgefl::testing::FashionMnistDir().string());
-  return engine::LoadExperimentConfig(path, overrides);
+  return edgefl::testing::LoadTestConfig(path, overrides);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "sim/simulation.h"
 #include "sim/thread_pool.h"
 #include "storage/experiment_log.h"
+#include "tests/sim/sim_config_util.h"
 #include "tests/test_util.h"
 
 namespace edgefl::sim {
@@ -42,15 +43,13 @@ engine::ExperimentConfig Lazy(const edgefl::testing::TempDir& dir,
                                   "threads=2",
                                   "db=" + (dir / "log.db").string()};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  return engine::LoadExperimentConfig(std::filesystem::path(), all);
+  return edgefl::testing::LoadTestConfig(std::filesystem::path(), all);
 }
 
 engine::ExperimentConfig LazyFmnist(const edgefl::testing::TempDir& dir,
                                     std::vector<std::string> overrides) {
-  std::vector<std::string> all = {
-      "dataset=fmnist",    "partition=dirichlet",
-      "alpha=0.3",         "model=mlp:784-32-10",
-      "train_subset=3000", "data_path=" + edgefl::testing::FashionMnistDir().string()};
+  std::vector<std::string> all = {"dataset=fmnist", "partition=dirichlet", "alpha=0.3",
+                                  "model=mlp:784-32-10", "train_subset=3000"};
   all.insert(all.end(), overrides.begin(), overrides.end());
   return Lazy(dir, all);
 }
