@@ -26,6 +26,9 @@ TEST_CASE("federation: a coordinator and 3 client processes over TLS train and l
   const auto run = log.FindRun("federation");
   REQUIRE(run.has_value());
   CHECK(run->status == storage::RunStatus::kCompleted);
+  // The script's EDGEFL_DATA_DIR reached the coordinator (the run's config).
+  CHECK(run->spec.config.find("data_path = '" + edgefl::testing::FashionMnistDir().string() +
+                              "'") != std::string::npos);
   const auto rounds = log.Rounds(run->id);
   REQUIRE(rounds.size() == 3);
   for (const auto& r : rounds) {
