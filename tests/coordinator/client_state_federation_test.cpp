@@ -104,7 +104,10 @@ class CuttingRelay {
         }
         const int to = fds[1 - i].fd;
         for (ssize_t sent = 0; sent < n;) {
-          const ssize_t w = write(to, buffer + sent, static_cast<size_t>(n - sent));
+          // MSG_NOSIGNAL: Cut() can shut `to` down between the read and
+          // this send, and a write to it would raise SIGPIPE in the test
+          // process, ending the whole test binary instead of this pump.
+          const ssize_t w = send(to, buffer + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
           if (w <= 0) {
             done = true;
             break;
