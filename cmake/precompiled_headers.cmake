@@ -2,8 +2,8 @@
 # edgefl_pch builds it with the project's flags; every other library,
 # program and bench target in the tree reuses it (REUSE_FROM), so it is
 # compiled once; the test targets reuse edgefl_test_pch, the same headers
-# built with the tests' flags. Included after every add_subdirectory: it walks the
-# targets they defined.
+# built with the tests' flags (EDGEFL_TEST_O1). Included after every
+# add_subdirectory: it walks the targets they defined.
 
 # An object library needs a source; the headers come from
 # target_precompile_headers.
