@@ -10,6 +10,7 @@ from the partition file given on the command line, so both train on the same
 client data.
 """
 import gzip
+import os
 import struct
 import sys
 import time
@@ -17,6 +18,13 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+
+
+def idx_file(data_dir, base):
+    """<dir>/<base>.gz if it exists, else <dir>/<base>: edgefl's own rule
+    (datasets/fashion_mnist.cpp), so --data-dir may name an uncompressed copy."""
+    gz = os.path.join(data_dir, base + ".gz")
+    return gz if os.path.exists(gz) else os.path.join(data_dir, base)
 
 
 def read_idx(path):
@@ -51,12 +59,12 @@ def main():
     lr, momentum = float(lr), float(momentum)
     torch.set_num_threads(1)
     torch.manual_seed(1)
-    x = torch.from_numpy(read_idx(data_dir + "/train-images-idx3-ubyte.gz").astype(np.float32)
+    x = torch.from_numpy(read_idx(idx_file(data_dir, "train-images-idx3-ubyte")).astype(np.float32)
                          / 255.0).reshape(-1, 1, 28, 28)
-    y = torch.from_numpy(read_idx(data_dir + "/train-labels-idx1-ubyte.gz").astype(np.int64))
-    xt = torch.from_numpy(read_idx(data_dir + "/t10k-images-idx3-ubyte.gz").astype(np.float32)
+    y = torch.from_numpy(read_idx(idx_file(data_dir, "train-labels-idx1-ubyte")).astype(np.int64))
+    xt = torch.from_numpy(read_idx(idx_file(data_dir, "t10k-images-idx3-ubyte")).astype(np.float32)
                           / 255.0).reshape(-1, 1, 28, 28)
-    yt = torch.from_numpy(read_idx(data_dir + "/t10k-labels-idx1-ubyte.gz").astype(np.int64))
+    yt = torch.from_numpy(read_idx(idx_file(data_dir, "t10k-labels-idx1-ubyte")).astype(np.int64))
     clients = read_partition(partition_path)
     global_model = lenet()
     loss_fn = nn.CrossEntropyLoss()

@@ -9,6 +9,7 @@ python3-torch, with libopenblas0-pthread installed so torch's BLAS is
 OpenBLAS rather than the reference BLAS.
 """
 import gzip
+import os
 import struct
 import sys
 import time
@@ -16,6 +17,13 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+
+
+def idx_file(data_dir, base):
+    """<dir>/<base>.gz if it exists, else <dir>/<base>: edgefl's own rule
+    (datasets/fashion_mnist.cpp), so --data-dir may name an uncompressed copy."""
+    gz = os.path.join(data_dir, base + ".gz")
+    return gz if os.path.exists(gz) else os.path.join(data_dir, base)
 
 
 def read_idx(path):
@@ -44,8 +52,8 @@ def main():
     runs = [arg.rsplit("@", 1) for arg in sys.argv[3:]]  # model@batch
     torch.set_num_threads(1)
     torch.manual_seed(1)
-    images = read_idx(data_dir + "/train-images-idx3-ubyte.gz")
-    labels = read_idx(data_dir + "/train-labels-idx1-ubyte.gz")
+    images = read_idx(idx_file(data_dir, "train-images-idx3-ubyte"))
+    labels = read_idx(idx_file(data_dir, "train-labels-idx1-ubyte"))
     x_all = torch.from_numpy(images.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
     y_all = torch.from_numpy(labels.astype(np.int64))
     for model_name, batch_text in runs:
