@@ -9,9 +9,6 @@ The client split is the same Dirichlet(alpha) partition edgefl made, read
 from the partition file given on the command line, so both train on the same
 client data.
 """
-import gzip
-import os
-import struct
 import sys
 import time
 
@@ -19,21 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-
-def idx_file(data_dir, base):
-    """<dir>/<base>.gz if it exists, else <dir>/<base>: edgefl's own rule
-    (datasets/fashion_mnist.cpp), so --data-dir may name an uncompressed copy."""
-    gz = os.path.join(data_dir, base + ".gz")
-    return gz if os.path.exists(gz) else os.path.join(data_dir, base)
-
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    ndims = data[3]
-    dims = struct.unpack(">" + "I" * ndims, data[4:4 + 4 * ndims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndims).reshape(dims)
+from fmnist_idx import idx_file, read_idx
 
 
 def lenet():

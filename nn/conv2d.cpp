@@ -37,7 +37,7 @@ void PoolSplitRow(const float* z0, const float* z1, Index half, int w_pool, int3
   // branches otherwise (AVX2: GCC left the ?: form scalar, ~20 % of a LeNet
   // step there). std::max(a, b) is a < b ? b : a, the same choice as
   // before; ReLU is a max with 0, and without it a max with -inf (x itself).
-  const float floor = relu ? 0.0f : -std::numeric_limits<float>::infinity();
+  const float lowest = relu ? 0.0f : -std::numeric_limits<float>::infinity();
   for (int j0 = 0; j0 < w_pool; j0 += kChunk) {
     float values[kChunk];
     int32_t args[kChunk];
@@ -50,7 +50,7 @@ void PoolSplitRow(const float* z0, const float* z1, Index half, int w_pool, int3
       const int32_t top_arg = row0 + j + right_top * odd;
       const int32_t bottom_arg = row1 + j + right_bottom * odd;
       const auto lower = static_cast<int32_t>(top < bottom);
-      values[l] = std::max(std::max(top, bottom) + bias, floor);
+      values[l] = std::max(std::max(top, bottom) + bias, lowest);
       args[l] = top_arg + lower * (bottom_arg - top_arg);
     }
     const int n = std::min(kChunk, w_pool - j0);
