@@ -18,15 +18,37 @@ using Lanes = Eigen::Array<float, DirectConv::kLanes, 1>;
 using LanesMap = Eigen::Map<Lanes, Eigen::Unaligned>;
 using ConstLanesMap = Eigen::Map<const Lanes, Eigen::Unaligned>;
 
+// One SIMD register of floats (Eigen's packet: 16 with AVX-512, 8 with AVX,
+// 4 with SSE or NEON). The split-columns kernels keep 12 to 15 accumulators
+// live; as kLanes-float arrays they took two AVX registers each and spilled
+// to the stack (16 registers), so they work on register-wide slices of the
+// kLanes lanes instead, one slice after the other. Each lane still sees the
+// same operations in the same order: the results are bit for bit the same.
+constexpr int kVectorFloats = Eigen::internal::packet_traits<float>::size;
+static_assert(DirectConv::kLanes % kVectorFloats == 0);
+using Vec = Eigen::Array<float, kVectorFloats, 1>;
+using VecMap = Eigen::Map<Vec, Eigen::Unaligned>;
+using ConstVecMap = Eigen::Map<const Vec, Eigen::Unaligned>;
+// SIMD registers: 32 with AVX-512 or on AArch64, else 16.
+#if defined(EIGEN_VECTORIZE_AVX512) || defined(__aarch64__)
+constexpr int kVectorRegisters = 32;
+#else
+constexpr int kVectorRegisters = 16;
+#endif
+
 // Filters computed together in Forward (each loaded input row is reused by
 // all of them) and kernel taps accumulated together in the weight gradient:
 // enough independent accumulators to hide FMA latency, few enough to stay in
 // registers.
 constexpr int kFilterBlock = 8;
 constexpr int kTapBlock = 8;
-// Filters whose weight gradients are accumulated together in split mode
-// (sharing each loaded input vector).
-constexpr int kGradientFilterBlock = 3;
+// Filters whose weight gradients are accumulated together in split mode,
+// sharing each loaded input vector: kGradientFilterBlock x kTaps
+// accumulators, kTaps + 1 input vectors and two gradient vectors per filter
+// (3 x 5 + 6 + 6 of 32 registers). With 16 registers one filter: GCC then
+// reads the input vectors as FMA operands, 12 loads for 10 FMAs; 2 filters x
+// 3 taps took 20 loads for 12 FMAs.
+constexpr int kGradientFilterBlock = kVectorRegisters >= 32 ? 3 : 1;
 
 }  // namespace
 
@@ -114,8 +136,8 @@ void DirectConv::ForwardFiltersSplit(const float* weights, int first_filter, flo
   const float* w0 = weights + first_filter * patch;
   for (int oh = 0; oh < g_.output.height; ++oh) {
     const std::pair<int, int> rows = KernelRows(oh);
-    for (Index j0 = 0; j0 < half; j0 += kLanes) {
-      Lanes even[kFilters], odd[kFilters];
+    for (Index j0 = 0; j0 < half; j0 += kVectorFloats) {
+      Vec even[kFilters], odd[kFilters];
       for (int f = 0; f < kFilters; ++f) {
         even[f].setZero();
         odd[f].setZero();
@@ -125,8 +147,8 @@ void DirectConv::ForwardFiltersSplit(const float* weights, int first_filter, flo
           const float* row = padded_.data() + (c * padded_height_ + oh + ki) * padded_width_ + j0;
           const float* w = w0 + (c * k + ki) * k;
           for (int kj = 0; kj < k; ++kj) {
-            const ConstLanesMap xe(row + (kj % 2) * half_padded_ + kj / 2);
-            const ConstLanesMap xo(row + ((kj + 1) % 2) * half_padded_ + (kj + 1) / 2);
+            const ConstVecMap xe(row + (kj % 2) * half_padded_ + kj / 2);
+            const ConstVecMap xo(row + ((kj + 1) % 2) * half_padded_ + (kj + 1) / 2);
             for (int f = 0; f < kFilters; ++f) {
               even[f] += w[f * patch + kj] * xe;
               odd[f] += w[f * patch + kj] * xo;
@@ -136,8 +158,8 @@ void DirectConv::ForwardFiltersSplit(const float* weights, int first_filter, flo
       }
       for (int f = 0; f < kFilters; ++f) {
         float* out = z + ((first_filter + f) * Index{g_.output.height} + oh) * row_stride_ + j0;
-        LanesMap{out} = even[f];
-        LanesMap{out + half} = odd[f];
+        VecMap{out} = even[f];
+        VecMap{out + half} = odd[f];
       }
     }
   }
@@ -163,20 +185,22 @@ void DirectConv::Forward(const float* weights, float* z) const {
 template <int kTaps>
 void DirectConv::WeightGradientTaps(const float* g_plane, const float* x_row,
                                     float* lane_sums) const {
-  Lanes acc[kTaps];
-  for (int t = 0; t < kTaps; ++t)
-    acc[t] = ConstLanesMap(lane_sums + t * kLanes);
-  for (int oh = 0; oh < g_.output.height; ++oh) {
-    const float* gr = g_plane + oh * row_stride_;
-    const float* xr = x_row + oh * padded_width_;
-    for (Index ow0 = 0; ow0 < row_stride_; ow0 += kLanes) {
-      const ConstLanesMap gv(gr + ow0);
-      for (int t = 0; t < kTaps; ++t)
-        acc[t] += gv * ConstLanesMap(xr + ow0 + t);
+  for (int s = 0; s < kLanes; s += kVectorFloats) {  // register-wide slices
+    Vec acc[kTaps];
+    for (int t = 0; t < kTaps; ++t)
+      acc[t] = ConstVecMap(lane_sums + t * kLanes + s);
+    for (int oh = 0; oh < g_.output.height; ++oh) {
+      const float* gr = g_plane + oh * row_stride_ + s;
+      const float* xr = x_row + oh * padded_width_ + s;
+      for (Index ow0 = 0; ow0 < row_stride_; ow0 += kLanes) {
+        const ConstVecMap gv(gr + ow0);
+        for (int t = 0; t < kTaps; ++t)
+          acc[t] += gv * ConstVecMap(xr + ow0 + t);
+      }
     }
+    for (int t = 0; t < kTaps; ++t)
+      VecMap(lane_sums + t * kLanes + s) = acc[t];
   }
-  for (int t = 0; t < kTaps; ++t)
-    LanesMap(lane_sums + t * kLanes) = acc[t];
 }
 
 // Split mode: lane_sums[f][t][l] += sum over (oh, j0) of g_even[f][oh][j0 + l] *
@@ -193,31 +217,35 @@ void DirectConv::WeightGradientSplit(const float* g, int first_filter, const flo
   Index offsets[kTaps + 1];
   for (int m = 0; m <= kTaps; ++m)
     offsets[m] = ((first_tap + m) % 2) * half_padded_ + (first_tap + m) / 2;
-  Lanes acc[kFilters][kTaps];
-  for (int f = 0; f < kFilters; ++f)
-    for (int t = 0; t < kTaps; ++t)
-      acc[f][t] = ConstLanesMap(lane_sums + f * filter_sums + t * kLanes);
   const float* g0 = g + first_filter * plane;
-  for (int oh = 0; oh < g_.output.height; ++oh) {
-    const float* xr = x_row + oh * padded_width_;
-    const float* gr = g0 + oh * row_stride_;
-    for (Index j0 = 0; j0 < half; j0 += kLanes) {
-      Lanes x[kTaps + 1];
-      for (int m = 0; m <= kTaps; ++m)
-        x[m] = ConstLanesMap(xr + offsets[m] + j0);
-      for (int f = 0; f < kFilters; ++f) {
-        const Lanes ge = ConstLanesMap(gr + f * plane + j0);
-        const Lanes go = ConstLanesMap(gr + f * plane + half + j0);
-        for (int t = 0; t < kTaps; ++t) {
-          acc[f][t] += ge * x[t];
-          acc[f][t] += go * x[t + 1];
+  // Lanes [s, s + kVectorFloats) of every kLanes-wide chunk, one slice after
+  // the other.
+  for (int s = 0; s < kLanes; s += kVectorFloats) {
+    Vec acc[kFilters][kTaps];
+    for (int f = 0; f < kFilters; ++f)
+      for (int t = 0; t < kTaps; ++t)
+        acc[f][t] = ConstVecMap(lane_sums + f * filter_sums + t * kLanes + s);
+    for (int oh = 0; oh < g_.output.height; ++oh) {
+      const float* xr = x_row + oh * padded_width_ + s;
+      const float* gr = g0 + oh * row_stride_ + s;
+      for (Index j0 = 0; j0 < half; j0 += kLanes) {
+        Vec x[kTaps + 1];
+        for (int m = 0; m <= kTaps; ++m)
+          x[m] = ConstVecMap(xr + offsets[m] + j0);
+        for (int f = 0; f < kFilters; ++f) {
+          const Vec ge = ConstVecMap(gr + f * plane + j0);
+          const Vec go = ConstVecMap(gr + f * plane + half + j0);
+          for (int t = 0; t < kTaps; ++t) {
+            acc[f][t] += ge * x[t];
+            acc[f][t] += go * x[t + 1];
+          }
         }
       }
     }
+    for (int f = 0; f < kFilters; ++f)
+      for (int t = 0; t < kTaps; ++t)
+        VecMap(lane_sums + f * filter_sums + t * kLanes + s) = acc[f][t];
   }
-  for (int f = 0; f < kFilters; ++f)
-    for (int t = 0; t < kTaps; ++t)
-      LanesMap(lane_sums + f * filter_sums + t * kLanes) = acc[f][t];
 }
 
 void DirectConv::AccumulateWeightGradient(const float* g, float* lane_sums) const {
