@@ -6,6 +6,7 @@
 #include "nn/direct_conv.h"
 #include "nn/im2col.h"
 #include "nn/implicit_gemm_conv.h"
+#include "nn/input_gradient_conv.h"
 #include "nn/max_pool2d.h"
 
 namespace edgefl::nn {
@@ -105,11 +106,7 @@ Conv2d::Conv2d(ImageShape input, const Conv2dOptions& options)
       pooled_args_.assign(static_cast<size_t>(pooled_lanes_.size()), 0);
     }
     if (options.padding <= options.kernel - 1) {
-      // dL/dx is the full correlation of g with the flipped kernel, a stride-1
-      // convolution of g (F channels) into C channels with padding k - 1 - p.
-      transposed_ = std::make_unique<DirectConv>(ConvGeometry::Make(
-          conv, input.channels, options.kernel, 1, options.kernel - 1 - options.padding));
-      dx_ = VectorXf::Zero(transposed_->output_floats());
+      input_gradient_ = std::make_unique<InputGradientConv>(geometry_);
     }
   } else {
     z_stride_ = conv.width;
@@ -244,7 +241,7 @@ void Conv2d::EpilogueLanes(const float* bias, float* y, int32_t* argmax) {
 }
 
 void Conv2d::GradientOfZLanes(const float* dy, const float* y, const int32_t* argmax, float* dbias,
-                              bool with_g) {
+                              bool with_g, int lane) {
   const bool relu = options_.relu;
   const Index lanes = implicit_->lane_filters(), positions = geometry_.positions();
   const Index plane = Index{output_.height} * output_.width;
@@ -256,6 +253,7 @@ void Conv2d::GradientOfZLanes(const float* dy, const float* y, const int32_t* ar
       const float d = (relu && y[i] <= 0.0f) ? 0.0f : dy[i];
       g_lanes_[argmax[i] * lanes + f] = d;
       if (with_g) g_[f * positions + argmax[i]] = d;
+      if (lane >= 0) input_gradient_->Set(lane, f, argmax[i], d);
       sum += d;
     }
     dbias[f] += sum;
@@ -332,17 +330,6 @@ void Conv2d::GradientOfZ(const float* dy, const float* y, const int32_t* argmax,
   }
 }
 
-void Conv2d::FlipWeights(const float* weights) {
-  const int k = options_.kernel, channels = geometry_.input.channels, filters = geometry_.filters;
-  flipped_.resize(geometry_.patch_size() * filters);
-  for (int f = 0; f < filters; ++f)
-    for (int c = 0; c < channels; ++c)
-      for (int a = 0; a < k; ++a)
-        for (int b = 0; b < k; ++b)
-          flipped_[((Index{c} * filters + f) * k + a) * k + b] =
-              weights[((Index{f} * channels + c) * k + (k - 1 - a)) * k + (k - 1 - b)];
-}
-
 void Conv2d::Forward(const float* params, const ConstMatrixRef& in, MatrixRef out) {
   const Index batch = in.cols(), out_size = output_size();
   const float* bias = params + geometry_.patch_size() * geometry_.filters;
@@ -376,16 +363,23 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
   } else if (implicit_) {
     if (weights) dweights_.setZero(implicit_->weight_gradient_floats());
   }
-  const bool din_by_gemm = din != nullptr && !transposed_;
+  // dL/din by input_gradient_ in blocks of kSamples samples (the lanes),
+  // else per sample by a GEMM and col2im.
+  const bool din_by_lanes = din != nullptr && input_gradient_;
+  const bool din_by_gemm = din != nullptr && !input_gradient_;
+  constexpr int kSamples = InputGradientConv::kSamples;
   if (din_by_gemm) dcols_.resize(positions, patch);
-  if (din != nullptr && transposed_) FlipWeights(params);
+  if (din_by_lanes) input_gradient_->LoadWeights(params);
   for (Index b = 0; b < in.cols(); ++b) {
+    const int lane = static_cast<int>(b % kSamples);
+    if (din_by_lanes && lane == 0) input_gradient_->Clear();
     if (lanes_pool_) {
       GradientOfZLanes(dout.col(b).data(), out.col(b).data(), argmax_.data() + b * out_size, dbias,
-                       din != nullptr);
+                       din_by_gemm, din_by_lanes ? lane : -1);
     } else {
       GradientOfZ(dout.col(b).data(), out.col(b).data(),
                   options_.pool > 1 ? argmax_.data() + b * out_size : nullptr, dbias);
+      if (din_by_lanes) input_gradient_->SetSample(lane, g_.data());
     }
     if (!weights) {
       // Only dL/din below.
@@ -404,14 +398,9 @@ void Conv2d::Backward(const float* params, const ConstMatrixRef& in, const Const
       Map<MatrixXf>(grads, patch, filters).noalias() +=
           cols_.transpose() * Map<const MatrixXf>(g_.data(), positions, filters);
     }
-    if (din != nullptr && transposed_) {
-      transposed_->LoadInput(g_.data());
-      transposed_->Forward(flipped_.data(), dx_.data());
-      const ImageShape& in_shape = geometry_.input;
-      float* dx = din->col(b).data();
-      for (Index row = 0; row < Index{in_shape.channels} * in_shape.height; ++row) {
-        std::copy_n(dx_.data() + row * transposed_->row_stride(), in_shape.width,
-                    dx + row * in_shape.width);
+    if (din_by_lanes) {
+      if (lane == kSamples - 1 || b == in.cols() - 1) {
+        input_gradient_->Compute(lane + 1, din->col(b - lane).data(), din->outerStride());
       }
     } else if (din != nullptr) {
       if (direct_) {

@@ -12,8 +12,9 @@
 // The convolution itself is computed by one of three kernels:
 //   - direct_conv.h for stride 1 and few input channels (LeNet's first layer),
 //   - implicit_gemm_conv.h for stride 1 and many filters (LeNet's second);
-//     its input gradient is the direct kernel run on g with the flipped
-//     kernel (a full correlation), which beats GEMM + col2im there,
+//     its input gradient is input_gradient_conv.h's, a block of samples at
+//     once as the vector lanes, without the multiplications by padding that
+//     a full correlation of one sample's rows makes,
 //   - im2col.h + one small Eigen GEMM per sample otherwise: with
 //     cols = Im2Col(x) (P x C*k*k), z viewed as the P x F matrix it is in
 //     channel-major layout is cols * Wt. Per-sample GEMMs stay in L1, which
@@ -35,6 +36,7 @@ namespace edgefl::nn {
 
 class DirectConv;
 class ImplicitGemmConv;
+class InputGradientConv;
 
 struct Conv2dOptions {
   int filters = 1;  // output channels F
@@ -78,22 +80,19 @@ class Conv2d final : public Layer {
   // g_ = dL/dz for one sample from dy = dL/dy, y and the arg-max; dbias += its sums.
   void GradientOfZ(const float* dy, const float* y, const int32_t* argmax, float* dbias);
   // Epilogue and GradientOfZ of the implicit kernel with a fused pool: they
-  // pool z_lanes_ and scatter into g_lanes_ (and g_, when with_g) in its
-  // filters-last layout, and record arg-maxes as positions (rows of z_lanes_).
+  // pool z_lanes_ and scatter into g_lanes_ (and g_, when with_g; and lane
+  // `lane` of input_gradient_, when lane >= 0) in its filters-last layout,
+  // and record arg-maxes as positions (rows of z_lanes_).
   void EpilogueLanes(const float* bias, float* y, int32_t* argmax);
   void GradientOfZLanes(const float* dy, const float* y, const int32_t* argmax, float* dbias,
-                        bool with_g);
-  // flipped_ = the weights as the (C, F, k, k) kernel of transposed_.
-  void FlipWeights(const float* weights);
+                        bool with_g, int lane);
 
   ConvGeometry geometry_;
   Conv2dOptions options_;
-  ImageShape output_;                           // after pooling
-  std::unique_ptr<DirectConv> direct_;          // set: the direct kernel
-  std::unique_ptr<ImplicitGemmConv> implicit_;  // set: the implicit GEMM; neither: im2col
-  std::unique_ptr<DirectConv> transposed_;      // set: dL/dx by a direct conv of g (implicit_ only)
-  Eigen::VectorXf flipped_;                     // transposed_'s kernel
-  Eigen::VectorXf dx_;                          // transposed_'s output, C x H x row stride
+  ImageShape output_;                                  // after pooling
+  std::unique_ptr<DirectConv> direct_;                 // set: the direct kernel
+  std::unique_ptr<ImplicitGemmConv> implicit_;         // set: the implicit GEMM; neither: im2col
+  std::unique_ptr<InputGradientConv> input_gradient_;  // set: dL/dx by it (implicit_ only)
   Eigen::Index z_stride_;             // row stride of z_ and g_: Wo, or the direct kernel's
   Eigen::VectorXf z_;                 // F x Ho x z_stride_ conv output of one sample
   Eigen::VectorXf g_;                 // F x Ho x z_stride_ dL/dz of one sample (zero tails)
