@@ -9,7 +9,8 @@ python3-torch, with libopenblas0-pthread installed so torch's BLAS is
 OpenBLAS rather than the reference BLAS.
 """
 import sys
-import time
+
+from single_thread import OneCore  # before numpy and torch: it sets BLAS to one thread
 
 import numpy as np
 import torch
@@ -58,12 +59,11 @@ def main():
         for i in range(20):  # warm-up
             step(i)
         steps = max(1, samples // batch)
-        start = time.perf_counter()
-        for i in range(steps):
-            loss = step(i)
-        elapsed = time.perf_counter() - start
-        print(f"pytorch {model_name} {batch} {steps * batch / elapsed:.1f} {loss.item():.4f}",
-              flush=True)
+        with OneCore() as timed:
+            for i in range(steps):
+                loss = step(i)
+        print(f"pytorch {model_name} {batch} {steps * batch / timed.seconds:.1f} "
+              f"{loss.item():.4f}", flush=True)
 
 
 if __name__ == "__main__":
