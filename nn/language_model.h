@@ -40,6 +40,13 @@ class LanguageModel {
   // Backpropagates dlogits (V x T·B) through the last Forward, ADDING
   // dL/dparams to grads.
   virtual void Backward(const float* params, const ConstMatrixRef& dlogits, float* grads) = 0;
+
+  // Windows per Forward/Backward pass when a batch is trained
+  // (Model::LossAndGradient): a model whose activations outgrow the cache
+  // at full batch asks for smaller passes, their gradients summed. The
+  // windows are independent, so the gradient is the same up to rounding.
+  // 0 = the whole batch in one pass.
+  virtual Eigen::Index windows_per_pass() const { return 0; }
 };
 
 // The model of an "rnn:" spec. REQUIRES: IsLanguageModel(spec.kind).

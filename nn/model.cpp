@@ -1,5 +1,6 @@
 #include "nn/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -296,12 +297,24 @@ size_t Model::held_bytes() const {
 float Model::LossAndGradient(const ConstMatrixRef& x, std::span<const int32_t> labels) {
   if (language_model_ != nullptr) {
     // The labels are the windows' last tokens, already in x.
+    // In passes of the model's windows_per_pass(), each pass's mean loss
+    // and gradient weighted by its share of the windows.
     CheckInput(x);
-    batch_ = x.cols();
-    const MatrixXf& logits = language_model_->Forward(parameters_.data(), x);
-    const double loss = SequenceCrossEntropy(logits, x, &sequence_dlogits_, nullptr, nullptr);
+    const Index total = x.cols();
+    const Index per_pass = language_model_->windows_per_pass();
+    const Index pass = per_pass > 0 ? std::min(per_pass, total) : total;
     gradients_.setZero();
-    language_model_->Backward(parameters_.data(), sequence_dlogits_, gradients_.data());
+    double loss = 0.0;
+    for (Index first = 0; first < total; first += pass) {
+      const Index n = std::min(pass, total - first);
+      const auto windows = x.middleCols(first, n);
+      batch_ = n;
+      const MatrixXf& logits = language_model_->Forward(parameters_.data(), windows);
+      const double share = static_cast<double>(n) / static_cast<double>(total);
+      loss += share * SequenceCrossEntropy(logits, windows, &sequence_dlogits_, nullptr, nullptr);
+      if (n < total) sequence_dlogits_ *= static_cast<float>(share);
+      language_model_->Backward(parameters_.data(), sequence_dlogits_, gradients_.data());
+    }
     return static_cast<float>(loss);
   }
   const auto logits = Forward(x);

@@ -1,5 +1,6 @@
 #include "nn/transformer_lm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -108,6 +109,11 @@ void TransformerLm::Initialize(uint64_t seed, float* params) const {
   Rng head_rng = Rng::Derive(seed, {kInitStream, blocks_.size() + 1});
   FillNormal(head_rng, 0.02f, params + head_offset_, Index{vocab_} * d);
   Map<VectorXf>(params + head_offset_ + Index{vocab_} * d, vocab_).setZero();
+}
+
+Index TransformerLm::windows_per_pass() const {
+  constexpr Index kPassFloats = Index{1} << 16;  // one d-wide activation of a pass
+  return std::max<Index>(1, kPassFloats / (Index{dim_} * seq_len_));
 }
 
 const MatrixXf& TransformerLm::Forward(const float* params, const ConstMatrixRef& windows) {

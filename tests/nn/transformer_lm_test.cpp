@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "nn/causal_self_attention.h"
+#include "nn/language_model.h"
 #include "nn/layer_norm.h"
 #include "nn/model.h"
 #include "nn/model_spec.h"
@@ -109,6 +110,25 @@ TEST_CASE("lm model: mean next-token loss gradients match finite differences") {
   // Larger than the 0.02 initialisation, so every term matters.
   model.parameters() = RandomMatrix(model.num_parameters(), 1, 2, 0.5f);
   testing::CheckSequenceLossGradient(model, RandomWindows(4, 3, 7, 3), 800);
+}
+
+TEST_CASE("lm model: a batch trained in several passes has the one-pass loss and gradient") {
+  // d 16, T 8: windows_per_pass() = 2^16 / 128 = 512, so 1,030 windows are
+  // passes of 512, 512 and 6, weighted by their shares.
+  Model model("lm:transformer-d16-h2-l1-t8-v11");
+  TransformerLm lm(11, 8, 16, 2, 1);
+  REQUIRE(lm.windows_per_pass() == 512);
+  model.parameters() = RandomMatrix(model.num_parameters(), 1, 7, 0.5f);
+  const MatrixXf windows = RandomWindows(8, 1030, 11, 8);
+  const float loss = model.LossAndGradient(windows, {});
+
+  const MatrixXf& logits = lm.Forward(model.parameters().data(), windows);
+  MatrixXf dlogits;
+  const double expected = SequenceCrossEntropy(logits, windows, &dlogits, nullptr, nullptr);
+  VectorXf expected_gradient = VectorXf::Zero(lm.num_parameters());
+  lm.Backward(model.parameters().data(), dlogits, expected_gradient.data());
+  CHECK(loss == doctest::Approx(expected).epsilon(1e-5));
+  CHECK((model.gradients() - expected_gradient).norm() <= 1e-4f * expected_gradient.norm());
 }
 
 TEST_CASE("lm model: causal - changing a token changes no logits of earlier steps") {
