@@ -327,10 +327,34 @@ double Model::SequenceLoss(const ConstMatrixRef& x, Eigen::VectorXd* per_window,
   if (language_model_ == nullptr) {
     throw ConfigError("model " + spec_.text + " is not a language model (SequenceLoss)");
   }
+  // In passes of windows_per_pass(), as LossAndGradient.
   CheckInput(x);
-  batch_ = x.cols();
-  const MatrixXf& logits = language_model_->Forward(parameters_.data(), x);
-  return SequenceCrossEntropy(logits, x, nullptr, per_window, correct);
+  const Index total = x.cols();
+  const Index per_pass = language_model_->windows_per_pass();
+  const Index pass = per_pass > 0 ? std::min(per_pass, total) : total;
+  if (pass == total) {
+    batch_ = total;
+    const MatrixXf& logits = language_model_->Forward(parameters_.data(), x);
+    return SequenceCrossEntropy(logits, x, nullptr, per_window, correct);
+  }
+  if (per_window != nullptr) per_window->resize(total);
+  if (correct != nullptr) *correct = 0;
+  double loss = 0.0;
+  Eigen::VectorXd pass_windows;
+  int64_t pass_correct = 0;
+  for (Index first = 0; first < total; first += pass) {
+    const Index n = std::min(pass, total - first);
+    const auto windows = x.middleCols(first, n);
+    batch_ = n;
+    const MatrixXf& logits = language_model_->Forward(parameters_.data(), windows);
+    loss += static_cast<double>(n) / static_cast<double>(total) *
+            SequenceCrossEntropy(logits, windows, nullptr,
+                                 per_window != nullptr ? &pass_windows : nullptr,
+                                 correct != nullptr ? &pass_correct : nullptr);
+    if (per_window != nullptr) per_window->segment(first, n) = pass_windows;
+    if (correct != nullptr) *correct += pass_correct;
+  }
+  return loss;
 }
 
 std::vector<int32_t> Model::Predict(const ConstMatrixRef& x) {

@@ -112,7 +112,7 @@ TEST_CASE("lm model: mean next-token loss gradients match finite differences") {
   testing::CheckSequenceLossGradient(model, RandomWindows(4, 3, 7, 3), 800);
 }
 
-TEST_CASE("lm model: a batch trained in several passes has the one-pass loss and gradient") {
+TEST_CASE("lm model: a batch in several passes has the one-pass loss - gradient and evaluation") {
   // d 16, T 8: windows_per_pass() = 2^16 / 128 = 512, so 1,030 windows are
   // passes of 512, 512 and 6, weighted by their shares.
   Model model("lm:transformer-d16-h2-l1-t8-v11");
@@ -129,6 +129,18 @@ TEST_CASE("lm model: a batch trained in several passes has the one-pass loss and
   lm.Backward(model.parameters().data(), dlogits, expected_gradient.data());
   CHECK(loss == doctest::Approx(expected).epsilon(1e-5));
   CHECK((model.gradients() - expected_gradient).norm() <= 1e-4f * expected_gradient.norm());
+
+  // The forward-only loss (evaluation) in the same passes.
+  Eigen::VectorXd per_window, expected_per_window;
+  int64_t correct = -1, expected_correct = -2;
+  const double eval_loss = model.SequenceLoss(windows, &per_window, &correct);
+  const double expected_eval =
+      SequenceCrossEntropy(lm.Forward(model.parameters().data(), windows), windows, nullptr,
+                           &expected_per_window, &expected_correct);
+  CHECK(eval_loss == doctest::Approx(expected_eval).epsilon(1e-6));
+  REQUIRE(per_window.size() == 1030);
+  CHECK((per_window - expected_per_window).cwiseAbs().maxCoeff() <= 1e-5);
+  CHECK(correct == expected_correct);
 }
 
 TEST_CASE("lm model: causal - changing a token changes no logits of earlier steps") {
