@@ -1,11 +1,12 @@
 // dL/dx of a stride-1 convolution for a block of samples at once, the
 // samples as the SIMD lanes (kSamples = one register of floats: 16 with
-// AVX-512, 8 with AVX, 4 with SSE or NEON). Each output value accumulates
-// only the kernel taps that meet the gradient g = dL/dz (no multiplications
-// by padding), with every lane doing useful work; a transposed direct
-// convolution of one sample computes ~1.6x these multiply-adds for LeNet's
-// second layer (its 16-float rows hold 14 columns and read 4 padded ones
-// per side).
+// AVX-512, 8 with AVX, 4 with SSE or NEON), so every lane does useful work.
+// Each output value accumulates only the kernel rows that meet a row of the
+// gradient g = dL/dz, and the taps that meet a column of g for either
+// column of its pair: 259k multiply-adds a sample for LeNet's second layer,
+// whose dL/dx needs 240k. A transposed direct convolution of one sample
+// made 384k (its 16-float rows hold 14 columns and read 4 padded ones per
+// side).
 //
 //   dx[c][ih][iw] = sum over f, ki, kj of W[f][c][ki][kj] * g[f][oh][ow],
 //                   oh = ih + p - ki in [0, Ho), ow = iw + p - kj in [0, Wo).
