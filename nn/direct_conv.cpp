@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "nn/block_dispatch.h"
+#include "nn/vector_registers.h"
 
 namespace edgefl::nn {
 
@@ -18,23 +19,16 @@ using Lanes = Eigen::Array<float, DirectConv::kLanes, 1>;
 using LanesMap = Eigen::Map<Lanes, Eigen::Unaligned>;
 using ConstLanesMap = Eigen::Map<const Lanes, Eigen::Unaligned>;
 
-// One SIMD register of floats (Eigen's packet: 16 with AVX-512, 8 with AVX,
-// 4 with SSE or NEON). The split-columns kernels keep 12 to 15 accumulators
-// live; as kLanes-float arrays they took two AVX registers each and spilled
-// to the stack (16 registers), so they work on register-wide slices of the
-// kLanes lanes instead, one slice after the other. Each lane still sees the
-// same operations in the same order: the results are bit for bit the same.
-constexpr int kVectorFloats = Eigen::internal::packet_traits<float>::size;
+// One SIMD register of floats (vector_registers.h). The split-columns
+// kernels keep 12 to 15 accumulators live; as kLanes-float arrays they took
+// two AVX registers each and spilled to the stack (16 registers), so they
+// work on register-wide slices of the kLanes lanes instead, one slice after
+// the other. Each lane still sees the same operations in the same order: the
+// results are bit for bit the same.
 static_assert(DirectConv::kLanes % kVectorFloats == 0);
 using Vec = Eigen::Array<float, kVectorFloats, 1>;
 using VecMap = Eigen::Map<Vec, Eigen::Unaligned>;
 using ConstVecMap = Eigen::Map<const Vec, Eigen::Unaligned>;
-// SIMD registers: 32 with AVX-512 or on AArch64, else 16.
-#if defined(EIGEN_VECTORIZE_AVX512) || defined(__aarch64__)
-constexpr int kVectorRegisters = 32;
-#else
-constexpr int kVectorRegisters = 16;
-#endif
 
 // Filters computed together in Forward (each loaded input row is reused by
 // all of them) and kernel taps accumulated together in the weight gradient:

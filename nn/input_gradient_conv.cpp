@@ -20,11 +20,7 @@ using ConstVecMap = Eigen::Map<const Vec, Eigen::Unaligned>;
 // columns. kChannelBlock x kPositionBlock accumulators, kPositionBlock
 // gradient vectors and one weight in registers (6 x 2 + 2 + 1 of AVX's 16;
 // 6 x 4 + 4 + 1 of AVX-512's or NEON's 32).
-#if defined(EIGEN_VECTORIZE_AVX512) || defined(__aarch64__)
-constexpr int kPositionBlock = 4;
-#else
-constexpr int kPositionBlock = 2;
-#endif
+constexpr int kPositionBlock = kVectorRegisters >= 32 ? 4 : 2;
 constexpr int kChannelBlock = 6;
 
 }  // namespace

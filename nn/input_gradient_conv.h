@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "nn/conv_geometry.h"
+#include "nn/vector_registers.h"
 
 namespace edgefl::nn {
 
 class InputGradientConv {
  public:
-  static constexpr int kSamples = Eigen::internal::packet_traits<float>::size;
+  static constexpr int kSamples = kVectorFloats;
 
   // REQUIRES: g.stride == 1 and g.padding <= g.kernel - 1.
   explicit InputGradientConv(const ConvGeometry& g);

@@ -23,6 +23,12 @@ namespace {
 
 constexpr uint64_t kHeadStream = 0x68656164;  // "head"
 
+// Windows per Forward/Backward pass over a batch of `total` (>= 1).
+Index WindowsPerPass(const LanguageModel& model, Index total) {
+  const Index per_pass = model.windows_per_pass();
+  return per_pass > 0 ? std::min(per_pass, total) : total;
+}
+
 void Grow(VectorXf& buffer, Index size) {
   if (buffer.size() < size) buffer.resize(size);
 }
@@ -300,9 +306,7 @@ float Model::LossAndGradient(const ConstMatrixRef& x, std::span<const int32_t> l
     // In passes of the model's windows_per_pass(), each pass's mean loss
     // and gradient weighted by its share of the windows.
     CheckInput(x);
-    const Index total = x.cols();
-    const Index per_pass = language_model_->windows_per_pass();
-    const Index pass = per_pass > 0 ? std::min(per_pass, total) : total;
+    const Index total = x.cols(), pass = WindowsPerPass(*language_model_, total);
     gradients_.setZero();
     double loss = 0.0;
     for (Index first = 0; first < total; first += pass) {
@@ -329,14 +333,7 @@ double Model::SequenceLoss(const ConstMatrixRef& x, Eigen::VectorXd* per_window,
   }
   // In passes of windows_per_pass(), as LossAndGradient.
   CheckInput(x);
-  const Index total = x.cols();
-  const Index per_pass = language_model_->windows_per_pass();
-  const Index pass = per_pass > 0 ? std::min(per_pass, total) : total;
-  if (pass == total) {
-    batch_ = total;
-    const MatrixXf& logits = language_model_->Forward(parameters_.data(), x);
-    return SequenceCrossEntropy(logits, x, nullptr, per_window, correct);
-  }
+  const Index total = x.cols(), pass = WindowsPerPass(*language_model_, total);
   if (per_window != nullptr) per_window->resize(total);
   if (correct != nullptr) *correct = 0;
   double loss = 0.0;
